@@ -1,0 +1,55 @@
+# Sportello — two commands do everything: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_BIN := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV_BIN),)
+UV_BIN := .bootstrap/bin/uv
+endif
+UV := UV_PYTHON_DOWNLOADS=never $(UV_BIN)
+PY := .venv/bin/python
+SPORTELLO := .venv/bin/sportello
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install run test lint typecheck layers check-deploy bench-seed bench clean
+
+help:
+	@echo "make run    install, migrate, load demo data on first start, serve web + worker on http://127.0.0.1:8000"
+	@echo "make test   install, then lint, type-check, layer contracts and the whole test suite"
+
+# uv itself: the one on PATH, or a private copy in a small bootstrap venv (works where the
+# system pip is externally managed).
+.bootstrap/bin/uv:
+	@echo "uv not found: installing it into .bootstrap/"
+	python3 -m venv .bootstrap
+	.bootstrap/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV_BIN)
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.synced
+
+run: install
+	$(SPORTELLO) run
+
+test: install lint typecheck layers
+	$(SPORTELLO) check --fail-level WARNING
+	$(PY) -m pytest -n 2 --dist loadgroup tests
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: install
+	.venv/bin/mypy
+
+layers: install
+	.venv/bin/lint-imports --no-cache
+
+check-deploy: install
+	SPORTELLO_ENV=production SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=desk.example.com \
+		$(SPORTELLO) check --deploy --fail-level WARNING
+
+clean:
+	rm -rf .venv .bootstrap var

@@ -1,0 +1,3 @@
+"""Sportello: an open-source help desk."""
+
+__version__ = "0.1.0"

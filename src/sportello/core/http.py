@@ -1,0 +1,91 @@
+"""Domain errors in, HTTP out: the one mapping for the API (JSON) and the HTML edges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .errors import DomainError
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def error_response(
+    status: int, message: str, *, code: str | None = None, field: str | None = None
+) -> JsonResponse:
+    return JsonResponse(error_body(code or _CODES.get(status, "error"), message, field), status=status)
+
+
+def domain_error_response(exc: DomainError) -> JsonResponse:
+    return error_response(exc.status, exc.message, code=exc.code, field=exc.field)
+
+
+def _loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form", "file", "header")]
+    # ninja nests the body under the parameter name; drop it when it is the schema name.
+    return ".".join(parts) or None
+
+
+def validation_errors_response(errors: list[dict[str, Any]]) -> JsonResponse:
+    first = errors[0] if errors else {}
+    field = _loc_to_field(first.get("loc", []))
+    message = str(first.get("msg", "invalid input"))
+    body = error_body("validation_failed", message, field)
+    body["error"]["details"] = [
+        {"field": _loc_to_field(e.get("loc", [])), "message": str(e.get("msg", ""))} for e in errors[:20]
+    ]
+    return JsonResponse(body, status=422)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api(request):
+        return error_response(404, "no such endpoint")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Exception())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return error_response(500, "internal error", code="internal_error")
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+class ApiContentTypeMiddleware:
+    """API requests with a body must say what it is: JSON (or multipart on upload endpoints)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api(request) and request.method in ("POST", "PUT", "PATCH"):
+            ctype = (request.content_type or "").lower()
+            upload = request.path.rstrip("/").endswith("/attachments")
+            ok = ctype == "application/json" or (upload and ctype == "multipart/form-data")
+            has_body = int(request.META.get("CONTENT_LENGTH") or 0) > 0
+            if has_body and not ok:
+                expected = "application/json" + (" or multipart/form-data" if upload else "")
+                return error_response(415, f"send the request body as {expected}")
+        return self.get_response(request)

@@ -1,0 +1,140 @@
+"""Text hygiene shared by every write path: sanitised HTML, text derived from HTML, checks
+that keep bad input out of the database (NUL bytes, oversized bodies, multi-line subjects)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import nh3
+from django.conf import settings
+
+from .errors import ValidationFailed
+
+_ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "*": {"dir", "lang"},
+}
+_URL_SCHEMES = {"http", "https", "mailto", "cid"}
+
+
+def sanitize_html(html: str) -> str:
+    """Allow-list sanitising: no scripts, styles, event handlers or javascript: URLs."""
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "style", "head", "title"}:
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"script", "style", "head", "title"} and self._skip:
+            self._skip -= 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def clean_text(
+    value: str, *, field: str, max_length: int, single_line: bool = False, required: bool = False
+) -> str:
+    """Reject what the database cannot hold or the user did not mean; never truncate silently."""
+    if "\x00" in value:
+        raise ValidationFailed("must not contain NUL characters", field=field)
+    if single_line:
+        value = " ".join(value.split())
+    if required and not value.strip():
+        raise ValidationFailed("is required", field=field)
+    if len(value) > max_length:
+        raise ValidationFailed(f"must be at most {max_length} characters", field=field)
+    # Lone surrogates cannot be encoded as UTF-8 and would fail in the database driver.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationFailed("must be valid Unicode text", field=field) from None
+    return value
+
+
+def message_bodies(*, text: str, html: str) -> tuple[str, str]:
+    """Validated (text, sanitised html) for a message. Either may be given; text wins for the
+    plain body, and is derived from the HTML when only HTML was sent."""
+    limit = settings.SPORTELLO["MESSAGE_MAX_CHARS"]
+    html = clean_text(html or "", field="body_html", max_length=limit)
+    clean_html = sanitize_html(html) if html.strip() else ""
+    text = clean_text(text or "", field="body", max_length=limit)
+    if not text.strip() and clean_html:
+        text = html_to_text(clean_html)
+    if not text.strip():
+        raise ValidationFailed("a message needs a body", field="body")
+    return text, clean_html

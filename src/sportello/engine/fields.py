@@ -1,0 +1,190 @@
+"""Custom-field values: coercion by type and validation against a department layout.
+
+Values are stored as JSON: text/long_text/picklist as str, number as int, decimal as a
+canonical decimal string (no float rounding), date as `YYYY-MM-DD`, datetime as ISO 8601 UTC,
+boolean as bool, multi_select as a sorted list of distinct str.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+TEXT_MAX = 1_000
+LONG_TEXT_MAX = 50_000
+NUMBER_ABS_MAX = 2**53
+DECIMAL_DIGITS_MAX = 30
+MULTI_MAX = 100
+
+FIELD_TYPES = frozenset(
+    {"text", "long_text", "number", "decimal", "date", "datetime", "boolean", "picklist", "multi_select"}
+)
+CHOICE_TYPES = frozenset({"picklist", "multi_select"})
+
+JSONValue = str | int | bool | list[str] | None
+
+
+class FieldValueError(ValueError):
+    """A value that a field cannot take. `field` names it for the error the user sees."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    key: str
+    label: str
+    type: str
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutRule:
+    required: bool = False
+    allowed_values: tuple[str, ...] | None = None  # None: every option of the field
+
+
+def _clean_text(field: str, raw: object, limit: int) -> str:
+    if not isinstance(raw, str):
+        raise FieldValueError(field, "must be a string")
+    if "\x00" in raw:
+        raise FieldValueError(field, "must not contain NUL characters")
+    if len(raw) > limit:
+        raise FieldValueError(field, f"must be at most {limit} characters")
+    return raw
+
+
+def coerce(defn: FieldDef, raw: object) -> JSONValue:
+    """Turn an input value into the stored form, or raise FieldValueError. None clears."""
+    f = f"custom_fields.{defn.key}"
+    if raw is None:
+        return None
+    t = defn.type
+    if t == "text":
+        text = _clean_text(f, raw, TEXT_MAX)
+        if "\n" in text or "\r" in text:
+            raise FieldValueError(f, "must be a single line")
+        return text
+    if t == "long_text":
+        return _clean_text(f, raw, LONG_TEXT_MAX)
+    if t == "number":
+        if isinstance(raw, bool):
+            raise FieldValueError(f, "must be a whole number")
+        if isinstance(raw, int):
+            n = raw
+        elif isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
+            n = int(raw)
+        elif isinstance(raw, str) and raw.strip().lstrip("+-").isdigit() and len(raw) <= 20:
+            n = int(raw.strip())
+        else:
+            raise FieldValueError(f, "must be a whole number")
+        if abs(n) > NUMBER_ABS_MAX:
+            raise FieldValueError(f, f"must be between -{NUMBER_ABS_MAX} and {NUMBER_ABS_MAX}")
+        return n
+    if t == "decimal":
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise FieldValueError(f, "must be a decimal number")
+        try:
+            d = Decimal(str(raw).strip()) if len(str(raw)) <= 64 else Decimal("NaN")
+        except InvalidOperation:
+            raise FieldValueError(f, "must be a decimal number") from None
+        if not d.is_finite():
+            raise FieldValueError(f, "must be a finite decimal number")
+        if len(d.as_tuple().digits) > DECIMAL_DIGITS_MAX:
+            raise FieldValueError(f, f"must have at most {DECIMAL_DIGITS_MAX} digits")
+        text = format(d.normalize(), "f")
+        return "0" if text in {"-0", ""} else text
+    if t == "date":
+        if not isinstance(raw, str):
+            raise FieldValueError(f, "must be a date (YYYY-MM-DD)")
+        try:
+            return date.fromisoformat(raw.strip()).isoformat()
+        except ValueError:
+            raise FieldValueError(f, "must be a date (YYYY-MM-DD)") from None
+    if t == "datetime":
+        if not isinstance(raw, str):
+            raise FieldValueError(f, "must be a date and time (ISO 8601 with a UTC offset)")
+        try:
+            dt = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise FieldValueError(f, "must be a date and time (ISO 8601 with a UTC offset)") from None
+        if dt.tzinfo is None:
+            raise FieldValueError(f, "must carry a UTC offset, e.g. 2026-01-31T09:30:00+01:00")
+        return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if t == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        raise FieldValueError(f, "must be true or false")
+    if t == "picklist":
+        if not isinstance(raw, str):
+            raise FieldValueError(f, "must be one of the field's values")
+        if raw not in defn.options:
+            raise FieldValueError(f, f"{_show(raw)} is not one of the field's values")
+        return raw
+    if t == "multi_select":
+        if not isinstance(raw, list | tuple):
+            raise FieldValueError(f, "must be a list of the field's values")
+        if len(raw) > MULTI_MAX:
+            raise FieldValueError(f, f"must have at most {MULTI_MAX} values")
+        values: set[str] = set()
+        for item in raw:
+            if not isinstance(item, str) or item not in defn.options:
+                raise FieldValueError(f, f"{_show(item)} is not one of the field's values")
+            values.add(item)
+        return sorted(values)
+    raise FieldValueError(f, f"has an unknown type {t!r}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_empty(value: JSONValue) -> bool:
+    return value is None or value == "" or value == []
+
+
+def validate(
+    *,
+    defs: Mapping[str, FieldDef],
+    layout: Mapping[str, LayoutRule],
+    current: Mapping[str, Any],
+    changes: Mapping[str, object],
+) -> dict[str, JSONValue]:
+    """Return the complete new custom-field mapping for a ticket in a department.
+
+    `current` is what the ticket holds, `changes` what the caller sets. Fields outside the layout
+    cannot be set; values carried over from before are re-checked against the layout (a ticket
+    moved to another department must satisfy the new department's picklists and requirements).
+    Fields that the layout does not list are dropped when carried over.
+    """
+    result: dict[str, JSONValue] = {}
+    for key, raw in changes.items():
+        f = f"custom_fields.{key}"
+        if key not in defs:
+            raise FieldValueError(f, "is not a custom field")
+        if key not in layout:
+            raise FieldValueError(f, "does not apply in this department")
+        result[key] = coerce(defs[key], raw)
+    for key, value in current.items():
+        if key not in result and key in layout and key in defs:
+            result[key] = value
+    for key, rule in layout.items():
+        value = result.get(key)
+        f = f"custom_fields.{key}"
+        if rule.required and _is_empty(value):
+            raise FieldValueError(f, "is required in this department")
+        if rule.allowed_values is not None and not _is_empty(value):
+            allowed = set(rule.allowed_values)
+            chosen = value if isinstance(value, list) else [value]
+            for item in chosen:
+                if item not in allowed:
+                    raise FieldValueError(f, f"{_show(item)} is not allowed in this department")
+    return {k: v for k, v in result.items() if not _is_empty(v)}

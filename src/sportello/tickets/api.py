@@ -1,0 +1,258 @@
+"""`/api/v1/tickets`: the ticket edge. Parse, fetch with an access check, call one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from sportello.core import clock
+from sportello.core.actors import Via
+from sportello.core.errors import ValidationFailed
+from sportello.core.paging import SortKey, paginate, parse_sort
+
+from . import selectors, services
+from .models import Attachment, Message, StatusCategory, Ticket, TicketEvent
+from .pipeline import PRIORITY_BY_NAME, PRIORITY_NAME
+from .schemas import (
+    EventPage,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+    TicketCreateIn,
+    TicketOut,
+    TicketPage,
+    TicketPatchIn,
+)
+
+router = Router(tags=["tickets"])
+
+TICKET_SORTS = {
+    "created_at": SortKey("created_at", kind="datetime"),
+    "updated_at": SortKey("updated_at", kind="datetime"),
+    "priority": SortKey("priority"),
+    "number": SortKey("number"),
+    "id": SortKey("id"),
+}
+
+
+def page_limit(limit: int | None) -> int:
+    cfg = settings.SPORTELLO
+    if limit is None:
+        return int(cfg["API_PAGE_SIZE"])
+    if limit < 1 or limit > cfg["API_PAGE_SIZE_MAX"]:
+        raise ValidationFailed(f"must be between 1 and {cfg['API_PAGE_SIZE_MAX']}", field="limit")
+    return limit
+
+
+def ticket_out(t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.pk,
+        "number": t.number,
+        "subject": t.subject,
+        "status": t.status.key,
+        "status_category": t.status_category,
+        "priority": PRIORITY_NAME[t.priority],
+        "channel": t.channel,
+        "department_id": t.department_id,
+        "team_id": t.team_id,
+        "assignee_id": t.assignee_id,
+        "requester_id": t.requester_id,
+        "organization_id": t.organization_id,
+        "tags": [tag.name for tag in t.tags.all()],
+        "custom_fields": t.custom_fields or {},
+        "due_at": t.due_at,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "first_response_at": t.first_response_at,
+        "solved_at": t.solved_at,
+        "closed_at": t.closed_at,
+        "message_count": t.message_count,
+        "version": t.version,
+    }
+
+
+def attachment_out(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "message_id": a.message_id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "sha256": a.sha256,
+        "created_at": a.created_at,
+        "url": f"/api/v1/attachments/{a.pk}/download",
+    }
+
+
+def message_out(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.pk,
+        "ticket_id": m.ticket_id,
+        "public": m.public,
+        "author_kind": m.author_kind,
+        "author_agent_id": m.author_agent_id,
+        "author_contact_id": m.author_contact_id,
+        "body": m.body_text,
+        "body_html": m.body_html,
+        "via": m.via,
+        "created_at": m.created_at,
+        "attachments": [attachment_out(a) for a in m.attachments.all()],
+    }
+
+
+def _reload(request: HttpRequest, ticket_id: int) -> Ticket:
+    return selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
+
+
+class TicketFilters(Schema):
+    status: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    department_id: int | None = None
+    team_id: int | None = None
+    assignee_id: int | None = Field(default=None, description="an agent id; `0` for unassigned")
+    requester_id: int | None = None
+    organization_id: int | None = None
+    tag: str | None = None
+    custom_field: str | None = Field(default=None, description="`key:value`, e.g. `subcategory:novels`")
+    updated_since: str | None = Field(default=None, description="ISO 8601 instant with offset")
+    sort: str | None = Field(
+        default=None, description="comma-separated, `-` for descending; e.g. `-priority,created_at`"
+    )
+    cursor: str | None = None
+    limit: int | None = None
+
+
+def _filter_tickets(qs: QuerySet[Ticket], f: TicketFilters) -> QuerySet[Ticket]:
+    from datetime import datetime
+
+    if f.status:
+        qs = qs.filter(status__key__in=f.status.split(","))
+    if f.category:
+        cats = f.category.split(",")
+        bad = [c for c in cats if c not in StatusCategory.values]
+        if bad:
+            raise ValidationFailed(f"unknown category {bad[0][:40]!r}", field="category")
+        qs = qs.filter(status_category__in=cats)
+    if f.priority:
+        names = f.priority.split(",")
+        bad = [p for p in names if p not in PRIORITY_BY_NAME]
+        if bad:
+            raise ValidationFailed(f"unknown priority {bad[0][:40]!r}", field="priority")
+        qs = qs.filter(priority__in=[PRIORITY_BY_NAME[p] for p in names])
+    for name in ("department_id", "team_id", "requester_id", "organization_id"):
+        value = getattr(f, name)
+        if value is not None:
+            qs = qs.filter(**{name: value})
+    if f.assignee_id is not None:
+        qs = qs.filter(assignee_id=None) if f.assignee_id == 0 else qs.filter(assignee_id=f.assignee_id)
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag.strip().lower())
+    if f.custom_field:
+        key, sep, value = f.custom_field.partition(":")
+        if not sep or not key:
+            raise ValidationFailed("use key:value", field="custom_field")
+        qs = qs.filter(**{f"custom_fields__{key}": value})
+    if f.updated_since:
+        try:
+            since = datetime.fromisoformat(f.updated_since)
+        except ValueError:
+            raise ValidationFailed("must be an ISO 8601 instant", field="updated_since") from None
+        if since.tzinfo is None:
+            raise ValidationFailed("must carry a UTC offset", field="updated_since")
+        qs = qs.filter(updated_at__gte=since)
+    return qs
+
+
+@router.get("/tickets", response=TicketPage, summary="List tickets")
+def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
+    qs = _filter_tickets(selectors.ticket_list(principal=request.auth), filters)
+    keys = parse_sort(filters.sort, allowed=TICKET_SORTS, default=[SortKey("id", descending=True)])
+    rows, cursor = paginate(qs, keys=keys, cursor=filters.cursor, limit=page_limit(filters.limit))
+    return {"items": [ticket_out(t) for t in rows], "next_cursor": cursor}
+
+
+@router.post("/tickets", response={201: TicketOut}, summary="Open a ticket with its first message")
+def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
+    outcome = services.ticket_open(
+        principal=request.auth, via=Via.API, data=payload.model_dump(), now=clock.now()
+    )
+    return Status(201, ticket_out(_reload(request, outcome.ticket.pk)))
+
+
+@router.get("/tickets/{ticket_id}", response=TicketOut, summary="Get a ticket")
+def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+    return ticket_out(_reload(request, ticket_id))
+
+
+@router.patch("/tickets/{ticket_id}", response=TicketOut, summary="Change a ticket (send its `version`)")
+def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) -> dict[str, Any]:
+    selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
+    data = payload.model_dump(exclude_unset=True)
+    services.ticket_update(
+        principal=request.auth, ticket_id=ticket_id, via=Via.API, data=data, now=clock.now()
+    )
+    return ticket_out(_reload(request, ticket_id))
+
+
+@router.get("/tickets/{ticket_id}/messages", response=MessagePage, summary="A ticket's conversation")
+def list_messages(
+    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
+    qs = selectors.message_list(principal=request.auth, ticket=ticket)
+    rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
+    return {"items": [message_out(m) for m in rows], "next_cursor": nxt}
+
+
+@router.post(
+    "/tickets/{ticket_id}/messages", response={201: MessageOut}, summary="Reply or add an internal note"
+)
+def add_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status:
+    selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
+    outcome = services.message_add(
+        principal=request.auth,
+        ticket_id=ticket_id,
+        via=Via.API,
+        body=payload.body,
+        body_html=payload.body_html,
+        public=payload.public,
+        attachment_ids=payload.attachment_ids,
+        version=payload.version,
+        now=clock.now(),
+    )
+    assert outcome.message is not None
+    message = Message.objects.prefetch_related("attachments").get(pk=outcome.message.pk)
+    return Status(201, message_out(message))
+
+
+@router.get("/tickets/{ticket_id}/events", response=EventPage, summary="A ticket's audit trail")
+def list_events(
+    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
+    qs = selectors.event_list(principal=request.auth, ticket=ticket)
+    rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
+    return {"items": [_event_out(e) for e in rows], "next_cursor": nxt}
+
+
+def _event_out(e: TicketEvent) -> dict[str, Any]:
+    return {
+        "id": e.pk,
+        "change_id": str(e.change_id),
+        "at": e.at,
+        "kind": e.kind,
+        "field": e.field,
+        "old_value": e.old_value,
+        "new_value": e.new_value,
+        "actor_kind": e.actor_kind,
+        "actor_id": e.actor_id,
+        "actor_label": e.actor_label,
+        "via": e.via,
+        "cause": e.cause,
+    }

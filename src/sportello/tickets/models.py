@@ -1,0 +1,259 @@
+"""Tickets, their conversation, attachments, audit events, statuses and custom fields."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sportello.accounts.models import Department, Team
+from sportello.contacts.models import Contact, Organization
+
+
+class StatusCategory(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    ON_HOLD = "on_hold", "On hold"
+    SOLVED = "solved", "Solved"
+    CLOSED = "closed", "Closed"
+
+
+UNRESOLVED_CATEGORIES = (
+    StatusCategory.NEW,
+    StatusCategory.OPEN,
+    StatusCategory.PENDING,
+    StatusCategory.ON_HOLD,
+)
+
+
+class Status(models.Model):
+    """A status is data; each maps to one fixed category that clocks and metrics key off."""
+
+    key = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    category = models.CharField(max_length=10, choices=StatusCategory.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_default = models.BooleanField(default=False, help_text="Default status of its category.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "category", condition=Q(is_default=True), name="tickets_status_one_default_per_category"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, "low"
+    NORMAL = 2, "normal"
+    HIGH = 3, "high"
+    URGENT = 4, "urgent"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEB = "web", "Web"
+    PORTAL = "portal", "Portal"
+    CHAT = "chat", "Chat"
+    PHONE = "phone", "Phone"
+    API = "api", "API"
+
+
+class Ticket(models.Model):
+    number = models.BigIntegerField(unique=True)
+    subject = models.CharField(max_length=250)
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
+    status_category = models.CharField(max_length=10, choices=StatusCategory.choices)  # denormalised
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    requester = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    custom_fields = models.JSONField(default=dict, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    # Counts kept by the pipeline (conditions and metrics read them without a join).
+    message_count = models.PositiveIntegerField(default=0)
+    customer_message_count = models.PositiveIntegerField(default=0)
+    agent_reply_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The agent list: a department's unresolved tickets by priority then age.
+            models.Index(
+                fields=["department", "status_category", "-priority", "created_at"], name="tk_dept_queue"
+            ),
+            models.Index(fields=["assignee", "status_category"], name="tk_assignee"),
+            models.Index(fields=["requester"], name="tk_requester"),
+            models.Index(fields=["organization"], name="tk_org"),
+            models.Index(fields=["updated_at", "id"], name="tk_updated"),
+            models.Index(fields=["team", "status_category"], name="tk_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+
+class TicketTag(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("ticket", "name", name="tickets_tag_unique")]
+        indexes = [models.Index(fields=["name", "ticket"], name="tk_tag_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuthorKind(models.TextChoices):
+    AGENT = "agent", "Agent"
+    CONTACT = "contact", "Contact"
+    SYSTEM = "system", "System"
+
+
+class Message(models.Model):
+    """A public reply or an internal note. Append-only: never updated, never deleted by the app."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    public = models.BooleanField(default=True)
+    author_kind = models.CharField(max_length=10, choices=AuthorKind.choices)
+    author_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    author_contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True, default="")  # sanitised with nh3 before it is stored
+    via = models.CharField(max_length=10)
+    created_at = models.DateTimeField()
+    change_id = models.UUIDField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="msg_ticket")]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} on ticket {self.ticket_id}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    storage_key = models.CharField(max_length=64, unique=True)  # generated; never the client's name
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=150)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by_kind = models.CharField(max_length=10, choices=AuthorKind.choices)
+    uploaded_by_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """The audit trail: one row per change, grouped by the mutation (`change_id`) that made it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    change_id = models.UUIDField(default=uuid.uuid4)
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=30)  # created, field, tag, message, attachment, refused
+    field = models.CharField(max_length=80, blank=True, default="")
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    actor_kind = models.CharField(max_length=10)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    via = models.CharField(max_length=10)
+    cause = models.CharField(max_length=200, blank=True, default="")
+    depth = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="ev_ticket"),
+            models.Index(fields=["field", "at"], name="ev_field_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field} on {self.ticket_id}"
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    LONG_TEXT = "long_text", "Long text"
+    NUMBER = "number", "Number"
+    DECIMAL = "decimal", "Decimal"
+    DATE = "date", "Date"
+    DATETIME = "datetime", "Date and time"
+    BOOLEAN = "boolean", "Boolean"
+    PICKLIST = "picklist", "Picklist"
+    MULTI_SELECT = "multi_select", "Multi-select"
+
+
+class CustomField(models.Model):
+    key = models.SlugField(max_length=63, unique=True)
+    label = models.CharField(max_length=120)
+    type = models.CharField(max_length=15, choices=FieldType.choices)
+    options = models.JSONField(default=list, blank=True)  # [{"value": ..., "label": ...}]
+    description = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class LayoutField(models.Model):
+    """One row of a department's layout: the field applies there, maybe required, with the
+    picklist values allowed in that department (null = all of the field's options)."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="layout_fields")
+    field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="layouts")
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    allowed_values = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint("department", "field", name="tickets_layout_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id}:{self.field_id}"

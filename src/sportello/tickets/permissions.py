@@ -1,0 +1,35 @@
+"""What a principal may do to a ticket it can already see. Reads are scoped by selectors;
+this module answers the write questions, and the pipeline asks them on every mutation."""
+
+from __future__ import annotations
+
+from sportello.accounts.models import Role, User
+from sportello.contacts.models import Contact
+from sportello.core.errors import PermissionDenied
+
+from .models import Ticket
+
+
+def can_edit_fields(principal: User | Contact) -> bool:
+    return isinstance(principal, User) and principal.is_active and principal.role in (Role.ADMIN, Role.AGENT)
+
+
+def check_may_change(
+    *,
+    principal: User | Contact,
+    ticket: Ticket | None,
+    fields: bool,
+    public_message: bool,
+    internal_message: bool,
+) -> None:
+    """Raise PermissionDenied when `principal` may not make this kind of change."""
+    if isinstance(principal, Contact):
+        if fields or internal_message:
+            raise PermissionDenied("customers can only add replies to their own tickets")
+        if ticket is not None and ticket.requester_id != principal.pk:
+            raise PermissionDenied("customers can only reply to their own tickets")
+        return
+    if not principal.is_active:
+        raise PermissionDenied("this agent is deactivated")
+    if principal.role == Role.LIGHT_AGENT and (fields or public_message):
+        raise PermissionDenied("light agents can read tickets and add internal notes only")

@@ -1,0 +1,589 @@
+"""The change pipeline: every write to a ticket goes through `ticket_create` or `ticket_apply`.
+
+One transaction each:
+1. lock the ticket row and check the client's `version` (stale: Conflict, nothing written);
+2. snapshot the facts before;
+3. validate the mutation (actor's permission, field values, department layout);
+4. apply it, then the extension points in order: automation (event rules), SLA clocks,
+   blueprints, timers; each is a plain function call that sees (before, after);
+5. diff before/after and write one audit event per change, with actor, via and cause;
+6. bump `version`, keep the search document in sync;
+7. write outbound effects to the outbox (delivered by workers after commit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from sportello.accounts.models import Department, Role, Team, User
+from sportello.channels import services as outbox
+from sportello.contacts.models import Contact, Organization
+from sportello.core.actors import Actor, ActorKind, Via
+from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.models import Sequence
+from sportello.core.text import clean_text, message_bodies
+from sportello.engine import fields as cf
+from sportello.engine.diff import FieldChange, diff
+
+from . import permissions, search
+from .models import (
+    Attachment,
+    AuthorKind,
+    Channel,
+    CustomField,
+    LayoutField,
+    Message,
+    Priority,
+    Status,
+    StatusCategory,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+)
+from .selectors import ticket_scope
+
+STANDARD_FIELDS = (
+    "subject",
+    "status",
+    "priority",
+    "channel",
+    "department",
+    "team",
+    "assignee",
+    "requester",
+    "organization",
+    "due_at",
+)
+WAITING_CATEGORIES = (StatusCategory.PENDING, StatusCategory.SOLVED, StatusCategory.ON_HOLD)
+TAG_MAX_LENGTH = 80
+TAGS_MAX = 100
+PRIORITY_BY_NAME = {p.label: p.value for p in Priority}
+PRIORITY_NAME = {p.value: p.label for p in Priority}
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    body: str = ""
+    body_html: str = ""
+    public: bool = True
+    # Who wrote it; by default the mutation's actor. A ticket opened by an agent on a
+    # customer's behalf carries the customer's words: author = the requester.
+    author: Actor | None = None
+    attachment_ids: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class Mutation:
+    actor: Actor
+    via: Via
+    cause: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)  # standard fields, raw (ids, keys, names)
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    tags_add: tuple[str, ...] = ()
+    tags_remove: tuple[str, ...] = ()
+    tags_set: tuple[str, ...] | None = None
+    message: NewMessage | None = None
+    expected_version: int | None = None
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class Outcome:
+    ticket: Ticket
+    message: Message | None
+    changes: list[FieldChange]
+    events: list[TicketEvent]
+    change_id: uuid.UUID
+
+
+@dataclass(slots=True)
+class Context:
+    """What the extension points see: the ticket being changed and the facts before/after."""
+
+    ticket: Ticket
+    mutation: Mutation
+    principal: User | Contact | None
+    before: dict[str, Any]
+    now: datetime
+    created: bool
+    message: Message | None = None
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+def ticket_create(
+    *,
+    actor: Actor,
+    via: Via,
+    subject: str,
+    requester_id: int,
+    department_id: int,
+    description: NewMessage,
+    fields: dict[str, Any] | None = None,
+    custom_fields: dict[str, Any] | None = None,
+    tags: tuple[str, ...] = (),
+    cause: str = "",
+    now: datetime,
+) -> Outcome:
+    mutation = Mutation(
+        actor=actor,
+        via=via,
+        cause=cause,
+        fields={**(fields or {}), "subject": subject, "requester": requester_id, "department": department_id},
+        custom_fields=dict(custom_fields or {}),
+        tags_set=tuple(tags),
+        message=description,
+    )
+    with transaction.atomic():
+        principal = _principal(actor)
+        if principal is not None:
+            permissions.check_may_change(
+                principal=principal,
+                ticket=None,
+                fields=not isinstance(principal, Contact),
+                public_message=True,
+                internal_message=False,
+            )
+        ticket = Ticket(created_at=now, updated_at=now, version=0, custom_fields={})
+        ctx = Context(ticket=ticket, mutation=mutation, principal=principal, before={}, now=now, created=True)
+        return _run(ctx)
+
+
+def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcome:
+    with transaction.atomic():
+        principal = _principal(mutation.actor)
+        qs = Ticket.objects.select_for_update()
+        if principal is not None:
+            qs = qs.filter(ticket_scope(principal=principal))
+        try:
+            ticket = qs.select_related("status").get(pk=ticket_id)
+        except (Ticket.DoesNotExist, ValueError, OverflowError):
+            raise NotFound("ticket not found") from None
+        if mutation.expected_version is not None and mutation.expected_version != ticket.version:
+            raise Conflict(
+                f"the ticket changed since you loaded it (your version {mutation.expected_version}, "
+                f"current {ticket.version}); reload and try again",
+                field="version",
+                code="stale_version",
+            )
+        message = mutation.message
+        if principal is not None:
+            permissions.check_may_change(
+                principal=principal,
+                ticket=ticket,
+                fields=_touches_fields(mutation),
+                public_message=bool(message and message.public),
+                internal_message=bool(message and not message.public),
+            )
+        if ticket.status_category == StatusCategory.CLOSED and mutation.actor.kind != ActorKind.SYSTEM:
+            raise Conflict(
+                "closed tickets cannot change; open a follow-up ticket instead", code="ticket_closed"
+            )
+        ctx = Context(
+            ticket=ticket,
+            mutation=mutation,
+            principal=principal,
+            before=snapshot(ticket),
+            now=now,
+            created=False,
+        )
+        return _run(ctx)
+
+
+# --------------------------------------------------------------------------------------------
+# The steps
+
+
+def _run(ctx: Context) -> Outcome:
+    ticket, mutation, now = ctx.ticket, ctx.mutation, ctx.now
+    _apply_fields(ctx)
+    tags = _apply_tags(ctx)
+    _apply_system_defaults(ctx)
+    if ctx.created:
+        ticket.number = _next_number()
+        ticket.save(force_insert=True)
+        TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in tags])
+    if mutation.message is not None:
+        ctx.message = _add_message(ctx, mutation.message)
+
+    # Extension points, in order. Each is a plain call with the whole context.
+    run_event_rules(ctx)
+    update_sla_clocks(ctx)
+    enforce_blueprint(ctx)
+    arm_timers(ctx)
+
+    after = snapshot(ticket, tags=tags)
+    changes = diff(ctx.before, after)
+    change_id = uuid.uuid4()
+    if not changes and ctx.message is None:
+        return Outcome(ticket=ticket, message=None, changes=[], events=[], change_id=change_id)
+    if not ctx.created:
+        _write_tags(ticket, ctx.before.get("tags", []), tags)
+    ticket.version += 1
+    ticket.updated_at = now
+    ticket.save()
+    if ctx.message is not None:
+        Message.objects.filter(pk=ctx.message.pk).update(change_id=change_id)
+        ctx.message.change_id = change_id
+    events = _record_events(ctx, changes, change_id)
+    search.ticket_reindex(ticket=ticket, new_message=ctx.message, created=ctx.created)
+    _write_outbox(ctx, change_id)
+    return Outcome(ticket=ticket, message=ctx.message, changes=changes, events=events, change_id=change_id)
+
+
+def _principal(actor: Actor) -> User | Contact | None:
+    """The user or contact behind an actor, for permission checks. Rules, SLA, blueprints and the
+    system act with their own authority (None)."""
+    if actor.kind == ActorKind.AGENT:
+        try:
+            return User.objects.get(pk=actor.id)
+        except User.DoesNotExist:
+            raise NotFound("agent not found") from None
+    if actor.kind == ActorKind.CONTACT:
+        try:
+            return Contact.objects.get(pk=actor.id)
+        except Contact.DoesNotExist:
+            raise NotFound("contact not found") from None
+    return None
+
+
+def _touches_fields(m: Mutation) -> bool:
+    return bool(m.fields or m.custom_fields or m.tags_add or m.tags_remove or m.tags_set is not None)
+
+
+def snapshot(ticket: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
+    """The ticket's facts as plain JSON-able data: what events record and rules read."""
+    if tags is None:
+        tags = sorted(TicketTag.objects.filter(ticket_id=ticket.pk).values_list("name", flat=True))
+    return {
+        "subject": ticket.subject,
+        "status": ticket.status.key,
+        "status_category": ticket.status_category,
+        "priority": PRIORITY_NAME[ticket.priority],
+        "channel": ticket.channel,
+        "department": ticket.department_id,
+        "team": ticket.team_id,
+        "assignee": ticket.assignee_id,
+        "requester": ticket.requester_id,
+        "organization": ticket.organization_id,
+        "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
+        "custom_fields": dict(ticket.custom_fields or {}),
+        "tags": list(tags),
+    }
+
+
+def _lookup[M](model: type[M], pk: Any, field: str, **filters: Any) -> M:
+    if isinstance(pk, bool) or not isinstance(pk, int) or not (0 < pk < 2**63):
+        raise ValidationFailed("must be the id of an existing record", field=field)
+    try:
+        return model.objects.get(pk=pk, **filters)  # type: ignore[attr-defined, no-any-return]
+    except model.DoesNotExist:  # type: ignore[attr-defined]
+        raise ValidationFailed(f"no {field} with id {pk}", field=field) from None
+
+
+def _apply_fields(ctx: Context) -> None:
+    ticket, values, created = ctx.ticket, ctx.mutation.fields, ctx.created
+    unknown = set(values) - set(STANDARD_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed("is not a ticket field", field=name)
+
+    if "subject" in values:
+        subject = values["subject"]
+        if not isinstance(subject, str):
+            raise ValidationFailed("must be a string", field="subject")
+        ticket.subject = clean_text(subject, field="subject", max_length=250, single_line=True, required=True)
+    if "department" in values:
+        ticket.department = _lookup(Department, values["department"], "department", is_active=True)
+    if "requester" in values:
+        requester = _lookup(Contact, values["requester"], "requester")
+        ticket.requester = requester
+        if "organization" not in values:
+            ticket.organization_id = requester.organization_id
+    if "organization" in values:
+        org = values["organization"]
+        ticket.organization = None if org is None else _lookup(Organization, org, "organization")
+    if "status" in values:
+        key = values["status"]
+        try:
+            status = Status.objects.get(key=key, is_active=True) if isinstance(key, str) else None
+        except Status.DoesNotExist:
+            status = None
+        if status is None:
+            raise ValidationFailed(f"unknown status {str(key)[:40]!r}", field="status")
+        _set_status(ticket, status, ctx.now)
+    elif created:
+        _set_status(ticket, Status.objects.get(category=StatusCategory.NEW, is_default=True), ctx.now)
+    if "priority" in values:
+        name = values["priority"]
+        if not isinstance(name, str) or name not in PRIORITY_BY_NAME:
+            raise ValidationFailed("must be one of low, normal, high, urgent", field="priority")
+        ticket.priority = PRIORITY_BY_NAME[name]
+    if "channel" in values:
+        if values["channel"] not in Channel.values:
+            raise ValidationFailed(f"must be one of {', '.join(Channel.values)}", field="channel")
+        ticket.channel = values["channel"]
+    if "due_at" in values:
+        due = values["due_at"]
+        if due is not None and (not isinstance(due, datetime) or due.tzinfo is None):
+            raise ValidationFailed("must be a date and time with a UTC offset", field="due_at")
+        ticket.due_at = due
+
+    department_changed = created or "department" in values
+    if "team" in values:
+        team = values["team"]
+        ticket.team = None if team is None else _lookup(Team, team, "team")
+    if ticket.team_id is not None and ticket.team.department_id != ticket.department_id:
+        if "team" in values:
+            raise ValidationFailed("this team belongs to another department", field="team")
+        ticket.team = None  # moved to another department: the old team no longer applies
+    if "assignee" in values:
+        agent_id = values["assignee"]
+        ticket.assignee = None if agent_id is None else _lookup(User, agent_id, "assignee", is_active=True)
+    if ticket.assignee_id is not None and (department_changed or "assignee" in values):
+        assignee = ticket.assignee
+        assert assignee is not None
+        if assignee.role == Role.LIGHT_AGENT:
+            if "assignee" in values:
+                raise ValidationFailed("light agents cannot be assigned tickets", field="assignee")
+            ticket.assignee = None
+        elif (
+            assignee.role != Role.ADMIN and not assignee.departments.filter(pk=ticket.department_id).exists()
+        ):
+            if "assignee" in values:
+                raise ValidationFailed(
+                    "this agent is not a member of the ticket's department", field="assignee"
+                )
+            ticket.assignee = None
+    _apply_custom_fields(ctx, department_changed=department_changed)
+
+
+def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
+    previous = ticket.status_category if ticket.status_id else None
+    ticket.status = status
+    ticket.status_category = status.category
+    if status.category == previous:
+        return
+    if status.category == StatusCategory.SOLVED:
+        ticket.solved_at = now
+    elif status.category == StatusCategory.CLOSED:
+        ticket.closed_at = now
+        ticket.solved_at = ticket.solved_at or now
+    else:
+        ticket.solved_at = None
+
+
+def _apply_custom_fields(ctx: Context, *, department_changed: bool) -> None:
+    ticket, changes = ctx.ticket, ctx.mutation.custom_fields
+    if not changes and not department_changed:
+        return
+    layout_rows = list(LayoutField.objects.filter(department_id=ticket.department_id).select_related("field"))
+    defs = {
+        f.key: cf.FieldDef(f.key, f.label, f.type, tuple(o["value"] for o in f.options))
+        for f in CustomField.objects.filter(is_active=True)
+    }
+    layout = {
+        r.field.key: cf.LayoutRule(
+            required=r.required,
+            allowed_values=None if r.allowed_values is None else tuple(r.allowed_values),
+        )
+        for r in layout_rows
+        if r.field.is_active
+    }
+    try:
+        ticket.custom_fields = cf.validate(
+            defs=defs, layout=layout, current=ticket.custom_fields or {}, changes=changes
+        )
+    except cf.FieldValueError as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from None
+
+
+def _normalise_tag(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValidationFailed("tags must be strings", field="tags")
+    tag = "_".join(raw.strip().lower().split())
+    if not tag or len(tag) > TAG_MAX_LENGTH or "\x00" in tag or "," in tag:
+        raise ValidationFailed(
+            f"a tag is 1 to {TAG_MAX_LENGTH} characters, without commas: {raw[:40]!r}", field="tags"
+        )
+    return tag
+
+
+def _apply_tags(ctx: Context) -> list[str]:
+    m = ctx.mutation
+    tags = set() if m.tags_set is not None else set(ctx.before.get("tags", []))
+    if m.tags_set is not None:
+        tags = {_normalise_tag(t) for t in m.tags_set}
+    tags |= {_normalise_tag(t) for t in m.tags_add}
+    tags -= {_normalise_tag(t) for t in m.tags_remove}
+    if len(tags) > TAGS_MAX:
+        raise ValidationFailed(f"a ticket holds at most {TAGS_MAX} tags", field="tags")
+    return sorted(tags)
+
+
+def _write_tags(ticket: Ticket, old: list[str], new: list[str]) -> None:
+    removed, added = set(old) - set(new), set(new) - set(old)
+    if removed:
+        TicketTag.objects.filter(ticket=ticket, name__in=removed).delete()
+    if added:
+        TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in sorted(added)])
+
+
+def _apply_system_defaults(ctx: Context) -> None:
+    """Built-in status moves every desk makes; recorded like any change (cause: system)."""
+    m, ticket = ctx.mutation, ctx.ticket
+    if m.message is None or "status" in m.fields or ctx.created:
+        return
+    author = m.message.author or m.actor
+    reopen = author.kind == ActorKind.CONTACT and ticket.status_category in WAITING_CATEGORIES
+    first_answer = author.kind == ActorKind.AGENT and m.message.public and ticket.status_category == "new"
+    if reopen or first_answer:
+        _set_status(ticket, Status.objects.get(category=StatusCategory.OPEN, is_default=True), ctx.now)
+
+
+def _next_number() -> int:
+    with connection.cursor() as cur:
+        cur.execute("UPDATE core_sequence SET value = value + 1 WHERE name = %s RETURNING value", ["ticket"])
+        row = cur.fetchone()
+    if row is None:
+        Sequence.objects.create(name="ticket", value=1)
+        return 1
+    return int(row[0])
+
+
+def _add_message(ctx: Context, new: NewMessage) -> Message:
+    ticket, now = ctx.ticket, ctx.now
+    author = new.author or ctx.mutation.actor
+    text, html = message_bodies(text=new.body, html=new.body_html)
+    if author.kind == ActorKind.AGENT:
+        kind = AuthorKind.AGENT
+    elif author.kind == ActorKind.CONTACT:
+        kind = AuthorKind.CONTACT
+        if not new.public:
+            raise ValidationFailed("customers cannot write internal notes", field="public")
+    else:
+        kind = AuthorKind.SYSTEM
+    message = Message.objects.create(
+        ticket=ticket,
+        public=new.public,
+        author_kind=kind,
+        author_agent_id=author.id if kind == AuthorKind.AGENT else None,
+        author_contact_id=author.id if kind == AuthorKind.CONTACT else None,
+        body_text=text,
+        body_html=html,
+        via=ctx.mutation.via,
+        created_at=now,
+        change_id=uuid.uuid4(),
+    )
+    if new.attachment_ids:
+        claimed = Attachment.objects.filter(
+            pk__in=new.attachment_ids, ticket=ticket, message__isnull=True
+        ).update(message=message)
+        if claimed != len(set(new.attachment_ids)):
+            raise ValidationFailed("unknown or already used attachment id", field="attachment_ids")
+    # Counters are saved with the ticket row, which this transaction holds locked.
+    ticket.message_count += 1
+    if kind == AuthorKind.CONTACT:
+        ticket.customer_message_count += 1
+    elif kind == AuthorKind.AGENT and new.public:
+        ticket.agent_reply_count += 1
+        if ticket.first_response_at is None and not ctx.created:
+            ticket.first_response_at = now
+    return message
+
+
+# --------------------------------------------------------------------------------------------
+# Extension points. Each is called on every mutation, inside the transaction, in this order.
+
+
+def run_event_rules(ctx: Context) -> None:
+    """Event rules (triggers) run here on (ctx.before, the ticket now) and may change the ticket
+    or add outbound effects to `ctx.effects`. No rules exist yet: nothing to do."""
+
+
+def update_sla_clocks(ctx: Context) -> None:
+    """SLA policy choice and clock start/pause/stop go here."""
+
+
+def enforce_blueprint(ctx: Context) -> None:
+    """Blueprint entry and transition rules are checked here."""
+
+
+def arm_timers(ctx: Context) -> None:
+    """Timers for time rules, SLA targets and blueprint limits are armed or disarmed here."""
+
+
+# --------------------------------------------------------------------------------------------
+# Audit and outbox
+
+
+def _record_events(ctx: Context, changes: list[FieldChange], change_id: uuid.UUID) -> list[TicketEvent]:
+    m, ticket, now = ctx.mutation, ctx.ticket, ctx.now
+    common = {
+        "ticket": ticket,
+        "change_id": change_id,
+        "at": now,
+        "actor_kind": str(m.actor.kind),
+        "actor_id": m.actor.id,
+        "actor_label": m.actor.label[:200],
+        "via": str(m.via),
+        "cause": m.cause[:200],
+        "depth": m.depth,
+    }
+    rows: list[TicketEvent] = []
+    if ctx.created:
+        rows.append(TicketEvent(kind="created", new_value={"number": ticket.number}, **common))
+    for c in changes:
+        kind = "tags" if c.field == "tags" else "field"
+        rows.append(TicketEvent(kind=kind, field=c.field, old_value=c.old, new_value=c.new, **common))
+    if ctx.message is not None:
+        rows.append(
+            TicketEvent(
+                kind="message",
+                field="public" if ctx.message.public else "internal",
+                new_value={"message_id": ctx.message.pk, "author_kind": ctx.message.author_kind},
+                **common,
+            )
+        )
+    return TicketEvent.objects.bulk_create(rows)
+
+
+def _write_outbox(ctx: Context, change_id: uuid.UUID) -> None:
+    message, ticket = ctx.message, ctx.ticket
+    if message is not None and message.public and message.author_kind == AuthorKind.AGENT:
+        requester = ticket.requester
+        ctx.effects.append(
+            {
+                "kind": "email",
+                "dedupe_key": f"reply:{message.pk}",
+                "payload": {
+                    "to": [requester.email],
+                    "subject": f"[#{ticket.number}] {ticket.subject}",
+                    "body": message.body_text,
+                    "ticket_number": ticket.number,
+                    "message_id": message.pk,
+                },
+            }
+        )
+    for effect in ctx.effects:
+        outbox.outbox_add(
+            kind=effect["kind"],
+            ticket=ticket,
+            change_id=change_id,
+            dedupe_key=effect["dedupe_key"],
+            payload=effect["payload"],
+            now=ctx.now,
+        )
+
+
+def max_causation_depth() -> int:
+    return int(settings.SPORTELLO["MAX_CAUSATION_DEPTH"])

@@ -1,0 +1,76 @@
+"""Permission-scoped reads of tickets. A ticket the principal may not see is reported exactly
+like a missing one."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from sportello.accounts.models import Role, User
+from sportello.contacts.models import Contact
+from sportello.core.errors import NotFound
+
+from .models import Attachment, Message, Ticket, TicketEvent, TicketTag
+
+Principal = User | Contact
+
+
+def ticket_scope(*, principal: Principal) -> Q:
+    """The filter that limits tickets to what `principal` may read."""
+    if isinstance(principal, Contact):
+        return Q(requester_id=principal.pk)
+    if not principal.is_active:
+        return Q(pk__in=[])
+    if principal.role == Role.ADMIN:
+        return Q()
+    return Q(department__agents=principal)
+
+
+def ticket_list(*, principal: Principal) -> QuerySet[Ticket]:
+    qs = Ticket.objects.filter(ticket_scope(principal=principal))
+    return qs.select_related("status").prefetch_related(
+        Prefetch("tags", queryset=TicketTag.objects.order_by("name"))
+    )
+
+
+def ticket_get_for(*, principal: Principal, ticket_id: int) -> Ticket:
+    try:
+        return ticket_list(principal=principal).get(pk=ticket_id)
+    except (Ticket.DoesNotExist, ValueError, OverflowError):
+        raise NotFound("ticket not found") from None
+
+
+def ticket_visible_ids(*, principal: Principal, ids: list[int]) -> set[int]:
+    return set(
+        Ticket.objects.filter(ticket_scope(principal=principal), pk__in=ids).values_list("pk", flat=True)
+    )
+
+
+def message_list(*, principal: Principal, ticket: Ticket) -> QuerySet[Message]:
+    qs = Message.objects.filter(ticket=ticket).select_related("author_agent", "author_contact")
+    if isinstance(principal, Contact):
+        qs = qs.filter(public=True)
+    return qs.prefetch_related("attachments")
+
+
+def event_list(*, principal: Principal, ticket: Ticket) -> QuerySet[TicketEvent]:
+    if isinstance(principal, Contact):
+        raise NotFound("ticket not found")
+    return TicketEvent.objects.filter(ticket=ticket)
+
+
+def attachment_list(*, principal: Principal, ticket: Ticket) -> QuerySet[Attachment]:
+    qs = Attachment.objects.filter(ticket=ticket)
+    if isinstance(principal, Contact):
+        qs = qs.filter(Q(message__public=True))
+    return qs
+
+
+def attachment_get_for(*, principal: Principal, attachment_id: int) -> Attachment:
+    try:
+        att = Attachment.objects.select_related("message").get(pk=attachment_id)
+    except (Attachment.DoesNotExist, ValueError, OverflowError):
+        raise NotFound("attachment not found") from None
+    visible = Ticket.objects.filter(ticket_scope(principal=principal), pk=att.ticket_id).exists()
+    if not visible or (isinstance(principal, Contact) and (att.message is None or not att.message.public)):
+        raise NotFound("attachment not found")
+    return att

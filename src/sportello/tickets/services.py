@@ -1,0 +1,145 @@
+"""Ticket operations for the edges. Each resolves its inputs and calls the one pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from sportello.accounts.models import User
+from sportello.contacts.models import Contact
+from sportello.contacts.services import contact_get_or_create
+from sportello.core.actors import Actor, ActorKind, Via
+from sportello.core.errors import ValidationFailed
+
+from . import pipeline
+from .pipeline import Mutation, NewMessage, Outcome
+
+# API field name -> pipeline field name
+FIELD_NAMES = {
+    "subject": "subject",
+    "status": "status",
+    "priority": "priority",
+    "channel": "channel",
+    "department_id": "department",
+    "team_id": "team",
+    "assignee_id": "assignee",
+    "requester_id": "requester",
+    "organization_id": "organization",
+    "due_at": "due_at",
+}
+
+
+def actor_for(principal: User | Contact) -> Actor:
+    if isinstance(principal, Contact):
+        return Actor(kind=ActorKind.CONTACT, id=principal.pk, label=principal.email)
+    return Actor(kind=ActorKind.AGENT, id=principal.pk, label=principal.email)
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    principal: User | Contact,
+    via: Via,
+    data: dict[str, Any],
+    now: datetime,
+) -> Outcome:
+    """Open a ticket from an edge's input (`data` uses API field names)."""
+    if isinstance(principal, Contact):
+        requester: Contact = principal
+    elif data.get("requester_id") is not None:
+        requester_id = data["requester_id"]
+        requester = Contact.objects.filter(pk=requester_id).first()  # type: ignore[assignment]
+        if requester is None:
+            raise ValidationFailed(f"no requester with id {requester_id}", field="requester_id")
+    elif data.get("requester_email"):
+        requester = contact_get_or_create(
+            email=data["requester_email"], name=data.get("requester_name") or ""
+        )
+    else:
+        raise ValidationFailed("give requester_id or requester_email", field="requester_id")
+    fields = {FIELD_NAMES[k]: v for k, v in data.items() if k in FIELD_NAMES and v is not None}
+    fields.setdefault("channel", "api" if via == Via.API else str(via))
+    for key in ("subject", "requester", "department"):
+        fields.pop(key, None)
+    author = Actor(kind=ActorKind.CONTACT, id=requester.pk, label=requester.email)
+    try:
+        return pipeline.ticket_create(
+            actor=actor_for(principal),
+            via=via,
+            subject=data["subject"],
+            requester_id=requester.pk,
+            department_id=data["department_id"],
+            description=NewMessage(
+                body=data.get("description", ""),
+                body_html=data.get("description_html", ""),
+                public=True,
+                author=author,
+            ),
+            fields=fields,
+            custom_fields=data.get("custom_fields") or {},
+            tags=tuple(data.get("tags") or ()),
+            now=now,
+        )
+    except ValidationFailed as exc:
+        raise _api_field(exc) from None
+
+
+def ticket_update(
+    *, principal: User | Contact, ticket_id: int, via: Via, data: dict[str, Any], now: datetime
+) -> Outcome:
+    """Apply a PATCH. Keys present in `data` are set (null clears); `version` is required."""
+    fields = {FIELD_NAMES[k]: v for k, v in data.items() if k in FIELD_NAMES}
+    for required in ("subject", "status", "priority", "channel", "department", "requester"):
+        if required in fields and fields[required] is None:
+            raise ValidationFailed(
+                "cannot be null", field=next(k for k, v in FIELD_NAMES.items() if v == required)
+            )
+    mutation = Mutation(
+        actor=actor_for(principal),
+        via=via,
+        fields=fields,
+        custom_fields=data.get("custom_fields") or {},
+        tags_set=tuple(data["tags"]) if data.get("tags") is not None else None,
+        tags_add=tuple(data.get("add_tags") or ()),
+        tags_remove=tuple(data.get("remove_tags") or ()),
+        expected_version=data["version"],
+    )
+    try:
+        return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
+    except ValidationFailed as exc:
+        raise _api_field(exc) from None
+
+
+def message_add(
+    *,
+    principal: User | Contact,
+    ticket_id: int,
+    via: Via,
+    body: str,
+    body_html: str,
+    public: bool,
+    attachment_ids: list[int],
+    version: int | None,
+    now: datetime,
+) -> Outcome:
+    mutation = Mutation(
+        actor=actor_for(principal),
+        via=via,
+        message=NewMessage(
+            body=body, body_html=body_html, public=public, attachment_ids=tuple(attachment_ids)
+        ),
+        expected_version=version,
+    )
+    return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
+
+
+_API_FIELD = {v: k for k, v in FIELD_NAMES.items() if k != v}
+
+
+def _api_field(exc: ValidationFailed) -> ValidationFailed:
+    """Report errors with the API's field names (`team_id`, not `team`)."""
+    if exc.field in _API_FIELD:
+        exc.field = _API_FIELD[exc.field]
+    return exc

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from sportello.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("sportello.web.urls")),
+]
+
+handler404 = "sportello.core.http.handler404"
+handler500 = "sportello.core.http.handler500"

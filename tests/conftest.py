@@ -1,0 +1,91 @@
+"""Shared fixtures: a small desk (departments, agents of every role, contacts) built through
+the services, and API clients authenticated as each role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+
+NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def desk(db: Any) -> Any:
+    from sportello.accounts.models import Role
+    from sportello.accounts.services import agent_create, department_create, team_create
+    from sportello.contacts.services import contact_create, organization_create
+
+    class Desk:
+        pass
+
+    d = Desk()
+    d.books = department_create(name="Books")
+    d.electronics = department_create(name="Electronics")
+    d.admin = agent_create(
+        email="admin@desk.test", name="Ada Admin", role=Role.ADMIN, password="pw-admin-123"
+    )
+    d.agent = agent_create(
+        email="bruno@desk.test", name="Bruno Books", role=Role.AGENT, departments=[d.books]
+    )
+    d.light = agent_create(
+        email="lia@desk.test", name="Lia Light", role=Role.LIGHT_AGENT, departments=[d.books]
+    )
+    d.outsider = agent_create(
+        email="eva@desk.test", name="Eva Electronics", role=Role.AGENT, departments=[d.electronics]
+    )
+    d.team = team_create(name="Novels", department=d.books, members=[d.agent])
+    d.acme = organization_create(name="Acme", domains=["acme.test"], tier="gold", vip=True)
+    d.alice = contact_create(email="Alice@Acme.test", name="Alice Acme")
+    d.bob = contact_create(email="bob@example.test", name="Bob Example")
+    return d
+
+
+@pytest.fixture
+def token_for(desk: Any) -> Callable[[Any], str]:
+    from sportello.accounts.services import token_create
+
+    def make(user: Any) -> str:
+        return token_create(user=user, name="test", now=NOW)[1]
+
+    return make
+
+
+class ApiClient:
+    def __init__(self, token: str | None) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _call(self, method: str, path: str, data: Any = None, **kw: Any) -> Any:
+        fn = getattr(self.client, method)
+        if data is not None and method in ("post", "patch", "put"):
+            kw.setdefault("content_type", "application/json")
+        return fn(f"/api/v1{path}", data=data, headers=self.headers, **kw)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.client.get(f"/api/v1{path}", data=params or {}, headers=self.headers)
+
+    def post(self, path: str, data: Any = None, **kw: Any) -> Any:
+        return self._call("post", path, data, **kw)
+
+    def patch(self, path: str, data: Any = None, **kw: Any) -> Any:
+        return self._call("patch", path, data, **kw)
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(f"/api/v1{path}", headers=self.headers)
+
+
+@pytest.fixture
+def api(token_for: Callable[[Any], str]) -> Callable[[Any], ApiClient]:
+    def make(user: Any) -> ApiClient:
+        return ApiClient(token_for(user) if user is not None else None)
+
+    return make
