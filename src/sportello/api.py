@@ -16,6 +16,9 @@ from sportello.core import clock
 from sportello.core.errors import DomainError
 from sportello.core.http import domain_error_response, error_response, validation_errors_response
 from sportello.tickets.api import router as tickets_router
+from sportello.tickets.api_attachments import router as attachments_router
+from sportello.tickets.api_fields import router as fields_router
+from sportello.tickets.api_search import router as search_router
 
 
 class BearerToken(HttpBearer):
@@ -65,3 +68,6 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 api.add_router("", accounts_router)
 api.add_router("", contacts_router)
 api.add_router("", tickets_router)
+api.add_router("", attachments_router)
+api.add_router("", fields_router)
+api.add_router("", search_router)

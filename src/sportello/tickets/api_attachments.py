@@ -1,0 +1,7 @@
+"""API routes: attachments."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["attachments"])
