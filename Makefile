@@ -33,7 +33,7 @@ install: .venv/.synced
 run: install
 	$(SPORTELLO) run
 
-test: install lint typecheck layers
+test: install lint typecheck layers check-deploy
 	$(SPORTELLO) check --fail-level WARNING
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 

@@ -114,6 +114,7 @@ class Context:
     created: bool
     message: Message | None = None
     effects: list[dict[str, Any]] = field(default_factory=list)
+    change_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def _run(ctx: Context) -> Outcome:
 
     after = snapshot(ticket, tags=tags)
     changes = diff(ctx.before, after)
-    change_id = uuid.uuid4()
+    change_id = ctx.change_id
     if not changes and ctx.message is None:
         return Outcome(ticket=ticket, message=None, changes=[], events=[], change_id=change_id)
     if not ctx.created:
@@ -231,9 +232,6 @@ def _run(ctx: Context) -> Outcome:
     ticket.version += 1
     ticket.updated_at = now
     ticket.save()
-    if ctx.message is not None:
-        Message.objects.filter(pk=ctx.message.pk).update(change_id=change_id)
-        ctx.message.change_id = change_id
     events = _record_events(ctx, changes, change_id)
     search.ticket_reindex(ticket=ticket, new_message=ctx.message, created=ctx.created)
     _write_outbox(ctx, change_id)
@@ -482,12 +480,14 @@ def _add_message(ctx: Context, new: NewMessage) -> Message:
         body_html=html,
         via=ctx.mutation.via,
         created_at=now,
-        change_id=uuid.uuid4(),
+        change_id=ctx.change_id,
     )
     if new.attachment_ids:
-        claimed = Attachment.objects.filter(
-            pk__in=new.attachment_ids, ticket=ticket, message__isnull=True
-        ).update(message=message)
+        staged = Attachment.objects.filter(pk__in=new.attachment_ids, ticket=ticket, message__isnull=True)
+        if kind == AuthorKind.CONTACT:
+            # A customer attaches only their own uploads, never an agent's staged file.
+            staged = staged.filter(uploaded_by_kind=AuthorKind.CONTACT, uploaded_by_id=author.id)
+        claimed = staged.update(message=message)
         if claimed != len(set(new.attachment_ids)):
             raise ValidationFailed("unknown or already used attachment id", field="attachment_ids")
     # Counters are saved with the ticket row, which this transaction holds locked.
