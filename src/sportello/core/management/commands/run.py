@@ -5,6 +5,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from sportello.accounts.models import ApiToken, Department, Role, User
-from sportello.accounts.services import agent_create, token_create
+from sportello.accounts.services import agent_create, agent_set_password, token_create
 from sportello.core import clock
 
 DEMO_ADMIN = "admin@sportello.localhost"
@@ -44,19 +45,24 @@ class Command(BaseCommand):
             + "  Stop:     Ctrl-C\n"
         )
         sys.stdout.flush()
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: object) -> None:
+            stop.set()
+
+        # Installed explicitly: a process started in the background inherits an ignored SIGINT.
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
         exe = [sys.executable, "-m", "sportello.cli"]
         worker = subprocess.Popen([*exe, "worker"])  # noqa: S603
         web = subprocess.Popen([*exe, "serve", "--bind", host])  # noqa: S603
         try:
-            while True:
+            while not stop.wait(0.5):
                 for proc, name in ((web, "web server"), (worker, "worker")):
                     code = proc.poll()
                     if code is not None:
                         self.stderr.write(f"the {name} exited with status {code}; stopping")
-                        return
-                signal.sigtimedwait([signal.SIGINT, signal.SIGTERM], 1.0)
-        except KeyboardInterrupt:
-            pass
+                        stop.set()
         finally:
             for proc in (web, worker):
                 if proc.poll() is None:
@@ -66,6 +72,7 @@ class Command(BaseCommand):
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+            self.stdout.write("Stopped.")
 
     def _demo_admin(self) -> str:
         """The trial admin: created once with a random password kept in the data directory."""
@@ -83,8 +90,7 @@ class Command(BaseCommand):
                 departments=list(Department.objects.all()),
             )
         else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
+            agent_set_password(user=user, password=password)
         secret_file.parent.mkdir(parents=True, exist_ok=True)
         secret_file.write_text(password + "\n")
         secret_file.chmod(0o600)
