@@ -257,3 +257,29 @@ class LayoutField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id}:{self.field_id}"
+
+
+class TicketSearchDocument(models.Model):
+    """A ticket's text as full-text search sees it (see `tickets/search.py`, docs/adr/0002-search.md).
+
+    Written only by `tickets.search`, inside the pipeline's transaction. Public replies and
+    internal notes are kept apart so customers never match on notes. The per-backend index lives
+    beside this table and is created by migration 0003: on PostgreSQL, weighted `tsvector`
+    columns with GIN indexes; on SQLite, an FTS5 table over these columns.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    subject = models.TextField(blank=True, default="")
+    public_text = models.TextField(blank=True, default="")
+    internal_text = models.TextField(blank=True, default="")
+    fields_text = models.TextField(blank=True, default="")
+    # Characters of message text indexed so far (public + internal), against a fixed budget.
+    message_chars = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "tickets_search_document"
+
+    def __str__(self) -> str:
+        return f"search document of ticket {self.ticket_id}"

@@ -1,9 +1,505 @@
-"""Full-text search (filled in below)."""
+"""Full-text search over tickets: the index the pipeline keeps, the query parser, the search.
+
+One document per ticket (`TicketSearchDocument`): the subject, the text custom fields, the public
+conversation and the internal notes, each in its own column so a customer's search never looks
+at notes. Text is case-folded and accent-folded in English, Spanish and Italian alike ("café"
+matches "cafe"). Each backend has its own index and query path:
+
+- PostgreSQL: text search configuration `sportello_search` (`simple` + `unaccent`), a weighted
+  `tsvector` per column (subject A, messages B, fields C), GIN expression indexes; ranked with
+  `ts_rank`, excerpts with `ts_headline`. New messages are appended to the vectors: the rest of
+  the conversation is never re-parsed.
+- SQLite: an external-content FTS5 table over the document table
+  (`unicode61 remove_diacritics 2`); ranked with `bm25`, excerpts with `snippet`.
+
+User input never reaches FTS syntax: `query_parse` turns it into terms, and each backend builds
+its query from the terms, passing every piece of user text as a bound parameter (PostgreSQL:
+`plainto_tsquery`/`phraseto_tsquery` per term; SQLite: each term as an FTS5 string).
+
+Snippets are HTML: everything is escaped except `<mark>`…`</mark>` around matched words.
+"""
 
 from __future__ import annotations
 
+import html
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 
-def ticket_reindex(*, ticket: Any, new_message: Any, created: bool) -> None:
-    return None
+from sportello.contacts.models import Contact
+from sportello.core.errors import ValidationFailed
+
+from .models import CustomField, FieldType, Message, StatusCategory, Ticket, TicketSearchDocument
+from .selectors import Principal, ticket_scope
+
+TS_CONFIG = "sportello_search"  # created by migration 0003
+FTS_TABLE = "tickets_search_fts"  # created by migration 0003 (SQLite)
+DOC_TABLE = TicketSearchDocument._meta.db_table
+
+# Budgets that keep one ticket's index bounded (a PostgreSQL tsvector holds at most 1 MB):
+# the first 150,000 characters of a conversation are searchable, at most 50,000 per message.
+MESSAGE_CHARS_MAX = 150_000
+MESSAGE_PART_MAX = 50_000
+FIELDS_CHARS_MAX = 10_000
+
+QUERY_MAX_CHARS = 256
+QUERY_MAX_TERMS = 12
+PREFIX_MIN_CHARS = 2
+LIMIT_DEFAULT = 20
+LIMIT_MAX = 100
+OFFSET_MAX = 10_000
+
+# Private-use characters mark matches inside the database's excerpt; they are removed from
+# indexed text, so only the database can put them there.
+_MARK_START, _MARK_END = "\ue000", "\ue001"
+_UNMARK = {ord(_MARK_START): " ", ord(_MARK_END): " "}
+_TEXT_FIELD_TYPES = (FieldType.TEXT, FieldType.LONG_TEXT)
+_SEPARATOR = "\n\n"  # between messages
+
+# The two documents a search can look at. The expressions must stay identical to the GIN
+# index expressions in migration 0003, or PostgreSQL will not use the indexes.
+_PG_PUBLIC_VECTOR = "(d.vec_subject || d.vec_fields || d.vec_public)"
+_PG_ALL_VECTOR = "(d.vec_subject || d.vec_fields || d.vec_public || d.vec_internal)"
+_PG_HEADLINE_OPTIONS = (
+    f"StartSel={_MARK_START}, StopSel={_MARK_END}, MaxFragments=2, MaxWords=18, MinWords=6, "
+    'FragmentDelimiter=" … "'
+)
+_FTS_PUBLIC_COLUMNS = "{subject public_text fields_text}"
+# bm25 weights per FTS5 column: subject, public_text, internal_text, fields_text.
+_FTS_WEIGHTS_AGENT = "10.0, 4.0, 4.0, 2.0"
+_FTS_WEIGHTS_CUSTOMER = "10.0, 4.0, 0.0, 2.0"
+_FTS_SNIPPET_TOKENS = 16
+
+
+# --------------------------------------------------------------------------------------------
+# Indexing (called by the pipeline, inside its transaction, with the ticket row locked)
+
+
+def ticket_reindex(*, ticket: Ticket, new_message: Message | None, created: bool) -> None:
+    """Bring the ticket's search document up to date after one mutation.
+
+    Cheap on purpose: the subject and text fields are rewritten only when they changed, and a new
+    message's text is appended; earlier messages are never read again."""
+    if created:
+        _document_insert(ticket=ticket, messages=[new_message] if new_message is not None else [])
+        return
+    stored = (
+        TicketSearchDocument.objects.filter(pk=ticket.pk)
+        .values_list("subject", "fields_text", "message_chars")
+        .first()
+    )
+    if stored is None:  # a ticket indexed before the index existed, or after a restore
+        ticket_index_rebuild(ticket=ticket)
+        return
+    old_subject, old_fields, used = stored
+    changes: dict[str, str] = {}
+    appends: dict[str, str] = {}
+    subject = _clean(ticket.subject)
+    if subject != old_subject:
+        changes["subject"] = subject
+    fields = _fields_text(ticket)
+    if fields != old_fields:
+        changes["fields_text"] = fields
+    added = 0
+    if new_message is not None:
+        part = _message_part(new_message.body_text, used=used)
+        if part:
+            appends["public_text" if new_message.public else "internal_text"] = part
+            added = len(part)
+    if not changes and not appends:
+        return
+    _document_update(ticket_id=ticket.pk, changes=changes, appends=appends, added_chars=added)
+
+
+def ticket_index_rebuild(*, ticket: Ticket) -> None:
+    """Rebuild one ticket's document from its subject, fields and whole conversation."""
+    ticket_unindex(ticket_id=ticket.pk)
+    messages = list(Message.objects.filter(ticket_id=ticket.pk).only("public", "body_text"))
+    _document_insert(ticket=ticket, messages=messages)
+
+
+def ticket_unindex(*, ticket_id: int) -> None:
+    """Remove a ticket from the index. Call it before deleting a ticket: on SQLite the FTS5
+    index must be told before its content row goes."""
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [ticket_id])  # noqa: S608
+        cur.execute(f"DELETE FROM {DOC_TABLE} WHERE ticket_id = %s", [ticket_id])  # noqa: S608
+
+
+def _clean(text: str) -> str:
+    return text.translate(_UNMARK)
+
+
+def _message_part(body: str, *, used: int) -> str:
+    """The text of a message to index, separator included, within what is left of the budget;
+    a message cut short is cut at a space, so no half word is indexed."""
+    room = min(MESSAGE_PART_MAX, MESSAGE_CHARS_MAX - used) - len(_SEPARATOR)
+    text = body[:room] if room > 0 else ""
+    if len(body) > len(text) and text:
+        text = text[: max(text.rfind(" "), text.rfind("\n"), 0)]
+    return _clean(text) + _SEPARATOR if text.strip() else ""
+
+
+def _fields_text(ticket: Ticket) -> str:
+    values = {k: v for k, v in (ticket.custom_fields or {}).items() if isinstance(v, str) and v.strip()}
+    if not values:
+        return ""
+    text_keys = set(
+        CustomField.objects.filter(key__in=list(values), type__in=_TEXT_FIELD_TYPES).values_list(
+            "key", flat=True
+        )
+    )
+    return _clean("\n".join(values[k] for k in sorted(values) if k in text_keys)[:FIELDS_CHARS_MAX])
+
+
+def _document_insert(*, ticket: Ticket, messages: list[Message]) -> None:
+    public: list[str] = []
+    internal: list[str] = []
+    used = 0
+    for m in messages:
+        part = _message_part(m.body_text, used=used)
+        used += len(part)
+        if part:
+            (public if m.public else internal).append(part)
+    row = {
+        "ticket_id": ticket.pk,
+        "subject": _clean(ticket.subject),
+        "public_text": "".join(public),
+        "internal_text": "".join(internal),
+        "fields_text": _fields_text(ticket),
+        "message_chars": used,
+    }
+    columns = ", ".join(row)
+    placeholders = ", ".join(["%s"] * len(row))
+    params = list(row.values())
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                f"INSERT INTO {DOC_TABLE} ({columns}, vec_subject, vec_fields, vec_public, vec_internal) "  # noqa: S608
+                f"VALUES ({placeholders}, "
+                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'A'), "
+                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'C'), "
+                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'B'), "
+                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'B'))",
+                [*params, row["subject"], row["fields_text"], row["public_text"], row["internal_text"]],
+            )
+            return
+        cur.execute(f"INSERT INTO {DOC_TABLE} ({columns}) VALUES ({placeholders})", params)  # noqa: S608
+        if connection.vendor == "sqlite":
+            cur.execute(
+                f"INSERT INTO {FTS_TABLE} (rowid, subject, public_text, internal_text, fields_text) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s)",
+                [ticket.pk, row["subject"], row["public_text"], row["internal_text"], row["fields_text"]],
+            )
+
+
+_PG_WEIGHT = {"subject": ("vec_subject", "A"), "fields_text": ("vec_fields", "C")}
+_PG_APPEND = {"public_text": "vec_public", "internal_text": "vec_internal"}
+
+
+def _document_update(
+    *, ticket_id: int, changes: dict[str, str], appends: dict[str, str], added_chars: int
+) -> None:
+    # Column names come from the fixed sets above; every value is a bound parameter.
+    sets: list[str] = []
+    params: list[Any] = []
+    for column, value in changes.items():
+        sets.append(f"{column} = %s")
+        params.append(value)
+    for column, value in appends.items():
+        sets.append(f"{column} = {column} || %s")
+        params.append(value)
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            # External-content FTS5: update the index first; it reads the old text from the
+            # document row to remove the old tokens.
+            cur.execute(f"UPDATE {FTS_TABLE} SET {', '.join(sets)} WHERE rowid = %s", [*params, ticket_id])  # noqa: S608
+        if connection.vendor == "postgresql":
+            for column, value in changes.items():
+                vector, weight = _PG_WEIGHT[column]
+                sets.append(f"{vector} = setweight(to_tsvector('{TS_CONFIG}', %s), '{weight}')")
+                params.append(value)
+            for column, value in appends.items():
+                vector = _PG_APPEND[column]
+                sets.append(f"{vector} = {vector} || setweight(to_tsvector('{TS_CONFIG}', %s), 'B')")
+                params.append(value)
+        sets.append("message_chars = message_chars + %s")
+        params.append(added_chars)
+        cur.execute(f"UPDATE {DOC_TABLE} SET {', '.join(sets)} WHERE ticket_id = %s", [*params, ticket_id])  # noqa: S608
+
+
+# --------------------------------------------------------------------------------------------
+# Query parsing
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str  # the user's words, control characters removed, whitespace collapsed
+    phrase: bool = False  # "quoted": the words in this order
+    negated: bool = False  # -excluded
+    prefix: bool = False  # the last word as typed: matches any word starting with it
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    terms: tuple[Term, ...]
+
+    @property
+    def positive(self) -> tuple[Term, ...]:
+        return tuple(t for t in self.terms if not t.negated)
+
+    @property
+    def negative(self) -> tuple[Term, ...]:
+        return tuple(t for t in self.terms if t.negated)
+
+
+def _printable(raw: str) -> str:
+    # Control, format, surrogate, private-use and unassigned characters become spaces.
+    return "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in raw)
+
+
+def query_parse(raw: str) -> ParsedQuery:
+    """Plain words (all must match), "quoted phrases", -excluded words or -"phrases"; the last
+    word, when the query does not end in a space, also matches as a prefix. Anything else is
+    text: there are no operators to get wrong. Raises `ValidationFailed` (field `q`)."""
+    if len(raw) > QUERY_MAX_CHARS:
+        raise ValidationFailed(f"must be at most {QUERY_MAX_CHARS} characters", field="q")
+    text = _printable(raw)
+    terms: list[Term] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        negated = text[i] == "-" and i + 1 < n and not text[i + 1].isspace()
+        if negated:
+            i += 1
+        if text[i] == '"':
+            end = text.find('"', i + 1)
+            end = n if end == -1 else end
+            body, phrase, i = text[i + 1 : end], True, end + 1
+        else:
+            start = i
+            while i < n and not text[i].isspace() and text[i] != '"':
+                i += 1
+            body, phrase = text[start:i], False
+        words = body.split()
+        if not any(ch.isalnum() for ch in body):
+            continue  # punctuation alone matches nothing: drop it
+        term = Term(text=" ".join(words), phrase=phrase and len(words) > 1, negated=negated)
+        if term not in terms:
+            terms.append(term)
+    if len(terms) > QUERY_MAX_TERMS:
+        raise ValidationFailed(f"use at most {QUERY_MAX_TERMS} words or phrases", field="q")
+    if not any(not t.negated for t in terms):
+        raise ValidationFailed("give at least one word to search for", field="q")
+    last = terms[-1]
+    if (
+        not last.negated
+        and not last.phrase
+        and not text[-1:].isspace()
+        and not text.endswith('"')
+        and len(last.text) >= PREFIX_MIN_CHARS
+        and last.text.isalnum()
+    ):
+        terms[-1] = Term(text=last.text, prefix=True)
+    return ParsedQuery(terms=tuple(terms))
+
+
+def _pg_tsquery(query: ParsedQuery) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for term in query.terms:
+        if term.prefix:
+            # Only letters and digits (checked by the parser): nothing to_tsquery could parse
+            # as an operator.
+            sql = f"to_tsquery('{TS_CONFIG}', %s)"
+            params.append(term.text + ":*")
+        elif term.phrase:
+            sql = f"phraseto_tsquery('{TS_CONFIG}', %s)"
+            params.append(term.text)
+        else:
+            sql = f"plainto_tsquery('{TS_CONFIG}', %s)"
+            params.append(term.text)
+        parts.append(f"!!{sql}" if term.negated else sql)
+    return " && ".join(parts), params
+
+
+def _fts_string(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fts_words(text: str) -> list[str]:
+    """The words FTS5's unicode61 tokenizer sees: runs of letters, digits and marks."""
+    return "".join(ch if unicodedata.category(ch)[0] in "LNM" else " " for ch in text).split()
+
+
+def _fts_term(term: Term) -> str:
+    if term.phrase:
+        return _fts_string(term.text)
+    # A word joined by punctuation ("e-mail", "3.14") needs all its parts, in any order, as
+    # plainto_tsquery does on PostgreSQL.
+    parts = [_fts_string(w) for w in _fts_words(term.text) or [term.text]]
+    if term.prefix:
+        parts[-1] += " *"
+    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+
+def _fts_match(query: ParsedQuery, *, public_only: bool) -> str:
+    expr = "(" + " AND ".join(_fts_term(t) for t in query.positive) + ")"
+    if query.negative:
+        expr += " NOT (" + " OR ".join(_fts_term(t) for t in query.negative) + ")"
+    return f"{_FTS_PUBLIC_COLUMNS} : ({expr})" if public_only else expr
+
+
+# --------------------------------------------------------------------------------------------
+# Searching
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    ticket: Ticket
+    rank: float
+    snippet: str  # HTML: escaped text with <mark>…</mark> around matches
+
+
+def ticket_search(
+    *,
+    principal: Principal,
+    q: str,
+    categories: list[str] | None = None,
+    department_id: int | None = None,
+    limit: int = LIMIT_DEFAULT,
+    offset: int = 0,
+) -> tuple[list[SearchHit], int | None]:
+    """Tickets `principal` may read that match `q`, best first (rank, then most recently
+    updated), with the offset of the next page or None. Customers match only public text."""
+    query = query_parse(q)
+    if not 1 <= limit <= LIMIT_MAX:
+        raise ValidationFailed(f"must be between 1 and {LIMIT_MAX}", field="limit")
+    if not 0 <= offset <= OFFSET_MAX:
+        raise ValidationFailed(f"must be between 0 and {OFFSET_MAX}", field="offset")
+    tickets = Ticket.objects.filter(ticket_scope(principal=principal))
+    if categories:
+        unknown = [c for c in categories if c not in StatusCategory.values]
+        if unknown:
+            raise ValidationFailed(f"unknown category {unknown[0][:40]!r}", field="category")
+        tickets = tickets.filter(status_category__in=categories)
+    if department_id is not None:
+        tickets = tickets.filter(department_id=department_id)
+    try:
+        scope_sql, scope_params = tickets.values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return [], None
+    public_only = isinstance(principal, Contact)
+
+    if connection.vendor == "postgresql":
+        ranked, snippets = _pg_search(query, scope_sql, scope_params, public_only, limit, offset)
+    elif connection.vendor == "sqlite":
+        ranked, snippets = _sqlite_search(query, scope_sql, scope_params, public_only, limit, offset)
+    else:  # pragma: no cover - the two supported databases are above
+        raise NotImplementedError(f"search is not available on {connection.vendor}")
+
+    next_offset = offset + limit if len(ranked) > limit else None
+    ranked = ranked[:limit]
+    by_id = Ticket.objects.select_related("status").in_bulk([ticket_id for ticket_id, _ in ranked])
+    hits = [
+        SearchHit(ticket=by_id[ticket_id], rank=float(rank), snippet=snippets.get(ticket_id, ""))
+        for ticket_id, rank in ranked
+        if ticket_id in by_id
+    ]
+    return hits, next_offset
+
+
+def _pg_search(
+    query: ParsedQuery,
+    scope_sql: str,
+    scope_params: tuple[Any, ...],
+    public_only: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[int, float]], dict[int, str]]:
+    tsquery, tsquery_params = _pg_tsquery(query)
+    vector = _PG_PUBLIC_VECTOR if public_only else _PG_ALL_VECTOR
+    ranked_sql = (
+        f"WITH q AS (SELECT {tsquery} AS query) "  # noqa: S608 - fixed SQL; user text is bound
+        f"SELECT d.ticket_id, ts_rank({vector}, q.query) AS rank "
+        f"FROM {DOC_TABLE} d CROSS JOIN q JOIN tickets_ticket t ON t.id = d.ticket_id "
+        f"WHERE {vector} @@ q.query AND d.ticket_id IN ({scope_sql}) "
+        "ORDER BY rank DESC, t.updated_at DESC, t.id DESC LIMIT %s OFFSET %s"
+    )
+    text = "d.subject || E'\\n' || d.fields_text || E'\\n' || d.public_text"
+    if not public_only:
+        text += " || d.internal_text"
+    with connection.cursor() as cur:
+        cur.execute(ranked_sql, [*tsquery_params, *scope_params, limit + 1, offset])
+        ranked = [(int(r[0]), float(r[1])) for r in cur.fetchall()]
+        page_ids = [ticket_id for ticket_id, _ in ranked[:limit]]
+        if not page_ids:
+            return ranked, {}
+        cur.execute(
+            f"WITH q AS (SELECT {tsquery} AS query) "  # noqa: S608 - fixed SQL; user text is bound
+            f"SELECT d.ticket_id, ts_headline('{TS_CONFIG}', {text}, q.query, %s) "
+            f"FROM {DOC_TABLE} d CROSS JOIN q WHERE d.ticket_id = ANY(%s)",
+            [*tsquery_params, _PG_HEADLINE_OPTIONS, page_ids],
+        )
+        snippets = {int(r[0]): _snippet_html(r[1] or "") for r in cur.fetchall()}
+    return ranked, snippets
+
+
+def _sqlite_search(
+    query: ParsedQuery,
+    scope_sql: str,
+    scope_params: tuple[Any, ...],
+    public_only: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[int, float]], dict[int, str]]:
+    match = _fts_match(query, public_only=public_only)
+    weights = _FTS_WEIGHTS_CUSTOMER if public_only else _FTS_WEIGHTS_AGENT
+    ranked_sql = (
+        f"SELECT {FTS_TABLE}.rowid, -bm25({FTS_TABLE}, {weights}) AS rank "  # noqa: S608 - fixed SQL; user text is bound
+        f"FROM {FTS_TABLE} JOIN tickets_ticket t ON t.id = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.rowid IN ({scope_sql}) "
+        "ORDER BY rank DESC, t.updated_at DESC, t.id DESC LIMIT %s OFFSET %s"
+    )
+    # Columns to excerpt, in order of preference when they match equally well.
+    columns = [1, 3, 0] if public_only else [1, 2, 3, 0]
+    marks = f"'{_MARK_START}', '{_MARK_END}', '…', {_FTS_SNIPPET_TOKENS}"
+    snippet_sql = ", ".join(f"snippet({FTS_TABLE}, {c}, {marks})" for c in columns)
+    with connection.cursor() as cur:
+        cur.execute(ranked_sql, [match, *scope_params, limit + 1, offset])
+        ranked = [(int(r[0]), float(r[1])) for r in cur.fetchall()]
+        page_ids = [ticket_id for ticket_id, _ in ranked[:limit]]
+        if not page_ids:
+            return ranked, {}
+        cur.execute(
+            f"SELECT rowid, {snippet_sql} FROM {FTS_TABLE} "  # noqa: S608 - fixed SQL; user text is bound
+            f"WHERE {FTS_TABLE} MATCH %s AND rowid IN ({', '.join(['%s'] * len(page_ids))})",
+            [match, *page_ids],
+        )
+        snippets = {int(r[0]): _snippet_html(_best_excerpt(r[1:])) for r in cur.fetchall()}
+    return ranked, snippets
+
+
+def _best_excerpt(excerpts: tuple[str | None, ...]) -> str:
+    """The excerpt with the most highlighted words; the earlier column wins a tie."""
+    best, best_marks = "", -1
+    for excerpt in excerpts:
+        text = (excerpt or "").strip()
+        if not text:
+            continue
+        marks = text.count(_MARK_START)
+        if marks > best_marks:
+            best, best_marks = text, marks
+    return best
+
+
+def _snippet_html(raw: str) -> str:
+    """Escape the excerpt, then turn the database's match markers into <mark> elements."""
+    escaped = html.escape(" ".join(raw.split()), quote=True)
+    return escaped.replace(_MARK_START, "<mark>").replace(_MARK_END, "</mark>")
