@@ -1,10 +1,23 @@
-"""Reads of departments, agents and teams."""
+"""Reads of departments, agents, teams and API tokens.
+
+Every active agent may read the desk's departments, agents and teams (they pick them when
+routing and assigning tickets); tokens are private to their owner. Missing ids raise NotFound.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from .models import Department, Role, User
+from sportello.core.errors import NotFound, ValidationFailed
+
+from .models import AgentStatus, ApiToken, Department, Role, Team, User
+
+PK_MAX = 2**63 - 1
+
+
+def valid_pk(value: int) -> bool:
+    """Whether `value` can be a primary key (out-of-range ids would fail in the database)."""
+    return not isinstance(value, bool) and 0 < value <= PK_MAX
 
 
 def department_ids_for(*, user: User) -> list[int] | None:
@@ -14,5 +27,105 @@ def department_ids_for(*, user: User) -> list[int] | None:
     return list(user.departments.values_list("pk", flat=True))
 
 
-def department_list(*, user: User) -> QuerySet[Department]:
-    return Department.objects.all()
+def department_list(*, user: User, is_active: bool | None = None) -> QuerySet[Department]:
+    qs = Department.objects.all()
+    if is_active is not None:
+        qs = qs.filter(is_active=is_active)
+    return qs
+
+
+def department_get(*, user: User, department_id: int) -> Department:
+    if not valid_pk(department_id):
+        raise NotFound("department not found")
+    department = Department.objects.filter(pk=department_id).first()
+    if department is None:
+        raise NotFound("department not found")
+    return department
+
+
+def departments_by_ids(*, ids: list[int], field: str = "department_ids") -> list[Department]:
+    """The departments with these ids, in the given order; an unknown id is a 422 on `field`."""
+    bad = [i for i in ids if not valid_pk(i)]
+    found = {d.pk: d for d in Department.objects.filter(pk__in=[i for i in ids if valid_pk(i)])}
+    missing = bad or [i for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed(f"no department with id {missing[0]}", field=field)
+    return list(dict.fromkeys(found[i] for i in ids))
+
+
+def _agents() -> QuerySet[User]:
+    return User.objects.prefetch_related(Prefetch("departments", queryset=Department.objects.only("pk")))
+
+
+def agent_list(
+    *,
+    user: User,
+    department_id: int | None = None,
+    role: str | None = None,
+    status: str | None = None,
+    is_active: bool | None = None,
+) -> QuerySet[User]:
+    qs = _agents()
+    if department_id is not None:
+        if not valid_pk(department_id):
+            raise ValidationFailed("must be a department id", field="department_id")
+        qs = qs.filter(departments__pk=department_id)
+    if role is not None:
+        if role not in Role.values:
+            raise ValidationFailed(f"must be one of {', '.join(Role.values)}", field="role")
+        qs = qs.filter(role=role)
+    if status is not None:
+        if status not in AgentStatus.values:
+            raise ValidationFailed(f"must be one of {', '.join(AgentStatus.values)}", field="status")
+        qs = qs.filter(status=status)
+    if is_active is not None:
+        qs = qs.filter(is_active=is_active)
+    return qs
+
+
+def agent_get(*, user: User, agent_id: int) -> User:
+    if not valid_pk(agent_id):
+        raise NotFound("agent not found")
+    agent = _agents().filter(pk=agent_id).first()
+    if agent is None:
+        raise NotFound("agent not found")
+    return agent
+
+
+def agents_by_ids(*, ids: list[int], field: str = "member_ids") -> list[User]:
+    """Active agents with these ids, in the given order; an unknown id is a 422 on `field`."""
+    bad = [i for i in ids if not valid_pk(i)]
+    found = {u.pk: u for u in User.objects.filter(pk__in=[i for i in ids if valid_pk(i)], is_active=True)}
+    missing = bad or [i for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed(f"no active agent with id {missing[0]}", field=field)
+    return list(dict.fromkeys(found[i] for i in ids))
+
+
+def _teams() -> QuerySet[Team]:
+    return Team.objects.select_related("department").prefetch_related(
+        Prefetch("members", queryset=User.objects.only("pk"))
+    )
+
+
+def team_list(*, user: User, department_id: int | None = None) -> QuerySet[Team]:
+    qs = _teams()
+    if department_id is not None:
+        if not valid_pk(department_id):
+            raise ValidationFailed("must be a department id", field="department_id")
+        qs = qs.filter(department_id=department_id)
+    return qs
+
+
+def team_get(*, user: User, team_id: int) -> Team:
+    if not valid_pk(team_id):
+        raise NotFound("team not found")
+    team = _teams().filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("team not found")
+    return team
+
+
+def token_list(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own tokens, revoked ones included (their `revoked_at` says so)."""
+    return ApiToken.objects.filter(user=user)

@@ -1,4 +1,9 @@
-"""Writes for agents, departments, teams and API tokens."""
+"""Writes for agents, departments, teams and API tokens.
+
+Every function is keyword-only. Those that an edge calls on behalf of a user take `actor`: the
+agent asking, whose permission is checked here; `actor=None` means the system itself (set-up
+commands, demo data, tests), which may do anything.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,63 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.core.text import clean_text
 
 from .models import AgentStatus, ApiToken, Department, Role, Team, User
 
 TOKEN_PREFIX = "spt_"  # noqa: S105 (a public prefix, not a secret)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+LANGUAGE_MAX_LENGTH = 10
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def department_create(*, name: str, email: str = "", description: str = "") -> Department:
-    name = " ".join(name.split())
-    if not name:
-        raise ValidationFailed("is required", field="name")
+def require_admin(actor: User | None) -> None:
+    """Raise PermissionDenied unless `actor` is an active admin (or the system, `None`)."""
+    if actor is not None and not (actor.is_active and actor.role == Role.ADMIN):
+        raise PermissionDenied("only admins can do this")
+
+
+def _email(raw: str, *, field: str = "email") -> str:
+    email = clean_text(raw, field=field, max_length=254, single_line=True).strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed("must be a valid e-mail address", field=field) from None
+    return email
+
+
+def _optional_email(raw: str, *, field: str = "email") -> str:
+    return _email(raw, field=field) if raw.strip() else ""
+
+
+def _role(raw: str) -> Role:
+    if raw not in Role.values:
+        raise ValidationFailed(f"must be one of {', '.join(Role.values)}", field="role")
+    return Role(raw)
+
+
+# --------------------------------------------------------------------------------------------
+# Departments
+
+
+def department_create(
+    *, name: str, email: str = "", description: str = "", actor: User | None = None
+) -> Department:
+    require_admin(actor)
+    name = clean_text(name, field="name", max_length=120, single_line=True, required=True)
+    email = _optional_email(email)
+    description = clean_text(description, field="description", max_length=10_000)
     if Department.objects.filter(name__iexact=name).exists():
         raise Conflict(f"a department named {name!r} exists", field="name")
     base = slugify(name)[:50] or "department"
@@ -33,7 +76,58 @@ def department_create(*, name: str, email: str = "", description: str = "") -> D
     while Department.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
-    return Department.objects.create(name=name, slug=slug, email=email, description=description)
+    try:
+        with transaction.atomic():
+            return Department.objects.create(name=name, slug=slug, email=email, description=description)
+    except IntegrityError:  # created concurrently
+        raise Conflict(f"a department named {name!r} exists", field="name") from None
+
+
+def department_update(
+    *,
+    department: Department,
+    actor: User | None,
+    name: str | None = None,
+    email: str | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+) -> Department:
+    """Change the given attributes; `None` leaves one as it is. The slug never changes."""
+    require_admin(actor)
+    changed: list[str] = []
+    if name is not None:
+        name = clean_text(name, field="name", max_length=120, single_line=True, required=True)
+        if Department.objects.filter(name__iexact=name).exclude(pk=department.pk).exists():
+            raise Conflict(f"a department named {name!r} exists", field="name")
+        department.name = name
+        changed.append("name")
+    if email is not None:
+        department.email = _optional_email(email)
+        changed.append("email")
+    if description is not None:
+        department.description = clean_text(description, field="description", max_length=10_000)
+        changed.append("description")
+    if is_active is not None:
+        department.is_active = is_active
+        changed.append("is_active")
+    if changed:
+        try:
+            with transaction.atomic():
+                department.save(update_fields=changed)
+        except IntegrityError:
+            raise Conflict(f"a department named {department.name!r} exists", field="name") from None
+    return department
+
+
+# --------------------------------------------------------------------------------------------
+# Agents
+
+
+def _password(raw: str) -> str:
+    password = clean_text(raw, field="password", max_length=PASSWORD_MAX_LENGTH)
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationFailed(f"must be at least {PASSWORD_MIN_LENGTH} characters", field="password")
+    return password
 
 
 @transaction.atomic
@@ -41,24 +135,83 @@ def agent_create(
     *,
     email: str,
     name: str,
-    role: Role = Role.AGENT,
+    role: Role | str = Role.AGENT,
     password: str | None = None,
     departments: Iterable[Department] = (),
     language: str = "en",
+    actor: User | None = None,
 ) -> User:
-    email = email.strip().lower()
-    if not email or "@" not in email:
-        raise ValidationFailed("must be an e-mail address", field="email")
+    """Create an agent. Without a password the agent cannot log in to the web UI until one is
+    set (API tokens still work)."""
+    require_admin(actor)
+    email = _email(email)
+    name = clean_text(name, field="name", max_length=150, single_line=True)
+    language = clean_text(language, field="language", max_length=LANGUAGE_MAX_LENGTH, single_line=True)
+    role = _role(str(role))
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(f"an agent with e-mail {email} exists", field="email")
-    user = User(email=email, name=name.strip() or email, role=role, language=language)
+    user = User(email=email, name=name.strip() or email, role=role, language=language or "en")
     if password:
-        user.set_password(password)
+        user.set_password(_password(password))
     else:
         user.set_unusable_password()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # created concurrently
+        raise Conflict(f"an agent with e-mail {email} exists", field="email") from None
     user.departments.set(list(departments))
     return user
+
+
+def _active_admins_other_than(user: User) -> int:
+    """Count the other active admins, locking their rows so that two concurrent demotions
+    cannot both see the other as the remaining admin."""
+    others = User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+    return len(others.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def agent_update(
+    *,
+    agent: User,
+    actor: User | None,
+    name: str | None = None,
+    role: Role | str | None = None,
+    departments: Iterable[Department] | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Change an agent; `None` leaves an attribute as it is.
+
+    The last active admin cannot be demoted or deactivated (nobody could administer the desk).
+    An agent who leaves a department also leaves that department's teams.
+    """
+    require_admin(actor)
+    agent = User.objects.select_for_update().get(pk=agent.pk)
+    changed: list[str] = []
+    if name is not None:
+        agent.name = clean_text(name, field="name", max_length=150, single_line=True, required=True)
+        changed.append("name")
+    if role is not None:
+        new_role = _role(str(role))
+        if agent.role == Role.ADMIN and new_role != Role.ADMIN and _active_admins_other_than(agent) == 0:
+            raise Conflict("the desk needs at least one active admin", field="role")
+        agent.role = new_role
+        changed.append("role")
+    if is_active is not None:
+        if not is_active and agent.role == Role.ADMIN and _active_admins_other_than(agent) == 0:
+            raise Conflict("the desk needs at least one active admin", field="is_active")
+        agent.is_active = is_active
+        changed.append("is_active")
+    if changed:
+        agent.save(update_fields=changed)
+    if departments is not None:
+        chosen = list(departments)
+        agent.departments.set(chosen)
+        left = agent.teams.exclude(department__in=chosen)
+        for team in left:
+            team.members.remove(agent)
+    return agent
 
 
 def agent_set_password(*, user: User, password: str) -> None:
@@ -66,31 +219,107 @@ def agent_set_password(*, user: User, password: str) -> None:
     user.save(update_fields=["password"])
 
 
-def agent_set_status(*, user: User, status: AgentStatus, now: datetime) -> User:
+def agent_set_status(
+    *, user: User, status: AgentStatus | str, now: datetime, actor: User | None = None
+) -> User:
+    """Set an agent online or offline: agents set their own status, admins anyone's."""
+    if actor is not None and actor.pk != user.pk:
+        require_admin(actor)
+    if status not in AgentStatus.values:
+        raise ValidationFailed(f"must be one of {', '.join(AgentStatus.values)}", field="status")
     if user.status != status:
-        user.status = status
+        user.status = AgentStatus(status)
         user.status_changed_at = now
         user.save(update_fields=["status", "status_changed_at"])
     return user
 
 
+# --------------------------------------------------------------------------------------------
+# Teams
+
+
+def _check_members(*, department: Department, members: list[User]) -> None:
+    """Every member works in the team's department."""
+    ids = {m.pk for m in members}
+    inside = set(User.objects.filter(pk__in=ids, departments=department).values_list("pk", flat=True))
+    outside = sorted(ids - inside)
+    if outside:
+        raise ValidationFailed(
+            f"agent {outside[0]} is not a member of the department {department.name}", field="member_ids"
+        )
+
+
 @transaction.atomic
-def team_create(*, name: str, department: Department, members: Iterable[User] = (), email: str = "") -> Team:
-    name = " ".join(name.split())
-    if not name:
-        raise ValidationFailed("is required", field="name")
+def team_create(
+    *,
+    name: str,
+    department: Department,
+    members: Iterable[User] = (),
+    email: str = "",
+    actor: User | None = None,
+) -> Team:
+    require_admin(actor)
+    name = clean_text(name, field="name", max_length=120, single_line=True, required=True)
+    email = _optional_email(email)
+    members = list(members)
+    _check_members(department=department, members=members)
     if Team.objects.filter(department=department, name__iexact=name).exists():
         raise Conflict(f"{department.name} has a team named {name!r}", field="name")
-    team = Team.objects.create(name=name, department=department, email=email)
-    team.members.set(list(members))
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(name=name, department=department, email=email)
+    except IntegrityError:
+        raise Conflict(f"{department.name} has a team named {name!r}", field="name") from None
+    team.members.set(members)
     return team
+
+
+@transaction.atomic
+def team_update(
+    *,
+    team: Team,
+    actor: User | None,
+    name: str | None = None,
+    email: str | None = None,
+    members: Iterable[User] | None = None,
+) -> Team:
+    """Change a team; `None` leaves an attribute as it is. `members` replaces the member list.
+    A team stays in the department it was created in."""
+    require_admin(actor)
+    changed: list[str] = []
+    if name is not None:
+        name = clean_text(name, field="name", max_length=120, single_line=True, required=True)
+        clash = Team.objects.filter(department_id=team.department_id, name__iexact=name).exclude(pk=team.pk)
+        if clash.exists():
+            raise Conflict(f"{team.department.name} has a team named {name!r}", field="name")
+        team.name = name
+        changed.append("name")
+    if email is not None:
+        team.email = _optional_email(email)
+        changed.append("email")
+    if changed:
+        try:
+            with transaction.atomic():
+                team.save(update_fields=changed)
+        except IntegrityError:
+            raise Conflict(f"{team.department.name} has a team named {team.name!r}", field="name") from None
+    if members is not None:
+        chosen = list(members)
+        _check_members(department=team.department, members=chosen)
+        team.members.set(chosen)
+    return team
+
+
+# --------------------------------------------------------------------------------------------
+# API tokens
 
 
 def token_create(*, user: User, name: str = "", now: datetime) -> tuple[ApiToken, str]:
     """Create a token; return it with its secret, which is never stored and shown only now."""
+    name = clean_text(name, field="name", max_length=100, single_line=True)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=secret[:12], key_hash=_hash(secret), created_at=now
+        user=user, name=name, prefix=secret[:12], key_hash=_hash(secret), created_at=now
     )
     return token, secret
 
@@ -111,6 +340,9 @@ def token_authenticate(*, secret: str, now: datetime) -> User | None:
 
 
 def token_revoke(*, token_id: int, user: User, now: datetime) -> ApiToken:
+    """Revoke one of `user`'s own tokens. Someone else's token is reported as missing."""
+    if not 0 < token_id < 2**63:
+        raise NotFound("token not found")
     token = ApiToken.objects.filter(pk=token_id, user=user).first()
     if token is None:
         raise NotFound("token not found")

@@ -1,11 +1,89 @@
-"""Reads of contacts and organizations."""
+"""Reads of contacts and organizations. Every active agent, light agents included, reads all
+customers; missing ids raise NotFound."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from .models import Contact
+from sportello.accounts.models import User
+from sportello.accounts.selectors import valid_pk
+from sportello.core.errors import NotFound, ValidationFailed
+from sportello.core.text import clean_text
+
+from .models import Contact, Organization, Tier
+
+QUERY_MAX = 200
 
 
-def contact_list() -> QuerySet[Contact]:
-    return Contact.objects.select_related("organization")
+def _query(q: str) -> str:
+    return clean_text(q, field="q", max_length=QUERY_MAX, single_line=True).strip()
+
+
+def contact_list(
+    *,
+    user: User | None = None,
+    q: str | None = None,
+    organization_id: int | None = None,
+    vip: bool | None = None,
+) -> QuerySet[Contact]:
+    """Contacts, optionally narrowed: `q` is a case-insensitive substring of e-mail or name."""
+    qs = Contact.objects.select_related("organization")
+    if q:
+        text = _query(q)
+        if text:
+            qs = qs.filter(Q(email__icontains=text) | Q(name__icontains=text))
+    if organization_id is not None:
+        if not valid_pk(organization_id):
+            raise ValidationFailed("must be an organization id", field="organization_id")
+        qs = qs.filter(organization_id=organization_id)
+    if vip is not None:
+        qs = qs.filter(vip=vip)
+    return qs
+
+
+def contact_get(*, user: User | None, contact_id: int) -> Contact:
+    if not valid_pk(contact_id):
+        raise NotFound("contact not found")
+    contact = Contact.objects.select_related("organization").filter(pk=contact_id).first()
+    if contact is None:
+        raise NotFound("contact not found")
+    return contact
+
+
+def organization_list(
+    *,
+    user: User | None = None,
+    q: str | None = None,
+    tier: str | None = None,
+    vip: bool | None = None,
+) -> QuerySet[Organization]:
+    """Organizations, optionally narrowed: `q` is a case-insensitive substring of the name."""
+    qs = Organization.objects.all()
+    if q:
+        text = _query(q)
+        if text:
+            qs = qs.filter(name__icontains=text)
+    if tier is not None:
+        if tier not in Tier.values:
+            raise ValidationFailed(f"must be one of {', '.join(Tier.values)}", field="tier")
+        qs = qs.filter(tier=tier)
+    if vip is not None:
+        qs = qs.filter(vip=vip)
+    return qs
+
+
+def organization_get(*, user: User | None, organization_id: int) -> Organization:
+    if not valid_pk(organization_id):
+        raise NotFound("organization not found")
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        raise NotFound("organization not found")
+    return organization
+
+
+def organization_for_reference(*, organization_id: int, field: str = "organization_id") -> Organization:
+    """The organization a request body refers to; an unknown id is a 422 on `field`."""
+    try:
+        return organization_get(user=None, organization_id=organization_id)
+    except NotFound:
+        raise ValidationFailed(f"no organization with id {organization_id}", field=field) from None

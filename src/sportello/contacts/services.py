@@ -1,19 +1,51 @@
-"""Writes for contacts and organizations."""
+"""Writes for contacts and organizations.
+
+Admins and agents create and change customers; light agents only read them. `actor=None` is
+the system itself (mail intake, imports, demo data), which may do anything.
+
+E-mail addresses are stored lower-case and are unique case-insensitively; organization names
+are unique case-insensitively, and an e-mail domain belongs to at most one organization so that
+a new contact's organization can be inferred from its address.
+"""
 
 from __future__ import annotations
+
+import enum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from sportello.core.errors import Conflict, ValidationFailed
+from sportello.accounts.models import Role, User
+from sportello.core.errors import Conflict, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
 
 from .models import Contact, Organization, Tier
 
+DOMAINS_MAX = 100
+NOTES_MAX = 10_000
+
+
+class Unset(enum.Enum):
+    """Marks an argument that was not given (where `None` is a meaningful value)."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+def require_writer(actor: User | None) -> None:
+    """Admins and agents write customers; light agents read only."""
+    if actor is None:
+        return
+    if not actor.is_active or actor.role not in (Role.ADMIN, Role.AGENT):
+        raise PermissionDenied("light agents can read customers but not change them")
+
 
 def normalise_email(raw: str, *, field: str = "email") -> str:
-    email = clean_text(raw or "", field=field, max_length=254).strip().lower()
+    email = clean_text(raw or "", field=field, max_length=254, single_line=True).strip().lower()
     try:
         validate_email(email)
     except DjangoValidationError:
@@ -22,22 +54,51 @@ def normalise_email(raw: str, *, field: str = "email") -> str:
 
 
 def normalise_domains(raw: list[str]) -> list[str]:
+    if len(raw) > DOMAINS_MAX:
+        raise ValidationFailed(f"at most {DOMAINS_MAX} domains", field="domains")
     out: list[str] = []
     for d in raw:
+        if not isinstance(d, str):
+            raise ValidationFailed("domains must be strings", field="domains")
         domain = clean_text(d, field="domains", max_length=253).strip().lower().lstrip("@")
-        if not domain or "." not in domain or any(c.isspace() or c in "@/\\," for c in domain):
+        if not domain or "." not in domain or any(c.isspace() or c in "@/\\,\"'" for c in domain):
             raise ValidationFailed(f"{d[:60]!r} is not an e-mail domain", field="domains")
         if domain not in out:
             out.append(domain)
     return out
 
 
-def organization_for_email(email: str) -> Organization | None:
-    domain = email.rsplit("@", 1)[-1].lower()
-    for org in Organization.objects.filter(domains__icontains=domain).order_by("id"):
+def _check_domains_free(domains: list[str], *, exclude_pk: int | None = None) -> None:
+    for domain in domains:
+        owner = _organization_with_domain(domain, exclude_pk=exclude_pk)
+        if owner is not None:
+            raise Conflict(f"the domain {domain} belongs to the organization {owner.name}", field="domains")
+
+
+def _organization_with_domain(domain: str, *, exclude_pk: int | None = None) -> Organization | None:
+    # The JSON substring filter narrows the candidates on both databases; the exact list
+    # membership is checked in Python.
+    qs = Organization.objects.filter(domains__icontains=domain).order_by("id")
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    for org in qs:
         if domain in (org.domains or []):
             return org
     return None
+
+
+def organization_for_email(email: str) -> Organization | None:
+    return _organization_with_domain(email.rsplit("@", 1)[-1].lower())
+
+
+def _tier(raw: str) -> str:
+    if raw not in Tier.values:
+        raise ValidationFailed(f"must be one of {', '.join(Tier.values)}", field="tier")
+    return raw
+
+
+def _org_name(raw: str) -> str:
+    return clean_text(raw, field="name", max_length=200, single_line=True, required=True)
 
 
 def organization_create(
@@ -47,16 +108,82 @@ def organization_create(
     tier: str = Tier.STANDARD,
     vip: bool = False,
     notes: str = "",
+    actor: User | None = None,
 ) -> Organization:
-    name = clean_text(name, field="name", max_length=200, single_line=True, required=True)
-    if tier not in Tier.values:
-        raise ValidationFailed(f"must be one of {', '.join(Tier.values)}", field="tier")
+    require_writer(actor)
+    name = _org_name(name)
+    tier = _tier(tier)
+    notes = clean_text(notes, field="notes", max_length=NOTES_MAX)
+    clean_domains = normalise_domains(domains or [])
     if Organization.objects.filter(name__iexact=name).exists():
         raise Conflict(f"an organization named {name!r} exists", field="name")
-    notes = clean_text(notes, field="notes", max_length=10_000)
-    return Organization.objects.create(
-        name=name, domains=normalise_domains(domains or []), tier=tier, vip=vip, notes=notes
-    )
+    _check_domains_free(clean_domains)
+    try:
+        with transaction.atomic():
+            return Organization.objects.create(
+                name=name, domains=clean_domains, tier=tier, vip=vip, notes=notes
+            )
+    except IntegrityError:  # created concurrently
+        raise Conflict(f"an organization named {name!r} exists", field="name") from None
+
+
+def organization_update(
+    *,
+    organization: Organization,
+    actor: User | None,
+    name: str | None = None,
+    domains: list[str] | None = None,
+    tier: str | None = None,
+    vip: bool | None = None,
+    notes: str | None = None,
+) -> Organization:
+    """Change an organization; `None` leaves an attribute as it is. `domains` replaces the list;
+    contacts already in the organization stay in it."""
+    require_writer(actor)
+    changed: list[str] = []
+    if name is not None:
+        name = _org_name(name)
+        if Organization.objects.filter(name__iexact=name).exclude(pk=organization.pk).exists():
+            raise Conflict(f"an organization named {name!r} exists", field="name")
+        organization.name = name
+        changed.append("name")
+    if domains is not None:
+        clean_domains = normalise_domains(domains)
+        _check_domains_free(clean_domains, exclude_pk=organization.pk)
+        organization.domains = clean_domains
+        changed.append("domains")
+    if tier is not None:
+        organization.tier = _tier(tier)
+        changed.append("tier")
+    if vip is not None:
+        organization.vip = vip
+        changed.append("vip")
+    if notes is not None:
+        organization.notes = clean_text(notes, field="notes", max_length=NOTES_MAX)
+        changed.append("notes")
+    if changed:
+        try:
+            with transaction.atomic():
+                organization.save(update_fields=changed)
+        except IntegrityError:
+            raise Conflict(f"an organization named {organization.name!r} exists", field="name") from None
+    return organization
+
+
+def _language(raw: str) -> str:
+    value = clean_text(raw, field="language", max_length=10, single_line=True, required=True)
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        raise ValidationFailed("must be a language tag such as en or pt-BR", field="language")
+    return value
+
+
+def _time_zone(raw: str) -> str:
+    value = clean_text(raw, field="time_zone", max_length=64, single_line=True, required=True)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown time zone {value[:64]!r}", field="time_zone") from None
+    return value
 
 
 def contact_create(
@@ -68,10 +195,15 @@ def contact_create(
     time_zone: str = "UTC",
     vip: bool = False,
     organization: Organization | None = None,
+    actor: User | None = None,
 ) -> Contact:
+    """Create a contact. Without an organization, the one owning the e-mail's domain is used."""
+    require_writer(actor)
     email = normalise_email(email)
     name = clean_text(name, field="name", max_length=200, single_line=True)
     phone = clean_text(phone, field="phone", max_length=40, single_line=True)
+    language = _language(language)
+    time_zone = _time_zone(time_zone)
     if Contact.objects.filter(email__iexact=email).exists():
         raise Conflict(f"a contact with e-mail {email} exists", field="email")
     if organization is None:
@@ -91,6 +223,56 @@ def contact_create(
         raise Conflict(f"a contact with e-mail {email} exists", field="email") from None
 
 
+def contact_update(
+    *,
+    contact: Contact,
+    actor: User | None,
+    email: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    language: str | None = None,
+    time_zone: str | None = None,
+    vip: bool | None = None,
+    organization: Organization | Unset | None = UNSET,
+) -> Contact:
+    """Change a contact; `None` leaves an attribute as it is, except `organization`, where
+    `None` removes the contact from its organization and `UNSET` leaves it. A changed e-mail
+    does not move the contact to another organization."""
+    require_writer(actor)
+    changed: list[str] = []
+    if email is not None:
+        email = normalise_email(email)
+        if Contact.objects.filter(email__iexact=email).exclude(pk=contact.pk).exists():
+            raise Conflict(f"a contact with e-mail {email} exists", field="email")
+        contact.email = email
+        changed.append("email")
+    if name is not None:
+        contact.name = clean_text(name, field="name", max_length=200, single_line=True)
+        changed.append("name")
+    if phone is not None:
+        contact.phone = clean_text(phone, field="phone", max_length=40, single_line=True)
+        changed.append("phone")
+    if language is not None:
+        contact.language = _language(language)
+        changed.append("language")
+    if time_zone is not None:
+        contact.time_zone = _time_zone(time_zone)
+        changed.append("time_zone")
+    if vip is not None:
+        contact.vip = vip
+        changed.append("vip")
+    if not isinstance(organization, Unset):
+        contact.organization = organization
+        changed.append("organization")
+    if changed:
+        try:
+            with transaction.atomic():
+                contact.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError:
+            raise Conflict(f"a contact with e-mail {contact.email} exists", field="email") from None
+    return contact
+
+
 def contact_get_or_create(*, email: str, name: str = "") -> Contact:
     email = normalise_email(email, field="requester_email")
     existing = Contact.objects.filter(email__iexact=email).first()
@@ -100,3 +282,6 @@ def contact_get_or_create(*, email: str, name: str = "") -> Contact:
         return contact_create(email=email, name=name)
     except Conflict:  # created concurrently
         return Contact.objects.get(email__iexact=email)
+    except ValidationFailed as exc:
+        exc.field = f"requester_{exc.field}" if exc.field in ("email", "name") else exc.field
+        raise
