@@ -1,0 +1,287 @@
+"""Write throughput: POST /api/v1/tickets through the real server, against the floor.
+
+    .venv/bin/python bench/api_create.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_api
+
+1. Prepares a dedicated database (created if missing, migrated, the demo desk's set-up).
+2. Starts `sportello serve` (gunicorn, `--workers` processes) on 127.0.0.1 and drives
+   `POST /api/v1/tickets` from `--clients` concurrent keep-alive connections for at most
+   `--seconds` or `--max-requests`: tickets/s and p50/p95/p99 latency.
+3. The floor: the very rows one creation wrote (read back from a created ticket), inserted by
+   plain psycopg, one transaction per ticket, same concurrency: tickets/s and the ratio.
+4. A profile of creations in-process (Django's test client, DEBUG off): queries per creation
+   and where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import httpx
+import psycopg
+
+from common import SPORTELLO, log, server, server_env, summary_ms, token_for
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench_api"
+JSON_COLUMNS = {"custom_fields", "old_value", "new_value", "payload"}
+
+
+def prepare(url: str) -> dict[str, Any]:
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([SPORTELLO, "migrate", "-v0"], env=env, check=True)
+    subprocess.run([SPORTELLO, "demo", "--tickets", "0"], env=env, check=True, capture_output=True)
+    with psycopg.connect(url) as conn:
+        dept, agent = conn.execute(
+            "SELECT d.department_id, u.email FROM accounts_user u "
+            "JOIN accounts_user_departments d ON d.user_id = u.id "
+            "JOIN accounts_department dp ON dp.id = d.department_id "
+            "WHERE u.role = 'agent' AND dp.name = 'Returns' ORDER BY u.id LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        contacts = [r[0] for r in conn.execute("SELECT id FROM contacts_contact")]
+    return {"department": dept, "agent": agent, "contacts": contacts}
+
+
+def payload(rng: random.Random, target: dict[str, Any]) -> dict[str, Any]:
+    order = f"A{rng.randint(1_000_000, 9_999_999)}"
+    return {
+        "subject": f"Parcel {order} arrived damaged",
+        "description": f"Hello, my order {order} arrived with the box crushed and the item broken. "
+        "I would like to return it and get a refund.",
+        "department_id": target["department"],
+        "requester_id": rng.choice(target["contacts"]),
+        "priority": rng.choice(["normal", "high"]),
+        "tags": ["refund", "damaged"],
+        "custom_fields": {"order_number": order},
+    }
+
+
+async def drive(
+    base: str, token: str, target: dict[str, Any], clients: int, seconds: float, cap: int
+) -> None:
+    rng = random.Random(5)
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    deadline = time.monotonic() + seconds
+    sent = 0
+
+    async def client() -> None:
+        nonlocal sent
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as c:
+            while time.monotonic() < deadline and sent < cap:
+                sent += 1
+                t = time.perf_counter()
+                r = await c.post("/api/v1/tickets", json=payload(rng, target))
+                latencies.append(time.perf_counter() - t)
+                if r.status_code != 201:
+                    errors[r.status_code] = errors.get(r.status_code, 0) + 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.monotonic() - started
+    print(
+        f"API   POST /tickets, {clients} clients: {len(latencies) / elapsed:,.0f} tickets/s | "
+        + summary_ms(latencies)
+    )
+    if errors:
+        print(f"      errors: {errors}")
+    return None
+
+
+def sample_rows(url: str) -> dict[str, Any]:
+    """The rows one API creation wrote, to replay them as the floor."""
+    with psycopg.connect(url) as conn:
+        tid = conn.execute("SELECT max(id) FROM tickets_ticket").fetchone()[0]  # type: ignore[index]
+        cur = conn.cursor()
+
+        def rows(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+            cur.execute(sql, [tid])
+            cols = [d.name for d in cur.description or []]
+            return cols, cur.fetchall()
+
+        return {
+            "ticket": rows("SELECT * FROM tickets_ticket WHERE id = %s"),
+            "message": rows("SELECT * FROM tickets_message WHERE ticket_id = %s"),
+            "event": rows("SELECT * FROM tickets_ticketevent WHERE ticket_id = %s"),
+            "tag": rows("SELECT * FROM tickets_tickettag WHERE ticket_id = %s"),
+            "doc": rows(
+                "SELECT ticket_id, subject, public_text, internal_text, fields_text, message_chars "
+                "FROM tickets_search_document WHERE ticket_id = %s"
+            ),
+            "outbox": rows("SELECT * FROM channels_outboxmessage WHERE ticket_id = %s"),
+        }
+
+
+def _insert(cur: psycopg.Cursor[Any], table: str, cols: list[str], row: tuple[Any, ...], **over: Any) -> Any:
+    values = [
+        psycopg.types.json.Jsonb(v) if c in JSON_COLUMNS and v is not None else v
+        for c, v in zip(cols, row, strict=True)
+    ]
+    names = [c for c in cols if c != "id"]
+    vals = [over.get(c, v) for c, v in zip(cols, values, strict=True) if c != "id"]
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING id"
+    return cur.execute(sql, vals).fetchone()
+
+
+def floor(url: str, rows: dict[str, Any], clients: int, count: int) -> None:
+    per_client = count // clients
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        local: list[float] = []
+        with psycopg.connect(url) as conn:
+            cur = conn.cursor()
+            for _ in range(per_client):
+                t = time.perf_counter()
+                with conn.transaction():
+                    number = cur.execute(
+                        "UPDATE core_sequence SET value = value + 1 WHERE name = 'ticket' RETURNING value"
+                    ).fetchone()[0]  # type: ignore[index]
+                    tcols, (trow,) = rows["ticket"]
+                    (tid,) = _insert(cur, "tickets_ticket", tcols, trow, number=number)
+                    mcols, mrows = rows["message"]
+                    mids = [_insert(cur, "tickets_message", mcols, m, ticket_id=tid)[0] for m in mrows]
+                    for cols_rows, table in (
+                        (rows["event"], "tickets_ticketevent"),
+                        (rows["tag"], "tickets_tickettag"),
+                    ):
+                        cols, rs = cols_rows
+                        for r in rs:
+                            extra = {"ticket_id": tid}
+                            if table == "tickets_ticketevent" and r[cols.index("kind")] == "message":
+                                extra["new_value"] = psycopg.types.json.Jsonb(
+                                    {"message_id": mids[0], "author_kind": "contact"}
+                                )
+                            _insert(cur, table, cols, r, **extra)
+                    _, (doc,) = rows["doc"]
+                    cur.execute(
+                        "INSERT INTO tickets_search_document (ticket_id, subject, public_text, "
+                        "internal_text, fields_text, message_chars, vec_subject, vec_fields, vec_public, "
+                        "vec_internal) VALUES "
+                        "(%s, %s, %s, %s, %s, %s, setweight(to_tsvector('sportello_search', %s), 'A'), "
+                        "setweight(to_tsvector('sportello_search', %s), 'C'), "
+                        "setweight(to_tsvector('sportello_search', %s), 'B'), "
+                        "setweight(to_tsvector('sportello_search', %s), 'B'))",
+                        [tid, *doc[1:], doc[1], doc[4], doc[2], doc[3]],
+                    )
+                local.append(time.perf_counter() - t)
+        with lock:
+            latencies.extend(local)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    elapsed = time.monotonic() - started
+    rate = len(latencies) / elapsed
+    print(
+        f"FLOOR same rows, plain psycopg, {clients} connections: {rate:,.0f} tickets/s | "
+        + summary_ms(latencies)
+    )
+
+
+def profile(url: str, target: dict[str, Any], n: int) -> None:
+    env = server_env(url)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SPORTELLO_ENV", "SECRET_KEY", "ALLOWED_HOSTS")})
+    os.environ["SECURE_SSL_REDIRECT"] = "0"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    token = token_for(url, target["agent"])
+    client = Client(HTTP_HOST="127.0.0.1", headers={"Authorization": f"Bearer {token}"})
+    rng = random.Random(9)
+
+    def create() -> None:
+        r = client.post("/api/v1/tickets", json.dumps(payload(rng, target)), content_type="application/json")
+        assert r.status_code == 201, r.content
+
+    for _ in range(20):
+        create()
+    with CaptureQueriesContext(connection) as ctx:
+        create()
+    kinds: dict[str, int] = {}
+    for q in ctx.captured_queries:
+        words = q["sql"].split()
+        key = " ".join(words[:3]) if words[0] in ("INSERT", "UPDATE") else words[0]
+        if words[0] == "SELECT":
+            key = "SELECT … FROM " + words[words.index("FROM") + 1] if "FROM" in words else "SELECT"
+        kinds[key] = kinds.get(key, 0) + 1
+    print(f"\nqueries per creation: {len(ctx.captured_queries)}")
+    for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"  {v:>2}  {k[:110]}")
+    prof = cProfile.Profile()
+    t = time.perf_counter()
+    prof.enable()
+    for _ in range(n):
+        create()
+    prof.disable()
+    per = (time.perf_counter() - t) / n
+    print(f"\nin-process: {per * 1000:.2f} ms per creation (one process, profiler on)")
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("cumulative").print_stats(
+        r"sportello/(tickets|accounts|core|channels)/.*\.py:\d+\((create_ticket|ticket_open|ticket_create|_run|"
+        r"_apply_fields|_apply_custom_fields|_principal|_next_number|_add_message|_record_events|_write_outbox|"
+        r"snapshot|ticket_reindex|_document_insert|_reload|ticket_get_for|ticket_out|token_authenticate|"
+        r"message_bodies|_lookup|check_may_change|__call__|authenticate)\)"
+    )
+    print(out.getvalue()[-6000:])
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+    print(out.getvalue()[-4000:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--max-requests", type=int, default=20_000)
+    parser.add_argument("--floor-count", type=int, default=4_000)
+    parser.add_argument("--profile-count", type=int, default=200)
+    args = parser.parse_args()
+    if not args.database_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("use a PostgreSQL database")
+    target = prepare(args.database_url)
+    token = token_for(args.database_url, target["agent"])
+    log(f"agent {target['agent']}, department {target['department']}, {len(target['contacts'])} requesters")
+    with server(args.database_url, workers=args.workers) as base:
+        asyncio.run(drive(base, token, target, 2, 3, 200))  # warm-up
+        asyncio.run(drive(base, token, target, args.clients, args.seconds, args.max_requests))
+    rows = sample_rows(args.database_url)
+    print("rows per creation: " + ", ".join(f"{k} {len(v[1])}" for k, v in rows.items()))
+    floor(args.database_url, rows, args.clients, args.floor_count)
+    profile(args.database_url, target, args.profile_count)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

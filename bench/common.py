@@ -1,0 +1,111 @@
+"""Shared by the benchmarks: a real server on 127.0.0.1 against a PostgreSQL database, tokens,
+percentiles."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SPORTELLO = str(ROOT / ".venv" / "bin" / "sportello")
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench"
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    """Production settings (DEBUG off, no query log), plain HTTP on the loopback."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SPORTELLO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SPORTELLO_DATA_DIR": str(ROOT / "var" / "bench"),
+        "LOG_LEVEL": "ERROR",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(database_url: str, *, workers: int, threads: int = 1) -> Iterator[str]:
+    """`sportello serve` (gunicorn) on a free loopback port; yields its base URL."""
+    port = free_port()
+    env = server_env(database_url)
+    subprocess.run([SPORTELLO, "migrate", "-v0"], env=env, check=True)
+    proc = subprocess.Popen(
+        [
+            SPORTELLO,
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/api/v1/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def token_for(database_url: str, email: str) -> str:
+    out = subprocess.run(
+        [SPORTELLO, "token", email, "--name", "bench"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+def summary_ms(samples: list[float]) -> str:
+    s = sorted(samples)
+    return (
+        f"n={len(s)} p50={percentile(s, 50) * 1000:.1f}ms p95={percentile(s, 95) * 1000:.1f}ms "
+        f"p99={percentile(s, 99) * 1000:.1f}ms max={s[-1] * 1000:.1f}ms"
+    )
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

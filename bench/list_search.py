@@ -1,0 +1,117 @@
+"""Read latency at scale: the agent list and full-text search, through the real server.
+
+    .venv/bin/python bench/list_search.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench
+
+Seed first (`bench/seed.py --tickets 100000`, then 1000000). Requests are sequential on one
+keep-alive connection (latency, not throughput), each kind after 10 warm-up requests:
+- list: a department's unresolved tickets by priority then age, as an agent of that department
+  (`GET /api/v1/tickets?department_id=..&category=new,open,pending,on_hold`
+  `&sort=-priority,created_at&limit=50`),
+  first page and the page after (cursor);
+- search: rare terms (an order number), words of middle frequency, very common words, a phrase,
+  a prefix, as that agent (scoped to their departments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from typing import Any
+
+import httpx
+import psycopg
+
+from common import DEFAULT_URL, log, server, summary_ms, token_for
+
+
+def pick_targets(url: str) -> dict[str, Any]:
+    with psycopg.connect(url) as conn:
+        total = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]  # type: ignore[index]
+        dept, unresolved = conn.execute(
+            "SELECT department_id, count(*) FROM tickets_ticket "
+            "WHERE status_category IN ('new','open','pending','on_hold') "
+            "GROUP BY department_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        agent = conn.execute(
+            "SELECT u.email FROM accounts_user u JOIN accounts_user_departments d ON d.user_id = u.id "
+            "WHERE d.department_id = %s AND u.role = 'agent' AND u.is_active ORDER BY u.id LIMIT 1",
+            [dept],
+        ).fetchone()[0]  # type: ignore[index]
+        orders = [
+            r[0]
+            for r in conn.execute(
+                "SELECT custom_fields->>'order_number' FROM tickets_ticket "
+                "WHERE custom_fields ? 'order_number' ORDER BY random() LIMIT 50"
+            )
+        ]
+        # Document frequencies of the generated vocabulary's words (sampled).
+        words = conn.execute(
+            "SELECT word, ndoc FROM ts_stat($$SELECT vec_public FROM tickets_search_document "
+            "TABLESAMPLE SYSTEM (2)$$) WHERE length(word) > 4 ORDER BY ndoc DESC"
+        ).fetchall()
+    return {"total": total, "department": dept, "unresolved": unresolved, "agent": agent, "orders": orders,
+            "words": words}  # fmt: skip
+
+
+def measure(client: httpx.Client, paths: list[str], n: int) -> list[float]:
+    for p in paths[:10]:
+        client.get(p).raise_for_status()
+    samples = []
+    for i in range(n):
+        path = paths[i % len(paths)]
+        t = time.perf_counter()
+        r = client.get(path)
+        samples.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    rng = random.Random(3)
+    t = pick_targets(args.database_url)
+    log(
+        f"{t['total']:,} tickets; department {t['department']} has {t['unresolved']:,} unresolved; "
+        f"agent {t['agent']}"
+    )
+    token = token_for(args.database_url, t["agent"])
+    words = t["words"]
+    common = [w for w, _ in words[:20]]
+    middle = [w for w, _ in words[len(words) // 50 : len(words) // 50 + 40]]
+    rare = [w for w, _ in words[-200:]]
+    lst = (
+        f"/api/v1/tickets?department_id={t['department']}&category=new,open,pending,on_hold"
+        "&sort=-priority,created_at&limit=50"
+    )
+    with server(args.database_url, workers=args.workers) as base:
+        client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+        cursor = client.get(lst).json()["next_cursor"]
+        kinds = {
+            "list, first page": [lst],
+            "list, second page": [f"{lst}&cursor={cursor}"],
+            "search: order number": [f"/api/v1/search?q={o}" for o in t["orders"]],
+            "search: rare word": [f"/api/v1/search?q={w}%20" for w in rare],
+            "search: middle-frequency word": [f"/api/v1/search?q={w}%20" for w in middle],
+            "search: two middle words": [
+                f"/api/v1/search?q={a}%20{b}%20" for a, b in zip(middle, reversed(middle), strict=True)
+            ],
+            "search: very common word": [f"/api/v1/search?q={w}%20" for w in common],
+            'search: phrase "return label"': ['/api/v1/search?q="return%20label"'],
+            "search: prefix (refu…)": ["/api/v1/search?q=refu"],
+        }
+        for name, paths in kinds.items():
+            rng.shuffle(paths)
+            samples = measure(client, paths, args.requests)
+            print(f"{t['total']:>9,} tickets | {name:<32} | {summary_ms(samples)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""`sportello demo`: a believable desk, loaded through the real services and pipeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo(db: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    from sportello.core import clock
+
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    out = StringIO()
+    call_command("demo", tickets=60, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_demo_builds_departments_agents_of_every_role_and_customers_in_three_languages_once(
+    demo: str,
+) -> None:
+    from sportello.accounts.models import Department, Role, Team, User
+    from sportello.contacts.models import Contact, Organization
+    from sportello.tickets.models import LayoutField, Ticket
+
+    # then six departments, each with an e-mail address and teams
+    departments = {d.name: d for d in Department.objects.all()}
+    assert set(departments) == {
+        "Returns",
+        "Exchanges",
+        "Billing",
+        "Technical Support",
+        "Books",
+        "Electronics",
+    }
+    assert all(d.email.endswith("@shop.example") for d in departments.values())
+    assert Team.objects.filter(department=departments["Technical Support"], name="Replacements").exists()
+    assert all(d.teams.exists() for d in departments.values())
+    # and agents of every role, light agents included
+    roles = {role: User.objects.filter(role=role).count() for role in Role.values}
+    assert roles[Role.ADMIN] in (1, 2)
+    assert roles[Role.LIGHT_AGENT] == 2
+    assert roles[Role.AGENT] >= 8
+    assert all(d.agents.filter(role=Role.AGENT).exists() for d in departments.values())
+    # and customers in English, Spanish and Italian, some VIP, many in organizations
+    assert Contact.objects.count() == 150
+    assert set(Contact.objects.values_list("language", flat=True)) == {"en", "es", "it"}
+    assert Contact.objects.filter(vip=True).exists()
+    assert Contact.objects.filter(organization__isnull=False).count() > 50
+    assert Organization.objects.filter(vip=True).exists()
+    # and a layout where Books and Electronics allow different subcategories
+    books = LayoutField.objects.get(department=departments["Books"], field__key="subcategory")
+    electronics = LayoutField.objects.get(department=departments["Electronics"], field__key="subcategory")
+    assert "novels" in books.allowed_values
+    assert "novels" not in electronics.allowed_values
+    # when it runs again, then it says so and adds nothing
+    out = StringIO()
+    call_command("demo", tickets=60, stdout=out, stderr=StringIO())
+    assert "already loaded" in out.getvalue()
+    assert Ticket.objects.count() == 60
+    assert Department.objects.count() == 6
+
+
+def test_demo_tickets_have_conversations_and_an_audit_trail(demo: str) -> None:
+    from sportello.channels.models import OutboxMessage, OutboxStatus
+    from sportello.tickets.models import Message, StatusCategory, Ticket, TicketEvent
+
+    tickets = list(Ticket.objects.all())
+    assert len(tickets) == 60
+    assert sorted(t.number for t in tickets) == list(range(1, 61))
+    # no ticket without a requester, a first message or a "created" event
+    assert not Ticket.objects.filter(requester__isnull=True).exists()
+    assert not Ticket.objects.filter(messages__isnull=True).exists()
+    assert TicketEvent.objects.filter(kind="created").count() == 60
+    for t in tickets:
+        assert t.message_count == Message.objects.filter(ticket=t).count()
+        assert NOW - timedelta(days=61) < t.created_at < NOW
+    # conversations go back and forth, with internal notes, in the requester's language
+    assert Message.objects.filter(author_kind="agent", public=True).count() > 60
+    assert Message.objects.filter(author_kind="contact").count() > 60
+    assert Message.objects.filter(public=False).exists()
+    assert set(Ticket.objects.values_list("requester__language", flat=True)) == {"en", "es", "it"}
+    assert Message.objects.filter(body_text__contains="Hola").exists()
+    assert Message.objects.filter(body_text__contains="Ciao").exists()
+    # statuses look like a real desk: most tickets done, some still being worked
+    categories = set(Ticket.objects.values_list("status_category", flat=True))
+    assert StatusCategory.CLOSED in categories
+    assert len(categories) >= 3
+    done = Ticket.objects.filter(status_category__in=["solved", "closed"]).count()
+    assert done > 40
+    # first responses come within hours
+    answered = Ticket.objects.filter(first_response_at__isnull=False)
+    assert answered.count() > 50
+    assert all(t.first_response_at - t.created_at < timedelta(hours=36) for t in answered)
+    # the trail records who did what: customers, agents and the system's auto-close
+    actors = set(TicketEvent.objects.values_list("actor_kind", flat=True))
+    assert {"contact", "agent", "system"} <= actors
+    assert TicketEvent.objects.filter(field="status", new_value="closed", actor_kind="system").exists()
+    assert TicketEvent.objects.filter(kind="tags").exists()
+    # replies in the past are history: nothing is left for the worker to send
+    assert OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(status=OutboxStatus.PENDING).exists()
+
+
+def test_demo_refuses_a_desk_that_has_data(db: Any) -> None:
+    from sportello.accounts.services import department_create
+    from sportello.tickets.models import Ticket
+
+    # given a desk that is in use
+    department_create(name="Sales")
+    # when the demo is asked for, then it refuses and writes nothing
+    with pytest.raises(CommandError, match="empty desk"):
+        call_command("demo", tickets=5, stdout=StringIO(), stderr=StringIO())
+    assert not Ticket.objects.exists()
