@@ -8,17 +8,21 @@ boolean as bool, multi_select as a sorted list of distinct str.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DecimalException
 from typing import Any
 
 TEXT_MAX = 1_000
 LONG_TEXT_MAX = 50_000
 NUMBER_ABS_MAX = 2**53
 DECIMAL_DIGITS_MAX = 30
+DECIMAL_EXPONENT_MAX = 30
 MULTI_MAX = 100
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")  # ASCII digits only: int() would also take "²" or "٣"
+_DECIMAL_CONTEXT = Context(prec=DECIMAL_DIGITS_MAX + 2)
 
 FIELD_TYPES = frozenset(
     {"text", "long_text", "number", "decimal", "date", "datetime", "boolean", "picklist", "multi_select"}
@@ -56,6 +60,10 @@ def _clean_text(field: str, raw: object, limit: int) -> str:
         raise FieldValueError(field, "must be a string")
     if "\x00" in raw:
         raise FieldValueError(field, "must not contain NUL characters")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FieldValueError(field, "must be valid Unicode text") from None
     if len(raw) > limit:
         raise FieldValueError(field, f"must be at most {limit} characters")
     return raw
@@ -81,7 +89,7 @@ def coerce(defn: FieldDef, raw: object) -> JSONValue:
             n = raw
         elif isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
             n = int(raw)
-        elif isinstance(raw, str) and raw.strip().lstrip("+-").isdigit() and len(raw) <= 20:
+        elif isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
             n = int(raw.strip())
         else:
             raise FieldValueError(f, "must be a whole number")
@@ -91,16 +99,24 @@ def coerce(defn: FieldDef, raw: object) -> JSONValue:
     if t == "decimal":
         if isinstance(raw, bool) or not isinstance(raw, int | float | str):
             raise FieldValueError(f, "must be a decimal number")
+        text = str(raw).strip()
+        if len(text) > 64:
+            raise FieldValueError(f, "must be a decimal number of at most 64 characters")
         try:
-            d = Decimal(str(raw).strip()) if len(str(raw)) <= 64 else Decimal("NaN")
-        except InvalidOperation:
+            d = Decimal(text)
+            if not d.is_finite():
+                raise FieldValueError(f, "must be a finite decimal number")
+            d = d.normalize(_DECIMAL_CONTEXT) if d else Decimal(0)
+        except DecimalException:
             raise FieldValueError(f, "must be a decimal number") from None
-        if not d.is_finite():
-            raise FieldValueError(f, "must be a finite decimal number")
         if len(d.as_tuple().digits) > DECIMAL_DIGITS_MAX:
             raise FieldValueError(f, f"must have at most {DECIMAL_DIGITS_MAX} digits")
-        text = format(d.normalize(), "f")
-        return "0" if text in {"-0", ""} else text
+        if abs(d.adjusted()) > DECIMAL_EXPONENT_MAX:
+            raise FieldValueError(
+                f, f"must lie between 10^-{DECIMAL_EXPONENT_MAX} and 10^{DECIMAL_EXPONENT_MAX}"
+            )
+        out = format(d, "f")
+        return "0" if out in {"-0", ""} else out
     if t == "date":
         if not isinstance(raw, str):
             raise FieldValueError(f, "must be a date (YYYY-MM-DD)")
@@ -117,7 +133,10 @@ def coerce(defn: FieldDef, raw: object) -> JSONValue:
             raise FieldValueError(f, "must be a date and time (ISO 8601 with a UTC offset)") from None
         if dt.tzinfo is None:
             raise FieldValueError(f, "must carry a UTC offset, e.g. 2026-01-31T09:30:00+01:00")
-        return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        try:
+            return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        except OverflowError:
+            raise FieldValueError(f, "is outside the supported range of dates") from None
     if t == "boolean":
         if isinstance(raw, bool):
             return raw
