@@ -13,6 +13,12 @@ from django.test import Client
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Tests create many agents with passwords; the production hasher is slow by design."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def now() -> datetime:
     return NOW
@@ -78,6 +84,9 @@ class ApiClient:
 
     def patch(self, path: str, data: Any = None, **kw: Any) -> Any:
         return self._call("patch", path, data, **kw)
+
+    def put(self, path: str, data: Any = None, **kw: Any) -> Any:
+        return self._call("put", path, data, **kw)
 
     def delete(self, path: str) -> Any:
         return self.client.delete(f"/api/v1{path}", headers=self.headers)

@@ -10,16 +10,6 @@ import pytest
 from sportello.tickets.models import Ticket, TicketEvent
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The desk's admin has a password; hash it cheaply (autouse runs before `desk`)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def put(client: Any, path: str, data: Any) -> Any:
-    return client._call("put", path, data)
-
-
 @pytest.fixture
 def story(desk: Any, api: Any) -> Any:
     """`subcategory` (novels, textbooks, phones, laptops); Books requires it and allows novels
@@ -37,14 +27,12 @@ def story(desk: Any, api: Any) -> Any:
     assert r.status_code == 201, r.content
     r = admin.post("/fields", {"key": "warranty_months", "label": "Warranty (months)", "type": "number"})
     assert r.status_code == 201, r.content
-    r = put(
-        admin,
+    r = admin.put(
         f"/departments/{desk.books.pk}/layout",
         {"fields": [{"field": "subcategory", "required": True, "allowed_values": ["novels", "textbooks"]}]},
     )
     assert r.status_code == 200, r.content
-    r = put(
-        admin,
+    r = admin.put(
         f"/departments/{desk.electronics.pk}/layout",
         {
             "fields": [
@@ -227,8 +215,7 @@ def test_an_electronics_ticket_without_a_subcategory_is_fine_where_it_is_optiona
 def test_a_layout_change_applies_to_the_next_ticket(story: Any, api: Any) -> None:
     # given Books now allows phones too (an odd bookshop)
     admin = api(story.admin)
-    r = put(
-        admin,
+    r = admin.put(
         f"/departments/{story.books.pk}/layout",
         {"fields": [{"field": "subcategory", "required": True, "allowed_values": ["novels", "phones"]}]},
     )

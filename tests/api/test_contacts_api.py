@@ -12,12 +12,6 @@ from sportello.contacts.models import Contact, Organization
 ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The desk's admin has a password; hash it cheaply (autouse runs before `desk`)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def as_role(desk: Any, api: Any) -> Callable[[str], Any]:
     """A client for a role: the desk's admin, Books agent, Books light agent, Electronics agent

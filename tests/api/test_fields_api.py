@@ -12,12 +12,6 @@ from sportello.tickets.models import CustomField, LayoutField
 ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The desk's admin has a password; hash it cheaply (autouse runs before `desk`)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 SUBCATEGORY = {
     "key": "subcategory",
     "label": "Subcategory",
@@ -29,10 +23,6 @@ SUBCATEGORY = {
         {"value": "laptops", "label": "Laptops"},
     ],
 }
-
-
-def put(client: Any, path: str, data: Any) -> Any:
-    return client._call("put", path, data)
 
 
 @pytest.fixture
@@ -63,13 +53,12 @@ def subcategory(desk: Any, api: Any) -> dict[str, Any]:
     admin = api(desk.admin)
     r = admin.post("/fields", SUBCATEGORY)
     assert r.status_code == 201, r.content
-    r = put(
-        admin,
+    r = admin.put(
         f"/departments/{desk.books.pk}/layout",
         {"fields": [{"field": "subcategory", "allowed_values": ["novels", "textbooks"]}]},
     )
     assert r.status_code == 200, r.content
-    r = put(admin, f"/departments/{desk.electronics.pk}/layout", {"fields": [{"field": "subcategory"}]})
+    r = admin.put(f"/departments/{desk.electronics.pk}/layout", {"fields": [{"field": "subcategory"}]})
     assert r.status_code == 200, r.content
     return admin.get("/fields/subcategory").json()
 
@@ -125,7 +114,7 @@ def test_a_layout_is_read_by_admins_and_the_departments_agents(
 def test_only_admins_replace_a_layout(
     desk: Any, subcategory: dict[str, Any], as_role: Any, role: str, status: int
 ) -> None:
-    r = put(as_role(role), f"/departments/{desk.books.pk}/layout", {"fields": []})
+    r = as_role(role).put(f"/departments/{desk.books.pk}/layout", {"fields": []})
     assert r.status_code == status, r.content
     assert LayoutField.objects.filter(department=desk.books).count() == (0 if status == 200 else 1)
 
@@ -281,8 +270,7 @@ def test_a_layout_is_replaced_whole_and_read_back(desk: Any, api: Any, subcatego
     client = api(desk.admin)
     isbn = client.post("/fields", {"key": "isbn", "label": "ISBN", "type": "text"}).json()
     # when Books' layout becomes isbn (required) then subcategory, values given out of order
-    r = put(
-        client,
+    r = client.put(
         f"/departments/{desk.books.pk}/layout",
         {
             "fields": [
@@ -319,7 +307,7 @@ def test_a_layout_is_replaced_whole_and_read_back(desk: Any, api: Any, subcatego
     assert r.json() == expected
     assert api(desk.agent).get(f"/departments/{desk.books.pk}/layout").json() == expected
     # and an empty list clears it
-    assert put(client, f"/departments/{desk.books.pk}/layout", {"fields": []}).json()["fields"] == []
+    assert client.put(f"/departments/{desk.books.pk}/layout", {"fields": []}).json()["fields"] == []
 
 
 @pytest.mark.parametrize(
@@ -356,7 +344,7 @@ def test_a_bad_layout_is_a_422_naming_the_field_and_the_old_layout_stays(
     client = api(desk.admin)
     assert client.post("/fields", {"key": "isbn", "label": "ISBN", "type": "text"}).status_code == 201
     # when the admin sends a layout with one bad row
-    r = put(client, f"/departments/{desk.books.pk}/layout", {"fields": rows})
+    r = client.put(f"/departments/{desk.books.pk}/layout", {"fields": rows})
     # then it is refused naming the field, and Books keeps its layout
     assert r.status_code == 422, r.content
     assert r.json()["error"] == {"code": "validation_failed", "message": message, "field": field}
@@ -380,7 +368,7 @@ def test_a_bad_layout_is_a_422_naming_the_field_and_the_old_layout_stays(
 def test_a_malformed_layout_body_is_a_422(
     desk: Any, api: Any, subcategory: dict[str, Any], body: dict[str, Any], field: str
 ) -> None:
-    r = put(api(desk.admin), f"/departments/{desk.books.pk}/layout", body)
+    r = api(desk.admin).put(f"/departments/{desk.books.pk}/layout", body)
     assert r.status_code == 422, r.content
     assert r.json()["error"]["field"] == field
 
@@ -388,7 +376,7 @@ def test_a_malformed_layout_body_is_a_422(
 @pytest.mark.parametrize("department_id", ["999999", "99999999999999999999999"])
 def test_the_layout_of_an_unknown_department_is_a_404(desk: Any, api: Any, department_id: str) -> None:
     assert api(desk.admin).get(f"/departments/{department_id}/layout").status_code == 404
-    assert put(api(desk.admin), f"/departments/{department_id}/layout", {"fields": []}).status_code == 404
+    assert api(desk.admin).put(f"/departments/{department_id}/layout", {"fields": []}).status_code == 404
 
 
 # --------------------------------------------------------------------------------------------

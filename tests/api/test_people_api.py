@@ -12,16 +12,6 @@ from sportello.accounts.models import AgentStatus, ApiToken, Department, Role, T
 ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The desk's admin has a password; hash it cheaply (autouse runs before `desk`)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def put(client: Any, path: str, data: Any) -> Any:
-    return client._call("put", path, data)
-
-
 @pytest.fixture
 def as_role(desk: Any, api: Any) -> Callable[[str], Any]:
     """A client for a role: the desk's admin, Books agent, Books light agent, Electronics agent
@@ -128,7 +118,7 @@ def test_only_admins_change_agents(desk: Any, as_role: Any, role: str, status: i
 )
 def test_every_agent_sets_their_own_status(desk: Any, as_role: Any, role: str, status: int) -> None:
     client = as_role(role)
-    r = put(client, "/agents/me/status", {"status": "online"})
+    r = client.put("/agents/me/status", {"status": "online"})
     assert r.status_code == status, r.content
     if status == 200:
         assert r.json()["status"] == "online"
@@ -143,7 +133,7 @@ def test_an_agents_status_is_set_by_that_agent_or_an_admin(
     # given the Books agent, offline
     client = as_role(role)
     # when the role sets the Books agent online
-    r = put(client, f"/agents/{desk.agent.pk}/status", {"status": "online"})
+    r = client.put(f"/agents/{desk.agent.pk}/status", {"status": "online"})
     # then only the agent themself or an admin may
     assert r.status_code == status, r.content
     desk.agent.refresh_from_db()
@@ -332,7 +322,7 @@ def test_bad_agent_input_is_a_422_naming_the_field(
 def test_agents_are_filtered_by_department_role_and_status(desk: Any, api: Any, now: Any) -> None:
     # given the Books agent online
     client = api(desk.admin)
-    assert put(api(desk.agent), "/agents/me/status", {"status": "online"}).status_code == 200
+    assert api(desk.agent).put("/agents/me/status", {"status": "online"}).status_code == 200
 
     def ids(**params: Any) -> list[int]:
         r = client.get("/agents", params)
@@ -425,7 +415,7 @@ def test_admin_promotes_an_agent_and_renames_them(desk: Any, api: Any) -> None:
 
 
 def test_going_online_records_when(desk: Any, api: Any) -> None:
-    r = put(api(desk.agent), "/agents/me/status", {"status": "online"})
+    r = api(desk.agent).put("/agents/me/status", {"status": "online"})
     assert r.status_code == 200
     desk.agent.refresh_from_db()
     assert desk.agent.status == AgentStatus.ONLINE
@@ -433,7 +423,7 @@ def test_going_online_records_when(desk: Any, api: Any) -> None:
 
 
 def test_an_unknown_status_is_a_422(desk: Any, api: Any) -> None:
-    r = put(api(desk.agent), "/agents/me/status", {"status": "away"})
+    r = api(desk.agent).put("/agents/me/status", {"status": "away"})
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "status"
 

@@ -37,9 +37,15 @@ def domain_error_response(exc: DomainError) -> JsonResponse:
 
 
 def _loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form", "file", "header")]
-    # ninja nests the body under the parameter name; drop it when it is the schema name.
-    return ".".join(parts) or None
+    """`("body", "payload", "tags", 0)` → `"tags.0"`; `("query", "limit")` → `"limit"`.
+    Only the leading location (and, for bodies, ninja's parameter name) is dropped, so a field
+    that is itself called `body` or `path` keeps its name."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "form", "file"):
+        parts = parts[2:]  # location, then the view's parameter name
+    elif parts and parts[0] in ("query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or None
 
 
 def validation_errors_response(errors: list[dict[str, Any]]) -> JsonResponse:

@@ -106,6 +106,18 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def storable_problem(value: str) -> str | None:
+    """Why a database could not hold `value` as text (PostgreSQL refuses NUL; lone surrogates
+    cannot be encoded as UTF-8), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text"
+    return None
+
+
 def clean_text(
     value: str, *, field: str, max_length: int, single_line: bool = False, required: bool = False
 ) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -23,6 +26,7 @@ from .schemas import (
     MessageIn,
     MessageOut,
     MessagePage,
+    Text,
     TicketCreateIn,
     TicketOut,
     TicketPage,
@@ -30,6 +34,9 @@ from .schemas import (
 )
 
 router = Router(tags=["tickets"])
+
+# CustomField.key is a slug; an all-digit key would read as a JSON array index.
+CUSTOM_FIELD_KEY = re.compile(r"(?=.*[a-zA-Z_])[-a-zA-Z0-9_]{1,63}")
 
 TICKET_SORTS = {
     "created_at": SortKey("created_at", kind="datetime"),
@@ -110,21 +117,21 @@ def _reload(request: HttpRequest, ticket_id: int) -> Ticket:
 
 
 class TicketFilters(Schema):
-    status: str | None = None
-    category: str | None = None
-    priority: str | None = None
+    status: Text | None = None
+    category: Text | None = None
+    priority: Text | None = None
     department_id: int | None = None
     team_id: int | None = None
     assignee_id: int | None = Field(default=None, description="an agent id; `0` for unassigned")
     requester_id: int | None = None
     organization_id: int | None = None
-    tag: str | None = None
-    custom_field: str | None = Field(default=None, description="`key:value`, e.g. `subcategory:novels`")
-    updated_since: str | None = Field(default=None, description="ISO 8601 instant with offset")
-    sort: str | None = Field(
+    tag: Text | None = None
+    custom_field: Text | None = Field(default=None, description="`key:value`, e.g. `subcategory:novels`")
+    updated_since: Text | None = Field(default=None, description="ISO 8601 instant with offset")
+    sort: Text | None = Field(
         default=None, description="comma-separated, `-` for descending; e.g. `-priority,created_at`"
     )
-    cursor: str | None = None
+    cursor: Text | None = None
     limit: int | None = None
 
 
@@ -155,9 +162,10 @@ def _filter_tickets(qs: QuerySet[Ticket], f: TicketFilters) -> QuerySet[Ticket]:
         qs = qs.filter(tags__name=f.tag.strip().lower())
     if f.custom_field:
         key, sep, value = f.custom_field.partition(":")
-        if not sep or not key:
-            raise ValidationFailed("use key:value", field="custom_field")
-        qs = qs.filter(**{f"custom_fields__{key}": value})
+        if not sep or not CUSTOM_FIELD_KEY.fullmatch(key):
+            raise ValidationFailed("use key:value with a custom field's key", field="custom_field")
+        # One JSON key, compared as text: `__` in a key must not become a path or a lookup.
+        qs = qs.filter(Exact(KeyTextTransform(key, "custom_fields"), value))
     if f.updated_since:
         try:
             since = datetime.fromisoformat(f.updated_since)

@@ -27,7 +27,7 @@ from sportello.contacts.models import Contact, Organization
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.models import Sequence
-from sportello.core.text import clean_text, message_bodies
+from sportello.core.text import clean_text, message_bodies, storable_problem
 from sportello.engine import fields as cf
 from sportello.engine.diff import FieldChange, diff
 
@@ -313,7 +313,8 @@ def _apply_fields(ctx: Context) -> None:
     if "status" in values:
         key = values["status"]
         try:
-            status = Status.objects.get(key=key, is_active=True) if isinstance(key, str) else None
+            known = isinstance(key, str) and not storable_problem(key)
+            status = Status.objects.get(key=key, is_active=True) if known else None
         except Status.DoesNotExist:
             status = None
         if status is None:
@@ -409,7 +410,7 @@ def _normalise_tag(raw: object) -> str:
     if not isinstance(raw, str):
         raise ValidationFailed("tags must be strings", field="tags")
     tag = "_".join(raw.strip().lower().split())
-    if not tag or len(tag) > TAG_MAX_LENGTH or "\x00" in tag or "," in tag:
+    if not tag or len(tag) > TAG_MAX_LENGTH or "," in tag or storable_problem(tag):
         raise ValidationFailed(
             f"a tag is 1 to {TAG_MAX_LENGTH} characters, without commas: {raw[:40]!r}", field="tags"
         )

@@ -3,10 +3,43 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt
+
+from sportello.core.text import storable_problem
+
+# JSON `true` or `1.0` must not become record id 1 (pydantic's lax mode would coerce them).
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+Version = StrictInt
+
+
+def _storable(value: str) -> str:
+    problem = storable_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _storable_json(value: Any) -> Any:
+    """Every string inside a JSON value (keys included) must be storable as text."""
+    if isinstance(value, str):
+        return _storable(value)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _storable(k)
+            _storable_json(v)
+    elif isinstance(value, list):
+        for v in value:
+            _storable_json(v)
+    return value
+
+
+# Text the database can hold: no NUL (PostgreSQL refuses it), no lone surrogates (not UTF-8).
+# Refused here with the field's name, identically on every backend.
+Text = Annotated[str, AfterValidator(_storable)]
+CustomValues = dict[Text, Annotated[Any, AfterValidator(_storable_json)]]
 
 PriorityName = Literal["low", "normal", "high", "urgent"]
 ChannelName = Literal["email", "web", "portal", "chat", "phone", "api"]
@@ -17,40 +50,40 @@ class Strict(Schema):
 
 
 class TicketCreateIn(Strict):
-    subject: str = Field(max_length=10_000)
-    description: str = Field(default="", max_length=1_000_000)
-    description_html: str = Field(default="", max_length=1_000_000)
-    department_id: int
-    requester_id: int | None = None
-    requester_email: str | None = Field(default=None, max_length=254)
-    requester_name: str | None = Field(default=None, max_length=200)
-    status: str | None = None
+    subject: Text = Field(max_length=10_000)
+    description: Text = Field(default="", max_length=1_000_000)
+    description_html: Text = Field(default="", max_length=1_000_000)
+    department_id: Id
+    requester_id: Id | None = None
+    requester_email: Text | None = Field(default=None, max_length=254)
+    requester_name: Text | None = Field(default=None, max_length=200)
+    status: Text | None = None
     priority: PriorityName | None = None
     channel: ChannelName | None = None
-    team_id: int | None = None
-    assignee_id: int | None = None
-    organization_id: int | None = None
+    team_id: Id | None = None
+    assignee_id: Id | None = None
+    organization_id: Id | None = None
     due_at: datetime | None = None
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    tags: list[Text] = Field(default_factory=list, max_length=100)
+    custom_fields: CustomValues = Field(default_factory=dict)
 
 
 class TicketPatchIn(Strict):
-    version: int
-    subject: str | None = Field(default=None, max_length=10_000)
-    status: str | None = None
+    version: Version
+    subject: Text | None = Field(default=None, max_length=10_000)
+    status: Text | None = None
     priority: PriorityName | None = None
     channel: ChannelName | None = None
-    department_id: int | None = None
-    team_id: int | None = None
-    assignee_id: int | None = None
-    requester_id: int | None = None
-    organization_id: int | None = None
+    department_id: Id | None = None
+    team_id: Id | None = None
+    assignee_id: Id | None = None
+    requester_id: Id | None = None
+    organization_id: Id | None = None
     due_at: datetime | None = None
-    tags: list[str] | None = Field(default=None, max_length=100)
-    add_tags: list[str] = Field(default_factory=list, max_length=100)
-    remove_tags: list[str] = Field(default_factory=list, max_length=100)
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    tags: list[Text] | None = Field(default=None, max_length=100)
+    add_tags: list[Text] = Field(default_factory=list, max_length=100)
+    remove_tags: list[Text] = Field(default_factory=list, max_length=100)
+    custom_fields: CustomValues = Field(default_factory=dict)
 
 
 class TicketOut(Schema):
@@ -84,11 +117,11 @@ class TicketPage(Schema):
 
 
 class MessageIn(Strict):
-    body: str = Field(default="", max_length=1_000_000)
-    body_html: str = Field(default="", max_length=1_000_000)
+    body: Text = Field(default="", max_length=1_000_000)
+    body_html: Text = Field(default="", max_length=1_000_000)
     public: bool = True
-    attachment_ids: list[int] = Field(default_factory=list, max_length=50)
-    version: int | None = None
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=50)
+    version: Version | None = None
 
 
 class AttachmentOut(Schema):

@@ -83,6 +83,8 @@ def ticket_open(
             now=now,
         )
     except ValidationFailed as exc:
+        # The first message is the ticket's description in the API.
+        exc.field = {"body": "description", "body_html": "description_html"}.get(exc.field or "", exc.field)
         raise _api_field(exc) from None
 
 
