@@ -28,19 +28,18 @@ def outbox_add(
 ) -> OutboxMessage:
     from .tasks import deliver_outbox
 
-    item, created = OutboxMessage.objects.get_or_create(
+    # Dedupe keys are built from ids that are new in this transaction (message, change), so a
+    # plain insert is right; a repeated key is a bug and fails the mutation loudly.
+    item = OutboxMessage.objects.create(
         dedupe_key=dedupe_key,
-        defaults={
-            "kind": kind,
-            "ticket": ticket,
-            "change_id": change_id,
-            "payload": payload,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
+        kind=kind,
+        ticket=ticket,
+        change_id=change_id,
+        payload=payload,
+        next_attempt_at=now,
+        created_at=now,
     )
-    if created:
-        deliver_outbox.enqueue(outbox_id=item.pk)
+    deliver_outbox.enqueue(outbox_id=item.pk)
     return item
 
 

@@ -56,7 +56,8 @@ def page_limit(limit: int | None) -> int:
     return limit
 
 
-def ticket_out(t: Ticket) -> dict[str, Any]:
+def ticket_out(t: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
+    """`tags`: when the caller has them already (after a write); else the prefetched rows."""
     return {
         "id": t.pk,
         "number": t.number,
@@ -70,7 +71,7 @@ def ticket_out(t: Ticket) -> dict[str, Any]:
         "assignee_id": t.assignee_id,
         "requester_id": t.requester_id,
         "organization_id": t.organization_id,
-        "tags": [tag.name for tag in t.tags.all()],
+        "tags": tags if tags is not None else [tag.name for tag in t.tags.all()],
         "custom_fields": t.custom_fields or {},
         "due_at": t.due_at,
         "created_at": t.created_at,
@@ -96,7 +97,8 @@ def attachment_out(a: Attachment) -> dict[str, Any]:
     }
 
 
-def message_out(m: Message) -> dict[str, Any]:
+def message_out(m: Message, *, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    """`attachments`: when the caller knows them already; else the prefetched rows."""
     return {
         "id": m.pk,
         "ticket_id": m.ticket_id,
@@ -108,7 +110,9 @@ def message_out(m: Message) -> dict[str, Any]:
         "body_html": m.body_html,
         "via": m.via,
         "created_at": m.created_at,
-        "attachments": [attachment_out(a) for a in m.attachments.all()],
+        "attachments": [
+            attachment_out(a) for a in (m.attachments.all() if attachments is None else attachments)
+        ],
     }
 
 
@@ -190,7 +194,7 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
     outcome = services.ticket_open(
         principal=request.auth, via=Via.API, data=payload.model_dump(), now=clock.now()
     )
-    return Status(201, ticket_out(_reload(request, outcome.ticket.pk)))
+    return Status(201, ticket_out(outcome.ticket, tags=outcome.tags))
 
 
 @router.get("/tickets/{ticket_id}", response=TicketOut, summary="Get a ticket")
@@ -200,12 +204,11 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
 
 @router.patch("/tickets/{ticket_id}", response=TicketOut, summary="Change a ticket (send its `version`)")
 def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) -> dict[str, Any]:
-    selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     data = payload.model_dump(exclude_unset=True)
-    services.ticket_update(
+    outcome = services.ticket_update(
         principal=request.auth, ticket_id=ticket_id, via=Via.API, data=data, now=clock.now()
     )
-    return ticket_out(_reload(request, ticket_id))
+    return ticket_out(outcome.ticket, tags=outcome.tags)
 
 
 @router.get("/tickets/{ticket_id}/messages", response=MessagePage, summary="A ticket's conversation")
@@ -222,7 +225,6 @@ def list_messages(
     "/tickets/{ticket_id}/messages", response={201: MessageOut}, summary="Reply or add an internal note"
 )
 def add_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status:
-    selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     outcome = services.message_add(
         principal=request.auth,
         ticket_id=ticket_id,
@@ -234,9 +236,10 @@ def add_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Sta
         version=payload.version,
         now=clock.now(),
     )
-    assert outcome.message is not None
-    message = Message.objects.prefetch_related("attachments").get(pk=outcome.message.pk)
-    return Status(201, message_out(message))
+    message = outcome.message
+    assert message is not None
+    claimed = list(Attachment.objects.filter(message=message)) if payload.attachment_ids else []
+    return Status(201, message_out(message, attachments=claimed))
 
 
 @router.get("/tickets/{ticket_id}/events", response=EventPage, summary="A ticket's audit trail")

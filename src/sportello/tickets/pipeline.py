@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -100,6 +100,7 @@ class Outcome:
     changes: list[FieldChange]
     events: list[TicketEvent]
     change_id: uuid.UUID
+    tags: list[str]
 
 
 @dataclass(slots=True)
@@ -209,14 +210,11 @@ def _run(ctx: Context) -> Outcome:
     _apply_fields(ctx)
     tags = _apply_tags(ctx)
     _apply_system_defaults(ctx)
-    if ctx.created:
-        ticket.number = _next_number()
-        ticket.save(force_insert=True)
-        TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in tags])
     if mutation.message is not None:
-        ctx.message = _add_message(ctx, mutation.message)
+        ctx.message = _prepare_message(ctx, mutation.message)
 
-    # Extension points, in order. Each is a plain call with the whole context.
+    # Extension points, in order. Each is a plain call with the whole context; nothing is
+    # written yet, so what they change is saved, audited and indexed with the rest.
     run_event_rules(ctx)
     update_sla_clocks(ctx)
     enforce_blueprint(ctx)
@@ -226,16 +224,27 @@ def _run(ctx: Context) -> Outcome:
     changes = diff(ctx.before, after)
     change_id = ctx.change_id
     if not changes and ctx.message is None:
-        return Outcome(ticket=ticket, message=None, changes=[], events=[], change_id=change_id)
-    if not ctx.created:
-        _write_tags(ticket, ctx.before.get("tags", []), tags)
+        return Outcome(ticket=ticket, message=None, changes=[], events=[], change_id=change_id, tags=tags)
     ticket.version += 1
     ticket.updated_at = now
-    ticket.save()
+    if ctx.created:
+        ticket.number = _next_number()
+        ticket.save(force_insert=True)
+        TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in tags])
+    else:
+        ticket.save()
+        _write_tags(ticket, ctx.before.get("tags", []), tags)
+    if ctx.message is not None:
+        ctx.message.save(force_insert=True)
+        _claim_attachments(ctx, ctx.message, mutation.message)
     events = _record_events(ctx, changes, change_id)
-    search.ticket_reindex(ticket=ticket, new_message=ctx.message, created=ctx.created)
+    search.ticket_reindex(
+        ticket=ticket, new_message=ctx.message, created=ctx.created, changed={c.field for c in changes}
+    )
     _write_outbox(ctx, change_id)
-    return Outcome(ticket=ticket, message=ctx.message, changes=changes, events=events, change_id=change_id)
+    return Outcome(
+        ticket=ticket, message=ctx.message, changes=changes, events=events, change_id=change_id, tags=tags
+    )
 
 
 def _principal(actor: Actor) -> User | Contact | None:
@@ -335,7 +344,7 @@ def _apply_fields(ctx: Context) -> None:
         due = values["due_at"]
         if due is not None and (not isinstance(due, datetime) or due.tzinfo is None):
             raise ValidationFailed("must be a date and time with a UTC offset", field="due_at")
-        ticket.due_at = due
+        ticket.due_at = due.astimezone(UTC) if due is not None else None
 
     department_changed = created or "department" in values
     if "team" in values:
@@ -385,10 +394,18 @@ def _apply_custom_fields(ctx: Context, *, department_changed: bool) -> None:
     ticket, changes = ctx.ticket, ctx.mutation.custom_fields
     if not changes and not department_changed:
         return
-    layout_rows = list(LayoutField.objects.filter(department_id=ticket.department_id).select_related("field"))
+    layout_rows = [
+        r
+        for r in LayoutField.objects.filter(department_id=ticket.department_id).select_related("field")
+        if r.field.is_active
+    ]
+    fields = {r.field.key: r.field for r in layout_rows}
+    outside = set(changes) - set(fields)
+    if outside:  # only to tell "no such field" from "not in this department's layout"
+        fields.update((f.key, f) for f in CustomField.objects.filter(is_active=True, key__in=outside))
     defs = {
         f.key: cf.FieldDef(f.key, f.label, f.type, tuple(o["value"] for o in f.options))
-        for f in CustomField.objects.filter(is_active=True)
+        for f in fields.values()
     }
     layout = {
         r.field.key: cf.LayoutRule(
@@ -396,7 +413,6 @@ def _apply_custom_fields(ctx: Context, *, department_changed: bool) -> None:
             allowed_values=None if r.allowed_values is None else tuple(r.allowed_values),
         )
         for r in layout_rows
-        if r.field.is_active
     }
     try:
         ticket.custom_fields = cf.validate(
@@ -459,7 +475,8 @@ def _next_number() -> int:
     return int(row[0])
 
 
-def _add_message(ctx: Context, new: NewMessage) -> Message:
+def _prepare_message(ctx: Context, new: NewMessage) -> Message:
+    """Validate a new message and count it on the ticket; it is inserted after the ticket row."""
     ticket, now = ctx.ticket, ctx.now
     author = new.author or ctx.mutation.actor
     text, html = message_bodies(text=new.body, html=new.body_html)
@@ -471,7 +488,7 @@ def _add_message(ctx: Context, new: NewMessage) -> Message:
             raise ValidationFailed("customers cannot write internal notes", field="public")
     else:
         kind = AuthorKind.SYSTEM
-    message = Message.objects.create(
+    message = Message(
         ticket=ticket,
         public=new.public,
         author_kind=kind,
@@ -483,14 +500,6 @@ def _add_message(ctx: Context, new: NewMessage) -> Message:
         created_at=now,
         change_id=ctx.change_id,
     )
-    if new.attachment_ids:
-        staged = Attachment.objects.filter(pk__in=new.attachment_ids, ticket=ticket, message__isnull=True)
-        if kind == AuthorKind.CONTACT:
-            # A customer attaches only their own uploads, never an agent's staged file.
-            staged = staged.filter(uploaded_by_kind=AuthorKind.CONTACT, uploaded_by_id=author.id)
-        claimed = staged.update(message=message)
-        if claimed != len(set(new.attachment_ids)):
-            raise ValidationFailed("unknown or already used attachment id", field="attachment_ids")
     # Counters are saved with the ticket row, which this transaction holds locked.
     ticket.message_count += 1
     if kind == AuthorKind.CONTACT:
@@ -500,6 +509,19 @@ def _add_message(ctx: Context, new: NewMessage) -> Message:
         if ticket.first_response_at is None and not ctx.created:
             ticket.first_response_at = now
     return message
+
+
+def _claim_attachments(ctx: Context, message: Message, new: NewMessage | None) -> None:
+    """Attach staged uploads of this ticket to the new message."""
+    if new is None or not new.attachment_ids:
+        return
+    staged = Attachment.objects.filter(pk__in=new.attachment_ids, ticket=ctx.ticket, message__isnull=True)
+    if message.author_kind == AuthorKind.CONTACT:
+        # A customer attaches only their own uploads, never an agent's staged file.
+        staged = staged.filter(uploaded_by_kind=AuthorKind.CONTACT, uploaded_by_id=message.author_contact_id)
+    claimed = staged.update(message=message)
+    if claimed != len(set(new.attachment_ids)):
+        raise ValidationFailed("unknown or already used attachment id", field="attachment_ids")
 
 
 # --------------------------------------------------------------------------------------------

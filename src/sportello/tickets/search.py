@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,13 +79,20 @@ _FTS_SNIPPET_TOKENS = 16
 # Indexing (called by the pipeline, inside its transaction, with the ticket row locked)
 
 
-def ticket_reindex(*, ticket: Ticket, new_message: Message | None, created: bool) -> None:
+def ticket_reindex(
+    *, ticket: Ticket, new_message: Message | None, created: bool, changed: Collection[str] | None = None
+) -> None:
     """Bring the ticket's search document up to date after one mutation.
 
     Cheap on purpose: the subject and text fields are rewritten only when they changed, and a new
-    message's text is appended; earlier messages are never read again."""
+    message's text is appended; earlier messages are never read again. `changed` names the fields
+    the mutation changed (None: unknown, check everything); a mutation that touched neither the
+    subject, the custom fields nor the conversation costs no query."""
     if created:
         _document_insert(ticket=ticket, messages=[new_message] if new_message is not None else [])
+        return
+    fields_may_differ = changed is None or any(f.startswith("custom_fields.") for f in changed)
+    if new_message is None and not fields_may_differ and "subject" not in (changed or ()):
         return
     stored = (
         TicketSearchDocument.objects.filter(pk=ticket.pk)
@@ -100,7 +108,7 @@ def ticket_reindex(*, ticket: Ticket, new_message: Message | None, created: bool
     subject = _clean(ticket.subject)
     if subject != old_subject:
         changes["subject"] = subject
-    fields = _fields_text(ticket)
+    fields = _fields_text(ticket) if fields_may_differ else old_fields
     if fields != old_fields:
         changes["fields_text"] = fields
     added = 0

@@ -37,7 +37,6 @@ def actor_for(principal: User | Contact) -> Actor:
     return Actor(kind=ActorKind.AGENT, id=principal.pk, label=principal.email)
 
 
-@transaction.atomic
 def ticket_open(
     *,
     principal: User | Contact,
@@ -45,31 +44,39 @@ def ticket_open(
     data: dict[str, Any],
     now: datetime,
 ) -> Outcome:
-    """Open a ticket from an edge's input (`data` uses API field names)."""
+    """Open a ticket from an edge's input (`data` uses API field names). The requester is the
+    principal when a customer opens it, else `requester_id` or `requester_email` (a new
+    contact is created for an unknown address, in the same transaction as the ticket)."""
     if isinstance(principal, Contact):
-        requester: Contact = principal
-    elif data.get("requester_id") is not None:
-        requester_id = data["requester_id"]
-        requester = Contact.objects.filter(pk=requester_id).first()  # type: ignore[assignment]
-        if requester is None:
-            raise ValidationFailed(f"no requester with id {requester_id}", field="requester_id")
-    elif data.get("requester_email"):
+        return _ticket_open(principal=principal, via=via, data=data, requester_id=principal.pk, now=now)
+    if data.get("requester_id") is not None:
+        return _ticket_open(
+            principal=principal, via=via, data=data, requester_id=data["requester_id"], now=now
+        )
+    if not data.get("requester_email"):
+        raise ValidationFailed("give requester_id or requester_email", field="requester_id")
+    with transaction.atomic():
         requester = contact_get_or_create(
             email=data["requester_email"], name=data.get("requester_name") or ""
         )
-    else:
-        raise ValidationFailed("give requester_id or requester_email", field="requester_id")
+        return _ticket_open(principal=principal, via=via, data=data, requester_id=requester.pk, now=now)
+
+
+def _ticket_open(
+    *, principal: User | Contact, via: Via, data: dict[str, Any], requester_id: int, now: datetime
+) -> Outcome:
     fields = {FIELD_NAMES[k]: v for k, v in data.items() if k in FIELD_NAMES and v is not None}
     fields.setdefault("channel", "api" if via == Via.API else str(via))
     for key in ("subject", "requester", "department"):
         fields.pop(key, None)
-    author = Actor(kind=ActorKind.CONTACT, id=requester.pk, label=requester.email)
+    # The description is the customer's words, whoever files the ticket.
+    author = Actor(kind=ActorKind.CONTACT, id=requester_id)
     try:
         return pipeline.ticket_create(
             actor=actor_for(principal),
             via=via,
             subject=data["subject"],
-            requester_id=requester.pk,
+            requester_id=requester_id,
             department_id=data["department_id"],
             description=NewMessage(
                 body=data.get("description", ""),
