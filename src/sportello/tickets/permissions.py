@@ -33,3 +33,14 @@ def check_may_change(
         raise PermissionDenied("this agent is deactivated")
     if principal.role == Role.LIGHT_AGENT and (fields or public_message):
         raise PermissionDenied("light agents can read tickets and add internal notes only")
+
+
+def check_may_open_in(*, principal: User | Contact, department_id: int) -> None:
+    """Agents open tickets in their own departments; admins anywhere. (A ticket can still be
+    transferred to another department afterwards: that is an update, and it is audited.)"""
+    if isinstance(principal, Contact) or principal.role == Role.ADMIN:
+        return
+    if not principal.departments.filter(
+        pk=department_id if isinstance(department_id, int) else None
+    ).exists():
+        raise PermissionDenied("you can open tickets only in your own departments", field="department")

@@ -311,6 +311,8 @@ def _apply_fields(ctx: Context) -> None:
         ticket.subject = clean_text(subject, field="subject", max_length=250, single_line=True, required=True)
     if "department" in values:
         ticket.department = _lookup(Department, values["department"], "department", is_active=True)
+        if created and ctx.principal is not None:
+            permissions.check_may_open_in(principal=ctx.principal, department_id=ticket.department_id)
     if "requester" in values:
         requester = _lookup(Contact, values["requester"], "requester")
         ticket.requester = requester

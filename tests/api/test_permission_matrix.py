@@ -1,0 +1,246 @@
+"""Every API operation against every role, in one table.
+
+Roles: the admin; a Books agent; a Books light agent; an agent of Electronics only ("outsider");
+no token; a revoked token. The world: a Books ticket with a message and a staged attachment.
+A ticket the caller may not see answers 404 exactly like a missing one. The last test fails
+when an operation is added to the API without a row here.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import NOW
+from sportello.api import api as ninja_api
+from sportello.core.actors import Via
+from sportello.tickets import attachments, services
+from sportello.tickets.fields_services import custom_field_create
+
+ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
+
+
+def expect(admin: int, agent: int, light: int, outsider: int) -> dict[str, int]:
+    return {
+        "admin": admin,
+        "agent": agent,
+        "light": light,
+        "outsider": outsider,
+        "anonymous": 401,
+        "revoked": 401,
+    }
+
+
+ALL_READ = expect(200, 200, 200, 200)
+ADMIN_ONLY_CREATE = expect(201, 403, 403, 403)
+ADMIN_ONLY = expect(200, 403, 403, 403)
+TICKET_READ = expect(200, 200, 200, 404)
+
+# (method, path, body, expected status by role). Path placeholders are filled from the world.
+MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
+    ("GET", "/departments", None, ALL_READ),
+    ("POST", "/departments", {"name": "Logistics"}, ADMIN_ONLY_CREATE),
+    ("GET", "/departments/{department}", None, ALL_READ),
+    ("PATCH", "/departments/{department}", {"description": "Paper books"}, ADMIN_ONLY),
+    ("GET", "/agents", None, ALL_READ),
+    ("POST", "/agents", {"email": "new@desk.test", "name": "New"}, ADMIN_ONLY_CREATE),
+    ("GET", "/agents/me", None, ALL_READ),
+    ("PUT", "/agents/me/status", {"status": "online"}, ALL_READ),
+    ("GET", "/agents/{agent}", None, ALL_READ),
+    ("PATCH", "/agents/{agent}", {"name": "Bruno B."}, ADMIN_ONLY),
+    ("PUT", "/agents/{agent}/status", {"status": "online"}, expect(200, 200, 403, 403)),
+    ("GET", "/teams", None, ALL_READ),
+    ("POST", "/teams", {"name": "Comics", "department_id": "{department}"}, ADMIN_ONLY_CREATE),
+    ("GET", "/teams/{team}", None, ALL_READ),
+    ("PATCH", "/teams/{team}", {"email": "novels@desk.test"}, ADMIN_ONLY),
+    ("GET", "/tokens", None, ALL_READ),
+    ("POST", "/tokens", {"name": "laptop"}, expect(201, 201, 201, 201)),
+    ("DELETE", "/tokens/{own_token}", None, expect(204, 204, 204, 204)),
+    ("GET", "/contacts", None, ALL_READ),
+    ("POST", "/contacts", {"email": "carla@example.test"}, expect(201, 201, 403, 201)),
+    ("GET", "/contacts/{contact}", None, ALL_READ),
+    ("PATCH", "/contacts/{contact}", {"phone": "+39 02 1234"}, expect(200, 200, 403, 200)),
+    ("GET", "/organizations", None, ALL_READ),
+    ("POST", "/organizations", {"name": "Globex"}, expect(201, 201, 403, 201)),
+    ("GET", "/organizations/{organization}", None, ALL_READ),
+    ("PATCH", "/organizations/{organization}", {"tier": "silver"}, expect(200, 200, 403, 200)),
+    ("GET", "/tickets", None, ALL_READ),
+    (
+        "POST",
+        "/tickets",
+        {
+            "subject": "Torn cover",
+            "description": "Torn.",
+            "department_id": "{department}",
+            "requester_id": "{contact}",
+        },
+        expect(201, 201, 403, 403),
+    ),
+    ("GET", "/tickets/{ticket}", None, TICKET_READ),
+    ("PATCH", "/tickets/{ticket}", {"version": 1, "priority": "high"}, expect(200, 200, 403, 404)),
+    ("GET", "/tickets/{ticket}/messages", None, TICKET_READ),
+    ("POST", "/tickets/{ticket}/messages", {"body": "On its way."}, expect(201, 201, 403, 404)),
+    ("GET", "/tickets/{ticket}/events", None, TICKET_READ),
+    ("POST", "/tickets/{ticket}/attachments", "upload", expect(201, 201, 201, 404)),
+    ("GET", "/tickets/{ticket}/attachments", None, TICKET_READ),
+    ("GET", "/attachments/{attachment}/download", None, TICKET_READ),
+    ("GET", "/fields", None, ALL_READ),
+    ("POST", "/fields", {"key": "order_number", "label": "Order", "type": "text"}, ADMIN_ONLY_CREATE),
+    ("GET", "/fields/{field}", None, ALL_READ),
+    ("PATCH", "/fields/{field}", {"label": "Sub-category"}, ADMIN_ONLY),
+    ("GET", "/departments/{department}/layout", None, expect(200, 200, 200, 403)),
+    ("PUT", "/departments/{department}/layout", {"fields": [{"field": "subcategory"}]}, ADMIN_ONLY),
+    ("GET", "/search?q=pages", None, ALL_READ),
+]
+
+# Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
+SCOPED_LISTS = {"/tickets", "/search?q=pages"}
+
+
+@pytest.fixture
+def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    outcome = services.ticket_open(
+        principal=desk.agent,
+        via=Via.API,
+        data={
+            "subject": "Missing pages",
+            "description": "Pages 30 to 40 are blank.",
+            "department_id": desk.books.pk,
+            "requester_id": desk.alice.pk,
+        },
+        now=NOW,
+    )
+    staged = attachments.attachment_upload(
+        principal=desk.agent,
+        ticket_id=outcome.ticket.pk,
+        stream=io.BytesIO(b"%PDF-1.4 invoice"),
+        filename="invoice.pdf",
+        declared_content_type="application/pdf",
+        via=Via.API,
+        now=NOW,
+    )
+    custom_field_create(actor=None, key="subcategory", label="Subcategory", type="text")
+    return {
+        "ticket": outcome.ticket.pk,
+        "attachment": staged.pk,
+        "department": desk.books.pk,
+        "agent": desk.agent.pk,
+        "team": desk.team.pk,
+        "contact": desk.alice.pk,
+        "organization": desk.acme.pk,
+        "field": "subcategory",
+    }
+
+
+@pytest.fixture
+def client_for(desk: Any, api: Any) -> Callable[[str], Any]:
+    def make(role: str) -> Any:
+        if role == "anonymous":
+            return api(None)
+        user = desk.agent if role == "revoked" else getattr(desk, role)
+        client = api(user)
+        if role == "revoked":
+            token_id = client.get("/tokens").json()["items"][0]["id"]
+            assert client.delete(f"/tokens/{token_id}").status_code == 204
+        return client
+
+    return make
+
+
+def fill(value: Any, world: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        for name, v in world.items():
+            if value == "{" + name + "}":
+                return v
+            value = value.replace("{" + name + "}", str(v))
+        return value
+    if isinstance(value, dict):
+        return {k: fill(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, world) for v in value]
+    return value
+
+
+def call(client: Any, method: str, path: str, body: Any) -> Any:
+    if body == "upload":
+        upload = io.BytesIO(b"hello")
+        upload.name = "note.txt"
+        return client.client.post(f"/api/v1{path}", data={"file": upload}, headers=client.headers)
+    if method == "GET":
+        return client.client.get(f"/api/v1{path}", headers=client.headers)
+    if method == "DELETE":
+        return client.delete(path)
+    return client._call(method.lower(), path, body)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX]
+)
+def test_operation_answers_each_role_as_the_matrix_says(
+    world: dict[str, Any],
+    client_for: Callable[[str], Any],
+    role: str,
+    method: str,
+    path: str,
+    body: Any,
+    expected: dict[str, int],
+) -> None:
+    client = client_for(role)
+    if "{own_token}" in path and role not in ("anonymous", "revoked"):
+        world = {**world, "own_token": client.post("/tokens", {"name": "to revoke"}).json()["id"]}
+    elif "{own_token}" in path:
+        world = {**world, "own_token": 1}
+    r = call(client, method, fill(path, world), fill(body, world))
+    assert r.status_code == expected[role], r.content[:300]
+    if r.status_code >= 400:
+        assert set(r.json()["error"]) >= {"code", "message", "field"}
+
+
+@pytest.mark.parametrize("role", ["admin", "agent", "light", "outsider"])
+def test_ticket_lists_and_search_show_a_ticket_exactly_to_those_who_may_read_it(
+    world: dict[str, Any], client_for: Callable[[str], Any], role: str
+) -> None:
+    client = client_for(role)
+    visible = role != "outsider"
+    listed = [t["id"] for t in client.get("/tickets").json()["items"]]
+    found = [t["id"] for t in client.get("/search", {"q": "pages"}).json()["items"]]
+    assert (world["ticket"] in listed) is visible
+    assert (world["ticket"] in found) is visible
+
+
+def test_every_api_operation_has_a_row_in_the_matrix() -> None:
+    schema = ninja_api.get_openapi_schema()
+    operations = {(m.upper(), p.removeprefix("/api/v1")) for p, ops in schema["paths"].items() for m in ops}
+    placeholders = {
+        "{department_id}": "{department}",
+        "{agent_id}": "{agent}",
+        "{team_id}": "{team}",
+        "{token_id}": "{own_token}",
+        "{contact_id}": "{contact}",
+        "{organization_id}": "{organization}",
+        "{ticket_id}": "{ticket}",
+        "{attachment_id}": "{attachment}",
+        "{ref}": "{field}",
+    }
+    covered = set()
+    for method, path, _, _ in MATRIX:
+        covered.add((method, path.split("?")[0]))
+    normalised = set()
+    for method, path in operations:
+        for name, ours in placeholders.items():
+            path = path.replace(name, ours)
+        normalised.add((method, path))
+    assert normalised - covered == set()
+    assert {p for _, p, _, _ in MATRIX} >= SCOPED_LISTS
