@@ -1,0 +1,60 @@
+"""Domain errors in, inline HTML out: the one mapping for the agent UI.
+
+A service raises `Conflict`, `ValidationFailed`, `PermissionDenied`; the view hands it to
+`attach_error`, which puts a translated message on the form (next to the field it names, or at
+the top of the form) and returns the HTTP status to answer with. `NotFound` becomes a 404 page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from sportello.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+
+# Service field names (API spelling) -> form field names.
+FIELD_ALIASES = {
+    "assignee_id": "assignee",
+    "team_id": "team",
+    "department_id": "department",
+    "body": "body",
+    "body_html": "body",
+    "public": "kind",
+}
+
+STALE_VERSION = _("This ticket changed since you opened it; reload the page to see the changes.")
+TICKET_CLOSED = _("This ticket is closed and cannot change; open a follow-up ticket instead.")
+NOT_ALLOWED = _("You are not allowed to make this change.")
+
+
+def error_message(exc: DomainError) -> str:
+    """A message for the agent, in their language where we know the error's meaning."""
+    if isinstance(exc, Conflict):
+        if exc.code == "stale_version":
+            return str(STALE_VERSION)
+        if exc.code == "ticket_closed":
+            return str(TICKET_CLOSED)
+        return exc.message
+    if isinstance(exc, PermissionDenied):
+        return str(NOT_ALLOWED)
+    return exc.message
+
+
+def attach_error(form: forms.Form, exc: DomainError) -> int:
+    """Record `exc` on `form` and return the status to answer with. NotFound raises Http404."""
+    if isinstance(exc, NotFound):
+        raise Http404 from exc
+    field = FIELD_ALIASES.get(exc.field or "", exc.field)
+    message = error_message(exc)
+    if isinstance(exc, ValidationFailed) and field in form.fields:
+        form.add_error(field, message)
+    else:
+        form.add_error(None, message)
+    return exc.status

@@ -1,0 +1,124 @@
+from typing import Any
+
+import pytest
+
+HX = {"HX-Request": "true"}
+
+
+def _subjects(response: Any) -> list[str]:
+    return [t.subject for t in response.context["tickets"]]
+
+
+def test_queue_lists_unresolved_tickets_of_my_departments_by_priority_then_age(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    # given tickets in Books (the agent's department) and in Electronics
+    open_ticket("Old normal", minutes_ago=50)
+    open_ticket("New normal", minutes_ago=10)
+    open_ticket("Urgent", priority="urgent", minutes_ago=5)
+    open_ticket("Low", priority="low", minutes_ago=90)
+    open_ticket("Broken TV", department=desk.electronics)
+    solved = open_ticket("Done already")
+    from sportello.core.actors import Via
+    from sportello.tickets.services import ticket_update
+
+    ticket_update(
+        principal=desk.admin,
+        ticket_id=solved.pk,
+        via=Via.WEB,
+        data={"status": "solved", "version": solved.version},
+        now=solved.created_at,
+    )
+    # when the Books agent opens the queue
+    r = browser(desk.agent).get("/")
+    # then only unresolved Books tickets show, most urgent first, then oldest first
+    assert r.status_code == 200
+    assert _subjects(r) == ["Urgent", "Old normal", "New normal", "Low"]
+    html = r.content.decode()
+    assert "Broken TV" not in html
+    assert "Done already" not in html
+
+
+def test_admins_see_every_department(desk: Any, open_ticket: Any, browser: Any) -> None:
+    open_ticket("Book")
+    open_ticket("Broken TV", department=desk.electronics)
+    r = browser(desk.admin).get("/")
+    assert sorted(_subjects(r)) == ["Book", "Broken TV"]
+
+
+def test_light_agents_see_their_departments_queue(desk: Any, open_ticket: Any, browser: Any) -> None:
+    open_ticket("Book")
+    open_ticket("Broken TV", department=desk.electronics)
+    assert _subjects(browser(desk.light).get("/")) == ["Book"]
+
+
+def test_filters_by_assignee_tag_category_and_department(desk: Any, open_ticket: Any, browser: Any) -> None:
+    # given tickets that differ in assignee, tags and department
+    open_ticket("Mine", assignee_id=desk.agent.pk, minutes_ago=30)
+    open_ticket("Nobody's", tags=["Damaged Goods"], minutes_ago=20)
+    open_ticket("TV", department=desk.electronics, minutes_ago=10)
+    client = browser(desk.admin)
+    # then each filter narrows the list (the tag is matched the way tags are stored)
+    assert _subjects(client.get("/", {"assignee": "none"})) == ["Nobody's", "TV"]
+    assert _subjects(client.get("/", {"tag": "damaged goods"})) == ["Nobody's"]
+    assert _subjects(client.get("/", {"department": desk.electronics.pk})) == ["TV"]
+    assert _subjects(client.get("/", {"category": "new"})) == ["Mine", "Nobody's", "TV"]
+    assert _subjects(client.get("/", {"category": "pending"})) == []
+    agent_view = browser(desk.agent).get("/", {"assignee": "me"})
+    assert _subjects(agent_view) == ["Mine"]
+
+
+def test_filtering_a_department_i_do_not_work_is_refused_inline(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    open_ticket("Book")
+    r = browser(desk.agent).get("/", {"department": desk.electronics.pk})
+    assert r.status_code == 200
+    assert r.context["form"].errors["department"]
+    assert _subjects(r) == ["Book"]
+
+
+def test_htmx_filter_request_gets_only_the_queue_partial(desk: Any, open_ticket: Any, browser: Any) -> None:
+    open_ticket("Book", tags=["gift"])
+    r = browser(desk.agent).get("/", {"tag": "gift"}, headers=HX)
+    html = r.content.decode()
+    assert html.lstrip().startswith('<section id="queue"')
+    assert "<html" not in html
+    assert "Book" in html
+    assert "HX-Request" in r["Vary"]
+
+
+def test_more_button_pages_through_the_queue_with_a_cursor(
+    desk: Any, open_ticket: Any, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sportello.web import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for i in range(5):
+        open_ticket(f"T{i}", minutes_ago=100 - i)
+    client = browser(desk.agent)
+    # given the first page
+    first = client.get("/")
+    assert _subjects(first) == ["T0", "T1"]
+    more_url = first.context["more_url"]
+    assert "cursor=" in more_url
+    # when "more" is pressed (HTMX), the next rows come as a fragment with their own "more"
+    second = client.get(more_url, headers=HX)
+    assert _subjects(second) == ["T2", "T3"]
+    assert second.content.decode().lstrip().startswith("<li")
+    third = client.get(second.context["more_url"], headers=HX)
+    assert _subjects(third) == ["T4"]
+    assert third.context["more_url"] is None
+    assert 'id="queue-more"' not in third.content.decode()
+
+
+def test_queue_query_count_does_not_grow_with_the_page(
+    desk: Any, open_ticket: Any, browser: Any, django_assert_max_num_queries: Any
+) -> None:
+    for i in range(6):
+        open_ticket(f"T{i}", tags=["a", "b"], assignee_id=desk.agent.pk)
+    client = browser(desk.agent)
+    client.get("/")  # warm the session
+    with django_assert_max_num_queries(8):
+        r = client.get("/")
+    assert len(r.context["tickets"]) == 6

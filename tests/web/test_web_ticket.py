@@ -1,0 +1,324 @@
+from typing import Any
+
+HX = {"HX-Request": "true"}
+
+
+def _messages(ticket: Any) -> list[tuple[bool, str]]:
+    from sportello.tickets.models import Message
+
+    return [(m.public, m.body_text) for m in Message.objects.filter(ticket=ticket).order_by("id")]
+
+
+def test_ticket_page_shows_header_conversation_and_history(desk: Any, open_ticket: Any, browser: Any) -> None:
+    # given a ticket with a reply, a note and a change of priority
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+
+    ticket = open_ticket("Book arrived torn", description="Page 12 is torn.", tags=["damaged"])
+    for public, body in ((True, "Sorry! A new copy is on its way."), (False, "Check the courier.")):
+        services.message_add(
+            principal=desk.agent,
+            ticket_id=ticket.pk,
+            via=Via.WEB,
+            body=body,
+            body_html="",
+            public=public,
+            attachment_ids=[],
+            version=None,
+            now=ticket.created_at,
+        )
+    ticket.refresh_from_db()
+    services.ticket_update(
+        principal=desk.agent,
+        ticket_id=ticket.pk,
+        via=Via.WEB,
+        data={"priority": "urgent", "version": ticket.version},
+        now=ticket.created_at,
+    )
+    # when the agent opens it
+    r = browser(desk.agent).get(f"/tickets/{ticket.pk}/")
+    html = r.content.decode()
+    # then the header, both kinds of message and the audit trail are there
+    assert r.status_code == 200
+    assert f"#{ticket.number}" in html
+    assert "Book arrived torn" in html
+    assert "Alice Acme" in html
+    assert "Acme" in html
+    assert "VIP" in html
+    assert "damaged" in html
+    assert "Page 12 is torn." in html
+    assert '<li class="message public author-agent"' in html
+    assert '<li class="message internal author-agent"' in html
+    assert "Check the courier." in html
+    assert "Internal note" in html
+    history = html[html.index('id="events-title"') :]
+    assert "<strong>Ada Admin</strong>" in history
+    assert "opened the ticket" in history
+    assert "<strong>Bruno Books</strong>" in history
+    assert "added an internal note" in history
+    assert '<span class="from">Normal</span> → <span class="to">Urgent</span>' in history
+    assert '<span class="from">New</span> → <span class="to">Open</span>' in history
+    # the values a ticket is opened with are its first state, not changes
+    assert '<span class="to">Books</span>' not in history
+
+
+def test_history_names_people_not_ids(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Assign me")
+    client = browser(desk.agent)
+    client.post(
+        f"/tickets/{ticket.pk}/properties/",
+        {
+            "status": "new",
+            "priority": "normal",
+            "assignee": desk.agent.pk,
+            "team": desk.team.pk,
+            "tags": "",
+            "version": ticket.version,
+        },
+    )
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert '<span class="from">—</span> → <span class="to">Bruno Books</span>' in html
+    assert '<span class="from">—</span> → <span class="to">Novels</span>' in html
+
+
+def test_custom_fields_show_with_their_labels(desk: Any, open_ticket: Any, browser: Any) -> None:
+    from sportello.tickets.models import CustomField, LayoutField
+
+    field = CustomField.objects.create(key="order_no", label="Order number", type="text")
+    LayoutField.objects.create(department=desk.books, field=field)
+    ticket = open_ticket("With fields", custom_fields={"order_no": "A-1234"})
+    html = browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "<dt>Order number</dt><dd>A-1234</dd>" in html
+
+
+def test_public_reply_through_htmx_adds_the_message_and_refreshes_the_ticket(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    ticket = open_ticket("Where is my order?")
+    r = browser(desk.agent).post(
+        f"/tickets/{ticket.pk}/reply/", {"kind": "public", "body": "It ships today."}, headers=HX
+    )
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert html.lstrip().startswith('<article id="ticket"')
+    assert "It ships today." in html
+    assert _messages(ticket)[-1] == (True, "It ships today.")
+    ticket.refresh_from_db()
+    assert ticket.status_category == "open"
+    # the refreshed properties form carries the new version, so the next save is not stale
+    assert f'name="version" value="{ticket.version}"' in html
+
+
+def test_internal_note_through_htmx(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Where is my order?")
+    r = browser(desk.agent).post(
+        f"/tickets/{ticket.pk}/reply/", {"kind": "internal", "body": "Courier says Monday."}, headers=HX
+    )
+    assert r.status_code == 200
+    assert _messages(ticket)[-1] == (False, "Courier says Monday.")
+    ticket.refresh_from_db()
+    assert ticket.status_category == "new"  # a note is not an answer
+
+
+def test_reply_without_htmx_redirects_back_to_the_ticket(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Where is my order?")
+    r = browser(desk.agent).post(f"/tickets/{ticket.pk}/reply/", {"kind": "public", "body": "Hello"})
+    assert r.status_code == 302
+    assert r["Location"] == f"/tickets/{ticket.pk}/"
+
+
+def test_empty_reply_is_refused_inline(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Where is my order?")
+    before = _messages(ticket)
+    r = browser(desk.agent).post(f"/tickets/{ticket.pk}/reply/", {"kind": "public", "body": "  "}, headers=HX)
+    assert r.status_code == 422
+    assert r["HX-Retarget"] == "#reply-form"
+    assert r["HX-Reswap"] == "outerHTML"
+    assert r.content.decode().lstrip().startswith('<form id="reply-form"')
+    assert "This field is required." in r.content.decode()
+    assert _messages(ticket) == before
+
+
+def test_light_agent_cannot_reply_publicly_but_can_add_a_note(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    ticket = open_ticket("Where is my order?")
+    before = _messages(ticket)
+    client = browser(desk.light)
+    # the page offers only the note, and no properties form
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert 'value="public"' not in page
+    assert 'value="internal"' in page
+    assert 'id="properties-form"' not in page
+    # a public reply is refused, nothing is written
+    r = client.post(f"/tickets/{ticket.pk}/reply/", {"kind": "public", "body": "Hi!"}, headers=HX)
+    assert r.status_code == 422
+    assert r.context["reply_form"].errors["kind"]
+    assert _messages(ticket) == before
+    # a note is accepted
+    r = client.post(f"/tickets/{ticket.pk}/reply/", {"kind": "internal", "body": "FYI"}, headers=HX)
+    assert r.status_code == 200
+    assert _messages(ticket)[-1] == (False, "FYI")
+
+
+def test_light_agent_cannot_change_properties(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Where is my order?")
+    r = browser(desk.light).post(
+        f"/tickets/{ticket.pk}/properties/",
+        {
+            "status": "new",
+            "priority": "urgent",
+            "assignee": "",
+            "team": "",
+            "tags": "",
+            "version": ticket.version,
+        },
+        headers=HX,
+    )
+    assert r.status_code == 403
+    assert "You are not allowed to make this change." in r.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.priority == 2
+
+
+def test_properties_form_updates_the_ticket(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Where is my order?", tags=["old"])
+    r = browser(desk.agent).post(
+        f"/tickets/{ticket.pk}/properties/",
+        {
+            "status": "pending",
+            "priority": "high",
+            "assignee": desk.agent.pk,
+            "team": desk.team.pk,
+            "tags": "Gift Wrap, late",
+            "version": ticket.version,
+        },
+        headers=HX,
+    )
+    assert r.status_code == 200
+    ticket.refresh_from_db()
+    assert (ticket.status.key, ticket.priority, ticket.assignee_id, ticket.team_id) == (
+        "pending",
+        3,
+        desk.agent.pk,
+        desk.team.pk,
+    )
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["gift_wrap", "late"]
+    assert ticket.version == 2
+
+
+def test_stale_version_shows_the_conflict_and_writes_nothing(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    from sportello.tickets.models import TicketEvent
+
+    # given an agent who loaded the ticket at version 1, and a colleague's change since
+    ticket = open_ticket("Where is my order?")
+    seen_version = ticket.version
+    client = browser(desk.agent)
+    client.post(f"/tickets/{ticket.pk}/reply/", {"kind": "internal", "body": "meanwhile"})
+    ticket.refresh_from_db()
+    events_before = TicketEvent.objects.filter(ticket=ticket).count()
+    # when the first agent saves their properties form
+    r = client.post(
+        f"/tickets/{ticket.pk}/properties/",
+        {
+            "status": "new",
+            "priority": "urgent",
+            "assignee": "",
+            "team": "",
+            "tags": "",
+            "version": seen_version,
+        },
+        headers=HX,
+    )
+    # then they see the inline conflict in place of the form, and nothing changed
+    assert r.status_code == 409
+    assert r["HX-Retarget"] == "#properties-form"
+    html = r.content.decode()
+    assert "This ticket changed since you opened it; reload the page to see the changes." in html
+    assert "Reload" in html
+    after = type(ticket).objects.get(pk=ticket.pk)
+    assert (after.priority, after.version) == (ticket.priority, ticket.version)
+    assert TicketEvent.objects.filter(ticket=ticket).count() == events_before
+
+
+def test_service_validation_error_shows_next_to_its_field(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Where is my order?")
+    r = browser(desk.agent).post(
+        f"/tickets/{ticket.pk}/properties/",
+        {
+            "status": "new",
+            "priority": "normal",
+            "assignee": "",
+            "team": "",
+            "tags": "x" * 81,
+            "version": ticket.version,
+        },
+        headers=HX,
+    )
+    assert r.status_code == 422
+    assert r.context["properties_form"].errors["tags"]
+    assert 'id="id_tags-error"' in r.content.decode()
+
+
+def test_forbidden_ticket_is_a_404_like_a_missing_one(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Broken TV", department=desk.electronics)
+    client = browser(desk.agent)
+    assert client.get(f"/tickets/{ticket.pk}/").status_code == 404
+    assert client.get("/tickets/999999/").status_code == 404
+    r = client.post(f"/tickets/{ticket.pk}/reply/", {"kind": "internal", "body": "x"}, headers=HX)
+    assert r.status_code == 404
+    assert _messages(ticket) == [(True, "About: Broken TV")]
+
+
+def test_script_in_a_message_is_not_rendered_as_a_script(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket(
+        "<b>Subject</b>",
+        description="",
+        description_html=(
+            '<p onclick="steal()">Hello</p><script>alert("x")</script><img src=x onerror=alert(1)>'
+        ),
+    )
+    html = browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "<p>Hello</p>" in html
+    assert "alert(" not in html
+    assert "onclick" not in html
+    assert "onerror" not in html
+    assert "&lt;b&gt;Subject&lt;/b&gt;" in html  # plain text fields are escaped
+
+
+def test_htmx_post_passes_csrf_with_the_token_from_the_body_headers(desk: Any, open_ticket: Any) -> None:
+    import json
+    import re
+
+    from django.test import Client
+
+    # given a browser that enforces CSRF, on the ticket page
+    ticket = open_ticket("Where is my order?")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(desk.agent)
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    match = re.search(r"<body hx-headers='([^']+)'", page)
+    assert match is not None
+    token = json.loads(match.group(1))["X-CSRFToken"]
+    url = f"/tickets/{ticket.pk}/reply/"
+    data = {"kind": "internal", "body": "with token"}
+    # then a post without the token is refused and one with the header HTMX sends is accepted
+    assert client.post(url, data, headers=HX).status_code == 403
+    assert client.post(url, data, headers={**HX, "X-CSRFToken": token}).status_code == 200
+    assert _messages(ticket)[-1] == (False, "with token")
+
+
+def test_ticket_page_query_count_is_bounded(
+    desk: Any, open_ticket: Any, browser: Any, django_assert_max_num_queries: Any
+) -> None:
+    ticket = open_ticket("Busy ticket", tags=["a", "b"])
+    client = browser(desk.agent)
+    for i in range(5):
+        client.post(
+            f"/tickets/{ticket.pk}/reply/", {"kind": "public" if i % 2 else "internal", "body": f"m{i}"}
+        )
+    client.get(f"/tickets/{ticket.pk}/")
+    with django_assert_max_num_queries(18):
+        client.get(f"/tickets/{ticket.pk}/")
