@@ -9,8 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from sportello.core.paging import SortKey, paginate, parse_sort
-from sportello.tickets.api import page_limit
+from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
 from . import selectors, services
 from .models import Contact, Organization

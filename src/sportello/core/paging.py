@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Model, Q, QuerySet
 
 from .errors import ValidationFailed
@@ -23,6 +24,16 @@ class SortKey:
     field: str
     descending: bool = False
     kind: str = "int"  # int | datetime | str
+
+
+def page_limit(limit: int | None) -> int:
+    """The page size asked for, within the configured bounds (422 on `limit` outside them)."""
+    cfg = settings.SPORTELLO
+    if limit is None:
+        return int(cfg["API_PAGE_SIZE"])
+    if limit < 1 or limit > cfg["API_PAGE_SIZE_MAX"]:
+        raise ValidationFailed(f"must be between 1 and {cfg['API_PAGE_SIZE_MAX']}", field="limit")
+    return limit
 
 
 def parse_sort(raw: str | None, *, allowed: dict[str, SortKey], default: list[SortKey]) -> list[SortKey]:

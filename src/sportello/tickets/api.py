@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact
@@ -16,7 +15,7 @@ from pydantic import Field
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import ValidationFailed
-from sportello.core.paging import SortKey, paginate, parse_sort
+from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
 from . import selectors, services
 from .models import Attachment, Message, StatusCategory, Ticket, TicketEvent
@@ -45,15 +44,6 @@ TICKET_SORTS = {
     "number": SortKey("number"),
     "id": SortKey("id"),
 }
-
-
-def page_limit(limit: int | None) -> int:
-    cfg = settings.SPORTELLO
-    if limit is None:
-        return int(cfg["API_PAGE_SIZE"])
-    if limit < 1 or limit > cfg["API_PAGE_SIZE_MAX"]:
-        raise ValidationFailed(f"must be between 1 and {cfg['API_PAGE_SIZE_MAX']}", field="limit")
-    return limit
 
 
 def ticket_out(t: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from ninja import Router, Schema, Status
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import BadRequest, PayloadTooLarge, ValidationFailed
-from sportello.core.paging import SortKey, paginate
+from sportello.core.paging import SortKey, page_limit, paginate
 
 from . import attachments, selectors
-from .api import attachment_out, page_limit
+from .api import attachment_out
 from .schemas import AttachmentOut
 
 router = Router(tags=["attachments"])

@@ -12,10 +12,9 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from sportello.accounts.services import require_admin
-from sportello.core.paging import SortKey, paginate
+from sportello.core.paging import SortKey, page_limit, paginate
 
 from . import fields_services as services
-from .api import page_limit
 from .fields_schemas import FieldCreateIn, FieldOut, FieldPage, FieldPatchIn, LayoutIn, LayoutOut
 from .models import CustomField, LayoutField
 
