@@ -3,7 +3,12 @@ like a missing one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
 from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
@@ -30,6 +35,55 @@ def ticket_list(*, principal: Principal) -> QuerySet[Ticket]:
     return qs.select_related("status").prefetch_related(
         Prefetch("tags", queryset=TicketTag.objects.order_by("name"))
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketQuery:
+    """What a ticket list asks for; every edge (API, agent UI, saved views) builds one of these
+    from its own input and validates that input itself. Empty tuples and None mean "any"."""
+
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+    department_id: int | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    requester_id: int | None = None
+    organization_id: int | None = None
+    tag: str | None = None
+    custom_field: tuple[str, str] | None = None  # (key, value), compared as text
+    updated_since: datetime | None = None
+
+
+def ticket_query(*, principal: Principal, query: TicketQuery) -> QuerySet[Ticket]:
+    """The tickets `principal` may read that match `query`, ready to sort and page."""
+    qs = ticket_list(principal=principal)
+    if query.statuses:
+        qs = qs.filter(status__key__in=query.statuses)
+    if query.categories:
+        qs = qs.filter(status_category__in=query.categories)
+    if query.priorities:
+        qs = qs.filter(priority__in=query.priorities)
+    exact = {
+        "department_id": query.department_id,
+        "team_id": query.team_id,
+        "assignee_id": query.assignee_id,
+        "requester_id": query.requester_id,
+        "organization_id": query.organization_id,
+    }
+    qs = qs.filter(**{k: v for k, v in exact.items() if v is not None})
+    if query.unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    if query.tag:
+        qs = qs.filter(tags__name=query.tag)
+    if query.custom_field is not None:
+        key, value = query.custom_field
+        # One JSON key, compared as text: `__` in a key must not become a path or a lookup.
+        qs = qs.filter(Exact(KeyTextTransform(key, "custom_fields"), value))
+    if query.updated_since is not None:
+        qs = qs.filter(updated_at__gte=query.updated_since)
+    return qs
 
 
 def ticket_get_for(*, principal: Principal, ticket_id: int) -> Ticket:

@@ -85,22 +85,19 @@ def _departments_of(user: User) -> list[Department]:
 
 
 def _queue(user: User, filters: dict[str, Any]) -> QuerySet[Ticket]:
-    qs = (
-        selectors.ticket_list(principal=user)
-        .filter(status_category__in=UNRESOLVED_CATEGORIES)
-        .select_related("department", "assignee", "requester", "organization")
+    assignee = filters.get("assignee")
+    category = filters.get("category")
+    department = filters.get("department")
+    query = selectors.TicketQuery(
+        categories=(category,) if category else tuple(UNRESOLVED_CATEGORIES),
+        department_id=int(department) if department else None,
+        assignee_id=user.pk if assignee == ASSIGNEE_ME else None,
+        unassigned=assignee == ASSIGNEE_NONE,
+        tag=filters.get("tag") or None,
     )
-    if filters.get("department"):
-        qs = qs.filter(department_id=filters["department"])
-    if filters.get("category"):
-        qs = qs.filter(status_category=filters["category"])
-    if filters.get("assignee") == ASSIGNEE_ME:
-        qs = qs.filter(assignee_id=user.pk)
-    elif filters.get("assignee") == ASSIGNEE_NONE:
-        qs = qs.filter(assignee__isnull=True)
-    if filters.get("tag"):
-        qs = qs.filter(tags__name=filters["tag"])
-    return qs
+    return selectors.ticket_query(principal=user, query=query).select_related(
+        "department", "assignee", "requester", "organization"
+    )
 
 
 @agent_required
