@@ -119,3 +119,15 @@ def test_demo_refuses_a_desk_that_has_data(db: Any) -> None:
     with pytest.raises(CommandError, match="empty desk"):
         call_command("demo", tickets=5, stdout=StringIO(), stderr=StringIO())
     assert not Ticket.objects.exists()
+
+
+def test_demo_leaves_no_delivery_jobs_for_its_historical_replies(db: Any) -> None:
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from sportello.channels.models import OutboxMessage, OutboxStatus
+
+    call_command("demo", tickets=20, stdout=StringIO(), stderr=StringIO())
+    assert OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(status=OutboxStatus.PENDING).exists()
+    assert not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()

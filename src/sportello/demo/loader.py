@@ -19,10 +19,13 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.accounts.services import agent_create, department_create, team_create
 from sportello.channels.models import OutboxMessage, OutboxStatus
+from sportello.channels.tasks import deliver_outbox
 from sportello.contacts.models import Contact, Organization
 from sportello.contacts.services import contact_create, organization_create
 from sportello.core.actors import Actor, ActorKind, Via
@@ -102,6 +105,12 @@ def demo_load(
             steps += _simulate(rng, desk, start + hour_shift, now)
             if on_ticket is not None:
                 on_ticket()
+        # Their delivery jobs would find nothing to do: drop them rather than have a first start
+        # work through thousands of no-op jobs. (The demo loads only into a desk without data,
+        # so every queued delivery is the demo's.)
+        DBTaskResult.objects.filter(
+            task_path=deliver_outbox.module_path, status=TaskResultStatus.READY
+        ).delete()
         statuses = Counter(Ticket.objects.values_list("status__key", flat=True))
     return Summary(
         departments=len(desk.departments),
