@@ -98,3 +98,30 @@ def api(token_for: Callable[[Any], str]) -> Callable[[Any], ApiClient]:
         return ApiClient(token_for(user) if user is not None else None)
 
     return make
+
+
+# The roles every API operation is checked against.
+ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
+
+
+def expect(**statuses: int) -> list[tuple[str, int]]:
+    """`expect(admin=200, …)` as (role, status) pairs in ROLES order, for parametrize."""
+    return [(role, statuses[role]) for role in ROLES]
+
+
+@pytest.fixture
+def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiClient]:
+    """A client for a role: the desk's admin, Books agent, Books light agent, Electronics agent
+    ("outsider"), no token ("anonymous"), or the Books agent with a revoked token."""
+
+    def make(role: str) -> ApiClient:
+        if role == "anonymous":
+            return api(None)
+        if role == "revoked":
+            client = api(desk.agent)
+            token_id = client.get("/tokens").json()["items"][0]["id"]
+            assert client.delete(f"/tokens/{token_id}").status_code == 204
+            return client
+        return api(getattr(desk, role))
+
+    return make

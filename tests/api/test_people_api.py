@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from conftest import expect
 from sportello.accounts.models import AgentStatus, ApiToken, Department, Role, Team, User
-
-ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
-
-
-@pytest.fixture
-def as_role(desk: Any, api: Any) -> Callable[[str], Any]:
-    """A client for a role: the desk's admin, Books agent, Books light agent, Electronics agent
-    ("outsider"), no token at all ("anonymous"), or the Books agent with a revoked token."""
-
-    def make(role: str) -> Any:
-        if role == "anonymous":
-            return api(None)
-        if role == "revoked":
-            client = api(desk.agent)
-            token_id = client.get("/tokens").json()["items"][0]["id"]
-            assert client.delete(f"/tokens/{token_id}").status_code == 204
-            return client
-        return api(getattr(desk, role))
-
-    return make
-
-
-def expect(**statuses: int) -> list[tuple[str, int]]:
-    return [(role, statuses[role]) for role in ROLES]
-
 
 READ_ALL = expect(admin=200, agent=200, light=200, outsider=200, anonymous=401, revoked=401)
 

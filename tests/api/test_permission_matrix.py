@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW
+from conftest import NOW, ROLES
 from sportello.api import api as ninja_api
 from sportello.core.actors import Via
 from sportello.tickets import attachments, services
 from sportello.tickets.fields_services import custom_field_create
-
-ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
 
 
 def expect(admin: int, agent: int, light: int, outsider: int) -> dict[str, int]:
@@ -143,21 +141,6 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def client_for(desk: Any, api: Any) -> Callable[[str], Any]:
-    def make(role: str) -> Any:
-        if role == "anonymous":
-            return api(None)
-        user = desk.agent if role == "revoked" else getattr(desk, role)
-        client = api(user)
-        if role == "revoked":
-            token_id = client.get("/tokens").json()["items"][0]["id"]
-            assert client.delete(f"/tokens/{token_id}").status_code == 204
-        return client
-
-    return make
-
-
 def fill(value: Any, world: dict[str, Any]) -> Any:
     if isinstance(value, str):
         for name, v in world.items():
@@ -190,14 +173,14 @@ def call(client: Any, method: str, path: str, body: Any) -> Any:
 )
 def test_operation_answers_each_role_as_the_matrix_says(
     world: dict[str, Any],
-    client_for: Callable[[str], Any],
+    as_role: Callable[[str], Any],
     role: str,
     method: str,
     path: str,
     body: Any,
     expected: dict[str, int],
 ) -> None:
-    client = client_for(role)
+    client = as_role(role)
     if "{own_token}" in path and role not in ("anonymous", "revoked"):
         world = {**world, "own_token": client.post("/tokens", {"name": "to revoke"}).json()["id"]}
     elif "{own_token}" in path:
@@ -210,9 +193,9 @@ def test_operation_answers_each_role_as_the_matrix_says(
 
 @pytest.mark.parametrize("role", ["admin", "agent", "light", "outsider"])
 def test_ticket_lists_and_search_show_a_ticket_exactly_to_those_who_may_read_it(
-    world: dict[str, Any], client_for: Callable[[str], Any], role: str
+    world: dict[str, Any], as_role: Callable[[str], Any], role: str
 ) -> None:
-    client = client_for(role)
+    client = as_role(role)
     visible = role != "outsider"
     listed = [t["id"] for t in client.get("/tickets").json()["items"]]
     found = [t["id"] for t in client.get("/search", {"q": "pages"}).json()["items"]]
