@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 
 from sportello.accounts.models import Department, Role, Team, User
@@ -608,7 +607,3 @@ def _write_outbox(ctx: Context, change_id: uuid.UUID) -> None:
             payload=effect["payload"],
             now=ctx.now,
         )
-
-
-def max_causation_depth() -> int:
-    return int(settings.SPORTELLO["MAX_CAUSATION_DEPTH"])
