@@ -54,3 +54,25 @@ def test_language_switcher_on_a_refused_form_returns_to_the_ticket(
     r = browser(desk.agent).post(f"/tickets/{ticket.pk}/reply/", {"kind": "public", "body": ""})
     assert r.status_code == 422
     assert f'name="next" value="/tickets/{ticket.pk}/"' in r.content.decode()
+
+
+def test_signing_in_switches_to_the_agents_own_language(desk: Any) -> None:
+    # given an admin who works in Italian
+    desk.admin.language = "it"
+    desk.admin.save(update_fields=["language"])
+    client = Client()
+    # when they sign in from a browser that has not picked a language
+    r = client.post("/login/", {"username": "admin@desk.test", "password": "pw-admin-123"})
+    # then the interface speaks Italian from the first page
+    assert r.cookies["django_language"].value == "it"
+    assert 'lang="it"' in client.get("/").content.decode()
+
+
+def test_a_language_picked_in_the_browser_wins_over_the_agents_setting(desk: Any) -> None:
+    desk.admin.language = "it"
+    desk.admin.save(update_fields=["language"])
+    client = Client()
+    client.cookies["django_language"] = "es"
+    r = client.post("/login/", {"username": "admin@desk.test", "password": "pw-admin-123"})
+    assert "django_language" not in r.cookies
+    assert 'lang="es"' in client.get("/").content.decode()
