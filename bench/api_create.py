@@ -174,12 +174,12 @@ def floor(url: str, rows: dict[str, Any], clients: int, count: int) -> None:
                     _, (doc,) = rows["doc"]
                     cur.execute(
                         "INSERT INTO tickets_search_document (ticket_id, subject, public_text, "
-                        "internal_text, fields_text, message_chars, vec_subject, vec_fields, vec_public, "
-                        "vec_internal) VALUES "
-                        "(%s, %s, %s, %s, %s, %s, setweight(to_tsvector('sportello_search', %s), 'A'), "
-                        "setweight(to_tsvector('sportello_search', %s), 'C'), "
-                        "setweight(to_tsvector('sportello_search', %s), 'B'), "
-                        "setweight(to_tsvector('sportello_search', %s), 'B'))",
+                        "internal_text, fields_text, message_chars, doc_public, doc_all) "
+                        "SELECT %s, %s, %s, %s, %s, %s, v.doc, v.doc || v.notes FROM (SELECT "
+                        "setweight(to_tsvector('sportello_search', %s), 'A') || "
+                        "setweight(to_tsvector('sportello_search', %s), 'C') || "
+                        "setweight(to_tsvector('sportello_search', %s), 'B') AS doc, "
+                        "setweight(to_tsvector('sportello_search', %s), 'B') AS notes) v",
                         [tid, *doc[1:], doc[1], doc[4], doc[2], doc[3]],
                     )
                 local.append(time.perf_counter() - t)

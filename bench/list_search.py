@@ -8,13 +8,15 @@ keep-alive connection (latency, not throughput), each kind after 10 warm-up requ
   (`GET /api/v1/tickets?department_id=..&category=new,open,pending,on_hold`
   `&sort=-priority,created_at&limit=50`),
   first page and the page after (cursor);
-- search: rare terms (an order number), words of middle frequency, very common words, a phrase,
-  a prefix, as that agent (scoped to their departments).
+- search: rare terms (an order number), words of middle frequency, words in about 5%, 1% and
+  0.2% of the tickets, very common words, a phrase, a prefix, as that agent (scoped to their
+  departments). The load average is printed beside each line.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from typing import Any
@@ -45,10 +47,13 @@ def pick_targets(url: str) -> dict[str, Any]:
                 "WHERE custom_fields ? 'order_number' ORDER BY random() LIMIT 50"
             )
         ]
-        # Document frequencies of the generated vocabulary's words (sampled).
+        # Document frequencies of the generated vocabulary's words, from a 2% sample.
+        sample = "FROM tickets_search_document TABLESAMPLE SYSTEM (2) REPEATABLE (7)"
+        sampled = conn.execute(f"SELECT count(*) {sample}").fetchone()[0]  # type: ignore[index]
         words = conn.execute(
-            "SELECT word, ndoc FROM ts_stat($$SELECT vec_public FROM tickets_search_document "
-            "TABLESAMPLE SYSTEM (2)$$) WHERE length(word) > 4 ORDER BY ndoc DESC"
+            f"SELECT word, ndoc::float / %s FROM ts_stat($$SELECT doc_public {sample}$$) "
+            "WHERE length(word) > 4 ORDER BY ndoc DESC",
+            [sampled],
         ).fetchall()
     return {"total": total, "department": dept, "unresolved": unresolved, "agent": agent, "orders": orders,
             "words": words}  # fmt: skip
@@ -87,6 +92,16 @@ def main() -> None:
     common = [w for w, _ in words[:20]]
     middle = [w for w, _ in words[len(words) // 50 : len(words) // 50 + 40]]
     rare = [w for w, _ in words[-200:]]
+
+    def near(share: float) -> list[str]:  # the 20 words whose document share is closest
+        return [w for w, _ in sorted(words, key=lambda wf: abs(wf[1] - share))[:20]]
+
+    share = dict(words)
+    log(
+        "document share: common "
+        + ", ".join(f"{share[w]:.0%}" for w in common[:3])
+        + f"; middle {share[middle[0]]:.1%}..{share[middle[-1]]:.1%}; rare {share[rare[0]]:.3%}"
+    )
     lst = (
         f"/api/v1/tickets?department_id={t['department']}&category=new,open,pending,on_hold"
         "&sort=-priority,created_at&limit=50"
@@ -103,14 +118,28 @@ def main() -> None:
             "search: two middle words": [
                 f"/api/v1/search?q={a}%20{b}%20" for a, b in zip(middle, reversed(middle), strict=True)
             ],
+            "search: word in ~5% of tickets": [f"/api/v1/search?q={w}%20" for w in near(0.05)],
+            "search: word in ~1% of tickets": [f"/api/v1/search?q={w}%20" for w in near(0.01)],
+            "search: word in ~0.2% of tickets": [f"/api/v1/search?q={w}%20" for w in near(0.002)],
             "search: very common word": [f"/api/v1/search?q={w}%20" for w in common],
+            "search: middle word, dept + unresolved": [
+                f"/api/v1/search?q={w}%20&department_id={t['department']}&category=new,open,pending,on_hold"
+                for w in middle
+            ],
+            "search: word in ~1%, dept + unresolved": [
+                f"/api/v1/search?q={w}%20&department_id={t['department']}&category=new,open,pending,on_hold"
+                for w in near(0.01)
+            ],
             'search: phrase "return label"': ['/api/v1/search?q="return%20label"'],
             "search: prefix (refu…)": ["/api/v1/search?q=refu"],
         }
         for name, paths in kinds.items():
             rng.shuffle(paths)
             samples = measure(client, paths, args.requests)
-            print(f"{t['total']:>9,} tickets | {name:<32} | {summary_ms(samples)}", flush=True)
+            load = os.getloadavg()[0]
+            print(
+                f"{t['total']:>9,} tickets | {name:<38} | {summary_ms(samples)} | load {load:.1f}", flush=True
+            )
 
 
 if __name__ == "__main__":

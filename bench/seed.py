@@ -11,8 +11,10 @@ What it does:
 4. in `--jobs` processes, chunk by chunk, each chunk one transaction: reserves ticket numbers from
    the `core_sequence` row (`UPDATE ... RETURNING`, like the pipeline) and ids from the tables'
    identity sequences, then COPYs tickets, messages, events, tags and search documents;
-   the search vectors are computed by PostgreSQL with the same expressions as `tickets.search`;
-5. recreates the indexes exactly as they were and ANALYZEs the tables.
+   the search documents (`doc_public`, `doc_all`) are computed by PostgreSQL with the same
+   expressions as `tickets.search`;
+5. recreates the indexes exactly as they were, VACUUMs and ANALYZEs the ticket tables and
+   ANALYZEs the rest of the database; sets the database's `random_page_cost` to 1.1 (SSD).
 
 Every row satisfies the tables' constraints: foreign keys (checked by PostgreSQL as rows go in),
 unique numbers, tags unique per ticket, counters equal to the messages written, the status
@@ -132,7 +134,7 @@ def load_desk(conn: psycopg.Connection[Any]) -> Desk:
     search = bool(
         cur.execute(
             "SELECT 1 FROM information_schema.columns WHERE table_name = 'tickets_search_document' "
-            "AND column_name = 'vec_public'"
+            "AND column_name = 'doc_public'"
         ).fetchone()
     )
     missing = [d for d, _ in departments if d not in agents]
@@ -238,6 +240,7 @@ class Job:
     count: int
     seed: int
     now: datetime
+    target: int  # the number of tickets the run grows to: numbers are spread over the history
 
 
 def load_chunk(job: Job) -> int:
@@ -284,7 +287,10 @@ def load_chunk(job: Job) -> int:
             subject, body = scenario[lang]
             subject = subject.format(**fill)
             extra = " ".join(words[i] for i in _zipf(rng, weights, rng.randint(4, 12)))
-            created = now - timedelta(seconds=rng.uniform(60, HISTORY_DAYS * 86400) ** 1.0)
+            # Tickets arrive over the history in number order (as in production, where ids and
+            # numbers grow with time), with a few hours of jitter.
+            ago = HISTORY_DAYS * 86400 * max(0.0, 1 - number / job.target) + rng.uniform(60, 6 * 3600)
+            created = now - timedelta(seconds=ago)
             age = now - created
             # Older tickets are done; recent ones are still being worked.
             if age > timedelta(days=14):
@@ -391,17 +397,20 @@ def load_chunk(job: Job) -> int:
             )
             _copy(cur, "seed_doc", DOC_COLS, docs)
             cur.execute(
-                f"INSERT INTO tickets_search_document ({DOC_COLS}, "
-                "vec_subject, vec_fields, vec_public, vec_internal) "
-                f"SELECT {DOC_COLS}, setweight(to_tsvector('{TS_CONFIG}', subject), 'A'), "
-                f"setweight(to_tsvector('{TS_CONFIG}', fields_text), 'C'), "
-                f"setweight(to_tsvector('{TS_CONFIG}', public_text), 'B'), "
-                f"setweight(to_tsvector('{TS_CONFIG}', internal_text), 'B') FROM seed_doc"
+                f"INSERT INTO tickets_search_document ({DOC_COLS}, doc_public, doc_all) "
+                f"SELECT {DOC_COLS}, doc_public, doc_public || {_vector('internal_text', 'B')} "
+                f"FROM (SELECT *, {_vector('subject', 'A')} || {_vector('fields_text', 'C')} || "
+                f"{_vector('public_text', 'B')} AS doc_public FROM seed_doc) s"
             )
         else:
             _copy(cur, "tickets_search_document", DOC_COLS, docs)
         conn.commit()
     return job.count
+
+
+def _vector(column: str, weight: str) -> str:
+    # As `tickets.search` builds the documents: subject A, fields C, messages B.
+    return f"setweight(to_tsvector('{TS_CONFIG}', {column}), '{weight}')"
 
 
 def _zipf(rng: random.Random, cumulative: list[float], k: int) -> list[int]:
@@ -456,7 +465,8 @@ def main() -> None:
     now = datetime.now(UTC)
     sizes = [min(args.chunk, todo - i) for i in range(0, todo, args.chunk)]
     jobs = [
-        Job(args.database_url, desk, n, args.seed * 1_000_003 + have + i, now) for i, n in enumerate(sizes)
+        Job(args.database_url, desk, n, args.seed * 1_000_003 + have + i, now, args.tickets)
+        for i, n in enumerate(sizes)
     ]
     progress = Progress(todo, label="seed", unit="tickets")
     try:
@@ -470,9 +480,17 @@ def main() -> None:
             with psycopg.connect(args.database_url) as conn:
                 create_indexes(conn, indexes)
     with psycopg.connect(args.database_url, autocommit=True) as conn:
+        # The recommended planner setting when the data is on SSD or in memory (docs/benchmarks.md):
+        # with the default (4, for spinning disks) the planner prefers scanning a whole table to
+        # looking a few thousand rows up by index.
+        name = args.database_url.rsplit("/", 1)[1].split("?")[0]
+        conn.execute(f'ALTER DATABASE "{name}" SET random_page_cost = 1.1')
         t = time.monotonic()
         for table in (*TABLES, "contacts_contact"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
+        # And the small tables the permission scope joins (departments, memberships): without
+        # statistics the planner misjudges how many tickets an agent's scope holds.
+        conn.execute("ANALYZE")
         print(f"  vacuum analyze: {time.monotonic() - t:.1f}s", file=sys.stderr)
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # type: ignore[index]
     print(f"done in {time.monotonic() - started:.0f}s: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))

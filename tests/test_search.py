@@ -384,9 +384,76 @@ def test_bad_paging_and_filter_values_are_422(desk: Any, api: Any, params: dict[
 def test_search_takes_three_queries(desk: Any, now: Any, django_assert_num_queries: Any) -> None:
     for i in range(3):
         open_ticket(desk, now, subject=f"Monitor {i}", body="Flickers.")
+    # The first search of a process also reads the newest document id (PostgreSQL's slices).
+    ticket_search(principal=desk.admin, q="warm")
     with django_assert_num_queries(3):  # ranked page, excerpts, tickets with their status
         hits, _ = ticket_search(principal=desk.admin, q="monitor flick")
         assert [h.ticket.status.key for h in hits] == ["new", "new", "new"]
+
+
+def test_only_the_newest_matches_are_ranked(
+    desk: Any, api: Any, now: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given three matching tickets, the oldest with the word in its subject (the best rank)
+    oldest = open_ticket(desk, now, subject="Heater", body="Cold room.")
+    middle = open_ticket(desk, now, subject="Office", body="The heater rattles.")
+    newest = open_ticket(desk, now, subject="Kitchen", body="The heater smells.")
+    client = api(desk.agent)
+    assert numbers(client, "heater") == [oldest.number, newest.number, middle.number]
+    # when the window holds two matches
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
+    # then only the two newest are ranked and returned, on every page
+    assert numbers(client, "heater") == [newest.number, middle.number]
+    assert numbers(client, "heater", limit=1, offset=1) == [middle.number]
+    assert client.get("/search", {"q": "heater", "limit": 1, "offset": 1}).json()["next_offset"] is None
+    # and a rarer word still finds the oldest
+    assert numbers(client, "room") == [oldest.number]
+
+
+@pytest.mark.parametrize("top", [None, 1, 10**9])
+def test_window_does_not_depend_on_where_the_slices_are_cut(
+    desk: Any, now: Any, monkeypatch: pytest.MonkeyPatch, top: int | None
+) -> None:
+    tickets = [open_ticket(desk, now, subject=f"Fan {i}", body="Noisy.").number for i in range(6)]
+    monkeypatch.setattr(search, "RANK_WINDOW", 4)
+    monkeypatch.setattr(search, "_pg_top_id", top)
+    assert sorted(found(desk.admin, "fan")) == sorted(tickets[-4:])
+
+
+def test_stored_documents_equal_a_rebuild_and_keep_notes_out_of_the_public_one(desk: Any, now: Any) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL keeps the stored tsvector documents")
+    ticket = open_ticket(desk, now, subject="First", body="alpha")
+    add_message(ticket, now, by=desk.agent, body="bravo")
+    add_message(ticket, now, by=desk.agent, body="charlie", public=False)
+    services.ticket_update(
+        principal=desk.agent,
+        ticket_id=ticket.pk,
+        via=Via.API,
+        data={"version": 3, "subject": "Second"},
+        now=now,
+    )
+    add_message(ticket, now, by=desk.agent, body="delta")
+
+    def documents() -> tuple[str, str, str]:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT doc_public::text, doc_all::text, strip(doc_all)::text "
+                "FROM tickets_search_document WHERE ticket_id = %s",
+                [ticket.pk],
+            )
+            return cur.fetchone()
+
+    public, _, words = documents()
+    assert "charlie" not in public
+    assert words == "'alpha' 'bravo' 'charlie' 'delta' 'second'"
+    ticket.refresh_from_db()
+    search.ticket_index_rebuild(ticket=ticket)
+    rebuilt_public, _, rebuilt_words = documents()
+    # the same words; positions in `doc_all` differ where a reply was appended after a note
+    assert (public, words) == (rebuilt_public, rebuilt_words)
 
 
 def test_search_requires_a_token(db: Any, api: Any) -> None:

@@ -268,8 +268,9 @@ class TicketSearchDocument(models.Model):
 
     Written only by `tickets.search`, inside the pipeline's transaction. Public replies and
     internal notes are kept apart so customers never match on notes. The per-backend index lives
-    beside this table and is created by migration 0003: on PostgreSQL, weighted `tsvector`
-    columns with GIN indexes; on SQLite, an FTS5 table over these columns.
+    beside this table, outside the ORM: on PostgreSQL, two stored weighted `tsvector` documents
+    (`doc_public`, `doc_all`) with a GIN index each (migration 0005); on SQLite, an FTS5 table
+    over these columns (migration 0003).
     """
 
     ticket = models.OneToOneField(

@@ -5,10 +5,12 @@ conversation and the internal notes, each in its own column so a customer's sear
 at notes. Text is case-folded and accent-folded in English, Spanish and Italian alike ("café"
 matches "cafe"). Each backend has its own index and query path:
 
-- PostgreSQL: text search configuration `sportello_search` (`simple` + `unaccent`), a weighted
-  `tsvector` per column (subject A, messages B, fields C), GIN expression indexes; ranked with
-  `ts_rank`, excerpts with `ts_headline`. New messages are appended to the vectors: the rest of
-  the conversation is never re-parsed.
+- PostgreSQL: text search configuration `sportello_search` (`simple` + `unaccent`), two stored
+  weighted `tsvector` documents (subject A, messages B, fields C) with a GIN index each:
+  `doc_public` (what customers search) and `doc_all` (with internal notes; what agents
+  search). Ranked with `ts_rank` over the newest matches only (`RANK_WINDOW`),
+  excerpts with `ts_headline`. New messages are appended to the documents: the rest of the
+  conversation is never re-parsed.
 - SQLite: an external-content FTS5 table over the document table
   (`unicode61 remove_diacritics 2`); ranked with `bm25`, excerpts with `snippet`.
 
@@ -29,6 +31,8 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models import BooleanField, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 
 from sportello.contacts.models import Contact
 from sportello.core.errors import ValidationFailed
@@ -60,10 +64,13 @@ _UNMARK = {ord(_MARK_START): " ", ord(_MARK_END): " "}
 _TEXT_FIELD_TYPES = (FieldType.TEXT, FieldType.LONG_TEXT)
 _SEPARATOR = "\n\n"  # between messages
 
-# The two documents a search can look at. The expressions must stay identical to the GIN
-# index expressions in migration 0003, or PostgreSQL will not use the indexes.
-_PG_PUBLIC_VECTOR = "(d.vec_subject || d.vec_fields || d.vec_public)"
-_PG_ALL_VECTOR = "(d.vec_subject || d.vec_fields || d.vec_public || d.vec_internal)"
+# A search ranks at most this many matches: the newest ones (highest ticket ids). A word found
+# in half the tickets would otherwise be ranked half a million times; see ADR 0002.
+RANK_WINDOW = 1_000
+
+# The two stored documents a search can look at (migration 0005), each with its GIN index.
+_PG_PUBLIC_DOC = "doc_public"
+_PG_ALL_DOC = "doc_all"
 _PG_HEADLINE_OPTIONS = (
     f"StartSel={_MARK_START}, StopSel={_MARK_END}, MaxFragments=2, MaxWords=18, MinWords=6, "
     'FragmentDelimiter=" … "'
@@ -186,13 +193,11 @@ def _document_insert(*, ticket: Ticket, messages: list[Message]) -> None:
     params = list(row.values())
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
+            public_doc = _pg_public_doc("%s", "%s", "%s")
             cur.execute(
-                f"INSERT INTO {DOC_TABLE} ({columns}, vec_subject, vec_fields, vec_public, vec_internal) "  # noqa: S608
-                f"VALUES ({placeholders}, "
-                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'A'), "
-                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'C'), "
-                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'B'), "
-                f"setweight(to_tsvector('{TS_CONFIG}', %s), 'B'))",
+                f"INSERT INTO {DOC_TABLE} ({columns}, doc_public, doc_all) "  # noqa: S608
+                f"SELECT {placeholders}, v.doc, v.doc || v.notes "
+                f"FROM (SELECT {public_doc} AS doc, {_pg_vector('%s', 'B')} AS notes) v",
                 [*params, row["subject"], row["fields_text"], row["public_text"], row["internal_text"]],
             )
             return
@@ -205,8 +210,17 @@ def _document_insert(*, ticket: Ticket, messages: list[Message]) -> None:
             )
 
 
-_PG_WEIGHT = {"subject": ("vec_subject", "A"), "fields_text": ("vec_fields", "C")}
-_PG_APPEND = {"public_text": "vec_public", "internal_text": "vec_internal"}
+def _pg_vector(text_sql: str, weight: str) -> str:
+    return f"setweight(to_tsvector('{TS_CONFIG}', {text_sql}), '{weight}')"
+
+
+def _pg_public_doc(subject_sql: str, fields_sql: str, public_sql: str) -> str:
+    """The public document: subject (A), text fields (C), public messages (B), in this order.
+    `doc_all` is the public document followed by the internal notes (B)."""
+    return f"{_pg_vector(subject_sql, 'A')} || {_pg_vector(fields_sql, 'C')} || {_pg_vector(public_sql, 'B')}"
+
+
+_TEXT_COLUMNS = ("subject", "fields_text", "public_text", "internal_text")
 
 
 def _document_update(
@@ -227,17 +241,44 @@ def _document_update(
             # document row to remove the old tokens.
             cur.execute(f"UPDATE {FTS_TABLE} SET {', '.join(sets)} WHERE rowid = %s", [*params, ticket_id])  # noqa: S608
         if connection.vendor == "postgresql":
-            for column, value in changes.items():
-                vector, weight = _PG_WEIGHT[column]
-                sets.append(f"{vector} = setweight(to_tsvector('{TS_CONFIG}', %s), '{weight}')")
-                params.append(value)
-            for column, value in appends.items():
-                vector = _PG_APPEND[column]
-                sets.append(f"{vector} = {vector} || setweight(to_tsvector('{TS_CONFIG}', %s), 'B')")
-                params.append(value)
+            sets_doc, doc_params = _pg_document_sets(changes, appends)
+            sets += sets_doc
+            params += doc_params
         sets.append("message_chars = message_chars + %s")
         params.append(added_chars)
         cur.execute(f"UPDATE {DOC_TABLE} SET {', '.join(sets)} WHERE ticket_id = %s", [*params, ticket_id])  # noqa: S608
+
+
+def _pg_document_sets(changes: dict[str, str], appends: dict[str, str]) -> tuple[list[str], list[Any]]:
+    """SET clauses for the two stored documents. A new message is parsed and appended; a new
+    subject or fields text rebuilds both documents from the text columns (the right-hand sides
+    of an UPDATE see the old row, so the new text is passed again)."""
+    if changes:
+        exprs: dict[str, tuple[str, list[Any]]] = {}
+        for column in _TEXT_COLUMNS:
+            if column in changes:
+                exprs[column] = ("%s", [changes[column]])
+            elif column in appends:
+                exprs[column] = (f"({column} || %s)", [appends[column]])
+            else:
+                exprs[column] = (column, [])
+        public_sql = _pg_public_doc(exprs["subject"][0], exprs["fields_text"][0], exprs["public_text"][0])
+        public_params = [*exprs["subject"][1], *exprs["fields_text"][1], *exprs["public_text"][1]]
+        internal_sql = _pg_vector(exprs["internal_text"][0], "B")
+        return (
+            [f"doc_public = {public_sql}", f"doc_all = {public_sql} || {internal_sql}"],
+            [*public_params, *public_params, *exprs["internal_text"][1]],
+        )
+    sets: list[str] = []
+    params: list[Any] = []
+    if "public_text" in appends:
+        sets.append(f"doc_public = doc_public || {_pg_vector('%s', 'B')}")
+        params.append(appends["public_text"])
+    added = [appends[c] for c in ("public_text", "internal_text") if c in appends]
+    if added:
+        sets.append("doc_all = doc_all || " + " || ".join(_pg_vector("%s", "B") for _ in added))
+        params += added
+    return sets, params
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,7 +426,10 @@ def ticket_search(
     offset: int = 0,
 ) -> tuple[list[SearchHit], int | None]:
     """Tickets `principal` may read that match `q`, best first (rank, then most recently
-    updated), with the offset of the next page or None. Customers match only public text."""
+    updated), with the offset of the next page or None. Customers match only public text.
+
+    Only the `RANK_WINDOW` newest matches (by ticket id) are ranked and returned: when more
+    tickets match, older ones are left out (ADR 0002)."""
     query = query_parse(q)
     if not 1 <= limit <= LIMIT_MAX:
         raise ValidationFailed(f"must be between 1 and {LIMIT_MAX}", field="limit")
@@ -399,18 +443,19 @@ def ticket_search(
         tickets = tickets.filter(status_category__in=categories)
     if department_id is not None:
         tickets = tickets.filter(department_id=department_id)
-    try:
-        scope_sql, scope_params = tickets.values("pk").query.sql_with_params()
-    except EmptyResultSet:
-        return [], None
     public_only = isinstance(principal, Contact)
-
-    if connection.vendor == "postgresql":
-        ranked, snippets = _pg_search(query, scope_sql, scope_params, public_only, limit, offset)
-    elif connection.vendor == "sqlite":
-        ranked, snippets = _sqlite_search(query, scope_sql, scope_params, public_only, limit, offset)
-    else:  # pragma: no cover - the two supported databases are above
-        raise NotImplementedError(f"search is not available on {connection.vendor}")
+    try:
+        if connection.vendor == "postgresql":
+            # Unresolved tickets are few at any size (the history grows, the open work does
+            # not): their scope is narrow enough to read without slicing.
+            narrow = bool(categories) and set(categories) <= _UNRESOLVED
+            ranked, snippets = _pg_search(query, tickets, public_only, limit, offset, sliced=not narrow)
+        elif connection.vendor == "sqlite":
+            ranked, snippets = _sqlite_search(query, tickets, public_only, limit, offset)
+        else:  # pragma: no cover - the two supported databases are above
+            raise NotImplementedError(f"search is not available on {connection.vendor}")
+    except EmptyResultSet:  # the scope admits no ticket
+        return [], None
 
     next_offset = offset + limit if len(ranked) > limit else None
     ranked = ranked[:limit]
@@ -423,29 +468,94 @@ def ticket_search(
     return hits, next_offset
 
 
+# The newest document id seen by the last search of this process: where the slices are cut.
+# The first search of a process reads it (one query more); every search returns it fresh. Only
+# a hint: the first slice has no upper bound and the last no lower bound, so every ticket falls
+# in exactly one slice whatever its value, and the window is the same whatever the cuts.
+_pg_top_id: int | None = None
+# Slices of the id space, newest first, as shares of the newest id: the newest 0.5%, the next
+# 0.5%, then slices that double in width down to the oldest ids.
+_PG_SLICE_CUTS = (0.995, 0.99, 0.98, 0.96, 0.92, 0.84, 0.68, 0.36)
+# A parallel-unsafe function (migration 0005): naming it keeps the slices out of a Parallel
+# Append, so they run in order and the LIMIT stops them early.
+_PG_IN_ORDER = "sportello_search_in_order"
+_UNRESOLVED = {StatusCategory.NEW, StatusCategory.OPEN, StatusCategory.PENDING, StatusCategory.ON_HOLD}
+
+
+def _pg_slices(top: int | None) -> list[tuple[int | None, int | None]]:
+    """(low, high] bounds of the id slices, newest first; None is unbounded."""
+    if top is None:
+        return [(None, None)]
+    cuts = [int(top * c) for c in _PG_SLICE_CUTS]
+    lows: list[int | None] = [*cuts, None]
+    highs: list[int | None] = [None, *cuts]
+    return list(zip(lows, highs, strict=True))
+
+
 def _pg_search(
     query: ParsedQuery,
-    scope_sql: str,
-    scope_params: tuple[Any, ...],
+    tickets: QuerySet[Ticket],
     public_only: bool,
     limit: int,
     offset: int,
+    *,
+    sliced: bool = True,
 ) -> tuple[list[tuple[int, float]], dict[int, str]]:
+    """Two steps in one statement: the window (the `RANK_WINDOW` most recent matching tickets
+    in scope, by ticket id), then the window ranked.
+
+    The window is read slice by slice, newest ids first (`_pg_slices`): a `UNION ALL` of one
+    query per slice under a `LIMIT`, which PostgreSQL runs in order and stops as soon as the
+    window is full. In a slice the planner can combine the GIN index with the primary key's
+    range, so a frequent word reads only the newest documents and a rare word reads only its
+    few matches. The tsquery is built from constants, so the planner folds it and estimates from
+    the column's statistics how many documents match. Unsliced (one branch), the planner may
+    start from the tickets instead: better when the scope is narrow (unresolved tickets)."""
+    global _pg_top_id
     tsquery, tsquery_params = _pg_tsquery(query)
-    vector = _PG_PUBLIC_VECTOR if public_only else _PG_ALL_VECTOR
+    doc = _PG_PUBLIC_DOC if public_only else _PG_ALL_DOC
+    # The document table is joined by the ORM (`search_document`), under its own name, so the
+    # ticket scope stays exactly `selectors.ticket_scope` with its joins.
+    matches = (
+        tickets.filter(search_document__isnull=False)
+        .filter(RawSQL(f'"{DOC_TABLE}"."{doc}" @@ ({tsquery})', tsquery_params, output_field=BooleanField()))  # noqa: S611 - fixed SQL; user text is bound
+        .annotate(doc=RawSQL(f'"{DOC_TABLE}"."{doc}"', [], output_field=TextField()))  # noqa: S611 - fixed SQL
+        .order_by("-pk")
+    )
+    if _pg_top_id is None:  # the first search of this process
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT max(ticket_id) FROM {DOC_TABLE}")  # noqa: S608 - fixed SQL
+            _pg_top_id = cur.fetchone()[0]
+    branches: list[str] = []
+    window_params: list[Any] = []
+    for low, high in _pg_slices(_pg_top_id if sliced else None):
+        part = matches
+        # The bounds go on the document only: the planner then reads the slice's matches from
+        # the document table and looks their tickets up, instead of walking every ticket in
+        # the slice to merge-join them.
+        if low is not None:
+            part = part.filter(search_document__pk__gt=low)
+        if high is not None:
+            part = part.filter(search_document__pk__lte=high)
+        sql, params = part.values_list("pk", "updated_at", "doc").query.sql_with_params()
+        branches.append(f"({sql})")
+        window_params += params
     ranked_sql = (
-        f"WITH q AS (SELECT {tsquery} AS query) "  # noqa: S608 - fixed SQL; user text is bound
-        f"SELECT d.ticket_id, ts_rank({vector}, q.query) AS rank "
-        f"FROM {DOC_TABLE} d CROSS JOIN q JOIN tickets_ticket t ON t.id = d.ticket_id "
-        f"WHERE {vector} @@ q.query AND d.ticket_id IN ({scope_sql}) "
-        "ORDER BY rank DESC, t.updated_at DESC, t.id DESC LIMIT %s OFFSET %s"
+        f"SELECT w.id, ts_rank(w.doc::tsvector, {tsquery}) AS rank, "  # noqa: S608 - fixed SQL; user text is bound
+        f"(SELECT max(ticket_id) FROM {DOC_TABLE}) AS top "
+        f"FROM (SELECT * FROM ({' UNION ALL '.join(branches)}) u LIMIT %s) w(id, updated_at, doc) "
+        f"WHERE {_PG_IN_ORDER}() "
+        "ORDER BY rank DESC, w.updated_at DESC, w.id DESC LIMIT %s OFFSET %s"
     )
     text = "d.subject || E'\\n' || d.fields_text || E'\\n' || d.public_text"
     if not public_only:
         text += " || d.internal_text"
     with connection.cursor() as cur:
-        cur.execute(ranked_sql, [*tsquery_params, *scope_params, limit + 1, offset])
-        ranked = [(int(r[0]), float(r[1])) for r in cur.fetchall()]
+        cur.execute(ranked_sql, [*tsquery_params, *window_params, RANK_WINDOW, limit + 1, offset])
+        rows = cur.fetchall()
+        ranked = [(int(r[0]), float(r[1])) for r in rows]
+        if rows:
+            _pg_top_id = int(rows[0][2])
         page_ids = [ticket_id for ticket_id, _ in ranked[:limit]]
         if not page_ids:
             return ranked, {}
@@ -461,26 +571,29 @@ def _pg_search(
 
 def _sqlite_search(
     query: ParsedQuery,
-    scope_sql: str,
-    scope_params: tuple[Any, ...],
+    tickets: QuerySet[Ticket],
     public_only: bool,
     limit: int,
     offset: int,
 ) -> tuple[list[tuple[int, float]], dict[int, str]]:
+    scope_sql, scope_params = tickets.values("pk").query.sql_with_params()
     match = _fts_match(query, public_only=public_only)
     weights = _FTS_WEIGHTS_CUSTOMER if public_only else _FTS_WEIGHTS_AGENT
     ranked_sql = (
-        f"SELECT {FTS_TABLE}.rowid, -bm25({FTS_TABLE}, {weights}) AS rank "  # noqa: S608 - fixed SQL; user text is bound
+        # The same window as on PostgreSQL: the newest matches by ticket id, then ranked.
+        "SELECT w.id, w.rank FROM ("  # noqa: S608 - fixed SQL; user text is bound
+        f"SELECT {FTS_TABLE}.rowid AS id, -bm25({FTS_TABLE}, {weights}) AS rank, t.updated_at "
         f"FROM {FTS_TABLE} JOIN tickets_ticket t ON t.id = {FTS_TABLE}.rowid "
         f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.rowid IN ({scope_sql}) "
-        "ORDER BY rank DESC, t.updated_at DESC, t.id DESC LIMIT %s OFFSET %s"
+        f"ORDER BY {FTS_TABLE}.rowid DESC LIMIT %s"
+        ") w ORDER BY w.rank DESC, w.updated_at DESC, w.id DESC LIMIT %s OFFSET %s"
     )
     # Columns to excerpt, in order of preference when they match equally well.
     columns = [1, 3, 0] if public_only else [1, 2, 3, 0]
     marks = f"'{_MARK_START}', '{_MARK_END}', '…', {_FTS_SNIPPET_TOKENS}"
     snippet_sql = ", ".join(f"snippet({FTS_TABLE}, {c}, {marks})" for c in columns)
     with connection.cursor() as cur:
-        cur.execute(ranked_sql, [match, *scope_params, limit + 1, offset])
+        cur.execute(ranked_sql, [match, *scope_params, RANK_WINDOW, limit + 1, offset])
         ranked = [(int(r[0]), float(r[1])) for r in cur.fetchall()]
         page_ids = [ticket_id for ticket_id, _ in ranked[:limit]]
         if not page_ids:
