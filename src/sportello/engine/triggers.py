@@ -1,0 +1,259 @@
+"""The trigger cycle: which event rules fire on one change, in what order, and why.
+
+Default mode of the unified model: rules run ordered by (category order, position, key); a rule
+that matches fires and the pass goes on down the list, so later rules see earlier rules'
+changes; passes repeat while a pass changed a field, at most MAX_PASSES times (then
+`loop_guard` is set). Each rule fires at most once per change, and not at all once it has
+fired `max_fires_per_ticket` times on the ticket. A rule with `stop_processing`, or one that
+runs a `stop` action, ends the cycle after its own actions (`stop` itself is not handed to
+`apply`). `loop_guard` is set when the last allowed pass still changed a field.
+
+Conditions compare with `before`, the facts before the external change (None on create), never
+with an intermediate state: a change made by an earlier rule counts as `changed` for later ones.
+
+The engine does not apply actions itself: the caller's `apply(rule, action, facts)` validates
+and applies a field action to the working facts, and queues side effects (note, notify, webhook,
+round-robin assignment, macro). Only field actions can change the working facts; what `apply`
+returns for a side effect is recorded but its facts are ignored. If `apply` reports an error,
+the rule's remaining actions are skipped, the working facts go back to what they were before
+the rule, the rule is traced as "error", listed in `errored` (the caller discards the side
+effects it queued for it) and not retried in this cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sportello.engine.actions import Action, Stop, action_name, is_field_action
+from sportello.engine.conditions import (
+    Compiled,
+    Condition,
+    FactView,
+    FieldSpec,
+    PredicateTrace,
+    compile_condition,
+    explain,
+)
+from sportello.engine.rules import category_rank
+
+MAX_PASSES = 10
+
+Facts = Mapping[str, Any]
+
+
+class RuleLike(Protocol):
+    """What the cycle reads of a rule (an `EventRule`, or the caller's saved version of one)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def version(self) -> int | None: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def on(self) -> frozenset[str]: ...
+    @property
+    def when(self) -> Condition: ...
+    @property
+    def actions(self) -> tuple[Action, ...]: ...
+    @property
+    def max_fires_per_ticket(self) -> int | None: ...
+    @property
+    def stop_processing(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    facts: Facts  # the working facts after the action
+    changed: bool  # did a field change?
+    error: str | None = None
+
+
+Apply = Callable[[RuleLike, Action, Facts], ApplyResult]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTrace:
+    index: int
+    action: str  # `set`, `notify`, ...
+    outcome: str  # "changed", "unchanged", "queued", "stop", "error", "skipped"
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTrace:
+    rule: str
+    version: int | None
+    pass_: int
+    outcome: str  # see OUTCOMES
+    predicates: tuple[PredicateTrace, ...] = ()
+    actions: tuple[ActionTrace, ...] = ()
+
+
+OUTCOMES = (
+    "fired",
+    "not_matched",
+    "skipped: already fired",
+    "skipped: max fires",
+    "skipped: event filter",
+    "skipped: stopped",
+    "error",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    facts: Facts  # the working facts at the end
+    fired: list[str]  # rule keys, in firing order
+    passes: int
+    loop_guard: bool
+    stopped_by: str | None  # the rule that ended the cycle with stop / stop_processing
+    errored: list[str] = field(default_factory=list)
+    trace: list[RuleTrace] = field(default_factory=list)
+
+
+def order_rules[R: RuleLike](rules: Sequence[R], categories: Sequence[str] = ()) -> list[R]:
+    """Active rules in run order: category (see `rules.category_rank`), position, key."""
+    rank = category_rank(categories)
+    return sorted((r for r in rules if r.active), key=lambda r: (rank(r.category), r.position, r.key))
+
+
+def run_cycle(
+    rules: Sequence[RuleLike],
+    *,
+    before: Facts | None,
+    facts: Facts,
+    specs: Mapping[str, FieldSpec],
+    apply: Apply,
+    fired_counts: Mapping[str, int] | None = None,
+    categories: Sequence[str] = (),
+    explain_all: bool = True,
+    presorted: bool = False,
+) -> CycleResult:
+    """Run the trigger cycle on one change. `facts` are the working facts after the external
+    change, event facts included (`event.type` selects the rules whose `on` lists it; with no
+    `event.type` the filter lets every rule through). `fired_counts` says how often each rule
+    has fired on this ticket before.
+
+    With `explain_all` (dry runs, "why did this rule not fire?") every evaluated predicate is
+    traced. Without it, conditions run compiled (`conditions.compile_condition`) and the trace
+    holds only the rules that fired, erred or hit their firing cap, with the predicates of the
+    rules that matched; a dry run answers for the others.
+    `presorted`: `rules` are already active and in run order (`order_rules`), as callers that
+    keep the ordered list between changes pass them."""
+    ordered = list(rules) if presorted else order_rules(rules, categories)
+    counts = fired_counts or {}
+    event_type = facts.get("event.type")
+    working: Facts = facts
+    fired: list[str] = []
+    done: set[str] = set()  # fired or errored in this cycle
+    errored: list[str] = []
+    trace: list[RuleTrace] = []
+    passes = 0
+    loop_guard = False
+    stopped_by: str | None = None
+    before_view = None if before is None else FactView(before, specs)
+    view = FactView(working, specs)
+
+    while stopped_by is None:
+        if passes == MAX_PASSES:
+            loop_guard = True
+            break
+        passes += 1
+        progress = False
+        for rule in ordered:
+            if stopped_by is not None:
+                if explain_all:
+                    trace.append(RuleTrace(rule.key, rule.version, passes, "skipped: stopped"))
+                continue
+            if rule.key in done:
+                if explain_all:
+                    trace.append(RuleTrace(rule.key, rule.version, passes, "skipped: already fired"))
+                continue
+            cap = rule.max_fires_per_ticket
+            if cap is not None and counts.get(rule.key, 0) >= cap:
+                trace.append(RuleTrace(rule.key, rule.version, passes, "skipped: max fires"))
+                continue
+            if event_type is not None and event_type not in rule.on:
+                if explain_all:
+                    trace.append(RuleTrace(rule.key, rule.version, passes, "skipped: event filter"))
+                continue
+            if explain_all or _compiled(rule.when, specs)(view, before_view):
+                matched, preds = explain(rule.when, working, before=before, specs=specs)
+            else:
+                matched, preds = False, []
+            if not matched:
+                if explain_all:
+                    trace.append(RuleTrace(rule.key, rule.version, passes, "not_matched", tuple(preds)))
+                continue
+            start = working
+            changed = False
+            stop = rule.stop_processing
+            failed = False
+            steps: list[ActionTrace] = []
+            for i, action in enumerate(rule.actions):
+                name = action_name(action)
+                if failed:
+                    steps.append(ActionTrace(i, name, "skipped"))
+                    continue
+                if isinstance(action, Stop):
+                    stop = True
+                    steps.append(ActionTrace(i, name, "stop"))
+                    continue
+                result = apply(rule, action, working)
+                if result.error is not None:
+                    failed = True
+                    steps.append(ActionTrace(i, name, "error", result.error))
+                elif is_field_action(action):
+                    working = result.facts
+                    view = FactView(working, specs)
+                    changed = changed or result.changed
+                    steps.append(ActionTrace(i, name, "changed" if result.changed else "unchanged"))
+                else:
+                    steps.append(ActionTrace(i, name, "queued"))
+            done.add(rule.key)
+            if failed:
+                working = start
+                view = FactView(working, specs)
+                errored.append(rule.key)
+                trace.append(RuleTrace(rule.key, rule.version, passes, "error", tuple(preds), tuple(steps)))
+                continue
+            fired.append(rule.key)
+            trace.append(RuleTrace(rule.key, rule.version, passes, "fired", tuple(preds), tuple(steps)))
+            progress = progress or changed
+            if stop:
+                stopped_by = rule.key
+        if not progress:
+            break
+
+    return CycleResult(
+        facts=working,
+        fired=fired,
+        passes=passes,
+        loop_guard=loop_guard,
+        stopped_by=stopped_by,
+        errored=errored,
+        trace=trace,
+    )
+
+
+# Compiled conditions by identity (rules are parsed once per saved version and kept).
+_COMPILED: dict[int, tuple[Condition, Mapping[str, FieldSpec], Compiled]] = {}
+_COMPILED_MAX = 20_000
+
+
+def _compiled(cond: Condition, specs: Mapping[str, FieldSpec]) -> Compiled:
+    hit = _COMPILED.get(id(cond))
+    if hit is not None and hit[0] is cond and hit[1] is specs:
+        return hit[2]
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    fn = compile_condition(cond, specs)
+    _COMPILED[id(cond)] = (cond, specs, fn)
+    return fn
