@@ -4,13 +4,13 @@ the services, and API clients authenticated as each role."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 from django.test import Client
 
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+from testing import NOW
 
 
 @pytest.fixture(autouse=True)
@@ -100,15 +100,6 @@ def api(token_for: Callable[[Any], str]) -> Callable[[Any], ApiClient]:
     return make
 
 
-# The roles every API operation is checked against.
-ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
-
-
-def expect(**statuses: int) -> list[tuple[str, int]]:
-    """`expect(admin=200, …)` as (role, status) pairs in ROLES order, for parametrize."""
-    return [(role, statuses[role]) for role in ROLES]
-
-
 @pytest.fixture
 def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiClient]:
     """A client for a role: the desk's admin, Books agent, Books light agent, Electronics agent
@@ -125,3 +116,11 @@ def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiCl
         return api(getattr(desk, role))
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rule_cache() -> None:
+    """Parsed rules are cached per process by id and version; tests roll back and reuse ids."""
+    from sportello.automation.event_rules import forget_parsed_rules
+
+    forget_parsed_rules()

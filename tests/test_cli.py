@@ -17,9 +17,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from conftest import NOW
 from sportello.accounts.models import Role, User
 from sportello.accounts.services import token_authenticate
+from testing import NOW
 
 
 def test_createadmin_non_interactive_creates_an_admin_who_can_log_in(db: Any) -> None:

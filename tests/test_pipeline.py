@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from conftest import NOW
 from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.tickets import pipeline
 from sportello.tickets.models import Message, Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
+from testing import NOW
 
 
 def agent(user: Any) -> Actor:

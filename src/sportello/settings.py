@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "sportello.contacts",
     "sportello.tickets",
     "sportello.channels",
+    "sportello.automation",
     "sportello.web",
 ]
 
@@ -135,6 +136,24 @@ SPORTELLO = {
     "MESSAGE_MAX_CHARS": 200_000,
     "API_PAGE_SIZE": 50,
     "API_PAGE_SIZE_MAX": 200,
+    # Webhooks: destinations allowed although private/loopback/link-local (CIDRs or host names).
+    "WEBHOOK_ALLOW": [h for h in os.environ.get("SPORTELLO_WEBHOOK_ALLOW", "").split(",") if h.strip()],
+    "WEBHOOK_CONNECT_TIMEOUT": 5.0,  # seconds
+    "WEBHOOK_TOTAL_TIMEOUT": 15.0,  # seconds, connect to last byte read
+    "WEBHOOK_MAX_RESPONSE_BYTES": 64 * 1024,
+    # Outbox retries: full-jitter exponential back-off, delay in [0, min(CAP, BASE * 2**(n-1))].
+    "OUTBOX_MAX_ATTEMPTS": 8,
+    "OUTBOX_RETRY_BASE": 10.0,  # seconds
+    "OUTBOX_RETRY_CAP": 3600.0,  # seconds
+    "OUTBOX_LEASE": 120.0,  # seconds an attempt may stay in flight before it counts as lost
+    # The worker.
+    "POLL_MAX_SLEEP": 1.0,  # seconds; pollers' new work is seen within this
+    "WORKER_HEARTBEAT_EVERY": 10.0,  # seconds
+    "WORKER_DEAD_AFTER": 300.0,  # seconds without a heartbeat before its running tasks are recovered
+    "TASK_MAX_RECOVERIES": 3,  # then the task is marked failed
+    "TASK_RESULT_RETENTION_DAYS": 14,  # finished task results, slot rows, recovery records
+    # Writes arriving through the API with `X-Sportello-Depth` above this are refused (loops).
+    "CAUSATION_DEPTH_MAX": int(os.environ.get("SPORTELLO_CAUSATION_DEPTH_MAX", 5)),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

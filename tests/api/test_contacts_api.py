@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from conftest import expect
 from sportello.contacts.models import Contact, Organization
+from testing import expect
 
 # --------------------------------------------------------------------------------------------
 # Authorisation matrix

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from conftest import expect
 from sportello.tickets.models import CustomField, LayoutField
+from testing import expect
 
 SUBCATEGORY = {
     "key": "subcategory",

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from conftest import expect
 from sportello.accounts.models import AgentStatus, ApiToken, Department, Role, Team, User
+from testing import expect
 
 READ_ALL = expect(admin=200, agent=200, light=200, outsider=200, anonymous=401, revoked=401)
 

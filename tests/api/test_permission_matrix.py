@@ -15,11 +15,15 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, ROLES
 from sportello.api import api as ninja_api
+from sportello.automation.assignment import policy_save
+from sportello.automation.macros import macro_create
+from sportello.automation.models import RuleKind
+from sportello.automation.services import rule_save
 from sportello.core.actors import Via
 from sportello.tickets import attachments, services
 from sportello.tickets.fields_services import custom_field_create
+from testing import NOW, ROLES
 
 
 def expect(admin: int, agent: int, light: int, outsider: int) -> dict[str, int]:
@@ -37,6 +41,22 @@ ALL_READ = expect(200, 200, 200, 200)
 ADMIN_ONLY_CREATE = expect(201, 403, 403, 403)
 ADMIN_ONLY = expect(200, 403, 403, 403)
 TICKET_READ = expect(200, 200, 200, 404)
+
+RULE = {
+    "kind": "event",
+    "key": "pages",
+    "name": "Missing pages",
+    "when": {"field": "ticket.subject", "op": "contains", "value": "pages"},
+    "actions": [{"add_tags": ["pages"]}],
+}
+POLICY = {"key": "books-rr", "name": "Books round robin", "pool": {"agents": [1]}, "max_open_per_agent": 5}
+
+MACRO: dict[str, Any] = {
+    "key": "seen",
+    "name": "Seen",
+    "visibility": {"scope": "everyone", "ids": []},
+    "actions": [{"note": {"body": "Seen by {{ agent.name }}"}}],
+}
 
 # (method, path, body, expected status by role). Path placeholders are filled from the world.
 MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
@@ -83,6 +103,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/tickets/{ticket}/messages", None, TICKET_READ),
     ("POST", "/tickets/{ticket}/messages", {"body": "On its way."}, expect(201, 201, 403, 404)),
     ("GET", "/tickets/{ticket}/events", None, TICKET_READ),
+    ("GET", "/tickets/{ticket}/deliveries", None, TICKET_READ),
     ("POST", "/tickets/{ticket}/attachments", "upload", expect(201, 201, 201, 404)),
     ("GET", "/tickets/{ticket}/attachments", None, TICKET_READ),
     ("GET", "/attachments/{attachment}/download", None, TICKET_READ),
@@ -93,6 +114,45 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/departments/{department}/layout", None, expect(200, 200, 200, 403)),
     ("PUT", "/departments/{department}/layout", {"fields": [{"field": "subcategory"}]}, ADMIN_ONLY),
     ("GET", "/search?q=pages", None, ALL_READ),
+    # Rules: admins write; admins and agents read, export and simulate; light agents nothing.
+    ("GET", "/rules", None, expect(200, 200, 403, 200)),
+    ("POST", "/rules", {**RULE, "key": "another"}, ADMIN_ONLY_CREATE),
+    ("GET", "/rules/export", None, expect(200, 200, 403, 200)),
+    ("POST", "/rules/import", {"schema": "sportello/rules/v1"}, ADMIN_ONLY),
+    (
+        "POST",
+        "/rules/simulate",
+        {"ticket_id": "{ticket}", "change": {"priority": "urgent"}},
+        expect(200, 200, 403, 404),
+    ),
+    ("GET", "/rules/{rule}", None, expect(200, 200, 403, 200)),
+    ("PUT", "/rules/{rule}", {**RULE, "name": "Renamed"}, ADMIN_ONLY),
+    ("DELETE", "/rules/{rule}", None, ADMIN_ONLY),
+    ("GET", "/rules/{rule}/versions", None, expect(200, 200, 403, 200)),
+    # {rule} is an event rule: no time rule to preview (time rules: tests/automation/test_timers.py)
+    ("GET", "/rules/{rule}/preview", None, expect(404, 404, 403, 404)),
+    ("GET", "/tickets/{ticket}/traces", None, TICKET_READ),
+    # Assignment policies: admins write, every agent reads (the backlog scoped to readable tickets).
+    ("GET", "/assignment-policies", None, ALL_READ),
+    ("POST", "/assignment-policies", {**POLICY, "key": "another-rr"}, ADMIN_ONLY_CREATE),
+    ("GET", "/assignment-policies/{policy}", None, ALL_READ),
+    ("PUT", "/assignment-policies/{policy}", {**POLICY, "max_open_per_agent": 9}, ADMIN_ONLY),
+    ("GET", "/assignment-policies/{policy}/backlog", None, ALL_READ),
+    # Macros: the world's macro is for everyone and adds a note (light agents may apply it).
+    # Agents save personal macros for themselves only; admins any. Bulk answers 200 with a
+    # result per ticket (an unreadable ticket is a 404 inside).
+    ("GET", "/macros", None, ALL_READ),
+    (
+        "POST",
+        "/macros",
+        {**MACRO, "key": "bruno-own", "visibility": {"scope": "personal", "ids": ["{agent}"]}},
+        expect(201, 201, 403, 403),
+    ),
+    ("GET", "/macros/{macro}", None, ALL_READ),
+    ("PUT", "/macros/{macro}", {**MACRO, "name": "Renamed"}, ADMIN_ONLY),
+    ("POST", "/macros/{macro}/preview", {"ticket_id": "{ticket}"}, expect(200, 200, 200, 404)),
+    ("POST", "/macros/{macro}/apply", {"ticket_id": "{ticket}"}, expect(200, 200, 200, 404)),
+    ("POST", "/macros/{macro}/apply-bulk", {"ticket_ids": ["{ticket}"]}, ALL_READ),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -129,6 +189,10 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         now=NOW,
     )
     custom_field_create(actor=None, key="subcategory", label="Subcategory", type="text")
+    definition = {k: v for k, v in RULE.items() if k != "kind"}
+    rule_save(kind=RuleKind.EVENT, definition=definition, created_by=desk.admin, now=NOW)
+    policy_save(definition=POLICY, created_by=desk.admin, now=NOW)
+    macro_create(definition=MACRO, actor=desk.admin, now=NOW)
     return {
         "ticket": outcome.ticket.pk,
         "attachment": staged.pk,
@@ -138,6 +202,9 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         "contact": desk.alice.pk,
         "organization": desk.acme.pk,
         "field": "subcategory",
+        "rule": RULE["key"],
+        "policy": POLICY["key"],
+        "macro": MACRO["key"],
     }
 
 
@@ -216,6 +283,9 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{ticket_id}": "{ticket}",
         "{attachment_id}": "{attachment}",
         "{ref}": "{field}",
+        "{key}": "{rule}",
+        "{policy_key}": "{policy}",
+        "{macro_key}": "{macro}",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

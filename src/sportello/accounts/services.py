@@ -228,9 +228,14 @@ def agent_set_status(
     if status not in AgentStatus.values:
         raise ValidationFailed(f"must be one of {', '.join(AgentStatus.values)}", field="status")
     if user.status != status:
-        user.status = AgentStatus(status)
-        user.status_changed_at = now
-        user.save(update_fields=["status", "status_changed_at"])
+        with transaction.atomic():
+            user.status = AgentStatus(status)
+            user.status_changed_at = now
+            user.save(update_fields=["status", "status_changed_at"])
+            if status == AgentStatus.ONLINE:
+                from sportello.automation.assignment import agent_came_online
+
+                agent_came_online(agent=user, now=now)  # waiting tickets find their agent
     return user
 
 

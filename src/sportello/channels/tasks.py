@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.tasks import task
+
+from sportello.core import clock
+from sportello.core.scheduler import register_job
 
 from . import services
 
@@ -10,3 +15,11 @@ from . import services
 @task()
 def deliver_outbox(*, outbox_id: int) -> str:
     return str(services.outbox_deliver(outbox_id=outbox_id))
+
+
+@task()
+def sweep_outbox() -> int:
+    return services.outbox_sweep(now=clock.now())
+
+
+register_job(name="outbox_sweep", every=timedelta(minutes=5), task=sweep_outbox)

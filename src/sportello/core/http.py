@@ -79,6 +79,9 @@ def handler500(request: HttpRequest) -> HttpResponse:
     return server_error(request)
 
 
+YAML_CONTENT_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
 class ApiContentTypeMiddleware:
     """API requests with a body must say what it is: JSON (or multipart on upload endpoints)."""
 
@@ -89,9 +92,15 @@ class ApiContentTypeMiddleware:
         if is_api(request) and request.method in ("POST", "PUT", "PATCH"):
             ctype = (request.content_type or "").lower()
             upload = request.path.rstrip("/").endswith("/attachments")
-            ok = ctype == "application/json" or (upload and ctype == "multipart/form-data")
+            rules = request.path.startswith("/api/v1/rules")  # rules as code: YAML too
+            ok = (
+                ctype == "application/json"
+                or (upload and ctype == "multipart/form-data")
+                or (rules and ctype in YAML_CONTENT_TYPES)
+            )
             has_body = int(request.META.get("CONTENT_LENGTH") or 0) > 0
             if has_body and not ok:
                 expected = "application/json" + (" or multipart/form-data" if upload else "")
+                expected += " or application/yaml" if rules else ""
                 return error_response(415, f"send the request body as {expected}")
         return self.get_response(request)

@@ -14,3 +14,60 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+class ScheduledSlot(models.Model):
+    """One periodic job's slot, inserted in the transaction that enqueues the job: the unique
+    key makes each slot run once however many workers run the scheduler."""
+
+    name = models.CharField(max_length=100)
+    slot_start = models.DateTimeField()
+    enqueued_at = models.DateTimeField()
+    task_result_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot_start"], name="scheduled_slot_once")]
+        indexes = [models.Index(fields=["slot_start"], name="scheduled_slot_start")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.slot_start.isoformat()}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running `sportello worker`: written at start and every few seconds while it lives."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_seen"], name="worker_last_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.host}:{self.pid})"
+
+
+class RecoveryAction(models.TextChoices):
+    REQUEUED = "requeued", "Re-queued"
+    FAILED = "failed", "Marked failed"
+
+
+class TaskRecovery(models.Model):
+    """What the recovery check did to a task left running by a worker that stopped beating."""
+
+    task_result_id = models.CharField(max_length=64)
+    task_path = models.TextField()
+    worker_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=10, choices=RecoveryAction.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["task_result_id"], name="task_recovery_result"),
+            models.Index(fields=["at"], name="task_recovery_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.task_result_id}"

@@ -15,7 +15,7 @@ from sportello.core.actors import Via
 from sportello.core.errors import ValidationFailed
 from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
-from . import selectors, services
+from . import causation, selectors, services
 from .models import Attachment, Message, StatusCategory, Ticket, TicketEvent
 from .pipeline import PRIORITY_BY_NAME, PRIORITY_NAME
 from .schemas import (
@@ -104,6 +104,17 @@ def message_out(m: Message, *, attachments: list[Attachment] | None = None) -> d
     }
 
 
+def request_depth(
+    request: HttpRequest, *, ticket_id: int | None, attempted: dict[str, Any], now: datetime
+) -> int:
+    """The causation depth the request declares (`X-Sportello-Depth`), refused past the cap."""
+    depth = causation.parse_depth(request.headers.get(causation.HEADER))
+    causation.depth_check(
+        principal=request.auth, ticket_id=ticket_id, depth=depth, attempted=attempted, via=Via.API, now=now
+    )
+    return depth
+
+
 def _reload(request: HttpRequest, ticket_id: int) -> Ticket:
     return selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
 
@@ -177,8 +188,10 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket with its first message")
 def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
+    now = clock.now()
+    depth = request_depth(request, ticket_id=None, attempted={"operation": "ticket.create"}, now=now)
     outcome = services.ticket_open(
-        principal=request.auth, via=Via.API, data=payload.model_dump(), now=clock.now()
+        principal=request.auth, via=Via.API, data=payload.model_dump(), depth=depth, now=now
     )
     return Status(201, ticket_out(outcome.ticket, tags=outcome.tags))
 
@@ -191,8 +204,11 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
 @router.patch("/tickets/{ticket_id}", response=TicketOut, summary="Change a ticket (send its `version`)")
 def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True)
+    now = clock.now()
+    attempted = {"operation": "ticket.update", "fields": sorted(k for k in data if k != "version")}
+    depth = request_depth(request, ticket_id=ticket_id, attempted=attempted, now=now)
     outcome = services.ticket_update(
-        principal=request.auth, ticket_id=ticket_id, via=Via.API, data=data, now=clock.now()
+        principal=request.auth, ticket_id=ticket_id, via=Via.API, data=data, depth=depth, now=now
     )
     return ticket_out(outcome.ticket, tags=outcome.tags)
 
@@ -211,6 +227,9 @@ def list_messages(
     "/tickets/{ticket_id}/messages", response={201: MessageOut}, summary="Reply or add an internal note"
 )
 def add_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status:
+    now = clock.now()
+    attempted = {"operation": "message.add", "public": payload.public}
+    depth = request_depth(request, ticket_id=ticket_id, attempted=attempted, now=now)
     outcome = services.message_add(
         principal=request.auth,
         ticket_id=ticket_id,
@@ -220,7 +239,8 @@ def add_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Sta
         public=payload.public,
         attachment_ids=payload.attachment_ids,
         version=payload.version,
-        now=clock.now(),
+        depth=depth,
+        now=now,
     )
     message = outcome.message
     assert message is not None
@@ -252,4 +272,11 @@ def _event_out(e: TicketEvent) -> dict[str, Any]:
         "actor_label": e.actor_label,
         "via": e.via,
         "cause": e.cause,
+        # A rule's change: actor_id is the rule, cause is rule:<key>@<version>, and the trace
+        # of the change explains it.
+        "trace_url": (
+            f"/api/v1/tickets/{e.ticket_id}/traces?change_id={e.change_id}"
+            if e.actor_kind == "rule"
+            else None
+        ),
     }

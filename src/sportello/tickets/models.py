@@ -105,6 +105,15 @@ class Ticket(models.Model):
     message_count = models.PositiveIntegerField(default=0)
     customer_message_count = models.PositiveIntegerField(default=0)
     agent_reply_count = models.PositiveIntegerField(default=0)
+    # Anchors of time rules, kept by the pipeline: when the current status and status category
+    # were entered, when the current assignee was set, the last customer message and agent
+    # reply, and the last change not made by automation (time rules, SLA, blueprints).
+    status_entered_at = models.DateTimeField(null=True, blank=True)
+    status_category_entered_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    last_customer_message_at = models.DateTimeField(null=True, blank=True)
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

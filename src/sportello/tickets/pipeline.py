@@ -14,6 +14,7 @@ One transaction each:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +78,13 @@ class NewMessage:
     attachment_ids: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    tags_add: tuple[str, ...] = ()
+    tags_remove: tuple[str, ...] = ()
+    tags_set: tuple[str, ...] | None = None
+
+
 @dataclass(slots=True)
 class Mutation:
     actor: Actor
@@ -90,6 +98,10 @@ class Mutation:
     message: NewMessage | None = None
     expected_version: int | None = None
     depth: int = 0
+    # Automation applied as this mutation's own change, before event rules run (a time rule's
+    # step: its actor is the rule). It changes the ticket through `automatic_change`, notes and
+    # effects like an event rule does.
+    automation: Callable[[Context], None] | None = None
 
 
 @dataclass(slots=True)
@@ -115,6 +127,33 @@ class Context:
     message: Message | None = None
     effects: list[dict[str, Any]] = field(default_factory=list)
     change_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    tags: list[str] = field(default_factory=list)
+    # What automation added: internal notes with their author and cause, and for each field a
+    # rule changed, the rule that changed it last (its events are recorded under that rule).
+    notes: list[AutomaticNote] = field(default_factory=list)
+    writers: dict[str, Author] = field(default_factory=dict)
+    # Explanations of what automation did (`automation.models.RuleTrace`), saved with the change.
+    traces: list[Any] = field(default_factory=list)
+    # What the extension points read once per mutation (e.g. the active rules).
+    memo: dict[str, Any] = field(default_factory=dict)
+    # Work that needs the written ticket (its id), run after it, its events and outbox rows are
+    # written, in the same transaction: e.g. an assignment decision or a backlog entry.
+    after_write: list[Callable[[], None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who made an automatic change, and why: a rule, the SLA, a blueprint, with its cause
+    (`rule:<key>@<version>`)."""
+
+    actor: Actor
+    cause: str
+
+
+@dataclass(slots=True)
+class AutomaticNote:
+    message: Message
+    author: Author
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,12 +172,14 @@ def ticket_create(
     custom_fields: dict[str, Any] | None = None,
     tags: tuple[str, ...] = (),
     cause: str = "",
+    depth: int = 0,
     now: datetime,
 ) -> Outcome:
     mutation = Mutation(
         actor=actor,
         via=via,
         cause=cause,
+        depth=depth,
         fields={**(fields or {}), "subject": subject, "requester": requester_id, "department": department_id},
         custom_fields=dict(custom_fields or {}),
         tags_set=tuple(tags),
@@ -206,44 +247,87 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
 
 def _run(ctx: Context) -> Outcome:
     ticket, mutation, now = ctx.ticket, ctx.mutation, ctx.now
-    _apply_fields(ctx)
-    tags = _apply_tags(ctx)
+    _apply_fields(ctx, mutation.fields, mutation.custom_fields)
+    ctx.tags = _apply_tags(ctx.tags if ctx.created else ctx.before.get("tags", []), mutation)
     _apply_system_defaults(ctx)
     if mutation.message is not None:
         ctx.message = _prepare_message(ctx, mutation.message)
+    if mutation.automation is not None:
+        mutation.automation(ctx)
+    # The facts after the caller's change and before automation's: events are attributed to
+    # whoever made each difference.
+    requested = snapshot(ticket, tags=ctx.tags)
+    if ctx.created:
+        ticket.number = _next_number()  # rules and notifications may quote it
 
     # Extension points, in order. Each is a plain call with the whole context; nothing is
     # written yet, so what they change is saved, audited and indexed with the rest.
     run_event_rules(ctx)
     update_sla_clocks(ctx)
     enforce_blueprint(ctx)
-    arm_timers(ctx)
 
+    tags = ctx.tags
     after = snapshot(ticket, tags=tags)
     changes = diff(ctx.before, after)
     change_id = ctx.change_id
-    if not changes and ctx.message is None:
+    quiet = not (ctx.message or ctx.notes or ctx.effects or ctx.after_write)
+    if not changes and quiet:
         return Outcome(ticket=ticket, message=None, changes=[], events=[], change_id=change_id, tags=tags)
     ticket.version += 1
     ticket.updated_at = now
+    _set_anchors(ctx, changes)
     if ctx.created:
-        ticket.number = _next_number()
         ticket.save(force_insert=True)
         TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in tags])
     else:
         ticket.save()
         _write_tags(ticket, ctx.before.get("tags", []), tags)
+    arm_timers(ctx)  # after the save: a new ticket has its id, the anchors are set
     if ctx.message is not None:
         ctx.message.save(force_insert=True)
         _claim_attachments(ctx, ctx.message, mutation.message)
-    events = _record_events(ctx, changes, change_id)
+    for note in ctx.notes:
+        note.message.save(force_insert=True)
+    events = _record_events(ctx, diff(ctx.before, requested), diff(requested, after), change_id)
+    for trace in ctx.traces:
+        trace.ticket = ticket
+        trace.save(force_insert=True)
+    new_messages = [ctx.message] if ctx.message is not None else []
     search.ticket_reindex(
-        ticket=ticket, new_message=ctx.message, created=ctx.created, changed={c.field for c in changes}
+        ticket=ticket,
+        new_messages=[*new_messages, *(n.message for n in ctx.notes)],
+        created=ctx.created,
+        changed={c.field for c in changes},
     )
     _write_outbox(ctx, change_id)
+    for work in ctx.after_write:
+        work()
+    release_capacity(ctx, changes)
     return Outcome(
         ticket=ticket, message=ctx.message, changes=changes, events=events, change_id=change_id, tags=tags
     )
+
+
+AUTOMATION_ACTORS = (ActorKind.RULE, ActorKind.SLA, ActorKind.BLUEPRINT)
+
+
+def _set_anchors(ctx: Context, changes: list[FieldChange]) -> None:
+    """The instants time rules count from, as this change moves them."""
+    ticket, now = ctx.ticket, ctx.now
+    changed = {c.field for c in changes}
+    if ctx.created or "status" in changed:
+        ticket.status_entered_at = now
+    if ctx.created or "status_category" in changed:
+        ticket.status_category_entered_at = now
+    if "assignee" in changed:
+        ticket.assigned_at = now if ticket.assignee_id is not None else None
+    message = ctx.message
+    if message is not None and message.author_kind == AuthorKind.CONTACT:
+        ticket.last_customer_message_at = now
+    elif message is not None and message.author_kind == AuthorKind.AGENT and message.public:
+        ticket.last_agent_reply_at = now
+    if ctx.mutation.actor.kind not in AUTOMATION_ACTORS:
+        ticket.last_activity_at = now
 
 
 def _principal(actor: Actor) -> User | Contact | None:
@@ -296,8 +380,13 @@ def _lookup[M](model: type[M], pk: Any, field: str, **filters: Any) -> M:
         raise ValidationFailed(f"no {field} with id {pk}", field=field) from None
 
 
-def _apply_fields(ctx: Context) -> None:
-    ticket, values, created = ctx.ticket, ctx.mutation.fields, ctx.created
+def _apply_fields(
+    ctx: Context, values: dict[str, Any], custom_changes: dict[str, Any], *, initial: bool = True
+) -> None:
+    """Validate and apply standard and custom field values. `initial`: this is the mutation's
+    own change (on creation, defaults are set and the department's layout checked); automatic
+    changes made afterwards pass False."""
+    ticket, created = ctx.ticket, ctx.created and initial
     unknown = set(values) - set(STANDARD_FIELDS)
     if unknown:
         name = sorted(unknown)[0]
@@ -373,7 +462,7 @@ def _apply_fields(ctx: Context) -> None:
                     "this agent is not a member of the ticket's department", field="assignee"
                 )
             ticket.assignee = None
-    _apply_custom_fields(ctx, department_changed=department_changed)
+    _apply_custom_fields(ctx, custom_changes, department_changed=department_changed)
 
 
 def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
@@ -391,8 +480,8 @@ def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
         ticket.solved_at = None
 
 
-def _apply_custom_fields(ctx: Context, *, department_changed: bool) -> None:
-    ticket, changes = ctx.ticket, ctx.mutation.custom_fields
+def _apply_custom_fields(ctx: Context, changes: dict[str, Any], *, department_changed: bool) -> None:
+    ticket = ctx.ticket
     if not changes and not department_changed:
         return
     layout_rows = [
@@ -434,9 +523,11 @@ def _normalise_tag(raw: object) -> str:
     return tag
 
 
-def _apply_tags(ctx: Context) -> list[str]:
-    m = ctx.mutation
-    tags = set() if m.tags_set is not None else set(ctx.before.get("tags", []))
+def _apply_tags(
+    current: list[str],
+    m: Mutation | TagChange,
+) -> list[str]:
+    tags = set(current)
     if m.tags_set is not None:
         tags = {_normalise_tag(t) for t in m.tags_set}
     tags |= {_normalise_tag(t) for t in m.tags_add}
@@ -526,12 +617,78 @@ def _claim_attachments(ctx: Context, message: Message, new: NewMessage | None) -
 
 
 # --------------------------------------------------------------------------------------------
+# Automatic changes: what rules, SLA escalations and blueprints do inside a mutation.
+
+
+def automatic_change(
+    ctx: Context,
+    *,
+    author: Author,
+    fields: dict[str, Any] | None = None,
+    custom_fields: dict[str, Any] | None = None,
+    tags: TagChange | None = None,
+) -> list[str]:
+    """Apply a change made by automation within the current mutation. It is validated like any
+    change (standard fields, department layout, picklists), with the automation's own authority,
+    and its events are recorded under `author`. Returns the snapshot keys it changed. On a
+    validation error nothing of it stays and `ValidationFailed` is raised."""
+    ticket = ctx.ticket
+    before = snapshot(ticket, tags=ctx.tags)
+    saved = _ticket_state(ticket)
+    principal, ctx.principal = ctx.principal, None
+    try:
+        _apply_fields(ctx, dict(fields or {}), dict(custom_fields or {}), initial=False)
+        new_tags = _apply_tags(ctx.tags, tags) if tags is not None else ctx.tags
+    except ValidationFailed:
+        _ticket_state_restore(ticket, saved)
+        raise
+    finally:
+        ctx.principal = principal
+    ctx.tags = new_tags
+    changed = [c.field for c in diff(before, snapshot(ticket, tags=ctx.tags))]
+    for key in changed:
+        ctx.writers[key] = author
+    return changed
+
+
+def automatic_note(ctx: Context, *, author: Author, body: str) -> Message:
+    """An internal note written by automation, saved with the mutation."""
+    text, html = message_bodies(text=body, html="")
+    message = Message(
+        ticket=ctx.ticket,
+        public=False,
+        author_kind=AuthorKind.SYSTEM,
+        body_text=text,
+        body_html=html,
+        via=Via.RULE,
+        created_at=ctx.now,
+        change_id=ctx.change_id,
+    )
+    ctx.ticket.message_count += 1
+    ctx.notes.append(AutomaticNote(message=message, author=author))
+    return message
+
+
+def _ticket_state(ticket: Ticket) -> tuple[dict[str, Any], dict[str, Any]]:
+    return dict(ticket.__dict__), dict(ticket._state.fields_cache)
+
+
+def _ticket_state_restore(ticket: Ticket, state: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    values, cache = state
+    ticket.__dict__.update(values)
+    ticket._state.fields_cache = cache
+
+
+# --------------------------------------------------------------------------------------------
 # Extension points. Each is called on every mutation, inside the transaction, in this order.
 
 
 def run_event_rules(ctx: Context) -> None:
-    """Event rules (triggers) run here on (ctx.before, the ticket now) and may change the ticket
-    or add outbound effects to `ctx.effects`. No rules exist yet: nothing to do."""
+    """Event rules (triggers) run here on (ctx.before, the ticket now): they change the ticket
+    through `automatic_change`, add notes and outbound effects (`automation.event_rules`)."""
+    from sportello.automation import event_rules
+
+    event_rules.run(ctx)
 
 
 def update_sla_clocks(ctx: Context) -> None:
@@ -543,42 +700,81 @@ def enforce_blueprint(ctx: Context) -> None:
 
 
 def arm_timers(ctx: Context) -> None:
-    """Timers for time rules, SLA targets and blueprint limits are armed or disarmed here."""
+    """Timers for time rules, SLA targets and blueprint limits are armed or disarmed here. Called
+    after the ticket row is written (a new ticket needs its id), still inside the transaction."""
+    from sportello.automation import timers
+
+    timers.timers_arm(ctx)
+
+
+def release_capacity(ctx: Context, changes: list[FieldChange]) -> None:
+    """After the change is written: a ticket that left its assignee's counted statuses, or was
+    unassigned or reassigned, frees capacity; round-robin backlogs are drained here
+    (`automation.assignment`). A plain call, in the same transaction."""
+    if ctx.created or not any(c.field in ("assignee", "status") for c in changes):
+        return
+    from sportello.automation import assignment
+
+    assignment.capacity_released(ctx, changes)
 
 
 # --------------------------------------------------------------------------------------------
 # Audit and outbox
 
 
-def _record_events(ctx: Context, changes: list[FieldChange], change_id: uuid.UUID) -> list[TicketEvent]:
+def _record_events(
+    ctx: Context,
+    requested: list[FieldChange],
+    automatic: list[FieldChange],
+    change_id: uuid.UUID,
+) -> list[TicketEvent]:
+    """One event per change: the caller's changes under the mutation's actor, then each change
+    automation made on top under the rule (or clock, or blueprint) that made it."""
     m, ticket, now = ctx.mutation, ctx.ticket, ctx.now
+    base = {"ticket": ticket, "change_id": change_id, "at": now, "depth": m.depth}
     common = {
-        "ticket": ticket,
-        "change_id": change_id,
-        "at": now,
+        **base,
         "actor_kind": str(m.actor.kind),
         "actor_id": m.actor.id,
         "actor_label": m.actor.label[:200],
         "via": str(m.via),
         "cause": m.cause[:200],
-        "depth": m.depth,
     }
+
+    def by(author: Author) -> dict[str, Any]:
+        return {
+            **base,
+            "actor_kind": str(author.actor.kind),
+            "actor_id": author.actor.id,
+            "actor_label": author.actor.label[:200],
+            "via": str(Via.RULE),
+            "cause": author.cause[:200],
+        }
+
+    def field_event(c: FieldChange, who: dict[str, Any]) -> TicketEvent:
+        kind = "tags" if c.field == "tags" else "field"
+        return TicketEvent(kind=kind, field=c.field, old_value=c.old, new_value=c.new, **who)
+
     rows: list[TicketEvent] = []
     if ctx.created:
         rows.append(TicketEvent(kind="created", new_value={"number": ticket.number}, **common))
-    for c in changes:
-        kind = "tags" if c.field == "tags" else "field"
-        rows.append(TicketEvent(kind=kind, field=c.field, old_value=c.old, new_value=c.new, **common))
+    rows += [field_event(c, common) for c in requested]
     if ctx.message is not None:
-        rows.append(
-            TicketEvent(
-                kind="message",
-                field="public" if ctx.message.public else "internal",
-                new_value={"message_id": ctx.message.pk, "author_kind": ctx.message.author_kind},
-                **common,
-            )
-        )
+        rows.append(_message_event(ctx.message, common))
+    for c in automatic:
+        author = ctx.writers.get(c.field)
+        rows.append(field_event(c, by(author) if author is not None else common))
+    rows += [_message_event(note.message, by(note.author)) for note in ctx.notes]
     return TicketEvent.objects.bulk_create(rows)
+
+
+def _message_event(message: Message, who: dict[str, Any]) -> TicketEvent:
+    return TicketEvent(
+        kind="message",
+        field="public" if message.public else "internal",
+        new_value={"message_id": message.pk, "author_kind": message.author_kind},
+        **who,
+    )
 
 
 def _write_outbox(ctx: Context, change_id: uuid.UUID) -> None:
@@ -599,6 +795,8 @@ def _write_outbox(ctx: Context, change_id: uuid.UUID) -> None:
             }
         )
     for effect in ctx.effects:
+        if "ticket_number" in effect["payload"]:
+            effect["payload"]["ticket_number"] = ticket.number
         outbox.outbox_add(
             kind=effect["kind"],
             ticket=ticket,

@@ -167,6 +167,7 @@ class EventOut(Schema):
     actor_label: str
     via: str
     cause: str
+    trace_url: str | None = None
 
 
 class EventPage(Schema):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,19 +87,23 @@ _FTS_SNIPPET_TOKENS = 16
 
 
 def ticket_reindex(
-    *, ticket: Ticket, new_message: Message | None, created: bool, changed: Collection[str] | None = None
+    *,
+    ticket: Ticket,
+    new_messages: Sequence[Message] = (),
+    created: bool,
+    changed: Collection[str] | None = None,
 ) -> None:
     """Bring the ticket's search document up to date after one mutation.
 
     Cheap on purpose: the subject and text fields are rewritten only when they changed, and a new
-    message's text is appended; earlier messages are never read again. `changed` names the fields
+    messages' text is appended; earlier messages are never read again. `changed` names the fields
     the mutation changed (None: unknown, check everything); a mutation that touched neither the
     subject, the custom fields nor the conversation costs no query."""
     if created:
-        _document_insert(ticket=ticket, messages=[new_message] if new_message is not None else [])
+        _document_insert(ticket=ticket, messages=list(new_messages))
         return
     fields_may_differ = changed is None or any(f.startswith("custom_fields.") for f in changed)
-    if new_message is None and not fields_may_differ and "subject" not in (changed or ()):
+    if not new_messages and not fields_may_differ and "subject" not in (changed or ()):
         return
     stored = (
         TicketSearchDocument.objects.filter(pk=ticket.pk)
@@ -119,11 +123,12 @@ def ticket_reindex(
     if fields != old_fields:
         changes["fields_text"] = fields
     added = 0
-    if new_message is not None:
-        part = _message_part(new_message.body_text, used=used)
+    for message in new_messages:
+        part = _message_part(message.body_text, used=used + added)
         if part:
-            appends["public_text" if new_message.public else "internal_text"] = part
-            added = len(part)
+            column = "public_text" if message.public else "internal_text"
+            appends[column] = appends.get(column, "") + part
+            added += len(part)
     if not changes and not appends:
         return
     _document_update(ticket_id=ticket.pk, changes=changes, appends=appends, added_chars=added)

@@ -42,16 +42,20 @@ def ticket_open(
     principal: User | Contact,
     via: Via,
     data: dict[str, Any],
+    depth: int = 0,
     now: datetime,
 ) -> Outcome:
     """Open a ticket from an edge's input (`data` uses API field names). The requester is the
     principal when a customer opens it, else `requester_id` or `requester_email` (a new
-    contact is created for an unknown address, in the same transaction as the ticket)."""
+    contact is created for an unknown address, in the same transaction as the ticket).
+    `depth`: the causation depth the request declared (`tickets.causation`)."""
     if isinstance(principal, Contact):
-        return _ticket_open(principal=principal, via=via, data=data, requester_id=principal.pk, now=now)
+        return _ticket_open(
+            principal=principal, via=via, data=data, requester_id=principal.pk, depth=depth, now=now
+        )
     if data.get("requester_id") is not None:
         return _ticket_open(
-            principal=principal, via=via, data=data, requester_id=data["requester_id"], now=now
+            principal=principal, via=via, data=data, requester_id=data["requester_id"], depth=depth, now=now
         )
     if not data.get("requester_email"):
         raise ValidationFailed("give requester_id or requester_email", field="requester_id")
@@ -59,11 +63,19 @@ def ticket_open(
         requester = contact_get_or_create(
             email=data["requester_email"], name=data.get("requester_name") or ""
         )
-        return _ticket_open(principal=principal, via=via, data=data, requester_id=requester.pk, now=now)
+        return _ticket_open(
+            principal=principal, via=via, data=data, requester_id=requester.pk, depth=depth, now=now
+        )
 
 
 def _ticket_open(
-    *, principal: User | Contact, via: Via, data: dict[str, Any], requester_id: int, now: datetime
+    *,
+    principal: User | Contact,
+    via: Via,
+    data: dict[str, Any],
+    requester_id: int,
+    depth: int = 0,
+    now: datetime,
 ) -> Outcome:
     fields = {FIELD_NAMES[k]: v for k, v in data.items() if k in FIELD_NAMES and v is not None}
     fields.setdefault("channel", "api" if via == Via.API else str(via))
@@ -87,6 +99,7 @@ def _ticket_open(
             fields=fields,
             custom_fields=data.get("custom_fields") or {},
             tags=tuple(data.get("tags") or ()),
+            depth=depth,
             now=now,
         )
     except ValidationFailed as exc:
@@ -96,7 +109,13 @@ def _ticket_open(
 
 
 def ticket_update(
-    *, principal: User | Contact, ticket_id: int, via: Via, data: dict[str, Any], now: datetime
+    *,
+    principal: User | Contact,
+    ticket_id: int,
+    via: Via,
+    data: dict[str, Any],
+    depth: int = 0,
+    now: datetime,
 ) -> Outcome:
     """Apply a PATCH. Keys present in `data` are set (null clears); `version` is required."""
     fields = {FIELD_NAMES[k]: v for k, v in data.items() if k in FIELD_NAMES}
@@ -114,6 +133,7 @@ def ticket_update(
         tags_add=tuple(data.get("add_tags") or ()),
         tags_remove=tuple(data.get("remove_tags") or ()),
         expected_version=data["version"],
+        depth=depth,
     )
     try:
         return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
@@ -131,6 +151,7 @@ def message_add(
     public: bool,
     attachment_ids: list[int],
     version: int | None,
+    depth: int = 0,
     now: datetime,
 ) -> Outcome:
     mutation = Mutation(
@@ -140,6 +161,7 @@ def message_add(
             body=body, body_html=body_html, public=public, attachment_ids=tuple(attachment_ids)
         ),
         expected_version=version,
+        depth=depth,
     )
     return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
 

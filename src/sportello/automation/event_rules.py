@@ -1,0 +1,517 @@
+"""Event rules (triggers) inside the change pipeline.
+
+`run(ctx)` is called by `tickets.pipeline.run_event_rules` on every mutation, inside its
+transaction, after the caller's change is applied and before anything is written:
+
+1. the active event rules are read (one query; parsed definitions are cached per rule version);
+2. the facts before and after the change are built (`automation.facts`), with the event
+   (`ticket.created`, `message.added` when the change adds a message, else `ticket.updated`;
+   `timer.fired` for time-rule firings) and its via, actor kind and causation depth;
+3. the engine runs the trigger cycle (`engine.triggers.run_cycle`); field actions are applied at
+   once through `pipeline.automatic_change` — validated exactly like an agent's change, with the
+   rule's own authority — so later rules see them; side effects (internal notes, notifications,
+   webhooks, round-robin assignment) are queued per rule and carried out after the cycle for
+   the rules that fired; a rule whose action fails is rolled back whole and traced as an error;
+4. the trace (every rule considered, every predicate with observed and expected values) is
+   stored as a `RuleTrace` under the change id; field events name the rule and its version as
+   their cause (`rule:<key>@<version>`).
+
+Round-robin assignment runs after the cycle: later rules of the same cycle do not see its
+assignee (they see it on the next change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from sportello.accounts.models import Team, User
+from sportello.core.actors import Actor, ActorKind
+from sportello.core.errors import ValidationFailed
+from sportello.engine import actions as act
+from sportello.engine.conditions import FieldSpec
+from sportello.engine.placeholders import context_from_facts, render
+from sportello.engine.rules import EventRule, parse_document
+from sportello.engine.schema import RuleSchemaError
+from sportello.engine.triggers import ApplyResult, RuleLike, order_rules, run_cycle
+
+from .facts import field_specs, ticket_facts
+from .models import Macro, MacroVersion, Rule, RuleKind, RuleTrace, RuleVersion, TraceKind
+
+if TYPE_CHECKING:
+    from sportello.tickets.pipeline import Context
+
+SCHEMA = "sportello/rules/v1"
+EVENT_TIMER = "timer.fired"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRule:
+    """An event rule with the id and name of its database row."""
+
+    id: int
+    name: str
+    rule: EventRule
+
+    @property
+    def key(self) -> str:
+        return self.rule.key
+
+    @property
+    def version(self) -> int | None:
+        return self.rule.version
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRules:
+    """The active event rules in run order, as the cycle takes them, and their rows by key."""
+
+    ordered: list[EventRule]
+    by_key: dict[str, SavedRule]
+
+
+# (rule id, version, key, saved at) -> parsed rule. Versions are immutable and ids never reused
+# once committed; the key and time guard against rows of a rolled-back transaction.
+_parsed: dict[tuple[int, int, str, datetime], SavedRule] = {}
+
+
+def parse_event_rule(definition: Mapping[str, Any], *, specs: Mapping[str, FieldSpec]) -> EventRule:
+    """One event rule from its stored definition (an item of the document's `event_rules`)."""
+    doc = parse_document({"schema": SCHEMA, "event_rules": [dict(definition)]}, specs=specs)
+    return doc.event_rules[0]
+
+
+_active: dict[tuple[Any, ...], ActiveRules] = {}
+
+
+RuleRow = tuple[int, int, str, datetime]  # id, version, key, updated_at
+
+
+def active_rule_rows(kind: RuleKind, memo: dict[str, Any] | None = None) -> list[RuleRow]:
+    """The active rules of `kind` as cache keys. Event and time rules are read in one query,
+    kept in `memo` (the mutation's) so one change reads the rules table once."""
+    rows = memo.get("active_rules") if memo is not None else None
+    if rows is None:
+        rows = list(
+            Rule.objects.filter(active=True)
+            .order_by("id")
+            .values_list("kind", "id", "version", "key", "updated_at")
+        )
+        if memo is not None:
+            memo["active_rules"] = rows
+    return [(rid, version, key, at) for k, rid, version, key, at in rows if k == kind]
+
+
+def active_event_rules(
+    specs: Callable[[], Mapping[str, FieldSpec]], memo: dict[str, Any] | None = None
+) -> ActiveRules:
+    """The active event rules at their current versions (one query while nothing changed)."""
+    rows = active_rule_rows(RuleKind.EVENT, memo)
+    missing = {row[0]: row for row in rows if row not in _parsed}
+    if missing:
+        resolved = specs()
+        versions = RuleVersion.objects.filter(rule_id__in=list(missing)).select_related("rule")
+        for rv in versions:
+            row = missing[rv.rule_id]
+            if row[1] != rv.version:
+                continue
+            try:
+                rule = parse_event_rule(rv.definition, specs=resolved)
+            except RuleSchemaError:
+                # Saved rules were valid when saved; a custom field removed since makes them
+                # unparseable. Such a rule does not run (the rules API reports it).
+                continue
+            rule = dataclasses.replace(rule, version=rv.version, active=True)
+            _parsed[row] = SavedRule(id=rv.rule_id, name=rv.rule.name, rule=rule)
+    signature = tuple(row for row in rows if row in _parsed)
+    found = _active.get(signature)
+    if found is None:
+        saved = [_parsed[row] for row in signature]
+        found = ActiveRules(
+            ordered=order_rules([s.rule for s in saved]), by_key={s.rule.key: s for s in saved}
+        )
+        _active.clear()  # one rule set is current at a time
+        _active[signature] = found
+    return found
+
+
+def forget_parsed_rules() -> None:
+    """Drop the parsed-rule cache (tests roll transactions back and reuse ids)."""
+    _parsed.clear()
+    _active.clear()
+
+
+def event_type(ctx: Context) -> str:
+    if ctx.created:
+        return "ticket.created"
+    if ctx.mutation.cause.startswith("timer:"):
+        return EVENT_TIMER
+    if ctx.message is not None:
+        return "message.added"
+    return "ticket.updated"
+
+
+def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
+    """Run the event rules on the change in `ctx`. Returns the stored trace (None when no rule
+    is active). With `dry_run`, the trace is returned unsaved (the caller rolls back)."""
+    specs_cache: dict[str, Mapping[str, FieldSpec]] = {}
+
+    def specs() -> Mapping[str, FieldSpec]:
+        if "s" not in specs_cache:
+            specs_cache["s"] = field_specs()
+        return specs_cache["s"]
+
+    rules = active_event_rules(specs, ctx.memo)
+    if not rules.ordered:
+        return None
+    runner = _Runner(ctx, specs(), rules.by_key)
+    result = run_cycle(
+        rules.ordered,
+        before=runner.before_facts(),
+        facts=runner.facts(),
+        specs=runner.specs,
+        apply=runner.apply,
+        fired_counts=None,
+        explain_all=dry_run,
+        presorted=True,
+    )
+    for key in result.fired:
+        for effect in runner.queued.get(key, []):
+            effect()
+    trace = RuleTrace(
+        ticket=ctx.ticket if not ctx.created else None,
+        change_id=ctx.change_id,
+        at=ctx.now,
+        kind=TraceKind.EVENT,
+        passes=result.passes,
+        loop_guard=result.loop_guard,
+        trace=trace_to_data(result, rules.by_key),
+    )
+    ctx.traces.append(trace)
+    return trace
+
+
+def trace_to_data(result: Any, rules: Mapping[str, SavedRule]) -> dict[str, Any]:
+    ids = {key: r.id for key, r in rules.items()}
+    return json.loads(
+        json.dumps(
+            {
+                "fired": result.fired,
+                "passes": result.passes,
+                "loop_guard": result.loop_guard,
+                "stopped_by": result.stopped_by,
+                "errored": result.errored,
+                "rules": [
+                    {
+                        "rule": t.rule,
+                        "rule_id": ids.get(t.rule),
+                        "version": t.version,
+                        "pass": t.pass_,
+                        "outcome": t.outcome,
+                        "predicates": [dataclasses.asdict(p) for p in t.predicates],
+                        "actions": [dataclasses.asdict(a) for a in t.actions],
+                    }
+                    for t in result.trace
+                ],
+            },
+            default=_json_value,
+        )
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, frozenset | set | tuple):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def rule_author(rule: SavedRule) -> Any:
+    from sportello.tickets.pipeline import Author
+
+    return Author(
+        actor=Actor(kind=ActorKind.RULE, id=rule.id, label=rule.name),
+        cause=f"rule:{rule.key}@{rule.version}",
+    )
+
+
+class _Runner:
+    """The database side of one cycle: facts, and actions applied to the ticket under change."""
+
+    def __init__(self, ctx: Context, specs: Mapping[str, FieldSpec], rules: Mapping[str, SavedRule]) -> None:
+        self.ctx = ctx
+        self.specs = specs
+        self.rules = rules
+        self.event = {
+            "type": event_type(ctx),
+            "via": str(ctx.mutation.via),
+            "actor_kind": str(ctx.mutation.actor.kind),
+            "depth": ctx.mutation.depth,
+        }
+        self.queued: dict[str, list[Callable[[], None]]] = {}
+        self._rule: str | None = None
+        self._saved: Any = None
+
+    # -- facts
+
+    def facts(self) -> dict[str, Any]:
+        ctx = self.ctx
+        return ticket_facts(
+            ctx.ticket, tags=ctx.tags, message=ctx.message, event=self.event, specs=self.specs
+        )
+
+    def before_facts(self) -> dict[str, Any] | None:
+        """The facts before the change, from the pipeline's snapshot (None on creation)."""
+        ctx = self.ctx
+        if ctx.created:
+            return None
+        now = self.facts()
+        b = ctx.before
+        facts = dict(now)
+        facts.update(
+            {
+                "ticket.subject": b["subject"],
+                "ticket.status": b["status"],
+                "ticket.status_category": b["status_category"],
+                "ticket.priority": b["priority"],
+                "ticket.channel": b["channel"],
+                "ticket.department": b["department"],
+                "ticket.team": b["team"],
+                "ticket.assignee": b["assignee"],
+                "ticket.requester": b["requester"],
+                "ticket.organization": b["organization"],
+                "ticket.tags": frozenset(b["tags"]),
+                "ticket.due_at": datetime.fromisoformat(b["due_at"]) if b["due_at"] else None,
+            }
+        )
+        from .facts import CUSTOM_PREFIX, custom_value
+
+        stored = b.get("custom_fields") or {}
+        for path, spec in self.specs.items():
+            if path.startswith(CUSTOM_PREFIX):
+                facts[path] = custom_value(spec.type, stored.get(path.removeprefix(CUSTOM_PREFIX)))
+        message = ctx.message
+        if message is not None:
+            facts["ticket.message_count"] = now["ticket.message_count"] - 1
+            if message.author_kind == "contact":
+                facts["ticket.customer_message_count"] = now["ticket.customer_message_count"] - 1
+            elif message.author_kind == "agent" and message.public:
+                facts["ticket.agent_reply_count"] = now["ticket.agent_reply_count"] - 1
+        for key in ("message.body", "message.public", "message.author_kind", "message.channel"):
+            facts[key] = None
+        return facts
+
+    # -- actions
+
+    def _enter(self, rule: RuleLike) -> None:
+        """Remember the ticket as it was before this rule's first action, to roll the rule back."""
+        if self._rule == rule.key:
+            return
+        from sportello.tickets.pipeline import _ticket_state
+
+        ctx = self.ctx
+        self._rule = rule.key
+        self._saved = (_ticket_state(ctx.ticket), list(ctx.tags), dict(ctx.writers), len(ctx.notes))
+
+    def _rollback(self) -> None:
+        from sportello.tickets.pipeline import _ticket_state_restore
+
+        ctx = self.ctx
+        state, tags, writers, _ = self._saved
+        _ticket_state_restore(ctx.ticket, state)
+        ctx.tags = tags
+        ctx.writers = writers
+        self.queued.pop(self._rule or "", None)
+
+    def apply(self, engine_rule: RuleLike, action: act.Action, facts: Mapping[str, Any]) -> ApplyResult:
+        rule = self.rules[engine_rule.key]
+        self._enter(engine_rule)
+        try:
+            changed = self._apply(rule, action, facts)
+        except ValidationFailed as exc:
+            self._rollback()
+            where = f"{exc.field}: " if exc.field else ""
+            return ApplyResult(facts=facts, changed=False, error=f"{where}{exc}")
+        if changed:
+            return ApplyResult(facts=self.facts(), changed=True)
+        return ApplyResult(facts=facts, changed=False)
+
+    def _apply(self, rule: SavedRule, action: act.Action, facts: Mapping[str, Any]) -> bool:
+        from sportello.tickets import pipeline
+
+        ctx = self.ctx
+        author = rule_author(rule)
+        if isinstance(action, act.SetField):
+            fields, custom = field_change(action.field, action.value)
+            return bool(pipeline.automatic_change(ctx, author=author, fields=fields, custom_fields=custom))
+        if isinstance(action, act.AddTags | act.RemoveTags | act.SetTags):
+            tags = pipeline.TagChange(
+                tags_add=action.tags if isinstance(action, act.AddTags) else (),
+                tags_remove=action.tags if isinstance(action, act.RemoveTags) else (),
+                tags_set=action.tags if isinstance(action, act.SetTags) else None,
+            )
+            return bool(pipeline.automatic_change(ctx, author=author, tags=tags))
+        if isinstance(action, act.Assign) and action.target != "policy":
+            name = {"agent": "assignee", "team": "team", "department": "department"}[action.target]
+            return bool(pipeline.automatic_change(ctx, author=author, fields={name: action.id}))
+        queue = self.queued.setdefault(rule.key, [])
+        if isinstance(action, act.Assign):  # through a round-robin policy, after the cycle
+            queue.append(lambda: _assign_through_policy(ctx, action.id, author))
+        elif isinstance(action, act.AddNote):
+            body = render(action.body, self._context(facts))
+            queue.append(lambda: pipeline.automatic_note(ctx, author=author, body=body))
+        elif isinstance(action, act.Notify):
+            queue.append(_notify(ctx, rule, action, self._context(facts)))
+        elif isinstance(action, act.Webhook):
+            queue.append(_webhook(ctx, rule, action, self._context(facts)))
+        elif isinstance(action, act.ApplyMacro):
+            self._apply_macro(rule, action.macro, facts)
+        return False
+
+    def _apply_macro(self, rule: SavedRule, macro_id: int, facts: Mapping[str, Any]) -> None:
+        macro = Macro.objects.filter(pk=macro_id, active=True).first()
+        if macro is None:
+            raise ValidationFailed(f"no active macro with id {macro_id}", field="apply_macro")
+        version = MacroVersion.objects.get(macro=macro, version=macro.version)
+        actions = act.parse_actions(version.definition.get("actions", []), specs=self.specs)
+        for action in actions:
+            if isinstance(action, act.ApplyMacro | act.Stop):
+                continue  # macros do not nest (see the rules schema)
+            self._apply(rule, action, facts)
+
+    def _context(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        ticket = self.ctx.ticket
+        extra: dict[str, Any] = {}
+        if ticket.assignee_id is not None and ticket.assignee is not None:
+            extra["agent"] = {"name": ticket.assignee.name, "email": ticket.assignee.email}
+        return context_from_facts(facts, extra)
+
+
+def field_change(path: str, value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A `set` action's field and engine value as the pipeline's input (standard, custom)."""
+    if path.startswith(act.CUSTOM_PREFIX):
+        return {}, {path.removeprefix(act.CUSTOM_PREFIX): _raw(value)}
+    return {path.removeprefix("ticket."): value}, {}
+
+
+def _raw(value: Any) -> Any:
+    """A condition-typed value (Decimal, date, datetime, frozenset) as custom-field input."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, frozenset | set | tuple):
+        return sorted(value)
+    return value
+
+
+def recipients(ctx: Context, to: tuple[str, ...]) -> list[str]:
+    """E-mail addresses for a notification's recipients, de-duplicated, in order."""
+    ticket = ctx.ticket
+    out: list[str] = []
+    for item in to:
+        if item == "requester":
+            out.append(ticket.requester.email)
+        elif item == "assignee":
+            if ticket.assignee_id is not None:
+                out.append(User.objects.get(pk=ticket.assignee_id).email)
+        elif item == "team":
+            if ticket.team_id is not None:
+                team = Team.objects.get(pk=ticket.team_id)
+                if team.email:
+                    out.append(team.email)
+                else:
+                    out += list(
+                        team.members.filter(is_active=True).order_by("id").values_list("email", flat=True)
+                    )
+        elif item == "department":
+            out += list(
+                User.objects.filter(departments=ticket.department_id, is_active=True)
+                .exclude(role="light_agent")
+                .order_by("id")
+                .values_list("email", flat=True)
+            )
+        elif item.startswith("agent:"):
+            agent = User.objects.filter(pk=int(item.removeprefix("agent:")), is_active=True).first()
+            if agent is not None:
+                out.append(agent.email)
+        elif item.startswith("address:"):
+            out.append(item.removeprefix("address:"))
+    seen: set[str] = set()
+    return [a for a in out if a and not (a.lower() in seen or seen.add(a.lower()))]  # type: ignore[func-returns-value]
+
+
+def _notify(ctx: Context, rule: SavedRule, action: act.Notify, context: dict[str, Any]) -> Callable[[], None]:
+    # No header injection: a rendered subject is one line.
+    subject = " ".join(render(action.subject, context).split())[:250]
+    body = render(action.body, context)
+
+    def effect() -> None:
+        to = recipients(ctx, action.to)
+        if not to:
+            return
+        ticket = ctx.ticket
+        index = sum(1 for e in ctx.effects if e.get("rule") == rule.key)
+        ctx.effects.append(
+            {
+                "kind": "email",
+                "rule": rule.key,
+                "dedupe_key": f"notify:{ctx.change_id}:{rule.key}:{index}",
+                "payload": {
+                    "to": to,
+                    "subject": subject or f"[#{ticket.number}] {ticket.subject}",
+                    "body": body,
+                    "ticket_number": ticket.number,
+                    "rule": f"{rule.key}@{rule.version}",
+                    "template": action.template,
+                },
+            }
+        )
+
+    return effect
+
+
+def _webhook(
+    ctx: Context, rule: SavedRule, action: act.Webhook, context: dict[str, Any]
+) -> Callable[[], None]:
+    body = render(action.body, context)
+
+    def effect() -> None:
+        index = sum(1 for e in ctx.effects if e.get("rule") == rule.key)
+        ctx.effects.append(
+            {
+                "kind": "webhook",
+                "rule": rule.key,
+                "dedupe_key": f"webhook:{ctx.change_id}:{rule.key}:{index}",
+                "payload": {
+                    "url": action.url,
+                    "body": body,
+                    "secret_ref": action.secret_ref,
+                    "headers": {"X-Sportello-Depth": str(ctx.mutation.depth + 1)},
+                    "rule": f"{rule.key}@{rule.version}",
+                },
+            }
+        )
+
+    return effect
+
+
+def _assign_through_policy(ctx: Context, policy_id: int, author: Any) -> None:
+    from . import assignment
+
+    assignment.assign_through_policy(ctx, policy_id=policy_id, author=author)
+
+
+MAX_DEPTH: int = getattr(settings, "SPORTELLO", {}).get("CAUSATION_DEPTH_MAX", 5)

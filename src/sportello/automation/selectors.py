@@ -1,0 +1,64 @@
+"""Reads of rules and traces, permission-scoped.
+
+Who reads what: admins and agents read rules (agents see what automation does to their
+tickets); light agents and customers read no rule. Traces are read by whoever may read the
+ticket's audit trail (its events).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from sportello.accounts.models import Role, User
+from sportello.contacts.models import Contact
+from sportello.core.errors import NotFound, PermissionDenied, ValidationFailed
+from sportello.tickets import selectors as ticket_selectors
+
+from .models import Rule, RuleTrace, RuleVersion
+
+Principal = User | Contact
+
+
+def require_rule_reader(principal: Principal) -> None:
+    if not isinstance(principal, User) or principal.role not in (Role.ADMIN, Role.AGENT):
+        raise PermissionDenied("only admins and agents can read rules")
+
+
+def rule_list(*, principal: Principal) -> QuerySet[Rule]:
+    require_rule_reader(principal)
+    return Rule.objects.order_by("kind", "category", "position", "key")
+
+
+def rule_get(*, principal: Principal, key: str) -> Rule:
+    require_rule_reader(principal)
+    rule = Rule.objects.filter(key=key).first()
+    if rule is None:
+        raise NotFound("rule not found")
+    return rule
+
+
+def rule_current_definitions(*, rules: list[Rule]) -> dict[int, RuleVersion]:
+    """The current version row of each rule, by rule id (one query)."""
+    versions = RuleVersion.objects.filter(rule_id__in=[r.pk for r in rules])
+    current = {(r.pk, r.version) for r in rules}
+    return {v.rule_id: v for v in versions if (v.rule_id, v.version) in current}
+
+
+def rule_versions(*, principal: Principal, key: str) -> tuple[Rule, QuerySet[RuleVersion]]:
+    rule = rule_get(principal=principal, key=key)
+    return rule, RuleVersion.objects.filter(rule=rule).select_related("created_by").order_by("-version")
+
+
+def trace_list(*, principal: Principal, ticket_id: int, change_id: str | None = None) -> QuerySet[RuleTrace]:
+    """The traces stored for a ticket's changes, oldest first; `change_id` narrows to one change."""
+    ticket = ticket_selectors.ticket_get_for(principal=principal, ticket_id=ticket_id)
+    ticket_selectors.event_list(principal=principal, ticket=ticket)  # the same access as events
+    qs = RuleTrace.objects.filter(ticket=ticket)
+    if change_id is not None:
+        try:
+            qs = qs.filter(change_id=uuid.UUID(change_id))
+        except ValueError:
+            raise ValidationFailed("must be a UUID", field="change_id") from None
+    return qs.order_by("at", "id")

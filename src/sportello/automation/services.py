@@ -1,0 +1,397 @@
+"""Saving rules: every save is a new immutable version; the definition is validated first.
+
+Also rules as code: `rules_export` writes every rule, macro and assignment policy as one
+`sportello/rules/v1` document; `rules_import` reads one back, all or nothing, and answers per
+item whether it was created, updated (a new version) or unchanged. Deleting a rule is
+deactivating it (`rule_deactivate`): a new version with `active: false`, history kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db import transaction
+from django.db.models import F
+
+from sportello.accounts.models import User
+from sportello.core.errors import NotFound, ValidationFailed
+from sportello.engine import rules as engine_rules
+from sportello.engine.lint import LintWarning, lint
+from sportello.engine.schema import RuleSchemaError
+
+from .facts import field_specs
+from .models import (
+    AssignmentPolicy,
+    AssignmentPolicyVersion,
+    Macro,
+    MacroVersion,
+    Rule,
+    RuleKind,
+    RuleVersion,
+    Visibility,
+)
+
+SCHEMA = engine_rules.SCHEMA
+# Keys that would read as the API's own paths (`/rules/export`, ...).
+RESERVED_KEYS = frozenset({"export", "import", "simulate"})
+
+
+def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
+    """The definition parsed and dumped back (normalised), or ValidationFailed naming the path."""
+    section = "event_rules" if kind == RuleKind.EVENT else "time_rules"
+    try:
+        doc = engine_rules.parse_document({"schema": SCHEMA, section: [definition]}, specs=field_specs())
+    except RuleSchemaError as exc:
+        path = exc.path.removeprefix(f"{section}[0]").lstrip(".")
+        raise ValidationFailed(exc.message, field=path or None) from None
+    data = engine_rules.document_to_data(doc)
+    item: dict[str, Any] = data[section][0]
+    item.pop("version", None)  # informational in documents; the saved version is the rule's
+    if item["key"] in RESERVED_KEYS:
+        raise ValidationFailed(f"{item['key']!r} is reserved; choose another key", field="key")
+    return item
+
+
+@transaction.atomic
+def rule_save(
+    *, kind: RuleKind, definition: Any, created_by: User | None, now: datetime
+) -> tuple[Rule, bool]:
+    """Create the rule named by `definition["key"]` or add a version to it. Returns the rule and
+    whether a new version was written (an identical definition writes nothing)."""
+    item = _validated(kind, definition)
+    rule = Rule.objects.select_for_update().filter(key=item["key"]).first()
+    if rule is not None and rule.kind != kind:
+        raise ValidationFailed(f"a {rule.kind} rule already has the key {item['key']!r}", field="key")
+    if rule is None:
+        rule = Rule(kind=kind, key=item["key"], version=0, created_at=now)
+    else:
+        current = RuleVersion.objects.filter(rule=rule, version=rule.version).first()
+        if current is not None and current.definition == item:
+            return rule, False
+    rule.name = item["name"]
+    rule.category = item.get("category", "") or ""
+    rule.position = item.get("position", 0) or 0
+    rule.active = item.get("active", True)
+    rule.version += 1
+    rule.updated_at = now
+    rule.save()
+    RuleVersion.objects.create(
+        rule=rule, version=rule.version, definition=item, created_by=created_by, created_at=now
+    )
+    return rule, True
+
+
+@transaction.atomic
+def rule_deactivate(*, key: str, created_by: User | None, now: datetime) -> tuple[Rule, bool]:
+    """Stop a rule from running: a new version with `active: false` (its history is kept, and
+    saving it again with `active: true` brings it back). Already inactive: nothing written."""
+    rule = Rule.objects.select_for_update().filter(key=key).first()
+    if rule is None:
+        raise NotFound("rule not found")
+    current = RuleVersion.objects.get(rule=rule, version=rule.version)
+    return rule_save(
+        kind=RuleKind(rule.kind),
+        definition={**current.definition, "active": False},
+        created_by=created_by,
+        now=now,
+    )
+
+
+# -- lint --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWarning:
+    """A lint warning located by the rule (or macro) it is about and the path inside it."""
+
+    kind: str  # event_rule | time_rule | macro
+    key: str
+    path: str
+    code: str
+    message: str
+
+
+_SECTION_KIND = {"event_rules": "event_rule", "time_rules": "time_rule", "macros": "macro"}
+
+
+def _located(doc: engine_rules.RuleDocument, warning: LintWarning) -> RuleWarning:
+    section, _, rest = warning.path.partition("[")
+    index, _, inner = rest.partition("]")
+    items: tuple[Any, ...] = getattr(doc, section, ())
+    key = items[int(index)].key if index.isdigit() and int(index) < len(items) else ""
+    return RuleWarning(
+        kind=_SECTION_KIND.get(section, section),
+        key=key,
+        path=inner.lstrip("."),
+        code=warning.code,
+        message=warning.message,
+    )
+
+
+def saved_document(*, replacing: engine_rules.RuleDocument | None = None) -> engine_rules.RuleDocument:
+    """The saved rules and macros as one document (current versions; rules that no longer parse
+    are left out), with the items of `replacing` in place of saved ones of the same key."""
+    specs = field_specs()
+    event: dict[str, Any] = {}
+    time: dict[str, Any] = {}
+    for rv in RuleVersion.objects.filter(rule__version=F("version")).select_related("rule"):
+        target = event if rv.rule.kind == RuleKind.EVENT else time
+        target[rv.rule.key] = rv.definition
+    macros = {
+        mv.macro.key: mv.definition
+        for mv in MacroVersion.objects.filter(macro__version=F("version")).select_related("macro")
+    }
+    parsed: dict[str, dict[str, Any]] = {"event_rules": {}, "time_rules": {}, "macros": {}}
+    for section, items in (("event_rules", event), ("time_rules", time), ("macros", macros)):
+        for key, definition in items.items():
+            try:
+                doc = engine_rules.parse_document({"schema": SCHEMA, section: [definition]}, specs=specs)
+            except RuleSchemaError:
+                continue
+            parsed[section][key] = getattr(doc, section)[0]
+    if replacing is not None:
+        for section in parsed:
+            for item in getattr(replacing, section):
+                parsed[section][item.key] = item
+    return engine_rules.RuleDocument(
+        event_rules=tuple(
+            sorted(parsed["event_rules"].values(), key=lambda r: (r.category, r.position, r.key))
+        ),
+        time_rules=tuple(sorted(parsed["time_rules"].values(), key=lambda r: r.key)),
+        macros=tuple(sorted(parsed["macros"].values(), key=lambda m: m.key)),
+    )
+
+
+def rules_lint(*, replacing: engine_rules.RuleDocument | None = None) -> list[RuleWarning]:
+    """Lint warnings over every saved rule and macro, with `replacing` saved over them. Only
+    active event rules take part in the checks between rules."""
+    doc = saved_document(replacing=replacing)
+    doc = engine_rules.RuleDocument(
+        event_rules=tuple(r for r in doc.event_rules if r.active),
+        time_rules=doc.time_rules,
+        macros=doc.macros,
+    )
+    return [_located(doc, w) for w in lint(doc, specs=field_specs())]
+
+
+def rule_warnings(*, kind: RuleKind, key: str) -> list[RuleWarning]:
+    """The lint warnings that concern one saved rule: its own, and those pairing it with another."""
+    section_kind = "event_rule" if kind == RuleKind.EVENT else "time_rule"
+    quoted = repr(key)
+    return [
+        w
+        for w in rules_lint()
+        if (w.kind == section_kind and w.key == key) or (w.code == "opposite_writes" and quoted in w.message)
+    ]
+
+
+# -- rules as code -------------------------------------------------------------------------------
+
+
+def rules_export() -> dict[str, Any]:
+    """Every rule (active or not, at its current version), active macro and active assignment
+    policy as one `sportello/rules/v1` document (data; dump it as YAML or JSON)."""
+    event: list[dict[str, Any]] = []
+    time: list[dict[str, Any]] = []
+    versions = RuleVersion.objects.filter(rule__version=F("version")).select_related("rule")
+    for rv in versions.order_by("rule__category", "rule__position", "rule__key"):
+        item = {**rv.definition, "version": rv.version}
+        (event if rv.rule.kind == RuleKind.EVENT else time).append(item)
+    time.sort(key=lambda item: item["key"])
+    macros = [
+        mv.definition
+        for mv in MacroVersion.objects.filter(macro__version=F("version"), macro__active=True)
+        .select_related("macro")
+        .order_by("macro__key")
+    ]
+    policies = [
+        pv.definition
+        for pv in AssignmentPolicyVersion.objects.filter(policy__version=F("version"), policy__active=True)
+        .select_related("policy")
+        .order_by("policy__key")
+    ]
+    return {
+        "schema": SCHEMA,
+        "event_rules": event,
+        "time_rules": time,
+        "macros": macros,
+        "assignment_policies": policies,
+    }
+
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportItem:
+    kind: str  # event_rule | time_rule | macro | assignment_policy
+    key: str
+    outcome: Outcome
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    items: list[ImportItem]
+    warnings: list[RuleWarning]
+    dry_run: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def parse_rules_document(data: Any) -> engine_rules.RuleDocument:
+    """A document (data from JSON or YAML) validated; ValidationFailed names the bad path."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("a rules document must be a mapping", field=None)
+    schema = data.get("schema")
+    if schema != SCHEMA:
+        raise ValidationFailed(
+            f"unsupported schema {schema!r}: this version of Sportello reads {SCHEMA!r}"
+            if schema is not None
+            else f"the document must start with `schema: {SCHEMA}`",
+            field="schema",
+        )
+    try:
+        return engine_rules.parse_document(data, specs=field_specs())
+    except RuleSchemaError as exc:
+        raise ValidationFailed(exc.message, field=exc.path or None) from None
+
+
+def load_rules_text(text: str) -> Any:
+    """YAML or JSON text (JSON is YAML) as data, size-bounded, with the rules loader (no
+    aliases; only true/false are booleans, so `on:` stays a key). ValidationFailed when
+    unreadable."""
+    import yaml
+
+    if len(text.encode("utf-8", errors="replace")) > engine_rules.DOCUMENT_MAX_BYTES:
+        raise ValidationFailed(f"the document is larger than {engine_rules.DOCUMENT_MAX_BYTES} bytes")
+    try:
+        return yaml.load(text, Loader=engine_rules._Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ValidationFailed(f"invalid YAML{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ValidationFailed(f"invalid YAML: {exc}") from None
+
+
+def rules_dump(data: dict[str, Any]) -> str:
+    """An exported document as YAML text."""
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def rules_import(*, data: Any, created_by: User | None, now: datetime, dry_run: bool = False) -> ImportResult:
+    """Save every item of a rules document in one transaction, all or nothing. An item whose
+    definition equals its saved current version writes nothing. Items absent from the document
+    are left as they are. With `dry_run`, the outcome is computed and everything rolled back."""
+    doc = parse_rules_document(data)
+    normalised = engine_rules.document_to_data(doc)
+    items: list[ImportItem] = []
+    warnings: list[RuleWarning] = []
+    try:
+        with transaction.atomic():
+            for section, kind in (("event_rules", RuleKind.EVENT), ("time_rules", RuleKind.TIME)):
+                for i, definition in enumerate(normalised[section]):
+                    definition.pop("version", None)
+                    existed = Rule.objects.filter(key=definition["key"]).exists()
+                    try:
+                        rule, written = rule_save(
+                            kind=kind, definition=definition, created_by=created_by, now=now
+                        )
+                    except ValidationFailed as exc:
+                        where = f"{section}[{i}]" + (f".{exc.field}" if exc.field else "")
+                        raise ValidationFailed(exc.message, field=where) from None
+                    items.append(
+                        ImportItem(
+                            kind="event_rule" if kind == RuleKind.EVENT else "time_rule",
+                            key=rule.key,
+                            outcome=_outcome(existed=existed, written=written),
+                            version=rule.version,
+                        )
+                    )
+            for definition in normalised["macros"]:
+                macro, outcome = macro_save(definition=definition, created_by=created_by, now=now)
+                items.append(ImportItem(kind="macro", key=macro.key, outcome=outcome, version=macro.version))
+            for definition in normalised["assignment_policies"]:
+                policy, outcome = policy_save(definition=definition, created_by=created_by, now=now)
+                items.append(
+                    ImportItem(
+                        kind="assignment_policy", key=policy.key, outcome=outcome, version=policy.version
+                    )
+                )
+            warnings = rules_lint()
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    counts = {
+        name: sum(1 for item in items if item.outcome == name) for name in ("created", "updated", "unchanged")
+    }
+    return ImportResult(items=items, warnings=warnings, dry_run=dry_run, counts=counts)
+
+
+def _outcome(*, existed: bool, written: bool) -> Outcome:
+    if not existed:
+        return "created"
+    return "updated" if written else "unchanged"
+
+
+@transaction.atomic
+def macro_save(
+    *, definition: dict[str, Any], created_by: User | None, now: datetime
+) -> tuple[Macro, Outcome]:
+    """Create a macro or add a version (`definition` as in the document, already validated).
+    The owner is the first id of a personal, team or department visibility."""
+    macro = Macro.objects.select_for_update().filter(key=definition["key"]).first()
+    if macro is not None:
+        current = MacroVersion.objects.filter(macro=macro, version=macro.version).first()
+        if current is not None and current.definition == definition and macro.active:
+            return macro, "unchanged"
+    outcome: Outcome = "created" if macro is None else "updated"
+    if macro is None:
+        macro = Macro(key=definition["key"], version=0, created_at=now)
+    visibility = definition["visibility"]
+    scope, ids = visibility["scope"], visibility.get("ids") or []
+    macro.name = definition["name"]
+    macro.visibility = Visibility(scope)
+    macro.owner_user_id = ids[0] if scope == "personal" else None
+    macro.owner_team_id = ids[0] if scope == "team" else None
+    macro.owner_department_id = ids[0] if scope == "department" else None
+    macro.active = True
+    macro.version += 1
+    macro.updated_at = now
+    macro.save()
+    MacroVersion.objects.create(
+        macro=macro, version=macro.version, definition=definition, created_by=created_by, created_at=now
+    )
+    return macro, outcome
+
+
+@transaction.atomic
+def policy_save(
+    *, definition: dict[str, Any], created_by: User | None, now: datetime
+) -> tuple[AssignmentPolicy, Outcome]:
+    """Create an assignment policy or add a version (`definition` as in the document)."""
+    policy = AssignmentPolicy.objects.select_for_update().filter(key=definition["key"]).first()
+    if policy is not None and policy.definition == definition and policy.active:
+        return policy, "unchanged"
+    outcome: Outcome = "created" if policy is None else "updated"
+    if policy is None:
+        policy = AssignmentPolicy(key=definition["key"], version=0, created_at=now)
+    policy.name = definition["name"]
+    policy.definition = definition
+    policy.active = True
+    policy.version += 1
+    policy.updated_at = now
+    policy.save()
+    AssignmentPolicyVersion.objects.create(
+        policy=policy, version=policy.version, definition=definition, created_by=created_by, created_at=now
+    )
+    return policy, outcome

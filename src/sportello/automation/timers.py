@@ -1,0 +1,338 @@
+"""Time rules as exact timers: arming inside the change pipeline, firing in the worker.
+
+Arming (`timers_arm`, called by `tickets.pipeline.arm_timers` on every mutation, after the ticket
+row is written, in its transaction): the active time rules are read (one query; parsed
+definitions are cached per rule version; no further query when none is active), the ticket's
+anchors are read from its columns, `engine.timerules.plan_timers` says which timers it should
+have, and the stored `Timer` rows are diffed against that plan: one query reads them, the ones
+whose anchor instance (or due instant, or rule version) is gone are deleted in bulk, the new ones
+inserted in bulk, the rest kept. A step that already fired for its anchor instance (a
+`TimerFiring` row) is not armed again. A rule's `when` is not checked here: it is re-checked when
+the step fires.
+
+Anchors: `created`, `assigned` (while assigned), `last_customer_message`, `last_agent_reply`,
+`last_update` (the last change not made by automation: a time rule's own firing does not move
+it), `due_date`, and `status_entered:<x>` — when the ticket entered its current status category
+if `x` is that category, else when it entered its current status if `x` is that status' key.
+Closed tickets accept no automatic change: they have no timers.
+
+Firing (`timers_fire_due`, the worker's poller `timers_poll`): due timers (`due_at <= now`) are
+read in batches; each is claimed in its own transaction with `FOR UPDATE SKIP LOCKED` (on
+SQLite the database write lock serialises workers), with its ticket locked the same way (a
+ticket held by a mutation is retried on the next round, so the two never wait on each other).
+Then a `TimerFiring` row is inserted under the unique key (rule, ticket, anchor instance, step):
+if it exists, the step already fired and the timer is just deleted. Otherwise the step runs as a
+mutation through the pipeline (actor: the rule; via: rule; cause
+`timer:<key>@<version>#<step>`, so event rules see `event.type == "timer.fired"`), which first
+re-checks the rule's `when` on the current ticket and, if it holds, applies the step's actions
+exactly as event rules apply theirs (fields, tags, assignment, notes, notifications, webhooks).
+The outcome (`applied`, `no_change`, `conditions_false`, `error: ...`) and the change id are
+recorded on the firing and the timer deleted, all in that one transaction: a crash before the
+commit leaves the timer to be fired again, and the unique key keeps it from firing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+
+from sportello.core.actors import Actor, ActorKind, Via
+from sportello.core.errors import DomainError, ValidationFailed
+from sportello.engine import actions as act
+from sportello.engine.conditions import FieldSpec, evaluate
+from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule, parse_document
+from sportello.engine.schema import RuleSchemaError
+from sportello.engine.timerules import plan_timers
+from sportello.tickets.models import StatusCategory, Ticket
+
+from . import event_rules
+from .facts import field_specs
+from .models import RuleKind, RuleVersion, Timer, TimerFiring
+
+if TYPE_CHECKING:
+    from sportello.tickets.pipeline import Context
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "sportello/rules/v1"
+BATCH_SIZE = 100  # due timers read at once
+ROUND_MAX = 1_000  # timers fired per poller call before the worker's other work gets a turn
+IDLE_RECHECK = timedelta(seconds=1)  # timers armed by other processes are seen this soon
+
+
+@dataclass(frozen=True, slots=True)
+class SavedTimeRule:
+    """A time rule as armed and fired, with the id of its database row."""
+
+    id: int
+    name: str
+    rule: TimeRule
+
+
+# (rule id, version, key, saved at) -> parsed rule; see `event_rules._parsed`.
+_parsed: dict[tuple[int, int, str, datetime], SavedTimeRule] = {}
+
+
+def parse_time_rule(definition: Mapping[str, Any], *, specs: Mapping[str, FieldSpec]) -> TimeRule:
+    """One time rule from its stored definition (an item of the document's `time_rules`)."""
+    doc = parse_document({"schema": SCHEMA, "time_rules": [dict(definition)]}, specs=specs)
+    return doc.time_rules[0]
+
+
+def active_time_rules(
+    specs: Callable[[], Mapping[str, FieldSpec]] = field_specs, memo: dict[str, Any] | None = None
+) -> list[SavedTimeRule]:
+    """The active time rules at their current versions (no query in a mutation whose event
+    rules already read the rules; else one while nothing changed)."""
+    from .event_rules import active_rule_rows
+
+    rows = active_rule_rows(RuleKind.TIME, memo)
+    missing = {row[0]: row for row in rows if row not in _parsed}
+    if missing:
+        resolved = specs()
+        versions = RuleVersion.objects.filter(rule_id__in=list(missing)).select_related("rule")
+        for rv in versions:
+            row = missing[rv.rule_id]
+            if row[1] != rv.version:
+                continue
+            try:
+                rule = parse_time_rule(rv.definition, specs=resolved)
+            except RuleSchemaError:
+                continue  # valid when saved; a custom field removed since. It does not run.
+            rule = dataclasses.replace(rule, version=rv.version, active=True)
+            _parsed[row] = SavedTimeRule(id=rv.rule_id, name=rv.rule.name, rule=rule)
+    return [_parsed[row] for row in rows if row in _parsed]
+
+
+def forget_parsed_rules() -> None:
+    """Drop the parsed-rule cache (tests roll transactions back and reuse ids)."""
+    _parsed.clear()
+
+
+def ticket_anchors(ticket: Ticket, rules: list[SavedTimeRule]) -> dict[str, datetime | None]:
+    """The anchor instants of `ticket` that `rules` count from (None: no clock running)."""
+    if ticket.status_category == StatusCategory.CLOSED:
+        return {}
+    anchors: dict[str, datetime | None] = {
+        "created": ticket.created_at,
+        "assigned": ticket.assigned_at if ticket.assignee_id is not None else None,
+        "last_customer_message": ticket.last_customer_message_at,
+        "last_agent_reply": ticket.last_agent_reply_at,
+        "last_update": ticket.last_activity_at,
+        "due_date": ticket.due_at,
+    }
+    for saved in rules:
+        name = saved.rule.anchor
+        if not name.startswith(STATUS_ANCHOR_PREFIX) or name in anchors:
+            continue
+        wanted = name.removeprefix(STATUS_ANCHOR_PREFIX)
+        if wanted == ticket.status_category:
+            anchors[name] = ticket.status_category_entered_at
+        elif wanted == ticket.status.key:
+            anchors[name] = ticket.status_entered_at
+        else:
+            anchors[name] = None
+    return anchors
+
+
+type TimerKey = tuple[int, str, int]  # rule id, anchor key, step
+
+
+def timers_arm(ctx: Context) -> None:
+    """Arm and disarm the time-rule timers of the ticket under change (see the module doc)."""
+    rules = active_time_rules(memo=ctx.memo)
+    if not rules:
+        return
+    ticket = ctx.ticket
+    by_key = {saved.rule.key: saved for saved in rules}
+    planned = plan_timers([s.rule for s in rules], ticket.pk, ticket_anchors(ticket, rules))
+    wanted: dict[TimerKey, Timer] = {}
+    for p in planned:
+        saved = by_key[p.rule_key]
+        wanted[(saved.id, p.anchor_key, p.step_index)] = Timer(
+            rule_id=saved.id,
+            rule_version=p.rule_version or 1,
+            ticket_id=ticket.pk,
+            anchor_key=p.anchor_key,
+            step=p.step_index,
+            due_at=p.due_at,
+        )
+    stale: list[int] = []
+    for pk, rule_id, key, step, version, due_at in Timer.objects.filter(ticket_id=ticket.pk).values_list(
+        "pk", "rule_id", "anchor_key", "step", "rule_version", "due_at"
+    ):
+        want = wanted.get((rule_id, key, step))
+        if want is not None and (want.rule_version, want.due_at) == (version, due_at):
+            del wanted[(rule_id, key, step)]
+        else:
+            stale.append(pk)
+    if stale:
+        Timer.objects.filter(pk__in=stale).delete()
+    if wanted:
+        fired = set(
+            TimerFiring.objects.filter(
+                ticket_id=ticket.pk, anchor_key__in={k[1] for k in wanted}
+            ).values_list("rule_id", "anchor_key", "step")
+        )
+        new = [timer for key, timer in wanted.items() if key not in fired]
+        if new:
+            Timer.objects.bulk_create(new)
+
+
+# --------------------------------------------------------------------------------------------
+# Firing
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """What became of one claimed timer."""
+
+    timer_id: int
+    outcome: str  # applied | no_change | conditions_false | already_fired | rule_inactive | error: ...
+    change_id: Any = None
+
+
+def timers_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
+    """Fire the timers due at `now` (at most `limit`), each in its own transaction. Timers held
+    by another worker, or whose ticket a mutation holds, are left for the next round."""
+    done: list[Fired] = []
+    skipped: set[int] = set()
+    while len(done) < limit:
+        batch = [
+            pk
+            for pk in Timer.objects.filter(due_at__lte=now)
+            .exclude(pk__in=skipped)
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:BATCH_SIZE]
+        ]
+        if not batch:
+            break
+        for pk in batch:
+            result = timer_fire(timer_id=pk, now=now)
+            if result is None:
+                skipped.add(pk)
+            else:
+                done.append(result)
+            if len(done) >= limit:
+                break
+        if len(skipped) >= BATCH_SIZE * 10:
+            break  # heavily contended: let the other workers have it
+    return done
+
+
+def _locking(qs: Any) -> Any:
+    if connection.vendor == "postgresql":
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs  # SQLite: the transaction holds the database write lock
+
+
+def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
+    """Fire one timer if it is due and free; None when it is gone, not due, or held by another
+    worker (or its ticket by a mutation). One transaction; an unexpected error rolls it all back
+    and leaves the timer to be fired again."""
+    with transaction.atomic():
+        timer = _locking(Timer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        if timer is None:
+            return None
+        if _locking(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
+            return None
+        rules = {s.id: s for s in active_time_rules()}
+        saved = rules.get(timer.rule_id)
+        if saved is None or timer.step >= len(saved.rule.steps):
+            timer.delete()  # the rule was deactivated or lost the step: disarmed
+            return Fired(timer_id, "rule_inactive")
+        try:
+            with transaction.atomic():
+                firing = TimerFiring.objects.create(
+                    rule_id=timer.rule_id,
+                    ticket_id=timer.ticket_id,
+                    anchor_key=timer.anchor_key,
+                    step=timer.step,
+                    due_at=timer.due_at,
+                    fired_at=now,
+                    outcome="pending",
+                )
+        except IntegrityError:
+            timer.delete()
+            return Fired(timer_id, "already_fired")
+        firing.outcome, firing.change_id = _run_step(saved, timer, now)
+        firing.save(update_fields=["outcome", "change_id"])
+        timer.delete()
+        return Fired(timer_id, firing.outcome, firing.change_id)
+
+
+def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, Any]:
+    """The step as a mutation through the pipeline; (outcome, change id or None)."""
+    from sportello.tickets import pipeline
+
+    rule = saved.rule
+    step = rule.steps[timer.step]
+    verdict: dict[str, bool] = {}
+
+    def apply_step(ctx: Context) -> None:
+        specs = field_specs()
+        # The step's actions run like an event rule's, under the time rule's id and name.
+        as_event_rule = EventRule(
+            key=rule.key, name=rule.name, when=rule.when, actions=step.actions, version=rule.version
+        )
+        runner = event_rules._Runner(
+            ctx, specs, {rule.key: event_rules.SavedRule(id=saved.id, name=saved.name, rule=as_event_rule)}
+        )
+        facts: Mapping[str, Any] = runner.facts()
+        verdict["when"] = evaluate(rule.when, facts, specs=specs)
+        if not verdict["when"]:
+            return
+        for action in step.actions:
+            if isinstance(action, act.Stop):
+                break
+            result = runner.apply(as_event_rule, action, facts)
+            if result.error is not None:
+                raise ValidationFailed(result.error)
+            facts = result.facts
+        for effect in runner.queued.get(rule.key, []):
+            effect()
+
+    mutation = pipeline.Mutation(
+        actor=Actor(kind=ActorKind.RULE, id=saved.id, label=saved.name[:200]),
+        via=Via.RULE,
+        cause=f"timer:{rule.key}@{rule.version}#{timer.step}",
+        automation=apply_step,
+    )
+    version = Ticket.objects.filter(pk=timer.ticket_id).values_list("version", flat=True).first()
+    try:
+        with transaction.atomic():
+            out = pipeline.ticket_apply(ticket_id=timer.ticket_id, mutation=mutation, now=now)
+    except DomainError as exc:
+        return f"error: {exc}"[:200], None
+    if not verdict.get("when", False):
+        return "conditions_false", None
+    if out.ticket.version == version:
+        return "no_change", None
+    return "applied", out.change_id
+
+
+def timers_next_due() -> datetime | None:
+    return Timer.objects.order_by("due_at").values_list("due_at", flat=True).first()
+
+
+def timers_poll(now: datetime) -> datetime | None:
+    """The worker's poller: fire what is due, then say when the next timer is due (at most a
+    second away, so timers armed meanwhile by other processes are not missed)."""
+    fired = timers_fire_due(now=now)
+    if len(fired) >= ROUND_MAX:
+        return now  # more is due: come back at once
+    upcoming = timers_next_due()
+    recheck = now + IDLE_RECHECK
+    return recheck if upcoming is None or upcoming > recheck else max(upcoming, now)
+
+
+def register() -> None:
+    from sportello.core.worker import register_poller
+
+    register_poller("time_rules", timers_poll)

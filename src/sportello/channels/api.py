@@ -1,0 +1,70 @@
+"""`/api/v1/tickets/{id}/deliveries`: what became of a ticket's e-mails and webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest
+from ninja import Router
+
+from sportello.core.paging import SortKey, page_limit, paginate
+from sportello.tickets import selectors as ticket_selectors
+
+from . import selectors
+from .models import OutboxMessage, OutboxStatus
+from .schemas import DeliveryPage
+
+router = Router(tags=["deliveries"])
+
+
+def public_url(url: str) -> str:
+    """The destination without credentials: user info, query and fragment are dropped."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def delivery_state(item: OutboxMessage) -> str:
+    if item.status == OutboxStatus.PENDING:
+        return "retrying" if item.attempts > 0 else "pending"
+    return str(item.status)
+
+
+def delivery_out(item: OutboxMessage) -> dict[str, Any]:
+    payload = item.payload if isinstance(item.payload, dict) else {}
+    recipients = payload.get("to") if item.kind == "email" else None
+    url = payload.get("url") if item.kind == "webhook" else None
+    return {
+        "id": item.pk,
+        "delivery_id": str(item.delivery_id),
+        "kind": item.kind,
+        "state": delivery_state(item),
+        "attempts": item.attempts,
+        "last_error": item.last_error,
+        "next_attempt_at": item.next_attempt_at if item.status == OutboxStatus.PENDING else None,
+        "sent_at": item.sent_at,
+        "created_at": item.created_at,
+        "recipients": [str(r) for r in recipients] if isinstance(recipients, list) else [],
+        "url": public_url(url) if isinstance(url, str) else None,
+    }
+
+
+@router.get(
+    "/tickets/{ticket_id}/deliveries",
+    response=DeliveryPage,
+    summary="Delivery state of a ticket's e-mails and webhooks",
+)
+def list_deliveries(
+    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    ticket = ticket_selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
+    qs = selectors.delivery_list(principal=request.auth, ticket=ticket)
+    rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
+    return {"items": [delivery_out(r) for r in rows], "next_cursor": nxt}

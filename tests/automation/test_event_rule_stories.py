@@ -1,0 +1,219 @@
+"""Event rules through the real pipeline: the stories of the automation issue, end to end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sportello.accounts.models import Role
+from sportello.accounts.services import agent_create, team_create
+from sportello.automation.models import RuleKind, RuleTrace
+from sportello.automation.services import rule_save
+from sportello.channels.models import OutboxMessage
+from sportello.core.actors import Actor, ActorKind, Via
+from sportello.tickets import pipeline
+from sportello.tickets.models import Message, TicketEvent
+from sportello.tickets.pipeline import Mutation, NewMessage
+
+
+def event_rule(desk: Any, now: Any, **definition: Any) -> Any:
+    rule, _ = rule_save(kind=RuleKind.EVENT, definition=definition, created_by=desk.admin, now=now)
+    return rule
+
+
+def open_ticket(desk: Any, now: Any, *, subject: str, body: str, channel: str = "email", **kw: Any) -> Any:
+    return pipeline.ticket_create(
+        actor=Actor(ActorKind.CONTACT, desk.alice.pk, "Alice"),
+        via=Via.EMAIL,
+        subject=subject,
+        requester_id=desk.alice.pk,
+        department_id=desk.books.pk,
+        description=NewMessage(body=body),
+        fields={"channel": channel, **kw.pop("fields", {})},
+        now=now,
+        **kw,
+    )
+
+
+@pytest.fixture
+def replacements(desk: Any) -> Any:
+    return team_create(name="Replacements", department=desk.books, members=[desk.agent])
+
+
+def test_phone_heats_up_gets_high_priority_and_the_replacements_team(
+    desk: Any, now: Any, replacements: Any
+) -> None:
+    # given a rule on the body of the customer's message
+    rule = event_rule(
+        desk,
+        now,
+        key="overheating",
+        name="Overheating phones",
+        when={"all": [{"field": "message.body", "op": "contains", "value": "the phone heats up"}]},
+        actions=[
+            {"set": {"field": "ticket.priority", "value": "high"}},
+            {"assign": {"team": replacements.pk}},
+        ],
+    )
+    # when a customer writes it
+    out = open_ticket(desk, now, subject="Hot phone", body="Since yesterday The phone heats up a lot.")
+    # then the ticket is high priority and with the Replacements team
+    ticket = out.ticket
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.team_id) == (3, replacements.pk)
+    # and each change is recorded under the rule and its version
+    events = TicketEvent.objects.filter(ticket=ticket, kind="field", field__in=["priority", "team"])
+    assert sorted((e.field, e.actor_kind, e.actor_id, e.cause, e.via, e.new_value) for e in events) == [
+        ("priority", "contact", desk.alice.pk, "", "email", "normal"),  # the default, on creation
+        ("priority", "rule", rule.pk, "rule:overheating@1", "rule", "high"),
+        ("team", "rule", rule.pk, "rule:overheating@1", "rule", replacements.pk),
+    ]
+    # and the trace says why
+    trace = RuleTrace.objects.get(change_id=out.change_id)
+    assert [(r["rule"], r["pass"], r["outcome"]) for r in trace.trace["rules"]] == [
+        ("overheating", 1, "fired")
+    ]
+    predicate = trace.trace["rules"][0]["predicates"][0]
+    assert (predicate["field"], predicate["result"]) == ("message.body", True)
+
+
+def test_routing_to_named_agents(desk: Any, now: Any) -> None:
+    caterina = agent_create(
+        email="caterina@desk.test", name="Caterina", role=Role.AGENT, departments=[desk.books]
+    )
+    miriam = agent_create(email="miriam@desk.test", name="Miriam", role=Role.AGENT, departments=[desk.books])
+    adebayo = agent_create(
+        email="adebayo@desk.test", name="Adebayo", role=Role.AGENT, departments=[desk.books]
+    )
+    from sportello.tickets.fields_services import LayoutRowSpec, custom_field_create, layout_replace
+
+    custom_field_create(actor=desk.admin, key="product_code", label="Product code", type="text")
+    layout_replace(actor=desk.admin, department=desk.books, rows=[LayoutRowSpec(field="product_code")])
+    event_rule(
+        desk,
+        now,
+        key="chat",
+        name="Chat to Caterina",
+        position=1,
+        when={"field": "ticket.channel", "op": "is", "value": "chat"},
+        actions=[{"assign": {"agent": caterina.pk}}],
+    )
+    event_rule(
+        desk,
+        now,
+        key="xt372",
+        name="XT372 to Miriam",
+        position=2,
+        when={"field": "ticket.custom.product_code", "op": "is", "value": "XT372"},
+        actions=[{"assign": {"agent": miriam.pk}}],
+    )
+    event_rule(
+        desk,
+        now,
+        key="refund",
+        name="Refunds to Adebayo",
+        position=3,
+        when={"field": "ticket.subject", "op": "contains", "value": "refund"},
+        actions=[{"assign": {"agent": adebayo.pk}}],
+    )
+
+    chat = open_ticket(desk, now, subject="Hello", body="hi", channel="chat").ticket
+    product = open_ticket(
+        desk, now, subject="Broken", body="x", custom_fields={"product_code": "XT372"}
+    ).ticket
+    refund = open_ticket(desk, now, subject="Refund please", body="x").ticket
+    other = open_ticket(desk, now, subject="Question", body="x").ticket
+    assert [chat.assignee_id, product.assignee_id, refund.assignee_id, other.assignee_id] == [
+        caterina.pk,
+        miriam.pk,
+        adebayo.pk,
+        None,
+    ]
+
+
+def test_a_ticket_assigned_to_a_team_notifies_the_team(desk: Any, now: Any) -> None:
+    event_rule(
+        desk,
+        now,
+        key="team-assigned",
+        name="Tell the team",
+        when={"field": "ticket.team", "op": "changed"},
+        actions=[
+            {
+                "notify": {
+                    "to": ["team"],
+                    "subject": "Ticket #{{ ticket.number }} is yours",
+                    "body": "{{ ticket.subject }} was assigned to your team.",
+                }
+            }
+        ],
+    )
+    ticket = open_ticket(desk, now, subject="Lost parcel", body="x").ticket
+    assert not OutboxMessage.objects.filter(ticket=ticket, kind="email").exists()
+    pipeline.ticket_apply(
+        ticket_id=ticket.pk,
+        mutation=Mutation(
+            actor=Actor(ActorKind.AGENT, desk.agent.pk, "Bruno"), via=Via.API, fields={"team": desk.team.pk}
+        ),
+        now=now,
+    )
+    (mail,) = OutboxMessage.objects.filter(ticket=ticket, kind="email")
+    assert mail.payload["to"] == ["bruno@desk.test"]
+    assert mail.payload["subject"] == f"Ticket #{ticket.number} is yours"
+    assert mail.payload["body"] == "Lost parcel was assigned to your team."
+
+
+def test_a_failing_action_rolls_back_its_rule_and_is_traced(desk: Any, now: Any) -> None:
+    # given a rule that sets the priority, then assigns an agent of another department
+    event_rule(
+        desk,
+        now,
+        key="bad",
+        name="Bad",
+        when={"field": "ticket.subject", "op": "present"},
+        actions=[
+            {"set": {"field": "ticket.priority", "value": "urgent"}},
+            {"assign": {"agent": desk.outsider.pk}},
+            {"note": {"body": "never written"}},
+        ],
+    )
+    out = open_ticket(desk, now, subject="Hi", body="x")
+    ticket = out.ticket
+    ticket.refresh_from_db()
+    # then nothing of the rule stays, and the ticket is still created
+    assert (ticket.priority, ticket.assignee_id) == (2, None)
+    assert not Message.objects.filter(ticket=ticket, public=False).exists()
+    trace = RuleTrace.objects.get(change_id=out.change_id).trace
+    assert trace["errored"] == ["bad"], trace
+    assert [a["outcome"] for a in trace["rules"][0]["actions"]] == ["changed", "error", "skipped"]
+
+
+def test_rules_see_each_other_and_notes_are_written(desk: Any, now: Any) -> None:
+    event_rule(
+        desk,
+        now,
+        key="a-urgent",
+        name="Urgent VIP",
+        position=1,
+        when={"field": "organization.vip", "op": "is", "value": True},
+        actions=[{"set": {"field": "ticket.priority", "value": "urgent"}}],
+    )
+    event_rule(
+        desk,
+        now,
+        key="b-note",
+        name="Note urgent",
+        position=2,
+        when={"field": "ticket.priority", "op": "changed_to", "value": "urgent"},
+        actions=[{"note": {"body": "Urgent: {{ ticket.subject }}"}}, {"add_tags": ["escalated"]}],
+    )
+    from sportello.contacts.services import contact_update
+
+    contact_update(contact=desk.alice, actor=desk.admin, organization=desk.acme)
+    out = open_ticket(desk, now, subject="Down", body="x")
+    note = Message.objects.get(ticket=out.ticket, public=False)
+    assert note.body_text == "Urgent: Down"
+    assert out.tags == ["escalated"]
+    ev = TicketEvent.objects.get(ticket=out.ticket, kind="message", field="internal")
+    assert (ev.actor_kind, ev.cause) == ("rule", "rule:b-note@1")
