@@ -243,17 +243,19 @@ def run_cycle(
     )
 
 
-# Compiled conditions by identity (rules are parsed once per saved version and kept).
-_COMPILED: dict[int, tuple[Condition, Mapping[str, FieldSpec], Compiled]] = {}
+# Compiled conditions by identity: callers keep parsed rules (one per saved version), so a
+# condition is compiled once, with the specs of the fields it reads at that time (a field's type
+# does not change; its stored rules are re-parsed when they do).
+_COMPILED: dict[int, tuple[Condition, Compiled]] = {}
 _COMPILED_MAX = 20_000
 
 
 def _compiled(cond: Condition, specs: Mapping[str, FieldSpec]) -> Compiled:
     hit = _COMPILED.get(id(cond))
-    if hit is not None and hit[0] is cond and hit[1] is specs:
-        return hit[2]
+    if hit is not None and hit[0] is cond:
+        return hit[1]
     if len(_COMPILED) >= _COMPILED_MAX:
         _COMPILED.clear()
     fn = compile_condition(cond, specs)
-    _COMPILED[id(cond)] = (cond, specs, fn)
+    _COMPILED[id(cond)] = (cond, fn)
     return fn
