@@ -217,3 +217,21 @@ def test_rules_see_each_other_and_notes_are_written(desk: Any, now: Any) -> None
     assert out.tags == ["escalated"]
     ev = TicketEvent.objects.get(ticket=out.ticket, kind="message", field="internal")
     assert (ev.actor_kind, ev.cause) == ("rule", "rule:b-note@1")
+
+
+def test_a_rule_capped_at_one_firing_per_ticket_fires_once(desk: Any, now: Any) -> None:
+    # given a rule that adds a note on every update, capped at one firing per ticket
+    event_rule(desk, now, key="first-touch", name="First touch", max_fires_per_ticket=1,
+               when={"field": "ticket.priority", "op": "changed"},
+               actions=[{"note": {"body": "Priority changed"}}])  # fmt: skip
+    ticket = open_ticket(desk, now, subject="Slow", body="x").ticket  # the default priority: fires
+    agent = Actor(ActorKind.AGENT, desk.agent.pk, "Bruno")
+    # when the priority changes twice more
+    for priority in ("high", "urgent"):
+        pipeline.ticket_apply(
+            ticket_id=ticket.pk,
+            mutation=Mutation(actor=agent, via=Via.API, fields={"priority": priority}),
+            now=now,
+        )
+    # then the rule fired once in all
+    assert Message.objects.filter(ticket=ticket, public=False).count() == 1

@@ -183,3 +183,47 @@ def test_candidate_errors_name_their_path_and_need_an_admin(desk: Any, api: Any,
 def test_a_ticket_the_caller_may_not_read_is_not_found(desk: Any, api: Any, ticket: Any) -> None:
     r = api(desk.outsider).post("/rules/simulate", {"ticket_id": ticket.pk, "change": {"priority": "low"}})
     assert r.status_code == 404
+
+
+def test_a_simulation_explains_the_rules_that_did_not_fire_and_a_real_change_stores_only_what_fired(
+    desk: Any, api: Any, now: Any, ticket: Any
+) -> None:
+    # given two rules, one of which matches a change of priority
+    for key, value in (("urgent-only", "urgent"), ("high-only", "high")):
+        rule_save(
+            kind=RuleKind.EVENT,
+            definition={
+                "key": key,
+                "name": key,
+                "when": {"field": "ticket.priority", "op": "changed_to", "value": value},
+                "actions": [{"add_tags": [key]}],
+            },
+            created_by=desk.admin,
+            now=now,
+        )
+    change = {"ticket_id": ticket.pk, "change": {"priority": "high"}}
+    # when the change is simulated
+    body = api(desk.agent).post("/rules/simulate", change).json()
+    # then the trace explains the rule that did not match, with its predicate
+    first_pass = [r for r in body["traces"][0]["rules"] if r["pass"] == 1]
+    assert [(r["rule"], r["outcome"]) for r in first_pass] == [
+        ("high-only", "fired"),
+        ("urgent-only", "not_matched"),
+    ]
+    missed = first_pass[1]["predicates"][0]
+    assert (missed["expected"], missed["observed"], missed["previous"], missed["result"]) == (
+        "urgent",
+        "high",
+        "normal",
+        False,
+    )
+    # and when the change is made for real, the stored trace keeps only what fired
+    services.ticket_update(
+        principal=desk.agent,
+        ticket_id=ticket.pk,
+        via=Via.API,
+        data={"version": ticket.version, "priority": "high"},
+        now=now,
+    )
+    stored = RuleTrace.objects.filter(ticket=ticket).latest("id").trace
+    assert [(r["rule"], r["outcome"]) for r in stored["rules"]] == [("high-only", "fired")]

@@ -22,15 +22,18 @@ assignee (they see it on the next change).
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import F
 
 from sportello.accounts.models import Team, User
 from sportello.core.actors import Actor, ActorKind
@@ -43,12 +46,25 @@ from sportello.engine.schema import RuleSchemaError
 from sportello.engine.triggers import ApplyResult, RuleLike, order_rules, run_cycle
 
 from .facts import field_specs, ticket_facts
-from .models import Macro, MacroVersion, Rule, RuleKind, RuleTrace, RuleVersion, TraceKind
+from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
 
 SCHEMA = "sportello/rules/v1"
+# Set during dry runs: the trace then holds every rule considered and every predicate evaluated.
+_explain_all: contextvars.ContextVar[bool] = contextvars.ContextVar("explain_all", default=False)
+
+
+@contextmanager
+def explaining() -> Iterator[None]:
+    """Within this block, event rules trace every rule and predicate (simulations)."""
+    token = _explain_all.set(True)
+    try:
+        yield
+    finally:
+        _explain_all.reset(token)
+
 EVENT_TIMER = "timer.fired"
 
 
@@ -178,13 +194,18 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
         facts=runner.facts(),
         specs=runner.specs,
         apply=runner.apply,
-        fired_counts=None,
-        explain_all=dry_run,
+        fired_counts=_fire_counts(ctx, rules),
+        explain_all=dry_run or _explain_all.get(),
         presorted=True,
     )
     for key in result.fired:
         for effect in runner.queued.get(key, []):
             effect()
+    capped = [
+        rules.by_key[k].id for k in result.fired if rules.by_key[k].rule.max_fires_per_ticket is not None
+    ]
+    if capped:
+        ctx.after_write.append(lambda: _count_fires(ctx, capped))
     trace = RuleTrace(
         ticket=ctx.ticket if not ctx.created else None,
         change_id=ctx.change_id,
@@ -196,6 +217,25 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
     )
     ctx.traces.append(trace)
     return trace
+
+
+def _fire_counts(ctx: Context, rules: ActiveRules) -> dict[str, int] | None:
+    """Past firings on this ticket of the rules that have a cap (no query when none has)."""
+    capped = {s.id: key for key, s in rules.by_key.items() if s.rule.max_fires_per_ticket is not None}
+    if not capped or ctx.created:
+        return None
+    rows = RuleFireCount.objects.filter(ticket_id=ctx.ticket.pk, rule_id__in=list(capped))
+    return {capped[rule_id]: count for rule_id, count in rows.values_list("rule_id", "count")}
+
+
+def _count_fires(ctx: Context, rule_ids: list[int]) -> None:
+    """Count a firing of capped rules (the ticket row is locked: no race)."""
+    for rule_id in rule_ids:
+        updated = RuleFireCount.objects.filter(rule_id=rule_id, ticket_id=ctx.ticket.pk).update(
+            count=F("count") + 1
+        )
+        if not updated:
+            RuleFireCount.objects.create(rule_id=rule_id, ticket_id=ctx.ticket.pk, count=1)
 
 
 def trace_to_data(result: Any, rules: Mapping[str, SavedRule]) -> dict[str, Any]:

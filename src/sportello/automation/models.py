@@ -284,6 +284,22 @@ class TimerFiring(models.Model):
         return f"rule {self.rule_id} step {self.step} fired on ticket {self.ticket_id}"
 
 
+class RuleFireCount(models.Model):
+    """How often an event rule has fired on a ticket: kept only for rules with a
+    `max_fires_per_ticket` (the cycle skips them once the count reaches it)."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+", db_index=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rule", "ticket"]
+        constraints = [models.UniqueConstraint("rule", "ticket", name="automation_rulefirecount_unique")]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} fired {self.count} times on ticket {self.ticket_id}"
+
+
 class TraceKind(models.TextChoices):
     EVENT = "event", "Event"
     TIMER = "timer", "Timer"

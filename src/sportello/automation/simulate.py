@@ -25,7 +25,7 @@ from sportello.core.errors import ValidationFailed
 from sportello.tickets import services as ticket_services
 from sportello.tickets.models import Message, TicketEvent
 
-from .event_rules import forget_parsed_rules
+from .event_rules import explaining, forget_parsed_rules
 from .models import RuleKind, RuleTrace
 from .services import RuleWarning, rule_save, rules_lint
 
@@ -63,7 +63,7 @@ def rules_simulate(
         raise ValidationFailed("give either ticket_id (with change) or ticket", field="ticket_id")
     result = Simulation(ticket_id=ticket_id, change_id=None)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), explaining():
             _save_candidates(rules or [], principal=principal, now=now)
             if ticket is not None:
                 outcome = ticket_services.ticket_open(
