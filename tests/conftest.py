@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from testing import NOW
 
@@ -124,3 +125,9 @@ def _fresh_rule_cache() -> None:
     from sportello.automation.event_rules import forget_parsed_rules
 
     forget_parsed_rules()
+
+
+# Property tests run on shared CI machines: time per example varies with the load, so examples
+# have no deadline (the counts of examples stay as each test sets them).
+hypothesis_settings.register_profile("sportello", deadline=None)
+hypothesis_settings.load_profile("sportello")
