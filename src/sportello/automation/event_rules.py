@@ -65,6 +65,7 @@ def explaining() -> Iterator[None]:
     finally:
         _explain_all.reset(token)
 
+
 EVENT_TIMER = "timer.fired"
 
 
