@@ -235,3 +235,15 @@ def test_a_rule_capped_at_one_firing_per_ticket_fires_once(desk: Any, now: Any) 
         )
     # then the rule fired once in all
     assert Message.objects.filter(ticket=ticket, public=False).count() == 1
+
+
+def test_a_change_no_rule_acted_on_stores_no_trace(desk: Any, now: Any) -> None:
+    # given an active rule that does not match
+    event_rule(desk, now, key="chat-only", name="Chat only",
+               when={"field": "ticket.channel", "op": "is", "value": "chat"},
+               actions=[{"add_tags": ["chat"]}])  # fmt: skip
+    # when a ticket arrives by e-mail
+    out = open_ticket(desk, now, subject="Hello", body="x")
+    # then there is nothing to explain and nothing stored
+    assert out.tags == []
+    assert not RuleTrace.objects.filter(change_id=out.change_id).exists()

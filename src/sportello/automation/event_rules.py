@@ -176,8 +176,9 @@ def event_type(ctx: Context) -> str:
 
 
 def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
-    """Run the event rules on the change in `ctx`. Returns the stored trace (None when no rule
-    is active). With `dry_run`, the trace is returned unsaved (the caller rolls back)."""
+    """Run the event rules on the change in `ctx`. Returns its trace (None when no rule is
+    active); the trace is saved with the change when a rule fired, failed or hit its cap, or
+    when every rule is explained (`dry_run`, or within `explaining()`)."""
     specs_cache: dict[str, Mapping[str, FieldSpec]] = {}
 
     def specs() -> Mapping[str, FieldSpec]:
@@ -189,6 +190,7 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
     if not rules.ordered:
         return None
     runner = _Runner(ctx, specs(), rules.by_key)
+    explain_all = dry_run or _explain_all.get()
     result = run_cycle(
         rules.ordered,
         before=runner.before_facts(),
@@ -196,7 +198,7 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
         specs=runner.specs,
         apply=runner.apply,
         fired_counts=_fire_counts(ctx, rules),
-        explain_all=dry_run or _explain_all.get(),
+        explain_all=explain_all,
         presorted=True,
     )
     for key in result.fired:
@@ -216,7 +218,10 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
         loop_guard=result.loop_guard,
         trace=trace_to_data(result, rules.by_key),
     )
-    ctx.traces.append(trace)
+    # A change on which no rule did anything needs no explanation stored (a dry run shows why
+    # each rule did not fire): one write less on most changes.
+    if explain_all or result.trace or result.loop_guard:
+        ctx.traces.append(trace)
     return trace
 
 
