@@ -204,3 +204,39 @@ def test_two_workers_racing_fire_each_step_once(desk: Any, now: Any) -> None:
     assert TimerFiring.objects.count() == 20
     assert set(TimerFiring.objects.values_list("ticket_id", "step")) == {(t.pk, 0) for t in tickets}
     assert set(Timer.objects.values_list("step", flat=True)) == {1}
+
+
+def test_saving_a_time_rule_arms_timers_on_existing_open_tickets(desk: Any, now: Any) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from sportello.tickets.models import Status
+
+    # given a pending ticket and a closed one, made before any time rule exists
+    agent = Actor(ActorKind.AGENT, desk.agent.pk, "Bruno")
+    tickets = []
+    for status in ("pending", "closed"):
+        out = pipeline.ticket_create(
+            actor=agent, via=Via.API, subject=status, requester_id=desk.alice.pk, department_id=desk.books.pk,
+            description=NewMessage(body="x"), now=now,
+        )  # fmt: skip
+        key = Status.objects.get(category=status, is_default=True).key
+        pipeline.ticket_apply(
+            ticket_id=out.ticket.pk,
+            mutation=Mutation(actor=agent, via=Via.API, fields={"status": key}),
+            now=now,
+        )
+        tickets.append(out.ticket)
+    pending, _closed = tickets
+    assert not Timer.objects.exists()
+    # when a time rule is saved
+    rule = pending_rule(desk, now)
+    # then a job to arm existing tickets is queued with the rule
+    assert DBTaskResult.objects.filter(task_path__endswith="rearm_timers").count() == 1
+    # and running it arms the open ticket's steps, not the closed one's
+    assert timers.timers_rearm(after_id=0) == pending.pk  # closed tickets are not read
+    assert sorted((t.ticket_id, t.step, t.due_at) for t in Timer.objects.filter(rule=rule)) == [
+        (pending.pk, 0, now + timedelta(days=2)),
+        (pending.pk, 1, now + timedelta(days=4)),
+    ]
+    # and the next batch finds nothing more to do
+    assert timers.timers_rearm(after_id=pending.pk) is None

@@ -38,7 +38,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import IntegrityError, connection, transaction
 
@@ -183,6 +183,38 @@ def timers_arm(ctx: Context) -> None:
         new = [timer for key, timer in wanted.items() if key not in fired]
         if new:
             Timer.objects.bulk_create(new)
+
+
+REARM_BATCH = 500
+
+
+@dataclass(slots=True)
+class _Arming:
+    """What `timers_arm` reads of a mutation, for arming outside one."""
+
+    ticket: Ticket
+    memo: dict[str, Any]
+
+
+def timers_rearm(*, after_id: int = 0, batch: int = REARM_BATCH) -> int | None:
+    """Arm the timers of existing open tickets after a time rule was saved, one batch of tickets
+    (by id, after `after_id`) per transaction. Tickets locked by a change under way are skipped:
+    that change arms them itself. Returns the last ticket id of the batch, or None when done."""
+    with transaction.atomic():
+        memo: dict[str, Any] = {}
+        if not active_time_rules(memo=memo):
+            return None
+        ids = list(
+            Ticket.objects.filter(pk__gt=after_id)
+            .exclude(status_category=StatusCategory.CLOSED)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return None
+        for ticket in _locking(Ticket.objects.filter(pk__in=ids)).order_by("pk"):
+            timers_arm(cast("Context", _Arming(ticket=ticket, memo=memo)))
+    return ids[-1]
 
 
 # --------------------------------------------------------------------------------------------
