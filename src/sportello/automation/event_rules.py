@@ -32,7 +32,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db.models import F
 
 from sportello.accounts.models import Team, User
@@ -558,6 +557,3 @@ def _assign_through_policy(ctx: Context, policy_id: int, author: Any) -> None:
     from . import assignment
 
     assignment.assign_through_policy(ctx, policy_id=policy_id, author=author)
-
-
-MAX_DEPTH: int = getattr(settings, "SPORTELLO", {}).get("CAUSATION_DEPTH_MAX", 5)
