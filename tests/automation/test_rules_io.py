@@ -120,6 +120,16 @@ def test_an_invalid_item_refuses_the_whole_document_with_its_path(desk: Any, api
     assert Rule.objects.count() == 0
 
 
+def test_a_macro_for_a_missing_team_refuses_the_whole_document_with_its_path(desk: Any, api: Any) -> None:
+    # given a document whose macro belongs to a team that does not exist
+    bad = doc(desk).replace("{scope: everyone, ids: []}", "{scope: team, ids: [987654]}")
+    # when it is imported, then nothing is saved and the error names the macro's owner
+    r = yaml_post(api(desk.admin), "/rules/import", bad)
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "macros[0].visibility.ids"
+    assert (Rule.objects.count(), Macro.objects.count(), AssignmentPolicy.objects.count()) == (0, 0, 0)
+
+
 def test_a_key_of_the_other_kind_refuses_the_whole_document(desk: Any, api: Any, now: Any) -> None:
     # given a time rule keyed like the document's event rule
     rule_save(

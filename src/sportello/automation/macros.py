@@ -230,11 +230,7 @@ def macro_create(*, definition: Any, actor: User, now: datetime) -> Macro:
     _check_may_write(actor, owner, None)
     if Macro.objects.filter(key=item["key"]).exists():
         raise Conflict(f"a macro with the key {item['key']!r} exists", field="key", code="macro_exists")
-    macro = Macro.objects.create(
-        key=item["key"], name=item["name"], version=1, created_at=now, updated_at=now, **owner
-    )
-    MacroVersion.objects.create(macro=macro, version=1, definition=item, created_by=actor, created_at=now)
-    return macro
+    return _write(None, item, owner, created_by=actor, now=now)
 
 
 @transaction.atomic
@@ -249,19 +245,51 @@ def macro_update(*, key: str, definition: Any, actor: User, now: datetime) -> tu
         raise ValidationFailed("a macro's key cannot change", field="key")
     owner = _owner(parsed)
     _check_may_write(actor, owner, current)
-    latest = MacroVersion.objects.filter(macro=current, version=current.version).first()
-    if latest is not None and latest.definition == item:
+    if _unchanged(current, item):
         return current, False
+    return _write(current, item, owner, created_by=actor, now=now), True
+
+
+@transaction.atomic
+def macro_import(*, definition: Any, created_by: User | None, now: datetime) -> tuple[Macro, bool, bool]:
+    """Save a macro of a rules document (an admin's import: no per-agent check): create it, add a
+    version, or reactivate it. Returns the macro, whether it existed and whether anything was
+    written (an identical, active macro writes nothing)."""
+    item, parsed = _validated(definition, field_specs())
+    owner = _owner(parsed)
+    current = Macro.objects.select_for_update().filter(key=item["key"]).first()
+    if current is not None and current.active and _unchanged(current, item):
+        return current, True, False
+    return _write(current, item, owner, created_by=created_by, now=now), current is not None, True
+
+
+def _unchanged(macro: Macro, item: dict[str, Any]) -> bool:
+    latest = MacroVersion.objects.filter(macro=macro, version=macro.version).first()
+    return latest is not None and latest.definition == item
+
+
+def _write(
+    macro: Macro | None,
+    item: dict[str, Any],
+    owner: Mapping[str, Any],
+    *,
+    created_by: User | None,
+    now: datetime,
+) -> Macro:
+    """The macro's head row (new or updated, active) and its next immutable version."""
+    if macro is None:
+        macro = Macro(key=item["key"], version=0, created_at=now)
     for name, value in owner.items():
-        setattr(current, name, value)
-    current.name = item["name"]
-    current.version += 1
-    current.updated_at = now
-    current.save()
+        setattr(macro, name, value)
+    macro.name = item["name"]
+    macro.active = True
+    macro.version += 1
+    macro.updated_at = now
+    macro.save()
     MacroVersion.objects.create(
-        macro=current, version=current.version, definition=item, created_by=actor, created_at=now
+        macro=macro, version=macro.version, definition=item, created_by=created_by, created_at=now
     )
-    return current, True
+    return macro
 
 
 # --------------------------------------------------------------------------------------------

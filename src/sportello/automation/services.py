@@ -8,6 +8,8 @@ deactivating it (`rule_deactivate`): a new version with `active: false`, history
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -21,16 +23,15 @@ from sportello.engine import rules as engine_rules
 from sportello.engine.lint import LintWarning, lint
 from sportello.engine.schema import RuleSchemaError
 
+from . import assignment, macros
 from .facts import field_specs
 from .models import (
     AssignmentPolicy,
     AssignmentPolicyVersion,
-    Macro,
     MacroVersion,
     Rule,
     RuleKind,
     RuleVersion,
-    Visibility,
 )
 
 SCHEMA = engine_rules.SCHEMA
@@ -307,13 +308,10 @@ def rules_import(*, data: Any, created_by: User | None, now: datetime, dry_run: 
                 for i, definition in enumerate(normalised[section]):
                     definition.pop("version", None)
                     existed = Rule.objects.filter(key=definition["key"]).exists()
-                    try:
+                    with _located_errors(f"{section}[{i}]"):
                         rule, written = rule_save(
                             kind=kind, definition=definition, created_by=created_by, now=now
                         )
-                    except ValidationFailed as exc:
-                        where = f"{section}[{i}]" + (f".{exc.field}" if exc.field else "")
-                        raise ValidationFailed(exc.message, field=where) from None
                     items.append(
                         ImportItem(
                             kind="event_rule" if kind == RuleKind.EVENT else "time_rule",
@@ -322,11 +320,20 @@ def rules_import(*, data: Any, created_by: User | None, now: datetime, dry_run: 
                             version=rule.version,
                         )
                     )
-            for definition in normalised["macros"]:
-                macro, outcome = macro_save(definition=definition, created_by=created_by, now=now)
+            for i, definition in enumerate(normalised["macros"]):
+                with _located_errors(f"macros[{i}]"):
+                    macro, existed, written = macros.macro_import(
+                        definition=definition, created_by=created_by, now=now
+                    )
+                outcome = _outcome(existed=existed, written=written)
                 items.append(ImportItem(kind="macro", key=macro.key, outcome=outcome, version=macro.version))
-            for definition in normalised["assignment_policies"]:
-                policy, outcome = policy_save(definition=definition, created_by=created_by, now=now)
+            for i, definition in enumerate(normalised["assignment_policies"]):
+                existed = AssignmentPolicy.objects.filter(key=definition["key"]).exists()
+                with _located_errors(f"assignment_policies[{i}]"):
+                    policy, written = assignment.policy_save(
+                        definition=definition, created_by=created_by, now=now
+                    )
+                outcome = _outcome(existed=existed, written=written)
                 items.append(
                     ImportItem(
                         kind="assignment_policy", key=policy.key, outcome=outcome, version=policy.version
@@ -343,61 +350,16 @@ def rules_import(*, data: Any, created_by: User | None, now: datetime, dry_run: 
     return ImportResult(items=items, warnings=warnings, dry_run=dry_run, counts=counts)
 
 
+@contextmanager
+def _located_errors(where: str) -> Iterator[None]:
+    """Validation errors of one item of a document, with the item's path in front."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field=where + (f".{exc.field}" if exc.field else "")) from None
+
+
 def _outcome(*, existed: bool, written: bool) -> Outcome:
     if not existed:
         return "created"
     return "updated" if written else "unchanged"
-
-
-@transaction.atomic
-def macro_save(
-    *, definition: dict[str, Any], created_by: User | None, now: datetime
-) -> tuple[Macro, Outcome]:
-    """Create a macro or add a version (`definition` as in the document, already validated).
-    The owner is the first id of a personal, team or department visibility."""
-    macro = Macro.objects.select_for_update().filter(key=definition["key"]).first()
-    if macro is not None:
-        current = MacroVersion.objects.filter(macro=macro, version=macro.version).first()
-        if current is not None and current.definition == definition and macro.active:
-            return macro, "unchanged"
-    outcome: Outcome = "created" if macro is None else "updated"
-    if macro is None:
-        macro = Macro(key=definition["key"], version=0, created_at=now)
-    visibility = definition["visibility"]
-    scope, ids = visibility["scope"], visibility.get("ids") or []
-    macro.name = definition["name"]
-    macro.visibility = Visibility(scope)
-    macro.owner_user_id = ids[0] if scope == "personal" else None
-    macro.owner_team_id = ids[0] if scope == "team" else None
-    macro.owner_department_id = ids[0] if scope == "department" else None
-    macro.active = True
-    macro.version += 1
-    macro.updated_at = now
-    macro.save()
-    MacroVersion.objects.create(
-        macro=macro, version=macro.version, definition=definition, created_by=created_by, created_at=now
-    )
-    return macro, outcome
-
-
-@transaction.atomic
-def policy_save(
-    *, definition: dict[str, Any], created_by: User | None, now: datetime
-) -> tuple[AssignmentPolicy, Outcome]:
-    """Create an assignment policy or add a version (`definition` as in the document)."""
-    policy = AssignmentPolicy.objects.select_for_update().filter(key=definition["key"]).first()
-    if policy is not None and policy.definition == definition and policy.active:
-        return policy, "unchanged"
-    outcome: Outcome = "created" if policy is None else "updated"
-    if policy is None:
-        policy = AssignmentPolicy(key=definition["key"], version=0, created_at=now)
-    policy.name = definition["name"]
-    policy.definition = definition
-    policy.active = True
-    policy.version += 1
-    policy.updated_at = now
-    policy.save()
-    AssignmentPolicyVersion.objects.create(
-        policy=policy, version=policy.version, definition=definition, created_by=created_by, created_at=now
-    )
-    return policy, outcome
