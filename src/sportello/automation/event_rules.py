@@ -40,7 +40,7 @@ from sportello.core.errors import ValidationFailed
 from sportello.engine import actions as act
 from sportello.engine.conditions import FieldSpec
 from sportello.engine.placeholders import context_from_facts, render
-from sportello.engine.rules import EventRule, parse_document
+from sportello.engine.rules import EventRule, TimeRule, parse_document
 from sportello.engine.schema import RuleSchemaError
 from sportello.engine.triggers import ApplyResult, RuleLike, order_rules, run_cycle
 
@@ -69,12 +69,12 @@ EVENT_TIMER = "timer.fired"
 
 
 @dataclass(frozen=True, slots=True)
-class SavedRule:
-    """An event rule with the id and name of its database row."""
+class SavedRule[R: (EventRule, TimeRule)]:
+    """A parsed event or time rule with the id and name of its database row."""
 
     id: int
     name: str
-    rule: EventRule
+    rule: R
 
     @property
     def key(self) -> str:
@@ -90,12 +90,12 @@ class ActiveRules:
     """The active event rules in run order, as the cycle takes them, and their rows by key."""
 
     ordered: list[EventRule]
-    by_key: dict[str, SavedRule]
+    by_key: dict[str, SavedRule[EventRule]]
 
 
 # (rule id, version, key, saved at) -> parsed rule. Versions are immutable and ids never reused
 # once committed; the key and time guard against rows of a rolled-back transaction.
-_parsed: dict[tuple[int, int, str, datetime], SavedRule] = {}
+_parsed: dict[tuple[int, int, str, datetime], SavedRule[Any]] = {}
 
 
 def parse_event_rule(definition: Mapping[str, Any], *, specs: Mapping[str, FieldSpec]) -> EventRule:
@@ -130,22 +130,7 @@ def active_event_rules(
 ) -> ActiveRules:
     """The active event rules at their current versions (one query while nothing changed)."""
     rows = active_rule_rows(RuleKind.EVENT, memo)
-    missing = {row[0]: row for row in rows if row not in _parsed}
-    if missing:
-        resolved = specs()
-        versions = RuleVersion.objects.filter(rule_id__in=list(missing)).select_related("rule")
-        for rv in versions:
-            row = missing[rv.rule_id]
-            if row[1] != rv.version:
-                continue
-            try:
-                rule = parse_event_rule(rv.definition, specs=resolved)
-            except RuleSchemaError:
-                # Saved rules were valid when saved; a custom field removed since makes them
-                # unparseable. Such a rule does not run (the rules API reports it).
-                continue
-            rule = dataclasses.replace(rule, version=rv.version, active=True)
-            _parsed[row] = SavedRule(id=rv.rule_id, name=rv.rule.name, rule=rule)
+    saved_rules(rows, parse_event_rule, specs)
     signature = tuple(row for row in rows if row in _parsed)
     found = _active.get(signature)
     if found is None:
@@ -156,6 +141,34 @@ def active_event_rules(
         _active.clear()  # one rule set is current at a time
         _active[signature] = found
     return found
+
+
+def saved_rules[R: (EventRule, TimeRule)](
+    rows: list[RuleRow],
+    parse: Callable[..., R],
+    specs: Callable[[], Mapping[str, FieldSpec]],
+) -> list[SavedRule[R]]:
+    """The rules of `rows` parsed at their current versions: cached ones as they are, the others
+    read in one query and parsed with `parse` (event or time rules)."""
+    missing = {row[0]: row for row in rows if row not in _parsed}
+    if missing:
+        resolved = specs()
+        versions = RuleVersion.objects.filter(
+            rule_id__in=list(missing), version=F("rule__version")
+        ).select_related("rule")
+        for rv in versions:
+            row = missing[rv.rule_id]
+            if row[1] != rv.version:
+                continue
+            try:
+                rule = parse(rv.definition, specs=resolved)
+            except RuleSchemaError:
+                # Saved rules were valid when saved; a custom field removed since makes them
+                # unparseable. Such a rule does not run (the rules API reports it).
+                continue
+            rule = dataclasses.replace(rule, version=rv.version, active=True)
+            _parsed[row] = SavedRule(id=rv.rule_id, name=rv.rule.name, rule=rule)
+    return [_parsed[row] for row in rows if row in _parsed]
 
 
 def forget_parsed_rules() -> None:

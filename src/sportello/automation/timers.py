@@ -33,7 +33,6 @@ commit leaves the timer to be fired again, and the unique key keeps it from firi
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,13 +46,12 @@ from sportello.core.errors import DomainError, ValidationFailed
 from sportello.engine import actions as act
 from sportello.engine.conditions import FieldSpec, evaluate
 from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule, parse_document
-from sportello.engine.schema import RuleSchemaError
 from sportello.engine.timerules import plan_timers
 from sportello.tickets.models import StatusCategory, Ticket
 
 from . import event_rules
 from .facts import field_specs
-from .models import RuleKind, RuleVersion, Timer, TimerFiring
+from .models import RuleKind, Timer, TimerFiring
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
@@ -66,17 +64,7 @@ ROUND_MAX = 1_000  # timers fired per poller call before the worker's other work
 IDLE_RECHECK = timedelta(seconds=1)  # timers armed by other processes are seen this soon
 
 
-@dataclass(frozen=True, slots=True)
-class SavedTimeRule:
-    """A time rule as armed and fired, with the id of its database row."""
-
-    id: int
-    name: str
-    rule: TimeRule
-
-
-# (rule id, version, key, saved at) -> parsed rule; see `event_rules._parsed`.
-_parsed: dict[tuple[int, int, str, datetime], SavedTimeRule] = {}
+SavedTimeRule = event_rules.SavedRule[TimeRule]  # a time rule as armed and fired, with its row's id
 
 
 def parse_time_rule(definition: Mapping[str, Any], *, specs: Mapping[str, FieldSpec]) -> TimeRule:
@@ -90,29 +78,15 @@ def active_time_rules(
 ) -> list[SavedTimeRule]:
     """The active time rules at their current versions (no query in a mutation whose event
     rules already read the rules; else one while nothing changed)."""
-    from .event_rules import active_rule_rows
+    from .event_rules import active_rule_rows, saved_rules
 
     rows = active_rule_rows(RuleKind.TIME, memo)
-    missing = {row[0]: row for row in rows if row not in _parsed}
-    if missing:
-        resolved = specs()
-        versions = RuleVersion.objects.filter(rule_id__in=list(missing)).select_related("rule")
-        for rv in versions:
-            row = missing[rv.rule_id]
-            if row[1] != rv.version:
-                continue
-            try:
-                rule = parse_time_rule(rv.definition, specs=resolved)
-            except RuleSchemaError:
-                continue  # valid when saved; a custom field removed since. It does not run.
-            rule = dataclasses.replace(rule, version=rv.version, active=True)
-            _parsed[row] = SavedTimeRule(id=rv.rule_id, name=rv.rule.name, rule=rule)
-    return [_parsed[row] for row in rows if row in _parsed]
+    return saved_rules(rows, parse_time_rule, specs)
 
 
 def forget_parsed_rules() -> None:
-    """Drop the parsed-rule cache (tests roll transactions back and reuse ids)."""
-    _parsed.clear()
+    """Drop the parsed-rule cache, shared with event rules (tests roll back and reuse ids)."""
+    event_rules.forget_parsed_rules()
 
 
 def ticket_anchors(ticket: Ticket, rules: list[SavedTimeRule]) -> dict[str, datetime | None]:
