@@ -37,10 +37,14 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench_api"
 JSON_COLUMNS = {"custom_fields", "old_value", "new_value", "payload"}
 
 
-def prepare(url: str) -> dict[str, Any]:
+def prepare(url: str, *, fresh: bool = False) -> dict[str, Any]:
+    """Create the database if missing (`fresh`: drop it first), migrate it and load the demo
+    desk's set-up. The target department, an agent of it and the contacts."""
     name = url.rsplit("/", 1)[1].split("?")[0]
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as conn:
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
     env = {**os.environ, "DATABASE_URL": url}

@@ -3,11 +3,14 @@ round-robin policy, against the same run with no rules.
 
     .venv/bin/python bench/rules_create.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_rules
 
-1. Prepares a dedicated database like `api_create.py` (created if missing, migrated, the demo
-   desk's set-up), then saves 100 event rules through the services: 96 that do not match the
-   bench's tickets (subjects, bodies, priorities, channels and tags they do not have), 3 that
-   match and set fields or tags, and 1 that assigns every new ticket through a round-robin
-   policy over the department (cap 10,000 open tickets, offline agents assigned).
+1. Prepares a dedicated database like `api_create.py` (dropped and created afresh unless
+   `--keep`, so every run starts from the same tables; migrated; the demo desk's set-up),
+   then saves 100 event rules through the services: 96 that do not match the bench's tickets
+   (subjects, bodies, priorities, channels and tags they do not have), 3 that match and set
+   fields or tags, and 1 that assigns every new ticket through a round-robin policy over the
+   department (cap 10,000 open tickets, offline agents assigned). Each assignment counts the
+   agents' open tickets, so the figures depend on how many the run has piled up (about 600
+   per agent by the end of a default run).
 2. Runs the server (`sportello serve`, `--workers`) and drives `POST /api/v1/tickets` from
    `--clients` keep-alive connections for `--seconds`, alternating rounds without rules (all
    bench rules inactive) and with them, `--rounds` times each, so table growth weighs on both.
@@ -226,10 +229,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--profile-count", type=int, default=100)
+    parser.add_argument("--keep", action="store_true", help="reuse the database and its tickets")
     args = parser.parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("use a PostgreSQL database")
-    target = prepare(args.database_url)
+    target = prepare(args.database_url, fresh=not args.keep)
     setup_django(args.database_url)
     save_rules(target["department"])
     token = token_for(args.database_url, target["agent"])

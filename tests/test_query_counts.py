@@ -7,6 +7,8 @@ from typing import Any
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from testing import NOW
+
 # Per database: SQLite keeps an FTS5 table beside the search document (one more write).
 # Creation includes the check that an agent opens tickets only in their own departments.
 # Every change reads the active rules once (event and time rules together): one query.
@@ -48,3 +50,27 @@ def test_the_ticket_list_does_not_grow_with_the_page(desk: Any, api: Any) -> Non
                                  "requester_id": desk.alice.pk, "tags": [f"t{i}"]})  # fmt: skip
     assert count(lambda: client.get("/tickets", {"limit": 3})) == LIST
     assert count(lambda: client.get("/tickets", {"limit": 12})) == LIST
+
+
+def test_round_robin_through_a_rule_adds_a_fixed_number_of_queries(desk: Any, api: Any) -> None:
+    # The policy row is read and locked; the pool with each member's open tickets and place in
+    # the rotation is one query; the rotation row is upserted; the rule's trace is written. The
+    # decision event goes in with the change's other events; the assignee is not re-checked.
+    from sportello.automation.assignment import policy_save
+    from sportello.automation.models import RuleKind
+    from sportello.automation.services import rule_save
+
+    policy, _ = policy_save(
+        definition={"key": "rr", "name": "RR", "pool": {"department": desk.books.pk}, "offline": "assign"},
+        created_by=desk.admin,
+        now=NOW,
+    )
+    rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=NOW,
+              definition={"key": "rr", "name": "RR", "when": {"all": []},
+                          "actions": [{"assign": {"policy": policy.pk}}]})  # fmt: skip
+    client = api(desk.agent)
+    body = {"subject": "s", "description": "d", "department_id": desk.books.pk, "requester_id": desk.alice.pk,
+            "tags": ["a", "b"]}  # fmt: skip
+    client.post("/tickets", body)
+    assert count(lambda: client.post("/tickets", body)) == CREATE[connection.vendor] + 4
+    assert client.post("/tickets", body).json()["assignee_id"] == desk.agent.pk

@@ -13,7 +13,7 @@ from sportello.automation.services import rule_save
 from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.tickets import pipeline
-from sportello.tickets.models import Message, TicketEvent
+from sportello.tickets.models import CustomField, Message, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
 
 
@@ -247,3 +247,74 @@ def test_a_change_no_rule_acted_on_stores_no_trace(desk: Any, now: Any) -> None:
     # then there is nothing to explain and nothing stored
     assert out.tags == []
     assert not RuleTrace.objects.filter(change_id=out.change_id).exists()
+
+
+def test_rules_read_the_organization_whether_they_name_it_in_a_condition_or_a_template(
+    desk: Any, now: Any
+) -> None:
+    # given Alice of Acme (gold), a rule conditioned on the tier and one quoting it in a note
+    from sportello.contacts.services import contact_update
+
+    contact_update(contact=desk.alice, actor=desk.admin, organization=desk.acme)
+    event_rule(desk, now, key="gold", name="Gold", position=1,
+               when={"field": "organization.tier", "op": "is", "value": "gold"},
+               actions=[{"add_tags": ["gold"]}])  # fmt: skip
+    out = open_ticket(desk, now, subject="Hi", body="x")
+    # then the condition saw the tier (no rule renders anything here)
+    assert out.tags == ["gold"]
+    # and when a rule renders a template, the organization is there too
+    note = {"note": {"body": "Customer of {{ organization.name }} ({{ organization.tier }})"}}
+    event_rule(desk, now, key="note", name="Note", position=2,
+               when={"field": "ticket.tags", "op": "contains", "value": "gold"}, actions=[note])  # fmt: skip
+    out = open_ticket(desk, now, subject="Again", body="x")
+    assert Message.objects.get(ticket=out.ticket, public=False).body_text == "Customer of Acme (gold)"
+
+
+def test_a_custom_field_that_rules_or_macros_read_cannot_be_deactivated(desk: Any, now: Any) -> None:
+    from sportello.automation.macros import macro_create
+    from sportello.automation.services import rule_deactivate
+    from sportello.core.errors import Conflict
+    from sportello.tickets.fields_services import custom_field_create, custom_field_update
+
+    code = custom_field_create(actor=desk.admin, key="product_code", label="Product code", type="text")
+    custom_field_create(actor=desk.admin, key="product", label="Product", type="text")
+    event_rule(desk, now, key="xt", name="XT",
+               when={"field": "ticket.custom.product_code", "op": "is", "value": "XT372"},
+               actions=[{"add_tags": ["xt"]}])  # fmt: skip
+    macro_create(
+        definition={
+            "key": "quote",
+            "name": "Quote",
+            "visibility": {"scope": "everyone"},
+            "actions": [{"note": {"body": "Code {{ ticket.custom.product_code }}"}}],
+        },
+        actor=desk.admin,
+        now=now,
+    )
+    # a field whose key merely starts the same is not read by them
+    product = CustomField.objects.get(key="product")
+    custom_field_update(actor=desk.admin, field=product, is_active=False)
+    # when the admin deactivates the field they read, it is refused, naming both
+    with pytest.raises(Conflict) as exc:
+        custom_field_update(actor=desk.admin, field=code, is_active=False)
+    assert (exc.value.field, exc.value.code) == ("is_active", "field_in_use")
+    assert "rule xt" in exc.value.message
+    assert "macro quote" in exc.value.message
+    code.refresh_from_db()
+    assert code.is_active
+    # once the rule is deactivated and the macro changed, the field can go
+    rule_deactivate(key="xt", created_by=desk.admin, now=now)
+    from sportello.automation.macros import macro_update
+
+    macro_update(
+        key="quote",
+        definition={
+            "key": "quote",
+            "name": "Quote",
+            "visibility": {"scope": "everyone"},
+            "actions": [{"note": {"body": "No code"}}],
+        },
+        actor=desk.admin,
+        now=now,
+    )
+    assert custom_field_update(actor=desk.admin, field=code, is_active=False).is_active is False

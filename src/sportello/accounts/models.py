@@ -73,6 +73,10 @@ class User(AbstractBaseUser):
 
     objects = UserManager()
 
+    # Departments this instance was read as a member of, by whoever read it with that membership
+    # in the current transaction (a round-robin pool): `is_member_of` then needs no query.
+    known_departments: frozenset[int] = frozenset()
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
@@ -83,6 +87,12 @@ class User(AbstractBaseUser):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    def is_member_of(self, department_id: int) -> bool:
+        """A member of the department (admins are not members unless added)."""
+        if department_id in self.known_departments:
+            return True
+        return self.departments.filter(pk=department_id).exists()
 
     @property
     def is_staff(self) -> bool:

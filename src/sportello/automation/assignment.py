@@ -5,12 +5,14 @@ pipeline's transaction):
 1. the pool's members who may take the ticket: active agents and admins (never light agents) of
    the policy's department, team or list; eligible when a member of the ticket's department
    (admins always);
-2. the policy's rotation rows (`AgentAssignment`, created when missing) are locked with
-   `select_for_update()` in agent id order, so concurrent assignments through one policy
-   serialise: the next one counts after the previous one committed;
-3. each candidate's tickets in the counted status categories are counted in one grouped query;
+2. the policy's row is read and locked with `select_for_update()`, so concurrent assignments
+   through one policy serialise: the next one counts after the previous one committed;
+3. the members, each with their tickets in the counted status categories and their place in
+   the rotation (`AgentAssignment.last_assigned_at`), are read in one query;
 4. `engine.assignment.choose_agent` picks (least loaded under the cap, then least recently
-   assigned, then lowest id); the assignee is set through `pipeline.automatic_change`;
+   assigned, then lowest id); the assignee is set through `pipeline.automatic_change` (the
+   member's row, already known to be an active agent of the department, is handed over: no
+   second check) and the rotation row upserted;
 5. the decision (policy, pool, every candidate with count, cap, online and why excluded, the
    tie-break, the rule) is recorded as a ticket event of kind `assignment`. No capacity: with
    a backlog the ticket waits (`AssignmentBacklog`), else the decision says nobody was free.
@@ -31,11 +33,11 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Q, QuerySet
 
 from sportello.accounts.models import Role, Team, User
 from sportello.core.actors import Actor, ActorKind, Via
@@ -132,45 +134,80 @@ def backlog_list(*, policy: AssignmentPolicy, tickets: Any = None) -> list[Assig
 # Choosing
 
 
-def _pool_members(pool: engine_rules.Pool, department_id: int | None) -> list[tuple[int, str, str, bool]]:
-    """(id, role, status, member of `department_id`) of the pool's active agents and admins, by
-    id, in one query."""
+def _pool_users(pool: engine_rules.Pool) -> QuerySet[User]:
+    """The pool's active agents and admins (never light agents)."""
     qs = User.objects.filter(is_active=True).exclude(role=Role.LIGHT_AGENT)
     if pool.agents is not None:
-        qs = qs.filter(pk__in=pool.agents)
+        return qs.filter(pk__in=pool.agents)
+    if pool.team is not None:
+        return qs.filter(pk__in=Team.members.through.objects.filter(team_id=pool.team).values("user_id"))
+    return qs.filter(
+        pk__in=User.departments.through.objects.filter(department_id=pool.department).values("user_id")
+    )
+
+
+def _pool_members(
+    pool: engine_rules.Pool,
+    department_id: int | None,
+    *,
+    policy: AssignmentPolicy,
+    categories: tuple[str, ...],
+    exclude: int | None,
+) -> list[User]:
+    """The pool's active agents and admins (never light agents), by id, in one query, each
+    annotated with `in_department` (a member of `department_id`), `open_count` (their tickets in
+    the counted `categories`, leaving out ticket `exclude`) and `last_assigned_at` (their place in
+    this policy's rotation; None: never assigned through it).
+
+    Written as SQL: it runs on every round-robin assignment, and building the same statement
+    through the ORM (three correlated subqueries) cost several times its execution."""
+    if pool.agents is not None and not pool.agents:
+        return []
+    # Table names come from the models; every value is a parameter.
+    memberships = User.departments.through._meta.db_table
+    if pool.agents is not None:
+        in_pool, pool_params = f"u.id IN ({', '.join(['%s'] * len(pool.agents))})", list(pool.agents)
     elif pool.team is not None:
-        qs = qs.filter(pk__in=Team.members.through.objects.filter(team_id=pool.team).values("user_id"))
+        team_members = Team.members.through._meta.db_table
+        in_pool = f"u.id IN (SELECT user_id FROM {team_members} WHERE team_id = %s)"  # noqa: S608
+        pool_params = [pool.team]
     else:
-        qs = qs.filter(
-            pk__in=User.departments.through.objects.filter(department_id=pool.department).values("user_id")
-        )
-    member = User.departments.through.objects.filter(user_id=OuterRef("pk"), department_id=department_id)
-    qs = qs.annotate(in_department=Exists(member))
-    return list(qs.order_by("pk").values_list("pk", "role", "status", "in_department"))
+        in_pool = f"u.id IN (SELECT user_id FROM {memberships} WHERE department_id = %s)"  # noqa: S608
+        pool_params = [pool.department]
+    counted = ", ".join(["%s"] * len(categories)) or "NULL"  # no counted status: nothing counts
+    sql = f"""
+        SELECT u.*,
+            EXISTS (SELECT 1 FROM {memberships} m WHERE m.user_id = u.id AND m.department_id = %s)
+                AS in_department,
+            (SELECT COUNT(*) FROM {Ticket._meta.db_table} t
+                WHERE t.assignee_id = u.id AND t.status_category IN ({counted}) AND t.id <> %s)
+                AS open_count,
+            (SELECT r.last_assigned_at FROM {AgentAssignment._meta.db_table} r
+                WHERE r.policy_id = %s AND r.agent_id = u.id) AS last_assigned_at
+        FROM {User._meta.db_table} u
+        WHERE u.is_active AND u.role <> %s AND {in_pool}
+        ORDER BY u.id
+    """  # noqa: S608
+    params = [department_id, *categories, exclude or 0, policy.pk, Role.LIGHT_AGENT, *pool_params]
+    members = list(User.objects.raw(sql, params))
+    for m in members:
+        m.in_department = bool(m.in_department)
+        m.last_assigned_at = _aware(m.last_assigned_at)
+    return members
 
 
-def _lock_rotation(policy: AssignmentPolicy, agent_ids: list[int]) -> dict[int, AgentAssignment]:
-    """The policy's rotation rows of these agents, created when missing, locked in id order."""
-
-    def locked() -> dict[int, AgentAssignment]:
-        rows = AgentAssignment.objects.select_for_update().filter(policy=policy, agent_id__in=agent_ids)
-        return {r.agent_id: r for r in rows.order_by("agent_id")}
-
-    rows = locked()
-    missing = [a for a in agent_ids if a not in rows]
-    if missing:
-        AgentAssignment.objects.bulk_create(
-            [AgentAssignment(policy=policy, agent_id=a) for a in missing], ignore_conflicts=True
-        )
-        rows = locked()
-    return rows
+def _aware(value: datetime | str | None) -> datetime | None:
+    """A timestamp read by raw SQL as an aware datetime (SQLite gives naive UTC, or text)."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _open_counts(agent_ids: list[int], categories: tuple[str, ...], *, exclude: int | None) -> dict[int, int]:
-    qs = Ticket.objects.filter(assignee_id__in=agent_ids, status_category__in=categories)
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude)
-    return dict(qs.values("assignee_id").annotate(n=Count("id")).values_list("assignee_id", "n"))
+def _lock_policy(policy_id: int) -> AssignmentPolicy | None:
+    """The active policy, its row locked: assignments through one policy serialise, so the next
+    one counts after the previous one committed."""
+    return AssignmentPolicy.objects.select_for_update().filter(pk=policy_id, active=True).first()
 
 
 class _Pool:
@@ -181,20 +218,28 @@ class _Pool:
     ) -> None:
         self.policy = policy
         self.parsed = policy_parsed(policy)
-        self.members = _pool_members(self.parsed.pool, department_id)
-        ids = [m[0] for m in self.members]
-        self.rotation = _lock_rotation(policy, ids)
-        self.counts = _open_counts(ids, self.parsed.count_categories, exclude=exclude)
+        self.members = _pool_members(
+            self.parsed.pool,
+            department_id,
+            policy=policy,
+            categories=self.parsed.count_categories,
+            exclude=exclude,
+        )
+        self.by_id = {m.pk: m for m in self.members}
+        self.counts = {m.pk: m.open_count for m in self.members}
+        self.last_assigned = {m.pk: m.last_assigned_at for m in self.members}
         self._departments: dict[int, set[int]] = {}
         if department_id is not None:
-            self._departments[department_id] = {m[0] for m in self.members if m[3] or m[1] == Role.ADMIN}
+            self._departments[department_id] = {
+                m.pk for m in self.members if m.in_department or m.role == Role.ADMIN
+            }
 
     def eligible_in(self, department_id: int) -> set[int]:
         if department_id not in self._departments:
             members = User.departments.through.objects.filter(
-                department_id=department_id, user_id__in=[m[0] for m in self.members]
+                department_id=department_id, user_id__in=list(self.by_id)
             ).values_list("user_id", flat=True)
-            admins = {m[0] for m in self.members if m[1] == Role.ADMIN}
+            admins = {m.pk for m in self.members if m.role == Role.ADMIN}
             self._departments[department_id] = set(members) | admins
         return self._departments[department_id]
 
@@ -202,21 +247,33 @@ class _Pool:
         eligible = self.eligible_in(department_id)
         candidates = [
             engine.Candidate(
-                agent_id=agent,
-                online=status == "online",
-                open_count=self.counts.get(agent, 0),
-                last_assigned_at=self.rotation[agent].last_assigned_at if agent in self.rotation else None,
-                eligible=agent in eligible,
+                agent_id=m.pk,
+                online=m.status == "online",
+                open_count=self.counts[m.pk],
+                last_assigned_at=self.last_assigned[m.pk],
+                eligible=m.pk in eligible,
             )
-            for agent, _, status, _ in self.members
+            for m in self.members
         ]
         return engine.choose_agent(candidates, self.parsed)
 
+    def agent(self, agent_id: int, department_id: int) -> User:
+        """The chosen member, known (in this transaction) to be a member of `department_id`."""
+        user = self.by_id[agent_id]
+        if agent_id in self.eligible_in(department_id):
+            user.known_departments = frozenset({*user.known_departments, department_id})
+        return user
+
     def took(self, agent_id: int, now: datetime) -> None:
-        self.counts[agent_id] = self.counts.get(agent_id, 0) + 1
-        row = self.rotation[agent_id]
-        row.last_assigned_at = now
-        row.save(update_fields=["last_assigned_at"])
+        """Count the hand-out and move the agent to the back of the rotation (one upsert)."""
+        self.counts[agent_id] += 1
+        self.last_assigned[agent_id] = now
+        AgentAssignment.objects.bulk_create(
+            [AgentAssignment(policy=self.policy, agent_id=agent_id, last_assigned_at=now)],
+            update_conflicts=True,
+            unique_fields=["policy", "agent"],
+            update_fields=["last_assigned_at"],
+        )
 
     def decision_data(self, decision: engine.Decision, *, outcome: str, rule: str) -> dict[str, Any]:
         p = self.parsed
@@ -239,7 +296,8 @@ class _Pool:
 def _event(
     *, ticket: Ticket, change_id: Any, now: datetime, actor: Actor, cause: str, depth: int, data: Any
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    """The decision as a ticket event (unsaved)."""
+    return TicketEvent(
         ticket=ticket,
         change_id=change_id,
         at=now,
@@ -263,9 +321,9 @@ def assign_through_policy(ctx: Context, *, policy_id: int, author: Author) -> en
 
     ticket = ctx.ticket
 
-    def record(data: dict[str, Any]) -> None:
-        ctx.after_write.append(
-            lambda: _event(
+    def record(data: dict[str, Any]) -> None:  # written with the change's other events
+        ctx.events.append(
+            _event(
                 ticket=ticket,
                 change_id=ctx.change_id,
                 now=ctx.now,
@@ -276,7 +334,7 @@ def assign_through_policy(ctx: Context, *, policy_id: int, author: Author) -> en
             )
         )
 
-    policy = AssignmentPolicy.objects.filter(pk=policy_id, active=True).first()
+    policy = _lock_policy(policy_id)
     if policy is None:
         record({"policy_id": policy_id, "outcome": "unassigned", "agent": None, "reason": "no active policy"})
         return None
@@ -284,7 +342,8 @@ def assign_through_policy(ctx: Context, *, policy_id: int, author: Author) -> en
     decision = pool.choose(ticket.department_id)
     if decision.agent_id is not None:
         try:
-            pipeline.automatic_change(ctx, author=author, fields={"assignee": decision.agent_id})
+            agent = pool.agent(decision.agent_id, ticket.department_id)
+            pipeline.automatic_change(ctx, author=author, fields={"assignee": agent})
         except ValidationFailed as exc:
             record(
                 {**pool.decision_data(decision, outcome="unassigned", rule=author.cause), "error": str(exc)}
@@ -341,7 +400,7 @@ def assignment_drain(*, policy_id: int, now: datetime) -> list[int]:
     with transaction.atomic(), _drain_guard(policy_id) as first:
         if not first:
             return handed
-        policy = AssignmentPolicy.objects.filter(pk=policy_id, active=True).first()
+        policy = _lock_policy(policy_id)
         if policy is None:
             return handed
         pool = _Pool(policy)
@@ -357,9 +416,8 @@ def assignment_drain(*, policy_id: int, now: datetime) -> list[int]:
             decision = pool.choose(ticket.department_id)
             if decision.agent_id is None:
                 continue  # nobody for this one; a ticket of another department may find someone
-            mutation = pipeline.Mutation(
-                actor=actor, via=Via.RULE, cause=cause, fields={"assignee": decision.agent_id}
-            )
+            agent = pool.agent(decision.agent_id, ticket.department_id)
+            mutation = pipeline.Mutation(actor=actor, via=Via.RULE, cause=cause, fields={"assignee": agent})
             try:
                 outcome = pipeline.ticket_apply(ticket_id=ticket.pk, mutation=mutation, now=now)
             except ValidationFailed:
@@ -373,7 +431,7 @@ def assignment_drain(*, policy_id: int, now: datetime) -> list[int]:
                 cause=cause,
                 depth=0,
                 data=pool.decision_data(decision, outcome="assigned", rule=cause),
-            )
+            ).save(force_insert=True)
             AssignmentBacklog.objects.filter(pk=row.pk).delete()
             handed.append(ticket.pk)
     return handed
@@ -385,7 +443,7 @@ def _policies_waiting_for(agent_id: int) -> list[tuple[AssignmentPolicy, engine_
     out = []
     for policy in AssignmentPolicy.objects.filter(active=True, pk__in=waiting).order_by("pk"):
         parsed = policy_parsed(policy)
-        if any(m[0] == agent_id for m in _pool_members(parsed.pool, None)):
+        if _pool_users(parsed.pool).filter(pk=agent_id).exists():
             out.append((policy, parsed))
     return out
 

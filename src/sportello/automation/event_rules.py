@@ -32,19 +32,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F
+from django.db.models import Count, F, Max, Sum
 
 from sportello.accounts.models import Team, User
 from sportello.core.actors import Actor, ActorKind
 from sportello.core.errors import ValidationFailed
 from sportello.engine import actions as act
-from sportello.engine.conditions import FieldSpec
+from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
 from sportello.engine.placeholders import context_from_facts, render
 from sportello.engine.rules import EventRule, TimeRule, parse_document
 from sportello.engine.schema import RuleSchemaError
 from sportello.engine.triggers import ApplyResult, RuleLike, order_rules, run_cycle
 
-from .facts import field_specs, ticket_facts
+from .facts import CUSTOM_PREFIX, custom_value, field_specs, ticket_facts
 from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
 
 if TYPE_CHECKING:
@@ -70,11 +70,14 @@ EVENT_TIMER = "timer.fired"
 
 @dataclass(frozen=True, slots=True)
 class SavedRule[R: (EventRule, TimeRule)]:
-    """A parsed event or time rule with the id and name of its database row."""
+    """A parsed event or time rule with the id and name of its database row, and the specs of
+    the custom fields its condition reads as they were when it was parsed (a field's key and
+    type never change)."""
 
     id: int
     name: str
     rule: R
+    custom_specs: Mapping[str, FieldSpec] = dataclasses.field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -87,10 +90,42 @@ class SavedRule[R: (EventRule, TimeRule)]:
 
 @dataclass(frozen=True, slots=True)
 class ActiveRules:
-    """The active event rules in run order, as the cycle takes them, and their rows by key."""
+    """The active event rules in run order, as the cycle takes them, and their rows by key.
+
+    What they read, so a change builds only those facts: `reads`, the fields their conditions
+    name; `specs`, the standard fields and the custom ones those conditions name; `renders`,
+    whether a rule renders a template or applies a macro (which may read any field: then every
+    fact is built, with the specs of every active custom field)."""
 
     ordered: list[EventRule]
     by_key: dict[str, SavedRule[EventRule]]
+    reads: frozenset[str] = frozenset()
+    specs: Mapping[str, FieldSpec] = dataclasses.field(default_factory=dict)
+    renders: bool = False
+
+    @classmethod
+    def of(cls, saved: list[SavedRule[EventRule]]) -> ActiveRules:
+        reads: set[str] = set()
+        specs: dict[str, FieldSpec] = dict(FIELDS)
+        renders = False
+        for s in saved:
+            reads |= fields_of(s.rule.when)
+            specs.update(s.custom_specs)
+            renders = renders or any(isinstance(a, RENDERING_ACTIONS) for a in s.rule.actions)
+        return cls(
+            ordered=order_rules([s.rule for s in saved]),
+            by_key={s.rule.key: s for s in saved},
+            reads=frozenset(reads),
+            specs=specs,
+            renders=renders,
+        )
+
+    def reads_organization(self) -> bool:
+        return self.renders or any(f.startswith("organization.") for f in self.reads)
+
+
+# Actions that render a template or apply a macro: they may read any fact.
+RENDERING_ACTIONS = (act.AddNote, act.Notify, act.Webhook, act.ApplyMacro)
 
 
 # (rule id, version, key, saved at) -> parsed rule. Versions are immutable and ids never reused
@@ -110,16 +145,33 @@ _active: dict[tuple[Any, ...], ActiveRules] = {}
 RuleRow = tuple[int, int, str, datetime]  # id, version, key, updated_at
 
 
+# The active rules (kind, id, version, key, updated_at) by the signature of the active set.
+_rows: dict[tuple[Any, ...], list[tuple[str, int, int, str, datetime]]] = {}
+
+
 def active_rule_rows(kind: RuleKind, memo: dict[str, Any] | None = None) -> list[RuleRow]:
-    """The active rules of `kind` as cache keys. Event and time rules are read in one query,
-    kept in `memo` (the mutation's) so one change reads the rules table once."""
+    """The active rules of `kind` as cache keys. Event and time rules are read together, kept in
+    `memo` (the mutation's) so one change reads the rules table once.
+
+    A change reads one row: the signature of the active set (how many, the sums of their ids
+    and versions, the latest `updated_at`, which every write of a rule moves). The rows
+    themselves are read only when it differs from the cached one."""
     rows = memo.get("active_rules") if memo is not None else None
     if rows is None:
-        rows = list(
+        signature = tuple(
             Rule.objects.filter(active=True)
-            .order_by("id")
-            .values_list("kind", "id", "version", "key", "updated_at")
+            .aggregate(n=Count("id"), ids=Sum("id"), versions=Sum("version"), at=Max("updated_at"))
+            .values()
         )
+        rows = _rows.get(signature)
+        if rows is None:
+            rows = list(
+                Rule.objects.filter(active=True)
+                .order_by("id")
+                .values_list("kind", "id", "version", "key", "updated_at")
+            )
+            _rows.clear()  # one rule set is current at a time
+            _rows[signature] = rows
         if memo is not None:
             memo["active_rules"] = rows
     return [(rid, version, key, at) for k, rid, version, key, at in rows if k == kind]
@@ -134,10 +186,7 @@ def active_event_rules(
     signature = tuple(row for row in rows if row in _parsed)
     found = _active.get(signature)
     if found is None:
-        saved = [_parsed[row] for row in signature]
-        found = ActiveRules(
-            ordered=order_rules([s.rule for s in saved]), by_key={s.rule.key: s for s in saved}
-        )
+        found = ActiveRules.of([_parsed[row] for row in signature])
         _active.clear()  # one rule set is current at a time
         _active[signature] = found
     return found
@@ -167,7 +216,8 @@ def saved_rules[R: (EventRule, TimeRule)](
                 # unparseable. Such a rule does not run (the rules API reports it).
                 continue
             rule = dataclasses.replace(rule, version=rv.version, active=True)
-            _parsed[row] = SavedRule(id=rv.rule_id, name=rv.rule.name, rule=rule)
+            custom = {f: resolved[f] for f in fields_of(rule.when) if f.startswith(CUSTOM_PREFIX)}
+            _parsed[row] = SavedRule(id=rv.rule_id, name=rv.rule.name, rule=rule, custom_specs=custom)
     return [_parsed[row] for row in rows if row in _parsed]
 
 
@@ -175,6 +225,7 @@ def forget_parsed_rules() -> None:
     """Drop the parsed-rule cache (tests roll transactions back and reuse ids)."""
     _parsed.clear()
     _active.clear()
+    _rows.clear()
 
 
 def event_type(ctx: Context) -> str:
@@ -201,8 +252,15 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
     rules = active_event_rules(specs, ctx.memo)
     if not rules.ordered:
         return None
-    runner = _Runner(ctx, specs(), rules.by_key)
     explain_all = dry_run or _explain_all.get()
+    # Only the facts the rules read; everything when a rule renders, or for an explanation.
+    everything = rules.renders or explain_all
+    runner = _Runner(
+        ctx,
+        specs() if everything else rules.specs,
+        rules.by_key,
+        organization=everything or rules.reads_organization(),
+    )
     result = run_cycle(
         rules.ordered,
         before=runner.before_facts(),
@@ -306,10 +364,18 @@ def rule_author(rule: SavedRule) -> Any:
 class _Runner:
     """The database side of one cycle: facts, and actions applied to the ticket under change."""
 
-    def __init__(self, ctx: Context, specs: Mapping[str, FieldSpec], rules: Mapping[str, SavedRule]) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        specs: Mapping[str, FieldSpec],
+        rules: Mapping[str, SavedRule],
+        *,
+        organization: bool = True,
+    ) -> None:
         self.ctx = ctx
         self.specs = specs
         self.rules = rules
+        self.organization = organization  # build the organization's facts (a query)
         self.event = {
             "type": event_type(ctx),
             "via": str(ctx.mutation.via),
@@ -325,7 +391,12 @@ class _Runner:
     def facts(self) -> dict[str, Any]:
         ctx = self.ctx
         return ticket_facts(
-            ctx.ticket, tags=ctx.tags, message=ctx.message, event=self.event, specs=self.specs
+            ctx.ticket,
+            tags=ctx.tags,
+            message=ctx.message,
+            event=self.event,
+            specs=self.specs,
+            organization=self.organization,
         )
 
     def before_facts(self) -> dict[str, Any] | None:
@@ -352,7 +423,6 @@ class _Runner:
                 "ticket.due_at": datetime.fromisoformat(b["due_at"]) if b["due_at"] else None,
             }
         )
-        from .facts import CUSTOM_PREFIX, custom_value
 
         stored = b.get("custom_fields") or {}
         for path, spec in self.specs.items():

@@ -46,18 +46,20 @@ def ticket_facts(
     message: Message | None = None,
     event: Mapping[str, Any] | None = None,
     specs: Mapping[str, FieldSpec] | None = None,
+    organization: bool = True,
 ) -> dict[str, Any]:
     """The flat facts of `ticket` (with its status, requester and organization loaded or
     loadable), the `message` this change added and the `event` (`type`, `via`, `actor_kind`,
     `depth`). `tags` default to the stored ones; `specs` (for custom fields) to `field_specs()`.
     Absent values are None; custom values take their condition types (Decimal, date, aware
-    datetime, frozenset for multi-select)."""
+    datetime, frozenset for multi-select). `organization=False`: the organization's facts are
+    left absent (it is not read; for callers that know no condition names them)."""
     if tags is None:
         tags = list(TicketTag.objects.filter(ticket_id=ticket.pk).values_list("name", flat=True))
     if specs is None:
         specs = field_specs()
     requester = ticket.requester
-    org = ticket.organization
+    org = ticket.organization if organization else None
     facts: dict[str, Any] = {
         "ticket.number": ticket.number,
         "ticket.subject": ticket.subject,

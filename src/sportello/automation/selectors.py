@@ -7,16 +7,18 @@ ticket's audit trail (its events).
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sportello.tickets import selectors as ticket_selectors
 
-from .models import Rule, RuleTrace, RuleVersion
+from .models import MacroVersion, Rule, RuleTrace, RuleVersion
 
 Principal = User | Contact
 
@@ -62,3 +64,18 @@ def trace_list(*, principal: Principal, ticket_id: int, change_id: str | None = 
         except ValueError:
             raise ValidationFailed("must be a UUID", field="change_id") from None
     return qs.order_by("at", "id")
+
+
+def field_readers(key: str) -> list[str]:
+    """The active rules and macros whose current version names custom field `key` (in a
+    condition, an action or a template placeholder), as `rule <key>` / `macro <key>`, sorted.
+    Used to refuse deactivating a field that automation still reads."""
+    path = re.compile(rf"ticket\.custom\.{re.escape(key)}(?![A-Za-z0-9_])")
+    rules = RuleVersion.objects.filter(rule__active=True, version=F("rule__version"))
+    macros = MacroVersion.objects.filter(macro__active=True, version=F("macro__version"))
+    found = [
+        f"rule {k}" for k, d in rules.values_list("rule__key", "definition") if path.search(json.dumps(d))
+    ] + [
+        f"macro {k}" for k, d in macros.values_list("macro__key", "definition") if path.search(json.dumps(d))
+    ]
+    return sorted(found)

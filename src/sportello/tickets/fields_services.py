@@ -16,7 +16,11 @@ Rules kept here:
   agents may pick without anyone deciding so, and could leave a layout with no allowed value
   at all. Layouts that allow every option (`allowed_values` null) do not block a removal;
 - a layout row's `allowed_values` is null (every option) or a non-empty subset of the field's
-  option values, and only choice fields may have one.
+  option values, and only choice fields may have one;
+- deactivating a field that an active rule or macro reads (a condition, an action or a
+  template placeholder) is refused with a Conflict naming them: they would silently stop
+  matching; the admin changes them first. Rules therefore only ever read active fields, whose
+  key and type are fixed, and may keep their parsed form for as long as they run.
 
 Only admins write; `actor=None` is the system itself (set-up, demo data, tests).
 """
@@ -232,11 +236,28 @@ def custom_field_update(
         field.position = _position(position, field="position")
         changed.append("position")
     if is_active is not None:
+        if field.is_active and not is_active:
+            _check_unread_by_automation(field)
         field.is_active = is_active
         changed.append("is_active")
     if changed:
         field.save(update_fields=changed)
     return field
+
+
+def _check_unread_by_automation(field: CustomField) -> None:
+    """Refuse to deactivate a field that active rules or macros read: they would silently stop
+    matching (or fail) on every ticket. The admin changes them first."""
+    from sportello.automation.selectors import field_readers
+
+    readers = field_readers(field.key)
+    if readers:
+        shown = ", ".join(readers[:10]) + (f" and {len(readers) - 10} more" if len(readers) > 10 else "")
+        raise Conflict(
+            f"{field.key} is read by {shown}; change or deactivate them first",
+            field="is_active",
+            code="field_in_use",
+        )
 
 
 def _check_removed_options(field: CustomField, kept: set[str]) -> None:

@@ -139,6 +139,9 @@ class Context:
     # Work that needs the written ticket (its id), run after it, its events and outbox rows are
     # written, in the same transaction: e.g. an assignment decision or a backlog entry.
     after_write: list[Callable[[], None]] = field(default_factory=list)
+    # Events automation records besides field changes (e.g. a round-robin decision), written
+    # with the change's other events in one statement.
+    events: list[TicketEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +273,7 @@ def _run(ctx: Context) -> Outcome:
     after = snapshot(ticket, tags=tags)
     changes = diff(ctx.before, after)
     change_id = ctx.change_id
-    quiet = not (ctx.message or ctx.notes or ctx.effects or ctx.after_write)
+    quiet = not (ctx.message or ctx.notes or ctx.effects or ctx.events or ctx.after_write)
     if not changes and quiet:
         return Outcome(ticket=ticket, message=None, changes=[], events=[], change_id=change_id, tags=tags)
     ticket.version += 1
@@ -445,8 +448,13 @@ def _apply_fields(
             raise ValidationFailed("this team belongs to another department", field="team")
         ticket.team = None  # moved to another department: the old team no longer applies
     if "assignee" in values:
-        agent_id = values["assignee"]
-        ticket.assignee = None if agent_id is None else _lookup(User, agent_id, "assignee", is_active=True)
+        agent = values["assignee"]
+        if isinstance(agent, User):  # read by automation in this transaction (a round-robin pool)
+            if agent.pk is None or not agent.is_active:
+                raise ValidationFailed(f"no assignee with id {agent.pk}", field="assignee")
+            ticket.assignee = agent
+        else:
+            ticket.assignee = None if agent is None else _lookup(User, agent, "assignee", is_active=True)
     if ticket.assignee_id is not None and (department_changed or "assignee" in values):
         assignee = ticket.assignee
         assert assignee is not None
@@ -454,9 +462,7 @@ def _apply_fields(
             if "assignee" in values:
                 raise ValidationFailed("light agents cannot be assigned tickets", field="assignee")
             ticket.assignee = None
-        elif (
-            assignee.role != Role.ADMIN and not assignee.departments.filter(pk=ticket.department_id).exists()
-        ):
+        elif assignee.role != Role.ADMIN and not assignee.is_member_of(ticket.department_id):
             if "assignee" in values:
                 raise ValidationFailed(
                     "this agent is not a member of the ticket's department", field="assignee"
@@ -765,6 +771,7 @@ def _record_events(
         author = ctx.writers.get(c.field)
         rows.append(field_event(c, by(author) if author is not None else common))
     rows += [_message_event(note.message, by(note.author)) for note in ctx.notes]
+    rows += ctx.events
     return TicketEvent.objects.bulk_create(rows)
 
 
