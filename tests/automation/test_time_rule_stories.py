@@ -14,7 +14,7 @@ from sportello.automation.services import rule_save
 from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.tickets import pipeline
-from sportello.tickets.models import TicketEvent
+from sportello.tickets.models import Message, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
 
 
@@ -152,7 +152,22 @@ def test_a_ticket_without_team_is_not_notified_conditions_rechecked_at_firing(de
     # then at the due instant the condition no longer holds: recorded, nothing sent
     assert [f.outcome for f in timers.timers_fire_due(now=now + timedelta(days=1))] == ["conditions_false"]
     assert OutboxMessage.objects.filter(payload__rule="team-idle@1").count() == 0
-    assert TimerFiring.objects.get().change_id is None
+    # and the firing links to the trace that says why: the team predicate was false
+    firing = TimerFiring.objects.get()
+    trace = RuleTrace.objects.get(change_id=firing.change_id)
+    assert (trace.kind, trace.ticket_id, trace.trace["fired"]) == ("timer", ticket.pk, [])
+    assert trace.trace["timer"] == {
+        "step": 0,
+        "anchor": "last_update",
+        "anchor_instance": firing.anchor_key,
+        "due_at": (now + timedelta(days=1)).isoformat(),
+    }
+    [entry] = trace.trace["rules"]
+    assert entry["outcome"] == "not_matched"
+    assert [(p["field"], p["result"]) for p in entry["predicates"] if not p["result"]] == [
+        ("ticket.team", False)
+    ]
+    assert not TicketEvent.objects.filter(change_id=firing.change_id).exists()
 
 
 def test_many_exchanges_and_resolution_due_passed_alerts_the_support_manager(desk: Any, now: Any) -> None:
@@ -230,10 +245,35 @@ def test_a_time_rule_firing_runs_event_rules_with_event_type_timer_fired(desk: A
     # then the event rule saw timer.fired and raised the priority in the same change
     ticket.refresh_from_db()
     assert (fired.outcome, ticket.priority) == ("applied", 3)
-    trace = RuleTrace.objects.get(change_id=fired.change_id)
+    trace = RuleTrace.objects.get(change_id=fired.change_id, kind="event")
     assert trace.trace["fired"] == ["after-timer"]
+    step = RuleTrace.objects.get(change_id=fired.change_id, kind="timer").trace
+    assert (step["fired"], step["rules"][0]["actions"]) == (
+        ["remind"],
+        [{"index": 0, "action": "add_tags", "outcome": "changed", "error": None}],
+    )
     events = TicketEvent.objects.filter(change_id=fired.change_id).order_by("id")
     assert [(e.field, e.actor_kind, e.cause) for e in events] == [
         ("tags", "rule", "timer:remind@1#0"),
         ("priority", "rule", "rule:after-timer@1"),
     ]
+
+
+def test_what_a_step_does_carries_the_firing_as_its_cause(desk: Any, now: Any) -> None:
+    # given a time rule whose step adds a note and sets the priority
+    actions = [
+        {"note": {"body": "Still new after an hour"}},
+        {"set": {"field": "ticket.priority", "value": "high"}},
+    ]
+    time_rule(desk, now, key="nudge", name="Nudge", anchor="created",
+              when={"field": "ticket.status_category", "op": "is", "value": "new"},
+              steps=[{"after": "1h", "actions": actions}])  # fmt: skip
+    ticket = open_ticket(desk, now)
+    [fired] = timers.timers_fire_due(now=now + timedelta(hours=1))
+    # then the note, the field change and the firing share one cause: the timer's step
+    events = TicketEvent.objects.filter(change_id=fired.change_id).order_by("id")
+    assert {(e.kind, e.field, e.actor_kind, e.cause) for e in events} == {
+        ("field", "priority", "rule", "timer:nudge@1#0"),
+        ("message", "internal", "rule", "timer:nudge@1#0"),
+    }
+    assert Message.objects.get(ticket=ticket, public=False).body_text == "Still new after an hour"

@@ -352,12 +352,14 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def rule_author(rule: SavedRule) -> Any:
+def rule_author(rule: SavedRule, cause: str | None = None) -> Any:
+    """The rule as the author of automatic changes, with its cause (`rule:<key>@<version>`
+    unless given, e.g. a time-rule step's `timer:<key>@<version>#<step>`)."""
     from sportello.tickets.pipeline import Author
 
     return Author(
         actor=Actor(kind=ActorKind.RULE, id=rule.id, label=rule.name),
-        cause=f"rule:{rule.key}@{rule.version}",
+        cause=cause or f"rule:{rule.key}@{rule.version}",
     )
 
 
@@ -371,11 +373,13 @@ class _Runner:
         rules: Mapping[str, SavedRule],
         *,
         organization: bool = True,
+        cause: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.specs = specs
         self.rules = rules
         self.organization = organization  # build the organization's facts (a query)
+        self.cause = cause  # of what the rules do (default: `rule:<key>@<version>`)
         self.event = {
             "type": event_type(ctx),
             "via": str(ctx.mutation.via),
@@ -478,7 +482,7 @@ class _Runner:
         from sportello.tickets import pipeline
 
         ctx = self.ctx
-        author = rule_author(rule)
+        author = rule_author(rule, self.cause)
         if isinstance(action, act.SetField):
             fields, custom = field_change(action.field, action.value)
             return bool(pipeline.automatic_change(ctx, author=author, fields=fields, custom_fields=custom))

@@ -26,8 +26,11 @@ mutation through the pipeline (actor: the rule; via: rule; cause
 `timer:<key>@<version>#<step>`, so event rules see `event.type == "timer.fired"`), which first
 re-checks the rule's `when` on the current ticket and, if it holds, applies the step's actions
 exactly as event rules apply theirs (fields, tags, assignment, notes, notifications, webhooks).
-The outcome (`applied`, `no_change`, `conditions_false`, `error: ...`) and the change id are
-recorded on the firing and the timer deleted, all in that one transaction: a crash before the
+Notes, field events and effects of the step carry that cause too. The step's trace (the
+condition re-checked predicate by predicate, the actions) is stored under the change id, also
+when the condition was false or nothing changed. The outcome (`applied`, `no_change`,
+`conditions_false`, `error: ...`) and the change id are recorded on the firing and the timer
+deleted, all in that one transaction: a crash before the
 commit leaves the timer to be fired again, and the unique key keeps it from firing twice.
 """
 
@@ -44,14 +47,16 @@ from django.db import IntegrityError, connection, transaction
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
 from sportello.engine import actions as act
-from sportello.engine.conditions import FieldSpec, evaluate
+from sportello.engine.conditions import FieldSpec, explain
 from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule, parse_document
 from sportello.engine.timerules import plan_timers
+from sportello.engine.triggers import ActionTrace, CycleResult
+from sportello.engine.triggers import RuleTrace as EngineRuleTrace
 from sportello.tickets.models import StatusCategory, Ticket
 
 from . import event_rules
 from .facts import field_specs
-from .models import RuleKind, Timer, TimerFiring
+from .models import RuleKind, RuleTrace, Timer, TimerFiring, TraceKind
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
@@ -274,40 +279,80 @@ def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
 
 
 def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, Any]:
-    """The step as a mutation through the pipeline; (outcome, change id or None)."""
+    """The step as a mutation through the pipeline; (outcome, change id). The step's trace (its
+    condition re-checked, predicate by predicate, and its actions) is stored under the change
+    id — also when the condition was false or nothing changed, so "why did it not fire?" has
+    an answer; only an error leaves no change id (the outcome holds the error)."""
     from sportello.tickets import pipeline
 
     rule = saved.rule
     step = rule.steps[timer.step]
-    verdict: dict[str, bool] = {}
+    cause = f"timer:{rule.key}@{rule.version}#{timer.step}"
+    verdict: dict[str, Any] = {}
 
     def apply_step(ctx: Context) -> None:
         specs = field_specs()
-        # The step's actions run like an event rule's, under the time rule's id and name.
+        # The step's actions run like an event rule's, under the time rule's id and name and the
+        # firing's cause.
         as_event_rule = EventRule(
             key=rule.key, name=rule.name, when=rule.when, actions=step.actions, version=rule.version
         )
         runner = event_rules._Runner(
-            ctx, specs, {rule.key: event_rules.SavedRule(id=saved.id, name=saved.name, rule=as_event_rule)}
+            ctx,
+            specs,
+            {rule.key: event_rules.SavedRule(id=saved.id, name=saved.name, rule=as_event_rule)},
+            cause=cause,
         )
         facts: Mapping[str, Any] = runner.facts()
-        verdict["when"] = evaluate(rule.when, facts, specs=specs)
-        if not verdict["when"]:
-            return
-        for action in step.actions:
-            if isinstance(action, act.Stop):
-                break
-            result = runner.apply(as_event_rule, action, facts)
-            if result.error is not None:
-                raise ValidationFailed(result.error)
-            facts = result.facts
-        for effect in runner.queued.get(rule.key, []):
-            effect()
+        matched, predicates = explain(rule.when, facts, specs=specs)
+        verdict["when"] = matched
+        done: list[ActionTrace] = []
+        if matched:
+            for i, action in enumerate(step.actions):
+                if isinstance(action, act.Stop):
+                    done.append(ActionTrace(i, act.action_name(action), "stop"))
+                    break
+                result = runner.apply(as_event_rule, action, facts)
+                if result.error is not None:
+                    raise ValidationFailed(result.error)
+                outcome = (
+                    "queued"
+                    if not act.is_field_action(action)
+                    else "changed"
+                    if result.changed
+                    else "unchanged"
+                )
+                done.append(ActionTrace(i, act.action_name(action), outcome))
+                facts = result.facts
+            for effect in runner.queued.get(rule.key, []):
+                effect()
+        entry = EngineRuleTrace(
+            rule=rule.key,
+            version=rule.version,
+            pass_=1,
+            outcome="fired" if matched else "not_matched",
+            predicates=tuple(predicates),
+            actions=tuple(done),
+        )
+        result = CycleResult(
+            facts=facts, fired=[rule.key] if matched else [], passes=1, loop_guard=False, stopped_by=None,
+            trace=[entry],
+        )  # fmt: skip
+        data = event_rules.trace_to_data(result, {rule.key: saved})
+        data["timer"] = {
+            "step": timer.step,
+            "anchor": rule.anchor,
+            "anchor_instance": timer.anchor_key,
+            "due_at": timer.due_at.isoformat(),
+        }
+        trace = RuleTrace(change_id=ctx.change_id, at=ctx.now, kind=TraceKind.TIMER, passes=1, trace=data)
+        ctx.traces.append(trace)  # saved with the change, if it writes anything
+        verdict["trace"] = trace
 
     mutation = pipeline.Mutation(
         actor=Actor(kind=ActorKind.RULE, id=saved.id, label=saved.name[:200]),
         via=Via.RULE,
-        cause=f"timer:{rule.key}@{rule.version}#{timer.step}",
+        cause=cause,
         automation=apply_step,
     )
     version = Ticket.objects.filter(pk=timer.ticket_id).values_list("version", flat=True).first()
@@ -316,11 +361,18 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
             out = pipeline.ticket_apply(ticket_id=timer.ticket_id, mutation=mutation, now=now)
     except DomainError as exc:
         return f"error: {exc}"[:200], None
-    if not verdict.get("when", False):
-        return "conditions_false", None
-    if out.ticket.version == version:
-        return "no_change", None
-    return "applied", out.change_id
+    outcome = (
+        "conditions_false"
+        if not verdict.get("when", False)
+        else "no_change"
+        if out.ticket.version == version
+        else "applied"
+    )
+    trace = verdict.get("trace")
+    if outcome != "applied" and trace is not None:  # the pipeline wrote nothing, nor the trace
+        trace.ticket_id = timer.ticket_id
+        trace.save(force_insert=True)
+    return outcome, out.change_id
 
 
 def timers_next_due() -> datetime | None:
