@@ -219,3 +219,41 @@ def test_a_category_missing_from_the_list_is_reported() -> None:
         ],
     )
     assert codes(found) == [("unknown_category", "event_rules[1].category")]
+
+
+def test_two_rules_moving_one_tag_in_opposite_directions_are_reported() -> None:
+    vip = {"field": "requester.vip", "op": "is", "value": True}
+    found = warnings(
+        event_rules=[
+            event_rule("a", REFUND, [{"add_tags": ["refund", "billing"]}]),
+            event_rule(
+                "b",
+                vip,
+                [{"set": {"field": "ticket.priority", "value": "high"}}, {"remove_tags": ["refund"]}],
+            ),
+            event_rule("c", vip, [{"set_tags": ["vip"]}]),
+        ]
+    )
+    assert found == [
+        LintWarning(
+            "event_rules[1].actions[1]",
+            "opposite_writes",
+            "rules 'a' and 'b' move the tags refund in opposite directions and can match the same change: "
+            "the later one wins and they may undo each other",
+        ),
+        LintWarning(
+            "event_rules[2].actions[0]",
+            "opposite_writes",
+            "rules 'a' and 'c' move the tags billing, refund in opposite directions and can match the same "
+            "change: the later one wins and they may undo each other",
+        ),
+    ]
+    # the same tag added by both, or different tags, or exclusive events: nothing to say
+    add_x, remove_x = {"add_tags": ["x"]}, {"remove_tags": ["x"]}
+    same = [event_rule("a", REFUND, [add_x]), event_rule("b", vip, [add_x, {"remove_tags": ["y"]}])]
+    assert warnings(event_rules=same) == []
+    apart = [
+        event_rule("a", REFUND, [add_x], on=["ticket.created"]),
+        event_rule("b", vip, [remove_x], on=["message.added"]),
+    ]
+    assert warnings(event_rules=apart) == []

@@ -1,8 +1,9 @@
 """Warnings about a rules document at save time: things that are valid but probably wrong.
 
 Checks, each with its code:
-- `opposite_writes`: two event rules set one field to different constants, their `on` filters
-  overlap, and their conditions do not obviously exclude each other. "Obviously" is a
+- `opposite_writes`: two event rules set one field to different constants, or move one tag in
+  opposite directions (one adds it, the other removes it or sets tags without it), their `on`
+  filters overlap, and their conditions do not obviously exclude each other. "Obviously" is a
   conservative test: both conditions require, at their top level (the predicate itself or an
   item of a top-level `all`), `is`/`in` on one common field with disjoint values. Any other pair
   is reported, so one may be reported that could never run on the same change.
@@ -24,7 +25,16 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sportello.engine.actions import Action, field_writes, fields_written, templates_of, value_to_data
+from sportello.engine.actions import (
+    Action,
+    AddTags,
+    RemoveTags,
+    SetTags,
+    field_writes,
+    fields_written,
+    templates_of,
+    value_to_data,
+)
 from sportello.engine.conditions import CHANGE_OPS, All, Condition, FieldSpec, Op, Predicate, fields_of
 from sportello.engine.placeholders import placeholders_of
 from sportello.engine.rules import EventRule, RuleDocument, predicates
@@ -119,7 +129,8 @@ def _opposite_writes(rules: Sequence[EventRule]) -> list[LintWarning]:
         for i in range(j):
             a = rules[i]
             common = sorted(f for f in writes[i].keys() & writes[j].keys() if writes[i][f] != writes[j][f])
-            if not common or _exclusive(a, b):
+            clash = _opposite_tags(a.actions, b.actions)
+            if (not common and not clash) or _exclusive(a, b):
                 continue
             for f in common:
                 warnings.append(
@@ -131,7 +142,58 @@ def _opposite_writes(rules: Sequence[EventRule]) -> list[LintWarning]:
                         "and can match the same change: the later one wins and they may undo each other",
                     )
                 )
+            if clash:
+                tags, index = clash
+                warnings.append(
+                    LintWarning(
+                        at(at(at("event_rules", j), "actions"), index),
+                        "opposite_writes",
+                        f"rules {a.key!r} and {b.key!r} move the tags {', '.join(tags)} in opposite "
+                        "directions and can match the same change: the later one wins and they may undo "
+                        "each other",
+                    )
+                )
     return warnings
+
+
+def _tag_moves(actions: Sequence[Action]) -> list[tuple[int, str, frozenset[str]]]:
+    """(index, "add" | "remove" | "set", tags) of each tag action."""
+    moves: list[tuple[int, str, frozenset[str]]] = []
+    for i, action in enumerate(actions):
+        if isinstance(action, AddTags):
+            moves.append((i, "add", frozenset(action.tags)))
+        elif isinstance(action, RemoveTags):
+            moves.append((i, "remove", frozenset(action.tags)))
+        elif isinstance(action, SetTags):
+            moves.append((i, "set", frozenset(action.tags)))
+    return moves
+
+
+def _opposite_tags(first: Sequence[Action], second: Sequence[Action]) -> tuple[list[str], int] | None:
+    """The tags one rule adds and the other removes (`set_tags` removes every tag it does not
+    list), and the index of the second rule's first action involved; None when none."""
+    clashed: set[str] = set()
+    index: int | None = None
+    for _, kind_a, tags_a in _tag_moves(first):
+        for i, kind_b, tags_b in _tag_moves(second):
+            found = _tags_against(kind_a, tags_a, kind_b, tags_b) | _tags_against(
+                kind_b, tags_b, kind_a, tags_a
+            )
+            if found:
+                clashed |= found
+                index = i if index is None else min(index, i)
+    return (sorted(clashed), index) if index is not None else None
+
+
+def _tags_against(kind_a: str, tags_a: frozenset[str], kind_b: str, tags_b: frozenset[str]) -> set[str]:
+    """Tags that `a` puts on the ticket and `b` takes off."""
+    if kind_a == "add" and kind_b == "remove":
+        return set(tags_a & tags_b)
+    if kind_a == "add" and kind_b == "set":
+        return set(tags_a - tags_b)
+    if kind_a == "set" and kind_b == "remove":
+        return set(tags_a & tags_b)
+    return set()
 
 
 def _reads_own_write(rule: EventRule, path: str) -> list[LintWarning]:
