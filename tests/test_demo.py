@@ -131,3 +131,55 @@ def test_demo_leaves_no_delivery_jobs_for_its_historical_replies(db: Any) -> Non
     assert OutboxMessage.objects.exists()
     assert not OutboxMessage.objects.filter(status=OutboxStatus.PENDING).exists()
     assert not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()
+
+
+def test_the_demo_desk_comes_with_sample_automation_that_acts_from_now_on(demo: str) -> None:
+    from sportello.accounts.models import Department, Team
+    from sportello.automation.models import AssignmentPolicy, Macro, Rule
+    from sportello.contacts.models import Contact
+    from sportello.core.actors import Actor, ActorKind, Via
+    from sportello.tickets import pipeline
+    from sportello.tickets.models import TicketEvent
+    from sportello.tickets.pipeline import NewMessage
+
+    # then rules, a policy and macros are there; the time rule waits to be switched on
+    assert "sample automation: 5 event rules" in demo
+    active = dict(Rule.objects.values_list("key", "active"))
+    assert active == {"urgent-wording": True, "phone-heats-up": True, "returns-round-robin": True,
+                      "notify-assignee": True, "notify-team": True, "idle-team-reminder": False}  # fmt: skip
+    assert AssignmentPolicy.objects.filter(key="returns-round-robin", active=True).exists()
+    assert set(Macro.objects.values_list("key", flat=True)) == {
+        "ask-order-number",
+        "refund-approved",
+        "reset-steps",
+    }
+    # and the history was not rewritten by them: no demo event is a rule's
+    assert not TicketEvent.objects.filter(actor_kind="rule").exists()
+    # when a customer writes to Returns now, the ticket goes round robin and the agent is told
+    customer = Contact.objects.order_by("id").first()
+    assert customer is not None
+
+    def write(department: str, body: str) -> pipeline.Outcome:
+        return pipeline.ticket_create(
+            actor=Actor(ActorKind.CONTACT, customer.pk, customer.name),
+            via=Via.EMAIL,
+            subject="Help",
+            requester_id=customer.pk,
+            department_id=Department.objects.get(name=department).pk,
+            description=NewMessage(body=body),
+            now=NOW + timedelta(minutes=5),
+        )
+
+    out = write("Returns", "I need this sorted, it is URGENT please")
+    assert out.ticket.assignee_id is not None
+    assert (out.ticket.priority, sorted(out.tags)) == (3, ["urgent_wording"])
+    causes = set(TicketEvent.objects.filter(change_id=out.change_id).values_list("cause", flat=True))
+    assert {"rule:returns-round-robin@1", "rule:urgent-wording@1"} <= causes
+    from sportello.channels.models import OutboxMessage
+
+    [mail] = OutboxMessage.objects.filter(change_id=out.change_id, payload__rule="notify-assignee@1")
+    assert mail.payload["to"] == [out.ticket.assignee.email]
+    # and the phone that heats up goes to Replacements
+    out = write("Technical Support", "Since yesterday the phone heats up when charging")
+    assert out.ticket.team_id == Team.objects.get(name="Replacements").pk
+    assert OutboxMessage.objects.filter(change_id=out.change_id, payload__rule="notify-team@1").exists()

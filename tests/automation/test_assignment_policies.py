@@ -375,3 +375,40 @@ def test_event_rules_see_a_hand_out_from_the_backlog(desk: Any, now: Any, rr: An
     )
     assert assign_event.change_id == tag_event.change_id
     assert AssignmentBacklog.objects.count() == 0
+
+
+def test_rules_that_have_not_run_see_the_round_robin_assignee_in_the_same_change(
+    desk: Any, now: Any, rr: Any
+) -> None:
+    # given a rule, ordered before the round robin's, that tells the assignee of an assignment
+    rule_save(
+        kind=RuleKind.EVENT,
+        definition={
+            "key": "a-tell-assignee",
+            "name": "Tell the assignee",
+            "category": "a",
+            "when": {
+                "all": [
+                    {"field": "ticket.assignee", "op": "changed"},
+                    {"field": "ticket.assignee", "op": "present"},
+                ]
+            },
+            "actions": [{"notify": {"to": ["assignee"], "subject": "Yours", "body": "Hi {{ agent.name }}"}}],
+        },
+        created_by=desk.admin,
+        now=now,
+    )
+    # when a ticket is created and the round robin assigns it after the cycle
+    ticket = create(desk, rr, now)
+    # then the rule ran on in a continuation of the cycle and told the agent, in this change
+    from sportello.automation.models import RuleTrace
+    from sportello.channels.models import OutboxMessage
+
+    [mail] = OutboxMessage.objects.filter(ticket=ticket, payload__rule="a-tell-assignee@1")
+    assert (mail.payload["to"], mail.payload["body"]) == ([rr.agents[0].email], "Hi Agent 0")
+    trace = RuleTrace.objects.get(ticket=ticket).trace
+    assert [(r["rule"], r["pass"], r["outcome"]) for r in trace["rules"]] == [
+        ("round-robin", 1, "fired"),
+        ("a-tell-assignee", 2, "fired"),
+    ]
+    assert (trace["fired"], trace["passes"]) == (["round-robin", "a-tell-assignee"], 2)

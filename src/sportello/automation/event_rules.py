@@ -16,8 +16,9 @@ transaction, after the caller's change is applied and before anything is written
    stored as a `RuleTrace` under the change id; field events name the rule and its version as
    their cause (`rule:<key>@<version>`).
 
-Round-robin assignment runs after the cycle: later rules of the same cycle do not see its
-assignee (they see it on the next change).
+Round-robin assignment runs after the cycle, on the ticket's final department; when it assigns,
+the cycle continues (within the same cap of 10 passes) so the rules that have not run on this
+change see the assignee — "tell the assignee about an assignment" works for round robin too.
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
 from sportello.engine.placeholders import context_from_facts, render
 from sportello.engine.rules import EventRule, TimeRule, parse_document
 from sportello.engine.schema import RuleSchemaError
-from sportello.engine.triggers import ApplyResult, RuleLike, order_rules, run_cycle
+from sportello.engine.triggers import (
+    MAX_PASSES,
+    ApplyResult,
+    RuleLike,
+    continue_cycle,
+    order_rules,
+    run_cycle,
+)
 
 from .facts import CUSTOM_PREFIX, custom_value, field_specs, ticket_facts
 from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
@@ -261,19 +269,43 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
         rules.by_key,
         organization=everything or rules.reads_organization(),
     )
+    before = runner.before_facts()
+    counts = _fire_counts(ctx, rules)
     result = run_cycle(
         rules.ordered,
-        before=runner.before_facts(),
+        before=before,
         facts=runner.facts(),
         specs=runner.specs,
         apply=runner.apply,
-        fired_counts=_fire_counts(ctx, rules),
+        fired_counts=counts,
         explain_all=explain_all,
         presorted=True,
     )
-    for key in result.fired:
-        for effect in runner.queued.get(key, []):
-            effect()
+    while True:
+        assignee = ctx.ticket.assignee_id
+        for key in result.fired:
+            for effect in runner.queued.pop(key, []):
+                effect()
+        # A round-robin assignment is carried out after the cycle (on the ticket's final
+        # department), and it is a change too: the rules that have not run on this change see
+        # it — "tell the assignee" — in a continuation of the cycle, within the pass cap.
+        if ctx.ticket.assignee_id == assignee or result.stopped_by or result.passes >= MAX_PASSES:
+            break
+        result = continue_cycle(
+            result,
+            run_cycle(
+                rules.ordered,
+                before=before,
+                facts=runner.facts(),
+                specs=runner.specs,
+                apply=runner.apply,
+                fired_counts=counts,
+                explain_all=explain_all,
+                presorted=True,
+                already={*result.fired, *result.errored},
+                max_passes=MAX_PASSES - result.passes,
+            ),
+        )
     capped = [
         rules.by_key[k].id for k in result.fired if rules.by_key[k].rule.max_fires_per_ticket is not None
     ]

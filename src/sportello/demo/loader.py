@@ -42,6 +42,7 @@ from sportello.tickets.pipeline import Mutation, NewMessage
 from sportello.tickets.services import actor_for
 
 from . import data
+from .automation import demo_automation_create
 
 DEFAULT_SEED = 2026
 HISTORY_DAYS = 60
@@ -80,6 +81,7 @@ class Summary:
     tickets: int
     steps: int
     statuses: Counter[str]
+    automation: dict[str, int] = field(default_factory=dict)  # sample rules, policies, macros
 
 
 def demo_exists() -> bool:
@@ -111,6 +113,8 @@ def demo_load(
         DBTaskResult.objects.filter(
             task_path=deliver_outbox.module_path, status=TaskResultStatus.READY
         ).delete()
+        # The sample automation acts from now on, not on the history just loaded.
+        automation = demo_automation_create(now=now)
         statuses = Counter(Ticket.objects.values_list("status__key", flat=True))
     return Summary(
         departments=len(desk.departments),
@@ -119,6 +123,7 @@ def demo_load(
         tickets=tickets,
         steps=steps,
         statuses=statuses,
+        automation=automation,
     )
 
 

@@ -22,7 +22,8 @@ effects it queued for it) and not retried in this cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -135,6 +136,8 @@ def run_cycle(
     categories: Sequence[str] = (),
     explain_all: bool = True,
     presorted: bool = False,
+    already: Collection[str] = (),
+    max_passes: int = MAX_PASSES,
 ) -> CycleResult:
     """Run the trigger cycle on one change. `facts` are the working facts after the external
     change, event facts included (`event.type` selects the rules whose `on` lists it; with no
@@ -146,13 +149,16 @@ def run_cycle(
     holds only the rules that fired, erred or hit their firing cap, with the predicates of the
     rules that matched; a dry run answers for the others.
     `presorted`: `rules` are already active and in run order (`order_rules`), as callers that
-    keep the ordered list between changes pass them."""
+    keep the ordered list between changes pass them.
+    `already`: rules that fired or failed earlier on this change (a continuation of the cycle
+    after effects carried out between cycles, such as a round-robin assignment): they do not
+    run again. `max_passes`: the passes left to such a continuation (the cap is per change)."""
     ordered = list(rules) if presorted else order_rules(rules, categories)
     counts = fired_counts or {}
     event_type = facts.get("event.type")
     working: Facts = facts
     fired: list[str] = []
-    done: set[str] = set()  # fired or errored in this cycle
+    done: set[str] = set(already)  # fired or errored on this change
     errored: list[str] = []
     trace: list[RuleTrace] = []
     passes = 0
@@ -162,7 +168,7 @@ def run_cycle(
     view = FactView(working, specs)
 
     while stopped_by is None:
-        if passes == MAX_PASSES:
+        if passes >= max_passes:
             loop_guard = True
             break
         passes += 1
@@ -240,6 +246,20 @@ def run_cycle(
         stopped_by=stopped_by,
         errored=errored,
         trace=trace,
+    )
+
+
+def continue_cycle(first: CycleResult, then: CycleResult) -> CycleResult:
+    """One cycle's result from a cycle and its continuation (`run_cycle(already=...)`), passes
+    numbered on."""
+    return CycleResult(
+        facts=then.facts,
+        fired=first.fired + then.fired,
+        passes=first.passes + then.passes,
+        loop_guard=first.loop_guard or then.loop_guard,
+        stopped_by=first.stopped_by or then.stopped_by,
+        errored=first.errored + then.errored,
+        trace=first.trace + [dataclasses.replace(t, pass_=t.pass_ + first.passes) for t in then.trace],
     )
 
 
