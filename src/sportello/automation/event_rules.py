@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, Max, Sum
 
-from sportello.accounts.models import Team, User
 from sportello.core.actors import Actor, ActorKind
 from sportello.core.errors import ValidationFailed
 from sportello.engine import actions as act
@@ -52,6 +51,7 @@ from sportello.engine.triggers import (
     run_cycle,
 )
 
+from .effects import notify_effect, webhook_effect
 from .facts import CUSTOM_PREFIX, custom_value, field_specs, ticket_facts
 from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
 
@@ -269,12 +269,13 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
         rules.by_key,
         organization=everything or rules.reads_organization(),
     )
-    before = runner.before_facts()
+    facts = runner.facts()
+    before = runner.before_facts(facts)
     counts = _fire_counts(ctx, rules)
     result = run_cycle(
         rules.ordered,
         before=before,
-        facts=runner.facts(),
+        facts=facts,
         specs=runner.specs,
         apply=runner.apply,
         fired_counts=counts,
@@ -435,12 +436,12 @@ class _Runner:
             organization=self.organization,
         )
 
-    def before_facts(self) -> dict[str, Any] | None:
-        """The facts before the change, from the pipeline's snapshot (None on creation)."""
+    def before_facts(self, now: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The facts before the change, from the pipeline's snapshot and the facts `now` (None
+        on creation)."""
         ctx = self.ctx
         if ctx.created:
             return None
-        now = self.facts()
         b = ctx.before
         facts = dict(now)
         facts.update(
@@ -535,9 +536,9 @@ class _Runner:
             body = render(action.body, self._context(facts))
             queue.append(lambda: pipeline.automatic_note(ctx, author=author, body=body))
         elif isinstance(action, act.Notify):
-            queue.append(_notify(ctx, rule, action, self._context(facts)))
+            queue.append(notify_effect(ctx, rule, action, self._context(facts)))
         elif isinstance(action, act.Webhook):
-            queue.append(_webhook(ctx, rule, action, self._context(facts)))
+            queue.append(webhook_effect(ctx, rule, action, self._context(facts)))
         elif isinstance(action, act.ApplyMacro):
             self._apply_macro(rule, action.macro, facts)
         return False
@@ -579,97 +580,6 @@ def _raw(value: Any) -> Any:
     if isinstance(value, frozenset | set | tuple):
         return sorted(value)
     return value
-
-
-def recipients(ctx: Context, to: tuple[str, ...]) -> list[str]:
-    """E-mail addresses for a notification's recipients, de-duplicated, in order."""
-    ticket = ctx.ticket
-    out: list[str] = []
-    for item in to:
-        if item == "requester":
-            out.append(ticket.requester.email)
-        elif item == "assignee":
-            if ticket.assignee_id is not None:
-                out.append(User.objects.get(pk=ticket.assignee_id).email)
-        elif item == "team":
-            if ticket.team_id is not None:
-                team = Team.objects.get(pk=ticket.team_id)
-                if team.email:
-                    out.append(team.email)
-                else:
-                    out += list(
-                        team.members.filter(is_active=True).order_by("id").values_list("email", flat=True)
-                    )
-        elif item == "department":
-            out += list(
-                User.objects.filter(departments=ticket.department_id, is_active=True)
-                .exclude(role="light_agent")
-                .order_by("id")
-                .values_list("email", flat=True)
-            )
-        elif item.startswith("agent:"):
-            agent = User.objects.filter(pk=int(item.removeprefix("agent:")), is_active=True).first()
-            if agent is not None:
-                out.append(agent.email)
-        elif item.startswith("address:"):
-            out.append(item.removeprefix("address:"))
-    seen: set[str] = set()
-    return [a for a in out if a and not (a.lower() in seen or seen.add(a.lower()))]  # type: ignore[func-returns-value]
-
-
-def _notify(ctx: Context, rule: SavedRule, action: act.Notify, context: dict[str, Any]) -> Callable[[], None]:
-    # No header injection: a rendered subject is one line.
-    subject = " ".join(render(action.subject, context).split())[:250]
-    body = render(action.body, context)
-
-    def effect() -> None:
-        to = recipients(ctx, action.to)
-        if not to:
-            return
-        ticket = ctx.ticket
-        index = sum(1 for e in ctx.effects if e.get("rule") == rule.key)
-        ctx.effects.append(
-            {
-                "kind": "email",
-                "rule": rule.key,
-                "dedupe_key": f"notify:{ctx.change_id}:{rule.key}:{index}",
-                "payload": {
-                    "to": to,
-                    "subject": subject or f"[#{ticket.number}] {ticket.subject}",
-                    "body": body,
-                    "ticket_number": ticket.number,
-                    "rule": f"{rule.key}@{rule.version}",
-                    "template": action.template,
-                },
-            }
-        )
-
-    return effect
-
-
-def _webhook(
-    ctx: Context, rule: SavedRule, action: act.Webhook, context: dict[str, Any]
-) -> Callable[[], None]:
-    body = render(action.body, context)
-
-    def effect() -> None:
-        index = sum(1 for e in ctx.effects if e.get("rule") == rule.key)
-        ctx.effects.append(
-            {
-                "kind": "webhook",
-                "rule": rule.key,
-                "dedupe_key": f"webhook:{ctx.change_id}:{rule.key}:{index}",
-                "payload": {
-                    "url": action.url,
-                    "body": body,
-                    "secret_ref": action.secret_ref,
-                    "headers": {"X-Sportello-Depth": str(ctx.mutation.depth + 1)},
-                    "rule": f"{rule.key}@{rule.version}",
-                },
-            }
-        )
-
-    return effect
 
 
 def _assign_through_policy(ctx: Context, policy_id: int, author: Any) -> None:

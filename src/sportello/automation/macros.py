@@ -54,7 +54,8 @@ from sportello.tickets.pipeline import Context, Mutation, NewMessage, Outcome
 from sportello.tickets.selectors import ticket_scope
 from sportello.tickets.services import actor_for
 
-from .event_rules import _notify, _webhook, field_change
+from .effects import notify_effect, webhook_effect
+from .event_rules import field_change
 from .facts import field_specs, ticket_facts
 from .models import Macro, MacroVersion, Visibility
 
@@ -452,9 +453,9 @@ def _queue_effects(
     ref: Any = MacroRef(key=f"macro:{macro.key}", version=saved.version)
     for action in plan.effects:
         effect = (
-            _notify(ctx, ref, action, context)
+            notify_effect(ctx, ref, action, context)
             if isinstance(action, act.Notify)
-            else _webhook(ctx, ref, action, context)
+            else webhook_effect(ctx, ref, action, context)
         )
         effect()
     for item in ctx.effects:
