@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "sportello.tickets",
     "sportello.channels",
     "sportello.automation",
+    "sportello.ticket_tasks",
     "sportello.web",
 ]
 

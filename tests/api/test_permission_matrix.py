@@ -21,6 +21,7 @@ from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.core.actors import Via
+from sportello.ticket_tasks.services import task_create
 from sportello.tickets import attachments, services
 from sportello.tickets.fields_services import custom_field_create
 from testing import NOW, ROLES
@@ -153,10 +154,24 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/macros/{macro}/preview", {"ticket_id": "{ticket}"}, expect(200, 200, 200, 404)),
     ("POST", "/macros/{macro}/apply", {"ticket_id": "{ticket}"}, expect(200, 200, 200, 404)),
     ("POST", "/macros/{macro}/apply-bulk", {"ticket_ids": ["{ticket}"]}, ALL_READ),
+    # Tasks: those who may add internal notes to the ticket add and edit its tasks; the list of
+    # tasks across tickets is scoped by content (checked below).
+    ("GET", "/tickets/{ticket}/tasks", None, TICKET_READ),
+    (
+        "POST",
+        "/tickets/{ticket}/tasks",
+        {"title": "Reprint", "assignee_id": "{agent}"},
+        expect(201, 201, 201, 404),
+    ),
+    ("GET", "/tasks", None, ALL_READ),
+    ("GET", "/tasks/{task}", None, TICKET_READ),
+    ("PATCH", "/tasks/{task}", {"title": "Reprint pages 30-40"}, TICKET_READ),
+    ("POST", "/tasks/{task}/complete", {}, TICKET_READ),
+    ("POST", "/tasks/{task}/reopen", {}, TICKET_READ),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
-SCOPED_LISTS = {"/tickets", "/search?q=pages"}
+SCOPED_LISTS = {"/tickets", "/search?q=pages", "/tasks"}
 
 
 @pytest.fixture
@@ -193,6 +208,8 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     rule_save(kind=RuleKind.EVENT, definition=definition, created_by=desk.admin, now=NOW)
     policy_save(definition=POLICY, created_by=desk.admin, now=NOW)
     macro_create(definition=MACRO, actor=desk.admin, now=NOW)
+    task = task_create(actor=desk.agent, ticket_id=outcome.ticket.pk, title="Check the print run",
+                       assignee_id=desk.agent.pk, now=NOW)  # fmt: skip
     return {
         "ticket": outcome.ticket.pk,
         "attachment": staged.pk,
@@ -205,6 +222,7 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         "rule": RULE["key"],
         "policy": POLICY["key"],
         "macro": MACRO["key"],
+        "task": task.pk,
     }
 
 
@@ -266,8 +284,10 @@ def test_ticket_lists_and_search_show_a_ticket_exactly_to_those_who_may_read_it(
     visible = role != "outsider"
     listed = [t["id"] for t in client.get("/tickets").json()["items"]]
     found = [t["id"] for t in client.get("/search", {"q": "pages"}).json()["items"]]
+    tasks = [t["id"] for t in client.get("/tasks").json()["items"]]
     assert (world["ticket"] in listed) is visible
     assert (world["ticket"] in found) is visible
+    assert (world["task"] in tasks) is visible
 
 
 def test_every_api_operation_has_a_row_in_the_matrix() -> None:
@@ -286,6 +306,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{key}": "{rule}",
         "{policy_key}": "{policy}",
         "{macro_key}": "{macro}",
+        "{task_id}": "{task}",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

@@ -85,6 +85,18 @@ class TagChange:
     tags_set: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """Something that happened on the ticket besides its fields and messages (a task created or
+    completed, an SLA breach, a blueprint transition), recorded as one event of the mutation,
+    under its actor and cause."""
+
+    kind: str
+    field: str = ""
+    new: Any = None
+    old: Any = None
+
+
 @dataclass(slots=True)
 class Mutation:
     actor: Actor
@@ -102,6 +114,11 @@ class Mutation:
     # step: its actor is the rule). It changes the ticket through `automatic_change`, notes and
     # effects like an event rule does.
     automation: Callable[[Context], None] | None = None
+    records: tuple[NewRecord, ...] = ()
+    # The calling service authorised the actor itself (a task's assignee, who may belong to
+    # another department, completing it): the pipeline skips its ticket-access check. Such a
+    # mutation carries records only — no field, tag or message.
+    authorised: bool = False
 
 
 @dataclass(slots=True)
@@ -203,9 +220,15 @@ def ticket_create(
         return _run(ctx)
 
 
+def _records_only(m: Mutation) -> bool:
+    return not (_touches_fields(m) or m.message is not None or m.automation is not None)
+
+
 def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcome:
+    if mutation.authorised and not _records_only(mutation):
+        raise ValueError("an authorised mutation carries records only")
     with transaction.atomic():
-        principal = _principal(mutation.actor)
+        principal = None if mutation.authorised else _principal(mutation.actor)
         qs = Ticket.objects.select_for_update()
         if principal is not None:
             qs = qs.filter(ticket_scope(principal=principal))
@@ -229,7 +252,11 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
                 public_message=bool(message and message.public),
                 internal_message=bool(message and not message.public),
             )
-        if ticket.status_category == StatusCategory.CLOSED and mutation.actor.kind != ActorKind.SYSTEM:
+        if (
+            ticket.status_category == StatusCategory.CLOSED
+            and mutation.actor.kind != ActorKind.SYSTEM
+            and not (mutation.records and _records_only(mutation))
+        ):
             raise Conflict(
                 "closed tickets cannot change; open a follow-up ticket instead", code="ticket_closed"
             )
@@ -275,7 +302,13 @@ def _run(ctx: Context) -> Outcome:
     change_id = ctx.change_id
     quiet = not (ctx.message or ctx.notes or ctx.effects or ctx.events or ctx.after_write)
     if not changes and quiet:
-        return Outcome(ticket=ticket, message=None, changes=[], events=[], change_id=change_id, tags=tags)
+        # Nothing of the ticket changed: records (a task completed) are events of the change,
+        # and the ticket's version stays, so nobody editing it meets a stale-version conflict.
+        events = _record_events(ctx, [], [], change_id) if mutation.records else []
+        for trace in ctx.traces if events else ():
+            trace.ticket = ticket
+            trace.save(force_insert=True)
+        return Outcome(ticket=ticket, message=None, changes=[], events=events, change_id=change_id, tags=tags)
     ticket.version += 1
     ticket.updated_at = now
     _set_anchors(ctx, changes)
@@ -694,6 +727,8 @@ def run_event_rules(ctx: Context) -> None:
     through `automatic_change`, add notes and outbound effects (`automation.event_rules`)."""
     from sportello.automation import event_rules
 
+    if ctx.mutation.records and _records_only(ctx.mutation):
+        return  # an event beside the ticket (a task completed) changes nothing rules look at
     event_rules.run(ctx)
 
 
@@ -765,6 +800,9 @@ def _record_events(
     if ctx.created:
         rows.append(TicketEvent(kind="created", new_value={"number": ticket.number}, **common))
     rows += [field_event(c, common) for c in requested]
+    rows += [
+        TicketEvent(kind=r.kind, field=r.field, old_value=r.old, new_value=r.new, **common) for r in m.records
+    ]
     if ctx.message is not None:
         rows.append(_message_event(ctx.message, common))
     for c in automatic:

@@ -1,0 +1,135 @@
+"""Task reminders on exact timers, like time rules' steps.
+
+Arming (`reminders_arm`, called by every task write in its transaction): an open task with a due
+instant has one `TaskReminder` row per reminder offset, for that due instant; rows of another
+due instant, of a done task, or of an offset no longer asked for are dropped unless already sent.
+A reminder whose instant is already past when it is armed is not armed (a task created due in
+30 minutes with a one-hour reminder is not reminded at once of what its author just wrote).
+
+Sending (`reminders_send_due`, the worker's poller `reminders_poll`): due rows are claimed one by
+one with `FOR UPDATE SKIP LOCKED` (SQLite: the write lock), the task re-checked (still open, same
+due instant), the e-mail to the assignee written to the outbox and `sent_at` set, in one
+transaction: a reminder is sent once, whatever crashes or how many workers run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from sportello.channels import services as outbox
+
+from .models import Task, TaskReminder, TaskStatus
+
+BATCH = 100
+IDLE_RECHECK = timedelta(seconds=1)
+
+
+def reminders_arm(task: Task, *, now: datetime) -> None:
+    pending = TaskReminder.objects.filter(task=task, sent_at__isnull=True)
+    if task.status != TaskStatus.OPEN or task.due_at is None:
+        pending.delete()
+        return
+    wanted = {
+        offset: task.due_at - timedelta(seconds=offset)
+        for offset in task.reminders
+        if task.due_at - timedelta(seconds=offset) >= now
+    }
+    pending.exclude(task_due_at=task.due_at, offset__in=list(wanted)).delete()
+    TaskReminder.objects.bulk_create(
+        [
+            TaskReminder(task=task, offset=offset, task_due_at=task.due_at, remind_at=at)
+            for offset, at in wanted.items()
+        ],
+        ignore_conflicts=True,  # armed already (or sent: a reminder is not sent twice)
+    )
+
+
+def _locking(qs: Any) -> Any:
+    if connection.vendor == "postgresql":
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+def reminder_send(*, reminder_id: int, now: datetime) -> str | None:
+    """Send one due reminder; its outcome (`sent`, `stale`), or None when it is gone, not due or
+    held by another worker."""
+    with transaction.atomic():
+        reminder = (
+            _locking(TaskReminder.objects.filter(pk=reminder_id, sent_at__isnull=True, remind_at__lte=now))
+            .select_related("task", "task__ticket", "task__assignee")
+            .first()
+        )
+        if reminder is None:
+            return None
+        task = reminder.task
+        if task.status != TaskStatus.OPEN or task.due_at != reminder.task_due_at:
+            reminder.delete()  # done, or moved since: its own reminders are armed
+            return "stale"
+        ticket = task.ticket
+        overdue = task.due_at <= now
+        when = "is overdue" if overdue else f"is due {task.due_at:%Y-%m-%d %H:%M} UTC"
+        outbox.outbox_add(
+            kind="email",
+            ticket=ticket,
+            change_id=uuid.uuid4(),
+            dedupe_key=f"task-reminder:{reminder.pk}",
+            payload={
+                "to": [task.assignee.email],
+                "subject": f"[#{ticket.number}] Task {when}: {task.title}"[:250],
+                "body": f"Your task on ticket #{ticket.number} ({ticket.subject}) {when}:\n\n"
+                f"{task.title}\n\n{task.description}".rstrip(),
+                "ticket_number": ticket.number,
+                "task": task.pk,
+            },
+            now=now,
+        )
+        reminder.sent_at = now
+        reminder.save(update_fields=["sent_at"])
+        return "sent"
+
+
+def reminders_send_due(*, now: datetime, limit: int = 1_000) -> list[str]:
+    outcomes: list[str] = []
+    skipped: set[int] = set()
+    while len(outcomes) < limit:
+        batch = list(
+            TaskReminder.objects.filter(sent_at__isnull=True, remind_at__lte=now)
+            .exclude(pk__in=skipped)
+            .order_by("remind_at", "id")
+            .values_list("pk", flat=True)[:BATCH]
+        )
+        if not batch:
+            break
+        for pk in batch:
+            outcome = reminder_send(reminder_id=pk, now=now)
+            if outcome is None:
+                skipped.add(pk)
+            else:
+                outcomes.append(outcome)
+        if len(skipped) >= BATCH * 10:
+            break
+    return outcomes
+
+
+def reminders_poll(now: datetime) -> datetime | None:
+    """The worker's poller: send what is due, then say when to look again (at most a second
+    away, so reminders armed meanwhile by other processes are not missed)."""
+    reminders_send_due(now=now)
+    upcoming = (
+        TaskReminder.objects.filter(sent_at__isnull=True)
+        .order_by("remind_at")
+        .values_list("remind_at", flat=True)
+        .first()
+    )
+    recheck = now + IDLE_RECHECK
+    return recheck if upcoming is None or upcoming > recheck else max(upcoming, now)
+
+
+def register() -> None:
+    from sportello.core.worker import register_poller
+
+    register_poller("task_reminders", reminders_poll)
