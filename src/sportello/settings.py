@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "sportello.channels",
     "sportello.automation",
     "sportello.ticket_tasks",
+    "sportello.sla",
+    "sportello.blueprints",
     "sportello.web",
 ]
 

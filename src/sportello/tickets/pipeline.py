@@ -733,11 +733,17 @@ def run_event_rules(ctx: Context) -> None:
 
 
 def update_sla_clocks(ctx: Context) -> None:
-    """SLA policy choice and clock start/pause/stop go here."""
+    """SLA policy choice and clock start/pause/stop (`sla.hooks`)."""
+    from sportello.sla import hooks
+
+    hooks.update_sla_clocks(ctx)
 
 
 def enforce_blueprint(ctx: Context) -> None:
-    """Blueprint entry and transition rules are checked here."""
+    """Blueprint entry, and status changes only by transitions (`blueprints.hooks`)."""
+    from sportello.blueprints import hooks
+
+    hooks.enforce_blueprint(ctx)
 
 
 def arm_timers(ctx: Context) -> None:
