@@ -21,6 +21,7 @@ from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.core.actors import Via
+from sportello.sla.services import policy_save as sla_policy_save
 from sportello.ticket_tasks.services import task_create
 from sportello.tickets import attachments, services
 from sportello.tickets.fields_services import custom_field_create
@@ -57,6 +58,13 @@ MACRO: dict[str, Any] = {
     "name": "Seen",
     "visibility": {"scope": "everyone", "ids": []},
     "actions": [{"note": {"body": "Seen by {{ agent.name }}"}}],
+}
+
+SLA: dict[str, Any] = {
+    "key": "books",
+    "name": "Books",
+    "when": {"field": "ticket.department", "op": "is", "value": 1},
+    "targets": {"first_response": {"normal": {"within": "4h"}}},
 }
 
 # (method, path, body, expected status by role). Path placeholders are filled from the world.
@@ -168,6 +176,15 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PATCH", "/tasks/{task}", {"title": "Reprint pages 30-40"}, TICKET_READ),
     ("POST", "/tasks/{task}/complete", {}, TICKET_READ),
     ("POST", "/tasks/{task}/reopen", {}, TICKET_READ),
+    # SLA policies: admins write, agents read, light agents see none; a ticket's clocks to whoever
+    # reads the ticket.
+    ("GET", "/sla-policies", None, expect(200, 200, 403, 200)),
+    ("POST", "/sla-policies", {**SLA, "key": "another"}, ADMIN_ONLY_CREATE),
+    ("GET", "/sla-policies/{sla}", None, expect(200, 200, 403, 200)),
+    ("PUT", "/sla-policies/{sla}", {**SLA, "name": "Books (renamed)"}, ADMIN_ONLY),
+    ("DELETE", "/sla-policies/{sla}", None, ADMIN_ONLY),
+    ("GET", "/sla-policies/{sla}/versions", None, expect(200, 200, 403, 200)),
+    ("GET", "/tickets/{ticket}/sla", None, TICKET_READ),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -208,6 +225,7 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     rule_save(kind=RuleKind.EVENT, definition=definition, created_by=desk.admin, now=NOW)
     policy_save(definition=POLICY, created_by=desk.admin, now=NOW)
     macro_create(definition=MACRO, actor=desk.admin, now=NOW)
+    sla_policy_save(definition=SLA, actor=desk.admin, now=NOW)
     task = task_create(actor=desk.agent, ticket_id=outcome.ticket.pk, title="Check the print run",
                        assignee_id=desk.agent.pk, now=NOW)  # fmt: skip
     return {
@@ -223,6 +241,7 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         "policy": POLICY["key"],
         "macro": MACRO["key"],
         "task": task.pk,
+        "sla": SLA["key"],
     }
 
 
@@ -307,6 +326,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{policy_key}": "{policy}",
         "{macro_key}": "{macro}",
         "{task_id}": "{task}",
+        "{sla_key}": "{sla}",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

@@ -6,6 +6,9 @@ class AutomationConfig(AppConfig):
     label = "automation"
 
     def ready(self) -> None:
+        from sportello.core.config import register_signature
+
         from . import timers
 
         timers.register()  # the worker fires due time-rule timers
+        register_signature("rules", "automation_rule")

@@ -33,9 +33,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, Max, Sum
+from django.db.models import F
 
 from sportello.core.actors import Actor, ActorKind
+from sportello.core.config import signatures
 from sportello.core.errors import ValidationFailed
 from sportello.engine import actions as act
 from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
@@ -154,23 +155,20 @@ RuleRow = tuple[int, int, str, datetime]  # id, version, key, updated_at
 
 
 # The active rules (kind, id, version, key, updated_at) by the signature of the active set.
-_rows: dict[tuple[Any, ...], list[tuple[str, int, int, str, datetime]]] = {}
+_rows: dict[str, list[tuple[str, int, int, str, datetime]]] = {}
 
 
 def active_rule_rows(kind: RuleKind, memo: dict[str, Any] | None = None) -> list[RuleRow]:
     """The active rules of `kind` as cache keys. Event and time rules are read together, kept in
     `memo` (the mutation's) so one change reads the rules table once.
 
-    A change reads one row: the signature of the active set (how many, the sums of their ids
-    and versions, the latest `updated_at`, which every write of a rule moves). The rows
-    themselves are read only when it differs from the cached one."""
+    A change reads the signature of the active set (`core.config.signatures`: how many, the sums
+    of their ids and versions, the latest `updated_at`, which every write of a rule moves), in
+    the one statement that reads every configuration's signature. The rows themselves are read
+    only when it differs from the cached one."""
     rows = memo.get("active_rules") if memo is not None else None
     if rows is None:
-        signature = tuple(
-            Rule.objects.filter(active=True)
-            .aggregate(n=Count("id"), ids=Sum("id"), versions=Sum("version"), at=Max("updated_at"))
-            .values()
-        )
+        signature = signatures(memo)["rules"]
         rows = _rows.get(signature)
         if rows is None:
             rows = list(
@@ -385,13 +383,14 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def rule_author(rule: SavedRule, cause: str | None = None) -> Any:
+def rule_author(rule: SavedRule, cause: str | None = None, kind: ActorKind = ActorKind.RULE) -> Any:
     """The rule as the author of automatic changes, with its cause (`rule:<key>@<version>`
-    unless given, e.g. a time-rule step's `timer:<key>@<version>#<step>`)."""
+    unless given, e.g. a time-rule step's `timer:<key>@<version>#<step>`). `kind`: who acts
+    through rule actions (an SLA escalation level acts as the SLA)."""
     from sportello.tickets.pipeline import Author
 
     return Author(
-        actor=Actor(kind=ActorKind.RULE, id=rule.id, label=rule.name),
+        actor=Actor(kind=kind, id=rule.id, label=rule.name),
         cause=cause or f"rule:{rule.key}@{rule.version}",
     )
 
@@ -407,12 +406,14 @@ class _Runner:
         *,
         organization: bool = True,
         cause: str | None = None,
+        actor_kind: ActorKind = ActorKind.RULE,
     ) -> None:
         self.ctx = ctx
         self.specs = specs
         self.rules = rules
         self.organization = organization  # build the organization's facts (a query)
         self.cause = cause  # of what the rules do (default: `rule:<key>@<version>`)
+        self.actor_kind = actor_kind
         self.event = {
             "type": event_type(ctx),
             "via": str(ctx.mutation.via),
@@ -515,7 +516,7 @@ class _Runner:
         from sportello.tickets import pipeline
 
         ctx = self.ctx
-        author = rule_author(rule, self.cause)
+        author = rule_author(rule, self.cause, self.actor_kind)
         if isinstance(action, act.SetField):
             fields, custom = field_change(action.field, action.value)
             return bool(pipeline.automatic_change(ctx, author=author, fields=fields, custom_fields=custom))

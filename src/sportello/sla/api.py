@@ -1,3 +1,194 @@
-from ninja import Router
+"""`/api/v1/sla-policies` and `/api/v1/tickets/{id}/sla`: service-level policies, and where a
+ticket's clocks stand."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from sportello.core import clock
+from sportello.core.errors import ValidationFailed
+from sportello.engine import sla as engine
+from sportello.tickets.selectors import ticket_get_for
+
+from . import selectors, services
+from .calendars import clocks_for
+from .models import SlaPolicy, TicketSla
 
 router = Router(tags=["sla"])
+BODY_MAX = 256 * 1024
+
+
+class PolicyOut(Schema):
+    key: str
+    name: str
+    position: int
+    active: bool
+    version: int
+    definition: dict[str, Any]
+    updated_at: datetime
+
+
+class PolicyList(Schema):
+    items: list[PolicyOut]
+
+
+class PolicySaved(PolicyOut):
+    written: bool = Field(description="false: the definition equals the current version")
+
+
+class VersionOut(Schema):
+    version: int
+    definition: dict[str, Any]
+    created_by_id: int | None
+    created_at: datetime
+
+
+class ClockOut(Schema):
+    metric: str
+    instance: int
+    status: str
+    started_at: datetime
+    business: bool = Field(description="counted in the policy's business calendar")
+    target_seconds: int | None
+    due_at: datetime | None
+    breached_at: datetime | None
+    fulfilled_at: datetime | None
+    remaining_seconds: int | None = Field(description="in the clock's own time; negative after the breach")
+    remaining_calendar_seconds: int | None = Field(description="wall-clock time until due; null while paused")
+
+
+class TicketSlaOut(Schema):
+    policy: str | None
+    policy_version: int | None
+    next_breach_at: datetime | None
+    breached: bool
+    clocks: list[ClockOut]
+
+
+def _definition(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > BODY_MAX:
+        raise ValidationFailed(f"the policy is larger than {BODY_MAX} bytes")
+    try:
+        data = json.loads(request.body.decode("utf-8", errors="replace") or "null")
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("a policy must be a JSON object")
+    return data
+
+
+def policy_out(p: SlaPolicy, *, written: bool | None = None) -> dict[str, Any]:
+    out = {
+        "key": p.key,
+        "name": p.name,
+        "position": p.position,
+        "active": p.active,
+        "version": p.version,
+        "definition": services.policy_definition(p),
+        "updated_at": p.updated_at,
+    }
+    if written is not None:
+        out["written"] = written
+    return out
+
+
+@router.get("/sla-policies", response=PolicyList, summary="SLA policies, in match order")
+def list_policies(request: HttpRequest) -> dict[str, Any]:
+    return {"items": [policy_out(p) for p in selectors.policy_list(principal=request.auth)]}
+
+
+@router.post("/sla-policies", response={201: PolicySaved}, summary="Create an SLA policy")
+def create_policy(request: HttpRequest) -> Status:
+    """Body: the policy as in docs/sla.md (JSON)."""
+    policy, written = services.policy_save(
+        definition=_definition(request), actor=request.auth, now=clock.now(), create=True
+    )
+    return Status(201, policy_out(policy, written=written))
+
+
+@router.get("/sla-policies/{sla_key}", response=PolicyOut, summary="One SLA policy")
+def get_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
+    return policy_out(selectors.policy_get(principal=request.auth, key=sla_key))
+
+
+@router.put("/sla-policies/{sla_key}", response=PolicySaved, summary="Save a new version of an SLA policy")
+def put_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
+    """Body: the whole policy (JSON); its key, if given, must be the path's."""
+    key = sla_key
+    payload = _definition(request)
+    if payload.get("key", key) != key:
+        raise ValidationFailed("a policy's key cannot change", field="key")
+    policy, written = services.policy_save(
+        definition={**payload, "key": key}, actor=request.auth, now=clock.now(), create=False
+    )
+    return policy_out(policy, written=written)
+
+
+@router.delete("/sla-policies/{sla_key}", response=PolicyOut, summary="Deactivate an SLA policy")
+def delete_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
+    return policy_out(services.policy_deactivate(key=sla_key, actor=request.auth, now=clock.now()))
+
+
+@router.get(
+    "/sla-policies/{sla_key}/versions", response=list[VersionOut], summary="Every version of a policy"
+)
+def policy_versions(request: HttpRequest, sla_key: str) -> list[dict[str, Any]]:
+    return [
+        {"version": v.version, "definition": v.definition, "created_by_id": v.created_by_id,
+         "created_at": v.created_at}
+        for v in selectors.policy_versions(principal=request.auth, key=sla_key)
+    ]  # fmt: skip
+
+
+@router.get("/tickets/{ticket_id}/sla", response=TicketSlaOut, summary="A ticket's SLA clocks")
+def ticket_sla(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+    """The policy the ticket follows and every clock instance: running, paused, fulfilled or
+    superseded, with its due instant, breach and the time left in its own and calendar time."""
+    ticket = ticket_get_for(principal=request.auth, ticket_id=ticket_id)
+    row = TicketSla.objects.filter(ticket=ticket).select_related("policy").first()
+    if row is None:
+        return {
+            "policy": None,
+            "policy_version": None,
+            "next_breach_at": None,
+            "breached": False,
+            "clocks": [],
+        }
+    state = engine.state_from_data(row.state)
+    clocks = clocks_for({c.calendar for c in state.clocks})
+    now = clock.now()
+    out = []
+    for c in state.clocks:
+        left = engine.remaining(c, engine.clock_for(clocks, c.calendar), now)
+        out.append(
+            {
+                "metric": c.metric,
+                "instance": c.instance,
+                "status": str(c.status),
+                "started_at": c.started_at,
+                "business": c.calendar is not None,
+                "target_seconds": int(c.target.total_seconds()) if c.target is not None else None,
+                "due_at": c.due_at,
+                "breached_at": c.breached_at,
+                "fulfilled_at": c.fulfilled_at,
+                "remaining_seconds": _seconds(left.metric_time),
+                "remaining_calendar_seconds": _seconds(left.calendar_time),
+            }
+        )
+    return {
+        "policy": row.policy.key if row.policy is not None else None,
+        "policy_version": row.policy_version,
+        "next_breach_at": row.next_breach_at,
+        "breached": row.breached,
+        "clocks": out,
+    }
+
+
+def _seconds(value: Any) -> int | None:
+    return None if value is None else int(value.total_seconds())

@@ -1,12 +1,146 @@
-"""The SLA's part of the change pipeline (`tickets.pipeline.update_sla_clocks`)."""
+"""The SLA's part of the change pipeline (`tickets.pipeline.update_sla_clocks`), inside the
+change's transaction, after event rules:
+
+1. the active policies (cached per process, one signature query per change); with none, a
+   ticket that has no clocks yet gets none (nothing to measure against);
+2. the policy that applies after the change: the first by position whose `when` matches the
+   ticket's facts (`engine.sla.select_policy`);
+3. the change as SLA changes, in order: creation; the status category moving (before a message
+   of the same change, so a customer reply on a pending ticket resumes the clocks first); a
+   public agent reply or a customer message; the priority; otherwise a tick (a breach that fell
+   due is stamped at its true instant, a policy switch applied);
+4. the SLA events (started, paused, resumed, fulfilled, superseded, breached, retargeted) become
+   ticket events (kind `sla`) of the change, under the SLA as actor;
+5. after the ticket is written, its `TicketSla` row is saved and its timers re-armed
+   (`sla.timers.timers_arm`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ObjectDoesNotExist
+
+from sportello.automation.facts import field_specs, ticket_facts
+from sportello.core.actors import ActorKind, Via
+from sportello.engine import sla as engine
+from sportello.tickets.models import AuthorKind, Priority, TicketEvent
+
+from .calendars import clocks_for
+from .models import TicketSla
+from .services import ActivePolicy, active_policies
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
 
+PRIORITY_NAME = {p.value: p.label for p in Priority}
+
 
 def update_sla_clocks(ctx: Context) -> None:
     """Choose the ticket's SLA policy and move its clocks with the change."""
+    policies = active_policies(ctx.memo)
+    row = None if ctx.created else _clocks_row(ctx)
+    if not policies and row is None:
+        return
+    ticket = ctx.ticket
+    specs = field_specs()
+    facts = ticket_facts(ticket, tags=ctx.tags, message=ctx.message, specs=specs)
+    chosen = _select(policies, facts, specs)
+    parsed = chosen.parsed if chosen is not None else None
+    state = engine.state_from_data(row.state) if row is not None else None
+    clocks = clocks_for(_calendars(state, parsed))
+    events: list[engine.SlaEvent] = []
+    for change in _changes(ctx, state):
+        state, new = engine.apply_change(state, change, policy=parsed, clocks=clocks, now=ctx.now)
+        events += new
+    assert state is not None
+    ctx.events += [_event(ctx, chosen, e) for e in events]
+    same = (
+        row is not None
+        and row.state == engine.state_to_data(state)
+        and row.policy_id == (chosen.id if chosen else None)
+        and row.policy_version == (chosen.version if chosen else None)
+    )
+    if same:
+        return  # nothing moved: nothing to write (a change that is otherwise a no-op stays one)
+    final = state
+    ctx.after_write.append(lambda: _save(ctx, row, chosen, final, clocks))
+
+
+def _clocks_row(ctx: Context) -> TicketSla | None:
+    """The ticket's clocks, read with the locked ticket (`ticket_apply` selects them)."""
+    try:
+        return ctx.ticket.sla  # type: ignore[no-any-return]
+    except ObjectDoesNotExist:
+        return None
+
+
+def _select(policies: list[ActivePolicy], facts: dict[str, Any], specs: Any) -> ActivePolicy | None:
+    parsed = engine.select_policy([p.parsed for p in policies], facts, specs=specs)
+    return next((p for p in policies if p.parsed is parsed), None)
+
+
+def _calendars(state: engine.SlaState | None, policy: engine.SlaPolicy | None) -> set[str | None]:
+    keys: set[str | None] = {c.calendar for c in state.clocks if c.running} if state is not None else set()
+    if policy is not None:
+        keys.add(policy.calendar)
+    return keys
+
+
+def _changes(ctx: Context, state: engine.SlaState | None) -> list[engine.Change]:
+    ticket, message = ctx.ticket, ctx.message
+    priority = PRIORITY_NAME[ticket.priority]
+    if state is None:
+        by_customer = message is not None and message.author_kind == AuthorKind.CONTACT
+        return [
+            engine.Created(priority=priority, category=ticket.status_category, customer_message=by_customer)
+        ]
+    changes: list[engine.Change] = []
+    if ticket.status_category != state.category:
+        changes.append(engine.StatusChanged(ticket.status_category))
+    if message is not None and message.author_kind == AuthorKind.AGENT and message.public:
+        changes.append(engine.AgentReply())
+    elif message is not None and message.author_kind == AuthorKind.CONTACT:
+        changes.append(engine.CustomerMessage())
+    if priority != state.priority:
+        changes.append(engine.PriorityChanged(priority))
+    return changes or [engine.Tick()]
+
+
+def _event(ctx: Context, policy: ActivePolicy | None, e: engine.SlaEvent) -> TicketEvent:
+    label = f"SLA policy {policy.name}" if policy is not None else "SLA"
+    return TicketEvent(
+        ticket=ctx.ticket,
+        change_id=ctx.change_id,
+        at=ctx.now,
+        kind="sla",
+        field=e.kind.removeprefix("sla."),
+        new_value=engine.event_to_data(e),
+        actor_kind=str(ActorKind.SLA),
+        actor_id=policy.id if policy is not None else None,
+        actor_label=label[:200],
+        via=str(Via.SYSTEM),
+        cause=(f"sla:{policy.parsed.key}@{policy.version}" if policy is not None else "sla")[:200],
+        depth=ctx.mutation.depth,
+    )
+
+
+def _save(
+    ctx: Context,
+    row: TicketSla | None,
+    policy: ActivePolicy | None,
+    state: engine.SlaState,
+    clocks: Any,
+) -> None:
+    from .timers import timers_arm
+
+    if row is None:
+        row = TicketSla(ticket=ctx.ticket)
+    row.policy_id = policy.id if policy is not None else None
+    row.policy_version = policy.version if policy is not None else None
+    row.state = engine.state_to_data(state)
+    row.next_breach_at = engine.next_breach(state)
+    row.breached = any(c.breached_at is not None for c in state.clocks)
+    row.updated_at = ctx.now
+    row.save(force_insert=ctx.created)
+    timers_arm(ctx.ticket, state, policy.parsed if policy is not None else None, clocks)

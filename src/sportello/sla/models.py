@@ -1,1 +1,96 @@
-"""sla: models."""
+"""Service levels: SLA policies (a head row and immutable versions, like rules), each ticket's
+clocks, and the exact timers of their warnings, breaches and escalations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sportello.tickets.models import Ticket
+
+
+class SlaPolicy(models.Model):
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    position = models.IntegerField(default=0)
+    active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)  # the current SlaPolicyVersion.version
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["position", "key"]
+        constraints = [models.CheckConstraint(condition=Q(version__gte=1), name="sla_policy_version_gte_1")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.version}"
+
+
+class SlaPolicyVersion(models.Model):
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="versions", db_index=False)
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["policy", "version"]
+        constraints = [models.UniqueConstraint("policy", "version", name="sla_policyversion_unique")]
+
+    def __str__(self) -> str:
+        return f"policy {self.policy_id}@{self.version}"
+
+
+class TicketSla(models.Model):
+    """A ticket's SLA clocks (`engine.sla.SlaState` as data) and the policy they follow.
+    `next_breach_at`: the earliest due instant of its running, not yet breached clocks — indexed,
+    for views ("next breach") and sweeps."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="sla")
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    policy_version = models.PositiveIntegerField(null=True, blank=True)
+    state = models.JSONField()
+    next_breach_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    breached = models.BooleanField(default=False)  # a clock has breached its target
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"SLA of ticket {self.ticket_id}"
+
+
+class SlaTimer(models.Model):
+    """A warning, breach or escalation level armed for one clock instance of a ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=80)  # metric:instance:kind:level
+    due_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [models.UniqueConstraint("ticket", "key", name="sla_timer_unique")]
+        indexes = [models.Index(fields=["due_at", "id"], name="sla_timer_due")]
+
+    def __str__(self) -> str:
+        return f"{self.key} on ticket {self.ticket_id} at {self.due_at}"
+
+
+class SlaFiring(models.Model):
+    """A timer that fired. The unique key is the guarantee that a level fires once per clock
+    instance, whatever crashes or how many workers run."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=80)
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField()
+    outcome = models.CharField(max_length=200)
+    change_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["fired_at", "id"]
+        constraints = [models.UniqueConstraint("ticket", "key", name="sla_firing_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} fired on ticket {self.ticket_id}"

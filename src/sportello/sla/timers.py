@@ -1,0 +1,226 @@
+"""SLA timers: warnings, breaches and escalation levels at their exact instants.
+
+Arming (`timers_arm`, after every change that moved a ticket's clocks): the timers the clocks
+call for (`engine.sla.timers_for`) replace the ticket's armed ones; a key that already fired
+(`SlaFiring`) is not armed again.
+
+Firing (`sla_fire_due`, the worker's poller `sla_poll`): a due timer is claimed with its ticket
+(`FOR UPDATE SKIP LOCKED`; SQLite: the write lock), its key recorded in `SlaFiring` (unique: a
+level fires once per clock instance), and a mutation runs through the pipeline with the SLA as
+actor (cause `sla:<policy>@<version>:<metric>#<instance>:<kind><level>`): a warning is recorded
+as an event (`sla` / `warning`); a breach is stamped by the SLA hook of that mutation at its
+true instant; an escalation level's actions run like an event rule's (notify, reassign, raise
+the priority, tags, a macro) and the level is recorded (`sla` / `escalated`). A timer whose
+clock moved on (paused, fulfilled, retargeted) since it was armed is dropped as stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+
+from sportello.automation.facts import field_specs
+from sportello.core.actors import Actor, ActorKind, Via
+from sportello.core.errors import DomainError, ValidationFailed
+from sportello.engine import sla as engine
+from sportello.engine.conditions import All
+from sportello.engine.rules import EventRule
+from sportello.tickets.models import Ticket, TicketEvent
+
+from .calendars import clocks_for
+from .models import SlaFiring, SlaTimer, TicketSla
+from .services import active_policies
+
+if TYPE_CHECKING:
+    from sportello.tickets.pipeline import Context
+
+logger = logging.getLogger(__name__)
+BATCH = 100
+ROUND_MAX = 1_000
+IDLE_RECHECK = timedelta(seconds=1)
+
+
+def timer_key(t: engine.SlaTimer) -> str:
+    return f"{t.metric}:{t.instance}:{t.kind}:{t.level}"
+
+
+def timers_arm(ticket: Ticket, state: engine.SlaState, policy: engine.SlaPolicy | None, clocks: Any) -> None:
+    wanted = (
+        {timer_key(t): t.due_at for t in engine.timers_for(state, policy, clocks=clocks)} if policy else {}
+    )
+    if wanted:
+        fired = set(
+            SlaFiring.objects.filter(ticket=ticket, key__in=list(wanted)).values_list("key", flat=True)
+        )
+        wanted = {k: v for k, v in wanted.items() if k not in fired}
+    armed = dict(SlaTimer.objects.filter(ticket=ticket).values_list("key", "due_at"))
+    if armed == wanted:
+        return
+    stale = [k for k, due in armed.items() if wanted.get(k) != due]
+    if stale:
+        SlaTimer.objects.filter(ticket=ticket, key__in=stale).delete()
+    SlaTimer.objects.bulk_create(
+        [SlaTimer(ticket=ticket, key=k, due_at=due) for k, due in wanted.items() if armed.get(k) != due]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    timer_id: int
+    outcome: str  # applied | stale | already_fired | error: ...
+    change_id: Any = None
+
+
+def _locking(qs: Any) -> Any:
+    if connection.vendor == "postgresql":
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+def sla_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
+    done: list[Fired] = []
+    skipped: set[int] = set()
+    while len(done) < limit:
+        batch = list(
+            SlaTimer.objects.filter(due_at__lte=now)
+            .exclude(pk__in=skipped)
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:BATCH]
+        )
+        if not batch:
+            break
+        for pk in batch:
+            result = sla_fire(timer_id=pk, now=now)
+            if result is None:
+                skipped.add(pk)
+            else:
+                done.append(result)
+            if len(done) >= limit:
+                break
+        if len(skipped) >= BATCH * 10:
+            break
+    return done
+
+
+def sla_fire(*, timer_id: int, now: datetime) -> Fired | None:
+    """Fire one due timer, in one transaction; None when it is gone, not due or held."""
+    with transaction.atomic():
+        timer = _locking(SlaTimer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        if timer is None:
+            return None
+        if _locking(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
+            return None
+        row = TicketSla.objects.filter(ticket_id=timer.ticket_id).first()
+        policy = next((p for p in active_policies() if row is not None and p.id == row.policy_id), None)
+        current = _current(row, policy, timer.key)
+        if current is None or current.due_at > now:
+            timer.delete()
+            return Fired(timer_id, "stale")
+        try:
+            with transaction.atomic():
+                SlaFiring.objects.create(
+                    ticket_id=timer.ticket_id,
+                    key=timer.key,
+                    due_at=timer.due_at,
+                    fired_at=now,
+                    outcome="pending",
+                )
+        except IntegrityError:
+            timer.delete()
+            return Fired(timer_id, "already_fired")
+        assert policy is not None
+        firing = SlaFiring.objects.get(ticket_id=timer.ticket_id, key=timer.key)
+        firing.outcome, firing.change_id = _run(policy, current, timer, now)
+        firing.save(update_fields=["outcome", "change_id"])
+        timer.delete()
+        return Fired(timer_id, firing.outcome, firing.change_id)
+
+
+def _current(row: TicketSla | None, policy: Any, key: str) -> engine.SlaTimer | None:
+    """The timer `key` as the ticket's clocks call for it now (None: no longer wanted)."""
+    if row is None or policy is None:
+        return None
+    state = engine.state_from_data(row.state)
+    if state.policy != policy.parsed.key:
+        return None
+    clocks = clocks_for({c.calendar for c in state.clocks})
+    return next(
+        (t for t in engine.timers_for(state, policy.parsed, clocks=clocks) if timer_key(t) == key), None
+    )
+
+
+def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> tuple[str, Any]:
+    from sportello.automation import event_rules
+    from sportello.tickets import pipeline
+
+    parsed: engine.SlaPolicy = policy.parsed
+    cause = f"sla:{parsed.key}@{policy.version}:{timer.metric}#{timer.instance}:{timer.kind}{timer.level}"
+    actor = Actor(kind=ActorKind.SLA, id=policy.id, label=f"SLA policy {policy.name}"[:200])
+    record = {"metric": timer.metric, "instance": timer.instance, "level": timer.level,
+              "due_at": timer.due_at.isoformat()}  # fmt: skip
+
+    def fire(ctx: Context) -> None:
+        if timer.kind == "warning":
+            ctx.events.append(_event(ctx, actor, cause, "warning", record))
+        elif timer.kind == "escalation":
+            level = parsed.escalations[timer.level]
+            as_rule = EventRule(
+                key=f"sla-{parsed.key}",
+                name=policy.name,
+                when=All(()),
+                actions=level.actions,
+                version=policy.version,
+            )
+            runner = event_rules._Runner(
+                ctx,
+                field_specs(),
+                {as_rule.key: event_rules.SavedRule(id=policy.id, name=policy.name, rule=as_rule)},
+                cause=cause,
+                actor_kind=ActorKind.SLA,
+            )
+            facts = runner.facts()
+            for action in level.actions:
+                result = runner.apply(as_rule, action, facts)
+                if result.error is not None:
+                    raise ValidationFailed(result.error)
+                facts = result.facts
+            for effect in runner.queued.get(as_rule.key, []):
+                effect()
+            ctx.events.append(_event(ctx, actor, cause, "escalated", record))
+        # a breach: the SLA hook of this very mutation stamps it at its true instant
+
+    mutation = pipeline.Mutation(actor=actor, via=Via.SYSTEM, cause=cause, automation=fire)
+    try:
+        with transaction.atomic():
+            out = pipeline.ticket_apply(ticket_id=row.ticket_id, mutation=mutation, now=now)
+    except DomainError as exc:
+        logger.warning("SLA timer %s of ticket %s failed: %s", row.key, row.ticket_id, exc)
+        return f"error: {exc}"[:200], None
+    return "applied", out.change_id
+
+
+def _event(ctx: Context, actor: Actor, cause: str, field: str, data: dict[str, Any]) -> TicketEvent:
+    return TicketEvent(
+        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind="sla", field=field, new_value=data,
+        actor_kind=str(actor.kind), actor_id=actor.id, actor_label=actor.label, via=str(Via.SYSTEM),
+        cause=cause[:200], depth=ctx.mutation.depth,
+    )  # fmt: skip
+
+
+def sla_poll(now: datetime) -> datetime | None:
+    fired = sla_fire_due(now=now)
+    if len(fired) >= ROUND_MAX:
+        return now
+    upcoming = SlaTimer.objects.order_by("due_at").values_list("due_at", flat=True).first()
+    recheck = now + IDLE_RECHECK
+    return recheck if upcoming is None or upcoming > recheck else max(upcoming, now)
+
+
+def register() -> None:
+    from sportello.core.worker import register_poller
+
+    register_poller("sla", sla_poll)
