@@ -123,10 +123,12 @@ def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiCl
 def _fresh_rule_cache() -> None:
     """Parsed rules are cached per process by id and version; tests roll back and reuse ids."""
     from sportello.automation.event_rules import forget_parsed_rules
+    from sportello.sla.calendars import forget_calendars
     from sportello.sla.services import forget_policies
 
     forget_parsed_rules()
     forget_policies()
+    forget_calendars()
 
 
 # Property tests run on shared CI machines: time per example varies with the load, so examples

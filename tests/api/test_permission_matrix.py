@@ -21,6 +21,7 @@ from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.core.actors import Via
+from sportello.sla.calendars import calendar_save
 from sportello.sla.services import policy_save as sla_policy_save
 from sportello.ticket_tasks.services import task_create
 from sportello.tickets import attachments, services
@@ -65,6 +66,13 @@ SLA: dict[str, Any] = {
     "name": "Books",
     "when": {"field": "ticket.department", "op": "is", "value": 1},
     "targets": {"first_response": {"normal": {"within": "4h"}}},
+}
+
+CALENDAR: dict[str, Any] = {
+    "key": "office",
+    "name": "Office",
+    "time_zone": "Europe/Rome",
+    "weekly": {"mon": [["09:00", "18:00"]]},
 }
 
 # (method, path, body, expected status by role). Path placeholders are filled from the world.
@@ -185,6 +193,12 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("DELETE", "/sla-policies/{sla}", None, ADMIN_ONLY),
     ("GET", "/sla-policies/{sla}/versions", None, expect(200, 200, 403, 200)),
     ("GET", "/tickets/{ticket}/sla", None, TICKET_READ),
+    ("GET", "/calendars", None, expect(200, 200, 403, 200)),
+    ("POST", "/calendars", {**CALENDAR, "key": "night"}, ADMIN_ONLY_CREATE),
+    ("GET", "/calendars/{calendar}", None, expect(200, 200, 403, 200)),
+    ("PUT", "/calendars/{calendar}", {**CALENDAR, "name": "Office (renamed)"}, ADMIN_ONLY),
+    ("DELETE", "/calendars/{calendar}", None, ADMIN_ONLY),
+    ("POST", "/calendars/{calendar}/holidays", {"country": "IT", "years": [2027]}, ADMIN_ONLY),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -226,6 +240,7 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     policy_save(definition=POLICY, created_by=desk.admin, now=NOW)
     macro_create(definition=MACRO, actor=desk.admin, now=NOW)
     sla_policy_save(definition=SLA, actor=desk.admin, now=NOW)
+    calendar_save(definition=CALENDAR, actor=desk.admin, now=NOW)
     task = task_create(actor=desk.agent, ticket_id=outcome.ticket.pk, title="Check the print run",
                        assignee_id=desk.agent.pk, now=NOW)  # fmt: skip
     return {
@@ -242,6 +257,7 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         "macro": MACRO["key"],
         "task": task.pk,
         "sla": SLA["key"],
+        "calendar": CALENDAR["key"],
     }
 
 
@@ -327,6 +343,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{macro_key}": "{macro}",
         "{task_id}": "{task}",
         "{sla_key}": "{sla}",
+        "{calendar_key}": "{calendar}",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

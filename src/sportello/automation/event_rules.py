@@ -435,6 +435,8 @@ class _Runner:
             event=self.event,
             specs=self.specs,
             organization=self.organization,
+            now=ctx.now,
+            memo=ctx.memo,
         )
 
     def before_facts(self, now: Mapping[str, Any]) -> dict[str, Any] | None:

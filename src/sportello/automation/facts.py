@@ -8,10 +8,12 @@ way (tests/automation/test_condition_equivalence.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from django.utils import timezone
 
 from sportello.engine.conditions import FIELDS, FieldSpec, FieldType, custom_field_spec
 from sportello.tickets.models import CustomField, Message, Priority, Ticket, TicketTag
@@ -19,6 +21,15 @@ from sportello.tickets.models import CustomField, Message, Priority, Ticket, Tic
 CUSTOM_PREFIX = "ticket.custom."
 PRIORITY_NAME = {p.value: p.label for p in Priority}
 PRIORITY_VALUE = {p.label: p.value for p in Priority}
+
+
+def _always_open(department_id: int | None, at: datetime, memo: dict[str, Any] | None = None) -> bool:
+    return True
+
+
+# Whether an instant is in the business hours of a department's calendar. The calendars
+# (`sla.calendars.in_business_hours`) set it when the app is ready; without them, always.
+business_hours: Callable[[int | None, datetime, dict[str, Any] | None], bool] = _always_open
 
 
 def field_specs() -> dict[str, FieldSpec]:
@@ -47,13 +58,17 @@ def ticket_facts(
     event: Mapping[str, Any] | None = None,
     specs: Mapping[str, FieldSpec] | None = None,
     organization: bool = True,
+    now: datetime | None = None,
+    memo: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The flat facts of `ticket` (with its status, requester and organization loaded or
     loadable), the `message` this change added and the `event` (`type`, `via`, `actor_kind`,
     `depth`). `tags` default to the stored ones; `specs` (for custom fields) to `field_specs()`.
     Absent values are None; custom values take their condition types (Decimal, date, aware
     datetime, frozenset for multi-select). `organization=False`: the organization's facts are
-    left absent (it is not read; for callers that know no condition names them)."""
+    left absent (it is not read; for callers that know no condition names them). `now`: the
+    instant `clock.in_business_hours` is about (default: the current time); `memo`: the
+    change's, where the calendars' signature is read once per change."""
     if tags is None:
         tags = list(TicketTag.objects.filter(ticket_id=ticket.pk).values_list("name", flat=True))
     if specs is None:
@@ -97,7 +112,7 @@ def ticket_facts(
         "event.via": event.get("via") if event else None,
         "event.actor_kind": event.get("actor_kind") if event else None,
         "event.depth": event.get("depth") if event else None,
-        "clock.in_business_hours": True,  # until business calendars fill it
+        "clock.in_business_hours": business_hours(ticket.department_id, now or timezone.now(), memo),
     }
     stored = ticket.custom_fields or {}
     for path, spec in specs.items():

@@ -12,13 +12,13 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from sportello.core import clock
-from sportello.core.errors import ValidationFailed
+from sportello.core.errors import NotFound, ValidationFailed
 from sportello.engine import sla as engine
 from sportello.tickets.selectors import ticket_get_for
 
-from . import selectors, services
+from . import calendars, selectors, services
 from .calendars import clocks_for
-from .models import SlaPolicy, TicketSla
+from .models import BusinessCalendar, SlaPolicy, TicketSla
 
 router = Router(tags=["sla"])
 BODY_MAX = 256 * 1024
@@ -192,3 +192,123 @@ def ticket_sla(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
 
 def _seconds(value: Any) -> int | None:
     return None if value is None else int(value.total_seconds())
+
+
+# --------------------------------------------------------------------------------------------
+# Business calendars
+
+
+class CalendarOut(Schema):
+    key: str
+    name: str
+    active: bool
+    is_default: bool
+    version: int
+    departments: list[int]
+    definition: dict[str, Any]
+    updated_at: datetime
+
+
+class CalendarList(Schema):
+    items: list[CalendarOut]
+
+
+class CalendarSaved(CalendarOut):
+    written: bool
+
+
+class HolidaysIn(Schema):
+    country: str = Field(description="ISO 3166-1 alpha-2, e.g. ES, IT, US")
+    subdivision: str | None = Field(default=None, description="e.g. MD (Madrid), CA (California)")
+    years: list[int]
+
+
+class HolidaysOut(Schema):
+    calendar: CalendarOut
+    added: list[dict[str, Any]]
+
+
+def calendar_out(c: BusinessCalendar, *, written: bool | None = None) -> dict[str, Any]:
+    out = {
+        "key": c.key,
+        "name": c.name,
+        "active": c.active,
+        "is_default": c.is_default,
+        "version": c.version,
+        "departments": calendars.calendar_departments(c),
+        "definition": calendars.calendar_definition(c),
+        "updated_at": c.updated_at,
+    }
+    if written is not None:
+        out["written"] = written
+    return out
+
+
+def _calendar_payload(request: HttpRequest) -> tuple[dict[str, Any], Any, Any]:
+    """The body: the calendar definition, with `departments` and `is_default` beside it."""
+    data = _definition(request)
+    departments = data.pop("departments", None)
+    is_default = data.pop("is_default", None)
+    if is_default is not None and not isinstance(is_default, bool):
+        raise ValidationFailed("must be true or false", field="is_default")
+    return data, departments, is_default
+
+
+def _calendar(request: HttpRequest, key: str) -> BusinessCalendar:
+    selectors.require_policy_reader(request.auth)
+    found = BusinessCalendar.objects.filter(key=key).first()
+    if found is None:
+        raise NotFound("calendar not found")
+    return found
+
+
+@router.get("/calendars", response=CalendarList, summary="Business calendars")
+def list_calendars(request: HttpRequest) -> dict[str, Any]:
+    selectors.require_policy_reader(request.auth)
+    return {"items": [calendar_out(c) for c in BusinessCalendar.objects.order_by("key")]}
+
+
+@router.post("/calendars", response={201: CalendarSaved}, summary="Create a business calendar")
+def create_calendar(request: HttpRequest) -> Status:
+    """Body: the calendar as in docs/sla.md, plus `departments` (ids) and `is_default`."""
+    data, departments, is_default = _calendar_payload(request)
+    saved, written = calendars.calendar_save(
+        definition=data, departments=departments, is_default=is_default, actor=request.auth, now=clock.now(),
+        create=True,
+    )  # fmt: skip
+    return Status(201, calendar_out(saved, written=written))
+
+
+@router.get("/calendars/{calendar_key}", response=CalendarOut, summary="One business calendar")
+def get_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
+    return calendar_out(_calendar(request, calendar_key))
+
+
+@router.put("/calendars/{calendar_key}", response=CalendarSaved, summary="Save a new version of a calendar")
+def put_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
+    data, departments, is_default = _calendar_payload(request)
+    if data.get("key", calendar_key) != calendar_key:
+        raise ValidationFailed("a calendar's key cannot change", field="key")
+    saved, written = calendars.calendar_save(
+        definition={**data, "key": calendar_key}, departments=departments, is_default=is_default,
+        actor=request.auth, now=clock.now(), create=False,
+    )  # fmt: skip
+    return calendar_out(saved, written=written)
+
+
+@router.delete("/calendars/{calendar_key}", response=CalendarOut, summary="Deactivate a calendar")
+def delete_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
+    return calendar_out(calendars.calendar_deactivate(key=calendar_key, actor=request.auth, now=clock.now()))
+
+
+@router.post(
+    "/calendars/{calendar_key}/holidays", response=HolidaysOut, summary="Add a country's public holidays"
+)
+def import_holidays(request: HttpRequest, calendar_key: str, payload: HolidaysIn) -> dict[str, Any]:
+    """Adds the public holidays of `country` (and `subdivision`) for `years` as whole-day
+    holidays of the calendar's latest version; dates that have a holiday keep theirs."""
+    saved, added = calendars.calendar_import_holidays(
+        key=calendar_key, country=payload.country, subdivision=payload.subdivision, years=payload.years,
+        actor=request.auth, now=clock.now(),
+    )  # fmt: skip
+    return {"calendar": calendar_out(saved), "added": added}

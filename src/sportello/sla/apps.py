@@ -13,3 +13,10 @@ class SlaConfig(AppConfig):
 
         timers.register()  # the worker fires SLA warnings, breaches and escalations
         register_signature("sla_policies", "sla_slapolicy")
+        register_signature("calendars", "sla_businesscalendar")
+
+        from sportello.automation import facts
+
+        from .calendars import in_business_hours
+
+        facts.business_hours = in_business_hours  # rules' `clock.in_business_hours`

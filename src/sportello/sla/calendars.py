@@ -1,17 +1,278 @@
-"""Business calendars as the SLA's clocks. Until calendars are configured in the desk, only
-calendar time (24/7) exists: a policy that names a calendar is refused when saved."""
+"""Business calendars: saving them (immutable versions), national holidays from the `holidays`
+package, and the per-process cache that SLA clocks and the rules' `clock.in_business_hours` read.
+
+A ticket's calendar is its department's (`CalendarDepartment`; a department has at most one:
+assigning it to a calendar moves it there), else the desk's default calendar, else none — then
+every instant is in business hours. The active calendars are parsed once per process and kept
+under the signature of the calendar table (`core.config`, read with every change's other
+signatures): a change costs no query for them. Every write goes through these services, which
+move the signature (version or `updated_at`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
-from sportello.engine import sla as engine
+from django.db import transaction
+
+from sportello.accounts.models import Department, User
+from sportello.accounts.services import require_admin
+from sportello.core.config import signatures
+from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.engine import calendars as engine
+from sportello.engine import sla as engine_sla
+from sportello.engine.schema import RuleSchemaError
+
+from .models import BusinessCalendar, BusinessCalendarVersion, CalendarDepartment
+
+logger = logging.getLogger(__name__)
+YEARS_MAX = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveCalendars:
+    by_key: dict[str, engine.Calendar] = field(default_factory=dict)
+    by_department: dict[int, str] = field(default_factory=dict)
+    default: str | None = None
+
+    def for_department(self, department_id: int | None) -> engine.Calendar | None:
+        key = self.by_department.get(department_id) if department_id is not None else None
+        key = key or self.default
+        return self.by_key.get(key) if key is not None else None
+
+
+_cache: dict[str, ActiveCalendars] = {}
+
+
+def active_calendars(memo: dict[str, Any] | None = None) -> ActiveCalendars:
+    signature = signatures(memo)["calendars"]
+    found = _cache.get(signature)
+    if found is None:
+        by_key: dict[str, engine.Calendar] = {}
+        default = None
+        rows = BusinessCalendarVersion.objects.filter(calendar__active=True).select_related("calendar")
+        for cv in rows:
+            if cv.version != cv.calendar.version:
+                continue
+            try:
+                by_key[cv.calendar.key] = engine.parse_calendar(cv.definition)
+            except RuleSchemaError:  # pragma: no cover - saved definitions were valid
+                logger.error("calendar %s@%s no longer parses", cv.calendar.key, cv.version)
+                continue
+            if cv.calendar.is_default:
+                default = cv.calendar.key
+        by_department = dict(
+            CalendarDepartment.objects.filter(calendar__active=True).values_list(
+                "department_id", "calendar__key"
+            )
+        )
+        found = ActiveCalendars(by_key=by_key, by_department=by_department, default=default)
+        _cache.clear()
+        _cache[signature] = found
+    return found
+
+
+def forget_calendars() -> None:
+    _cache.clear()
 
 
 def calendar_exists(key: str) -> bool:
-    return False
+    return key in active_calendars().by_key
 
 
-def clocks_for(keys: Iterable[str | None]) -> Mapping[str, engine.Clock]:
-    """The clock of each named calendar (calendar time needs none)."""
-    return {}
+def clocks_for(
+    keys: Iterable[str | None], memo: dict[str, Any] | None = None
+) -> Mapping[str, engine_sla.Clock]:
+    """The clock of each named calendar (calendar time needs none). A calendar gone since a
+    clock started counts calendar time, logged: the pipeline never fails on it."""
+    calendars = active_calendars(memo).by_key
+    out: dict[str, engine_sla.Clock] = {}
+    for key in keys:
+        if key is None:
+            continue
+        found = calendars.get(key)
+        if found is None:
+            logger.warning("calendar %s is not active: its clocks count calendar time", key)
+            out[key] = engine_sla.CALENDAR_TIME
+        else:
+            out[key] = engine.CalendarClock(found)
+    return out
+
+
+def in_business_hours(department_id: int | None, at: datetime, memo: dict[str, Any] | None = None) -> bool:
+    """The `clock.in_business_hours` fact: open in the ticket's calendar (no calendar: always)."""
+    calendar = active_calendars(memo).for_department(department_id)
+    return True if calendar is None else engine.is_open(calendar, at)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def _parse(definition: Any) -> engine.Calendar:
+    try:
+        return engine.parse_calendar(definition)
+    except RuleSchemaError as exc:
+        raise ValidationFailed(exc.message, field=exc.path or None) from None
+
+
+def _departments(raw: Any) -> list[Department]:
+    if not isinstance(raw, list | tuple) or any(isinstance(d, bool) or not isinstance(d, int) for d in raw):
+        raise ValidationFailed("must be a list of department ids", field="departments")
+    found = {d.pk: d for d in Department.objects.filter(pk__in=list(raw))}
+    missing = [d for d in raw if d not in found]
+    if missing:
+        raise ValidationFailed(f"no department with id {missing[0]}", field="departments")
+    return [found[d] for d in dict.fromkeys(raw)]
+
+
+@transaction.atomic
+def calendar_save(
+    *,
+    definition: Any,
+    actor: User | None,
+    now: datetime,
+    departments: Sequence[int] | None = None,
+    is_default: bool | None = None,
+    create: bool | None = None,
+) -> tuple[BusinessCalendar, bool]:
+    """Create the calendar named by `definition["key"]` or save a new version. `departments`:
+    the departments whose tickets follow it (replacing the list; a department assigned to
+    another calendar moves here); `is_default`: the desk's calendar for the other departments.
+    Returns the calendar and whether anything was written."""
+    require_admin(actor)
+    parsed = _parse(definition)
+    item = engine.calendar_to_data(parsed)
+    chosen = _departments(departments) if departments is not None else None
+    calendar = BusinessCalendar.objects.select_for_update().filter(key=parsed.key).first()
+    if calendar is not None and create:
+        raise Conflict(f"a calendar with the key {parsed.key!r} exists", field="key", code="calendar_exists")
+    if calendar is None and create is False:
+        raise NotFound("calendar not found")
+    new = calendar is None
+    if calendar is None:
+        calendar = BusinessCalendar(key=parsed.key, version=0, created_at=now)
+    current = (
+        None
+        if new
+        else BusinessCalendarVersion.objects.filter(calendar=calendar, version=calendar.version).first()
+    )
+    same_definition = current is not None and current.definition == item
+    same_departments = chosen is None or (
+        not new and {d.pk for d in chosen} == set(
+            CalendarDepartment.objects.filter(calendar=calendar).values_list("department_id", flat=True))
+    )  # fmt: skip
+    same_default = is_default is None or is_default == calendar.is_default
+    if same_definition and same_departments and same_default and calendar.active:
+        return calendar, False
+    if is_default:
+        BusinessCalendar.objects.filter(is_default=True).exclude(pk=calendar.pk).update(
+            is_default=False, updated_at=now
+        )
+    calendar.name = parsed.name
+    calendar.active = True
+    if is_default is not None:
+        calendar.is_default = is_default
+    if not same_definition:
+        calendar.version += 1
+    calendar.updated_at = now
+    calendar.save()
+    if not same_definition:
+        BusinessCalendarVersion.objects.create(
+            calendar=calendar, version=calendar.version, definition=item, created_by=actor, created_at=now
+        )
+    if chosen is not None:
+        CalendarDepartment.objects.filter(calendar=calendar).exclude(department__in=chosen).delete()
+        for department in chosen:
+            CalendarDepartment.objects.update_or_create(
+                department=department, defaults={"calendar": calendar}
+            )
+    return calendar, True
+
+
+@transaction.atomic
+def calendar_deactivate(*, key: str, actor: User | None, now: datetime) -> BusinessCalendar:
+    """Stop using a calendar. Refused while an active SLA policy counts in it."""
+    from .services import active_policies
+
+    require_admin(actor)
+    calendar = BusinessCalendar.objects.select_for_update().filter(key=key).first()
+    if calendar is None:
+        raise NotFound("calendar not found")
+    users = sorted(p.parsed.key for p in active_policies() if p.parsed.calendar == key)
+    if users:
+        raise Conflict(
+            f"SLA policies {', '.join(users)} count business time in this calendar; change them first",
+            code="calendar_in_use",
+        )
+    if calendar.active:
+        calendar.active = False
+        calendar.is_default = False
+        calendar.updated_at = now
+        calendar.save(update_fields=["active", "is_default", "updated_at"])
+        CalendarDepartment.objects.filter(calendar=calendar).delete()
+    return calendar
+
+
+def calendar_definition(calendar: BusinessCalendar) -> dict[str, Any]:
+    return BusinessCalendarVersion.objects.get(calendar=calendar, version=calendar.version).definition  # type: ignore[no-any-return]
+
+
+def calendar_departments(calendar: BusinessCalendar) -> list[int]:
+    return sorted(
+        CalendarDepartment.objects.filter(calendar=calendar).values_list("department_id", flat=True)
+    )
+
+
+@transaction.atomic
+def calendar_import_holidays(
+    *, key: str, country: Any, subdivision: Any = None, years: Any, actor: User | None, now: datetime
+) -> tuple[BusinessCalendar, list[dict[str, Any]]]:
+    """Add a country's (and optionally a region's) public holidays for `years` to the latest
+    version of the calendar, as whole-day holidays (from the `holidays` package). Dates that
+    already have a holiday keep theirs. Returns the calendar and the holidays added."""
+    import holidays as holiday_data
+
+    require_admin(actor)
+    calendar = BusinessCalendar.objects.select_for_update().filter(key=key).first()
+    if calendar is None:
+        raise NotFound("calendar not found")
+    supported = holiday_data.list_supported_countries()
+    if not isinstance(country, str) or country.upper() not in supported:
+        raise ValidationFailed(
+            "must be an ISO 3166-1 alpha-2 country code the holidays data knows", field="country"
+        )
+    country = country.upper()
+    if subdivision is not None and (
+        not isinstance(subdivision, str) or subdivision.upper() not in supported[country]
+    ):
+        raise ValidationFailed(f"must be a subdivision of {country}: {', '.join(supported[country][:30])}",
+                               field="subdivision")  # fmt: skip
+    if (
+        not isinstance(years, list)
+        or not years
+        or len(years) > YEARS_MAX
+        or any(isinstance(y, bool) or not isinstance(y, int) or not 1970 <= y <= 2100 for y in years)
+    ):
+        raise ValidationFailed(f"must be 1 to {YEARS_MAX} years between 1970 and 2100", field="years")
+    found = holiday_data.country_holidays(
+        country, subdiv=subdivision.upper() if subdivision else None, years=years
+    )
+    definition = dict(calendar_definition(calendar))
+    versions = definition.get("versions")
+    target = versions[-1] if isinstance(versions, list) and versions else definition
+    existing = {h["date"] for h in target.get("holidays", [])}
+    added = [
+        {"date": day.isoformat(), "name": str(name)[:200]}
+        for day, name in sorted(found.items())
+        if isinstance(day, date) and day.isoformat() not in existing
+    ]
+    if not added:
+        return calendar, []
+    target["holidays"] = sorted([*target.get("holidays", []), *added], key=lambda h: h["date"])
+    saved, _ = calendar_save(definition=definition, actor=actor, now=now, create=False)
+    return saved, added

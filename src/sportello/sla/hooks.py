@@ -44,11 +44,11 @@ def update_sla_clocks(ctx: Context) -> None:
         return
     ticket = ctx.ticket
     specs = field_specs()
-    facts = ticket_facts(ticket, tags=ctx.tags, message=ctx.message, specs=specs)
+    facts = ticket_facts(ticket, tags=ctx.tags, message=ctx.message, specs=specs, now=ctx.now, memo=ctx.memo)
     chosen = _select(policies, facts, specs)
     parsed = chosen.parsed if chosen is not None else None
     state = engine.state_from_data(row.state) if row is not None else None
-    clocks = clocks_for(_calendars(state, parsed))
+    clocks = clocks_for(_calendars(state, parsed), ctx.memo)
     events: list[engine.SlaEvent] = []
     for change in _changes(ctx, state):
         state, new = engine.apply_change(state, change, policy=parsed, clocks=clocks, now=ctx.now)

@@ -94,3 +94,61 @@ class SlaFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} fired on ticket {self.ticket_id}"
+
+
+class BusinessCalendar(models.Model):
+    """Business hours: a time zone, weekly hours, holidays, special days, dated versions
+    (`engine.calendars`). The calendar of a ticket is its department's, else the desk's default
+    one, else none (every instant is in business hours)."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)  # the current BusinessCalendarVersion.version
+    departments = models.ManyToManyField(
+        "accounts.Department", through="CalendarDepartment", related_name="+", blank=True
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True, active=True),
+                name="sla_one_default_calendar",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.version}"
+
+
+class BusinessCalendarVersion(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="versions",
+                                 db_index=False)  # fmt: skip
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["calendar", "version"]
+        constraints = [models.UniqueConstraint("calendar", "version", name="sla_calendarversion_unique")]
+
+    def __str__(self) -> str:
+        return f"calendar {self.calendar_id}@{self.version}"
+
+
+class CalendarDepartment(models.Model):
+    """A department's calendar: at most one per department."""
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="+")
+    department = models.OneToOneField("accounts.Department", on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"department {self.department_id}: calendar {self.calendar_id}"
