@@ -157,6 +157,9 @@ SPORTELLO = {
     "TASK_RESULT_RETENTION_DAYS": 14,  # finished task results, slot rows, recovery records
     # Writes arriving through the API with `X-Sportello-Depth` above this are refused (loops).
     "CAUSATION_DEPTH_MAX": int(os.environ.get("SPORTELLO_CAUSATION_DEPTH_MAX", 5)),
+    # When an SLA policy or a business calendar changes, running clocks keep their due instants
+    # ("keep") or are recomputed by a background job ("reflow"); a save may say otherwise.
+    "SLA_ON_CHANGE": os.environ.get("SPORTELLO_SLA_ON_CHANGE", "keep"),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -205,3 +205,43 @@ def test_without_any_policy_tickets_get_no_clocks(desk: Any, api: Any) -> None:
     assert not TicketSla.objects.exists()
     assert clocks(api, desk, ticket) == {"policy": None, "policy_version": None, "next_breach_at": None,
                                          "breached": False, "clocks": []}  # fmt: skip
+
+
+def test_a_changed_policy_keeps_running_clocks_or_reflows_them_as_asked(
+    desk: Any, api: Any, policies: None, settings: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from sportello.sla import reflow
+
+    ticket = open_ticket(desk, desk.alice)
+    first = lambda: next(c for c in clocks(api, desk, ticket)["clocks"] if c["metric"] == "first_response")  # noqa: E731
+    assert first()["due_at"] == "2026-12-01T10:00:00Z"
+    faster = {**VIP, "targets": {**VIP["targets"], "first_response": {"normal": {"within": "45m"}}}}
+    # by default (keep) the running clock keeps its due instant
+    assert api(desk.admin).put("/sla-policies/vip", faster).json()["version"] == 2
+    assert first()["due_at"] == "2026-12-01T10:00:00Z"
+    # asked to reflow, the worker's job recomputes it, keeping what was consumed; an event says so
+    slower = {**VIP, "targets": {**VIP["targets"], "first_response": {"normal": {"within": "2h"}}}}
+    assert api(desk.admin).put("/sla-policies/vip?reflow=true", slower).status_code == 200
+    from django_tasks_db.models import DBTaskResult
+
+    [job] = DBTaskResult.objects.filter(task_path="sportello.sla.tasks.reflow_clocks")
+    assert job.args_kwargs["kwargs"] == {"policy": "vip"}
+    assert reflow.reflow_batch(policy="vip", now=NOW + timedelta(minutes=5)) == (ticket.pk, 1, 1)
+    assert first()["due_at"] == "2026-12-01T11:00:00Z"
+    assert TicketEvent.objects.filter(ticket=ticket, kind="sla", field="retargeted",
+                                      cause="sla:vip@3:reflow").exists()  # fmt: skip
+    assert SlaTimer.objects.get(ticket=ticket, key="first_response:1:breach:0").due_at == NOW + timedelta(
+        hours=2
+    )
+    # the desk's setting makes reflow the default; the command does it at once, with progress
+    settings.SPORTELLO = {**settings.SPORTELLO, "SLA_ON_CHANGE": "reflow"}
+    api(desk.admin).put("/sla-policies/vip", faster)
+    out, err = StringIO(), StringIO()
+    call_command("sla", "reflow", "--policy", "vip", stdout=out, stderr=err)
+    assert "Reflowed 1 tickets" in out.getvalue()
+    assert "ETA" in err.getvalue()
+    assert first()["due_at"] == "2026-12-01T09:45:00Z"

@@ -118,14 +118,16 @@ def get_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
 
 
 @router.put("/sla-policies/{sla_key}", response=PolicySaved, summary="Save a new version of an SLA policy")
-def put_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
-    """Body: the whole policy (JSON); its key, if given, must be the path's."""
+def put_policy(request: HttpRequest, sla_key: str, reflow: bool | None = None) -> dict[str, Any]:
+    """Body: the whole policy (JSON); its key, if given, must be the path's. `?reflow=true`
+    recomputes the due instants of the open clocks following it (in the background); `false`
+    lets them keep theirs; absent: the desk's setting."""
     key = sla_key
     payload = _definition(request)
     if payload.get("key", key) != key:
         raise ValidationFailed("a policy's key cannot change", field="key")
     policy, written = services.policy_save(
-        definition={**payload, "key": key}, actor=request.auth, now=clock.now(), create=False
+        definition={**payload, "key": key}, actor=request.auth, now=clock.now(), create=False, reflow=reflow
     )
     return policy_out(policy, written=written)
 
@@ -285,13 +287,15 @@ def get_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
 
 
 @router.put("/calendars/{calendar_key}", response=CalendarSaved, summary="Save a new version of a calendar")
-def put_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
+def put_calendar(request: HttpRequest, calendar_key: str, reflow: bool | None = None) -> dict[str, Any]:
+    """`?reflow=true|false`: recompute the due instants of the open clocks counting in it, or
+    let them keep theirs; absent: the desk's setting."""
     data, departments, is_default = _calendar_payload(request)
     if data.get("key", calendar_key) != calendar_key:
         raise ValidationFailed("a calendar's key cannot change", field="key")
     saved, written = calendars.calendar_save(
         definition={**data, "key": calendar_key}, departments=departments, is_default=is_default,
-        actor=request.auth, now=clock.now(), create=False,
+        actor=request.auth, now=clock.now(), create=False, reflow=reflow,
     )  # fmt: skip
     return calendar_out(saved, written=written)
 

@@ -139,11 +139,13 @@ def calendar_save(
     departments: Sequence[int] | None = None,
     is_default: bool | None = None,
     create: bool | None = None,
+    reflow: bool | None = None,
 ) -> tuple[BusinessCalendar, bool]:
     """Create the calendar named by `definition["key"]` or save a new version. `departments`:
     the departments whose tickets follow it (replacing the list; a department assigned to
-    another calendar moves here); `is_default`: the desk's calendar for the other departments.
-    Returns the calendar and whether anything was written."""
+    another calendar moves here); `is_default`: the desk's calendar for the other departments;
+    `reflow`: recompute the due instants of the open clocks counting in it (default: the desk's
+    `SLA_ON_CHANGE`). Returns the calendar and whether anything was written."""
     require_admin(actor)
     parsed = _parse(definition)
     item = engine.calendar_to_data(parsed)
@@ -191,6 +193,10 @@ def calendar_save(
             CalendarDepartment.objects.update_or_create(
                 department=department, defaults={"calendar": calendar}
             )
+    if not same_definition and not new:
+        from .services import _maybe_reflow
+
+        _maybe_reflow(reflow, calendar=calendar.key)
     return calendar, True
 
 

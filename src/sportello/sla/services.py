@@ -53,11 +53,17 @@ def _check_calendar(key: str | None) -> None:
 
 @transaction.atomic
 def policy_save(
-    *, definition: Any, actor: User | None, now: datetime, create: bool | None = None
+    *,
+    definition: Any,
+    actor: User | None,
+    now: datetime,
+    create: bool | None = None,
+    reflow: bool | None = None,
 ) -> tuple[SlaPolicy, bool]:
     """Create the policy named by `definition["key"]` or add a version to it. `create`: True
-    refuses an existing key (409), False a missing one (404). Returns the policy and whether a
-    version was written (an identical definition writes none)."""
+    refuses an existing key (409), False a missing one (404). `reflow`: recompute the due
+    instants of the open clocks following it (default: the desk's `SLA_ON_CHANGE`). Returns the
+    policy and whether a version was written (an identical definition writes none)."""
     require_admin(actor)
     parsed = policy_validate(definition)
     item = engine.policy_to_data(parsed)
@@ -80,7 +86,18 @@ def policy_save(
     policy.save()
     SlaPolicyVersion.objects.create(policy=policy, version=policy.version, definition=item, created_by=actor,
                                     created_at=now)  # fmt: skip
+    if policy.version > 1:
+        _maybe_reflow(reflow, policy=policy.key)
     return policy, True
+
+
+def _maybe_reflow(requested: bool | None, **target: str) -> None:
+    """Enqueue the reflow job in this transaction when the change asks for one."""
+    from .reflow import reflow_wanted
+    from .tasks import reflow_clocks
+
+    if reflow_wanted(requested):
+        reflow_clocks.enqueue(**target)
 
 
 @transaction.atomic
