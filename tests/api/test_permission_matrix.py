@@ -199,6 +199,12 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/calendars/{calendar}", {**CALENDAR, "name": "Office (renamed)"}, ADMIN_ONLY),
     ("DELETE", "/calendars/{calendar}", None, ADMIN_ONLY),
     ("POST", "/calendars/{calendar}/holidays", {"country": "IT", "years": [2027]}, ADMIN_ONLY),
+    (
+        "GET",
+        "/metrics/sla?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
+        None,
+        expect(200, 200, 403, 200),
+    ),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.

@@ -245,3 +245,29 @@ def test_a_changed_policy_keeps_running_clocks_or_reflows_them_as_asked(
     assert "Reflowed 1 tickets" in out.getvalue()
     assert "ETA" in err.getvalue()
     assert first()["due_at"] == "2026-12-01T09:45:00Z"
+
+
+def test_the_sla_report_gives_compliance_and_times_per_metric_and_agent(
+    desk: Any, api: Any, policies: None
+) -> None:
+    # three VIP tickets: answered after 20 and 40 minutes (in time), and after 90 (breached)
+    for minutes in (20, 40, 90):
+        ticket = open_ticket(desk, desk.alice)
+        change(desk, ticket, NOW + timedelta(minutes=minutes), message=NewMessage(body="Hello"))
+    # and one of Bob's, answered by the admin after 3 hours (standard policy: 8 h)
+    ticket = open_ticket(desk, desk.bob)
+    change(desk, ticket, NOW + timedelta(hours=3), message=NewMessage(body="Hi"),
+           actor=Actor(ActorKind.AGENT, desk.admin.pk, "Ada"))  # fmt: skip
+    period = {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z", "metric": "first_response"}
+    [row] = api(desk.admin).get("/metrics/sla", period).json()["items"]
+    assert (row["finished"], row["with_target"], row["breached"], row["compliance"]) == (4, 4, 1, 0.75)
+    assert row["calendar_time_seconds"] == {"avg": (20 + 40 + 90 + 180) * 60 // 4, "p50": 40 * 60,
+                                            "p90": 180 * 60, "p95": 180 * 60}  # fmt: skip
+    by_policy = api(desk.agent).get("/metrics/sla", {**period, "group_by": "policy"}).json()["items"]
+    assert [(r["group"], r["finished"], r["compliance"]) for r in by_policy] == [
+        ({"policy": "standard"}, 1, 1.0), ({"policy": "vip"}, 3, 0.6667)]  # fmt: skip
+    # agents see their departments' tickets only; light agents no report
+    assert api(desk.outsider).get("/metrics/sla", period).json()["items"] == []
+    assert api(desk.light).get("/metrics/sla", period).status_code == 403
+    r = api(desk.admin).get("/metrics/sla", {**period, "group_by": "planet"})
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "group_by")

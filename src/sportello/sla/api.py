@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sportello.core import clock
@@ -16,7 +16,7 @@ from sportello.core.errors import NotFound, ValidationFailed
 from sportello.engine import sla as engine
 from sportello.tickets.selectors import ticket_get_for
 
-from . import calendars, selectors, services
+from . import calendars, metrics, selectors, services
 from .calendars import clocks_for
 from .models import BusinessCalendar, SlaPolicy, TicketSla
 
@@ -316,3 +316,59 @@ def import_holidays(request: HttpRequest, calendar_key: str, payload: HolidaysIn
         actor=request.auth, now=clock.now(),
     )  # fmt: skip
     return {"calendar": calendar_out(saved), "added": added}
+
+
+# --------------------------------------------------------------------------------------------
+# Reports
+
+
+class Times(Schema):
+    avg: int | None
+    p50: int | None
+    p90: int | None
+    p95: int | None
+
+
+class ReportRow(Schema):
+    group: dict[str, Any] | None
+    metric: str
+    finished: int = Field(description="clock instances finished in the period")
+    with_target: int
+    breached: int
+    compliance: float | None = Field(description="share of targeted instances that met their target")
+    own_time_seconds: Times = Field(
+        description="in each clock's own time (business time for business targets)"
+    )
+    calendar_time_seconds: Times
+
+
+class Report(Schema):
+    start: datetime
+    end: datetime
+    items: list[ReportRow]
+
+
+class ReportQuery(Schema):
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    department_id: int | None = None
+    policy: str | None = None
+    agent_id: int | None = None
+    team_id: int | None = None
+    metric: str | None = None
+    group_by: str | None = Field(default=None, description="department | policy | team | agent")
+
+
+@router.get("/metrics/sla", response=Report, summary="SLA compliance and response times over a period")
+def sla_metrics(request: HttpRequest, params: Query[ReportQuery]) -> dict[str, Any]:
+    """From the clock instances that finished in [from, to): per metric (and per group),
+    compliance, breaches, and times in the clocks' own and in calendar time (average, p50, p90,
+    p95). Agents see their departments' tickets; admins all."""
+    items = metrics.sla_report(
+        principal=request.auth,
+        query=metrics.Query(
+            start=params.start, end=params.end, department_id=params.department_id, policy=params.policy,
+            agent_id=params.agent_id, team_id=params.team_id, metric=params.metric, group_by=params.group_by,
+        ),
+    )  # fmt: skip
+    return {"start": params.start, "end": params.end, "items": items}

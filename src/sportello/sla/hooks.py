@@ -27,7 +27,7 @@ from sportello.engine import sla as engine
 from sportello.tickets.models import AuthorKind, Priority, TicketEvent
 
 from .calendars import clocks_for
-from .models import TicketSla
+from .models import SlaRecord, TicketSla
 from .services import ActivePolicy, active_policies
 
 if TYPE_CHECKING:
@@ -138,9 +138,55 @@ def _save(
         row = TicketSla(ticket=ctx.ticket)
     row.policy_id = policy.id if policy is not None else None
     row.policy_version = policy.version if policy is not None else None
-    row.state = engine.state_to_data(state)
     row.next_breach_at = engine.next_breach(state)
     row.breached = any(c.breached_at is not None for c in state.clocks)
     row.updated_at = ctx.now
+    previous = (
+        engine.state_from_data(row.state) if row.pk is not None and not ctx.created and row.state else None
+    )
+    row.state = engine.state_to_data(state)
     row.save(force_insert=ctx.created)
     timers_arm(ctx.ticket, state, policy.parsed if policy is not None else None, clocks)
+    _record_finished(ctx, previous, state, policy, clocks)
+
+
+def _record_finished(
+    ctx: Context,
+    previous: engine.SlaState | None,
+    state: engine.SlaState,
+    policy: ActivePolicy | None,
+    clocks: Any,
+) -> None:
+    """A report row for each clock instance this change fulfilled."""
+    done_before = {
+        (c.metric, c.instance)
+        for c in (previous.clocks if previous is not None else ())
+        if c.status is engine.ClockStatus.FULFILLED
+    }
+    ticket = ctx.ticket
+    rows = []
+    for c in state.clocks:
+        if c.status is not engine.ClockStatus.FULFILLED or (c.metric, c.instance) in done_before:
+            continue
+        assert c.fulfilled_at is not None
+        rows.append(
+            SlaRecord(
+                ticket=ticket, metric=c.metric, instance=c.instance,
+                policy_id=policy.id if policy is not None else None,
+                department_id=ticket.department_id, team_id=ticket.team_id, assignee_id=ticket.assignee_id,
+                started_at=c.started_at, ended_at=c.fulfilled_at, business=c.calendar is not None,
+                target_seconds=int(c.target.total_seconds()) if c.target is not None else None,
+                own_seconds=int(c.consumed.total_seconds()),
+                calendar_seconds=int((c.fulfilled_at - c.started_at).total_seconds()),
+                breached=c.breached_at is not None, breached_at=c.breached_at,
+            )
+        )  # fmt: skip
+    if rows:
+        # A reopened ticket's resolution is fulfilled again: its row is replaced.
+        SlaRecord.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["ticket", "metric", "instance"],
+            update_fields=["policy", "department", "team", "assignee", "ended_at", "target_seconds",
+                           "own_seconds", "calendar_seconds", "breached", "breached_at"],
+        )  # fmt: skip

@@ -152,3 +152,42 @@ class CalendarDepartment(models.Model):
 
     def __str__(self) -> str:
         return f"department {self.department_id}: calendar {self.calendar_id}"
+
+
+class SlaRecord(models.Model):
+    """One finished clock instance (fulfilled, breached or not): what SLA reports aggregate.
+    Written when the clock is fulfilled, with the ticket's department, team and assignee then."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField(max_length=20)
+    instance = models.PositiveIntegerField()
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    business = models.BooleanField()  # measured in a business calendar
+    target_seconds = models.BigIntegerField(null=True, blank=True)
+    own_seconds = models.BigIntegerField()  # in the clock's own time (business or calendar)
+    calendar_seconds = models.BigIntegerField()  # wall clock, start to end
+    breached = models.BooleanField()
+    breached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ended_at", "id"]
+        constraints = [models.UniqueConstraint("ticket", "metric", "instance", name="sla_record_unique")]
+        indexes = [
+            models.Index(fields=["ended_at"], name="sla_record_ended"),
+            models.Index(fields=["department", "ended_at"], name="sla_record_department"),
+            models.Index(fields=["assignee", "ended_at"], name="sla_record_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}#{self.instance} of ticket {self.ticket_id}"
