@@ -125,10 +125,12 @@ def _fresh_rule_cache() -> None:
     from sportello.automation.event_rules import forget_parsed_rules
     from sportello.sla.calendars import forget_calendars
     from sportello.sla.services import forget_policies
+    from sportello.sla.tiers import forget_paths
 
     forget_parsed_rules()
     forget_policies()
     forget_calendars()
+    forget_paths()
 
 
 # Property tests run on shared CI machines: time per example varies with the load, so examples

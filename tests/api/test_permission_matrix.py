@@ -23,6 +23,7 @@ from sportello.automation.services import rule_save
 from sportello.core.actors import Via
 from sportello.sla.calendars import calendar_save
 from sportello.sla.services import policy_save as sla_policy_save
+from sportello.sla.tiers import tier_path_save
 from sportello.ticket_tasks.services import task_create
 from sportello.tickets import attachments, services
 from sportello.tickets.fields_services import custom_field_create
@@ -205,6 +206,24 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
         None,
         expect(200, 200, 403, 200),
     ),
+    ("GET", "/tier-paths", None, expect(200, 200, 403, 200)),
+    ("GET", "/tier-paths/{tier_path}", None, expect(200, 200, 403, 200)),
+    (
+        "PUT",
+        "/tier-paths/{tier_path}",
+        {
+            "name": "Books tiers",
+            "department": "{department}",
+            "tiers": [
+                {"key": "t1", "name": "T1", "team": "{team}"},
+                {"key": "t2", "name": "T2", "team": "{team}"},
+            ],
+        },
+        ADMIN_ONLY,
+    ),
+    ("GET", "/tickets/{ticket}/tier", None, TICKET_READ),
+    # the Books path has a second tier: agents and admins escalate once (200); light agents may not
+    ("POST", "/tickets/{ticket}/escalate", {"reason": "Needs the second line"}, expect(200, 200, 403, 404)),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -247,6 +266,9 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     macro_create(definition=MACRO, actor=desk.admin, now=NOW)
     sla_policy_save(definition=SLA, actor=desk.admin, now=NOW)
     calendar_save(definition=CALENDAR, actor=desk.admin, now=NOW)
+    tier_path_save(definition={"key": "books", "name": "Books tiers", "department": desk.books.pk, "tiers": [
+        {"key": "t1", "name": "T1", "team": desk.team.pk},
+        {"key": "t2", "name": "T2", "team": desk.team.pk}]}, actor=desk.admin, now=NOW)  # fmt: skip
     task = task_create(actor=desk.agent, ticket_id=outcome.ticket.pk, title="Check the print run",
                        assignee_id=desk.agent.pk, now=NOW)  # fmt: skip
     return {
@@ -264,6 +286,7 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         "task": task.pk,
         "sla": SLA["key"],
         "calendar": CALENDAR["key"],
+        "tier_path": "books",
     }
 
 
@@ -350,6 +373,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{task_id}": "{task}",
         "{sla_key}": "{sla}",
         "{calendar_key}": "{calendar}",
+        "{path_key}": "{tier_path}",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

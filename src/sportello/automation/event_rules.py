@@ -134,7 +134,7 @@ class ActiveRules:
 
 
 # Actions that render a template or apply a macro: they may read any fact.
-RENDERING_ACTIONS = (act.AddNote, act.Notify, act.Webhook, act.ApplyMacro)
+RENDERING_ACTIONS = (act.AddNote, act.Notify, act.Webhook, act.ApplyMacro, act.EscalateTier)
 
 
 # (rule id, version, key, saved at) -> parsed rule. Versions are immutable and ids never reused
@@ -544,6 +544,9 @@ class _Runner:
             queue.append(webhook_effect(ctx, rule, action, self._context(facts)))
         elif isinstance(action, act.ApplyMacro):
             self._apply_macro(rule, action.macro, facts)
+        elif isinstance(action, act.EscalateTier):  # after the cycle, on the final department
+            reason = " ".join(render(action.reason, self._context(facts)).split())[:500]
+            queue.append(lambda: _escalate(ctx, reason, action.to, author))
         return False
 
     def _apply_macro(self, rule: SavedRule, macro_id: int, facts: Mapping[str, Any]) -> None:
@@ -583,6 +586,12 @@ def _raw(value: Any) -> Any:
     if isinstance(value, frozenset | set | tuple):
         return sorted(value)
     return value
+
+
+def _escalate(ctx: Context, reason: str, to: str | None, author: Any) -> None:
+    from sportello.sla.tiers import escalation_effect
+
+    escalation_effect(ctx, reason=reason, to=to, author=author)
 
 
 def _assign_through_policy(ctx: Context, policy_id: int, author: Any) -> None:

@@ -123,6 +123,15 @@ class ApplyMacro:
 
 
 @dataclass(frozen=True, slots=True)
+class EscalateTier:
+    """Move the ticket up its department's tier path (to the next tier, or to `to`), with the
+    reason recorded."""
+
+    reason: str
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     pass
 
@@ -138,6 +147,7 @@ Action = (
     | Notify
     | Webhook
     | ApplyMacro
+    | EscalateTier
     | Stop
 )
 
@@ -459,6 +469,14 @@ def _parse_apply_macro(data: object, specs: Mapping[str, FieldSpec], path: str) 
     return ApplyMacro(positive_id(data, path))
 
 
+def _parse_escalate(data: object, specs: Mapping[str, FieldSpec], path: str) -> Action:
+    d = _mapping(data, path, required=("reason",), optional=("to",))
+    to = d.get("to")
+    if to is not None and (not isinstance(to, str) or not to.strip() or len(to) > 64):
+        raise RuleSchemaError(f"{path}.to", "must be a tier key")
+    return EscalateTier(_text(d["reason"], f"{path}.reason", 500, template=True, single_line=True), to)
+
+
 def _parse_stop(data: object, specs: Mapping[str, FieldSpec], path: str) -> Action:
     if data is not True:
         raise RuleSchemaError(path, "must be true")
@@ -476,6 +494,7 @@ _PARSERS = {
     "notify": _parse_notify,
     "webhook": _parse_webhook,
     "apply_macro": _parse_apply_macro,
+    "escalate_tier": _parse_escalate,
     "stop": _parse_stop,
 }
 _NAMES: dict[type, str] = {
@@ -489,6 +508,7 @@ _NAMES: dict[type, str] = {
     Notify: "notify",
     Webhook: "webhook",
     ApplyMacro: "apply_macro",
+    EscalateTier: "escalate_tier",
     Stop: "stop",
 }
 
@@ -525,6 +545,8 @@ def action_to_data(action: Action) -> dict[str, Any]:
             return {"webhook": {"url": action.url, "body": action.body, "secret_ref": action.secret_ref}}
         case ApplyMacro(macro=macro):
             return {"apply_macro": macro}
+        case EscalateTier(reason=reason, to=to):
+            return {"escalate_tier": {"reason": reason, **({"to": to} if to is not None else {})}}
         case Stop():
             return {"stop": True}
     raise TypeError(f"not an action: {action!r}")  # pragma: no cover
@@ -581,5 +603,7 @@ def templates_of(action: Action) -> list[tuple[str, str]]:
             return [("notify.subject", subject), ("notify.body", body)]
         case Webhook(body=body):
             return [("webhook.body", body)]
+        case EscalateTier(reason=reason):
+            return [("escalate_tier.reason", reason)]
         case _:
             return []

@@ -16,9 +16,9 @@ from sportello.core.errors import NotFound, ValidationFailed
 from sportello.engine import sla as engine
 from sportello.tickets.selectors import ticket_get_for
 
-from . import calendars, metrics, selectors, services
+from . import calendars, metrics, selectors, services, tiers
 from .calendars import clocks_for
-from .models import BusinessCalendar, SlaPolicy, TicketSla
+from .models import BusinessCalendar, SlaPolicy, TicketSla, TierPath
 
 router = Router(tags=["sla"])
 BODY_MAX = 256 * 1024
@@ -372,3 +372,91 @@ def sla_metrics(request: HttpRequest, params: Query[ReportQuery]) -> dict[str, A
         ),
     )  # fmt: skip
     return {"start": params.start, "end": params.end, "items": items}
+
+
+# --------------------------------------------------------------------------------------------
+# Tiered support
+
+
+class TierPathOut(Schema):
+    key: str
+    name: str
+    department_id: int
+    version: int
+    active: bool
+    definition: dict[str, Any]
+
+
+class TierPathList(Schema):
+    items: list[TierPathOut]
+
+
+class EscalateIn(Schema):
+    reason: str = Field(max_length=10_000)
+    to: str | None = Field(default=None, description="a tier key above the current one; default: the next")
+
+
+class TicketTierOut(Schema):
+    path: str | None
+    tier: str | None
+    tier_name: str | None
+    next_tier: str | None
+    team_id: int | None
+    department_id: int
+
+
+def tier_path_out(p: TierPath) -> dict[str, Any]:
+    return {"key": p.key, "name": p.name, "department_id": p.department_id, "version": p.version,
+            "active": p.active, "definition": p.definition}  # fmt: skip
+
+
+@router.get("/tier-paths", response=TierPathList, summary="Tiered support paths")
+def list_tier_paths(request: HttpRequest) -> dict[str, Any]:
+    selectors.require_policy_reader(request.auth)
+    return {"items": [tier_path_out(p) for p in TierPath.objects.order_by("key")]}
+
+
+@router.put("/tier-paths/{path_key}", response=TierPathOut, summary="Create or change a tier path")
+def put_tier_path(request: HttpRequest, path_key: str) -> dict[str, Any]:
+    """Body: `{name, department, tiers: [{key, name, team, department?}, ...]}` (see docs/sla.md)."""
+    data = _definition(request)
+    if data.get("key", path_key) != path_key:
+        raise ValidationFailed("must equal the key in the path", field="key")
+    saved, _ = tiers.tier_path_save(definition={**data, "key": path_key}, actor=request.auth, now=clock.now())
+    return tier_path_out(saved)
+
+
+@router.get("/tier-paths/{path_key}", response=TierPathOut, summary="One tier path")
+def get_tier_path(request: HttpRequest, path_key: str) -> dict[str, Any]:
+    selectors.require_policy_reader(request.auth)
+    found = TierPath.objects.filter(key=path_key).first()
+    if found is None:
+        raise NotFound("tier path not found")
+    return tier_path_out(found)
+
+
+def _ticket_tier_out(ticket: Any) -> dict[str, Any]:
+    found = tiers.ticket_tier(ticket)
+    if found is None:
+        return {"path": None, "tier": None, "tier_name": None, "next_tier": None, "team_id": ticket.team_id,
+                "department_id": ticket.department_id}  # fmt: skip
+    path, tier = found
+    here = path.index(tier.key)
+    following = path.tiers[here + 1].key if here + 1 < len(path.tiers) else None
+    return {"path": path.key, "tier": tier.key, "tier_name": tier.name, "next_tier": following,
+            "team_id": ticket.team_id, "department_id": ticket.department_id}  # fmt: skip
+
+
+@router.get("/tickets/{ticket_id}/tier", response=TicketTierOut, summary="A ticket's support tier")
+def ticket_tier(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+    return _ticket_tier_out(ticket_get_for(principal=request.auth, ticket_id=ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/escalate", response=TicketTierOut, summary="Escalate to the next tier")
+def escalate_ticket(request: HttpRequest, ticket_id: int, payload: EscalateIn) -> dict[str, Any]:
+    """Moves the ticket to the next tier's team (or `to`), clearing the assignee, with the
+    reason recorded (`tier` / `escalated`). 409 at the last tier or without a tier path."""
+    outcome = tiers.ticket_escalate(
+        actor=request.auth, ticket_id=ticket_id, reason=payload.reason, to=payload.to, now=clock.now()
+    )
+    return _ticket_tier_out(outcome.ticket)

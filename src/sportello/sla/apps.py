@@ -14,6 +14,7 @@ class SlaConfig(AppConfig):
         timers.register()  # the worker fires SLA warnings, breaches and escalations
         register_signature("sla_policies", "sla_slapolicy")
         register_signature("calendars", "sla_businesscalendar")
+        register_signature("tier_paths", "sla_tierpath")
 
         from sportello.automation import facts
 

@@ -29,6 +29,7 @@ from sportello.tickets.models import AuthorKind, Priority, TicketEvent
 from .calendars import clocks_for
 from .models import SlaRecord, TicketSla
 from .services import ActivePolicy, active_policies
+from .tiers import ticket_tier
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
@@ -165,10 +166,14 @@ def _record_finished(
     }
     ticket = ctx.ticket
     rows = []
+    tier: str | None = None
     for c in state.clocks:
         if c.status is not engine.ClockStatus.FULFILLED or (c.metric, c.instance) in done_before:
             continue
         assert c.fulfilled_at is not None
+        if tier is None:
+            found = ticket_tier(ticket, ctx.memo)
+            tier = found[1].key if found is not None else ""
         rows.append(
             SlaRecord(
                 ticket=ticket, metric=c.metric, instance=c.instance,
@@ -178,7 +183,7 @@ def _record_finished(
                 target_seconds=int(c.target.total_seconds()) if c.target is not None else None,
                 own_seconds=int(c.consumed.total_seconds()),
                 calendar_seconds=int((c.fulfilled_at - c.started_at).total_seconds()),
-                breached=c.breached_at is not None, breached_at=c.breached_at,
+                breached=c.breached_at is not None, breached_at=c.breached_at, tier=tier,
             )
         )  # fmt: skip
     if rows:
@@ -188,5 +193,5 @@ def _record_finished(
             update_conflicts=True,
             unique_fields=["ticket", "metric", "instance"],
             update_fields=["policy", "department", "team", "assignee", "ended_at", "target_seconds",
-                           "own_seconds", "calendar_seconds", "breached", "breached_at"],
+                           "own_seconds", "calendar_seconds", "breached", "breached_at", "tier"],
         )  # fmt: skip

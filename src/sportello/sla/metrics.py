@@ -23,7 +23,13 @@ from sportello.core.errors import PermissionDenied, ValidationFailed
 
 from .models import SlaRecord
 
-GROUPS = {"department": "department_id", "policy": "policy__key", "team": "team_id", "agent": "assignee_id"}
+GROUPS = {
+    "department": "department_id",
+    "policy": "policy__key",
+    "team": "team_id",
+    "agent": "assignee_id",
+    "tier": "tier",
+}
 PERCENTILES = (50, 90, 95)
 ROWS_MAX = 500_000
 

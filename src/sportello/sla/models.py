@@ -179,6 +179,7 @@ class SlaRecord(models.Model):
     calendar_seconds = models.BigIntegerField()  # wall clock, start to end
     breached = models.BooleanField()
     breached_at = models.DateTimeField(null=True, blank=True)
+    tier = models.CharField(max_length=64, blank=True, default="")  # its tier path's tier then
 
     class Meta:
         ordering = ["ended_at", "id"]
@@ -191,3 +192,36 @@ class SlaRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric}#{self.instance} of ticket {self.ticket_id}"
+
+
+class TierPath(models.Model):
+    """Tiered support for a department: its tiers in order (Tier 1 → Tier 2 → ...), each a
+    team (and maybe another department) a ticket moves to when escalated."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    department = models.OneToOneField("accounts.Department", on_delete=models.CASCADE, related_name="+")
+    definition = models.JSONField()
+    version = models.PositiveIntegerField(default=1)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.version}"
+
+
+class TicketTier(models.Model):
+    """Where a ticket stands on its department's tier path (no row: the first tier)."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="tier")
+    path = models.ForeignKey(TierPath, on_delete=models.CASCADE, related_name="+")
+    tier = models.CharField(max_length=64)
+    entered_at = models.DateTimeField()
+    escalations = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id} at {self.tier}"

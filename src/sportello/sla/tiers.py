@@ -1,0 +1,270 @@
+"""Tiered support: a department's tiers in order and how a ticket moves up them.
+
+A tier path, as admins write it (JSON or YAML):
+
+    key: support-tiers
+    name: Support tiers
+    department: 3                 # the tickets of this department follow it
+    tiers:                        # in order; a ticket starts at the first
+      - {key: t1, name: Tier 1, team: 4}
+      - {key: t2, name: Tier 2, team: 5}
+      - {key: t3, name: Engineering, team: 9, department: 7}    # may hand over to another department
+
+To whom: the tier's team (the assignee is cleared, so the team's queue — or a round-robin rule
+on it — takes it). How: a change of the ticket's team (and department) made by whoever
+escalates, recorded as a `tier` event with its reason. When: an agent escalates
+(`POST /api/v1/tickets/{id}/escalate` with a reason), or automation does — the action
+`{escalate_tier: {reason: "..."}}` in an event rule, a time rule's step or an SLA escalation
+level (e.g. at the first-response breach). A ticket already at the last tier is not escalated:
+for automation the refusal is recorded as an event (`tier` / `escalation_refused`) and the rest
+of the change stands. SLA records carry the tier the ticket was at, so reports group by tier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import F
+
+from sportello.accounts.models import Department, Role, Team, User
+from sportello.accounts.services import require_admin
+from sportello.core.actors import Via
+from sportello.core.config import signatures
+from sportello.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
+from sportello.core.text import clean_text
+from sportello.tickets.models import TicketEvent
+
+from .models import TicketTier, TierPath
+
+if TYPE_CHECKING:
+    from sportello.tickets.pipeline import Author, Context
+
+_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+TIERS_MAX = 10
+REASON_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    key: str
+    name: str
+    team: int
+    department: int  # the tier's department: its own, or the path's
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    id: int
+    key: str
+    name: str
+    department: int
+    tiers: tuple[Tier, ...]
+
+    def index(self, key: str) -> int:
+        return next(i for i, t in enumerate(self.tiers) if t.key == key)
+
+
+def _fail(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, field=field)
+
+
+def path_validate(data: Any) -> dict[str, Any]:
+    """The definition checked (teams exist and belong to the tier's department) and normalised."""
+    if not isinstance(data, dict):
+        raise _fail("", "a tier path must be an object")
+    unknown = set(data) - {"key", "name", "department", "tiers"}
+    if unknown:
+        raise _fail(sorted(unknown)[0], "unknown key")
+    key = data.get("key")
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise _fail("key", "must be a slug: lower-case letters, digits, - and _")
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise _fail("name", "is required")
+    name = clean_text(name, field="name", max_length=200, single_line=True, required=True)
+    department = data.get("department")
+    if (
+        isinstance(department, bool)
+        or not isinstance(department, int)
+        or not Department.objects.filter(pk=department).exists()
+    ):
+        raise _fail("department", "must be the id of a department")
+    tiers = data.get("tiers")
+    if not isinstance(tiers, list) or not 2 <= len(tiers) <= TIERS_MAX:
+        raise _fail("tiers", f"must list 2 to {TIERS_MAX} tiers")
+    seen: set[str] = set()
+    out = []
+    for i, tier in enumerate(tiers):
+        where = f"tiers[{i}]"
+        if not isinstance(tier, dict) or set(tier) - {"key", "name", "team", "department"}:
+            raise _fail(where, "must be {key, name, team, department?}")
+        tkey = tier.get("key")
+        if not isinstance(tkey, str) or not _KEY.fullmatch(tkey) or tkey in seen:
+            raise _fail(f"{where}.key", "must be a slug, unique in the path")
+        seen.add(tkey)
+        tname = tier.get("name")
+        if not isinstance(tname, str):
+            raise _fail(f"{where}.name", "is required")
+        tdept = tier.get("department", department)
+        team = tier.get("team")
+        if isinstance(team, bool) or not isinstance(team, int):
+            raise _fail(f"{where}.team", "must be the id of a team")
+        found = Team.objects.filter(pk=team).values_list("department_id", flat=True).first()
+        if found is None:
+            raise _fail(f"{where}.team", f"no team with id {team}")
+        if found != tdept:
+            raise _fail(f"{where}.team", "this team belongs to another department than the tier's")
+        tname = clean_text(tname, field=f"{where}.name", max_length=200, single_line=True, required=True)
+        entry = {"key": tkey, "name": tname, "team": team}
+        if tdept != department:
+            entry["department"] = tdept
+        out.append(entry)
+    return {"key": key, "name": name, "department": department, "tiers": out}
+
+
+@transaction.atomic
+def tier_path_save(*, definition: Any, actor: User | None, now: datetime) -> tuple[TierPath, bool]:
+    require_admin(actor)
+    item = path_validate(definition)
+    path = TierPath.objects.select_for_update().filter(key=item["key"]).first()
+    other = TierPath.objects.filter(department_id=item["department"]).exclude(key=item["key"]).first()
+    if other is not None:
+        raise Conflict(f"the department follows the tier path {other.key!r} already", field="department")
+    if path is not None and path.definition == item and path.active:
+        return path, False
+    if path is None:
+        path = TierPath(key=item["key"], version=0, created_at=now)
+    path.name = item["name"]
+    path.department_id = item["department"]
+    path.definition = item
+    path.active = True
+    path.version += 1
+    path.updated_at = now
+    path.save()
+    return path, True
+
+
+_cache: dict[str, dict[int, Path]] = {}
+
+
+def paths_by_department(memo: dict[str, Any] | None = None) -> dict[int, Path]:
+    """The active tier paths by department, parsed once per process (under their signature)."""
+    signature = signatures(memo)["tier_paths"]
+    found = _cache.get(signature)
+    if found is None:
+        found = {}
+        for row in TierPath.objects.filter(active=True):
+            d = row.definition
+            tiers = tuple(
+                Tier(t["key"], t["name"], t["team"], t.get("department", d["department"])) for t in d["tiers"]
+            )
+            found[row.department_id] = Path(row.pk, row.key, row.name, row.department_id, tiers)
+        _cache.clear()
+        _cache[signature] = found
+    return found
+
+
+def forget_paths() -> None:
+    _cache.clear()
+
+
+def ticket_tier(ticket: Any, memo: dict[str, Any] | None = None) -> tuple[Path, Tier] | None:
+    """The ticket's path and tier (its department's path at the first tier when never moved)."""
+    paths = paths_by_department(memo)
+    row = TicketTier.objects.filter(ticket_id=ticket.pk).first() if ticket.pk is not None else None
+    if row is not None:
+        path = next((p for p in paths.values() if p.id == row.path_id), None)
+        if path is not None and any(t.key == row.tier for t in path.tiers):
+            return path, path.tiers[path.index(row.tier)]
+    path = paths.get(ticket.department_id)
+    return (path, path.tiers[0]) if path is not None else None
+
+
+def escalate_in_change(ctx: Context, *, reason: str, to: str | None, author: Author) -> Tier:
+    """Move the ticket under change up its tier path, within the change: its team (and
+    department) set through `automatic_change` under `author`, the assignee cleared, a `tier`
+    event recorded. Raises Conflict at the last tier or for a tier not above the current one."""
+    from sportello.tickets import pipeline
+
+    found = ticket_tier(ctx.ticket, ctx.memo)
+    if found is None:
+        raise Conflict("this ticket's department has no tier path", code="no_tier_path")
+    path, current = found
+    here = path.index(current.key)
+    if to is None:
+        if here + 1 >= len(path.tiers):
+            raise Conflict(f"the ticket is at the last tier ({current.name})", code="last_tier")
+        target = path.tiers[here + 1]
+    else:
+        target = next((t for t in path.tiers if t.key == to), None)
+        if target is None:
+            raise ValidationFailed(f"no tier {to!r} in {path.key}", field="to")
+        if path.index(target.key) <= here:
+            raise Conflict(f"{target.name} is not above {current.name}", code="not_above")
+    fields: dict[str, Any] = {"team": target.team, "assignee": None}
+    if target.department != ctx.ticket.department_id:
+        fields["department"] = target.department
+    pipeline.automatic_change(ctx, author=author, fields=fields)
+    ctx.events.append(
+        _event(
+            ctx,
+            author,
+            "escalated",
+            {"path": path.key, "from": current.key, "to": target.key, "reason": reason},
+        )
+    )
+    ticket, now = ctx.ticket, ctx.now
+
+    def save() -> None:
+        TicketTier.objects.update_or_create(
+            ticket=ticket,
+            defaults={"path_id": path.id, "tier": target.key, "entered_at": now},
+        )
+        TicketTier.objects.filter(ticket=ticket).update(escalations=F("escalations") + 1)
+
+    ctx.after_write.append(save)
+    return target
+
+
+def escalation_effect(ctx: Context, *, reason: str, to: str | None, author: Author) -> None:
+    """An `escalate_tier` action of automation: a refusal is recorded, the change stands."""
+    try:
+        escalate_in_change(ctx, reason=reason, to=to, author=author)
+    except DomainError as exc:
+        ctx.events.append(_event(ctx, author, "escalation_refused", {"reason": reason, "refused": str(exc)}))
+
+
+def _event(ctx: Context, author: Author, field: str, data: dict[str, Any]) -> TicketEvent:
+    return TicketEvent(
+        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind="tier", field=field, new_value=data,
+        actor_kind=str(author.actor.kind), actor_id=author.actor.id, actor_label=author.actor.label[:200],
+        via=str(ctx.mutation.via), cause=author.cause[:200], depth=ctx.mutation.depth,
+    )  # fmt: skip
+
+
+def ticket_escalate(*, actor: User, ticket_id: int, reason: Any, to: Any = None, now: datetime) -> Any:
+    """An agent escalates a ticket to the next tier (or `to`), with a reason."""
+    from sportello.tickets import pipeline
+    from sportello.tickets.services import actor_for
+
+    if not isinstance(actor, User) or not actor.is_active:
+        raise PermissionDenied("only agents escalate tickets")
+    if not isinstance(reason, str):
+        raise ValidationFailed("a reason is required", field="reason")
+    reason = clean_text(reason, field="reason", max_length=REASON_MAX, required=True)
+    if to is not None and not isinstance(to, str):
+        raise ValidationFailed("must be a tier key", field="to")
+    if actor.role == Role.LIGHT_AGENT:
+        raise PermissionDenied("light agents cannot escalate tickets")
+    who = actor_for(actor)
+    author = pipeline.Author(actor=who, cause="tier escalation")
+
+    def escalate(ctx: Context) -> None:
+        escalate_in_change(ctx, reason=reason, to=to, author=author)
+
+    mutation = pipeline.Mutation(actor=who, via=Via.API, cause="tier escalation", automation=escalate)
+    return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
