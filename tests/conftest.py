@@ -131,6 +131,9 @@ def _fresh_rule_cache() -> None:
     forget_policies()
     forget_calendars()
     forget_paths()
+    from sportello.blueprints.definitions import forget_departments
+
+    forget_departments()
 
 
 # Property tests run on shared CI machines: time per example varies with the load, so examples

@@ -20,6 +20,7 @@ from sportello.automation.assignment import policy_save
 from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
+from sportello.blueprints.services import blueprint_save
 from sportello.core.actors import Via
 from sportello.sla.calendars import calendar_save
 from sportello.sla.services import policy_save as sla_policy_save
@@ -69,6 +70,17 @@ SLA: dict[str, Any] = {
     "targets": {"first_response": {"normal": {"within": "4h"}}},
 }
 
+BLUEPRINT: dict[str, Any] = {
+    "key": "intake",
+    "name": "Intake",
+    "department": "{department}",
+    "allow_automation_bypass": True,
+    "states": [
+        {"key": "waiting", "name": "Waiting", "status": "new"},
+        {"key": "done", "name": "Done", "status": "solved", "terminal": True},
+    ],
+    "transitions": [{"key": "finish", "name": "Finish", "from": "waiting", "to": "done"}],
+}
 CALENDAR: dict[str, Any] = {
     "key": "office",
     "name": "Office",
@@ -206,6 +218,19 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
         None,
         expect(200, 200, 403, 200),
     ),
+    # Blueprints: admins write, agents read; transitions by their owners (any Books agent here)
+    ("GET", "/blueprints", None, expect(200, 200, 403, 200)),
+    ("POST", "/blueprints", {**BLUEPRINT, "key": "another"}, ADMIN_ONLY_CREATE),
+    ("GET", "/blueprints/export", None, expect(200, 200, 403, 200)),
+    ("POST", "/blueprints/import", {"schema": "sportello/blueprints/v1"}, ADMIN_ONLY),
+    ("GET", "/blueprints/{blueprint}", None, expect(200, 200, 403, 200)),
+    ("PUT", "/blueprints/{blueprint}", {**BLUEPRINT, "name": "Renamed"}, ADMIN_ONLY),
+    ("DELETE", "/blueprints/{blueprint}", None, ADMIN_ONLY),
+    ("GET", "/blueprints/{blueprint}/versions", None, expect(200, 200, 403, 200)),
+    ("GET", "/blueprints/{blueprint}/flowchart", None, expect(200, 200, 403, 200)),
+    ("GET", "/blueprints/{blueprint}/metrics", None, expect(200, 200, 403, 403)),
+    ("GET", "/tickets/{ticket}/blueprint", None, expect(200, 200, 403, 404)),
+    ("POST", "/tickets/{ticket}/blueprint/transitions/{transition}", {}, expect(200, 200, 403, 404)),
     ("GET", "/tier-paths", None, expect(200, 200, 403, 200)),
     ("GET", "/tier-paths/{tier_path}", None, expect(200, 200, 403, 200)),
     (
@@ -239,6 +264,7 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
             "OPTIONS": {"location": str(tmp_path)},
         },
     }
+    blueprint_save(definition={**BLUEPRINT, "department": desk.books.pk}, actor=desk.admin, now=NOW)
     outcome = services.ticket_open(
         principal=desk.agent,
         via=Via.API,
@@ -287,6 +313,8 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         "sla": SLA["key"],
         "calendar": CALENDAR["key"],
         "tier_path": "books",
+        "blueprint": "intake",
+        "transition": "finish",
     }
 
 
@@ -374,6 +402,8 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{sla_key}": "{sla}",
         "{calendar_key}": "{calendar}",
         "{path_key}": "{tier_path}",
+        "{blueprint_key}": "{blueprint}",
+        "{transition_key}": "{transition}",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

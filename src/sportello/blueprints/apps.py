@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class BlueprintsConfig(AppConfig):
     name = "sportello.blueprints"
     label = "blueprints"
+
+    def ready(self) -> None:
+        from sportello.core.config import register_signature
+
+        register_signature("blueprints", "blueprints_blueprint")

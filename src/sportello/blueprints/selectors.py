@@ -1,1 +1,165 @@
-"""blueprints: selectors."""
+"""Reads of blueprints, permission-scoped: the definitions, a ticket's process (its state and the
+transitions the reader may perform) and a blueprint's metrics.
+
+Who reads what: admins and agents read blueprints (as they read rules); a ticket's process is
+read by the admins and agents who may read the ticket (else 404); a blueprint's metrics by
+admins and the agents of its department. Light agents and customers read none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from sportello.accounts.models import Role, User
+from sportello.contacts.models import Contact
+from sportello.core.errors import NotFound, PermissionDenied
+from sportello.engine import blueprints as engine
+from sportello.tickets import selectors as ticket_selectors
+from sportello.tickets.models import Ticket, TicketEvent
+
+from . import definitions
+from .hooks import EVENT_KIND
+from .models import Blueprint, BlueprintVersion, TicketBlueprint
+
+Principal = User | Contact
+# The events that move a ticket in its process, as the metrics read them.
+STATE_EVENTS = ("attached", "transition", "bypassed", "detached")
+
+
+def require_blueprint_reader(principal: Principal) -> User:
+    if (
+        not isinstance(principal, User)
+        or not principal.is_active
+        or principal.role not in (Role.ADMIN, Role.AGENT)
+    ):
+        raise PermissionDenied("only admins and agents can read blueprints")
+    return principal
+
+
+def blueprint_list(*, principal: Principal, department_id: int | None = None) -> QuerySet[Blueprint]:
+    require_blueprint_reader(principal)
+    qs = Blueprint.objects.order_by("key")
+    if department_id is not None:
+        qs = qs.filter(department_id=department_id)
+    return qs
+
+
+def blueprint_get(*, principal: Principal, key: str) -> Blueprint:
+    require_blueprint_reader(principal)
+    row = Blueprint.objects.filter(key=key).first()
+    if row is None:
+        raise NotFound("blueprint not found")
+    return row
+
+
+def blueprint_current_definitions(*, blueprints: Iterable[Blueprint]) -> dict[int, BlueprintVersion]:
+    """The current version row of each blueprint, by blueprint id (one query)."""
+    rows = list(blueprints)
+    current = {(b.pk, b.version) for b in rows}
+    versions = BlueprintVersion.objects.filter(blueprint_id__in=[b.pk for b in rows])
+    return {v.blueprint_id: v for v in versions if (v.blueprint_id, v.version) in current}
+
+
+def blueprint_versions(*, principal: Principal, key: str) -> tuple[Blueprint, QuerySet[BlueprintVersion]]:
+    row = blueprint_get(principal=principal, key=key)
+    return row, BlueprintVersion.objects.filter(blueprint=row).order_by("-version")
+
+
+def blueprint_version_get(*, principal: Principal, key: str, version: int | None = None) -> BlueprintVersion:
+    """A blueprint at one version (default: its current one)."""
+    row = blueprint_get(principal=principal, key=key)
+    found = BlueprintVersion.objects.filter(blueprint=row, version=version or row.version).first()
+    if found is None:
+        raise NotFound("no such version of the blueprint")
+    found.blueprint = row
+    return found
+
+
+def parsed_version(version: BlueprintVersion) -> definitions.Parsed:
+    from sportello.automation.facts import field_specs
+
+    parsed = definitions.parsed(version.definition, field_specs)
+    if parsed is None:
+        raise NotFound("this version of the blueprint no longer reads as valid; save it again")
+    return parsed
+
+
+# -- a ticket's process ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TicketProcess:
+    """A ticket in its blueprint, as a reader sees it. `run` None: it never entered one."""
+
+    ticket: Ticket
+    run: TicketBlueprint | None
+    blueprint: engine.Blueprint | None
+    state: engine.State | None
+    transitions: list[engine.Transition]  # what the reader may perform now (none once completed)
+
+
+def ticket_process(*, principal: Principal, ticket_id: int) -> TicketProcess:
+    ticket = ticket_selectors.ticket_get_for(principal=principal, ticket_id=ticket_id)
+    user = require_blueprint_reader(principal)
+    run = TicketBlueprint.objects.filter(ticket=ticket).select_related("blueprint").first()
+    if run is None:
+        return TicketProcess(ticket=ticket, run=None, blueprint=None, state=None, transitions=[])
+    version = BlueprintVersion.objects.get(blueprint_id=run.blueprint_id, version=run.version)
+    parsed = parsed_version(version)
+    bp = parsed.blueprint
+    transitions: list[engine.Transition] = []
+    if run.active:
+        from sportello.automation.facts import ticket_facts
+
+        facts = ticket_facts(ticket, specs=parsed.specs, organization=parsed.reads_organization())
+        actor = definitions.actor_of(user, department=bp.department)
+        transitions = engine.available_transitions(bp, run.state, actor, facts, parsed.specs)
+    return TicketProcess(
+        ticket=ticket, run=run, blueprint=bp, state=bp.state(run.state), transitions=transitions
+    )
+
+
+# -- metrics ---------------------------------------------------------------------------------------------
+
+
+def state_changes(*, key: str) -> list[engine.StateChange]:
+    """The log of a blueprint (every version) from the tickets' events, in time order."""
+    rows = (
+        TicketEvent.objects.filter(kind=EVENT_KIND, field__in=STATE_EVENTS, new_value__blueprint=key)
+        .order_by("at", "id")
+        .values_list("ticket_id", "at", "field", "new_value")
+    )
+    changes: list[engine.StateChange] = []
+    for ticket_id, at, name, new in rows:
+        if not isinstance(new, dict):
+            continue
+        if name == "attached":
+            changes.append(engine.StateChange(ticket_id, at, None, new.get("state"), None))
+        elif name == "transition":
+            changes.append(
+                engine.StateChange(ticket_id, at, new.get("from"), new.get("to"), new.get("transition"))
+            )
+        elif name == "bypassed" and new.get("from") != new.get("to"):
+            changes.append(engine.StateChange(ticket_id, at, new.get("from"), new.get("to"), None))
+        elif name == "detached":
+            changes.append(engine.StateChange(ticket_id, at, new.get("from"), None, None))
+    return changes
+
+
+def blueprint_metrics(
+    *, principal: Principal, key: str, now: datetime
+) -> tuple[Blueprint, engine.BlueprintMetrics]:
+    """The dashboard of a blueprint (its current definition over the log of every version), for
+    admins and the agents of its department. Time in a state is calendar time."""
+    row = blueprint_get(principal=principal, key=key)
+    user: Any = principal
+    if user.role != Role.ADMIN and not user.is_member_of(row.department_id):
+        raise PermissionDenied("only admins and the agents of the blueprint's department see its metrics")
+    version = BlueprintVersion.objects.get(blueprint=row, version=row.version)
+    bp = parsed_version(version).blueprint
+    return row, engine.blueprint_metrics(bp, state_changes(key=key), now)

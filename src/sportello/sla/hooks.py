@@ -147,7 +147,7 @@ def _save(
     )
     row.state = engine.state_to_data(state)
     row.save(force_insert=ctx.created)
-    timers_arm(ctx.ticket, state, policy.parsed if policy is not None else None, clocks)
+    timers_arm(ctx.ticket, state, policy.parsed if policy is not None else None, clocks, new=ctx.created)
     _record_finished(ctx, previous, state, policy, clocks)
 
 

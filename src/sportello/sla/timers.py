@@ -48,10 +48,18 @@ def timer_key(t: engine.SlaTimer) -> str:
     return f"{t.metric}:{t.instance}:{t.kind}:{t.level}"
 
 
-def timers_arm(ticket: Ticket, state: engine.SlaState, policy: engine.SlaPolicy | None, clocks: Any) -> None:
+def timers_arm(
+    ticket: Ticket, state: engine.SlaState, policy: engine.SlaPolicy | None, clocks: Any, *, new: bool = False
+) -> None:
+    """`new`: the ticket was just created: nothing is armed or fired yet (no lookups)."""
     wanted = (
         {timer_key(t): t.due_at for t in engine.timers_for(state, policy, clocks=clocks)} if policy else {}
     )
+    if new:
+        SlaTimer.objects.bulk_create(
+            [SlaTimer(ticket=ticket, key=k, due_at=due) for k, due in wanted.items()]
+        )
+        return
     if wanted:
         fired = set(
             SlaFiring.objects.filter(ticket=ticket, key__in=list(wanted)).values_list("key", flat=True)

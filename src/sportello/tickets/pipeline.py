@@ -229,13 +229,13 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
         raise ValueError("an authorised mutation carries records only")
     with transaction.atomic():
         principal = None if mutation.authorised else _principal(mutation.actor)
-        # The ticket's row is the lock of the whole change; its SLA clocks (a one-to-one row,
-        # changed only under this lock) come in the same read.
+        # The ticket's row is the lock of the whole change; its SLA clocks and blueprint run
+        # (one-to-one rows, changed only under this lock) come in the same read.
         qs = Ticket.objects.select_for_update(of=("self",))
         if principal is not None:
             qs = qs.filter(ticket_scope(principal=principal))
         try:
-            ticket = qs.select_related("status", "sla").get(pk=ticket_id)
+            ticket = qs.select_related("status", "sla", "blueprint_run").get(pk=ticket_id)
         except (Ticket.DoesNotExist, ValueError, OverflowError):
             raise NotFound("ticket not found") from None
         if mutation.expected_version is not None and mutation.expected_version != ticket.version:
