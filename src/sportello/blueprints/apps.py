@@ -9,3 +9,7 @@ class BlueprintsConfig(AppConfig):
         from sportello.core.config import register_signature
 
         register_signature("blueprints", "blueprints_blueprint")
+
+        from . import timers
+
+        timers.register()  # the worker fires state time-limit escalations

@@ -53,6 +53,7 @@ from sportello.tickets.models import StatusCategory, TicketEvent
 
 from . import definitions
 from .models import BlueprintVersion, TicketBlueprint
+from .timers import timers_arm
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Author, Context, Mutation
@@ -273,7 +274,14 @@ def _follow(ctx: Context, run: Run, bp: engine.Blueprint, steps: list[dict[str, 
         values["entered_state_at"] = ctx.now
     if completed:
         values["completed_at"] = ctx.now
-    ctx.after_write.append(lambda: TicketBlueprint.objects.filter(pk=run.id).update(**values))
+    ticket, now = ctx.ticket, ctx.now
+
+    def write() -> None:
+        TicketBlueprint.objects.filter(pk=run.id).update(**values)
+        if moved or not values["active"]:
+            timers_arm(ticket, bp.state(state_key) if values["active"] else None, now)
+
+    ctx.after_write.append(write)
     return state_key, bool(values["active"])
 
 
@@ -319,7 +327,13 @@ def _detach(ctx: Context, run: Run, state: str, *, reason: str) -> None:
         author.actor,
         author.cause,
     )
-    ctx.after_write.append(lambda: TicketBlueprint.objects.filter(pk=run.id).update(active=False))
+    ticket = ctx.ticket
+
+    def write() -> None:
+        TicketBlueprint.objects.filter(pk=run.id).update(active=False)
+        timers_arm(ticket, None, ctx.now)
+
+    ctx.after_write.append(write)
 
 
 # -- entry ---------------------------------------------------------------------------------------------
@@ -381,6 +395,7 @@ def _enter(ctx: Context, candidates: list[Candidate]) -> None:
             TicketBlueprint.objects.create(ticket=ticket, **values)
         else:  # the ticket's last run, completed or left, is replaced by the new one
             TicketBlueprint.objects.update_or_create(ticket_id=ticket.pk, defaults=values)
+        timers_arm(ticket, state, now, new=created)
 
     ctx.after_write.append(write)
 

@@ -85,3 +85,37 @@ class TicketBlueprint(models.Model):
 
     def __str__(self) -> str:
         return f"ticket {self.ticket_id} in blueprint {self.blueprint_id}@{self.version}: {self.state}"
+
+
+class BlueprintTimer(models.Model):
+    """An escalation of a state's time limit, armed when a ticket entered the state (`key`:
+    state, instant entered, escalation index); leaving the state disarms it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120)
+    due_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [models.UniqueConstraint("ticket", "key", name="blueprints_timer_unique")]
+        indexes = [models.Index(fields=["due_at", "id"], name="bp_timer_due")]
+
+    def __str__(self) -> str:
+        return f"{self.key} on ticket {self.ticket_id} at {self.due_at}"
+
+
+class BlueprintFiring(models.Model):
+    """A state escalation that fired: once per entry into the state (the unique key)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120)
+    fired_at = models.DateTimeField()
+    outcome = models.CharField(max_length=200)
+    change_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["fired_at", "id"]
+        constraints = [models.UniqueConstraint("ticket", "key", name="blueprints_firing_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} fired on ticket {self.ticket_id}"

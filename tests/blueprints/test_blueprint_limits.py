@@ -1,0 +1,55 @@
+"""State time limits: entering a state arms its escalations at exact instants; they fire once,
+as the blueprint, and leaving the state disarms them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from blueprint_helpers import returns_definition
+
+from sportello.blueprints import timers
+from sportello.blueprints.models import BlueprintFiring, BlueprintTimer
+from sportello.channels.models import OutboxMessage
+from sportello.tickets.models import TicketEvent, TicketTag
+
+
+def limited(desk: Any) -> dict[str, Any]:
+    definition = returns_definition(desk)
+    definition["states"][0] = {
+        "key": "received", "name": "Received", "status": "open", "time_limit": "4h",
+        "escalations": [
+            {"after": "-1h", "actions": [{"notify": {"to": ["address:lead@desk.test"], "subject": "Soon late",
+                                                     "body": "#{{ ticket.number }} is near its limit"}}]},
+            {"after": "0s", "actions": [{"add_tags": ["received_late"]}]},
+        ],
+    }  # fmt: skip
+    return definition
+
+
+def test_a_state_limit_escalates_at_its_instants_once_and_leaving_disarms(
+    desk: Any, fields: None, save_blueprint: Any, open_ticket: Any, transition: Any, now: Any
+) -> None:
+    save_blueprint(limited(desk))
+    ticket = open_ticket()
+    due = sorted(BlueprintTimer.objects.filter(ticket=ticket).values_list("due_at", flat=True))
+    assert due == [now + timedelta(hours=3), now + timedelta(hours=4)]
+    # three hours in: the warning to the team lead, as the blueprint
+    assert timers.limits_fire_due(now=now + timedelta(hours=3, minutes=1)) == ["applied"]
+    [mail] = OutboxMessage.objects.filter(ticket=ticket, payload__to=["lead@desk.test"])
+    assert mail.payload["body"] == f"#{ticket.number} is near its limit"
+    # at the limit: the tag, recorded under the blueprint with the limit's cause
+    assert timers.limits_fire_due(now=now + timedelta(hours=5)) == ["applied"]
+    tag = TicketEvent.objects.get(ticket=ticket, kind="tags", actor_kind="blueprint")
+    assert tag.cause == "blueprint:returns@1:limit:received#1"
+    assert TicketTag.objects.filter(ticket=ticket, name="received_late").exists()
+    limit_events = TicketEvent.objects.filter(ticket=ticket, kind="blueprint", field="time_limit")
+    assert [e.new_value["escalation"] for e in limit_events.order_by("id")] == [0, 1]
+    assert timers.limits_fire_due(now=now + timedelta(days=1)) == []
+    assert BlueprintFiring.objects.filter(ticket=ticket).count() == 2
+    # another ticket leaves the state in time: its timers are gone and nothing fires
+    other = open_ticket()
+    transition(other, "label-sent", custom_fields={"order_id": "AB123456"}, note="Label sent",
+               at=now + timedelta(hours=1))  # fmt: skip
+    assert not BlueprintTimer.objects.filter(ticket=other).exists()
+    assert timers.limits_fire_due(now=now + timedelta(days=2)) == []
