@@ -53,3 +53,18 @@ def test_a_state_limit_escalates_at_its_instants_once_and_leaving_disarms(
                at=now + timedelta(hours=1))  # fmt: skip
     assert not BlueprintTimer.objects.filter(ticket=other).exists()
     assert timers.limits_fire_due(now=now + timedelta(days=2)) == []
+
+
+def test_event_rules_see_a_transition_as_blueprint_transition(
+    desk: Any, returns: Any, open_ticket: Any, transition: Any, now: Any
+) -> None:
+    from sportello.automation.models import RuleKind
+    from sportello.automation.services import rule_save
+
+    rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=now, definition={
+        "key": "on-transition", "name": "On transition", "on": ["blueprint.transition"], "when": {"all": []},
+        "actions": [{"add_tags": ["moved_by_process"]}]})  # fmt: skip
+    ticket = open_ticket()
+    assert not TicketTag.objects.filter(ticket=ticket, name="moved_by_process").exists()
+    transition(ticket, "label-sent", custom_fields={"order_id": "AB123456"}, note="Label sent")
+    assert TicketTag.objects.filter(ticket=ticket, name="moved_by_process").exists()

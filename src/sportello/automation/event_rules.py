@@ -6,7 +6,8 @@ transaction, after the caller's change is applied and before anything is written
 1. the active event rules are read (one query; parsed definitions are cached per rule version);
 2. the facts before and after the change are built (`automation.facts`), with the event
    (`ticket.created`, `message.added` when the change adds a message, else `ticket.updated`;
-   `timer.fired` for time-rule firings) and its via, actor kind and causation depth;
+   `timer.fired` for time-rule firings, `blueprint.transition` for a blueprint transition) and
+   its via, actor kind and causation depth;
 3. the engine runs the trigger cycle (`engine.triggers.run_cycle`); field actions are applied at
    once through `pipeline.automatic_change` — validated exactly like an agent's change, with the
    rule's own authority — so later rules see them; side effects (internal notes, notifications,
@@ -75,6 +76,7 @@ def explaining() -> Iterator[None]:
 
 
 EVENT_TIMER = "timer.fired"
+EVENT_TRANSITION = "blueprint.transition"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +241,10 @@ def event_type(ctx: Context) -> str:
         return "ticket.created"
     if ctx.mutation.cause.startswith("timer:"):
         return EVENT_TIMER
+    if ctx.mutation.cause.startswith("blueprint:") and any(
+        r.kind == "blueprint" and r.field == "transition" for r in ctx.mutation.records
+    ):
+        return EVENT_TRANSITION
     if ctx.message is not None:
         return "message.added"
     return "ticket.updated"

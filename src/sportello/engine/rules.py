@@ -39,8 +39,9 @@ Choices made here:
 - Event rules run ordered by category, then position, then key. Categories follow the top-level
   `categories` list; a category not in that list comes after the listed ones, alphabetically
   (with no list at all, categories are simply alphabetical).
-- `on` defaults to all four events, `timer.fired` included: a time rule's firing is a change like
-  any other and event rules see it unless they narrow `on`.
+- `on` defaults to every event, `timer.fired` and `blueprint.transition` included: a time
+  rule's firing or a blueprint transition is a change like any other and event rules see it
+  unless they narrow `on`.
 - A time rule must have an anchor (so the lint for anchor-less time rules has nothing to find).
   Its `when` is re-checked on the stored ticket when a step fires: it may not use event-only
   facts or change operators. Durations are `<n>d`, `<n>h`, `<n>m`, `<n>s` or a sum such as
@@ -89,7 +90,7 @@ DOCUMENT_MAX_BYTES = 1_000_000
 RULES_MAX = 2_000  # per list
 STEPS_MAX = 20
 NAME_MAX = 200
-EVENTS = ("ticket.created", "ticket.updated", "message.added", "timer.fired")
+EVENTS = ("ticket.created", "ticket.updated", "message.added", "timer.fired", "blueprint.transition")
 STATUS_CATEGORIES = ("new", "open", "pending", "on_hold", "solved", "closed")
 PLAIN_ANCHORS = (
     "created",

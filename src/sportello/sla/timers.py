@@ -123,14 +123,15 @@ def sla_fire(*, timer_id: int, now: datetime) -> Fired | None:
         if _locking(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
             return None
         row = TicketSla.objects.filter(ticket_id=timer.ticket_id).first()
-        policy = next((p for p in active_policies() if row is not None and p.id == row.policy_id), None)
-        current = _current(row, policy, timer.key)
+        memo: dict[str, Any] = {}  # the configuration signatures, read once for this firing
+        policy = next((p for p in active_policies(memo) if row is not None and p.id == row.policy_id), None)
+        current = _current(row, policy, timer.key, memo)
         if current is None or current.due_at > now:
             timer.delete()
             return Fired(timer_id, "stale")
         try:
             with transaction.atomic():
-                SlaFiring.objects.create(
+                firing = SlaFiring.objects.create(
                     ticket_id=timer.ticket_id,
                     key=timer.key,
                     due_at=timer.due_at,
@@ -141,21 +142,20 @@ def sla_fire(*, timer_id: int, now: datetime) -> Fired | None:
             timer.delete()
             return Fired(timer_id, "already_fired")
         assert policy is not None
-        firing = SlaFiring.objects.get(ticket_id=timer.ticket_id, key=timer.key)
         firing.outcome, firing.change_id = _run(policy, current, timer, now)
         firing.save(update_fields=["outcome", "change_id"])
         timer.delete()
         return Fired(timer_id, firing.outcome, firing.change_id)
 
 
-def _current(row: TicketSla | None, policy: Any, key: str) -> engine.SlaTimer | None:
+def _current(row: TicketSla | None, policy: Any, key: str, memo: dict[str, Any]) -> engine.SlaTimer | None:
     """The timer `key` as the ticket's clocks call for it now (None: no longer wanted)."""
     if row is None or policy is None:
         return None
     state = engine.state_from_data(row.state)
     if state.policy != policy.parsed.key:
         return None
-    clocks = clocks_for({c.calendar for c in state.clocks})
+    clocks = clocks_for({c.calendar for c in state.clocks}, memo)
     return next(
         (t for t in engine.timers_for(state, policy.parsed, clocks=clocks) if timer_key(t) == key), None
     )
