@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from sportello.engine.conditions import FieldSpec, FieldType
 from sportello.engine.placeholders import check_template
-from sportello.engine.schema import RuleSchemaError, at
+from sportello.engine.schema import RuleSchemaError, at, mapping
 
 ACTIONS_MAX = 50
 TAG_MAX_LENGTH = 80  # as the ticket pipeline stores them
@@ -156,6 +156,10 @@ Action = (
 FIELD_ACTIONS = (SetField, AddTags, RemoveTags, SetTags)
 
 
+# Parsing helpers shared by the document parsers (`engine.schema`).
+_mapping = mapping
+
+
 def is_field_action(action: Action) -> bool:
     """True when the action writes ticket fields directly (an `assign` to a policy does not)."""
     if isinstance(action, Assign):
@@ -192,20 +196,6 @@ def parse_action(data: object, *, specs: Mapping[str, FieldSpec], path: str) -> 
             path, f"unknown action {str(name)[:40]!r}; expected one of: {', '.join(_PARSERS)}"
         )
     return parser(body, specs, at(path, name))
-
-
-def _mapping(
-    data: object, path: str, required: Sequence[str], optional: Sequence[str] = ()
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise RuleSchemaError(path, "must be a mapping")
-    for key in data:
-        if key not in required and key not in optional:
-            raise RuleSchemaError(at(path, str(key)), "unknown key")
-    for key in required:
-        if key not in data:
-            raise RuleSchemaError(at(path, key), "is required")
-    return data
 
 
 def positive_id(value: object, path: str) -> int:

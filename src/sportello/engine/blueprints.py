@@ -114,7 +114,7 @@ from sportello.engine.conditions import (
     parse_condition,
 )
 from sportello.engine.rules import format_duration, parse_duration
-from sportello.engine.schema import RuleSchemaError, at
+from sportello.engine.schema import RuleSchemaError, at, boolean, mapping, sequence
 
 STATES_MAX = 50
 TRANSITIONS_MAX = 100
@@ -256,6 +256,15 @@ class Blueprint:
         return [t for t in self.transitions if _leaves(t, state_key)]
 
 
+# Parsing helpers shared by the document parsers (`engine.schema`).
+_mapping = mapping
+_bool = boolean
+
+
+def _list(data: object, path: str, limit: int) -> list[Any]:
+    return sequence(data, path, limit)
+
+
 def _leaves(t: Transition, state_key: str) -> bool:
     if t.from_states is None:
         return t.to != state_key
@@ -263,28 +272,6 @@ def _leaves(t: Transition, state_key: str) -> bool:
 
 
 # -- parsing helpers ---------------------------------------------------------------------------
-
-
-def _mapping(
-    data: object, path: str, required: Sequence[str], optional: Sequence[str] = ()
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise RuleSchemaError(path, "must be a mapping")
-    for key in data:
-        if key not in required and key not in optional:
-            raise RuleSchemaError(at(path, str(key)[:60]), "unknown key")
-    for key in required:
-        if key not in data:
-            raise RuleSchemaError(at(path, key), "is required")
-    return data
-
-
-def _list(data: object, path: str, limit: int) -> list[Any]:
-    if not isinstance(data, list):
-        raise RuleSchemaError(path, "must be a list")
-    if len(data) > limit:
-        raise RuleSchemaError(path, f"at most {limit} items")
-    return data
 
 
 def _key(value: object, path: str) -> str:
@@ -305,12 +292,6 @@ def _line(value: object, path: str, limit: int) -> str:
     for ch in value:
         if unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI or ch in "\ufffe\uffff":
             raise RuleSchemaError(path, "must be one line without control characters")
-    return value
-
-
-def _bool(value: object, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise RuleSchemaError(path, "must be true or false")
     return value
 
 

@@ -56,7 +56,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sportello.engine.schema import RuleSchemaError, at
+from sportello.engine.schema import RuleSchemaError, at, mapping, one_line, sequence
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 DAY_MINUTES = 1_440
@@ -64,7 +64,6 @@ HORIZON_DAYS = 3 * 366  # local dates in a row without open time before a search
 VERSIONS_MAX = 200
 DAYS_MAX = 5_000  # holidays, and special days, per version
 INTERVALS_MAX = 48  # per day
-NAME_MAX = 200
 CALENDARS_MAX = 500
 
 Interval = tuple[int, int]  # minutes since local midnight, [start, end), 0 <= start < end <= 1440
@@ -126,34 +125,13 @@ class Calendar:
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def _mapping(
-    data: object, path: str, required: Sequence[str], optional: Sequence[str] = ()
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise RuleSchemaError(path, "must be a mapping")
-    for key in data:
-        if key not in required and key not in optional:
-            raise RuleSchemaError(at(path, str(key)), "unknown key")
-    for key in required:
-        if key not in data:
-            raise RuleSchemaError(at(path, key), "is required")
-    return data
+# Parsing helpers shared by the document parsers (`engine.schema`).
+_mapping = mapping
+_name = one_line
 
 
 def _list(data: object, path: str, limit: int) -> list[Any]:
-    if not isinstance(data, list):
-        raise RuleSchemaError(path, "must be a list")
-    if len(data) > limit:
-        raise RuleSchemaError(path, f"at most {limit} items")
-    return data
-
-
-def _name(value: object, path: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RuleSchemaError(path, "must be a non-empty string")
-    if len(value) > NAME_MAX or any(c in value for c in "\x00\n\r"):
-        raise RuleSchemaError(path, f"must be one line of at most {NAME_MAX} characters")
-    return value
+    return sequence(data, path, limit)
 
 
 def _time_zone(value: object, path: str) -> str:

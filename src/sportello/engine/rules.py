@@ -83,13 +83,12 @@ from sportello.engine.conditions import (
     condition_to_data,
     parse_condition,
 )
-from sportello.engine.schema import RuleSchemaError, at
+from sportello.engine.schema import RuleSchemaError, at, boolean, mapping, one_line, sequence, slug
 
 SCHEMA = "sportello/rules/v1"
 DOCUMENT_MAX_BYTES = 1_000_000
 RULES_MAX = 2_000  # per list
 STEPS_MAX = 20
-NAME_MAX = 200
 EVENTS = ("ticket.created", "ticket.updated", "message.added", "timer.fired", "blueprint.transition")
 STATUS_CATEGORIES = ("new", "open", "pending", "on_hold", "solved", "closed")
 PLAIN_ANCHORS = (
@@ -187,6 +186,17 @@ class RuleDocument:
 # -- durations -----------------------------------------------------------------------------
 
 
+# Parsing helpers shared by the document parsers (`engine.schema`).
+_mapping = mapping
+_slug = slug
+_name = one_line
+_bool = boolean
+
+
+def _list(data: object, path: str, limit: int = RULES_MAX) -> list[Any]:
+    return sequence(data, path, limit, absent_empty=True)
+
+
 def parse_duration(value: object, path: str) -> timedelta:
     """`"90m"` → 90 minutes; `"1h30m"`, `"2d"`, `"45s"`, `"-1h"`. Exact, to the second."""
     if not isinstance(value, str):
@@ -212,52 +222,6 @@ def format_duration(value: timedelta) -> str:
 
 
 # -- parsing helpers -----------------------------------------------------------------------
-
-
-def _mapping(
-    data: object, path: str, required: Sequence[str], optional: Sequence[str] = ()
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise RuleSchemaError(path, "must be a mapping")
-    for key in data:
-        if key not in required and key not in optional:
-            raise RuleSchemaError(at(path, str(key)), "unknown key")
-    for key in required:
-        if key not in data:
-            raise RuleSchemaError(at(path, key), "is required")
-    return data
-
-
-def _list(data: object, path: str, limit: int = RULES_MAX) -> list[Any]:
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise RuleSchemaError(path, "must be a list")
-    if len(data) > limit:
-        raise RuleSchemaError(path, f"at most {limit} items")
-    return data
-
-
-def _slug(value: object, path: str) -> str:
-    if not isinstance(value, str) or not _SLUG.fullmatch(value):
-        raise RuleSchemaError(
-            path, "must be a key: 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit"
-        )
-    return value
-
-
-def _name(value: object, path: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RuleSchemaError(path, "must be a non-empty string")
-    if len(value) > NAME_MAX or any(c in value for c in "\x00\n\r"):
-        raise RuleSchemaError(path, f"must be one line of at most {NAME_MAX} characters")
-    return value
-
-
-def _bool(value: object, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise RuleSchemaError(path, "must be true or false")
-    return value
 
 
 def _int(value: object, path: str, *, minimum: int) -> int:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from typing import Any
+
 
 class RuleSchemaError(ValueError):
     """Invalid rule input. `path` locates the error in the document, e.g. `when.all[2].field`
@@ -18,3 +22,56 @@ def at(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
+
+
+# -- parsing helpers shared by every document parser ----------------------------------------------
+
+NAME_MAX = 200
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def mapping(data: object, path: str, required: Sequence[str], optional: Sequence[str] = ()) -> dict[str, Any]:
+    """`data` as a mapping with the `required` keys and no key outside `required` + `optional`."""
+    if not isinstance(data, dict):
+        raise RuleSchemaError(path, "must be a mapping")
+    for key in data:
+        if key not in required and key not in optional:
+            raise RuleSchemaError(at(path, str(key)[:60]), "unknown key")
+    for key in required:
+        if key not in data:
+            raise RuleSchemaError(at(path, key), "is required")
+    return data
+
+
+def sequence(data: object, path: str, limit: int, *, absent_empty: bool = False) -> list[Any]:
+    """`data` as a list of at most `limit` items; `absent_empty`: None reads as []."""
+    if data is None and absent_empty:
+        return []
+    if not isinstance(data, list):
+        raise RuleSchemaError(path, "must be a list")
+    if len(data) > limit:
+        raise RuleSchemaError(path, f"at most {limit} items")
+    return data
+
+
+def slug(value: object, path: str) -> str:
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
+        raise RuleSchemaError(
+            path, "must be a key: 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit"
+        )
+    return value
+
+
+def one_line(value: object, path: str, max_length: int = NAME_MAX) -> str:
+    """A non-empty single-line string (a name)."""
+    if not isinstance(value, str) or not value.strip():
+        raise RuleSchemaError(path, "must be a non-empty string")
+    if len(value) > max_length or any(c in value for c in "\x00\n\r"):
+        raise RuleSchemaError(path, f"must be one line of at most {max_length} characters")
+    return value
+
+
+def boolean(value: object, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise RuleSchemaError(path, "must be true or false")
+    return value

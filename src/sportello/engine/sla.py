@@ -92,7 +92,6 @@ fire once per clock instance.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -113,7 +112,7 @@ from sportello.engine.conditions import (
     parse_condition,
 )
 from sportello.engine.rules import format_duration, parse_duration
-from sportello.engine.schema import RuleSchemaError, at
+from sportello.engine.schema import RuleSchemaError, at, boolean, mapping, one_line, sequence, slug
 
 FIRST_RESPONSE = "first_response"
 NEXT_RESPONSE = "next_response"
@@ -127,7 +126,6 @@ DEFAULT_PAUSE_IN = ("pending", "on_hold")
 DONE = frozenset({"solved", "closed"})
 WARNINGS_MAX = 10
 ESCALATIONS_MAX = 10
-NAME_MAX = 200
 
 STARTED = "sla.started"
 PAUSED = "sla.paused"
@@ -137,7 +135,6 @@ SUPERSEDED = "sla.superseded"
 BREACHED = "sla.breached"
 RETARGETED = "sla.retargeted"
 
-_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _ZERO = timedelta(0)
 
 
@@ -165,6 +162,17 @@ class CalendarTime:
 
 
 CALENDAR_TIME = CalendarTime()
+
+
+# Parsing helpers shared by the document parsers (`engine.schema`).
+_mapping = mapping
+_slug = slug
+_name = one_line
+_bool = boolean
+
+
+def _list(data: object, path: str, limit: int) -> list[Any]:
+    return sequence(data, path, limit, absent_empty=True)
 
 
 def clock_for(clocks: Mapping[str, Clock], calendar: str | None) -> Clock:
@@ -243,52 +251,6 @@ def select_policy(
 
 
 # -- parsing ---------------------------------------------------------------------------------
-
-
-def _mapping(
-    data: object, path: str, required: Sequence[str], optional: Sequence[str] = ()
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise RuleSchemaError(path, "must be a mapping")
-    for key in data:
-        if key not in required and key not in optional:
-            raise RuleSchemaError(at(path, str(key)), "unknown key")
-    for key in required:
-        if key not in data:
-            raise RuleSchemaError(at(path, key), "is required")
-    return data
-
-
-def _list(data: object, path: str, limit: int) -> list[Any]:
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise RuleSchemaError(path, "must be a list")
-    if len(data) > limit:
-        raise RuleSchemaError(path, f"at most {limit} items")
-    return data
-
-
-def _slug(value: object, path: str) -> str:
-    if not isinstance(value, str) or not _SLUG.fullmatch(value):
-        raise RuleSchemaError(
-            path, "must be a key: 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit"
-        )
-    return value
-
-
-def _name(value: object, path: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RuleSchemaError(path, "must be a non-empty string")
-    if len(value) > NAME_MAX or any(c in value for c in "\x00\n\r"):
-        raise RuleSchemaError(path, f"must be one line of at most {NAME_MAX} characters")
-    return value
-
-
-def _bool(value: object, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise RuleSchemaError(path, "must be true or false")
-    return value
 
 
 def _int(value: object, path: str, *, minimum: int, maximum: int = 2**31 - 1) -> int:
