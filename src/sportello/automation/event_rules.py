@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,7 +40,7 @@ from sportello.core.actors import Actor, ActorKind
 from sportello.core.config import signatures
 from sportello.core.errors import ValidationFailed
 from sportello.engine import actions as act
-from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
+from sportello.engine.conditions import FIELDS, All, FieldSpec, fields_of
 from sportello.engine.placeholders import context_from_facts, render
 from sportello.engine.rules import EventRule, TimeRule, parse_document
 from sportello.engine.schema import RuleSchemaError
@@ -592,6 +592,41 @@ def _raw(value: Any) -> Any:
     if isinstance(value, frozenset | set | tuple):
         return sorted(value)
     return value
+
+
+def run_actions(
+    ctx: Context,
+    *,
+    key: str,
+    name: str,
+    owner_id: int,
+    version: int | None,
+    actions: Sequence[act.Action],
+    cause: str,
+    actor_kind: ActorKind,
+    specs: Mapping[str, FieldSpec] | None = None,
+) -> str | None:
+    """Run `actions` on the change under way as an event rule's would run (validated like an
+    agent's change, attributed to `owner_id`/`name` of `actor_kind` with `cause`), then carry
+    out their effects: what SLA escalation levels, blueprint transitions and state limits do.
+    Returns the first failing action's error (that run is rolled back whole, no effect carried
+    out) or None."""
+    as_rule = EventRule(key=key, name=name, when=All(()), actions=tuple(actions), version=version)
+    saved = SavedRule(id=owner_id, name=name, rule=as_rule)
+    runner = _Runner(
+        ctx, specs if specs is not None else field_specs(), {key: saved}, cause=cause, actor_kind=actor_kind
+    )
+    facts = runner.facts()
+    for action in actions:
+        if isinstance(action, act.Stop):
+            break
+        result = runner.apply(as_rule, action, facts)
+        if result.error is not None:
+            return result.error
+        facts = result.facts
+    for effect in runner.queued.pop(key, []):
+        effect()
+    return None
 
 
 def _escalate(ctx: Context, reason: str, to: str | None, author: Any) -> None:

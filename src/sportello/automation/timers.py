@@ -39,13 +39,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
+from sportello.core.timing import claim, next_poll
 from sportello.engine import actions as act
 from sportello.engine.conditions import FieldSpec, explain
 from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule, parse_document
@@ -66,7 +67,6 @@ logger = logging.getLogger(__name__)
 SCHEMA = "sportello/rules/v1"
 BATCH_SIZE = 100  # due timers read at once
 ROUND_MAX = 1_000  # timers fired per poller call before the worker's other work gets a turn
-IDLE_RECHECK = timedelta(seconds=1)  # timers armed by other processes are seen this soon
 
 
 SavedTimeRule = event_rules.SavedRule[TimeRule]  # a time rule as armed and fired, with its row's id
@@ -191,7 +191,7 @@ def timers_rearm(*, after_id: int = 0, batch: int = REARM_BATCH) -> int | None:
         )
         if not ids:
             return None
-        for ticket in _locking(Ticket.objects.filter(pk__in=ids)).order_by("pk"):
+        for ticket in claim(Ticket.objects.filter(pk__in=ids)).order_by("pk"):
             timers_arm(cast("Context", _Arming(ticket=ticket, memo=memo)))
     return ids[-1]
 
@@ -237,21 +237,15 @@ def timers_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
     return done
 
 
-def _locking(qs: Any) -> Any:
-    if connection.vendor == "postgresql":
-        return qs.select_for_update(skip_locked=True, of=("self",))
-    return qs  # SQLite: the transaction holds the database write lock
-
-
 def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one timer if it is due and free; None when it is gone, not due, or held by another
     worker (or its ticket by a mutation). One transaction; an unexpected error rolls it all back
     and leaves the timer to be fired again."""
     with transaction.atomic():
-        timer = _locking(Timer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        timer = claim(Timer.objects.filter(pk=timer_id, due_at__lte=now)).first()
         if timer is None:
             return None
-        if _locking(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
+        if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
             return None
         rules = {s.id: s for s in active_time_rules()}
         saved = rules.get(timer.rule_id)
@@ -386,8 +380,7 @@ def timers_poll(now: datetime) -> datetime | None:
     if len(fired) >= ROUND_MAX:
         return now  # more is due: come back at once
     upcoming = timers_next_due()
-    recheck = now + IDLE_RECHECK
-    return recheck if upcoming is None or upcoming > recheck else max(upcoming, now)
+    return next_poll(now, upcoming)
 
 
 def register() -> None:

@@ -417,12 +417,10 @@ def _mutation(
 def _after_actions(
     ctx: pipeline.Context, plan: engine.TransitionPlan, key: str, version: int, author: pipeline.Author
 ) -> None:
-    """Each step's `after` actions, within the transition's mutation, run by the event-rules
-    runner as a rule would run them (validated, a failing step's actions rolled back whole and
-    recorded), then attributed to the blueprint."""
+    """Each step's `after` actions, within the transition's mutation, run as a rule would run
+    them (validated, a failing step's actions rolled back whole and recorded), as the blueprint."""
     from sportello.automation import event_rules
     from sportello.automation.facts import field_specs
-    from sportello.engine.rules import EventRule
 
     specs = field_specs()
     blueprint_id = author.actor.id
@@ -430,27 +428,13 @@ def _after_actions(
     for i, step in enumerate(plan.steps):
         if not step.actions:
             continue
-        # The step as a rule the runner knows: its key names the blueprint, step and transition
-        # (notifications carry it as their origin).
-        rule_key = f"{key}.{i}.{step.transition.key}"
-        as_rule = EventRule(
-            key=rule_key, name=f"{author.actor.label}: {step.transition.name}", when=engine.ALWAYS,
-            actions=step.actions, version=version,
+        # The step's key names the blueprint, step and transition (notifications carry it).
+        failed = event_rules.run_actions(
+            ctx, key=f"{key}.{i}.{step.transition.key}", name=author.actor.label, owner_id=blueprint_id,
+            version=version, actions=step.actions, cause=author.cause, actor_kind=ActorKind.BLUEPRINT,
+            specs=specs,
         )  # fmt: skip
-        saved = event_rules.SavedRule(id=blueprint_id, name=as_rule.name, rule=as_rule)
-        runner = event_rules._Runner(ctx, specs, {rule_key: saved}, cause=author.cause)
-        facts = runner.facts()
-        failed = None
-        for action in step.actions:
-            result = runner.apply(as_rule, action, facts)
-            if result.error is not None:
-                failed = result.error
-                break
-            facts = result.facts
-        if failed is None:
-            for effect in runner.queued.pop(rule_key, []):
-                effect()
-        else:
+        if failed is not None:
             hooks.record(
                 ctx,
                 "action_failed",
@@ -463,21 +447,3 @@ def _after_actions(
                 author.actor,
                 author.cause,
             )
-    _attribute(ctx, author)
-
-
-def _attribute(ctx: pipeline.Context, author: pipeline.Author) -> None:
-    """What the runner did under a rule's name (its author is always a rule) belongs to the
-    blueprint: field changes, notes and assignment decisions with the transition's cause."""
-    cause = author.cause
-    for name, writer in list(ctx.writers.items()):
-        if writer.cause == cause and writer.actor.kind == ActorKind.RULE:
-            ctx.writers[name] = author
-    for note in ctx.notes:
-        if note.author.cause == cause and note.author.actor.kind == ActorKind.RULE:
-            note.author = author
-    for event in ctx.events:
-        if event.cause == cause[:200] and event.actor_kind == ActorKind.RULE:
-            event.actor_kind = str(ActorKind.BLUEPRINT)
-            event.actor_id = author.actor.id
-            event.actor_label = author.actor.label[:200]

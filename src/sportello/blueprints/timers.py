@@ -15,16 +15,15 @@ rule's; a `blueprint` / `time_limit` event records it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
+from sportello.core.timing import claim, next_poll
 from sportello.engine import blueprints as engine
-from sportello.engine.conditions import All
-from sportello.engine.rules import EventRule
 from sportello.tickets.models import Ticket
 
 from . import definitions
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 BATCH = 100
-IDLE_RECHECK = timedelta(seconds=1)
 
 
 def _key(state: str, entered_at: datetime, index: int) -> str:
@@ -72,12 +70,6 @@ def timers_arm(
     )
 
 
-def _locking(qs: Any) -> Any:
-    if connection.vendor == "postgresql":
-        return qs.select_for_update(skip_locked=True, of=("self",))
-    return qs
-
-
 def limits_fire_due(*, now: datetime, limit: int = 1_000) -> list[str]:
     outcomes: list[str] = []
     skipped: set[int] = set()
@@ -101,10 +93,10 @@ def limits_fire_due(*, now: datetime, limit: int = 1_000) -> list[str]:
 
 def limit_fire(*, timer_id: int, now: datetime) -> str | None:
     with transaction.atomic():
-        timer = _locking(BlueprintTimer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        timer = claim(BlueprintTimer.objects.filter(pk=timer_id, due_at__lte=now)).first()
         if timer is None:
             return None
-        if _locking(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
+        if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
             return None
         run = (
             TicketBlueprint.objects.filter(ticket_id=timer.ticket_id, active=True)
@@ -152,20 +144,13 @@ def _run(
                               version=run.version, suffix=f":limit:{state_key}#{index}")  # fmt: skip
 
     def fire(ctx: Context) -> None:
-        as_rule = EventRule(key=f"bp-{run.blueprint.key}", name=run.blueprint.name, when=All(()),
-                            actions=escalation.actions, version=run.version)  # fmt: skip
-        saved = event_rules.SavedRule(id=run.blueprint_id, name=run.blueprint.name, rule=as_rule)
-        runner = event_rules._Runner(
-            ctx, field_specs(), {as_rule.key: saved}, cause=author.cause, actor_kind=ActorKind.BLUEPRINT
-        )
-        facts = runner.facts()
-        for action in escalation.actions:
-            result = runner.apply(as_rule, action, facts)
-            if result.error is not None:
-                raise ValidationFailed(result.error)
-            facts = result.facts
-        for effect in runner.queued.get(as_rule.key, []):
-            effect()
+        error = event_rules.run_actions(
+            ctx, key=f"bp-{run.blueprint.key}", name=run.blueprint.name, owner_id=run.blueprint_id,
+            version=run.version, actions=escalation.actions, cause=author.cause,
+            actor_kind=ActorKind.BLUEPRINT,
+        )  # fmt: skip
+        if error is not None:
+            raise ValidationFailed(error)
         record(ctx, "time_limit", {"blueprint": run.blueprint.key, "version": run.version, "state": state_key,
                                    "escalation": index, "due_at": timer.due_at.isoformat()},
                author.actor, author.cause)  # fmt: skip
@@ -183,8 +168,7 @@ def _run(
 def limits_poll(now: datetime) -> datetime | None:
     limits_fire_due(now=now)
     upcoming = BlueprintTimer.objects.order_by("due_at").values_list("due_at", flat=True).first()
-    recheck = now + IDLE_RECHECK
-    return recheck if upcoming is None or upcoming > recheck else max(upcoming, now)
+    return next_poll(now, upcoming)
 
 
 def register() -> None:

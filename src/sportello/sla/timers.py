@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
-from sportello.automation.facts import field_specs
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
+from sportello.core.timing import claim, next_poll
 from sportello.engine import sla as engine
-from sportello.engine.conditions import All
-from sportello.engine.rules import EventRule
 from sportello.tickets.models import Ticket, TicketEvent
 
 from .calendars import clocks_for
@@ -41,7 +39,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 BATCH = 100
 ROUND_MAX = 1_000
-IDLE_RECHECK = timedelta(seconds=1)
 
 
 def timer_key(t: engine.SlaTimer) -> str:
@@ -83,12 +80,6 @@ class Fired:
     change_id: Any = None
 
 
-def _locking(qs: Any) -> Any:
-    if connection.vendor == "postgresql":
-        return qs.select_for_update(skip_locked=True, of=("self",))
-    return qs
-
-
 def sla_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
     done: list[Fired] = []
     skipped: set[int] = set()
@@ -117,10 +108,10 @@ def sla_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
 def sla_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one due timer, in one transaction; None when it is gone, not due or held."""
     with transaction.atomic():
-        timer = _locking(SlaTimer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        timer = claim(SlaTimer.objects.filter(pk=timer_id, due_at__lte=now)).first()
         if timer is None:
             return None
-        if _locking(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
+        if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
             return None
         row = TicketSla.objects.filter(ticket_id=timer.ticket_id).first()
         memo: dict[str, Any] = {}  # the configuration signatures, read once for this firing
@@ -176,28 +167,12 @@ def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> t
             ctx.events.append(_event(ctx, actor, cause, "warning", record))
         elif timer.kind == "escalation":
             level = parsed.escalations[timer.level]
-            as_rule = EventRule(
-                key=f"sla-{parsed.key}",
-                name=policy.name,
-                when=All(()),
-                actions=level.actions,
-                version=policy.version,
-            )
-            runner = event_rules._Runner(
-                ctx,
-                field_specs(),
-                {as_rule.key: event_rules.SavedRule(id=policy.id, name=policy.name, rule=as_rule)},
-                cause=cause,
-                actor_kind=ActorKind.SLA,
-            )
-            facts = runner.facts()
-            for action in level.actions:
-                result = runner.apply(as_rule, action, facts)
-                if result.error is not None:
-                    raise ValidationFailed(result.error)
-                facts = result.facts
-            for effect in runner.queued.get(as_rule.key, []):
-                effect()
+            error = event_rules.run_actions(
+                ctx, key=f"sla-{parsed.key}", name=policy.name, owner_id=policy.id, version=policy.version,
+                actions=level.actions, cause=cause, actor_kind=ActorKind.SLA,
+            )  # fmt: skip
+            if error is not None:
+                raise ValidationFailed(error)
             ctx.events.append(_event(ctx, actor, cause, "escalated", record))
         # a breach: the SLA hook of this very mutation stamps it at its true instant
 
@@ -224,8 +199,7 @@ def sla_poll(now: datetime) -> datetime | None:
     if len(fired) >= ROUND_MAX:
         return now
     upcoming = SlaTimer.objects.order_by("due_at").values_list("due_at", flat=True).first()
-    recheck = now + IDLE_RECHECK
-    return recheck if upcoming is None or upcoming > recheck else max(upcoming, now)
+    return next_poll(now, upcoming)
 
 
 def register() -> None:

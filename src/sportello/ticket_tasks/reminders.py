@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from sportello.channels import services as outbox
+from sportello.core.timing import claim, next_poll
 
 from .models import Task, TaskReminder, TaskStatus
 
 BATCH = 100
-IDLE_RECHECK = timedelta(seconds=1)
 
 
 def reminders_arm(task: Task, *, now: datetime) -> None:
@@ -48,18 +47,12 @@ def reminders_arm(task: Task, *, now: datetime) -> None:
     )
 
 
-def _locking(qs: Any) -> Any:
-    if connection.vendor == "postgresql":
-        return qs.select_for_update(skip_locked=True, of=("self",))
-    return qs
-
-
 def reminder_send(*, reminder_id: int, now: datetime) -> str | None:
     """Send one due reminder; its outcome (`sent`, `stale`), or None when it is gone, not due or
     held by another worker."""
     with transaction.atomic():
         reminder = (
-            _locking(TaskReminder.objects.filter(pk=reminder_id, sent_at__isnull=True, remind_at__lte=now))
+            claim(TaskReminder.objects.filter(pk=reminder_id, sent_at__isnull=True, remind_at__lte=now))
             .select_related("task", "task__ticket", "task__assignee")
             .first()
         )
@@ -125,8 +118,7 @@ def reminders_poll(now: datetime) -> datetime | None:
         .values_list("remind_at", flat=True)
         .first()
     )
-    recheck = now + IDLE_RECHECK
-    return recheck if upcoming is None or upcoming > recheck else max(upcoming, now)
+    return next_poll(now, upcoming)
 
 
 def register() -> None:
