@@ -229,6 +229,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/blueprints/{blueprint}/versions", None, expect(200, 200, 403, 200)),
     ("GET", "/blueprints/{blueprint}/flowchart", None, expect(200, 200, 403, 200)),
     ("GET", "/blueprints/{blueprint}/metrics", None, expect(200, 200, 403, 403)),
+    ("GET", "/metrics/blueprints?from=2026-01-01T00:00:00Z", None, expect(200, 200, 403, 200)),
     ("GET", "/tickets/{ticket}/blueprint", None, expect(200, 200, 403, 404)),
     ("POST", "/tickets/{ticket}/blueprint/transitions/{transition}", {}, expect(200, 200, 403, 404)),
     ("GET", "/tier-paths", None, expect(200, 200, 403, 200)),

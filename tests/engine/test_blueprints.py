@@ -938,6 +938,48 @@ def test_metrics_of_an_empty_log() -> None:
     assert m.transition_counts == ()
 
 
+def test_metrics_over_a_period_count_only_what_happened_in_it() -> None:
+    # The period [T0+3h, T0+8h): the log before it only says where tickets were.
+    m = blueprint_metrics(_metrics_blueprint(), LOG, T0 + 8 * H, since=T0 + 3 * H)
+    # Runs completed in it: 1 (4h, entered before the period) and 2 (5h); 5 finished before.
+    assert (m.completed, m.average_completion) == (2, timedelta(hours=4, minutes=30))
+    # Visits ended in it. new: 2h (2), 1h (3); work: 3h (1), 1h (2), 1h (2).
+    assert dict(m.average_per_state) == {
+        "new": timedelta(hours=1, minutes=30),
+        "work": timedelta(hours=1, minutes=40),
+    }
+    assert m.transition_counts == (("finish", 2), ("start", 2), ("back", 1))
+    # 1's work visit ended over its limit in the period; 3 is still over it at the end.
+    assert (m.limit_violations, m.tickets_with_violations) == (2, 2)
+    assert (m.active, dict(m.active_per_state)) == (2, {"new": 1, "work": 1})
+
+
+def test_metrics_ignore_the_log_after_the_end_of_the_period() -> None:
+    m = blueprint_metrics(_metrics_blueprint(), LOG, T0 + 5 * H, since=T0 + 3 * H)
+    # At T0+5h: 2 is back in new since 3h; 3 has been in work 2h (its limit, not over it); 4 has
+    # not entered yet; only 1 completed (at 4h), and 2's second start (at 5h) is not counted.
+    assert (m.active, dict(m.active_per_state)) == (2, {"new": 1, "work": 1})
+    assert m.overdue == ()
+    assert (m.completed, m.transition_counts) == (1, (("back", 1), ("finish", 1), ("start", 1)))
+    assert (m.limit_violations, m.tickets_with_violations) == (1, 1)
+
+
+def test_metrics_give_the_averages_in_business_time_too() -> None:
+    def half(start: datetime, end: datetime) -> timedelta:
+        return (end - start) / 2
+
+    m = blueprint_metrics(_metrics_blueprint(), LOG, T0 + 8 * H, business_elapsed=half)
+    assert m.average_completion == timedelta(hours=4, minutes=30)
+    assert m.average_completion_business == timedelta(hours=2, minutes=15)
+    assert dict(m.average_per_state_business) == {
+        "new": timedelta(minutes=36),
+        "work": timedelta(minutes=45),
+    }
+    plain = blueprint_metrics(_metrics_blueprint(), LOG, T0 + 8 * H)
+    assert plain.average_completion_business is None
+    assert dict(plain.average_per_state_business) == {"new": None, "work": None}
+
+
 def test_a_business_time_limit_is_measured_with_the_business_clock() -> None:
     data = blueprint_to_data(_metrics_blueprint())
     data["states"][1]["business"] = True

@@ -1,7 +1,8 @@
 """`/api/v1/blueprints` and a ticket's process: `/api/v1/tickets/{id}/blueprint`.
 
 Permissions: admins write blueprints (create, new version, deactivate, import); admins and agents
-read them (list, get, versions, export, flowchart); a blueprint's metrics are read by admins and
+read them (list, get, versions, export, flowchart); a blueprint's metrics
+(`/blueprints/{key}/metrics`, and per department at `/metrics/blueprints`) are read by admins and
 the agents of its department. A ticket's process is read, and its transitions performed, by the
 admins and agents who may read the ticket (404 otherwise) — a transition only by its owners.
 Light agents and customers see no blueprint (403).
@@ -21,7 +22,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from sportello.accounts.services import require_admin
 from sportello.core import clock
@@ -41,8 +42,11 @@ from .schemas import (
     BlueprintPage,
     BlueprintSaved,
     BlueprintVersionPage,
+    DepartmentMetricsQuery,
     ImportOut,
     MetricsOut,
+    MetricsPage,
+    MetricsQuery,
     ProcessOut,
     TransitionDone,
     TransitionIn,
@@ -199,11 +203,40 @@ def flowchart(request: HttpRequest, blueprint_key: str, version: int | None = No
 
 
 @router.get("/blueprints/{blueprint_key}/metrics", response=MetricsOut, summary="A blueprint's dashboard")
-def metrics(request: HttpRequest, blueprint_key: str) -> dict[str, Any]:
-    row, m = selectors.blueprint_metrics(principal=request.auth, key=blueprint_key, now=clock.now())
+def metrics(request: HttpRequest, blueprint_key: str, params: Query[MetricsQuery]) -> dict[str, Any]:
+    """Over [from, to) (default: the whole log up to now): runs completed, average time to
+    complete and per state (calendar and business time), transitions, limit violations; active
+    and overdue tickets at the end of the period."""
+    period = selectors.Period.of(start=params.start, end=params.end, now=clock.now())
+    row, m = selectors.blueprint_metrics(principal=request.auth, key=blueprint_key, period=period)
+    return metrics_out(row, m, period)
+
+
+@router.get(
+    "/metrics/blueprints", response=MetricsPage, summary="Every visible blueprint's dashboard over a period"
+)
+def all_metrics(request: HttpRequest, params: Query[DepartmentMetricsQuery]) -> dict[str, Any]:
+    """The dashboards of the blueprints of every department the reader belongs to (admins:
+    all), or of one department, over [from, to); by department, then key."""
+    period = selectors.Period.of(start=params.start, end=params.end, now=clock.now())
+    found = selectors.blueprints_metrics(
+        principal=request.auth, period=period, department_id=params.department_id
+    )
+    return {
+        "start": period.start,
+        "end": period.end,
+        "items": [metrics_out(row, m, period) for row, m in found],
+    }
+
+
+def metrics_out(row: Blueprint, m: engine.BlueprintMetrics, period: selectors.Period) -> dict[str, Any]:
     return {
         "blueprint": row.key,
+        "name": row.name,
+        "department_id": row.department_id,
         "version": row.version,
+        "start": period.start,
+        "end": period.end,
         "active": m.active,
         "active_per_state": dict(m.active_per_state),
         "overdue": [
@@ -218,6 +251,10 @@ def metrics(request: HttpRequest, blueprint_key: str) -> dict[str, Any]:
         "completed": m.completed,
         "average_completion_seconds": _seconds(m.average_completion),
         "average_seconds_per_state": {k: _seconds(v) for k, v in m.average_per_state.items()},
+        "average_completion_business_seconds": _seconds(m.average_completion_business),
+        "average_business_seconds_per_state": {
+            k: _seconds(v) for k, v in m.average_per_state_business.items()
+        },
         "transition_counts": [{"transition": t, "count": n} for t, n in m.transition_counts],
         "limit_violations": m.limit_violations,
         "tickets_with_violations": m.tickets_with_violations,

@@ -147,13 +147,38 @@ class TransitionCountOut(Schema):
 
 class MetricsOut(Schema):
     blueprint: str
+    name: str
+    department_id: int
     version: int
+    start: datetime | None = Field(description="the period's start; null: the beginning of the log")
+    end: datetime = Field(description="the period's end: `to`, or now if earlier")
     active: int
     active_per_state: dict[str, int]
     overdue: list[OverdueOut]
     completed: int
     average_completion_seconds: float | None
     average_seconds_per_state: dict[str, float | None]
+    average_completion_business_seconds: float | None = Field(
+        description="in the department's business calendar (none: calendar time)"
+    )
+    average_business_seconds_per_state: dict[str, float | None]
     transition_counts: list[TransitionCountOut]
     limit_violations: int
     tickets_with_violations: int
+
+
+class MetricsQuery(Schema):
+    start: datetime | None = Field(
+        default=None, alias="from", description="default: the beginning of the log"
+    )
+    end: datetime | None = Field(default=None, alias="to", description="default (and at most): now")
+
+
+class DepartmentMetricsQuery(MetricsQuery):
+    department_id: int | None = None
+
+
+class MetricsPage(Schema):
+    start: datetime | None
+    end: datetime
+    items: list[MetricsOut]

@@ -8,16 +8,15 @@ admins and the agents of its department. Light agents and customers read none of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import QuerySet
 
 from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
-from sportello.core.errors import NotFound, PermissionDenied
+from sportello.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sportello.engine import blueprints as engine
 from sportello.tickets import selectors as ticket_selectors
 from sportello.tickets.models import Ticket, TicketEvent
@@ -127,39 +126,104 @@ def ticket_process(*, principal: Principal, ticket_id: int) -> TicketProcess:
 # -- metrics ---------------------------------------------------------------------------------------------
 
 
-def state_changes(*, key: str) -> list[engine.StateChange]:
-    """The log of a blueprint (every version) from the tickets' events, in time order."""
+def state_changes(*, keys: Collection[str], until: datetime) -> dict[str, list[engine.StateChange]]:
+    """The log of each blueprint (every version) before `until`, from the tickets' events, in
+    time order (one query)."""
     rows = (
-        TicketEvent.objects.filter(kind=EVENT_KIND, field__in=STATE_EVENTS, new_value__blueprint=key)
+        TicketEvent.objects.filter(
+            kind=EVENT_KIND, field__in=STATE_EVENTS, at__lt=until, new_value__blueprint__in=list(keys)
+        )
         .order_by("at", "id")
         .values_list("ticket_id", "at", "field", "new_value")
     )
-    changes: list[engine.StateChange] = []
+    changes: dict[str, list[engine.StateChange]] = {key: [] for key in keys}
     for ticket_id, at, name, new in rows:
-        if not isinstance(new, dict):
+        if not isinstance(new, dict) or new.get("blueprint") not in changes:
             continue
+        log = changes[new["blueprint"]]
         if name == "attached":
-            changes.append(engine.StateChange(ticket_id, at, None, new.get("state"), None))
+            log.append(engine.StateChange(ticket_id, at, None, new.get("state"), None))
         elif name == "transition":
-            changes.append(
+            log.append(
                 engine.StateChange(ticket_id, at, new.get("from"), new.get("to"), new.get("transition"))
             )
         elif name == "bypassed" and new.get("from") != new.get("to"):
-            changes.append(engine.StateChange(ticket_id, at, new.get("from"), new.get("to"), None))
+            log.append(engine.StateChange(ticket_id, at, new.get("from"), new.get("to"), None))
         elif name == "detached":
-            changes.append(engine.StateChange(ticket_id, at, new.get("from"), None, None))
+            log.append(engine.StateChange(ticket_id, at, new.get("from"), None, None))
     return changes
 
 
+def business_clock(department_id: int) -> engine.BusinessElapsed:
+    """Business time between two instants in the department's calendar (none: calendar time)."""
+    from sportello.engine import calendars
+    from sportello.sla.calendars import active_calendars
+
+    calendar = active_calendars().for_department(department_id)
+    if calendar is None:
+        return lambda start, end: end - start
+    return lambda start, end: calendars.elapsed(calendar, start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[start, end) of a report; `start` None: since the beginning of the log."""
+
+    start: datetime | None
+    end: datetime
+
+    @classmethod
+    def of(cls, *, start: datetime | None, end: datetime | None, now: datetime) -> Period:
+        for name, instant in (("from", start), ("to", end)):
+            if instant is not None and instant.tzinfo is None:
+                raise ValidationFailed("needs a UTC offset (e.g. 2026-12-01T00:00:00Z)", field=name)
+        until = now if end is None else min(end, now)
+        if start is not None and until <= start:
+            raise ValidationFailed("must be after `from` (and `from` before now)", field="to")
+        return cls(start, until)
+
+
+def _may_read_metrics(user: User, blueprint: Blueprint) -> bool:
+    return user.role == Role.ADMIN or user.is_member_of(blueprint.department_id)
+
+
+def _metrics(rows: list[Blueprint], period: Period) -> list[tuple[Blueprint, engine.BlueprintMetrics]]:
+    versions = blueprint_current_definitions(blueprints=rows)
+    logs = state_changes(keys=[row.key for row in rows], until=period.end)
+    out = []
+    for row in rows:
+        bp = parsed_version(versions[row.pk]).blueprint
+        found = engine.blueprint_metrics(
+            bp,
+            logs[row.key],
+            period.end,
+            since=period.start,
+            business_elapsed=business_clock(row.department_id),
+        )
+        out.append((row, found))
+    return out
+
+
 def blueprint_metrics(
-    *, principal: Principal, key: str, now: datetime
+    *, principal: Principal, key: str, period: Period
 ) -> tuple[Blueprint, engine.BlueprintMetrics]:
-    """The dashboard of a blueprint (its current definition over the log of every version), for
-    admins and the agents of its department. Time in a state is calendar time."""
+    """The dashboard of a blueprint (its current definition over the log of every version) for
+    the period, for admins and the agents of its department."""
     row = blueprint_get(principal=principal, key=key)
-    user: Any = principal
-    if user.role != Role.ADMIN and not user.is_member_of(row.department_id):
+    if not _may_read_metrics(require_blueprint_reader(principal), row):
         raise PermissionDenied("only admins and the agents of the blueprint's department see its metrics")
-    version = BlueprintVersion.objects.get(blueprint=row, version=row.version)
-    bp = parsed_version(version).blueprint
-    return row, engine.blueprint_metrics(bp, state_changes(key=key), now)
+    return _metrics([row], period)[0]
+
+
+def blueprints_metrics(
+    *, principal: Principal, period: Period, department_id: int | None = None
+) -> list[tuple[Blueprint, engine.BlueprintMetrics]]:
+    """The dashboards of every blueprint the reader may see (admins: all; agents: their
+    departments'), optionally of one department, by department and key."""
+    user = require_blueprint_reader(principal)
+    qs = Blueprint.objects.order_by("department_id", "key")
+    if department_id is not None:
+        qs = qs.filter(department_id=department_id)
+    if user.role != Role.ADMIN:
+        qs = qs.filter(department__in=user.departments.values("pk"))
+    return _metrics(list(qs), period)
