@@ -39,8 +39,8 @@ JSON_COLUMNS = {"custom_fields", "old_value", "new_value", "payload"}
 
 def prepare(url: str, *, fresh: bool = False) -> dict[str, Any]:
     """Create the database if missing (`fresh`: drop it first), migrate it and load the demo
-    desk's set-up with its sample rules switched off. The target department, an agent of it and
-    the contacts."""
+    desk's set-up with its sample rules, SLA policies and blueprint switched off. The target
+    department, an agent of it and the contacts."""
     name = url.rsplit("/", 1)[1].split("?")[0]
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -52,9 +52,11 @@ def prepare(url: str, *, fresh: bool = False) -> dict[str, Any]:
     subprocess.run([SPORTELLO, "migrate", "-v0"], env=env, check=True)
     subprocess.run([SPORTELLO, "demo", "--tickets", "0"], env=env, check=True, capture_output=True)
     with psycopg.connect(url) as conn:
-        # The demo's sample rules off: the benches measure creation without rules, or with
-        # their own.
+        # The demo's sample rules, SLA policies and blueprint off: the benches measure creation
+        # without them, or with their own.
         conn.execute("UPDATE automation_rule SET active = false")
+        conn.execute("UPDATE sla_slapolicy SET active = false")
+        conn.execute("UPDATE blueprints_blueprint SET active = false")
         dept, agent = conn.execute(
             "SELECT d.department_id, u.email FROM accounts_user u "
             "JOIN accounts_user_departments d ON d.user_id = u.id "

@@ -5,13 +5,13 @@ the delay from a breach instant to its recorded escalation with 2 workers.
     .venv/bin/python bench/sla.py --tickets 100000     # everything reflowed; 2,000 escalations
 
 1. Seed. A fresh database (dropped and created, migrated, the demo desk's set-up with its
-   sample rules off, as `api_create.py` prepares it), a business calendar (Mon-Fri 09-13 and
-   14-18, Europe/Rome) for the Returns department, and two SLA policies saved through the
-   services: `bench-business` (Returns; first response 8h and resolution 5d of business time,
-   a warning at 80% of the first response, an escalation 2h after the resolution breach) and
-   `bench-escalate` (another department; first response within 1h of calendar time, an
-   escalation at the breach that adds a tag). One ticket per policy is created through the
-   real pipeline; its `TicketSla.state` and `SlaTimer` rows must equal what
+   sample rules, SLA policies and blueprint off, as `api_create.py` prepares it), a business
+   calendar (Mon-Fri 09-13 and 14-18, Europe/Rome) for the Returns department, and two SLA
+   policies saved through the services: `bench-business` (Returns; first response 8h and
+   resolution 5d of business time, a warning at 80% of the first response, an escalation 2h
+   after the resolution breach) and `bench-escalate` (another department; first response
+   within 1h of calendar time, an escalation at the breach that adds a tag). One ticket per
+   policy is created through the real pipeline; its `TicketSla.state` and `SlaTimer` rows must equal what
    `engine.sla.apply_change(Created)` and `engine.sla.timers_for` give for its creation
    instant (checked), and `--tickets` tickets are then COPYed: the Returns ticket's row cloned
    with new ids, numbers and creation instants (spread over the 2 hours before the run, so every

@@ -183,3 +183,77 @@ def test_the_demo_desk_comes_with_sample_automation_that_acts_from_now_on(demo: 
     out = write("Technical Support", "Since yesterday the phone heats up when charging")
     assert out.ticket.team_id == Team.objects.get(name="Replacements").pk
     assert OutboxMessage.objects.filter(change_id=out.change_id, payload__rule="notify-team@1").exists()
+
+
+def test_the_demo_desk_comes_with_service_levels_that_apply_from_now_on(demo: str) -> None:
+    from django.db.models import Q
+
+    from sportello.accounts.models import Department, Role, Team, User
+    from sportello.blueprints.models import TicketBlueprint
+    from sportello.contacts.models import Contact
+    from sportello.core.actors import Actor, ActorKind, Via
+    from sportello.sla.models import BusinessCalendar, TicketSla
+    from sportello.sla.tiers import ticket_escalate, ticket_tier
+    from sportello.tickets import pipeline
+    from sportello.tickets.models import Ticket
+    from sportello.tickets.pipeline import NewMessage
+
+    # then a default calendar with Italy's holidays, two policies, a tier path and a blueprint
+    assert "service levels: 1 business calendar, 2 SLA policies, 1 tier path, 1 blueprint" in demo
+    calendar = BusinessCalendar.objects.get(key="shop-hours")
+    assert calendar.is_default
+    # and the demo's history has no clocks: the policies apply from now on
+    assert not TicketSla.objects.exists()
+    support = Department.objects.get(name="Technical Support")
+    when = NOW + timedelta(minutes=5)  # Monday 16:05 in Rome: the office is open until 18:00
+
+    def write(customer: Contact, department: Department) -> Ticket:
+        return pipeline.ticket_create(
+            actor=Actor(ActorKind.CONTACT, customer.pk, customer.name),
+            via=Via.EMAIL,
+            subject="Help",
+            requester_id=customer.pk,
+            department_id=department.pk,
+            description=NewMessage(body="My order never arrived."),
+            now=when,
+        ).ticket
+
+    # when a VIP customer writes, the first answer is due within the hour, around the clock
+    vip = Contact.objects.filter(vip=True).order_by("id").first()
+    assert vip is not None
+    clocks = TicketSla.objects.get(ticket=write(vip, support))
+    assert (clocks.policy.key, clocks.next_breach_at) == ("vip", when + timedelta(hours=1))
+    # and anyone else's within 8 office hours (09-13, 14-18): 1h55m today, then 4h and 2h05m
+    # tomorrow, so Tuesday at 16:05 in Rome
+    regular = (
+        Contact.objects.filter(vip=False)
+        .filter(Q(organization__isnull=True) | Q(organization__vip=False))
+        .order_by("id")
+        .first()
+    )
+    assert regular is not None
+    ticket = write(regular, support)
+    clocks = TicketSla.objects.get(ticket=ticket)
+    assert (clocks.policy.key, clocks.next_breach_at) == ("standard", when + timedelta(hours=24))
+    # and a Technical Support ticket starts at tier 1 (setup help) and escalates to replacements
+    found = ticket_tier(ticket)
+    assert found is not None
+    assert found[1].key == "t1"
+    agent = User.objects.filter(role=Role.AGENT, departments=support).order_by("id").first()
+    assert agent is not None
+    ticket_escalate(actor=agent, ticket_id=ticket.pk, reason="It needs a replacement", now=when)
+    ticket.refresh_from_db()
+    assert ticket.team_id == Team.objects.get(department=support, name="Replacements").pk
+    # and a ticket tagged `rma` enters the warranty replacement process
+    rma = pipeline.ticket_create(
+        actor=Actor(ActorKind.AGENT, agent.pk, agent.name),
+        via=Via.API,
+        subject="Replacement for a faulty phone",
+        requester_id=regular.pk,
+        department_id=support.pk,
+        description=NewMessage(body="The microphone does not work."),
+        tags=("rma",),
+        now=when,
+    ).ticket
+    run = TicketBlueprint.objects.get(ticket=rma)
+    assert (run.blueprint.key, run.state, run.active) == ("warranty-replacement", "diagnosis", True)

@@ -392,6 +392,20 @@ def test_the_first_matching_policy_by_position_applies(facts: dict[str, Any], ch
     assert found.key == chosen
 
 
+def test_a_policy_without_when_applies_to_every_ticket() -> None:
+    catch_all = parse_policy(
+        {
+            "key": "rest",
+            "name": "Everyone else",
+            "position": 100,
+            "targets": {"resolution": {"normal": {"within": "5d"}}},
+        },
+        specs=FIELDS,
+    )
+    assert policy_to_data(catch_all)["when"] == {"all": []}
+    assert select_policy([*CHOOSERS[1:], catch_all], {"ticket.priority": "low"}, specs=FIELDS) == catch_all
+
+
 def test_no_policy_applies_when_none_matches_and_ties_go_to_the_key() -> None:
     assert select_policy(CHOOSERS[1:], {"ticket.priority": "low"}, specs=FIELDS) is None
     b = _chooser("b", 1, {"all": []})

@@ -43,6 +43,7 @@ from sportello.tickets.services import actor_for
 
 from . import data
 from .automation import demo_automation_create
+from .service_levels import demo_service_levels_create
 
 DEFAULT_SEED = 2026
 HISTORY_DAYS = 60
@@ -82,6 +83,7 @@ class Summary:
     steps: int
     statuses: Counter[str]
     automation: dict[str, int] = field(default_factory=dict)  # sample rules, policies, macros
+    service_levels: dict[str, int] = field(default_factory=dict)  # calendar, SLA, tiers, blueprint
 
 
 def demo_exists() -> bool:
@@ -113,8 +115,9 @@ def demo_load(
         DBTaskResult.objects.filter(
             task_path=deliver_outbox.module_path, status=TaskResultStatus.READY
         ).delete()
-        # The sample automation acts from now on, not on the history just loaded.
+        # The sample automation and service levels act from now on, not on the history just loaded.
         automation = demo_automation_create(now=now)
+        service_levels = demo_service_levels_create(now=now)
         statuses = Counter(Ticket.objects.values_list("status__key", flat=True))
     return Summary(
         departments=len(desk.departments),
@@ -124,6 +127,7 @@ def demo_load(
         steps=steps,
         statuses=statuses,
         automation=automation,
+        service_levels=service_levels,
     )
 
 

@@ -368,13 +368,14 @@ def parse_policy(data: object, *, specs: Mapping[str, FieldSpec], path: str = ""
     d = _mapping(
         data,
         path,
-        ("key", "name", "when", "targets"),
-        ("position", "calendar", "warnings", "escalations", "pause_in", "pause_first_response"),
+        ("key", "name", "targets"),
+        ("when", "position", "calendar", "warnings", "escalations", "pause_in", "pause_first_response"),
     )
     calendar = d.get("calendar")
     if calendar is not None:
         calendar = _slug(calendar, at(path, "calendar"))
-    when = parse_condition(d["when"], specs=specs, path=at(path, "when"))
+    # No `when`: every ticket (a desk's catch-all policy, last by position).
+    when = parse_condition(d.get("when", {"all": []}), specs=specs, path=at(path, "when"))
     _check_state_condition(when, specs, at(path, "when"))
     wpath = at(path, "warnings")
     return SlaPolicy(

@@ -42,14 +42,16 @@ class Command(BaseCommand):
             summary = demo_load(tickets=count, now=clock.now(), seed=opts["seed"], on_ticket=progress.advance)
         elapsed = progress.done()
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items()))
-        a = summary.automation
+        a, s = summary.automation, summary.service_levels
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo desk loaded in {elapsed:.1f}s: {summary.departments} departments, "
                 f"{summary.agents} agents, {summary.contacts} contacts, {summary.tickets} tickets "
                 f"({summary.steps} changes through the pipeline; {statuses}); sample automation: "
                 f"{a['event_rules']} event rules, {a['time_rules']} time rule (inactive), "
-                f"{a['policies']} round-robin policy, {a['macros']} macros."
+                f"{a['policies']} round-robin policy, {a['macros']} macros; service levels: "
+                f"{s['calendars']} business calendar, {s['sla_policies']} SLA policies, "
+                f"{s['tier_paths']} tier path, {s['blueprints']} blueprint."
             )
         )
 
