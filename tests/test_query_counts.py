@@ -74,3 +74,26 @@ def test_round_robin_through_a_rule_adds_a_fixed_number_of_queries(desk: Any, ap
     client.post("/tickets", body)
     assert count(lambda: client.post("/tickets", body)) == CREATE[connection.vendor] + 4
     assert client.post("/tickets", body).json()["assignee_id"] == desk.agent.pk
+
+
+def test_an_active_sla_policy_adds_a_fixed_number_of_queries(desk: Any, api: Any) -> None:
+    # Creation writes the clocks row and the timers; the policy's condition reads only the facts
+    # it names (no custom-field specs; the organization only when a condition names it).
+    # The first reply updates the clocks row, re-arms the timers (the firings already done, the
+    # armed timers, the one disarmed) and records the finished first-response clock.
+    from sportello.sla.services import policy_save
+
+    targets = {"first_response": {"normal": {"within": "1h"}}, "resolution": {"normal": {"within": "3d"}}}
+    when = {"field": "requester.vip", "op": "is", "value": False}
+    policy_save(
+        actor=desk.admin, now=NOW, definition={"key": "all", "name": "All", "when": when, "targets": targets}
+    )
+    client = api(desk.agent)
+    body = {"subject": "s", "description": "d", "department_id": desk.books.pk, "requester_id": desk.alice.pk,
+            "tags": ["a", "b"]}  # fmt: skip
+    warm = client.post("/tickets", body).json()  # and the caches of the policies and tier paths
+    client.post(f"/tickets/{warm['id']}/messages", {"body": "reply"})
+    made: list[Any] = []
+    assert count(lambda: made.append(client.post("/tickets", body).json())) == CREATE[connection.vendor] + 2
+    reply = count(lambda: client.post(f"/tickets/{made[0]['id']}/messages", {"body": "reply"}))
+    assert reply == REPLY[connection.vendor] + 5

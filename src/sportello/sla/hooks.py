@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ObjectDoesNotExist
 
-from sportello.automation.facts import field_specs, ticket_facts
+from sportello.automation.facts import ticket_facts
 from sportello.core.actors import ActorKind, Via
 from sportello.engine import sla as engine
 from sportello.tickets.models import AuthorKind, Priority, TicketEvent
 
 from .calendars import clocks_for
 from .models import SlaRecord, TicketSla
-from .services import ActivePolicy, active_policies
+from .services import ActivePolicy, active_policies, policy_reads
 from .tiers import ticket_tier
 
 if TYPE_CHECKING:
@@ -44,9 +44,19 @@ def update_sla_clocks(ctx: Context) -> None:
     if not policies and row is None:
         return
     ticket = ctx.ticket
-    specs = field_specs()
-    facts = ticket_facts(ticket, tags=ctx.tags, message=ctx.message, specs=specs, now=ctx.now, memo=ctx.memo)
-    chosen = _select(policies, facts, specs)
+    # Only the facts the policies' conditions read: no custom-field or organization query
+    # unless a condition names them.
+    reads = policy_reads(ctx.memo)
+    facts = ticket_facts(
+        ticket,
+        tags=ctx.tags,
+        message=ctx.message,
+        specs=reads.specs,
+        organization=reads.organization,
+        now=ctx.now,
+        memo=ctx.memo,
+    )
+    chosen = _select(policies, facts, reads.specs)
     parsed = chosen.parsed if chosen is not None else None
     state = engine.state_from_data(row.state) if row is not None else None
     clocks = clocks_for(_calendars(state, parsed), ctx.memo)

@@ -9,6 +9,7 @@ it, so a change does not parse them again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,10 +18,11 @@ from django.db import transaction
 
 from sportello.accounts.models import User
 from sportello.accounts.services import require_admin
-from sportello.automation.facts import field_specs
+from sportello.automation.facts import CUSTOM_PREFIX, field_specs
 from sportello.core.config import signatures
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.engine import sla as engine
+from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
 from sportello.engine.schema import RuleSchemaError
 
 from .models import SlaPolicy, SlaPolicyVersion
@@ -119,12 +121,20 @@ def policy_definition(policy: SlaPolicy) -> dict[str, Any]:
     return SlaPolicyVersion.objects.get(policy=policy, version=policy.version).definition  # type: ignore[no-any-return]
 
 
-_cache: dict[str, list[ActivePolicy]] = {}
+@dataclass(frozen=True, slots=True)
+class PolicyReads:
+    """What the active policies' conditions read, so a change builds only those facts: the
+    standard fields' specs and those of the custom fields they name, and whether any names an
+    `organization.*` fact (else the requester's organization is not read)."""
+
+    specs: Mapping[str, FieldSpec]
+    organization: bool
 
 
-def active_policies(memo: dict[str, Any] | None = None) -> list[ActivePolicy]:
-    """The active policies, parsed, in match order. One signature query per change (kept in
-    `memo`); the rows are read and parsed again only when it changed."""
+_cache: dict[str, tuple[list[ActivePolicy], PolicyReads]] = {}
+
+
+def _active(memo: dict[str, Any] | None) -> tuple[list[ActivePolicy], PolicyReads]:
     found = memo.get("sla_policies") if memo is not None else None
     if found is not None:
         return found  # type: ignore[no-any-return]
@@ -132,7 +142,7 @@ def active_policies(memo: dict[str, Any] | None = None) -> list[ActivePolicy]:
     found = _cache.get(signature)
     if found is None:
         specs = field_specs()
-        found = []
+        policies = []
         rows = SlaPolicyVersion.objects.filter(policy__active=True).select_related("policy")
         for pv in rows:
             if pv.version != pv.policy.version:
@@ -141,15 +151,31 @@ def active_policies(memo: dict[str, Any] | None = None) -> list[ActivePolicy]:
                 parsed = engine.parse_policy(pv.definition, specs=specs)
             except RuleSchemaError:
                 continue  # valid when saved; a custom field removed since: it does not apply
-            found.append(
+            policies.append(
                 ActivePolicy(id=pv.policy_id, version=pv.version, name=pv.policy.name, parsed=parsed)
             )
-        found.sort(key=lambda p: (p.parsed.position, p.parsed.key))
+        policies.sort(key=lambda p: (p.parsed.position, p.parsed.key))
+        reads: set[str] = set()
+        for p in policies:
+            reads |= fields_of(p.parsed.when)
+        needed = dict(FIELDS) | {f: specs[f] for f in reads if f.startswith(CUSTOM_PREFIX) and f in specs}
+        found = (policies, PolicyReads(needed, any(f.startswith("organization.") for f in reads)))
         _cache.clear()
         _cache[signature] = found
     if memo is not None:
         memo["sla_policies"] = found
     return found
+
+
+def active_policies(memo: dict[str, Any] | None = None) -> list[ActivePolicy]:
+    """The active policies, parsed, in match order. One signature query per change (kept in
+    `memo`); the rows are read and parsed again only when it changed."""
+    return _active(memo)[0]
+
+
+def policy_reads(memo: dict[str, Any] | None = None) -> PolicyReads:
+    """What the active policies' conditions read (cached with them)."""
+    return _active(memo)[1]
 
 
 def forget_policies() -> None:

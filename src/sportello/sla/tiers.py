@@ -175,6 +175,8 @@ def forget_paths() -> None:
 def ticket_tier(ticket: Any, memo: dict[str, Any] | None = None) -> tuple[Path, Tier] | None:
     """The ticket's path and tier (its department's path at the first tier when never moved)."""
     paths = paths_by_department(memo)
+    if not paths:
+        return None  # no active path: no tier to read
     row = TicketTier.objects.filter(ticket_id=ticket.pk).first() if ticket.pk is not None else None
     if row is not None:
         path = next((p for p in paths.values() if p.id == row.path_id), None)
