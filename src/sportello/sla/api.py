@@ -356,7 +356,7 @@ class ReportQuery(Schema):
     agent_id: int | None = None
     team_id: int | None = None
     metric: str | None = None
-    group_by: str | None = Field(default=None, description="department | policy | team | agent")
+    group_by: str | None = Field(default=None, description="department | policy | team | agent | tier")
 
 
 @router.get("/metrics/sla", response=Report, summary="SLA compliance and response times over a period")
