@@ -134,6 +134,9 @@ def _fresh_rule_cache() -> None:
     from sportello.blueprints.definitions import forget_departments
 
     forget_departments()
+    from sportello.notifications.services import forget_templates
+
+    forget_templates()
 
 
 # Property tests run on shared CI machines: time per example varies with the load, so examples

@@ -143,10 +143,11 @@ def test_the_demo_desk_comes_with_sample_automation_that_acts_from_now_on(demo: 
     from sportello.tickets.pipeline import NewMessage
 
     # then rules, a policy and macros are there; the time rule waits to be switched on
-    assert "sample automation: 5 event rules" in demo
+    assert "sample automation: 6 event rules" in demo
     active = dict(Rule.objects.values_list("key", "active"))
-    assert active == {"urgent-wording": True, "phone-heats-up": True, "returns-round-robin": True,
-                      "notify-assignee": True, "notify-team": True, "idle-team-reminder": False}  # fmt: skip
+    assert active == {"acknowledge-email": True, "urgent-wording": True, "phone-heats-up": True,
+                      "returns-round-robin": True, "notify-assignee": True, "notify-team": True,
+                      "idle-team-reminder": False}  # fmt: skip
     assert AssignmentPolicy.objects.filter(key="returns-round-robin", active=True).exists()
     assert set(Macro.objects.values_list("key", flat=True)) == {
         "ask-order-number",
@@ -257,3 +258,43 @@ def test_the_demo_desk_comes_with_service_levels_that_apply_from_now_on(demo: st
     ).ticket
     run = TicketBlueprint.objects.get(ticket=rma)
     assert (run.blueprint.key, run.state, run.active) == ("warranty-replacement", "diagnosis", True)
+
+
+def test_the_demo_desk_receives_mail_at_its_department_addresses_and_acknowledges_it(
+    demo: str, settings: Any, tmp_path: Any
+) -> None:
+    from email.message import EmailMessage
+
+    from sportello.channels.inbound import mail_ingest
+    from sportello.channels.models import Mailbox, OutboxMessage
+    from sportello.tickets.models import Ticket
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path), "base_url": None},
+        },
+    }
+    # then every department's address is a mailbox
+    assert "6 mailboxes" in demo
+    assert set(Mailbox.objects.values_list("address", flat=True)) == {
+        "returns@shop.example", "exchanges@shop.example", "billing@shop.example",
+        "support@shop.example", "books@shop.example", "electronics@shop.example",
+    }  # fmt: skip
+    # when a Spanish-speaking newcomer writes to Returns
+    m = EmailMessage()
+    m["From"] = "Lucía Pérez <lucia@correo.example>"
+    m["To"] = "returns@shop.example"
+    m["Subject"] = "Devolución"
+    m["Message-ID"] = "<demo-1@correo.example>"
+    m.set_content("Hola, quiero devolver un libro.")
+    m["Content-Language"] = "es"  # after the content: set_content drops Content-* headers
+    result = mail_ingest(raw=m.as_bytes(), via="mta", now=NOW + timedelta(minutes=5))
+    # then a Returns ticket is opened and acknowledged with the shipped template
+    ticket = Ticket.objects.get(pk=result.ticket_id)
+    assert (ticket.department.name, ticket.channel) == ("Returns", "email")
+    [ack] = OutboxMessage.objects.filter(ticket=ticket, payload__rule="acknowledge-email@1")
+    assert ack.payload["to"] == ["lucia@correo.example"]
+    # in her language, which the message declared
+    assert ack.payload["subject"] == f"[#{ticket.number}] Hemos recibido su solicitud: Devolución"

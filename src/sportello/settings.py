@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "sportello.ticket_tasks",
     "sportello.sla",
     "sportello.blueprints",
+    "sportello.notifications",
     "sportello.web",
 ]
 
@@ -160,17 +161,54 @@ SPORTELLO = {
     # When an SLA policy or a business calendar changes, running clocks keep their due instants
     # ("keep") or are recomputed by a background job ("reflow"); a save may say otherwise.
     "SLA_ON_CHANGE": os.environ.get("SPORTELLO_SLA_ON_CHANGE", "keep"),
+    # E-mail. Our Message-IDs end in @MAIL_DOMAIN (replies naming one thread to its ticket; one
+    # of ours coming back in is a loop). Messages above MAIL_MAX_BYTES are quarantined.
+    "MAIL_DOMAIN": os.environ.get("SPORTELLO_MAIL_DOMAIN", "sportello.localhost"),
+    "MAIL_MAX_BYTES": int(os.environ.get("SPORTELLO_MAIL_MAX_BYTES", 25 * 1024 * 1024)),
+    "MAIL_MAX_PARTS": 500,
+    "MAIL_MAX_ATTACHMENTS": 100,
+    # Loops and floods: automatic replies per recipient per day, reopenings by mail per ticket
+    # per hour, messages per sender per 5 minutes before the sender is throttled for an hour.
+    "MAIL_AUTO_REPLIES_PER_DAY": 10,
+    "MAIL_REOPENS_PER_HOUR": 3,
+    "MAIL_FLOOD_PER_5_MINUTES": 30,
+    "MAIL_FLOOD_BLOCK_SECONDS": 3600,
+    # Outbound mail refused for a temporary reason is retried at least this long (seconds).
+    "MAIL_RETRY_WINDOW": 24 * 3600.0,
+    # IMAP: messages fetched per poll per mailbox; a poller's lease on its mailbox.
+    "IMAP_BATCH": 50,
+    "IMAP_LEASE": 300.0,  # seconds
+    "IMAP_TIMEOUT": 30.0,  # seconds per network operation
+    "IMAP_EVERY": 60.0,  # seconds between two polls of a mailbox
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+_MAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
 MAILERS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "EMAIL_BACKEND",
-            "django.core.mail.backends.smtp.EmailBackend"
-            if PRODUCTION
-            else "django.core.mail.backends.console.EmailBackend",
+        "BACKEND": _MAIL_BACKEND,
+        # The SMTP relay (only read by the SMTP backend). A timeout keeps a hung relay from
+        # holding a worker past its delivery lease.
+        **(
+            {
+                "OPTIONS": {
+                    "host": os.environ.get("EMAIL_HOST", "127.0.0.1"),
+                    "port": int(os.environ.get("EMAIL_PORT", 25)),
+                    "username": os.environ.get("EMAIL_HOST_USER", ""),
+                    "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                    "use_tls": os.environ.get("EMAIL_USE_TLS", "0") == "1",
+                    "use_ssl": os.environ.get("EMAIL_USE_SSL", "0") == "1",
+                    "timeout": float(os.environ.get("EMAIL_TIMEOUT", 30)),
+                }
+            }
+            if _MAIL_BACKEND.endswith("smtp.EmailBackend")
+            else {}
         ),
     }
 }

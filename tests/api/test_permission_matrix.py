@@ -21,7 +21,9 @@ from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.blueprints.services import blueprint_save
+from sportello.channels.models import Mailbox
 from sportello.core.actors import Via
+from sportello.notifications.services import canned_create
 from sportello.sla.calendars import calendar_save
 from sportello.sla.services import policy_save as sla_policy_save
 from sportello.sla.tiers import tier_path_save
@@ -250,6 +252,37 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/tickets/{ticket}/tier", None, TICKET_READ),
     # the Books path has a second tier: agents and admins escalate once (200); light agents may not
     ("POST", "/tickets/{ticket}/escalate", {"reason": "Needs the second line"}, expect(200, 200, 403, 404)),
+    # Mail: mailboxes and the MTA endpoint are admins'; notification templates are read by agents
+    # and written by admins; canned responses are agents' (shared ones within their departments).
+    ("GET", "/mailboxes", None, ADMIN_ONLY),
+    ("POST", "/mailboxes", {"address": "new@shop.test", "department_id": "{department}"}, ADMIN_ONLY_CREATE),
+    ("GET", "/mailboxes/{mailbox}", None, ADMIN_ONLY),
+    ("PATCH", "/mailboxes/{mailbox}", {"imap_folder": "Support"}, ADMIN_ONLY),
+    ("DELETE", "/mailboxes/{mailbox}", None, ADMIN_ONLY),
+    ("POST", "/mailboxes/{mailbox}/poll", {}, ADMIN_ONLY),
+    ("POST", "/mail/inbound", "rfc822", ADMIN_ONLY_CREATE),
+    ("GET", "/notification-templates", None, expect(200, 200, 403, 200)),
+    ("GET", "/notification-templates/ticket_received/en", None, expect(200, 200, 403, 200)),
+    (
+        "PUT",
+        "/notification-templates/ticket_received/en",
+        {"subject": "Got it", "body_text": "Thanks"},
+        ADMIN_ONLY,
+    ),
+    ("DELETE", "/notification-templates/ticket_received/en", None, expect(204, 403, 403, 403)),
+    ("GET", "/notification-templates/ticket_received/en/versions", None, expect(200, 200, 403, 200)),
+    (
+        "POST",
+        "/notification-templates/ticket_received/preview",
+        {"ticket_id": "{ticket}"},
+        expect(200, 200, 403, 404),
+    ),
+    ("GET", "/canned-responses", None, expect(200, 200, 403, 200)),
+    ("POST", "/canned-responses", {"title": "Hi", "body": "Hello"}, expect(201, 201, 403, 201)),
+    ("GET", "/canned-responses/{canned}", None, expect(200, 200, 403, 404)),
+    ("PATCH", "/canned-responses/{canned}", {"title": "Hello again"}, expect(200, 200, 403, 404)),
+    ("DELETE", "/canned-responses/{canned}", None, expect(204, 204, 403, 404)),
+    ("POST", "/canned-responses/{canned}/render", {"ticket_id": "{ticket}"}, expect(200, 200, 403, 404)),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -298,7 +331,12 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         {"key": "t2", "name": "T2", "team": desk.team.pk}]}, actor=desk.admin, now=NOW)  # fmt: skip
     task = task_create(actor=desk.agent, ticket_id=outcome.ticket.pk, title="Check the print run",
                        assignee_id=desk.agent.pk, now=NOW)  # fmt: skip
+    mailbox = Mailbox.objects.create(address="books@shop.test", department=desk.books, created_at=NOW)
+    canned = canned_create(actor=desk.admin, title="Thanks", body="Thank you, {{ requester.name }}.",
+                           department_id=desk.books.pk, now=NOW)  # fmt: skip
     return {
+        "mailbox": mailbox.pk,
+        "canned": canned.pk,
         "ticket": outcome.ticket.pk,
         "attachment": staged.pk,
         "department": desk.books.pk,
@@ -334,6 +372,11 @@ def fill(value: Any, world: dict[str, Any]) -> Any:
 
 
 def call(client: Any, method: str, path: str, body: Any) -> Any:
+    if body == "rfc822":
+        raw = b"From: carla@customer.test\r\nTo: books@shop.test\r\nSubject: Hi\r\n\r\nHello\r\n"
+        return client.client.post(
+            f"/api/v1{path}", data=raw, content_type="message/rfc822", headers=client.headers
+        )
     if body == "upload":
         upload = io.BytesIO(b"hello")
         upload.name = "note.txt"
@@ -405,6 +448,11 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{path_key}": "{tier_path}",
         "{blueprint_key}": "{blueprint}",
         "{transition_key}": "{transition}",
+        "{mailbox_id}": "{mailbox}",
+        "{canned_id}": "{canned}",
+        # `{key}` is `{rule}` by now
+        "/notification-templates/{rule}/{language}": "/notification-templates/ticket_received/en",
+        "/notification-templates/{rule}/preview": "/notification-templates/ticket_received/preview",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

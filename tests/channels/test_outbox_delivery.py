@@ -268,7 +268,7 @@ def test_a_transient_mail_error_is_retried_and_a_refused_recipient_is_not(
         smtplib.SMTPRecipientsRefused({"alice@acme.test": (550, b"no such user")}),
     ]
 
-    def failing_send(self: EmailMessage, fail_silently: bool = False) -> int:
+    def failing_send(self: EmailMessage, fail_silently: bool = False, *, using: str | None = None) -> int:
         raise errors.pop(0)
 
     monkeypatch.setattr(EmailMessage, "send", failing_send)
@@ -278,7 +278,7 @@ def test_a_transient_mail_error_is_retried_and_a_refused_recipient_is_not(
     assert item.last_error == "SMTPServerDisconnected: gone"
     assert outbox_deliver(outbox_id=item.pk, now=item.next_attempt_at) == OutboxStatus.FAILED
     item.refresh_from_db()
-    assert (item.attempts, item.last_error) == (2, "recipients refused: alice@acme.test")
+    assert (item.attempts, item.last_error) == (2, "recipients refused: alice@acme.test: 550 no such user")
 
 
 def test_an_unknown_kind_fails_for_good(db: Any) -> None:

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sportello.accounts.models import Team, User
+from sportello.core.actors import ActorKind, Via
 from sportello.engine import actions as act
 from sportello.engine.placeholders import render
+from sportello.notifications import services as notifications
+from sportello.tickets.models import TicketEvent
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
@@ -65,7 +68,16 @@ def notify_effect(
     ctx: Context, rule: RuleRef, action: act.Notify, context: dict[str, Any]
 ) -> Callable[[], None]:
     """The outbox e-mail of a `notify` action, rendered now, queued when the effect runs (its
-    recipients are resolved then: after the cycle, on the ticket's final state)."""
+    recipients are resolved then: after the cycle, on the ticket's final state).
+
+    With a `template` that the desk has (`notifications`), each recipient gets it in their
+    language (else English): one e-mail per language and time zone, rendered then, on the
+    ticket's final state; an inline subject or body, when given, replaces the template's. A
+    template the desk does not have leaves the inline texts, as without one.
+
+    Customers (the requester, or a contact's address) get at most
+    `CUSTOMER_NOTIFICATIONS_PER_HOUR` automatic notifications an hour: past it, the address is
+    left out and the suppression recorded as a ticket event (`notification` / `suppressed`)."""
     # No header injection: a rendered subject is one line.
     subject = " ".join(render(action.subject, context).split())[:250]
     body = render(action.body, context)
@@ -74,25 +86,118 @@ def notify_effect(
         to = recipients(ctx, action.to)
         if not to:
             return
+        to = _within_customer_limit(ctx, rule, action, to)
+        if not to:
+            return
         ticket = ctx.ticket
-        index = sum(1 for e in ctx.effects if e.get("rule") == rule.key)
-        ctx.effects.append(
-            {
-                "kind": "email",
-                "rule": rule.key,
-                "dedupe_key": f"notify:{ctx.change_id}:{rule.key}:{index}",
-                "payload": {
-                    "to": to,
-                    "subject": subject or f"[#{ticket.number}] {ticket.subject}",
-                    "body": body,
-                    "ticket_number": ticket.number,
-                    "rule": f"{rule.key}@{rule.version}",
-                    "template": action.template,
-                },
+        for group, texts in _texts(ctx, action, to, subject, body):
+            index = sum(1 for e in ctx.effects if e.get("rule") == rule.key)
+            payload: dict[str, Any] = {
+                "to": group,
+                "subject": texts["subject"] or f"[#{ticket.number}] {ticket.subject}",
+                "body": texts["body"],
+                "ticket_number": ticket.number,
+                "rule": f"{rule.key}@{rule.version}",
+                "template": action.template,
             }
-        )
+            if "language" in texts:
+                payload |= {"html": texts["html"], "language": texts["language"]}
+            ctx.effects.append(
+                {
+                    "kind": "email",
+                    "rule": rule.key,
+                    "dedupe_key": f"notify:{ctx.change_id}:{rule.key}:{index}",
+                    "payload": payload,
+                }
+            )
 
     return effect
+
+
+def _texts(
+    ctx: Context, action: act.Notify, to: list[str], subject: str, body: str
+) -> list[tuple[list[str], dict[str, str]]]:
+    """The e-mails of a notification: (recipients, texts). Inline texts: one e-mail to all. A
+    template: one per language and time zone of the recipients, in the order they come."""
+    if action.template is None or not notifications.template_exists(key=action.template):
+        return [(to, {"subject": subject, "body": body})]
+    ticket = ctx.ticket
+    profiles = notifications.recipient_profiles(emails=to, requester=ticket.requester)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for address in to:
+        profile = profiles[address.lower()]
+        groups.setdefault((profile.language, profile.time_zone), []).append(address)
+    # Only a public message reaches a template: an internal note is never quoted to anyone.
+    message = ctx.message if ctx.message is not None and ctx.message.public else None
+    author = message.author_agent if message is not None and message.author_agent_id else None
+    out: list[tuple[list[str], dict[str, str]]] = []
+    for (language, time_zone), group in groups.items():
+        rendered = notifications.render_notification(
+            key=action.template, ticket=ticket, language=language, time_zone=time_zone, agent=author,
+            message_body=message.body_text if message is not None else None, now=ctx.now,
+        )  # fmt: skip
+        texts = {
+            "subject": subject or rendered.subject,
+            "body": body or rendered.text,
+            "html": notifications.text_to_html(body) if body else rendered.html,
+            "language": rendered.language,
+        }
+        out.append((group, texts))
+    return out
+
+
+def _within_customer_limit(ctx: Context, rule: RuleRef, action: act.Notify, to: list[str]) -> list[str]:
+    """`to` without the customers' addresses that are over the hourly limit of automatic
+    notifications; each one left out is recorded as an event of the change."""
+    ticket = ctx.ticket
+    candidates = {i.removeprefix("address:").lower() for i in action.to if i.startswith("address:")}
+    customers = notifications.customer_addresses(emails=candidates) if candidates else set()
+    if "requester" in action.to:
+        customers.add(ticket.requester.email.lower())
+    kept: list[str] = []
+    requester = ticket.requester.email.lower()
+    for address in to:
+        email = address.lower()
+        if ctx.mutation.no_auto_reply and email == requester:
+            # Caused by automatic mail: the pipeline drops it (and records why) without using
+            # one of the customer's slots.
+            kept.append(address)
+            continue
+        if email not in customers or notifications.customer_notification_claim(
+            email=email, ticket_number=ticket.number, now=ctx.now
+        ):
+            kept.append(address)
+            continue
+        limit = notifications.customer_notifications_per_hour()
+        _record_suppressed(
+            ctx,
+            rule,
+            {
+                "to": address,
+                "reason": f"over the limit of {limit} automatic notifications an hour to this customer",
+                "rule": f"{rule.key}@{rule.version}",
+                "template": action.template,
+            },
+        )
+    return kept
+
+
+def _record_suppressed(ctx: Context, rule: RuleRef, data: dict[str, Any]) -> None:
+    """A suppressed notification as an event of the change, made by the system's limit, caused
+    by the rule (or macro) that asked for it. A new ticket's events are written with the rest of
+    its change; on an existing ticket it is written now (macros queue their effects after their
+    change is written)."""
+    cause = rule.key if ":" in rule.key else f"rule:{rule.key}"
+    event = TicketEvent(
+        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind="notification", field="suppressed",
+        new_value=data, actor_kind=str(ActorKind.SYSTEM), actor_id=None,
+        actor_label="customer notification limit", via=str(Via.SYSTEM),
+        cause=f"{cause}@{rule.version}"[:200], depth=ctx.mutation.depth,
+    )  # fmt: skip
+    if ctx.ticket.pk is None:
+        ctx.events.append(event)
+    else:
+        event.save(force_insert=True)
 
 
 def webhook_effect(

@@ -6,4 +6,6 @@ class ChannelsConfig(AppConfig):
     label = "channels"
 
     def ready(self) -> None:
-        from . import tasks  # noqa: F401  (registers the periodic outbox sweep)
+        from . import imap, tasks  # noqa: F401  (tasks registers the periodic outbox sweep)
+
+        imap.register()  # the worker polls the IMAP mailboxes

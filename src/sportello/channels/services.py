@@ -6,6 +6,14 @@ the attempt and taking a lease), the attempt runs outside any transaction (no ne
 a database lock), and a second short transaction records the outcome and, for a transient
 failure, enqueues the next attempt after a full-jitter exponential back-off. Two workers never
 attempt one item at once; an attempt lost with its worker is retried when its lease runs out.
+
+E-mail (`channels.outbound` builds the message): an SMTP 5xx answer to the message is a permanent
+failure, a 4xx answer, a refused or broken connection or a timeout a transient one, retried until
+OUTBOX_MAX_ATTEMPTS are made and at least MAIL_RETRY_WINDOW has passed since it was queued. Automatic
+mails are capped per recipient per day (`MAIL_AUTO_REPLIES_PER_DAY`): past the cap a recipient
+is skipped, and a mail left with nobody to go to fails as suppressed. When an agent's reply
+fails for good, the ticket records it (a "delivery" event, through the pipeline) and its author
+is told by e-mail, in a transaction of its own after the failure is recorded.
 """
 
 from __future__ import annotations
@@ -14,22 +22,30 @@ import logging
 import random
 import smtplib
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Count
 
 from sportello.core import clock
+from sportello.core.actors import Actor, Via
 
-from . import webhooks
-from .models import OutboxMessage, OutboxStatus, WebhookSecret
+from . import outbound, webhooks
+from .models import AutoReply, OutboxMessage, OutboxStatus, WebhookSecret
 
 logger = logging.getLogger(__name__)
 
 ERROR_MAX_CHARS = 2000
+MAILER = "default"  # the `MAILERS` alias outbound mail is sent through
+AUTO_REPLY_WINDOW = timedelta(hours=24)
+# An e-mail is retried for at least this long after it was queued, however many attempts that
+# takes (a relay down for a night loses nothing); SPORTELLO["MAIL_RETRY_WINDOW"] (seconds)
+# overrides it.
+MAIL_RETRY_WINDOW = 24 * 3600.0
 
 
 def outbox_add(
@@ -65,7 +81,8 @@ def retry_delay(*, attempt: int, base: float, cap: float, rng: random.Random | N
 
 
 class PermanentFailure(Exception):
-    """Retrying cannot help (a refused destination, a 4xx answer, an unusable payload)."""
+    """Retrying cannot help (a refused destination, an HTTP 4xx or SMTP 5xx answer, an unusable
+    payload)."""
 
 
 class TransientFailure(Exception):
@@ -74,29 +91,95 @@ class TransientFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Claim:
+    outbox_id: int
     kind: str
     payload: dict[str, Any]
     delivery_id: str
     attempts: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Done:
+    status: OutboxStatus
+    failed_now: bool = False  # this call moved the item to failed
+
+
 def _config(key: str) -> Any:
     return settings.SPORTELLO[key]
 
 
-def _deliver_email(payload: dict[str, Any]) -> None:
+def _deliver_email(*, outbox_id: int, now: datetime) -> tuple[str, ...]:
+    """Send an e-mail item; returns the recipients to count as sent an automatic reply."""
+    item = (
+        OutboxMessage.objects.select_related("ticket__department", "ticket__requester")
+        .filter(pk=outbox_id)
+        .first()
+    )
+    if item is None:
+        raise PermanentFailure("the outbox item no longer exists")
     try:
-        msg = EmailMessage(
-            subject=" ".join(str(payload["subject"]).split()),  # no header injection via line breaks
-            body=str(payload["body"]),
-            to=list(payload["to"]),
-        )
-    except (KeyError, TypeError) as exc:
+        to = outbound.recipients(item.payload)
+        automatic = outbound.is_automatic(dedupe_key=item.dedupe_key, payload=item.payload)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise PermanentFailure(f"unusable e-mail payload: {exc}") from exc
+    if automatic:
+        to = _under_auto_reply_cap(to, now=now)
+    try:
+        msg = outbound.build_email(item, now=now, to=to)
+        msg.message()  # every header is checked now: a bad one is the payload's fault, for good
+    except (KeyError, TypeError, ValueError) as exc:
         raise PermanentFailure(f"unusable e-mail payload: {type(exc).__name__}: {exc}") from exc
     try:
-        msg.send(fail_silently=False)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise PermanentFailure(f"recipients refused: {', '.join(sorted(exc.recipients))}") from exc
+        msg.send(using=MAILER)
+    except smtplib.SMTPException as exc:
+        raise smtp_failure(exc) from exc
+    except ValueError as exc:  # an address the backend cannot send to
+        raise PermanentFailure(f"unusable address: {exc}") from exc
+    return tuple(a.lower() for a in to) if automatic else ()
+
+
+def _under_auto_reply_cap(to: list[str], *, now: datetime) -> list[str]:
+    """The recipients still under the daily cap of automatic replies; PermanentFailure
+    ("suppressed: …") when none is."""
+    cap = int(_config("MAIL_AUTO_REPLIES_PER_DAY"))
+    counts = dict(
+        AutoReply.objects.filter(recipient__in=[a.lower() for a in to], sent_at__gt=now - AUTO_REPLY_WINDOW)
+        .order_by()
+        .values_list("recipient")
+        .annotate(n=Count("id"))
+        .values_list("recipient", "n")
+    )
+    capped = [a for a in to if counts.get(a.lower(), 0) >= cap]
+    if capped:
+        logger.info("automatic mail not sent to %s: capped at %s a day", ", ".join(capped), cap)
+    kept = [a for a in to if a not in capped]
+    if not kept:
+        raise PermanentFailure(f"suppressed: automatic replies to {', '.join(capped)} capped at {cap} a day")
+    return kept
+
+
+def _smtp_text(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return " ".join(f"{code} {text}".split())
+
+
+def smtp_failure(exc: smtplib.SMTPException) -> PermanentFailure | TransientFailure:
+    """What an SMTP error means for the message: a 5xx answer to the message (its sender, its
+    recipients, its data) is permanent; a 4xx answer is transient, and so is a failure to
+    talk to our relay at all (greeting, HELO, authentication: our configuration, not the
+    message, is at fault and a fix makes the retry succeed)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = sorted(exc.recipients.items())
+        text = "recipients refused: " + "; ".join(f"{a}: {_smtp_text(c, m)}" for a, (c, m) in refused)
+        permanent = bool(refused) and all(code >= 500 for _, (code, _) in refused)
+        return PermanentFailure(text) if permanent else TransientFailure(text)
+    if isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPHeloError | smtplib.SMTPAuthenticationError):
+        return TransientFailure(f"{type(exc).__name__}: {_smtp_text(exc.smtp_code, exc.smtp_error)}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        what = {smtplib.SMTPSenderRefused: "sender refused", smtplib.SMTPDataError: "message refused"}
+        text = f"{what.get(type(exc), 'SMTP error')}: {_smtp_text(exc.smtp_code, exc.smtp_error)}"
+        return PermanentFailure(text) if exc.smtp_code >= 500 else TransientFailure(text)
+    return TransientFailure(f"{type(exc).__name__}: {exc}")
 
 
 def _deliver_webhook(payload: dict[str, Any], *, delivery_id: str, now: datetime) -> None:
@@ -130,53 +213,75 @@ def _deliver_webhook(payload: dict[str, Any], *, delivery_id: str, now: datetime
         raise TransientFailure(result.error)
 
 
-def _attempt(claim: _Claim, *, now: datetime) -> None:
+def _attempt(claim: _Claim, *, now: datetime) -> tuple[str, ...]:
+    """Deliver a claimed item; returns the recipients of an automatic mail it sent."""
     if claim.kind == "email":
-        _deliver_email(claim.payload)
-    elif claim.kind == "webhook":
+        return _deliver_email(outbox_id=claim.outbox_id, now=now)
+    if claim.kind == "webhook":
         _deliver_webhook(claim.payload, delivery_id=claim.delivery_id, now=now)
-    else:
-        raise PermanentFailure(f"unknown outbox kind {claim.kind[:40]!r}")
+        return ()
+    raise PermanentFailure(f"unknown outbox kind {claim.kind[:40]!r}")
 
 
-def _claim(*, outbox_id: int, now: datetime) -> _Claim | OutboxStatus:
+def _out_of_attempts(item: OutboxMessage, *, now: datetime) -> bool:
+    """No attempt is left: OUTBOX_MAX_ATTEMPTS are made and, for an e-mail, its retry window
+    since it was queued has passed too."""
+    if item.attempts < int(_config("OUTBOX_MAX_ATTEMPTS")):
+        return False
+    if item.kind != "email":
+        return True
+    window = float(settings.SPORTELLO.get("MAIL_RETRY_WINDOW", MAIL_RETRY_WINDOW))
+    return now - item.created_at >= timedelta(seconds=window)
+
+
+def _claim(*, outbox_id: int, now: datetime) -> _Claim | _Done:
     from .tasks import deliver_outbox
 
     with transaction.atomic():
         item = OutboxMessage.objects.select_for_update().filter(pk=outbox_id).first()
         if item is None:
-            return OutboxStatus.FAILED
+            return _Done(OutboxStatus.FAILED)
         if item.status != OutboxStatus.PENDING:
-            return OutboxStatus(item.status)
+            return _Done(OutboxStatus(item.status))
         if item.lease_until is not None and item.lease_until > now:
             # Another attempt is in flight (or died with its worker): look again when it ends.
             deliver_outbox.using(run_after=item.lease_until).enqueue(outbox_id=item.pk)
-            return OutboxStatus.PENDING
+            return _Done(OutboxStatus.PENDING)
         if item.lease_until is None and item.next_attempt_at > now:
-            return OutboxStatus.PENDING  # early duplicate; the scheduled attempt has its own job
-        if item.lease_until is not None and item.attempts >= int(_config("OUTBOX_MAX_ATTEMPTS")):
+            return _Done(OutboxStatus.PENDING)  # early duplicate; the scheduled attempt has its own job
+        if item.lease_until is not None and _out_of_attempts(item, now=now):
             item.status = OutboxStatus.FAILED
             item.lease_until = None
             item.last_error = (item.last_error + " (last attempt lost with its worker)").strip()
             item.save(update_fields=["status", "lease_until", "last_error"])
-            return OutboxStatus.FAILED
+            return _Done(OutboxStatus.FAILED, failed_now=True)
         item.attempts += 1
         item.lease_until = now + timedelta(seconds=float(_config("OUTBOX_LEASE")))
         item.save(update_fields=["attempts", "lease_until"])
         return _Claim(
-            kind=item.kind, payload=item.payload, delivery_id=str(item.delivery_id), attempts=item.attempts
+            outbox_id=item.pk,
+            kind=item.kind,
+            payload=item.payload,
+            delivery_id=str(item.delivery_id),
+            attempts=item.attempts,
         )
 
 
 def _record(
-    *, outbox_id: int, claim: _Claim, error: Exception | None, now: datetime, rng: random.Random | None
-) -> OutboxStatus:
+    *,
+    outbox_id: int,
+    claim: _Claim,
+    error: Exception | None,
+    automatic_to: Sequence[str] = (),
+    now: datetime,
+    rng: random.Random | None,
+) -> _Done:
     from .tasks import deliver_outbox
 
     with transaction.atomic():
         item = OutboxMessage.objects.select_for_update().get(pk=outbox_id)
         if item.status != OutboxStatus.PENDING or item.attempts != claim.attempts:
-            return OutboxStatus(item.status)  # a later claim took over after our lease ran out
+            return _Done(OutboxStatus(item.status))  # a later claim took over after our lease ran out
         item.lease_until = None
         fields = ["status", "lease_until", "last_error", "next_attempt_at", "sent_at"]
         if error is None:
@@ -184,10 +289,13 @@ def _record(
             item.sent_at = now
             item.last_error = ""
             item.save(update_fields=fields)
-            return OutboxStatus.SENT
+            AutoReply.objects.bulk_create(
+                [AutoReply(recipient=a, ticket_id=item.ticket_id, sent_at=now) for a in automatic_to]
+            )
+            return _Done(OutboxStatus.SENT)
         item.last_error = str(error)[:ERROR_MAX_CHARS] or type(error).__name__
         permanent = isinstance(error, PermanentFailure)
-        if permanent or item.attempts >= int(_config("OUTBOX_MAX_ATTEMPTS")):
+        if permanent or _out_of_attempts(item, now=now):
             item.status = OutboxStatus.FAILED
         else:
             item.next_attempt_at = now + retry_delay(
@@ -198,7 +306,7 @@ def _record(
             )
             deliver_outbox.using(run_after=item.next_attempt_at).enqueue(outbox_id=item.pk)
         item.save(update_fields=fields)
-        return OutboxStatus(item.status)
+        return _Done(OutboxStatus(item.status), failed_now=item.status == OutboxStatus.FAILED)
 
 
 def outbox_deliver(
@@ -207,18 +315,111 @@ def outbox_deliver(
     """Make one delivery attempt for an outbox item, if it is due; returns its state after."""
     now = now or clock.now()
     claim = _claim(outbox_id=outbox_id, now=now)
-    if not isinstance(claim, _Claim):
-        return claim
-    error: Exception | None = None
+    if isinstance(claim, _Done):
+        done = claim
+    else:
+        error: Exception | None = None
+        automatic_to: tuple[str, ...] = ()
+        try:
+            automatic_to = _attempt(claim, now=now)
+        except (PermanentFailure, TransientFailure) as exc:
+            error = exc
+        except Exception as exc:  # mail backends raise many kinds; all are worth a retry
+            error = TransientFailure(f"{type(exc).__name__}: {exc}")
+        if error is not None:
+            logger.info("outbox %s attempt %s failed: %s", outbox_id, claim.attempts, error)
+        done = _record(
+            outbox_id=outbox_id, claim=claim, error=error, automatic_to=automatic_to, now=now, rng=rng
+        )
+    if done.failed_now:
+        _reply_failed(outbox_id=outbox_id, now=now)
+    return done.status
+
+
+def _reply_failed(*, outbox_id: int, now: datetime) -> None:
+    """An agent's e-mailed reply failed for good: record it on the ticket (a "delivery" event,
+    through the pipeline, by the system) and tell the reply's author by e-mail. Runs after the
+    failure is recorded, in a transaction of its own; once per item (the notice's dedupe key)."""
+    from sportello.tickets import pipeline
+    from sportello.tickets.models import Message
+
+    item = OutboxMessage.objects.filter(pk=outbox_id, kind="email").first()
+    message_id = (
+        item.payload.get("message_id") if item is not None and isinstance(item.payload, dict) else None
+    )
+    if item is None or not isinstance(message_id, int) or isinstance(message_id, bool):
+        return
+    message = Message.objects.select_related("author_agent").filter(pk=message_id).first()
+    if message is None:
+        return
+    to = [str(a) for a in item.payload.get("to") or []]
+    error = item.last_error
+    dedupe_key = f"delivery-failed:{item.pk}"
     try:
-        _attempt(claim, now=now)
-    except (PermanentFailure, TransientFailure) as exc:
-        error = exc
-    except Exception as exc:  # mail backends raise many kinds; all are worth a retry
-        error = TransientFailure(f"{type(exc).__name__}: {exc}")
-    if error is not None:
-        logger.info("outbox %s attempt %s failed: %s", outbox_id, claim.attempts, error)
-    return _record(outbox_id=outbox_id, claim=claim, error=error, now=now, rng=rng)
+        with transaction.atomic():
+            if OutboxMessage.objects.filter(dedupe_key=dedupe_key).exists():
+                return
+            outcome = pipeline.ticket_apply(
+                ticket_id=item.ticket_id or message.ticket_id,
+                mutation=pipeline.Mutation(
+                    actor=Actor.system("delivery"),
+                    via=Via.SYSTEM,
+                    cause=f"outbox:{item.pk}",
+                    records=(
+                        pipeline.NewRecord(
+                            kind="delivery",
+                            field="failed",
+                            new={"outbox_id": item.pk, "message_id": message_id, "to": to, "error": error},
+                        ),
+                    ),
+                    authorised=True,
+                ),
+                now=now,
+            )
+            author = message.author_agent
+            if author is None or not author.is_active or not author.email:
+                return
+            ticket = outcome.ticket
+            recipients = ", ".join(to)
+            outbox_add(
+                kind="email",
+                ticket=ticket,
+                change_id=outcome.change_id,
+                dedupe_key=dedupe_key,
+                payload={
+                    "to": [author.email],
+                    "subject": f"[#{ticket.number}] Your reply to {recipients} was not delivered",
+                    "body": (
+                        f"Your reply on ticket #{ticket.number} ({ticket.subject}) to {recipients} "
+                        f"could not be delivered, and will not be retried.\n\n"
+                        f"Reason: {error}\n\n"
+                        "The reply is kept on the ticket. Check the address, or reach the customer "
+                        "another way.\n"
+                    ),
+                    "ticket_number": ticket.number,
+                    "automatic": True,
+                },
+                now=now,
+            )
+    except Exception:  # the failure itself is recorded on the item; this is its report
+        logger.exception("could not record the failed delivery of outbox %s", outbox_id)
+
+
+def delivery_states(message_ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """The e-mail delivery state of messages (an agent's reply sent by e-mail), by message id:
+    {"status": pending|sent|failed, "attempts", "last_error", "sent_at"}. Messages not sent by
+    e-mail are absent. One query."""
+    if not message_ids:
+        return {}
+    rows = (
+        OutboxMessage.objects.filter(kind="email", payload__message_id__in=list(message_ids))
+        .order_by("id")
+        .values_list("payload__message_id", "status", "attempts", "last_error", "sent_at")
+    )
+    return {
+        int(mid): {"status": status, "attempts": attempts, "last_error": last_error, "sent_at": sent_at}
+        for mid, status, attempts, last_error, sent_at in rows
+    }
 
 
 def outbox_sweep(*, now: datetime, grace: timedelta = timedelta(minutes=10), limit: int = 200) -> int:

@@ -273,13 +273,14 @@ def contact_update(
     return contact
 
 
-def contact_get_or_create(*, email: str, name: str = "") -> Contact:
+def contact_get_or_create(*, email: str, name: str = "", language: str = "en") -> Contact:
+    """The contact with this address, or a new one (`name`, `language` only for a new one)."""
     email = normalise_email(email, field="requester_email")
     existing = Contact.objects.filter(email__iexact=email).first()
     if existing is not None:
         return existing
     try:
-        return contact_create(email=email, name=name)
+        return contact_create(email=email, name=name, language=language)
     except Conflict:  # created concurrently
         return Contact.objects.get(email__iexact=email)
     except ValidationFailed as exc:

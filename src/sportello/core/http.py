@@ -93,14 +93,17 @@ class ApiContentTypeMiddleware:
             ctype = (request.content_type or "").lower()
             upload = request.path.rstrip("/").endswith("/attachments")
             rules = request.path.startswith("/api/v1/rules")  # rules as code: YAML too
+            mail = request.path.rstrip("/") == "/api/v1/mail/inbound"  # a raw RFC 5322 message
             ok = (
                 ctype == "application/json"
                 or (upload and ctype == "multipart/form-data")
                 or (rules and ctype in YAML_CONTENT_TYPES)
+                or (mail and ctype in ("message/rfc822", "application/octet-stream"))
             )
             has_body = int(request.META.get("CONTENT_LENGTH") or 0) > 0
             if has_body and not ok:
                 expected = "application/json" + (" or multipart/form-data" if upload else "")
                 expected += " or application/yaml" if rules else ""
+                expected = "message/rfc822" if mail else expected
                 return error_response(415, f"send the request body as {expected}")
         return self.get_response(request)

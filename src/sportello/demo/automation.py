@@ -4,7 +4,8 @@ Saved through the same services an admin's rules go through (`automation.service
 `automation.macros.macro_create`, `automation.assignment.policy_save`), after the demo's
 conversations are loaded, so they act on the desk from now on, not on its history:
 
-- event rules: urgent wording raises the priority; a ticket about a phone that heats up goes to
+- event rules: a request received by e-mail is acknowledged (the `ticket_received` template, in
+  the customer's language); urgent wording raises the priority; a ticket about a phone that heats up goes to
   Technical Support's Replacements team; new Returns tickets without an agent go round robin;
   the assignee hears of an assignment; a team hears when a ticket is handed to it;
 - a time rule (saved inactive, for an admin to switch on): a ticket with a team and no update
@@ -115,6 +116,21 @@ def _event_rules(*, returns: int, replacements: int, policy: int) -> list[dict[s
                 ]
             },
             "actions": [{"assign": {"policy": policy}}],
+        },
+        {
+            "key": "acknowledge-email",
+            "name": "Acknowledge a request received by e-mail",
+            "category": "notifications",
+            "position": 5,
+            "on": ["ticket.created"],
+            "when": {
+                "all": [
+                    {"field": "ticket.channel", "op": "is", "value": "email"},
+                    {"field": "message.author_kind", "op": "is", "value": "contact"},
+                ]
+            },
+            # The shipped `ticket_received` template, in the customer's language.
+            "actions": [{"notify": {"to": ["requester"], "template": "ticket_received"}}],
         },
         {
             "key": "notify-assignee",

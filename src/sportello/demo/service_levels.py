@@ -10,6 +10,7 @@ conversations are loaded, so they apply from now on (the history has no clocks):
   standard one for everyone else (first response and resolution in business time per priority;
   a warning at 80 %, a tag at the breach);
 - a tier path for Technical Support: Setup help (tier 1), then Replacements (tier 2);
+- a mailbox per department address (for mail from an MTA; no IMAP account);
 - a blueprint for Technical Support's replacements under warranty, for tickets tagged `rma`:
   diagnosis, then the replacement approved (two business days at most before the team is
   reminded), then shipped; cancellable at any step with a note.
@@ -54,7 +55,15 @@ def demo_service_levels_create(*, now: datetime) -> dict[str, int]:
         now=now,
     )
     blueprint_save(definition=_warranty_replacement(support.pk), actor=admin, now=now)
-    return {"calendars": 1, "sla_policies": 2, "tier_paths": 1, "blueprints": 1}
+    # Every department's address receives mail (from an MTA: `sportello mail ingest`, or the
+    # inbound endpoint); an admin adds the IMAP account to poll one.
+    from sportello.channels.models import Mailbox
+
+    mailboxes = [
+        Mailbox(address=d.email.lower(), department=d, created_at=now) for d in Department.objects.all()
+    ]
+    Mailbox.objects.bulk_create(mailboxes)
+    return {"calendars": 1, "sla_policies": 2, "tier_paths": 1, "blueprints": 1, "mailboxes": len(mailboxes)}
 
 
 SHOP_HOURS: dict[str, Any] = {

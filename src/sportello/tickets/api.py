@@ -10,13 +10,14 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import ValidationFailed
 from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
 from . import causation, selectors, services
-from .models import Attachment, Message, StatusCategory, Ticket, TicketEvent
+from .models import Attachment, AuthorKind, Message, StatusCategory, Ticket, TicketEvent
 from .pipeline import PRIORITY_BY_NAME, PRIORITY_NAME
 from .schemas import (
     EventPage,
@@ -85,7 +86,9 @@ def attachment_out(a: Attachment) -> dict[str, Any]:
     }
 
 
-def message_out(m: Message, *, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+def message_out(
+    m: Message, *, attachments: list[Attachment] | None = None, delivery: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`attachments`: when the caller knows them already; else the prefetched rows."""
     return {
         "id": m.pk,
@@ -96,11 +99,13 @@ def message_out(m: Message, *, attachments: list[Attachment] | None = None) -> d
         "author_contact_id": m.author_contact_id,
         "body": m.body_text,
         "body_html": m.body_html,
+        "quoted": m.quoted_text,
         "via": m.via,
         "created_at": m.created_at,
         "attachments": [
             attachment_out(a) for a in (m.attachments.all() if attachments is None else attachments)
         ],
+        "delivery": delivery,
     }
 
 
@@ -220,7 +225,13 @@ def list_messages(
     ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     qs = selectors.message_list(principal=request.auth, ticket=ticket)
     rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
-    return {"items": [message_out(m) for m in rows], "next_cursor": nxt}
+    deliveries: dict[int, dict[str, Any]] = {}
+    if isinstance(request.auth, User):  # agents see how their replies' e-mails fared
+        from sportello.channels.services import delivery_states
+
+        replies = [m.pk for m in rows if m.public and m.author_kind == AuthorKind.AGENT]
+        deliveries = delivery_states(replies)
+    return {"items": [message_out(m, delivery=deliveries.get(m.pk)) for m in rows], "next_cursor": nxt}
 
 
 @router.post(

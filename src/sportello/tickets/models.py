@@ -164,6 +164,8 @@ class Message(models.Model):
     )
     body_text = models.TextField()
     body_html = models.TextField(blank=True, default="")  # sanitised with nh3 before it is stored
+    # Quoted history of an e-mail reply, split from `body_text` (collapsed in views, never lost).
+    quoted_text = models.TextField(blank=True, default="")
     via = models.CharField(max_length=10)
     created_at = models.DateTimeField()
     change_id = models.UUIDField()

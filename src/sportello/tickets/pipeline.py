@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from sportello.accounts.models import Department, Role, Team, User
@@ -76,6 +77,8 @@ class NewMessage:
     # customer's behalf carries the customer's words: author = the requester.
     author: Actor | None = None
     attachment_ids: tuple[int, ...] = ()
+    # The quoted history of an e-mail reply, split from `body` (kept, shown collapsed).
+    quoted: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,11 @@ class Mutation:
     # another department, completing it): the pipeline skips its ticket-access check. Such a
     # mutation carries records only — no field, tag or message.
     authorised: bool = False
+    # Mail that answered automatically (auto-replies, bulk, lists): no automatic e-mail goes back
+    # to the requester from this change (agents' replies still do), and it does not reopen.
+    no_auto_reply: bool = False
+    # A customer's message may reopen a waiting ticket (False: a reopening over the rate limit).
+    reopen: bool = True
 
 
 @dataclass(slots=True)
@@ -193,6 +201,7 @@ def ticket_create(
     tags: tuple[str, ...] = (),
     cause: str = "",
     depth: int = 0,
+    no_auto_reply: bool = False,
     now: datetime,
 ) -> Outcome:
     mutation = Mutation(
@@ -200,6 +209,7 @@ def ticket_create(
         via=via,
         cause=cause,
         depth=depth,
+        no_auto_reply=no_auto_reply,
         fields={**(fields or {}), "subject": subject, "requester": requester_id, "department": department_id},
         custom_fields=dict(custom_fields or {}),
         tags_set=tuple(tags),
@@ -235,7 +245,7 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
         if principal is not None:
             qs = qs.filter(ticket_scope(principal=principal))
         try:
-            ticket = qs.select_related("status", "sla", "blueprint_run").get(pk=ticket_id)
+            ticket = qs.select_related("status", "department", "sla", "blueprint_run").get(pk=ticket_id)
         except (Ticket.DoesNotExist, ValueError, OverflowError):
             raise NotFound("ticket not found") from None
         if mutation.expected_version is not None and mutation.expected_version != ticket.version:
@@ -326,6 +336,7 @@ def _run(ctx: Context) -> Outcome:
         _claim_attachments(ctx, ctx.message, mutation.message)
     for note in ctx.notes:
         note.message.save(force_insert=True)
+    _suppress_auto_replies(ctx)
     events = _record_events(ctx, diff(ctx.before, requested), diff(requested, after), change_id)
     for trace in ctx.traces:
         trace.ticket = ticket
@@ -592,7 +603,12 @@ def _apply_system_defaults(ctx: Context) -> None:
     if m.message is None or "status" in m.fields or ctx.created:
         return
     author = m.message.author or m.actor
-    reopen = author.kind == ActorKind.CONTACT and ticket.status_category in WAITING_CATEGORIES
+    reopen = (
+        m.reopen
+        and not m.no_auto_reply
+        and author.kind == ActorKind.CONTACT
+        and ticket.status_category in WAITING_CATEGORIES
+    )
     first_answer = author.kind == ActorKind.AGENT and m.message.public and ticket.status_category == "new"
     if reopen or first_answer:
         _set_status(ticket, Status.objects.get(category=StatusCategory.OPEN, is_default=True), ctx.now)
@@ -629,6 +645,9 @@ def _prepare_message(ctx: Context, new: NewMessage) -> Message:
         author_contact_id=author.id if kind == AuthorKind.CONTACT else None,
         body_text=text,
         body_html=html,
+        quoted_text=clean_text(
+            new.quoted, field="quoted", max_length=settings.SPORTELLO["MESSAGE_MAX_CHARS"]
+        ),
         via=ctx.mutation.via,
         created_at=now,
         change_id=ctx.change_id,
@@ -832,23 +851,78 @@ def _message_event(message: Message, who: dict[str, Any]) -> TicketEvent:
     )
 
 
+def _suppress_auto_replies(ctx: Context) -> None:
+    """A change made by automatic mail (an out-of-office, a list) sends no automatic e-mail
+    back to the requester: such effects lose that recipient (and go when none is left), each
+    suppression recorded as a `notification` event. Agents' replies are not automatic."""
+    if not ctx.mutation.no_auto_reply:
+        return
+    requester = (ctx.ticket.requester.email or "").lower()
+    kept = []
+    for effect in ctx.effects:
+        payload = effect.get("payload", {})
+        automatic = effect.get("kind") == "email" and not str(effect.get("dedupe_key", "")).startswith(
+            "reply:"
+        )
+        to = [a for a in payload.get("to", []) if not (automatic and str(a).lower() == requester)]
+        if automatic and len(to) != len(payload.get("to", [])):
+            ctx.events.append(
+                TicketEvent(
+                    ticket=ctx.ticket,
+                    change_id=ctx.change_id,
+                    at=ctx.now,
+                    kind="notification",
+                    field="suppressed",
+                    new_value={
+                        "to": requester,
+                        "subject": str(payload.get("subject", ""))[:200],
+                        "reason": "the message that caused it was automatic (no automatic reply to it)",
+                    },
+                    actor_kind=str(ActorKind.SYSTEM),
+                    actor_id=None,
+                    actor_label="System",
+                    via=str(Via.SYSTEM),
+                    cause="mail:automatic",
+                    depth=ctx.mutation.depth,
+                )
+            )
+            if not to:
+                continue
+            effect = {**effect, "payload": {**payload, "to": to}}
+        kept.append(effect)
+    ctx.effects[:] = kept
+
+
 def _write_outbox(ctx: Context, change_id: uuid.UUID) -> None:
     message, ticket = ctx.message, ctx.ticket
     if message is not None and message.public and message.author_kind == AuthorKind.AGENT:
+        from sportello.notifications.services import render_notification
+
         requester = ticket.requester
-        ctx.effects.append(
-            {
-                "kind": "email",
-                "dedupe_key": f"reply:{message.pk}",
-                "payload": {
-                    "to": [requester.email],
-                    "subject": f"[#{ticket.number}] {ticket.subject}",
-                    "body": message.body_text,
-                    "ticket_number": ticket.number,
-                    "message_id": message.pk,
-                },
-            }
+        # The reply in the customer's language's `agent_reply` template (signature, link).
+        principal = ctx.principal
+        agent = principal if isinstance(principal, User) and principal.pk == message.author_agent_id else None
+        rendered = render_notification(
+            key="agent_reply",
+            ticket=ticket,
+            agent=agent or message.author_agent,
+            message_body=message.body_text,
+            now=ctx.now,
+            memo=ctx.memo,
         )
+        payload: dict[str, Any] = {
+            "to": [requester.email],
+            "subject": rendered.subject or f"[#{ticket.number}] {ticket.subject}",
+            "body": rendered.text,
+            "ticket_number": ticket.number,
+            "message_id": message.pk,
+            "contact_id": requester.pk,
+            "language": rendered.language,
+            "automatic": False,
+        }
+        if rendered.html and not message.body_html:
+            payload["html"] = rendered.html  # a rich reply's own HTML goes out as written
+        ctx.effects.append({"kind": "email", "dedupe_key": f"reply:{message.pk}", "payload": payload})
     for effect in ctx.effects:
         if "ticket_number" in effect["payload"]:
             effect["payload"]["ticket_number"] = ticket.number

@@ -144,9 +144,15 @@ class MessageOut(Schema):
     author_contact_id: int | None
     body: str
     body_html: str
+    quoted: str = Field(default="", description="an e-mail reply's quoted history, split from the body")
     via: str
     created_at: datetime
     attachments: list[AttachmentOut]
+    delivery: dict[str, Any] | None = Field(
+        default=None,
+        description="agents only: how the e-mail of a public reply fared "
+        "(status pending | sent | failed, attempts, last_error, sent_at)",
+    )
 
 
 class MessagePage(Schema):

@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 f"{a['event_rules']} event rules, {a['time_rules']} time rule (inactive), "
                 f"{a['policies']} round-robin policy, {a['macros']} macros; service levels: "
                 f"{s['calendars']} business calendar, {s['sla_policies']} SLA policies, "
-                f"{s['tier_paths']} tier path, {s['blueprints']} blueprint."
+                f"{s['tier_paths']} tier path, {s['blueprints']} blueprint; {s['mailboxes']} mailboxes."
             )
         )
 

@@ -1,0 +1,548 @@
+"""Mail in: one raw RFC 5322 message → a new ticket, a reply on a ticket, a bounce record or a
+quarantine entry with a reason. Never an exception for bad mail.
+
+`mail_ingest` is the one entry point (IMAP polling, the MTA endpoint and `sportello mail ingest`
+all call it). In order:
+
+1. **Keep the raw bytes** (attachment storage) and **parse** best-effort (`mail.parse`); above
+   the size, part or attachment limits the message is quarantined unparsed.
+2. **Idempotency.** The dedupe key is the Message-ID with the sender's address (a forged
+   Message-ID from someone else does not suppress a different message), or without a
+   Message-ID the bytes' SHA-256. Ingesting the same message again writes nothing.
+3. **Where it came in**: the mailbox polled, else the envelope recipient, else the first of
+   Delivered-To / To / Cc that is one of our mailboxes (tagged reply addresses count as their
+   base address). The mailbox gives the department.
+4. **Noise and loops** (`mail.classify`): our own messages coming back are ignored; bounces
+   (delivery status notifications) mark the address bouncing and are recorded on the ticket of
+   the message that bounced, never opening a ticket; a sender over the flood limit is
+   throttled (quarantined for a while); mail without exactly one usable From, or from an
+   agent's address, is quarantined. Automatic mail (auto-replies, lists, bulk) is accepted but
+   marked: nothing automatic is sent back to it and it reopens nothing.
+5. **Threading**: a tagged reply address whose token is valid for the sender, then
+   In-Reply-To/References naming one of our messages or a message of a ticket, then a subject
+   token `[#1234]`. A reply is appended only when its sender is a participant of that ticket
+   (the requester, or an address that was on a message of the ticket); a matching header never
+   grants access — otherwise, and for closed tickets, a new ticket is opened.
+6. **The change** goes through the ticket pipeline (rules, SLA, blueprints, audit, outbox) as
+   the contact, via e-mail: new senders become contacts (organization by domain); the body is
+   the text part (or text derived from HTML), sanitised HTML beside it, a reply's quoted history
+   split off (`Message.quoted_text`); attachments are stored and attached to the message.
+7. Everything received gets an `InboundMail` row (status, reason, defects, the ticket and
+   message it became), written in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from sportello.accounts.models import Department, User
+from sportello.contacts.models import Contact
+from sportello.contacts.services import contact_get_or_create
+from sportello.core.actors import Actor, ActorKind, Via
+from sportello.core.errors import DomainError
+from sportello.core.text import html_to_text, sanitize_html
+from sportello.mail import classify, ids
+from sportello.mail.parse import parse_mail
+from sportello.mail.quotes import split_quoted
+from sportello.mail.types import Limits, MailTooLarge, ParsedMail
+from sportello.tickets import pipeline
+from sportello.tickets.attachments import (
+    attachment_storage,
+    choose_content_type,
+    sanitize_filename,
+    storage_key_new,
+)
+from sportello.tickets.models import Attachment, AuthorKind, StatusCategory, Ticket, TicketEvent
+from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord
+
+from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
+from .outbound import reply_secret
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_MAX = 255
+NO_SUBJECT = "(no subject)"
+NO_BODY = "(no text: see the attachments)"
+EMPTY_BODY = "(empty message)"
+VIAS = ("imap", "mta", "pipe")
+LANGUAGES = ("en", "es", "it")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    inbound_id: int
+    status: str  # InboundStatus value
+    ticket_id: int | None
+    message_id: int | None
+    duplicate: bool  # already ingested: nothing new was written
+    reason: str = ""
+
+
+def _config(key: str) -> Any:
+    return settings.SPORTELLO[key]
+
+
+def _limits() -> Limits:
+    return Limits(
+        max_bytes=int(_config("MAIL_MAX_BYTES")),
+        max_parts=int(_config("MAIL_MAX_PARTS")),
+        max_attachments=int(_config("MAIL_MAX_ATTACHMENTS")),
+    )
+
+
+def mail_domain() -> str:
+    return str(_config("MAIL_DOMAIN")).lower()
+
+
+# --------------------------------------------------------------------------------------------
+# The entry point
+
+
+def mail_ingest(
+    *, raw: bytes, via: str, now: datetime, mailbox: Mailbox | None = None, recipient: str | None = None
+) -> InboundResult:
+    """Ingest one message (see the module's docstring). Returns once its outcome is committed.
+    Raises only for infrastructure failures (database, storage): then nothing was written and
+    the message may be offered again."""
+    if via not in VIAS:
+        raise ValueError(f"via must be one of {VIAS}")
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        parsed: ParsedMail | None = parse_mail(raw, limits=_limits())
+        too_large = ""
+    except MailTooLarge as exc:
+        parsed, too_large = None, exc.reason
+    key = _dedupe_key(parsed, sha)
+    found = InboundMail.objects.filter(dedupe_key=key).first()
+    if found is not None:
+        return _result(found, duplicate=True)
+    storage = attachment_storage()
+    raw_key = storage.save(storage_key_new(), ContentFile(raw))
+    stored = [raw_key]
+    try:
+        with transaction.atomic():
+            row = InboundMail(
+                mailbox=mailbox,
+                via=via,
+                dedupe_key=key,
+                header_message_id=(parsed.message_id or "")[:998] if parsed else "",
+                sha256=sha,
+                size=len(raw),
+                raw_key=raw_key,
+                received_at=now,
+            )
+            if parsed is None:
+                _quarantine(row, f"too large: {too_large}")
+            else:
+                _Ingest(
+                    row=row, parsed=parsed, mailbox=mailbox, recipient=recipient, now=now, stored=stored
+                ).run()
+            row.save(force_insert=True)
+    except IntegrityError:
+        # The same message, ingested concurrently by another worker, committed first.
+        _delete_files(stored)
+        found = InboundMail.objects.filter(dedupe_key=key).first()
+        if found is None:
+            raise
+        return _result(found, duplicate=True)
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return _result(row, duplicate=False)
+
+
+def _result(row: InboundMail, *, duplicate: bool) -> InboundResult:
+    return InboundResult(
+        inbound_id=row.pk,
+        status=row.status,
+        ticket_id=row.ticket_id,
+        message_id=row.message_id,
+        duplicate=duplicate,
+        reason=row.reason,
+    )
+
+
+def _dedupe_key(parsed: ParsedMail | None, sha: str) -> str:
+    if parsed is not None and parsed.message_id:
+        sender = parsed.from_[0].email.lower() if len(parsed.from_) == 1 else ""
+        basis = f"mid\n{sender}\n{parsed.message_id}"
+        return "m:" + hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()
+    return "r:" + sha
+
+
+def _delete_files(keys: Iterable[str]) -> None:
+    storage = attachment_storage()
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError:
+            logger.warning("could not delete stored file %s after a failed ingestion", key)
+
+
+def _quarantine(row: InboundMail, reason: str) -> None:
+    row.status = InboundStatus.QUARANTINE
+    row.reason = reason[:500]
+
+
+# --------------------------------------------------------------------------------------------
+# One message
+
+
+class _Ingest:
+    def __init__(
+        self,
+        *,
+        row: InboundMail,
+        parsed: ParsedMail,
+        mailbox: Mailbox | None,
+        recipient: str | None,
+        now: datetime,
+        stored: list[str],
+    ) -> None:
+        self.row, self.parsed, self.now, self.stored = row, parsed, now, stored
+        self.mailbox = mailbox
+        self.recipient = (recipient or "").strip().lower()
+        row.subject = parsed.subject[:SUBJECT_MAX]
+        row.defects = list(parsed.defects)[:100]
+        row.sender = parsed.from_[0].email.lower()[:254] if len(parsed.from_) == 1 else ""
+
+    def run(self) -> None:
+        row, parsed = self.row, self.parsed
+        mailboxes = list(Mailbox.objects.filter(active=True).select_related("department"))
+        ours = {m.address.lower() for m in mailboxes} | {
+            e.lower() for e in Department.objects.exclude(email="").values_list("email", flat=True)
+        }
+        ours.add(str(settings.DEFAULT_FROM_EMAIL).lower())
+        message = parsed.message or EmailMessage()
+        auto = classify.automation(message, our_domain=mail_domain(), our_addresses=ours)
+        row.automatic = auto.automatic
+        if auto.ours:
+            row.status, row.reason = InboundStatus.IGNORED, "our own message came back (mail loop)"
+            return
+        mailbox = self.mailbox or self._mailbox(mailboxes)
+        if mailbox is not None:
+            self.mailbox = row.mailbox = mailbox
+            row.recipient = mailbox.address
+        if classify.looks_like_bounce(message):
+            bounce = classify.bounce(message, our_domain=mail_domain())
+            if bounce is not None and bounce.recipients:
+                self._bounce(bounce)
+                return
+            if not auto.human or not parsed.from_:
+                _quarantine(row, "a delivery failure notice whose failed recipient could not be read")
+                return
+        if len(parsed.from_) != 1:
+            _quarantine(row, "no sender address" if not parsed.from_ else "several sender addresses")
+            return
+        sender = parsed.from_[0].email.lower()
+        if sender in ours:
+            row.status, row.reason = InboundStatus.IGNORED, f"sent from our own address {sender} (mail loop)"
+            return
+        if mailbox is None:
+            _quarantine(row, "not addressed to any of our mailboxes")
+            return
+        if User.objects.filter(email__iexact=sender).exists():
+            _quarantine(row, "sent from an agent's address: agents answer in the desk, not by mail")
+            return
+        if self._flooding(sender):
+            _quarantine(
+                row,
+                f"sender throttled: more than {_config('MAIL_FLOOD_PER_5_MINUTES')} messages in 5 minutes",
+            )
+            return
+        try:
+            contact = contact_get_or_create(
+                email=sender, name=parsed.from_[0].name[:200], language=self._language()
+            )
+        except DomainError as exc:
+            _quarantine(row, f"unusable sender address: {exc}")
+            return
+        ticket = self._thread(contact)
+        try:
+            if ticket is not None:
+                self._reply(ticket, contact, auto)
+            else:
+                self._new_ticket(contact, mailbox.department, auto)
+        except DomainError as exc:
+            # The pipeline refused the change (a layout rule, a closed ticket raced): keep the
+            # message in quarantine with the reason rather than lose it.
+            _quarantine(row, f"refused by the desk: {exc}")
+
+    def _language(self) -> str:
+        """A new sender's language: the message's Content-Language when we speak it."""
+        tag = (self.parsed.header("content-language") or "").split(",")[0]
+        primary = tag.replace("_", "-").split("-")[0].strip().lower()
+        return primary if primary in LANGUAGES else "en"
+
+    # -- where it came in ---------------------------------------------------------------------
+
+    def _mailbox(self, mailboxes: list[Mailbox]) -> Mailbox | None:
+        by_address = {m.address.lower(): m for m in mailboxes}
+        candidates = [self.recipient, *self.parsed.delivered_to]
+        candidates += [a.email.lower() for a in (*self.parsed.to, *self.parsed.cc)]
+        for address in candidates:
+            if not address:
+                continue
+            tagged = ids.parse_reply_address(address)
+            base = tagged[0] if tagged is not None else address
+            if base in by_address:
+                return by_address[base]
+        return None
+
+    # -- noise ----------------------------------------------------------------------------------
+
+    def _flooding(self, sender: str) -> bool:
+        limit = int(_config("MAIL_FLOOD_PER_5_MINUTES"))
+        block = timedelta(seconds=float(_config("MAIL_FLOOD_BLOCK_SECONDS")))
+        recent = InboundMail.objects.filter(sender=sender)
+        if recent.filter(received_at__gte=self.now - block, reason__startswith="sender throttled").exists():
+            return True
+        return recent.filter(received_at__gte=self.now - timedelta(minutes=5)).count() >= limit
+
+    def _bounce(self, bounce: classify.Bounce) -> None:
+        row = self.row
+        row.status = InboundStatus.BOUNCE
+        row.reason = f"delivery failed for {', '.join(bounce.recipients)}: {bounce.reason}"[:500]
+        failed = {a.lower() for a in bounce.failed}
+        for address in bounce.recipients:
+            health, _ = AddressHealth.objects.select_for_update().get_or_create(email=address.lower()[:254])
+            health.bounces += 1
+            health.last_bounce_at = self.now
+            health.last_reason = bounce.reason[:500]
+            # A permanent failure marks the address; a delay only counts.
+            health.bouncing = health.bouncing or address.lower() in failed
+            health.save()
+        ticket_id = ids.ticket_of_message_id(bounce.original_message_id or "", domain=mail_domain())
+        if ticket_id is None:
+            for mid in (*self.parsed.in_reply_to, *self.parsed.references):
+                ticket_id = ids.ticket_of_message_id(mid, domain=mail_domain())
+                if ticket_id is not None:
+                    break
+        ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id is not None else None
+        if ticket is None:
+            return
+        row.ticket = ticket
+        record = NewRecord(
+            kind="mail",
+            field="bounced",
+            new={
+                "recipients": list(bounce.recipients),
+                "permanent": bounce.permanent,
+                "reason": bounce.reason[:300],
+                "original_message_id": bounce.original_message_id,
+            },
+        )
+        pipeline.ticket_apply(
+            ticket_id=ticket.pk,
+            mutation=Mutation(
+                actor=Actor(ActorKind.SYSTEM, None, "Mail delivery"),
+                via=Via.EMAIL,
+                cause="mail:bounce",
+                records=(record,),
+                authorised=True,
+            ),
+            now=self.now,
+        )
+
+    # -- threading ------------------------------------------------------------------------------
+
+    def _thread(self, contact: Contact) -> Ticket | None:
+        """The ticket this message answers, if its sender takes part in it."""
+        for ticket_id, verified in self._candidates(contact):
+            ticket = Ticket.objects.filter(pk=ticket_id).select_related("requester").first()
+            if ticket is None or ticket.status_category == StatusCategory.CLOSED:
+                continue
+            if verified or self._participant(ticket, contact):
+                return ticket
+        return None
+
+    def _candidates(self, contact: Contact) -> list[tuple[int, bool]]:
+        parsed, domain = self.parsed, mail_domain()
+        out: list[tuple[int, bool]] = []
+        addresses = [
+            self.recipient,
+            *parsed.delivered_to,
+            *(a.email.lower() for a in (*parsed.to, *parsed.cc)),
+        ]
+        for address in addresses:
+            tagged = ids.parse_reply_address(address) if address else None
+            if tagged is None:
+                continue
+            _, ticket_id, token = tagged
+            secret = reply_secret()
+            if ids.verify_reply_token(secret=secret, ticket_id=ticket_id, contact_id=contact.pk, token=token):
+                out.append((ticket_id, True))
+        referenced = [*parsed.in_reply_to, *reversed(parsed.references)]
+        for mid in referenced:
+            ticket_id = ids.ticket_of_message_id(mid, domain=domain)
+            if ticket_id is not None:
+                out.append((ticket_id, False))
+        known = [mid[:998] for mid in referenced if not ids.is_ours(mid, domain=domain)]
+        if known:
+            rows = InboundMail.objects.filter(header_message_id__in=known, ticket__isnull=False)
+            out += [(t, False) for t in rows.values_list("ticket_id", flat=True)]
+        if parsed.subject:
+            numbers = ids.subject_numbers(parsed.subject)
+            if numbers:
+                rows = Ticket.objects.filter(number__in=numbers[:5]).values_list("pk", flat=True)
+                out += [(t, False) for t in rows]
+        return out
+
+    def _participant(self, ticket: Ticket, contact: Contact) -> bool:
+        if ticket.requester_id == contact.pk:
+            return True
+        email = contact.email.lower()
+        # An address that was on an accepted message of the ticket (a customer's colleague in Cc).
+        accepted = InboundMail.objects.filter(
+            ticket=ticket, status__in=[InboundStatus.TICKET, InboundStatus.REPLY]
+        )
+        return accepted.filter(Q(sender=email) | Q(participants__contains=f",{email},")).exists()
+
+    # -- the change -----------------------------------------------------------------------------
+
+    def _bodies(self, *, split: bool) -> tuple[str, str, str]:
+        """(text, sanitised html, quoted history) for the message."""
+        parsed = self.parsed
+        html = sanitize_html(parsed.html) if parsed.html.strip() else ""
+        text = parsed.text if parsed.text.strip() else (html_to_text(html) if html else "")
+        quoted = ""
+        if split and text.strip():
+            text, quoted = split_quoted(text)
+        if not text.strip():
+            text = NO_BODY if parsed.attachments else EMPTY_BODY
+        limit = int(_config("MESSAGE_MAX_CHARS"))
+        if len(text) > limit:
+            text = text[: limit - 60] + "\n\n[… cut: the whole message is kept as received]"
+        if len(html) > limit:
+            html = ""
+        return text, html, quoted[:limit]
+
+    def _unverified(self) -> str:
+        """Why the sender is not verified: the receiving MTA's (topmost) Authentication-Results
+        says DMARC failed. A forged failure only hurts its forger; a pass is never trusted from
+        the message alone, so a pass changes nothing."""
+        results = (self.parsed.header("authentication-results") or "").lower()
+        return "dmarc=fail" if re.search(r"\bdmarc\s*=\s*fail\b", results) else ""
+
+    def _reply(self, ticket: Ticket, contact: Contact, auto: classify.Automation) -> None:
+        text, html, quoted = self._bodies(split=True)
+        unverified = self._unverified()
+        # An unverified sender's reply is kept on the ticket but changes nothing (no reopening).
+        reopen = auto.human and not unverified and self._may_reopen(ticket)
+        if unverified:
+            self.row.reason = f"unverified sender ({unverified}): posted without reopening the ticket"
+        waiting = ticket.status_category in pipeline.WAITING_CATEGORIES
+        author = Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email)
+        # The requester writes as themself; another participant (a colleague in Cc) may not
+        # change the ticket through the customer's permissions, so the mail intake (the system,
+        # having checked participation) posts their message under their name.
+        actor = author if ticket.requester_id == contact.pk else Actor(ActorKind.SYSTEM, None, "Mail intake")
+        outcome = pipeline.ticket_apply(
+            ticket_id=ticket.pk,
+            mutation=Mutation(
+                actor=actor,
+                via=Via.EMAIL,
+                cause="mail",
+                message=NewMessage(body=text, body_html=html, quoted=quoted, author=author),
+                no_auto_reply=auto.automatic,
+                reopen=reopen,
+            ),
+            now=self.now,
+        )
+        self.row.reopened = waiting and outcome.ticket.status_category == StatusCategory.OPEN
+        self._done(InboundStatus.REPLY, outcome, contact)
+
+    def _may_reopen(self, ticket: Ticket) -> bool:
+        if ticket.status_category not in pipeline.WAITING_CATEGORIES:
+            return True
+        since = self.now - timedelta(hours=1)
+        reopened = InboundMail.objects.filter(ticket=ticket, reopened=True, received_at__gte=since).count()
+        return reopened < int(_config("MAIL_REOPENS_PER_HOUR"))
+
+    def _new_ticket(self, contact: Contact, department: Department, auto: classify.Automation) -> None:
+        text, html, _ = self._bodies(split=False)
+        subject = " ".join(self.parsed.subject.split())[:SUBJECT_MAX] or NO_SUBJECT
+        outcome = pipeline.ticket_create(
+            actor=Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email),
+            via=Via.EMAIL,
+            subject=subject,
+            requester_id=contact.pk,
+            department_id=department.pk,
+            description=NewMessage(body=text, body_html=html),
+            fields={"channel": "email"},
+            cause="mail",
+            no_auto_reply=auto.automatic,
+            now=self.now,
+        )
+        self._done(InboundStatus.TICKET, outcome, contact)
+
+    def _done(self, status: str, outcome: pipeline.Outcome, contact: Contact) -> None:
+        row = self.row
+        row.status = status
+        row.ticket = outcome.ticket
+        row.message = outcome.message
+        others = sorted({a.email.lower() for a in (*self.parsed.to, *self.parsed.cc)} - {row.recipient})[:50]
+        row.participants = f",{','.join(others)}," if others else ""
+        if outcome.message is not None:
+            self._attachments(outcome.ticket, outcome.message.pk, contact)
+
+    def _attachments(self, ticket: Ticket, message_id: int, contact: Contact) -> None:
+        storage = attachment_storage()
+        rows, events = [], []
+        for item in self.parsed.attachments:
+            if not item.content:
+                continue
+            key = storage.save(storage_key_new(), ContentFile(item.content))
+            self.stored.append(key)
+            a = Attachment(
+                ticket=ticket,
+                message_id=message_id,
+                storage_key=key,
+                filename=sanitize_filename(item.filename),
+                content_type=choose_content_type(declared=item.content_type, head=item.content[:2048]),
+                size=len(item.content),
+                sha256=hashlib.sha256(item.content).hexdigest(),
+                uploaded_by_kind=AuthorKind.CONTACT,
+                uploaded_by_id=contact.pk,
+                created_at=self.now,
+            )
+            rows.append(a)
+        if not rows:
+            return
+        Attachment.objects.bulk_create(rows)
+        change = self.row.message.change_id if self.row.message is not None else None
+        for a in Attachment.objects.filter(message_id=message_id).order_by("id"):
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    change_id=change,
+                    at=self.now,
+                    kind="attachment",
+                    field="received",
+                    new_value={
+                        "attachment_id": a.pk,
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                    },
+                    actor_kind=str(ActorKind.CONTACT),
+                    actor_id=contact.pk,
+                    actor_label=(contact.name or contact.email)[:200],
+                    via=str(Via.EMAIL),
+                    cause="mail",
+                )
+            )
+        TicketEvent.objects.bulk_create(events)

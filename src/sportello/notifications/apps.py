@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "sportello.notifications"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sportello.core.config import register_signature
+
+        register_signature("notification_templates", "notifications_notificationtemplate")
+        from . import tasks  # noqa: F401  (registers the hourly prune of the customer-limit ledger)
