@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from sportello.core.dburl import parse_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -173,6 +175,11 @@ SPORTELLO = {
     "MAIL_REOPENS_PER_HOUR": 3,
     "MAIL_FLOOD_PER_5_MINUTES": 30,
     "MAIL_FLOOD_BLOCK_SECONDS": 3600,
+    # Senders whose `Auto-Submitted: auto-generated` mail is written by people (a ticketing
+    # system relaying its users' replies): their mail counts as human.
+    "MAIL_HUMAN_SENDERS": [
+        a.strip().lower() for a in os.environ.get("SPORTELLO_MAIL_HUMAN_SENDERS", "").split(",") if a.strip()
+    ],
     # Outbound mail refused for a temporary reason is retried at least this long (seconds).
     "MAIL_RETRY_WINDOW": 24 * 3600.0,
     # IMAP: messages fetched per poll per mailbox; a poller's lease on its mailbox.
@@ -215,6 +222,19 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@sportello.localhost")
 
 # Security: safe defaults everywhere, strict in production.
+# Content Security Policy on every page: scripts only from us; images only from us (a customer's
+# HTML mail may reference remote images — trackers, read receipts — and the agent's browser must
+# not fetch them); inline styles allowed (htmx's indicator style).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -416,3 +416,21 @@ def test_one_message_sent_to_two_of_our_addresses_is_one_ticket(desk: Any) -> No
     # one ticket, in the department of the first address it reached; the second copy is a duplicate
     assert (first.status, second.duplicate, second.ticket_id) == ("ticket", True, first.ticket_id)
     assert Ticket.objects.get().department_id == desk.books.pk
+
+
+@pytest.mark.parametrize(("human", "reopened"), [([], False), (["desk@itsm.customer.test"], True)])
+def test_a_ticketing_system_relaying_people_can_be_declared_human(
+    desk: Any, settings: Any, human: list[str], reopened: bool
+) -> None:
+    # given a customer's ticketing system whose replies (written by people) say auto-generated
+    settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_HUMAN_SENDERS": human}
+    relayed = {"Auto-Submitted": "auto-generated"}
+    ticket = Ticket.objects.get(pk=ingest(mail(sender="desk@itsm.customer.test", headers=relayed)).ticket_id)
+    agent_reply(desk, ticket, status="pending")
+    # when its next reply arrives
+    headers = {**relayed, "In-Reply-To": "<m1@customer.test>"}
+    result = ingest(mail(sender="desk@itsm.customer.test", message_id="<i2@itsm.test>", headers=headers))
+    # then it reopens the ticket only when the sender is declared human
+    ticket.refresh_from_db()
+    assert (result.status, ticket.status_category == "open") == ("reply", reopened)
+    assert InboundMail.objects.get(pk=result.inbound_id).automatic is not reopened

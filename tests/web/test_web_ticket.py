@@ -320,5 +320,46 @@ def test_ticket_page_query_count_is_bounded(
             f"/tickets/{ticket.pk}/reply/", {"kind": "public" if i % 2 else "internal", "body": f"m{i}"}
         )
     client.get(f"/tickets/{ticket.pk}/")
-    with django_assert_max_num_queries(18):
+    # (19: one of them reads how the replies' e-mails fared, for all of them at once)
+    with django_assert_max_num_queries(19):
         client.get(f"/tickets/{ticket.pk}/")
+
+
+def test_remote_images_in_a_customers_html_are_not_fetched_by_the_agents_browser(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    # given a message whose HTML references a tracking image elsewhere
+    ticket = open_ticket("Photo", description_html='<p>See <img src="https://tracker.example/pixel.gif"></p>')
+    # when an agent opens the ticket
+    r = browser(desk.agent).get(f"/tickets/{ticket.pk}/")
+    # then the page may show images only from the desk itself (the browser blocks the tracker)
+    policy = dict(part.strip().split(" ", 1) for part in r.headers["Content-Security-Policy"].split(";"))
+    assert policy["img-src"] == "'self' data:"
+    assert policy["script-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+
+
+def test_a_reply_whose_email_failed_says_so_and_quoted_history_is_collapsed(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    from sportello.channels.models import OutboxMessage, OutboxStatus
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+    from sportello.tickets.models import Message
+
+    # given a reply whose e-mail the customer's server refused, and a message with quoted history
+    ticket = open_ticket("Torn page")
+    reply = services.message_add(principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB, body="New copy.",
+                                  body_html="", public=True, attachment_ids=[], version=None,
+                                  now=ticket.created_at).message  # fmt: skip
+    OutboxMessage.objects.filter(payload__message_id=reply.pk).update(
+        status=OutboxStatus.FAILED,
+        attempts=1,
+        last_error="recipients refused: alice@acme.test: 550 no such user",
+    )
+    Message.objects.filter(ticket=ticket, author_kind="contact").update(quoted_text="> earlier words")
+    # when an agent opens the ticket
+    page = browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode()
+    # then the failure shows on the reply, and the quote is folded away, not lost
+    assert "The e-mail was not delivered: recipients refused: alice@acme.test: 550 no such user" in page
+    assert '<details class="quoted"><summary>Quoted text</summary><p>&gt; earlier words</p></details>' in page

@@ -45,7 +45,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from sportello.accounts.models import Department, User
 from sportello.contacts.models import Contact
@@ -78,6 +78,8 @@ NO_BODY = "(no text: see the attachments)"
 EMPTY_BODY = "(empty message)"
 VIAS = ("imap", "mta", "pipe")
 LANGUAGES = ("en", "es", "it")
+THROTTLED = "sender throttled"
+PARTICIPANTS_MAX = 48  # addresses in To/Cc of one message that become participants of its ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +228,12 @@ class _Ingest:
         }
         ours.add(str(settings.DEFAULT_FROM_EMAIL).lower())
         message = parsed.message or EmailMessage()
-        auto = classify.automation(message, our_domain=mail_domain(), our_addresses=ours)
+        auto = classify.automation(
+            message,
+            our_domain=mail_domain(),
+            our_addresses=ours,
+            sender_overrides=[str(a).lower() for a in _config("MAIL_HUMAN_SENDERS")],
+        )
         row.automatic = auto.automatic
         if auto.ours:
             row.status, row.reason = InboundStatus.IGNORED, "our own message came back (mail loop)"
@@ -270,6 +277,13 @@ class _Ingest:
             _quarantine(row, f"unusable sender address: {exc}")
             return
         ticket = self._thread(contact)
+        if ticket is not None and ticket.status_category == StatusCategory.CLOSED:
+            if auto.automatic:
+                # An out-of-office answering a closed ticket: kept and linked, nothing opened.
+                row.status, row.ticket = InboundStatus.IGNORED, ticket
+                row.reason = "automatic reply to a closed ticket: kept, no follow-up opened"
+                return
+            ticket = None  # a person writing again about a closed ticket: a follow-up ticket
         try:
             if ticket is not None:
                 self._reply(ticket, contact, auto)
@@ -304,12 +318,18 @@ class _Ingest:
     # -- noise ----------------------------------------------------------------------------------
 
     def _flooding(self, sender: str) -> bool:
+        """Over the flood limit in the last 5 minutes, or throttled within the block window
+        (one statement)."""
         limit = int(_config("MAIL_FLOOD_PER_5_MINUTES"))
         block = timedelta(seconds=float(_config("MAIL_FLOOD_BLOCK_SECONDS")))
-        recent = InboundMail.objects.filter(sender=sender)
-        if recent.filter(received_at__gte=self.now - block, reason__startswith="sender throttled").exists():
-            return True
-        return recent.filter(received_at__gte=self.now - timedelta(minutes=5)).count() >= limit
+        window = timedelta(minutes=5)
+        counts = InboundMail.objects.filter(
+            sender=sender, received_at__gte=self.now - max(block, window)
+        ).aggregate(
+            recent=Count("id", filter=Q(received_at__gte=self.now - window)),
+            throttled=Count("id", filter=Q(received_at__gte=self.now - block, reason__startswith=THROTTLED)),
+        )
+        return bool(counts["throttled"]) or counts["recent"] >= limit
 
     def _bounce(self, bounce: classify.Bounce) -> None:
         row = self.row
@@ -359,14 +379,17 @@ class _Ingest:
     # -- threading ------------------------------------------------------------------------------
 
     def _thread(self, contact: Contact) -> Ticket | None:
-        """The ticket this message answers, if its sender takes part in it."""
+        """The ticket this message answers, if its sender takes part in it (closed tickets
+        included: the caller decides what a message to a closed ticket becomes)."""
+        closed: Ticket | None = None
         for ticket_id, verified in self._candidates(contact):
             ticket = Ticket.objects.filter(pk=ticket_id).select_related("requester").first()
-            if ticket is None or ticket.status_category == StatusCategory.CLOSED:
+            if ticket is None or not (verified or self._participant(ticket, contact)):
                 continue
-            if verified or self._participant(ticket, contact):
+            if ticket.status_category != StatusCategory.CLOSED:
                 return ticket
-        return None
+            closed = closed or ticket
+        return closed
 
     def _candidates(self, contact: Contact) -> list[tuple[int, bool]]:
         parsed, domain = self.parsed, mail_domain()
@@ -493,7 +516,8 @@ class _Ingest:
         row.status = status
         row.ticket = outcome.ticket
         row.message = outcome.message
-        others = sorted({a.email.lower() for a in (*self.parsed.to, *self.parsed.cc)} - {row.recipient})[:50]
+        others = sorted({a.email.lower() for a in (*self.parsed.to, *self.parsed.cc)} - {row.recipient})
+        others = others[:PARTICIPANTS_MAX]
         row.participants = f",{','.join(others)}," if others else ""
         if outcome.message is not None:
             self._attachments(outcome.ticket, outcome.message.pk, contact)

@@ -28,7 +28,7 @@ from sportello.core.actors import Via
 from sportello.core.errors import DomainError, NotFound, ValidationFailed
 from sportello.core.paging import SortKey, paginate
 from sportello.tickets import permissions, selectors, services
-from sportello.tickets.models import UNRESOLVED_CATEGORIES, CustomField, Ticket
+from sportello.tickets.models import UNRESOLVED_CATEGORIES, AuthorKind, CustomField, Message, Ticket
 
 from .errors import attach_error
 from .forms import ASSIGNEE_ME, ASSIGNEE_NONE, LoginForm, QueueFilterForm, ReplyForm, TicketPropertiesForm
@@ -170,6 +170,17 @@ def _custom_fields(ticket: Ticket) -> list[tuple[str, str]]:
     return rows
 
 
+def _conversation(user: User, ticket: Ticket) -> list[Message]:
+    """The messages, each agent reply with how its e-mail fared (`delivery`, or None)."""
+    from sportello.channels.services import delivery_states
+
+    messages = list(selectors.message_list(principal=user, ticket=ticket))
+    states = delivery_states([m.pk for m in messages if m.public and m.author_kind == AuthorKind.AGENT])
+    for m in messages:
+        m.delivery = states.get(m.pk)  # type: ignore[attr-defined]
+    return messages
+
+
 def _ticket_context(
     request: HttpRequest,
     ticket: Ticket,
@@ -184,7 +195,7 @@ def _ticket_context(
         "ticket": ticket,
         "now": now,
         "may_edit": may_edit,
-        "conversation": selectors.message_list(principal=user, ticket=ticket),
+        "conversation": _conversation(user, ticket),
         "changes": changes(selectors.event_list(principal=user, ticket=ticket)),
         "custom_fields": _custom_fields(ticket),
         "tags": [t.name for t in ticket.tags.all()],
