@@ -163,6 +163,10 @@ SPORTELLO = {
     # When an SLA policy or a business calendar changes, running clocks keep their due instants
     # ("keep") or are recomputed by a background job ("reflow"); a save may say otherwise.
     "SLA_ON_CHANGE": os.environ.get("SPORTELLO_SLA_ON_CHANGE", "keep"),
+    # Where people reach the desk: the agents' interface, and the customer portal's root when
+    # there is one (notifications link to it; without one they carry no link).
+    "PUBLIC_URL": os.environ.get("SPORTELLO_PUBLIC_URL", "http://127.0.0.1:8000"),
+    "PORTAL_URL": os.environ.get("SPORTELLO_PORTAL_URL", ""),
     # E-mail. Our Message-IDs end in @MAIL_DOMAIN (replies naming one thread to its ticket; one
     # of ours coming back in is a loop). Messages above MAIL_MAX_BYTES are quarantined.
     "MAIL_DOMAIN": os.environ.get("SPORTELLO_MAIL_DOMAIN", "sportello.localhost"),

@@ -1,5 +1,5 @@
 """Fixtures of the notification tests: tickets opened through the pipeline, a Spanish contact,
-and the notifications API reachable whether or not `sportello.api` mounts it yet."""
+a desk with a customer portal."""
 
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from testing import NOW
 
 
 @pytest.fixture(autouse=True)
-def _notifications_api(settings: Any) -> None:
-    from sportello.api import api
-    from sportello.notifications.api import router
-
-    if not any(mounted is router for _, mounted in api._routers):
-        settings.ROOT_URLCONF = "notifications_urlconf"
+def _portal(settings: Any) -> None:
+    """A desk with a customer portal: the templates' links to it are rendered (without one,
+    they are left out: see test_rendering.py)."""
+    settings.SPORTELLO = {**settings.SPORTELLO, "PORTAL_URL": "http://127.0.0.1:8000/portal/"}
 
 
 @pytest.fixture

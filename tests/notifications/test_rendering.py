@@ -242,8 +242,21 @@ def test_extra_context_is_limited_to_the_known_names_and_plain_values(desk: Any,
     assert context["message"] == "x"
 
 
-def test_the_public_url_setting_builds_the_links(desk: Any, open_ticket: Any, settings: Any) -> None:
-    settings.SPORTELLO = {**settings.SPORTELLO, "PUBLIC_URL": "https://help.example.test/"}
+def test_without_a_portal_no_template_sends_a_link_to_it(desk: Any, open_ticket: Any, settings: Any) -> None:
+    settings.SPORTELLO = {**settings.SPORTELLO, "PORTAL_URL": ""}
+    ticket = open_ticket(desk.alice).ticket
+    for key in ("ticket_received", "agent_reply", "status_changed", "shipment_status", "satisfaction_survey"):
+        for language in ("en", "es", "it"):
+            out = render_notification(key=key, ticket=ticket, language=language, now=NOW)
+            assert "/portal/" not in out.text, (key, language)
+            assert "http" not in out.text, (key, language)
+    received = render_notification(key="ticket_received", ticket=ticket, language="en", now=NOW).text
+    assert "To add information, simply reply to this e-mail." in received
+    assert "You can follow your request here" not in received
+
+
+def test_the_portal_url_setting_builds_the_links(desk: Any, open_ticket: Any, settings: Any) -> None:
+    settings.SPORTELLO = {**settings.SPORTELLO, "PORTAL_URL": "https://help.example.test/portal/"}
     ticket = open_ticket(desk.alice).ticket
     out = render_notification(key="satisfaction_survey", ticket=ticket, now=NOW)
     assert f"Rate our support: https://help.example.test/portal/tickets/{ticket.number}/survey/\n" in out.text

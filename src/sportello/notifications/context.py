@@ -47,8 +47,8 @@ NAMES: dict[str, str] = {
     "sla.time_left": "time until sla.due_at: 2h 30m, 1d 4h, 45m; -15m once past it",
     "sla.minutes_left": "the same in whole minutes (negative once past)",
     "sla.breached": "true once a clock of the ticket has breached its target",
-    "links.ticket": "the ticket's page in the customer portal",
-    "links.survey": "the satisfaction survey of the ticket in the portal",
+    "links.ticket": "the ticket's page in the customer portal (empty without PORTAL_URL)",
+    "links.survey": "the satisfaction survey of the ticket in the portal (empty without PORTAL_URL)",
     "links.agent_ticket": "the ticket in the agents' interface",
     "message.body": "the public message being sent (agent_reply); empty for internal notes",
 }
@@ -142,7 +142,10 @@ def notification_context(
     if agent is None and ticket.assignee_id is not None:
         agent = ticket.assignee
     base = public_url()
-    portal = f"{base}/portal/tickets/{ticket.number}/"
+    # The customer portal's pages, when the desk has one (`PORTAL_URL`); else no link at all:
+    # the shipped templates leave their link lines out rather than send a dead link.
+    portal_root = str(settings.SPORTELLO.get("PORTAL_URL", "")).rstrip("/")
+    portal = f"{portal_root}/tickets/{ticket.number}/" if portal_root else ""
     with translation.override(language):
         # (gettext of "" would be the catalogue's header)
         status_name = pgettext("status category", ticket.status.name) if ticket.status.name else ""
@@ -171,7 +174,7 @@ def notification_context(
         "sla": _sla(ticket, now, tz),
         "links": {
             "ticket": portal,
-            "survey": f"{portal}survey/",
+            "survey": f"{portal}survey/" if portal else "",
             "agent_ticket": f"{base}/tickets/{ticket.pk}/" if ticket.pk is not None else "",
         },
         "message": {"body": message_body} if message_body is not None else {},

@@ -72,7 +72,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Thank you for contacting us. We have received your request and opened ticket "
             '#{{ ticket.number }}, "{{ ticket.subject }}". Our {{ department.name }} team will get '
             "back to you as soon as possible.\n\n"
-            "You can follow your request here: {{ links.ticket }}\n"
+            "{% if links.ticket %}You can follow your request here: {{ links.ticket }}\n{% endif %}"
             "To add information, simply reply to this e-mail.\n\n"
             "Kind regards,\n"
             "{{ department.name }}\n"
@@ -85,7 +85,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Gracias por contactar con nosotros. Hemos recibido su solicitud y hemos abierto el "
             "ticket n.º {{ ticket.number }}, «{{ ticket.subject }}». El equipo de "
             "{{ department.name }} le responderá lo antes posible.\n\n"
-            "Puede seguir su solicitud aquí: {{ links.ticket }}\n"
+            "{% if links.ticket %}Puede seguir su solicitud aquí: {{ links.ticket }}\n{% endif %}"
             "Si desea añadir información, basta con responder a este correo.\n\n"
             "Atentamente,\n"
             "{{ department.name }}\n"
@@ -98,7 +98,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "grazie per averci contattato. Abbiamo ricevuto la sua richiesta e aperto il ticket "
             "n. {{ ticket.number }}, «{{ ticket.subject }}». Il team {{ department.name }} le "
             "risponderà il prima possibile.\n\n"
-            "Può seguire la sua richiesta qui: {{ links.ticket }}\n"
+            "{% if links.ticket %}Può seguire la sua richiesta qui: {{ links.ticket }}\n{% endif %}"
             "Per aggiungere informazioni, è sufficiente rispondere a questa e-mail.\n\n"
             "Cordiali saluti,\n"
             "{{ department.name }}\n"
@@ -112,7 +112,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "--\n"
             "{{ agent.name }}\n"
             "{{ department.name }}\n\n"
-            "Ticket #{{ ticket.number }}: {{ links.ticket }}\n"
+            "{% if links.ticket %}Ticket #{{ ticket.number }}: {{ links.ticket }}\n{% endif %}"
             "To reply, simply answer this e-mail.\n"
         ),
     ),
@@ -123,7 +123,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "--\n"
             "{{ agent.name }}\n"
             "{{ department.name }}\n\n"
-            "Ticket n.º {{ ticket.number }}: {{ links.ticket }}\n"
+            "{% if links.ticket %}Ticket n.º {{ ticket.number }}: {{ links.ticket }}\n{% endif %}"
             "Para responder, basta con contestar a este correo.\n"
         ),
     ),
@@ -134,7 +134,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "--\n"
             "{{ agent.name }}\n"
             "{{ department.name }}\n\n"
-            "Ticket n. {{ ticket.number }}: {{ links.ticket }}\n"
+            "{% if links.ticket %}Ticket n. {{ ticket.number }}: {{ links.ticket }}\n{% endif %}"
             "Per rispondere, è sufficiente rispondere a questa e-mail.\n"
         ),
     ),
@@ -145,7 +145,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Hello {{ requester.name }},\n\n"
             'The status of your request #{{ ticket.number }}, "{{ ticket.subject }}", is now: '
             "{{ ticket.status_name }}.\n\n"
-            "You can see the details here: {{ links.ticket }}\n\n"
+            "{% if links.ticket %}You can see the details here: {{ links.ticket }}\n\n{% endif %}"
             "Kind regards,\n"
             "{{ department.name }}\n"
         ),
@@ -156,7 +156,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Hola, {{ requester.name }}:\n\n"
             "El estado de su solicitud n.º {{ ticket.number }}, «{{ ticket.subject }}», ha "
             "cambiado a: {{ ticket.status_name }}.\n\n"
-            "Puede ver los detalles aquí: {{ links.ticket }}\n\n"
+            "{% if links.ticket %}Puede ver los detalles aquí: {{ links.ticket }}\n\n{% endif %}"
             "Atentamente,\n"
             "{{ department.name }}\n"
         ),
@@ -167,7 +167,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Gentile {{ requester.name }},\n\n"
             "lo stato della sua richiesta n. {{ ticket.number }}, «{{ ticket.subject }}», è ora: "
             "{{ ticket.status_name }}.\n\n"
-            "Può consultare i dettagli qui: {{ links.ticket }}\n\n"
+            "{% if links.ticket %}Può consultare i dettagli qui: {{ links.ticket }}\n\n{% endif %}"
             "Cordiali saluti,\n"
             "{{ department.name }}\n"
         ),
@@ -216,7 +216,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Hello {{ requester.name }},\n\n"
             'Here is an update on the shipment for your request #{{ ticket.number }}, "{{ ticket.subject }}".'
             + _shipment_details("en")
-            + "\n\nYou can follow your request here: {{ links.ticket }}\n\n"
+            + "\n\n{% if links.ticket %}You can follow your request here: {{ links.ticket }}\n\n{% endif %}"
             "Kind regards,\n"
             "{{ department.name }}\n"
         ),
@@ -227,7 +227,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Hola, {{ requester.name }}:\n\n"
             "Le informamos sobre el envío de su solicitud n.º {{ ticket.number }}, «{{ ticket.subject }}»."
             + _shipment_details("es")
-            + "\n\nPuede seguir su solicitud aquí: {{ links.ticket }}\n\n"
+            + "\n\n{% if links.ticket %}Puede seguir su solicitud aquí: {{ links.ticket }}\n\n{% endif %}"
             "Atentamente,\n"
             "{{ department.name }}\n"
         ),
@@ -239,7 +239,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "ecco un aggiornamento sulla spedizione relativa alla sua richiesta n. {{ ticket.number }}, "
             "«{{ ticket.subject }}»."
             + _shipment_details("it")
-            + "\n\nPuò seguire la sua richiesta qui: {{ links.ticket }}\n\n"
+            + "\n\n{% if links.ticket %}Può seguire la sua richiesta qui: {{ links.ticket }}\n\n{% endif %}"
             "Cordiali saluti,\n"
             "{{ department.name }}\n"
         ),
@@ -290,7 +290,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Hello {{ requester.name }},\n\n"
             'Your request #{{ ticket.number }}, "{{ ticket.subject }}", has been resolved. We would '
             "like to know how we did: it takes less than a minute.\n\n"
-            "Rate our support: {{ links.survey }}\n\n"
+            "{% if links.survey %}Rate our support: {{ links.survey }}\n\n{% endif %}"
             "Thank you,\n"
             "{{ department.name }}\n"
         ),
@@ -301,7 +301,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "Hola, {{ requester.name }}:\n\n"
             "Su solicitud n.º {{ ticket.number }}, «{{ ticket.subject }}», se ha resuelto. Nos "
             "gustaría conocer su opinión sobre nuestra atención; le llevará menos de un minuto.\n\n"
-            "Valore nuestra atención: {{ links.survey }}\n\n"
+            "{% if links.survey %}Valore nuestra atención: {{ links.survey }}\n\n{% endif %}"
             "Gracias,\n"
             "{{ department.name }}\n"
         ),
@@ -313,7 +313,7 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "la sua richiesta n. {{ ticket.number }}, «{{ ticket.subject }}», è stata risolta. Ci "
             "farebbe piacere conoscere la sua opinione sul nostro servizio: ci vorrà meno di un "
             "minuto.\n\n"
-            "Valuti il nostro supporto: {{ links.survey }}\n\n"
+            "{% if links.survey %}Valuti il nostro supporto: {{ links.survey }}\n\n{% endif %}"
             "Grazie,\n"
             "{{ department.name }}\n"
         ),
