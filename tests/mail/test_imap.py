@@ -206,6 +206,62 @@ def test_one_poll_ingests_six_messages_in_uid_order_and_marks_them_seen(
     assert fresh(mailbox).last_polled_at == NOW + timedelta(minutes=1)
 
 
+def mark_read(server: ImapServer, folder: str, *uids: int) -> None:
+    """Flag messages read, as the account's previous reader (a person, another desk) did."""
+    with server.client(folder) as c:
+        for uid in uids:
+            typ, data = c.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen)")
+            assert typ == "OK", data
+
+
+def test_the_first_read_of_a_folder_leaves_its_old_read_mail_alone(
+    server: ImapServer, folder: str, mailbox: Mailbox
+) -> None:
+    # given an account someone has been reading: three old read messages, two unread ones
+    sent = [message(n, folder) for n in range(1, 6)]
+    uids = server.append(folder, *sent)
+    mark_read(server, folder, uids[0], uids[1], uids[3])
+    fake = FakeIngest()
+    # when the desk reads it for the first time
+    outcome = mailbox_poll(mailbox_id=mailbox.pk, now=NOW, ingest=fake)
+    # then only the unread ones become mail of the desk; the cursor is past the old ones
+    assert outcome == PollOutcome(mailbox.pk, PollStatus.OK, fetched=2, ingested=2)
+    assert fake.raws == [sent[2], sent[4]]
+    mb = fresh(mailbox)
+    assert (mb.last_uid, mb.skip_read_through) == (uids[4], None)
+    # and a message arriving later, even one another client marks read first, is taken
+    [later] = server.append(folder, message(6, folder))
+    mark_read(server, folder, later)
+    again = mailbox_poll(mailbox_id=mailbox.pk, now=NOW + timedelta(minutes=1), ingest=fake)
+    assert (again.ingested, fake.raws[-1]) == (1, message(6, folder))
+
+
+def test_a_batch_of_the_backlog_keeps_skipping_read_mail_until_the_unread_are_in(
+    settings: Any, server: ImapServer, folder: str, mailbox: Mailbox
+) -> None:
+    settings.SPORTELLO = {**settings.SPORTELLO, "IMAP_BATCH": 2}
+    sent = [message(n, folder) for n in range(1, 7)]
+    uids = server.append(folder, *sent)
+    mark_read(server, folder, uids[0], uids[2], uids[4])  # unread: 2, 4, 6
+    fake = FakeIngest()
+    first = mailbox_poll(mailbox_id=mailbox.pk, now=NOW, ingest=fake)
+    assert (first.ingested, fresh(mailbox).skip_read_through) == (2, uids[5])
+    second = mailbox_poll(mailbox_id=mailbox.pk, now=NOW + timedelta(minutes=1), ingest=fake)
+    assert second.ingested == 1
+    assert fake.raws == [sent[1], sent[3], sent[5]]
+    assert (fresh(mailbox).last_uid, fresh(mailbox).skip_read_through) == (uids[5], None)
+
+
+def test_a_mailbox_may_take_its_read_mail_too(server: ImapServer, folder: str, mailbox: Mailbox) -> None:
+    Mailbox.objects.filter(pk=mailbox.pk).update(imap_take_read=True)
+    sent = [message(n, folder) for n in range(1, 4)]
+    uids = server.append(folder, *sent)
+    mark_read(server, folder, uids[0])
+    fake = FakeIngest()
+    outcome = mailbox_poll(mailbox_id=mailbox.pk, now=NOW, ingest=fake)
+    assert (outcome.ingested, fake.raws) == (3, sent)
+
+
 def test_batch_limit_reads_the_oldest_first_and_the_rest_next_poll(
     settings: Any, server: ImapServer, folder: str, mailbox: Mailbox
 ) -> None:
@@ -566,6 +622,7 @@ def test_mailbox_create_without_imap_is_an_mta_mailbox(desk: Any) -> None:
         ({"imap_port": 0}, "imap_port", "must be a port number between 1 and 65535"),
         ({"imap_port": 65536}, "imap_port", "must be a port number between 1 and 65535"),
         ({"imap_port": True}, "imap_port", "must be a port number between 1 and 65535"),
+        ({"imap_take_read": "yes"}, "imap_take_read", "must be true or false"),
         ({"imap_security": "tls"}, "imap_security", "must be one of ssl, starttls, none"),
         ({"imap_host": "imaps://imap.desk.test"}, "imap_host",
          "give the host name alone, without a scheme (like imap.example.com)"),
@@ -686,7 +743,8 @@ def test_api_create_get_list_patch_and_delete_never_show_the_password(desk: Any,
     assert body == {
         "id": mailbox_id, "address": "orders@desk.test", "department_id": desk.books.pk, "active": True,
         "imap_host": "imap.desk.test", "imap_port": 993, "imap_security": "ssl", "imap_username": "orders",
-        "imap_password_set": True, "imap_folder": "INBOX", "uidvalidity": None, "last_uid": 0,
+        "imap_password_set": True, "imap_folder": "INBOX", "imap_take_read": False, "uidvalidity": None,
+        "last_uid": 0,
         "last_polled_at": None, "last_error": "", "created_at": body["created_at"],
     }  # fmt: skip
     responses = [

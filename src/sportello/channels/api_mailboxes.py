@@ -42,6 +42,7 @@ class MailboxOut(Schema):
     imap_username: str
     imap_password_set: bool = Field(description="a password is stored (it is never returned)")
     imap_folder: str
+    imap_take_read: bool = Field(description="the first read of the folder takes read messages too")
     uidvalidity: int | None
     last_uid: int = Field(description="the highest UID whose message is ingested")
     last_polled_at: datetime | None
@@ -64,6 +65,9 @@ class MailboxCreateIn(Strict):
     imap_username: str = Field(default="", max_length=TEXT_INPUT_MAX)
     imap_password: str = Field(default="", max_length=TEXT_INPUT_MAX)
     imap_folder: str = Field(default="INBOX", max_length=TEXT_INPUT_MAX)
+    imap_take_read: bool = Field(
+        default=False, description="on the first read of the folder, take messages already read too"
+    )
 
 
 class MailboxPatchIn(Strict):
@@ -76,6 +80,7 @@ class MailboxPatchIn(Strict):
     imap_username: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     imap_password: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     imap_folder: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
+    imap_take_read: bool | None = None
 
 
 class PollOut(Schema):
@@ -99,6 +104,7 @@ def mailbox_out(m: Mailbox) -> dict[str, Any]:
         "imap_username": m.imap_username,
         "imap_password_set": bool(m.imap_password),
         "imap_folder": m.imap_folder,
+        "imap_take_read": m.imap_take_read,
         "uidvalidity": m.uidvalidity,
         "last_uid": m.last_uid,
         "last_polled_at": m.last_polled_at,

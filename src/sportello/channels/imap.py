@@ -5,8 +5,11 @@ A poll (`mailbox_poll`):
    PostgreSQL, the write lock on SQLite): free or expired → ours until `now + IMAP_LEASE`; held →
    "busy" at once. However many workers run, one reads a mailbox;
 2. logs in (TLS from the start, STARTTLS, or plain text on loopback only) and opens the folder;
-3. a new UIDVALIDITY (the folder was recreated, UIDs renumbered) restarts from UID 0: the
-   ingestion's de-duplication keeps messages already read from being applied twice;
+3. the first read of a folder, or a new UIDVALIDITY (the folder was recreated, UIDs
+   renumbered), restarts from UID 0: the ingestion's de-duplication keeps messages already
+   applied from being applied twice, and the messages already marked read up to the folder's
+   highest UID then are left alone (`skip_read_through`) — years of old mail in an account the
+   desk starts reading do not become tickets — unless the mailbox says `imap_take_read`;
 4. for each UID above `last_uid`, in ascending order and at most `IMAP_BATCH` of them: fetch
    with `BODY.PEEK[]` (not marking it read), hand the bytes to the ingestion (which commits),
    and only then flag it `\\Seen` on the server and move `last_uid` forward. A crash between
@@ -36,7 +39,8 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
 
 from sportello.core.errors import NotFound
 from sportello.core.timing import claim
@@ -193,10 +197,7 @@ def _open(client: imaplib.IMAP4, mailbox: Mailbox) -> int:
 def _uids_after(client: imaplib.IMAP4, last_uid: int) -> list[int]:
     """UIDs above `last_uid`, ascending. `n:*` always matches the highest UID, even below `n`
     (RFC 3501 6.4.8): that one is filtered out here."""
-    typ, data = client.uid("SEARCH", f"UID {last_uid + 1}:*")
-    if typ != "OK":
-        raise ImapFailure(f"UID SEARCH failed: {_reply(data)}")
-    found = {int(tok) for chunk in data if isinstance(chunk, bytes) for tok in chunk.split() if tok.isdigit()}
+    found = _search(client, "UID", f"{last_uid + 1}:*")
     return sorted(uid for uid in found if uid > last_uid)
 
 
@@ -212,6 +213,32 @@ def _body_of(data: list[Any], uid: int) -> bytes | None:
         if found is not None and int(found.group(1)) == uid:
             return bytes(item[1])
     return None
+
+
+def _search(client: imaplib.IMAP4, *criteria: str) -> set[int]:
+    typ, data = client.uid("SEARCH", *criteria)
+    if typ != "OK":
+        raise ImapFailure(f"UID SEARCH {' '.join(criteria)} failed: {_reply(data)}")
+    return {int(tok) for chunk in data if isinstance(chunk, bytes) for tok in chunk.split() if tok.isdigit()}
+
+
+def _highest_uid(client: imaplib.IMAP4) -> int | None:
+    """The folder's highest UID now (None: it is empty)."""
+    found = _search(client, "UID", "*")
+    return max(found) if found else None
+
+
+def _unseen(client: imaplib.IMAP4) -> set[int]:
+    return _search(client, "UNSEEN")
+
+
+def _pass_backlog(mailbox: Mailbox, skip: int) -> None:
+    """The read messages up to `skip` stay unread by us: the cursor moves past them for good."""
+    Mailbox.objects.filter(pk=mailbox.pk, skip_read_through=skip, uidvalidity=mailbox.uidvalidity).update(
+        last_uid=Greatest(F("last_uid"), skip), skip_read_through=None
+    )
+    mailbox.last_uid = max(mailbox.last_uid, skip)
+    mailbox.skip_read_through = None
 
 
 def _fetch(client: imaplib.IMAP4, uid: int) -> bytes | None:
@@ -265,9 +292,12 @@ def _lease_take(*, mailbox_id: int, now: datetime) -> tuple[Mailbox, datetime] |
     return mailbox, mailbox.lease_until
 
 
-def _restart(mailbox: Mailbox, uidvalidity: int) -> None:
-    """The folder's UIDs were renumbered: read it again from the start."""
-    Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=0)
+def _restart(mailbox: Mailbox, uidvalidity: int, highest: int | None) -> None:
+    """The folder is read for the first time, or its UIDs were renumbered: read it from the
+    start — its read messages up to `highest` left alone unless the mailbox takes them."""
+    skip = None if mailbox.imap_take_read else highest
+    Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=0, skip_read_through=skip)
+    mailbox.skip_read_through = skip
     if mailbox.uidvalidity is not None:
         logger.warning(
             "mailbox %s: UIDVALIDITY %s → %s, reading the folder from the start",
@@ -314,8 +344,15 @@ def _read(*, mailbox: Mailbox, now: datetime, ingest: Ingest, connect: Connect, 
     try:
         uidvalidity = _open(client, mailbox)
         if uidvalidity != mailbox.uidvalidity:
-            _restart(mailbox, uidvalidity)
-        for uid in _uids_after(client, mailbox.last_uid)[:batch]:
+            _restart(mailbox, uidvalidity, _highest_uid(client))
+        uids = _uids_after(client, mailbox.last_uid)
+        skip = mailbox.skip_read_through
+        if skip is not None:
+            unseen = _unseen(client)
+            uids = [u for u in uids if u > skip or u in unseen]
+            if not any(u <= skip for u in uids):
+                _pass_backlog(mailbox, skip)  # every unread message of the backlog is in
+        for uid in uids[:batch]:
             raw = _fetch(client, uid)
             if raw is None:  # expunged by someone else since the search: gone for good
                 _advance(mailbox, uid)
@@ -333,6 +370,9 @@ def _read(*, mailbox: Mailbox, now: datetime, ingest: Ingest, connect: Connect, 
                 counts.ingested += 1
             _mark_seen(client, uid)
             _advance(mailbox, uid)
+        skip = mailbox.skip_read_through
+        if skip is not None and mailbox.last_uid >= skip:
+            _pass_backlog(mailbox, skip)  # the backlog's last unread message is in
     except (imaplib.IMAP4.error, OSError, EOFError) as exc:
         raise ImapFailure(f"IMAP: {_text(exc)}") from None
     finally:

@@ -41,6 +41,7 @@ FIELDS = frozenset(
         "imap_username",
         "imap_password",
         "imap_folder",
+        "imap_take_read",
     }
 )
 # Changing any of these points the mailbox at another folder: its UID cursor starts over.
@@ -149,10 +150,10 @@ def _security(data: Mapping[str, Any]) -> str:
     return str(value)
 
 
-def _active(data: Mapping[str, Any]) -> bool:
-    value = data["active"]
+def _boolean(data: Mapping[str, Any], name: str) -> bool:
+    value = data[name]
     if not isinstance(value, bool):
-        raise ValidationFailed("must be true or false", field="active")
+        raise ValidationFailed("must be true or false", field=name)
     return value
 
 
@@ -167,7 +168,9 @@ def _apply(mailbox: Mailbox, data: Mapping[str, Any]) -> list[str]:
     if "department_id" in data:
         values["department_id"] = _department(data).pk
     if "active" in data:
-        values["active"] = _active(data)
+        values["active"] = _boolean(data, "active")
+    if "imap_take_read" in data:
+        values["imap_take_read"] = _boolean(data, "imap_take_read")
     if "imap_host" in data:
         values["imap_host"] = _host(data)
     if "imap_port" in data:

@@ -76,8 +76,13 @@ class Mailbox(models.Model):
     imap_username = models.CharField(max_length=255, blank=True, default="")
     imap_password = models.CharField(max_length=500, blank=True, default="")  # never shown by the API
     imap_folder = models.CharField(max_length=200, default="INBOX")
+    # On the first read of a folder (or after its UIDs were renumbered), messages already marked
+    # read are left alone — years of old mail do not become tickets — unless this is set.
+    imap_take_read = models.BooleanField(default=False)
     uidvalidity = models.BigIntegerField(null=True, blank=True)
     last_uid = models.BigIntegerField(default=0)  # the highest UID whose message is committed
+    # Up to this UID (the folder's highest when it was first read), read messages are skipped.
+    skip_read_through = models.BigIntegerField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
