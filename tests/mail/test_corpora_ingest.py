@@ -20,14 +20,7 @@ OUTCOMES = {s.value for s in InboundStatus}
 
 
 @pytest.fixture
-def desk_mail(desk: Any, settings: Any, tmp_path: Path) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files"), "base_url": None},
-        },
-    }
+def desk_mail(desk: Any, mail_files: Path) -> None:
     # Corpus mail is addressed to all sorts of people: take it all in at one address.
     Mailbox.objects.create(address="support@corpus.test", department=desk.books, created_at=NOW)
 

@@ -46,15 +46,8 @@ def sink(settings: Any) -> Iterator[Sink]:
 
 @pytest.fixture
 def desk_mail(
-    desk: Any, settings: Any, tmp_path: Path, imap: ImapServer, monkeypatch: pytest.MonkeyPatch
+    desk: Any, settings: Any, mail_files: Path, imap: ImapServer, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files"), "base_url": None},
-        },
-    }
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_DOMAIN": "desk.test"}
     monkeypatch.setattr(clock, "now", lambda: NOW)
     Department.objects.filter(pk=desk.books.pk).update(email=ADDRESS)

@@ -161,17 +161,10 @@ SEEN = {"\\Seen"}
 
 
 @pytest.fixture
-def real_ingest(settings: Any, tmp_path: Path) -> Any:
+def real_ingest(settings: Any, mail_files: Path) -> Any:
     """The real ingestion, storing raw mail and attachments under the test's directory."""
     from sportello.channels.inbound import mail_ingest
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files"), "base_url": None},
-        },
-    }
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_DOMAIN": "desk.test"}
     return mail_ingest
 

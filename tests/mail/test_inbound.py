@@ -28,14 +28,7 @@ DOMAIN = "desk.test"
 
 
 @pytest.fixture(autouse=True)
-def _mail(settings: Any, tmp_path: Path, desk: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files"), "base_url": None},
-        },
-    }
+def _mail(settings: Any, mail_files: Path, desk: Any) -> None:
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_DOMAIN": DOMAIN}
     Mailbox.objects.create(address=BOOKS, department=desk.books, created_at=NOW)
 

@@ -271,8 +271,11 @@ class _ParseState:
     parser: Any = None
 
 
-def _comment_depth(value: str) -> int:
+def _parens(value: str) -> tuple[int, bool]:
+    """(deepest nesting of the comments, whether every parenthesis is matched); backslash
+    escapes are skipped. A closing parenthesis without an opening one unbalances for good."""
     depth = deepest = 0
+    balanced = True
     escaped = False
     for ch in value:
         if escaped:
@@ -283,8 +286,10 @@ def _comment_depth(value: str) -> int:
             depth += 1
             deepest = max(deepest, depth)
         elif ch == ")":
+            if depth == 0:
+                balanced = False
             depth = max(0, depth - 1)
-    return deepest
+    return deepest, balanced and depth == 0
 
 
 if TYPE_CHECKING:
@@ -324,7 +329,7 @@ class _IntakePolicy(_EmailPolicy):
         if len(value) > limit:
             value = value[:limit]
             state.notes.append(f"header {label!r}: cut to {limit} characters")
-        if value.count("(") > _MAX_COMMENT_DEPTH and _comment_depth(value) > _MAX_COMMENT_DEPTH:
+        if value.count("(") > _MAX_COMMENT_DEPTH and _parens(value)[0] > _MAX_COMMENT_DEPTH:
             value = value.replace("(", "").replace(")", "")
             state.notes.append(f"header {label!r}: comments nested too deeply, parentheses removed")
         return name, value
@@ -428,28 +433,11 @@ def _strip_quoted(value: str) -> str:
     return "".join(out)
 
 
-def _parens_balanced(value: str) -> bool:
-    depth = 0
-    escaped = False
-    for ch in value:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
-
-
 def _strict_getaddresses(value: str) -> list[tuple[str, str]] | None:
     """`email.utils.getaddresses([value], strict=True)` of Python ≥ 3.12.6 (the CVE-2023-27043
     fix), on every Python: None when the header is ambiguous (unbalanced parentheses, or the
     parser found a different number of addresses than the header has commas)."""
-    if not _parens_balanced(_strip_quoted(value)):
+    if not _parens(_strip_quoted(value))[1]:
         return None
     try:
         pairs = email.utils.getaddresses([value])
