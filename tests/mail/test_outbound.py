@@ -17,7 +17,13 @@ from smtp_sink import Sink, free_port, mailers_for, running_sink
 from sportello.accounts.models import Department
 from sportello.channels import outbound, services
 from sportello.channels.models import AutoReply, InboundMail, InboundStatus, OutboxMessage, OutboxStatus
-from sportello.channels.services import delivery_states, outbox_add, outbox_deliver, retry_delay
+from sportello.channels.services import (
+    auto_replies_prune,
+    delivery_states,
+    outbox_add,
+    outbox_deliver,
+    retry_delay,
+)
 from sportello.contacts.models import Contact
 from sportello.core import clock
 from sportello.core.actors import Via
@@ -514,6 +520,9 @@ def test_automatic_mail_to_one_address_is_capped_per_day(
     # and a day later automatic mail flows again
     later = notice(ticket, "notify:later", to=["alice@acme.test"])
     assert outbox_deliver(outbox_id=later.pk, now=NOW + timedelta(hours=24)) == OutboxStatus.SENT
+    # and the hourly clean-up forgets the records the cap no longer reads
+    assert auto_replies_prune(now=NOW + timedelta(hours=24)) == 2
+    assert list(AutoReply.objects.values_list("sent_at", flat=True)) == [NOW + timedelta(hours=24)]
 
 
 def test_a_capped_recipient_is_left_out_and_the_others_still_get_the_mail(

@@ -405,6 +405,11 @@ def _reply_failed(*, outbox_id: int, now: datetime) -> None:
         logger.exception("could not record the failed delivery of outbox %s", outbox_id)
 
 
+def auto_replies_prune(*, now: datetime) -> int:
+    """Forget the automatic-reply records the daily cap no longer reads."""
+    return AutoReply.objects.filter(sent_at__lte=now - AUTO_REPLY_WINDOW).delete()[0]
+
+
 def delivery_states(message_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     """The e-mail delivery state of messages (an agent's reply sent by e-mail), by message id:
     {"status": pending|sent|failed, "attempts", "last_error", "sent_at"}. Messages not sent by

@@ -23,3 +23,11 @@ def sweep_outbox() -> int:
 
 
 register_job(name="outbox_sweep", every=timedelta(minutes=5), task=sweep_outbox)
+
+
+@task()
+def prune_auto_replies() -> int:
+    return services.auto_replies_prune(now=clock.now())
+
+
+register_job(name="auto_replies_prune", every=timedelta(hours=1), task=prune_auto_replies)
