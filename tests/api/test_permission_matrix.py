@@ -21,6 +21,7 @@ from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.blueprints.services import blueprint_save
+from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import Mailbox
 from sportello.core.actors import Via
 from sportello.notifications.services import canned_create
@@ -261,6 +262,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("DELETE", "/mailboxes/{mailbox}", None, ADMIN_ONLY),
     ("POST", "/mailboxes/{mailbox}/poll", {}, ADMIN_ONLY),
     ("POST", "/mail/inbound", "rfc822", ADMIN_ONLY_CREATE),
+    ("GET", "/mail/inbound", None, ADMIN_ONLY),
+    ("GET", "/mail/inbound/{inbound}/raw", None, ADMIN_ONLY),
     ("GET", "/notification-templates", None, expect(200, 200, 403, 200)),
     ("GET", "/notification-templates/ticket_received/en", None, expect(200, 200, 403, 200)),
     (
@@ -334,7 +337,13 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     mailbox = Mailbox.objects.create(address="books@shop.test", department=desk.books, created_at=NOW)
     canned = canned_create(actor=desk.admin, title="Thanks", body="Thank you, {{ requester.name }}.",
                            department_id=desk.books.pk, now=NOW)  # fmt: skip
+    received = mail_ingest(
+        raw=b"From: dora@customer.test\r\nTo: books@shop.test\r\nSubject: Earlier\r\n\r\nAn earlier one\r\n",
+        via="mta",
+        now=NOW,
+    )
     return {
+        "inbound": received.inbound_id,
         "mailbox": mailbox.pk,
         "canned": canned.pk,
         "ticket": outcome.ticket.pk,
@@ -450,6 +459,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{transition_key}": "{transition}",
         "{mailbox_id}": "{mailbox}",
         "{canned_id}": "{canned}",
+        "{inbound_id}": "{inbound}",
         # `{key}` is `{rule}` by now
         "/notification-templates/{rule}/{language}": "/notification-templates/ticket_received/en",
         "/notification-templates/{rule}/preview": "/notification-templates/ticket_received/preview",

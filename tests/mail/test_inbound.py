@@ -427,3 +427,26 @@ def test_a_ticketing_system_relaying_people_can_be_declared_human(
     ticket.refresh_from_db()
     assert (result.status, ticket.status_category == "open") == ("reply", reopened)
     assert InboundMail.objects.get(pk=result.inbound_id).automatic is not reopened
+
+
+def test_admins_review_what_was_received_and_download_it_as_it_arrived(desk: Any, api: Any) -> None:
+    # given a ticket, and a message from an agent's address (quarantined)
+    ingest(mail())
+    quarantined = ingest(mail(sender="bruno@desk.test", message_id="<q1@desk.test>"))
+    admin = api(desk.admin)
+    # when an admin lists the quarantine
+    r = admin.get("/mail/inbound", {"status": "quarantine"})
+    assert r.status_code == 200, r.content
+    [row] = r.json()["items"]
+    assert (row["id"], row["sender"], row["ticket_id"]) == (quarantined.inbound_id, "bruno@desk.test", None)
+    assert row["reason"].startswith("sent from an agent's address")
+    # then everything received is listed newest first, and each message downloads as it arrived
+    assert [i["status"] for i in admin.get("/mail/inbound").json()["items"]] == ["quarantine", "ticket"]
+    raw = admin.client.get(f"/api/v1/mail/inbound/{quarantined.inbound_id}/raw", headers=admin.headers)
+    assert raw.status_code == 200
+    assert (raw["Content-Type"], raw["X-Content-Type-Options"]) == ("message/rfc822", "nosniff")
+    assert raw["Content-Disposition"] == f'attachment; filename="inbound-{quarantined.inbound_id}.eml"'
+    assert raw.content == mail(sender="bruno@desk.test", message_id="<q1@desk.test>")
+    # and only admins see any of it
+    assert api(desk.agent).get("/mail/inbound").status_code == 403
+    assert admin.get("/mail/inbound", {"status": "lost"}).status_code == 422
