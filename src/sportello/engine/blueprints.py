@@ -477,24 +477,38 @@ def _parse_state(
     )
 
 
-def _parse_initial(data: object, by_key: Mapping[str, State], path: str) -> tuple[str, ...]:
+def _state_keys(
+    data: object, by_key: Mapping[str, State], path: str, *, empty: str, terminal: str
+) -> tuple[str, ...]:
+    """A state key or a non-empty list of them, each a state of this blueprint, none terminal
+    (`terminal`: the message when one is; `empty`: when the list is), without repeats."""
     if isinstance(data, str):
         items: list[tuple[object, str]] = [(data, path)]
     else:
         raw = _list(data, path, STATES_MAX)
         if not raw:
-            raise RuleSchemaError(path, "must name at least one state")
+            raise RuleSchemaError(path, empty)
         items = [(x, at(path, i)) for i, x in enumerate(raw)]
     keys: list[str] = []
     for value, vpath in items:
         if not isinstance(value, str) or value not in by_key:
             raise RuleSchemaError(vpath, f"{str(value)[:60]!r} is not a state of this blueprint")
         if by_key[value].terminal:
-            raise RuleSchemaError(vpath, "an initial state cannot be terminal")
+            raise RuleSchemaError(vpath, terminal.format(value=value))
         if value in keys:
             raise RuleSchemaError(vpath, f"repeats {value!r}")
         keys.append(value)
     return tuple(keys)
+
+
+def _parse_initial(data: object, by_key: Mapping[str, State], path: str) -> tuple[str, ...]:
+    return _state_keys(
+        data,
+        by_key,
+        path,
+        empty="must name at least one state",
+        terminal="an initial state cannot be terminal",
+    )
 
 
 def _parse_owners(data: object, roles: Collection[str], path: str) -> Owners:
@@ -604,23 +618,13 @@ def _parse_transition(
     if raw_from == COMMON:
         from_states = None
     else:
-        if isinstance(raw_from, str):
-            items: list[tuple[object, str]] = [(raw_from, fpath)]
-        else:
-            raw = _list(raw_from, fpath, STATES_MAX)
-            if not raw:
-                raise RuleSchemaError(fpath, 'must name at least one state (or be "*")')
-            items = [(x, at(fpath, i)) for i, x in enumerate(raw)]
-        keys: list[str] = []
-        for value, vpath in items:
-            if not isinstance(value, str) or value not in by_key:
-                raise RuleSchemaError(vpath, f"{str(value)[:60]!r} is not a state of this blueprint")
-            if by_key[value].terminal:
-                raise RuleSchemaError(vpath, f"{value!r} is terminal: no transition leaves it")
-            if value in keys:
-                raise RuleSchemaError(vpath, f"repeats {value!r}")
-            keys.append(value)
-        from_states = tuple(keys)
+        from_states = _state_keys(
+            raw_from,
+            by_key,
+            fpath,
+            empty='must name at least one state (or be "*")',
+            terminal="{value!r} is terminal: no transition leaves it",
+        )
     to = d["to"]
     if not isinstance(to, str) or to not in by_key:
         raise RuleSchemaError(at(path, "to"), f"{str(to)[:60]!r} is not a state of this blueprint")
