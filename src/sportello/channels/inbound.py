@@ -26,7 +26,8 @@ all call it). In order:
 6. **The change** goes through the ticket pipeline (rules, SLA, blueprints, audit, outbox) as
    the contact, via e-mail: new senders become contacts (organization by domain); the body is
    the text part (or text derived from HTML), sanitised HTML beside it, a reply's quoted history
-   split off (`Message.quoted_text`); attachments are stored and attached to the message.
+   split off (`Message.quoted_text`); attachments are stored and handed to the pipeline with
+   the message (`NewMessage.files`), which attaches them and records them.
 7. Everything received gets an `InboundMail` row (status, reason, defects, the ticket and
    message it became), written in the same transaction as the change.
 """
@@ -64,8 +65,8 @@ from sportello.tickets.attachments import (
     sanitize_filename,
     storage_key_new,
 )
-from sportello.tickets.models import Attachment, AuthorKind, StatusCategory, Ticket, TicketEvent
-from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord
+from sportello.tickets.models import StatusCategory, Ticket
+from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
 from .outbound import reply_secret
@@ -478,14 +479,16 @@ class _Ingest:
                 actor=actor,
                 via=Via.EMAIL,
                 cause="mail",
-                message=NewMessage(body=text, body_html=html, quoted=quoted, author=author),
+                message=NewMessage(
+                    body=text, body_html=html, quoted=quoted, author=author, files=self._files()
+                ),
                 no_auto_reply=auto.automatic,
                 reopen=reopen,
             ),
             now=self.now,
         )
         self.row.reopened = waiting and outcome.ticket.status_category == StatusCategory.OPEN
-        self._done(InboundStatus.REPLY, outcome, contact)
+        self._done(InboundStatus.REPLY, outcome)
 
     def _may_reopen(self, ticket: Ticket) -> bool:
         if ticket.status_category not in pipeline.WAITING_CATEGORIES:
@@ -503,15 +506,35 @@ class _Ingest:
             subject=subject,
             requester_id=contact.pk,
             department_id=department.pk,
-            description=NewMessage(body=text, body_html=html),
+            description=NewMessage(body=text, body_html=html, files=self._files()),
             fields={"channel": "email"},
             cause="mail",
             no_auto_reply=auto.automatic,
             now=self.now,
         )
-        self._done(InboundStatus.TICKET, outcome, contact)
+        self._done(InboundStatus.TICKET, outcome)
 
-    def _done(self, status: str, outcome: pipeline.Outcome, contact: Contact) -> None:
+    def _files(self) -> tuple[StoredFile, ...]:
+        """The message's attachments, stored now (and deleted again if the change fails)."""
+        storage = attachment_storage()
+        files = []
+        for item in self.parsed.attachments:
+            if not item.content:
+                continue
+            key = storage.save(storage_key_new(), ContentFile(item.content))
+            self.stored.append(key)
+            files.append(
+                StoredFile(
+                    storage_key=key,
+                    filename=sanitize_filename(item.filename),
+                    content_type=choose_content_type(declared=item.content_type, head=item.content[:2048]),
+                    size=len(item.content),
+                    sha256=hashlib.sha256(item.content).hexdigest(),
+                )
+            )
+        return tuple(files)
+
+    def _done(self, status: str, outcome: pipeline.Outcome) -> None:
         row = self.row
         row.status = status
         row.ticket = outcome.ticket
@@ -519,54 +542,3 @@ class _Ingest:
         others = sorted({a.email.lower() for a in (*self.parsed.to, *self.parsed.cc)} - {row.recipient})
         others = others[:PARTICIPANTS_MAX]
         row.participants = f",{','.join(others)}," if others else ""
-        if outcome.message is not None:
-            self._attachments(outcome.ticket, outcome.message.pk, contact)
-
-    def _attachments(self, ticket: Ticket, message_id: int, contact: Contact) -> None:
-        storage = attachment_storage()
-        rows, events = [], []
-        for item in self.parsed.attachments:
-            if not item.content:
-                continue
-            key = storage.save(storage_key_new(), ContentFile(item.content))
-            self.stored.append(key)
-            a = Attachment(
-                ticket=ticket,
-                message_id=message_id,
-                storage_key=key,
-                filename=sanitize_filename(item.filename),
-                content_type=choose_content_type(declared=item.content_type, head=item.content[:2048]),
-                size=len(item.content),
-                sha256=hashlib.sha256(item.content).hexdigest(),
-                uploaded_by_kind=AuthorKind.CONTACT,
-                uploaded_by_id=contact.pk,
-                created_at=self.now,
-            )
-            rows.append(a)
-        if not rows:
-            return
-        Attachment.objects.bulk_create(rows)
-        change = self.row.message.change_id if self.row.message is not None else None
-        for a in Attachment.objects.filter(message_id=message_id).order_by("id"):
-            events.append(
-                TicketEvent(
-                    ticket=ticket,
-                    change_id=change,
-                    at=self.now,
-                    kind="attachment",
-                    field="received",
-                    new_value={
-                        "attachment_id": a.pk,
-                        "filename": a.filename,
-                        "content_type": a.content_type,
-                        "size": a.size,
-                        "sha256": a.sha256,
-                    },
-                    actor_kind=str(ActorKind.CONTACT),
-                    actor_id=contact.pk,
-                    actor_label=(contact.name or contact.email)[:200],
-                    via=str(Via.EMAIL),
-                    cause="mail",
-                )
-            )
-        TicketEvent.objects.bulk_create(events)

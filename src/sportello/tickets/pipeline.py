@@ -79,6 +79,18 @@ class NewMessage:
     attachment_ids: tuple[int, ...] = ()
     # The quoted history of an e-mail reply, split from `body` (kept, shown collapsed).
     quoted: str = ""
+    # Files already in the attachment storage that arrive with the message (an e-mail's
+    # attachments): attached to it, each recorded as an `attachment`/`received` event.
+    files: tuple[StoredFile, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    storage_key: str  # generated; the bytes are stored before the change
+    filename: str  # a display name, sanitised
+    content_type: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,8 +676,12 @@ def _prepare_message(ctx: Context, new: NewMessage) -> Message:
 
 
 def _claim_attachments(ctx: Context, message: Message, new: NewMessage | None) -> None:
-    """Attach staged uploads of this ticket to the new message."""
-    if new is None or not new.attachment_ids:
+    """Attach staged uploads of this ticket, and the files that came with it, to the new message."""
+    if new is None:
+        return
+    if new.files:
+        _attach_files(ctx, message, new)
+    if not new.attachment_ids:
         return
     staged = Attachment.objects.filter(pk__in=new.attachment_ids, ticket=ctx.ticket, message__isnull=True)
     if message.author_kind == AuthorKind.CONTACT:
@@ -674,6 +690,52 @@ def _claim_attachments(ctx: Context, message: Message, new: NewMessage | None) -
     claimed = staged.update(message=message)
     if claimed != len(set(new.attachment_ids)):
         raise ValidationFailed("unknown or already used attachment id", field="attachment_ids")
+
+
+def _attach_files(ctx: Context, message: Message, new: NewMessage) -> None:
+    """The message's stored files as its attachments, uploaded by its author; their events go
+    with the change's."""
+    author = new.author or ctx.mutation.actor
+    Attachment.objects.bulk_create(
+        [
+            Attachment(
+                ticket=ctx.ticket,
+                message=message,
+                storage_key=f.storage_key,
+                filename=f.filename,
+                content_type=f.content_type,
+                size=f.size,
+                sha256=f.sha256,
+                uploaded_by_kind=message.author_kind,
+                uploaded_by_id=author.id,
+                created_at=ctx.now,
+            )
+            for f in new.files
+        ]
+    )
+    for a in Attachment.objects.filter(message=message).order_by("id"):
+        ctx.events.append(
+            TicketEvent(
+                ticket=ctx.ticket,
+                change_id=ctx.change_id,
+                at=ctx.now,
+                kind="attachment",
+                field="received",
+                new_value={
+                    "attachment_id": a.pk,
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                },
+                actor_kind=str(author.kind),
+                actor_id=author.id,
+                actor_label=author.label[:200],
+                via=str(ctx.mutation.via),
+                cause=ctx.mutation.cause[:200],
+                depth=ctx.mutation.depth,
+            )
+        )
 
 
 # --------------------------------------------------------------------------------------------
