@@ -356,10 +356,11 @@ def test_attachments_are_stored_on_the_message_with_safe_names(desk: Any) -> Non
         16,
         "contact",
     )
-    assert (
-        TicketEvent.objects.filter(ticket_id=result.ticket_id, kind="attachment", field="received").count()
-        == 1
-    )
+    [event] = TicketEvent.objects.filter(ticket_id=result.ticket_id, kind="attachment", field="received")
+    message = Message.objects.get(pk=result.message_id)
+    who = (event.actor_kind, event.actor_id, event.change_id)
+    assert who == ("contact", message.author_contact_id, message.change_id)
+    assert event.new_value["attachment_id"] == attachment.pk
 
 
 def test_the_mta_endpoint_takes_raw_mail_from_admins(desk: Any, api: Any) -> None:
