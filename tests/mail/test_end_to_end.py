@@ -6,7 +6,6 @@ the mailbox again; it lands on the same ticket."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 from imap_server import ImapServer
-from smtp_sink import Sink, mailers_for, running_sink
+from smtp_sink import Sink
 
 from sportello.accounts.models import Department
 from sportello.channels.imap import mailbox_poll
@@ -30,42 +29,28 @@ ADDRESS = "books@shop.test"
 _folders = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def imap() -> Iterator[ImapServer]:
-    server = ImapServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sink(settings: Any) -> Iterator[Sink]:
-    with running_sink() as s:
-        settings.MAILERS = mailers_for(s.port)
-        yield s
-
-
 @pytest.fixture
 def desk_mail(
-    desk: Any, settings: Any, mail_files: Path, imap: ImapServer, monkeypatch: pytest.MonkeyPatch
+    desk: Any, settings: Any, mail_files: Path, server: ImapServer, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_DOMAIN": "desk.test"}
     monkeypatch.setattr(clock, "now", lambda: NOW)
     Department.objects.filter(pk=desk.books.pk).update(email=ADDRESS)
     folder = f"E2E{next(_folders)}"
-    imap.create_folder(folder)
+    server.create_folder(folder)
     return mailbox_create(
         actor=desk.admin,
         data={
-            "address": ADDRESS, "department_id": desk.books.pk, "imap_host": imap.host,
-            "imap_port": imap.port, "imap_security": "none", "imap_username": imap.user,
-            "imap_password": imap.password, "imap_folder": folder,
+            "address": ADDRESS, "department_id": desk.books.pk, "imap_host": server.host,
+            "imap_port": server.port, "imap_security": "none", "imap_username": server.user,
+            "imap_password": server.password, "imap_folder": folder,
         },
         now=NOW,
     )  # fmt: skip
 
 
 def test_a_conversation_by_mail_stays_on_one_ticket(
-    desk: Any, api: Any, imap: ImapServer, sink: Sink, desk_mail: Any
+    desk: Any, api: Any, server: ImapServer, sink: Sink, desk_mail: Any
 ) -> None:
     mailbox = desk_mail
     # given a customer's first mail in the mailbox
@@ -76,14 +61,14 @@ def test_a_conversation_by_mail_stays_on_one_ticket(
     first["Date"] = format_datetime(NOW)
     first["Message-ID"] = "<first@customer.test>"
     first.set_content("Hello, pages 30 to 40 are blank.\n\nCarla")
-    imap.append(mailbox.imap_folder, first.as_bytes())
+    server.append(mailbox.imap_folder, first.as_bytes())
 
     # when the worker polls: a ticket in Books, the message marked seen
     outcome = mailbox_poll(mailbox_id=mailbox.pk, now=NOW)
     assert (outcome.status, outcome.ingested) == ("ok", 1)
     ticket = Ticket.objects.get()
     assert (ticket.department_id, ticket.requester.email) == (desk.books.pk, "carla@customer.test")
-    assert all("\\Seen" in flags for flags in imap.flags(mailbox.imap_folder).values())
+    assert all("\\Seen" in flags for flags in server.flags(mailbox.imap_folder).values())
 
     # and the agent replies; the worker sends it over SMTP
     r = api(desk.agent).post(f"/tickets/{ticket.pk}/messages", {"body": "We are sending a new copy."})
@@ -109,7 +94,7 @@ def test_a_conversation_by_mail_stays_on_one_ticket(
         "Thank you, it arrived.\n\nOn Mon, 2 Nov 2026 at 10:30, Books <books@shop.test> wrote:\n"
         "> We are sending a new copy.\n"
     )
-    imap.append(mailbox.imap_folder, answer.as_bytes())
+    server.append(mailbox.imap_folder, answer.as_bytes())
     outcome = mailbox_poll(mailbox_id=mailbox.pk, now=NOW + timedelta(hours=1))
 
     # then it is a reply on the same ticket, its quote split off; one ticket in all

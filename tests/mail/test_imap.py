@@ -9,7 +9,7 @@ from __future__ import annotations
 import imaplib
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,13 +32,6 @@ _folders = itertools.count(1)
 
 # --------------------------------------------------------------------------------------------
 # Fixtures and helpers
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ImapServer]:
-    s = ImapServer().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

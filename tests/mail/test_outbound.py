@@ -6,13 +6,13 @@ ticket and to the reply's author; automatic mail is capped per recipient per day
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import format_datetime
 from typing import Any, Literal
 
 import pytest
-from smtp_sink import Sink, free_port, mailers_for, running_sink
+from smtp_sink import Sink, free_port, mailers_for
 
 from sportello.accounts.models import Department
 from sportello.channels import outbound, services
@@ -33,14 +33,6 @@ from sportello.tickets.models import Message, TicketEvent
 from testing import NOW
 
 DOMAIN = "sportello.localhost"  # settings.SPORTELLO["MAIL_DOMAIN"] in tests
-
-
-@pytest.fixture
-def sink(settings: Any) -> Iterator[Sink]:
-    """A real SMTP server on 127.0.0.1, with Django's default mailer pointed at it."""
-    with running_sink() as s:
-        settings.MAILERS = mailers_for(s.port)
-        yield s
 
 
 @pytest.fixture
