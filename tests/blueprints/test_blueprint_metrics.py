@@ -167,3 +167,26 @@ def test_a_period_that_reads_wrong_is_refused(
     r = api(desk.admin).get("/metrics/blueprints", query)
     assert r.status_code == 422, r.content
     assert r.json()["error"]["field"] == field
+
+
+def test_the_department_dashboard_does_not_grow_with_the_number_of_blueprints(
+    desk: Any, fields: None, save_blueprint: Any, api: Any, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(clock, "now", lambda: now)
+    calendar_save(definition=ROME, departments=[desk.books.pk], actor=desk.admin, now=now)
+    client = api(desk.admin)
+
+    def cost() -> int:
+        client.get("/metrics/blueprints")  # warm: parsed definitions and calendars are cached
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/metrics/blueprints").status_code == 200
+        return len(ctx.captured_queries)
+
+    save_blueprint(returns_definition(desk))
+    one = cost()
+    for key in ("returns-b", "returns-c"):
+        save_blueprint({**returns_definition(desk), "key": key, "name": key})
+    assert cost() == one

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -154,12 +155,13 @@ def state_changes(*, keys: Collection[str], until: datetime) -> dict[str, list[e
     return changes
 
 
-def business_clock(department_id: int) -> engine.BusinessElapsed:
-    """Business time between two instants in the department's calendar (none: calendar time)."""
+def business_clock(department_id: int, memo: dict[str, Any] | None = None) -> engine.BusinessElapsed:
+    """Business time between two instants in the department's calendar (none: calendar time).
+    `memo`: shared by the callers of one request, so the calendars' signature is read once."""
     from sportello.engine import calendars
     from sportello.sla.calendars import active_calendars
 
-    calendar = active_calendars().for_department(department_id)
+    calendar = active_calendars(memo).for_department(department_id)
     if calendar is None:
         return lambda start, end: end - start
     return lambda start, end: calendars.elapsed(calendar, start, end)
@@ -190,6 +192,7 @@ def _may_read_metrics(user: User, blueprint: Blueprint) -> bool:
 def _metrics(rows: list[Blueprint], period: Period) -> list[tuple[Blueprint, engine.BlueprintMetrics]]:
     versions = blueprint_current_definitions(blueprints=rows)
     logs = state_changes(keys=[row.key for row in rows], until=period.end)
+    memo: dict[str, Any] = {}  # the calendars' signature, read once for every blueprint
     out = []
     for row in rows:
         bp = parsed_version(versions[row.pk]).blueprint
@@ -198,7 +201,7 @@ def _metrics(rows: list[Blueprint], period: Period) -> list[tuple[Blueprint, eng
             logs[row.key],
             period.end,
             since=period.start,
-            business_elapsed=business_clock(row.department_id),
+            business_elapsed=business_clock(row.department_id, memo),
         )
         out.append((row, found))
     return out
