@@ -21,12 +21,12 @@ from ninja import Router, Schema, Status
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from sportello.core.http import MAIL_CONTENT_TYPES
 from sportello.core.paging import SortKey, page_limit, paginate
 
 from .models import InboundMail, InboundStatus
 
 router = Router(tags=["mail"])
-CONTENT_TYPES = ("message/rfc822", "application/octet-stream")
 
 
 class InboundOut(Schema):
@@ -46,8 +46,8 @@ class InboundOut(Schema):
 def ingest(request: HttpRequest, recipient: str | None = None) -> Status:
     require_admin(request.auth)  # type: ignore[arg-type]
     kind = (request.content_type or "").lower()
-    if kind not in CONTENT_TYPES:
-        raise UnsupportedMediaType(f"send the message as {CONTENT_TYPES[0]}")
+    if kind not in MAIL_CONTENT_TYPES:
+        raise UnsupportedMediaType(f"send the message as {MAIL_CONTENT_TYPES[0]}")
     cap = 4 * int(settings.SPORTELLO["MAIL_MAX_BYTES"])
     raw = request.read(cap + 1)  # the stream, not request.body: mail is larger than form posts
     if len(raw) > cap:

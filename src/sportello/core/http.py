@@ -82,28 +82,31 @@ def handler500(request: HttpRequest) -> HttpResponse:
 YAML_CONTENT_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
+# Endpoints whose body may be something else than JSON: (what they take, how the 415 says it).
+MAIL_CONTENT_TYPES = ("message/rfc822", "application/octet-stream")
+
+
+def _body_types(path: str) -> tuple[tuple[str, ...], str]:
+    if path.rstrip("/").endswith("/attachments"):
+        return ("application/json", "multipart/form-data"), "application/json or multipart/form-data"
+    if path.startswith("/api/v1/rules"):  # rules as code: YAML too
+        return ("application/json", *YAML_CONTENT_TYPES), "application/json or application/yaml"
+    if path.rstrip("/") == "/api/v1/mail/inbound":  # a raw RFC 5322 message
+        return ("application/json", *MAIL_CONTENT_TYPES), "message/rfc822"
+    return ("application/json",), "application/json"
+
+
 class ApiContentTypeMiddleware:
-    """API requests with a body must say what it is: JSON (or multipart on upload endpoints)."""
+    """API requests with a body must say what it is: JSON, or what the endpoint takes instead
+    (multipart uploads, YAML rules, raw mail)."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api(request) and request.method in ("POST", "PUT", "PATCH"):
-            ctype = (request.content_type or "").lower()
-            upload = request.path.rstrip("/").endswith("/attachments")
-            rules = request.path.startswith("/api/v1/rules")  # rules as code: YAML too
-            mail = request.path.rstrip("/") == "/api/v1/mail/inbound"  # a raw RFC 5322 message
-            ok = (
-                ctype == "application/json"
-                or (upload and ctype == "multipart/form-data")
-                or (rules and ctype in YAML_CONTENT_TYPES)
-                or (mail and ctype in ("message/rfc822", "application/octet-stream"))
-            )
+            accepted, expected = _body_types(request.path)
             has_body = int(request.META.get("CONTENT_LENGTH") or 0) > 0
-            if has_body and not ok:
-                expected = "application/json" + (" or multipart/form-data" if upload else "")
-                expected += " or application/yaml" if rules else ""
-                expected = "message/rfc822" if mail else expected
+            if has_body and (request.content_type or "").lower() not in accepted:
                 return error_response(415, f"send the request body as {expected}")
         return self.get_response(request)
