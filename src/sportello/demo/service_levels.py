@@ -57,12 +57,12 @@ def demo_service_levels_create(*, now: datetime) -> dict[str, int]:
     blueprint_save(definition=_warranty_replacement(support.pk), actor=admin, now=now)
     # Every department's address receives mail (from an MTA: `sportello mail ingest`, or the
     # inbound endpoint); an admin adds the IMAP account to poll one.
-    from sportello.channels.models import Mailbox
+    from sportello.channels.mailboxes import mailbox_create
 
     mailboxes = [
-        Mailbox(address=d.email.lower(), department=d, created_at=now) for d in Department.objects.all()
+        mailbox_create(actor=admin, data={"address": d.email, "department_id": d.pk}, now=now)
+        for d in Department.objects.order_by("id")
     ]
-    Mailbox.objects.bulk_create(mailboxes)
     return {"calendars": 1, "sla_policies": 2, "tier_paths": 1, "blueprints": 1, "mailboxes": len(mailboxes)}
 
 
