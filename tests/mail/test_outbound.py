@@ -548,7 +548,7 @@ def test_the_subject_is_one_line_with_the_ticket_token_once(subject: str, expect
 
 
 def test_generated_html_keeps_paragraphs_and_line_breaks() -> None:
-    assert outbound.text_to_html("One\ntwo\n\n\nThree <3", language="it") == (
+    assert outbound.html_document("One\ntwo\n\n\nThree <3", language="it") == (
         '<!DOCTYPE html>\n<html lang="it"><head><meta charset="utf-8"></head><body>\n'
         "<p>One<br>\ntwo</p>\n<p>Three &lt;3</p>\n</body></html>\n"
     )

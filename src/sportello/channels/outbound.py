@@ -45,6 +45,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from sportello.contacts.models import Contact
+from sportello.core.text import text_to_html
 from sportello.mail import ids
 from sportello.tickets.models import Message
 
@@ -108,20 +109,11 @@ def subject_line(subject: object, *, number: int | None) -> str:
     return " ".join(f"{head}{tail.replace(token, ' ')}".split())
 
 
-def text_to_html(text: str, *, language: str = "") -> str:
-    """Plain text as HTML: escaped, blank lines between paragraphs, line breaks kept. URLs stay
-    text (no links are made from what a customer or a template wrote)."""
-    paragraphs = [
-        p for p in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n")) if p.strip()
-    ]
-    inner = "\n".join(
-        "<p>" + "<br>\n".join(html.escape(line) for line in p.strip("\n").split("\n")) + "</p>"
-        for p in paragraphs
-    )
+def html_document(text: str, *, language: str = "") -> str:
+    """Plain text as the HTML part of a mail (`core.text.text_to_html` in a document)."""
     lang = f' lang="{html.escape(language)}"' if language else ""
-    return (
-        f'<!DOCTYPE html>\n<html{lang}><head><meta charset="utf-8"></head><body>\n{inner}\n</body></html>\n'
-    )
+    head = f'<!DOCTYPE html>\n<html{lang}><head><meta charset="utf-8"></head><body>\n'
+    return f"{head}{text_to_html(text)}</body></html>\n"
 
 
 def recipients(payload: dict[str, Any]) -> list[str]:
@@ -335,4 +327,4 @@ def _html(payload: dict[str, Any], *, item: OutboxMessage, body: str, language: 
         )
         if stored:
             return str(stored)
-    return text_to_html(body, language=language)
+    return html_document(body, language=language)

@@ -3,6 +3,7 @@ that keep bad input out of the database (NUL bytes, oversized bodies, multi-line
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -104,6 +105,14 @@ def html_to_text(html: str) -> str:
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as an HTML fragment: every character escaped, blank lines between paragraphs,
+    line breaks kept. Nothing is linkified: a URL in a customer's name or a template stays text."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join("<p>" + html.escape(p.strip("\n")).replace("\n", "<br>\n") + "</p>\n" for p in paragraphs)
 
 
 def storable_problem(value: str) -> str | None:

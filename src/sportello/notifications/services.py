@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from sportello.contacts.models import Contact
 from sportello.core import clock
 from sportello.core.config import signatures
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from sportello.core.text import clean_text, sanitize_html
+from sportello.core.text import clean_text, sanitize_html, text_to_html
 from sportello.engine.placeholders import TEMPLATE_MAX, check_template, render
 from sportello.engine.schema import RuleSchemaError
 from sportello.tickets.models import Ticket
@@ -65,13 +64,6 @@ class Rendered:
 
 # --------------------------------------------------------------------------------------------
 # Rendering
-
-
-def text_to_html(text: str) -> str:
-    """Plain text as HTML: every character escaped, blank lines as paragraphs, line breaks kept.
-    Nothing is linkified: a URL in a customer's name stays text."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    return "".join("<p>" + escape(p.strip("\n")).replace("\n", "<br>\n") + "</p>\n" for p in paragraphs)
 
 
 def one_line(text: str) -> str:
