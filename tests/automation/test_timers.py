@@ -240,3 +240,53 @@ def test_saving_a_time_rule_arms_timers_on_existing_open_tickets(desk: Any, now:
     ]
     # and the next batch finds nothing more to do
     assert timers.timers_rearm(after_id=pending.pk) is None
+
+
+def test_a_step_whose_condition_is_false_on_a_ticket_a_new_sla_policy_covers_fires_once(
+    desk: Any, now: Any
+) -> None:
+    """The step's mutation writes (the SLA policy now covering the ticket attaches to it) although
+    the step's condition is false: the pipeline stores the step's trace with that change, and the
+    firing must not store it a second time. Before, it did: an IntegrityError rolled the firing
+    back, the timer stayed first in line, and no time rule fired anywhere again."""
+    from sportello.automation.models import RuleTrace
+    from sportello.sla.models import TicketSla
+    from sportello.sla.services import policy_save
+
+    rule, _ = rule_save(
+        kind=RuleKind.TIME,
+        definition={
+            "key": "electronics-nudge",
+            "name": "Electronics nudge",
+            "anchor": "created",
+            "when": {"field": "ticket.department", "op": "is", "value": desk.electronics.pk},
+            "steps": [{"after": "1h", "actions": [{"add_tags": ["nudged"]}]}],
+        },
+        created_by=desk.admin,
+        now=now,
+    )
+    pending_rule(desk, now)
+    # given open Books tickets, then an SLA policy that covers every ticket
+    books = open_ticket(desk, now)
+    waiting = open_ticket(desk, now)
+    set_status(desk, waiting, "pending", now)
+    policy, _ = policy_save(
+        definition={"key": "std", "name": "Standard", "when": {"all": []},
+                    "targets": {"resolution": {"normal": {"within": "30d"}}}},
+        actor=desk.admin, now=now,
+    )  # fmt: skip
+    assert not TicketSla.objects.filter(ticket=books, policy=policy).exists()
+    # when the department-scoped rule's step comes due on the Books ticket (condition false)
+    fired = timers.timers_fire_due(now=now + timedelta(hours=1))
+    # then it is recorded once as not matching, with its one trace, in the change that attached
+    # the SLA policy
+    assert [f.outcome for f in fired] == ["conditions_false", "conditions_false"]  # both tickets
+    books_firing = TimerFiring.objects.get(rule=rule, ticket=books)
+    assert (books_firing.outcome, books_firing.change_id) == ("conditions_false", fired[0].change_id)
+    assert list(RuleTrace.objects.filter(ticket=books).values_list("change_id", "kind")) == [
+        (books_firing.change_id, "timer")
+    ]
+    assert TicketSla.objects.filter(ticket=books, policy=policy).exists()
+    # and time rules go on firing: the pending reminder's first step tags the waiting ticket
+    assert [f.outcome for f in timers.timers_fire_due(now=now + timedelta(days=2))] == ["applied"]
+    assert "reminded" in set(waiting.tags.values_list("name", flat=True))

@@ -363,7 +363,11 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
         else "applied"
     )
     trace = verdict.get("trace")
-    if outcome != "applied" and trace is not None:  # the pipeline wrote nothing, nor the trace
+    if trace is not None and trace.pk is None:
+        # The pipeline saves the trace with the change when it writes one; a step whose
+        # condition is false can still write (another extension, e.g. an SLA policy now covering
+        # the ticket, changed it), so whether the trace is stored is read from the trace itself,
+        # not guessed from the outcome.
         trace.ticket_id = timer.ticket_id
         trace.save(force_insert=True)
     return outcome, out.change_id
