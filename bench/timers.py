@@ -155,7 +155,7 @@ def worker(url: str, deadline: float, out: str) -> None:
                 delays.append((done - due[f.timer_id]).total_seconds())
         if not Timer.objects.exists():
             break
-        upcoming = timers.timers_next_due()
+        upcoming = timers.timers_next_due(datetime.now(UTC))
         wait = 1.0 if upcoming is None else (upcoming - datetime.now(UTC)).total_seconds()
         if wait > 0:
             time.sleep(min(wait, 1.0))

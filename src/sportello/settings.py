@@ -158,6 +158,12 @@ SPORTELLO = {
     "WORKER_DEAD_AFTER": 300.0,  # seconds without a heartbeat before its running tasks are recovered
     "TASK_MAX_RECOVERIES": 3,  # then the task is marked failed
     "TASK_RESULT_RETENTION_DAYS": 14,  # finished task results, slot rows, recovery records
+    # Exact timers (time rules, SLA levels, blueprint limits, task reminders) whose firing fails:
+    # retried after TIMER_RETRY_BASE seconds doubled per attempt (at most TIMER_RETRY_CAP), then
+    # parked after TIMER_MAX_ATTEMPTS attempts until an admin retries or discards them.
+    "TIMER_MAX_ATTEMPTS": 5,
+    "TIMER_RETRY_BASE": 30.0,  # seconds
+    "TIMER_RETRY_CAP": 3600.0,  # seconds
     # Writes arriving through the API with `X-Sportello-Depth` above this are refused (loops).
     "CAUSATION_DEPTH_MAX": int(os.environ.get("SPORTELLO_CAUSATION_DEPTH_MAX", 5)),
     # When an SLA policy or a business calendar changes, running clocks keep their due instants

@@ -26,6 +26,7 @@ from sportello.channels.models import Mailbox
 from sportello.core.actors import Via
 from sportello.notifications.services import canned_create
 from sportello.sla.calendars import calendar_save
+from sportello.sla.models import SlaTimer
 from sportello.sla.services import policy_save as sla_policy_save
 from sportello.sla.tiers import tier_path_save
 from sportello.ticket_tasks.services import task_create
@@ -286,6 +287,12 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PATCH", "/canned-responses/{canned}", {"title": "Hello again"}, expect(200, 200, 403, 404)),
     ("DELETE", "/canned-responses/{canned}", None, expect(204, 204, 403, 404)),
     ("POST", "/canned-responses/{canned}/render", {"ticket_id": "{ticket}"}, expect(200, 200, 403, 404)),
+    # Health: anyone (a load balancer) gets the overall status, admins the details (checked in
+    # tests/core/test_health.py); failing timers are admins' alone.
+    ("GET", "/health", None, {**ALL_READ, "anonymous": 200, "revoked": 200}),
+    ("GET", "/timers/failing", None, ADMIN_ONLY),
+    ("POST", "/timers/failing/{timer_kind}/{timer}/retry", {}, ADMIN_ONLY),
+    ("DELETE", "/timers/failing/{timer_kind}/{timer}", None, expect(204, 403, 403, 403)),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -342,7 +349,13 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         via="mta",
         now=NOW,
     )
+    parked = SlaTimer.objects.create(
+        ticket=outcome.ticket, key="first_response:0:breach:0", due_at=NOW,
+        attempts=5, failing_since=NOW, parked_at=NOW, last_error="boom",
+    )  # fmt: skip
     return {
+        "timer_kind": "sla",
+        "timer": parked.pk,
         "inbound": received.inbound_id,
         "mailbox": mailbox.pk,
         "canned": canned.pk,
@@ -460,6 +473,8 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{mailbox_id}": "{mailbox}",
         "{canned_id}": "{canned}",
         "{inbound_id}": "{inbound}",
+        "{kind}": "{timer_kind}",
+        "{timer_id}": "{timer}",
         # `{key}` is `{rule}` by now
         "/notification-templates/{rule}/{language}": "/notification-templates/ticket_received/en",
         "/notification-templates/{rule}/preview": "/notification-templates/ticket_received/preview",

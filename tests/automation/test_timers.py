@@ -118,14 +118,22 @@ def test_a_crash_between_claim_and_commit_is_retried_and_fires_once(desk: Any, n
     # given the first attempt dies after the firing row is written, before the commit
     real = timers._run_step
     crash = RuntimeError("worker killed")
-    with mock.patch.object(timers, "_run_step", side_effect=crash), pytest.raises(RuntimeError):
-        timers.timers_fire_due(now=due)
-    # then nothing of it stays: the timer is still armed, no firing recorded
-    assert (Timer.objects.filter(step=0).count(), TimerFiring.objects.count()) == (1, 0)
-    # when the next round runs, it fires once
-    with mock.patch.object(timers, "_run_step", wraps=real) as run:
-        assert [f.outcome for f in timers.timers_fire_due(now=due)] == ["applied"]
+    with mock.patch.object(timers, "_run_step", side_effect=crash):
         assert timers.timers_fire_due(now=due) == []
+    # then nothing of it stays but the failed attempt: the timer is still armed, no firing
+    # recorded, its next attempt after the back-off (TIMER_RETRY_BASE, 30 s)
+    timer = Timer.objects.get(step=0)
+    assert (timer.attempts, timer.retry_at, timer.last_error) == (
+        1,
+        due + timedelta(seconds=30),
+        "RuntimeError: worker killed",
+    )
+    assert TimerFiring.objects.count() == 0
+    # when the next round runs after the back-off, it fires once
+    with mock.patch.object(timers, "_run_step", wraps=real) as run:
+        assert timers.timers_fire_due(now=due + timedelta(seconds=29)) == []
+        assert [f.outcome for f in timers.timers_fire_due(now=due + timedelta(seconds=30))] == ["applied"]
+        assert timers.timers_fire_due(now=due + timedelta(seconds=30)) == []
     assert run.call_count == 1
     assert list(TimerFiring.objects.values_list("step", "outcome")) == [(0, "applied")]
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from sportello.accounts.models import Department, Team
+from sportello.core.models import RetriedTimer
 from sportello.tickets.models import Ticket
 
 
@@ -238,7 +239,7 @@ class AssignmentBacklog(models.Model):
         return f"policy {self.policy_id}: ticket {self.ticket_id}"
 
 
-class Timer(models.Model):
+class Timer(RetriedTimer):
     """A time rule's step armed for a ticket: due at `due_at`, for the anchor instance
     `anchor_key` (e.g. the instant the anchor was set). Disarming deletes the row."""
 

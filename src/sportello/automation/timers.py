@@ -46,7 +46,7 @@ from django.db import IntegrityError, transaction
 
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
-from sportello.core.timing import claim, next_poll
+from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
 from sportello.engine import actions as act
 from sportello.engine.conditions import FieldSpec, explain
 from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule, parse_document
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCHEMA = "sportello/rules/v1"
-BATCH_SIZE = 100  # due timers read at once
 ROUND_MAX = 1_000  # timers fired per poller call before the worker's other work gets a turn
 
 
@@ -211,30 +210,9 @@ class Fired:
 
 def timers_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
     """Fire the timers due at `now` (at most `limit`), each in its own transaction. Timers held
-    by another worker, or whose ticket a mutation holds, are left for the next round."""
-    done: list[Fired] = []
-    skipped: set[int] = set()
-    while len(done) < limit:
-        batch = [
-            pk
-            for pk in Timer.objects.filter(due_at__lte=now)
-            .exclude(pk__in=skipped)
-            .order_by("due_at", "id")
-            .values_list("pk", flat=True)[:BATCH_SIZE]
-        ]
-        if not batch:
-            break
-        for pk in batch:
-            result = timer_fire(timer_id=pk, now=now)
-            if result is None:
-                skipped.add(pk)
-            else:
-                done.append(result)
-            if len(done) >= limit:
-                break
-        if len(skipped) >= BATCH_SIZE * 10:
-            break  # heavily contended: let the other workers have it
-    return done
+    by another worker, or whose ticket a mutation holds, are left for the next round; a timer
+    whose firing fails is retried with back-off, then parked (`core.timing.fire_due`)."""
+    return fire_due(TIME_RULE_TIMERS, now=now, fire=lambda pk: timer_fire(timer_id=pk, now=now), limit=limit)
 
 
 def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
@@ -242,7 +220,7 @@ def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
     worker (or its ticket by a mutation). One transaction; an unexpected error rolls it all back
     and leaves the timer to be fired again."""
     with transaction.atomic():
-        timer = claim(Timer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        timer = claim(TIME_RULE_TIMERS.due(now).filter(pk=timer_id)).first()
         if timer is None:
             return None
         if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
@@ -373,8 +351,10 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
     return outcome, out.change_id
 
 
-def timers_next_due() -> datetime | None:
-    return Timer.objects.order_by("due_at").values_list("due_at", flat=True).first()
+def timers_next_due(now: datetime) -> datetime | None:
+    """The earliest due instant of a timer that may fire (parked ones and those in back-off
+    are not waited for)."""
+    return next_attempt(TIME_RULE_TIMERS, now)
 
 
 def timers_poll(now: datetime) -> datetime | None:
@@ -383,11 +363,22 @@ def timers_poll(now: datetime) -> datetime | None:
     fired = timers_fire_due(now=now)
     if len(fired) >= ROUND_MAX:
         return now  # more is due: come back at once
-    upcoming = timers_next_due()
+    upcoming = timers_next_due(now)
     return next_poll(now, upcoming)
+
+
+TIME_RULE_TIMERS = TimerKind(
+    name="time_rule",
+    model=Timer,
+    due_field="due_at",
+    ticket_field="ticket_id",
+    related=("rule",),
+    describe=lambda t: f"time rule {t.rule.key} step {t.step}",
+)
 
 
 def register() -> None:
     from sportello.core.worker import register_poller
 
+    register_timer_kind(TIME_RULE_TIMERS)
     register_poller("time_rules", timers_poll)

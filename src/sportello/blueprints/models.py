@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 
 from sportello.accounts.models import Department
+from sportello.core.models import RetriedTimer
 from sportello.tickets.models import Ticket
 
 
@@ -87,7 +88,7 @@ class TicketBlueprint(models.Model):
         return f"ticket {self.ticket_id} in blueprint {self.blueprint_id}@{self.version}: {self.state}"
 
 
-class BlueprintTimer(models.Model):
+class BlueprintTimer(RetriedTimer):
     """An escalation of a state's time limit, armed when a ticket entered the state (`key`:
     state, instant entered, escalation index); leaving the state disarms it."""
 

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
-from sportello.core.timing import claim, next_poll
+from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
 from sportello.engine import blueprints as engine
 from sportello.tickets.models import Ticket
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
 
 logger = logging.getLogger(__name__)
-BATCH = 100
 
 
 def _key(state: str, entered_at: datetime, index: int) -> str:
@@ -71,29 +70,13 @@ def timers_arm(
 
 
 def limits_fire_due(*, now: datetime, limit: int = 1_000) -> list[str]:
-    outcomes: list[str] = []
-    skipped: set[int] = set()
-    while len(outcomes) < limit:
-        batch = list(
-            BlueprintTimer.objects.filter(due_at__lte=now).exclude(pk__in=skipped)
-            .order_by("due_at", "id").values_list("pk", flat=True)[:BATCH]
-        )  # fmt: skip
-        if not batch:
-            break
-        for pk in batch:
-            outcome = limit_fire(timer_id=pk, now=now)
-            if outcome is None:
-                skipped.add(pk)
-            else:
-                outcomes.append(outcome)
-        if len(skipped) >= BATCH * 10:
-            break
-    return outcomes
+    """Fire the limit timers due at `now`; a failing one is retried, then parked (`core.timing`)."""
+    return fire_due(LIMIT_TIMERS, now=now, fire=lambda pk: limit_fire(timer_id=pk, now=now), limit=limit)
 
 
 def limit_fire(*, timer_id: int, now: datetime) -> str | None:
     with transaction.atomic():
-        timer = claim(BlueprintTimer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        timer = claim(LIMIT_TIMERS.due(now).filter(pk=timer_id)).first()
         if timer is None:
             return None
         if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
@@ -167,11 +150,20 @@ def _run(
 
 def limits_poll(now: datetime) -> datetime | None:
     limits_fire_due(now=now)
-    upcoming = BlueprintTimer.objects.order_by("due_at").values_list("due_at", flat=True).first()
-    return next_poll(now, upcoming)
+    return next_poll(now, next_attempt(LIMIT_TIMERS, now))
+
+
+LIMIT_TIMERS = TimerKind(
+    name="blueprint_limit",
+    model=BlueprintTimer,
+    due_field="due_at",
+    ticket_field="ticket_id",
+    describe=lambda t: f"blueprint state limit {t.key}",
+)
 
 
 def register() -> None:
     from sportello.core.worker import register_poller
 
+    register_timer_kind(LIMIT_TIMERS)
     register_poller("blueprint_limits", limits_poll)

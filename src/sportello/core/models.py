@@ -71,3 +71,33 @@ class TaskRecovery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.task_result_id}"
+
+
+class RetriedTimer(models.Model):
+    """What every kind of exact timer records when firing it fails (`core.timing.fire_due`):
+    the attempts so far, when the next one may run, the last error, since when it fails, and
+    when it was parked (no further attempt until an admin retries it)."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    parked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class FailingWork(models.Model):
+    """A poller, periodic job or the scheduler that is failing: consecutive failures, the last
+    error, since when. A row exists only while it fails (the first success deletes it), so every
+    process (the health endpoint, other workers) reads the same state."""
+
+    name = models.CharField(max_length=120, primary_key=True)  # poller:<name> | job:<name> | scheduler
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    failing_since = models.DateTimeField()
+    last_failure_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.failures} failures"

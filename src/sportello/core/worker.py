@@ -30,7 +30,7 @@ from django_tasks_db.management.commands.db_worker import Worker as TaskWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from . import clock
+from . import clock, health
 from .models import RecoveryAction, TaskRecovery, WorkerHeartbeat
 from .scheduler import Scheduler, register_job
 
@@ -62,15 +62,17 @@ def unregister_poller(name: str) -> None:
 
 def pollers_run(*, now: datetime) -> datetime | None:
     """Call every poller; return the earliest instant they asked for. A poller that raises is
-    logged and skipped; the others still run."""
+    skipped (the others still run) and its failure counted (`core.health`: logged once when it
+    starts failing and once when it recovers, not every round)."""
     earliest: datetime | None = None
     for name, fn in list(_POLLERS.items()):
         try:
             at = fn(now)
-        except Exception:
-            logger.exception("poller %s failed", name)
+        except Exception as exc:
             _refresh_connections()
+            health.work_failed(f"poller:{name}", now=now, exc=exc)
             continue
+        health.work_ok(f"poller:{name}", now=now)
         if at is not None and (earliest is None or at < earliest):
             earliest = at
     return earliest
@@ -257,9 +259,11 @@ class Runner:
         wake: datetime | None = None
         try:
             wake = self.scheduler.tick(now=now)
-        except Exception:
-            logger.exception("scheduler tick failed")
+        except Exception as exc:
             _refresh_connections()
+            health.work_failed("scheduler", now=now, exc=exc)
+        else:
+            health.work_ok("scheduler", now=now)
         due = pollers_run(now=now)
         if due is not None and (wake is None or due < wake):
             wake = due

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from sportello.core.models import RetriedTimer
 from sportello.tickets.models import Ticket
 
 
@@ -61,7 +62,7 @@ class TicketSla(models.Model):
         return f"SLA of ticket {self.ticket_id}"
 
 
-class SlaTimer(models.Model):
+class SlaTimer(RetriedTimer):
     """A warning, breach or escalation level armed for one clock instance of a ticket."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
-from sportello.core.timing import claim, next_poll
+from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
 from sportello.engine import sla as engine
 from sportello.tickets.models import Ticket, TicketEvent
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
 
 logger = logging.getLogger(__name__)
-BATCH = 100
 ROUND_MAX = 1_000
 
 
@@ -81,34 +80,14 @@ class Fired:
 
 
 def sla_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
-    done: list[Fired] = []
-    skipped: set[int] = set()
-    while len(done) < limit:
-        batch = list(
-            SlaTimer.objects.filter(due_at__lte=now)
-            .exclude(pk__in=skipped)
-            .order_by("due_at", "id")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not batch:
-            break
-        for pk in batch:
-            result = sla_fire(timer_id=pk, now=now)
-            if result is None:
-                skipped.add(pk)
-            else:
-                done.append(result)
-            if len(done) >= limit:
-                break
-        if len(skipped) >= BATCH * 10:
-            break
-    return done
+    """Fire the SLA timers due at `now`; a failing one is retried, then parked (`core.timing`)."""
+    return fire_due(SLA_TIMERS, now=now, fire=lambda pk: sla_fire(timer_id=pk, now=now), limit=limit)
 
 
 def sla_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one due timer, in one transaction; None when it is gone, not due or held."""
     with transaction.atomic():
-        timer = claim(SlaTimer.objects.filter(pk=timer_id, due_at__lte=now)).first()
+        timer = claim(SLA_TIMERS.due(now).filter(pk=timer_id)).first()
         if timer is None:
             return None
         if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
@@ -198,11 +177,26 @@ def sla_poll(now: datetime) -> datetime | None:
     fired = sla_fire_due(now=now)
     if len(fired) >= ROUND_MAX:
         return now
-    upcoming = SlaTimer.objects.order_by("due_at").values_list("due_at", flat=True).first()
-    return next_poll(now, upcoming)
+    return next_poll(now, next_attempt(SLA_TIMERS, now))
+
+
+SLA_TIMERS = TimerKind(
+    name="sla",
+    model=SlaTimer,
+    due_field="due_at",
+    ticket_field="ticket_id",
+    related=("ticket__sla__policy",),
+    describe=lambda t: f"SLA {_policy_name(t)} {t.key}",
+)
+
+
+def _policy_name(timer: SlaTimer) -> str:
+    row = getattr(timer.ticket, "sla", None)
+    return row.policy.key if row is not None and row.policy is not None else "?"
 
 
 def register() -> None:
     from sportello.core.worker import register_poller
 
+    register_timer_kind(SLA_TIMERS)
     register_poller("sla", sla_poll)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from sportello.core.models import RetriedTimer
 from sportello.tickets.models import Ticket
 
 
@@ -47,7 +48,7 @@ class Task(models.Model):
         return f"task {self.pk}: {self.title}"
 
 
-class TaskReminder(models.Model):
+class TaskReminder(RetriedTimer):
     """A reminder armed for a task: `remind_at` = the task's `due_at` (as it was when armed) minus
     `offset` seconds. One row per (task, offset, due instant): re-arming after the due date moves
     adds rows for the new instant; sending sets `sent_at` in the same transaction as the

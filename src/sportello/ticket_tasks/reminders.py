@@ -18,13 +18,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from sportello.channels import services as outbox
-from sportello.core.timing import claim, next_poll
+from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
 
 from .models import Task, TaskReminder, TaskStatus
-
-BATCH = 100
 
 
 def reminders_arm(task: Task, *, now: datetime) -> None:
@@ -52,7 +51,7 @@ def reminder_send(*, reminder_id: int, now: datetime) -> str | None:
     held by another worker."""
     with transaction.atomic():
         reminder = (
-            claim(TaskReminder.objects.filter(pk=reminder_id, sent_at__isnull=True, remind_at__lte=now))
+            claim(REMINDERS.due(now).filter(pk=reminder_id))
             .select_related("task", "task__ticket", "task__assignee")
             .first()
         )
@@ -86,42 +85,30 @@ def reminder_send(*, reminder_id: int, now: datetime) -> str | None:
 
 
 def reminders_send_due(*, now: datetime, limit: int = 1_000) -> list[str]:
-    outcomes: list[str] = []
-    skipped: set[int] = set()
-    while len(outcomes) < limit:
-        batch = list(
-            TaskReminder.objects.filter(sent_at__isnull=True, remind_at__lte=now)
-            .exclude(pk__in=skipped)
-            .order_by("remind_at", "id")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not batch:
-            break
-        for pk in batch:
-            outcome = reminder_send(reminder_id=pk, now=now)
-            if outcome is None:
-                skipped.add(pk)
-            else:
-                outcomes.append(outcome)
-        if len(skipped) >= BATCH * 10:
-            break
-    return outcomes
+    """Send the reminders due at `now`; a failing one is retried, then parked (`core.timing`)."""
+    return fire_due(REMINDERS, now=now, fire=lambda pk: reminder_send(reminder_id=pk, now=now), limit=limit)
 
 
 def reminders_poll(now: datetime) -> datetime | None:
     """The worker's poller: send what is due, then say when to look again (at most a second
     away, so reminders armed meanwhile by other processes are not missed)."""
     reminders_send_due(now=now)
-    upcoming = (
-        TaskReminder.objects.filter(sent_at__isnull=True)
-        .order_by("remind_at")
-        .values_list("remind_at", flat=True)
-        .first()
-    )
-    return next_poll(now, upcoming)
+    return next_poll(now, next_attempt(REMINDERS, now))
+
+
+REMINDERS = TimerKind(
+    name="task_reminder",
+    model=TaskReminder,
+    due_field="remind_at",
+    ticket_field="task__ticket_id",
+    pending=Q(sent_at__isnull=True),
+    related=("task",),
+    describe=lambda r: f"reminder of task {r.task_id} ({r.task.title}), {r.offset}s before it is due"[:300],
+)
 
 
 def register() -> None:
     from sportello.core.worker import register_poller
 
+    register_timer_kind(REMINDERS)
     register_poller("task_reminders", reminders_poll)
