@@ -68,3 +68,36 @@ def test_event_rules_see_a_transition_as_blueprint_transition(
     assert not TicketTag.objects.filter(ticket=ticket, name="moved_by_process").exists()
     transition(ticket, "label-sent", custom_fields={"order_id": "AB123456"}, note="Label sent")
     assert TicketTag.objects.filter(ticket=ticket, name="moved_by_process").exists()
+
+
+def test_a_poisoned_limit_timer_is_retried_then_parked_while_the_others_fire(
+    desk: Any, fields: None, save_blueprint: Any, open_ticket: Any, now: Any, settings: Any
+) -> None:
+    from unittest import mock
+
+    settings.SPORTELLO = {**settings.SPORTELLO, "TIMER_MAX_ATTEMPTS": 2}
+    save_blueprint(limited(desk))
+    good, bad = open_ticket(), open_ticket()
+    real = timers._run
+
+    def poisoned(run: Any, state: str, index: int, timer: Any, at: Any) -> Any:
+        if run.ticket_id == bad.pk:
+            raise RuntimeError("boom")
+        return real(run, state, index, timer, at)
+
+    due = now + timedelta(hours=3, minutes=1)
+    with mock.patch.object(timers, "_run", side_effect=poisoned):
+        assert timers.limits_fire_due(now=due) == ["applied"]
+        assert BlueprintFiring.objects.filter(ticket=good).count() == 1
+        failing = BlueprintTimer.objects.get(ticket=bad, attempts=1)
+        assert (failing.retry_at, failing.parked_at) == (due + timedelta(seconds=30), None)
+        # the second attempt is the last (TIMER_MAX_ATTEMPTS 2): parked, never attempted again
+        assert timers.limits_fire_due(now=due + timedelta(seconds=30)) == []
+        failing.refresh_from_db()
+        assert (failing.attempts, failing.retry_at, failing.parked_at) == (
+            2,
+            None,
+            due + timedelta(seconds=30),
+        )
+        assert timers.limits_fire_due(now=due + timedelta(minutes=30)) == []
+    assert not BlueprintFiring.objects.filter(ticket=bad).exists()

@@ -166,3 +166,35 @@ def test_a_poisoned_task_reminder_is_retried_while_the_others_are_sent(desk: Any
     assert reminders.reminders_send_due(now=at + timedelta(seconds=29)) == []
     assert reminders.reminders_send_due(now=at + timedelta(seconds=30)) == ["sent"]
     assert timing.failing_timers() == []
+
+
+def test_a_poisoned_sla_timer_is_retried_while_the_others_fire(desk: Any, now: Any) -> None:
+    from sportello.sla import timers as sla_timers
+    from sportello.sla.models import SlaFiring, SlaTimer
+    from sportello.sla.services import policy_save
+
+    policy_save(definition={"key": "std", "name": "Standard", "when": {"all": []},
+                            "targets": {"resolution": {"normal": {"within": "1h"}}}},
+                actor=desk.admin, now=now)  # fmt: skip
+    tickets = [open_ticket(desk, now, f"T{i}") for i in range(3)]
+    bad = tickets[2]
+    assert SlaTimer.objects.filter(ticket__in=tickets).count() == 3  # one breach each
+    real = sla_timers._run
+
+    def poisoned(policy: Any, timer: Any, row: Any, at: Any) -> Any:
+        if row.ticket_id == bad.pk:
+            raise KeyError("calendar")
+        return real(policy, timer, row, at)
+
+    due = now + timedelta(hours=1)
+    with mock.patch.object(sla_timers, "_run", side_effect=poisoned):
+        assert [f.outcome for f in sla_timers.sla_fire_due(now=due)] == ["applied", "applied"]
+    assert set(SlaFiring.objects.values_list("ticket_id", flat=True)) == {t.pk for t in tickets[:2]}
+    row = SlaTimer.objects.get(ticket=bad)
+    assert (row.attempts, row.retry_at, row.last_error) == (
+        1,
+        due + timedelta(seconds=30),
+        "KeyError: 'calendar'",
+    )
+    assert [f.outcome for f in sla_timers.sla_fire_due(now=due + timedelta(seconds=30))] == ["applied"]
+    assert not SlaTimer.objects.filter(ticket=bad).exists()
