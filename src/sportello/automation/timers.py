@@ -31,7 +31,9 @@ condition re-checked predicate by predicate, the actions) is stored under the ch
 when the condition was false or nothing changed. The outcome (`applied`, `no_change`,
 `conditions_false`, `error: ...`) and the change id are recorded on the firing and the timer
 deleted, all in that one transaction: a crash before the
-commit leaves the timer to be fired again, and the unique key keeps it from firing twice.
+commit leaves the timer to be fired again, and the unique key keeps it from firing twice. A step
+that raises (not a refused action: that is the `error: ...` outcome) is rolled back alone and
+retried with back-off, then parked (`core.timing.fire_due`); the other timers fire meanwhile.
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def timers_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
 def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one timer if it is due and free; None when it is gone, not due, or held by another
     worker (or its ticket by a mutation). One transaction; an unexpected error rolls it all back
-    and leaves the timer to be fired again."""
+    and leaves the timer to be fired again after its back-off (`core.timing.fire_due`)."""
     with transaction.atomic():
         timer = claim(TIME_RULE_TIMERS.due(now).filter(pk=timer_id)).first()
         if timer is None:

@@ -10,6 +10,8 @@ UPDATE SKIP LOCKED`), checked against the run (still active, in that state since
 its key recorded once (`BlueprintFiring`, unique), and the escalation's actions run through the
 pipeline as the blueprint (cause `blueprint:<key>@<version>:limit:<state>#<n>`), like an event
 rule's; a `blueprint` / `time_limit` event records it.
+One that fails unexpectedly is rolled back alone, retried with back-off, then parked
+(`core.timing.fire_due`); the others fire meanwhile.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def timer_retry_view(request: HttpRequest, kind: str, timer_id: int) -> dict[str
 
 
 @router.delete("/timers/failing/{kind}/{timer_id}", response={204: None}, summary="Discard a timer")
-def timer_discard_view(request: HttpRequest, kind: str, timer_id: int) -> Status:
+def timer_discard_view(request: HttpRequest, kind: str, timer_id: int) -> Status[None]:
     """Delete a failing timer: it never fires."""
     user = _admin(request)
     timer_discard(kind=kind, pk=timer_id, actor_id=user.pk, now=clock.now())

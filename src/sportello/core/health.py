@@ -144,10 +144,10 @@ def health_report(*, now: datetime) -> dict[str, Any]:
     dead_after = timedelta(seconds=float(settings.SPORTELLO["WORKER_DEAD_AFTER"]))
     beats = list(WorkerHeartbeat.objects.values_list("last_seen", flat=True))
     alive = [b for b in beats if b >= now - dead_after]
+    due_timers = [(kind, due) for kind, due in oldest_due(now) if due is not None]
     timers = [
         {"kind": kind, "oldest_due_at": due, "late_seconds": max(0.0, (now - due).total_seconds())}
-        for kind, due in oldest_due(now)
-        if due is not None
+        for kind, due in due_timers
     ]
     pending = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
     oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
@@ -157,7 +157,7 @@ def health_report(*, now: datetime) -> dict[str, Any]:
         for r in FailingWork.objects.order_by("name")
     ] + failing_jobs()  # fmt: skip
     parked = parked_count()
-    late = any(t["late_seconds"] > LATE_AFTER.total_seconds() for t in timers)
+    late = any(now - due > LATE_AFTER for _, due in due_timers)
     outbox_late = oldest is not None and now - oldest > LATE_AFTER
     degraded = not alive or failing or parked or late or outbox_late
     return {

@@ -12,6 +12,8 @@ as an event (`sla` / `warning`); a breach is stamped by the SLA hook of that mut
 true instant; an escalation level's actions run like an event rule's (notify, reassign, raise
 the priority, tags, a macro) and the level is recorded (`sla` / `escalated`). A timer whose
 clock moved on (paused, fulfilled, retargeted) since it was armed is dropped as stale.
+One that fails unexpectedly is rolled back alone, retried with back-off, then parked
+(`core.timing.fire_due`); the others fire meanwhile.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ Sending (`reminders_send_due`, the worker's poller `reminders_poll`): due rows a
 one with `FOR UPDATE SKIP LOCKED` (SQLite: the write lock), the task re-checked (still open, same
 due instant), the e-mail to the assignee written to the outbox and `sent_at` set, in one
 transaction: a reminder is sent once, whatever crashes or how many workers run.
+One that fails unexpectedly is rolled back alone, retried with back-off, then parked
+(`core.timing.fire_due`); the others fire meanwhile.
 """
 
 from __future__ import annotations
