@@ -163,8 +163,9 @@ def test_a_worker_that_died_failing_is_cleared_by_another_after_a_minute(
     register_poller("t-ok", lambda at: None)
     pollers_run(now=now + timedelta(seconds=30))  # another worker may still be failing: kept
     assert FailingWork.objects.get().failures == 7
-    health.forget_state()
-    pollers_run(now=now + timedelta(seconds=61))  # nobody failed for a minute: cleared
+    pollers_run(now=now + timedelta(seconds=89))  # this process looks again a minute later
+    assert FailingWork.objects.get().failures == 7
+    pollers_run(now=now + timedelta(seconds=90))  # nobody failed for a minute: cleared
     assert not FailingWork.objects.exists()
 
 
