@@ -167,25 +167,6 @@ def recover_tasks() -> dict[str, int]:
 register_job(name="recover_tasks", every=timedelta(minutes=1), task=recover_tasks)
 
 
-class _RecoveryPoller:
-    """Runs `task_recover` in the worker loop every `WORKER_RECOVER_EVERY` seconds, so a dead
-    worker's tasks are back in the queue about `WORKER_DEAD_AFTER` seconds after its last beat
-    (the periodic job above is the backstop for workers that run no loop of their own)."""
-
-    def __init__(self) -> None:
-        self.last: datetime | None = None
-
-    def __call__(self, now: datetime) -> datetime:
-        every = timedelta(seconds=float(settings.SPORTELLO["WORKER_RECOVER_EVERY"]))
-        if self.last is None or now - self.last >= every or now < self.last:
-            self.last = now
-            task_recover(now=now)
-        return self.last + every
-
-
-register_poller("recover_tasks", _RecoveryPoller())
-
-
 class Runner:
     """The worker loop. `batch=True` exits once no task is ready and no poller has due work."""
 
@@ -212,6 +193,7 @@ class Runner:
         self._started_at = now()
         self._last_beat: datetime | None = None
         self._next_queue = 0
+        self._last_recovery: datetime | None = None
         self._tasks = TaskWorker(
             queue_names=["*"],
             interval=interval,
@@ -260,6 +242,21 @@ class Runner:
         finally:
             connection.close()
 
+    def _recover(self, now: datetime) -> datetime:
+        """Every `WORKER_RECOVER_EVERY` seconds, re-queue the tasks of dead workers, so they are
+        back about `WORKER_DEAD_AFTER` seconds after their worker's last beat (the periodic
+        `recover_tasks` job is the backstop); returns when to look next."""
+        every = timedelta(seconds=float(settings.SPORTELLO["WORKER_RECOVER_EVERY"]))
+        last = self._last_recovery
+        if last is None or now - last >= every or now < last:
+            self._last_recovery = now
+            try:
+                task_recover(now=now)
+            except Exception:
+                logger.exception("recovery check failed")
+                _refresh_connections()
+        return self._last_recovery + every
+
     # -- the loop ----------------------------------------------------------------------------
 
     def _queue_names(self) -> list[str]:
@@ -307,9 +304,9 @@ class Runner:
         except Exception:
             logger.exception("scheduler tick failed")
             _refresh_connections()
-        due = pollers_run(now=now)
-        if due is not None and (wake is None or due < wake):
-            wake = due
+        for due in (pollers_run(now=now), self._recover(now)):
+            if due is not None and (wake is None or due < wake):
+                wake = due
         ran, empty = 0, False
         while self.running and ran < TASKS_PER_ROUND:
             result, read = self._claim_task()
