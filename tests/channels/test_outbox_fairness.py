@@ -181,17 +181,17 @@ def test_emails_are_not_held_up_by_webhooks_to_a_receiver_that_hangs(
     # then every mail went out once, and mails and webhook attempts took turns: a mail waited for
     # at most one webhook attempt (not for every attempt of every webhook, retries included)
     assert sorted(m.to[0] for m in mail.outbox) == ["alice@acme.test"] * 10
-    assert set(OutboxMessage.objects.filter(pk__in=[a.pk for a in acks]).values_list("status", flat=True)) == {
-        OutboxStatus.SENT
-    }
+    assert set(
+        OutboxMessage.objects.filter(pk__in=[a.pk for a in acks]).values_list("status", flat=True)
+    ) == {OutboxStatus.SENT}
     last_mail = len(events) - events[::-1].index("mail")
     runs = "".join("h" if e == "hook" else "m" for e in events[:last_mail]).split("m")
     assert max(len(r) for r in runs) == 1
     assert events[:last_mail].count("mail") == 10
     # and no webhook was lost: each still waits for its next attempt
-    assert set(OutboxMessage.objects.filter(pk__in=[h.pk for h in hooks]).values_list("status", flat=True)) == {
-        OutboxStatus.PENDING
-    }
+    assert set(
+        OutboxMessage.objects.filter(pk__in=[h.pk for h in hooks]).values_list("status", flat=True)
+    ) == {OutboxStatus.PENDING}
 
 
 def test_a_failing_destination_holds_back_only_its_own_deliveries(
@@ -211,7 +211,11 @@ def test_a_failing_destination_holds_back_only_its_own_deliveries(
     assert hanging.accepted == 1
     rows = OutboxMessage.objects.filter(pk__in=[d.pk for d in dead]).order_by("id")
     first, *rest = rows
-    assert (first.status, first.attempts, first.last_error) == (OutboxStatus.PENDING, 1, "timed out after 0.3s")
+    assert (first.status, first.attempts, first.last_error) == (
+        OutboxStatus.PENDING,
+        1,
+        "timed out after 0.3s",
+    )
     assert [(r.status, r.attempts, r.next_attempt_at) for r in rest] == [
         (OutboxStatus.PENDING, 0, first.next_attempt_at)
     ] * 7
