@@ -205,8 +205,9 @@ def test_a_failing_destination_holds_back_only_its_own_deliveries(
     # when one worker runs until the four are delivered
     runner = Runner(heartbeat_thread=False, interval=0.01)
     run_until(runner, lambda: len(answering.received) == 4)
-    # then they were, and the dead destination took one attempt: its other deliveries wait for
-    # that one's next attempt without spending any of theirs
+    # then they were, and the dead destination took one attempt: the destinations took turns,
+    # and the dead one's deliveries claimed meanwhile wait for its next attempt without spending
+    # any of theirs (the other four were not claimed yet)
     assert sorted(answering.received) == sorted(str(a.delivery_id) for a in alive)
     assert hanging.accepted == 1
     rows = OutboxMessage.objects.filter(pk__in=[d.pk for d in dead]).order_by("id")
@@ -218,7 +219,27 @@ def test_a_failing_destination_holds_back_only_its_own_deliveries(
     )
     assert [(r.status, r.attempts, r.next_attempt_at) for r in rest] == [
         (OutboxStatus.PENDING, 0, first.next_attempt_at)
-    ] * 7
+    ] * 3 + [(OutboxStatus.PENDING, 0, NOW)] * 4
+
+
+def test_destinations_take_turns_so_a_backlog_to_one_does_not_hold_up_another(
+    db: Any, events: list[str], answering: Answering
+) -> None:
+    # given six webhooks to one receiver, then two to another
+    other = Answering([])
+    try:
+        busy = [add_webhook(f"busy:{i}", f"http://127.0.0.1:{answering.port}/in") for i in range(6)]
+        quiet = [add_webhook(f"quiet:{i}", f"http://127.0.0.1:{other.port}/in") for i in range(2)]
+        # when one worker runs until the second receiver has both
+        runner = Runner(heartbeat_thread=False, interval=0.01)
+        run_until(runner, lambda: len(other.received) == 2)
+    finally:
+        other.close()
+    # then the destinations took turns: the second's two went out among the first four
+    # deliveries, not after the first's six
+    assert sorted(other.received) == sorted(str(q.delivery_id) for q in quiet)
+    assert len(answering.received) == 2
+    assert answering.received == [str(b.delivery_id) for b in busy[:2]]
 
 
 def test_a_destination_with_its_attempts_in_flight_makes_the_next_delivery_wait(

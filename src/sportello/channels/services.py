@@ -10,21 +10,21 @@ as soon as its task is recovered from the dead worker (the task owns the lease).
 
 Fairness: e-mails and webhooks wait in queues of their own ("email", "webhook"), which the
 worker claims from in turn, so a slow or dead webhook receiver never holds up mail. Within the
-webhooks, a destination (scheme://host:port) has at most WEBHOOK_MAX_IN_FLIGHT attempts in
-flight, and while one of its deliveries waits to be retried after a transient failure, its other
-deliveries wait too (no attempt is spent on them): a dead receiver costs one bounded attempt
-(WEBHOOK_TOTAL_TIMEOUT) per back-off step, not one per delivery.
+webhooks, destinations (scheme://host:port) take turns (`destination_priority`); a destination
+has at most WEBHOOK_MAX_IN_FLIGHT attempts in flight, and while one of its deliveries waits to be
+retried after a transient failure, its other deliveries wait too (no attempt is spent on them):
+a dead receiver costs one bounded attempt (WEBHOOK_TOTAL_TIMEOUT) per back-off step, not one per
+delivery.
 
 Transient failures are retried until OUTBOX_MAX_ATTEMPTS are made and the retry window has
 passed (MAIL_RETRY_WINDOW, WEBHOOK_RETRY_WINDOW: a day), then the item is parked: kept, listed
-for admins (`parked_list`), retried on request (`delivery_retry`), never dropped. An agent's
-reply is the exception: it fails, and that is recorded on the ticket (below).
+for admins (`selectors.parked_list`), retried on request (`delivery_retry`), never dropped. An
+agent's reply is the exception: it fails, and that is recorded on the ticket (below).
 
 E-mail (`channels.outbound` builds the message): an SMTP 5xx answer to the message is a permanent
-failure, a 4xx answer, a refused or broken connection or a timeout a transient one, retried until
-OUTBOX_MAX_ATTEMPTS are made and at least MAIL_RETRY_WINDOW has passed since it was queued. Automatic
-mails are capped per recipient per day (`MAIL_AUTO_REPLIES_PER_DAY`): past the cap a recipient
-is skipped, and a mail left with nobody to go to fails as suppressed. When an agent's reply
+failure, a 4xx answer, a refused or broken connection or a timeout a transient one, retried as
+above. Automatic mails are capped per recipient per day (`MAIL_AUTO_REPLIES_PER_DAY`): past the
+cap a recipient is skipped, and a mail left with nobody to go to fails as suppressed. When an agent's reply
 fails for good, the ticket records it (a "delivery" event, through the pipeline) and its author
 is told by e-mail, in a transaction of its own after the failure is recorded.
 """
@@ -66,6 +66,7 @@ WEBHOOK_RETRY_WINDOW = 24 * 3600.0
 # The task queue each kind of delivery waits in (settings.TASKS["default"]["QUEUES"]).
 QUEUES = {"email": "email", "webhook": "webhook"}
 DEFAULT_QUEUE = "default"
+FAIR_RANK_MAX = 100  # the backend's lowest task priority is -100
 
 
 def delivery_queue(kind: str) -> str:
@@ -89,10 +90,26 @@ def webhook_destination(url: object) -> str:
     return f"{scheme}://{host}:{port}"[:300]
 
 
+def destination_priority(item: OutboxMessage) -> int:
+    """The task priority of a webhook delivery: minus the number of other deliveries pending to
+    its destination (at most FAIR_RANK_MAX). The queue is claimed by priority first, so a
+    destination with a backlog takes turns with the others (its n-th waiting delivery goes with
+    theirs of the same rank) instead of holding them up, retries included. E-mail: 0."""
+    if item.kind != "webhook" or not item.destination:
+        return 0
+    others = OutboxMessage.objects.filter(destination=item.destination, status=OutboxStatus.PENDING).exclude(
+        pk=item.pk
+    )
+    return -others[:FAIR_RANK_MAX].count()
+
+
 def _enqueue(item: OutboxMessage, *, run_after: datetime | None = None) -> None:
     from .tasks import deliver_outbox
 
-    deliver_outbox.using(queue_name=delivery_queue(item.kind), run_after=run_after).enqueue(outbox_id=item.pk)
+    task = deliver_outbox.using(
+        queue_name=delivery_queue(item.kind), run_after=run_after, priority=destination_priority(item)
+    )
+    task.enqueue(outbox_id=item.pk)
 
 
 def outbox_add(
