@@ -22,7 +22,8 @@ from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.blueprints.services import blueprint_save
 from sportello.channels.inbound import mail_ingest
-from sportello.channels.models import Mailbox
+from sportello.channels.models import Mailbox, OutboxMessage, OutboxStatus
+from sportello.channels.services import outbox_add
 from sportello.core.actors import Via
 from sportello.notifications.services import canned_create
 from sportello.sla.calendars import calendar_save
@@ -286,6 +287,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PATCH", "/canned-responses/{canned}", {"title": "Hello again"}, expect(200, 200, 403, 404)),
     ("DELETE", "/canned-responses/{canned}", None, expect(204, 204, 403, 404)),
     ("POST", "/canned-responses/{canned}/render", {"ticket_id": "{ticket}"}, expect(200, 200, 403, 404)),
+    # Parked deliveries (retried for a day without success) are admins' to see and retry.
+    ("GET", "/deliveries/parked", None, ADMIN_ONLY),
+    ("POST", "/deliveries/{delivery}/retry", {}, ADMIN_ONLY),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -342,7 +346,11 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         via="mta",
         now=NOW,
     )
+    parked = outbox_add(kind="webhook", ticket=outcome.ticket, change_id=None, dedupe_key="matrix:parked",
+                        payload={"url": "https://hooks.shop.test/in", "body": "{}"}, now=NOW)  # fmt: skip
+    OutboxMessage.objects.filter(pk=parked.pk).update(status=OutboxStatus.PARKED, attempts=30, parked_at=NOW)
     return {
+        "delivery": parked.pk,
         "inbound": received.inbound_id,
         "mailbox": mailbox.pk,
         "canned": canned.pk,
@@ -460,6 +468,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{mailbox_id}": "{mailbox}",
         "{canned_id}": "{canned}",
         "{inbound_id}": "{inbound}",
+        "{delivery_id}": "{delivery}",
         # `{key}` is `{rule}` by now
         "/notification-templates/{rule}/{language}": "/notification-templates/ticket_received/en",
         "/notification-templates/{rule}/preview": "/notification-templates/ticket_received/preview",

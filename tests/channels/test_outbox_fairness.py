@@ -277,3 +277,34 @@ def test_each_kind_of_delivery_is_queued_in_its_own_queue(db: Any) -> None:
     )
     assert queues == {hook.pk: "webhook", ack.pk: "email"}
     assert (hook.destination, ack.destination) == ("https://hooks.example.test:443", "")
+
+
+def test_the_upgrade_gives_waiting_webhooks_their_destination(db: Any) -> None:
+    # given webhooks queued before destinations were recorded: one waiting, one sent, one with a
+    # URL that is not http(s)
+    import pkgutil
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import sportello.channels.migrations as migrations
+
+    [name] = [
+        m.name
+        for m in pkgutil.iter_modules(migrations.__path__)
+        if m.name.endswith("_outbox_destination_lease_owner_parking")
+    ]
+    migration = import_module(f"{migrations.__name__}.{name}")
+    waiting = add_webhook("old:waiting", "https://Hooks.Example.test:8443/in?x=1")
+    sent = add_webhook("old:sent", "https://hooks.example.test/in")
+    odd = add_webhook("old:odd", "ftp://files.example.test/in")
+    OutboxMessage.objects.update(destination="")
+    OutboxMessage.objects.filter(pk=sent.pk).update(status=OutboxStatus.SENT)
+    # when the migration's data step runs
+    migration.fill_destinations(apps, None)
+    # then only the waiting one has its destination
+    assert dict(OutboxMessage.objects.values_list("pk", "destination")) == {
+        waiting.pk: "https://hooks.example.test:8443",
+        sent.pk: "",
+        odd.pk: "",
+    }
