@@ -133,7 +133,8 @@ STORAGES = {
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        # The worker claims from these in turn (round robin): e-mail never waits behind webhooks.
+        "QUEUES": ["default", "email", "webhook"],
     }
 }
 
@@ -145,8 +146,13 @@ SPORTELLO = {
     # Webhooks: destinations allowed although private/loopback/link-local (CIDRs or host names).
     "WEBHOOK_ALLOW": [h for h in os.environ.get("SPORTELLO_WEBHOOK_ALLOW", "").split(",") if h.strip()],
     "WEBHOOK_CONNECT_TIMEOUT": 5.0,  # seconds
-    "WEBHOOK_TOTAL_TIMEOUT": 15.0,  # seconds, connect to last byte read
+    "WEBHOOK_TOTAL_TIMEOUT": 10.0,  # seconds, connect to last byte read: one attempt's bound
     "WEBHOOK_MAX_RESPONSE_BYTES": 64 * 1024,
+    # Deliveries in flight at once to one destination (scheme://host:port); more wait their turn.
+    "WEBHOOK_MAX_IN_FLIGHT": 2,
+    # A webhook refused for a temporary reason is retried at least this long (seconds), then
+    # parked (kept, listed for admins, retried on request).
+    "WEBHOOK_RETRY_WINDOW": 24 * 3600.0,
     # Outbox retries: full-jitter exponential back-off, delay in [0, min(CAP, BASE * 2**(n-1))].
     "OUTBOX_MAX_ATTEMPTS": 8,
     "OUTBOX_RETRY_BASE": 10.0,  # seconds
@@ -154,8 +160,9 @@ SPORTELLO = {
     "OUTBOX_LEASE": 120.0,  # seconds an attempt may stay in flight before it counts as lost
     # The worker.
     "POLL_MAX_SLEEP": 1.0,  # seconds; pollers' new work is seen within this
-    "WORKER_HEARTBEAT_EVERY": 10.0,  # seconds
-    "WORKER_DEAD_AFTER": 300.0,  # seconds without a heartbeat before its running tasks are recovered
+    "WORKER_HEARTBEAT_EVERY": 5.0,  # seconds, from a thread of its own (a long task does not stop it)
+    "WORKER_DEAD_AFTER": 30.0,  # seconds without a heartbeat before its running tasks are recovered
+    "WORKER_RECOVER_EVERY": 10.0,  # seconds between two checks for dead workers, in every worker
     "TASK_MAX_RECOVERIES": 3,  # then the task is marked failed
     "TASK_RESULT_RETENTION_DAYS": 14,  # finished task results, slot rows, recovery records
     # Exact timers (time rules, SLA levels, blueprint limits, task reminders) whose firing fails:

@@ -22,7 +22,8 @@ from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.blueprints.services import blueprint_save
 from sportello.channels.inbound import mail_ingest
-from sportello.channels.models import Mailbox
+from sportello.channels.models import Mailbox, OutboxMessage, OutboxStatus
+from sportello.channels.services import outbox_add
 from sportello.core.actors import Via
 from sportello.notifications.services import canned_create
 from sportello.sla.calendars import calendar_save
@@ -293,6 +294,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/timers/failing", None, ADMIN_ONLY),
     ("POST", "/timers/failing/{timer_kind}/{timer}/retry", {}, ADMIN_ONLY),
     ("DELETE", "/timers/failing/{timer_kind}/{timer}", None, expect(204, 403, 403, 403)),
+    # Parked deliveries (retried for a day without success) are admins' to see and retry.
+    ("GET", "/deliveries/parked", None, ADMIN_ONLY),
+    ("POST", "/deliveries/{delivery}/retry", {}, ADMIN_ONLY),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -349,13 +353,17 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         via="mta",
         now=NOW,
     )
-    parked = SlaTimer.objects.create(
+    parked_timer = SlaTimer.objects.create(
         ticket=outcome.ticket, key="first_response:0:breach:0", due_at=NOW,
         attempts=5, failing_since=NOW, parked_at=NOW, last_error="boom",
     )  # fmt: skip
+    parked = outbox_add(kind="webhook", ticket=outcome.ticket, change_id=None, dedupe_key="matrix:parked",
+                        payload={"url": "https://hooks.shop.test/in", "body": "{}"}, now=NOW)  # fmt: skip
+    OutboxMessage.objects.filter(pk=parked.pk).update(status=OutboxStatus.PARKED, attempts=30, parked_at=NOW)
     return {
         "timer_kind": "sla",
-        "timer": parked.pk,
+        "timer": parked_timer.pk,
+        "delivery": parked.pk,
         "inbound": received.inbound_id,
         "mailbox": mailbox.pk,
         "canned": canned.pk,
@@ -475,6 +483,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{inbound_id}": "{inbound}",
         "{kind}": "{timer_kind}",
         "{timer_id}": "{timer}",
+        "{delivery_id}": "{delivery}",
         # `{key}` is `{rule}` by now
         "/notification-templates/{rule}/{language}": "/notification-templates/ticket_received/en",
         "/notification-templates/{rule}/preview": "/notification-templates/ticket_received/preview",

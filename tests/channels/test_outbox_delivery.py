@@ -204,21 +204,35 @@ def test_an_unknown_secret_is_a_permanent_failure_and_nothing_is_sent(db: Any, h
     assert hook.seen == []
 
 
-def test_after_the_last_allowed_attempt_the_item_is_failed_with_the_last_error(
+def test_a_failing_webhook_is_retried_for_a_day_past_its_attempts_then_parked_with_the_last_error(
     db: Any, hook: Hook, settings: Any
 ) -> None:
+    # given three attempts allowed, and a receiver that fails four times then answers
     settings.SPORTELLO = {**settings.SPORTELLO, "OUTBOX_MAX_ATTEMPTS": 3}
-    hook.answers = [500, 502, 503, 200]
+    hook.answers = [500, 502, 503, 504, 200]
     item = add_webhook(hook.url())
+    # when the three attempts fail within the day, it still waits for the next one
     at = NOW
     states = []
     for _ in range(3):
         states.append(outbox_deliver(outbox_id=item.pk, now=at))
         item.refresh_from_db()
         at = item.next_attempt_at
-    assert states == [OutboxStatus.PENDING, OutboxStatus.PENDING, OutboxStatus.FAILED]
-    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.FAILED, 3, "HTTP 503")
-    assert len(hook.seen) == 3
+    assert states == [OutboxStatus.PENDING, OutboxStatus.PENDING, OutboxStatus.PENDING]
+    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.PENDING, 3, "HTTP 503")
+    # when an attempt a day after it was queued fails too, it is parked, not dropped
+    later = NOW + timedelta(hours=24)
+    assert outbox_deliver(outbox_id=item.pk, now=later) == OutboxStatus.PARKED
+    item.refresh_from_db()
+    assert (item.status, item.attempts, item.last_error, item.parked_at) == (
+        OutboxStatus.PARKED,
+        4,
+        "HTTP 504",
+        later,
+    )
+    assert len(hook.seen) == 4
+    # and parking enqueued no further attempt (one job when queued, one per retry scheduled)
+    assert len(deliver_jobs(item)) == 4
 
 
 def test_an_attempt_in_flight_is_not_repeated_and_a_lost_one_is_retried_after_its_lease(

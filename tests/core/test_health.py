@@ -63,7 +63,8 @@ def test_anyone_gets_the_status_alone_and_admins_the_details(desk: Any, now: Any
         "database": {"reachable": True},
         "workers": {"alive": 1, "last_seen": z(now - timedelta(seconds=5))},
         "timers": {"due": [], "parked": 0},
-        "outbox": {"pending": 0, "oldest_pending_seconds": None},
+        "outbox": {"pending": 0, "oldest_pending_seconds": None, "in_flight": 0, "parked": 0, "failed": 0,
+                   "by_kind": {}},
         "failing": [],
     }
 
@@ -204,3 +205,18 @@ def test_a_periodic_job_whose_latest_runs_failed_is_reported(desk: Any, now: Any
     run(TaskResultStatus.SUCCESSFUL, now + timedelta(hours=1))
     with mock.patch.object(clock, "now", return_value=now + timedelta(hours=1)):
         assert api(desk.admin).get("/health").json()["failing"] == []
+
+
+def test_a_parked_delivery_makes_the_desk_degraded_and_is_counted(desk: Any, now: Any, api: Any) -> None:
+    from sportello.channels.models import OutboxMessage, OutboxStatus
+
+    beat(now)
+    item = outbox_add(kind="webhook", ticket=None, change_id=None, dedupe_key="health-parked",
+                      payload={"url": "https://hooks.shop.test/in", "body": "{}"}, now=now)  # fmt: skip
+    OutboxMessage.objects.filter(pk=item.pk).update(status=OutboxStatus.PARKED, parked_at=now)
+    with mock.patch.object(clock, "now", return_value=now):
+        body = api(desk.admin).get("/health").json()
+        assert api(None).client.get("/api/v1/health").json() == {"status": "degraded"}
+    assert body["status"] == "degraded"
+    assert (body["outbox"]["parked"], body["outbox"]["pending"]) == (1, 0)
+    assert body["outbox"]["by_kind"]["webhook"]["parked"] == 1

@@ -299,3 +299,130 @@ def test_a_running_worker_writes_its_heartbeat(db: Any, pollers: list[str]) -> N
     runner.run(install_signals=False)
     assert seen
     assert seen[0][1] == os.getpid()
+
+
+# -- fair claiming -------------------------------------------------------------------------------
+
+
+def queued(queue: str, *, enqueued_at: datetime, run_after: datetime | None = None) -> str:
+    result = sleepy.using(queue_name=queue).enqueue()
+    changes: dict[str, Any] = {"enqueued_at": enqueued_at}
+    if run_after is not None:
+        changes["run_after"] = run_after
+    DBTaskResult.objects.filter(pk=result.id).update(**changes)
+    return str(result.id)
+
+
+def test_queues_are_claimed_in_turn_and_each_in_the_order_its_tasks_became_ready(db: Any) -> None:
+    # given, in the webhook queue, a fresh task, a retry due before it was enqueued and a retry
+    # due after; and two fresh e-mail tasks enqueued last
+    now = worker_mod.clock.now()
+    fresh_hook = queued("webhook", enqueued_at=now - timedelta(minutes=5))
+    early_retry = queued(
+        "webhook", enqueued_at=now - timedelta(hours=1), run_after=now - timedelta(minutes=10)
+    )
+    late_retry = queued("webhook", enqueued_at=now - timedelta(hours=2), run_after=now - timedelta(minutes=1))
+    mail_1 = queued("email", enqueued_at=now - timedelta(seconds=30))
+    mail_2 = queued("email", enqueued_at=now - timedelta(seconds=20))
+    # when a worker claims them one by one
+    runner = Runner(heartbeat_thread=False)
+    order = []
+    while (claimed := runner._claim_task()[0]) is not None:
+        order.append(str(claimed.pk))
+    # then e-mail and webhook tasks alternate, and each queue goes by readiness: a retry due
+    # ten minutes ago, the task enqueued five minutes ago, the retry due a minute ago
+    assert order == [mail_1, early_retry, mail_2, fresh_hook, late_retry]
+
+
+# -- a worker killed mid-delivery ------------------------------------------------------------------
+
+
+def test_a_delivery_in_flight_on_a_worker_that_died_is_recovered_within_seconds_and_sent_once(
+    db: Any, settings: Any
+) -> None:
+    # given an e-mail whose delivery task a worker claimed 40 s ago, and that worker's attempt
+    # (its lease runs two minutes) lost with it: its last heartbeat was 40 s ago
+    settings.SPORTELLO = {
+        **settings.SPORTELLO,
+        "WORKER_DEAD_AFTER": 30.0,
+        "WORKER_RECOVER_EVERY": 10.0,
+        "OUTBOX_LEASE": 120.0,
+    }
+    now = worker_mod.clock.now()
+    item = add_email("w:killed")
+    job = DBTaskResult.objects.get(args_kwargs__kwargs__outbox_id=item.pk)
+    DBTaskResult.objects.filter(pk=job.pk).update(
+        status=TaskResultStatus.RUNNING, started_at=now - timedelta(seconds=40), worker_ids=["dead-7"]
+    )
+    beat("dead-7", now - timedelta(seconds=40))
+    from sportello.channels import services as channel_services
+
+    claim = channel_services._claim(
+        outbox_id=item.pk, now=now - timedelta(seconds=40), lease_owner=str(job.pk)
+    )
+    assert not isinstance(claim, channel_services._Done)
+    # when another worker runs its loop (no periodic job is due: the loop checks by itself)
+    runner = Runner(batch=True, heartbeat_thread=False, interval=0.01)
+    runner.scheduler.tick = lambda *, now: None  # type: ignore[method-assign,assignment]
+    runner.run(install_signals=False)
+    # then the task was re-queued and the e-mail sent, once, by the same task, now rather than
+    # when the dead worker's lease runs out
+    assert [m.subject for m in mail.outbox] == ["Hi"]
+    item.refresh_from_db()
+    assert (item.status, item.attempts, item.lease_until, item.lease_owner) == (
+        OutboxStatus.SENT,
+        2,
+        None,
+        "",
+    )
+    assert DBTaskResult.objects.get(pk=job.pk).status == TaskResultStatus.SUCCESSFUL
+    assert list(TaskRecovery.objects.values_list("task_result_id", "worker_id", "action")) == [
+        (str(job.pk), "dead-7", RecoveryAction.REQUEUED)
+    ]
+
+
+def test_a_lease_held_by_another_task_is_still_waited_out(db: Any) -> None:
+    # given an attempt in flight under one task, and a second job for the same e-mail
+    from sportello.channels import services as channel_services
+
+    item = add_email("w:two-jobs")
+    assert not isinstance(
+        channel_services._claim(outbox_id=item.pk, now=NOW, lease_owner="task-a"), channel_services._Done
+    )
+    # when the second job runs during the lease, it sends nothing
+    assert (
+        channel_services.outbox_deliver(
+            outbox_id=item.pk, now=NOW + timedelta(seconds=5), lease_owner="task-b"
+        )
+        == OutboxStatus.PENDING
+    )
+    assert mail.outbox == []
+    item.refresh_from_db()
+    assert (item.attempts, item.lease_owner) == (1, "task-a")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_heartbeat_thread_beats_while_a_long_task_runs(settings: Any, pollers: list[str]) -> None:
+    # given a beat every 50 ms and a task that blocks the loop for a second
+    settings.SPORTELLO = {**settings.SPORTELLO, "WORKER_HEARTBEAT_EVERY": 0.05}
+    seen: list[datetime] = []
+    runner = Runner(batch=True, heartbeat_thread=True, interval=0.01)
+    started = threading.Event()
+
+    def long_poller(now: datetime) -> None:
+        if started.is_set():
+            return
+        started.set()
+        first = WorkerHeartbeat.objects.get(worker_id=runner.worker_id).last_seen
+        time.sleep(1.0)
+        seen.extend([first, WorkerHeartbeat.objects.get(worker_id=runner.worker_id).last_seen])
+
+    register_poller("t-long", long_poller)
+    pollers.append("t-long")
+    try:
+        runner.run(install_signals=False)
+    finally:
+        connection.close()
+    # then the heartbeat moved on during it
+    assert len(seen) == 2
+    assert seen[1] > seen[0]

@@ -1,19 +1,22 @@
-"""`/api/v1/tickets/{id}/deliveries`: what became of a ticket's e-mails and webhooks."""
+"""`/api/v1/tickets/{id}/deliveries`: what became of a ticket's e-mails and webhooks;
+`/api/v1/deliveries/parked` and `POST /api/v1/deliveries/{id}/retry`: deliveries parked after
+their retry window, and putting one back in the queue (admins)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from ninja import Router
 
+from sportello.core import clock
 from sportello.core.paging import SortKey, page_limit, paginate
 from sportello.tickets import selectors as ticket_selectors
 
-from . import selectors
+from . import selectors, services
 from .models import OutboxMessage, OutboxStatus
-from .schemas import DeliveryPage
+from .schemas import DeliveryOut, DeliveryPage
 
 router = Router(tags=["deliveries"])
 
@@ -43,6 +46,7 @@ def delivery_out(item: OutboxMessage) -> dict[str, Any]:
     url = payload.get("url") if item.kind == "webhook" else None
     return {
         "id": item.pk,
+        "ticket_id": item.ticket_id,
         "delivery_id": str(item.delivery_id),
         "kind": item.kind,
         "state": delivery_state(item),
@@ -50,6 +54,7 @@ def delivery_out(item: OutboxMessage) -> dict[str, Any]:
         "last_error": item.last_error,
         "next_attempt_at": item.next_attempt_at if item.status == OutboxStatus.PENDING else None,
         "sent_at": item.sent_at,
+        "parked_at": item.parked_at,
         "created_at": item.created_at,
         "recipients": [str(r) for r in recipients] if isinstance(recipients, list) else [],
         "url": public_url(url) if isinstance(url, str) else None,
@@ -68,3 +73,33 @@ def list_deliveries(
     qs = selectors.delivery_list(principal=request.auth, ticket=ticket)
     rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
     return {"items": [delivery_out(r) for r in rows], "next_cursor": nxt}
+
+
+@router.get(
+    "/deliveries/parked",
+    response=DeliveryPage,
+    summary="Deliveries parked after their retry window (admins)",
+)
+def list_parked(
+    request: HttpRequest,
+    kind: Literal["email", "webhook"] | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """E-mails and webhooks whose temporary failures outlasted their retry window (a day by
+    default). They are kept until an admin retries them."""
+    qs = selectors.parked_list(principal=request.auth, kind=kind)
+    rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
+    return {"items": [delivery_out(r) for r in rows], "next_cursor": nxt}
+
+
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    response=DeliveryOut,
+    summary="Put a parked delivery back in the queue (admins)",
+)
+def retry_delivery(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
+    """Delivered again as soon as a worker is free, with a new retry window; the same delivery
+    id, so a receiver that got it before recognises it. 409 unless the delivery is parked."""
+    item = services.delivery_retry(actor=request.auth, outbox_id=delivery_id, now=clock.now())
+    return delivery_out(item)

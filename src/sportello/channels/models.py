@@ -11,10 +11,15 @@ class OutboxStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # Transient failures went on past the retry window: kept, visible, retried only on request.
+    PARKED = "parked", "Parked"
 
 
 class OutboxMessage(models.Model):
     kind = models.CharField(max_length=20)  # email, webhook
+    # Where a webhook goes (`scheme://host:port`): deliveries to one destination are bounded in
+    # number in flight, and wait while that destination is failing. Empty for e-mail.
+    destination = models.CharField(max_length=300, blank=True, default="")
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="outbox"
     )
@@ -29,6 +34,13 @@ class OutboxMessage(models.Model):
     # Set while an attempt is in flight (claimed, not yet recorded); a crashed attempt's lease
     # runs out and the item becomes deliverable again.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The task (its result id) whose attempt holds the lease: when that task is recovered from a
+    # dead worker and runs again, the lease is its own lost attempt and need not be waited out.
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    # Transient failures are retried until the retry window, counted from here (else from
+    # `created_at`), has passed; a parked delivery retried on request starts a new window.
+    window_start = models.DateTimeField(null=True, blank=True)
+    parked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -38,6 +50,7 @@ class OutboxMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
             models.Index(fields=["ticket", "id"], name="outbox_ticket"),
+            models.Index(fields=["destination", "status"], name="outbox_destination"),
         ]
 
     def __str__(self) -> str:

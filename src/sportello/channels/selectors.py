@@ -1,15 +1,18 @@
-"""Reads of the outbox: the delivery state of a ticket's notifications and webhooks."""
+"""Reads of the outbox: the delivery state of a ticket's notifications and webhooks, the parked
+deliveries (admins), and the outbox's health."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
+from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
-from sportello.core.errors import NotFound
+from sportello.core.errors import NotFound, PermissionDenied
 
-from .models import OutboxMessage
+from .models import OutboxMessage, OutboxStatus
 
 
 def delivery_list(*, principal: Any, ticket: Any) -> QuerySet[OutboxMessage]:
@@ -18,3 +21,39 @@ def delivery_list(*, principal: Any, ticket: Any) -> QuerySet[OutboxMessage]:
     if isinstance(principal, Contact):
         raise NotFound("ticket not found")
     return OutboxMessage.objects.filter(ticket=ticket)
+
+
+def parked_list(*, principal: Any, kind: str | None = None) -> QuerySet[OutboxMessage]:
+    """Deliveries parked after their retry window (admins), oldest first."""
+    if not isinstance(principal, User) or not principal.is_active or principal.role != Role.ADMIN:
+        raise PermissionDenied("only admins can do this")
+    qs = OutboxMessage.objects.filter(status=OutboxStatus.PARKED)
+    return qs.filter(kind=kind) if kind else qs
+
+
+def outbox_health(*, now: datetime) -> dict[str, Any]:
+    """What the outbox holds, for monitoring: deliveries pending (queued or retrying), the age in
+    seconds of the oldest pending one (0 when none), in flight, parked and failed, in total and
+    per kind. One query."""
+    rows = (
+        OutboxMessage.objects.exclude(status=OutboxStatus.SENT)
+        .order_by()
+        .values_list("kind", "status")
+        .annotate(n=Count("id"), oldest=Min("created_at"), leased=Count("id", filter=Q(lease_until__gt=now)))
+    )
+    kinds: dict[str, dict[str, int]] = {}
+    total = {"pending": 0, "in_flight": 0, "parked": 0, "failed": 0}
+    oldest: datetime | None = None
+    for kind, status, n, first, leased in rows:
+        counts = kinds.setdefault(str(kind), {"pending": 0, "in_flight": 0, "parked": 0, "failed": 0})
+        key = str(status)
+        if key not in counts:
+            continue
+        counts[key] += n
+        total[key] += n
+        if status == OutboxStatus.PENDING:
+            counts["in_flight"] += leased
+            total["in_flight"] += leased
+            oldest = first if oldest is None or first < oldest else oldest
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return {**total, "oldest_pending_age": age, "by_kind": dict(sorted(kinds.items()))}

@@ -5,13 +5,26 @@ Delivery is claim, attempt, record: a short transaction claims the row under its
 the attempt and taking a lease), the attempt runs outside any transaction (no network call holds
 a database lock), and a second short transaction records the outcome and, for a transient
 failure, enqueues the next attempt after a full-jitter exponential back-off. Two workers never
-attempt one item at once; an attempt lost with its worker is retried when its lease runs out.
+attempt one item at once; an attempt lost with its worker is retried when its lease runs out, or
+as soon as its task is recovered from the dead worker (the task owns the lease).
+
+Fairness: e-mails and webhooks wait in queues of their own ("email", "webhook"), which the
+worker claims from in turn, so a slow or dead webhook receiver never holds up mail. Within the
+webhooks, destinations (scheme://host:port) take turns (`destination_priority`); a destination
+has at most WEBHOOK_MAX_IN_FLIGHT attempts in flight, and while one of its deliveries waits to be
+retried after a transient failure, its other deliveries wait too (no attempt is spent on them):
+a dead receiver costs one bounded attempt (WEBHOOK_TOTAL_TIMEOUT) per back-off step, not one per
+delivery.
+
+Transient failures are retried until OUTBOX_MAX_ATTEMPTS are made and the retry window has
+passed (MAIL_RETRY_WINDOW, WEBHOOK_RETRY_WINDOW: a day), then the item is parked: kept, listed
+for admins (`selectors.parked_list`), retried on request (`delivery_retry`), never dropped. An
+agent's reply is the exception: it fails, and that is recorded on the ticket (below).
 
 E-mail (`channels.outbound` builds the message): an SMTP 5xx answer to the message is a permanent
-failure, a 4xx answer, a refused or broken connection or a timeout a transient one, retried until
-OUTBOX_MAX_ATTEMPTS are made and at least MAIL_RETRY_WINDOW has passed since it was queued. Automatic
-mails are capped per recipient per day (`MAIL_AUTO_REPLIES_PER_DAY`): past the cap a recipient
-is skipped, and a mail left with nobody to go to fails as suppressed. When an agent's reply
+failure, a 4xx answer, a refused or broken connection or a timeout a transient one, retried as
+above. Automatic mails are capped per recipient per day (`MAIL_AUTO_REPLIES_PER_DAY`): past the
+cap a recipient is skipped, and a mail left with nobody to go to fails as suppressed. When an agent's reply
 fails for good, the ticket records it (a "delivery" event, through the pipeline) and its author
 is told by e-mail, in a transaction of its own after the failure is recorded.
 """
@@ -26,13 +39,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 
+from sportello.accounts.models import Role, User
 from sportello.core import clock
 from sportello.core.actors import Actor, Via
+from sportello.core.errors import Conflict, NotFound, PermissionDenied
 
 from . import outbound, webhooks
 from .models import AutoReply, OutboxMessage, OutboxStatus, WebhookSecret
@@ -46,6 +62,54 @@ AUTO_REPLY_WINDOW = timedelta(hours=24)
 # takes (a relay down for a night loses nothing); SPORTELLO["MAIL_RETRY_WINDOW"] (seconds)
 # overrides it.
 MAIL_RETRY_WINDOW = 24 * 3600.0
+WEBHOOK_RETRY_WINDOW = 24 * 3600.0
+# The task queue each kind of delivery waits in (settings.TASKS["default"]["QUEUES"]).
+QUEUES = {"email": "email", "webhook": "webhook"}
+DEFAULT_QUEUE = "default"
+FAIR_RANK_MAX = 100  # the backend's lowest task priority is -100
+
+
+def delivery_queue(kind: str) -> str:
+    return QUEUES.get(kind, DEFAULT_QUEUE)
+
+
+def webhook_destination(url: object) -> str:
+    """`scheme://host:port` of a webhook URL, lower-cased (the unit of concurrency and of
+    back-off); empty for something that is not an http(s) URL."""
+    try:
+        parts = urlsplit(str(url))
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").rstrip(".")
+        if scheme not in ("http", "https") or not host:
+            return ""
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"[:300]
+
+
+def destination_priority(item: OutboxMessage) -> int:
+    """The task priority of a webhook delivery: minus the number of other deliveries pending to
+    its destination (at most FAIR_RANK_MAX). The queue is claimed by priority first, so a
+    destination with a backlog takes turns with the others (its n-th waiting delivery goes with
+    theirs of the same rank) instead of holding them up, retries included. E-mail: 0."""
+    if item.kind != "webhook" or not item.destination:
+        return 0
+    others = OutboxMessage.objects.filter(destination=item.destination, status=OutboxStatus.PENDING).exclude(
+        pk=item.pk
+    )
+    return -others[:FAIR_RANK_MAX].count()
+
+
+def _enqueue(item: OutboxMessage, *, run_after: datetime | None = None) -> None:
+    from .tasks import deliver_outbox
+
+    task = deliver_outbox.using(
+        queue_name=delivery_queue(item.kind), run_after=run_after, priority=destination_priority(item)
+    )
+    task.enqueue(outbox_id=item.pk)
 
 
 def outbox_add(
@@ -57,20 +121,19 @@ def outbox_add(
     payload: dict[str, Any],
     now: datetime,
 ) -> OutboxMessage:
-    from .tasks import deliver_outbox
-
     # Dedupe keys are built from ids that are new in this transaction (message, change), so a
     # plain insert is right; a repeated key is a bug and fails the mutation loudly.
     item = OutboxMessage.objects.create(
         dedupe_key=dedupe_key,
         kind=kind,
+        destination=webhook_destination(payload.get("url")) if kind == "webhook" else "",
         ticket=ticket,
         change_id=change_id,
         payload=payload,
         next_attempt_at=now,
         created_at=now,
     )
-    deliver_outbox.enqueue(outbox_id=item.pk)
+    _enqueue(item)
     return item
 
 
@@ -224,40 +287,89 @@ def _attempt(claim: _Claim, *, now: datetime) -> tuple[str, ...]:
 
 
 def _out_of_attempts(item: OutboxMessage, *, now: datetime) -> bool:
-    """No attempt is left: OUTBOX_MAX_ATTEMPTS are made and, for an e-mail, its retry window
-    since it was queued has passed too."""
+    """No attempt is left: OUTBOX_MAX_ATTEMPTS are made and, for an e-mail or a webhook, its
+    retry window has passed too (since it was queued, or since an admin retried it)."""
     if item.attempts < int(_config("OUTBOX_MAX_ATTEMPTS")):
         return False
-    if item.kind != "email":
+    if item.kind == "email":
+        window = float(settings.SPORTELLO.get("MAIL_RETRY_WINDOW", MAIL_RETRY_WINDOW))
+    elif item.kind == "webhook":
+        window = float(settings.SPORTELLO.get("WEBHOOK_RETRY_WINDOW", WEBHOOK_RETRY_WINDOW))
+    else:
         return True
-    window = float(settings.SPORTELLO.get("MAIL_RETRY_WINDOW", MAIL_RETRY_WINDOW))
-    return now - item.created_at >= timedelta(seconds=window)
+    return now - (item.window_start or item.created_at) >= timedelta(seconds=window)
 
 
-def _claim(*, outbox_id: int, now: datetime) -> _Claim | _Done:
-    from .tasks import deliver_outbox
+def _is_reply(item: OutboxMessage) -> bool:
+    """An agent's reply sent by e-mail: its failure is recorded on the ticket (`_reply_failed`)."""
+    message_id = item.payload.get("message_id") if isinstance(item.payload, dict) else None
+    return item.kind == "email" and isinstance(message_id, int) and not isinstance(message_id, bool)
 
+
+def _give_up(item: OutboxMessage, *, now: datetime) -> None:
+    """Out of attempts after transient failures: an agent's reply fails (and is reported on its
+    ticket); anything else is parked, never dropped."""
+    if _is_reply(item):
+        item.status = OutboxStatus.FAILED
+    else:
+        item.status = OutboxStatus.PARKED
+        item.parked_at = now
+        logger.warning(
+            "outbox %s (%s) parked after %s attempts: %s", item.pk, item.kind, item.attempts, item.last_error
+        )
+
+
+def _destination_wait(item: OutboxMessage, *, now: datetime) -> datetime | None:
+    """For a webhook: when to look again because its destination is busy (WEBHOOK_MAX_IN_FLIGHT
+    attempts in flight) or failing (another of its deliveries waits to be retried); None if it
+    may go now."""
+    if item.kind != "webhook" or not item.destination:
+        return None
+    others = OutboxMessage.objects.filter(destination=item.destination, status=OutboxStatus.PENDING).exclude(
+        pk=item.pk
+    )
+    failing = others.filter(attempts__gt=0, lease_until__isnull=True, next_attempt_at__gt=now).aggregate(
+        until=Min("next_attempt_at")
+    )["until"]
+    if failing is not None:
+        return failing
+    busy = others.filter(lease_until__gt=now).aggregate(n=Count("id"), until=Min("lease_until"))
+    if busy["n"] >= max(1, int(_config("WEBHOOK_MAX_IN_FLIGHT"))):
+        return min(busy["until"], now + timedelta(seconds=float(_config("WEBHOOK_TOTAL_TIMEOUT"))))
+    return None
+
+
+def _claim(*, outbox_id: int, now: datetime, lease_owner: str = "") -> _Claim | _Done:
     with transaction.atomic():
         item = OutboxMessage.objects.select_for_update().filter(pk=outbox_id).first()
         if item is None:
             return _Done(OutboxStatus.FAILED)
         if item.status != OutboxStatus.PENDING:
             return _Done(OutboxStatus(item.status))
-        if item.lease_until is not None and item.lease_until > now:
+        own_lost = bool(lease_owner) and item.lease_owner == lease_owner
+        if item.lease_until is not None and item.lease_until > now and not own_lost:
             # Another attempt is in flight (or died with its worker): look again when it ends.
-            deliver_outbox.using(run_after=item.lease_until).enqueue(outbox_id=item.pk)
+            _enqueue(item, run_after=item.lease_until)
             return _Done(OutboxStatus.PENDING)
         if item.lease_until is None and item.next_attempt_at > now:
             return _Done(OutboxStatus.PENDING)  # early duplicate; the scheduled attempt has its own job
         if item.lease_until is not None and _out_of_attempts(item, now=now):
-            item.status = OutboxStatus.FAILED
             item.lease_until = None
+            item.lease_owner = ""
             item.last_error = (item.last_error + " (last attempt lost with its worker)").strip()
-            item.save(update_fields=["status", "lease_until", "last_error"])
-            return _Done(OutboxStatus.FAILED, failed_now=True)
+            _give_up(item, now=now)
+            item.save(update_fields=["status", "lease_until", "lease_owner", "last_error", "parked_at"])
+            return _Done(OutboxStatus(item.status), failed_now=item.status == OutboxStatus.FAILED)
+        if item.lease_until is None and (wait := _destination_wait(item, now=now)) is not None:
+            # Its destination is busy or failing: no attempt is spent; it goes when that ends.
+            item.next_attempt_at = wait
+            item.save(update_fields=["next_attempt_at"])
+            _enqueue(item, run_after=wait)
+            return _Done(OutboxStatus.PENDING)
         item.attempts += 1
         item.lease_until = now + timedelta(seconds=float(_config("OUTBOX_LEASE")))
-        item.save(update_fields=["attempts", "lease_until"])
+        item.lease_owner = lease_owner[:64]
+        item.save(update_fields=["attempts", "lease_until", "lease_owner"])
         return _Claim(
             outbox_id=item.pk,
             kind=item.kind,
@@ -276,14 +388,21 @@ def _record(
     now: datetime,
     rng: random.Random | None,
 ) -> _Done:
-    from .tasks import deliver_outbox
-
     with transaction.atomic():
         item = OutboxMessage.objects.select_for_update().get(pk=outbox_id)
         if item.status != OutboxStatus.PENDING or item.attempts != claim.attempts:
             return _Done(OutboxStatus(item.status))  # a later claim took over after our lease ran out
         item.lease_until = None
-        fields = ["status", "lease_until", "last_error", "next_attempt_at", "sent_at"]
+        item.lease_owner = ""
+        fields = [
+            "status",
+            "lease_until",
+            "lease_owner",
+            "last_error",
+            "next_attempt_at",
+            "sent_at",
+            "parked_at",
+        ]
         if error is None:
             item.status = OutboxStatus.SENT
             item.sent_at = now
@@ -294,9 +413,10 @@ def _record(
             )
             return _Done(OutboxStatus.SENT)
         item.last_error = str(error)[:ERROR_MAX_CHARS] or type(error).__name__
-        permanent = isinstance(error, PermanentFailure)
-        if permanent or _out_of_attempts(item, now=now):
+        if isinstance(error, PermanentFailure):
             item.status = OutboxStatus.FAILED
+        elif _out_of_attempts(item, now=now):
+            _give_up(item, now=now)
         else:
             item.next_attempt_at = now + retry_delay(
                 attempt=item.attempts,
@@ -304,17 +424,22 @@ def _record(
                 cap=float(_config("OUTBOX_RETRY_CAP")),
                 rng=rng,
             )
-            deliver_outbox.using(run_after=item.next_attempt_at).enqueue(outbox_id=item.pk)
+            _enqueue(item, run_after=item.next_attempt_at)
         item.save(update_fields=fields)
         return _Done(OutboxStatus(item.status), failed_now=item.status == OutboxStatus.FAILED)
 
 
 def outbox_deliver(
-    *, outbox_id: int, now: datetime | None = None, rng: random.Random | None = None
+    *,
+    outbox_id: int,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+    lease_owner: str = "",
 ) -> OutboxStatus:
-    """Make one delivery attempt for an outbox item, if it is due; returns its state after."""
+    """Make one delivery attempt for an outbox item, if it is due; returns its state after.
+    `lease_owner`: the id of the task making the attempt (see `_claim`)."""
     now = now or clock.now()
-    claim = _claim(outbox_id=outbox_id, now=now)
+    claim = _claim(outbox_id=outbox_id, now=now, lease_owner=lease_owner)
     if isinstance(claim, _Done):
         done = claim
     else:
@@ -439,13 +564,40 @@ def outbox_sweep(*, now: datetime, grace: timedelta = timedelta(minutes=10), lim
         status=OutboxStatus.PENDING, next_attempt_at__lt=now - grace
     ).exclude(lease_until__gte=now)
     count = 0
-    for pk in overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]:
+    for item in overdue.order_by("next_attempt_at").only("pk", "kind")[:limit]:
         queued = DBTaskResult.objects.filter(
             task_path=deliver_outbox.module_path,
             status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-            args_kwargs__kwargs__outbox_id=pk,
+            args_kwargs__kwargs__outbox_id=item.pk,
         ).exists()
         if not queued:
-            deliver_outbox.enqueue(outbox_id=pk)
+            _enqueue(item)
             count += 1
     return count
+
+
+def _require_admin(principal: Any) -> None:
+    if not isinstance(principal, User) or not principal.is_active or principal.role != Role.ADMIN:
+        raise PermissionDenied("only admins can do this")
+
+
+def delivery_retry(*, actor: Any, outbox_id: int, now: datetime) -> OutboxMessage:
+    """Put a parked delivery back in the queue (admins): a new retry window starts now, the
+    attempts made so far are kept. Logged with the admin who asked."""
+    _require_admin(actor)
+    with transaction.atomic():
+        item = OutboxMessage.objects.select_for_update().filter(pk=outbox_id).first()
+        if item is None:
+            raise NotFound(f"no delivery with id {outbox_id}")
+        if item.status != OutboxStatus.PARKED:
+            raise Conflict(f"delivery {outbox_id} is {item.status}, not parked", field="id")
+        item.status = OutboxStatus.PENDING
+        item.window_start = now
+        item.next_attempt_at = now
+        item.parked_at = None
+        item.save(update_fields=["status", "window_start", "next_attempt_at", "parked_at"])
+        _enqueue(item)
+    logger.info(
+        "outbox %s (%s) retried by %s after %s attempts", item.pk, item.kind, actor.email, item.attempts
+    )
+    return item

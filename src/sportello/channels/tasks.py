@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.tasks import task
+from django.tasks import TaskContext, task
 
 from sportello.core import clock
 from sportello.core.scheduler import register_job
@@ -12,9 +12,12 @@ from sportello.core.scheduler import register_job
 from . import services
 
 
-@task()
-def deliver_outbox(*, outbox_id: int) -> str:
-    return str(services.outbox_deliver(outbox_id=outbox_id))
+@task(takes_context=True)
+def deliver_outbox(context: TaskContext, *, outbox_id: int) -> str:
+    # The task's id owns the lease of its attempt: if the task is recovered from a dead worker
+    # and runs again, it takes over its own lost attempt at once.
+    owner = str(context.task_result.id)
+    return str(services.outbox_deliver(outbox_id=outbox_id, lease_owner=owner))
 
 
 @task()

@@ -134,9 +134,9 @@ def database_check() -> tuple[bool, float | None]:
 
 def health_report(*, now: datetime) -> dict[str, Any]:
     """The details for admins. `status`: failing (database unreachable), degraded (no live
-    worker, a failing poller or job, a parked timer, a timer due for over `LATE_AFTER`, or the
-    outbox's oldest pending message over `LATE_AFTER` late), else ok."""
-    from sportello.channels.models import OutboxMessage, OutboxStatus
+    worker, a failing poller or job, a parked timer or delivery, a timer due for over `LATE_AFTER`, or
+    the outbox's oldest pending message over `LATE_AFTER` late), else ok."""
+    from sportello.channels.selectors import outbox_health
 
     reachable, latency = database_check()
     if not reachable:
@@ -149,8 +149,7 @@ def health_report(*, now: datetime) -> dict[str, Any]:
         {"kind": kind, "oldest_due_at": due, "late_seconds": max(0.0, (now - due).total_seconds())}
         for kind, due in due_timers
     ]
-    pending = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
-    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    outbox = outbox_health(now=now)
     failing = [
         {"name": r.name, "failures": r.failures, "last_error": r.last_error,
          "failing_since": r.failing_since, "last_failure_at": r.last_failure_at}
@@ -158,16 +157,20 @@ def health_report(*, now: datetime) -> dict[str, Any]:
     ] + failing_jobs()  # fmt: skip
     parked = parked_count()
     late = any(now - due > LATE_AFTER for _, due in due_timers)
-    outbox_late = oldest is not None and now - oldest > LATE_AFTER
-    degraded = not alive or failing or parked or late or outbox_late
+    outbox_late = outbox["pending"] > 0 and outbox["oldest_pending_age"] > LATE_AFTER.total_seconds()
+    degraded = not alive or failing or parked or late or outbox_late or outbox["parked"] > 0
     return {
         "status": "degraded" if degraded else "ok",
         "database": {"reachable": True, "latency_ms": latency},
         "workers": {"alive": len(alive), "last_seen": max(beats, default=None)},
         "timers": {"due": timers, "parked": parked},
         "outbox": {
-            "pending": pending.count(),
-            "oldest_pending_seconds": None if oldest is None else max(0.0, (now - oldest).total_seconds()),
+            "pending": outbox["pending"],
+            "oldest_pending_seconds": outbox["oldest_pending_age"] if outbox["pending"] else None,
+            "in_flight": outbox["in_flight"],
+            "parked": outbox["parked"],
+            "failed": outbox["failed"],
+            "by_kind": outbox["by_kind"],
         },
         "failing": failing,
     }

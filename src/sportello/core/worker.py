@@ -2,10 +2,19 @@
 
 One loop iteration: run the scheduler (enqueue due periodic slots), call every poller (each fires
 what is due and says when it next has work), then run the ready tasks through django-tasks-db's
-`Worker.run_task` (claimed with its `FOR UPDATE SKIP LOCKED` query). When idle, sleep until the
-earliest instant anyone asked for, at most `POLL_MAX_SLEEP`, so work armed by other processes is
-seen within a second. A heartbeat row says the worker is alive; a periodic check re-queues tasks
-left RUNNING by workers whose heartbeat stopped.
+`Worker.run_task`. When idle, sleep until the earliest instant anyone asked for, at most
+`POLL_MAX_SLEEP`, so work armed by other processes is seen within a second.
+
+Claiming is fair: the backend's queues (`TASKS[...]["QUEUES"]`: "default", "email", "webhook")
+are taken in turn, one task from the next queue that has one ready, so work of one kind never
+waits behind a backlog of another. Within a queue, tasks go in the order they became ready (a
+retry due at 10:00 before a fresh task enqueued at 10:01, and after one enqueued at 9:59), each
+claimed with `FOR UPDATE SKIP LOCKED`.
+
+A heartbeat row, written from a thread of its own every `WORKER_HEARTBEAT_EVERY` seconds (a long
+task does not stop it), says the worker is alive; every worker checks every
+`WORKER_RECOVER_EVERY` seconds for tasks left RUNNING by workers not seen for
+`WORKER_DEAD_AFTER` seconds, and re-queues them.
 """
 
 from __future__ import annotations
@@ -24,10 +33,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection, transaction
+from django.db.models import Case, F, When
 from django.tasks import task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker as TaskWorker
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from . import clock, health
@@ -184,6 +194,8 @@ class Runner:
         self._heartbeat_thread = heartbeat_thread
         self._started_at = now()
         self._last_beat: datetime | None = None
+        self._next_queue = 0
+        self._last_recovery: datetime | None = None
         self._tasks = TaskWorker(
             queue_names=["*"],
             interval=interval,
@@ -232,22 +244,54 @@ class Runner:
         finally:
             connection.close()
 
+    def _recover(self, now: datetime) -> datetime:
+        """Every `WORKER_RECOVER_EVERY` seconds, re-queue the tasks of dead workers, so they are
+        back about `WORKER_DEAD_AFTER` seconds after their worker's last beat (the periodic
+        `recover_tasks` job is the backstop); returns when to look next."""
+        every = timedelta(seconds=float(settings.SPORTELLO["WORKER_RECOVER_EVERY"]))
+        last = self._last_recovery
+        if last is None or now - last >= every or now < last:
+            self._last_recovery = now
+            try:
+                task_recover(now=now)
+            except Exception:
+                logger.exception("recovery check failed")
+                _refresh_connections()
+        return self._last_recovery + every
+
     # -- the loop ----------------------------------------------------------------------------
 
+    def _queue_names(self) -> list[str]:
+        backend = settings.TASKS.get(self._tasks.backend_name, {})
+        return list(dict.fromkeys(backend.get("QUEUES") or ["default"]))
+
     def _claim_task(self) -> tuple[DBTaskResult[Any, Any] | None, bool]:
-        """Claim one ready task (SKIP LOCKED); (task or None, whether the queue was read)."""
+        """Claim one ready task (SKIP LOCKED), from the queues in turn starting after the one last
+        claimed from; (task or None, whether the queues were read)."""
         ready = DBTaskResult.objects.ready()  # type: ignore[attr-defined]  # the backend's own manager
-        tasks = ready.filter(backend_name=self._tasks.backend_name)
-        with exclusive_transaction(tasks.db):
-            try:
-                result = tasks.get_locked()
-                if result is not None:
-                    result.claim(self.worker_id)
-            except OperationalError as exc:
-                if is_locked_database_exception(exc):
-                    return None, False
-                raise
-        return result, True
+        # When a task became ready: its run_after, or when it was enqueued if it had none.
+        ready_at = Case(When(run_after=get_date_max(), then=F("enqueued_at")), default=F("run_after"))
+        tasks = (
+            ready.filter(backend_name=self._tasks.backend_name)
+            .annotate(ready_at=ready_at)
+            .order_by(F("priority").desc(), "ready_at", "enqueued_at")
+        )
+        queues = self._queue_names()
+        for step in range(len(queues)):
+            index = (self._next_queue + step) % len(queues)
+            with exclusive_transaction(tasks.db):
+                try:
+                    result = tasks.filter(queue_name=queues[index]).get_locked()
+                    if result is not None:
+                        result.claim(self.worker_id)
+                except OperationalError as exc:
+                    if is_locked_database_exception(exc):
+                        return None, False
+                    raise
+            if result is not None:
+                self._next_queue = (index + 1) % len(queues)
+                return result, True
+        return None, True
 
     def run_once(self) -> tuple[int, bool, datetime | None]:
         """One iteration: (tasks run, whether the queue was found empty, earliest wake-up)."""
@@ -264,9 +308,9 @@ class Runner:
             health.work_failed("scheduler", now=now, exc=exc)
         else:
             health.work_ok("scheduler", now=now)
-        due = pollers_run(now=now)
-        if due is not None and (wake is None or due < wake):
-            wake = due
+        for due in (pollers_run(now=now), self._recover(now)):
+            if due is not None and (wake is None or due < wake):
+                wake = due
         ran, empty = 0, False
         while self.running and ran < TASKS_PER_ROUND:
             result, read = self._claim_task()
