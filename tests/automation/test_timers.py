@@ -169,8 +169,9 @@ def test_poller_returns_the_next_due_instant_at_most_a_second_away(desk: Any, no
 
 def test_preview_lists_tickets_the_rule_would_fire_on(desk: Any, now: Any, api: Any) -> None:
     pending_rule(desk, now)
-    ticket = open_ticket(desk, now)
-    other = open_ticket(desk, now)
+    # opened before they were set pending (a change never happens before the ticket's last one)
+    ticket = open_ticket(desk, now - timedelta(days=2))
+    other = open_ticket(desk, now - timedelta(days=2))
     set_status(desk, ticket, "pending", now - timedelta(days=1))
     set_status(desk, other, "pending", now - timedelta(hours=1))
     with mock.patch("sportello.core.clock.now", return_value=now):

@@ -247,6 +247,24 @@ def test_a_changed_policy_keeps_running_clocks_or_reflows_them_as_asked(
     assert first()["due_at"] == "2026-12-01T09:45:00Z"
 
 
+def test_a_reflow_that_read_its_instant_before_a_later_change_happens_after_that_change(
+    desk: Any, api: Any, policies: None
+) -> None:
+    from sportello.sla import reflow
+
+    # given a VIP ticket whose first-response clock restarted at 09:10 (priority raised)
+    ticket = open_ticket(desk, desk.alice)
+    change(desk, ticket, NOW + timedelta(minutes=10), fields={"priority": "high"})
+    slower = {**VIP, "targets": {**VIP["targets"], "first_response": {"high": {"within": "2h"}}}}
+    assert api(desk.admin).put("/sla-policies/vip?reflow=true", slower).json()["version"] == 2
+    # when a reflow whose clock was read at 09:05, before that change committed, runs
+    assert reflow.reflow_batch(policy="vip", now=NOW + timedelta(minutes=5)) == (ticket.pk, 1, 1)
+    # then it happened at 09:10, not before the ticket's last change
+    [event] = TicketEvent.objects.filter(ticket=ticket, kind="sla", cause="sla:vip@2:reflow")
+    assert (event.field, event.at) == ("retargeted", NOW + timedelta(minutes=10))
+    assert TicketSla.objects.get(ticket=ticket).updated_at == NOW + timedelta(minutes=10)
+
+
 def test_the_sla_report_gives_compliance_and_times_per_metric_and_agent(
     desk: Any, api: Any, policies: None
 ) -> None:

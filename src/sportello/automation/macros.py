@@ -49,9 +49,9 @@ from sportello.engine.diff import FieldChange
 from sportello.engine.placeholders import context_from_facts, render
 from sportello.engine.schema import RuleSchemaError
 from sportello.tickets import causation, pipeline
+from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import Ticket
 from sportello.tickets.pipeline import Context, Mutation, NewMessage, Outcome
-from sportello.tickets.selectors import ticket_scope
 from sportello.tickets.services import actor_for
 
 from .effects import notify_effect, webhook_effect
@@ -392,15 +392,7 @@ def _apply(
     specs = field_specs()
     plan = plan_of(_actions(saved, specs))
     _check_may_apply(agent, plan)
-    try:
-        ticket = (
-            Ticket.objects.select_for_update()
-            .filter(ticket_scope(principal=agent))
-            .select_related("status")
-            .get(pk=ticket_id)
-        )
-    except (Ticket.DoesNotExist, ValueError, OverflowError):
-        raise NotFound("ticket not found") from None
+    ticket = ticket_lock(ticket_id=ticket_id, principal=agent, related=("status",))
     message = None
     if plan.message is not None:
         context = context_from_facts(_facts_after_plan(ticket, plan, specs), _agent_context(agent))

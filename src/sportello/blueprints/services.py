@@ -33,8 +33,8 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from sportello.engine import blueprints as engine
 from sportello.engine.rules import DOCUMENT_MAX_BYTES
 from sportello.tickets import pipeline
+from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import Status, Ticket
-from sportello.tickets.selectors import ticket_scope
 from sportello.tickets.services import FIELD_NAMES, actor_for
 
 from . import definitions, hooks
@@ -278,15 +278,7 @@ def _engine_inputs(request: TransitionRequest) -> engine.TransitionInputs:
 
 
 def _locked_ticket(actor: User, ticket_id: int) -> Ticket:
-    try:
-        return (
-            Ticket.objects.select_for_update(of=("self",))  # the ticket row only, not the joined ones
-            .filter(ticket_scope(principal=actor))
-            .select_related("status", "requester")
-            .get(pk=ticket_id)
-        )
-    except (Ticket.DoesNotExist, ValueError, OverflowError):
-        raise NotFound("ticket not found") from None
+    return ticket_lock(ticket_id=ticket_id, principal=actor, related=("status", "requester"))
 
 
 def blueprint_transition(

@@ -65,6 +65,7 @@ from sportello.tickets.attachments import (
     sanitize_filename,
     storage_key_new,
 )
+from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import StatusCategory, Ticket
 from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
 
@@ -278,6 +279,10 @@ class _Ingest:
             _quarantine(row, f"unusable sender address: {exc}")
             return
         ticket = self._thread(contact)
+        if ticket is not None:
+            # Decide on the ticket as it is under its lock: a change committed meanwhile (the
+            # ticket closed, set pending) is seen here, and none comes before this message.
+            ticket = ticket_lock(ticket_id=ticket.pk, related=("requester",))
         if ticket is not None and ticket.status_category == StatusCategory.CLOSED:
             if auto.automatic:
                 # An out-of-office answering a closed ticket: kept and linked, nothing opened.

@@ -8,9 +8,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-SQLITE_INIT = (
-    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;PRAGMA busy_timeout=10000;"
-)
+# SQLite has one writer at a time: every transaction starts with `BEGIN IMMEDIATE` (it takes the
+# write lock first, so a transaction never fails half-way on a lock it cannot upgrade) and a
+# writer waits for the lock up to this long before "database is locked". One value, given to the
+# driver (`timeout`); no PRAGMA overrides it.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_INIT = "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
 
 
 def sqlite_config(path: Path | str) -> dict[str, Any]:
@@ -19,7 +22,11 @@ def sqlite_config(path: Path | str) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
-        "OPTIONS": {"init_command": SQLITE_INIT, "transaction_mode": "IMMEDIATE", "timeout": 20},
+        "OPTIONS": {
+            "init_command": SQLITE_INIT,
+            "transaction_mode": "IMMEDIATE",
+            "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+        },
         "TEST": {"NAME": None},
     }
 

@@ -85,6 +85,9 @@ def reflow_batch(
         rows = list(
             TicketSla.objects.filter(ticket_id__in=ids, policy_id__in=list(policies)).order_by("ticket_id")
         )
+        # `now` was read before these locks were held: a change committed meanwhile may have
+        # moved a clock later. The batch happens no earlier than its tickets' last clock change.
+        now = max([now, *(r.updated_at for r in rows)])
         changed: list[TicketSla] = []
         events: list[TicketEvent] = []
         timers: list[SlaTimer] = []

@@ -252,7 +252,13 @@ def _set_status(actor: User, task_id: int, status: str, *, via: Via, now: dateti
 def _locked(actor: User, task_id: int) -> Task:
     from .selectors import task_scope
 
-    task = Task.objects.select_for_update().filter(task_scope(principal=actor)).filter(pk=task_id).first()
+    # The task's row alone is locked, then read in the actor's scope (a join or subquery in the
+    # locking statement would be re-checked on PostgreSQL against rows read before the wait).
+    try:
+        locked = list(Task.objects.select_for_update().filter(pk=task_id).values_list("pk", flat=True))
+    except (ValueError, OverflowError, TypeError):
+        raise NotFound("task not found") from None
+    task = Task.objects.filter(task_scope(principal=actor)).filter(pk__in=locked).first()
     if task is None:
         raise NotFound("task not found")
     return task

@@ -35,8 +35,8 @@ from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 
 from . import permissions
+from .locks import ticket_lock
 from .models import Attachment, AuthorKind, StatusCategory, Ticket, TicketEvent
-from .selectors import ticket_scope
 
 STORAGE_ALIAS = "attachments"
 FILENAME_MAX = 255
@@ -253,15 +253,9 @@ def _attachment_record(
     cause: str,
     now: datetime,
 ) -> Attachment:
-    try:
-        ticket = (
-            Ticket.objects.select_for_update()
-            .filter(ticket_scope(principal=principal))
-            .only("id", "requester_id", "status_category")
-            .get(pk=ticket_id)
-        )
-    except (Ticket.DoesNotExist, ValueError, OverflowError):
-        raise NotFound("ticket not found") from None
+    ticket = ticket_lock(
+        ticket_id=ticket_id, principal=principal, only=("id", "requester_id", "status_category")
+    )
     check_may_upload(principal=principal, ticket=ticket)
     if ticket.status_category == StatusCategory.CLOSED:
         raise Conflict("closed tickets cannot change; open a follow-up ticket instead", code="ticket_closed")

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 
 from sportello.accounts.models import Department, Role, Team, User
@@ -33,6 +34,7 @@ from sportello.engine import fields as cf
 from sportello.engine.diff import FieldChange, diff
 
 from . import permissions, search
+from .locks import ticket_lock
 from .models import (
     Attachment,
     AuthorKind,
@@ -47,7 +49,6 @@ from .models import (
     TicketEvent,
     TicketTag,
 )
-from .selectors import ticket_scope
 
 STANDARD_FIELDS = (
     "subject",
@@ -251,15 +252,13 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
         raise ValueError("an authorised mutation carries records only")
     with transaction.atomic():
         principal = None if mutation.authorised else _principal(mutation.actor)
-        # The ticket's row is the lock of the whole change; its SLA clocks and blueprint run
-        # (one-to-one rows, changed only under this lock) come in the same read.
-        qs = Ticket.objects.select_for_update(of=("self",))
-        if principal is not None:
-            qs = qs.filter(ticket_scope(principal=principal))
-        try:
-            ticket = qs.select_related("status", "department", "sla", "blueprint_run").get(pk=ticket_id)
-        except (Ticket.DoesNotExist, ValueError, OverflowError):
-            raise NotFound("ticket not found") from None
+        # The ticket's row is the lock of the whole change, taken on the bare row; then the
+        # ticket is read in the actor's scope with its SLA clocks and blueprint run (one-to-one
+        # rows, changed only under this lock), as the last writer committed them.
+        ticket = ticket_lock(
+            ticket_id=ticket_id, principal=principal, related=("status", "department", "sla", "blueprint_run")
+        )
+        now = _not_before(now, ticket)
         if mutation.expected_version is not None and mutation.expected_version != ticket.version:
             raise Conflict(
                 f"the ticket changed since you loaded it (your version {mutation.expected_version}, "
@@ -293,6 +292,22 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
             created=False,
         )
         return _run(ctx)
+
+
+def _not_before(now: datetime, ticket: Ticket) -> datetime:
+    """The change's instant, not earlier than the ticket's last change. Edges read the clock
+    before the ticket's lock is theirs; a writer that waited for it may hold an instant older
+    than what the writer before it stamped. The change then happens at that later instant: its
+    events stay ordered after the previous ones and the SLA clocks never run backwards. The
+    clocks' own row counts too (a reflow moves them without changing the ticket)."""
+    latest = ticket.updated_at
+    try:
+        clocks_updated = ticket.sla.updated_at
+    except ObjectDoesNotExist:
+        clocks_updated = None
+    if clocks_updated is not None and clocks_updated > latest:
+        latest = clocks_updated
+    return latest if latest > now else now
 
 
 # --------------------------------------------------------------------------------------------
