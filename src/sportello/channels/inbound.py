@@ -65,7 +65,7 @@ from sportello.tickets.attachments import (
     sanitize_filename,
     storage_key_new,
 )
-from sportello.tickets.models import StatusCategory, Ticket
+from sportello.tickets.models import EventKind, StatusCategory, Ticket
 from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
@@ -356,7 +356,7 @@ class _Ingest:
             return
         row.ticket = ticket
         record = NewRecord(
-            kind="mail",
+            kind=EventKind.MAIL,
             field="bounced",
             new={
                 "recipients": list(bounce.recipients),

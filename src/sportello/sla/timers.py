@@ -27,7 +27,7 @@ from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
 from sportello.core.timing import claim, next_poll
 from sportello.engine import sla as engine
-from sportello.tickets.models import Ticket, TicketEvent
+from sportello.tickets.models import EventKind, Ticket, TicketEvent
 
 from .calendars import clocks_for
 from .models import SlaFiring, SlaTimer, TicketSla
@@ -188,7 +188,8 @@ def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> t
 
 def _event(ctx: Context, actor: Actor, cause: str, field: str, data: dict[str, Any]) -> TicketEvent:
     return TicketEvent(
-        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind="sla", field=field, new_value=data,
+        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
+        kind=EventKind.SLA, field=field, new_value=data,
         actor_kind=str(actor.kind), actor_id=actor.id, actor_label=actor.label, via=str(Via.SYSTEM),
         cause=cause[:200], depth=ctx.mutation.depth,
     )  # fmt: skip

@@ -35,7 +35,7 @@ from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 
 from . import permissions
-from .models import Attachment, AuthorKind, StatusCategory, Ticket, TicketEvent
+from .models import Attachment, AuthorKind, EventKind, StatusCategory, Ticket, TicketEvent
 from .selectors import ticket_scope
 
 STORAGE_ALIAS = "attachments"
@@ -282,7 +282,7 @@ def _attachment_record(
         ticket_id=ticket.pk,
         change_id=uuid.uuid4(),
         at=now,
-        kind="attachment",
+        kind=EventKind.ATTACHMENT,
         field="staged",
         new_value=_event_value(attachment),
         actor_kind=str(actor.kind),

@@ -38,6 +38,7 @@ from .models import (
     AuthorKind,
     Channel,
     CustomField,
+    EventKind,
     LayoutField,
     Message,
     Priority,
@@ -106,7 +107,7 @@ class NewRecord:
     completed, an SLA breach, a blueprint transition), recorded as one event of the mutation,
     under its actor and cause."""
 
-    kind: str
+    kind: EventKind
     field: str = ""
     new: Any = None
     old: Any = None
@@ -719,7 +720,7 @@ def _attach_files(ctx: Context, message: Message, new: NewMessage) -> None:
                 ticket=ctx.ticket,
                 change_id=ctx.change_id,
                 at=ctx.now,
-                kind="attachment",
+                kind=EventKind.ATTACHMENT,
                 field="received",
                 new_value={
                     "attachment_id": a.pk,
@@ -884,12 +885,12 @@ def _record_events(
         }
 
     def field_event(c: FieldChange, who: dict[str, Any]) -> TicketEvent:
-        kind = "tags" if c.field == "tags" else "field"
+        kind = EventKind.TAGS if c.field == "tags" else EventKind.FIELD
         return TicketEvent(kind=kind, field=c.field, old_value=c.old, new_value=c.new, **who)
 
     rows: list[TicketEvent] = []
     if ctx.created:
-        rows.append(TicketEvent(kind="created", new_value={"number": ticket.number}, **common))
+        rows.append(TicketEvent(kind=EventKind.CREATED, new_value={"number": ticket.number}, **common))
     rows += [field_event(c, common) for c in requested]
     rows += [
         TicketEvent(kind=r.kind, field=r.field, old_value=r.old, new_value=r.new, **common) for r in m.records
@@ -906,7 +907,7 @@ def _record_events(
 
 def _message_event(message: Message, who: dict[str, Any]) -> TicketEvent:
     return TicketEvent(
-        kind="message",
+        kind=EventKind.MESSAGE,
         field="public" if message.public else "internal",
         new_value={"message_id": message.pk, "author_kind": message.author_kind},
         **who,
@@ -933,7 +934,7 @@ def _suppress_auto_replies(ctx: Context) -> None:
                     ticket=ctx.ticket,
                     change_id=ctx.change_id,
                     at=ctx.now,
-                    kind="notification",
+                    kind=EventKind.NOTIFICATION,
                     field="suppressed",
                     new_value={
                         "to": requester,
