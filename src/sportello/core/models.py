@@ -71,3 +71,18 @@ class TaskRecovery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.task_result_id}"
+
+
+class RateWindow(models.Model):
+    """Requests counted under one key (an API token) in one fixed window of time, shared by every
+    web process: one upsert per request (`core.ratelimit`)."""
+
+    key = models.CharField(max_length=100)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_window_once")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start.isoformat()}: {self.count}"
