@@ -52,9 +52,9 @@ def test_ticket_page_shows_header_conversation_and_history(desk: Any, open_ticke
     assert "Check the courier." in html
     assert "Internal note" in html
     history = html[html.index('id="events-title"') :]
-    assert "<strong>Ada Admin</strong>" in history
+    assert "<strong><bdi>Ada Admin</bdi></strong>" in history
     assert "opened the ticket" in history
-    assert "<strong>Bruno Books</strong>" in history
+    assert "<strong><bdi>Bruno Books</bdi></strong>" in history
     assert "added an internal note" in history
     priority = '<span class="from"><bdi>Normal</bdi></span> → <span class="to"><bdi>Urgent</bdi></span>'
     assert priority in history
@@ -89,7 +89,7 @@ def test_custom_fields_show_with_their_labels(desk: Any, open_ticket: Any, brows
     LayoutField.objects.create(department=desk.books, field=field)
     ticket = open_ticket("With fields", custom_fields={"order_no": "A-1234"})
     html = browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode()
-    assert "<dt>Order number</dt><dd>A-1234</dd>" in html
+    assert '<dt>Order number</dt><dd dir="auto">A-1234</dd>' in html
 
 
 def test_public_reply_through_htmx_adds_the_message_and_refreshes_the_ticket(

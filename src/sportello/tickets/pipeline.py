@@ -28,7 +28,7 @@ from sportello.contacts.models import Contact, Organization
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.models import Sequence
-from sportello.core.text import clean_text, message_bodies, storable_problem
+from sportello.core.text import clean_text, label_text, message_bodies, storable_problem
 from sportello.engine import fields as cf
 from sportello.engine.diff import FieldChange, diff
 
@@ -580,8 +580,8 @@ def _apply_custom_fields(ctx: Context, changes: dict[str, Any], *, department_ch
 def _normalise_tag(raw: object) -> str:
     if not isinstance(raw, str):
         raise ValidationFailed("tags must be strings", field="tags")
-    tag = "_".join(raw.strip().lower().split())
-    if not tag or len(tag) > TAG_MAX_LENGTH or "," in tag or storable_problem(tag):
+    tag = "_".join(label_text(raw).lower().split())
+    if not tag or len(tag) > TAG_MAX_LENGTH or "," in tag or storable_problem(raw):
         raise ValidationFailed(
             f"a tag is 1 to {TAG_MAX_LENGTH} characters, without commas: {raw[:40]!r}", field="tags"
         )
