@@ -180,6 +180,11 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
             "Resolution target breached",
         ),
         (
+            "started",
+            {"kind": "sla.started", "metric": "periodic_update", "instance": 0, "target_us": None},
+            "Periodic update clock started",
+        ),
+        (
             "warning",
             {"metric": "next_response", "instance": 1, "level": 0, "due_at": "2026-11-03T14:00:00+00:00"},
             "Next response due Tue 3 Nov 14:00: warning",

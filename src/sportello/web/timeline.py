@@ -292,6 +292,8 @@ METRIC_LABELS: dict[str, Promise] = {
     "resolution": gettext_lazy("Resolution"),
 }
 SLA_SENTENCES: dict[str, Promise] = {
+    "started": gettext_lazy("%(metric)s clock started"),
+    "retargeted": gettext_lazy("%(metric)s target changed"),
     "paused": gettext_lazy("%(metric)s clock paused"),
     "resumed": gettext_lazy("%(metric)s clock resumed"),
     "fulfilled": gettext_lazy("%(metric)s target met"),
