@@ -20,6 +20,12 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_api_rate_limit(settings: Any) -> None:
+    """The API rate limit is off except in the tests of it (tests/core/test_ratelimit.py)."""
+    settings.SPORTELLO = {**settings.SPORTELLO, "API_RATE_LIMIT": 0}
+
+
 @pytest.fixture
 def now() -> datetime:
     return NOW

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sportello.core.ratelimit.ApiRateLimitMiddleware",
     "sportello.core.http.ApiContentTypeMiddleware",
 ]
 
@@ -204,6 +205,18 @@ SPORTELLO = {
     "IMAP_LEASE": 300.0,  # seconds
     "IMAP_TIMEOUT": 30.0,  # seconds per network operation
     "IMAP_EVERY": 60.0,  # seconds between two polls of a mailbox
+    # Sign-in throttling (accounts.signin), per account and per client address: past the free
+    # failures each failure blocks the key for BASE seconds, doubled each time, at most MAX; a
+    # count is forgotten FORGET_AFTER seconds after its last failure.
+    "SIGNIN_FREE_FAILURES_ACCOUNT": int(os.environ.get("SPORTELLO_SIGNIN_FREE_FAILURES_ACCOUNT", 5)),
+    "SIGNIN_FREE_FAILURES_ADDRESS": int(os.environ.get("SPORTELLO_SIGNIN_FREE_FAILURES_ADDRESS", 20)),
+    "SIGNIN_BLOCK_BASE": 30.0,  # seconds
+    "SIGNIN_BLOCK_MAX": 3600.0,  # seconds
+    "SIGNIN_FORGET_AFTER": 24 * 3600.0,  # seconds
+    # API rate limit (core.ratelimit): requests per token per fixed window of API_RATE_WINDOW
+    # seconds; 0 turns it off. Over it: 429 with Retry-After.
+    "API_RATE_LIMIT": int(os.environ.get("SPORTELLO_API_RATE_LIMIT", 600)),
+    "API_RATE_WINDOW": float(os.environ.get("SPORTELLO_API_RATE_WINDOW", 60)),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

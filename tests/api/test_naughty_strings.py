@@ -69,8 +69,15 @@ def storable(s: str) -> bool:
     return "\x00" not in s and encodable(s)
 
 
+# A single-line label drops C0/C1 controls that are not whitespace and the bidirectional
+# embeddings, overrides and isolates, then folds whitespace (docs/api.md).
+LABEL_DROP = {chr(c) for c in (*range(32), 0x7F, *range(0x80, 0xA0)) if not chr(c).isspace()} | set(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
 def fold(s: str) -> str:
-    return " ".join(s.split())
+    return " ".join("".join(c for c in s if c not in LABEL_DROP).split())
 
 
 def expected_subject(s: str) -> str | None:
@@ -82,7 +89,7 @@ def expected_subject(s: str) -> str | None:
 def expected_tag(s: str) -> str | None:
     if not storable(s):
         return None
-    tag = "_".join(s.strip().lower().split())
+    tag = "_".join(fold(s).lower().split())
     if not tag or len(tag) > TAG_MAX or "," in tag:
         return None
     return tag

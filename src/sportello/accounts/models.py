@@ -140,3 +140,41 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user_id})"
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins counted under one key (an account's address, or a client's network
+    address), shared by every web process: past the free failures, each further failure blocks
+    the key for twice as long as the previous one (`accounts.signin`)."""
+
+    key = models.CharField(max_length=300, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"
+
+
+class SignInOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Signed in"
+    FAILED = "failed", "Wrong address or password"
+    LOCKED = "locked", "Failed, and the account or address is now blocked"
+    REFUSED = "refused", "Refused while blocked (password not checked)"
+
+
+class SignInEvent(models.Model):
+    """The audit trail of sign-ins: every failure, block and refusal, and each success."""
+
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=SignInOutcome.choices)
+    email = models.CharField(max_length=254)  # as typed (cleaned), lower case
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    address = models.CharField(max_length=45, blank=True, default="")
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="signin_event_at")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.email} from {self.address}"

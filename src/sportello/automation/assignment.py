@@ -45,7 +45,7 @@ from sportello.core.errors import NotFound, ValidationFailed
 from sportello.engine import assignment as engine
 from sportello.engine import rules as engine_rules
 from sportello.engine.schema import RuleSchemaError
-from sportello.tickets.models import Priority, StatusCategory, Ticket, TicketEvent
+from sportello.tickets.models import EventKind, Priority, StatusCategory, Ticket, TicketEvent
 
 from .models import AgentAssignment, AssignmentBacklog, AssignmentPolicy, AssignmentPolicyVersion
 
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from sportello.tickets.pipeline import Author, Context
 
 SCHEMA = engine_rules.SCHEMA
-EVENT_KIND = "assignment"
+EVENT_KIND = EventKind.ASSIGNMENT
 PRIORITY_NAME = {p.value: p.label for p in Priority}
 CLOSED_CATEGORIES = (StatusCategory.SOLVED, StatusCategory.CLOSED)
 

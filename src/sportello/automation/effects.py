@@ -12,7 +12,7 @@ from sportello.core.actors import ActorKind, Via
 from sportello.engine import actions as act
 from sportello.engine.placeholders import render
 from sportello.notifications import services as notifications
-from sportello.tickets.models import TicketEvent
+from sportello.tickets.models import EventKind, TicketEvent
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
@@ -189,8 +189,9 @@ def _record_suppressed(ctx: Context, rule: RuleRef, data: dict[str, Any]) -> Non
     change is written)."""
     cause = rule.key if ":" in rule.key else f"rule:{rule.key}"
     event = TicketEvent(
-        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind="notification", field="suppressed",
-        new_value=data, actor_kind=str(ActorKind.SYSTEM), actor_id=None,
+        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
+        kind=EventKind.NOTIFICATION, field="suppressed", new_value=data,
+        actor_kind=str(ActorKind.SYSTEM), actor_id=None,
         actor_label="customer notification limit", via=str(Via.SYSTEM),
         cause=f"{cause}@{rule.version}"[:200], depth=ctx.mutation.depth,
     )  # fmt: skip

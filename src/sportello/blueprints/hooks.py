@@ -49,7 +49,7 @@ from sportello.accounts.models import User
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, ValidationFailed
 from sportello.engine import blueprints as engine
-from sportello.tickets.models import StatusCategory, TicketEvent
+from sportello.tickets.models import EventKind, StatusCategory, TicketEvent
 
 from . import definitions
 from .models import BlueprintVersion, TicketBlueprint
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 CAUSE_PREFIX = "blueprint:"
 AUTOMATION_KINDS = (ActorKind.RULE, ActorKind.SLA, ActorKind.BLUEPRINT)
-EVENT_KIND = "blueprint"
+EVENT_KIND = EventKind.BLUEPRINT
 
 
 @dataclass(slots=True)

@@ -66,7 +66,7 @@ from sportello.tickets.attachments import (
     storage_key_new,
 )
 from sportello.tickets.locks import ticket_lock
-from sportello.tickets.models import StatusCategory, Ticket
+from sportello.tickets.models import EventKind, StatusCategory, Ticket
 from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
@@ -361,7 +361,7 @@ class _Ingest:
             return
         row.ticket = ticket
         record = NewRecord(
-            kind="mail",
+            kind=EventKind.MAIL,
             field="bounced",
             new={
                 "recipients": list(bounce.recipients),

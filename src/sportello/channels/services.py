@@ -466,7 +466,7 @@ def _reply_failed(*, outbox_id: int, now: datetime) -> None:
     through the pipeline, by the system) and tell the reply's author by e-mail. Runs after the
     failure is recorded, in a transaction of its own; once per item (the notice's dedupe key)."""
     from sportello.tickets import pipeline
-    from sportello.tickets.models import Message
+    from sportello.tickets.models import EventKind, Message
 
     item = OutboxMessage.objects.filter(pk=outbox_id, kind="email").first()
     message_id = (
@@ -492,7 +492,7 @@ def _reply_failed(*, outbox_id: int, now: datetime) -> None:
                     cause=f"outbox:{item.pk}",
                     records=(
                         pipeline.NewRecord(
-                            kind="delivery",
+                            kind=EventKind.DELIVERY,
                             field="failed",
                             new={"outbox_id": item.pk, "message_id": message_id, "to": to, "error": error},
                         ),

@@ -101,3 +101,16 @@ class FailingWork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.failures} failures"
+class RateWindow(models.Model):
+    """Requests counted under one key (an API token) in one fixed window of time, shared by every
+    web process: one upsert per request (`core.ratelimit`)."""
+
+    key = models.CharField(max_length=100)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_window_once")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start.isoformat()}: {self.count}"

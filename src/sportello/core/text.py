@@ -1,5 +1,7 @@
 """Text hygiene shared by every write path: sanitised HTML, text derived from HTML, checks
-that keep bad input out of the database (NUL bytes, oversized bodies, multi-line subjects)."""
+that keep bad input out of the database (NUL bytes, oversized bodies, multi-line subjects), and
+single-line labels (subjects, names, tags) without control or bidirectional-override
+characters."""
 
 from __future__ import annotations
 
@@ -127,14 +129,31 @@ def storable_problem(value: str) -> str | None:
     return None
 
 
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a label
+# they reorder what follows ("invoice\u202efdp.exe" reads "invoiceexe.pdf") and, unbalanced,
+# the text around it on the page. The marks (U+200E, U+200F, U+061C) reorder nothing and stay.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What a single-line label drops: those, and C0/C1 controls (whitespace is folded to spaces).
+_LABEL_DROP = {ord(c): None for c in BIDI_CONTROLS} | {
+    c: None for c in (*range(32), 0x7F, *range(0x80, 0xA0)) if not chr(c).isspace()
+}
+
+
+def label_text(value: str) -> str:
+    """One line of text as a label: whitespace runs (line breaks included) folded into single
+    spaces, control and bidirectional-override characters removed."""
+    return " ".join(value.translate(_LABEL_DROP).split())
+
+
 def clean_text(
     value: str, *, field: str, max_length: int, single_line: bool = False, required: bool = False
 ) -> str:
-    """Reject what the database cannot hold or the user did not mean; never truncate silently."""
+    """Reject what the database cannot hold or the user did not mean; never truncate silently.
+    A single-line value is a label (`label_text`)."""
     if "\x00" in value:
         raise ValidationFailed("must not contain NUL characters", field=field)
     if single_line:
-        value = " ".join(value.split())
+        value = label_text(value)
     if required and not value.strip():
         raise ValidationFailed("is required", field=field)
     if len(value) > max_length:

@@ -218,12 +218,22 @@ def _text(value: object, path: str, limit: int, *, template: bool = False, singl
     return value
 
 
+# What a tag drops, as the pipeline does (`core.text.label_text`): C0/C1 controls that are not
+# whitespace, and bidirectional embeddings, overrides and isolates.
+_TAG_DROP = {
+    c: None
+    for c in (*range(32), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    if not chr(c).isspace()
+}
+
+
 def normalise_tag(raw: object, path: str) -> str:
-    """A tag as the ticket stores it: trimmed, lower case, inner spaces as `_`, no commas."""
+    """A tag as the ticket stores it: trimmed, lower case, inner spaces as `_`, no commas, no
+    control or bidirectional-override characters."""
     if not isinstance(raw, str):
         raise RuleSchemaError(path, "must be a string")
-    tag = "_".join(raw.strip().lower().split())
-    if not tag or len(tag) > TAG_MAX_LENGTH or "," in tag or "\x00" in tag:
+    tag = "_".join(raw.translate(_TAG_DROP).lower().split())
+    if not tag or len(tag) > TAG_MAX_LENGTH or "," in tag or "\x00" in raw:
         raise RuleSchemaError(path, f"a tag is 1 to {TAG_MAX_LENGTH} characters, without commas")
     return tag
 

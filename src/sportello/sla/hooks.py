@@ -24,7 +24,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from sportello.automation.facts import ticket_facts
 from sportello.core.actors import ActorKind, Via
 from sportello.engine import sla as engine
-from sportello.tickets.models import AuthorKind, Priority, TicketEvent
+from sportello.tickets.models import AuthorKind, EventKind, Priority, TicketEvent
 
 from .calendars import clocks_for
 from .models import SlaRecord, TicketSla
@@ -124,7 +124,7 @@ def _event(ctx: Context, policy: ActivePolicy | None, e: engine.SlaEvent) -> Tic
         ticket=ctx.ticket,
         change_id=ctx.change_id,
         at=ctx.now,
-        kind="sla",
+        kind=EventKind.SLA,
         field=e.kind.removeprefix("sla."),
         new_value=engine.event_to_data(e),
         actor_kind=str(ActorKind.SLA),

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 
 from sportello.core.actors import ActorKind, Via
 from sportello.engine import sla as engine
-from sportello.tickets.models import StatusCategory, Ticket, TicketEvent
+from sportello.tickets.models import EventKind, StatusCategory, Ticket, TicketEvent
 
 from .calendars import clocks_for
 from .models import SlaFiring, SlaTimer, TicketSla
@@ -152,7 +152,7 @@ def _event(
     ticket_id: int, policy: ActivePolicy, e: engine.SlaEvent, cause: str, now: datetime
 ) -> TicketEvent:
     return TicketEvent(
-        ticket_id=ticket_id, at=now, kind="sla", field=e.kind.removeprefix("sla."),
+        ticket_id=ticket_id, at=now, kind=EventKind.SLA, field=e.kind.removeprefix("sla."),
         new_value=engine.event_to_data(e),
         actor_kind=str(ActorKind.SLA), actor_id=policy.id, actor_label=f"SLA policy {policy.name}"[:200],
         via=str(Via.SYSTEM), cause=cause[:200],

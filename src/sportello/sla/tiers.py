@@ -36,7 +36,7 @@ from sportello.core.actors import Via
 from sportello.core.config import signatures
 from sportello.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
-from sportello.tickets.models import TicketEvent
+from sportello.tickets.models import EventKind, TicketEvent
 
 from .models import TicketTier, TierPath
 
@@ -242,7 +242,8 @@ def escalation_effect(ctx: Context, *, reason: str, to: str | None, author: Auth
 
 def _event(ctx: Context, author: Author, field: str, data: dict[str, Any]) -> TicketEvent:
     return TicketEvent(
-        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind="tier", field=field, new_value=data,
+        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
+        kind=EventKind.TIER, field=field, new_value=data,
         actor_kind=str(author.actor.kind), actor_id=author.actor.id, actor_label=author.actor.label[:200],
         via=str(ctx.mutation.via), cause=author.cause[:200], depth=ctx.mutation.depth,
     )  # fmt: skip

@@ -29,7 +29,7 @@ from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
 from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
 from sportello.engine import sla as engine
-from sportello.tickets.models import Ticket, TicketEvent
+from sportello.tickets.models import EventKind, Ticket, TicketEvent
 
 from .calendars import clocks_for
 from .models import SlaFiring, SlaTimer, TicketSla
@@ -169,7 +169,8 @@ def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> t
 
 def _event(ctx: Context, actor: Actor, cause: str, field: str, data: dict[str, Any]) -> TicketEvent:
     return TicketEvent(
-        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind="sla", field=field, new_value=data,
+        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
+        kind=EventKind.SLA, field=field, new_value=data,
         actor_kind=str(actor.kind), actor_id=actor.id, actor_label=actor.label, via=str(Via.SYSTEM),
         cause=cause[:200], depth=ctx.mutation.depth,
     )  # fmt: skip

@@ -26,7 +26,7 @@ from sportello.core.text import clean_text
 from sportello.engine.rules import format_duration, parse_duration
 from sportello.engine.schema import RuleSchemaError
 from sportello.tickets import permissions, pipeline
-from sportello.tickets.models import Ticket
+from sportello.tickets.models import EventKind, Ticket
 from sportello.tickets.selectors import ticket_scope
 from sportello.tickets.services import actor_for
 
@@ -128,7 +128,7 @@ def _record(*, task: Task, actor: User, via: Via, field: str, old: Any, new: Any
             actor=actor_for(actor),
             via=via,
             cause=f"task:{task.pk}",
-            records=(pipeline.NewRecord(kind="task", field=field, old=old, new=new),),
+            records=(pipeline.NewRecord(kind=EventKind.TASK, field=field, old=old, new=new),),
             authorised=True,
         ),
         now=now,

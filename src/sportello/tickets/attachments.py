@@ -36,7 +36,7 @@ from sportello.core.errors import Conflict, NotFound, PayloadTooLarge, Validatio
 
 from . import permissions
 from .locks import ticket_lock
-from .models import Attachment, AuthorKind, StatusCategory, Ticket, TicketEvent
+from .models import Attachment, AuthorKind, EventKind, StatusCategory, Ticket, TicketEvent
 
 STORAGE_ALIAS = "attachments"
 FILENAME_MAX = 255
@@ -276,7 +276,7 @@ def _attachment_record(
         ticket_id=ticket.pk,
         change_id=uuid.uuid4(),
         at=now,
-        kind="attachment",
+        kind=EventKind.ATTACHMENT,
         field="staged",
         new_value=_event_value(attachment),
         actor_kind=str(actor.kind),

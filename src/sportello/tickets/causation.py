@@ -22,7 +22,7 @@ from sportello.accounts.models import User
 from sportello.contacts.models import Contact
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 
-from .models import Ticket, TicketEvent
+from .models import EventKind, Ticket, TicketEvent
 from .selectors import ticket_scope
 
 HEADER = "X-Sportello-Depth"
@@ -69,7 +69,7 @@ def depth_check(
             TicketEvent.objects.create(
                 ticket=ticket,
                 at=now,
-                kind="refused",
+                kind=EventKind.REFUSED,
                 field="causation_depth",
                 new_value={"depth": depth, "max": limit, "attempted": attempted},
                 actor_kind="agent" if is_agent else "contact",

@@ -199,13 +199,34 @@ class Attachment(models.Model):
         return self.filename
 
 
+class EventKind(models.TextChoices):
+    """Every kind of audit event the pipeline and its extensions record (`TicketEvent.kind`).
+    A kind's `field` says what happened within it (a field's name, `sla`'s `started`, …). The
+    agent UI has one renderer per kind; a test fails when a kind has none."""
+
+    CREATED = "created", "Created"
+    FIELD = "field", "Field changed"
+    TAGS = "tags", "Tags changed"
+    MESSAGE = "message", "Message"
+    ATTACHMENT = "attachment", "Attachment"
+    REFUSED = "refused", "Change refused"
+    NOTIFICATION = "notification", "Notification"
+    DELIVERY = "delivery", "Delivery"
+    MAIL = "mail", "Mail"
+    TASK = "task", "Task"
+    ASSIGNMENT = "assignment", "Round-robin assignment"
+    SLA = "sla", "SLA"
+    TIER = "tier", "Tier"
+    BLUEPRINT = "blueprint", "Blueprint"
+
+
 class TicketEvent(models.Model):
     """The audit trail: one row per change, grouped by the mutation (`change_id`) that made it."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     change_id = models.UUIDField(default=uuid.uuid4)
     at = models.DateTimeField()
-    kind = models.CharField(max_length=30)  # created, field, tag, message, attachment, refused
+    kind = models.CharField(max_length=30)  # an EventKind
     field = models.CharField(max_length=80, blank=True, default="")
     old_value = models.JSONField(null=True, blank=True)
     new_value = models.JSONField(null=True, blank=True)

@@ -29,7 +29,7 @@ from sportello.contacts.models import Contact, Organization
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.models import Sequence
-from sportello.core.text import clean_text, message_bodies, storable_problem
+from sportello.core.text import clean_text, label_text, message_bodies, storable_problem
 from sportello.engine import fields as cf
 from sportello.engine.diff import FieldChange, diff
 
@@ -40,6 +40,7 @@ from .models import (
     AuthorKind,
     Channel,
     CustomField,
+    EventKind,
     LayoutField,
     Message,
     Priority,
@@ -107,7 +108,7 @@ class NewRecord:
     completed, an SLA breach, a blueprint transition), recorded as one event of the mutation,
     under its actor and cause."""
 
-    kind: str
+    kind: EventKind
     field: str = ""
     new: Any = None
     old: Any = None
@@ -594,8 +595,8 @@ def _apply_custom_fields(ctx: Context, changes: dict[str, Any], *, department_ch
 def _normalise_tag(raw: object) -> str:
     if not isinstance(raw, str):
         raise ValidationFailed("tags must be strings", field="tags")
-    tag = "_".join(raw.strip().lower().split())
-    if not tag or len(tag) > TAG_MAX_LENGTH or "," in tag or storable_problem(tag):
+    tag = "_".join(label_text(raw).lower().split())
+    if not tag or len(tag) > TAG_MAX_LENGTH or "," in tag or storable_problem(raw):
         raise ValidationFailed(
             f"a tag is 1 to {TAG_MAX_LENGTH} characters, without commas: {raw[:40]!r}", field="tags"
         )
@@ -734,7 +735,7 @@ def _attach_files(ctx: Context, message: Message, new: NewMessage) -> None:
                 ticket=ctx.ticket,
                 change_id=ctx.change_id,
                 at=ctx.now,
-                kind="attachment",
+                kind=EventKind.ATTACHMENT,
                 field="received",
                 new_value={
                     "attachment_id": a.pk,
@@ -899,12 +900,12 @@ def _record_events(
         }
 
     def field_event(c: FieldChange, who: dict[str, Any]) -> TicketEvent:
-        kind = "tags" if c.field == "tags" else "field"
+        kind = EventKind.TAGS if c.field == "tags" else EventKind.FIELD
         return TicketEvent(kind=kind, field=c.field, old_value=c.old, new_value=c.new, **who)
 
     rows: list[TicketEvent] = []
     if ctx.created:
-        rows.append(TicketEvent(kind="created", new_value={"number": ticket.number}, **common))
+        rows.append(TicketEvent(kind=EventKind.CREATED, new_value={"number": ticket.number}, **common))
     rows += [field_event(c, common) for c in requested]
     rows += [
         TicketEvent(kind=r.kind, field=r.field, old_value=r.old, new_value=r.new, **common) for r in m.records
@@ -921,7 +922,7 @@ def _record_events(
 
 def _message_event(message: Message, who: dict[str, Any]) -> TicketEvent:
     return TicketEvent(
-        kind="message",
+        kind=EventKind.MESSAGE,
         field="public" if message.public else "internal",
         new_value={"message_id": message.pk, "author_kind": message.author_kind},
         **who,
@@ -948,7 +949,7 @@ def _suppress_auto_replies(ctx: Context) -> None:
                     ticket=ctx.ticket,
                     change_id=ctx.change_id,
                     at=ctx.now,
-                    kind="notification",
+                    kind=EventKind.NOTIFICATION,
                     field="suppressed",
                     new_value={
                         "to": requester,

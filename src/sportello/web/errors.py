@@ -7,9 +7,12 @@ the top of the form) and returns the HTTP status to answer with. `NotFound` beco
 
 from __future__ import annotations
 
+import math
+
 from django import forms
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from sportello.core.errors import (
     Conflict,
@@ -58,3 +61,24 @@ def attach_error(form: forms.Form, exc: DomainError) -> int:
     else:
         form.add_error(None, message)
     return exc.status
+
+
+def throttled_message(seconds: int) -> str:
+    """Too many failed sign-ins: when to try again, in minutes past two minutes."""
+    if seconds < 120:
+        return ngettext(
+            "Too many failed sign-ins. Try again in %(n)d second.",
+            "Too many failed sign-ins. Try again in %(n)d seconds.",
+            seconds,
+        ) % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "Too many failed sign-ins. Try again in %(n)d minute.",
+        "Too many failed sign-ins. Try again in %(n)d minutes.",
+        minutes,
+    ) % {"n": minutes}
+
+
+def client_address(request: HttpRequest) -> str:
+    """The network address the request came from (the proxy in front sets REMOTE_ADDR)."""
+    return str(request.META.get("REMOTE_ADDR") or "")[:45]

@@ -36,6 +36,11 @@ class LoginForm(_PlainLabels, AuthenticationForm):
         "invalid_login": _("That email and password do not match an active account."),
     }
 
+    def clean(self) -> dict[str, Any]:
+        """Parsing only: the sign-in view checks the credentials through the throttled service
+        (`accounts.signin`), never the form."""
+        return self.cleaned_data
+
 
 ASSIGNEE_ANY, ASSIGNEE_ME, ASSIGNEE_NONE = "", "me", "none"
 

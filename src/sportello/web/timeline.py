@@ -7,16 +7,21 @@ query per kind of record."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sportello.accounts.models import Department, Team, User
 from sportello.contacts.models import Contact, Organization
-from sportello.tickets.models import CustomField, Status, TicketEvent
+from sportello.tickets.models import CustomField, EventKind, Status, TicketEvent
 
 from .labels import CHANNEL_LABELS, FIELD_LABELS, category_label, priority_label, status_label
 
@@ -31,11 +36,14 @@ _ID_FIELDS: dict[str, Any] = {
 
 @dataclass(frozen=True, slots=True)
 class EventRow:
-    kind: str  # created | field | tags | message | other
-    field: str
-    old: str
-    new: str
-    public: bool
+    kind: str  # created | field | tags | message | sentence
+    field: str = ""
+    old: str = ""
+    new: str = ""
+    public: bool = False
+    text: str = ""  # a sentence: what happened, for every kind that is not a field change
+    detail: str = ""  # the recorded reason or error, as written by the system
+    known: bool = True  # False: an event of a kind this module has no renderer for
 
 
 @dataclass(slots=True)
@@ -50,24 +58,39 @@ class Change:
     rows: list[EventRow] = field(default_factory=list)
 
 
+def _ids_of(e: TicketEvent) -> list[tuple[str, Any]]:
+    """The records an event names by id, as (kind of record, id) pairs."""
+    if e.kind == EventKind.FIELD and (e.field in _ID_FIELDS or e.field == "status"):
+        return [(e.field, v) for v in (e.old_value, e.new_value) if v is not None]
+    data = e.new_value if isinstance(e.new_value, dict) else {}
+    if e.kind == EventKind.ASSIGNMENT:
+        return [("assignee", data.get("agent"))]
+    if e.kind == EventKind.TASK:
+        return [("assignee", data.get("assignee"))]
+    return []
+
+
 def changes(events: Iterable[TicketEvent]) -> list[Change]:
     # The category follows the status; its own row would only repeat the status change.
-    events = [e for e in events if e.field != "status_category"]
+    events = [e for e in events if not (e.kind == EventKind.FIELD and e.field == "status_category")]
     wanted: dict[str, set[Any]] = defaultdict(set)
     for e in events:
-        if e.field in _ID_FIELDS or e.field == "status":
-            for value in (e.old_value, e.new_value):
-                if value is not None:
-                    wanted[e.field].add(value)
+        for name, value in _ids_of(e):
+            if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+                wanted[name].add(value)
     names: dict[str, dict[Any, str]] = {}
     for name, ids in wanted.items():
         if name == "status":
             names[name] = {s.key: status_label(s.key, s.name) for s in Status.objects.filter(key__in=ids)}
         else:
             model = _ID_FIELDS[name]
-            valid = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+            valid = [i for i in ids if isinstance(i, int)]
             names[name] = {obj.pk: str(obj) for obj in model.objects.filter(pk__in=valid)}
-    cf_keys = {e.field.split(".", 1)[1] for e in events if e.field.startswith("custom_fields.")}
+    cf_keys = {
+        e.field.split(".", 1)[1]
+        for e in events
+        if e.kind == EventKind.FIELD and e.field.startswith("custom_fields.")
+    }
     cf_labels = dict(CustomField.objects.filter(key__in=cf_keys).values_list("key", "label"))
     actors = _actor_names(events)
     grouped: dict[Any, Change] = {}
@@ -78,15 +101,15 @@ def changes(events: Iterable[TicketEvent]) -> list[Change]:
             change = grouped[e.change_id] = Change(
                 at=e.at, actor=actor, via=str(CHANNEL_LABELS.get(e.via, e.via)), cause=e.cause
             )
-        row = _row(e, names, cf_labels)
-        if row.kind == "created":
+        row = event_row(e, names, cf_labels)
+        if row.kind == EventKind.CREATED:
             change.created = True
         change.rows.append(row)
     for change in grouped.values():
         if change.created:
-            # The opening values are the ticket's first state, not changes: show the opening
-            # and its message only.
-            change.rows = [r for r in change.rows if r.kind in ("created", "message")]
+            # The opening values are the ticket's first state, not changes: show the opening,
+            # its message and what happened besides field values (an assignment, an SLA clock).
+            change.rows = [r for r in change.rows if r.kind not in (EventKind.FIELD, EventKind.TAGS)]
     return list(grouped.values())
 
 
@@ -105,20 +128,223 @@ def _actor_names(events: list[TicketEvent]) -> dict[tuple[str, int | None], str]
     return names
 
 
-def _row(e: TicketEvent, names: dict[str, dict[Any, str]], cf_labels: dict[str, str]) -> EventRow:
-    kind = e.kind if e.kind in ("created", "field", "tags", "message") else "other"
-    if e.field.startswith("custom_fields."):
-        key = e.field.split(".", 1)[1]
-        label = cf_labels.get(key, key)
-    else:
-        label = str(FIELD_LABELS.get(e.field, e.field))
-    return EventRow(
-        kind=kind,
-        field=label if kind in ("field", "tags", "other") else "",
-        old=_display(e.field, e.old_value, names),
-        new=_display(e.field, e.new_value, names),
-        public=e.field == "public",
-    )
+Names = dict[str, dict[Any, str]]
+
+
+def event_row(e: TicketEvent, names: Names, cf_labels: dict[str, str]) -> EventRow:
+    """One event as the agent reads it: a field change (what, from, to), or a sentence."""
+    if e.kind in (EventKind.CREATED, EventKind.MESSAGE):
+        return EventRow(kind=e.kind, public=e.field == "public")
+    if e.kind in (EventKind.FIELD, EventKind.TAGS):
+        if e.field.startswith("custom_fields."):
+            key = e.field.split(".", 1)[1]
+            label = cf_labels.get(key, key)
+        else:
+            label = str(FIELD_LABELS.get(e.field, e.field))
+        return EventRow(
+            kind=e.kind,
+            field=label,
+            old=_display(e.field, e.old_value, names),
+            new=_display(e.field, e.new_value, names),
+        )
+    renderer = SENTENCES.get(e.kind)
+    data = e.new_value if isinstance(e.new_value, dict) else {}
+    if renderer is None:
+        # A kind without a renderer (a test fails for any kind of EventKind): its name, never
+        # its raw data.
+        what = f"{e.kind} {e.field}".strip().replace("_", " ")
+        return EventRow(kind="sentence", text=what, known=False)
+    text, detail = renderer(e.field, data, names)
+    return EventRow(kind="sentence", text=text, detail=detail)
+
+
+Sentence = tuple[str, str]
+
+
+def _name(names: Names, kind: str, pk: Any) -> str:
+    if pk is None:
+        return _("nobody")
+    return names.get(kind, {}).get(pk, f"#{pk}")
+
+
+def _attachment(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    size = filesizeformat(d.get("size") or 0)
+    values = {"name": str(d.get("filename", "")), "size": size}
+    if field == "staged":
+        return _("uploaded %(name)s (%(size)s), not yet sent") % values, ""
+    return _("attached %(name)s (%(size)s)") % values, ""
+
+
+def _refused(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    if field == "causation_depth":
+        values = {"depth": d.get("depth"), "max": d.get("max")}
+        return _("a change %(depth)s automatic round trips deep was refused (at most %(max)s)") % values, ""
+    return _("a change was refused"), str(d.get("reason", ""))
+
+
+def _notification(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    return _("a notification to %(to)s was not sent") % {"to": d.get("to", "")}, str(d.get("reason", ""))
+
+
+def _delivery(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    to = ", ".join(str(a) for a in d.get("to") or [])
+    return _("the e-mail to %(to)s could not be delivered") % {"to": to}, str(d.get("error") or "")
+
+
+def _mail(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    to = ", ".join(str(a) for a in d.get("recipients") or [])
+    if d.get("permanent"):
+        return _("the e-mail to %(to)s bounced") % {"to": to}, str(d.get("reason") or "")
+    return _("the e-mail to %(to)s is delayed") % {"to": to}, str(d.get("reason") or "")
+
+
+def _task(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    values = {
+        "title": d.get("title") or f"#{d.get('task')}",
+        "agent": _name(names, "assignee", d.get("assignee")),
+    }
+    if field == "created":
+        return _("added the task “%(title)s” for %(agent)s") % values, ""
+    if field == "completed":
+        return _("completed the task “%(title)s”") % values, ""
+    if field == "reopened":
+        return _("reopened the task “%(title)s”") % values, ""
+    changed = ", ".join(str(TASK_FIELD_LABELS.get(k, k)) for k in d if k != "task")
+    return _("changed the task #%(task)s: %(fields)s") % {"task": d.get("task"), "fields": changed}, ""
+
+
+def _assignment(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    outcome, reason = d.get("outcome"), str(d.get("reason") or "")
+    if outcome == "assigned":
+        return _("assigned the ticket to %(agent)s by round robin") % {
+            "agent": _name(names, "assignee", d.get("agent"))
+        }, reason
+    if outcome == "backlog":
+        return _("found no agent to assign by round robin: the ticket waits in the backlog"), reason
+    return _("found no agent to assign by round robin"), reason
+
+
+def _sla(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    metric = str(METRIC_LABELS.get(d.get("metric", ""), d.get("metric", "")))
+    values = {"metric": metric}
+    if field in ("warning", "escalated"):
+        values["due"] = _when(d.get("due_at"))
+        if field == "warning":
+            return _("%(metric)s due %(due)s: warning") % values, ""
+        return _("%(metric)s due %(due)s: escalated") % values, ""
+    target = d.get("target_us")
+    if field in ("started", "retargeted") and isinstance(target, int):
+        values["target"] = _duration(target)
+        if field == "started":
+            return _("%(metric)s clock started: target %(target)s") % values, ""
+        return _("%(metric)s target changed to %(target)s") % values, ""
+    sentence = SLA_SENTENCES.get(field)
+    if sentence is None:
+        return _("%(metric)s clock: %(what)s") % {**values, "what": field.replace("_", " ")}, ""
+    return str(sentence) % values, ""
+
+
+def _tier(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    if field == "escalated":
+        values = {"from": d.get("from"), "to": d.get("to")}
+        return _("escalated from tier %(from)s to tier %(to)s") % values, str(d.get("reason") or "")
+    reason = "; ".join(str(d[k]) for k in ("reason", "refused") if d.get(k))
+    return _("a tier escalation was refused"), reason
+
+
+def _blueprint(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    values = {
+        "blueprint": d.get("blueprint", ""),
+        "from": d.get("from", ""),
+        "to": d.get("to", ""),
+        "state": d.get("state", ""),
+        "transition": d.get("transition", ""),
+    }
+    sentence = BLUEPRINT_SENTENCES.get(field)
+    if field == "time_limit":
+        values["due"] = _when(d.get("due_at"))
+    if sentence is None:
+        return _("blueprint %(blueprint)s: %(what)s") % {**values, "what": field.replace("_", " ")}, ""
+    return str(sentence) % values, str(d.get("reason") or "")
+
+
+SENTENCES: dict[str, Callable[[str, dict[str, Any], Names], Sentence]] = {
+    EventKind.ATTACHMENT: _attachment,
+    EventKind.REFUSED: _refused,
+    EventKind.NOTIFICATION: _notification,
+    EventKind.DELIVERY: _delivery,
+    EventKind.MAIL: _mail,
+    EventKind.TASK: _task,
+    EventKind.ASSIGNMENT: _assignment,
+    EventKind.SLA: _sla,
+    EventKind.TIER: _tier,
+    EventKind.BLUEPRINT: _blueprint,
+}
+# Kinds the template renders itself (the opening, messages) or as field rows.
+RENDERED_KINDS = frozenset(
+    {EventKind.CREATED, EventKind.MESSAGE, EventKind.FIELD, EventKind.TAGS, *SENTENCES}
+)
+
+METRIC_LABELS: dict[str, Promise] = {
+    "first_response": gettext_lazy("First response"),
+    "next_response": gettext_lazy("Next response"),
+    "periodic_update": gettext_lazy("Periodic update"),
+    "resolution": gettext_lazy("Resolution"),
+}
+SLA_SENTENCES: dict[str, Promise] = {
+    "started": gettext_lazy("%(metric)s clock started"),
+    "retargeted": gettext_lazy("%(metric)s target changed"),
+    "paused": gettext_lazy("%(metric)s clock paused"),
+    "resumed": gettext_lazy("%(metric)s clock resumed"),
+    "fulfilled": gettext_lazy("%(metric)s target met"),
+    "superseded": gettext_lazy("%(metric)s clock replaced by a new policy"),
+    "breached": gettext_lazy("%(metric)s target breached"),
+}
+BLUEPRINT_SENTENCES: dict[str, Promise] = {
+    "attached": gettext_lazy("entered the process %(blueprint)s in state %(to)s"),
+    "transition": gettext_lazy("moved the process %(blueprint)s from %(from)s to %(to)s (%(transition)s)"),
+    "bypassed": gettext_lazy(
+        "moved the process %(blueprint)s from %(from)s to %(to)s outside its transitions"
+    ),
+    "bypass_refused": gettext_lazy("a status change outside the process %(blueprint)s was refused"),
+    "completed": gettext_lazy("completed the process %(blueprint)s in state %(state)s"),
+    "detached": gettext_lazy("left the process %(blueprint)s in state %(from)s"),
+    "time_limit": gettext_lazy(
+        "time limit of state %(state)s in process %(blueprint)s reached (due %(due)s)"
+    ),
+}
+TASK_FIELD_LABELS: dict[str, Promise] = {
+    "title": gettext_lazy("title"),
+    "assignee": gettext_lazy("assignee"),
+    "due_at": gettext_lazy("due date"),
+    "status": gettext_lazy("status"),
+    "reminders": gettext_lazy("reminders"),
+    "description": gettext_lazy("description"),
+}
+
+
+def _when(value: Any) -> str:
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return "—"
+    if timezone.is_naive(at):
+        at = at.replace(tzinfo=UTC)
+    return date_format(timezone.localtime(at), "D j M H:i")
+
+
+def _duration(us: int) -> str:
+    minutes = max(us, 0) // 60_000_000
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(_("%(n)d d") % {"n": days})
+    if hours:
+        parts.append(_("%(n)d h") % {"n": hours})
+    if mins or not parts:
+        parts.append(_("%(n)d min") % {"n": mins})
+    return " ".join(parts)
 
 
 def _display(field: str, value: Any, names: dict[str, dict[Any, str]]) -> str:

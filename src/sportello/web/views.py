@@ -22,6 +22,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from sportello.accounts import signin
 from sportello.accounts.models import Department, Role, User
 from sportello.core import clock
 from sportello.core.actors import Via
@@ -30,7 +31,7 @@ from sportello.core.paging import SortKey, paginate
 from sportello.tickets import permissions, selectors, services
 from sportello.tickets.models import UNRESOLVED_CATEGORIES, AuthorKind, CustomField, Message, Ticket
 
-from .errors import attach_error
+from .errors import attach_error, client_address, throttled_message
 from .forms import ASSIGNEE_ME, ASSIGNEE_NONE, LoginForm, QueueFilterForm, ReplyForm, TicketPropertiesForm
 from .timeline import changes
 
@@ -70,8 +71,27 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
-        """Signing in switches the interface to the agent's own language, unless they already
-        picked one in this browser."""
+        """The form has parsed the credentials; they are checked here, throttled per account and
+        per client address (`accounts.signin`). Signing in switches the interface to the agent's
+        own language, unless they already picked one in this browser."""
+        try:
+            user = signin.signin_authenticate(
+                request=self.request,
+                email=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                address=client_address(self.request),
+                now=clock.now(),
+            )
+        except signin.SignInThrottled as exc:
+            form.add_error(None, throttled_message(exc.retry_after))
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        if user is None:
+            form.add_error(None, form.error_messages["invalid_login"])
+            return self.form_invalid(form)
+        form.user_cache = user
         response = super().form_valid(form)
         language = form.get_user().language
         if settings.LANGUAGE_COOKIE_NAME not in self.request.COOKIES and language in dict(settings.LANGUAGES):
