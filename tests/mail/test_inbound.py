@@ -245,6 +245,38 @@ def test_an_out_of_office_reply_is_kept_but_neither_reopens_nor_gets_an_automati
     assert TicketEvent.objects.filter(ticket=ticket, kind="notification", field="suppressed").exists()
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Auto-Response-Suppress": "All"},
+        {"X-Auto-Response-Suppress": "OOF, AutoReply"},
+        {"List-Id": "Customers <customers.lists.customer.test>"},
+        {"List-Unsubscribe": "<mailto:leave@lists.customer.test>"},
+    ],
+)
+@pytest.mark.parametrize("waiting", ["pending", "solved"])
+def test_a_persons_reply_marked_no_auto_reply_still_reopens_a_waiting_ticket(
+    desk: Any, headers: dict[str, str], waiting: str
+) -> None:
+    # given a ticket waiting on Carla
+    ticket = Ticket.objects.get(pk=ingest(mail()).ticket_id)
+    agent_reply(desk, ticket, status=waiting)
+    # when she answers from Outlook or through her team's list (headers a person's mail carries)
+    result = ingest(
+        mail(message_id="<h2@customer.test>", body="Still broken.",
+             headers={**headers, "In-Reply-To": "<m1@customer.test>"})
+    )  # fmt: skip
+    # then the reply is marked automatic (nothing automatic goes back) but reopens the ticket
+    ticket.refresh_from_db()
+    row = InboundMail.objects.get(pk=result.inbound_id)
+    assert (result.status, row.automatic, row.reopened, ticket.status_category) == (
+        "reply",
+        True,
+        True,
+        "open",
+    )
+
+
 def test_reopenings_by_mail_are_rate_limited_per_ticket(desk: Any, settings: Any) -> None:
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_REOPENS_PER_HOUR": 2}
     ticket = Ticket.objects.get(pk=ingest(mail()).ticket_id)

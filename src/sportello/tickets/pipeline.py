@@ -135,9 +135,11 @@ class Mutation:
     # mutation carries records only — no field, tag or message.
     authorised: bool = False
     # Mail that answered automatically (auto-replies, bulk, lists): no automatic e-mail goes back
-    # to the requester from this change (agents' replies still do), and it does not reopen.
+    # to the requester from this change (agents' replies still do). Whether it reopens is `reopen`.
     no_auto_reply: bool = False
-    # A customer's message may reopen a waiting ticket (False: a reopening over the rate limit).
+    # A customer's message may reopen a waiting ticket (False: machine-written mail, an unverified
+    # sender, a reopening over the rate limit — the caller decides; a person's reply sent through
+    # a list or with Outlook's X-Auto-Response-Suppress is marked `no_auto_reply` yet reopens).
     reopen: bool = True
 
 
@@ -617,7 +619,6 @@ def _apply_system_defaults(ctx: Context) -> None:
     author = m.message.author or m.actor
     reopen = (
         m.reopen
-        and not m.no_auto_reply
         and author.kind == ActorKind.CONTACT
         and ticket.status_category in WAITING_CATEGORIES
     )
