@@ -361,6 +361,37 @@ def test_an_oversized_message_is_quarantined_and_kept(desk: Any, settings: Any) 
     assert InboundMail.objects.get(pk=result.inbound_id).size == len(raw)
 
 
+def test_a_subject_longer_than_a_ticket_holds_opens_a_ticket_and_is_kept_whole_on_the_message(
+    desk: Any, api: Any
+) -> None:
+    # given a customer whose mail client put the whole first paragraph in the subject (300 chars)
+    subject = "Ordine 4412: " + "la copertina è strappata e " * 10 + "mancano due pagine"
+    assert len(subject) == 301
+    # when it arrives
+    result = ingest(mail(subject=subject))
+    # then it is a ticket whose subject is cut at a word, within 250 characters, with an ellipsis
+    assert result.status == "ticket"
+    ticket = Ticket.objects.get(pk=result.ticket_id)
+    expected = "Ordine 4412: " + "la copertina è strappata e " * 8 + "la copertina è…"
+    assert (ticket.subject, len(ticket.subject)) == (expected, 244)
+    # and the message keeps the subject whole, in the API too
+    [message] = Message.objects.filter(ticket=ticket)
+    assert message.subject == subject
+    messages = api(desk.agent).get(f"/tickets/{ticket.pk}/messages").json()["items"]
+    assert [m["subject"] for m in messages] == [subject]
+    assert InboundMail.objects.get(pk=result.inbound_id).subject == subject[:253] + "…"
+
+
+def test_a_replys_subject_is_kept_on_its_message(desk: Any) -> None:
+    ticket = Ticket.objects.get(pk=ingest(mail()).ticket_id)
+    result = ingest(
+        mail(subject="Re: My order arrived damaged — photos", message_id="<s2@customer.test>",
+             headers={"In-Reply-To": "<m1@customer.test>"})
+    )  # fmt: skip
+    assert (result.status, result.ticket_id) == ("reply", ticket.pk)
+    assert Message.objects.get(pk=result.message_id).subject == "Re: My order arrived damaged — photos"
+
+
 def test_html_only_mail_gets_a_text_body_and_sanitised_html(desk: Any) -> None:
     html = "<p>Hello <b>team</b></p><script>alert(1)</script><img src=x onerror=alert(1)>"
     result = ingest(mail(body="", html=html))

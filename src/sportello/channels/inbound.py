@@ -53,7 +53,7 @@ from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError
-from sportello.core.text import html_to_text, sanitize_html
+from sportello.core.text import fit_line, html_to_text, sanitize_html
 from sportello.mail import classify, ids
 from sportello.mail.parse import parse_mail
 from sportello.mail.quotes import split_quoted
@@ -65,7 +65,7 @@ from sportello.tickets.attachments import (
     sanitize_filename,
     storage_key_new,
 )
-from sportello.tickets.models import StatusCategory, Ticket
+from sportello.tickets.models import MESSAGE_SUBJECT_MAX_LENGTH, SUBJECT_MAX_LENGTH, StatusCategory, Ticket
 from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
@@ -73,7 +73,7 @@ from .outbound import reply_secret
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_MAX = 255
+INBOUND_SUBJECT_MAX = 255  # InboundMail.subject: the review list's column
 NO_SUBJECT = "(no subject)"
 NO_BODY = "(no text: see the attachments)"
 EMPTY_BODY = "(empty message)"
@@ -217,7 +217,8 @@ class _Ingest:
         self.row, self.parsed, self.now, self.stored = row, parsed, now, stored
         self.mailbox = mailbox
         self.recipient = (recipient or "").strip().lower()
-        row.subject = parsed.subject[:SUBJECT_MAX]
+        row.subject = fit_line(parsed.subject, max_length=INBOUND_SUBJECT_MAX)
+        self.subject = fit_line(parsed.subject, max_length=MESSAGE_SUBJECT_MAX_LENGTH)
         row.defects = list(parsed.defects)[:100]
         row.sender = parsed.from_[0].email.lower()[:254] if len(parsed.from_) == 1 else ""
 
@@ -480,7 +481,12 @@ class _Ingest:
                 via=Via.EMAIL,
                 cause="mail",
                 message=NewMessage(
-                    body=text, body_html=html, quoted=quoted, author=author, files=self._files()
+                    body=text,
+                    body_html=html,
+                    quoted=quoted,
+                    subject=self.subject,
+                    author=author,
+                    files=self._files(),
                 ),
                 no_auto_reply=auto.automatic,
                 reopen=reopen,
@@ -499,14 +505,15 @@ class _Ingest:
 
     def _new_ticket(self, contact: Contact, department: Department, auto: classify.Automation) -> None:
         text, html, _ = self._bodies(split=False)
-        subject = " ".join(self.parsed.subject.split())[:SUBJECT_MAX] or NO_SUBJECT
+        # A long subject is shortened for the ticket; the message keeps it whole.
+        subject = fit_line(self.subject, max_length=SUBJECT_MAX_LENGTH) or NO_SUBJECT
         outcome = pipeline.ticket_create(
             actor=Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email),
             via=Via.EMAIL,
             subject=subject,
             requester_id=contact.pk,
             department_id=department.pk,
-            description=NewMessage(body=text, body_html=html, files=self._files()),
+            description=NewMessage(body=text, body_html=html, subject=self.subject, files=self._files()),
             fields={"channel": "email"},
             cause="mail",
             no_auto_reply=auto.automatic,

@@ -100,6 +100,7 @@ def message_out(
         "body": m.body_text,
         "body_html": m.body_html,
         "quoted": m.quoted_text,
+        "subject": m.subject,
         "via": m.via,
         "created_at": m.created_at,
         "attachments": [

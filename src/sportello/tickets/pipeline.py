@@ -34,6 +34,8 @@ from sportello.engine.diff import FieldChange, diff
 
 from . import permissions, search
 from .models import (
+    MESSAGE_SUBJECT_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
     Attachment,
     AuthorKind,
     Channel,
@@ -79,6 +81,8 @@ class NewMessage:
     attachment_ids: tuple[int, ...] = ()
     # The quoted history of an e-mail reply, split from `body` (kept, shown collapsed).
     quoted: str = ""
+    # The subject an e-mail message arrived with (kept whole on the message).
+    subject: str = ""
     # Files already in the attachment storage that arrive with the message (an e-mail's
     # attachments): attached to it, each recorded as an `attachment`/`received` event.
     files: tuple[StoredFile, ...] = ()
@@ -459,7 +463,9 @@ def _apply_fields(
         subject = values["subject"]
         if not isinstance(subject, str):
             raise ValidationFailed("must be a string", field="subject")
-        ticket.subject = clean_text(subject, field="subject", max_length=250, single_line=True, required=True)
+        ticket.subject = clean_text(
+            subject, field="subject", max_length=SUBJECT_MAX_LENGTH, single_line=True, required=True
+        )
     if "department" in values:
         ticket.department = _lookup(Department, values["department"], "department", is_active=True)
         if created and ctx.principal is not None:
@@ -617,11 +623,7 @@ def _apply_system_defaults(ctx: Context) -> None:
     if m.message is None or "status" in m.fields or ctx.created:
         return
     author = m.message.author or m.actor
-    reopen = (
-        m.reopen
-        and author.kind == ActorKind.CONTACT
-        and ticket.status_category in WAITING_CATEGORIES
-    )
+    reopen = m.reopen and author.kind == ActorKind.CONTACT and ticket.status_category in WAITING_CATEGORIES
     first_answer = author.kind == ActorKind.AGENT and m.message.public and ticket.status_category == "new"
     if reopen or first_answer:
         _set_status(ticket, Status.objects.get(category=StatusCategory.OPEN, is_default=True), ctx.now)
@@ -660,6 +662,9 @@ def _prepare_message(ctx: Context, new: NewMessage) -> Message:
         body_html=html,
         quoted_text=clean_text(
             new.quoted, field="quoted", max_length=settings.SPORTELLO["MESSAGE_MAX_CHARS"]
+        ),
+        subject=clean_text(
+            new.subject, field="subject", max_length=MESSAGE_SUBJECT_MAX_LENGTH, single_line=True
         ),
         via=ctx.mutation.via,
         created_at=now,
