@@ -392,6 +392,42 @@ def test_a_replys_subject_is_kept_on_its_message(desk: Any) -> None:
     assert Message.objects.get(pk=result.message_id).subject == "Re: My order arrived damaged — photos"
 
 
+@pytest.mark.parametrize("required", ["always", "to_solve"])
+def test_mail_to_a_department_with_a_field_required_of_agents_opens_a_ticket_and_is_acknowledged(
+    desk: Any, required: str
+) -> None:
+    from sportello.automation.models import RuleKind
+    from sportello.automation.services import rule_save
+    from sportello.channels.models import OutboxMessage
+    from sportello.tickets.fields_services import LayoutRowSpec, custom_field_create, layout_replace
+    from sportello.tickets.selectors import ticket_fields_to_fill
+
+    # given Books requires an order number of its agents, and acknowledges every new ticket
+    custom_field_create(actor=None, key="order_number", label="Order number", type="text")
+    layout_replace(
+        actor=None, department=desk.books, rows=[LayoutRowSpec(field="order_number", required=required)]
+    )
+    rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=NOW,
+              definition={"key": "ack", "name": "Ack", "on": ["ticket.created"],
+                          "when": {"field": "ticket.channel", "op": "is", "value": "email"},
+                          "actions": [{"notify": {"to": ["requester"], "subject": "We got it",
+                                                  "body": "Thanks"}}]})  # fmt: skip
+    # when a customer writes in (a customer cannot fill an agent's field)
+    result = ingest(mail())
+    # then it is a ticket, acknowledged, showing the agents the field they must fill
+    assert (result.status, result.reason) == ("ticket", "")
+    ticket = Ticket.objects.get(pk=result.ticket_id)
+    assert [r.field.key for r in ticket_fields_to_fill(ticket=ticket)] == ["order_number"]
+    assert list(OutboxMessage.objects.filter(ticket=ticket).values_list("payload__subject", flat=True)) == [
+        "We got it"
+    ]
+    # and her reply is taken too
+    assert (
+        ingest(mail(message_id="<m2@customer.test>", headers={"In-Reply-To": "<m1@customer.test>"})).status
+        == "reply"
+    )
+
+
 def test_html_only_mail_gets_a_text_body_and_sanitised_html(desk: Any) -> None:
     html = "<p>Hello <b>team</b></p><script>alert(1)</script><img src=x onerror=alert(1)>"
     result = ingest(mail(body="", html=html))

@@ -45,8 +45,11 @@ TICKET_SORTS = {
 }
 
 
-def ticket_out(t: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
-    """`tags`: when the caller has them already (after a write); else the prefetched rows."""
+def ticket_out(t: Ticket, *, tags: list[str] | None = None, one: bool = False) -> dict[str, Any]:
+    """`tags`: when the caller has them already (after a write); else the prefetched rows.
+    `one`: the answer about a single ticket (GET, PATCH), which says the fields agents must
+    still fill to solve it (null in lists)."""
+    missing = [r.field.key for r in selectors.ticket_fields_to_fill(ticket=t)] if one else None
     return {
         "id": t.pk,
         "number": t.number,
@@ -62,6 +65,7 @@ def ticket_out(t: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
         "organization_id": t.organization_id,
         "tags": tags if tags is not None else [tag.name for tag in t.tags.all()],
         "custom_fields": t.custom_fields or {},
+        "missing_fields": missing,
         "due_at": t.due_at,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
@@ -204,7 +208,7 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
 
 @router.get("/tickets/{ticket_id}", response=TicketOut, summary="Get a ticket")
 def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
-    return ticket_out(_reload(request, ticket_id))
+    return ticket_out(_reload(request, ticket_id), one=True)
 
 
 @router.patch("/tickets/{ticket_id}", response=TicketOut, summary="Change a ticket (send its `version`)")
@@ -216,7 +220,7 @@ def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) -
     outcome = services.ticket_update(
         principal=request.auth, ticket_id=ticket_id, via=Via.API, data=data, depth=depth, now=now
     )
-    return ticket_out(outcome.ticket, tags=outcome.tags)
+    return ticket_out(outcome.ticket, tags=outcome.tags, one=True)
 
 
 @router.get("/tickets/{ticket_id}/messages", response=MessagePage, summary="A ticket's conversation")

@@ -262,13 +262,23 @@ class CustomField(models.Model):
         return self.key
 
 
+class Requirement(models.TextChoices):
+    """Whether agents must fill a layout's field, and when (`engine.fields`)."""
+
+    NONE = "none", "Optional"
+    TO_SOLVE = "to_solve", "Required to solve"
+    ALWAYS = "always", "Required on every change"
+
+
 class LayoutField(models.Model):
-    """One row of a department's layout: the field applies there, maybe required, with the
-    picklist values allowed in that department (null = all of the field's options)."""
+    """One row of a department's layout: the field applies there, maybe required of agents (to
+    solve, or on every change) and of the customer (on the customer's form), with the picklist
+    values allowed in that department (null = all of the field's options)."""
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="layout_fields")
     field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="layouts")
-    required = models.BooleanField(default=False)
+    required = models.CharField(max_length=10, choices=Requirement.choices, default=Requirement.NONE)
+    required_from_customer = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
     allowed_values = models.JSONField(null=True, blank=True)
 

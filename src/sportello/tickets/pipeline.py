@@ -325,6 +325,7 @@ def _run(ctx: Context) -> Outcome:
     run_event_rules(ctx)
     update_sla_clocks(ctx)
     enforce_blueprint(ctx)
+    _check_solve_requirements(ctx)
 
     tags = ctx.tags
     after = snapshot(ticket, tags=tags)
@@ -534,7 +535,7 @@ def _apply_fields(
                     "this agent is not a member of the ticket's department", field="assignee"
                 )
             ticket.assignee = None
-    _apply_custom_fields(ctx, custom_changes, department_changed=department_changed)
+    _apply_custom_fields(ctx, custom_changes, department_changed=department_changed, initial=initial)
 
 
 def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
@@ -552,15 +553,52 @@ def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
         ticket.solved_at = None
 
 
-def _apply_custom_fields(ctx: Context, changes: dict[str, Any], *, department_changed: bool) -> None:
+def _layout_rows(department_id: int) -> list[LayoutField]:
+    return [
+        r
+        for r in LayoutField.objects.filter(department_id=department_id).select_related("field")
+        if r.field.is_active
+    ]
+
+
+def _layout_rules(rows: list[LayoutField]) -> dict[str, cf.LayoutRule]:
+    return {
+        r.field.key: cf.LayoutRule(
+            required=r.required,
+            from_customer=r.required_from_customer,
+            allowed_values=None if r.allowed_values is None else tuple(r.allowed_values),
+        )
+        for r in rows
+    }
+
+
+# Where a customer fills the ticket form (the portal, the API on their own account); mail,
+# chat and imports carry no form.
+CUSTOMER_FORMS = (Via.PORTAL, Via.WEB, Via.API)
+
+
+def _requirements(ctx: Context, *, initial: bool) -> cf.Requirements:
+    """Which of the layout's requirements this change of custom fields must meet: an agent's
+    own change meets the agents' `always` fields; a customer opening a ticket on the customer's
+    form (not by mail) the customer's. Mail, the system and automation acting with its own
+    authority meet none: nobody there can fill an agent's field. Solving is checked once the
+    whole change is known (`_check_solve_requirements`)."""
+    if not initial:
+        return cf.Requirements()
+    kind, via = ctx.mutation.actor.kind, ctx.mutation.via
+    return cf.Requirements(
+        agent_saving=kind == ActorKind.AGENT,
+        customer_form=ctx.created and kind == ActorKind.CONTACT and via in CUSTOMER_FORMS,
+    )
+
+
+def _apply_custom_fields(
+    ctx: Context, changes: dict[str, Any], *, department_changed: bool, initial: bool
+) -> None:
     ticket = ctx.ticket
     if not changes and not department_changed:
         return
-    layout_rows = [
-        r
-        for r in LayoutField.objects.filter(department_id=ticket.department_id).select_related("field")
-        if r.field.is_active
-    ]
+    layout_rows = _layout_rows(ticket.department_id)
     fields = {r.field.key: r.field for r in layout_rows}
     outside = set(changes) - set(fields)
     if outside:  # only to tell "no such field" from "not in this department's layout"
@@ -569,19 +607,42 @@ def _apply_custom_fields(ctx: Context, changes: dict[str, Any], *, department_ch
         f.key: cf.FieldDef(f.key, f.label, f.type, tuple(o["value"] for o in f.options))
         for f in fields.values()
     }
-    layout = {
-        r.field.key: cf.LayoutRule(
-            required=r.required,
-            allowed_values=None if r.allowed_values is None else tuple(r.allowed_values),
-        )
-        for r in layout_rows
-    }
     try:
         ticket.custom_fields = cf.validate(
-            defs=defs, layout=layout, current=ticket.custom_fields or {}, changes=changes
+            defs=defs,
+            layout=_layout_rules(layout_rows),
+            current=ticket.custom_fields or {},
+            changes=changes,
+            requirements=_requirements(ctx, initial=initial),
         )
     except cf.FieldValueError as exc:
         raise ValidationFailed(exc.message, field=exc.field) from None
+
+
+DONE_CATEGORIES = (StatusCategory.SOLVED, StatusCategory.CLOSED)
+
+
+def _check_solve_requirements(ctx: Context) -> None:
+    """An agent's change that leaves the ticket solved or closed — by setting the status, a
+    macro, a blueprint transition or a rule reacting to it — or moves a solved ticket to another
+    department, needs the layout's fields agents must fill to solve. The first missing one is
+    the error, naming it; nothing is written. Customers, mail and automation acting on its own
+    are never refused for an agent's field."""
+    ticket, before = ctx.ticket, ctx.before
+    if ctx.mutation.actor.kind != ActorKind.AGENT or ticket.status_category not in DONE_CATEGORIES:
+        return
+    entered = before.get("status_category") not in DONE_CATEGORIES
+    moved = before.get("department") != ticket.department_id
+    if not (ctx.created or entered or moved):
+        return
+    absent = cf.missing(
+        layout=_layout_rules(_layout_rows(ticket.department_id)),
+        values=ticket.custom_fields or {},
+        requirements=cf.Requirements(solving=True),
+    )
+    if absent:
+        key, message = absent[0]
+        raise ValidationFailed(message, field=f"custom_fields.{key}")
 
 
 def _normalise_tag(raw: object) -> str:

@@ -103,6 +103,11 @@ class TicketOut(Schema):
     organization_id: int | None
     tags: list[str]
     custom_fields: dict[str, Any]
+    missing_fields: list[str] | None = Field(
+        default=None,
+        description="the keys of the department layout's fields agents must still fill before solving "
+        "(a ticket that came by mail may lack them); given for one ticket (GET, PATCH), null in lists",
+    )
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime

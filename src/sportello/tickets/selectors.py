@@ -13,8 +13,9 @@ from django.db.models.lookups import Exact
 from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound
+from sportello.engine import fields as cf
 
-from .models import Attachment, Message, Ticket, TicketEvent, TicketTag
+from .models import Attachment, LayoutField, Message, Ticket, TicketEvent, TicketTag
 
 Principal = User | Contact
 
@@ -128,3 +129,17 @@ def attachment_get_for(*, principal: Principal, attachment_id: int) -> Attachmen
     if not visible or (isinstance(principal, Contact) and (att.message is None or not att.message.public)):
         raise NotFound("attachment not found")
     return att
+
+
+def ticket_fields_to_fill(*, ticket: Ticket) -> list[LayoutField]:
+    """The rows of the ticket's department layout that agents must still fill before they solve
+    it (required to solve, or on every change) and that the ticket leaves empty — a ticket that
+    came by mail, where the customer could not fill them. One query."""
+    rows = [
+        r
+        for r in LayoutField.objects.filter(department_id=ticket.department_id).select_related("field")
+        if r.field.is_active
+    ]
+    layout = {r.field.key: cf.LayoutRule(required=r.required) for r in rows}
+    keys = set(cf.agent_missing(layout=layout, values=ticket.custom_fields or {}))
+    return [r for r in rows if r.field.key in keys]
