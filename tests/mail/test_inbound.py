@@ -428,6 +428,45 @@ def test_mail_to_a_department_with_a_field_required_of_agents_opens_a_ticket_and
     )
 
 
+@pytest.mark.parametrize(
+    ("subject", "body", "headers", "language", "acknowledged"),
+    [
+        ("Pacco non arrivato", "Buongiorno, ho ordinato un libro due settimane fa e non è ancora arrivato.\n"
+         "Grazie\n\nInviato da iPhone", {}, "it", "Abbiamo ricevuto la sua richiesta"),
+        ("Pedido", "hola, el paquete llego vacio. por que? espero su respuesta", {}, "es",
+         "Hemos recibido su solicitud"),
+        ("Order 4412", "Ok", {}, "en", "We received your request"),
+        ("Ordine", "Buongiorno, il pacco non è arrivato.", {"Content-Language": "es-ES"}, "es",
+         "Hemos recibido su solicitud"),
+    ],
+)  # fmt: skip
+def test_a_new_senders_language_is_read_from_their_first_message_and_acknowledged_in_it(
+    desk: Any, subject: str, body: str, headers: dict[str, str], language: str, acknowledged: str
+) -> None:
+    from sportello.automation.models import RuleKind
+    from sportello.automation.services import rule_save
+    from sportello.channels.models import OutboxMessage
+
+    # given a desk that acknowledges mail with the shipped template, in the customer's language
+    ack = {"notify": {"to": ["requester"], "template": "ticket_received"}}
+    rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=NOW,
+              definition={"key": "ack", "name": "Ack", "on": ["ticket.created"],
+                          "when": {"field": "ticket.channel", "op": "is", "value": "email"},
+                          "actions": [ack]})  # fmt: skip
+    # when a new customer writes, mostly without a Content-Language header (set_content drops
+    # Content-* headers: it goes on top)
+    top = "".join(f"{name}: {value}\n" for name, value in headers.items()).encode()
+    result = ingest(top + mail(subject=subject, body=body))
+    # then they are a contact in the language they wrote in (or the header's, or the desk's
+    # default when too short to tell), and the acknowledgement is in it
+    assert result.status == "ticket"
+    assert Contact.objects.get(email="carla@customer.test").language == language
+    [subject_sent] = OutboxMessage.objects.filter(ticket_id=result.ticket_id).values_list(
+        "payload__subject", flat=True
+    )
+    assert acknowledged in subject_sent
+
+
 def test_html_only_mail_gets_a_text_body_and_sanitised_html(desk: Any) -> None:
     html = "<p>Hello <b>team</b></p><script>alert(1)</script><img src=x onerror=alert(1)>"
     result = ingest(mail(body="", html=html))
