@@ -110,6 +110,26 @@ def test_the_fields_agents_must_fill_before_solving_are_shown_until_filled(
     assert "fields-to-fill" not in html
 
 
+def test_solving_without_a_field_required_to_solve_names_it_on_the_form(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    from sportello.tickets.models import CustomField, LayoutField
+
+    field = CustomField.objects.create(key="order_no", label="Order number", type="text")
+    LayoutField.objects.create(department=desk.books, field=field, required="to_solve")
+    ticket = open_ticket("No order number")
+    r = browser(desk.agent).post(
+        f"/tickets/{ticket.pk}/properties/",
+        {"status": "solved", "priority": "normal", "assignee": "", "team": "", "tags": "",
+         "version": ticket.version},
+        headers=HX,
+    )  # fmt: skip
+    assert r.status_code == 422
+    assert "Fill in “Order number” before solving this ticket." in r.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status.key == "new"
+
+
 def test_public_reply_through_htmx_adds_the_message_and_refreshes_the_ticket(
     desk: Any, open_ticket: Any, browser: Any
 ) -> None:
