@@ -47,8 +47,8 @@ TICKET_SORTS = {
 
 def ticket_out(t: Ticket, *, tags: list[str] | None = None, one: bool = False) -> dict[str, Any]:
     """`tags`: when the caller has them already (after a write); else the prefetched rows.
-    `one`: the answer about a single ticket (GET, PATCH), which says the fields agents must
-    still fill to solve it (null in lists)."""
+    `one`: the answer about a single ticket (POST, GET, PATCH), which says the fields agents
+    must still fill to solve it (null in lists)."""
     missing = [r.field.key for r in selectors.ticket_fields_to_fill(ticket=t)] if one else None
     return {
         "id": t.pk,
@@ -203,7 +203,7 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
     outcome = services.ticket_open(
         principal=request.auth, via=Via.API, data=payload.model_dump(), depth=depth, now=now
     )
-    return Status(201, ticket_out(outcome.ticket, tags=outcome.tags))
+    return Status(201, ticket_out(outcome.ticket, tags=outcome.tags, one=True))
 
 
 @router.get("/tickets/{ticket_id}", response=TicketOut, summary="Get a ticket")

@@ -106,7 +106,7 @@ class TicketOut(Schema):
     missing_fields: list[str] | None = Field(
         default=None,
         description="the keys of the department layout's fields agents must still fill before solving "
-        "(a ticket that came by mail may lack them); given for one ticket (GET, PATCH), null in lists",
+        "(a ticket that came by mail may lack them); given for one ticket (POST, GET, PATCH), null in lists",
     )
     due_at: datetime | None
     created_at: datetime
