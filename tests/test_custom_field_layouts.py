@@ -277,7 +277,9 @@ def test_an_agent_opens_a_ticket_without_a_field_required_to_solve_and_sees_it_m
     client = api(solving.agent)
     r = open_ticket(client, solving.books, solving.alice, {})
     assert r.status_code == 201, r.content
+    assert r.json()["missing_fields"] == ["subcategory"]
     assert client.get(f"/tickets/{r.json()['id']}").json()["missing_fields"] == ["subcategory"]
+    assert [t["missing_fields"] for t in client.get("/tickets").json()["items"]] == [["subcategory"]]
 
 
 def test_an_agent_solving_without_a_field_required_to_solve_is_refused_naming_it(

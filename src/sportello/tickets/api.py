@@ -17,7 +17,7 @@ from sportello.core.errors import ValidationFailed
 from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
 from . import causation, selectors, services
-from .models import Attachment, AuthorKind, Message, StatusCategory, Ticket, TicketEvent
+from .models import Attachment, AuthorKind, LayoutField, Message, StatusCategory, Ticket, TicketEvent
 from .pipeline import PRIORITY_BY_NAME, PRIORITY_NAME
 from .schemas import (
     EventPage,
@@ -45,11 +45,13 @@ TICKET_SORTS = {
 }
 
 
-def ticket_out(t: Ticket, *, tags: list[str] | None = None, one: bool = False) -> dict[str, Any]:
+def ticket_out(
+    t: Ticket, *, tags: list[str] | None = None, layouts: dict[int, list[LayoutField]] | None = None
+) -> dict[str, Any]:
     """`tags`: when the caller has them already (after a write); else the prefetched rows.
-    `one`: the answer about a single ticket (POST, GET, PATCH), which says the fields agents
-    must still fill to solve it (null in lists)."""
-    missing = [r.field.key for r in selectors.ticket_fields_to_fill(ticket=t)] if one else None
+    `layouts`: the departments' layouts when the caller read them for a page
+    (`selectors.department_layouts`); else they are read for this ticket."""
+    missing = [r.field.key for r in selectors.ticket_fields_to_fill(ticket=t, layouts=layouts)]
     return {
         "id": t.pk,
         "number": t.number,
@@ -193,7 +195,8 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
     qs = selectors.ticket_query(principal=request.auth, query=_ticket_query(filters))
     keys = parse_sort(filters.sort, allowed=TICKET_SORTS, default=[SortKey("id", descending=True)])
     rows, cursor = paginate(qs, keys=keys, cursor=filters.cursor, limit=page_limit(filters.limit))
-    return {"items": [ticket_out(t) for t in rows], "next_cursor": cursor}
+    layouts = selectors.department_layouts(department_ids={t.department_id for t in rows})
+    return {"items": [ticket_out(t, layouts=layouts) for t in rows], "next_cursor": cursor}
 
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket with its first message")
@@ -203,12 +206,12 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
     outcome = services.ticket_open(
         principal=request.auth, via=Via.API, data=payload.model_dump(), depth=depth, now=now
     )
-    return Status(201, ticket_out(outcome.ticket, tags=outcome.tags, one=True))
+    return Status(201, ticket_out(outcome.ticket, tags=outcome.tags))
 
 
 @router.get("/tickets/{ticket_id}", response=TicketOut, summary="Get a ticket")
 def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
-    return ticket_out(_reload(request, ticket_id), one=True)
+    return ticket_out(_reload(request, ticket_id))
 
 
 @router.patch("/tickets/{ticket_id}", response=TicketOut, summary="Change a ticket (send its `version`)")
@@ -220,7 +223,7 @@ def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) -
     outcome = services.ticket_update(
         principal=request.auth, ticket_id=ticket_id, via=Via.API, data=data, depth=depth, now=now
     )
-    return ticket_out(outcome.ticket, tags=outcome.tags, one=True)
+    return ticket_out(outcome.ticket, tags=outcome.tags)
 
 
 @router.get("/tickets/{ticket_id}/messages", response=MessagePage, summary="A ticket's conversation")

@@ -103,10 +103,10 @@ class TicketOut(Schema):
     organization_id: int | None
     tags: list[str]
     custom_fields: dict[str, Any]
-    missing_fields: list[str] | None = Field(
-        default=None,
+    missing_fields: list[str] = Field(
+        default_factory=list,
         description="the keys of the department layout's fields agents must still fill before solving "
-        "(a ticket that came by mail may lack them); given for one ticket (POST, GET, PATCH), null in lists",
+        "(a ticket that came by mail may lack them)",
     )
     due_at: datetime | None
     created_at: datetime
