@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sportello.core.actors import Via
 from sportello.tickets.models import Ticket, TicketEvent
 
 
@@ -236,3 +237,152 @@ def test_a_light_agent_cannot_set_custom_fields(story: Any, api: Any) -> None:
     )
     assert r.status_code == 403
     assert Ticket.objects.get(pk=ticket["id"]).custom_fields == {"subcategory": "novels"}
+
+
+# --------------------------------------------------------------------------------------------
+# Who must fill a required field, and when: agents to solve or on every change, the customer on
+# the customer's form; never a customer's mail.
+
+
+@pytest.fixture
+def solving(story: Any, api: Any) -> Any:
+    """Books needs `subcategory` before an agent solves a ticket, and asks the customer for
+    `warranty_months` on the customer's form; Electronics needs `warranty_months` to solve."""
+    admin = api(story.admin)
+    r = admin.put(
+        f"/departments/{story.books.pk}/layout",
+        {
+            "fields": [
+                {"field": "subcategory", "required": "to_solve", "allowed_values": ["novels", "textbooks"]},
+                {"field": "warranty_months", "required_from_customer": True},
+            ]
+        },
+    )
+    assert r.status_code == 200, r.content
+    assert [(f["required"], f["required_from_customer"]) for f in r.json()["fields"]] == [
+        ("to_solve", False),
+        ("none", True),
+    ]
+    r = admin.put(
+        f"/departments/{story.electronics.pk}/layout",
+        {"fields": [{"field": "subcategory"}, {"field": "warranty_months", "required": "to_solve"}]},
+    )
+    assert r.status_code == 200, r.content
+    return story
+
+
+def test_an_agent_opens_a_ticket_without_a_field_required_to_solve_and_sees_it_missing(
+    solving: Any, api: Any
+) -> None:
+    client = api(solving.agent)
+    r = open_ticket(client, solving.books, solving.alice, {})
+    assert r.status_code == 201, r.content
+    assert r.json()["missing_fields"] == ["subcategory"]
+    assert client.get(f"/tickets/{r.json()['id']}").json()["missing_fields"] == ["subcategory"]
+    assert [t["missing_fields"] for t in client.get("/tickets").json()["items"]] == [["subcategory"]]
+
+
+def test_an_agent_solving_without_a_field_required_to_solve_is_refused_naming_it(
+    solving: Any, api: Any
+) -> None:
+    # given a Books ticket without a subcategory
+    client = api(solving.agent)
+    ticket = open_ticket(client, solving.books, solving.alice, {}).json()
+    # when the agent solves it
+    r = client.patch(f"/tickets/{ticket['id']}", {"version": ticket["version"], "status": "solved"})
+    # then it is refused naming the field, and nothing changed
+    assert r.status_code == 422
+    assert r.json()["error"] == {
+        "code": "validation_failed",
+        "message": "is required to solve a ticket in this department",
+        "field": "custom_fields.subcategory",
+    }
+    after = client.get(f"/tickets/{ticket['id']}").json()
+    assert (after["status"], after["version"]) == ("new", ticket["version"])
+    # and filling it in the same change solves it
+    r = client.patch(
+        f"/tickets/{ticket['id']}",
+        {"version": ticket["version"], "status": "solved", "custom_fields": {"subcategory": "novels"}},
+    )
+    assert r.status_code == 200, r.content
+    assert (r.json()["status"], r.json()["missing_fields"]) == ("solved", [])
+
+
+def test_a_macro_that_solves_meets_the_same_requirement(solving: Any, api: Any) -> None:
+    from sportello.automation import macros
+    from sportello.core.errors import ValidationFailed
+    from testing import NOW
+
+    macros.macro_create(
+        definition={"key": "done", "name": "Done", "visibility": {"scope": "everyone", "ids": []},
+                    "actions": [{"set": {"field": "ticket.status", "value": "solved"}}]},
+        actor=solving.admin, now=NOW,
+    )  # fmt: skip
+    ticket = open_ticket(api(solving.agent), solving.books, solving.alice, {}).json()
+    with pytest.raises(ValidationFailed) as info:
+        macros.macro_apply(key="done", ticket_id=ticket["id"], agent=solving.agent, via=Via.API, now=NOW)
+    assert (info.value.field, info.value.message) == (
+        "custom_fields.subcategory",
+        "is required to solve a ticket in this department",
+    )
+    assert Ticket.objects.get(pk=ticket["id"]).status_category == "new"
+
+
+def test_moving_a_solved_ticket_where_a_field_is_required_to_solve_is_refused(solving: Any, api: Any) -> None:
+    # given a solved Books ticket about a novel, and an admin (a member of every department)
+    admin = api(solving.admin)
+    ticket = open_ticket(admin, solving.books, solving.alice, {"subcategory": "novels"}).json()
+    solved = admin.patch(
+        f"/tickets/{ticket['id']}", {"version": ticket["version"], "status": "solved"}
+    ).json()
+    # when it is moved to Electronics, whose layout needs the warranty to solve
+    r = admin.patch(
+        f"/tickets/{ticket['id']}", {"version": solved["version"], "department_id": solving.electronics.pk}
+    )
+    # then the move is refused naming the field
+    assert (r.status_code, r.json()["error"]["field"], r.json()["error"]["message"]) == (
+        422,
+        "custom_fields.warranty_months",
+        "is required to solve a ticket in this department",
+    )
+    # and with the warranty given in the same change it is fine
+    r = admin.patch(
+        f"/tickets/{ticket['id']}",
+        {"version": solved["version"], "department_id": solving.electronics.pk,
+         "custom_fields": {"warranty_months": 24}},
+    )  # fmt: skip
+    assert (r.status_code, r.json()["department_id"]) == (200, solving.electronics.pk)
+
+
+def test_a_customer_opening_a_ticket_on_their_form_fills_what_is_asked_of_them_only(solving: Any) -> None:
+    from sportello.core.errors import ValidationFailed
+    from sportello.tickets import services
+    from testing import NOW
+
+    data = {"subject": "About my order", "description": "Please help.", "department_id": solving.books.pk}
+    # when Alice opens a Books ticket without the warranty the form asks of her
+    with pytest.raises(ValidationFailed) as info:
+        services.ticket_open(principal=solving.alice, via=Via.PORTAL, data=dict(data), now=NOW)
+    # then it is refused naming it
+    assert (info.value.field, info.value.message) == (
+        "custom_fields.warranty_months",
+        "is required in this department",
+    )
+    # and with it, it opens without the subcategory, which is the agents' to fill
+    outcome = services.ticket_open(
+        principal=solving.alice,
+        via=Via.PORTAL,
+        data={**data, "custom_fields": {"warranty_months": 12}},
+        now=NOW,
+    )
+    assert outcome.ticket.custom_fields == {"warranty_months": 12}
+
+
+def test_a_field_required_of_agents_on_every_change_binds_agents_not_customers(story: Any) -> None:
+    # Books' subcategory is `"required": true` in the story: agents always fill it
+    from sportello.tickets import services
+    from testing import NOW
+
+    data = {"subject": "About my order", "description": "Please help.", "department_id": story.books.pk}
+    outcome = services.ticket_open(principal=story.alice, via=Via.PORTAL, data=data, now=NOW)
+    assert outcome.ticket.custom_fields == {}

@@ -60,6 +60,13 @@ def test_demo_builds_departments_agents_of_every_role_and_customers_in_three_lan
     electronics = LayoutField.objects.get(department=departments["Electronics"], field__key="subcategory")
     assert "novels" in books.allowed_values
     assert "novels" not in electronics.allowed_values
+    # which agents must fill before solving (the demo's solved tickets all have one)
+    assert (books.required, electronics.required) == ("to_solve", "to_solve")
+    for ticket in Ticket.objects.filter(
+        department__in=[departments["Books"], departments["Electronics"]],
+        status_category__in=["solved", "closed"],
+    ):
+        assert ticket.custom_fields.get("subcategory"), ticket.pk
     # when it runs again, then it says so and adds nothing
     out = StringIO()
     call_command("demo", tickets=60, stdout=out, stderr=StringIO())

@@ -270,3 +270,43 @@ def test_a_transition_that_sends_the_ticket_to_another_department_moves_then_lea
     assert [f for f, _, _ in blueprint_events(ticket)] == ["attached", "transition", "detached"]
     left = TicketEvent.objects.get(ticket=ticket, field="detached").new_value
     assert (left["from"], left["reason"]) == ("awaiting-item", "department")
+
+
+def test_a_transition_into_a_solved_state_needs_the_fields_agents_must_fill_to_solve(
+    desk: Any, returns: Any, open_ticket: Any, transition: Any
+) -> None:
+    from sportello.core.errors import ValidationFailed
+    from sportello.tickets.fields_services import LayoutRowSpec, custom_field_create, layout_replace
+
+    # given Books also needs a return reason before a ticket is solved
+    custom_field_create(actor=None, key="reason", label="Reason", type="text")
+    layout_replace(
+        actor=None,
+        department=desk.books,
+        rows=[LayoutRowSpec(f) for f in ("kind", "order_id", "refund_amount")]
+        + [LayoutRowSpec("reason", required="to_solve")],
+    )
+    ticket = open_ticket()
+    transition(ticket, "label-sent", custom_fields={"order_id": "AB123456"}, note="Label sent")
+    # when the admin refunds without it, the refund (which solves the ticket) is refused naming it
+    with pytest.raises(ValidationFailed) as refused:
+        transition(ticket, "refund", by=desk.admin, custom_fields={"refund_amount": "10"})
+    assert (refused.value.field, refused.value.message) == (
+        "custom_fields.reason",
+        "is required to solve a ticket in this department",
+    )
+    assert run_of(ticket).state == "awaiting-item"
+    # and once an agent gave it, the refund solves the ticket
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+    from testing import NOW
+
+    services.ticket_update(
+        principal=desk.admin,
+        ticket_id=ticket.pk,
+        via=Via.API,
+        data={"version": Ticket.objects.get(pk=ticket.pk).version, "custom_fields": {"reason": "too small"}},
+        now=NOW,
+    )
+    transition(ticket, "refund", by=desk.admin, custom_fields={"refund_amount": "10"})
+    assert (run_of(ticket).state, Ticket.objects.get(pk=ticket.pk).status_category) == ("refunded", "solved")

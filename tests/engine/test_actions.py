@@ -152,6 +152,7 @@ def test_tags_are_normalised_as_the_ticket_stores_them() -> None:
         ({"set": {"field": "ticket.priority", "value": None}}, "actions[1].set.value"),
         ({"set": {"field": "ticket.subject", "value": " "}}, "actions[1].set.value"),
         ({"set": {"field": "ticket.subject", "value": "two\nlines"}}, "actions[1].set.value"),
+        ({"set": {"field": "ticket.subject", "value": "x" * 251}}, "actions[1].set.value"),
         ({"set": {"field": "ticket.custom.qty", "value": "many"}}, "actions[1].set.value"),
         ({"set": {"field": "ticket.custom.gift", "value": "yes"}}, "actions[1].set.value"),
         ({"set": {"field": "ticket.due_at", "value": "2026-12-01T10:00:00"}}, "actions[1].set.value"),

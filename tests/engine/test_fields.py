@@ -20,7 +20,10 @@ from sportello.engine.fields import (
     FieldDef,
     FieldValueError,
     LayoutRule,
+    Requirements,
+    agent_missing,
     coerce,
+    missing,
     validate,
 )
 
@@ -36,7 +39,7 @@ BOOLEAN = FieldDef("gift", "Gift", "boolean")
 DEFS = {d.key: d for d in (SUB, TAGS, TEXT, NUMBER, DECIMAL)}
 
 BOOKS = {
-    "subcategory": LayoutRule(required=True, allowed_values=("novels", "textbooks")),
+    "subcategory": LayoutRule(required="always", allowed_values=("novels", "textbooks")),
     "note": LayoutRule(),
 }
 ELECTRONICS = {"subcategory": LayoutRule(allowed_values=("phones", "laptops")), "qty": LayoutRule()}
@@ -271,6 +274,51 @@ def test_a_required_field_left_empty_is_refused() -> None:
             "custom_fields.subcategory",
             "is required in this department",
         )
+
+
+def test_a_change_that_meets_no_requirement_keeps_a_required_field_empty() -> None:
+    # mail and automation: nobody there can fill an agent's field
+    assert validate(
+        defs=DEFS, layout=BOOKS, current={}, changes={"note": "hi"}, requirements=Requirements()
+    ) == {"note": "hi"}
+
+
+REQUIRING = {
+    "a_none": LayoutRule(),
+    "b_solve": LayoutRule(required="to_solve"),
+    "c_always": LayoutRule(required="always"),
+    "d_customer": LayoutRule(from_customer=True),
+    "e_both": LayoutRule(required="to_solve", from_customer=True),
+}
+
+
+@pytest.mark.parametrize(
+    ("requirements", "keys"),
+    [
+        (Requirements(), []),
+        (Requirements(agent_saving=True), ["c_always"]),
+        (Requirements(solving=True), ["b_solve", "c_always", "e_both"]),
+        (Requirements(customer_form=True), ["d_customer", "e_both"]),
+        (Requirements(agent_saving=True, solving=True), ["b_solve", "c_always", "e_both"]),
+    ],
+)
+def test_which_empty_fields_a_change_must_fill_depends_on_who_makes_it(
+    requirements: Requirements, keys: list[str]
+) -> None:
+    assert [
+        k for k, _ in missing(layout=REQUIRING, values={"a_none": None}, requirements=requirements)
+    ] == keys
+
+
+def test_a_solving_agent_is_told_the_field_is_required_to_solve() -> None:
+    assert missing(
+        layout=REQUIRING, values={"c_always": "x", "e_both": "y"}, requirements=Requirements(solving=True)
+    ) == [("b_solve", "is required to solve a ticket in this department")]
+    assert agent_missing(layout=REQUIRING, values={"b_solve": "", "c_always": []}) == [
+        "b_solve",
+        "c_always",
+        "e_both",
+    ]
 
 
 def test_a_field_outside_the_layout_or_unknown_is_refused() -> None:

@@ -245,6 +245,38 @@ def test_an_out_of_office_reply_is_kept_but_neither_reopens_nor_gets_an_automati
     assert TicketEvent.objects.filter(ticket=ticket, kind="notification", field="suppressed").exists()
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Auto-Response-Suppress": "All"},
+        {"X-Auto-Response-Suppress": "OOF, AutoReply"},
+        {"List-Id": "Customers <customers.lists.customer.test>"},
+        {"List-Unsubscribe": "<mailto:leave@lists.customer.test>"},
+    ],
+)
+@pytest.mark.parametrize("waiting", ["pending", "solved"])
+def test_a_persons_reply_marked_no_auto_reply_still_reopens_a_waiting_ticket(
+    desk: Any, headers: dict[str, str], waiting: str
+) -> None:
+    # given a ticket waiting on Carla
+    ticket = Ticket.objects.get(pk=ingest(mail()).ticket_id)
+    agent_reply(desk, ticket, status=waiting)
+    # when she answers from Outlook or through her team's list (headers a person's mail carries)
+    result = ingest(
+        mail(message_id="<h2@customer.test>", body="Still broken.",
+             headers={**headers, "In-Reply-To": "<m1@customer.test>"})
+    )  # fmt: skip
+    # then the reply is marked automatic (nothing automatic goes back) but reopens the ticket
+    ticket.refresh_from_db()
+    row = InboundMail.objects.get(pk=result.inbound_id)
+    assert (result.status, row.automatic, row.reopened, ticket.status_category) == (
+        "reply",
+        True,
+        True,
+        "open",
+    )
+
+
 def test_reopenings_by_mail_are_rate_limited_per_ticket(desk: Any, settings: Any) -> None:
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_REOPENS_PER_HOUR": 2}
     ticket = Ticket.objects.get(pk=ingest(mail()).ticket_id)
@@ -327,6 +359,112 @@ def test_an_oversized_message_is_quarantined_and_kept(desk: Any, settings: Any) 
     assert result.status == "quarantine"
     assert result.reason.startswith("too large")
     assert InboundMail.objects.get(pk=result.inbound_id).size == len(raw)
+
+
+def test_a_subject_longer_than_a_ticket_holds_opens_a_ticket_and_is_kept_whole_on_the_message(
+    desk: Any, api: Any
+) -> None:
+    # given a customer whose mail client put the whole first paragraph in the subject (300 chars)
+    subject = "Ordine 4412: " + "la copertina è strappata e " * 10 + "mancano due pagine"
+    assert len(subject) == 301
+    # when it arrives
+    result = ingest(mail(subject=subject))
+    # then it is a ticket whose subject is cut at a word, within 250 characters, with an ellipsis
+    assert result.status == "ticket"
+    ticket = Ticket.objects.get(pk=result.ticket_id)
+    expected = "Ordine 4412: " + "la copertina è strappata e " * 8 + "la copertina è…"
+    assert (ticket.subject, len(ticket.subject)) == (expected, 244)
+    # and the message keeps the subject whole, in the API too
+    [message] = Message.objects.filter(ticket=ticket)
+    assert message.subject == subject
+    messages = api(desk.agent).get(f"/tickets/{ticket.pk}/messages").json()["items"]
+    assert [m["subject"] for m in messages] == [subject]
+    assert InboundMail.objects.get(pk=result.inbound_id).subject == subject[:253] + "…"
+
+
+def test_a_replys_subject_is_kept_on_its_message(desk: Any) -> None:
+    ticket = Ticket.objects.get(pk=ingest(mail()).ticket_id)
+    result = ingest(
+        mail(subject="Re: My order arrived damaged — photos", message_id="<s2@customer.test>",
+             headers={"In-Reply-To": "<m1@customer.test>"})
+    )  # fmt: skip
+    assert (result.status, result.ticket_id) == ("reply", ticket.pk)
+    assert Message.objects.get(pk=result.message_id).subject == "Re: My order arrived damaged — photos"
+
+
+@pytest.mark.parametrize("required", ["always", "to_solve"])
+def test_mail_to_a_department_with_a_field_required_of_agents_opens_a_ticket_and_is_acknowledged(
+    desk: Any, required: str
+) -> None:
+    from sportello.automation.models import RuleKind
+    from sportello.automation.services import rule_save
+    from sportello.channels.models import OutboxMessage
+    from sportello.tickets.fields_services import LayoutRowSpec, custom_field_create, layout_replace
+    from sportello.tickets.selectors import ticket_fields_to_fill
+
+    # given Books requires an order number of its agents, and acknowledges every new ticket
+    custom_field_create(actor=None, key="order_number", label="Order number", type="text")
+    layout_replace(
+        actor=None, department=desk.books, rows=[LayoutRowSpec(field="order_number", required=required)]
+    )
+    rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=NOW,
+              definition={"key": "ack", "name": "Ack", "on": ["ticket.created"],
+                          "when": {"field": "ticket.channel", "op": "is", "value": "email"},
+                          "actions": [{"notify": {"to": ["requester"], "subject": "We got it",
+                                                  "body": "Thanks"}}]})  # fmt: skip
+    # when a customer writes in (a customer cannot fill an agent's field)
+    result = ingest(mail())
+    # then it is a ticket, acknowledged, showing the agents the field they must fill
+    assert (result.status, result.reason) == ("ticket", "")
+    ticket = Ticket.objects.get(pk=result.ticket_id)
+    assert [r.field.key for r in ticket_fields_to_fill(ticket=ticket)] == ["order_number"]
+    assert list(OutboxMessage.objects.filter(ticket=ticket).values_list("payload__subject", flat=True)) == [
+        "We got it"
+    ]
+    # and her reply is taken too
+    assert (
+        ingest(mail(message_id="<m2@customer.test>", headers={"In-Reply-To": "<m1@customer.test>"})).status
+        == "reply"
+    )
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "headers", "language", "acknowledged"),
+    [
+        ("Pacco non arrivato", "Buongiorno, ho ordinato un libro due settimane fa e non è ancora arrivato.\n"
+         "Grazie\n\nInviato da iPhone", {}, "it", "Abbiamo ricevuto la sua richiesta"),
+        ("Pedido", "hola, el paquete llego vacio. por que? espero su respuesta", {}, "es",
+         "Hemos recibido su solicitud"),
+        ("Order 4412", "Ok", {}, "en", "We received your request"),
+        ("Ordine", "Buongiorno, il pacco non è arrivato.", {"Content-Language": "es-ES"}, "es",
+         "Hemos recibido su solicitud"),
+    ],
+)  # fmt: skip
+def test_a_new_senders_language_is_read_from_their_first_message_and_acknowledged_in_it(
+    desk: Any, subject: str, body: str, headers: dict[str, str], language: str, acknowledged: str
+) -> None:
+    from sportello.automation.models import RuleKind
+    from sportello.automation.services import rule_save
+    from sportello.channels.models import OutboxMessage
+
+    # given a desk that acknowledges mail with the shipped template, in the customer's language
+    ack = {"notify": {"to": ["requester"], "template": "ticket_received"}}
+    rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=NOW,
+              definition={"key": "ack", "name": "Ack", "on": ["ticket.created"],
+                          "when": {"field": "ticket.channel", "op": "is", "value": "email"},
+                          "actions": [ack]})  # fmt: skip
+    # when a new customer writes, mostly without a Content-Language header (set_content drops
+    # Content-* headers: it goes on top)
+    top = "".join(f"{name}: {value}\n" for name, value in headers.items()).encode()
+    result = ingest(top + mail(subject=subject, body=body))
+    # then they are a contact in the language they wrote in (or the header's, or the desk's
+    # default when too short to tell), and the acknowledgement is in it
+    assert result.status == "ticket"
+    assert Contact.objects.get(email="carla@customer.test").language == language
+    [subject_sent] = OutboxMessage.objects.filter(ticket_id=result.ticket_id).values_list(
+        "payload__subject", flat=True
+    )
+    assert acknowledged in subject_sent
 
 
 def test_html_only_mail_gets_a_text_body_and_sanitised_html(desk: Any) -> None:

@@ -92,6 +92,45 @@ def test_custom_fields_show_with_their_labels(desk: Any, open_ticket: Any, brows
     assert '<dt>Order number</dt><dd dir="auto">A-1234</dd>' in html
 
 
+def test_the_fields_agents_must_fill_before_solving_are_shown_until_filled(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    from sportello.tickets.models import CustomField, LayoutField
+
+    # given Books needs an order number to solve, and a ticket opened without one (as by mail)
+    field = CustomField.objects.create(key="order_no", label="Order number", type="text")
+    LayoutField.objects.create(department=desk.books, field=field, required="to_solve")
+    ticket = open_ticket("No order number")
+    # then the ticket page lists it
+    html = browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "<ul><li>Order number</li></ul>" in html
+    # and once it is filled, it no longer does
+    filled = open_ticket("With order number", custom_fields={"order_no": "A-1"})
+    html = browser(desk.agent).get(f"/tickets/{filled.pk}/").content.decode()
+    assert "<dt>Order number</dt><dd>A-1</dd>" in html
+    assert "fields-to-fill" not in html
+
+
+def test_solving_without_a_field_required_to_solve_names_it_on_the_form(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    from sportello.tickets.models import CustomField, LayoutField
+
+    field = CustomField.objects.create(key="order_no", label="Order number", type="text")
+    LayoutField.objects.create(department=desk.books, field=field, required="to_solve")
+    ticket = open_ticket("No order number")
+    r = browser(desk.agent).post(
+        f"/tickets/{ticket.pk}/properties/",
+        {"status": "solved", "priority": "normal", "assignee": "", "team": "", "tags": "",
+         "version": ticket.version},
+        headers=HX,
+    )  # fmt: skip
+    assert r.status_code == 422
+    assert "Fill in “Order number” before solving this ticket." in r.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status.key == "new"
+
+
 def test_public_reply_through_htmx_adds_the_message_and_refreshes_the_ticket(
     desk: Any, open_ticket: Any, browser: Any
 ) -> None:
@@ -321,8 +360,9 @@ def test_ticket_page_query_count_is_bounded(
             f"/tickets/{ticket.pk}/reply/", {"kind": "public" if i % 2 else "internal", "body": f"m{i}"}
         )
     client.get(f"/tickets/{ticket.pk}/")
-    # (19: one of them reads how the replies' e-mails fared, for all of them at once)
-    with django_assert_max_num_queries(19):
+    # (20: one of them reads how the replies' e-mails fared, for all of them at once; one the
+    # department's layout, for the fields agents must fill before solving)
+    with django_assert_max_num_queries(20):
         client.get(f"/tickets/{ticket.pk}/")
 
 

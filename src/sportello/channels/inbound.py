@@ -24,7 +24,8 @@ all call it). In order:
    (the requester, or an address that was on a message of the ticket); a matching header never
    grants access — otherwise, and for closed tickets, a new ticket is opened.
 6. **The change** goes through the ticket pipeline (rules, SLA, blueprints, audit, outbox) as
-   the contact, via e-mail: new senders become contacts (organization by domain); the body is
+   the contact, via e-mail: new senders become contacts (organization by domain, language from
+   Content-Language or else detected in their first message, `mail.language`); the body is
    the text part (or text derived from HTML), sanitised HTML beside it, a reply's quoted history
    split off (`Message.quoted_text`); attachments are stored and handed to the pipeline with
    the message (`NewMessage.files`), which attaches them and records them.
@@ -53,8 +54,9 @@ from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError
-from sportello.core.text import html_to_text, sanitize_html
+from sportello.core.text import fit_line, html_to_text, sanitize_html
 from sportello.mail import classify, ids
+from sportello.mail.language import message_language
 from sportello.mail.parse import parse_mail
 from sportello.mail.quotes import split_quoted
 from sportello.mail.types import Limits, MailTooLarge, ParsedMail
@@ -66,7 +68,13 @@ from sportello.tickets.attachments import (
     storage_key_new,
 )
 from sportello.tickets.locks import ticket_lock
-from sportello.tickets.models import EventKind, StatusCategory, Ticket
+from sportello.tickets.models import (
+    MESSAGE_SUBJECT_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
+    EventKind,
+    StatusCategory,
+    Ticket,
+)
 from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
@@ -74,12 +82,12 @@ from .outbound import reply_secret
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_MAX = 255
+INBOUND_SUBJECT_MAX = 255  # InboundMail.subject: the review list's column
 NO_SUBJECT = "(no subject)"
 NO_BODY = "(no text: see the attachments)"
 EMPTY_BODY = "(empty message)"
 VIAS = ("imap", "mta", "pipe")
-LANGUAGES = ("en", "es", "it")
+LANGUAGE_SAMPLE = 5_000  # characters of a first message read to tell its language
 THROTTLED = "sender throttled"
 PARTICIPANTS_MAX = 48  # addresses in To/Cc of one message that become participants of its ticket
 
@@ -104,6 +112,17 @@ def _limits() -> Limits:
         max_parts=int(_config("MAIL_MAX_PARTS")),
         max_attachments=int(_config("MAIL_MAX_ATTACHMENTS")),
     )
+
+
+def desk_languages() -> tuple[str, ...]:
+    """The languages the desk speaks (settings.LANGUAGES)."""
+    return tuple(code for code, _ in settings.LANGUAGES)
+
+
+def default_language(languages: tuple[str, ...]) -> str:
+    """The desk's default language: LANGUAGE_CODE when the desk speaks it."""
+    primary = str(settings.LANGUAGE_CODE).split("-")[0].lower()
+    return primary if primary in languages else (languages[0] if languages else "en")
 
 
 def mail_domain() -> str:
@@ -218,7 +237,8 @@ class _Ingest:
         self.row, self.parsed, self.now, self.stored = row, parsed, now, stored
         self.mailbox = mailbox
         self.recipient = (recipient or "").strip().lower()
-        row.subject = parsed.subject[:SUBJECT_MAX]
+        row.subject = fit_line(parsed.subject, max_length=INBOUND_SUBJECT_MAX)
+        self.subject = fit_line(parsed.subject, max_length=MESSAGE_SUBJECT_MAX_LENGTH)
         row.defects = list(parsed.defects)[:100]
         row.sender = parsed.from_[0].email.lower()[:254] if len(parsed.from_) == 1 else ""
 
@@ -301,10 +321,21 @@ class _Ingest:
             _quarantine(row, f"refused by the desk: {exc}")
 
     def _language(self) -> str:
-        """A new sender's language: the message's Content-Language when we speak it."""
+        """A new sender's language: the message's Content-Language when we speak it, else the
+        language its subject and own words are written in (`mail.language`), else the desk's
+        default."""
+        languages = desk_languages()
         tag = (self.parsed.header("content-language") or "").split(",")[0]
         primary = tag.replace("_", "-").split("-")[0].strip().lower()
-        return primary if primary in LANGUAGES else "en"
+        if primary in languages:
+            return primary
+        text, html = self.parsed.text, self.parsed.html
+        if not text.strip() and html.strip():
+            text = html_to_text(sanitize_html(html[: LANGUAGE_SAMPLE * 20]))
+        found = message_language(
+            subject=self.parsed.subject, body=text[:LANGUAGE_SAMPLE], languages=languages
+        )
+        return found or default_language(languages)
 
     # -- where it came in ---------------------------------------------------------------------
 
@@ -485,7 +516,12 @@ class _Ingest:
                 via=Via.EMAIL,
                 cause="mail",
                 message=NewMessage(
-                    body=text, body_html=html, quoted=quoted, author=author, files=self._files()
+                    body=text,
+                    body_html=html,
+                    quoted=quoted,
+                    subject=self.subject,
+                    author=author,
+                    files=self._files(),
                 ),
                 no_auto_reply=auto.automatic,
                 reopen=reopen,
@@ -504,14 +540,15 @@ class _Ingest:
 
     def _new_ticket(self, contact: Contact, department: Department, auto: classify.Automation) -> None:
         text, html, _ = self._bodies(split=False)
-        subject = " ".join(self.parsed.subject.split())[:SUBJECT_MAX] or NO_SUBJECT
+        # A long subject is shortened for the ticket; the message keeps it whole.
+        subject = fit_line(self.subject, max_length=SUBJECT_MAX_LENGTH) or NO_SUBJECT
         outcome = pipeline.ticket_create(
             actor=Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email),
             via=Via.EMAIL,
             subject=subject,
             requester_id=contact.pk,
             department_id=department.pk,
-            description=NewMessage(body=text, body_html=html, files=self._files()),
+            description=NewMessage(body=text, body_html=html, subject=self.subject, files=self._files()),
             fields={"channel": "email"},
             cause="mail",
             no_auto_reply=auto.automatic,

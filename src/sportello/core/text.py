@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 import nh3
@@ -115,6 +116,41 @@ def text_to_html(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     return "".join("<p>" + html.escape(p.strip("\n")).replace("\n", "<br>\n") + "</p>\n" for p in paragraphs)
+
+
+ELLIPSIS = "…"
+_JOINERS = frozenset("\u200d\u034f")  # zero-width joiner, combining grapheme joiner
+
+
+def _joins_previous(char: str) -> bool:
+    """`char` belongs to the character before it (a combining accent, a variation selector, an
+    emoji modifier): cutting before it would split one visible character."""
+    return (
+        unicodedata.combining(char) != 0
+        or unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U0001f3fb" <= char <= "\U0001f3ff"
+        or char in _JOINERS
+    )
+
+
+def fit_line(value: str, *, max_length: int) -> str:
+    """`value` as one line of at most `max_length` characters: whitespace collapsed, and when it
+    is longer, cut on a character boundary (never inside an accented letter or an emoji
+    sequence), at a word boundary when one is near, and ended with "…". For text the desk
+    derives or receives (an e-mail's subject), never for what a user typed: that gets an error."""
+    if max_length < 1:
+        raise ValueError("max_length must be at least 1")
+    value = " ".join(value.split())
+    if len(value) <= max_length:
+        return value
+    cut = max_length - len(ELLIPSIS)
+    while cut > 0 and (_joins_previous(value[cut]) or value[cut - 1] in _JOINERS):
+        cut -= 1
+    space = value.rfind(" ", 0, cut + 1)
+    if space > cut - 20 and space > 0:
+        cut = space
+    return value[:cut].rstrip() + ELLIPSIS
 
 
 def storable_problem(value: str) -> str | None:

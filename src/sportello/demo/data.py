@@ -209,20 +209,22 @@ CUSTOM_FIELDS: list[tuple[str, str, str, list[str]]] = [
     ("product_code", "Product code", "text", []),
     ("refund_method", "Refund method", "picklist", ["original_payment", "store_credit", "bank_transfer"]),
 ]
-# department -> [(field key, required, allowed values or None)]
-LAYOUTS: dict[str, list[tuple[str, bool, list[str] | None]]] = {
-    "Returns": [("order_number", False, None), ("refund_method", False, None)],
-    "Exchanges": [("order_number", False, None), ("product_code", False, None)],
-    "Billing": [("order_number", False, None), ("refund_method", False, None)],
-    "Technical Support": [("product_code", False, None), ("order_number", False, None)],
+# department -> [(field key, required of agents: none | to_solve | always, allowed values or None)]
+# Books and Electronics need a subcategory before an agent solves a ticket: customers' mail
+# arrives without one and the agent classifies it when triaging.
+LAYOUTS: dict[str, list[tuple[str, str, list[str] | None]]] = {
+    "Returns": [("order_number", "none", None), ("refund_method", "none", None)],
+    "Exchanges": [("order_number", "none", None), ("product_code", "none", None)],
+    "Billing": [("order_number", "none", None), ("refund_method", "none", None)],
+    "Technical Support": [("product_code", "none", None), ("order_number", "none", None)],
     "Books": [
-        ("order_number", False, None),
-        ("subcategory", False, ["novels", "textbooks", "childrens_books", "ebooks"]),
+        ("order_number", "none", None),
+        ("subcategory", "to_solve", ["novels", "textbooks", "childrens_books", "ebooks"]),
     ],
     "Electronics": [
-        ("order_number", False, None),
-        ("subcategory", False, ["phones", "laptops", "audio", "televisions", "accessories"]),
-        ("product_code", False, None),
+        ("order_number", "none", None),
+        ("subcategory", "to_solve", ["phones", "laptops", "audio", "televisions", "accessories"]),
+        ("product_code", "none", None),
     ],
 }
 SUBCATEGORIES = {

@@ -37,6 +37,7 @@ from sportello.engine.schema import RuleSchemaError, at, mapping
 
 ACTIONS_MAX = 50
 TAG_MAX_LENGTH = 80  # as the ticket pipeline stores them
+SUBJECT_MAX_LENGTH = 250  # a ticket's subject, as the ticket pipeline stores it
 TAGS_MAX = 100
 TEXT_MAX = 1_000
 BODY_MAX = 50_000
@@ -275,7 +276,8 @@ def coerce_value(spec: FieldSpec, value: object, path: str) -> Any:
     if t in (FieldType.TEXT, FieldType.CHOICE, FieldType.ORDINAL):
         # Custom text may be long text; the subject and choices are one line.
         long_text = t == FieldType.TEXT and spec.path.startswith(CUSTOM_PREFIX)
-        text = _text(value, path, BODY_MAX if long_text else TEXT_MAX, single_line=not long_text)
+        limit = SUBJECT_MAX_LENGTH if spec.path == "ticket.subject" else TEXT_MAX
+        text = _text(value, path, BODY_MAX if long_text else limit, single_line=not long_text)
         if not text.strip():
             raise RuleSchemaError(path, "must not be empty (null clears a field)")
         if spec.choices is not None and text not in spec.choices:

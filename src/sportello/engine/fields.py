@@ -49,10 +49,56 @@ class FieldDef:
     options: tuple[str, ...] = ()
 
 
+# Who must fill a field of a department's layout, and when (as the leading desks separate
+# "required to solve" for agents from "required for end users" on the customer's form):
+REQUIRED_NONE = "none"  # optional for agents
+REQUIRED_TO_SOLVE = "to_solve"  # agents fill it before they solve or close the ticket
+REQUIRED_ALWAYS = "always"  # agents fill it on every change of the ticket's fields, and to solve
+AGENT_REQUIREMENTS = (REQUIRED_NONE, REQUIRED_TO_SOLVE, REQUIRED_ALWAYS)
+
+
 @dataclass(frozen=True, slots=True)
 class LayoutRule:
-    required: bool = False
+    required: str = REQUIRED_NONE  # agents: one of AGENT_REQUIREMENTS
+    from_customer: bool = False  # the customer fills it on the customer's form
     allowed_values: tuple[str, ...] | None = None  # None: every option of the field
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """Which of a layout's requirements a change must meet. Mail, and automation acting with
+    its own authority, meet none: a customer cannot fill an agent's field."""
+
+    agent_saving: bool = False  # an agent opens the ticket, edits its fields or moves it
+    solving: bool = False  # an agent's change leaves the ticket solved or closed
+    customer_form: bool = False  # a customer opens a ticket on the customer's form
+
+
+REQUIRED_MESSAGE = "is required in this department"
+REQUIRED_TO_SOLVE_MESSAGE = "is required to solve a ticket in this department"
+
+
+def missing(
+    *, layout: Mapping[str, LayoutRule], values: Mapping[str, Any], requirements: Requirements
+) -> list[tuple[str, str]]:
+    """The layout's fields (in layout order) that `requirements` asks for and `values` leaves
+    empty, each with the message the user sees."""
+    out: list[tuple[str, str]] = []
+    for key, rule in layout.items():
+        if not _is_empty(values.get(key)):
+            continue
+        if requirements.agent_saving and rule.required == REQUIRED_ALWAYS:
+            out.append((key, REQUIRED_MESSAGE))
+        elif requirements.solving and rule.required in (REQUIRED_TO_SOLVE, REQUIRED_ALWAYS):
+            out.append((key, REQUIRED_TO_SOLVE_MESSAGE))
+        elif requirements.customer_form and rule.from_customer:
+            out.append((key, REQUIRED_MESSAGE))
+    return out
+
+
+def agent_missing(*, layout: Mapping[str, LayoutRule], values: Mapping[str, Any]) -> list[str]:
+    """The fields agents still have to fill before solving (shown on the ticket)."""
+    return [key for key, _ in missing(layout=layout, values=values, requirements=Requirements(solving=True))]
 
 
 def _clean_text(field: str, raw: object, limit: int) -> str:
@@ -176,13 +222,16 @@ def validate(
     layout: Mapping[str, LayoutRule],
     current: Mapping[str, Any],
     changes: Mapping[str, object],
+    requirements: Requirements = Requirements(agent_saving=True),
 ) -> dict[str, JSONValue]:
     """Return the complete new custom-field mapping for a ticket in a department.
 
     `current` is what the ticket holds, `changes` what the caller sets. Fields outside the layout
     cannot be set; values carried over from before are re-checked against the layout (a ticket
-    moved to another department must satisfy the new department's picklists and requirements).
-    Fields that the layout does not list are dropped when carried over.
+    moved to another department must satisfy the new department's picklists). Fields that the
+    layout does not list are dropped when carried over. `requirements`: which of the layout's
+    required fields this change must leave filled (see `missing`); the first one missing is
+    the error.
     """
     result: dict[str, JSONValue] = {}
     for key, raw in changes.items():
@@ -198,12 +247,14 @@ def validate(
     for key, rule in layout.items():
         value = result.get(key)
         f = f"custom_fields.{key}"
-        if rule.required and _is_empty(value):
-            raise FieldValueError(f, "is required in this department")
         if rule.allowed_values is not None and not _is_empty(value):
             allowed = set(rule.allowed_values)
             chosen = value if isinstance(value, list) else [value]
             for item in chosen:
                 if item not in allowed:
                     raise FieldValueError(f, f"{_show(item)} is not allowed in this department")
+    absent = missing(layout=layout, values=result, requirements=requirements)
+    if absent:
+        key, message = absent[0]
+        raise FieldValueError(f"custom_fields.{key}", message)
     return {k: v for k, v in result.items() if not _is_empty(v)}

@@ -17,7 +17,7 @@ from sportello.core.errors import ValidationFailed
 from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
 from . import causation, selectors, services
-from .models import Attachment, AuthorKind, Message, StatusCategory, Ticket, TicketEvent
+from .models import Attachment, AuthorKind, LayoutField, Message, StatusCategory, Ticket, TicketEvent
 from .pipeline import PRIORITY_BY_NAME, PRIORITY_NAME
 from .schemas import (
     EventPage,
@@ -45,8 +45,13 @@ TICKET_SORTS = {
 }
 
 
-def ticket_out(t: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
-    """`tags`: when the caller has them already (after a write); else the prefetched rows."""
+def ticket_out(
+    t: Ticket, *, tags: list[str] | None = None, layouts: dict[int, list[LayoutField]] | None = None
+) -> dict[str, Any]:
+    """`tags`: when the caller has them already (after a write); else the prefetched rows.
+    `layouts`: the departments' layouts when the caller read them for a page
+    (`selectors.department_layouts`); else they are read for this ticket."""
+    missing = [r.field.key for r in selectors.ticket_fields_to_fill(ticket=t, layouts=layouts)]
     return {
         "id": t.pk,
         "number": t.number,
@@ -62,6 +67,7 @@ def ticket_out(t: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
         "organization_id": t.organization_id,
         "tags": tags if tags is not None else [tag.name for tag in t.tags.all()],
         "custom_fields": t.custom_fields or {},
+        "missing_fields": missing,
         "due_at": t.due_at,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
@@ -100,6 +106,7 @@ def message_out(
         "body": m.body_text,
         "body_html": m.body_html,
         "quoted": m.quoted_text,
+        "subject": m.subject,
         "via": m.via,
         "created_at": m.created_at,
         "attachments": [
@@ -188,7 +195,8 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
     qs = selectors.ticket_query(principal=request.auth, query=_ticket_query(filters))
     keys = parse_sort(filters.sort, allowed=TICKET_SORTS, default=[SortKey("id", descending=True)])
     rows, cursor = paginate(qs, keys=keys, cursor=filters.cursor, limit=page_limit(filters.limit))
-    return {"items": [ticket_out(t) for t in rows], "next_cursor": cursor}
+    layouts = selectors.department_layouts(department_ids={t.department_id for t in rows})
+    return {"items": [ticket_out(t, layouts=layouts) for t in rows], "next_cursor": cursor}
 
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket with its first message")

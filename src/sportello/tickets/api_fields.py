@@ -45,6 +45,7 @@ def layout_out(department_id: int, rows: list[LayoutField]) -> dict[str, Any]:
                 "label": r.field.label,
                 "type": r.field.type,
                 "required": r.required,
+                "required_from_customer": r.required_from_customer,
                 "position": r.position,
                 "allowed_values": r.allowed_values,
             }
@@ -118,7 +119,11 @@ def put_layout(request: HttpRequest, department_id: int, payload: LayoutIn) -> d
         department=department,
         rows=[
             services.LayoutRowSpec(
-                field=r.field, required=r.required, position=r.position, allowed_values=r.allowed_values
+                field=r.field,
+                required=r.required,
+                required_from_customer=r.required_from_customer,
+                position=r.position,
+                allowed_values=r.allowed_values,
             )
             for r in payload.fields
         ],

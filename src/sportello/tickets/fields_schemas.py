@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
 
 FieldTypeName = Literal[
     "text", "long_text", "number", "decimal", "date", "datetime", "boolean", "picklist", "multi_select"
 ]
+Requirement = Literal["none", "to_solve", "always"]
 TEXT_INPUT_MAX = 100_000
+
+
+def _requirement_of_flag(value: object) -> object:
+    """`required` was a flag: true / false still mean always / none."""
+    if value is True:
+        return "always"
+    if value is False:
+        return "none"
+    return value
 
 
 class Strict(Schema):
@@ -66,7 +76,14 @@ class FieldPatchIn(Strict):
 
 class LayoutRowIn(Strict):
     field: str = Field(max_length=TEXT_INPUT_MAX, description="the custom field's key")
-    required: bool = False
+    required: Annotated[Requirement, BeforeValidator(_requirement_of_flag)] = Field(
+        default="none",
+        description="agents: none; to_solve (before solving or closing the ticket); always (on every "
+        "change of its fields, and to solve). true / false are taken as always / none",
+    )
+    required_from_customer: StrictBool = Field(
+        default=False, description="the customer fills it when opening a ticket on the customer's form"
+    )
     position: int | None = Field(default=None, description="defaults to the row's place in the list")
     allowed_values: list[str] | None = Field(
         default=None, max_length=1_000, description="null: every option of the field"
@@ -82,7 +99,8 @@ class LayoutRowOut(Schema):
     field_id: int
     label: str
     type: FieldTypeName
-    required: bool
+    required: Requirement
+    required_from_customer: bool
     position: int
     allowed_values: list[str] | None
 

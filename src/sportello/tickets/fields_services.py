@@ -1,7 +1,8 @@
 """Custom-field definitions and department layouts: reads and writes.
 
 A custom field is defined once for the desk (`CustomField`); a department's layout
-(`LayoutField` rows) says which fields apply to its tickets, which are required, in what order,
+(`LayoutField` rows) says which fields apply to its tickets, which are required and of whom
+(agents: to solve, or on every change; the customer: on the customer's form), in what order,
 and, for picklists and multi-selects, which of the field's options the department allows.
 The change pipeline reads both when it validates a ticket's custom fields.
 
@@ -41,7 +42,7 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from sportello.core.text import clean_text
 from sportello.engine.fields import CHOICE_TYPES, FIELD_TYPES
 
-from .models import CustomField, LayoutField
+from .models import CustomField, LayoutField, Requirement
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 OPTIONS_MAX = 500
@@ -64,7 +65,10 @@ class LayoutRowSpec:
     """One requested layout row. `position` None: the row's place in the request."""
 
     field: str
-    required: bool = False
+    # Agents: "none", "to_solve" (before solving or closing) or "always" (every change of the
+    # ticket's fields). `True` / `False` (the flag's earlier form) mean "always" / "none".
+    required: str | bool = "none"
+    required_from_customer: bool = False  # the customer fills it on the customer's form
     position: int | None = None
     allowed_values: Sequence[str] | None = None
 
@@ -310,7 +314,8 @@ def layout_replace(
             LayoutField(
                 department=department,
                 field=definition,
-                required=bool(row.required),
+                required=_requirement(row.required, field=f"fields.{i}.required"),
+                required_from_customer=bool(row.required_from_customer),
                 position=position,
                 allowed_values=_allowed_values(definition, row.allowed_values),
             )
@@ -318,6 +323,16 @@ def layout_replace(
     LayoutField.objects.filter(department=department).delete()
     LayoutField.objects.bulk_create(new_rows)
     return layout_get(department=department)
+
+
+def _requirement(raw: str | bool, *, field: str) -> str:
+    if raw is True:
+        return Requirement.ALWAYS
+    if raw is False:
+        return Requirement.NONE
+    if raw not in Requirement.values:
+        raise ValidationFailed(f"must be one of {', '.join(Requirement.values)}", field=field)
+    return str(raw)
 
 
 def _allowed_values(definition: CustomField, raw: Sequence[str] | None) -> list[str] | None:

@@ -11,6 +11,9 @@ from django.db.models import Q
 from sportello.accounts.models import Department, Team
 from sportello.contacts.models import Contact, Organization
 
+SUBJECT_MAX_LENGTH = 250  # a ticket's subject
+MESSAGE_SUBJECT_MAX_LENGTH = 10_000  # the subject an e-mail message arrived with, kept whole
+
 
 class StatusCategory(models.TextChoices):
     NEW = "new", "New"
@@ -69,7 +72,7 @@ class Channel(models.TextChoices):
 
 class Ticket(models.Model):
     number = models.BigIntegerField(unique=True)
-    subject = models.CharField(max_length=250)
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
     status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
     status_category = models.CharField(max_length=10, choices=StatusCategory.choices)  # denormalised
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
@@ -166,6 +169,9 @@ class Message(models.Model):
     body_html = models.TextField(blank=True, default="")  # sanitised with nh3 before it is stored
     # Quoted history of an e-mail reply, split from `body_text` (collapsed in views, never lost).
     quoted_text = models.TextField(blank=True, default="")
+    # The subject an e-mail message arrived with, whole (a ticket's subject is fitted to its
+    # length); empty for messages written in the desk.
+    subject = models.TextField(blank=True, default="")
     via = models.CharField(max_length=10)
     created_at = models.DateTimeField()
     change_id = models.UUIDField()
@@ -277,13 +283,23 @@ class CustomField(models.Model):
         return self.key
 
 
+class Requirement(models.TextChoices):
+    """Whether agents must fill a layout's field, and when (`engine.fields`)."""
+
+    NONE = "none", "Optional"
+    TO_SOLVE = "to_solve", "Required to solve"
+    ALWAYS = "always", "Required on every change"
+
+
 class LayoutField(models.Model):
-    """One row of a department's layout: the field applies there, maybe required, with the
-    picklist values allowed in that department (null = all of the field's options)."""
+    """One row of a department's layout: the field applies there, maybe required of agents (to
+    solve, or on every change) and of the customer (on the customer's form), with the picklist
+    values allowed in that department (null = all of the field's options)."""
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="layout_fields")
     field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="layouts")
-    required = models.BooleanField(default=False)
+    required = models.CharField(max_length=10, choices=Requirement.choices, default=Requirement.NONE)
+    required_from_customer = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
     allowed_values = models.JSONField(null=True, blank=True)
 

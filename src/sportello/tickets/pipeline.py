@@ -36,6 +36,8 @@ from sportello.engine.diff import FieldChange, diff
 from . import permissions, search
 from .locks import ticket_lock
 from .models import (
+    MESSAGE_SUBJECT_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
     Attachment,
     AuthorKind,
     Channel,
@@ -81,6 +83,8 @@ class NewMessage:
     attachment_ids: tuple[int, ...] = ()
     # The quoted history of an e-mail reply, split from `body` (kept, shown collapsed).
     quoted: str = ""
+    # The subject an e-mail message arrived with (kept whole on the message).
+    subject: str = ""
     # Files already in the attachment storage that arrive with the message (an e-mail's
     # attachments): attached to it, each recorded as an `attachment`/`received` event.
     files: tuple[StoredFile, ...] = ()
@@ -137,9 +141,11 @@ class Mutation:
     # mutation carries records only — no field, tag or message.
     authorised: bool = False
     # Mail that answered automatically (auto-replies, bulk, lists): no automatic e-mail goes back
-    # to the requester from this change (agents' replies still do), and it does not reopen.
+    # to the requester from this change (agents' replies still do). Whether it reopens is `reopen`.
     no_auto_reply: bool = False
-    # A customer's message may reopen a waiting ticket (False: a reopening over the rate limit).
+    # A customer's message may reopen a waiting ticket (False: machine-written mail, an unverified
+    # sender, a reopening over the rate limit — the caller decides; a person's reply sent through
+    # a list or with Outlook's X-Auto-Response-Suppress is marked `no_auto_reply` yet reopens).
     reopen: bool = True
 
 
@@ -335,6 +341,7 @@ def _run(ctx: Context) -> Outcome:
     run_event_rules(ctx)
     update_sla_clocks(ctx)
     enforce_blueprint(ctx)
+    _check_solve_requirements(ctx)
 
     tags = ctx.tags
     after = snapshot(ticket, tags=tags)
@@ -473,7 +480,9 @@ def _apply_fields(
         subject = values["subject"]
         if not isinstance(subject, str):
             raise ValidationFailed("must be a string", field="subject")
-        ticket.subject = clean_text(subject, field="subject", max_length=250, single_line=True, required=True)
+        ticket.subject = clean_text(
+            subject, field="subject", max_length=SUBJECT_MAX_LENGTH, single_line=True, required=True
+        )
     if "department" in values:
         ticket.department = _lookup(Department, values["department"], "department", is_active=True)
         if created and ctx.principal is not None:
@@ -542,7 +551,7 @@ def _apply_fields(
                     "this agent is not a member of the ticket's department", field="assignee"
                 )
             ticket.assignee = None
-    _apply_custom_fields(ctx, custom_changes, department_changed=department_changed)
+    _apply_custom_fields(ctx, custom_changes, department_changed=department_changed, initial=initial)
 
 
 def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
@@ -560,15 +569,52 @@ def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
         ticket.solved_at = None
 
 
-def _apply_custom_fields(ctx: Context, changes: dict[str, Any], *, department_changed: bool) -> None:
+def _layout_rows(department_id: int) -> list[LayoutField]:
+    return [
+        r
+        for r in LayoutField.objects.filter(department_id=department_id).select_related("field")
+        if r.field.is_active
+    ]
+
+
+def _layout_rules(rows: list[LayoutField]) -> dict[str, cf.LayoutRule]:
+    return {
+        r.field.key: cf.LayoutRule(
+            required=r.required,
+            from_customer=r.required_from_customer,
+            allowed_values=None if r.allowed_values is None else tuple(r.allowed_values),
+        )
+        for r in rows
+    }
+
+
+# Where a customer fills the ticket form (the portal, the API on their own account); mail,
+# chat and imports carry no form.
+CUSTOMER_FORMS = (Via.PORTAL, Via.WEB, Via.API)
+
+
+def _requirements(ctx: Context, *, initial: bool) -> cf.Requirements:
+    """Which of the layout's requirements this change of custom fields must meet: an agent's
+    own change meets the agents' `always` fields; a customer opening a ticket on the customer's
+    form (not by mail) the customer's. Mail, the system and automation acting with its own
+    authority meet none: nobody there can fill an agent's field. Solving is checked once the
+    whole change is known (`_check_solve_requirements`)."""
+    if not initial:
+        return cf.Requirements()
+    kind, via = ctx.mutation.actor.kind, ctx.mutation.via
+    return cf.Requirements(
+        agent_saving=kind == ActorKind.AGENT,
+        customer_form=ctx.created and kind == ActorKind.CONTACT and via in CUSTOMER_FORMS,
+    )
+
+
+def _apply_custom_fields(
+    ctx: Context, changes: dict[str, Any], *, department_changed: bool, initial: bool
+) -> None:
     ticket = ctx.ticket
     if not changes and not department_changed:
         return
-    layout_rows = [
-        r
-        for r in LayoutField.objects.filter(department_id=ticket.department_id).select_related("field")
-        if r.field.is_active
-    ]
+    layout_rows = _layout_rows(ticket.department_id)
     fields = {r.field.key: r.field for r in layout_rows}
     outside = set(changes) - set(fields)
     if outside:  # only to tell "no such field" from "not in this department's layout"
@@ -577,19 +623,42 @@ def _apply_custom_fields(ctx: Context, changes: dict[str, Any], *, department_ch
         f.key: cf.FieldDef(f.key, f.label, f.type, tuple(o["value"] for o in f.options))
         for f in fields.values()
     }
-    layout = {
-        r.field.key: cf.LayoutRule(
-            required=r.required,
-            allowed_values=None if r.allowed_values is None else tuple(r.allowed_values),
-        )
-        for r in layout_rows
-    }
     try:
         ticket.custom_fields = cf.validate(
-            defs=defs, layout=layout, current=ticket.custom_fields or {}, changes=changes
+            defs=defs,
+            layout=_layout_rules(layout_rows),
+            current=ticket.custom_fields or {},
+            changes=changes,
+            requirements=_requirements(ctx, initial=initial),
         )
     except cf.FieldValueError as exc:
         raise ValidationFailed(exc.message, field=exc.field) from None
+
+
+DONE_CATEGORIES = (StatusCategory.SOLVED, StatusCategory.CLOSED)
+
+
+def _check_solve_requirements(ctx: Context) -> None:
+    """An agent's change that leaves the ticket solved or closed — by setting the status, a
+    macro, a blueprint transition or a rule reacting to it — or moves a solved ticket to another
+    department, needs the layout's fields agents must fill to solve. The first missing one is
+    the error, naming it; nothing is written. Customers, mail and automation acting on its own
+    are never refused for an agent's field."""
+    ticket, before = ctx.ticket, ctx.before
+    if ctx.mutation.actor.kind != ActorKind.AGENT or ticket.status_category not in DONE_CATEGORIES:
+        return
+    entered = before.get("status_category") not in DONE_CATEGORIES
+    moved = before.get("department") != ticket.department_id
+    if not (ctx.created or entered or moved):
+        return
+    absent = cf.missing(
+        layout=_layout_rules(_layout_rows(ticket.department_id)),
+        values=ticket.custom_fields or {},
+        requirements=cf.Requirements(solving=True),
+    )
+    if absent:
+        key, message = absent[0]
+        raise ValidationFailed(message, field=f"custom_fields.{key}")
 
 
 def _normalise_tag(raw: object) -> str:
@@ -631,12 +700,7 @@ def _apply_system_defaults(ctx: Context) -> None:
     if m.message is None or "status" in m.fields or ctx.created:
         return
     author = m.message.author or m.actor
-    reopen = (
-        m.reopen
-        and not m.no_auto_reply
-        and author.kind == ActorKind.CONTACT
-        and ticket.status_category in WAITING_CATEGORIES
-    )
+    reopen = m.reopen and author.kind == ActorKind.CONTACT and ticket.status_category in WAITING_CATEGORIES
     first_answer = author.kind == ActorKind.AGENT and m.message.public and ticket.status_category == "new"
     if reopen or first_answer:
         _set_status(ticket, Status.objects.get(category=StatusCategory.OPEN, is_default=True), ctx.now)
@@ -675,6 +739,9 @@ def _prepare_message(ctx: Context, new: NewMessage) -> Message:
         body_html=html,
         quoted_text=clean_text(
             new.quoted, field="quoted", max_length=settings.SPORTELLO["MESSAGE_MAX_CHARS"]
+        ),
+        subject=clean_text(
+            new.subject, field="subject", max_length=MESSAGE_SUBJECT_MAX_LENGTH, single_line=True
         ),
         via=ctx.mutation.via,
         created_at=now,

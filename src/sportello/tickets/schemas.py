@@ -10,6 +10,8 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictInt
 
 from sportello.core.text import storable_problem
 
+from .models import SUBJECT_MAX_LENGTH
+
 # JSON `true` or `1.0` must not become record id 1 (pydantic's lax mode would coerce them).
 Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 Version = StrictInt
@@ -101,6 +103,11 @@ class TicketOut(Schema):
     organization_id: int | None
     tags: list[str]
     custom_fields: dict[str, Any]
+    missing_fields: list[str] = Field(
+        default_factory=list,
+        description="the keys of the department layout's fields agents must still fill before solving "
+        "(a ticket that came by mail may lack them)",
+    )
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -145,6 +152,11 @@ class MessageOut(Schema):
     body: str
     body_html: str
     quoted: str = Field(default="", description="an e-mail reply's quoted history, split from the body")
+    subject: str = Field(
+        default="",
+        description="the subject an e-mail message arrived with, whole (the ticket's subject is "
+        f"shortened to {SUBJECT_MAX_LENGTH} characters); empty for messages written in the desk",
+    )
     via: str
     created_at: datetime
     attachments: list[AttachmentOut]

@@ -3,6 +3,7 @@ like a missing one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,8 +14,9 @@ from django.db.models.lookups import Exact
 from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound
+from sportello.engine import fields as cf
 
-from .models import Attachment, Message, Ticket, TicketEvent, TicketTag
+from .models import Attachment, LayoutField, Message, Ticket, TicketEvent, TicketTag
 
 Principal = User | Contact
 
@@ -128,3 +130,29 @@ def attachment_get_for(*, principal: Principal, attachment_id: int) -> Attachmen
     if not visible or (isinstance(principal, Contact) and (att.message is None or not att.message.public)):
         raise NotFound("attachment not found")
     return att
+
+
+def department_layouts(*, department_ids: Iterable[int]) -> dict[int, list[LayoutField]]:
+    """The active rows of these departments' layouts, by department, in layout order. One
+    query, whatever the number of departments (a page of tickets reads them once)."""
+    out: dict[int, list[LayoutField]] = {}
+    rows = LayoutField.objects.filter(department_id__in=set(department_ids)).select_related("field")
+    for r in rows:
+        if r.field.is_active:
+            out.setdefault(r.department_id, []).append(r)
+    return out
+
+
+def ticket_fields_to_fill(
+    *, ticket: Ticket, layouts: dict[int, list[LayoutField]] | None = None
+) -> list[LayoutField]:
+    """The rows of the ticket's department layout that agents must still fill before they solve
+    it (required to solve, or on every change) and that the ticket leaves empty — a ticket that
+    came by mail, where the customer could not fill them. `layouts`: from `department_layouts`
+    when the caller read them already; else one query."""
+    if layouts is None:
+        layouts = department_layouts(department_ids=[ticket.department_id])
+    rows = layouts.get(ticket.department_id, [])
+    layout = {r.field.key: cf.LayoutRule(required=r.required) for r in rows}
+    keys = set(cf.agent_missing(layout=layout, values=ticket.custom_fields or {}))
+    return [r for r in rows if r.field.key in keys]

@@ -21,6 +21,8 @@ from sportello.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from sportello.engine import fields as cf
+from sportello.tickets.models import CustomField
 
 # Service field names (API spelling) -> form field names.
 FIELD_ALIASES = {
@@ -35,6 +37,9 @@ FIELD_ALIASES = {
 STALE_VERSION = _("This ticket changed since you opened it; reload the page to see the changes.")
 TICKET_CLOSED = _("This ticket is closed and cannot change; open a follow-up ticket instead.")
 NOT_ALLOWED = _("You are not allowed to make this change.")
+REQUIRED_TO_SOLVE = _("Fill in “%(field)s” before solving this ticket.")
+REQUIRED = _("“%(field)s” is required in this department.")
+CUSTOM_PREFIX = "custom_fields."
 
 
 def error_message(exc: DomainError) -> str:
@@ -47,6 +52,15 @@ def error_message(exc: DomainError) -> str:
         return exc.message
     if isinstance(exc, PermissionDenied):
         return str(NOT_ALLOWED)
+    if isinstance(exc, ValidationFailed) and (exc.field or "").startswith(CUSTOM_PREFIX):
+        # A custom field is not on the form: the message names it by its label.
+        key = (exc.field or "").removeprefix(CUSTOM_PREFIX)
+        label = CustomField.objects.filter(key=key).values_list("label", flat=True).first() or key
+        if exc.message == cf.REQUIRED_TO_SOLVE_MESSAGE:
+            return str(REQUIRED_TO_SOLVE) % {"field": label}
+        if exc.message == cf.REQUIRED_MESSAGE:
+            return str(REQUIRED) % {"field": label}
+        return f"{label}: {exc.message}"
     return exc.message
 
 

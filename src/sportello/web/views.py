@@ -218,6 +218,8 @@ def _ticket_context(
         "conversation": _conversation(user, ticket),
         "changes": changes(selectors.event_list(principal=user, ticket=ticket)),
         "custom_fields": _custom_fields(ticket),
+        # The layout's fields agents must fill before solving, still empty (mail cannot fill them).
+        "fields_to_fill": [r.field.label for r in selectors.ticket_fields_to_fill(ticket=ticket)],
         "tags": [t.name for t in ticket.tags.all()],
         "reply_form": reply_form or ReplyForm(may_reply_publicly=may_edit),
         "properties_form": properties_form or (TicketPropertiesForm(ticket=ticket) if may_edit else None),
