@@ -63,8 +63,14 @@ def test_anyone_gets_the_status_alone_and_admins_the_details(desk: Any, now: Any
         "database": {"reachable": True},
         "workers": {"alive": 1, "last_seen": z(now - timedelta(seconds=5))},
         "timers": {"due": [], "parked": 0},
-        "outbox": {"pending": 0, "oldest_pending_seconds": None, "in_flight": 0, "parked": 0, "failed": 0,
-                   "by_kind": {}},
+        "outbox": {
+            "pending": 0,
+            "oldest_pending_seconds": None,
+            "in_flight": 0,
+            "parked": 0,
+            "failed": 0,
+            "by_kind": {},
+        },
         "failing": [],
     }
 

@@ -101,6 +101,8 @@ class FailingWork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.failures} failures"
+
+
 class RateWindow(models.Model):
     """Requests counted under one key (an API token) in one fixed window of time, shared by every
     web process: one upsert per request (`core.ratelimit`)."""
