@@ -107,7 +107,7 @@ def test_the_fields_agents_must_fill_before_solving_are_shown_until_filled(
     # and once it is filled, it no longer does
     filled = open_ticket("With order number", custom_fields={"order_no": "A-1"})
     html = browser(desk.agent).get(f"/tickets/{filled.pk}/").content.decode()
-    assert "<dt>Order number</dt><dd>A-1</dd>" in html
+    assert '<dt>Order number</dt><dd dir="auto">A-1</dd>' in html
     assert "fields-to-fill" not in html
 
 
