@@ -17,6 +17,9 @@ transaction, after the caller's change is applied and before anything is written
    stored as a `RuleTrace` under the change id; field events name the rule and its version as
    their cause (`rule:<key>@<version>`).
 
+A ticket entering a department's tier path joins its first tier's team before the cycle (so
+rules see the team), or after it when a rule moved it there (`sla.tiers.enter_path`).
+
 Round-robin assignment runs after the cycle, on the ticket's final department; when it assigns,
 the cycle continues (within the same cap of 10 passes) so the rules that have not run on this
 change see the assignee — "tell the assignee about an assignment" works for round robin too.
@@ -261,6 +264,7 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
             specs_cache["s"] = field_specs()
         return specs_cache["s"]
 
+    _enter_tier_path(ctx)  # a ticket entering a tier path joins its first tier's team: rules see it
     rules = active_event_rules(specs, ctx.memo)
     if not rules.ordered:
         return None
@@ -311,6 +315,7 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
                 max_passes=MAX_PASSES - result.passes,
             ),
         )
+    _enter_tier_path(ctx)  # a rule moved the ticket into a department with a tier path
     capped = [
         rules.by_key[k].id for k in result.fired if rules.by_key[k].rule.max_fires_per_ticket is not None
     ]
@@ -633,6 +638,12 @@ def _escalate(ctx: Context, reason: str, to: str | None, author: Any) -> None:
     from sportello.sla.tiers import escalation_effect
 
     escalation_effect(ctx, reason=reason, to=to, author=author)
+
+
+def _enter_tier_path(ctx: Context) -> None:
+    from sportello.sla.tiers import enter_path
+
+    enter_path(ctx)
 
 
 def _assign_through_policy(ctx: Context, policy_id: int, author: Any) -> None:
