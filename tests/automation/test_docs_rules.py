@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sportello.automation.services import load_rules_text, parse_rules_document, rules_import
+from sportello.automation.services import load_rules_text, rules_import
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.engine.conditions import FIELDS, FieldSpec, FieldType
 from sportello.engine.rules import load_yaml
@@ -26,9 +26,27 @@ def test_the_page_has_an_example_of_every_kind_of_item() -> None:
     assert sections >= {"event_rules", "time_rules", "macros", "assignment_policies", "categories"}
 
 
+@pytest.fixture
+def named_records(desk: Any) -> None:
+    """The records the page names by key: departments `books` (the desk's), teams `replacements`
+    and `billing`, and three agents."""
+    from sportello.accounts.models import Role
+    from sportello.accounts.services import agent_create, team_create
+
+    team_create(name="Replacements", department=desk.books)
+    team_create(name="Billing", department=desk.books)
+    for name in ("adebayo", "caterina", "miriam"):
+        agent_create(
+            email=f"{name}@desk.example", name=name.title(), role=Role.AGENT, departments=[desk.books]
+        )
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_every_yaml_block_is_a_valid_rules_document(block: str) -> None:
-    doc = load_yaml(block, specs=SPECS)
+def test_every_yaml_block_is_a_valid_rules_document(block: str, named_records: None) -> None:
+    from sportello.automation.refs import document_to_ids
+
+    data = document_to_ids(load_rules_text(block))
+    doc = load_yaml(yaml.safe_dump(data), specs=SPECS)
     assert yaml.safe_load(block)["schema"] == "sportello/rules/v1"
     assert doc is not None
 
@@ -40,14 +58,13 @@ def story_block() -> str:
 def test_the_overheating_story_imports_and_behaves_as_described(desk: Any, now: Any) -> None:
     from sportello.accounts.services import team_create
 
-    # given the documented stories, with this desk's ids
+    # given the documented stories, in a desk with a Replacements team (named by its slug)
     replacements = team_create(name="Replacements", department=desk.books, members=[desk.agent])
     data = load_rules_text(story_block())
     data["event_rules"] = [
         r for r in data["event_rules"] if r["key"] in ("phone-heats-up", "team-assigned-mail")
     ]
-    data["event_rules"][0]["actions"][1]["assign"]["team"] = replacements.pk
-    parse_rules_document(data)
+    assert data["event_rules"][0]["actions"][1] == {"assign": {"team": "replacements"}}
     result = rules_import(data=data, created_by=desk.admin, now=now)
     assert [i.outcome for i in result.items] == ["created", "created"]
     replacements.email = "replacements@desk.test"

@@ -73,6 +73,35 @@ def test_validation_error_names_the_path_of_the_bad_part(desk: Any, api: Any) ->
     assert Rule.objects.count() == 0
 
 
+def test_a_rule_may_name_records_by_key_and_is_saved_with_their_ids(desk: Any, api: Any) -> None:
+    # Given a rule naming a department by slug, a team by slug and an agent by e-mail
+    rule = {
+        **HIGH,
+        "key": "novels",
+        "when": {"field": "ticket.department", "op": "is", "value": "books"},
+        "actions": [{"assign": {"team": "novels"}}, {"assign": {"agent": "bruno@desk.test"}}],
+    }
+    # When it is posted, then the saved definition holds the ids
+    r = api(desk.admin).post("/rules", rule)
+    assert r.status_code == 201, r.content
+    assert r.json()["definition"]["when"]["value"] == desk.books.pk
+    assert r.json()["definition"]["actions"] == [
+        {"assign": {"team": desk.team.pk}},
+        {"assign": {"agent": desk.agent.pk}},
+    ]
+    # and a key naming nothing is refused with its path, relative to the rule
+    missing = {**rule, "key": "other", "actions": [{"assign": {"team": "tier-9"}}]}
+    r = api(desk.admin).post("/rules", missing)
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {
+            "code": "validation_failed",
+            "message": "no team with the slug 'tier-9' in this desk",
+            "field": "actions[0].assign.team",
+        },
+    )
+
+
 def test_kind_is_required_and_keys_are_unique(desk: Any, api: Any) -> None:
     client = api(desk.admin)
     r = client.post("/rules", {k: v for k, v in HIGH.items() if k != "kind"})
