@@ -57,7 +57,7 @@ from sportello.engine.triggers import (
 )
 
 from .effects import notify_effect, webhook_effect
-from .facts import CUSTOM_PREFIX, custom_value, field_specs, ticket_facts
+from .facts import CUSTOM_PREFIX, custom_value, field_specs, overdue, ticket_facts
 from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
 
 if TYPE_CHECKING:
@@ -474,6 +474,7 @@ class _Runner:
                 "ticket.due_at": datetime.fromisoformat(b["due_at"]) if b["due_at"] else None,
             }
         )
+        facts["ticket.overdue"] = overdue(facts["ticket.due_at"], ctx.now)
 
         stored = b.get("custom_fields") or {}
         for path, spec in self.specs.items():

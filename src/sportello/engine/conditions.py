@@ -183,6 +183,10 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("ticket.organization", _T.REF),
         FieldSpec("ticket.tags", _T.SET),
         FieldSpec("ticket.due_at", _T.DATETIME),
+        # The due date has passed: `due_at` at or before the instant the change is about (false
+        # without a due date). Event rules see it turn true on the first change after the
+        # deadline; a database filter compiles it against the same instant.
+        FieldSpec("ticket.overdue", _T.BOOLEAN),
         FieldSpec("ticket.created_at", _T.DATETIME),
         FieldSpec("ticket.updated_at", _T.DATETIME),
         FieldSpec("ticket.first_response_at", _T.DATETIME),
