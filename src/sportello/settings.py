@@ -158,6 +158,9 @@ SPORTELLO = {
     "WORKER_DEAD_AFTER": 300.0,  # seconds without a heartbeat before its running tasks are recovered
     "TASK_MAX_RECOVERIES": 3,  # then the task is marked failed
     "TASK_RESULT_RETENTION_DAYS": 14,  # finished task results, slot rows, recovery records
+    # Rule traces of changes on which no rule fired, failed or reached its cap ("why did this
+    # rule not fire?") are kept this many days; the traces of rules that acted are kept.
+    "RULE_TRACE_RETENTION_DAYS": int(os.environ.get("SPORTELLO_RULE_TRACE_RETENTION_DAYS", 30)),
     # Writes arriving through the API with `X-Sportello-Depth` above this are refused (loops).
     "CAUSATION_DEPTH_MAX": int(os.environ.get("SPORTELLO_CAUSATION_DEPTH_MAX", 5)),
     # When an SLA policy or a business calendar changes, running clocks keep their due instants

@@ -197,3 +197,38 @@ def test_a_rule_made_change_links_to_its_rule_and_trace(desk: Any, api: Any) -> 
     traces = client.get(f"/tickets/{ticket['id']}/traces", {"change_id": by_rule[0]["change_id"]}).json()
     assert [t["trace"]["fired"] for t in traces["items"]] == [["vip-high"]]
     assert api(desk.outsider).get(f"/tickets/{ticket['id']}/traces").status_code == 404
+
+
+def test_the_ticket_history_answers_why_a_rule_did_not_fire_on_any_change(desk: Any, api: Any) -> None:
+    # Given a rule for urgent refunds, listening to updates only
+    admin = api(desk.admin)
+    refund = {"kind": "event", "key": "urgent-refund", "name": "Urgent refunds", "on": ["ticket.updated"],
+              "when": {"all": [{"field": "ticket.subject", "op": "contains", "value": "refund"},
+                               {"field": "ticket.priority", "op": "is", "value": "urgent"}]},
+              "actions": [{"add_tags": ["refund_urgent"]}]}  # fmt: skip
+    assert admin.post("/rules", refund).status_code == 201
+    # When a refund ticket is opened, then raised to high, then to urgent
+    client = api(desk.agent)
+    body = {"subject": "Refund please", "description": "x", "department_id": desk.books.pk,
+            "requester_id": desk.bob.pk}  # fmt: skip
+    ticket = client.post("/tickets", body).json()
+    high = client.patch(f"/tickets/{ticket['id']}", {"version": ticket["version"], "priority": "high"}).json()
+    urgent = client.patch(
+        f"/tickets/{ticket['id']}", {"version": high["version"], "priority": "urgent"}
+    ).json()
+    assert urgent["tags"] == ["refund_urgent"]
+    # Then every change has a trace saying how the rule ended on it, and why
+    items = client.get(f"/tickets/{ticket['id']}/traces").json()["items"]
+    assert [(t["quiet"], t["considered"]) for t in items] == [
+        (True, [{"rule": "urgent-refund", "version": 1, "outcome": "skipped: event filter",
+                 "failed": None, "condition": None}]),
+        (True, [{"rule": "urgent-refund", "version": 1, "outcome": "not_matched", "failed": "when.all[1]",
+                 "condition": {"field": "ticket.priority", "op": "is", "value": "urgent"}}]),
+        (False, [{"rule": "urgent-refund", "version": 1, "outcome": "fired", "failed": None,
+                  "condition": None}]),
+    ]  # fmt: skip
+    # and one change is asked for by its id, as its events link to it
+    events = client.get(f"/tickets/{ticket['id']}/events").json()["items"]
+    raised = next(e for e in events if e["field"] == "priority" and e["new_value"] == "high")
+    one = client.get(f"/tickets/{ticket['id']}/traces", {"change_id": raised["change_id"]}).json()["items"]
+    assert [t["considered"][0]["failed"] for t in one] == ["when.all[1]"]
