@@ -203,3 +203,52 @@ def _pool(p: dict[str, Any], path: str, convert: Convert) -> None:
     for target, kind in (("department", Ref.DEPARTMENT), ("team", Ref.TEAM), ("agents", Ref.AGENT)):
         if target in p:
             p[target] = _values(p[target], kind, at(path, target), convert)
+
+
+def blueprint_to_keys(item: Any, directory: Directory | None = None) -> Any:
+    """A blueprint definition of an exported document (changed in place) naming records by key:
+    its department, transition owners (agents, teams, departments), and what its conditions and
+    actions name, as in rules."""
+    d = directory or Directory()
+    _walk_blueprint(item, "", lambda kind, value, path: d.key(kind, value))
+    return item
+
+
+def blueprint_to_ids(item: Any, directory: Directory | None = None) -> Any:
+    """A blueprint definition to import (changed in place) naming records by id; ValidationFailed
+    with the path (relative to the blueprint) of the first key that names no record."""
+    d = directory or Directory()
+    _walk_blueprint(item, "", d.id)
+    return item
+
+
+def _walk_blueprint(item: Any, path: str, convert: Convert) -> None:
+    if not isinstance(item, dict):
+        return
+    if "department" in item:
+        item["department"] = convert(Ref.DEPARTMENT, item["department"], at(path, "department"))
+    if "entry" in item:
+        item["entry"] = _condition(item["entry"], at(path, "entry"), convert)
+    states = item.get("states")
+    for i, state in enumerate(states if isinstance(states, list) else []):
+        levels = state.get("escalations") if isinstance(state, dict) else None
+        for j, level in enumerate(levels if isinstance(levels, list) else []):
+            if isinstance(level, dict) and "actions" in level:
+                where = at(at(at(at(path, "states"), i), "escalations"), j)
+                level["actions"] = actions(level["actions"], at(where, "actions"), convert)
+    transitions = item.get("transitions")
+    for i, transition in enumerate(transitions if isinstance(transitions, list) else []):
+        if not isinstance(transition, dict):
+            continue
+        where = at(at(path, "transitions"), i)
+        owners = transition.get("owners")
+        if isinstance(owners, dict):
+            for name, kind in (("agents", Ref.AGENT), ("teams", Ref.TEAM), ("departments", Ref.DEPARTMENT)):
+                if name in owners:
+                    owners[name] = _values(owners[name], kind, at(at(where, "owners"), name), convert)
+        if "available_when" in transition:
+            transition["available_when"] = _condition(
+                transition["available_when"], at(where, "available_when"), convert
+            )
+        if "after" in transition:
+            transition["after"] = actions(transition["after"], at(where, "after"), convert)

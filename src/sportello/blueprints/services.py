@@ -17,6 +17,7 @@ ticket's run.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from django.db.models import F
 
 from sportello.accounts.models import Role, User
 from sportello.accounts.services import require_admin
+from sportello.automation import refs
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.engine import blueprints as engine
@@ -99,7 +101,13 @@ def blueprints_export() -> dict[str, Any]:
         .select_related("blueprint")
         .order_by("blueprint__key")
     )
-    return {"schema": SCHEMA, "blueprints": [{**v.definition, "version": v.version} for v in versions]}
+    # Departments and teams by slug, agents by e-mail (`automation.refs`), as rules documents.
+    directory = refs.Directory()
+    items = [
+        refs.blueprint_to_keys(copy.deepcopy({**v.definition, "version": v.version}), directory)
+        for v in versions
+    ]
+    return {"schema": SCHEMA, "blueprints": items}
 
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -159,6 +167,7 @@ def blueprints_import(*, data: Any, actor: User | None, now: datetime, dry_run: 
                     {k: v for k, v in raw.items() if k != "version"} if isinstance(raw, dict) else raw
                 )
                 with _located_errors(f"blueprints[{i}]"):
+                    definition = refs.blueprint_to_ids(copy.deepcopy(definition))  # keys to this desk's ids
                     key = definition.get("key") if isinstance(definition, dict) else None
                     if isinstance(key, str) and key in seen:
                         raise ValidationFailed(f"the document names {key!r} twice", field="key")
