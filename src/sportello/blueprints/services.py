@@ -56,6 +56,8 @@ def blueprint_save(*, definition: Any, actor: User | None, now: datetime) -> tup
     the current version writes nothing. Tickets already in the process keep the version they
     entered; new ones enter the new version."""
     require_admin(actor)
+    # Records may be named by key, as in a document (`automation.refs`).
+    definition = refs.blueprint_to_ids(copy.deepcopy(definition))
     item = definitions.normalised(definitions.validate(definition))
     row = Blueprint.objects.select_for_update().filter(key=item["key"]).first()
     if row is None:
@@ -167,7 +169,6 @@ def blueprints_import(*, data: Any, actor: User | None, now: datetime, dry_run: 
                     {k: v for k, v in raw.items() if k != "version"} if isinstance(raw, dict) else raw
                 )
                 with _located_errors(f"blueprints[{i}]"):
-                    definition = refs.blueprint_to_ids(copy.deepcopy(definition))  # keys to this desk's ids
                     key = definition.get("key") if isinstance(definition, dict) else None
                     if isinstance(key, str) and key in seen:
                         raise ValidationFailed(f"the document names {key!r} twice", field="key")
