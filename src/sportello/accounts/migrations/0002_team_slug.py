@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="team",
             name="slug",
-            field=models.SlugField(max_length=60, null=True),
+            field=models.SlugField(max_length=60, null=True, db_index=False),
         ),
         migrations.RunPython(fill_team_slugs, migrations.RunPython.noop),
         migrations.AlterField(
