@@ -81,6 +81,23 @@ def test_round_robin_through_a_rule_adds_a_fixed_number_of_queries(desk: Any, ap
     assert client.post("/tickets", body).json()["assignee_id"] == desk.agent.pk
 
 
+def test_an_active_rule_that_does_not_fire_adds_one_write_its_trace(desk: Any, api: Any) -> None:
+    # The rules are read with the others' signatures (no extra read); the compact trace of why
+    # no rule fired is one insert.
+    from sportello.automation.models import RuleKind, RuleTrace
+    from sportello.automation.services import rule_save
+
+    never = {"field": "ticket.subject", "op": "is", "value": "x"}
+    definition = {"key": "never", "name": "Never", "when": never, "actions": [{"add_tags": ["x"]}]}
+    rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=NOW, definition=definition)
+    client = api(desk.agent)
+    body = {"subject": "s", "description": "d", "department_id": desk.books.pk, "requester_id": desk.alice.pk,
+            "tags": ["a", "b"]}  # fmt: skip
+    client.post("/tickets", body)
+    assert count(lambda: client.post("/tickets", body)) == CREATE[connection.vendor] + 1
+    assert RuleTrace.objects.filter(quiet=True).count() == 2
+
+
 def test_an_active_sla_policy_adds_a_fixed_number_of_queries(desk: Any, api: Any) -> None:
     # Creation writes the clocks row and the timers; the policy's condition reads only the facts
     # it names (no custom-field specs; the organization only when a condition names it).

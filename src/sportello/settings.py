@@ -172,6 +172,9 @@ SPORTELLO = {
     "TIMER_MAX_ATTEMPTS": 5,
     "TIMER_RETRY_BASE": 30.0,  # seconds
     "TIMER_RETRY_CAP": 3600.0,  # seconds
+    # Rule traces of changes on which no rule fired, failed or reached its cap ("why did this
+    # rule not fire?") are kept this many days; the traces of rules that acted are kept.
+    "RULE_TRACE_RETENTION_DAYS": int(os.environ.get("SPORTELLO_RULE_TRACE_RETENTION_DAYS", 30)),
     # Writes arriving through the API with `X-Sportello-Depth` above this are refused (loops).
     "CAUSATION_DEPTH_MAX": int(os.environ.get("SPORTELLO_CAUSATION_DEPTH_MAX", 5)),
     # When an SLA policy or a business calendar changes, running clocks keep their due instants

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -71,8 +71,9 @@ def test_ticket_facts_of_a_full_ticket(world: Any, make_ticket: Any) -> None:
     event = {"type": "message.added", "via": "web", "actor_kind": "agent", "depth": 0}
     ticket = Ticket.objects.select_related("status", "requester", "organization").get(pk=t.pk)
 
-    # When its facts are built
-    facts = ticket_facts(ticket, message=message, event=event)
+    # When its facts are built at its due instant
+    due = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    facts = ticket_facts(ticket, message=message, event=event, now=due)
 
     # Then each fact has its condition type and value
     assert facts == {
@@ -89,6 +90,7 @@ def test_ticket_facts_of_a_full_ticket(world: Any, make_ticket: Any) -> None:
         "ticket.organization": world.acme.pk,
         "ticket.tags": frozenset({"vip", "screen"}),
         "ticket.due_at": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        "ticket.overdue": True,
         "ticket.created_at": T0,
         "ticket.updated_at": T0,
         "ticket.first_response_at": None,
@@ -124,6 +126,9 @@ def test_ticket_facts_of_a_full_ticket(world: Any, make_ticket: Any) -> None:
         "ticket.custom.colors": frozenset({"blue", "red"}),
     }
     assert type(facts["ticket.custom.qty"]) is int
+    # and a microsecond before its due instant it is not overdue yet
+    earlier = ticket_facts(ticket, now=due - timedelta(microseconds=1))
+    assert earlier["ticket.overdue"] is False
 
 
 def test_ticket_facts_without_organization_message_or_event_are_absent(world: Any, make_ticket: Any) -> None:
@@ -144,6 +149,7 @@ def test_ticket_facts_without_organization_message_or_event_are_absent(world: An
     assert all(facts[k] is None for k in facts if k.startswith("ticket.custom."))
     assert "ticket.custom.retired" not in facts
     assert facts["clock.in_business_hours"] is True
+    assert facts["ticket.overdue"] is False  # no due date: never overdue
 
 
 @pytest.mark.parametrize(

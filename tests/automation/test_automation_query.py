@@ -227,6 +227,36 @@ def test_filter_selects_exactly(four: dict[str, Any], name: str, cond: Any, expe
     assert selected(four, cond) == expected
 
 
+def test_overdue_selects_the_tickets_due_at_or_before_the_given_instant(four: dict[str, Any]) -> None:
+    from sportello.automation.query import ticket_filter
+    from sportello.tickets.models import Ticket
+
+    # Given B due at T0 + 3d and A, C, D with no due date
+    due = T0 + timedelta(days=3)
+
+    def at(now: datetime, cond: Any) -> set[str]:
+        ids = set(
+            Ticket.objects.filter(ticket_filter(cond, specs=four["specs"], now=now)).values_list(
+                "pk", flat=True
+            )
+        )
+        return {label for label, t in four["tickets"].items() if t.pk in ids}
+
+    overdue = P("ticket.overdue", Op.IS, True)
+    # Then B is overdue from its due instant on, never before; the others never are
+    assert at(due - timedelta(microseconds=1), overdue) == set()
+    assert at(due, overdue) == {"B"}
+    assert at(due + timedelta(days=1), overdue) == {"B"}
+    assert at(due, P("ticket.overdue", Op.IS, False)) == {"A", "C", "D"}
+    assert at(due, P("ticket.overdue", Op.IS_NOT, True)) == {"A", "C", "D"}
+    assert at(due, Not(overdue)) == {"A", "C", "D"}
+    assert at(due, P("ticket.overdue", Op.PRESENT)) == {"A", "B", "C", "D"}
+    assert at(due, P("ticket.overdue", Op.ABSENT)) == set()
+    # and a filter on it needs the instant
+    with pytest.raises(ValueError, match="needs the instant"):
+        ticket_filter(overdue, specs=four["specs"])
+
+
 def test_event_only_fact_is_refused_with_its_path(four: dict[str, Any]) -> None:
     from sportello.automation.query import ticket_filter
 

@@ -5,7 +5,8 @@ tickets the database filter compiled from the same condition selects (`ticket_fi
 Random tickets (subjects of ASCII and accented letters, digits and LIKE wildcards, priorities,
 statuses, tags, one custom field of every type, requesters with VIP flags and mixed-case
 e-mails, organizations with tiers, absent values) and random condition trees (all / any / not
-over every operator of every stored field) are drawn per example; the tickets live in a savepoint
+over every operator of every stored field, `ticket.overdue` included, at a random instant) are
+drawn per example; the tickets live in a savepoint
 rolled back after the example. Runs on SQLite and, with DATABASE_URL, on PostgreSQL."""
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ for _t in (FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME, FieldType.ORDIN
 
 # --------------------------------------------------------------------------------------------
 # Random tickets
+
+
+# The instant of the change: exactly a due date (drawn below), or between them.
+NOW = st.integers(-1, 4).map(lambda h: T0 + timedelta(hours=h, microseconds=h * 7)) | st.integers(
+    -3600, 4 * 3600
+).map(lambda s: T0 + timedelta(seconds=s))
 
 
 def _custom(key: str, raw: Any) -> Any:
@@ -316,8 +323,10 @@ def test_python_predicate_and_database_filter_select_the_same_tickets(
         drawn = data.draw(st.lists(ticket_specs(), min_size=1, max_size=5), label="tickets")
         created = [_create(world, spec, i) for i, spec in enumerate(drawn)]
         ids = [t.pk for t in created]
+        # at an instant before, at or after the due dates (`ticket.overdue` is about it)
+        now = data.draw(NOW, label="now")
         stored = Ticket.objects.filter(pk__in=ids).select_related("status", "requester", "organization")
-        facts = {t.pk: ticket_facts(t, specs=specs) for t in stored}
+        facts = {t.pk: ticket_facts(t, specs=specs, now=now) for t in stored}
         for _ in range(6):
             # When a random condition is evaluated in Python and compiled to a filter
             document = data.draw(conditions(specs, list(facts.values())), label="condition")
@@ -328,7 +337,7 @@ def test_python_predicate_and_database_filter_select_the_same_tickets(
             in_python = {pk for pk, f in facts.items() if cond_module.evaluate(cond, f, specs=specs)}
             in_database = set(
                 Ticket.objects.filter(pk__in=ids)
-                .filter(ticket_filter(cond, specs=specs))
+                .filter(ticket_filter(cond, specs=specs, now=now))
                 .values_list("pk", flat=True)
             )
             # Then both select the same tickets

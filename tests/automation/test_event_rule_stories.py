@@ -237,16 +237,24 @@ def test_a_rule_capped_at_one_firing_per_ticket_fires_once(desk: Any, now: Any) 
     assert Message.objects.filter(ticket=ticket, public=False).count() == 1
 
 
-def test_a_change_no_rule_acted_on_stores_no_trace(desk: Any, now: Any) -> None:
+def test_a_change_no_rule_acted_on_stores_a_compact_trace_of_why(desk: Any, now: Any) -> None:
     # given an active rule that does not match
     event_rule(desk, now, key="chat-only", name="Chat only",
-               when={"field": "ticket.channel", "op": "is", "value": "chat"},
+               when={"all": [{"field": "ticket.subject", "op": "present"},
+                             {"field": "ticket.channel", "op": "is", "value": "chat"}]},
                actions=[{"add_tags": ["chat"]}])  # fmt: skip
     # when a ticket arrives by e-mail
     out = open_ticket(desk, now, subject="Hello", body="x")
-    # then there is nothing to explain and nothing stored
+    # then no rule acted, and the change keeps why: the rule and the part of it that failed
     assert out.tags == []
-    assert not RuleTrace.objects.filter(change_id=out.change_id).exists()
+    trace = RuleTrace.objects.get(change_id=out.change_id)
+    assert (trace.ticket_id, trace.quiet, trace.trace["fired"], trace.trace["rules"]) == (
+        out.ticket.pk,
+        True,
+        [],
+        [],
+    )
+    assert trace.trace["considered"] == [["chat-only", 1, "not_matched", "when.all[1]"]]
 
 
 def test_rules_read_the_organization_whether_they_name_it_in_a_condition_or_a_template(

@@ -73,6 +73,35 @@ def test_validation_error_names_the_path_of_the_bad_part(desk: Any, api: Any) ->
     assert Rule.objects.count() == 0
 
 
+def test_a_rule_may_name_records_by_key_and_is_saved_with_their_ids(desk: Any, api: Any) -> None:
+    # Given a rule naming a department by slug, a team by slug and an agent by e-mail
+    rule = {
+        **HIGH,
+        "key": "novels",
+        "when": {"field": "ticket.department", "op": "is", "value": "books"},
+        "actions": [{"assign": {"team": "novels"}}, {"assign": {"agent": "bruno@desk.test"}}],
+    }
+    # When it is posted, then the saved definition holds the ids
+    r = api(desk.admin).post("/rules", rule)
+    assert r.status_code == 201, r.content
+    assert r.json()["definition"]["when"]["value"] == desk.books.pk
+    assert r.json()["definition"]["actions"] == [
+        {"assign": {"team": desk.team.pk}},
+        {"assign": {"agent": desk.agent.pk}},
+    ]
+    # and a key naming nothing is refused with its path, relative to the rule
+    missing = {**rule, "key": "other", "actions": [{"assign": {"team": "tier-9"}}]}
+    r = api(desk.admin).post("/rules", missing)
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {
+            "code": "validation_failed",
+            "message": "no team with the slug 'tier-9' in this desk",
+            "field": "actions[0].assign.team",
+        },
+    )
+
+
 def test_kind_is_required_and_keys_are_unique(desk: Any, api: Any) -> None:
     client = api(desk.admin)
     r = client.post("/rules", {k: v for k, v in HIGH.items() if k != "kind"})
@@ -168,3 +197,38 @@ def test_a_rule_made_change_links_to_its_rule_and_trace(desk: Any, api: Any) -> 
     traces = client.get(f"/tickets/{ticket['id']}/traces", {"change_id": by_rule[0]["change_id"]}).json()
     assert [t["trace"]["fired"] for t in traces["items"]] == [["vip-high"]]
     assert api(desk.outsider).get(f"/tickets/{ticket['id']}/traces").status_code == 404
+
+
+def test_the_ticket_history_answers_why_a_rule_did_not_fire_on_any_change(desk: Any, api: Any) -> None:
+    # Given a rule for urgent refunds, listening to updates only
+    admin = api(desk.admin)
+    refund = {"kind": "event", "key": "urgent-refund", "name": "Urgent refunds", "on": ["ticket.updated"],
+              "when": {"all": [{"field": "ticket.subject", "op": "contains", "value": "refund"},
+                               {"field": "ticket.priority", "op": "is", "value": "urgent"}]},
+              "actions": [{"add_tags": ["refund_urgent"]}]}  # fmt: skip
+    assert admin.post("/rules", refund).status_code == 201
+    # When a refund ticket is opened, then raised to high, then to urgent
+    client = api(desk.agent)
+    body = {"subject": "Refund please", "description": "x", "department_id": desk.books.pk,
+            "requester_id": desk.bob.pk}  # fmt: skip
+    ticket = client.post("/tickets", body).json()
+    high = client.patch(f"/tickets/{ticket['id']}", {"version": ticket["version"], "priority": "high"}).json()
+    urgent = client.patch(
+        f"/tickets/{ticket['id']}", {"version": high["version"], "priority": "urgent"}
+    ).json()
+    assert urgent["tags"] == ["refund_urgent"]
+    # Then every change has a trace saying how the rule ended on it, and why
+    items = client.get(f"/tickets/{ticket['id']}/traces").json()["items"]
+    assert [(t["quiet"], t["considered"]) for t in items] == [
+        (True, [{"rule": "urgent-refund", "version": 1, "outcome": "skipped: event filter",
+                 "failed": None, "condition": None}]),
+        (True, [{"rule": "urgent-refund", "version": 1, "outcome": "not_matched", "failed": "when.all[1]",
+                 "condition": {"field": "ticket.priority", "op": "is", "value": "urgent"}}]),
+        (False, [{"rule": "urgent-refund", "version": 1, "outcome": "fired", "failed": None,
+                  "condition": None}]),
+    ]  # fmt: skip
+    # and one change is asked for by its id, as its events link to it
+    events = client.get(f"/tickets/{ticket['id']}/events").json()["items"]
+    raised = next(e for e in events if e["field"] == "priority" and e["new_value"] == "high")
+    one = client.get(f"/tickets/{ticket['id']}/traces", {"change_id": raised["change_id"]}).json()["items"]
+    assert [t["considered"][0]["failed"] for t in one] == ["when.all[1]"]

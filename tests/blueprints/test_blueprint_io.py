@@ -62,6 +62,49 @@ def test_import_then_export_round_trips_and_a_second_import_changes_nothing(
     assert yaml.safe_load(as_yaml.content) == admin.get("/blueprints/export").json()
 
 
+def test_blueprints_name_departments_teams_and_agents_by_key_in_documents(
+    desk: Any, fields: None, api: Any
+) -> None:
+    # Given a blueprint document naming its department, a transition's owners and an after
+    # action by key
+    admin = api(desk.admin)
+    item = exchanges(desk)
+    item["department"] = "books"
+    item["transitions"][0]["owners"] = {
+        "agents": ["Bruno@desk.test"],
+        "teams": ["novels"],
+        "departments": ["books"],
+    }
+    item["transitions"][0]["after"] = [{"assign": {"team": "novels"}}]
+    # When it is imported, then the saved version holds this desk's ids
+    r = admin.post("/blueprints/import", {"schema": SCHEMA, "blueprints": [item]})
+    assert r.status_code == 200, r.content
+    saved = BlueprintVersion.objects.get(blueprint__key="exchanges").definition
+    assert saved["department"] == desk.books.pk
+    assert saved["transitions"][0]["owners"]["agents"] == [desk.agent.pk]
+    assert saved["transitions"][0]["owners"]["teams"] == [desk.team.pk]
+    assert saved["transitions"][0]["after"] == [{"assign": {"team": desk.team.pk}}]
+    # and the export names them by key again
+    [exported] = admin.get("/blueprints/export").json()["blueprints"]
+    assert exported["department"] == "books"
+    assert (
+        exported["transitions"][0]["owners"]["agents"],
+        exported["transitions"][0]["owners"]["teams"],
+    ) == (
+        ["bruno@desk.test"],
+        ["novels"],
+    )
+    assert exported["transitions"][0]["after"] == [{"assign": {"team": "novels"}}]
+    # and a key naming nothing is refused with its path
+    item["transitions"][0]["owners"]["teams"] = ["tier-9"]
+    r = admin.post("/blueprints/import", {"schema": SCHEMA, "blueprints": [item]})
+    assert (r.status_code, r.json()["error"]["field"], r.json()["error"]["message"]) == (
+        422,
+        "blueprints[0].transitions[0].owners.teams[0]",
+        "no team with the slug 'tier-9' in this desk",
+    )
+
+
 def test_a_dry_run_reports_and_writes_nothing(desk: Any, fields: None, api: Any) -> None:
     r = api(desk.admin).client.post(
         "/api/v1/blueprints/import?dry_run=true",

@@ -3,6 +3,7 @@ round trips and totality on odd facts. Pure Python: no database."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ from sportello.engine.conditions import (
     Predicate,
     PredicateTrace,
     compile_condition,
+    compile_failure,
     condition_to_data,
     custom_field_spec,
     evaluate,
@@ -742,3 +744,73 @@ def test_compiled_conditions_agree_with_evaluate(
     after_view = FactView(facts, SPECS)
     before_view = None if before is None else FactView(before, SPECS)
     assert compiled(after_view, before_view) is evaluate(cond, facts, before=before, specs=SPECS)
+
+
+@settings(max_examples=400)
+@given(data=conditions_data, facts=typed_facts | odd_facts, before=st.none() | typed_facts | odd_facts)
+def test_the_first_failure_is_none_exactly_when_the_condition_holds_and_names_a_failing_part(
+    data: dict[str, Any], facts: dict[str, Any], before: dict[str, Any] | None
+) -> None:
+    # given any condition and any facts
+    cond = parse_condition(data, specs=SPECS)
+    failed = compile_failure(cond, SPECS)(
+        FactView(facts, SPECS), None if before is None else FactView(before, SPECS)
+    )
+    holds = evaluate(cond, facts, before=before, specs=SPECS)
+    # then there is a failing part exactly when the condition is false
+    assert (failed is None) is holds
+    if failed is not None:
+        # and that part, evaluated alone, is false, and every `all` on its way failed first there
+        # (the items before it hold: the short-circuit of `evaluate` and `explain`)
+        assert evaluate(_at_path(cond, failed), facts, before=before, specs=SPECS) is False
+        for group, index in _groups_on(cond, failed):
+            assert all(evaluate(c, facts, before=before, specs=SPECS) for c in group.items[:index])
+
+
+def _groups_on(cond: Any, path: str) -> list[tuple[Any, int]]:
+    """The `all` groups on the way to `path`, each with the index taken in it."""
+    out: list[tuple[Any, int]] = []
+    node = cond
+    for name, index in re.findall(r"\.(all|any|not)|\[(\d+)\]", path.removeprefix("when")):
+        if index:
+            if isinstance(node, All):
+                out.append((node, int(index)))
+            node = node.items[int(index)]
+        elif name == "not":
+            node = node.item
+    return out
+
+
+def _at_path(cond: Any, path: str) -> Any:
+    node = cond
+    for step in re.findall(r"\.(all|any|not)|\[(\d+)\]", path.removeprefix("when")):
+        name, index = step
+        node = node.items[int(index)] if index else (node.item if name == "not" else node)
+    return node
+
+
+def test_the_first_failure_follows_all_and_stops_at_any_and_not() -> None:
+    cond = parse_condition(
+        {"all": [
+            {"field": "ticket.priority", "op": "is", "value": "high"},
+            {"all": [{"field": "ticket.subject", "op": "present"},
+                     {"field": "ticket.subject", "op": "contains", "value": "refund"}]},
+            {"any": [{"field": "requester.vip", "op": "is", "value": True}]},
+            {"not": {"field": "ticket.tags", "op": "contains", "value": "spam"}},
+        ]},
+        specs=SPECS,
+    )  # fmt: skip
+    facts: dict[str, Any] = {"ticket.priority": "high", "ticket.subject": "Hello", "requester.vip": False}
+    first = compile_failure(cond, SPECS)
+
+    def failed(**changes: Any) -> str | None:
+        return first(FactView({**facts, **changes}, SPECS), None)
+
+    assert failed() == "when.all[1].all[1]"
+    assert failed(**{"ticket.priority": "low"}) == "when.all[0]"
+    assert failed(**{"ticket.subject": "refund"}) == "when.all[2]"
+    assert (
+        failed(**{"ticket.subject": "refund", "requester.vip": True, "ticket.tags": {"spam"}})
+        == "when.all[3]"
+    )
+    assert failed(**{"ticket.subject": "refund", "requester.vip": True}) is None

@@ -244,6 +244,50 @@ def test_the_trace_records_version_and_predicates() -> None:
     ]
 
 
+def considered(result: Any) -> list[tuple[str, int | None, str, str | None]]:
+    return list(result.considered)
+
+
+def test_every_rule_considered_is_listed_once_with_its_last_outcome_and_first_failing_part() -> None:
+    # Given a rule that fires, one whose second condition fails, one listening to another event,
+    # one at its cap, one matching only after the first rule's change, and one after a stop
+    fires = rule("a-fires", SUBJECT_REFUND, [SET_HIGH], position=1, version=2)
+    fails = rule(
+        "b-fails", {"all": [SUBJECT_REFUND, {"field": "ticket.team", "op": "present"}]}, [], position=2
+    )
+    other = rule("c-other", SUBJECT_REFUND, [], position=3, on=frozenset({"ticket.created"}))
+    capped = rule("d-capped", SUBJECT_REFUND, [], position=4, max_fires_per_ticket=1)
+    later = rule("e-later", PRIORITY_HIGH, [{"add_tags": ["seen"]}], position=0)
+    result = run([fires, fails, other, capped, later], fired_counts={"d-capped": 1})
+    # Then each is listed once, in the order first considered, as it ended
+    assert considered(result) == [
+        ("e-later", None, "fired", None),  # not matched in pass 1, fired in pass 2
+        ("a-fires", 2, "fired", None),
+        ("b-fails", None, "not_matched", "when.all[1]"),
+        ("c-other", None, "skipped: event filter", None),
+        ("d-capped", None, "skipped: max fires", None),
+    ]
+    # and without explaining every predicate, the same; the full trace holds only what acted
+    quiet = run([fires, fails, other, capped, later], explain_all=False, fired_counts={"d-capped": 1})
+    assert considered(quiet) == considered(result)
+    assert [(t.rule, t.pass_) for t in quiet.trace] == [
+        ("a-fires", 1),
+        ("d-capped", 1),
+        ("e-later", 2),
+        ("d-capped", 2),
+        ("d-capped", 3),
+    ]
+
+
+def test_a_rule_after_a_stop_is_listed_as_stopped() -> None:
+    a = rule("a", SUBJECT_REFUND, [{"stop": True}], position=1)
+    b = rule("b", SUBJECT_REFUND, [{"add_tags": ["late"]}], position=2)
+    assert considered(run([a, b], explain_all=False)) == [
+        ("a", None, "fired", None),
+        ("b", None, "skipped: stopped", None),
+    ]
+
+
 def test_a_stop_action_is_not_handed_to_apply() -> None:
     seen: list[Action] = []
 

@@ -51,18 +51,22 @@ def test_an_agent_escalates_tier_by_tier_with_a_reason_until_the_last(desk: Any,
     ticket = open_ticket(desk)
     agent = api(desk.agent)
     assert agent.get(f"/tickets/{ticket.pk}/tier").json() == {
-        "path": "books", "tier": "t1", "tier_name": "Tier 1", "next_tier": "t2", "team_id": None,
+        "path": "books", "tier": "t1", "tier_name": "Tier 1", "next_tier": "t2", "team_id": desk.team.pk,
         "department_id": desk.books.pk}  # fmt: skip
     r = agent.post(f"/tickets/{ticket.pk}/escalate", {"reason": "Needs the warehouse records"})
     assert r.status_code == 200, r.content
     assert (r.json()["tier"], r.json()["team_id"]) == ("t2", path["t2"].pk)
     ticket.refresh_from_db()
     assert (ticket.team_id, ticket.assignee_id) == (path["t2"].pk, None)
-    [event] = TicketEvent.objects.filter(ticket=ticket, kind="tier")
+    [event] = TicketEvent.objects.filter(ticket=ticket, kind="tier", field="escalated")
     assert (event.field, event.actor_id, event.new_value) == ("escalated", desk.agent.pk, {
         "path": "books", "from": "t1", "to": "t2", "reason": "Needs the warehouse records"})  # fmt: skip
-    team_event = TicketEvent.objects.get(ticket=ticket, kind="field", field="team")
-    assert (team_event.actor_id, team_event.cause) == (desk.agent.pk, "tier escalation")
+    team_event = TicketEvent.objects.get(ticket=ticket, kind="field", field="team", cause="tier escalation")
+    assert (team_event.actor_id, team_event.old_value, team_event.new_value) == (
+        desk.agent.pk,
+        desk.team.pk,
+        path["t2"].pk,
+    )
     # to engineering, in another department: the ticket moves there
     r = api(desk.admin).post(f"/tickets/{ticket.pk}/escalate", {"reason": "A bug in the e-book"})
     assert (r.json()["tier"], r.json()["department_id"], r.json()["next_tier"]) == (
@@ -126,3 +130,67 @@ def test_the_sla_escalates_a_tier_at_the_breach_and_reports_group_by_tier(
         ({"tier": "t1"}, 1, 0),
         ({"tier": "t2"}, 1, 1),
     ]
+
+
+def _team_events(ticket_id: int) -> list[tuple[Any, ...]]:
+    return list(
+        TicketEvent.objects.filter(ticket_id=ticket_id, kind="field", field="team")
+        .order_by("id")
+        .values_list("old_value", "new_value", "actor_kind", "cause")
+    )
+
+
+def test_a_new_ticket_on_a_tier_path_is_in_its_first_tiers_team(desk: Any, api: Any, path: Any) -> None:
+    # Given the Books tier path (Tier 1 is the Novels team)
+    agent = api(desk.agent)
+    # When a ticket is opened in Books through the API
+    r = agent.post("/tickets", {"subject": "Wrong edition", "department_id": desk.books.pk,
+                                "requester_id": desk.alice.pk, "description": "x"})  # fmt: skip
+    assert r.status_code == 201, r.content
+    ticket_id = r.json()["id"]
+    # Then it is at tier 1 and in tier 1's team, set by the tier path and recorded as such
+    assert r.json()["team_id"] == desk.team.pk
+    assert agent.get(f"/tickets/{ticket_id}/tier").json() == {
+        "path": "books", "tier": "t1", "tier_name": "Tier 1", "next_tier": "t2", "team_id": desk.team.pk,
+        "department_id": desk.books.pk}  # fmt: skip
+    assert _team_events(ticket_id) == [(None, desk.team.pk, "system", "tier:books:entered")]
+    entered = TicketEvent.objects.get(ticket_id=ticket_id, kind="tier")
+    assert (entered.field, entered.new_value) == (
+        "entered",
+        {"path": "books", "tier": "t1", "team": desk.team.pk},
+    )
+    # and the Tier 1 team's queue lists it
+    listed = agent.get("/tickets", {"team_id": desk.team.pk}).json()["items"]
+    assert [t["id"] for t in listed] == [ticket_id]
+
+
+def test_a_ticket_opened_with_a_team_keeps_it_on_entering_the_path(desk: Any, api: Any, path: Any) -> None:
+    body = {"subject": "Bulk order", "department_id": desk.books.pk, "requester_id": desk.alice.pk,
+            "team_id": path["t2"].pk, "description": "x"}  # fmt: skip
+    r = api(desk.admin).post("/tickets", body)
+    assert r.status_code == 201, r.content
+    assert r.json()["team_id"] == path["t2"].pk
+    assert _team_events(r.json()["id"]) == [(None, path["t2"].pk, "agent", "")]
+    entered = TicketEvent.objects.get(ticket_id=r.json()["id"], kind="tier")
+    assert entered.new_value == {"path": "books", "tier": "t1", "team": path["t2"].pk}
+
+
+def test_a_ticket_moved_into_a_department_with_a_tier_path_joins_its_first_tier(
+    desk: Any, api: Any, path: Any
+) -> None:
+    # Given a ticket of Electronics (no tier path), in no team
+    admin = api(desk.admin)
+    r = admin.post("/tickets", {"subject": "Which charger?", "department_id": desk.electronics.pk,
+                                "requester_id": desk.bob.pk, "description": "x"})  # fmt: skip
+    assert r.status_code == 201, r.content
+    ticket = r.json()
+    assert ticket["team_id"] is None
+    assert not TicketEvent.objects.filter(ticket_id=ticket["id"], kind="tier").exists()
+    # When it is moved to Books
+    moved = {"version": ticket["version"], "department_id": desk.books.pk}
+    r = admin.patch(f"/tickets/{ticket['id']}", moved)
+    assert r.status_code == 200, r.content
+    # Then it is in tier 1's team
+    assert r.json()["team_id"] == desk.team.pk
+    assert _team_events(ticket["id"]) == [(None, desk.team.pk, "system", "tier:books:entered")]
+    assert api(desk.agent).get(f"/tickets/{ticket['id']}/tier").json()["tier"] == "t1"

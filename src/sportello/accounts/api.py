@@ -74,6 +74,7 @@ def team_out(t: Team) -> dict[str, Any]:
     return {
         "id": t.pk,
         "name": t.name,
+        "slug": t.slug,
         "department_id": t.department_id,
         "email": t.email,
         "member_ids": sorted(m.pk for m in t.members.all()),

@@ -111,6 +111,8 @@ class User(AbstractBaseUser):
 
 class Team(models.Model):
     name = models.CharField(max_length=120)
+    # A stable key, unique in the desk (rules documents name teams by it); never changes.
+    slug = models.SlugField(max_length=60, unique=True)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="teams")
     members = models.ManyToManyField(User, related_name="teams", blank=True)
     email = models.EmailField(blank=True, default="")

@@ -92,6 +92,7 @@ class AgentStatusIn(Strict):
 class TeamOut(Schema):
     id: int
     name: str
+    slug: str
     department_id: int
     email: str
     member_ids: list[int]

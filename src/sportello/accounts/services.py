@@ -272,11 +272,25 @@ def team_create(
         raise Conflict(f"{department.name} has a team named {name!r}", field="name")
     try:
         with transaction.atomic():
-            team = Team.objects.create(name=name, department=department, email=email)
+            slug = team_slug(name=name, department=department)
+            team = Team.objects.create(name=name, slug=slug, department=department, email=email)
     except IntegrityError:
         raise Conflict(f"{department.name} has a team named {name!r}", field="name") from None
     team.members.set(members)
     return team
+
+
+def team_slug(*, name: str, department: Department) -> str:
+    """A new team's slug, unique in the desk: its name's (`tier-1`), else prefixed with its
+    department's (`returns-tier-1`), else numbered (`tier-1-2`). It never changes afterwards."""
+    base = slugify(name)[:50] or "team"
+    for candidate in (base, f"{department.slug}-{base}"[:50]):
+        if not Team.objects.filter(slug=candidate).exists():
+            return candidate
+    n = 2
+    while Team.objects.filter(slug=f"{base}-{n}").exists():
+        n += 1
+    return f"{base}-{n}"
 
 
 @transaction.atomic

@@ -216,11 +216,15 @@ def list_rule_versions(request: HttpRequest, key: str) -> dict[str, Any]:
 
 @router.get("/tickets/{ticket_id}/traces", response=TracePage, summary="Why: the rule traces of a ticket")
 def list_traces(request: HttpRequest, ticket_id: int, change_id: str | None = None) -> dict[str, Any]:
-    traces = selectors.trace_list(principal=request.auth, ticket_id=ticket_id, change_id=change_id)
-    return {"items": [trace_out(t) for t in traces]}
+    """Every change of the ticket on which a rule was considered has a trace: `considered` says
+    for each rule how it ended and which part of its condition failed first ("why did it not
+    fire?"); `trace` has the details of the rules that acted."""
+    traces = list(selectors.trace_list(principal=request.auth, ticket_id=ticket_id, change_id=change_id))
+    considered = selectors.trace_considered(traces=traces)
+    return {"items": [trace_out(t, considered.get(t.pk, [])) for t in traces]}
 
 
-def trace_out(t: RuleTrace) -> dict[str, Any]:
+def trace_out(t: RuleTrace, considered: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "id": t.pk,
         "change_id": str(t.change_id),
@@ -228,5 +232,7 @@ def trace_out(t: RuleTrace) -> dict[str, Any]:
         "kind": t.kind,
         "passes": t.passes,
         "loop_guard": t.loop_guard,
+        "quiet": t.quiet,
+        "considered": considered or [],
         "trace": t.trace,
     }

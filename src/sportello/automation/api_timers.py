@@ -67,7 +67,7 @@ def time_rule_preview(*, user: User, key: str, now: datetime, hours: int, limit:
     parsed = parse_time_rule(definition, specs=specs)
     until = now + timedelta(hours=hours)
     tickets = Ticket.objects.filter(ticket_scope(principal=user)).filter(
-        ticket_filter(parsed.when, specs=specs)
+        ticket_filter(parsed.when, specs=specs, now=now)
     )
     rows = list(
         Timer.objects.filter(rule=rule, rule_version=rule.version, due_at__lte=until, ticket__in=tickets)

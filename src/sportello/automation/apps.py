@@ -8,7 +8,7 @@ class AutomationConfig(AppConfig):
     def ready(self) -> None:
         from sportello.core.config import register_signature
 
-        from . import timers
+        from . import tasks, timers  # noqa: F401  (tasks registers the periodic trace pruning)
 
         timers.register()  # the worker fires due time-rule timers
         register_signature("rules", "automation_rule")

@@ -13,9 +13,14 @@ transaction, after the caller's change is applied and before anything is written
    rule's own authority — so later rules see them; side effects (internal notes, notifications,
    webhooks, round-robin assignment) are queued per rule and carried out after the cycle for
    the rules that fired; a rule whose action fails is rolled back whole and traced as an error;
-4. the trace (every rule considered, every predicate with observed and expected values) is
-   stored as a `RuleTrace` under the change id; field events name the rule and its version as
-   their cause (`rule:<key>@<version>`).
+4. the trace is stored as a `RuleTrace` under the change id whenever a rule was considered:
+   every rule considered with its outcome and the first failing part of its condition
+   (`considered`, compact), and for the rules that fired, failed or reached their cap every
+   predicate with observed and expected values and every action; field events name the rule
+   and its version as their cause (`rule:<key>@<version>`).
+
+A ticket entering a department's tier path joins its first tier's team before the cycle (so
+rules see the team), or after it when a rule moved it there (`sla.tiers.enter_path`).
 
 Round-robin assignment runs after the cycle, on the ticket's final department; when it assigns,
 the cycle continues (within the same cap of 10 passes) so the rules that have not run on this
@@ -54,7 +59,7 @@ from sportello.engine.triggers import (
 )
 
 from .effects import notify_effect, webhook_effect
-from .facts import CUSTOM_PREFIX, custom_value, field_specs, ticket_facts
+from .facts import CUSTOM_PREFIX, custom_value, field_specs, overdue, ticket_facts
 from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
 
 if TYPE_CHECKING:
@@ -252,8 +257,9 @@ def event_type(ctx: Context) -> str:
 
 def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
     """Run the event rules on the change in `ctx`. Returns its trace (None when no rule is
-    active); the trace is saved with the change when a rule fired, failed or hit its cap, or
-    when every rule is explained (`dry_run`, or within `explaining()`)."""
+    active), saved with the change whenever a rule was considered (`quiet` when none fired,
+    failed or hit its cap); with `dry_run` or within `explaining()` it explains every
+    predicate."""
     specs_cache: dict[str, Mapping[str, FieldSpec]] = {}
 
     def specs() -> Mapping[str, FieldSpec]:
@@ -261,6 +267,7 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
             specs_cache["s"] = field_specs()
         return specs_cache["s"]
 
+    _enter_tier_path(ctx)  # a ticket entering a tier path joins its first tier's team: rules see it
     rules = active_event_rules(specs, ctx.memo)
     if not rules.ordered:
         return None
@@ -311,6 +318,7 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
                 max_passes=MAX_PASSES - result.passes,
             ),
         )
+    _enter_tier_path(ctx)  # a rule moved the ticket into a department with a tier path
     capped = [
         rules.by_key[k].id for k in result.fired if rules.by_key[k].rule.max_fires_per_ticket is not None
     ]
@@ -323,11 +331,12 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
         kind=TraceKind.EVENT,
         passes=result.passes,
         loop_guard=result.loop_guard,
+        quiet=not (result.trace or result.loop_guard),
         trace=trace_to_data(result, rules.by_key),
     )
-    # A change on which no rule did anything needs no explanation stored (a dry run shows why
-    # each rule did not fire): one write less on most changes.
-    if explain_all or result.trace or result.loop_guard:
+    # Every change on which a rule was considered keeps its trace, so "why did this rule not
+    # fire?" has an answer afterwards: compact when no rule acted (`considered` only).
+    if result.considered or explain_all:
         ctx.traces.append(trace)
     return trace
 
@@ -361,6 +370,8 @@ def trace_to_data(result: Any, rules: Mapping[str, SavedRule]) -> dict[str, Any]
                 "loop_guard": result.loop_guard,
                 "stopped_by": result.stopped_by,
                 "errored": result.errored,
+                # [key, version, outcome, first failing part or null] per rule considered
+                "considered": [list(c) for c in result.considered],
                 "rules": [
                     {
                         "rule": t.rule,
@@ -469,6 +480,7 @@ class _Runner:
                 "ticket.due_at": datetime.fromisoformat(b["due_at"]) if b["due_at"] else None,
             }
         )
+        facts["ticket.overdue"] = overdue(facts["ticket.due_at"], ctx.now)
 
         stored = b.get("custom_fields") or {}
         for path, spec in self.specs.items():
@@ -633,6 +645,12 @@ def _escalate(ctx: Context, reason: str, to: str | None, author: Any) -> None:
     from sportello.sla.tiers import escalation_effect
 
     escalation_effect(ctx, reason=reason, to=to, author=author)
+
+
+def _enter_tier_path(ctx: Context) -> None:
+    from sportello.sla.tiers import enter_path
+
+    enter_path(ctx)
 
 
 def _assign_through_policy(ctx: Context, policy_id: int, author: Any) -> None:

@@ -67,14 +67,15 @@ def ticket_facts(
     Absent values are None; custom values take their condition types (Decimal, date, aware
     datetime, frozenset for multi-select). `organization=False`: the organization's facts are
     left absent (it is not read; for callers that know no condition names them). `now`: the
-    instant `clock.in_business_hours` is about (default: the current time); `memo`: the
-    change's, where the calendars' signature is read once per change."""
+    instant `clock.in_business_hours` and `ticket.overdue` are about (default: the current
+    time); `memo`: the change's, where the calendars' signature is read once per change."""
     if tags is None:
         tags = list(TicketTag.objects.filter(ticket_id=ticket.pk).values_list("name", flat=True))
     if specs is None:
         specs = field_specs()
     requester = ticket.requester
     org = ticket.organization if organization else None
+    now = now or timezone.now()
     facts: dict[str, Any] = {
         "ticket.number": ticket.number,
         "ticket.subject": ticket.subject,
@@ -89,6 +90,7 @@ def ticket_facts(
         "ticket.organization": ticket.organization_id,
         "ticket.tags": frozenset(tags),
         "ticket.due_at": ticket.due_at,
+        "ticket.overdue": overdue(ticket.due_at, now),
         "ticket.created_at": ticket.created_at,
         "ticket.updated_at": ticket.updated_at,
         "ticket.first_response_at": ticket.first_response_at,
@@ -112,13 +114,19 @@ def ticket_facts(
         "event.via": event.get("via") if event else None,
         "event.actor_kind": event.get("actor_kind") if event else None,
         "event.depth": event.get("depth") if event else None,
-        "clock.in_business_hours": business_hours(ticket.department_id, now or timezone.now(), memo),
+        "clock.in_business_hours": business_hours(ticket.department_id, now, memo),
     }
     stored = ticket.custom_fields or {}
     for path, spec in specs.items():
         if path.startswith(CUSTOM_PREFIX):
             facts[path] = custom_value(spec.type, stored.get(path.removeprefix(CUSTOM_PREFIX)))
     return facts
+
+
+def overdue(due_at: datetime | None, now: datetime) -> bool:
+    """The `ticket.overdue` fact: the due date is set and not after `now` (the database side
+    compiles the same comparison, see `automation.query`)."""
+    return due_at is not None and due_at <= now
 
 
 def custom_value(field_type: FieldType, raw: Any) -> Any:

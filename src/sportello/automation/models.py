@@ -308,7 +308,10 @@ class TraceKind(models.TextChoices):
 
 
 class RuleTrace(models.Model):
-    """The "why" of a change: every rule considered, each condition and its result. A
+    """The "why" of a change: every rule considered, how it ended and the first part of its
+    condition that failed (`considered`), and for the rules that acted, each condition and
+    action. Stored for every change on which a rule was considered; a change on which none
+    fired, failed or reached its cap is `quiet` (pruned after `RULE_TRACE_RETENTION_DAYS`). A
     simulation of a snapshot that is no stored ticket has no ticket."""
 
     ticket = models.ForeignKey(
@@ -319,11 +322,16 @@ class RuleTrace(models.Model):
     kind = models.CharField(max_length=10, choices=TraceKind.choices)
     passes = models.PositiveSmallIntegerField(default=0)
     loop_guard = models.BooleanField(default=False)  # the pass cap stopped the cycle
+    # No rule fired, failed or reached its cap: the trace only says why none did.
+    quiet = models.BooleanField(default=False)
     trace = models.JSONField()
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["ticket", "at"], name="trace_ticket")]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="trace_ticket"),
+            models.Index(fields=["at"], condition=models.Q(quiet=True), name="trace_quiet_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} trace {self.change_id}"

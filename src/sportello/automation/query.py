@@ -35,6 +35,8 @@ How it stays equal to the Python side, on SQLite and PostgreSQL:
   `numeric` on PostgreSQL (exact) and as SQLite's NUMERIC (integers exact, decimals as double:
   exact to 15 significant digits). Custom dates compare as `date` (PostgreSQL) or ISO text
   (SQLite); custom date-times as `timestamptz` or as ISO text normalised to microseconds.
+- `ticket.overdue` is computed, not stored: `due_at IS NOT NULL AND due_at <= now`, with the
+  `now` the filter is given (the instant `ticket_facts` computes it at).
 - Change operators (`changed`, ...) and event-only facts (`message.*`, `event.*`,
   `clock.*`) have no stored value: they raise `RuleSchemaError` with the predicate's path.
 - As in `evaluate`, a predicate on a field `specs` does not describe (a custom field deleted
@@ -46,7 +48,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -109,28 +111,32 @@ _ORDER_OPS = {Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">="}
 _NEGATIONS = {Op.IS_NOT: Op.IS, Op.NOT_IN: Op.IN, Op.NOT_CONTAINS: Op.CONTAINS, Op.ABSENT: Op.PRESENT}
 
 
-def ticket_filter(cond: Condition, *, specs: Mapping[str, FieldSpec], path: str = "when") -> Q:
+def ticket_filter(
+    cond: Condition, *, specs: Mapping[str, FieldSpec], path: str = "when", now: datetime | None = None
+) -> Q:
     """The filter over `tickets.Ticket` selecting the tickets where `cond` holds.
 
-    Raises RuleSchemaError (with the path of the predicate, e.g. `when.all[2].field`) for a
-    field that is unknown or exists only during an event, and for a change operator."""
+    `now`: the instant `ticket.overdue` is about (as `ticket_facts(now=...)`); required when the
+    condition names it. Raises RuleSchemaError (with the path of the predicate, e.g.
+    `when.all[2].field`) for a field that is unknown or exists only during an event, and for a
+    change operator."""
     if isinstance(cond, All):
         if not cond.items:  # not `Q()`: its negation would still select every ticket
             return _constant(True)
-        q = ticket_filter(cond.items[0], specs=specs, path=at(at(path, "all"), 0))
+        q = ticket_filter(cond.items[0], specs=specs, path=at(at(path, "all"), 0), now=now)
         for i, item in enumerate(cond.items[1:], start=1):
-            q &= ticket_filter(item, specs=specs, path=at(at(path, "all"), i))
+            q &= ticket_filter(item, specs=specs, path=at(at(path, "all"), i), now=now)
         return q
     if isinstance(cond, AnyOf):
         if not cond.items:
             return _constant(False)
-        q = ticket_filter(cond.items[0], specs=specs, path=at(at(path, "any"), 0))
+        q = ticket_filter(cond.items[0], specs=specs, path=at(at(path, "any"), 0), now=now)
         for i, item in enumerate(cond.items[1:], start=1):
-            q |= ticket_filter(item, specs=specs, path=at(at(path, "any"), i))
+            q |= ticket_filter(item, specs=specs, path=at(at(path, "any"), i), now=now)
         return q
     if isinstance(cond, Not):
-        return ~ticket_filter(cond.item, specs=specs, path=at(path, "not"))
-    return _predicate(cond, specs=specs, path=path)
+        return ~ticket_filter(cond.item, specs=specs, path=at(path, "not"), now=now)
+    return _predicate(cond, specs=specs, path=path, now=now)
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,7 +327,7 @@ def _domain_value() -> _Value:
 # Predicates
 
 
-def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str) -> Q:
+def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str, now: datetime | None) -> Q:
     spec = specs.get(p.field)
     if spec is None:  # e.g. a custom field deleted since: false, as `evaluate` says
         return _constant(False)
@@ -336,7 +342,9 @@ def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str) -> Q:
     if p.op not in OPS_BY_TYPE[spec.type]:  # the parser refuses it; `evaluate` says false
         return _constant(False)
     if p.op in _NEGATIONS:
-        return ~_predicate(Predicate(p.field, _NEGATIONS[p.op], p.value), specs=specs, path=path)
+        return ~_predicate(Predicate(p.field, _NEGATIONS[p.op], p.value), specs=specs, path=path, now=now)
+    if p.field == "ticket.overdue":
+        return _overdue(p, now)
     if p.field == "ticket.tags":
         return _tags(p, path)
     if p.field.startswith(CUSTOM_PREFIX):
@@ -352,6 +360,18 @@ def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str) -> Q:
     if spec.type == FieldType.TEXT:
         return _text(p, value, path)
     return _scalar(p, spec, value, path)
+
+
+def _overdue(p: Predicate, now: datetime | None) -> Q:
+    """`ticket.overdue` (always true or false, never absent): a due date at or before `now`."""
+    if now is None:
+        raise ValueError("a filter on ticket.overdue needs the instant it is about (now)")
+    if p.op is Op.PRESENT:
+        return _constant(True)
+    passed = Q(due_at__isnull=False, due_at__lte=now)
+    if p.op is Op.IS and isinstance(p.value, bool):
+        return passed if p.value else ~passed
+    return _constant(False)  # the parser takes no other operator for a boolean
 
 
 def _unsupported(p: Predicate, path: str, type_: FieldType) -> RuleSchemaError:

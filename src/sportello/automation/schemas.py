@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class WarningOut(Schema):
@@ -82,6 +82,14 @@ class SimulateOut(Schema):
     warnings: list[WarningOut]
 
 
+class ConsideredOut(Schema):
+    rule: str
+    version: int | None
+    outcome: str
+    failed: str | None = Field(description="the path of the first part of the condition that failed")
+    condition: Any = Field(description="that part, as the rule's version wrote it")
+
+
 class TraceOut(Schema):
     id: int
     change_id: str
@@ -89,6 +97,8 @@ class TraceOut(Schema):
     kind: str
     passes: int
     loop_guard: bool
+    quiet: bool = Field(description="no rule fired, failed or reached its cap on this change")
+    considered: list[ConsideredOut]
     trace: dict[str, Any]
 
 

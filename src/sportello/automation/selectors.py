@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 
 from django.db.models import F, QuerySet
 
@@ -64,6 +65,70 @@ def trace_list(*, principal: Principal, ticket_id: int, change_id: str | None = 
         except ValueError:
             raise ValidationFailed("must be a UUID", field="change_id") from None
     return qs.order_by("at", "id")
+
+
+def trace_considered(*, traces: list[RuleTrace]) -> dict[int, list[dict[str, Any]]]:
+    """Why each rule considered on each change ended as it did, by trace id: the rule, its
+    version, the outcome (`fired`, `not_matched`, `skipped: event filter`, ...) and, for a rule
+    that did not match, the path of the first part of its condition that failed and that part
+    as the rule's version wrote it (one query for the rule versions of all the traces)."""
+    rows = {t.pk: _considered_rows(t.trace) for t in traces}
+    wanted = {(r[0], r[1]) for found in rows.values() for r in found if r[3] is not None}
+    conditions: dict[tuple[str, int], Any] = {}
+    if wanted:
+        versions = RuleVersion.objects.filter(
+            rule__key__in={k for k, _ in wanted}, version__in={v for _, v in wanted}
+        ).values_list("rule__key", "version", "definition")
+        conditions = {(k, v): d.get("when") for k, v, d in versions if (k, v) in wanted}
+    return {
+        pk: [
+            {
+                "rule": key,
+                "version": version,
+                "outcome": outcome,
+                "failed": failed,
+                "condition": None
+                if failed is None
+                else condition_part(conditions.get((key, version)), failed),
+            }
+            for key, version, outcome, failed in found
+        ]
+        for pk, found in rows.items()
+    }
+
+
+def _considered_rows(data: Any) -> list[tuple[str, Any, str, str | None]]:
+    """The compact `considered` list of a stored trace; for traces written before it existed,
+    the rules listed with their outcome."""
+    if not isinstance(data, dict):
+        return []
+    compact = data.get("considered")
+    if isinstance(compact, list):
+        return [(r[0], r[1], r[2], r[3]) for r in compact if isinstance(r, list) and len(r) == 4]
+    seen: dict[str, tuple[str, Any, str, str | None]] = {}
+    for r in data.get("rules") or []:
+        if isinstance(r, dict) and isinstance(r.get("rule"), str):
+            seen[r["rule"]] = (r["rule"], r.get("version"), str(r.get("outcome")), None)
+    return list(seen.values())
+
+
+_STEP = re.compile(r"\.(all|any|not)|\[(\d+)\]")
+
+
+def condition_part(when: Any, path: str) -> Any:
+    """The part of a condition (its data form, `when`) at `path` (`when.all[1].not`), or None
+    when the condition has no such part."""
+    node = when
+    for name, index in _STEP.findall(path.removeprefix("when")):
+        if index:
+            if not isinstance(node, list) or int(index) >= len(node):
+                return None
+            node = node[int(index)]
+        elif isinstance(node, dict) and name in node:
+            node = node[name]
+        else:
+            return None
+    return node
 
 
 def field_readers(key: str) -> list[str]:

@@ -8,12 +8,14 @@ deactivating it (`rule_deactivate`): a new version with `active: false`, history
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -23,7 +25,7 @@ from sportello.engine import rules as engine_rules
 from sportello.engine.lint import LintWarning, lint
 from sportello.engine.schema import RuleSchemaError
 
-from . import assignment, macros
+from . import assignment, macros, refs
 from .facts import field_specs
 from .models import (
     AssignmentPolicy,
@@ -31,6 +33,7 @@ from .models import (
     MacroVersion,
     Rule,
     RuleKind,
+    RuleTrace,
     RuleVersion,
 )
 
@@ -43,9 +46,12 @@ def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
     """The definition parsed and dumped back (normalised), or ValidationFailed naming the path."""
     section = "event_rules" if kind == RuleKind.EVENT else "time_rules"
     try:
-        doc = engine_rules.parse_document({"schema": SCHEMA, section: [definition]}, specs=field_specs())
-    except RuleSchemaError as exc:
-        path = exc.path.removeprefix(f"{section}[0]").lstrip(".")
+        # Records may be named by key, as in a document (`automation.refs`).
+        data = refs.document_to_ids({"schema": SCHEMA, section: [copy.deepcopy(definition)]})
+        doc = engine_rules.parse_document(data, specs=field_specs())
+    except (RuleSchemaError, ValidationFailed) as exc:
+        where = exc.path if isinstance(exc, RuleSchemaError) else exc.field or ""
+        path = where.removeprefix(f"{section}[0]").lstrip(".")
         raise ValidationFailed(exc.message, field=path or None) from None
     data = engine_rules.document_to_data(doc)
     item: dict[str, Any] = data[section][0]
@@ -194,12 +200,30 @@ def rule_warnings(*, kind: RuleKind, key: str) -> list[RuleWarning]:
     ]
 
 
+# -- traces -----------------------------------------------------------------------------------------
+
+
+def rule_traces_prune(*, now: datetime, batch_size: int = 1000) -> int:
+    """Delete the quiet rule traces (no rule fired, failed or reached its cap) older than
+    `SPORTELLO["RULE_TRACE_RETENTION_DAYS"]` days, in batches so no statement holds locks long.
+    The traces of changes on which a rule acted are kept. Returns how many were deleted."""
+    cutoff = now - timedelta(days=int(settings.SPORTELLO["RULE_TRACE_RETENTION_DAYS"]))
+    old = RuleTrace.objects.filter(quiet=True, at__lt=cutoff)
+    total = 0
+    while True:
+        pks = list(old.order_by("at").values_list("pk", flat=True)[:batch_size])
+        if not pks:
+            return total
+        total += RuleTrace.objects.filter(pk__in=pks).delete()[0]
+
+
 # -- rules as code -------------------------------------------------------------------------------
 
 
 def rules_export() -> dict[str, Any]:
     """Every rule (active or not, at its current version), active macro and active assignment
-    policy as one `sportello/rules/v1` document (data; dump it as YAML or JSON)."""
+    policy as one `sportello/rules/v1` document (data; dump it as YAML or JSON), naming
+    departments and teams by slug, agents by e-mail, macros and policies by key."""
     event: list[dict[str, Any]] = []
     time: list[dict[str, Any]] = []
     versions = RuleVersion.objects.filter(rule__version=F("version")).select_related("rule")
@@ -219,13 +243,16 @@ def rules_export() -> dict[str, Any]:
         .select_related("policy")
         .order_by("policy__key")
     ]
-    return {
-        "schema": SCHEMA,
-        "event_rules": event,
-        "time_rules": time,
-        "macros": macros,
-        "assignment_policies": policies,
-    }
+    # Departments, teams, agents, macros and policies by their stable keys (`automation.refs`).
+    return refs.document_to_keys(
+        {
+            "schema": SCHEMA,
+            "event_rules": event,
+            "time_rules": time,
+            "macros": macros,
+            "assignment_policies": policies,
+        }
+    )
 
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -294,60 +321,79 @@ class _DryRun(Exception):
     pass
 
 
+# Import order: what a section names by key (an assignment policy, a macro) is saved before.
+_IMPORT_ORDER = ("assignment_policies", "macros", "event_rules", "time_rules")
+
+
 def rules_import(*, data: Any, created_by: User | None, now: datetime, dry_run: bool = False) -> ImportResult:
     """Save every item of a rules document in one transaction, all or nothing. An item whose
     definition equals its saved current version writes nothing. Items absent from the document
-    are left as they are. With `dry_run`, the outcome is computed and everything rolled back."""
-    doc = parse_rules_document(data)
-    normalised = engine_rules.document_to_data(doc)
+    are left as they are. With `dry_run`, the outcome is computed and everything rolled back.
+
+    Records are named by key (`automation.refs`; ids are accepted too) and resolved section by
+    section — assignment policies, macros, event rules, time rules — so an item may name a
+    policy or macro of the same document; a key that names nothing is refused with its path."""
+    # The schema and the other top-level keys first, before any section is resolved.
+    parse_rules_document(
+        {k: v for k, v in data.items() if k not in _IMPORT_ORDER} if isinstance(data, dict) else data
+    )
     items: list[ImportItem] = []
     warnings: list[RuleWarning] = []
     try:
         with transaction.atomic():
-            for section, kind in (("event_rules", RuleKind.EVENT), ("time_rules", RuleKind.TIME)):
-                for i, definition in enumerate(normalised[section]):
-                    definition.pop("version", None)
-                    existed = Rule.objects.filter(key=definition["key"]).exists()
-                    with _located_errors(f"{section}[{i}]"):
-                        rule, written = rule_save(
-                            kind=kind, definition=definition, created_by=created_by, now=now
-                        )
-                    items.append(
-                        ImportItem(
-                            kind="event_rule" if kind == RuleKind.EVENT else "time_rule",
-                            key=rule.key,
-                            outcome=_outcome(existed=existed, written=written),
-                            version=rule.version,
-                        )
-                    )
-            for i, definition in enumerate(normalised["macros"]):
-                with _located_errors(f"macros[{i}]"):
-                    macro, existed, written = macros.macro_import(
-                        definition=definition, created_by=created_by, now=now
-                    )
-                outcome = _outcome(existed=existed, written=written)
-                items.append(ImportItem(kind="macro", key=macro.key, outcome=outcome, version=macro.version))
-            for i, definition in enumerate(normalised["assignment_policies"]):
-                existed = AssignmentPolicy.objects.filter(key=definition["key"]).exists()
-                with _located_errors(f"assignment_policies[{i}]"):
-                    policy, written = assignment.policy_save(
-                        definition=definition, created_by=created_by, now=now
-                    )
-                outcome = _outcome(existed=existed, written=written)
-                items.append(
-                    ImportItem(
-                        kind="assignment_policy", key=policy.key, outcome=outcome, version=policy.version
-                    )
+            for section in _IMPORT_ORDER:
+                if not data.get(section):
+                    continue
+                part = copy.deepcopy(
+                    {k: v for k, v in data.items() if k not in _IMPORT_ORDER or k == section}
                 )
+                normalised = engine_rules.document_to_data(parse_rules_document(refs.document_to_ids(part)))
+                items.extend(_import_section(section, normalised[section], created_by=created_by, now=now))
             warnings = rules_lint()
             if dry_run:
                 raise _DryRun
     except _DryRun:
         pass
+    items.sort(key=lambda item: _KIND_ORDER.index(item.kind))
     counts = {
         name: sum(1 for item in items if item.outcome == name) for name in ("created", "updated", "unchanged")
     }
     return ImportResult(items=items, warnings=warnings, dry_run=dry_run, counts=counts)
+
+
+_KIND_ORDER = ("event_rule", "time_rule", "macro", "assignment_policy")
+
+
+def _import_section(
+    section: str, definitions: list[dict[str, Any]], *, created_by: User | None, now: datetime
+) -> list[ImportItem]:
+    items: list[ImportItem] = []
+    for i, definition in enumerate(definitions):
+        with _located_errors(f"{section}[{i}]"):
+            if section in ("event_rules", "time_rules"):
+                kind = RuleKind.EVENT if section == "event_rules" else RuleKind.TIME
+                definition.pop("version", None)
+                existed = Rule.objects.filter(key=definition["key"]).exists()
+                rule, written = rule_save(kind=kind, definition=definition, created_by=created_by, now=now)
+                name = "event_rule" if kind == RuleKind.EVENT else "time_rule"
+                items.append(
+                    ImportItem(name, rule.key, _outcome(existed=existed, written=written), rule.version)
+                )
+            elif section == "macros":
+                macro, existed, written = macros.macro_import(
+                    definition=definition, created_by=created_by, now=now
+                )
+                items.append(
+                    ImportItem("macro", macro.key, _outcome(existed=existed, written=written), macro.version)
+                )
+            else:
+                existed = AssignmentPolicy.objects.filter(key=definition["key"]).exists()
+                policy, written = assignment.policy_save(
+                    definition=definition, created_by=created_by, now=now
+                )
+                outcome = _outcome(existed=existed, written=written)
+                items.append(ImportItem("assignment_policy", policy.key, outcome, policy.version))
+    return items
 
 
 @contextmanager

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.tasks import task
 
-from . import timers
+from sportello.core import clock
+from sportello.core.scheduler import register_job
+
+from . import services, timers
 
 
 @task()
@@ -14,3 +19,12 @@ def rearm_timers(*, after_id: int = 0) -> int | None:
     if last is not None:
         rearm_timers.enqueue(after_id=last)
     return last
+
+
+@task()
+def prune_rule_traces() -> int:
+    """Housekeeping: the quiet rule traces past their retention (`services.rule_traces_prune`)."""
+    return services.rule_traces_prune(now=clock.now())
+
+
+register_job(name="rule_traces_prune", every=timedelta(hours=1), task=prune_rule_traces)

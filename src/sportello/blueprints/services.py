@@ -17,6 +17,7 @@ ticket's run.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from django.db.models import F
 
 from sportello.accounts.models import Role, User
 from sportello.accounts.services import require_admin
+from sportello.automation import refs
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.engine import blueprints as engine
@@ -54,6 +56,8 @@ def blueprint_save(*, definition: Any, actor: User | None, now: datetime) -> tup
     the current version writes nothing. Tickets already in the process keep the version they
     entered; new ones enter the new version."""
     require_admin(actor)
+    # Records may be named by key, as in a document (`automation.refs`).
+    definition = refs.blueprint_to_ids(copy.deepcopy(definition))
     item = definitions.normalised(definitions.validate(definition))
     row = Blueprint.objects.select_for_update().filter(key=item["key"]).first()
     if row is None:
@@ -99,7 +103,13 @@ def blueprints_export() -> dict[str, Any]:
         .select_related("blueprint")
         .order_by("blueprint__key")
     )
-    return {"schema": SCHEMA, "blueprints": [{**v.definition, "version": v.version} for v in versions]}
+    # Departments and teams by slug, agents by e-mail (`automation.refs`), as rules documents.
+    directory = refs.Directory()
+    items = [
+        refs.blueprint_to_keys(copy.deepcopy({**v.definition, "version": v.version}), directory)
+        for v in versions
+    ]
+    return {"schema": SCHEMA, "blueprints": items}
 
 
 Outcome = Literal["created", "updated", "unchanged"]

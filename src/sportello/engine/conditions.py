@@ -67,6 +67,9 @@ the pattern does not count, as in `^RE:.*refund.*`); the text searched
 is cut to its first `MATCH_INPUT_MAX` characters. A single repetition still costs time
 quadratic in that bound, which stays well under a second.
 
+`compile_failure` answers "which part failed first" (None when the condition holds) at the cost
+of one compiled evaluation: what the trigger cycle stores for every rule it considers.
+
 `explain` evaluates like `evaluate`, with the same short-circuit (`all` stops at the first
 false item, `any` at the first true one), and lists one `PredicateTrace` per predicate that was
 evaluated, in order; predicates that were skipped are not listed.
@@ -183,6 +186,10 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("ticket.organization", _T.REF),
         FieldSpec("ticket.tags", _T.SET),
         FieldSpec("ticket.due_at", _T.DATETIME),
+        # The due date has passed: `due_at` at or before the instant the change is about (false
+        # without a due date). Event rules see it turn true on the first change after the
+        # deadline; a database filter compiles it against the same instant.
+        FieldSpec("ticket.overdue", _T.BOOLEAN),
         FieldSpec("ticket.created_at", _T.DATETIME),
         FieldSpec("ticket.updated_at", _T.DATETIME),
         FieldSpec("ticket.first_response_at", _T.DATETIME),
@@ -1047,6 +1054,41 @@ def compile_condition(cond: Condition, specs: Mapping[str, FieldSpec]) -> Compil
         return lambda a, b: any(p(a, b) for p in parts)
     inner = compile_condition(cond.item, specs)
     return lambda a, b: not inner(a, b)
+
+
+Failure = Callable[[FactView, "FactView | None"], "str | None"]
+
+
+def compile_failure(cond: Condition, specs: Mapping[str, FieldSpec], path: str = "when") -> Failure:
+    """`cond` as a function of (facts after, facts before or None) giving None when it holds and
+    otherwise the path of its first failing part, with `evaluate`'s result and short-circuit:
+    in an `all`, the first item that fails (followed inside it); an `any` whose items all fail,
+    or a `not` whose item holds, is itself the failing part (`when.all[1]`). This is "why did
+    this rule not fire", at the cost of one compiled evaluation."""
+    if isinstance(cond, All):
+        # (test, path) per item; a nested `all` is followed: (None, its own failure function).
+        steps: list[tuple[Compiled | None, Any]] = []
+        for i, c in enumerate(cond.items):
+            where = at(at(path, "all"), i)
+            if isinstance(c, All):
+                steps.append((None, compile_failure(c, specs, where)))
+            else:
+                steps.append((compile_condition(c, specs), where))
+        items = tuple(steps)
+
+        def first(a: FactView, b: FactView | None) -> str | None:
+            for test, where in items:
+                if test is None:
+                    failed: str | None = where(a, b)
+                    if failed is not None:
+                        return failed
+                elif not test(a, b):
+                    return where  # type: ignore[no-any-return]
+            return None
+
+        return first
+    test = compile_condition(cond, specs)
+    return lambda a, b: None if test(a, b) else path
 
 
 def _compile_predicate(pred: Predicate, spec: FieldSpec | None) -> Compiled:

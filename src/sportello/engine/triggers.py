@@ -29,17 +29,18 @@ from typing import Any, Protocol
 
 from sportello.engine.actions import Action, Stop, action_name, is_field_action
 from sportello.engine.conditions import (
-    Compiled,
     Condition,
     FactView,
+    Failure,
     FieldSpec,
     PredicateTrace,
-    compile_condition,
+    compile_failure,
     explain,
 )
 from sportello.engine.rules import category_rank
 
 MAX_PASSES = 10
+_FINAL = ("fired", "error")  # outcomes a later pass does not overwrite in `considered`
 
 Facts = Mapping[str, Any]
 
@@ -108,6 +109,12 @@ OUTCOMES = (
 )
 
 
+# A rule the cycle considered, compactly: (key, version, how it ended on this change — see
+# OUTCOMES — and for a rule that did not match, the path of the first part of its condition
+# that failed, e.g. `when.all[1]`, else None). A plain tuple: a cycle makes one per active rule.
+Considered = tuple[str, int | None, str, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class CycleResult:
     facts: Facts  # the working facts at the end
@@ -117,6 +124,8 @@ class CycleResult:
     stopped_by: str | None  # the rule that ended the cycle with stop / stop_processing
     errored: list[str] = field(default_factory=list)
     trace: list[RuleTrace] = field(default_factory=list)
+    # Every rule considered, once, in the order first considered, with its last outcome.
+    considered: list[Considered] = field(default_factory=list)
 
 
 def order_rules[R: RuleLike](rules: Sequence[R], categories: Sequence[str] = ()) -> list[R]:
@@ -144,10 +153,11 @@ def run_cycle(
     `event.type` the filter lets every rule through). `fired_counts` says how often each rule
     has fired on this ticket before.
 
-    With `explain_all` (dry runs, "why did this rule not fire?") every evaluated predicate is
-    traced. Without it, conditions run compiled (`conditions.compile_condition`) and the trace
-    holds only the rules that fired, erred or hit their firing cap, with the predicates of the
-    rules that matched; a dry run answers for the others.
+    With `explain_all` (dry runs) every evaluated predicate is traced. Without it, conditions
+    run compiled (`conditions.compile_failure`) and the trace holds only the rules that fired,
+    erred or hit their firing cap, with the predicates of the rules that matched. Either way
+    `considered` says, for every rule considered, how it ended and which part of its condition
+    failed first: "why did this rule not fire?" for any stored change.
     `presorted`: `rules` are already active and in run order (`order_rules`), as callers that
     keep the ordered list between changes pass them.
     `already`: rules that fired or failed earlier on this change (a continuation of the cycle
@@ -161,6 +171,16 @@ def run_cycle(
     done: set[str] = set(already)  # fired or errored on this change
     errored: list[str] = []
     trace: list[RuleTrace] = []
+    # rule key -> its `Considered` row; a firing or an error is final. The hot path (a rule
+    # that does not match) writes it inline.
+    considered: dict[str, Considered] = {}
+
+    def note(rule: RuleLike, outcome: str, failed: str | None = None, *, weak: bool = False) -> None:
+        last = considered.get(rule.key)
+        if last is not None and (weak or last[2] in _FINAL):
+            return
+        considered[rule.key] = (rule.key, rule.version, outcome, failed)
+
     passes = 0
     loop_guard = False
     stopped_by: str | None = None
@@ -175,6 +195,8 @@ def run_cycle(
         progress = False
         for rule in ordered:
             if stopped_by is not None:
+                if rule.key not in done:
+                    note(rule, "skipped: stopped", weak=True)
                 if explain_all:
                     trace.append(RuleTrace(rule.key, rule.version, passes, "skipped: stopped"))
                 continue
@@ -185,27 +207,33 @@ def run_cycle(
             cap = rule.max_fires_per_ticket
             if cap is not None and counts.get(rule.key, 0) >= cap:
                 trace.append(RuleTrace(rule.key, rule.version, passes, "skipped: max fires"))
+                note(rule, "skipped: max fires")
                 continue
             if event_type is not None and event_type not in rule.on:
+                note(rule, "skipped: event filter")
                 if explain_all:
                     trace.append(RuleTrace(rule.key, rule.version, passes, "skipped: event filter"))
                 continue
-            if explain_all or _compiled(rule.when, specs)(view, before_view):
+            failed = _failure(rule.when, specs)(view, before_view)
+            if explain_all or failed is None:
                 matched, preds = explain(rule.when, working, before=before, specs=specs)
             else:
                 matched, preds = False, []
             if not matched:
+                last = considered.get(rule.key)
+                if last is None or last[2] not in _FINAL:
+                    considered[rule.key] = (rule.key, rule.version, "not_matched", failed)
                 if explain_all:
                     trace.append(RuleTrace(rule.key, rule.version, passes, "not_matched", tuple(preds)))
                 continue
             start = working
             changed = False
             stop = rule.stop_processing
-            failed = False
+            erred = False
             steps: list[ActionTrace] = []
             for i, action in enumerate(rule.actions):
                 name = action_name(action)
-                if failed:
+                if erred:
                     steps.append(ActionTrace(i, name, "skipped"))
                     continue
                 if isinstance(action, Stop):
@@ -214,7 +242,7 @@ def run_cycle(
                     continue
                 result = apply(rule, action, working)
                 if result.error is not None:
-                    failed = True
+                    erred = True
                     steps.append(ActionTrace(i, name, "error", result.error))
                 elif is_field_action(action):
                     working = result.facts
@@ -224,13 +252,15 @@ def run_cycle(
                 else:
                     steps.append(ActionTrace(i, name, "queued"))
             done.add(rule.key)
-            if failed:
+            if erred:
                 working = start
                 view = FactView(working, specs)
                 errored.append(rule.key)
                 trace.append(RuleTrace(rule.key, rule.version, passes, "error", tuple(preds), tuple(steps)))
+                note(rule, "error")
                 continue
             fired.append(rule.key)
+            note(rule, "fired")
             trace.append(RuleTrace(rule.key, rule.version, passes, "fired", tuple(preds), tuple(steps)))
             progress = progress or changed
             if stop:
@@ -246,6 +276,7 @@ def run_cycle(
         stopped_by=stopped_by,
         errored=errored,
         trace=trace,
+        considered=list(considered.values()),
     )
 
 
@@ -260,22 +291,33 @@ def continue_cycle(first: CycleResult, then: CycleResult) -> CycleResult:
         stopped_by=first.stopped_by or then.stopped_by,
         errored=first.errored + then.errored,
         trace=first.trace + [dataclasses.replace(t, pass_=t.pass_ + first.passes) for t in then.trace],
+        considered=_merged(first.considered, then.considered),
     )
+
+
+def _merged(first: list[Considered], then: list[Considered]) -> list[Considered]:
+    """The rules of both cycles, each with its last outcome (a firing or an error stays)."""
+    out = {c[0]: c for c in first}
+    for c in then:
+        last = out.get(c[0])
+        if last is None or last[2] not in _FINAL:
+            out[c[0]] = c
+    return list(out.values())
 
 
 # Compiled conditions by identity: callers keep parsed rules (one per saved version), so a
 # condition is compiled once, with the specs of the fields it reads at that time (a field's type
 # does not change; its stored rules are re-parsed when they do).
-_COMPILED: dict[int, tuple[Condition, Compiled]] = {}
+_COMPILED: dict[int, tuple[Condition, Failure]] = {}
 _COMPILED_MAX = 20_000
 
 
-def _compiled(cond: Condition, specs: Mapping[str, FieldSpec]) -> Compiled:
+def _failure(cond: Condition, specs: Mapping[str, FieldSpec]) -> Failure:
     hit = _COMPILED.get(id(cond))
     if hit is not None and hit[0] is cond:
         return hit[1]
     if len(_COMPILED) >= _COMPILED_MAX:
         _COMPILED.clear()
-    fn = compile_condition(cond, specs)
+    fn = compile_failure(cond, specs)
     _COMPILED[id(cond)] = (cond, fn)
     return fn

@@ -10,6 +10,9 @@ A tier path, as admins write it (JSON or YAML):
       - {key: t2, name: Tier 2, team: 5}
       - {key: t3, name: Engineering, team: 9, department: 7}    # may hand over to another department
 
+A ticket enters the path at its first tier — created in the department, or moved into it — and
+goes to that tier's team unless the change gave it a team (see `enter_path`).
+
 To whom: the tier's team (the assignee is cleared, so the team's queue — or a round-robin rule
 on it — takes it). How: a change of the ticket's team (and department) made by whoever
 escalates, recorded as a `tier` event with its reason. When: an agent escalates
@@ -22,6 +25,7 @@ of the change stands. SLA records carry the tier the ticket was at, so reports g
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,6 +188,56 @@ def ticket_tier(ticket: Any, memo: dict[str, Any] | None = None) -> tuple[Path, 
             return path, path.tiers[path.index(row.tier)]
     path = paths.get(ticket.department_id)
     return (path, path.tiers[0]) if path is not None else None
+
+
+def enter_path(ctx: Context) -> None:
+    """A ticket entering a tier path within the change under way — created in a department that
+    has one, or moved into it (not by an escalation of its own path) — starts at the path's first
+    tier, in that tier's team: when the ticket has no team after the change so far, the team (and
+    the tier's department, when it is another) is set through `automatic_change` under the path
+    (actor `system`, cause `tier:<path>:entered`), and a `tier` event `entered` is recorded. A
+    team chosen in the same change (by whoever made it, or a rule) is kept. Called before and
+    after the event rules run; each entry happens once per change."""
+    from sportello.core.actors import Actor, ActorKind
+    from sportello.tickets import pipeline
+
+    ticket = ctx.ticket
+    department = ticket.department_id
+    if department is None or ctx.memo.get("tier_entered") == department:
+        return
+    if not ctx.created and department == ctx.before.get("department"):
+        return
+    path = paths_by_department(ctx.memo).get(department)
+    if path is None:
+        return
+    if any(e.kind == "tier" and e.field == "escalated" for e in ctx.events):
+        return  # an escalation moved it here: it stays on the path it climbed
+    row = None if ctx.created else TicketTier.objects.filter(ticket_id=ticket.pk).first()
+    if row is not None and row.path_id == path.id:
+        return  # back on a path it already follows: it keeps its tier
+    ctx.memo["tier_entered"] = department
+    first = path.tiers[0]
+    author = pipeline.Author(
+        actor=Actor(kind=ActorKind.SYSTEM, id=path.id, label=path.name), cause=f"tier:{path.key}:entered"
+    )
+    if ticket.team_id is None:
+        fields: dict[str, Any] = {"team": first.team}
+        if first.department != department:
+            fields["department"] = first.department
+        # A team removed since the path was saved fails validation: the ticket stays without one.
+        with contextlib.suppress(ValidationFailed):
+            pipeline.automatic_change(ctx, author=author, fields=fields)
+    data = {"path": path.key, "tier": first.key, "team": ticket.team_id}
+    ctx.events.append(_event(ctx, author, "entered", data))
+    if row is not None:  # it stood on another path's tier: it now starts this one
+        ticket_id, now = ticket.pk, ctx.now
+
+        def save() -> None:
+            TicketTier.objects.filter(ticket_id=ticket_id).update(
+                path_id=path.id, tier=first.key, entered_at=now, escalations=0
+            )
+
+        ctx.after_write.append(save)
 
 
 def escalate_in_change(ctx: Context, *, reason: str, to: str | None, author: Author) -> Tier:
