@@ -29,7 +29,99 @@ class BearerToken(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+# The error answers an operation can give, by what it takes (the body itself is `ErrorOut`).
+_ERROR_DESCRIPTIONS = {
+    400: "Bad request: the body is not valid JSON or YAML, or nests too deep",
+    401: "Not authenticated: no token, an unknown token, a revoked token",
+    403: "Permission denied: the caller's role may not do this",
+    404: "Not found, or not visible to the caller",
+    409: "Conflict: a duplicate, a stale `version`, a state that does not allow it",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed: `field` names the value",
+    429: "Too many requests",
+}
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ErrorOut",
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                            "message": {"type": "string"},
+                        },
+                        "required": ["field", "message"],
+                    },
+                },
+            },
+            "required": ["code", "message", "field"],
+        }
+    },
+    "required": ["error"],
+    "examples": [
+        {
+            "error": {
+                "code": "validation_failed",
+                "message": "is not allowed in this department",
+                "field": "custom_fields.subcategory",
+            }
+        }
+    ],
+}
+
+
+def error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
+    """The 4xx answers an operation can give, from its shape: a body can be malformed, too
+    large or of the wrong type; a token can be missing or lack the role; a path names something
+    or a body names something that may not exist; a write can conflict; any input can fail
+    validation."""
+    statuses = {429}
+    params = operation.get("parameters") or []
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if any(p.get("in") == "path" for p in params):
+        statuses.add(404)
+    if method in ("post", "put", "patch"):
+        statuses |= {400, 404, 413, 415}
+    if method in ("post", "put", "patch", "delete"):
+        statuses.add(409)
+    if params or operation.get("requestBody"):
+        statuses.add(422)
+    return sorted(statuses)
+
+
+class SportelloAPI(NinjaAPI):
+    """Ninja, plus the error answers on every operation of the OpenAPI document."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema["components"]["schemas"]["ErrorOut"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/ErrorOut"}
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                for status in error_statuses(method, operation):
+                    operation["responses"].setdefault(
+                        status,
+                        {
+                            "description": _ERROR_DESCRIPTIONS[status],
+                            "content": {"application/json": {"schema": ref}},
+                        },
+                    )
+        return schema
+
+
+api = SportelloAPI(
     title="Sportello API",
     version="1",
     description="Tickets, conversations, people and search. Send `Authorization: Bearer <token>`.",

@@ -25,10 +25,10 @@ from sportello.core.http import YAML_CONTENT_TYPES
 from . import selectors, services, simulate
 from .models import Rule, RuleKind, RuleTrace
 from .schemas import (
-    ImportOut,
     RuleOut,
     RulePage,
     RuleSaved,
+    RulesImportOut,
     RuleVersionPage,
     SimulateIn,
     SimulateOut,
@@ -131,7 +131,9 @@ def export_rules(request: HttpRequest, format: str | None = None) -> HttpRespons
     return JsonResponse(data)
 
 
-@router.post("/rules/import", response=ImportOut, summary="Import a rules document, all or nothing (admins)")
+@router.post(
+    "/rules/import", response=RulesImportOut, summary="Import a rules document, all or nothing (admins)"
+)
 def import_rules(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
     require_admin(request.auth)
     result = services.rules_import(

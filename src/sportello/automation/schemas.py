@@ -50,17 +50,17 @@ class RuleVersionPage(Schema):
     items: list[RuleVersionOut]
 
 
-class ImportItemOut(Schema):
+class RulesImportItemOut(Schema):
     kind: str
     key: str
     outcome: str
     version: int
 
 
-class ImportOut(Schema):
+class RulesImportOut(Schema):
     dry_run: bool
     counts: dict[str, int]
-    items: list[ImportItemOut]
+    items: list[RulesImportItemOut]
     warnings: list[WarningOut]
 
 

@@ -38,12 +38,12 @@ from sportello.tickets import causation
 from . import selectors, services
 from .models import Blueprint, BlueprintVersion
 from .schemas import (
+    BlueprintImportOut,
     BlueprintOut,
     BlueprintPage,
     BlueprintSaved,
     BlueprintVersionPage,
     DepartmentMetricsQuery,
-    ImportOut,
     MetricsOut,
     MetricsPage,
     MetricsQuery,
@@ -124,7 +124,9 @@ def export_blueprints(request: HttpRequest, format: str | None = None) -> HttpRe
 
 
 @router.post(
-    "/blueprints/import", response=ImportOut, summary="Import a blueprints document, all or nothing (admins)"
+    "/blueprints/import",
+    response=BlueprintImportOut,
+    summary="Import a blueprints document, all or nothing (admins)",
 )
 def import_blueprints(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
     require_admin(request.auth)

@@ -43,16 +43,16 @@ class BlueprintVersionPage(Schema):
     items: list[BlueprintVersionOut]
 
 
-class ImportItemOut(Schema):
+class BlueprintImportItemOut(Schema):
     key: str
     outcome: str
     version: int
 
 
-class ImportOut(Schema):
+class BlueprintImportOut(Schema):
     dry_run: bool
     counts: dict[str, int]
-    items: list[ImportItemOut]
+    items: list[BlueprintImportItemOut]
 
 
 class TransitionIn(Strict):

@@ -24,7 +24,7 @@ router = Router(tags=["sla"])
 BODY_MAX = 256 * 1024
 
 
-class PolicyOut(Schema):
+class SlaPolicyOut(Schema):
     key: str
     name: str
     position: int
@@ -35,10 +35,10 @@ class PolicyOut(Schema):
 
 
 class PolicyList(Schema):
-    items: list[PolicyOut]
+    items: list[SlaPolicyOut]
 
 
-class PolicySaved(PolicyOut):
+class PolicySaved(SlaPolicyOut):
     written: bool = Field(description="false: the definition equals the current version")
 
 
@@ -112,7 +112,7 @@ def create_policy(request: HttpRequest) -> Status:
     return Status(201, policy_out(policy, written=written))
 
 
-@router.get("/sla-policies/{sla_key}", response=PolicyOut, summary="One SLA policy")
+@router.get("/sla-policies/{sla_key}", response=SlaPolicyOut, summary="One SLA policy")
 def get_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
     return policy_out(selectors.policy_get(principal=request.auth, key=sla_key))
 
@@ -132,7 +132,7 @@ def put_policy(request: HttpRequest, sla_key: str, reflow: bool | None = None) -
     return policy_out(policy, written=written)
 
 
-@router.delete("/sla-policies/{sla_key}", response=PolicyOut, summary="Deactivate an SLA policy")
+@router.delete("/sla-policies/{sla_key}", response=SlaPolicyOut, summary="Deactivate an SLA policy")
 def delete_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
     return policy_out(services.policy_deactivate(key=sla_key, actor=request.auth, now=clock.now()))
 
