@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from sportello.accounts.api import router as accounts_router
@@ -14,7 +16,7 @@ from sportello.accounts.services import token_authenticate
 from sportello.contacts.api import router as contacts_router
 from sportello.core import clock
 from sportello.core.errors import DomainError
-from sportello.core.http import domain_error_response, error_response, validation_errors_response
+from sportello.core.http import domain_error_response, error_response, json_loads, validation_errors_response
 from sportello.tickets.api import router as tickets_router
 from sportello.tickets.api_attachments import router as attachments_router
 from sportello.tickets.api_fields import router as fields_router
@@ -27,6 +29,14 @@ class BearerToken(HttpBearer):
         if user is not None:
             request.user = user
         return user
+
+
+class BoundedJsonParser(Parser):
+    """Request bodies nested deeper than NESTING_MAX are refused (400) before validation walks
+    them; ninja reports the cause through `_http_error` below."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json_loads(request.body)
 
 
 # The error answers an operation can give, by what it takes (the body itself is `ErrorOut`).
@@ -126,6 +136,7 @@ api = SportelloAPI(
     version="1",
     description="Tickets, conversations, people and search. Send `Authorization: Bearer <token>`.",
     auth=BearerToken(),
+    parser=BoundedJsonParser(),
     urls_namespace="api-v1",
 )
 
@@ -149,7 +160,18 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Ninja wraps what the body parser raised in a 400 "cannot parse": say what it was.
+    if isinstance(exc.__cause__, DomainError):
+        return domain_error_response(exc.__cause__)
+    if isinstance(exc.__cause__, RequestDataTooBig):
+        return _too_big(request, exc.__cause__)
     return error_response(exc.status_code, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # A body without a Content-Length, found too large while it was read.
+    return error_response(413, "the request body is larger than the limit")
 
 
 @api.exception_handler(Http404)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sportello.core.http.ApiJsonErrorsMiddleware",  # first: every answer under /api/ passes it
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "sportello.urls"
+CSRF_FAILURE_VIEW = "sportello.core.http.csrf_failure"
 WSGI_APPLICATION = "sportello.wsgi.application"
 
 TEMPLATES = [
@@ -192,7 +194,7 @@ SPORTELLO = {
     "IMAP_TIMEOUT": 30.0,  # seconds per network operation
     "IMAP_EVERY": 60.0,  # seconds between two polls of a mailbox
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # also the API's JSON body limit (413 above)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 _MAIL_BACKEND = os.environ.get(

@@ -3,7 +3,6 @@ ticket's clocks stand."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from pydantic import Field
 
 from sportello.core import clock
 from sportello.core.errors import NotFound, ValidationFailed
+from sportello.core.http import json_document
 from sportello.engine import sla as engine
 from sportello.tickets.selectors import ticket_get_for
 
@@ -72,12 +72,7 @@ class TicketSlaOut(Schema):
 
 
 def _definition(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > BODY_MAX:
-        raise ValidationFailed(f"the policy is larger than {BODY_MAX} bytes")
-    try:
-        data = json.loads(request.body.decode("utf-8", errors="replace") or "null")
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    data = json_document(request, max_bytes=BODY_MAX, what="policy") if request.body else None
     if not isinstance(data, dict):
         raise ValidationFailed("a policy must be a JSON object")
     return data
