@@ -15,7 +15,7 @@ from sportello.accounts.api import router as accounts_router
 from sportello.accounts.services import token_authenticate
 from sportello.contacts.api import router as contacts_router
 from sportello.core import clock
-from sportello.core.errors import DomainError
+from sportello.core.errors import DomainError, ValidationFailed
 from sportello.core.http import domain_error_response, error_response, json_loads, validation_errors_response
 from sportello.tickets.api import router as tickets_router
 from sportello.tickets.api_attachments import router as attachments_router
@@ -32,11 +32,16 @@ class BearerToken(HttpBearer):
 
 
 class BoundedJsonParser(Parser):
-    """Request bodies nested deeper than NESTING_MAX are refused (400) before validation walks
-    them; ninja reports the cause through `_http_error` below."""
+    """Request bodies are JSON objects nested at most NESTING_MAX deep: deeper is a 400 before
+    validation walks them; anything but an object is a 422 (ninja would otherwise read a bare
+    string's attributes as fields: `"abc"` has a `title`). Ninja reports the cause through
+    `_http_error` below."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json_loads(request.body)
+        data = json_loads(request.body)
+        if not isinstance(data, dict):
+            raise ValidationFailed("the body must be a JSON object")
+        return data
 
 
 # The error answers an operation can give, by what it takes (the body itself is `ErrorOut`).

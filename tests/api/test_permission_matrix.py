@@ -198,7 +198,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ),
     ("GET", "/tasks", None, ALL_READ),
     ("GET", "/tasks/{task}", None, TICKET_READ),
-    ("PATCH", "/tasks/{task}", {"title": "Reprint pages 30-40"}, TICKET_READ),
+    ("PATCH", "/tasks/{task}", {"title": "Reprint pages 30-40", "version": 1}, TICKET_READ),
     ("POST", "/tasks/{task}/complete", {}, TICKET_READ),
     ("POST", "/tasks/{task}/reopen", {}, TICKET_READ),
     # SLA policies: admins write, agents read, light agents see none; a ticket's clocks to whoever

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Schema
+from pydantic import ConfigDict
 
 
 class WarningOut(Schema):
@@ -65,6 +66,8 @@ class RulesImportOut(Schema):
 
 
 class SimulateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     ticket_id: int | None = None
     change: dict[str, Any] | None = None
     ticket: dict[str, Any] | None = None

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from sportello.core import clock
 from sportello.core.errors import NotFound, ValidationFailed
 from sportello.core.http import json_document
+from sportello.core.instants import Instant
 from sportello.engine import sla as engine
 from sportello.tickets.selectors import ticket_get_for
 
@@ -215,6 +216,8 @@ class CalendarSaved(CalendarOut):
 
 
 class HolidaysIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     country: str = Field(description="ISO 3166-1 alpha-2, e.g. ES, IT, US")
     subdivision: str | None = Field(default=None, description="e.g. MD (Madrid), CA (California)")
     years: list[int]
@@ -344,8 +347,8 @@ class Report(Schema):
 
 
 class ReportQuery(Schema):
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
+    start: Instant = Field(alias="from")
+    end: Instant = Field(alias="to")
     department_id: int | None = None
     policy: str | None = None
     agent_id: int | None = None
@@ -387,6 +390,8 @@ class TierPathList(Schema):
 
 
 class EscalateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(max_length=10_000)
     to: str | None = Field(default=None, description="a tier key above the current one; default: the next")
 
