@@ -11,11 +11,12 @@ PY := .venv/bin/python
 SPORTELLO := .venv/bin/sportello
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run test lint typecheck layers check-deploy bench-seed bench clean
+.PHONY: help install run test fuzz lint typecheck layers check-deploy bench-seed bench clean
 
 help:
 	@echo "make run    install, migrate, load demo data on first start, serve web + worker on http://127.0.0.1:8000"
 	@echo "make test   install, then lint, type-check, layer contracts and the whole test suite"
+	@echo "make fuzz   a longer fuzzing run of the whole API (FUZZ_EXAMPLES per operation)"
 
 # uv itself: the one on PATH, or a private copy in a small bootstrap venv (works where the
 # system pip is externally managed).
@@ -36,6 +37,12 @@ run: install
 test: install lint typecheck layers check-deploy
 	$(SPORTELLO) check --fail-level WARNING
 	$(PY) -m pytest -n 2 --dist loadgroup tests
+
+FUZZ_EXAMPLES ?= 5
+
+# The API fuzzing run (tests/api/test_fuzz.py): every operation, as admin, agent and light agent.
+fuzz: install
+	SPORTELLO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n 2 --dist loadgroup tests/api/test_fuzz.py -q
 
 lint: install
 	.venv/bin/ruff check .

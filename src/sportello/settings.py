@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sportello.core.http.ApiJsonErrorsMiddleware",  # first: every answer under /api/ passes it
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -72,6 +73,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "sportello.urls"
+CSRF_FAILURE_VIEW = "sportello.core.http.csrf_failure"
 WSGI_APPLICATION = "sportello.wsgi.application"
 
 TEMPLATES = [
@@ -221,7 +223,7 @@ SPORTELLO = {
     "API_RATE_LIMIT": int(os.environ.get("SPORTELLO_API_RATE_LIMIT", 600)),
     "API_RATE_WINDOW": float(os.environ.get("SPORTELLO_API_RATE_WINDOW", 60)),
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # also the API's JSON body limit (413 above)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 _MAIL_BACKEND = os.environ.get(

@@ -72,7 +72,9 @@ def test_an_agent_adds_a_task_for_a_colleague_of_another_department_who_complete
     # and its pending reminders are gone
     assert not TaskReminder.objects.filter(task_id=task["id"], sent_at__isnull=True).exists()
     # but the colleague may not rewrite it, nor add tasks to a ticket they cannot read
-    assert outsider.patch(f"/tasks/{task['id']}", {"title": "x"}).status_code == 403
+    assert (
+        outsider.patch(f"/tasks/{task['id']}", {"title": "x", "version": task["version"]}).status_code == 403
+    )
     assert outsider.post(f"/tickets/{ticket.pk}/tasks",
                          {"title": "t", "assignee_id": desk.outsider.pk}).status_code == 404  # fmt: skip
     # and reopening it is an event too
@@ -146,7 +148,7 @@ def test_reminders_follow_the_due_date_and_are_sent_once(desk: Any, api: Any, ti
     task = client.post(f"/tickets/{ticket.pk}/tasks", body).json()
     # when the due date moves a day later, the reminders move with it
     later = due + timedelta(days=1)
-    client.patch(f"/tasks/{task['id']}", {"due_at": iso(later)})
+    assert client.patch(f"/tasks/{task['id']}", {"due_at": iso(later), "version": 1}).status_code == 200
     pending = sorted(TaskReminder.objects.filter(sent_at__isnull=True).values_list("remind_at", flat=True))
     assert pending == [later - timedelta(days=1), later]
     # nothing is due yet

@@ -11,7 +11,6 @@ stays readable and saving the rule again with `active: true` revives it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,15 +19,15 @@ from ninja import Router, Status
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, ValidationFailed
-from sportello.core.http import YAML_CONTENT_TYPES
+from sportello.core.http import YAML_CONTENT_TYPES, json_document
 
 from . import selectors, services, simulate
 from .models import Rule, RuleKind, RuleTrace
 from .schemas import (
-    ImportOut,
     RuleOut,
     RulePage,
     RuleSaved,
+    RulesImportOut,
     RuleVersionPage,
     SimulateIn,
     SimulateOut,
@@ -67,14 +66,7 @@ def _body(request: HttpRequest) -> Any:
         return services.load_rules_text(text)
     if content_type != "application/json":
         raise UnsupportedMediaType("send application/json or application/yaml")
-    if len(request.body) > services.engine_rules.DOCUMENT_MAX_BYTES:
-        raise ValidationFailed(
-            f"the document is larger than {services.engine_rules.DOCUMENT_MAX_BYTES} bytes"
-        )
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    return json_document(request, max_bytes=services.engine_rules.DOCUMENT_MAX_BYTES)
 
 
 def _kind_and_definition(data: Any) -> tuple[RuleKind, dict[str, Any]]:
@@ -131,7 +123,9 @@ def export_rules(request: HttpRequest, format: str | None = None) -> HttpRespons
     return JsonResponse(data)
 
 
-@router.post("/rules/import", response=ImportOut, summary="Import a rules document, all or nothing (admins)")
+@router.post(
+    "/rules/import", response=RulesImportOut, summary="Import a rules document, all or nothing (admins)"
+)
 def import_rules(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
     require_admin(request.auth)
     result = services.rules_import(

@@ -24,7 +24,7 @@ from .models import AssignmentBacklog, AssignmentPolicy
 router = Router(tags=["assignment"])
 
 
-class PolicyOut(Schema):
+class AssignmentPolicyOut(Schema):
     id: int
     key: str
     name: str
@@ -36,7 +36,7 @@ class PolicyOut(Schema):
 
 
 class PolicyPage(Schema):
-    items: list[PolicyOut]
+    items: list[AssignmentPolicyOut]
     next_cursor: str | None
 
 
@@ -99,7 +99,9 @@ def list_policies(
 
 
 @router.post(
-    "/assignment-policies", response={201: PolicyOut}, summary="Create an assignment policy (admins)"
+    "/assignment-policies",
+    response={201: AssignmentPolicyOut},
+    summary="Create an assignment policy (admins)",
 )
 def create_policy(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> Any:  # noqa: B008
     require_admin(request.auth)
@@ -113,14 +115,14 @@ def create_policy(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> 
     return Status(201, policy_out(policy))
 
 
-@router.get("/assignment-policies/{policy_key}", response=PolicyOut, summary="An assignment policy")
+@router.get("/assignment-policies/{policy_key}", response=AssignmentPolicyOut, summary="An assignment policy")
 def get_policy(request: HttpRequest, policy_key: str) -> dict[str, Any]:
     return policy_out(assignment.policy_get(key=policy_key))
 
 
 @router.put(
     "/assignment-policies/{policy_key}",
-    response=PolicyOut,
+    response=AssignmentPolicyOut,
     summary="Save a new version of an assignment policy (admins)",
 )
 def put_policy(

@@ -50,7 +50,7 @@ class MacroPage(Schema):
     items: list[MacroOut]
 
 
-class PreviewIn(Strict):
+class MacroPreviewIn(Strict):
     ticket_id: StrictInt
 
 
@@ -70,7 +70,7 @@ class EffectOut(Schema):
     payload: dict[str, Any]
 
 
-class PreviewOut(Schema):
+class MacroPreviewOut(Schema):
     macro: str
     version: int
     changes: list[ChangeOut]
@@ -161,10 +161,10 @@ def put_macro(request: HttpRequest, macro_key: str, payload: MacroIn) -> dict[st
 
 @router.post(
     "/macros/{macro_key}/preview",
-    response=PreviewOut,
+    response=MacroPreviewOut,
     summary="What applying the macro to a ticket would change (nothing is written)",
 )
-def preview_macro(request: HttpRequest, macro_key: str, payload: PreviewIn) -> dict[str, Any]:
+def preview_macro(request: HttpRequest, macro_key: str, payload: MacroPreviewIn) -> dict[str, Any]:
     preview = macros.macro_preview(
         key=macro_key, ticket_id=payload.ticket_id, agent=request.auth, now=clock.now()
     )

@@ -39,7 +39,7 @@ class PreviewItem(Schema):
     due_at: datetime = Field(description="when it fires; in the past: at the worker's next round")
 
 
-class PreviewOut(Schema):
+class TimeRulePreviewOut(Schema):
     rule: str
     version: int
     until: datetime
@@ -47,7 +47,7 @@ class PreviewOut(Schema):
     truncated: bool = Field(description="more tickets than `limit` would fire")
 
 
-@router.get("/rules/{key}/preview", response=PreviewOut, summary="Preview a time rule's firings")
+@router.get("/rules/{key}/preview", response=TimeRulePreviewOut, summary="Preview a time rule's firings")
 def rule_preview(request: HttpRequest, key: str, params: Query[PreviewQuery]) -> dict[str, Any]:
     """The armed timers of the time rule due within `hours`, on tickets the caller may read and
     where the rule's conditions hold now (they are checked again when the step fires)."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 
 class WarningOut(Schema):
@@ -50,21 +51,23 @@ class RuleVersionPage(Schema):
     items: list[RuleVersionOut]
 
 
-class ImportItemOut(Schema):
+class RulesImportItemOut(Schema):
     kind: str
     key: str
     outcome: str
     version: int
 
 
-class ImportOut(Schema):
+class RulesImportOut(Schema):
     dry_run: bool
     counts: dict[str, int]
-    items: list[ImportItemOut]
+    items: list[RulesImportItemOut]
     warnings: list[WarningOut]
 
 
 class SimulateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     ticket_id: int | None = None
     change: dict[str, Any] | None = None
     ticket: dict[str, Any] | None = None

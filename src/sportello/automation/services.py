@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 
 from sportello.accounts.models import User
-from sportello.core.errors import NotFound, ValidationFailed
+from sportello.core.errors import BadRequest, NotFound, ValidationFailed
 from sportello.engine import rules as engine_rules
 from sportello.engine.lint import LintWarning, lint
 from sportello.engine.schema import RuleSchemaError
@@ -295,19 +295,22 @@ def parse_rules_document(data: Any) -> engine_rules.RuleDocument:
 def load_rules_text(text: str) -> Any:
     """YAML or JSON text (JSON is YAML) as data, size-bounded, with the rules loader (no
     aliases; only true/false are booleans, so `on:` stays a key). ValidationFailed when
-    unreadable."""
+    unreadable, BadRequest when nested deeper than NESTING_MAX."""
     import yaml
 
     if len(text.encode("utf-8", errors="replace")) > engine_rules.DOCUMENT_MAX_BYTES:
         raise ValidationFailed(f"the document is larger than {engine_rules.DOCUMENT_MAX_BYTES} bytes")
     try:
-        return yaml.load(text, Loader=engine_rules._Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=engine_rules._Loader)  # noqa: S506 - a SafeLoader subclass
+    except engine_rules.NestingTooDeep as exc:
+        raise BadRequest(str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise ValidationFailed(f"invalid YAML{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ValidationFailed(f"invalid YAML: {exc}") from None
+    return data
 
 
 def rules_dump(data: dict[str, Any]) -> str:

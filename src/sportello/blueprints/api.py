@@ -18,7 +18,6 @@ first), each with `error.details`: every problem as `{code, field, message}`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -28,7 +27,7 @@ from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, ValidationFailed
-from sportello.core.http import YAML_CONTENT_TYPES, error_body
+from sportello.core.http import YAML_CONTENT_TYPES, error_body, json_document
 from sportello.engine import blueprints as engine
 from sportello.engine.actions import value_to_data
 from sportello.engine.blueprint_svg import render_svg
@@ -38,12 +37,12 @@ from sportello.tickets import causation
 from . import selectors, services
 from .models import Blueprint, BlueprintVersion
 from .schemas import (
+    BlueprintImportOut,
     BlueprintOut,
     BlueprintPage,
     BlueprintSaved,
     BlueprintVersionPage,
     DepartmentMetricsQuery,
-    ImportOut,
     MetricsOut,
     MetricsPage,
     MetricsQuery,
@@ -83,12 +82,7 @@ def _body(request: HttpRequest) -> Any:
     """The request body as JSON data."""
     if (request.content_type or "application/json") != "application/json":
         raise UnsupportedMediaType("send application/json")
-    if len(request.body) > DOCUMENT_MAX_BYTES:
-        raise ValidationFailed(f"the document is larger than {DOCUMENT_MAX_BYTES} bytes")
-    try:
-        return json.loads(request.body.decode("utf-8", errors="replace"))
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    return json_document(request, max_bytes=DOCUMENT_MAX_BYTES)
 
 
 @router.get("/blueprints", response=BlueprintPage, summary="List blueprints (admins, agents)")
@@ -124,7 +118,9 @@ def export_blueprints(request: HttpRequest, format: str | None = None) -> HttpRe
 
 
 @router.post(
-    "/blueprints/import", response=ImportOut, summary="Import a blueprints document, all or nothing (admins)"
+    "/blueprints/import",
+    response=BlueprintImportOut,
+    summary="Import a blueprints document, all or nothing (admins)",
 )
 def import_blueprints(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
     require_admin(request.auth)

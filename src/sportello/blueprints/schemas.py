@@ -9,6 +9,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from sportello.core.instants import Instant
 from sportello.tickets.schemas import CustomValues, Id, Strict, Text, Version
 
 
@@ -43,16 +44,16 @@ class BlueprintVersionPage(Schema):
     items: list[BlueprintVersionOut]
 
 
-class ImportItemOut(Schema):
+class BlueprintImportItemOut(Schema):
     key: str
     outcome: str
     version: int
 
 
-class ImportOut(Schema):
+class BlueprintImportOut(Schema):
     dry_run: bool
     counts: dict[str, int]
-    items: list[ImportItemOut]
+    items: list[BlueprintImportItemOut]
 
 
 class TransitionIn(Strict):
@@ -168,10 +169,8 @@ class MetricsOut(Schema):
 
 
 class MetricsQuery(Schema):
-    start: datetime | None = Field(
-        default=None, alias="from", description="default: the beginning of the log"
-    )
-    end: datetime | None = Field(default=None, alias="to", description="default (and at most): now")
+    start: Instant | None = Field(default=None, alias="from", description="default: the beginning of the log")
+    end: Instant | None = Field(default=None, alias="to", description="default (and at most): now")
 
 
 class DepartmentMetricsQuery(MetricsQuery):

@@ -83,7 +83,16 @@ from sportello.engine.conditions import (
     condition_to_data,
     parse_condition,
 )
-from sportello.engine.schema import RuleSchemaError, at, boolean, mapping, one_line, sequence, slug
+from sportello.engine.schema import (
+    NESTING_MAX,
+    RuleSchemaError,
+    at,
+    boolean,
+    mapping,
+    one_line,
+    sequence,
+    slug,
+)
 
 SCHEMA = "sportello/rules/v1"
 DOCUMENT_MAX_BYTES = 1_000_000
@@ -547,14 +556,31 @@ def document_to_data(doc: RuleDocument) -> dict[str, Any]:
     }
 
 
+class NestingTooDeep(yaml.YAMLError):
+    """A YAML document nests deeper than NESTING_MAX: refused while it is read, before the
+    parser's recursion could exhaust the stack."""
+
+
 class _Loader(yaml.SafeLoader):
-    """The safe loader without aliases: `&a`/`*a` could make a small text expand to a huge tree."""
+    """The safe loader without aliases (`&a`/`*a` could make a small text expand to a huge
+    tree) and with a nesting limit."""
+
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
+        if self._depth >= NESTING_MAX:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise NestingTooDeep(
+                f"the document is nested deeper than {NESTING_MAX} levels (line {mark.line + 1})"
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 # YAML 1.2 booleans: only true/false. YAML 1.1 would read the key `on:` (and yes/no/off) as a bool.
@@ -574,6 +600,8 @@ def load_yaml(text: str, *, specs: Mapping[str, FieldSpec]) -> RuleDocument:
         raise RuleSchemaError("", f"the document is larger than {DOCUMENT_MAX_BYTES} bytes")
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except NestingTooDeep as exc:
+        raise RuleSchemaError("", str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -26,6 +26,30 @@ def at(path: str, key: str | int) -> str:
 
 # -- parsing helpers shared by every document parser ----------------------------------------------
 
+# How deep any document we read may nest (objects and lists, counting the outermost): deep
+# enough for the deepest rule (conditions nest at most ten groups), shallow enough that no
+# recursive walk over the data can exhaust the stack.
+NESTING_MAX = 64
+
+
+def nesting_exceeds(value: object, limit: int = NESTING_MAX) -> bool:
+    """Whether `value` (parsed JSON or YAML) nests objects and lists deeper than `limit`;
+    iterative, so it is safe on any input."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Sequence[object] = list(node.values())
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 NAME_MAX = 200
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 

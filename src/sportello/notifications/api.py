@@ -22,13 +22,13 @@ from .schemas import (
     CannedList,
     CannedOut,
     CannedPatch,
-    PreviewIn,
-    PreviewOut,
     RenderIn,
     RenderOut,
     TemplateIn,
     TemplateList,
     TemplateOut,
+    TemplatePreviewIn,
+    TemplatePreviewOut,
     TemplateSaved,
     TemplateVersionOut,
 )
@@ -74,10 +74,10 @@ def canned_out(canned: CannedResponse) -> dict[str, Any]:
 
 @router.post(
     "/notification-templates/{key}/preview",
-    response=PreviewOut,
+    response=TemplatePreviewOut,
     summary="Render a template, or a draft of it, against a ticket",
 )
-def preview_template(request: HttpRequest, key: str, payload: PreviewIn) -> dict[str, Any]:
+def preview_template(request: HttpRequest, key: str, payload: TemplatePreviewIn) -> dict[str, Any]:
     """The stored template (the admin's, else the default) in `language` (default: the
     requester's, else English), or the `subject` / `body_text` / `body_html` drafts given in
     its place, rendered for the ticket. Nothing is saved or sent."""

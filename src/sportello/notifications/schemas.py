@@ -55,7 +55,7 @@ class TemplateVersionOut(Schema):
     created_by_id: int | None
 
 
-class PreviewIn(Strict):
+class TemplatePreviewIn(Strict):
     ticket_id: Id
     language: str | None = Field(default=None, description="en, es or it; default: the requester's")
     subject: Text | None = Field(default=None, max_length=TEXT_LIMIT, description="a draft subject")
@@ -63,7 +63,7 @@ class PreviewIn(Strict):
     body_html: Text | None = Field(default=None, max_length=TEXT_LIMIT, description="a draft HTML body")
 
 
-class PreviewOut(Schema):
+class TemplatePreviewOut(Schema):
     key: str
     language: str
     source: str = Field(description="custom, default or draft")

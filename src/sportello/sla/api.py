@@ -3,16 +3,17 @@ ticket's clocks stand."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from sportello.core import clock
 from sportello.core.errors import NotFound, ValidationFailed
+from sportello.core.http import json_document
+from sportello.core.instants import Instant
 from sportello.engine import sla as engine
 from sportello.tickets.selectors import ticket_get_for
 
@@ -24,7 +25,7 @@ router = Router(tags=["sla"])
 BODY_MAX = 256 * 1024
 
 
-class PolicyOut(Schema):
+class SlaPolicyOut(Schema):
     key: str
     name: str
     position: int
@@ -35,10 +36,10 @@ class PolicyOut(Schema):
 
 
 class PolicyList(Schema):
-    items: list[PolicyOut]
+    items: list[SlaPolicyOut]
 
 
-class PolicySaved(PolicyOut):
+class PolicySaved(SlaPolicyOut):
     written: bool = Field(description="false: the definition equals the current version")
 
 
@@ -72,12 +73,7 @@ class TicketSlaOut(Schema):
 
 
 def _definition(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > BODY_MAX:
-        raise ValidationFailed(f"the policy is larger than {BODY_MAX} bytes")
-    try:
-        data = json.loads(request.body.decode("utf-8", errors="replace") or "null")
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    data = json_document(request, max_bytes=BODY_MAX, what="policy") if request.body else None
     if not isinstance(data, dict):
         raise ValidationFailed("a policy must be a JSON object")
     return data
@@ -112,7 +108,7 @@ def create_policy(request: HttpRequest) -> Status:
     return Status(201, policy_out(policy, written=written))
 
 
-@router.get("/sla-policies/{sla_key}", response=PolicyOut, summary="One SLA policy")
+@router.get("/sla-policies/{sla_key}", response=SlaPolicyOut, summary="One SLA policy")
 def get_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
     return policy_out(selectors.policy_get(principal=request.auth, key=sla_key))
 
@@ -132,7 +128,7 @@ def put_policy(request: HttpRequest, sla_key: str, reflow: bool | None = None) -
     return policy_out(policy, written=written)
 
 
-@router.delete("/sla-policies/{sla_key}", response=PolicyOut, summary="Deactivate an SLA policy")
+@router.delete("/sla-policies/{sla_key}", response=SlaPolicyOut, summary="Deactivate an SLA policy")
 def delete_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
     return policy_out(services.policy_deactivate(key=sla_key, actor=request.auth, now=clock.now()))
 
@@ -220,6 +216,8 @@ class CalendarSaved(CalendarOut):
 
 
 class HolidaysIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     country: str = Field(description="ISO 3166-1 alpha-2, e.g. ES, IT, US")
     subdivision: str | None = Field(default=None, description="e.g. MD (Madrid), CA (California)")
     years: list[int]
@@ -349,8 +347,8 @@ class Report(Schema):
 
 
 class ReportQuery(Schema):
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
+    start: Instant = Field(alias="from")
+    end: Instant = Field(alias="to")
     department_id: int | None = None
     policy: str | None = None
     agent_id: int | None = None
@@ -392,6 +390,8 @@ class TierPathList(Schema):
 
 
 class EscalateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(max_length=10_000)
     to: str | None = Field(default=None, description="a tier key above the current one; default: the next")
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.errors import PermissionDenied
+from sportello.core.instants import Instant
 from sportello.core.paging import SortKey, page_limit, paginate
 from sportello.tickets.selectors import ticket_get_for
 
@@ -23,20 +24,24 @@ router = Router(tags=["tasks"])
 
 
 class TaskIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     title: str = Field(max_length=10_000)
     assignee_id: int
     description: str = Field(default="", max_length=20_000)
-    due_at: datetime | None = None
+    due_at: Instant | None = None
     reminders: list[str] = Field(default_factory=list, description='before the due instant: "1d", "2h", "0m"')
 
 
 class TaskPatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     title: str | None = Field(default=None, max_length=10_000)
     assignee_id: int | None = None
     description: str | None = Field(default=None, max_length=20_000)
-    due_at: datetime | None = None
+    due_at: Instant | None = None
     reminders: list[str] | None = None
-    version: int | None = Field(default=None, description="the version you loaded: 409 if it changed")
+    version: int = Field(description="the version you loaded: 409 `stale_version` if it changed since")
 
 
 class TaskOut(Schema):
@@ -164,7 +169,7 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn) -> Any:
     services.task_update(
         actor=_agent(request),
         task_id=task_id,
-        expected_version=given.pop("version", None),
+        expected_version=given.pop("version"),
         now=now,
         **{k: given[k] for k in ("title", "description", "assignee_id", "due_at", "reminders") if k in given},
     )
