@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -49,7 +50,7 @@ _PIP_DOWNLOAD_OPTIONS = (
     "--disable-pip-version-check",
     "-q",
 )
-DOWNLOAD_TIMEOUT = 180  # seconds for all downloads together
+DOWNLOAD_TIMEOUT = 600  # seconds for all downloads together (pip prepares each sdist: slow on a busy machine)
 MANIFEST = "sportello-mail-corpora.json"
 EXTRACTED = "sportello-mail-corpora"  # the names of the folders the data files are extracted to start so
 LOCK = ".lock"
@@ -130,8 +131,21 @@ def _pip_commands() -> list[list[str]]:
 
 
 def _run(command: list[str], *, cwd: Path, deadline: float) -> subprocess.CompletedProcess[bytes]:
+    """Runs `command` in a process group of its own; past the deadline the whole group is killed
+    (a `python3` that is a shell shim would otherwise leave its pip running on, still writing
+    into the cache after the run has given up on it)."""
     timeout = max(1.0, deadline - time.monotonic())
-    return subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout, check=False)  # noqa: S603
+    with subprocess.Popen(  # noqa: S603
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def _download_sdists(into: Path, deadline: float) -> str | None:
