@@ -81,20 +81,22 @@ def create_secret(request: HttpRequest, payload: WebhookSecretCreateIn) -> Statu
 
 
 @router.post(
-    "/webhook-secrets/{name}/rotate",
+    "/webhook-secrets/{secret_name}/rotate",
     response=WebhookSecretValueOut,
     summary="Give a webhook secret a new value (admins)",
 )
-def rotate_secret(request: HttpRequest, name: str, payload: WebhookSecretRotateIn) -> dict[str, Any]:
+def rotate_secret(request: HttpRequest, secret_name: str, payload: WebhookSecretRotateIn) -> dict[str, Any]:
     """The answer holds the new value, shown this once. The previous value keeps signing
     deliveries (in `X-Sportello-Signature-Previous`) until `previous_valid_until`."""
     now = clock.now()
-    row, value = secrets.secret_rotate(actor=request.auth, name=name, value=payload.value, now=now)
+    row, value = secrets.secret_rotate(actor=request.auth, name=secret_name, value=payload.value, now=now)
     return {**secret_out(row, now=now), "value": value}
 
 
-@router.delete("/webhook-secrets/{name}", response={204: None}, summary="Delete a webhook secret (admins)")
-def delete_secret(request: HttpRequest, name: str) -> Status[None]:
+@router.delete(
+    "/webhook-secrets/{secret_name}", response={204: None}, summary="Delete a webhook secret (admins)"
+)
+def delete_secret(request: HttpRequest, secret_name: str) -> Status[None]:
     """409 naming the rules, macros, SLA policies and blueprints that still use it."""
-    secrets.secret_delete(actor=request.auth, name=name, now=clock.now())
+    secrets.secret_delete(actor=request.auth, name=secret_name, now=clock.now())
     return Status(204, None)
