@@ -178,13 +178,15 @@ def test_a_value_is_in_the_creating_answer_only_and_stored_encrypted(
         rotated = admin.post("/webhook-secrets/crm/rotate", {"value": value + "-2"})
         listed = admin.get("/webhook-secrets")
     assert created.json() == {
-        "name": "crm", "value": value, "created_at": "2026-11-02T09:30:00Z", "created_by": "admin@desk.test",
+        "name": "crm", "version": 1, "value": value,
+        "created_at": "2026-11-02T09:30:00Z", "created_by": "admin@desk.test",
         "rotated_at": None, "rotated_by": None, "previous_valid_until": None, "last_used_at": None,
     }  # fmt: skip
-    assert rotated.json()["value"] == value + "-2"
+    assert (rotated.json()["value"], rotated.json()["version"]) == (value + "-2", 2)
     assert value not in listed.content.decode()
     assert set(listed.json()["items"][0]) == {
         "name",
+        "version",
         "created_at",
         "created_by",
         "rotated_at",

@@ -33,6 +33,7 @@ class WebhookSecretRotateIn(Schema):
 
 class WebhookSecretOut(Schema):
     name: str
+    version: int  # 1 when created, one more at each rotation
     created_at: datetime
     created_by: str | None
     rotated_at: datetime | None
@@ -53,6 +54,7 @@ def secret_out(row: WebhookSecret, *, now: datetime) -> dict[str, Any]:
     grace = row.previous_until if row.previous and row.previous_until and row.previous_until > now else None
     return {
         "name": row.name,
+        "version": row.version,
         "created_at": row.created_at,
         "created_by": row.created_by.email if row.created_by is not None else None,
         "rotated_at": row.rotated_at,

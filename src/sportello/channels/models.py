@@ -67,6 +67,7 @@ class WebhookSecret(models.Model):
     secret = models.TextField()  # encrypted (channels.secrets.seal), never returned
     previous = models.TextField(blank=True, default="")  # encrypted; "" when none
     previous_until = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)  # how many values it has had
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

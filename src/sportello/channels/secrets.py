@@ -180,7 +180,10 @@ def secret_rotate(
         row.secret = seal(plain)
         row.rotated_at = now
         row.rotated_by = actor
-        row.save(update_fields=["previous", "previous_until", "secret", "rotated_at", "rotated_by"])
+        row.version += 1
+        row.save(
+            update_fields=["previous", "previous_until", "secret", "rotated_at", "rotated_by", "version"]
+        )
     logger.info("webhook secret %r rotated by %s", name, _who(actor))
     return row, plain
 

@@ -63,5 +63,10 @@ class Migration(migrations.Migration):
             name='secret',
             field=models.TextField(),
         ),
+        migrations.AddField(
+            model_name="webhooksecret",
+            name="version",
+            field=models.PositiveIntegerField(default=1),
+        ),
         migrations.RunPython(encrypt_clear_values, migrations.RunPython.noop),
     ]
