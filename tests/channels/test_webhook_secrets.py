@@ -363,3 +363,34 @@ def test_the_command_creates_lists_rotates_and_deletes(desk: Any) -> None:
         run("delete", "crm")
     with pytest.raises(CommandError, match="no webhook secret 'nope'"):
         run("delete", "nope")
+
+
+# -- the upgrade -----------------------------------------------------------------------------------
+
+
+def test_the_upgrade_encrypts_values_stored_in_clear(db: Any) -> None:
+    # given a secret stored in clear, as before values were encrypted
+    import pkgutil
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import sportello.channels.migrations as migrations
+
+    [name] = [
+        m.name
+        for m in pkgutil.iter_modules(migrations.__path__)
+        if m.name.endswith("_webhook_secret_rotation_encryption")
+    ]
+    migration = import_module(f"{migrations.__name__}.{name}")
+    WebhookSecret.objects.create(name="crm", secret="clear-value-0123456789", created_at=NOW)
+    # when the migration's data step runs (twice: it converts only what is in clear)
+    migration.encrypt_clear_values(apps, None)
+    once = WebhookSecret.objects.get(name="crm").secret
+    migration.encrypt_clear_values(apps, None)
+    # then the value is stored encrypted and opens to what it was
+    stored = WebhookSecret.objects.get(name="crm").secret
+    assert stored == once
+    assert stored.startswith("v1:")
+    assert "clear-value" not in stored
+    assert secrets.unseal(stored) == "clear-value-0123456789"
