@@ -4,6 +4,7 @@ sportello run            migrate, load demo data on first start, serve web + wor
 sportello serve          the web server        sportello worker   the background worker
 sportello demo           load demo data        sportello createadmin --email E --password P
 sportello token EMAIL    print a new API token sportello migrate | check | <any manage command>
+sportello secrets list|create|rotate|delete   webhook signing secrets
 """
 
 from __future__ import annotations

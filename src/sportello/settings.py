@@ -156,6 +156,9 @@ SPORTELLO = {
     # A webhook refused for a temporary reason is retried at least this long (seconds), then
     # parked (kept, listed for admins, retried on request).
     "WEBHOOK_RETRY_WINDOW": 24 * 3600.0,
+    # After a webhook secret is rotated, its previous value keeps signing (a second signature
+    # header) this long (seconds), so receivers can switch at their pace.
+    "WEBHOOK_SECRET_GRACE": 24 * 3600.0,
     # Outbox retries: full-jitter exponential back-off, delay in [0, min(CAP, BASE * 2**(n-1))].
     "OUTBOX_MAX_ATTEMPTS": 8,
     "OUTBOX_RETRY_BASE": 10.0,  # seconds

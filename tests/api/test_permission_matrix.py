@@ -24,6 +24,7 @@ from sportello.automation.services import rule_save
 from sportello.blueprints.services import blueprint_save
 from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import Mailbox, OutboxMessage, OutboxStatus
+from sportello.channels.secrets import secret_create
 from sportello.channels.services import outbox_add
 from sportello.core.actors import Via
 from sportello.notifications.services import canned_create
@@ -298,6 +299,11 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     # Parked deliveries (retried for a day without success) are admins' to see and retry.
     ("GET", "/deliveries/parked", None, ADMIN_ONLY),
     ("POST", "/deliveries/{delivery}/retry", {}, ADMIN_ONLY),
+    # Webhook secrets are admins': a value is shown only to the admin who creates or rotates it.
+    ("GET", "/webhook-secrets", None, ADMIN_ONLY),
+    ("POST", "/webhook-secrets", {"name": "erp"}, ADMIN_ONLY_CREATE),
+    ("POST", "/webhook-secrets/{webhook_secret}/rotate", {}, ADMIN_ONLY),
+    ("DELETE", "/webhook-secrets/{webhook_secret}", None, expect(204, 403, 403, 403)),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -361,7 +367,9 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
     parked = outbox_add(kind="webhook", ticket=outcome.ticket, change_id=None, dedupe_key="matrix:parked",
                         payload={"url": "https://hooks.shop.test/in", "body": "{}"}, now=NOW)  # fmt: skip
     OutboxMessage.objects.filter(pk=parked.pk).update(status=OutboxStatus.PARKED, attempts=30, parked_at=NOW)
+    secret_create(actor=desk.admin, name="crm", now=NOW)
     return {
+        "webhook_secret": "crm",
         "timer_kind": "sla",
         "timer": parked_timer.pk,
         "delivery": parked.pk,
@@ -489,6 +497,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{kind}": "{timer_kind}",
         "{timer_id}": "{timer}",
         "{delivery_id}": "{delivery}",
+        "{secret_name}": "{webhook_secret}",
         # `{key}` is `{rule}` by now
         "/notification-templates/{rule}/{language}": "/notification-templates/ticket_received/en",
         "/notification-templates/{rule}/preview": "/notification-templates/ticket_received/preview",

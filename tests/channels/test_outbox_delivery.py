@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sportello.channels.models import OutboxMessage, OutboxStatus, WebhookSecret
+from sportello.channels.secrets import seal
 from sportello.channels.services import outbox_add, outbox_deliver, outbox_sweep, retry_delay
 from sportello.channels.tasks import deliver_outbox
 from sportello.core.actors import Via
@@ -128,7 +129,7 @@ def deliver_jobs(item: OutboxMessage) -> list[DBTaskResult]:
 
 def test_a_webhook_is_signed_and_sent_once(db: Any, hook: Hook) -> None:
     # given a named secret and a webhook item referring to it
-    WebhookSecret.objects.create(name="crm", secret="k3y", created_at=NOW)
+    WebhookSecret.objects.create(name="crm", secret=seal("k3y"), created_at=NOW)
     item = add_webhook(hook.url(), secret_ref="crm")
     # when the worker delivers it
     assert outbox_deliver(outbox_id=item.pk, now=NOW) == OutboxStatus.SENT

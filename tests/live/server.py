@@ -161,6 +161,10 @@ class LiveServer:
                 )
             time.sleep(0.2)
 
+    def manage(self, *args: str) -> str:
+        """Run `sportello <args>` against the server's database; its standard output."""
+        return self._command("-m", "sportello.cli", *args)
+
     def start_worker(self) -> subprocess.Popen[bytes]:
         """A `sportello worker` over the same database, stopped with the server."""
         return self._spawn("worker", "--interval", "0.2")

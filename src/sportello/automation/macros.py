@@ -40,6 +40,7 @@ from django.db.models import Q, QuerySet
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.channels import services as outbox
 from sportello.channels.models import OutboxMessage
+from sportello.channels.secrets import check_secret_refs
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from sportello.engine import actions as act
@@ -182,6 +183,7 @@ def _validated(definition: Any, specs: Mapping[str, FieldSpec]) -> tuple[dict[st
             f"a {parsed.visibility.scope} macro has exactly one owner", field="visibility.ids"
         )
     item: dict[str, Any] = engine_rules.document_to_data(doc)["macros"][0]
+    check_secret_refs(item)
     return item, parsed
 
 

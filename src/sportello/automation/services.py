@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 
 from sportello.accounts.models import User
+from sportello.channels.secrets import check_secret_refs
 from sportello.core.errors import BadRequest, NotFound, ValidationFailed
 from sportello.engine import rules as engine_rules
 from sportello.engine.lint import LintWarning, lint
@@ -58,6 +59,7 @@ def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
     item.pop("version", None)  # informational in documents; the saved version is the rule's
     if item["key"] in RESERVED_KEYS:
         raise ValidationFailed(f"{item['key']!r} is reserved; choose another key", field="key")
+    check_secret_refs(item)
     return item
 
 

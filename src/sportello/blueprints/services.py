@@ -30,6 +30,7 @@ from django.db.models import F
 from sportello.accounts.models import Role, User
 from sportello.accounts.services import require_admin
 from sportello.automation import refs
+from sportello.channels.secrets import check_secret_refs
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.engine import blueprints as engine
@@ -59,6 +60,7 @@ def blueprint_save(*, definition: Any, actor: User | None, now: datetime) -> tup
     # Records may be named by key, as in a document (`automation.refs`).
     definition = refs.blueprint_to_ids(copy.deepcopy(definition))
     item = definitions.normalised(definitions.validate(definition))
+    check_secret_refs(item)
     row = Blueprint.objects.select_for_update().filter(key=item["key"]).first()
     if row is None:
         row = Blueprint(key=item["key"], version=0, created_at=now)

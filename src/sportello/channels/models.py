@@ -59,11 +59,27 @@ class OutboxMessage(models.Model):
 
 class WebhookSecret(models.Model):
     """A shared secret that signs webhook deliveries, referred to by name from rules
-    (`secret_ref`), so rules never hold the secret itself."""
+    (`secret_ref`), so rules never hold the secret itself. Values are stored encrypted
+    (`channels.secrets`); after a rotation the previous value keeps signing, next to the new
+    one, until `previous_until`."""
 
     name = models.CharField(max_length=100, unique=True)
-    secret = models.CharField(max_length=500)
+    secret = models.TextField()  # encrypted (channels.secrets.seal), never returned
+    previous = models.TextField(blank=True, default="")  # encrypted; "" when none
+    previous_until = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)  # how many values it has had
     created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    rotated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name  # never the secret

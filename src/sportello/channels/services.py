@@ -50,8 +50,8 @@ from sportello.core import clock
 from sportello.core.actors import Actor, Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied
 
-from . import outbound, webhooks
-from .models import AutoReply, OutboxMessage, OutboxStatus, WebhookSecret
+from . import outbound, secrets, webhooks
+from .models import AutoReply, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -251,17 +251,23 @@ def _deliver_webhook(payload: dict[str, Any], *, delivery_id: str, now: datetime
         headers = {str(k): str(v) for k, v in dict(payload.get("headers") or {}).items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentFailure(f"unusable webhook payload: {type(exc).__name__}: {exc}") from exc
-    secret: str | None = None
+    signing: secrets.Signing | None = None
     if ref := payload.get("secret_ref"):
-        secret = WebhookSecret.objects.filter(name=str(ref)).values_list("secret", flat=True).first()
-        if secret is None:
+        try:
+            signing = secrets.signing_values(str(ref), now=now)
+        except secrets.Undecryptable:
+            raise PermanentFailure(
+                f"cannot decrypt webhook secret {str(ref)[:100]!r} (SECRET_KEY changed?): rotate it"
+            ) from None
+        if signing is None:
             raise PermanentFailure(f"unknown webhook secret {str(ref)[:100]!r}")
     result = webhooks.webhook_send(
         url=url,
         body=body,
         delivery_id=delivery_id,
         timestamp=int(now.timestamp()),
-        secret=secret,
+        secret=signing.current if signing is not None else None,
+        previous_secret=signing.previous if signing is not None else None,
         headers=headers,
         allow=webhooks.AllowList.parse(_config("WEBHOOK_ALLOW")),
         limits=webhooks.Limits(

@@ -35,6 +35,7 @@ RESERVED_HEADERS = frozenset(
         "x-sportello-delivery",
         "x-sportello-timestamp",
         "x-sportello-signature",
+        "x-sportello-signature-previous",
     }
 )
 
@@ -212,13 +213,16 @@ def webhook_send(
     delivery_id: str,
     timestamp: int,
     secret: str | None,
+    previous_secret: str | None = None,
     headers: Mapping[str, str] | None = None,
     allow: AllowList,
     limits: Limits,
     tls_context: ssl.SSLContext | None = None,
 ) -> WebhookResult:
     """POST `body` to `url` once. Never raises for delivery problems: the result says whether
-    the attempt succeeded, should be retried, or failed for good."""
+    the attempt succeeded, should be retried, or failed for good. With a secret, the body is
+    signed in `X-Sportello-Signature`; with a previous secret too (a rotation's grace period),
+    also in `X-Sportello-Signature-Previous`."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
@@ -250,6 +254,10 @@ def webhook_send(
         out_headers["X-Sportello-Signature"] = webhook_signature(
             secret=secret, delivery_id=delivery_id, timestamp=timestamp, body=body
         )
+        if previous_secret:
+            out_headers["X-Sportello-Signature-Previous"] = webhook_signature(
+                secret=previous_secret, delivery_id=delivery_id, timestamp=timestamp, body=body
+            )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     tls = (tls_context or ssl.create_default_context()) if scheme == "https" else None
     conn = _PinnedConnection(parts.hostname, port, ip=ip, timeout=limits.connect_timeout, tls=tls)

@@ -19,6 +19,7 @@ from django.db import transaction
 from sportello.accounts.models import User
 from sportello.accounts.services import require_admin
 from sportello.automation.facts import CUSTOM_PREFIX, field_specs
+from sportello.channels.secrets import check_secret_refs
 from sportello.core.config import signatures
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.engine import sla as engine
@@ -43,6 +44,7 @@ def policy_validate(definition: Any) -> engine.SlaPolicy:
         raise ValidationFailed(exc.message, field=exc.path or None) from None
     if any(t.business for t in parsed.targets) or parsed.calendar is not None:
         _check_calendar(parsed.calendar)
+    check_secret_refs(definition)
     return parsed
 
 
