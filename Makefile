@@ -42,7 +42,7 @@ FUZZ_EXAMPLES ?= 5
 
 # The API fuzzing run (tests/api/test_fuzz.py): every operation, as admin, agent and light agent.
 fuzz: install
-	SPORTELLO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n 2 --dist loadgroup tests/api/test_fuzz.py -q
+	SPORTELLO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n 2 -o addopts="-p no:cacheprovider" tests/api/test_fuzz.py
 
 lint: install
 	.venv/bin/ruff check .

@@ -109,8 +109,8 @@ def error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
         statuses |= {400, 404, 413, 415}
     if method in ("post", "put", "patch", "delete"):
         statuses.add(409)
-    if params or operation.get("requestBody"):
-        statuses.add(422)
+    if params or operation.get("requestBody") or method in ("post", "put", "patch"):
+        statuses.add(422)  # (a write reading its body itself — a rules document — declares none)
     return sorted(statuses)
 
 
