@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sportello.automation.models import RuleTrace, TraceKind
-from sportello.automation.services import rule_traces_prune
+from sportello.automation.traces import rule_traces_prune
 from testing import NOW
 
 

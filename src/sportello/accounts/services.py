@@ -17,10 +17,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.text import clean_text
 
 from .models import AgentStatus, ApiToken, Department, Role, Team, User
+from .permissions import require_admin as require_admin
 
 TOKEN_PREFIX = "spt_"  # noqa: S105 (a public prefix, not a secret)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -31,12 +32,6 @@ LANGUAGE_MAX_LENGTH = 10
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def require_admin(actor: User | None) -> None:
-    """Raise PermissionDenied unless `actor` is an active admin (or the system, `None`)."""
-    if actor is not None and not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied("only admins can do this")
 
 
 def _email(raw: str, *, field: str = "email") -> str:

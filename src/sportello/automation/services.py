@@ -12,10 +12,9 @@ import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -34,7 +33,6 @@ from .models import (
     MacroVersion,
     Rule,
     RuleKind,
-    RuleTrace,
     RuleVersion,
 )
 
@@ -203,20 +201,6 @@ def rule_warnings(*, kind: RuleKind, key: str) -> list[RuleWarning]:
 
 
 # -- traces -----------------------------------------------------------------------------------------
-
-
-def rule_traces_prune(*, now: datetime, batch_size: int = 1000) -> int:
-    """Delete the quiet rule traces (no rule fired, failed or reached its cap) older than
-    `SPORTELLO["RULE_TRACE_RETENTION_DAYS"]` days, in batches so no statement holds locks long.
-    The traces of changes on which a rule acted are kept. Returns how many were deleted."""
-    cutoff = now - timedelta(days=int(settings.SPORTELLO["RULE_TRACE_RETENTION_DAYS"]))
-    old = RuleTrace.objects.filter(quiet=True, at__lt=cutoff)
-    total = 0
-    while True:
-        pks = list(old.order_by("at").values_list("pk", flat=True)[:batch_size])
-        if not pks:
-            return total
-        total += RuleTrace.objects.filter(pk__in=pks).delete()[0]
 
 
 # -- rules as code -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.tasks import task
 from sportello.core import clock
 from sportello.core.scheduler import register_job
 
-from . import services, timers
+from . import timers, traces
 
 
 @task()
@@ -23,8 +23,8 @@ def rearm_timers(*, after_id: int = 0) -> int | None:
 
 @task()
 def prune_rule_traces() -> int:
-    """Housekeeping: the quiet rule traces past their retention (`services.rule_traces_prune`)."""
-    return services.rule_traces_prune(now=clock.now())
+    """Housekeeping: the quiet rule traces past their retention (`traces.rule_traces_prune`)."""
+    return traces.rule_traces_prune(now=clock.now())
 
 
 register_job(name="rule_traces_prune", every=timedelta(hours=1), task=prune_rule_traces)

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from sportello.accounts.models import User
-from sportello.accounts.services import require_admin
+from sportello.accounts.permissions import require_admin
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 
 from .models import WebhookSecret
