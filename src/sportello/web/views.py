@@ -4,65 +4,32 @@ service and present the result; domain errors become inline messages (`web.error
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Callable
-from datetime import datetime
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django.views.decorators.http import require_GET
 
 from sportello.accounts import signin
 from sportello.accounts.models import Department, Role, User
 from sportello.core import clock
-from sportello.core.actors import Via
-from sportello.core.errors import DomainError, NotFound, ValidationFailed
+from sportello.core.errors import ValidationFailed
 from sportello.core.paging import SortKey, paginate
-from sportello.tickets import permissions, selectors, services
-from sportello.tickets.models import UNRESOLVED_CATEGORIES, AuthorKind, CustomField, Message, Ticket
+from sportello.tickets import selectors
+from sportello.tickets.models import UNRESOLVED_CATEGORIES, Ticket
 
-from .errors import attach_error, client_address, throttled_message
-from .forms import ASSIGNEE_ME, ASSIGNEE_NONE, LoginForm, QueueFilterForm, ReplyForm, TicketPropertiesForm
-from .timeline import changes
+from .errors import client_address, throttled_message
+from .forms import ASSIGNEE_ME, ASSIGNEE_NONE, LoginForm, QueueFilterForm
+from .shell import agent_required
 
 PAGE_SIZE = 25
 # The queue's order: most urgent first, then oldest first.
 QUEUE_KEYS = [SortKey("priority", descending=True), SortKey("created_at", kind="datetime"), SortKey("id")]
-
-View = Callable[..., HttpResponse]
-
-
-def agent_required(view: View) -> View:
-    """Signed-in agents only; HTMX requests from an expired session reload into the login page.
-    Dates are shown in the agent's own time zone."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if request.htmx:
-                back = request.htmx.current_url_abs_path or reverse("web:home")
-                return HttpResponseClientRedirect(redirect_to_login(back).url)
-            return redirect_to_login(request.get_full_path())
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(request.user.time_zone))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.activate(zoneinfo.ZoneInfo("UTC"))
-        try:
-            return view(request, *args, **kwargs)
-        finally:
-            timezone.deactivate()
-
-    return wrapper
 
 
 class LoginView(auth_views.LoginView):
@@ -162,143 +129,3 @@ def home(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-# --------------------------------------------------------------------------------------------
-# The ticket page
-
-
-def _ticket_for(request: HttpRequest, ticket_id: int) -> Ticket:
-    try:
-        return selectors.ticket_get_for(principal=request.user, ticket_id=ticket_id)  # type: ignore[arg-type]
-    except NotFound:
-        raise Http404 from None
-
-
-def _custom_fields(ticket: Ticket) -> list[tuple[str, str]]:
-    values = ticket.custom_fields or {}
-    if not values:
-        return []
-    rows = []
-    for field in CustomField.objects.filter(key__in=values.keys()):
-        value = values[field.key]
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        elif isinstance(value, bool):
-            value = "✓" if value else "✗"
-        rows.append((field.label, "" if value is None else str(value)))
-    return rows
-
-
-def _conversation(user: User, ticket: Ticket) -> list[Message]:
-    """The messages, each agent reply with how its e-mail fared (`delivery`, or None)."""
-    from sportello.channels.services import delivery_states
-
-    messages = list(selectors.message_list(principal=user, ticket=ticket))
-    states = delivery_states([m.pk for m in messages if m.public and m.author_kind == AuthorKind.AGENT])
-    for m in messages:
-        m.delivery = states.get(m.pk)  # type: ignore[attr-defined]
-    return messages
-
-
-def _ticket_context(
-    request: HttpRequest,
-    ticket: Ticket,
-    *,
-    now: datetime,
-    reply_form: ReplyForm | None = None,
-    properties_form: TicketPropertiesForm | None = None,
-) -> dict[str, Any]:
-    user: User = request.user  # type: ignore[assignment]
-    may_edit = permissions.can_edit_fields(user)
-    return {
-        "ticket": ticket,
-        "now": now,
-        "may_edit": may_edit,
-        "conversation": _conversation(user, ticket),
-        "changes": changes(selectors.event_list(principal=user, ticket=ticket)),
-        "custom_fields": _custom_fields(ticket),
-        # The layout's fields agents must fill before solving, still empty (mail cannot fill them).
-        "fields_to_fill": [r.field.label for r in selectors.ticket_fields_to_fill(ticket=ticket)],
-        "tags": [t.name for t in ticket.tags.all()],
-        "reply_form": reply_form or ReplyForm(may_reply_publicly=may_edit),
-        "properties_form": properties_form or (TicketPropertiesForm(ticket=ticket) if may_edit else None),
-    }
-
-
-@agent_required
-@require_GET
-def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    now = clock.now()
-    ticket = _ticket_for(request, ticket_id)
-    return render(request, "web/ticket.html", _ticket_context(request, ticket, now=now))
-
-
-def _changed(request: HttpRequest, ticket_id: int, *, now: datetime) -> HttpResponse:
-    """After a successful change: HTMX gets the refreshed ticket, a plain form post a redirect."""
-    if not request.htmx:
-        return redirect("web:ticket", ticket_id=ticket_id)
-    ticket = _ticket_for(request, ticket_id)
-    return render(request, "web/ticket.html#ticket", _ticket_context(request, ticket, now=now))
-
-
-def _refused(
-    request: HttpRequest, ticket: Ticket, *, now: datetime, partial: str, status: int, **forms: Any
-) -> HttpResponse:
-    """A refused change: the form again, with its errors inline, in place of the form."""
-    context = _ticket_context(request, ticket, now=now, **forms)
-    if not request.htmx:
-        return render(request, "web/ticket.html", context, status=status)
-    response = render(request, f"web/ticket.html#{partial}", context, status=status)
-    return reswap(retarget(response, f"#{partial.replace('_', '-')}"), "outerHTML")
-
-
-@agent_required
-@require_POST
-def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    now = clock.now()
-    ticket = _ticket_for(request, ticket_id)
-    user: User = request.user  # type: ignore[assignment]
-    form = ReplyForm(request.POST, may_reply_publicly=permissions.can_edit_fields(user))
-    status = 422
-    if form.is_valid():
-        try:
-            services.message_add(
-                principal=user,
-                ticket_id=ticket.pk,
-                via=Via.WEB,
-                body=form.cleaned_data["body"],
-                body_html="",
-                public=form.public,
-                attachment_ids=[],
-                version=None,
-                now=now,
-            )
-        except DomainError as exc:
-            status = attach_error(form, exc)
-        else:
-            return _changed(request, ticket.pk, now=now)
-    return _refused(request, ticket, now=now, partial="reply_form", status=status, reply_form=form)
-
-
-@agent_required
-@require_POST
-def ticket_properties(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    now = clock.now()
-    ticket = _ticket_for(request, ticket_id)
-    form = TicketPropertiesForm(request.POST, ticket=ticket)
-    status = 422
-    if form.is_valid():
-        try:
-            services.ticket_update(
-                principal=request.user,  # type: ignore[arg-type]
-                ticket_id=ticket.pk,
-                via=Via.WEB,
-                data=form.changes(),
-                now=now,
-            )
-        except DomainError as exc:
-            status = attach_error(form, exc)
-        else:
-            return _changed(request, ticket.pk, now=now)
-    return _refused(request, ticket, now=now, partial="properties_form", status=status, properties_form=form)

@@ -1,0 +1,2 @@
+/* Desk: ticket. Loaded on every Desk page (defer); does nothing where its elements are absent. */
+"use strict";

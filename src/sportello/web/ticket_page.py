@@ -1,0 +1,79 @@
+"""The ticket page: one view renders it from its panels (`web.panels`); each panel's writes
+answer through `changed` (the refreshed ticket) or `refused` (the form again, errors inline)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+from django_htmx.http import reswap, retarget
+
+from sportello.core import clock
+from sportello.core.errors import NotFound
+from sportello.tickets import permissions, selectors
+from sportello.tickets.models import Ticket
+
+from . import panels
+from .shell import agent_required
+
+
+def ticket_for(request: HttpRequest, ticket_id: int) -> Ticket:
+    """The ticket if this agent may see it; a 404 alike for a missing and a forbidden one."""
+    try:
+        return selectors.ticket_get_for(principal=request.user, ticket_id=ticket_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
+
+
+def ticket_context(
+    request: HttpRequest, ticket: Ticket, *, now: datetime, **overrides: Any
+) -> dict[str, Any]:
+    """Every panel's context; `overrides` (a refused form with its errors) win."""
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "now": now,
+        "may_edit": permissions.can_edit_fields(request.user),  # type: ignore[arg-type]
+    }
+    for panel in panels.PANELS:
+        context.update(panel.context(request, ticket, now=now, shared=context))
+    context.update(overrides)
+    return context
+
+
+@agent_required
+@require_GET
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    now = clock.now()
+    ticket = ticket_for(request, ticket_id)
+    return render(request, "web/ticket.html", ticket_context(request, ticket, now=now))
+
+
+def changed(request: HttpRequest, ticket_id: int, *, now: datetime) -> HttpResponse:
+    """After a successful change: HTMX gets the refreshed ticket, a plain form post a redirect."""
+    if not request.htmx:
+        return redirect("web:ticket", ticket_id=ticket_id)
+    ticket = ticket_for(request, ticket_id)
+    return render(request, "web/ticket.html#ticket", ticket_context(request, ticket, now=now))
+
+
+def refused(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    template: str,
+    partial: str,
+    status: int,
+    **forms: Any,
+) -> HttpResponse:
+    """A refused change: the form again, with its errors inline, in place of the form.
+    `template` is the panel's template, `partial` the form's partial in it; the form's element id
+    is the partial's name with dashes."""
+    context = ticket_context(request, ticket, now=now, **forms)
+    if not request.htmx:
+        return render(request, "web/ticket.html", context, status=status)
+    response = render(request, f"{template}#{partial}", context, status=status)
+    return reswap(retarget(response, f"#{partial.replace('_', '-')}"), "outerHTML")
