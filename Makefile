@@ -11,7 +11,9 @@ PY := .venv/bin/python
 SPORTELLO := .venv/bin/sportello
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run test fuzz lint typecheck layers check-deploy bench-seed bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help install browser run test fuzz lint typecheck layers check-deploy bench-seed bench clean
 
 help:
 	@echo "make run    install, migrate, load demo data on first start, serve web + worker on http://127.0.0.1:8000"
@@ -34,7 +36,13 @@ install: .venv/.synced
 run: install
 	$(SPORTELLO) run
 
-test: install lint typecheck layers check-deploy
+# The browser journeys (tests/browser) drive Debian's Chromium; installed here when missing.
+browser:
+	@test -x $(CHROMIUM) || { echo "Chromium not found: installing Debian's chromium"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+		else sudo apt-get install -y chromium; fi; }
+
+test: install browser lint typecheck layers check-deploy
 	$(SPORTELLO) check --fail-level WARNING
 	$(PY) -m pytest -n 2 --dist loadgroup tests
 
