@@ -13,11 +13,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install browser run test fuzz lint typecheck layers check-deploy bench-seed bench clean
+.PHONY: help install browser run test fuzz screenshots lint typecheck layers check-deploy bench-seed bench clean
 
 help:
 	@echo "make run    install, migrate, load demo data on first start, serve web + worker on http://127.0.0.1:8000"
 	@echo "make test   install, then lint, type-check, layer contracts and the whole test suite"
+	@echo "make screenshots  regenerate the Desk's key screens into docs/img/ (a demo desk in var/screenshots/)"
 	@echo "make fuzz   a longer fuzzing run of the whole API (FUZZ_EXAMPLES per operation)"
 
 # uv itself: the one on PATH, or a private copy in a small bootstrap venv (works where the
@@ -45,6 +46,9 @@ browser:
 test: install browser lint typecheck layers check-deploy
 	$(SPORTELLO) check --fail-level WARNING
 	$(PY) -m pytest -n 2 --dist loadgroup tests
+
+screenshots: install browser
+	$(PY) scripts/screenshots.py
 
 FUZZ_EXAMPLES ?= 5
 

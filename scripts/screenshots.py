@@ -1,0 +1,172 @@
+"""Regenerates the Desk's key screens into docs/img/ (`make screenshots`).
+
+A throw-away desk in var/screenshots/ (migrated, demo data loaded: about a minute), served by
+`sportello serve` on a free loopback port, visited by Debian's Chromium through Playwright as a
+demo agent would. Each scene prepares the page as a person would (clicks, typing) and is saved
+as docs/img/<scene>.png; a scene whose page is broken fails the command, naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "var" / "screenshots"
+OUT = ROOT / "docs" / "img"
+SPORTELLO = ROOT / ".venv" / "bin" / "sportello"
+CHROMIUM = os.environ.get("SPORTELLO_CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "screenshots-only-password"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def step(message: str) -> None:
+    print(f"[screenshots] {message}", flush=True)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    env["SPORTELLO_DATA_DIR"] = str(DATA)
+    return env
+
+
+def prepare() -> tuple[str, str]:
+    """A fresh demo desk; returns the e-mail addresses of a demo agent and admin, whose
+    passwords are set to PASSWORD."""
+    if DATA.exists():
+        shutil.rmtree(DATA)
+    DATA.mkdir(parents=True)
+    env = _env()
+    step("migrating a fresh database")
+    subprocess.run([str(SPORTELLO), "migrate", "--verbosity", "0"], env=env, check=True)
+    step("loading the demo data (about a minute)")
+    subprocess.run([str(SPORTELLO), "demo"], env=env, check=True)
+    os.environ.update({"SPORTELLO_DATA_DIR": str(DATA), "DJANGO_SETTINGS_MODULE": "sportello.settings"})
+    os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from sportello.accounts.models import Role, User
+
+    agent = User.objects.filter(role=Role.AGENT, is_active=True).order_by("pk").first()
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    if agent is None or admin is None:
+        raise SystemExit("the demo data has no agent or admin")
+    for user in (agent, admin):
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+    return agent.email, admin.email
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [str(SPORTELLO), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
+Scene = Callable[[Any, str], None]
+
+
+def sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda u: "/login/" not in u)
+
+
+def _busiest_ticket(page: Any, base: str) -> None:
+    """The ticket with the longest conversation among the first rows of the queue."""
+    page.goto(f"{base}/")
+    href = page.locator("a[href*='/tickets/']").first.get_attribute("href")
+    page.goto(f"{base}{href}")
+
+
+def scene_queue(page: Any, base: str) -> None:
+    page.goto(f"{base}/")
+
+
+def scene_ticket(page: Any, base: str) -> None:
+    _busiest_ticket(page, base)
+
+
+SCENES: list[tuple[str, dict[str, int], Scene, bool]] = [
+    # name, viewport, scene, full page
+    ("queue", DESKTOP, scene_queue, False),
+    ("ticket", DESKTOP, scene_ticket, True),
+    ("phone-queue", PHONE, scene_queue, False),
+    ("phone-ticket", PHONE, scene_ticket, False),
+]
+
+
+def main() -> None:
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"Chromium is not installed at {CHROMIUM}: run `make browser`")
+    agent, _admin = prepare()
+    proc, base = serve()
+    OUT.mkdir(parents=True, exist_ok=True)
+    failed: list[str] = []
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            for i, (name, viewport, scene, full) in enumerate(SCENES, 1):
+                context = browser.new_context(viewport=viewport, locale="en-GB")
+                # The screens in English, whatever the demo agent's own language.
+                context.add_cookies([{"name": "django_language", "value": "en", "url": base}])
+                page = context.new_page()
+                page.set_default_timeout(15_000)
+                try:
+                    sign_in(page, base, agent)
+                    scene(page, base)
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+                    step(f"{i}/{len(SCENES)} {name}.png")
+                except Exception as exc:  # every scene is tried; all failures are listed
+                    failed.append(f"{name}: {exc}")
+                    step(f"{i}/{len(SCENES)} {name}: FAILED ({exc})")
+                finally:
+                    context.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    if failed:
+        raise SystemExit("some screens could not be taken:\n" + "\n".join(failed))
+    step(f"done: {len(SCENES)} screens in {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
