@@ -62,7 +62,7 @@ TICKET_COLS = (
 )
 MESSAGE_COLS = (
     "id, ticket_id, public, author_kind, author_agent_id, author_contact_id, body_text, body_html, via, "
-    "created_at, change_id"
+    "created_at, change_id, quoted_text, subject"
 )
 EVENT_COLS = (
     "ticket_id, change_id, at, kind, field, old_value, new_value, actor_kind, actor_id, actor_label, via, "
@@ -352,7 +352,7 @@ def load_chunk(job: Job) -> int:
                 messages.append(
                     (mid, tid, public, kind, agent_id if is_agent else None,
                      None if is_agent else cid, text, "",
-                     "web" if is_agent else "email", at, mchange)
+                     "web" if is_agent else "email", at, mchange, "", "")
                 )  # fmt: skip
                 actor = ("agent", agent_id, agent_email, "web", "", 0) if is_agent else ev_common
                 events.append(
