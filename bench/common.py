@@ -19,6 +19,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 SPORTELLO = str(ROOT / ".venv" / "bin" / "sportello")
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench"
+# One secret per benchmark run: a session made in the database is valid for the server it starts.
+SECRET_KEY = secrets.token_urlsafe(48)
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -27,7 +29,7 @@ def server_env(database_url: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "SPORTELLO_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
+        "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "SPORTELLO_DATA_DIR": str(ROOT / "var" / "bench"),
@@ -107,6 +109,21 @@ def summary_ms(samples: list[float]) -> str:
         f"n={len(s)} p50={percentile(s, 50) * 1000:.1f}ms p95={percentile(s, 95) * 1000:.1f}ms "
         f"p99={percentile(s, 99) * 1000:.1f}ms max={s[-1] * 1000:.1f}ms"
     )
+
+
+def measure(client: httpx.Client, paths: list[str], n: int) -> list[float]:
+    """Seconds per GET, sequential, after up to 10 warm-up requests; any non-200 stops the run."""
+    for p in paths[:10]:
+        client.get(p).raise_for_status()
+    samples = []
+    for i in range(n):
+        path = paths[i % len(paths)]
+        t = time.perf_counter()
+        r = client.get(path)
+        samples.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
+    return samples
 
 
 def log(msg: str) -> None:

@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import time
 from typing import Any
 
 import httpx
 import psycopg
 
-from common import DEFAULT_URL, log, server, summary_ms, token_for
+from common import DEFAULT_URL, log, measure, server, summary_ms, token_for
 
 
 def pick_targets(url: str) -> dict[str, Any]:
@@ -57,20 +56,6 @@ def pick_targets(url: str) -> dict[str, Any]:
         ).fetchall()
     return {"total": total, "department": dept, "unresolved": unresolved, "agent": agent, "orders": orders,
             "words": words}  # fmt: skip
-
-
-def measure(client: httpx.Client, paths: list[str], n: int) -> list[float]:
-    for p in paths[:10]:
-        client.get(p).raise_for_status()
-    samples = []
-    for i in range(n):
-        path = paths[i % len(paths)]
-        t = time.perf_counter()
-        r = client.get(path)
-        samples.append(time.perf_counter() - t)
-        if r.status_code != 200:
-            raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
-    return samples
 
 
 def main() -> None:

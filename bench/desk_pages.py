@@ -1,0 +1,108 @@
+"""Desk pages at scale: the queue, its views' counts, the ticket page and search, as an agent in
+a browser would ask for them, through the real server.
+
+    .venv/bin/python bench/desk_pages.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_1m
+
+Seed first (`bench/seed.py --tickets 1000000`). The agent is signed in by a session made in the
+database (as the login form would), so requests carry the same cookie a browser does. Requests
+are sequential on one keep-alive connection (latency, not throughput), each kind after 10
+warm-up requests; the load average is printed beside each line. Targets (docs/benchmarks.md):
+every Desk page p95 <= 100 ms, the views' counts p95 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import psycopg
+
+from common import DEFAULT_URL, log, measure, server, server_env, summary_ms
+
+
+def pick_targets(url: str) -> dict[str, Any]:
+    with psycopg.connect(url) as conn:
+        total = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]  # type: ignore[index]
+        dept = conn.execute(
+            "SELECT department_id FROM tickets_ticket "
+            "WHERE status_category IN ('new','open','pending','on_hold') "
+            "GROUP BY department_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]  # type: ignore[index]
+        agent = conn.execute(
+            "SELECT u.id FROM accounts_user u JOIN accounts_user_departments d ON d.user_id = u.id "
+            "WHERE d.department_id = %s AND u.role = 'agent' AND u.is_active ORDER BY u.id LIMIT 1",
+            [dept],
+        ).fetchone()[0]  # type: ignore[index]
+        tickets = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM tickets_ticket TABLESAMPLE SYSTEM (1) REPEATABLE (5) "
+                "WHERE department_id = %s LIMIT 200",
+                [dept],
+            )
+        ]
+        orders = [
+            r[0]
+            for r in conn.execute(
+                "SELECT custom_fields->>'order_number' FROM tickets_ticket "
+                "WHERE custom_fields ? 'order_number' AND department_id = %s ORDER BY random() LIMIT 50",
+                [dept],
+            )
+        ]
+    return {"total": total, "department": dept, "agent": agent, "tickets": tickets, "orders": orders}
+
+
+def session_cookie(url: str, agent_id: int) -> tuple[str, str, Callable[[str], str]]:
+    """A signed-in session for the agent, made as `django.contrib.auth.login` makes it; also a
+    `reverse` for the Desk's URL names."""
+    os.environ.update(server_env(url))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.urls import reverse
+
+    from sportello.accounts.models import User
+
+    user = User.objects.get(pk=agent_id)
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return settings.SESSION_COOKIE_NAME, str(store.session_key), reverse
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    rng = random.Random(3)
+    t = pick_targets(args.database_url)
+    log(f"{t['total']:,} tickets; department {t['department']}; agent {t['agent']}")
+    cookie, key, reverse = session_cookie(args.database_url, t["agent"])
+    kinds: dict[str, list[str]] = {
+        "queue page (default view)": [reverse("web:home")],
+        "ticket page": [reverse("web:ticket", args=[tid]) for tid in t["tickets"]],
+    }
+    with server(args.database_url, workers=args.workers) as base:
+        client = httpx.Client(base_url=base, headers={"Cookie": f"{cookie}={key}"}, timeout=15)
+        for name, paths in kinds.items():
+            rng.shuffle(paths)
+            samples = measure(client, paths, args.requests)
+            print(f"{name:<40} {summary_ms(samples)}  load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
