@@ -224,6 +224,8 @@ class EventKind(models.TextChoices):
     SLA = "sla", "SLA"
     TIER = "tier", "Tier"
     BLUEPRINT = "blueprint", "Blueprint"
+    MERGE = "merge", "Merge"
+    SPLIT = "split", "Split"
 
 
 class TicketEvent(models.Model):
