@@ -148,13 +148,27 @@ def test_merge_moves_attachments_and_participants(desk: Any, open_ticket: Any, f
     first = Message.objects.get(ticket=source)
     for i in range(2):
         Attachment.objects.create(
-            ticket=source, message=first, storage_key=f"k{i}", filename=f"f{i}.txt", content_type="text/plain",
-            size=3, sha256="0" * 64, uploaded_by_kind="contact", created_at=frozen_clock,
-        )  # fmt: skip
+            ticket=source,
+            message=first,
+            storage_key=f"k{i}",
+            filename=f"f{i}.txt",
+            content_type="text/plain",
+            size=3,
+            sha256="0" * 64,
+            uploaded_by_kind="contact",
+            created_at=frozen_clock,
+        )
     InboundMail.objects.create(
-        via="mta", dedupe_key="d1", sha256="0" * 64, size=1, sender="bob@example.test",
-        status="ticket", participants=",carla@example.test,", ticket=source, received_at=frozen_clock,
-    )  # fmt: skip
+        via="mta",
+        dedupe_key="d1",
+        sha256="0" * 64,
+        size=1,
+        sender="bob@example.test",
+        status="ticket",
+        participants=",carla@example.test,",
+        ticket=source,
+        received_at=frozen_clock,
+    )
     preview = merge_preview(principal=desk.agent, source_id=source.pk, target_id=target.pk)
     assert (preview.messages, preview.attachments, preview.participants) == (1, 2, 2)
     out = _merge(desk.agent, source, target, frozen_clock)
@@ -171,13 +185,24 @@ def test_split_opens_a_ticket_with_the_message(desk: Any, open_ticket: Any, froz
     _reply(ticket, desk.agent, "Looking.")
     customer = Message.objects.get(ticket=ticket, author_kind=AuthorKind.CONTACT)
     Attachment.objects.create(
-        ticket=ticket, message=customer, storage_key="inv", filename="invoice.pdf", content_type="application/pdf",
-        size=3, sha256="0" * 64, uploaded_by_kind="contact", created_at=frozen_clock,
-    )  # fmt: skip
+        ticket=ticket,
+        message=customer,
+        storage_key="inv",
+        filename="invoice.pdf",
+        content_type="application/pdf",
+        size=3,
+        sha256="0" * 64,
+        uploaded_by_kind="contact",
+        created_at=frozen_clock,
+    )
     out = message_split(
-        principal=desk.agent, ticket_id=ticket.pk, message_id=customer.pk, subject="The invoice",
-        via=Via.WEB, now=frozen_clock,
-    )  # fmt: skip
+        principal=desk.agent,
+        ticket_id=ticket.pk,
+        message_id=customer.pk,
+        subject="The invoice",
+        via=Via.WEB,
+        now=frozen_clock,
+    )
     new = out.ticket
     assert (new.subject, new.requester_id, new.department_id) == ("The invoice", desk.alice.pk, desk.books.pk)
     first = Message.objects.get(ticket=new)
@@ -199,9 +224,13 @@ def test_split_opens_a_ticket_with_the_message(desk: Any, open_ticket: Any, froz
         )
     with pytest.raises(PermissionDenied):
         message_split(
-            principal=desk.light, ticket_id=ticket.pk, message_id=customer.pk, subject="x", via=Via.WEB,
+            principal=desk.light,
+            ticket_id=ticket.pk,
+            message_id=customer.pk,
+            subject="x",
+            via=Via.WEB,
             now=frozen_clock,
-        )  # fmt: skip
+        )
 
 
 def test_merge_and_split_through_the_api(desk: Any, open_ticket: Any, as_role: Any) -> None:

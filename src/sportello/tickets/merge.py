@@ -62,15 +62,23 @@ class MergeOutcome:
     participants: int
 
 
-def merged_into(*, ticket_id: int) -> int | None:
-    """The number of the ticket this one was merged into, or None (one query)."""
+def merged_into_ticket(*, ticket_id: int) -> dict[str, int] | None:
+    """The ticket this one was merged into, `{"ticket": id, "number": n}`, or None (one query)."""
     event = (
         TicketEvent.objects.filter(ticket_id=ticket_id, kind=EventKind.MERGE, field="merged_into")
         .order_by("-id")
         .values_list("new_value", flat=True)
         .first()
     )
-    return event.get("number") if isinstance(event, dict) else None
+    if not isinstance(event, dict) or "number" not in event:
+        return None
+    return {"ticket": int(event["ticket"]), "number": int(event["number"])}
+
+
+def merged_into(*, ticket_id: int) -> int | None:
+    """The number of the ticket this one was merged into, or None (one query)."""
+    went = merged_into_ticket(ticket_id=ticket_id)
+    return went["number"] if went is not None else None
 
 
 def _check_agent(principal: User | Contact) -> User:
