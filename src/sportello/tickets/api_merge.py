@@ -15,6 +15,7 @@ from sportello.core.actors import Via
 from . import merge
 from .api import ticket_out
 from .models import SUBJECT_MAX_LENGTH
+from .schemas import TicketOut
 
 router = Router(tags=["tickets"])
 
@@ -85,7 +86,7 @@ def merge_ticket(request: HttpRequest, ticket_id: int, payload: MergeIn) -> dict
 
 @router.post(
     "/tickets/{ticket_id}/messages/{message_id}/split",
-    response={201: dict},
+    response={201: TicketOut},
     summary="Split a customer's message into a new ticket",
 )
 def split_message(request: HttpRequest, ticket_id: int, message_id: int, payload: SplitIn) -> Status:

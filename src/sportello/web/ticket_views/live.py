@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sportello.accounts.models import User
 from sportello.core import clock
-from sportello.tickets import presence, selectors
-from sportello.tickets.models import Ticket
+from sportello.tickets import merge, presence, selectors
+from sportello.tickets.models import StatusCategory, Ticket
 
 from ..panels import live as live_panel
 from ..shell import agent_required
@@ -25,12 +25,12 @@ from ..ticket_page import ticket_context, ticket_for
 STATES = ("viewing", "replying", "gone")
 
 
-def _version(request: HttpRequest, ticket_id: int) -> int | None:
-    """The ticket's version if this agent may read it (one query)."""
+def _state(request: HttpRequest, ticket_id: int) -> tuple[int, str] | None:
+    """The ticket's version and status category if this agent may read it (one query)."""
     user: User = request.user  # type: ignore[assignment]
     return (
         Ticket.objects.filter(selectors.ticket_scope(principal=user), pk=ticket_id)
-        .values_list("version", flat=True)
+        .values_list("version", "status_category")
         .first()
     )
 
@@ -39,18 +39,25 @@ def _version(request: HttpRequest, ticket_id: int) -> int | None:
 @require_GET
 def ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
-    version = _version(request, ticket_id)
-    if version is None:
+    state = _state(request, ticket_id)
+    if state is None:
         return HttpResponse(status=404)
+    version, category = state
     viewers = presence.presence_list(ticket_id=ticket_id, exclude=request.user, now=now)  # type: ignore[arg-type]
     tag = live_panel.etag(ticket_id=ticket_id, version=version, viewers=viewers)
     if request.headers.get("If-None-Match") == tag:
         response = HttpResponse(status=304)
     else:
         seen = request.GET.get("v", "")
-        ticket = ticket_for(request, ticket_id)
-        changed = seen.isdigit() and int(seen) != ticket.version
-        context = ticket_context(request, ticket, now=now, live_updated=changed)
+        if seen.isdigit() and int(seen) != version:
+            # The ticket changed: the regions that show it, rendered as the page renders them.
+            ticket = ticket_for(request, ticket_id)
+            context = ticket_context(request, ticket, now=now, live_updated=True)
+        else:  # only who else is here changed: the live strip alone
+            shown = Ticket(pk=ticket_id, version=version, status_category=category)
+            context = {"ticket": shown, "viewers": viewers, "live_etag": tag, "live_updated": False}
+            if category == StatusCategory.CLOSED:
+                context["merged_into"] = merge.merged_into_ticket(ticket_id=ticket_id)
         response = render(request, "web/ticket/_live.html", context)
     response["ETag"] = tag
     response["Cache-Control"] = "no-store"
