@@ -256,6 +256,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ),
     ("GET", "/tickets/{ticket}/tier", None, TICKET_READ),
     # the Books path has a second tier: agents and admins escalate once (200); light agents may not
+    # Merge and split: agents who may change both tickets; light agents never.
+    ("GET", "/tickets/{ticket}/merge-preview?target_id={other}", None, expect(200, 200, 403, 404)),
+    ("POST", "/tickets/{ticket}/merge", {"target_id": "{other}"}, expect(200, 200, 403, 404)),
+    ("POST", "/tickets/{ticket}/messages/{message}/split", {"subject": "Apart"}, expect(201, 201, 403, 404)),
     ("POST", "/tickets/{ticket}/escalate", {"reason": "Needs the second line"}, expect(200, 200, 403, 404)),
     # Mail: mailboxes and the MTA endpoint are admins'; notification templates are read by agents
     # and written by admins; canned responses are agents' (shared ones within their departments).
@@ -331,6 +335,13 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         },
         now=NOW,
     )
+    other = services.ticket_open(
+        principal=desk.agent,
+        via=Via.API,
+        data={"subject": "Blank pages again", "description": "Same book.", "department_id": desk.books.pk,
+              "requester_id": desk.alice.pk},
+        now=NOW,
+    ).ticket  # fmt: skip
     staged = attachments.attachment_upload(
         principal=desk.agent,
         ticket_id=outcome.ticket.pk,
@@ -377,6 +388,8 @@ def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
         "mailbox": mailbox.pk,
         "canned": canned.pk,
         "ticket": outcome.ticket.pk,
+        "other": other.pk,
+        "message": outcome.message.pk if outcome.message is not None else 0,
         "attachment": staged.pk,
         "department": desk.books.pk,
         "agent": desk.agent.pk,
@@ -480,6 +493,7 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         "{contact_id}": "{contact}",
         "{organization_id}": "{organization}",
         "{ticket_id}": "{ticket}",
+        "{message_id}": "{message}",
         "{attachment_id}": "{attachment}",
         "{ref}": "{field}",
         "{key}": "{rule}",

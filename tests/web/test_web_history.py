@@ -220,7 +220,19 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
             "completed the process returns",
         ),
     ],
-}
+    EventKind.MERGE: [
+        ("merged_into", {"ticket": 9, "number": 123, "messages": 3, "attachments": 2, "participants": 1},
+         "merged this ticket into #123"),
+        ("merged_from", {"ticket": 8, "number": 122, "messages": 3, "attachments": 2, "participants": 1},
+         "merged #122 into this ticket: 3 messages, 2 attachments"),
+    ],
+    EventKind.SPLIT: [
+        ("split_to", {"ticket": 9, "number": 124, "message": 5},
+         "split a customer's message into the new ticket #124"),
+        ("split_from", {"ticket": 8, "number": 121, "message": 5},
+         "opened this ticket from a message of #121"),
+    ],
+}  # fmt: skip
 
 
 def test_every_event_kind_has_a_renderer() -> None:

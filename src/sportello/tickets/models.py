@@ -224,6 +224,8 @@ class EventKind(models.TextChoices):
     SLA = "sla", "SLA"
     TIER = "tier", "Tier"
     BLUEPRINT = "blueprint", "Blueprint"
+    MERGE = "merge", "Merge"
+    SPLIT = "split", "Split"
 
 
 class TicketEvent(models.Model):
@@ -336,3 +338,20 @@ class TicketSearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"search document of ticket {self.ticket_id}"
+
+
+class TicketViewer(models.Model):
+    """An agent with the ticket open in the Desk, as their page last said: viewing, or replying
+    (the composer holds text). Pages repeat it every few seconds (`tickets.presence`); a row not
+    repeated within `presence.PRESENCE_TTL` no longer counts. Shared by every web process."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", db_index=False)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    replying = models.BooleanField(default=False)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("ticket", "agent", name="tickets_viewer_unique")]
+
+    def __str__(self) -> str:
+        return f"agent {self.agent_id} on ticket {self.ticket_id}"

@@ -268,6 +268,27 @@ def _blueprint(field: str, d: dict[str, Any], names: Names) -> Sentence:
     return str(sentence) % values, str(d.get("reason") or "")
 
 
+def _merge(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    values = {
+        "number": d.get("number", ""),
+        "messages": d.get("messages", 0),
+        "attachments": d.get("attachments", 0),
+    }
+    if field == "merged_into":
+        return _("merged this ticket into #%(number)s") % values, ""
+    return _(
+        "merged #%(number)s into this ticket: %(messages)s messages, %(attachments)s attachments"
+    ) % values, ""
+
+
+def _split(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    if field == "split_to":
+        return _("split a customer's message into the new ticket #%(number)s") % {
+            "number": d.get("number", "")
+        }, ""
+    return _("opened this ticket from a message of #%(number)s") % {"number": d.get("number", "")}, ""
+
+
 SENTENCES: dict[str, Callable[[str, dict[str, Any], Names], Sentence]] = {
     EventKind.ATTACHMENT: _attachment,
     EventKind.REFUSED: _refused,
@@ -279,6 +300,8 @@ SENTENCES: dict[str, Callable[[str, dict[str, Any], Names], Sentence]] = {
     EventKind.SLA: _sla,
     EventKind.TIER: _tier,
     EventKind.BLUEPRINT: _blueprint,
+    EventKind.MERGE: _merge,
+    EventKind.SPLIT: _split,
 }
 # Kinds the template renders itself (the opening, messages) or as field rows.
 RENDERED_KINDS = frozenset(

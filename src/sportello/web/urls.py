@@ -1,7 +1,7 @@
 from django.urls import include, path
 
-from . import ticket_page, views
-from .ticket_views import composer, properties
+from . import new_ticket, ticket_page, views
+from .ticket_views import composer, live, merge, properties
 
 app_name = "web"
 urlpatterns = [
@@ -11,5 +11,16 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", ticket_page.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/reply/", composer.ticket_reply, name="ticket_reply"),
     path("tickets/<int:ticket_id>/properties/", properties.ticket_properties, name="ticket_properties"),
+    path("tickets/new/", new_ticket.ticket_new, name="ticket_new"),
+    path("tickets/new/fields/", new_ticket.ticket_new_fields, name="ticket_new_fields"),
+    path("tickets/new/requesters/", new_ticket.requester_suggestions, name="ticket_new_requesters"),
+    path("tickets/<int:ticket_id>/live/", live.ticket_live, name="ticket_live"),
+    path("tickets/<int:ticket_id>/presence/", live.ticket_presence, name="ticket_presence"),
+    path("tickets/<int:ticket_id>/merge/", merge.ticket_merge, name="ticket_merge"),
+    path("tickets/<int:ticket_id>/merge/candidates/", merge.merge_candidates, name="ticket_merge_candidates"),
+    path("tickets/<int:ticket_id>/merge/preview/", merge.merge_preview, name="ticket_merge_preview"),
+    path(
+        "tickets/<int:ticket_id>/messages/<int:message_id>/split/", merge.message_split, name="ticket_split"
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

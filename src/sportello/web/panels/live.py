@@ -1,14 +1,34 @@
-"""Ticket page panel: live."""
+"""Ticket page panel: live. Who else has the ticket open (viewing or replying), the ticket's
+merge (a closed ticket merged into another says where it went), and what the page's poll needs:
+its version and the answer's `ETag` (`ticket_views.live`)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 
-from sportello.tickets.models import Ticket
+from sportello.tickets import merge, presence
+from sportello.tickets.models import StatusCategory, Ticket
+
+
+def etag(*, ticket_id: int, version: int, viewers: list[presence.Viewer]) -> str:
+    """The poll's validator: the ticket's version and who else has it open."""
+    seen = ",".join(f"{v.agent_id}:{int(v.replying)}" for v in viewers)
+    digest = hashlib.sha256(f"{ticket_id}|{version}|{seen}".encode()).hexdigest()[:20]
+    return f'"{digest}"'
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    return {}
+    viewers = presence.presence_list(ticket_id=ticket.pk, exclude=request.user, now=now)  # type: ignore[arg-type]
+    merged = None
+    if ticket.status_category == StatusCategory.CLOSED:  # only a closed ticket may have been merged
+        merged = merge.merged_into_ticket(ticket_id=ticket.pk)
+    return {
+        "viewers": viewers,
+        "merged_into": merged,
+        "live_etag": etag(ticket_id=ticket.pk, version=ticket.version, viewers=viewers),
+        "live_updated": False,
+    }

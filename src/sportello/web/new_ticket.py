@@ -1,0 +1,291 @@
+"""A new ticket for a phone call or a walk-in, opened by an agent on the customer's behalf.
+
+The department comes first: its layout's custom fields appear below it (an HTMX re-render keeps
+what was typed). The requester is found (name or e-mail, suggestions as radio buttons) or
+created inline (name, e-mail, phone). The first message is the customer's words, recorded as
+theirs and entered by the agent (`tickets.services.ticket_open`). A refusal shows inline, next
+to the field it names, with everything typed kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from sportello.accounts.models import Department, Role, User
+from sportello.contacts import selectors as contact_selectors
+from sportello.contacts.models import Contact
+from sportello.contacts.services import contact_create
+from sportello.core import clock
+from sportello.core.actors import Via
+from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from sportello.tickets import permissions, selectors, services
+from sportello.tickets.models import SUBJECT_MAX_LENGTH, Channel, FieldType, LayoutField
+
+from .errors import attach_error, error_message
+from .labels import PRIORITY_LABELS
+from .shell import agent_required
+
+TEMPLATE = "web/new_ticket.html"
+SUGGESTIONS_MAX = 8
+CF_PREFIX = "cf_"
+# The ways in an agent records a ticket for: the call they took, an e-mail or chat they are
+# passing on, or someone at the counter ("web": entered in the Desk).
+CHANNELS = [
+    (Channel.PHONE.value, _("Phone call")),
+    (Channel.WEB.value, _("Walk-in or other")),
+    (Channel.EMAIL.value, _("Email")),
+    (Channel.CHAT.value, _("Chat")),
+]
+# Service field names -> this form's fields.
+FIELD_ALIASES = {
+    "department_id": "department",
+    "requester_id": "requester",
+    "requester_email": "new_email",
+    "requester_name": "new_name",
+    "email": "new_email",
+    "name": "new_name",
+    "phone": "new_phone",
+    "description": "description",
+    "description_html": "description",
+}
+
+
+def departments_for(user: User) -> list[Department]:
+    """Where this agent may open tickets: their departments; an admin's, every active one."""
+    qs = Department.objects.filter(is_active=True)
+    if user.role != Role.ADMIN:
+        qs = qs.filter(agents=user)
+    return list(qs.order_by("name"))
+
+
+def _option_label(option: Any) -> tuple[str, str]:
+    if isinstance(option, dict):
+        value = str(option.get("value", ""))
+        return value, str(option.get("label") or value.replace("_", " ").capitalize())
+    return str(option), str(option).replace("_", " ").capitalize()
+
+
+def _custom_field(row: LayoutField) -> forms.Field:
+    """A form field for one row of the layout, with the values allowed in its department."""
+    f = row.field
+    common: dict[str, Any] = {"label": f.label, "required": False, "help_text": f.description}
+    options = [_option_label(o) for o in f.options or []]
+    if row.allowed_values is not None:
+        allowed = set(row.allowed_values)
+        options = [(v, label) for v, label in options if v in allowed]
+    if f.type == FieldType.PICKLIST:
+        return forms.ChoiceField(choices=[("", "—"), *options], **common)
+    if f.type == FieldType.MULTI_SELECT:
+        return forms.MultipleChoiceField(choices=options, widget=forms.CheckboxSelectMultiple, **common)
+    if f.type == FieldType.BOOLEAN:
+        return forms.BooleanField(**common)
+    if f.type == FieldType.LONG_TEXT:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
+    if f.type == FieldType.NUMBER:
+        return forms.IntegerField(**common)
+    if f.type == FieldType.DECIMAL:
+        return forms.DecimalField(**common)
+    if f.type == FieldType.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if f.type == FieldType.DATETIME:
+        return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
+    return forms.CharField(max_length=1000, **common)
+
+
+class NewTicketForm(forms.Form):
+    department = forms.TypedChoiceField(label=_("Department"), coerce=int)
+    requester_q = forms.CharField(label=_("Find the customer"), required=False, max_length=200)
+    requester = forms.TypedChoiceField(
+        label=_("Customer"), required=False, coerce=int, empty_value=None, widget=forms.RadioSelect
+    )
+    new_name = forms.CharField(label=_("Name"), required=False, max_length=200)
+    new_email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    new_phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    channel = forms.ChoiceField(label=_("Channel"), choices=CHANNELS, initial=Channel.PHONE.value)
+    subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX_LENGTH)
+    priority = forms.ChoiceField(label=_("Priority"), initial="normal")
+    description = forms.CharField(
+        label=_("What the customer said"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Recorded as the customer's first message, entered by you."),
+    )
+
+    def __init__(self, *args: Any, user: User, department_id: int | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.departments = departments_for(user)
+        self.fields["department"].choices = [("", _("Choose a department"))] + [
+            (d.pk, d.name) for d in self.departments
+        ]
+        self.fields["priority"].choices = [(k, v) for k, v in PRIORITY_LABELS.items()]
+        # The customers offered: the one picked (kept across re-renders) and those found.
+        picked = self.data.get("requester") if self.is_bound else None
+        found: list[Contact] = []
+        if picked and str(picked).isdigit():
+            found = list(Contact.objects.filter(pk=int(picked)))
+        self.set_requesters(found)
+        self.department_id = department_id if department_id is not None else self._department_from_data()
+        self.layout = (
+            selectors.department_layouts(department_ids=[self.department_id]).get(self.department_id, [])
+            if self.department_id is not None
+            else []
+        )
+        for row in self.layout:
+            self.fields[CF_PREFIX + row.field.key] = _custom_field(row)
+
+    def set_requesters(self, contacts: list[Contact]) -> None:
+        self.requesters = contacts
+        self.fields["requester"].choices = [
+            (c.pk, f"{c.name} <{c.email}>" if c.name else c.email) for c in contacts
+        ]
+
+    def _department_from_data(self) -> int | None:
+        raw = self.data.get("department") if self.is_bound else self.initial.get("department")
+        if raw is None or not str(raw).isdigit():
+            return None
+        pk = int(raw)
+        return pk if any(d.pk == pk for d in self.departments) else None
+
+    @property
+    def custom_fields(self) -> list[forms.BoundField]:
+        return [self[CF_PREFIX + r.field.key] for r in self.layout]
+
+    def clean(self) -> dict[str, Any]:
+        cd = super().clean()
+        if cd.get("requester") is None and not cd.get("new_email") and "new_email" not in self.errors:
+            self.add_error("requester", _("Pick the customer, or give a new customer's e-mail."))
+        return cd
+
+    def custom_values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for row in self.layout:
+            value = self.cleaned_data.get(CF_PREFIX + row.field.key)
+            if value in (None, "", [], False):
+                continue
+            if isinstance(value, datetime):
+                value = (value if value.tzinfo else timezone.make_aware(value)).isoformat()
+            elif row.field.type in (FieldType.DATE, FieldType.DECIMAL):
+                value = str(value)
+            out[row.field.key] = value
+        return out
+
+
+def _requester(form: NewTicketForm) -> int:
+    """The requester's id: the contact picked, else the contact with the new e-mail (created
+    with its name and phone when there is none)."""
+    cd = form.cleaned_data
+    if cd["requester"] is not None:
+        if not Contact.objects.filter(pk=cd["requester"]).exists():
+            raise ValidationFailed("no such customer", field="requester_id")
+        return int(cd["requester"])
+    existing = Contact.objects.filter(email__iexact=cd["new_email"]).values_list("pk", flat=True).first()
+    if existing is not None:
+        return int(existing)
+    try:
+        return contact_create(
+            email=cd["new_email"], name=cd["new_name"], phone=cd["new_phone"], actor=form.user
+        ).pk
+    except Conflict:  # created meanwhile
+        return int(Contact.objects.get(email__iexact=cd["new_email"]).pk)
+
+
+def _attach(form: NewTicketForm, exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        form.add_error(None, error_message(exc))
+        return 404
+    field = exc.field or ""
+    if field.startswith("custom_fields."):
+        name = CF_PREFIX + field.removeprefix("custom_fields.")
+        if name in form.fields:
+            form.add_error(name, error_message(exc))
+            return exc.status
+    alias = FIELD_ALIASES.get(field)
+    if alias is not None and alias in form.fields:
+        form.add_error(alias, error_message(exc))
+        return exc.status
+    return attach_error(form, exc)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not permissions.can_edit_fields(user):
+        return render(request, TEMPLATE, {"refused": True}, status=403)
+    if request.method == "GET":
+        departments = departments_for(user)
+        initial = {"department": departments[0].pk} if len(departments) == 1 else {}
+        form = NewTicketForm(user=user, initial=initial)
+        return render(request, TEMPLATE, {"form": form})
+    form = NewTicketForm(request.POST, user=user)
+    status = 422
+    if form.is_valid():
+        cd = form.cleaned_data
+        try:
+            with transaction.atomic():
+                requester_id = _requester(form)
+                outcome = services.ticket_open(
+                    principal=user,
+                    via=Via.WEB,
+                    data={
+                        "subject": cd["subject"],
+                        "department_id": cd["department"],
+                        "requester_id": requester_id,
+                        "channel": cd["channel"],
+                        "priority": cd["priority"],
+                        "description": cd["description"],
+                        "custom_fields": form.custom_values(),
+                    },
+                    now=clock.now(),
+                )
+        except DomainError as exc:
+            status = _attach(form, exc)
+        else:
+            url = reverse("web:ticket", kwargs={"ticket_id": outcome.ticket.pk})
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#new_ticket_form", {"form": form}, status=status)
+    return render(request, TEMPLATE, {"form": form}, status=status)
+
+
+@agent_required
+@require_GET
+def ticket_new_fields(request: HttpRequest) -> HttpResponse:
+    """The department's layout fields, for the department just chosen (values typed for fields
+    the new layout also has are kept)."""
+    user: User = request.user  # type: ignore[assignment]
+    form = NewTicketForm(request.GET, user=user)
+    return render(request, f"{TEMPLATE}#custom_fields", {"form": form})
+
+
+@agent_required
+@require_GET
+def requester_suggestions(request: HttpRequest) -> HttpResponse:
+    """Customers whose name or e-mail holds what was typed, as choices for the form."""
+    user: User = request.user  # type: ignore[assignment]
+    form = NewTicketForm(request.GET, user=user)
+    q = request.GET.get("requester_q", "").strip()
+    found: list[Contact] = []
+    if len(q) >= 2:
+        try:
+            found = list(
+                contact_selectors.contact_list(user=user, q=q).order_by("name", "id")[:SUGGESTIONS_MAX]
+            )
+        except ValidationFailed:
+            found = []
+    picked = request.GET.get("requester", "")
+    if picked.isdigit() and all(c.pk != int(picked) for c in found):
+        found = [*Contact.objects.filter(pk=int(picked)), *found]
+    form.set_requesters(found)
+    return render(request, f"{TEMPLATE}#requester_choices", {"form": form, "q": q})

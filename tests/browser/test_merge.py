@@ -1,0 +1,58 @@
+"""Journey: an agent merges a duplicate into the customer's first ticket."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from django.apps import apps
+
+from .axe import assert_accessible
+
+
+@pytest.fixture
+def open_ticket(desk: Any) -> Any:
+    """Tickets opened now (the live server reads the real clock) through the service."""
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets.services import ticket_open
+
+    # A transactional database is flushed after each test, the seeded statuses with it.
+    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
+
+    def make(subject: str, *, description: str = "") -> Any:
+        data = {
+            "subject": subject,
+            "description": description or f"About: {subject}",
+            "department_id": desk.books.pk,
+            "requester_id": desk.alice.pk,
+        }
+        return ticket_open(principal=desk.admin, via=Via.WEB, data=data, now=clock.now()).ticket
+
+    return make
+
+
+def test_merge_a_duplicate(desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any) -> None:
+    from sportello.tickets.models import Message
+
+    target = open_ticket("Order 41 missing", description="Where is order 41?")
+    source = open_ticket("Parcel lost", description="Still no parcel, it is order 41.")
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{source.pk}/"))
+    page.get_by_role("button", name="Merge into another ticket…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Ticket number or words of its subject").fill(str(target.number))
+    dialog.get_by_role("button", name=f"#{target.number} Order 41 missing").click()
+    dialog.get_by_text("1 message will move").wait_for()
+    assert_accessible(page, context="the merge dialog")
+    dialog.get_by_role("button", name=f"Merge into #{target.number}").click()
+    page.wait_for_url(f"**/tickets/{target.pk}/")
+    page.get_by_text("Still no parcel, it is order 41.").wait_for()
+    assert Message.objects.filter(ticket=target).count() == 2
+    page.goto(url(f"/tickets/{source.pk}/"))
+    banner = page.locator(".merged-banner")
+    assert f"Merged into #{target.number}" in banner.inner_text()
+    assert page.get_by_role("button", name="Merge into another ticket…").count() == 0
+    banner.get_by_role("link").click()
+    page.wait_for_url(f"**/tickets/{target.pk}/")
