@@ -214,7 +214,11 @@ def ticket_followup_open(
         requester_id=closed.requester_id,
         department_id=closed.department_id,
         description=NewMessage(body=body, body_html=body_html, public=True),
-        fields={"channel": str(via), "organization": closed.organization_id, "priority": pipeline.PRIORITY_NAME[closed.priority]},
+        fields={
+            "channel": str(via),
+            "organization": closed.organization_id,
+            "priority": pipeline.PRIORITY_NAME[closed.priority],
+        },
         tags=(FOLLOW_UP_TAG,),
         cause=f"follow-up of #{closed.number}",
         now=now,

@@ -30,7 +30,9 @@ class AttachmentIdsField(forms.Field):
         try:
             ids = [int(v) for v in values if str(v).strip()]
         except (TypeError, ValueError):
-            raise ValidationError(_("An attachment could not be read; remove it and upload it again.")) from None
+            raise ValidationError(
+                _("An attachment could not be read; remove it and upload it again.")
+            ) from None
         if len(ids) > ATTACHMENTS_MAX:
             raise ValidationError(_("A message carries at most %(n)d attachments.") % {"n": ATTACHMENTS_MAX})
         return list(dict.fromkeys(ids))

@@ -139,7 +139,9 @@ def canned_insert(request: HttpRequest, ticket_id: int, canned_id: int) -> JsonR
     """A canned response's text with its placeholders rendered for this ticket."""
     ticket = ticket_for(request, ticket_id)
     try:
-        rendered = canned_render(actor=request.user, canned_id=canned_id, ticket_id=ticket.pk, now=clock.now())  # type: ignore[arg-type]
+        rendered = canned_render(
+            actor=request.user, canned_id=canned_id, ticket_id=ticket.pk, now=clock.now()
+        )  # type: ignore[arg-type]
     except DomainError as exc:
         return JsonResponse({"error": error_message(exc)}, status=exc.status)
     return JsonResponse({"text": rendered.text})
@@ -239,5 +241,11 @@ def ticket_followup(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 return HttpResponseClientRedirect(reverse("web:ticket", args=[outcome.ticket.pk]))
             return redirect("web:ticket", ticket_id=outcome.ticket.pk)
     return refused(
-        request, ticket, now=now, template=TEMPLATE, partial="followup_form", status=status, followup_form=form
+        request,
+        ticket,
+        now=now,
+        template=TEMPLATE,
+        partial="followup_form",
+        status=status,
+        followup_form=form,
     )
