@@ -149,18 +149,21 @@ def canned_insert(request: HttpRequest, ticket_id: int, canned_id: int) -> JsonR
 
 def _change_rows(changes: list[Any], user: User) -> list[timeline.EventRow]:
     """A preview's field changes in the words of the history (labels, names, from → to)."""
-    events = [
-        TicketEvent(
-            kind=EventKind.TAGS if c.field == "tags" else EventKind.FIELD,
+    at = clock.now()
+
+    def event(c: Any) -> TicketEvent:
+        kind = EventKind.TAGS if c.field == "tags" else EventKind.FIELD
+        return TicketEvent(
+            kind=kind,
             field=c.field,
             old_value=c.old,
             new_value=c.new,
             actor_kind="agent",
             actor_id=user.pk,
-            at=clock.now(),
+            at=at,
         )
-        for c in changes
-    ]
+
+    events = [event(c) for c in changes]
     rows: list[timeline.EventRow] = []
     for change in timeline.changes(events):
         rows += change.rows
