@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -83,15 +84,17 @@ def _upload_error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+@csrf_exempt  # checked below, once the size guard is in place: the token check reads the body
 @agent_required
 @require_POST
-def attachment_upload(request: HttpRequest, ticket_id: int) -> JsonResponse:
+def attachment_upload(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """One file staged on the ticket for the message being written (the API's upload, signed in
-    by session): JSON with its id, or an error for the composer to show beside the file."""
+    by session): JSON with its id, or an error for the composer to show beside the file. The
+    body is read only for a ticket the agent may upload to, through a guard that stops an
+    oversized file while it streams in."""
     ticket = ticket_for(request, ticket_id)
     user: User = request.user  # type: ignore[assignment]
     limit = attachments.max_bytes()
-    too_large = _("The file is larger than %(size)s.") % {"size": filesizeformat(limit)}
     try:
         attachments.check_may_upload(principal=user, ticket=ticket)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -100,22 +103,32 @@ def attachment_upload(request: HttpRequest, ticket_id: int) -> JsonResponse:
     except ValueError:
         return _upload_error(_("The upload could not be read."), 400)
     if declared > limit + MULTIPART_OVERHEAD:
-        return _upload_error(too_large, 413)
+        return _upload_error(_too_large(limit), 413)
     guard = SizeLimitHandler(request, limit)
     request.upload_handlers = [guard, *(load_handler(h, request) for h in settings.FILE_UPLOAD_HANDLERS)]
+    return _upload_checked(request, ticket.pk, guard)
+
+
+def _too_large(limit: int) -> str:
+    return _("The file is larger than %(size)s.") % {"size": filesizeformat(limit)}
+
+
+@csrf_protect
+def _upload_checked(request: HttpRequest, ticket_id: int, guard: SizeLimitHandler) -> HttpResponse:
+    limit = attachments.max_bytes()
     try:
         files = request.FILES.getlist(FILE_FIELD)
     except (TooManyFilesSent, RequestDataTooBig, MultiPartParserError, SuspiciousOperation):
         return _upload_error(_("The upload could not be read."), 400)
     if guard.too_large:
-        return _upload_error(too_large, 413)
+        return _upload_error(_too_large(limit), 413)
     if len(files) != 1:
         return _upload_error(_("Send one file at a time."), 400)
     upload = files[0]
     try:
         attachment = attachments.attachment_upload(
-            principal=user,
-            ticket_id=ticket.pk,
+            principal=request.user,  # type: ignore[arg-type]
+            ticket_id=ticket_id,
             stream=upload,
             filename=upload.name,
             declared_content_type=upload.content_type,
@@ -123,7 +136,7 @@ def attachment_upload(request: HttpRequest, ticket_id: int) -> JsonResponse:
             now=clock.now(),
         )
     except PayloadTooLarge:
-        return _upload_error(too_large, 413)
+        return _upload_error(_too_large(limit), 413)
     except DomainError as exc:
         return _upload_error(error_message(exc), exc.status)
     finally:
