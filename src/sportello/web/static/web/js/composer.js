@@ -148,7 +148,7 @@
 
     var max = parseInt(form.dataset.uploadMax || "0", 10);
     if (max && file.size > max) {
-      fail((form.dataset.tooLarge || "Larger than %s.").replace("%s", form.dataset.uploadMaxLabel || ""));
+      fail(form.dataset.tooLarge || "The file is too large.");
       return;
     }
     var data = new FormData();
