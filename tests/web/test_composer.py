@@ -498,3 +498,27 @@ def test_follow_up_permissions(desk: Any, open_ticket: Any, browser: Any, client
     )
     assert client.post(f"/tickets/{ticket.pk}/follow-up/", {"body": "Hi"}).status_code == 302
     assert Ticket.objects.count() == 1
+
+
+def test_an_upload_without_the_csrf_token_is_refused_and_stores_nothing(
+    desk: Any, open_ticket: Any
+) -> None:
+    from django.test import Client
+
+    from sportello.tickets.models import Attachment
+
+    ticket = open_ticket("Where is my order?")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(desk.agent)
+    assert _upload(client, ticket).status_code == 403
+    assert not Attachment.objects.filter(ticket=ticket).exists()
+    # with the token (as the composer sends it, in a header) the file is stored
+    client.get(f"/tickets/{ticket.pk}/")
+    token = client.cookies["csrftoken"].value
+    r = client.post(
+        f"/tickets/{ticket.pk}/uploads/",
+        {"file": SimpleUploadedFile("a.txt", b"abc", "text/plain")},
+        headers={"X-CSRFToken": token},
+    )
+    assert r.status_code == 201
+    assert Attachment.objects.filter(ticket=ticket).count() == 1
