@@ -13,7 +13,6 @@ import pytest
 from .axe import assert_accessible
 
 
-
 @pytest.fixture(autouse=True)
 def _statuses(_browser_db: None) -> None:
     """The statuses and the ticket sequence are seeded by a migration; a transactional test
@@ -23,6 +22,7 @@ def _statuses(_browser_db: None) -> None:
     from django.apps import apps
 
     importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
+
 
 SHOTS = os.environ.get("SPORTELLO_SHOTS")  # a directory: journeys save screenshots there
 
@@ -83,6 +83,7 @@ def test_reply_with_an_attachment_and_send_and_set_pending(
     body.fill("Your receipt is **attached**.")
     _shot(page, "composer-reply")
     composer.get_by_label("Send and set a status").first.click()
+    _shot(page, "composer-send-menu")
     composer.get_by_role("button", name="Send and set Pending").click()
     # then the conversation shows the reply with its file, and the ticket is pending
     reply = page.locator(".messages li.message.author-agent").last
@@ -220,3 +221,35 @@ def test_a_light_agent_only_has_the_note(
     assert width <= tab.viewport_size["width"]
     _shot(tab, f"composer-light{'-phone' if phone else ''}")
     assert_accessible(tab, context="the light agent's composer")
+
+
+def test_a_closed_ticket_gets_a_follow_up_from_the_composer(
+    desk: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+    from sportello.tickets.models import Message, Ticket
+
+    ticket = _ticket(desk, "Broken spine")
+    services.ticket_update(
+        principal=desk.admin,
+        ticket_id=ticket.pk,
+        via=Via.WEB,
+        data={"status": "closed", "version": ticket.version},
+        now=clock.now(),
+    )
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    assert page.locator("#reply-form").count() == 0
+    form = page.locator("#followup-form")
+    form.get_by_label("First message of the follow-up").fill("We are sending a new copy today.")
+    _shot(page, "composer-follow-up")
+    assert_accessible(page, context="the follow-up form of a closed ticket")
+    form.get_by_role("button", name="Create a follow-up").click()
+    page.wait_for_url(lambda u: f"/tickets/{ticket.pk}/" not in u)
+    new = Ticket.objects.exclude(pk=ticket.pk).get()
+    assert page.url.endswith(f"/tickets/{new.pk}/")
+    page.get_by_role("heading", name="Re: Broken spine").wait_for()
+    assert page.locator(".messages li.message", has_text="We are sending a new copy today.").count() == 1
+    assert Message.objects.get(ticket=new).author_agent_id == desk.agent.pk
