@@ -74,7 +74,7 @@ class ReplyForm(_Composed):
         self,
         *args: Any,
         may_reply_publicly: bool,
-        statuses: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        statuses: list[tuple[str, str]] | None = None,
         kind: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -85,8 +85,8 @@ class ReplyForm(_Composed):
         self.fields["kind"].choices = choices
         keys = [c[0] for c in choices]
         self.fields["kind"].initial = kind if kind in keys else choices[0][0]
-        self.fields["status"].choices = [("", _("Leave as it is")), *statuses]
-        self.statuses = list(statuses)
+        self.statuses = list(statuses or [])
+        self.fields["status"].choices = [("", _("Leave as it is")), *self.statuses]
 
     @property
     def public(self) -> bool:
