@@ -11,9 +11,11 @@ from sportello.accounts.models import User
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
 from sportello.core.actors import Actor, ActorKind, Via
-from sportello.core.errors import ValidationFailed
+from sportello.core.errors import Conflict, ValidationFailed
+from sportello.core.text import fit_line
 
 from . import pipeline
+from .models import SUBJECT_MAX_LENGTH, StatusCategory
 from .pipeline import Mutation, NewMessage, Outcome
 
 # API field name -> pipeline field name
@@ -151,19 +153,26 @@ def message_add(
     public: bool,
     attachment_ids: list[int],
     version: int | None,
+    status: str | None = None,
     depth: int = 0,
     now: datetime,
 ) -> Outcome:
+    """Add a message; with `status` (a status key), set the status in the same change: one
+    transaction, so a refused status (a field required to solve is empty) writes nothing."""
     mutation = Mutation(
         actor=actor_for(principal),
         via=via,
+        fields={"status": status} if status is not None else {},
         message=NewMessage(
             body=body, body_html=body_html, public=public, attachment_ids=tuple(attachment_ids)
         ),
         expected_version=version,
         depth=depth,
     )
-    return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
+    try:
+        return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
+    except ValidationFailed as exc:
+        raise _api_field(exc) from None
 
 
 _API_FIELD = {v: k for k, v in FIELD_NAMES.items() if k != v}
@@ -174,3 +183,43 @@ def _api_field(exc: ValidationFailed) -> ValidationFailed:
     if exc.field in _API_FIELD:
         exc.field = _API_FIELD[exc.field]
     return exc
+
+
+FOLLOW_UP_TAG = "follow_up"
+
+
+def ticket_followup_open(
+    *,
+    principal: User,
+    closed_ticket_id: int,
+    via: Via,
+    body: str,
+    body_html: str,
+    now: datetime,
+) -> Outcome:
+    """A follow-up to a closed ticket, as the e-mail intake opens one when a customer writes
+    again: a new ticket for the same requester, organization and department, subject "Re: …",
+    tagged `follow_up`, its cause naming the closed ticket; its first message is the agent's
+    public reply."""
+    from .selectors import ticket_get_for
+
+    closed = ticket_get_for(principal=principal, ticket_id=closed_ticket_id)
+    if closed.status_category != StatusCategory.CLOSED:
+        raise Conflict("only a closed ticket gets a follow-up; reply on the ticket", code="not_closed")
+    subject = closed.subject if closed.subject.lower().startswith("re:") else f"Re: {closed.subject}"
+    return pipeline.ticket_create(
+        actor=actor_for(principal),
+        via=via,
+        subject=fit_line(subject, max_length=SUBJECT_MAX_LENGTH),
+        requester_id=closed.requester_id,
+        department_id=closed.department_id,
+        description=NewMessage(body=body, body_html=body_html, public=True),
+        fields={
+            "channel": str(via),
+            "organization": closed.organization_id,
+            "priority": pipeline.PRIORITY_NAME[closed.priority],
+        },
+        tags=(FOLLOW_UP_TAG,),
+        cause=f"follow-up of #{closed.number}",
+        now=now,
+    )

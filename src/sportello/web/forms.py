@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -66,30 +65,6 @@ class QueueFilterForm(_PlainLabels, forms.Form):
 
     def clean_tag(self) -> str:
         return "_".join(self.cleaned_data["tag"].strip().lower().split())
-
-
-class ReplyForm(_PlainLabels, forms.Form):
-    PUBLIC, INTERNAL = "public", "internal"
-
-    kind = forms.ChoiceField(label=_("Type"), widget=forms.RadioSelect)
-    body = forms.CharField(
-        label=_("Message"),
-        widget=forms.Textarea(attrs={"rows": 5}),
-        max_length=settings.SPORTELLO["MESSAGE_MAX_CHARS"],
-        strip=True,
-    )
-
-    def __init__(self, *args: Any, may_reply_publicly: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        choices = [(self.INTERNAL, _("Internal note"))]
-        if may_reply_publicly:
-            choices.insert(0, (self.PUBLIC, _("Public reply")))
-        self.fields["kind"].choices = choices
-        self.fields["kind"].initial = choices[0][0]
-
-    @property
-    def public(self) -> bool:
-        return self.cleaned_data["kind"] == self.PUBLIC
 
 
 class TicketPropertiesForm(_PlainLabels, forms.Form):

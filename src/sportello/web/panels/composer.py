@@ -1,4 +1,8 @@
-"""Ticket page panel: the composer (public reply or internal note)."""
+"""Ticket page panel: the composer (public reply or internal note, sent with a status), its
+canned responses and macros; on a closed ticket, the follow-up form in its place.
+
+The mode (public or note) is the agent's until they change it: the last one they sent is kept
+in their session (`MODE_KEY`) and the composer opens in it, on this ticket and the next."""
 
 from __future__ import annotations
 
@@ -6,13 +10,51 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 
-from sportello.tickets.models import Ticket
+from sportello.accounts.models import User
+from sportello.automation.macros import macro_list_for
+from sportello.notifications.selectors import canned_list
+from sportello.tickets import attachments
+from sportello.tickets.models import StatusCategory, Ticket
 
-from ..forms import ReplyForm
+from ..composer_forms import FollowUpForm, ReplyForm, send_statuses
 
 TEMPLATE = "web/ticket/_composer.html"
+MODE_KEY = "composer_mode"
+
+
+def reply_form(request: HttpRequest, ticket: Ticket, *, may_edit: bool, data: Any = None) -> ReplyForm:
+    """The composer's form for this agent; `data`: what was posted."""
+    return ReplyForm(
+        data,
+        may_reply_publicly=may_edit,
+        statuses=send_statuses(ticket) if may_edit else [],
+        kind=request.session.get(MODE_KEY),
+    )
+
+
+def mention_url(ticket: Ticket) -> str:
+    """Where the note's @mention autocomplete asks for agents, once that endpoint exists."""
+    try:
+        return reverse("web:mention_candidates", args=[ticket.pk])
+    except NoReverseMatch:
+        return ""
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    return {"reply_form": ReplyForm(may_reply_publicly=shared["may_edit"])}
+    user: User = request.user  # type: ignore[assignment]
+    closed = ticket.status_category == StatusCategory.CLOSED
+    data: dict[str, Any] = {
+        "composer_closed": closed,
+        "mention_url": mention_url(ticket),
+        "upload_max_bytes": attachments.max_bytes(),
+    }
+    if closed:
+        data["followup_form"] = FollowUpForm()
+        return data
+    data["reply_form"] = reply_form(request, ticket, may_edit=shared["may_edit"])
+    # Canned responses are for agents who answer customers; light agents write notes only.
+    data["canned_responses"] = list(canned_list(principal=user)) if shared["may_edit"] else None
+    data["macros"] = list(macro_list_for(agent=user))
+    return data

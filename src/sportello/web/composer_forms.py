@@ -1,0 +1,104 @@
+"""Forms of the composer: a reply or note sent with an optional status, and a follow-up of a
+closed ticket. They parse and validate only; the views call the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from sportello.tickets.models import Status, StatusCategory, Ticket
+
+from .composer_markup import markup_to_html
+from .labels import status_label
+
+ATTACHMENTS_MAX = 50
+# Categories the split button offers: an agent answers and leaves the ticket in one of these.
+SEND_AND_SET = (StatusCategory.OPEN, StatusCategory.PENDING, StatusCategory.ON_HOLD, StatusCategory.SOLVED)
+
+
+class AttachmentIdsField(forms.Field):
+    """The ids of files uploaded to the ticket (staged) that go with the message."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        try:
+            ids = [int(v) for v in values if str(v).strip()]
+        except (TypeError, ValueError):
+            raise ValidationError(
+                _("An attachment could not be read; remove it and upload it again.")
+            ) from None
+        if len(ids) > ATTACHMENTS_MAX:
+            raise ValidationError(_("A message carries at most %(n)d attachments.") % {"n": ATTACHMENTS_MAX})
+        return list(dict.fromkeys(ids))
+
+
+def send_statuses(ticket: Ticket) -> list[tuple[str, str]]:
+    """The statuses "Send and set …" offers on `ticket`: (key, label), the current one left out."""
+    statuses = Status.objects.filter(is_active=True, category__in=SEND_AND_SET).exclude(pk=ticket.status_id)
+    return [(s.key, str(status_label(s.key, s.name))) for s in statuses]
+
+
+class _Composed(forms.Form):
+    body = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=settings.SPORTELLO["MESSAGE_MAX_CHARS"],
+        strip=True,
+    )
+    attachment_ids = AttachmentIdsField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    @property
+    def body_html(self) -> str:
+        return markup_to_html(self.cleaned_data["body"])
+
+
+class ReplyForm(_Composed):
+    """A public reply or an internal note; the split button's `status` sets the status with it."""
+
+    PUBLIC, INTERNAL = "public", "internal"
+
+    kind = forms.ChoiceField(label=_("Type"), widget=forms.RadioSelect)
+    status = forms.ChoiceField(label=_("Then set the status to"), required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        may_reply_publicly: bool,
+        statuses: list[tuple[str, str]] | None = None,
+        kind: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(self.INTERNAL, _("Internal note"))]
+        if may_reply_publicly:
+            choices.insert(0, (self.PUBLIC, _("Public reply")))
+        self.fields["kind"].choices = choices
+        keys = [c[0] for c in choices]
+        self.fields["kind"].initial = kind if kind in keys else choices[0][0]
+        self.statuses = list(statuses or [])
+        self.fields["status"].choices = [("", _("Leave as it is")), *self.statuses]
+
+    @property
+    def public(self) -> bool:
+        return self.cleaned_data["kind"] == self.PUBLIC
+
+    @property
+    def mode(self) -> str:
+        """The mode the composer shows: what was posted (valid or not), else the initial one."""
+        keys = [key for key, _label in self.fields["kind"].choices]
+        value = self["kind"].value()
+        return value if value in keys else keys[0]
+
+
+class FollowUpForm(_Composed):
+    """The first message of a follow-up to a closed ticket (a public reply to the requester)."""

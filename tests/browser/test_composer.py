@@ -1,0 +1,255 @@
+"""The composer in a real browser: a reply with an attachment sent with "Send and set Pending",
+a note that stays a note, a macro previewed then applied, a draft that survives a reload, and a
+light agent who only writes notes."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+
+from .axe import assert_accessible
+
+
+@pytest.fixture(autouse=True)
+def _statuses(_browser_db: None) -> None:
+    """The statuses and the ticket sequence are seeded by a migration; a transactional test
+    before this one flushed them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
+
+
+SHOTS = os.environ.get("SPORTELLO_SHOTS")  # a directory: journeys save screenshots there
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def _ticket(desk: Any, subject: str = "Where is my order?") -> Any:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets.services import ticket_open
+
+    return ticket_open(
+        principal=desk.admin,
+        via=Via.WEB,
+        data={
+            "subject": subject,
+            "description": "It has not arrived yet.",
+            "department_id": desk.books.pk,
+            "requester_id": desk.alice.pk,
+        },
+        now=clock.now(),
+    ).ticket
+
+
+def _messages(ticket: Any) -> list[tuple[bool, str]]:
+    from sportello.tickets.models import Message
+
+    return [(m.public, m.body_text) for m in Message.objects.filter(ticket=ticket).order_by("id")]
+
+
+def test_reply_with_an_attachment_and_send_and_set_pending(
+    desk: Any, page: Any, sign_in: Any, url: Any, tmp_path: Any
+) -> None:
+    from sportello.tickets.models import Attachment
+
+    ticket = _ticket(desk)
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    composer = page.locator("#reply-form")
+    assert "mode-public" in (composer.get_attribute("class") or "")
+    # the agent attaches a file through the picker and watches it upload
+    receipt = tmp_path / "receipt.txt"
+    receipt.write_text("Paid 12 EUR on 3 May.")
+    composer.locator("[data-file-input]").set_input_files(str(receipt))
+    done = composer.locator("[data-upload].done")
+    done.wait_for()
+    assert done.locator(".upload-name").inner_text() == "receipt.txt"
+    # writes with the toolbar's bold and sends with "Send and set Pending"
+    body = composer.get_by_label("Message")
+    body.fill("Your receipt is attached. ")
+    body.press("End")
+    composer.get_by_role("button", name="Bold").click()
+    body.press("Control+a")
+    body.fill("Your receipt is **attached**.")
+    _shot(page, "composer-reply")
+    composer.get_by_label("Send and set a status").first.click()
+    _shot(page, "composer-send-menu")
+    composer.get_by_role("button", name="Send and set Pending").click()
+    # then the conversation shows the reply with its file, and the ticket is pending
+    reply = page.locator(".messages li.message.author-agent").last
+    reply.wait_for()
+    assert reply.locator("strong", has_text="attached").count() == 1
+    assert "receipt.txt" in reply.inner_text()
+    assert _messages(ticket)[-1] == (True, "Your receipt is **attached**.")
+    ticket.refresh_from_db()
+    assert ticket.status.key == "pending"
+    assert Attachment.objects.get(ticket=ticket).message_id is not None
+    assert page.locator("#reply-form textarea").input_value() == ""
+    assert_accessible(page, context="the ticket after a reply")
+
+
+def test_a_note_stays_a_note_after_sending(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    ticket = _ticket(desk)
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    composer = page.locator("#reply-form")
+    composer.get_by_text("Internal note", exact=True).first.click()
+    assert "mode-internal" in (composer.get_attribute("class") or "")
+    assert composer.locator(".mode-banner-internal").is_visible()
+    assert not composer.locator(".mode-banner-public").is_visible()
+    _shot(page, "composer-note")
+    body = composer.get_by_label("Message")
+    body.fill("Courier says Monday.")
+    body.press("Control+Enter")
+    page.locator(".messages li.message.internal", has_text="Courier says Monday.").wait_for()
+    # the refreshed composer is still a note, focused for the next one
+    composer = page.locator("#reply-form")
+    assert "mode-internal" in (composer.get_attribute("class") or "")
+    assert composer.get_by_label("Internal note").is_checked()
+    assert _messages(ticket)[-1] == (False, "Courier says Monday.")
+    ticket.refresh_from_db()
+    assert ticket.status.key == "new"
+    # and so it opens after a reload
+    page.reload()
+    assert page.locator("#reply-form").get_by_label("Internal note").is_checked()
+    assert_accessible(page, context="the composer in note mode")
+
+
+def test_macro_preview_then_apply(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    from sportello.automation import macros
+    from sportello.core import clock
+
+    macros.macro_create(
+        definition={
+            "key": "refund-ok",
+            "name": "Refund approved",
+            "visibility": {"scope": "everyone", "ids": []},
+            "actions": [
+                {"set": {"field": "ticket.priority", "value": "high"}},
+                {"add_tags": ["refund_approved"]},
+                {"reply": {"body": "Dear {{ requester.name }}, your refund is approved."}},
+            ],
+        },
+        actor=desk.admin,
+        now=clock.now(),
+    )
+    macros.macro_create(
+        definition={
+            "key": "escalate",
+            "name": "Escalate to billing",
+            "visibility": {"scope": "everyone", "ids": []},
+            "actions": [{"add_tags": ["billing"]}],
+        },
+        actor=desk.admin,
+        now=clock.now(),
+    )
+    ticket = _ticket(desk, "Refund please")
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    composer = page.locator("#reply-form")
+    composer.locator("summary", has_text="Macros").click()
+    search = composer.get_by_placeholder("Search by name")
+    search.fill("refund")
+    assert composer.get_by_role("button", name="Escalate to billing").is_hidden()
+    composer.get_by_role("button", name="Refund approved").click()
+    dialog = page.locator("#macro-dialog")
+    dialog.get_by_role("heading", name="Apply “Refund approved”?").wait_for()
+    assert dialog.is_visible()
+    text = dialog.inner_text()
+    assert re.search(r"Priority\s+Normal\s+High", text)
+    assert "refund_approved" in text
+    assert "Dear Alice Acme, your refund is approved." in text
+    _shot(page, "composer-macro-preview")
+    assert_accessible(page, context="the macro preview dialog")
+    ticket.refresh_from_db()
+    assert ticket.priority == 2  # the preview wrote nothing
+    dialog.get_by_role("button", name="Apply").click()
+    page.locator(".messages li.message", has_text="your refund is approved").wait_for()
+    assert not page.locator("#macro-dialog").is_visible()
+    ticket.refresh_from_db()
+    assert ticket.priority == 3
+    assert list(ticket.tags.values_list("name", flat=True)) == ["refund_approved"]
+
+
+def test_a_draft_survives_a_reload_and_is_cleared_once_sent(
+    desk: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    ticket = _ticket(desk)
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    composer = page.locator("#reply-form")
+    composer.get_by_text("Internal note", exact=True).first.click()
+    composer.get_by_label("Message").fill("Half-written thought about the courier")
+    page.reload()
+    composer = page.locator("#reply-form")
+    assert composer.get_by_label("Message").input_value() == "Half-written thought about the courier"
+    assert composer.get_by_label("Internal note").is_checked()
+    composer.get_by_role("button", name="Send", exact=True).click()
+    page.locator(".messages li.message.internal", has_text="Half-written thought").wait_for()
+    page.reload()
+    assert page.locator("#reply-form").get_by_label("Message").input_value() == ""
+
+
+@pytest.mark.parametrize("phone", [False, True])
+def test_a_light_agent_only_has_the_note(
+    desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, phone: bool
+) -> None:
+    ticket = _ticket(desk)
+    tab = phone_page if phone else page
+    sign_in(tab, desk.light)
+    tab.goto(url(f"/tickets/{ticket.pk}/"))
+    composer = tab.locator("#reply-form")
+    assert composer.get_by_label("Public reply").count() == 0
+    assert composer.get_by_label("Internal note").is_checked()
+    assert "mode-internal" in (composer.get_attribute("class") or "")
+    assert composer.get_by_label("Send and set a status").count() == 0
+    composer.get_by_label("Message").fill("Customer called again.")
+    composer.get_by_role("button", name="Send", exact=True).click()
+    tab.locator(".messages li.message.internal", has_text="Customer called again.").wait_for()
+    assert _messages(ticket)[-1] == (False, "Customer called again.")
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    assert width <= tab.viewport_size["width"]
+    _shot(tab, f"composer-light{'-phone' if phone else ''}")
+    assert_accessible(tab, context="the light agent's composer")
+
+
+def test_a_closed_ticket_gets_a_follow_up_from_the_composer(
+    desk: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+    from sportello.tickets.models import Message, Ticket
+
+    ticket = _ticket(desk, "Broken spine")
+    services.ticket_update(
+        principal=desk.admin,
+        ticket_id=ticket.pk,
+        via=Via.WEB,
+        data={"status": "closed", "version": ticket.version},
+        now=clock.now(),
+    )
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    assert page.locator("#reply-form").count() == 0
+    form = page.locator("#followup-form")
+    form.get_by_label("First message of the follow-up").fill("We are sending a new copy today.")
+    _shot(page, "composer-follow-up")
+    assert_accessible(page, context="the follow-up form of a closed ticket")
+    form.get_by_role("button", name="Create a follow-up").click()
+    page.wait_for_url(lambda u: f"/tickets/{ticket.pk}/" not in u)
+    new = Ticket.objects.exclude(pk=ticket.pk).get()
+    assert page.url.endswith(f"/tickets/{new.pk}/")
+    page.get_by_role("heading", name="Re: Broken spine").wait_for()
+    assert page.locator(".messages li.message", has_text="We are sending a new copy today.").count() == 1
+    assert Message.objects.get(ticket=new).author_agent_id == desk.agent.pk
