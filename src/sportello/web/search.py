@@ -60,7 +60,9 @@ class SearchForm(forms.Form):
     created_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    created_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     page = forms.IntegerField(required=False, min_value=1, max_value=PAGES_MAX, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, departments: list[Department], agents: list[User], **kwargs: Any) -> None:
@@ -169,7 +171,9 @@ def search(request: HttpRequest) -> HttpResponse:
                 q=q,
                 categories=[category] if category else None,
                 department_id=form.value("department"),
-                assignee_id=user.pk if assignee == ASSIGNEE_ME else (int(assignee) if assignee.isdigit() else None),
+                assignee_id=user.pk
+                if assignee == ASSIGNEE_ME
+                else (int(assignee) if assignee.isdigit() else None),
                 unassigned=assignee == ASSIGNEE_NONE,
                 created_from=created_from,
                 created_before=created_before,
