@@ -45,7 +45,7 @@ def test_a_missing_page_is_the_styled_404_with_a_way_back(desk: Any, browser: An
     assert r.status_code == 404
     html = r.content.decode()
     assert "This page does not exist" in html
-    assert '<a class="button" href="/">Back to the queue</a>' in html
+    assert '<a class="button primary" href="/">Back to the queue</a>' in html
     assert 'href="/search/"' in html
     assert "web/app.css" in html
 
@@ -83,7 +83,7 @@ def test_a_server_error_is_the_styled_500_without_a_database_query(
     assert r.status_code == 500
     html = r.content.decode()
     assert "Something went wrong on our side" in html
-    assert '<a class="button" href="/">Back to the queue</a>' in html
+    assert '<a class="button primary" href="/">Back to the queue</a>' in html
     # the page itself reads nothing from the database
     from sportello.core.http import handler500
 
