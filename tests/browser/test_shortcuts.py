@@ -23,11 +23,8 @@ def _statuses(_browser_db: None) -> None:
 
 
 def _focused(page: Any) -> str:
-    return str(
-        page.evaluate(
-            "document.activeElement && (document.activeElement.id || document.activeElement.textContent.trim())"
-        )
-    )
+    active = "document.activeElement"
+    return str(page.evaluate(f"{active} && ({active}.id || {active}.textContent.trim())"))
 
 
 def test_question_mark_opens_the_help_listing_the_shortcuts(desk: Any, page: Any, sign_in: Any) -> None:
