@@ -242,3 +242,20 @@ def test_search_page_costs_a_fixed_number_of_queries(
         few = client.get("/search/", {"q": "rare"})
     assert len(_numbers(many)) == 15
     assert len(_numbers(few)) == 2
+
+
+@pytest.mark.parametrize("role", ["admin", "agent", "light", "outsider"])
+def test_the_page_finds_exactly_what_the_api_finds_for_each_role(
+    desk: Any, open_ticket: Any, browser: Any, api: Any, now: Any, role: str
+) -> None:
+    # given tickets in both departments, one found only through an internal note
+    open_ticket("Walrus in Books")
+    open_ticket("Walrus in Electronics", department=desk.electronics)
+    noted = open_ticket("Quiet one", department=desk.electronics)
+    _note(noted, desk.admin, "a walrus was seen", now)
+    user = getattr(desk, role)
+    # when the same words are searched through the API and on the page
+    through_api = {item["number"] for item in api(user).get("/search", {"q": "walrus"}).json()["items"]}
+    on_page = set(_numbers(browser(user).get("/search/", {"q": "walrus"})))
+    # then both list the same tickets
+    assert on_page == through_api

@@ -156,7 +156,14 @@ def search(request: HttpRequest) -> HttpResponse:
     form.is_valid()  # invalid filters are shown with their error and left out
     q = (form.value("q") or "").strip()
     page = form.value("page") or 1
-    context: dict[str, Any] = {"form": form, "q": q, "now": now, "page": page, "results": None}
+    context: dict[str, Any] = {
+        "form": form,
+        "q": q,
+        "typed": request.GET.get("q", "")[: ticket_search.QUERY_MAX_CHARS * 2],  # shown back as typed
+        "now": now,
+        "page": page,
+        "results": None,
+    }
     if q and page == 1:
         ticket_id = _ticket_by_number(user, q)
         if ticket_id is not None:
