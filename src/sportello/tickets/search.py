@@ -27,6 +27,7 @@ import html
 import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -421,6 +422,19 @@ class SearchHit:
     snippet: str  # HTML: escaped text with <mark>…</mark> around matches
 
 
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    hits: list[SearchHit]
+    next_offset: int | None
+    # How many tickets matched, counted within the ranked window: at most `RANK_WINDOW`
+    # (`capped` then says more may match). 0 when the page starts past the last match.
+    total: int
+
+    @property
+    def capped(self) -> bool:
+        return self.total >= RANK_WINDOW
+
+
 def ticket_search(
     *,
     principal: Principal,
@@ -435,6 +449,33 @@ def ticket_search(
 
     Only the `RANK_WINDOW` newest matches (by ticket id) are ranked and returned: when more
     tickets match, older ones are left out (ADR 0002)."""
+    results = ticket_search_results(
+        principal=principal,
+        q=q,
+        categories=categories,
+        department_id=department_id,
+        limit=limit,
+        offset=offset,
+    )
+    return results.hits, results.next_offset
+
+
+def ticket_search_results(
+    *,
+    principal: Principal,
+    q: str,
+    categories: list[str] | None = None,
+    department_id: int | None = None,
+    assignee_id: int | None = None,
+    unassigned: bool = False,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+    limit: int = LIMIT_DEFAULT,
+    offset: int = 0,
+) -> SearchResults:
+    """`ticket_search` with the Desk's extra filters (assignee, creation period) and the number
+    of matches. The scope is the same (`selectors.ticket_scope`), so are the ranking and the
+    snippets; the hits come with their department, assignee and requester loaded."""
     query = query_parse(q)
     if not 1 <= limit <= LIMIT_MAX:
         raise ValidationFailed(f"must be between 1 and {LIMIT_MAX}", field="limit")
@@ -448,29 +489,41 @@ def ticket_search(
         tickets = tickets.filter(status_category__in=categories)
     if department_id is not None:
         tickets = tickets.filter(department_id=department_id)
+    if assignee_id is not None:
+        tickets = tickets.filter(assignee_id=assignee_id)
+    if unassigned:
+        tickets = tickets.filter(assignee__isnull=True)
+    if created_from is not None:
+        tickets = tickets.filter(created_at__gte=created_from)
+    if created_before is not None:
+        tickets = tickets.filter(created_at__lt=created_before)
     public_only = isinstance(principal, Contact)
     try:
         if connection.vendor == "postgresql":
             # Unresolved tickets are few at any size (the history grows, the open work does
             # not): their scope is narrow enough to read without slicing.
             narrow = bool(categories) and set(categories) <= _UNRESOLVED
-            ranked, snippets = _pg_search(query, tickets, public_only, limit, offset, sliced=not narrow)
+            ranked, snippets, total = _pg_search(
+                query, tickets, public_only, limit, offset, sliced=not narrow
+            )
         elif connection.vendor == "sqlite":
-            ranked, snippets = _sqlite_search(query, tickets, public_only, limit, offset)
+            ranked, snippets, total = _sqlite_search(query, tickets, public_only, limit, offset)
         else:  # pragma: no cover - the two supported databases are above
             raise NotImplementedError(f"search is not available on {connection.vendor}")
     except EmptyResultSet:  # the scope admits no ticket
-        return [], None
+        return SearchResults(hits=[], next_offset=None, total=0)
 
     next_offset = offset + limit if len(ranked) > limit else None
     ranked = ranked[:limit]
-    by_id = Ticket.objects.select_related("status").in_bulk([ticket_id for ticket_id, _ in ranked])
+    by_id = Ticket.objects.select_related(
+        "status", "department", "assignee", "requester", "organization"
+    ).in_bulk([ticket_id for ticket_id, _ in ranked])
     hits = [
         SearchHit(ticket=by_id[ticket_id], rank=float(rank), snippet=snippets.get(ticket_id, ""))
         for ticket_id, rank in ranked
         if ticket_id in by_id
     ]
-    return hits, next_offset
+    return SearchResults(hits=hits, next_offset=next_offset, total=total)
 
 
 # The newest document id seen by the last search of this process: where the slices are cut.
@@ -505,7 +558,7 @@ def _pg_search(
     offset: int,
     *,
     sliced: bool = True,
-) -> tuple[list[tuple[int, float]], dict[int, str]]:
+) -> tuple[list[tuple[int, float]], dict[int, str], int]:
     """Two steps in one statement: the window (the `RANK_WINDOW` most recent matching tickets
     in scope, by ticket id), then the window ranked.
 
@@ -547,7 +600,7 @@ def _pg_search(
         window_params += params
     ranked_sql = (
         f"SELECT w.id, ts_rank(w.doc::tsvector, {tsquery}) AS rank, "  # noqa: S608 - fixed SQL; user text is bound
-        f"(SELECT max(ticket_id) FROM {DOC_TABLE}) AS top "
+        f"(SELECT max(ticket_id) FROM {DOC_TABLE}) AS top, count(*) OVER () AS total "
         f"FROM (SELECT * FROM ({' UNION ALL '.join(branches)}) u LIMIT %s) w(id, updated_at, doc) "
         f"WHERE {_PG_IN_ORDER}() "
         "ORDER BY rank DESC, w.updated_at DESC, w.id DESC LIMIT %s OFFSET %s"
@@ -559,11 +612,12 @@ def _pg_search(
         cur.execute(ranked_sql, [*tsquery_params, *window_params, RANK_WINDOW, limit + 1, offset])
         rows = cur.fetchall()
         ranked = [(int(r[0]), float(r[1])) for r in rows]
+        total = int(rows[0][3]) if rows else 0
         if rows:
             _pg_top_id = int(rows[0][2])
         page_ids = [ticket_id for ticket_id, _ in ranked[:limit]]
         if not page_ids:
-            return ranked, {}
+            return ranked, {}, total
         cur.execute(
             f"WITH q AS (SELECT {tsquery} AS query) "  # noqa: S608 - fixed SQL; user text is bound
             f"SELECT d.ticket_id, ts_headline('{TS_CONFIG}', {text}, q.query, %s) "
@@ -571,7 +625,7 @@ def _pg_search(
             [*tsquery_params, _PG_HEADLINE_OPTIONS, page_ids],
         )
         snippets = {int(r[0]): _snippet_html(r[1] or "") for r in cur.fetchall()}
-    return ranked, snippets
+    return ranked, snippets, total
 
 
 def _sqlite_search(
@@ -580,13 +634,13 @@ def _sqlite_search(
     public_only: bool,
     limit: int,
     offset: int,
-) -> tuple[list[tuple[int, float]], dict[int, str]]:
+) -> tuple[list[tuple[int, float]], dict[int, str], int]:
     scope_sql, scope_params = tickets.values("pk").query.sql_with_params()
     match = _fts_match(query, public_only=public_only)
     weights = _FTS_WEIGHTS_CUSTOMER if public_only else _FTS_WEIGHTS_AGENT
     ranked_sql = (
         # The same window as on PostgreSQL: the newest matches by ticket id, then ranked.
-        "SELECT w.id, w.rank FROM ("  # noqa: S608 - fixed SQL; user text is bound
+        "SELECT w.id, w.rank, count(*) OVER () FROM ("  # noqa: S608 - fixed SQL; user text is bound
         f"SELECT {FTS_TABLE}.rowid AS id, -bm25({FTS_TABLE}, {weights}) AS rank, t.updated_at "
         f"FROM {FTS_TABLE} JOIN tickets_ticket t ON t.id = {FTS_TABLE}.rowid "
         f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.rowid IN ({scope_sql}) "
@@ -599,17 +653,19 @@ def _sqlite_search(
     snippet_sql = ", ".join(f"snippet({FTS_TABLE}, {c}, {marks})" for c in columns)
     with connection.cursor() as cur:
         cur.execute(ranked_sql, [match, *scope_params, RANK_WINDOW, limit + 1, offset])
-        ranked = [(int(r[0]), float(r[1])) for r in cur.fetchall()]
+        rows = cur.fetchall()
+        ranked = [(int(r[0]), float(r[1])) for r in rows]
+        total = int(rows[0][2]) if rows else 0
         page_ids = [ticket_id for ticket_id, _ in ranked[:limit]]
         if not page_ids:
-            return ranked, {}
+            return ranked, {}, total
         cur.execute(
             f"SELECT rowid, {snippet_sql} FROM {FTS_TABLE} "  # noqa: S608 - fixed SQL; user text is bound
             f"WHERE {FTS_TABLE} MATCH %s AND rowid IN ({', '.join(['%s'] * len(page_ids))})",
             [match, *page_ids],
         )
         snippets = {int(r[0]): _snippet_html(_best_excerpt(r[1:])) for r in cur.fetchall()}
-    return ranked, snippets
+    return ranked, snippets, total
 
 
 def _best_excerpt(excerpts: tuple[str | None, ...]) -> str:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import new_ticket, ticket_page, views
+from . import new_ticket, search, ticket_page, views
 from .ticket_views import composer, live, merge, properties
 
 app_name = "web"
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("search/", search.search, name="search"),
     path("tickets/<int:ticket_id>/", ticket_page.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/reply/", composer.ticket_reply, name="ticket_reply"),
     path("tickets/<int:ticket_id>/uploads/", composer.attachment_upload, name="composer_upload"),
