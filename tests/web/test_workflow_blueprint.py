@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+
 from workflow_setup import customer_ticket, forget_caches, returns_blueprint, returns_fields
 
 HX = {"HX-Request": "true"}
@@ -43,7 +44,9 @@ def post(client: Any, ticket: Any, key: str, **data: Any) -> Any:
     )
 
 
-def test_the_panel_shows_the_state_and_the_steps_the_agent_may_perform(desk: Any, browser: Any, ticket: Any) -> None:
+def test_the_panel_shows_the_state_and_the_steps_the_agent_may_perform(
+    desk: Any, browser: Any, ticket: Any
+) -> None:
     html = text(browser(desk.agent).get(f"/tickets/{ticket.pk}/"))
     assert 'Current state: <strong class="badge bp-current"><bdi>Received</bdi>' in html
     assert "In this state for 1 hour" in html
@@ -71,7 +74,7 @@ def test_a_missing_mandatory_field_and_note_are_refused_by_name_and_nothing_move
     assert r.headers["HX-Retarget"] == "#blueprint-panel"
     assert "Fill in “Order number” to perform this step." in html
     assert "Add a note to perform this step." in html
-    assert "<details class=\"bp-step\" open>" in html
+    assert '<details class="bp-step" open>' in html
     assert state_of(ticket) == "received"
     assert Message.objects.filter(ticket=ticket).count() == 1
 
@@ -90,7 +93,9 @@ def test_an_invalid_input_is_explained_with_the_processs_own_message(
 def test_a_complete_step_moves_the_ticket_through_the_pipeline(desk: Any, browser: Any, ticket: Any) -> None:
     from sportello.tickets.models import Message, TicketEvent
 
-    r = post(browser(desk.agent), ticket, "label-sent", input_0="AB123456", input_1="return", note="Label sent")
+    r = post(
+        browser(desk.agent), ticket, "label-sent", input_0="AB123456", input_1="return", note="Label sent"
+    )
     assert r.status_code == 200
     assert 'id="ticket"' in text(r)
     assert state_of(ticket) == "awaiting-item"
@@ -163,7 +168,9 @@ def test_light_agents_see_no_process_and_cannot_move_it(desk: Any, browser: Any,
     assert state_of(ticket) == "received"
 
 
-def test_outsiders_and_anonymous_visitors_get_nothing(desk: Any, browser: Any, ticket: Any, client: Any) -> None:
+def test_outsiders_and_anonymous_visitors_get_nothing(
+    desk: Any, browser: Any, ticket: Any, client: Any
+) -> None:
     outsider = browser(desk.outsider)
     assert post(outsider, ticket, "label-sent", input_0="AB123456", note="x").status_code == 404
     assert outsider.get(f"/tickets/{ticket.pk}/blueprint.svg").status_code == 404

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+
 from workflow_setup import customer_ticket, forget_caches, sla_policy
 
 
@@ -20,7 +21,8 @@ def _fresh() -> None:
 def clocks(html: str) -> list[tuple[str, str, str]]:
     """(metric, state class, badge text) of each clock on the page."""
     found = re.findall(
-        r'<li class="sla-clock sla-(\w+)"[^>]*data-metric="([^"]+)">.*?<span class="badge sla-badge">([^<]+)</span>',
+        r'<li class="sla-clock sla-(\w+)"[^>]*data-metric="([^"]+)">'
+        r'.*?<span class="badge sla-badge">([^<]+)</span>',
         html,
         re.S,
     )

@@ -313,6 +313,7 @@ class TierPanel:
     current: tiers.Tier
     next_tier: tiers.Tier | None
     form: EscalateForm | None  # None: this agent may not escalate, or no tier is above
+    alerts: list[str]  # a refused escalation's errors, when its form is no longer shown
 
 
 def tier_panel(
@@ -335,6 +336,7 @@ def tier_panel(
         current=current,
         next_tier=above[0] if above else None,
         form=form if may else None,
+        alerts=[str(e) for e in form.non_field_errors()] if form is not None and not may else [],
     )
 
 

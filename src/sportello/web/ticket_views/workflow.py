@@ -19,6 +19,7 @@ from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from sportello.engine.blueprint_svg import render_svg
 from sportello.sla import tiers
+from sportello.ticket_tasks import selectors as task_selectors
 from sportello.ticket_tasks import services as task_services
 from sportello.tickets import attachments
 
@@ -213,16 +214,16 @@ def _task_status(request: HttpRequest, ticket_id: int, task_id: int, *, done: bo
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     me = _agent(request)
-    write = task_services.task_complete if done else task_services.task_reopen
     try:
+        if task_selectors.task_get(principal=me, task_id=task_id).ticket_id != ticket.pk:
+            raise Http404
+        write = task_services.task_complete if done else task_services.task_reopen
         task = write(actor=me, task_id=task_id, via=Via.WEB, now=now)
     except NotFound:
         raise Http404 from None
     except DomainError as exc:
         notice, status = str(exc.message), exc.status
     else:
-        if task.ticket_id != ticket.pk:
-            raise Http404
         if task.updated_at == now:
             return changed(request, ticket.pk, now=now)
         # Someone else got there first: nothing was written; say who did it.
