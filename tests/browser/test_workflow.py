@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from workflow_setup import (
     customer_ticket,
     forget_caches,

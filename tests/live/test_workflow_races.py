@@ -17,7 +17,7 @@ from live.server import LiveDesk, Reply
 
 pytestmark = LIVE
 
-PASSWORD = "live-agent-passphrase-7"  # noqa: S105 - a test account's password
+PASSWORD = "live-agent-passphrase-7"
 HX = {"HX-Request": "true"}
 HOLD = {
     "key": "live-hold-process",
@@ -117,7 +117,9 @@ def test_two_agents_moving_a_blueprint_at_once_one_wins_the_other_is_told_why(
     assert live.get(f"/tickets/{ticket['id']}").body["status"] == "on_hold"
 
 
-def test_two_agents_completing_one_task_record_one_completion(live: LiveDesk, sessions: list[Session]) -> None:
+def test_two_agents_completing_one_task_record_one_completion(
+    live: LiveDesk, sessions: list[Session]
+) -> None:
     # given a task on a ticket, shown in both agents' browsers
     ticket = live.open_ticket(subject="Task race")
     r = live.post(
