@@ -22,7 +22,7 @@ from sportello.blueprints import selectors as bp_selectors
 from sportello.core.errors import NotFound, PermissionDenied
 from sportello.engine import blueprints as bp_engine
 from sportello.engine import sla as sla_engine
-from sportello.sla import tiers
+from sportello.sla import tiers as tier_paths
 from sportello.sla.calendars import clocks_for
 from sportello.sla.models import TicketSla
 from sportello.sla.services import active_policies
@@ -309,9 +309,9 @@ def tasks_panel(
 @dataclass(frozen=True, slots=True)
 class TierPanel:
     path_name: str
-    tiers: list[tuple[tiers.Tier, str]]  # each tier and where the ticket stands: done|current|next
-    current: tiers.Tier
-    next_tier: tiers.Tier | None
+    tiers: list[tuple[tier_paths.Tier, str]]  # each tier and where the ticket stands: done|current|next
+    current: tier_paths.Tier
+    next_tier: tier_paths.Tier | None
     form: EscalateForm | None  # None: this agent may not escalate, or no tier is above
     alerts: list[str]  # a refused escalation's errors, when its form is no longer shown
 
@@ -319,7 +319,7 @@ class TierPanel:
 def tier_panel(
     request: HttpRequest, ticket: Ticket, *, memo: dict[str, Any], form: EscalateForm | None = None
 ) -> TierPanel | None:
-    found = tiers.ticket_tier(ticket, memo)
+    found = tier_paths.ticket_tier(ticket, memo)
     if found is None:
         return None
     path, current = found

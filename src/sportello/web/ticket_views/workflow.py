@@ -139,8 +139,9 @@ def ticket_transition(request: HttpRequest, ticket_id: int, transition_key: str)
             return changed(request, ticket.pk, now=now)
     # The form again, with the ticket's current version: the agent sees the panel as it now is.
     ticket = ticket_for(request, ticket.pk)
-    form.data = form.data.copy()
-    form.data["version"] = str(ticket.version)
+    data = request.POST.copy()
+    data["version"] = str(ticket.version)
+    form.data = data
     return refused(
         request,
         ticket,
