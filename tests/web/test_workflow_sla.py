@@ -104,3 +104,30 @@ def test_light_agents_see_the_clocks_too(desk: Any, browser: Any, now: datetime)
     ticket = customer_ticket(desk, now)
     html = browser(desk.light).get(f"/tickets/{ticket.pk}/").content.decode().replace("\xa0", " ")
     assert clocks(html)[0] == ("First response", "ok", "On track")
+
+
+def test_the_ticket_page_with_every_workflow_panel_costs_a_bounded_number_of_queries(
+    desk: Any, browser: Any, now: datetime, django_assert_max_num_queries: Any
+) -> None:
+    # given a ticket with SLA clocks, a process, a tier path and three tasks
+    from sportello.ticket_tasks.services import task_create
+    from workflow_setup import returns_blueprint, returns_fields, tier_path
+
+    sla_policy(desk, now, within="2h")
+    returns_fields(desk)
+    returns_blueprint(desk, now)
+    tier_path(desk, now)
+    ticket = customer_ticket(desk, now)
+    for i in range(3):
+        task_create(actor=desk.agent, ticket_id=ticket.pk, title=f"t{i}", assignee_id=desk.agent.pk, now=now)
+    client = browser(desk.agent)
+    client.get(f"/tickets/{ticket.pk}/")  # warm: parsed policies, paths and calendars are cached
+    # then the page costs the plain page's and the panels' reads, whatever the number of tasks:
+    # the clocks and the policies' signature; whether a process applies, then the process as its
+    # selector reads it (the ticket, its run and version, the facts its conditions need, the
+    # agent's teams and departments) and the custom fields its steps ask for; the tasks and the
+    # assignees to offer; the ticket's tier
+    with django_assert_max_num_queries(40):
+        html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    for panel in ("sla-panel", "blueprint-panel", "tasks-panel", "tier-panel"):
+        assert f'id="{panel}"' in html
