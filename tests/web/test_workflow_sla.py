@@ -131,3 +131,16 @@ def test_the_ticket_page_with_every_workflow_panel_costs_a_bounded_number_of_que
         html = client.get(f"/tickets/{ticket.pk}/").content.decode()
     for panel in ("sla-panel", "blueprint-panel", "tasks-panel", "tier-panel"):
         assert f'id="{panel}"' in html
+
+
+def test_the_clocks_read_in_the_agents_language(desk: Any, browser: Any, now: datetime) -> None:
+    sla_policy(desk, now, within="2h")
+    ticket = customer_ticket(desk, now)
+    client = browser(desk.agent)
+    client.cookies["django_language"] = "es"
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode().replace("\xa0", " ")
+    assert clocks(html)[0] == ("Primera respuesta", "ok", "A tiempo")
+    assert 'data-left="quedan %s"' in html
+    client.cookies["django_language"] = "it"
+    html = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert clocks(html)[1] == ("Risoluzione", "ok", "In tempo")
