@@ -153,8 +153,9 @@ def _edge_text(t: Transition) -> str:
     return _clip(t.name, LABEL_CHARS) + (" (auto)" if t.auto else "")
 
 
-def render_svg(blueprint: Blueprint) -> str:
-    """The blueprint as a standalone SVG document (see the module docstring)."""
+def render_svg(blueprint: Blueprint, *, current: str | None = None) -> str:
+    """The blueprint as a standalone SVG document (see the module docstring); `current`: the key
+    of a state to highlight (a ticket's state), drawn with a thicker amber border."""
     bp = blueprint
     layer = layers(bp)
     rows: dict[int, list[State]] = {}
@@ -239,13 +240,15 @@ def render_svg(blueprint: Blueprint) -> str:
         detail = state.status + (
             f" · limit {format_duration(state.time_limit)}" if state.time_limit is not None else ""
         )
+        here = state.key == current
         parts = [
-            f'<g class="state{" terminal" if state.terminal else ""}">',
+            f'<g class="state{" terminal" if state.terminal else ""}{" current" if here else ""}">',
             f"<title>{_esc(state.name)}</title>",
         ]
+        fill, stroke, border = ("#fff1c2", "#8a5a00", "3.5") if here else ("#eef4fb", "#2b5d8a", "1.5")
         parts.append(
             f'<rect x="{_n(x)}" y="{_n(y)}" width="{BOX_W}" height="{BOX_H}" rx="10" '
-            f'fill="#eef4fb" stroke="#2b5d8a" stroke-width="1.5"/>'
+            f'fill="{fill}" stroke="{stroke}" stroke-width="{border}"/>'
         )
         if state.terminal:
             parts.append(

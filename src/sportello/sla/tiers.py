@@ -303,7 +303,9 @@ def _event(ctx: Context, author: Author, field: str, data: dict[str, Any]) -> Ti
     )  # fmt: skip
 
 
-def ticket_escalate(*, actor: User, ticket_id: int, reason: Any, to: Any = None, now: datetime) -> Any:
+def ticket_escalate(
+    *, actor: User, ticket_id: int, reason: Any, to: Any = None, via: Via = Via.API, now: datetime
+) -> Any:
     """An agent escalates a ticket to the next tier (or `to`), with a reason."""
     from sportello.tickets import pipeline
     from sportello.tickets.services import actor_for
@@ -323,5 +325,5 @@ def ticket_escalate(*, actor: User, ticket_id: int, reason: Any, to: Any = None,
     def escalate(ctx: Context) -> None:
         escalate_in_change(ctx, reason=reason, to=to, author=author)
 
-    mutation = pipeline.Mutation(actor=who, via=Via.API, cause="tier escalation", automation=escalate)
+    mutation = pipeline.Mutation(actor=who, via=via, cause="tier escalation", automation=escalate)
     return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)

@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from . import new_ticket, search, ticket_page, views
-from .ticket_views import composer, live, merge, properties
+from .ticket_views import composer, live, merge, properties, workflow
 
 app_name = "web"
 urlpatterns = [
@@ -28,5 +28,23 @@ urlpatterns = [
     path(
         "tickets/<int:ticket_id>/messages/<int:message_id>/split/", merge.message_split, name="ticket_split"
     ),
+    path("tickets/<int:ticket_id>/blueprint.svg", workflow.ticket_flowchart, name="ticket_flowchart"),
+    path(
+        "tickets/<int:ticket_id>/blueprint/<slug:transition_key>/",
+        workflow.ticket_transition,
+        name="ticket_transition",
+    ),
+    path("tickets/<int:ticket_id>/tasks/", workflow.ticket_task_create, name="ticket_task_create"),
+    path(
+        "tickets/<int:ticket_id>/tasks/<int:task_id>/complete/",
+        workflow.ticket_task_complete,
+        name="ticket_task_complete",
+    ),
+    path(
+        "tickets/<int:ticket_id>/tasks/<int:task_id>/reopen/",
+        workflow.ticket_task_reopen,
+        name="ticket_task_reopen",
+    ),
+    path("tickets/<int:ticket_id>/escalate/", workflow.ticket_escalate, name="ticket_escalate"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
