@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ class EventRow:
     text: str = ""  # a sentence: what happened, for every kind that is not a field change
     detail: str = ""  # the recorded reason or error, as written by the system
     known: bool = True  # False: an event of a kind this module has no renderer for
+    source: str = ""  # the event's kind (an EventKind), for the history's filters
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class Change:
     actor: str
     via: str
     cause: str
+    actor_kind: str = ""
     created: bool = False
     rows: list[EventRow] = field(default_factory=list)
 
@@ -73,6 +75,12 @@ def _ids_of(e: TicketEvent) -> list[tuple[str, Any]]:
 def changes(events: Iterable[TicketEvent]) -> list[Change]:
     # The category follows the status; its own row would only repeat the status change.
     events = [e for e in events if not (e.kind == EventKind.FIELD and e.field == "status_category")]
+    # The opening values are the ticket's first state, not changes (see below): dropped before
+    # their ids are resolved.
+    openings = {e.change_id for e in events if e.kind == EventKind.CREATED}
+    events = [
+        e for e in events if not (e.change_id in openings and e.kind in (EventKind.FIELD, EventKind.TAGS))
+    ]
     wanted: dict[str, set[Any]] = defaultdict(set)
     for e in events:
         for name, value in _ids_of(e):
@@ -99,9 +107,13 @@ def changes(events: Iterable[TicketEvent]) -> list[Change]:
         if change is None:
             actor = actors.get((e.actor_kind, e.actor_id)) or e.actor_label or _actor_kind_label(e.actor_kind)
             change = grouped[e.change_id] = Change(
-                at=e.at, actor=actor, via=str(CHANNEL_LABELS.get(e.via, e.via)), cause=e.cause
+                at=e.at,
+                actor=actor,
+                via=str(CHANNEL_LABELS.get(e.via, e.via)),
+                cause=e.cause,
+                actor_kind=e.actor_kind,
             )
-        row = event_row(e, names, cf_labels)
+        row = replace(event_row(e, names, cf_labels), source=e.kind)
         if row.kind == EventKind.CREATED:
             change.created = True
         change.rows.append(row)
