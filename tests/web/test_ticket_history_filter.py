@@ -1,0 +1,93 @@
+"""The history's filter: all, messages, changes, automation — in the page's URL, and as the
+panel alone for HTMX."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+HX = {"HX-Request": "true"}
+
+
+def _ticket_with_every_sort_of_change(desk: Any, open_ticket: Any, browser: Any, now: Any) -> Any:
+    from sportello.tickets.models import EventKind, TicketEvent
+
+    ticket = open_ticket("Mixed history")
+    client = browser(desk.agent)
+    client.post(f"/tickets/{ticket.pk}/reply/", {"kind": "internal", "body": "Looking"})
+    ticket.refresh_from_db()
+    client.post(
+        f"/tickets/{ticket.pk}/properties/",
+        {"status": "open", "priority": "high", "assignee": "", "team": "", "tags": "", "version": ticket.version},
+    )  # fmt: skip
+    later = now + timedelta(hours=2)  # after the agent's changes (the clock reads now + 1 hour)
+    common = {"ticket": ticket, "at": later, "via": "system"}
+    TicketEvent.objects.create(
+        **common, change_id=uuid.uuid4(), kind=EventKind.SLA, field="breached",
+        new_value={"metric": "first_response"}, actor_kind="sla", actor_label="SLA policy VIP",
+    )  # fmt: skip
+    TicketEvent.objects.create(
+        **common, change_id=uuid.uuid4(), kind=EventKind.FIELD, field="priority", old_value="high",
+        new_value="urgent", actor_kind="rule", actor_label="Rule Urgent words", cause="rule:urgent@1",
+    )  # fmt: skip
+    return ticket
+
+
+def _shown(response: Any) -> list[str]:
+    out = []
+    for change in response.context["changes"]:
+        for row in change.rows:
+            out.append(row.text or row.field or row.kind)
+    return out
+
+
+def test_each_filter_lists_its_sort_of_change(desk: Any, open_ticket: Any, browser: Any, now: Any) -> None:
+    ticket = _ticket_with_every_sort_of_change(desk, open_ticket, browser, now)
+    client = browser(desk.agent)
+    url = f"/tickets/{ticket.pk}/"
+    everything = _shown(client.get(url))
+    # the opening (with its description), the note, the agent's change, the SLA, the rule
+    assert everything == [
+        "created", "message", "message", "Priority", "Status", "First response target breached", "Priority"
+    ]  # fmt: skip
+    assert _shown(client.get(url, {"history": "messages"})) == ["created", "message", "message"]
+    assert _shown(client.get(url, {"history": "changes"})) == ["Priority", "Status"]
+    assert _shown(client.get(url, {"history": "automation"})) == ["First response target breached", "Priority"]
+    assert _shown(client.get(url, {"history": "nonsense"})) == everything
+
+
+def test_the_chosen_filter_is_marked_and_each_is_a_link_in_the_url(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    ticket = _ticket_with_every_sort_of_change(desk, open_ticket, browser, now)
+    html = browser(desk.agent).get(f"/tickets/{ticket.pk}/", {"history": "automation"}).content.decode()
+    assert (
+        f'<a id="history-filter-automation" href="/tickets/{ticket.pk}/?history=automation"' in html
+    )
+    assert 'aria-current="true" class="current">Automation</a>' in html
+    assert f'hx-push-url="/tickets/{ticket.pk}/?history=messages"' in html
+
+
+def test_htmx_gets_the_panel_alone_and_a_plain_request_the_page(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    ticket = _ticket_with_every_sort_of_change(desk, open_ticket, browser, now)
+    client = browser(desk.agent)
+    r = client.get(f"/tickets/{ticket.pk}/history/", {"history": "messages"}, headers=HX)
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert html.lstrip().startswith('<section class="card events" id="history"')
+    assert "added an internal note" in html and "breached" not in html
+    r = client.get(f"/tickets/{ticket.pk}/history/", {"history": "messages"})
+    assert (r.status_code, r["Location"]) == (302, f"/tickets/{ticket.pk}/?history=messages")
+
+
+def test_the_history_is_for_agents_who_may_see_the_ticket(desk: Any, open_ticket: Any, browser: Any) -> None:
+    from django.test import Client
+
+    ticket = open_ticket("Private")
+    url = f"/tickets/{ticket.pk}/history/"
+    assert browser(desk.light).get(url, headers=HX).status_code == 200
+    assert browser(desk.outsider).get(url, headers=HX).status_code == 404
+    assert Client().get(url).status_code == 302
