@@ -30,7 +30,6 @@ def _attach(desk: Any, ticket: Any, name: str, content: bytes, ctype: str, *, pu
     from sportello.core.actors import Via
     from sportello.tickets import attachments, services
     from sportello.tickets.models import Ticket
-
     from testing import NOW
 
     att = attachments.attachment_upload(
@@ -78,7 +77,9 @@ def test_a_document_links_to_its_download_with_a_type_icon(
     assert '<span class="file-icon" aria-hidden="true">PDF</span>' in html
 
 
-def test_an_image_is_served_inline_without_sniffing(desk: Any, open_ticket: Any, browser: Any, store: Path) -> None:
+def test_an_image_is_served_inline_without_sniffing(
+    desk: Any, open_ticket: Any, browser: Any, store: Path
+) -> None:
     ticket = open_ticket("Broken cover")
     att = _attach(desk, ticket, "cover.png", PNG, "image/png")
     r = browser(desk.agent).get(f"/attachments/{att.pk}/")
@@ -89,7 +90,9 @@ def test_an_image_is_served_inline_without_sniffing(desk: Any, open_ticket: Any,
     assert b"".join(r.streaming_content) == PNG
 
 
-def test_anything_else_is_a_download_of_opaque_bytes(desk: Any, open_ticket: Any, browser: Any, store: Path) -> None:
+def test_anything_else_is_a_download_of_opaque_bytes(
+    desk: Any, open_ticket: Any, browser: Any, store: Path
+) -> None:
     ticket = open_ticket("Page")
     att = _attach(desk, ticket, "page.html", b"<script>alert(1)</script>", "text/html")
     r = browser(desk.agent).get(f"/attachments/{att.pk}/")

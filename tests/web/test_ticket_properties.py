@@ -110,7 +110,10 @@ def test_saving_a_custom_field_sends_only_what_changed(
     ticket.refresh_from_db()
     assert ticket.custom_fields == {"order_number": "A-1", "subcategory": "novels", "gift": True}
     changed = TicketEvent.objects.filter(ticket=ticket, field__startswith="custom_fields.", id__gt=last)
-    assert sorted(changed.values_list("field", flat=True)) == ["custom_fields.gift", "custom_fields.subcategory"]
+    assert sorted(changed.values_list("field", flat=True)) == [
+        "custom_fields.gift",
+        "custom_fields.subcategory",
+    ]
 
 
 def test_solving_without_the_subcategory_puts_the_error_next_to_it(
@@ -122,7 +125,10 @@ def test_solving_without_the_subcategory_puts_the_error_next_to_it(
     )
     assert r.status_code == 422
     html = r.content.decode()
-    assert '<p class="error" id="id_cf_subcategory-error">Fill in “Subcategory” before solving this ticket.</p>' in html
+    assert (
+        '<p class="error" id="id_cf_subcategory-error">Fill in “Subcategory” before solving this ticket.</p>'
+        in html
+    )
     # what was typed stays
     assert '<option value="solved" selected>' in html
     assert '<option value="high" selected>' in html
@@ -191,12 +197,15 @@ def test_the_redrawn_form_is_for_agents_who_may_edit(desk: Any, open_ticket: Any
     assert Client().post(url, data).status_code == 302
 
 
-def test_assign_to_me_assigns_the_agent_and_has_its_shortcut(desk: Any, open_ticket: Any, browser: Any) -> None:
+def test_assign_to_me_assigns_the_agent_and_has_its_shortcut(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
     ticket = open_ticket("Mine")
     client = browser(desk.agent)
     html = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert 'data-shortcut="a" data-shortcut-label="Assign to me"' in html
-    assert 'data-shortcut="s"' in html and 'data-shortcut-label="Set status"' in html
+    assert 'data-shortcut="s"' in html
+    assert 'data-shortcut-label="Set status"' in html
     r = client.post(f"/tickets/{ticket.pk}/properties/", {**_form(ticket), "assign_me": "1"}, headers=HX)
     assert r.status_code == 200
     ticket.refresh_from_db()
