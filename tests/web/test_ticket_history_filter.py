@@ -94,3 +94,42 @@ def test_the_history_is_for_agents_who_may_see_the_ticket(desk: Any, open_ticket
     assert browser(desk.light).get(url, headers=HX).status_code == 200
     assert browser(desk.outsider).get(url, headers=HX).status_code == 404
     assert Client().get(url).status_code == 302
+
+
+def test_causes_read_as_the_rule_or_policy_by_its_name(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    from sportello.automation.models import RuleKind
+    from sportello.automation.services import rule_save
+    from sportello.tickets.models import EventKind, TicketEvent
+
+    ticket = open_ticket("Causes")
+    rule_save(
+        kind=RuleKind.EVENT,
+        definition={
+            "key": "urgent-words",
+            "name": "Urgent words",
+            "on": ["ticket.created"],
+            "when": {"all": []},
+            "actions": [{"set": {"field": "ticket.priority", "value": "urgent"}}],
+        },
+        created_by=desk.admin,
+        now=now,
+    )
+    causes = {
+        "rule:urgent-words@1": "rule “Urgent words”",
+        "timer:urgent-words@1#2": "a timer of rule “Urgent words”",
+        "sla:gone@3:reflow": "SLA policy “gone”",  # a policy since deleted: its key
+        "task:17": "task #17",
+        "the customer called": "the customer called",  # a reason typed by a person
+    }
+    for i, cause in enumerate(causes):
+        TicketEvent.objects.create(
+            ticket=ticket, at=now + timedelta(hours=2, minutes=i), via="system", change_id=uuid.uuid4(),
+            kind=EventKind.FIELD, field="priority", old_value="normal", new_value="high",
+            actor_kind="rule", actor_label="Automation", cause=cause,
+        )  # fmt: skip
+    page = browser(desk.agent).get(f"/tickets/{ticket.pk}/")
+    shown = [c.cause for c in page.context["changes"] if c.cause]
+    assert shown == list(causes.values())
+    assert "because: rule “Urgent words”" in page.content.decode()

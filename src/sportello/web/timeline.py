@@ -6,6 +6,7 @@ query per kind of record."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -117,12 +118,67 @@ def changes(events: Iterable[TicketEvent]) -> list[Change]:
         if row.kind == EventKind.CREATED:
             change.created = True
         change.rows.append(row)
+    words = cause_words({c.cause for c in grouped.values()})
     for change in grouped.values():
+        change.cause = words.get(change.cause, change.cause)
         if change.created:
             # The opening values are the ticket's first state, not changes: show the opening,
             # its message and what happened besides field values (an assignment, an SLA clock).
             change.rows = [r for r in change.rows if r.kind not in (EventKind.FIELD, EventKind.TAGS)]
     return list(grouped.values())
+
+
+_CAUSE = re.compile(r"^(rule|timer|macro|assignment|sla|tier|blueprint|outbox|task):([^@:#]*)")
+
+
+def _cause_models() -> dict[str, Any]:
+    from sportello.automation.models import AssignmentPolicy, Macro, Rule
+    from sportello.blueprints.models import Blueprint
+    from sportello.sla.models import SlaPolicy, TierPath
+
+    return {
+        "rule": Rule,
+        "timer": Rule,
+        "macro": Macro,
+        "assignment": AssignmentPolicy,
+        "sla": SlaPolicy,
+        "tier": TierPath,
+        "blueprint": Blueprint,
+    }
+
+
+CAUSE_SENTENCES: dict[str, Promise] = {
+    "rule": gettext_lazy("rule “%(name)s”"),
+    "timer": gettext_lazy("a timer of rule “%(name)s”"),
+    "macro": gettext_lazy("macro “%(name)s”"),
+    "assignment": gettext_lazy("round-robin policy “%(name)s”"),
+    "sla": gettext_lazy("SLA policy “%(name)s”"),
+    "tier": gettext_lazy("escalation path “%(name)s”"),
+    "blueprint": gettext_lazy("blueprint “%(name)s”"),
+    "outbox": gettext_lazy("the e-mail delivery"),
+    "task": gettext_lazy("task #%(name)s"),
+}
+
+
+def cause_words(causes: Iterable[str]) -> dict[str, str]:
+    """Recorded causes (`rule:<key>@<version>`, `sla:<key>@<version>:…`, `task:<id>`, …) as
+    words naming the rule, policy or process by its name; one query per kind of cause present.
+    A cause of no known form (a reason typed by a person) stays as written."""
+    parsed = {c: m for c in causes if c and (m := _CAUSE.match(c))}
+    keys: dict[str, set[str]] = defaultdict(set)
+    for m in parsed.values():
+        keys[m.group(1)].add(m.group(2))
+    models = _cause_models() if keys.keys() - {"outbox", "task"} else {}
+    names: dict[tuple[str, str], str] = {}
+    for prefix, wanted in keys.items():
+        model = models.get(prefix)
+        if model is not None:
+            for key, name in model.objects.filter(key__in=wanted).values_list("key", "name"):
+                names[(prefix, key)] = name
+    return {
+        cause: str(CAUSE_SENTENCES[m.group(1)]) % {"name": names.get((m.group(1), m.group(2)), m.group(2))}
+        for cause, m in parsed.items()
+    }
 
 
 def _actor_names(events: list[TicketEvent]) -> dict[tuple[str, int | None], str]:
