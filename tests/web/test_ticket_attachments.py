@@ -129,3 +129,29 @@ def test_anonymous_visitors_are_sent_to_sign_in(desk: Any, open_ticket: Any, sto
     r = Client().get(f"/attachments/{att.pk}/")
     assert r.status_code == 302
     assert r["Location"].startswith("/login/")
+
+
+def test_the_page_reads_as_many_statements_for_many_files_and_tickets_as_for_one(
+    desk: Any, open_ticket: Any, browser: Any, store: Path
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements(ticket: Any) -> int:
+        client = browser(desk.agent)
+        client.get(f"/tickets/{ticket.pk}/")
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/tickets/{ticket.pk}/").status_code == 200
+        return len(ctx.captured_queries)
+
+    # given a ticket with one file, and one with many files over many messages and a requester
+    # with many other tickets
+    small = open_ticket("One file", requester=desk.bob)
+    _attach(desk, small, "one.png", PNG, "image/png")
+    big = open_ticket("Many files")
+    for i in range(6):
+        _attach(desk, big, f"photo-{i}.png", PNG, "image/png")
+        _attach(desk, big, f"doc-{i}.pdf", b"%PDF-1.4", "application/pdf")
+        open_ticket(f"Other {i}")
+    # then both pages read the same number of statements
+    assert statements(big) == statements(small)
