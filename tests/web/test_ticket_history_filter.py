@@ -133,3 +133,14 @@ def test_causes_read_as_the_rule_or_policy_by_its_name(
     shown = [c.cause for c in page.context["changes"] if c.cause]
     assert shown == list(causes.values())
     assert "because: rule “Urgent words”" in page.content.decode()
+
+
+def test_the_filter_stays_after_a_change_made_on_the_page(desk: Any, open_ticket: Any, browser: Any) -> None:
+    ticket = open_ticket("Stays")
+    r = browser(desk.agent).post(
+        f"/tickets/{ticket.pk}/reply/",
+        {"kind": "internal", "body": "Noted"},
+        headers={**HX, "HX-Current-URL": f"http://testserver/tickets/{ticket.pk}/?history=changes"},
+    )
+    assert r.status_code == 200
+    assert r.context["history_filter"] == "changes"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -95,6 +96,7 @@ def changes(events: Iterable[TicketEvent]) -> list[Change]:
             model = _ID_FIELDS[name]
             valid = [i for i in ids if isinstance(i, int)]
             names[name] = {obj.pk: str(obj) for obj in model.objects.filter(pk__in=valid)}
+    names |= _process_names(events)
     cf_keys = {
         e.field.split(".", 1)[1]
         for e in events
@@ -312,21 +314,72 @@ def _sla(field: str, d: dict[str, Any], names: Names) -> Sentence:
     return str(sentence) % values, ""
 
 
+def _process_names(events: list[TicketEvent]) -> Names:
+    """The names of the tier paths and blueprints that tier and blueprint events name by key:
+    `tier_path` (path key -> name), `tier` ((path, tier) -> name), `blueprint` (key -> name),
+    `bp_state` and `bp_transition` ((blueprint, key) -> name). One query per kind present."""
+    from sportello.blueprints.models import BlueprintVersion
+    from sportello.sla.models import TierPath
+
+    out: Names = {"tier_path": {}, "tier": {}, "blueprint": {}, "bp_state": {}, "bp_transition": {}}
+    data = [(e.kind, e.new_value) for e in events if isinstance(e.new_value, dict)]
+    paths = {str(d.get("path")) for k, d in data if k == EventKind.TIER and d.get("path")}
+    for path in TierPath.objects.filter(key__in=paths):
+        out["tier_path"][path.key] = path.name
+        for t in (path.definition or {}).get("tiers", []):
+            out["tier"][(path.key, t.get("key"))] = t.get("name") or t.get("key")
+    wanted = {
+        (str(d.get("blueprint")), d.get("version"))
+        for k, d in data
+        if k == EventKind.BLUEPRINT and d.get("blueprint") and isinstance(d.get("version"), int)
+    }
+    if wanted:
+        which = Q()
+        for key, version in wanted:
+            which |= Q(blueprint__key=key, version=version)
+        for row in BlueprintVersion.objects.filter(which).select_related("blueprint"):
+            key = row.blueprint.key
+            out["blueprint"][key] = row.blueprint.name
+            for s in (row.definition or {}).get("states", []):
+                out["bp_state"][(key, s.get("key"))] = s.get("name") or s.get("key")
+            for t in (row.definition or {}).get("transitions", []):
+                out["bp_transition"][(key, t.get("key"))] = t.get("name") or t.get("key")
+    return out
+
+
 def _tier(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    path = str(d.get("path") or "")
+
+    def tier(key: Any) -> str:
+        return names.get("tier", {}).get((path, key), str(key or "—"))
+
+    reason = str(d.get("reason") or "")
     if field == "escalated":
-        values = {"from": d.get("from"), "to": d.get("to")}
-        return _("escalated from tier %(from)s to tier %(to)s") % values, str(d.get("reason") or "")
+        values = {"from": tier(d.get("from")), "to": tier(d.get("to")), "reason": reason}
+        if reason:
+            return _("escalated from %(from)s to %(to)s: %(reason)s") % values, ""
+        return _("escalated from %(from)s to %(to)s") % values, ""
+    if field == "entered":
+        values = {"tier": tier(d.get("tier")), "path": names.get("tier_path", {}).get(path, path)}
+        return _("entered %(tier)s of the escalation path %(path)s") % values, ""
     reason = "; ".join(str(d[k]) for k in ("reason", "refused") if d.get(k))
     return _("a tier escalation was refused"), reason
 
 
 def _blueprint(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    key = str(d.get("blueprint", ""))
+
+    def state(value: Any) -> str:
+        return names.get("bp_state", {}).get((key, value), str(value or ""))
+
     values = {
-        "blueprint": d.get("blueprint", ""),
-        "from": d.get("from", ""),
-        "to": d.get("to", ""),
-        "state": d.get("state", ""),
-        "transition": d.get("transition", ""),
+        "blueprint": names.get("blueprint", {}).get(key, key),
+        "from": state(d.get("from")),
+        "to": state(d.get("to")),
+        "state": state(d.get("state")),
+        "transition": names.get("bp_transition", {}).get(
+            (key, d.get("transition")), str(d.get("transition") or "")
+        ),
     }
     sentence = BLUEPRINT_SENTENCES.get(field)
     if field == "time_limit":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.http import HttpRequest
 from django.utils.functional import Promise
@@ -44,8 +45,11 @@ def shows(change: Change, what: str) -> bool:
 
 
 def chosen_filter(request: HttpRequest) -> str:
-    what = request.GET.get("history", ALL)
-    return what if what in dict(FILTERS) else ALL
+    """The filter in the URL; after an HTMX write, the one in the page's URL (it stays)."""
+    what = request.GET.get("history")
+    if what is None and getattr(request, "htmx", None) and request.htmx.current_url:
+        what = parse_qs(urlsplit(request.htmx.current_url).query).get("history", [ALL])[0]
+    return what if what is not None and what in dict(FILTERS) else ALL
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
