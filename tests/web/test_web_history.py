@@ -122,7 +122,12 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
                 "original_message_id": "",
             },
             "the e-mail to bob@example.test bounced",
-        )
+        ),
+        (
+            "bounced",
+            {"recipients": ["bob@example.test"], "permanent": False, "reason": "try later"},
+            "the e-mail to bob@example.test is delayed",
+        ),
     ],
     EventKind.TASK: [
         (
@@ -136,6 +141,7 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
             "completed the task",
         ),
         ("updated", {"task": 9, "due_at": "2026-11-03T10:00:00+00:00"}, "changed the task #9: due date"),
+        ("reopened", {"task": 9, "title": "Call back", "assignee": None}, "reopened the task “Call back”"),
     ],
     EventKind.ASSIGNMENT: [
         (
@@ -160,6 +166,11 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
             },
             "the ticket waits in the backlog",
         ),
+        (
+            "assignee",
+            {"policy": "p", "outcome": "none", "agent": None},
+            "found no agent to assign by round robin",
+        ),
     ],
     EventKind.SLA: [
         (
@@ -179,6 +190,32 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
             {"kind": "sla.breached", "metric": "resolution", "instance": 0},
             "Resolution target breached",
         ),
+        ("paused", {"kind": "sla.paused", "metric": "resolution", "instance": 0}, "Resolution clock paused"),
+        (
+            "resumed",
+            {"kind": "sla.resumed", "metric": "resolution", "instance": 0},
+            "Resolution clock resumed",
+        ),
+        (
+            "fulfilled",
+            {"kind": "sla.fulfilled", "metric": "first_response", "instance": 0},
+            "First response target met",
+        ),
+        (
+            "superseded",
+            {"kind": "sla.superseded", "metric": "resolution", "instance": 0},
+            "Resolution clock replaced by a new policy",
+        ),
+        (
+            "retargeted",
+            {"kind": "sla.retargeted", "metric": "resolution", "instance": 0, "target_us": 90 * 60_000_000},
+            "Resolution target changed to 1 h 30 min",
+        ),
+        (
+            "escalated",
+            {"metric": "first_response", "instance": 0, "level": 1, "due_at": "2026-11-03T15:00:00+00:00"},
+            "First response due Tue 3 Nov 15:00: escalated",
+        ),
         (
             "started",
             {"kind": "sla.started", "metric": "periodic_update", "instance": 0, "target_us": None},
@@ -194,7 +231,12 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
         (
             "escalated",
             {"path": "support", "from": "t1", "to": "t2", "reason": "needs a specialist"},
-            "escalated from tier t1 to tier t2",
+            "escalated from t1 to t2: needs a specialist",
+        ),
+        (
+            "entered",
+            {"path": "support", "tier": "t1", "team": None},
+            "entered t1 of the escalation path support",
         ),
         (
             "escalation_refused",
@@ -218,6 +260,28 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
             "completed",
             {"blueprint": "returns", "version": 1, "state": "refunded"},
             "completed the process returns",
+        ),
+        ("attached", {"blueprint": "returns", "version": 1, "to": "received"}, "entered the process returns"),
+        (
+            "bypassed",
+            {"blueprint": "returns", "version": 1, "from": "received", "to": "refunded"},
+            "outside its transitions",
+        ),
+        (
+            "bypass_refused",
+            {"blueprint": "returns", "version": 1},
+            "a status change outside the process returns",
+        ),
+        ("detached", {"blueprint": "returns", "version": 1, "from": "inspected"}, "left the process returns"),
+        (
+            "time_limit",
+            {
+                "blueprint": "returns",
+                "version": 1,
+                "state": "received",
+                "due_at": "2026-11-03T14:00:00+00:00",
+            },
+            "time limit of state received in process returns reached (due Tue 3 Nov 14:00)",
         ),
     ],
     EventKind.MERGE: [
@@ -331,3 +395,48 @@ def test_the_history_sentences_are_translated(
         "it": "ha assegnato il ticket a Bruno Books a rotazione",
     }[language]
     assert expected in html
+
+
+def test_tier_and_blueprint_events_name_tiers_states_and_transitions_by_their_names(
+    desk: Any, now: Any, open_ticket: Callable[..., Any], browser: Callable[..., Any]
+) -> None:
+    from sportello.blueprints.models import Blueprint, BlueprintVersion
+    from sportello.sla.models import TierPath
+
+    # given a tier path and a blueprint, as their definitions name their tiers and states
+    TierPath.objects.create(
+        key="support", name="Support tiers", department=desk.books, created_at=now, updated_at=now,
+        definition={"department": desk.books.pk, "tiers": [
+            {"key": "t1", "name": "Tier 1", "team": desk.team.pk},
+            {"key": "t2", "name": "Tier 2", "team": desk.team.pk},
+        ]},
+    )  # fmt: skip
+    blueprint = Blueprint.objects.create(
+        key="refunds", name="Refunds", department=desk.books, created_at=now, updated_at=now
+    )
+    states = [{"key": "triage", "name": "Triage"}, {"key": "investigation", "name": "Investigation"}]
+    transitions = [{"key": "investigate", "name": "Investigate"}]
+    BlueprintVersion.objects.create(
+        blueprint=blueprint, version=1, created_at=now,
+        definition={"states": states, "transitions": transitions},
+    )  # fmt: skip
+    ticket = open_ticket("Named")
+    escalated = {"path": "support", "from": "t1", "to": "t2", "reason": "customer waiting"}
+    moved = {
+        "blueprint": "refunds",
+        "version": 1,
+        "transition": "investigate",
+        "from": "triage",
+        "to": "investigation",
+    }
+    for kind, field, value in (
+        (EventKind.TIER, "escalated", escalated),
+        (EventKind.BLUEPRINT, "transition", moved),
+    ):
+        TicketEvent.objects.create(
+            ticket=ticket, change_id=uuid.uuid4(), at=now + timedelta(minutes=5), kind=kind, field=field,
+            new_value=value, actor_kind="agent", actor_id=desk.agent.pk, via="web",
+        )  # fmt: skip
+    history = _history(browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode())
+    assert "escalated from Tier 1 to Tier 2: customer waiting" in history
+    assert "moved the process Refunds from Triage to Investigation (Investigate)" in history

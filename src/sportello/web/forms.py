@@ -6,13 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from sportello.accounts.models import Department, Role, Team, User
-from sportello.tickets.models import UNRESOLVED_CATEGORIES, Status, Ticket
+from sportello.accounts.models import Department
+from sportello.tickets.models import UNRESOLVED_CATEGORIES
 
-from .labels import PRIORITY_BY_VALUE, PRIORITY_LABELS, category_label, status_label
+from .labels import category_label
 
 
 class _PlainLabels:
@@ -65,66 +64,3 @@ class QueueFilterForm(_PlainLabels, forms.Form):
 
     def clean_tag(self) -> str:
         return "_".join(self.cleaned_data["tag"].strip().lower().split())
-
-
-class TicketPropertiesForm(_PlainLabels, forms.Form):
-    """Status, priority, assignee, team and tags; `version` makes a stale form a Conflict."""
-
-    status = forms.ChoiceField(label=_("Status"))
-    priority = forms.ChoiceField(label=_("Priority"))
-    assignee = forms.TypedChoiceField(label=_("Assignee"), required=False, coerce=int, empty_value=None)
-    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
-    tags = forms.CharField(
-        label=_("Tags"), required=False, help_text=_("Separate tags with commas."), max_length=4000
-    )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-
-    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", self.initial_for(ticket))
-        super().__init__(*args, **kwargs)
-        self.ticket = ticket
-        statuses = Status.objects.filter(Q(is_active=True) | Q(pk=ticket.status_id))
-        self.fields["status"].choices = [(s.key, status_label(s.key, s.name)) for s in statuses]
-        self.fields["priority"].choices = [(k, PRIORITY_LABELS[k]) for k in PRIORITY_BY_VALUE.values()]
-        agents = (
-            User.objects.filter(is_active=True)
-            .exclude(role=Role.LIGHT_AGENT)
-            .filter(Q(role=Role.ADMIN) | Q(departments=ticket.department_id) | Q(pk=ticket.assignee_id))
-            .distinct()
-            .order_by("name", "id")
-        )
-        self.fields["assignee"].choices = [("", _("Unassigned"))] + [(a.pk, a.name) for a in agents]
-        teams = Team.objects.filter(Q(department_id=ticket.department_id) | Q(pk=ticket.team_id))
-        self.fields["team"].choices = [("", _("No team"))] + [(t.pk, t.name) for t in teams]
-
-    @staticmethod
-    def initial_for(ticket: Ticket) -> dict[str, Any]:
-        return {
-            "status": ticket.status.key,
-            "priority": PRIORITY_BY_VALUE[ticket.priority],
-            "assignee": ticket.assignee_id,
-            "team": ticket.team_id,
-            "tags": ", ".join(t.name for t in ticket.tags.all()),
-            "version": ticket.version,
-        }
-
-    def clean_tags(self) -> list[str]:
-        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
-
-    def changes(self) -> dict[str, Any]:
-        """The service input: only what the agent changed, plus the version they saw."""
-        data: dict[str, Any] = {"version": self.cleaned_data["version"]}
-        current = self.initial_for(self.ticket)
-        cd = self.cleaned_data
-        if cd["status"] != current["status"]:
-            data["status"] = cd["status"]
-        if cd["priority"] != current["priority"]:
-            data["priority"] = cd["priority"]
-        if cd["assignee"] != current["assignee"]:
-            data["assignee_id"] = cd["assignee"]
-        if cd["team"] != current["team"]:
-            data["team_id"] = cd["team"]
-        current_tags = sorted(t.name for t in self.ticket.tags.all())
-        if sorted(cd["tags"]) != current_tags:
-            data["tags"] = cd["tags"]
-        return data

@@ -6,12 +6,14 @@ query per kind of record."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -44,6 +46,7 @@ class EventRow:
     text: str = ""  # a sentence: what happened, for every kind that is not a field change
     detail: str = ""  # the recorded reason or error, as written by the system
     known: bool = True  # False: an event of a kind this module has no renderer for
+    source: str = ""  # the event's kind (an EventKind), for the history's filters
 
 
 @dataclass(slots=True)
@@ -54,6 +57,7 @@ class Change:
     actor: str
     via: str
     cause: str
+    actor_kind: str = ""
     created: bool = False
     rows: list[EventRow] = field(default_factory=list)
 
@@ -73,6 +77,12 @@ def _ids_of(e: TicketEvent) -> list[tuple[str, Any]]:
 def changes(events: Iterable[TicketEvent]) -> list[Change]:
     # The category follows the status; its own row would only repeat the status change.
     events = [e for e in events if not (e.kind == EventKind.FIELD and e.field == "status_category")]
+    # The opening values are the ticket's first state, not changes (see below): dropped before
+    # their ids are resolved.
+    openings = {e.change_id for e in events if e.kind == EventKind.CREATED}
+    events = [
+        e for e in events if not (e.change_id in openings and e.kind in (EventKind.FIELD, EventKind.TAGS))
+    ]
     wanted: dict[str, set[Any]] = defaultdict(set)
     for e in events:
         for name, value in _ids_of(e):
@@ -86,6 +96,7 @@ def changes(events: Iterable[TicketEvent]) -> list[Change]:
             model = _ID_FIELDS[name]
             valid = [i for i in ids if isinstance(i, int)]
             names[name] = {obj.pk: str(obj) for obj in model.objects.filter(pk__in=valid)}
+    names |= _process_names(events)
     cf_keys = {
         e.field.split(".", 1)[1]
         for e in events
@@ -99,18 +110,77 @@ def changes(events: Iterable[TicketEvent]) -> list[Change]:
         if change is None:
             actor = actors.get((e.actor_kind, e.actor_id)) or e.actor_label or _actor_kind_label(e.actor_kind)
             change = grouped[e.change_id] = Change(
-                at=e.at, actor=actor, via=str(CHANNEL_LABELS.get(e.via, e.via)), cause=e.cause
+                at=e.at,
+                actor=actor,
+                via=str(CHANNEL_LABELS.get(e.via, e.via)),
+                cause=e.cause,
+                actor_kind=e.actor_kind,
             )
-        row = event_row(e, names, cf_labels)
+        row = replace(event_row(e, names, cf_labels), source=e.kind)
         if row.kind == EventKind.CREATED:
             change.created = True
         change.rows.append(row)
+    words = cause_words({c.cause for c in grouped.values()})
     for change in grouped.values():
+        change.cause = words.get(change.cause, change.cause)
         if change.created:
             # The opening values are the ticket's first state, not changes: show the opening,
             # its message and what happened besides field values (an assignment, an SLA clock).
             change.rows = [r for r in change.rows if r.kind not in (EventKind.FIELD, EventKind.TAGS)]
     return list(grouped.values())
+
+
+_CAUSE = re.compile(r"^(rule|timer|macro|assignment|sla|tier|blueprint|outbox|task):([^@:#]*)")
+
+
+def _cause_models() -> dict[str, Any]:
+    from sportello.automation.models import AssignmentPolicy, Macro, Rule
+    from sportello.blueprints.models import Blueprint
+    from sportello.sla.models import SlaPolicy, TierPath
+
+    return {
+        "rule": Rule,
+        "timer": Rule,
+        "macro": Macro,
+        "assignment": AssignmentPolicy,
+        "sla": SlaPolicy,
+        "tier": TierPath,
+        "blueprint": Blueprint,
+    }
+
+
+CAUSE_SENTENCES: dict[str, Promise] = {
+    "rule": gettext_lazy("rule “%(name)s”"),
+    "timer": gettext_lazy("a timer of rule “%(name)s”"),
+    "macro": gettext_lazy("macro “%(name)s”"),
+    "assignment": gettext_lazy("round-robin policy “%(name)s”"),
+    "sla": gettext_lazy("SLA policy “%(name)s”"),
+    "tier": gettext_lazy("escalation path “%(name)s”"),
+    "blueprint": gettext_lazy("blueprint “%(name)s”"),
+    "outbox": gettext_lazy("the e-mail delivery"),
+    "task": gettext_lazy("task #%(name)s"),
+}
+
+
+def cause_words(causes: Iterable[str]) -> dict[str, str]:
+    """Recorded causes (`rule:<key>@<version>`, `sla:<key>@<version>:…`, `task:<id>`, …) as
+    words naming the rule, policy or process by its name; one query per kind of cause present.
+    A cause of no known form (a reason typed by a person) stays as written."""
+    parsed = {c: m for c in causes if c and (m := _CAUSE.match(c))}
+    keys: dict[str, set[str]] = defaultdict(set)
+    for m in parsed.values():
+        keys[m.group(1)].add(m.group(2))
+    models = _cause_models() if keys.keys() - {"outbox", "task"} else {}
+    names: dict[tuple[str, str], str] = {}
+    for prefix, wanted in keys.items():
+        model = models.get(prefix)
+        if model is not None:
+            for key, name in model.objects.filter(key__in=wanted).values_list("key", "name"):
+                names[(prefix, key)] = name
+    return {
+        cause: str(CAUSE_SENTENCES[m.group(1)]) % {"name": names.get((m.group(1), m.group(2)), m.group(2))}
+        for cause, m in parsed.items()
+    }
 
 
 def _actor_names(events: list[TicketEvent]) -> dict[tuple[str, int | None], str]:
@@ -244,21 +314,72 @@ def _sla(field: str, d: dict[str, Any], names: Names) -> Sentence:
     return str(sentence) % values, ""
 
 
+def _process_names(events: list[TicketEvent]) -> Names:
+    """The names of the tier paths and blueprints that tier and blueprint events name by key:
+    `tier_path` (path key -> name), `tier` ((path, tier) -> name), `blueprint` (key -> name),
+    `bp_state` and `bp_transition` ((blueprint, key) -> name). One query per kind present."""
+    from sportello.blueprints.models import BlueprintVersion
+    from sportello.sla.models import TierPath
+
+    out: Names = {"tier_path": {}, "tier": {}, "blueprint": {}, "bp_state": {}, "bp_transition": {}}
+    data = [(e.kind, e.new_value) for e in events if isinstance(e.new_value, dict)]
+    paths = {str(d.get("path")) for k, d in data if k == EventKind.TIER and d.get("path")}
+    for path in TierPath.objects.filter(key__in=paths):
+        out["tier_path"][path.key] = path.name
+        for t in (path.definition or {}).get("tiers", []):
+            out["tier"][(path.key, t.get("key"))] = t.get("name") or t.get("key")
+    wanted = {
+        (str(d.get("blueprint")), d.get("version"))
+        for k, d in data
+        if k == EventKind.BLUEPRINT and d.get("blueprint") and isinstance(d.get("version"), int)
+    }
+    if wanted:
+        which = Q()
+        for key, version in wanted:
+            which |= Q(blueprint__key=key, version=version)
+        for row in BlueprintVersion.objects.filter(which).select_related("blueprint"):
+            key = row.blueprint.key
+            out["blueprint"][key] = row.blueprint.name
+            for s in (row.definition or {}).get("states", []):
+                out["bp_state"][(key, s.get("key"))] = s.get("name") or s.get("key")
+            for t in (row.definition or {}).get("transitions", []):
+                out["bp_transition"][(key, t.get("key"))] = t.get("name") or t.get("key")
+    return out
+
+
 def _tier(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    path = str(d.get("path") or "")
+
+    def tier(key: Any) -> str:
+        return names.get("tier", {}).get((path, key), str(key or "—"))
+
+    reason = str(d.get("reason") or "")
     if field == "escalated":
-        values = {"from": d.get("from"), "to": d.get("to")}
-        return _("escalated from tier %(from)s to tier %(to)s") % values, str(d.get("reason") or "")
+        values = {"from": tier(d.get("from")), "to": tier(d.get("to")), "reason": reason}
+        if reason:
+            return _("escalated from %(from)s to %(to)s: %(reason)s") % values, ""
+        return _("escalated from %(from)s to %(to)s") % values, ""
+    if field == "entered":
+        values = {"tier": tier(d.get("tier")), "path": names.get("tier_path", {}).get(path, path)}
+        return _("entered %(tier)s of the escalation path %(path)s") % values, ""
     reason = "; ".join(str(d[k]) for k in ("reason", "refused") if d.get(k))
     return _("a tier escalation was refused"), reason
 
 
 def _blueprint(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    key = str(d.get("blueprint", ""))
+
+    def state(value: Any) -> str:
+        return names.get("bp_state", {}).get((key, value), str(value or ""))
+
     values = {
-        "blueprint": d.get("blueprint", ""),
-        "from": d.get("from", ""),
-        "to": d.get("to", ""),
-        "state": d.get("state", ""),
-        "transition": d.get("transition", ""),
+        "blueprint": names.get("blueprint", {}).get(key, key),
+        "from": state(d.get("from")),
+        "to": state(d.get("to")),
+        "state": state(d.get("state")),
+        "transition": names.get("bp_transition", {}).get(
+            (key, d.get("transition")), str(d.get("transition") or "")
+        ),
     }
     sentence = BLUEPRINT_SENTENCES.get(field)
     if field == "time_limit":

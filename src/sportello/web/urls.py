@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from . import new_ticket, search, ticket_page, views
-from .ticket_views import composer, live, merge, properties, workflow
+from .ticket_views import attachments, composer, customer, history, live, merge, properties, workflow
 
 app_name = "web"
 urlpatterns = [
@@ -46,5 +46,11 @@ urlpatterns = [
         name="ticket_task_reopen",
     ),
     path("tickets/<int:ticket_id>/escalate/", workflow.ticket_escalate, name="ticket_escalate"),
+    path(
+        "tickets/<int:ticket_id>/properties/form/", properties.properties_form, name="ticket_properties_form"
+    ),
+    path("tickets/<int:ticket_id>/history/", history.ticket_history, name="ticket_history"),
+    path("tickets/<int:ticket_id>/contact/", customer.ticket_contact, name="ticket_contact"),
+    path("attachments/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,17 +1,62 @@
-"""Ticket page panel: the history."""
+"""Ticket page panel: the history, every change in words, filterable (all, messages, changes,
+automation). The filter lives in the page's URL (`?history=automation`);
+`ticket_views.history.ticket_history` answers an HTMX request with the panel alone."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from sportello.tickets import selectors
-from sportello.tickets.models import Ticket
+from sportello.tickets.models import EventKind, Ticket
 
-from ..timeline import changes
+from ..timeline import Change, changes
+
+TEMPLATE = "web/ticket/_history.html"
+ALL, MESSAGES, CHANGES, AUTOMATION = "all", "messages", "changes", "automation"
+FILTERS: tuple[tuple[str, Promise], ...] = (
+    (ALL, _("All")),
+    (MESSAGES, _("Messages")),
+    (CHANGES, _("Changes")),
+    (AUTOMATION, _("Automation")),
+)
+AUTOMATIC_ACTORS = frozenset({"rule", "sla", "blueprint", "system"})
+AUTOMATIC_KINDS = frozenset({EventKind.SLA, EventKind.BLUEPRINT, EventKind.ASSIGNMENT})
+MESSAGE_KINDS = frozenset({EventKind.CREATED, EventKind.MESSAGE, EventKind.ATTACHMENT})
+CHANGE_KINDS = frozenset({EventKind.FIELD, EventKind.TAGS, EventKind.TASK, EventKind.TIER})
+
+
+def shows(change: Change, what: str) -> bool:
+    """Whether the history filtered to `what` lists `change`."""
+    kinds = {r.source for r in change.rows}
+    automatic = change.actor_kind in AUTOMATIC_ACTORS or bool(kinds & AUTOMATIC_KINDS)
+    if what == MESSAGES:
+        return bool(kinds & MESSAGE_KINDS)
+    if what == CHANGES:
+        return not automatic and bool(kinds & CHANGE_KINDS)
+    if what == AUTOMATION:
+        return automatic
+    return True
+
+
+def chosen_filter(request: HttpRequest) -> str:
+    """The filter in the URL; after an HTMX write, the one in the page's URL (it stays)."""
+    what = request.GET.get("history")
+    if what is None and getattr(request, "htmx", None) and request.htmx.current_url:
+        what = parse_qs(urlsplit(request.htmx.current_url).query).get("history", [ALL])[0]
+    return what if what is not None and what in dict(FILTERS) else ALL
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    return {"changes": changes(selectors.event_list(principal=request.user, ticket=ticket))}  # type: ignore[arg-type]
+    what = chosen_filter(request)
+    every = changes(selectors.event_list(principal=request.user, ticket=ticket))  # type: ignore[arg-type]
+    return {
+        "changes": [c for c in every if shows(c, what)],
+        "history_filter": what,
+        "history_filters": FILTERS,
+    }

@@ -1,0 +1,246 @@
+"""The ticket page in a real browser: custom fields by their labels, a department's layout
+drawn before saving, an attachment opened, the customer's phone edited, the history filtered.
+Each journey ends on an accessible page."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .axe import assert_accessible
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture(autouse=True)
+def _statuses(desk: Any) -> None:
+    """The statuses the tickets migration seeds: a transactional test's flush removed them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
+
+
+@pytest.fixture
+def layouts(desk: Any) -> None:
+    """Books and Electronics as in the demo data: an order number; a subcategory required to
+    solve, each department allowing its own values (labelled)."""
+    from sportello.tickets.fields_services import (
+        FieldOption,
+        LayoutRowSpec,
+        custom_field_create,
+        layout_replace,
+    )
+
+    custom_field_create(actor=None, key="order_number", label="Order number", type="text")
+    custom_field_create(
+        actor=None,
+        key="subcategory",
+        label="Subcategory",
+        type="picklist",
+        options=[
+            FieldOption("novels", "Novels"),
+            FieldOption("childrens_books", "Children's books"),
+            FieldOption("phones", "Phones"),
+            FieldOption("televisions", "Televisions"),
+        ],
+    )
+    custom_field_create(actor=None, key="product_code", label="Product code", type="text")
+    books = ["novels", "childrens_books"]
+    electronics = ["phones", "televisions"]
+    layout_replace(
+        actor=None,
+        department=desk.books,
+        rows=[
+            LayoutRowSpec("order_number"),
+            LayoutRowSpec("subcategory", required="to_solve", allowed_values=books),
+        ],
+    )
+    layout_replace(
+        actor=None,
+        department=desk.electronics,
+        rows=[
+            LayoutRowSpec("order_number"),
+            LayoutRowSpec("subcategory", required="to_solve", allowed_values=electronics),
+            LayoutRowSpec("product_code"),
+        ],
+    )
+
+
+@pytest.fixture
+def store(settings: Any, tmp_path: Path) -> Path:
+    root = tmp_path / "attachments"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": None},
+        },
+    }
+    return root
+
+
+def _ticket(desk: Any, subject: str, **data: Any) -> Any:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets.services import ticket_open
+
+    return ticket_open(
+        principal=desk.admin,
+        via=Via.WEB,
+        data={
+            "subject": subject,
+            "description": f"About: {subject}",
+            "department_id": desk.books.pk,
+            "requester_id": desk.alice.pk,
+            **data,
+        },
+        now=clock.now(),
+    ).ticket
+
+
+def test_an_agent_sets_a_subcategory_by_its_label(
+    desk: Any, page: Any, sign_in: Any, url: Any, layouts: None
+) -> None:
+    from sportello.tickets.models import Ticket
+
+    ticket = _ticket(desk, "Torn page")
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    form = page.locator("#properties-form")
+    form.get_by_label("Subcategory").select_option(label="Children's books")
+    form.get_by_label("Order number").fill("A-1234")
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_function(
+        "() => document.querySelector('#id_cf_subcategory')?.value === 'childrens_books'"
+        " && !document.querySelector('.fields-to-fill')"
+    )
+    assert Ticket.objects.get(pk=ticket.pk).custom_fields == {
+        "subcategory": "childrens_books",
+        "order_number": "A-1234",
+    }
+    assert_accessible(page, context="the ticket page")
+
+
+def test_changing_the_department_draws_its_layout_before_saving(
+    desk: Any, page: Any, sign_in: Any, url: Any, layouts: None
+) -> None:
+    from sportello.tickets.models import Ticket
+
+    ticket = _ticket(desk, "Which reader?")
+    sign_in(page, desk.admin)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    form = page.locator("#properties-form")
+    form.get_by_label("Order number").fill("B-7")
+    form.get_by_label("Priority").select_option(label="Urgent")
+    # Books offers its own subcategories
+    assert form.get_by_label("Subcategory").locator("option").all_inner_texts() == [
+        "—",
+        "Novels",
+        "Children's books",
+    ]
+    form.get_by_label("Department").select_option(label="Electronics")
+    page.get_by_text("Fields of Electronics").wait_for()
+    form = page.locator("#properties-form")
+    assert form.get_by_label("Subcategory").locator("option").all_inner_texts() == [
+        "—",
+        "Phones",
+        "Televisions",
+    ]
+    assert form.get_by_label("Order number").input_value() == "B-7"  # what was typed stays
+    assert form.get_by_label("Priority").input_value() == "urgent"
+    assert Ticket.objects.get(pk=ticket.pk).department_id == desk.books.pk  # not saved yet
+    form.get_by_label("Subcategory").select_option(label="Televisions")
+    form.get_by_label("Product code").fill("TV-42")
+    form.get_by_role("button", name="Save").click()
+    page.locator(".ticket-meta").get_by_text("Electronics").wait_for()
+    saved = Ticket.objects.get(pk=ticket.pk)
+    assert saved.department_id == desk.electronics.pk
+    assert saved.custom_fields == {
+        "order_number": "B-7",
+        "subcategory": "televisions",
+        "product_code": "TV-42",
+    }
+    assert_accessible(page, context="the ticket page after a department change")
+
+
+def test_an_agent_opens_an_attachment(desk: Any, page: Any, sign_in: Any, url: Any, store: Path) -> None:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets import attachments, services
+
+    ticket = _ticket(desk, "Scratched cover")
+    att = attachments.attachment_upload(
+        principal=desk.agent, ticket_id=ticket.pk, stream=io.BytesIO(PNG), filename="cover.png",
+        declared_content_type="image/png", via=Via.WEB, now=clock.now(),
+    )  # fmt: skip
+    services.message_add(
+        principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB, body="Photo attached", body_html="",
+        public=True, attachment_ids=[att.pk], version=None, now=clock.now(),
+    )  # fmt: skip
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    thumb = page.get_by_role("img", name="cover.png")
+    thumb.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('img.thumb')?.naturalWidth === 1")
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name=re.compile("cover.png")).click()
+    image = opened.value
+    image.wait_for_load_state()
+    assert image.url.endswith(f"/attachments/{att.pk}/")
+    image.close()
+    assert_accessible(page, context="the ticket page with an attachment")
+
+
+def test_an_agent_edits_the_customers_phone(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    ticket = _ticket(desk, "Call me back")
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    panel = page.locator("#customer")
+    panel.get_by_text("Edit contact").click()
+    panel.get_by_label("Phone").fill("+39 02 8088 1234")
+    panel.get_by_role("button", name="Save contact").click()
+    page.locator("#customer .contact-phone").get_by_text("+39 02 8088 1234").wait_for()
+    desk.alice.refresh_from_db()
+    assert desk.alice.phone == "+39 02 8088 1234"
+    assert_accessible(page, context="the customer panel")
+
+
+def test_an_agent_filters_the_history(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    ticket = _ticket(desk, "Busy")
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    form = page.locator("#properties-form")
+    form.get_by_label("Priority").select_option(label="High")
+    form.get_by_role("button", name="Save").click()
+    history = page.locator("#history")
+    history.get_by_text("Priority", exact=True).wait_for()
+    history.get_by_role("link", name="Messages").click()
+    page.wait_for_url(re.compile(r"\?history=messages$"))
+    page.locator('#history a.current:has-text("Messages")').wait_for()
+    assert page.locator("#history .event-rows").get_by_text("Priority").count() == 0
+    assert page.locator("#history").get_by_text("opened the ticket").count() == 1
+    page.go_back()
+    page.wait_for_url(re.compile(rf"/tickets/{ticket.pk}/$"))
+    page.reload()
+    assert page.locator("#history .event-rows").get_by_text("Priority").count() == 1
+    assert_accessible(page, context="the history")
+
+
+def test_the_ticket_page_fits_a_phone(
+    desk: Any, phone_page: Any, sign_in: Any, url: Any, layouts: None
+) -> None:
+    ticket = _ticket(desk, "A rather long subject line that a customer typed on a small phone screen")
+    sign_in(phone_page, desk.agent)
+    phone_page.goto(url(f"/tickets/{ticket.pk}/"))
+    overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    assert_accessible(phone_page, context="the ticket page on a phone")
