@@ -9,6 +9,7 @@ as docs/img/<scene>.png; a scene whose page is broken fails the command, naming 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -53,6 +54,8 @@ def prepare() -> tuple[str, str]:
     subprocess.run([str(SPORTELLO), "demo"], env=env, check=True)
     os.environ.update({"SPORTELLO_DATA_DIR": str(DATA), "DJANGO_SETTINGS_MODULE": "sportello.settings"})
     os.environ.pop("DATABASE_URL", None)
+    # The ORM is used between browser steps, while Playwright's loop runs in this thread.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     import django
 
     django.setup()
@@ -107,10 +110,22 @@ def sign_in(page: Any, base: str, email: str) -> None:
 
 
 def _busiest_ticket(page: Any, base: str) -> None:
-    """The ticket with the longest conversation among the first rows of the queue."""
+    """The ticket with the longest history among the queue's first rows."""
     page.goto(f"{base}/")
-    href = page.locator("a[href*='/tickets/']").first.get_attribute("href")
-    page.goto(f"{base}{href}")
+    hrefs = {
+        h
+        for h in page.locator("a[href^='/tickets/']").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"
+        )
+        if re.fullmatch(r"/tickets/\d+/", h)
+    }
+    page.goto(f"{base}{max(hrefs, key=_history_length)}")
+
+
+def _history_length(href: str) -> int:
+    from sportello.tickets.models import TicketEvent
+
+    return TicketEvent.objects.filter(ticket_id=int(href.split("/")[2])).count()
 
 
 def scene_queue(page: Any, base: str) -> None:
