@@ -11,10 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from sportello.contacts.models import Contact
 
-from .forms import _PlainLabels
 
-
-class ContactForm(_PlainLabels, forms.Form):
+class ContactForm(forms.Form):
     name = forms.CharField(label=_("Name"), required=False, max_length=200)
     phone = forms.CharField(
         label=_("Phone"),
@@ -31,6 +29,7 @@ class ContactForm(_PlainLabels, forms.Form):
             {"name": contact.name, "phone": contact.phone, "language": contact.language, "vip": contact.vip},
         )
         kwargs.setdefault("prefix", "contact")
+        kwargs.setdefault("label_suffix", "")  # labels without a trailing colon, as on every form
         super().__init__(*args, **kwargs)
         self.contact = contact
         choices = [(code, name) for code, name in settings.LANGUAGES]

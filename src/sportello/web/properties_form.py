@@ -21,7 +21,6 @@ from sportello.accounts.models import Department, Role, Team, User
 from sportello.tickets import selectors
 from sportello.tickets.models import LayoutField, Requirement, Status, Ticket
 
-from .forms import _PlainLabels
 from .labels import PRIORITY_BY_VALUE, PRIORITY_LABELS, status_label
 
 CUSTOM_PREFIX = "cf_"
@@ -120,7 +119,7 @@ def _to_minute(at: datetime | None) -> datetime | None:
     return at.replace(second=0, microsecond=0) if at is not None else None
 
 
-class TicketPropertiesForm(_PlainLabels, forms.Form):
+class TicketPropertiesForm(forms.Form):
     """Status, priority, assignee, team, department, tags, due date (where the ticket has one)
     and the layout's custom fields; `version` makes a stale form a Conflict."""
 
@@ -148,6 +147,7 @@ class TicketPropertiesForm(_PlainLabels, forms.Form):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("initial", self.initial_for(ticket))
+        kwargs.setdefault("label_suffix", "")  # labels without a trailing colon, as on every form
         super().__init__(*args, **kwargs)
         self.ticket = ticket
         self.department_id = self._department_choice(user, department_id)
