@@ -59,7 +59,8 @@ def test_a_note_mentioning_a_colleague_notifies_them_once(desk: Any, open_ticket
     _note(desk, ticket, desk.admin, "@Bruno Books and @bruno@desk.test, have a look. @Ada Admin", now)
     # then Bruno has one mention, with the note's words; the author none
     found = Notification.objects.get(recipient=desk.agent)
-    assert (found.kind, found.ticket_id, found.actor_label) == (NotificationKind.MENTION, ticket.pk, "Ada Admin")
+    assert (found.kind, found.ticket_id) == (NotificationKind.MENTION, ticket.pk)
+    assert found.actor_label == "Ada Admin"
     assert found.parts == {"excerpt": "@Bruno Books and @bruno@desk.test, have a look. @Ada Admin"}
     assert found.read_at is None
     assert not Notification.objects.filter(recipient=desk.admin).exists()
@@ -114,7 +115,7 @@ def test_an_sla_warning_and_breach_notify_the_assignee(desk: Any, open_ticket: A
         },
         actor=None, now=now,
     )  # fmt: skip
-    ticket = open_ticket("Clock", assignee_id=desk.agent.pk)
+    open_ticket("Clock", assignee_id=desk.agent.pk)
     Notification.objects.all().delete()
     sla_fire_due(now=now + timedelta(minutes=50))
     sla_fire_due(now=now + timedelta(minutes=61))
@@ -143,7 +144,8 @@ def test_the_bell_shows_the_unread_count_and_answers_304_when_nothing_changed(
     assert r.status_code == 200
     assert 'class="bell-count" aria-hidden="true">1<' in r.content.decode()
     assert "Notifications: 1 unread" in r.content.decode()
-    assert "private" in r["Cache-Control"] and "no-cache" in r["Cache-Control"]
+    assert "private" in r["Cache-Control"]
+    assert "no-cache" in r["Cache-Control"]
     etag = r["ETag"]
     again = client.get("/inbox/bell/", headers={"If-None-Match": etag})
     assert again.status_code == 304
@@ -227,7 +229,9 @@ def test_mention_suggestions_are_agents_who_may_see_the_ticket(
     names = [a["name"] for a in client.get(f"/inbox/mentions/{ticket.pk}/?q=").json()["agents"]]
     assert names == ["Ada Admin", "Bruno Books", "Lia Light"]  # not Eva (Electronics)
     got = client.get(f"/inbox/mentions/{ticket.pk}/?q=li").json()["agents"]
-    assert [(a["name"], a["email"], a["handle"]) for a in got] == [("Lia Light", "lia@desk.test", "Lia Light")]
+    assert [(a["name"], a["email"], a["handle"]) for a in got] == [
+        ("Lia Light", "lia@desk.test", "Lia Light")
+    ]
     assert client.get(f"/inbox/mentions/{ticket.pk}/?q=ev").json()["agents"] == []
     assert [a["name"] for a in client.get(f"/inbox/mentions/{ticket.pk}/?q=books").json()["agents"]] == [
         "Bruno Books"
