@@ -92,6 +92,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 status = attach_error(form, exc)
             else:
                 saved = True
+                request.user = user  # the top bar shows the new name at once
                 form = ProfileForm(initial=_profile_initial(user))
         else:
             status = 422
