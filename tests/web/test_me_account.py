@@ -282,3 +282,17 @@ def test_the_reset_pages_look_like_the_login_page_and_the_login_links_to_them(de
     assert "Reset your password" in page
     bad = client.get("/password-reset/MQ/bad-token/").content.decode()
     assert "This link has expired or was already used." in bad
+
+
+def test_a_reply_mail_is_signed_with_the_agents_signature_when_they_have_one(
+    desk: Any, open_ticket: Any
+) -> None:
+    from sportello.accounts.services import agent_profile_update
+    from sportello.notifications.services import render_notification
+
+    ticket = open_ticket("Signed")
+    plain = render_notification(key="agent_reply", ticket=ticket, agent=desk.agent, message_body="Done.")
+    assert "Done.\n\n--\nBruno Books\nBooks\n\n" in plain.text
+    agent = agent_profile_update(agent=desk.agent, actor=desk.agent, signature="Bruno\nBooks & more")
+    signed = render_notification(key="agent_reply", ticket=ticket, agent=agent, message_body="Done.")
+    assert "Done.\n\n--\nBruno\nBooks & more\n\n" in signed.text
