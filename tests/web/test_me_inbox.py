@@ -243,3 +243,28 @@ def test_mention_suggestions_of_a_ticket_one_cannot_see_are_a_404(
 ) -> None:
     ticket = open_ticket("Hidden")
     assert browser(desk.outsider).get(f"/inbox/mentions/{ticket.pk}/?q=a").status_code == 404
+
+
+def test_a_task_reminder_notifies_its_assignee_in_app_and_its_mail_links_to_the_ticket(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    from sportello.channels.models import OutboxMessage
+    from sportello.ticket_tasks import reminders
+    from sportello.ticket_tasks.services import task_create
+
+    ticket = open_ticket("Call back")
+    due = now + timedelta(days=1)
+    for assignee in (desk.agent, desk.outsider):
+        task_create(
+            ticket_id=ticket.pk, actor=desk.admin, title=f"Phone {assignee.name}", assignee_id=assignee.pk,
+            due_at=due, reminders=["1h"], now=now,
+        )  # fmt: skip
+    assert reminders.reminders_send_due(now=due - timedelta(hours=1)) == ["sent", "sent"]
+    # the assignee who may see the ticket is notified in the app; the other only by mail
+    [found] = Notification.objects.all()
+    assert (found.recipient_id, found.kind, found.parts) == (
+        desk.agent.pk, "task_due", {"title": "Phone Bruno Books", "overdue": False},
+    )  # fmt: skip
+    assert "Your task “Phone Bruno Books” is due soon" in browser(desk.agent).get("/inbox/").content.decode()
+    bodies = [m.payload["body"] for m in OutboxMessage.objects.filter(payload__task__isnull=False)]
+    assert all(b.endswith(f"Open the ticket: http://127.0.0.1:8000/tickets/{ticket.pk}/\n") for b in bodies)

@@ -4,11 +4,29 @@ UPDATE (only unread rows, only the agent's own), so concurrent clicks never fail
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sportello.accounts.models import User
 from sportello.core.errors import NotFound
+from sportello.tickets.models import Ticket
 
-from .models import Notification
+from .models import Notification, NotificationKind
+
+
+def notification_add(
+    *,
+    recipient_id: int,
+    kind: NotificationKind,
+    ticket: Ticket,
+    now: datetime,
+    actor_label: str = "",
+    parts: dict[str, Any] | None = None,
+) -> Notification:
+    """One notification, written in the caller's transaction (a task reminder sent)."""
+    return Notification.objects.create(
+        recipient_id=recipient_id, kind=kind, ticket=ticket, actor_label=actor_label[:200],
+        parts=dict(parts or {}), created_at=now,
+    )  # fmt: skip
 
 
 def notification_mark_read(*, user: User, notification_id: int, now: datetime) -> Notification:

@@ -60,7 +60,10 @@ def sentence(n: Notification) -> str:
         return _("%(metric)s target is near") % {"metric": metric}
     if n.kind == NotificationKind.SLA_BREACH:
         return _("%(metric)s target breached") % {"metric": metric}
-    return _("A task on this ticket is due")
+    title = str(n.parts.get("title", ""))
+    if n.parts.get("overdue"):
+        return _("Your task “%(title)s” is overdue") % {"title": title}
+    return _("Your task “%(title)s” is due soon") % {"title": title}
 
 
 @agent_required
