@@ -22,8 +22,6 @@ import pytest
 CHROMIUM = os.environ.get("SPORTELLO_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
 
-pytestmark = pytest.mark.browser
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # One worker runs the browser journeys: two Chromiums on two cores would starve each other.

@@ -32,9 +32,11 @@ def test_the_top_bar_menu_shows_availability_and_the_agents_links(desk: Any, bro
 def test_an_agent_sets_their_availability_through_htmx(
     desk: Any, browser: Any, status: str, frozen_clock: Any
 ) -> None:
-    r = browser(desk.agent).post("/me/availability/", {"status": status}, headers={"HX-Request": "true"})
+    headers = {"HX-Request": "true", "HX-Current-URL": "http://testserver/tickets/7/"}
+    r = browser(desk.agent).post("/me/availability/", {"status": status}, headers=headers)
     assert r.status_code == 200
     assert f'name="status" value="{status}" aria-pressed="true"' in r.content.decode()
+    assert 'name="next" value="/tickets/7/"' in r.content.decode()  # the fallback stays on the page
     agent = _reload(desk.agent)
     assert agent.status == status
     if status != "offline":
@@ -267,11 +269,25 @@ def test_a_reset_for_an_unknown_address_answers_the_same_and_sends_nothing(desk:
     assert mail.outbox == []
 
 
-def test_reset_requests_are_limited_per_address_without_telling(desk: Any) -> None:
+def test_reset_requests_are_limited_per_account_without_telling(desk: Any) -> None:
     client = Client()
     answers = [client.post("/password-reset/", {"email": "admin@desk.test"})["Location"] for _ in range(5)]
     assert answers == ["/password-reset/sent/"] * 5
     assert len(mail.outbox) == 3  # RESET_PER_ACCOUNT_PER_HOUR
+
+
+def test_reset_requests_are_limited_per_network_address_without_telling(desk: Any) -> None:
+    # given twenty requests for unknown addresses from one network address
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    for i in range(20):
+        assert client.post("/password-reset/", {"email": f"guess{i}@desk.test"}).status_code == 302
+    # then a real account's reset from there sends nothing, and says the same as ever
+    r = client.post("/password-reset/", {"email": "admin@desk.test"})
+    assert r["Location"] == "/password-reset/sent/"
+    assert mail.outbox == []
+    # while from elsewhere it does
+    Client(REMOTE_ADDR="198.51.100.7").post("/password-reset/", {"email": "admin@desk.test"})
+    assert [m.to for m in mail.outbox] == [["admin@desk.test"]]
 
 
 def test_the_reset_pages_look_like_the_login_page_and_the_login_links_to_them(desk: Any) -> None:

@@ -55,9 +55,9 @@ def availability(request: HttpRequest) -> HttpResponse:
             user=_me(request), status=form.cleaned_data["status"], now=clock.now(), actor=_me(request)
         )
     if request.htmx:
-        return render(
-            request, "web/_topbar_me.html", {"menu_open": True}, status=200 if form.is_valid() else 422
-        )
+        # The menu comes back open; its plain-form fallback returns to the page the agent is on.
+        context = {"menu_open": True, "me_next": request.htmx.current_url_abs_path or ""}
+        return render(request, "web/_topbar_me.html", context, status=200 if form.is_valid() else 422)
     back = request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("web:home")
