@@ -59,8 +59,9 @@ def test_the_ticket_list_does_not_grow_with_the_page(desk: Any, api: Any) -> Non
 
 def test_round_robin_through_a_rule_adds_a_fixed_number_of_queries(desk: Any, api: Any) -> None:
     # The policy row is read and locked; the pool with each member's open tickets and place in
-    # the rotation is one query; the rotation row is upserted; the rule's trace is written. The
-    # decision event goes in with the change's other events; the assignee is not re-checked.
+    # the rotation is one query; the rotation row is upserted; the rule's trace is written; the
+    # assignee's in-app notification is written. The decision event goes in with the change's
+    # other events; the assignee is not re-checked.
     from sportello.automation.assignment import policy_save
     from sportello.automation.models import RuleKind
     from sportello.automation.services import rule_save
@@ -77,7 +78,7 @@ def test_round_robin_through_a_rule_adds_a_fixed_number_of_queries(desk: Any, ap
     body = {"subject": "s", "description": "d", "department_id": desk.books.pk, "requester_id": desk.alice.pk,
             "tags": ["a", "b"]}  # fmt: skip
     client.post("/tickets", body)
-    assert count(lambda: client.post("/tickets", body)) == CREATE[connection.vendor] + 4
+    assert count(lambda: client.post("/tickets", body)) == CREATE[connection.vendor] + 5
     assert client.post("/tickets", body).json()["assignee_id"] == desk.agent.pk
 
 

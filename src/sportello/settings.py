@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "sportello.sla",
     "sportello.blueprints",
     "sportello.notifications",
+    "sportello.inbox",
     "sportello.web",
 ]
 

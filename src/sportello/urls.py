@@ -4,6 +4,8 @@ from sportello.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("", include("sportello.accounts.urls")),
+    path("inbox/", include("sportello.inbox.urls")),
     path("", include("sportello.web.urls")),
 ]
 

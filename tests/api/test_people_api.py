@@ -312,7 +312,7 @@ def test_agents_are_filtered_by_department_role_and_status(desk: Any, api: Any, 
     assert ids(department_id=desk.books.pk, role="agent", status="offline") == []
 
 
-@pytest.mark.parametrize(("param", "value"), [("role", "boss"), ("status", "away"), ("department_id", "x")])
+@pytest.mark.parametrize(("param", "value"), [("role", "boss"), ("status", "busy"), ("department_id", "x")])
 def test_an_unknown_agent_filter_value_is_a_422(desk: Any, api: Any, param: str, value: str) -> None:
     r = api(desk.admin).get("/agents", {param: value})
     assert r.status_code == 422
@@ -398,7 +398,7 @@ def test_going_online_records_when(desk: Any, api: Any) -> None:
 
 
 def test_an_unknown_status_is_a_422(desk: Any, api: Any) -> None:
-    r = api(desk.agent).put("/agents/me/status", {"status": "away"})
+    r = api(desk.agent).put("/agents/me/status", {"status": "busy"})
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "status"
 

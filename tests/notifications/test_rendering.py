@@ -220,7 +220,7 @@ def test_the_context_holds_plain_allow_listed_names_only(desk: Any, carmen: Any,
         "custom": {},
     }
     assert context["requester"] == {"name": "Carmen Ruiz", "email": "carmen@cliente.test", "language": "es"}
-    assert context["agent"] == {"name": "Bruno Books"}
+    assert context["agent"] == {"name": "Bruno Books", "signature": ""}
     assert context["department"] == {"name": "Books", "email": ""}
     assert context["sla"] == {}
     assert context["links"] == {

@@ -32,6 +32,7 @@ class Role(models.TextChoices):
 
 class AgentStatus(models.TextChoices):
     ONLINE = "online", "Online"
+    AWAY = "away", "Away"  # signed in but not taking new tickets: round robin skips them
     OFFLINE = "offline", "Offline"
 
 
@@ -62,6 +63,8 @@ class User(AbstractBaseUser):
     status = models.CharField(max_length=10, choices=AgentStatus.choices, default=AgentStatus.OFFLINE)
     language = models.CharField(max_length=10, default="en")
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Plain text the agent signs replies with (their profile); empty: none.
+    signature = models.TextField(blank=True, default="")
     departments = models.ManyToManyField(Department, related_name="agents", blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -13,7 +13,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field
 
 RoleName = Literal["admin", "agent", "light_agent"]
-StatusName = Literal["online", "offline"]
+StatusName = Literal["online", "away", "offline"]
 IDS_MAX = 500
 TEXT_INPUT_MAX = 100_000
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -214,10 +216,63 @@ def agent_set_password(*, user: User, password: str) -> None:
     user.save(update_fields=["password"])
 
 
+SIGNATURE_MAX_LENGTH = 2_000
+
+
+def _time_zone(raw: str) -> str:
+    name = clean_text(raw, field="time_zone", max_length=64, single_line=True).strip()
+    if name not in zoneinfo.available_timezones() and name != "UTC":
+        raise ValidationFailed("must be a time zone name such as Europe/Rome", field="time_zone")
+    return name
+
+
+def _language(raw: str) -> str:
+    code = clean_text(raw, field="language", max_length=LANGUAGE_MAX_LENGTH, single_line=True).strip()
+    codes = [c for c, _ in settings.LANGUAGES]
+    if code not in codes:
+        raise ValidationFailed(f"must be one of {', '.join(codes)}", field="language")
+    return code
+
+
+@transaction.atomic
+def agent_profile_update(
+    *,
+    agent: User,
+    actor: User,
+    name: str | None = None,
+    language: str | None = None,
+    time_zone: str | None = None,
+    signature: str | None = None,
+) -> User:
+    """An agent's own profile (admins may change anyone's): name, interface language, time
+    zone, and the plain-text signature of their replies. `None` leaves an attribute as it is."""
+    if actor.pk != agent.pk:
+        require_admin(actor)
+    agent = User.objects.select_for_update().get(pk=agent.pk)
+    changed: list[str] = []
+    if name is not None:
+        agent.name = clean_text(name, field="name", max_length=150, single_line=True, required=True).strip()
+        changed.append("name")
+    if language is not None:
+        agent.language = _language(language)
+        changed.append("language")
+    if time_zone is not None:
+        agent.time_zone = _time_zone(time_zone)
+        changed.append("time_zone")
+    if signature is not None:
+        agent.signature = clean_text(signature, field="signature", max_length=SIGNATURE_MAX_LENGTH).strip()
+        changed.append("signature")
+    if changed:
+        agent.save(update_fields=changed)
+    return agent
+
+
 def agent_set_status(
     *, user: User, status: AgentStatus | str, now: datetime, actor: User | None = None
 ) -> User:
-    """Set an agent online or offline: agents set their own status, admins anyone's."""
+    """Set an agent online, away or offline: agents set their own status, admins anyone's.
+    Round robin reads the status at each decision: only online agents are offered tickets
+    (unless a policy assigns to offline agents too); coming online drains waiting backlogs."""
     if actor is not None and actor.pk != user.pk:
         require_admin(actor)
     if status not in AgentStatus.values:

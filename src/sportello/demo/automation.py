@@ -149,7 +149,8 @@ def _event_rules(*, returns: int, replacements: int, policy: int) -> list[dict[s
                         "to": ["assignee"],
                         "subject": "[#{{ ticket.number }}] assigned to you: {{ ticket.subject }}",
                         "body": "Hello {{ agent.name }},\n\nticket #{{ ticket.number }} from "
-                        "{{ requester.name }} is now yours (priority {{ ticket.priority }}).",
+                        "{{ requester.name }} is now yours (priority {{ ticket.priority }})."
+                        "\n\nOpen the ticket: {{ links.agent_ticket }}",
                     }
                 }
             ],
@@ -171,7 +172,8 @@ def _event_rules(*, returns: int, replacements: int, policy: int) -> list[dict[s
                         "to": ["team"],
                         "subject": "[#{{ ticket.number }}] for your team: {{ ticket.subject }}",
                         "body": "Ticket #{{ ticket.number }} from {{ requester.name }} was handed "
-                        "to your team (priority {{ ticket.priority }}).",
+                        "to your team (priority {{ ticket.priority }})."
+                        "\n\nOpen the ticket: {{ links.agent_ticket }}",
                     }
                 }
             ],
@@ -197,7 +199,8 @@ IDLE_TEAM_REMINDER: dict[str, Any] = {
                     "notify": {
                         "to": ["team"],
                         "subject": "[#{{ ticket.number }}] waiting a day: {{ ticket.subject }}",
-                        "body": "Ticket #{{ ticket.number }} has not been updated for a day.",
+                        "body": "Ticket #{{ ticket.number }} has not been updated for a day."
+                        "\n\nOpen the ticket: {{ links.agent_ticket }}",
                     }
                 },
                 {"add_tags": ["idle_reminder"]},

@@ -100,7 +100,8 @@ VIP: dict[str, Any] = {
                     "notify": {
                         "to": ["assignee", "team"],
                         "subject": "VIP ticket #{{ ticket.number }} is past its target",
-                        "body": "{{ requester.name }} is waiting: answer now.",
+                        "body": "{{ requester.name }} is waiting: answer now."
+                        "\n\nOpen the ticket: {{ links.agent_ticket }}",
                     }
                 },
             ],
@@ -155,7 +156,8 @@ def _warranty_replacement(department: int) -> dict[str, Any]:
                                 "notify": {
                                     "to": ["team"],
                                     "subject": "Replacement for #{{ ticket.number }} not shipped yet",
-                                    "body": "Approved two business days ago: ship it or tell the customer.",
+                                    "body": "Approved two business days ago: ship it or tell the customer."
+                                    "\n\nOpen the ticket: {{ links.agent_ticket }}",
                                 }
                             }
                         ],

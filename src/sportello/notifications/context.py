@@ -40,6 +40,7 @@ NAMES: dict[str, str] = {
     "requester.email": "the customer's e-mail address",
     "requester.language": "the customer's language: en, es or it",
     "agent.name": "the agent: the author of the message being sent, else the assignee",
+    "agent.signature": "that agent's own plain-text signature (their profile); empty when none",
     "department.name": "the ticket's department",
     "department.email": "the department's e-mail address",
     "sla.policy": "the name of the ticket's SLA policy",
@@ -169,7 +170,7 @@ def notification_context(
             "email": requester.email,
             "language": requester.language,
         },
-        "agent": {"name": agent.name} if agent is not None else {},
+        "agent": {"name": agent.name, "signature": agent.signature} if agent is not None else {},
         "department": {"name": department.name, "email": department.email},
         "sla": _sla(ticket, now, tz),
         "links": {

@@ -110,8 +110,9 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
         body_text=(
             "{{ message.body }}\n\n"
             "--\n"
+            "{% if agent.signature %}{{ agent.signature }}\n\n{% else %}"
             "{{ agent.name }}\n"
-            "{{ department.name }}\n\n"
+            "{{ department.name }}\n\n{% endif %}"
             "{% if links.ticket %}Ticket #{{ ticket.number }}: {{ links.ticket }}\n{% endif %}"
             "To reply, simply answer this e-mail.\n"
         ),
@@ -121,8 +122,9 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
         body_text=(
             "{{ message.body }}\n\n"
             "--\n"
+            "{% if agent.signature %}{{ agent.signature }}\n\n{% else %}"
             "{{ agent.name }}\n"
-            "{{ department.name }}\n\n"
+            "{{ department.name }}\n\n{% endif %}"
             "{% if links.ticket %}Ticket n.º {{ ticket.number }}: {{ links.ticket }}\n{% endif %}"
             "Para responder, basta con contestar a este correo.\n"
         ),
@@ -132,8 +134,9 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
         body_text=(
             "{{ message.body }}\n\n"
             "--\n"
+            "{% if agent.signature %}{{ agent.signature }}\n\n{% else %}"
             "{{ agent.name }}\n"
-            "{{ department.name }}\n\n"
+            "{{ department.name }}\n\n{% endif %}"
             "{% if links.ticket %}Ticket n. {{ ticket.number }}: {{ links.ticket }}\n{% endif %}"
             "Per rispondere, è sufficiente rispondere a questa e-mail.\n"
         ),

@@ -9,7 +9,8 @@ A reminder whose instant is already past when it is armed is not armed (a task c
 Sending (`reminders_send_due`, the worker's poller `reminders_poll`): due rows are claimed one by
 one with `FOR UPDATE SKIP LOCKED` (SQLite: the write lock), the task re-checked (still open, same
 due instant), the e-mail to the assignee written to the outbox and `sent_at` set, in one
-transaction: a reminder is sent once, whatever crashes or how many workers run.
+transaction: a reminder is sent once, whatever crashes or how many workers run. The assignee also
+gets an in-app notification (`inbox`) in that transaction, when they may see the ticket.
 One that fails unexpectedly is rolled back alone, retried with back-off, then parked
 (`core.timing.fire_due`); the others fire meanwhile.
 """
@@ -24,6 +25,10 @@ from django.db.models import Q
 
 from sportello.channels import services as outbox
 from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
+from sportello.inbox.models import NotificationKind
+from sportello.inbox.services import notification_add
+from sportello.notifications.context import public_url
+from sportello.tickets.selectors import ticket_visible_ids
 
 from .models import Task, TaskReminder, TaskStatus
 
@@ -75,12 +80,21 @@ def reminder_send(*, reminder_id: int, now: datetime) -> str | None:
                 "to": [task.assignee.email],
                 "subject": f"[#{ticket.number}] Task {when}: {task.title}"[:250],
                 "body": f"Your task on ticket #{ticket.number} ({ticket.subject}) {when}:\n\n"
-                f"{task.title}\n\n{task.description}".rstrip(),
+                f"{task.title}\n\n{task.description}".rstrip()
+                + f"\n\nOpen the ticket: {public_url()}/tickets/{ticket.pk}/\n",
                 "ticket_number": ticket.number,
                 "task": task.pk,
             },
             now=now,
         )
+        if ticket_visible_ids(principal=task.assignee, ids=[ticket.pk]):  # else it would lead nowhere
+            notification_add(
+                recipient_id=task.assignee_id,
+                kind=NotificationKind.TASK_DUE,
+                ticket=ticket,
+                parts={"title": task.title, "overdue": overdue},
+                now=now,
+            )
         reminder.sent_at = now
         reminder.save(update_fields=["sent_at"])
         return "sent"

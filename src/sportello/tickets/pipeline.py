@@ -387,6 +387,7 @@ def _run(ctx: Context) -> Outcome:
     for work in ctx.after_write:
         work()
     release_capacity(ctx, changes)
+    notify_agents(ctx, changes)
     return Outcome(
         ticket=ticket, message=ctx.message, changes=changes, events=events, change_id=change_id, tags=tags
     )
@@ -931,6 +932,14 @@ def release_capacity(ctx: Context, changes: list[FieldChange]) -> None:
     from sportello.automation import assignment
 
     assignment.capacity_released(ctx, changes)
+
+
+def notify_agents(ctx: Context, changes: list[FieldChange]) -> None:
+    """After the change is written: in-app notifications for the agents it concerns (assigned,
+    SLA warning or breach, @mentioned in a note), in the same transaction (`inbox.hooks`)."""
+    from sportello.inbox import hooks
+
+    hooks.notify_agents(ctx, changes)
 
 
 # --------------------------------------------------------------------------------------------

