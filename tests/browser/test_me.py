@@ -33,28 +33,9 @@ def _no_sideways_overflow(page: Any) -> None:
     assert width <= page.viewport_size["width"], f"page is {width}px wide"
 
 
-def _with_mentions(page: Any, ticket_id: int) -> None:
-    """The note's textarea offers mentions (`textarea[data-mentions]`, which the composer sets
-    on its note field): added to the served page here, so the journey holds without it."""
-
-    def handle(route: Any) -> None:
-        response = route.fetch()
-        body = response.text()
-        if "data-mentions" not in body:
-            body = body.replace(
-                '<textarea name="body"',
-                f'<textarea data-mentions="/inbox/mentions/{ticket_id}/" name="body"',
-                1,
-            )
-        route.fulfill(response=response, body=body)
-
-    page.route(re.compile(rf".*/tickets/{ticket_id}/$"), handle)
-
-
 def test_a_mention_that_notifies(desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any) -> None:
     ticket = _open_ticket(desk, "The parcel arrived damaged")
     # Ada writes a note naming Bruno, picking him from the suggestions with the keyboard
-    _with_mentions(page, ticket.pk)
     sign_in(page, desk.admin)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     page.get_by_label("Internal note").check()

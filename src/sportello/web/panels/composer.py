@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from sportello.accounts.models import User
 from sportello.automation.macros import macro_list_for
@@ -35,11 +35,8 @@ def reply_form(request: HttpRequest, ticket: Ticket, *, may_edit: bool, data: An
 
 
 def mention_url(ticket: Ticket) -> str:
-    """Where the note's @mention autocomplete asks for agents, once that endpoint exists."""
-    try:
-        return reverse("web:mention_candidates", args=[ticket.pk])
-    except NoReverseMatch:
-        return ""
+    """Where the note's @mention autocomplete asks for the agents who may see the ticket."""
+    return reverse("inbox:mentions", args=[ticket.pk])
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:

@@ -181,7 +181,7 @@
 
     function lookup() {
       var upto = area.value.slice(0, area.selectionStart);
-      var match = PREFIX.exec(upto);
+      var match = area.dataset.mentions ? PREFIX.exec(upto) : null;  // the attribute can go (public reply)
       if (!match) {
         close();
         return;
@@ -237,6 +237,11 @@
   });
   document.addEventListener("htmx:load", function (event) {
     scan(event.target && event.target.querySelectorAll ? event.target : document);
+  });
+  // The composer sets data-mentions when it switches to a note: set up on first focus too.
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    if (el && el.matches && el.matches("textarea[data-mentions]")) setup(el);
   });
   if (document.readyState !== "loading") scan(document);
 })();
