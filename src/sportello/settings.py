@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "sportello.blueprints",
     "sportello.notifications",
     "sportello.web",
+    "sportello.queues",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from sportello.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("queues/", include("sportello.queues.urls")),
     path("", include("sportello.web.urls")),
 ]
 
