@@ -410,6 +410,7 @@ def _bulk_form(user: User, data: QueryDict | None = None) -> BulkForm:
     agents = list(User.objects.filter(is_active=True).exclude(role=Role.LIGHT_AGENT).order_by("name", "id"))
     return BulkForm(
         data,
+        prefix="bulk",
         statuses=list(Status.objects.filter(is_active=True).order_by("position", "id")),
         agents=agents,
         teams=list(Team.objects.select_related("department").order_by("name", "id")),
@@ -489,6 +490,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         {
             "ticket_id": f.ticket_id,
             "number": numbers.get(f.ticket_id),
+            "code": f.code,
             "reason": REASONS.get(f.code, lambda m: m)(f.message),
         }
         for f in summary.failed
