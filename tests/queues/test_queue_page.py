@@ -103,7 +103,8 @@ def test_next_page_pages_through_the_view_with_a_cursor_in_the_url(
     assert _subjects(first) == ["T0", "T1"]
     assert first.context["total"] == 5
     next_url = first.context["next_url"]
-    assert "cursor=" in next_url and "view=" in next_url
+    assert "cursor=" in next_url
+    assert "view=" in next_url
     # when "Next page" is followed (HTMX), the table is replaced by the next rows
     second = client.get(next_url, headers=QUEUE)
     assert _subjects(second) == ["T2", "T3"]

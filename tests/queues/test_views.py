@@ -78,7 +78,8 @@ def test_shipped_views_select_what_their_names_say(desk: Any, open_ticket: Any, 
     assert shown("pending") == ["Waiting"]
     assert shown("recently-solved") == ["Done"]
     assert shown("sla-at-risk") == []
-    assert vip.requester_id == desk.bob.pk and mine.assignee_id == desk.agent.pk
+    assert vip.requester_id == desk.bob.pk
+    assert mine.assignee_id == desk.agent.pk
 
 
 def test_updated_by_the_customer_lists_tickets_whose_last_word_is_the_customers(
@@ -179,7 +180,8 @@ def test_the_counts_endpoint_answers_304_when_nothing_changed(
     assert first.status_code == 200
     assert first.content.decode().lstrip().startswith('<nav id="qv-side"')
     etag = first["ETag"]
-    assert "no-cache" in first["Cache-Control"] and "private" in first["Cache-Control"]
+    assert "no-cache" in first["Cache-Control"]
+    assert "private" in first["Cache-Control"]
     same = client.get("/queues/counts/", headers={**HX, "If-None-Match": etag})
     assert same.status_code == 304
     open_ticket("Two")
@@ -205,8 +207,10 @@ def test_an_agent_saves_the_current_filters_as_a_personal_view(
         "/queues/views/", {"name": " Gifts  ", "view": base.pk, "tag": "gift", "sort": "-updated"}
     )
     view = SavedView.objects.get(name="Gifts")
-    assert r.status_code == 302 and r["Location"] == f"/?view={view.pk}"
-    assert view.owner_id == desk.agent.pk and view.sort == "-updated"
+    assert r.status_code == 302
+    assert r["Location"] == f"/?view={view.pk}"
+    assert view.owner_id == desk.agent.pk
+    assert view.sort == "-updated"
     assert _subjects(client.get("/", {"view": view.pk})) == ["Gift"]
     # it is the agent's own: colleagues do not see it
     assert view.pk not in [v.pk for v in browser(desk.outsider).get("/").context["views"]]
@@ -215,7 +219,8 @@ def test_an_agent_saves_the_current_filters_as_a_personal_view(
     client.post(f"/queues/views/{view.pk}/rename/", {"name": "Presents"})
     client.post(f"/queues/views/{view.pk}/columns/", {"columns": ["subject", "priority", "tags"]})
     view.refresh_from_db()
-    assert view.name == "Presents" and view.columns == ["number", "subject", "priority", "tags"]
+    assert view.name == "Presents"
+    assert view.columns == ["number", "subject", "priority", "tags"]
     page = client.get("/", {"view": view.pk})
     assert [c["key"] for c in page.context["columns"]] == ["number", "subject", "priority", "tags"]
     client.post(f"/queues/views/{view.pk}/delete/")
