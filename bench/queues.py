@@ -28,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from common import DEFAULT_URL, log, summary_ms  # noqa: E402
 
 RUNS, WARMUP = 50, 10
+SETTINGS = {"runs": RUNS, "warmup": WARMUP}
 
 
 def measure(label: str, fn: Callable[[], Any]) -> None:
-    for _ in range(WARMUP):
+    for _ in range(SETTINGS["warmup"]):
         fn()
     samples = []
-    for _ in range(RUNS):
+    for _ in range(SETTINGS["runs"]):
         start = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - start)
@@ -50,8 +51,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=WARMUP)
     parser.add_argument("--who", choices=["agent", "admin", "both"], default="both")
     args = parser.parse_args()
-    global RUNS, WARMUP
-    RUNS, WARMUP = args.runs, args.warmup
+    SETTINGS.update(runs=args.runs, warmup=args.warmup)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
     import django

@@ -88,6 +88,7 @@ def test_bulk_update_of_50_tickets_sets_them_pending(
     page.get_by_text("50 tickets changed.").wait_for(timeout=90_000)
     page.locator("tr[data-row] .cat-pending").first.wait_for()
     assert page.locator("tr[data-row] .cat-new").count() == 0
+    assert not page.get_by_role("button", name="Select all 50 tickets in this view").is_visible()
     pending = page.locator(".qv-list a", has_text="Pending")
     pending.locator(".qv-count", has_text="50").wait_for()
     from sportello.tickets.models import Ticket

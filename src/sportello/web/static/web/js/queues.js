@@ -116,6 +116,12 @@
     if (root) { lastChecked = null; update(root); }
   });
 
+  // After any swap has settled, the selection controls match the rows on the page.
+  document.addEventListener("htmx:afterSettle", function () {
+    var root = queue();
+    if (root) { update(root); }
+  });
+
   function refreshCounts() {
     if (document.visibilityState === "visible" && document.querySelector("[data-queue-counts]")) {
       document.body.dispatchEvent(new CustomEvent("queues:refresh"));
