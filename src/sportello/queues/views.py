@@ -442,7 +442,7 @@ def _targets(request: HttpRequest, now: datetime) -> list[tuple[int, int]]:
 
 
 REASONS = {
-    "conflict": lambda m: _("changed by someone else after the list was loaded; not overwritten"),
+    "stale_version": lambda m: _("changed by someone else after the list was loaded; not overwritten"),
     "not_found": lambda m: _("not found, or you may not see it"),
     "permission_denied": lambda m: _("you may not make this change (%(detail)s)") % {"detail": m},
     "validation_failed": lambda m: _("refused: %(detail)s") % {"detail": m},
