@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "sportello.notifications",
     "sportello.inbox",
     "sportello.web",
+    "sportello.queues",
 ]
 
 MIDDLEWARE = [

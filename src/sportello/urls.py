@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("sportello.accounts.urls")),
     path("inbox/", include("sportello.inbox.urls")),
+    path("queues/", include("sportello.queues.urls")),
     path("", include("sportello.web.urls")),
 ]
 

@@ -72,4 +72,5 @@ def test_the_agent_ui_shows_no_override_and_isolates_user_text(
     assert '<bdi class="tag">urgent</bdi>' in page
     assert "<bdi>Alice Acme</bdi>" in page
     assert "<bdi>Refund gnp.exe</bdi>" in queue
-    assert "<bdi>Alice Acme</bdi> · <bdi>Acme</bdi>" in queue
+    assert "<bdi>Alice Acme</bdi>" in queue
+    assert "<bdi>Acme</bdi>" in queue

@@ -7,10 +7,11 @@ def test_spanish_accept_language_translates_the_queue(desk: Any, open_ticket: An
     open_ticket("Libro roto", priority="urgent")
     html = browser(desk.agent, **{"Accept-Language": "es"}).get("/").content.decode()
     assert '<html lang="es">' in html
-    assert "<h1>Cola</h1>" in html
+    assert "<h1>Todos los no resueltos</h1>" in html
     assert "Sin asignar" in html
     assert "Urgente" in html
     assert "Queue" not in html
+    assert "All unresolved" not in html
 
 
 def test_italian_cookie_translates_the_ticket_page(desk: Any, open_ticket: Any, browser: Any) -> None:

@@ -1,11 +1,13 @@
 from django.urls import include, path
 
+from sportello.queues import views as queue_views
+
 from . import new_ticket, search, ticket_page, views
 from .ticket_views import attachments, composer, customer, history, live, merge, properties, workflow
 
 app_name = "web"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", queue_views.home, name="home"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("search/", search.search, name="search"),

@@ -8,28 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse, reverse_lazy
-from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.http import HttpResponse
+from django.urls import reverse_lazy
 
 from sportello.accounts import signin
-from sportello.accounts.models import Department, Role, User
 from sportello.core import clock
-from sportello.core.errors import ValidationFailed
-from sportello.core.paging import SortKey, paginate
-from sportello.tickets import selectors
-from sportello.tickets.models import UNRESOLVED_CATEGORIES, Ticket
 
 from .errors import client_address, throttled_message
-from .forms import ASSIGNEE_ME, ASSIGNEE_NONE, LoginForm, QueueFilterForm
-from .shell import agent_required
-
-PAGE_SIZE = 25
-# The queue's order: most urgent first, then oldest first.
-QUEUE_KEYS = [SortKey("priority", descending=True), SortKey("created_at", kind="datetime"), SortKey("id")]
+from .forms import LoginForm
 
 
 class LoginView(auth_views.LoginView):
@@ -74,58 +60,3 @@ class LoginView(auth_views.LoginView):
 
 login_view = LoginView.as_view()
 logout_view = auth_views.LogoutView.as_view(next_page=reverse_lazy("web:login"))
-
-
-# --------------------------------------------------------------------------------------------
-# The queue
-
-
-def _departments_of(user: User) -> list[Department]:
-    qs = Department.objects.filter(is_active=True)
-    if user.role != Role.ADMIN:
-        qs = qs.filter(agents=user)
-    return list(qs.order_by("name"))
-
-
-def _queue(user: User, filters: dict[str, Any]) -> QuerySet[Ticket]:
-    assignee = filters.get("assignee")
-    category = filters.get("category")
-    department = filters.get("department")
-    query = selectors.TicketQuery(
-        categories=(category,) if category else tuple(UNRESOLVED_CATEGORIES),
-        department_id=int(department) if department else None,
-        assignee_id=user.pk if assignee == ASSIGNEE_ME else None,
-        unassigned=assignee == ASSIGNEE_NONE,
-        tag=filters.get("tag") or None,
-    )
-    return selectors.ticket_query(principal=user, query=query).select_related(
-        "department", "assignee", "requester", "organization"
-    )
-
-
-@agent_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    now = clock.now()
-    user: User = request.user  # type: ignore[assignment]
-    form = QueueFilterForm(request.GET, departments=_departments_of(user))
-    form.is_valid()  # invalid filters are shown with their error and left out
-    cursor = request.GET.get("cursor") or None
-    qs = _queue(user, form.cleaned_data)
-    try:
-        tickets, next_cursor = paginate(qs, keys=QUEUE_KEYS, cursor=cursor, limit=PAGE_SIZE)
-    except ValidationFailed:
-        cursor = None
-        tickets, next_cursor = paginate(qs, keys=QUEUE_KEYS, cursor=None, limit=PAGE_SIZE)
-    more_url = None
-    if next_cursor:
-        params = request.GET.copy()
-        params["cursor"] = next_cursor
-        more_url = f"{reverse('web:home')}?{params.urlencode()}"
-    context = {"form": form, "tickets": tickets, "more_url": more_url, "now": now}
-    template = "web/home.html"
-    if request.htmx and not request.htmx.history_restore_request:
-        template = "web/home.html#rows" if cursor else "web/home.html#queue"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response

@@ -1,0 +1,148 @@
+"""The queue page in a real browser: views with counts, sorting and paging with the back button,
+and a bulk change of 50 tickets through "select all in this view"."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from .axe import assert_accessible
+
+SHOTS = os.environ.get("QUEUES_SCREENSHOTS")  # a directory: save what the journeys see
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+@pytest.fixture(autouse=True)
+def _statuses() -> None:
+    """The statuses and the ticket number sequence the tickets migration seeds, again after the
+    previous journey's flush."""
+    from django.apps import apps
+    from django.db import connection
+
+    seed = importlib.import_module("sportello.tickets.migrations.0002_default_statuses")
+    seed.create_defaults(apps, connection.schema_editor())
+
+
+def _open(desk: Any, n: int, *, prefix: str = "Ticket") -> list[Any]:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets.services import ticket_open
+
+    now = clock.now()
+    priorities = ["low", "normal", "high", "urgent"]
+    out = []
+    for i in range(n):
+        outcome = ticket_open(
+            principal=desk.admin,
+            via=Via.WEB,
+            data={
+                "subject": f"{prefix} {i:02d} about an order",
+                "description": "Where is it?",
+                "department_id": desk.books.pk,
+                "requester_id": (desk.alice if i % 2 else desk.bob).pk,
+                "priority": priorities[i % 4],
+                "tags": ["order"] if i % 3 == 0 else [],
+            },
+            now=now - timedelta(minutes=200 - i),
+        )
+        out.append(outcome.ticket)
+    return out
+
+
+def test_bulk_update_of_50_tickets_sets_them_pending(
+    desk: Any, page: Any, sign_in: Any, url: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sportello.queues import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 20)
+    # given 50 unresolved tickets in Books, 20 to a page
+    _open(desk, 50)
+    sign_in(page, desk.agent)
+    page.goto(url("/"))
+    assert page.get_by_role("heading", level=1).inner_text() == "All unresolved"
+    assert page.locator("tr[data-row]").count() == 20
+    _shot(page, "queue")
+    # when the agent selects the page, then every ticket of the view
+    page.get_by_label("Select every ticket on this page").check()
+    page.get_by_role("button", name="Select all 50 tickets in this view").click()
+    assert page.locator("[data-selected-count]").inner_text() == "50 selected"
+    # and sets them Pending
+    page.get_by_label("Change", exact=True).select_option("status")
+    page.get_by_label("New status").select_option("pending")
+    _shot(page, "bulk")
+    with page.expect_response(
+        lambda r: "/queues/bulk/" in r.url and r.request.method == "POST", timeout=90_000
+    ) as posted:
+        page.get_by_role("button", name="Apply to selected").click()
+    assert posted.value.status == 200, posted.value.text()
+    _shot(page, "after-apply")
+    # then the summary says all 50 changed, and the view and its count follow
+    page.get_by_text("50 tickets changed.").wait_for(timeout=90_000)
+    page.locator("tr[data-row] .cat-pending").first.wait_for()
+    assert page.locator("tr[data-row] .cat-new").count() == 0
+    assert not page.get_by_role("button", name="Select all 50 tickets in this view").is_visible()
+    pending = page.locator(".qv-list a", has_text="Pending")
+    pending.locator(".qv-count", has_text="50").wait_for()
+    from sportello.tickets.models import Ticket
+
+    assert Ticket.objects.filter(status_category="pending").count() == 50
+    _shot(page, "bulk-done")
+    assert_accessible(page, context="the queue after a bulk change")
+
+
+def test_open_a_view_sort_page_and_go_back(
+    desk: Any, page: Any, sign_in: Any, url: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sportello.queues import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 20)
+    tickets = _open(desk, 30)
+    sign_in(page, desk.agent)
+    page.goto(url("/"))
+    # when the agent opens the VIP view (Alice's organization is VIP: 15 tickets)
+    page.locator(".qv-list a", has_text="VIP").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "VIP"
+    assert page.locator("tr[data-row]").count() == 15
+    # and sorts by number, ascending
+    page.get_by_role("link", name="Number").click()
+    page.wait_for_url(lambda u: "sort=number" in u)
+    header = page.locator("th", has=page.get_by_role("link", name="Number"))
+    assert header.get_attribute("aria-sort") == "ascending"
+    vip_numbers = sorted(t.number for t in tickets if t.requester_id == desk.alice.pk)
+    first = page.locator("tr[data-row] .num").first.inner_text()
+    assert first == f"#{vip_numbers[0]}"
+    # then All unresolved, by subject, and the next page
+    page.locator(".qv-list a", has_text="All unresolved").click()
+    page.get_by_role("link", name="Subject").click()
+    page.wait_for_url(lambda u: "sort=subject" in u)
+    assert page.locator("tr[data-row] a[data-row-link]").first.inner_text() == "Ticket 00 about an order"
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_url(lambda u: "cursor=" in u)
+    assert page.locator("tr[data-row]").count() == 10
+    assert page.locator("tr[data-row] a[data-row-link]").first.inner_text() == "Ticket 20 about an order"
+    _shot(page, "sorted-page-2")
+    # and the back button returns to the first page, sorted by subject
+    page.go_back()
+    page.wait_for_url(lambda u: "cursor=" not in u and "sort=subject" in u)
+    page.locator("tr[data-row] a[data-row-link]", has_text="Ticket 00").wait_for()
+    assert page.locator("tr[data-row]").count() == 20
+    assert_accessible(page, context="a sorted view")
+
+
+def test_the_queue_stacks_rows_at_phone_width(desk: Any, phone_page: Any, sign_in: Any, url: Any) -> None:
+    _open(desk, 6)
+    sign_in(phone_page, desk.agent)
+    phone_page.goto(url("/"))
+    assert phone_page.locator("tr[data-row]").count() == 6
+    _shot(phone_page, "phone")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert not phone_page.get_by_role("button", name="Select all 6 tickets in this view").is_visible()
+    assert_accessible(phone_page, context="the queue at phone width")
