@@ -127,7 +127,8 @@ def test_files_uploaded_at_once_through_the_desk_are_all_staged_then_sent_togeth
             files={"file": (f"scan-{i}.txt", f"page {i}".encode(), "text/plain")},
             headers={"X-CSRFToken": client.cookies["csrftoken"]},
         )
-        return Reply(r.status_code, r.json())
+        is_json = r.headers.get("content-type", "").startswith("application/json")
+        return Reply(r.status_code, r.json() if is_json else r.text[:500])
 
     # when the agents upload n files at once
     replies = live.race(n, upload)

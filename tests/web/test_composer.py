@@ -500,9 +500,7 @@ def test_follow_up_permissions(desk: Any, open_ticket: Any, browser: Any, client
     assert Ticket.objects.count() == 1
 
 
-def test_an_upload_without_the_csrf_token_is_refused_and_stores_nothing(
-    desk: Any, open_ticket: Any
-) -> None:
+def test_an_upload_without_the_csrf_token_is_refused_and_stores_nothing(desk: Any, open_ticket: Any) -> None:
     from django.test import Client
 
     from sportello.tickets.models import Attachment
