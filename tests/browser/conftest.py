@@ -25,6 +25,8 @@ PASSWORD = "correct horse battery staple"
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # One worker runs the browser journeys: two Chromiums on two cores would starve each other.
+    if not items or not items[0].config.pluginmanager.hasplugin("xdist"):
+        return
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.xdist_group("browser"))
@@ -53,7 +55,14 @@ def _chromium() -> Iterator[Any]:
 
 @pytest.fixture(autouse=True)
 def _browser_db(transactional_db: Any) -> None:
-    """The live server runs in another thread: data must be committed for it to see."""
+    """The live server runs in another thread: data must be committed for it to see. A
+    transactional test's flush empties every table, the rows the migrations seed too (the
+    statuses): they are seeded again before each journey."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
 
 
 @pytest.fixture

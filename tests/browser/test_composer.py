@@ -12,18 +12,6 @@ import pytest
 
 from .axe import assert_accessible
 
-
-@pytest.fixture(autouse=True)
-def _statuses(_browser_db: None) -> None:
-    """The statuses and the ticket sequence are seeded by a migration; a transactional test
-    before this one flushed them."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
-
-
 SHOTS = os.environ.get("SPORTELLO_SHOTS")  # a directory: journeys save screenshots there
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
-from django.apps import apps
 
 from .axe import assert_accessible
 
@@ -17,9 +15,6 @@ def open_ticket(desk: Any) -> Any:
     from sportello.core import clock
     from sportello.core.actors import Via
     from sportello.tickets.services import ticket_open
-
-    # A transactional database is flushed after each test, the seeded statuses with it.
-    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
 
     def make(subject: str, *, description: str = "") -> Any:
         data = {

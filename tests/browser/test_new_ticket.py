@@ -3,12 +3,10 @@ Electronics, whose layouts offer different subcategories."""
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any
 
 import pytest
-from django.apps import apps
 
 from .axe import assert_accessible
 
@@ -16,9 +14,6 @@ from .axe import assert_accessible
 @pytest.fixture
 def layouts(desk: Any) -> None:
     from sportello.tickets.models import CustomField, LayoutField
-
-    # A transactional database is flushed after each test, the seeded statuses with it.
-    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
 
     values = ("novels", "textbooks", "phones", "laptops")
     sub = CustomField.objects.create(

@@ -3,7 +3,6 @@ and a bulk change of 50 tickets through "select all in this view"."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from datetime import timedelta
 from typing import Any
@@ -18,17 +17,6 @@ SHOTS = os.environ.get("QUEUES_SCREENSHOTS")  # a directory: save what the journ
 def _shot(page: Any, name: str) -> None:
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
-
-
-@pytest.fixture(autouse=True)
-def _statuses() -> None:
-    """The statuses and the ticket number sequence the tickets migration seeds, again after the
-    previous journey's flush."""
-    from django.apps import apps
-    from django.db import connection
-
-    seed = importlib.import_module("sportello.tickets.migrations.0002_default_statuses")
-    seed.create_defaults(apps, connection.schema_editor())
 
 
 def _open(desk: Any, n: int, *, prefix: str = "Ticket") -> list[Any]:

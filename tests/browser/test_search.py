@@ -6,20 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from .axe import assert_accessible
-
-
-@pytest.fixture(autouse=True)
-def _statuses(_browser_db: None) -> None:
-    """The built-in statuses come from a migration; the flush after each browser test removes
-    them, so they are seeded again."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
 
 
 def _open(desk: Any, subject: str, *, description: str, department: Any = None, **data: Any) -> Any:

@@ -7,19 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from .axe import assert_accessible
 from .test_search import _open
-
-
-@pytest.fixture(autouse=True)
-def _statuses(_browser_db: None) -> None:
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
 
 
 def _focused(page: Any) -> str:

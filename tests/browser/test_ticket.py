@@ -19,16 +19,6 @@ PNG = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _statuses(desk: Any) -> None:
-    """The statuses the tickets migration seeds: a transactional test's flush removed them."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
-
-
 @pytest.fixture
 def layouts(desk: Any) -> None:
     """Books and Electronics as in the demo data: an order number; a subcategory required to

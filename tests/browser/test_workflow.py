@@ -26,13 +26,7 @@ SHOTS = os.environ.get("SPORTELLO_SHOTS")  # a directory: save screenshots there
 
 @pytest.fixture(autouse=True)
 def _fresh(transactional_db: Any) -> None:
-    """The statuses the first migration seeds (a transactional test before may have flushed
-    them), and no configuration cached from an earlier test."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
+    """No configuration cached from an earlier test."""
     forget_caches()
 
 
