@@ -53,6 +53,21 @@ def _chromium() -> Iterator[Any]:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: Any
+) -> None:
+    """On SQLite the journeys' test database is a file, not memory: the live server's threads
+    then have connections of their own (an in-memory database shares one connection between the
+    test and the server's threads, which SQLite does not allow at once: the pages poll). `make
+    test` runs the journeys in a process of their own, so this applies to them."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("browser-db") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _browser_db(transactional_db: Any) -> None:
     """The live server runs in another thread: data must be committed for it to see. A

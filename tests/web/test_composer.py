@@ -128,8 +128,9 @@ def test_light_agent_has_only_the_note_and_no_status_to_set(
     ticket = open_ticket("Where is my order?")
     client = browser(desk.light)
     html = client.get(f"/tickets/{ticket.pk}/").content.decode()
-    assert 'value="public"' not in html
-    assert 'name="status" value=' not in html
+    composer = html[html.index('id="reply-form"') : html.index("</form>", html.index('id="reply-form"'))]
+    assert 'value="public"' not in composer
+    assert 'name="status" value=' not in composer  # (the top bar's availability buttons are others)
     assert "Canned responses" not in html
     # a status sent anyway is refused and nothing is written
     before = _messages(ticket)
@@ -171,7 +172,7 @@ def test_after_a_note_the_composer_stays_in_note_mode(desk: Any, open_ticket: An
     assert 'class="card reply-form mode-public"' in client.get(f"/tickets/{other.pk}/").content.decode()
 
 
-def test_composer_carries_the_shortcuts_and_no_mentions_url_until_the_endpoint_exists(
+def test_composer_carries_the_shortcuts_and_offers_mentions_in_notes_only(
     desk: Any, open_ticket: Any, browser: Any
 ) -> None:
     ticket = open_ticket("Where is my order?")
@@ -179,7 +180,10 @@ def test_composer_carries_the_shortcuts_and_no_mentions_url_until_the_endpoint_e
     assert 'data-shortcut="r"' in html
     assert 'data-shortcut="n"' in html
     assert 'data-shortcut="m"' in html
-    assert "data-mentions" not in html
+    # in public-reply mode the mention endpoint is known but not active (the script sets it on
+    # switching to a note)
+    assert f'data-mentions-url="/inbox/mentions/{ticket.pk}/"' in html
+    assert 'data-mentions="' not in html
 
 
 # --- formatting ------------------------------------------------------------------------------
