@@ -136,10 +136,35 @@ def scene_ticket(page: Any, base: str) -> None:
     _busiest_ticket(page, base)
 
 
+def scene_composer_macro(page: Any, base: str) -> None:
+    """A macro picked in the composer, its preview open."""
+    _busiest_ticket(page, base)
+    composer = page.locator("#reply-form")
+    composer.locator("summary", has_text="Macros").click()
+    composer.locator(".picker-panel button").first.click()
+    page.locator("#macro-dialog").get_by_role("heading").first.wait_for()
+
+
+def scene_bulk(page: Any, base: str) -> None:
+    """The page's tickets selected, a status change about to be applied."""
+    page.goto(f"{base}/")
+    page.get_by_label("Select every ticket on this page").check()
+    page.get_by_label("Change", exact=True).select_option("status")
+    page.get_by_label("New status").select_option("pending")
+
+
+def scene_search(page: Any, base: str) -> None:
+    page.goto(f"{base}/search/?q=refund")
+    page.locator("mark").first.wait_for()
+
+
 SCENES: list[tuple[str, dict[str, int], Scene, bool]] = [
     # name, viewport, scene, full page
     ("queue", DESKTOP, scene_queue, False),
     ("ticket", DESKTOP, scene_ticket, True),
+    ("composer-macro", DESKTOP, scene_composer_macro, False),
+    ("bulk", DESKTOP, scene_bulk, False),
+    ("search", DESKTOP, scene_search, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
