@@ -84,6 +84,27 @@ def test_the_split_button_offers_the_statuses_but_not_the_current_one(
     assert 'name="status" value="closed"' not in html
 
 
+def test_setting_the_status_a_colleague_set_meanwhile_is_accepted(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    # given a page shown while the ticket was open, and a colleague who set it Pending since
+    ticket = open_ticket("Where is my order?")
+    client = browser(desk.agent)
+    client.post(
+        f"/tickets/{ticket.pk}/reply/", {"kind": "public", "body": "On it", "status": "pending"}, headers=HX
+    )
+    ticket.refresh_from_db()
+    assert ticket.status.key == "pending"
+    # when "Send and set Pending" is sent from the older page, the reply is kept
+    r = client.post(
+        f"/tickets/{ticket.pk}/reply/",
+        {"kind": "public", "body": "Waiting for you", "status": "pending"},
+        headers=HX,
+    )
+    assert r.status_code == 200
+    assert (True, "Waiting for you") in _messages(ticket)
+
+
 def test_a_refused_status_writes_nothing_and_keeps_what_was_typed(
     desk: Any, open_ticket: Any, browser: Any
 ) -> None:

@@ -38,10 +38,15 @@ class AttachmentIdsField(forms.Field):
         return list(dict.fromkeys(ids))
 
 
-def send_statuses(ticket: Ticket) -> list[tuple[str, str]]:
-    """The statuses "Send and set …" offers on `ticket`: (key, label), the current one left out."""
-    statuses = Status.objects.filter(is_active=True, category__in=SEND_AND_SET).exclude(pk=ticket.status_id)
-    return [(s.key, str(status_label(s.key, s.name))) for s in statuses]
+def send_statuses(ticket: Ticket) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The statuses a send may set on `ticket`, as (key, label): those "Send and set …" offers
+    (the current one left out) and those it accepts (the current one too: a colleague may have
+    set it since the page was shown, and setting it again changes nothing)."""
+    statuses = Status.objects.filter(is_active=True, category__in=SEND_AND_SET)
+    accepted = [(s.pk, s.key, str(status_label(s.key, s.name))) for s in statuses]
+    return [(k, label) for pk, k, label in accepted if pk != ticket.status_id], [
+        (k, lb) for _, k, lb in accepted
+    ]
 
 
 class _Composed(forms.Form):
@@ -75,6 +80,7 @@ class ReplyForm(_Composed):
         *args: Any,
         may_reply_publicly: bool,
         statuses: list[tuple[str, str]] | None = None,
+        accepted: list[tuple[str, str]] | None = None,
         kind: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -85,8 +91,8 @@ class ReplyForm(_Composed):
         self.fields["kind"].choices = choices
         keys = [c[0] for c in choices]
         self.fields["kind"].initial = kind if kind in keys else choices[0][0]
-        self.statuses = list(statuses or [])
-        self.fields["status"].choices = [("", _("Leave as it is")), *self.statuses]
+        self.statuses = list(statuses or [])  # offered by the split button
+        self.fields["status"].choices = [("", _("Leave as it is")), *(accepted or self.statuses)]
 
     @property
     def public(self) -> bool:

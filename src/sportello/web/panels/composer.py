@@ -26,10 +26,12 @@ MODE_KEY = "composer_mode"
 
 def reply_form(request: HttpRequest, ticket: Ticket, *, may_edit: bool, data: Any = None) -> ReplyForm:
     """The composer's form for this agent; `data`: what was posted."""
+    offered, accepted = send_statuses(ticket) if may_edit else ([], [])
     return ReplyForm(
         data,
         may_reply_publicly=may_edit,
-        statuses=send_statuses(ticket) if may_edit else [],
+        statuses=offered,
+        accepted=accepted,
         kind=request.session.get(MODE_KEY),
     )
 
