@@ -14,6 +14,10 @@ import httpx
 from live import LIVE
 from live.server import REQUEST_TIMEOUT, LiveDesk, Reply
 
+# A new connection per request: a race's requests really run side by side, and none is sent on
+# a kept-alive connection the server has closed for idleness meanwhile (a reset, not an answer).
+FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
 pytestmark = LIVE
 
 PASSWORD = "composer-race-passphrase-1"
@@ -33,7 +37,7 @@ def desk_session(live: LiveDesk, who: str) -> httpx.Client:
         "from sportello.accounts.models import User; "
         f"u = User.objects.get(email={email!r}); u.set_password({PASSWORD!r}); u.save()",
     )
-    client = httpx.Client(base_url=live.base_url, timeout=REQUEST_TIMEOUT)
+    client = httpx.Client(base_url=live.base_url, limits=FRESH_CONNECTIONS, timeout=REQUEST_TIMEOUT)
     client.get("/login/")
     r = client.post(
         "/login/",

@@ -13,6 +13,10 @@ import httpx
 from live import LIVE
 from live.server import LiveDesk, Reply
 
+# A new connection per request: a race's requests really run side by side, and none is sent on
+# a kept-alive connection the server has closed for idleness meanwhile (a reset, not an answer).
+FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
 pytestmark = LIVE
 
 ADMIN = ("admin@live.test", "live-admin-passphrase-1")
@@ -36,7 +40,9 @@ def shell(live: LiveDesk, code: str) -> list[list[object]]:
 
 def signed_in(live: LiveDesk) -> httpx.Client:
     """A browser session of the seeded admin, signed in through the login form."""
-    client = httpx.Client(base_url=live.base_url, timeout=60, follow_redirects=False)
+    client = httpx.Client(
+        base_url=live.base_url, limits=FRESH_CONNECTIONS, timeout=60, follow_redirects=False
+    )
     client.get("/login/")
     email, password = ADMIN
     r = client.post(

@@ -13,13 +13,17 @@ import httpx
 from live import LIVE
 from live.server import LiveDesk, Reply
 
+# A new connection per request: a race's requests really run side by side, and none is sent on
+# a kept-alive connection the server has closed for idleness meanwhile (a reset, not an answer).
+FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
 pytestmark = LIVE
 
 PASSWORD = "queue-race-passphrase-1"
 
 
 def _signed_in(live: LiveDesk, email: str) -> httpx.Client:
-    client = httpx.Client(base_url=live.base_url, timeout=60)
+    client = httpx.Client(base_url=live.base_url, limits=FRESH_CONNECTIONS, timeout=60)
     client.get("/login/")
     token = client.cookies["csrftoken"]
     r = client.post(

@@ -19,6 +19,10 @@ import httpx
 from live import LIVE
 from live.server import REQUEST_TIMEOUT, LiveDesk, Reply
 
+# A new connection per request: a race's requests really run side by side, and none is sent on
+# a kept-alive connection the server has closed for idleness meanwhile (a reset, not an answer).
+FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
 pytestmark = LIVE
 
 ADMIN = ("admin@live.test", "live-admin-passphrase-1")  # as seeded (seed.py)
@@ -26,7 +30,9 @@ ADMIN = ("admin@live.test", "live-admin-passphrase-1")  # as seeded (seed.py)
 
 def signed_in(live: LiveDesk) -> tuple[httpx.Client, str]:
     """A browser-like client signed in as the seeded admin, and its CSRF token."""
-    client = httpx.Client(base_url=live.base_url, timeout=REQUEST_TIMEOUT, follow_redirects=False)
+    client = httpx.Client(
+        base_url=live.base_url, limits=FRESH_CONNECTIONS, timeout=REQUEST_TIMEOUT, follow_redirects=False
+    )
     page = client.get("/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token is not None, page.text[:500]

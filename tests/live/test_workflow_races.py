@@ -15,6 +15,10 @@ import pytest
 from live import LIVE
 from live.server import LiveDesk, Reply
 
+# A new connection per request: a race's requests really run side by side, and none is sent on
+# a kept-alive connection the server has closed for idleness meanwhile (a reset, not an answer).
+FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
 pytestmark = LIVE
 
 PASSWORD = "live-agent-passphrase-7"
@@ -38,7 +42,9 @@ class Session:
     """An agent signed in through the login form, posting as their browser does (HTMX)."""
 
     def __init__(self, live: LiveDesk, email: str) -> None:
-        self.client = httpx.Client(base_url=live.base_url, timeout=60, follow_redirects=False)
+        self.client = httpx.Client(
+            base_url=live.base_url, limits=FRESH_CONNECTIONS, timeout=60, follow_redirects=False
+        )
         page = self.client.get("/login/").text
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert token is not None
