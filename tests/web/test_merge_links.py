@@ -88,7 +88,7 @@ def _running(ticket: Any, metric: str) -> Any:
 
 
 def test_an_unanswered_customer_message_moved_in_starts_the_targets_next_response_from_when_it_came(
-    desk: Any,
+    desk: Any, browser: Any
 ) -> None:
     from sportello.sla.models import SlaRecord
     from sportello.tickets.models import Ticket, TicketEvent
@@ -107,7 +107,9 @@ def test_an_unanswered_customer_message_moved_in_starts_the_targets_next_respons
         T0 + timedelta(minutes=10),
         T0 + timedelta(minutes=10, hours=2),
     )
-    started = TicketEvent.objects.get(ticket=target, kind="sla", field="started", new_value__metric="next_response")
+    started = TicketEvent.objects.get(
+        ticket=target, kind="sla", field="started", new_value__metric="next_response"
+    )
     assert (started.new_value["cause"], started.at) == ("merged", T0 + timedelta(minutes=40))
     # and the target counts the message and its instant as its own
     target = Ticket.objects.get(pk=target.pk)
@@ -119,6 +121,9 @@ def test_an_unanswered_customer_message_moved_in_starts_the_targets_next_respons
     superseded = TicketEvent.objects.filter(ticket=source, kind="sla", field="superseded")
     assert {e.new_value["cause"] for e in superseded} == {"merged"}
     assert not SlaRecord.objects.filter(ticket=source).exists()
+    # and the source's history says so in words
+    page = browser(desk.agent).get(f"/tickets/{source.pk}/").content.decode()
+    assert "First response clock stopped: the ticket was merged into another" in page
 
 
 def test_a_wait_moved_in_that_exceeded_the_target_is_breached_at_the_merge(desk: Any) -> None:
@@ -285,3 +290,105 @@ def test_the_api_shows_the_links_and_refuses_replies_to_a_merged_ticket(
     version = agent.get(f"/tickets/{c.pk}").json()["version"]
     patched = agent.patch(f"/tickets/{c.pk}", {"merged_into_id": a.pk, "version": version})
     assert patched.status_code == 422
+
+
+def test_a_merged_ticket_page_is_read_only_and_says_where_it_went(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    target, source = open_ticket("Order 41 missing"), open_ticket("Parcel lost")
+    _merge(desk, source, target, now)
+    client = browser(desk.agent)
+    page = client.get(f"/tickets/{source.pk}/").content.decode()
+    # a banner with the target's number, link and subject
+    assert 'class="merged-banner" role="note"' in page
+    assert (
+        f'Merged into <a href="/tickets/{target.pk}/">#{target.number}</a> — <bdi>Order 41 missing</bdi>'
+        in page
+    )
+    # no composer, follow-up, properties form, macros or merge
+    for absent in ('id="reply-form"', 'id="followup-form"', 'id="properties-form"', 'id="macro-dialog"',
+                   'data-dialog-open="merge-dialog"'):  # fmt: skip
+        assert absent not in page, absent
+    # the properties are still there, to read
+    assert 'class="card details"' in page
+    # the target lists what was merged into it
+    there = client.get(f"/tickets/{target.pk}/").content.decode()
+    assert "Merged from" in there
+    assert (
+        f'<a href="/tickets/{source.pk}/" class="linked-ticket"><span class="num">#{source.number}</span>'
+        in there
+    )
+    assert 'class="merged-banner"' not in there
+    assert 'id="reply-form"' in there
+
+
+def test_follow_up_links_on_both_pages(desk: Any, open_ticket: Any, browser: Any, now: Any) -> None:
+    from sportello.tickets import services
+
+    old = open_ticket("Old question", status="closed")
+    new = services.ticket_followup_open(
+        principal=desk.agent, closed_ticket_id=old.pk, via=Via.WEB, body="Again", body_html="", now=now
+    ).ticket
+    client = browser(desk.agent)
+    on_new = client.get(f"/tickets/{new.pk}/").content.decode()
+    assert "Follow-up of" in on_new
+    assert f'href="/tickets/{old.pk}/" class="linked-ticket"' in on_new
+    on_old = client.get(f"/tickets/{old.pk}/").content.decode()
+    assert "Follow-ups:" in on_old
+    assert f'href="/tickets/{new.pk}/" class="linked-ticket"' in on_old
+    # the old one is closed, not merged: it still offers a follow-up
+    assert 'id="followup-form"' in on_old
+
+
+def test_a_link_to_a_ticket_the_agent_may_not_read_shows_its_number_only(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    from sportello.tickets import services
+
+    target, source = open_ticket("Gadget order"), open_ticket("Parcel lost")
+    _merge(desk, source, target, now)
+    # the target moves to Electronics, which the Books agent does not work in
+    version = type(target).objects.get(pk=target.pk).version
+    services.ticket_update(
+        principal=desk.admin,
+        ticket_id=target.pk,
+        via=Via.WEB,
+        data={"department_id": desk.electronics.pk, "version": version},
+        now=now,
+    )
+    page = browser(desk.agent).get(f"/tickets/{source.pk}/").content.decode()
+    assert f"Merged into #{target.number}</p>" in page
+    assert f'href="/tickets/{target.pk}/"' not in page
+    assert "Gadget order" not in page
+
+
+def test_the_migration_fills_the_links_from_the_events(desk: Any, open_ticket: Any, now: Any) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from sportello.tickets import services
+    from sportello.tickets.models import Ticket, TicketEvent
+
+    migration = importlib.import_module("sportello.tickets.migrations.0011_ticket_links")
+    # given a merge and a follow-up recorded before the links existed (only their events)
+    target, source = open_ticket("Target"), open_ticket("Source")
+    _merge(desk, source, target, now)
+    old = open_ticket("Old", status="closed")
+    follow = services.ticket_followup_open(
+        principal=desk.agent, closed_ticket_id=old.pk, via=Via.WEB, body="x", body_html="", now=now
+    ).ticket
+    unrelated = open_ticket("Unrelated")
+    TicketEvent.objects.create(  # a cause that only looks like a follow-up's
+        ticket=unrelated, at=now, kind="created", cause="follow-up of #999999", actor_kind="system", via="web"
+    )
+    Ticket.objects.update(merged_into=None, follow_up_of=None)
+    # when the migration's data step runs
+    migration.links_from_events(apps, None)
+    # then both links are back, and nothing else is linked
+    assert list(Ticket.objects.filter(merged_into__isnull=False).values_list("pk", "merged_into_id")) == [
+        (source.pk, target.pk)
+    ]
+    assert list(Ticket.objects.filter(follow_up_of__isnull=False).values_list("pk", "follow_up_of_id")) == [
+        (follow.pk, old.pk)
+    ]
