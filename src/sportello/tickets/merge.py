@@ -3,12 +3,16 @@
 **Merge** (`ticket_merge`): one transaction, both tickets' rows locked in id order (two merges
 of the same tickets in opposite directions never deadlock; see `locks.py`). The source's
 messages, attachments and received mail (whose senders and Cc addresses are the ticket's
-participants) move to the target; the target's counts and version follow, so an agent with the
-target open sees the conversation change. Both histories record it (`merge` events: the source's
-`merged_into`, the target's `merged_from`, both by the agent), the source is closed by the system
-with cause `merge:#<target>` — a merge is not the agent solving the ticket, so neither the
-layout's fields required to solve nor a blueprint's strict mode stop it — and a closed ticket
-changes no more. Both search documents are rebuilt. Refused: merging a ticket into itself
+participants) move to the target. The target records it in a change of its own through the
+pipeline (`merge`/`merged_from` by the agent, with `pipeline.MovedIn`): it counts the moved
+messages, takes their instants (last customer message, last agent reply), an unanswered customer
+message moved in starts its next-response clock from when it came, rules see the change and the
+version moves, so an agent with the target open sees the conversation change. The source records
+`merged_into`, and is closed by the system with cause `merge:#<target>` and its link set
+(`Ticket.merged_into`) — a merge is not the agent solving the ticket, so neither the layout's
+fields required to solve nor a blueprint's strict mode stop it, and its SLA clocks stop without
+being met. A merged ticket changes no more (409 `ticket_merged`, naming where its conversation
+went). Both search documents are rebuilt. Refused: merging a ticket into itself
 (422), a closed or merged source, a closed target (409; a target that was itself merged names
 where it went, so merges never chain), and tickets outside the agent's scope (404, like a
 missing one). Light agents and customers may not merge (403).
@@ -16,7 +20,7 @@ missing one). Light agents and customers may not merge (403).
 **Split** (`message_split`): a customer's public message on an open ticket becomes the first
 message of a new ticket, same requester, department and channel, its attachments moved with it;
 the original stays where it was. Both histories record it (`split` events `split_to` and
-`split_from`).
+`split_from`). A merge and a split record their two sides the same way (`_record_link`).
 """
 
 from __future__ import annotations
