@@ -48,6 +48,15 @@ def test_merge_a_duplicate(desk: Any, open_ticket: Any, page: Any, sign_in: Any,
     page.goto(url(f"/tickets/{source.pk}/"))
     banner = page.locator(".merged-banner")
     assert f"Merged into #{target.number}" in banner.inner_text()
+    assert "Order 41 missing" in banner.inner_text()
     assert page.get_by_role("button", name="Merge into another ticket…").count() == 0
+    # read-only: no composer, no follow-up, no properties form
+    assert page.locator("#reply-form, #followup-form, #properties-form").count() == 0
+    assert_accessible(page, context="a merged ticket")
     banner.get_by_role("link").click()
     page.wait_for_url(f"**/tickets/{target.pk}/")
+    # the target links back to what was merged into it
+    links = page.locator(".ticket-relations")
+    assert "Merged from" in links.inner_text()
+    assert links.get_by_role("link", name=f"#{source.number} Parcel lost").count() == 1
+    assert_accessible(page, context="a ticket another was merged into")

@@ -108,7 +108,11 @@ def test_a_merged_ticket_changes_no_more(desk: Any, open_ticket: Any, frozen_clo
     _merge(desk.agent, source, target, frozen_clock)
     with pytest.raises(Conflict) as exc:
         _reply(source, desk.agent, "Still there?")
-    assert exc.value.code == "ticket_closed"
+    # refused, naming where the conversation went
+    assert exc.value.code == "ticket_merged"
+    assert exc.value.message == (
+        f"ticket #{source.number} was merged into #{target.number}; write on #{target.number} instead"
+    )
 
 
 def test_merge_refusals(desk: Any, open_ticket: Any, frozen_clock: Any) -> None:

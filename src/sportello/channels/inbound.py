@@ -22,7 +22,10 @@ all call it). In order:
    In-Reply-To/References naming one of our messages or a message of a ticket, then a subject
    token `[#1234]`. A reply is appended only when its sender is a participant of that ticket
    (the requester, or an address that was on a message of the ticket); a matching header never
-   grants access — otherwise, and for closed tickets, a new ticket is opened.
+   grants access — otherwise a new ticket is opened. A ticket merged into another sends the
+   reply on to where its conversation went (through chains: A into B, B into C lands on C),
+   the reason saying so; a person writing to a closed ticket opens a follow-up of it (linked,
+   `Ticket.follow_up_of`, tagged `follow_up`).
 6. **The change** goes through the ticket pipeline (rules, SLA, blueprints, audit, outbox) as
    the contact, via e-mail: new senders become contacts (organization by domain, language from
    Content-Language or else detected in their first message, `mail.language`); the body is
@@ -67,6 +70,7 @@ from sportello.tickets.attachments import (
     sanitize_filename,
     storage_key_new,
 )
+from sportello.tickets.links import CHAIN_MAX, merge_destination
 from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import (
     MESSAGE_SUBJECT_MAX_LENGTH,
@@ -76,6 +80,7 @@ from sportello.tickets.models import (
     Ticket,
 )
 from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
+from sportello.tickets.services import FOLLOW_UP_TAG
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
 from .outbound import reply_secret
@@ -298,23 +303,24 @@ class _Ingest:
         except DomainError as exc:
             _quarantine(row, f"unusable sender address: {exc}")
             return
-        ticket = self._thread(contact)
-        if ticket is not None:
-            # Decide on the ticket as it is under its lock: a change committed meanwhile (the
-            # ticket closed, set pending) is seen here, and none comes before this message.
-            ticket = ticket_lock(ticket_id=ticket.pk, related=("requester",))
+        named = self._thread(contact)
+        ticket = self._locked(named) if named is not None else None
+        if ticket is not None and named is not None and ticket.pk != named.pk:
+            row.reason = f"ticket #{named.number} was merged into #{ticket.number}: the message went there"
+        closed = None
         if ticket is not None and ticket.status_category == StatusCategory.CLOSED:
             if auto.automatic:
                 # An out-of-office answering a closed ticket: kept and linked, nothing opened.
                 row.status, row.ticket = InboundStatus.IGNORED, ticket
                 row.reason = "automatic reply to a closed ticket: kept, no follow-up opened"
                 return
-            ticket = None  # a person writing again about a closed ticket: a follow-up ticket
+            # A person writing again about a closed ticket: a follow-up ticket, linked to it.
+            closed, ticket = ticket, None
         try:
             if ticket is not None:
                 self._reply(ticket, contact, auto)
             else:
-                self._new_ticket(contact, mailbox.department, auto)
+                self._new_ticket(contact, mailbox.department, auto, follow_up_of=closed)
         except DomainError as exc:
             # The pipeline refused the change (a layout rule, a closed ticket raced): keep the
             # message in quarantine with the reason rather than lose it.
@@ -417,16 +423,39 @@ class _Ingest:
 
     def _thread(self, contact: Contact) -> Ticket | None:
         """The ticket this message answers, if its sender takes part in it (closed tickets
-        included: the caller decides what a message to a closed ticket becomes)."""
+        included: the caller decides what a message to a closed ticket becomes). A merged ticket
+        counts for the ticket it went to, and its participants are that ticket's too."""
         closed: Ticket | None = None
         for ticket_id, verified in self._candidates(contact):
             ticket = Ticket.objects.filter(pk=ticket_id).select_related("requester").first()
-            if ticket is None or not (verified or self._participant(ticket, contact)):
+            if ticket is None:
                 continue
-            if ticket.status_category != StatusCategory.CLOSED:
+            went = self._destination(ticket)
+            if not (verified or self._participant(ticket, contact) or self._participant(went, contact)):
+                continue
+            if went.status_category != StatusCategory.CLOSED:
                 return ticket
             closed = closed or ticket
         return closed
+
+    def _destination(self, ticket: Ticket) -> Ticket:
+        """Where a merged ticket's conversation went, at the end of the chain (read unlocked: a
+        link never changes once set); the ticket itself when it was not merged."""
+        if ticket.merged_into_id is None:
+            return ticket
+        went = merge_destination(ticket=ticket)
+        return Ticket.objects.select_related("requester").get(pk=went.id)
+
+    def _locked(self, ticket: Ticket) -> Ticket:
+        """The ticket the message goes to, under its lock: a change committed meanwhile (the
+        ticket closed, set pending, merged into another) is seen here, and none comes before
+        this message. A merge committed meanwhile sends it on to the merge's target."""
+        for _hop in range(CHAIN_MAX):
+            # A ticket already merged is not locked (it changes no more): its destination is.
+            ticket = ticket_lock(ticket_id=self._destination(ticket).pk, related=("requester",))
+            if ticket.merged_into_id is None:
+                break
+        return ticket
 
     def _candidates(self, contact: Contact) -> list[tuple[int, bool]]:
         parsed, domain = self.parsed, mail_domain()
@@ -502,7 +531,8 @@ class _Ingest:
         # An unverified sender's reply is kept on the ticket but changes nothing (no reopening).
         reopen = auto.human and not unverified and self._may_reopen(ticket)
         if unverified:
-            self.row.reason = f"unverified sender ({unverified}): posted without reopening the ticket"
+            why = f"unverified sender ({unverified}): posted without reopening the ticket"
+            self.row.reason = f"{self.row.reason}; {why}" if self.row.reason else why
         waiting = ticket.status_category in pipeline.WAITING_CATEGORIES
         author = Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email)
         # The requester writes as themself; another participant (a colleague in Cc) may not
@@ -538,10 +568,20 @@ class _Ingest:
         reopened = InboundMail.objects.filter(ticket=ticket, reopened=True, received_at__gte=since).count()
         return reopened < int(_config("MAIL_REOPENS_PER_HOUR"))
 
-    def _new_ticket(self, contact: Contact, department: Department, auto: classify.Automation) -> None:
+    def _new_ticket(
+        self,
+        contact: Contact,
+        department: Department,
+        auto: classify.Automation,
+        *,
+        follow_up_of: Ticket | None = None,
+    ) -> None:
         text, html, _ = self._bodies(split=False)
         # A long subject is shortened for the ticket; the message keeps it whole.
         subject = fit_line(self.subject, max_length=SUBJECT_MAX_LENGTH) or NO_SUBJECT
+        if follow_up_of is not None:
+            why = f"ticket #{follow_up_of.number} is closed: a follow-up of it was opened"
+            self.row.reason = f"{self.row.reason}; {why}" if self.row.reason else why
         outcome = pipeline.ticket_create(
             actor=Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email),
             via=Via.EMAIL,
@@ -550,8 +590,10 @@ class _Ingest:
             department_id=department.pk,
             description=NewMessage(body=text, body_html=html, subject=self.subject, files=self._files()),
             fields={"channel": "email"},
+            tags=(FOLLOW_UP_TAG,) if follow_up_of is not None else (),
             cause="mail",
             no_auto_reply=auto.automatic,
+            follow_up_of=follow_up_of.pk if follow_up_of is not None else None,
             now=self.now,
         )
         self._done(InboundStatus.TICKET, outcome)

@@ -53,6 +53,9 @@ Metrics (reference: automation-semantics.md §3.2 Zendesk, §4.4 Zoho, §7.6 the
   (Zendesk's work/wait metrics, §3.2 "reopen behaviour"; Zoho "old due times restored").
 - Solving stops every running clock as fulfilled, reply clocks included: a solved ticket awaits
   no reply [inferred]. Messages on a solved ticket start nothing: the caller reopens it first.
+- Merge: the merged ticket's running clocks are superseded (`Merged`), neither met nor missed;
+  an unanswered customer message moved onto the other ticket is a `CustomerMessage` there
+  whose wait began when the message arrived (`waiting_since`).
 - Every clock but first_response (by default) pauses while the status category is in the
   policy's `pause_in`; resuming moves `due_at` by exactly the paused time of the clock's kind
   (Zoho On Hold: "old due time + time On Hold, over the SLA's business hours", §4.4).
@@ -536,7 +539,20 @@ class AgentReply:
 
 @dataclass(frozen=True, slots=True)
 class CustomerMessage:
-    """A message from the requester (or another end user) on the ticket."""
+    """A message from the requester (or another end user) on the ticket.
+
+    `waiting_since`: the customer has been waiting since then, before this change — a merge
+    moved their unanswered message here. A next-response clock it starts begins at that
+    instant (the time since counts, as if the message had arrived on this ticket); a target
+    that the wait already exceeded is breached at this change."""
+
+    waiting_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """The ticket was merged into another and closed: every running clock stops, superseded —
+    neither met nor missed here, the conversation (and the wait) goes on on the other ticket."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,7 +570,9 @@ class Tick:
     """Time passed (an SLA timer fired): stamp the breaches that are due."""
 
 
-Change = Created | StatusChanged | AgentReply | CustomerMessage | PriorityChanged | PolicyChanged | Tick
+Change = (
+    Created | StatusChanged | AgentReply | CustomerMessage | PriorityChanged | PolicyChanged | Merged | Tick
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,18 +698,20 @@ class _Work:
             running_since=None,
         )
 
-    def start(self, metric: str, cause: str) -> None:
+    def start(self, metric: str, cause: str, *, since: datetime | None = None) -> None:
+        """A new instance of `metric`, from now or, running, from `since` (an earlier instant)."""
         target, calendar = _target_of(self.policy, metric, self.priority)
         instance = 1 + max((c.instance for c in self.items if c.metric == metric), default=0)
         paused = _pauses(self.policy, metric, self.category)
+        began = min(_aware(since), self.now) if since is not None else self.now
         c = ClockState(
             metric=metric,
             instance=instance,
             status=ClockStatus.PAUSED if paused else ClockStatus.ACTIVE,
-            started_at=self.now,
+            started_at=began,
             calendar=calendar,
             target=target,
-            running_since=None if paused else self.now,
+            running_since=None if paused else began,
             paused_since=self.now if paused else None,
         )
         c = self._with_due(c)
@@ -733,15 +753,24 @@ class _Work:
         if (c.target, c.calendar, c.due_at) != (old.target, old.calendar, old.due_at):
             self.emit(RETARGETED, c, self.now, cause)
 
+    def supersede(self, i: int, cause: str) -> None:
+        """Stop a running clock without fulfilling it."""
+        c = replace(
+            self._fold(self.items[i]),
+            status=ClockStatus.SUPERSEDED,
+            paused_since=None,
+            due_at=None,
+            superseded_at=self.now,
+        )
+        self.items[i] = c
+        self.emit(SUPERSEDED, c, self.now, cause)
+
     def switch_policy(self, cause: str) -> None:
         """Supersede the running clocks; new instances carry their start and consumed time."""
         self.policy_key = self.policy.key if self.policy is not None else None
         for i in self.running_indexes():
             old = self._fold(self.items[i])
-            self.items[i] = replace(
-                old, status=ClockStatus.SUPERSEDED, paused_since=None, due_at=None, superseded_at=self.now
-            )
-            self.emit(SUPERSEDED, self.items[i], self.now, cause)
+            self.supersede(i, cause)
             target, calendar = _target_of(self.policy, old.metric, self.priority)
             consumed = old.consumed
             if calendar != old.calendar:
@@ -872,13 +901,17 @@ def apply_change(
                     if index is not None:
                         work.fulfil(index, "agent_reply")
                 work.start(PERIODIC_UPDATE, "agent_reply")
-        case CustomerMessage():
+        case CustomerMessage(waiting_since=since):
             if (
                 work.category not in DONE
                 and work.running(FIRST_RESPONSE) is None
                 and work.running(NEXT_RESPONSE) is None
             ):
-                work.start(NEXT_RESPONSE, "customer_message")
+                work.start(NEXT_RESPONSE, "merged" if since is not None else "customer_message", since=since)
+        case Merged():
+            work.category = "closed"
+            for i in work.running_indexes():
+                work.supersede(i, "merged")
         case PriorityChanged(priority=priority):
             _check_priority(priority)
             if priority != work.priority:
@@ -888,12 +921,17 @@ def apply_change(
         case PolicyChanged() | Tick():
             pass
     # Only a status or a policy change moves clocks in or out of the pause categories, and only
-    # a new target (priority, policy, reopening) can be exceeded the moment it applies.
+    # a new target (priority, policy, reopening, a wait moved in by a merge) can be exceeded the
+    # moment it applies.
     work.sync_pauses("status" if isinstance(change, StatusChanged) else "policy")
     if switched:
         work.stamp_exceeded("policy")
+    elif isinstance(change, PriorityChanged):
+        work.stamp_exceeded("priority")
+    elif isinstance(change, CustomerMessage) and change.waiting_since is not None:
+        work.stamp_exceeded("merged")
     else:
-        work.stamp_exceeded("priority" if isinstance(change, PriorityChanged) else "reopened")
+        work.stamp_exceeded("reopened")
     return work.result()
 
 

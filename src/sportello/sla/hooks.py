@@ -7,8 +7,10 @@ change's transaction, after event rules:
    ticket's facts (`engine.sla.select_policy`);
 3. the change as SLA changes, in order: creation; the status category moving (before a message
    of the same change, so a customer reply on a pending ticket resumes the clocks first); a
-   public agent reply or a customer message; the priority; otherwise a tick (a breach that fell
-   due is stamped at its true instant, a policy switch applied);
+   public agent reply or a customer message; an unanswered customer message a merge moved in
+   (the wait counted from that message); the priority; otherwise a tick (a breach that fell
+   due is stamped at its true instant, a policy switch applied). A ticket closed by a merge
+   stops its clocks without meeting them (`Merged`);
 4. the SLA events (started, paused, resumed, fulfilled, superseded, breached, retargeted) become
    ticket events (kind `sla`) of the change, under the SLA as actor;
 5. after the ticket is written, its `TicketSla` row is saved and its timers re-armed
@@ -106,6 +108,8 @@ def _changes(ctx: Context, state: engine.SlaState | None) -> list[engine.Change]
         return [
             engine.Created(priority=priority, category=ticket.status_category, customer_message=by_customer)
         ]
+    if ctx.mutation.merged_into is not None:
+        return [engine.Merged()]  # closed by a merge: the wait goes on on the other ticket
     changes: list[engine.Change] = []
     if ticket.status_category != state.category:
         changes.append(engine.StatusChanged(ticket.status_category))
@@ -113,6 +117,10 @@ def _changes(ctx: Context, state: engine.SlaState | None) -> list[engine.Change]
         changes.append(engine.AgentReply())
     elif message is not None and message.author_kind == AuthorKind.CONTACT:
         changes.append(engine.CustomerMessage())
+    moved = ctx.mutation.moved_in
+    if moved is not None and moved.waiting_since is not None:
+        # A merge moved an unanswered customer message here: the customer has waited since it.
+        changes.append(engine.CustomerMessage(waiting_since=moved.waiting_since))
     if priority != state.priority:
         changes.append(engine.PriorityChanged(priority))
     return changes or [engine.Tick()]

@@ -75,6 +75,8 @@ def ticket_out(
         "solved_at": t.solved_at,
         "closed_at": t.closed_at,
         "message_count": t.message_count,
+        "merged_into_id": t.merged_into_id,
+        "follow_up_of_id": t.follow_up_of_id,
         "version": t.version,
     }
 

@@ -3,12 +3,16 @@
 **Merge** (`ticket_merge`): one transaction, both tickets' rows locked in id order (two merges
 of the same tickets in opposite directions never deadlock; see `locks.py`). The source's
 messages, attachments and received mail (whose senders and Cc addresses are the ticket's
-participants) move to the target; the target's counts and version follow, so an agent with the
-target open sees the conversation change. Both histories record it (`merge` events: the source's
-`merged_into`, the target's `merged_from`, both by the agent), the source is closed by the system
-with cause `merge:#<target>` — a merge is not the agent solving the ticket, so neither the
-layout's fields required to solve nor a blueprint's strict mode stop it — and a closed ticket
-changes no more. Both search documents are rebuilt. Refused: merging a ticket into itself
+participants) move to the target. The target records it in a change of its own through the
+pipeline (`merge`/`merged_from` by the agent, with `pipeline.MovedIn`): it counts the moved
+messages, takes their instants (last customer message, last agent reply), an unanswered customer
+message moved in starts its next-response clock from when it came, rules see the change and the
+version moves, so an agent with the target open sees the conversation change. The source records
+`merged_into`, and is closed by the system with cause `merge:#<target>` and its link set
+(`Ticket.merged_into`) — a merge is not the agent solving the ticket, so neither the layout's
+fields required to solve nor a blueprint's strict mode stop it, and its SLA clocks stop without
+being met. A merged ticket changes no more (409 `ticket_merged`, naming where its conversation
+went). Both search documents are rebuilt. Refused: merging a ticket into itself
 (422), a closed or merged source, a closed target (409; a target that was itself merged names
 where it went, so merges never chain), and tickets outside the agent's scope (404, like a
 missing one). Light agents and customers may not merge (403).
@@ -16,16 +20,17 @@ missing one). Light agents and customers may not merge (403).
 **Split** (`message_split`): a customer's public message on an open ticket becomes the first
 message of a new ticket, same requester, department and channel, its attachments moved with it;
 the original stays where it was. Both histories record it (`split` events `split_to` and
-`split_from`).
+`split_from`). A merge and a split record their two sides the same way (`_record_link`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Max, Min, Q
 
 from sportello.accounts.models import User
 from sportello.channels.models import InboundMail, InboundStatus
@@ -35,8 +40,8 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied, Validati
 
 from . import permissions, pipeline, search, selectors
 from .locks import ticket_lock
-from .models import Attachment, AuthorKind, EventKind, Message, Status, StatusCategory, Ticket, TicketEvent
-from .pipeline import Mutation, NewMessage, NewRecord
+from .models import Attachment, AuthorKind, EventKind, Message, Status, StatusCategory, Ticket
+from .pipeline import MovedIn, Mutation, NewMessage, NewRecord
 from .services import actor_for
 
 MERGE_CAUSE = "merge:#{number}"
@@ -64,15 +69,12 @@ class MergeOutcome:
 
 def merged_into_ticket(*, ticket_id: int) -> dict[str, int] | None:
     """The ticket this one was merged into, `{"ticket": id, "number": n}`, or None (one query)."""
-    event = (
-        TicketEvent.objects.filter(ticket_id=ticket_id, kind=EventKind.MERGE, field="merged_into")
-        .order_by("-id")
-        .values_list("new_value", flat=True)
+    row = (
+        Ticket.objects.filter(pk=ticket_id, merged_into__isnull=False)
+        .values_list("merged_into_id", "merged_into__number")
         .first()
     )
-    if not isinstance(event, dict) or "number" not in event:
-        return None
-    return {"ticket": int(event["ticket"]), "number": int(event["number"])}
+    return {"ticket": row[0], "number": row[1]} if row is not None else None
 
 
 def merged_into(*, ticket_id: int) -> int | None:
@@ -145,6 +147,60 @@ def merge_preview(*, principal: User | Contact, source_id: int, target_id: int) 
     )
 
 
+def _moved_in(source: Ticket, target: Ticket) -> MovedIn:
+    """What the source's messages bring to the target: counts, last instants, and the oldest
+    customer message no public agent reply followed on either ticket (the customer still waits
+    since then). Read before the messages move (two queries at most)."""
+    mine = Q(ticket_id=source.pk)
+    customer = Q(author_kind=AuthorKind.CONTACT)
+    reply = Q(author_kind=AuthorKind.AGENT, public=True)
+    found = Message.objects.filter(ticket_id__in=(source.pk, target.pk)).aggregate(
+        messages=Count("id", filter=mine),
+        customer=Count("id", filter=mine & customer),
+        replies=Count("id", filter=mine & reply),
+        last_customer=Max("created_at", filter=mine & customer),
+        last_reply=Max("created_at", filter=mine & reply),
+        answered=Max("created_at", filter=reply),
+    )
+    waiting = None
+    answered = found["answered"]
+    if found["last_customer"] is not None and (answered is None or found["last_customer"] > answered):
+        unanswered = Message.objects.filter(mine & customer)
+        if answered is not None:
+            unanswered = unanswered.filter(created_at__gt=answered)
+        waiting = unanswered.aggregate(since=Min("created_at"))["since"]
+    return MovedIn(
+        messages=found["messages"],
+        customer_messages=found["customer"],
+        agent_replies=found["replies"],
+        last_customer_message_at=found["last_customer"],
+        last_agent_reply_at=found["last_reply"],
+        waiting_since=waiting,
+    )
+
+
+def _record_link(
+    *,
+    ticket_id: int,
+    other: Ticket,
+    kind: EventKind,
+    field: str,
+    details: dict[str, Any],
+    actor: Actor,
+    via: Via,
+    now: datetime,
+    moved_in: MovedIn | None = None,
+) -> None:
+    """One side of a merge or a split, as an event of `ticket_id` naming the `other` ticket (with
+    the messages a merge moved onto it, which it counts as its own)."""
+    record = NewRecord(kind=kind, field=field, new={"ticket": other.pk, "number": other.number, **details})
+    pipeline.ticket_apply(
+        ticket_id=ticket_id,
+        mutation=Mutation(actor=actor, via=via, records=(record,), moved_in=moved_in),
+        now=now,
+    )
+
+
 def ticket_merge(
     *, principal: User | Contact, source_id: int, target_id: int, via: Via, now: datetime
 ) -> MergeOutcome:
@@ -158,56 +214,20 @@ def ticket_merge(
         source, target = locked[source_id], locked[target_id]
         _check_mergeable(source, target)
         participants = _new_participants(source, target)
-        counts = Message.objects.filter(ticket_id=source.pk).aggregate(
-            messages=Count("id"),
-            customer=Count("id", filter=Q(author_kind=AuthorKind.CONTACT)),
-            replies=Count("id", filter=Q(author_kind=AuthorKind.AGENT, public=True)),
-        )
+        moved_in = _moved_in(source, target)
         moved = Message.objects.filter(ticket_id=source.pk).update(ticket_id=target.pk)
         attachments = Attachment.objects.filter(ticket_id=source.pk).update(ticket_id=target.pk)
         InboundMail.objects.filter(ticket_id=source.pk).update(ticket_id=target.pk)
+        # The source keeps no message: its counts follow (it is locked; the changes below read it).
         Ticket.objects.filter(pk=source.pk).update(
             message_count=0, customer_message_count=0, agent_reply_count=0
         )
-        Ticket.objects.filter(pk=target.pk).update(
-            message_count=F("message_count") + counts["messages"],
-            customer_message_count=F("customer_message_count") + counts["customer"],
-            agent_reply_count=F("agent_reply_count") + counts["replies"],
-            version=F("version") + 1,
-            updated_at=now if now > target.updated_at else target.updated_at,
-        )
         actor = actor_for(agent)
         summary = {"messages": moved, "attachments": attachments, "participants": participants}
-        pipeline.ticket_apply(
-            ticket_id=target.pk,
-            mutation=Mutation(
-                actor=actor,
-                via=via,
-                records=(
-                    NewRecord(
-                        kind=EventKind.MERGE,
-                        field="merged_from",
-                        new={"ticket": source.pk, "number": source.number, **summary},
-                    ),
-                ),
-            ),
-            now=now,
-        )
-        pipeline.ticket_apply(
-            ticket_id=source.pk,
-            mutation=Mutation(
-                actor=actor,
-                via=via,
-                records=(
-                    NewRecord(
-                        kind=EventKind.MERGE,
-                        field="merged_into",
-                        new={"ticket": target.pk, "number": target.number, **summary},
-                    ),
-                ),
-            ),
-            now=now,
-        )
+        link = {"actor": actor, "via": via, "now": now, "kind": EventKind.MERGE, "details": summary}
+        # The target's change: the conversation arrives (counts, anchors, SLA, rules, audit).
+        _record_link(ticket_id=target.pk, other=source, field="merged_from", moved_in=moved_in, **link)
+        _record_link(ticket_id=source.pk, other=target, field="merged_into", **link)
         closed = Status.objects.get(category=StatusCategory.CLOSED, is_default=True)
         pipeline.ticket_apply(
             ticket_id=source.pk,
@@ -216,6 +236,7 @@ def ticket_merge(
                 via=via,
                 cause=MERGE_CAUSE.format(number=target.number),
                 fields={"status": closed.key},
+                merged_into=target.pk,
             ),
             now=now,
         )
@@ -269,35 +290,13 @@ def message_split(
         first = outcome.message
         assert first is not None
         Attachment.objects.filter(message_id=message.pk).update(ticket_id=new.pk, message_id=first.pk)
-        link = {"message": message.pk}
-        pipeline.ticket_apply(
-            ticket_id=ticket.pk,
-            mutation=Mutation(
-                actor=actor,
-                via=via,
-                records=(
-                    NewRecord(
-                        kind=EventKind.SPLIT,
-                        field="split_to",
-                        new={"ticket": new.pk, "number": new.number, **link},
-                    ),
-                ),
-            ),
-            now=now,
-        )
-        pipeline.ticket_apply(
-            ticket_id=new.pk,
-            mutation=Mutation(
-                actor=actor,
-                via=via,
-                records=(
-                    NewRecord(
-                        kind=EventKind.SPLIT,
-                        field="split_from",
-                        new={"ticket": ticket.pk, "number": ticket.number, **link},
-                    ),
-                ),
-            ),
-            now=now,
-        )
+        link = {
+            "actor": actor,
+            "via": via,
+            "now": now,
+            "kind": EventKind.SPLIT,
+            "details": {"message": message.pk},
+        }
+        _record_link(ticket_id=ticket.pk, other=new, field="split_to", **link)
+        _record_link(ticket_id=new.pk, other=ticket, field="split_from", **link)
     return outcome

@@ -117,6 +117,15 @@ class Ticket(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_agent_reply_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Links between tickets, set once by the change that makes them: the ticket this one was
+    # merged into (it closed then; `tickets.merge`), and the closed ticket this one follows up
+    # (`services.ticket_followup_open`, the mail intake). Never changed afterwards.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from"
+    )
+    follow_up_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -118,6 +118,21 @@ class NewRecord:
     old: Any = None
 
 
+@dataclass(frozen=True, slots=True)
+class MovedIn:
+    """Messages a merge moved onto the ticket (already re-pointed to it, in the same
+    transaction): the ticket counts them and takes their instants as if they had arrived on it,
+    and its SLA clocks see an unanswered customer message among them (`waiting_since`)."""
+
+    messages: int = 0
+    customer_messages: int = 0
+    agent_replies: int = 0
+    last_customer_message_at: datetime | None = None
+    last_agent_reply_at: datetime | None = None
+    # The oldest moved customer message that no public agent reply (on either ticket) followed.
+    waiting_since: datetime | None = None
+
+
 @dataclass(slots=True)
 class Mutation:
     actor: Actor
@@ -147,6 +162,10 @@ class Mutation:
     # sender, a reopening over the rate limit — the caller decides; a person's reply sent through
     # a list or with Outlook's X-Auto-Response-Suppress is marked `no_auto_reply` yet reopens).
     reopen: bool = True
+    # A merge: the messages it moved onto this ticket, or the ticket this one was merged into
+    # (the change that closes it sets the link; its SLA clocks stop, superseded, not met).
+    moved_in: MovedIn | None = None
+    merged_into: int | None = None
 
 
 @dataclass(slots=True)
@@ -222,8 +241,10 @@ def ticket_create(
     cause: str = "",
     depth: int = 0,
     no_auto_reply: bool = False,
+    follow_up_of: int | None = None,
     now: datetime,
 ) -> Outcome:
+    """A new ticket. `follow_up_of`: the closed ticket it follows up (its id; the link is set)."""
     mutation = Mutation(
         actor=actor,
         via=via,
@@ -245,13 +266,21 @@ def ticket_create(
                 public_message=True,
                 internal_message=False,
             )
-        ticket = Ticket(created_at=now, updated_at=now, version=0, custom_fields={})
+        ticket = Ticket(
+            created_at=now, updated_at=now, version=0, custom_fields={}, follow_up_of_id=follow_up_of
+        )
         ctx = Context(ticket=ticket, mutation=mutation, principal=principal, before={}, now=now, created=True)
         return _run(ctx)
 
 
 def _records_only(m: Mutation) -> bool:
-    return not (_touches_fields(m) or m.message is not None or m.automation is not None)
+    return not (
+        _touches_fields(m)
+        or m.message is not None
+        or m.automation is not None
+        or m.moved_in is not None
+        or m.merged_into is not None
+    )
 
 
 def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcome:
@@ -287,6 +316,8 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
             and mutation.actor.kind != ActorKind.SYSTEM
             and not (mutation.records and _records_only(mutation))
         ):
+            if ticket.merged_into_id is not None:
+                raise merged_conflict(ticket)
             raise Conflict(
                 "closed tickets cannot change; open a follow-up ticket instead", code="ticket_closed"
             )
@@ -299,6 +330,18 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
             created=False,
         )
         return _run(ctx)
+
+
+def merged_conflict(ticket: Ticket) -> Conflict:
+    """The refusal of a change to a ticket merged into another: it names where the conversation
+    went (the end of the chain when that ticket was merged too)."""
+    from .links import merge_destination
+
+    went = merge_destination(ticket=ticket)
+    return Conflict(
+        f"ticket #{ticket.number} was merged into #{went.number}; write on #{went.number} instead",
+        code="ticket_merged",
+    )
 
 
 def _not_before(now: datetime, ticket: Ticket) -> datetime:
@@ -326,6 +369,10 @@ def _run(ctx: Context) -> Outcome:
     _apply_fields(ctx, mutation.fields, mutation.custom_fields)
     ctx.tags = _apply_tags(ctx.tags if ctx.created else ctx.before.get("tags", []), mutation)
     _apply_system_defaults(ctx)
+    if mutation.moved_in is not None:
+        _count_moved(ticket, mutation.moved_in)
+    if mutation.merged_into is not None:
+        ticket.merged_into_id = mutation.merged_into
     if mutation.message is not None:
         ctx.message = _prepare_message(ctx, mutation.message)
     if mutation.automation is not None:
@@ -347,7 +394,9 @@ def _run(ctx: Context) -> Outcome:
     after = snapshot(ticket, tags=tags)
     changes = diff(ctx.before, after)
     change_id = ctx.change_id
-    quiet = not (ctx.message or ctx.notes or ctx.effects or ctx.events or ctx.after_write)
+    quiet = not (
+        ctx.message or ctx.notes or ctx.effects or ctx.events or ctx.after_write or mutation.moved_in
+    )
     if not changes and quiet:
         # Nothing of the ticket changed: records (a task completed) are events of the change,
         # and the ticket's version stays, so nobody editing it meets a stale-version conflict.
@@ -413,6 +462,20 @@ def _set_anchors(ctx: Context, changes: list[FieldChange]) -> None:
         ticket.last_agent_reply_at = now
     if ctx.mutation.actor.kind not in AUTOMATION_ACTORS:
         ticket.last_activity_at = now
+
+
+def _count_moved(ticket: Ticket, moved: MovedIn) -> None:
+    """Messages moved onto the ticket count as its own; its anchors take their instants."""
+    ticket.message_count += moved.messages
+    ticket.customer_message_count += moved.customer_messages
+    ticket.agent_reply_count += moved.agent_replies
+    for anchor, at in (
+        ("last_customer_message_at", moved.last_customer_message_at),
+        ("last_agent_reply_at", moved.last_agent_reply_at),
+    ):
+        current = getattr(ticket, anchor)
+        if at is not None and (current is None or at > current):
+            setattr(ticket, anchor, at)
 
 
 def _principal(actor: Actor) -> User | Contact | None:

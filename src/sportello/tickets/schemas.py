@@ -115,6 +115,12 @@ class TicketOut(Schema):
     solved_at: datetime | None
     closed_at: datetime | None
     message_count: int
+    merged_into_id: int | None = Field(
+        default=None, description="the ticket this one was merged into (it is closed); read-only"
+    )
+    follow_up_of_id: int | None = Field(
+        default=None, description="the closed ticket this one follows up; read-only"
+    )
     version: int
 
 

@@ -199,13 +199,16 @@ def ticket_followup_open(
 ) -> Outcome:
     """A follow-up to a closed ticket, as the e-mail intake opens one when a customer writes
     again: a new ticket for the same requester, organization and department, subject "Re: …",
-    tagged `follow_up`, its cause naming the closed ticket; its first message is the agent's
-    public reply."""
+    tagged `follow_up`, its cause naming the closed ticket, linked to it (`follow_up_of`); its
+    first message is the agent's public reply. A ticket merged into another gets none (409
+    `ticket_merged`, naming where its conversation went)."""
     from .selectors import ticket_get_for
 
     closed = ticket_get_for(principal=principal, ticket_id=closed_ticket_id)
     if closed.status_category != StatusCategory.CLOSED:
         raise Conflict("only a closed ticket gets a follow-up; reply on the ticket", code="not_closed")
+    if closed.merged_into_id is not None:
+        raise pipeline.merged_conflict(closed)  # its conversation goes on where it was merged
     subject = closed.subject if closed.subject.lower().startswith("re:") else f"Re: {closed.subject}"
     return pipeline.ticket_create(
         actor=actor_for(principal),
@@ -221,5 +224,6 @@ def ticket_followup_open(
         },
         tags=(FOLLOW_UP_TAG,),
         cause=f"follow-up of #{closed.number}",
+        follow_up_of=closed.pk,
         now=now,
     )

@@ -13,7 +13,7 @@ from django_htmx.http import reswap, retarget
 
 from sportello.core import clock
 from sportello.core.errors import NotFound
-from sportello.tickets import permissions, selectors
+from sportello.tickets import links, permissions, selectors
 from sportello.tickets.models import Ticket
 
 from . import panels
@@ -31,11 +31,15 @@ def ticket_for(request: HttpRequest, ticket_id: int) -> Ticket:
 def ticket_context(
     request: HttpRequest, ticket: Ticket, *, now: datetime, **overrides: Any
 ) -> dict[str, Any]:
-    """Every panel's context; `overrides` (a refused form with its errors) win."""
+    """Every panel's context; `overrides` (a refused form with its errors) win. A ticket merged
+    into another is read-only for everyone (its properties as a list, no composer, no process
+    steps): its conversation goes on where it was merged."""
+    merged = ticket.merged_into_id is not None
     context: dict[str, Any] = {
         "ticket": ticket,
         "now": now,
-        "may_edit": permissions.can_edit_fields(request.user),  # type: ignore[arg-type]
+        "may_edit": permissions.can_edit_fields(request.user) and not merged,  # type: ignore[arg-type]
+        "links": links.ticket_links(principal=request.user, ticket=ticket),  # type: ignore[arg-type]
     }
     for panel in panels.PANELS:
         context.update(panel.context(request, ticket, now=now, shared=context))

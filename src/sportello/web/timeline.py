@@ -308,6 +308,8 @@ def _sla(field: str, d: dict[str, Any], names: Names) -> Sentence:
         if field == "started":
             return _("%(metric)s clock started: target %(target)s") % values, ""
         return _("%(metric)s target changed to %(target)s") % values, ""
+    if field == "superseded" and d.get("cause") == "merged":
+        return _("%(metric)s clock stopped: the ticket was merged into another") % values, ""
     sentence = SLA_SENTENCES.get(field)
     if sentence is None:
         return _("%(metric)s clock: %(what)s") % {**values, "what": field.replace("_", " ")}, ""

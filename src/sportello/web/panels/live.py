@@ -1,6 +1,5 @@
-"""Ticket page panel: live. Who else has the ticket open (viewing or replying), the ticket's
-merge (a closed ticket merged into another says where it went), and what the page's poll needs:
-its version and the answer's `ETag` (`ticket_views.live`)."""
+"""Ticket page panel: live. Who else has the ticket open (viewing or replying), and what the
+page's poll needs: its version and the answer's `ETag` (`ticket_views.live`)."""
 
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from sportello.tickets import merge, presence
-from sportello.tickets.models import StatusCategory, Ticket
+from sportello.tickets import presence
+from sportello.tickets.models import Ticket
 
 
 def etag(*, ticket_id: int, version: int, viewers: list[presence.Viewer]) -> str:
@@ -23,12 +22,8 @@ def etag(*, ticket_id: int, version: int, viewers: list[presence.Viewer]) -> str
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
     viewers = presence.presence_list(ticket_id=ticket.pk, exclude=request.user, now=now)  # type: ignore[arg-type]
-    merged = None
-    if ticket.status_category == StatusCategory.CLOSED:  # only a closed ticket may have been merged
-        merged = merge.merged_into_ticket(ticket_id=ticket.pk)
     return {
         "viewers": viewers,
-        "merged_into": merged,
         "live_etag": etag(ticket_id=ticket.pk, version=ticket.version, viewers=viewers),
         "live_updated": False,
     }

@@ -347,7 +347,7 @@ def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict
     memo: dict[str, Any] = {}  # the configuration signatures, read once for the panels
     return {
         "sla_panel": sla_panel(ticket, now=now, memo=memo),
-        "blueprint": blueprint_panel(request, ticket, now=now),
+        "blueprint": blueprint_panel(request, ticket, now=now) if ticket.merged_into_id is None else None,
         "tasks_panel": tasks_panel(request, ticket, now=now),
         "tier_panel": tier_panel(request, ticket, memo=memo),
     }

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sportello.accounts.models import User
 from sportello.core import clock
-from sportello.tickets import merge, presence, selectors
-from sportello.tickets.models import StatusCategory, Ticket
+from sportello.tickets import presence, selectors
+from sportello.tickets.models import Ticket
 
 from ..panels import live as live_panel
 from ..shell import agent_required
@@ -56,8 +56,6 @@ def ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:  # only who else is here changed: the live strip alone
             shown = Ticket(pk=ticket_id, version=version, status_category=category)
             context = {"ticket": shown, "viewers": viewers, "live_etag": tag, "live_updated": False}
-            if category == StatusCategory.CLOSED:
-                context["merged_into"] = merge.merged_into_ticket(ticket_id=ticket_id)
         response = render(request, "web/ticket/_live.html", context)
     response["ETag"] = tag
     response["Cache-Control"] = "no-store"
