@@ -11,7 +11,9 @@ How it stays equal to the Python side, on SQLite and PostgreSQL:
   The wrapper hides a column from its indexes, so `is`, `in`, `present`/`absent` and the order
   operators on the ticket row's own choice, reference, priority and date-time columns compile
   to plain lookups instead (`status_category IN (...)`, `assignee_id IS NULL`, `updated_at >=
-  ...`), a nullable column's with its own `IS NOT NULL` (see `_plain_column`).
+  ...`), a nullable column's with its own `IS NOT NULL` (see `_plain_column`); `is` on the
+  requester's and organization's VIP flags compiles to a reference `IN` the flagged rows
+  (`_flag`).
 - Text is compared case-insensitively as Python's `str.lower()` does:
   * PostgreSQL: `lower(value COLLATE "und-x-icu")` against the Python-lowered needle. The ICU
     root collation gives Unicode's full lower-case mapping whatever the database's `lc_ctype`
@@ -59,6 +61,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Q
 from django.db.models.sql.compiler import SQLCompiler
 
+from sportello.contacts.models import Contact, Organization
 from sportello.engine.conditions import (
     CHANGE_OPS,
     MATCH_INPUT_MAX,
@@ -356,6 +359,8 @@ def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str, now: 
     plain = _plain_column(p, spec)
     if plain is not None:
         return plain
+    if p.field in _FLAGS and p.op is Op.IS and isinstance(p.value, bool):
+        return _flag(p.field, p.value)
     if p.field.startswith(CUSTOM_PREFIX):
         value = _custom_value(p.field.removeprefix(CUSTOM_PREFIX), spec.type)
     elif p.field == "requester.domain":
@@ -426,6 +431,24 @@ def _plain_column(p: Predicate, spec: FieldSpec) -> Q | None:
     else:
         return None
     return present & q if nullable else q
+
+
+# Flags of the row a ticket references: the reference column, whether it may be NULL, and the
+# referenced rows' manager.
+_FLAGS: dict[str, tuple[str, bool, Callable[[], Any]]] = {
+    "requester.vip": ("requester_id", False, lambda: Contact.objects),
+    "organization.vip": ("organization_id", True, lambda: Organization.objects),
+}
+
+
+def _flag(field: str, value: bool) -> Q:
+    """`requester.vip is true` as `requester_id IN (SELECT id FROM contacts WHERE vip)`: the
+    few flagged rows are read once (a hash of them) instead of joining every ticket's requester;
+    the ticket side is then a column an index holds. The flag columns are never NULL; a NULL
+    reference (no organization) gets its own `IS NOT NULL`, so negations stay exact."""
+    column, nullable, manager = _FLAGS[field]
+    q = Q(**{f"{column}__in": manager().filter(vip=value).values("pk")})
+    return Q(**{f"{column}__isnull": False}) & q if nullable else q
 
 
 def _plain_param(ftype: FieldType, value: Any) -> bool:
