@@ -109,6 +109,5 @@ def main() -> None:
                 explain(f"{who} page {v.key} sort={sort}", sql, params)
 
 
-
 if __name__ == "__main__":
     main()
