@@ -1,9 +1,11 @@
-"""Desk pages at scale: the queue, its views' counts, the ticket page and search, as an agent in
-a browser would ask for them, through the real server.
+"""Desk pages at scale, as an agent in a browser asks for them, through the real server: the
+sidebar's view counts, the queue's landing page, each shipped view's table (the HTMX swap a click
+on a view makes) and ticket pages (any ticket of the department; unresolved ones).
 
     .venv/bin/python bench/desk_pages.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_1m
 
-Seed first (`bench/seed.py --tickets 1000000`). The agent is signed in by a session made in the
+Seed first (`bench/seed.py --tickets 1000000`). The agent (`common.desk_target`: the department
+with the most unresolved tickets, its first agent) is signed in by a session made in the
 database (as the login form would), so requests carry the same cookie a browser does. Requests
 are sequential on one keep-alive connection (latency, not throughput), each kind after 10
 warm-up requests; the load average is printed beside each line. Targets (docs/benchmarks.md):
