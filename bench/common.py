@@ -12,9 +12,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SPORTELLO = str(ROOT / ".venv" / "bin" / "sportello")
@@ -85,6 +88,34 @@ def server(database_url: str, *, workers: int, threads: int = 1) -> Iterator[str
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@dataclass(frozen=True, slots=True)
+class DeskTarget:
+    """Whom the read benchmarks act as: the department with the most unresolved tickets and its
+    first active agent (by id), so the agent's permission scope (a join through their
+    departments) is part of every request."""
+
+    total: int  # tickets in the database
+    department: int
+    unresolved: int  # the department's unresolved tickets
+    agent_id: int
+    agent_email: str
+
+
+def desk_target(conn: psycopg.Connection[Any]) -> DeskTarget:
+    total = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]  # type: ignore[index]
+    dept, unresolved = conn.execute(
+        "SELECT department_id, count(*) FROM tickets_ticket "
+        "WHERE status_category IN ('new','open','pending','on_hold') "
+        "GROUP BY department_id ORDER BY count(*) DESC, department_id LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    agent_id, email = conn.execute(
+        "SELECT u.id, u.email FROM accounts_user u JOIN accounts_user_departments d ON d.user_id = u.id "
+        "WHERE d.department_id = %s AND u.role = 'agent' AND u.is_active ORDER BY u.id LIMIT 1",
+        [dept],
+    ).fetchone()  # type: ignore[misc]
+    return DeskTarget(total, dept, unresolved, agent_id, email)
+
+
 def token_for(database_url: str, email: str) -> str:
     out = subprocess.run(
         [SPORTELLO, "token", email, "--name", "bench"],
@@ -111,15 +142,17 @@ def summary_ms(samples: list[float]) -> str:
     )
 
 
-def measure(client: httpx.Client, paths: list[str], n: int) -> list[float]:
+def measure(
+    client: httpx.Client, paths: list[str], n: int, headers: dict[str, str] | None = None
+) -> list[float]:
     """Seconds per GET, sequential, after up to 10 warm-up requests; any non-200 stops the run."""
     for p in paths[:10]:
-        client.get(p).raise_for_status()
+        client.get(p, headers=headers).raise_for_status()
     samples = []
     for i in range(n):
         path = paths[i % len(paths)]
         t = time.perf_counter()
-        r = client.get(path)
+        r = client.get(path, headers=headers)
         samples.append(time.perf_counter() - t)
         if r.status_code != 200:
             raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")

@@ -23,22 +23,12 @@ from typing import Any
 import httpx
 import psycopg
 
-from common import DEFAULT_URL, log, measure, server, summary_ms, token_for
+from common import DEFAULT_URL, desk_target, log, measure, server, summary_ms, token_for
 
 
 def pick_targets(url: str) -> dict[str, Any]:
     with psycopg.connect(url) as conn:
-        total = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]  # type: ignore[index]
-        dept, unresolved = conn.execute(
-            "SELECT department_id, count(*) FROM tickets_ticket "
-            "WHERE status_category IN ('new','open','pending','on_hold') "
-            "GROUP BY department_id ORDER BY count(*) DESC LIMIT 1"
-        ).fetchone()  # type: ignore[misc]
-        agent = conn.execute(
-            "SELECT u.email FROM accounts_user u JOIN accounts_user_departments d ON d.user_id = u.id "
-            "WHERE d.department_id = %s AND u.role = 'agent' AND u.is_active ORDER BY u.id LIMIT 1",
-            [dept],
-        ).fetchone()[0]  # type: ignore[index]
+        target = desk_target(conn)
         orders = [
             r[0]
             for r in conn.execute(
@@ -54,8 +44,8 @@ def pick_targets(url: str) -> dict[str, Any]:
             "WHERE length(word) > 4 ORDER BY ndoc DESC",
             [sampled],
         ).fetchall()
-    return {"total": total, "department": dept, "unresolved": unresolved, "agent": agent, "orders": orders,
-            "words": words}  # fmt: skip
+    return {"total": target.total, "department": target.department, "unresolved": target.unresolved,
+            "agent": target.agent_email, "orders": orders, "words": words}  # fmt: skip
 
 
 def main() -> None:

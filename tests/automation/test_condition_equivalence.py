@@ -118,7 +118,14 @@ def ticket_specs(draw: st.DrawFn) -> dict[str, Any]:
         "subject": " ".join(draw(st.lists(WORD, min_size=1, max_size=3))),
         "status": draw(st.sampled_from(STATUSES)),
         "priority": draw(st.integers(1, 4)),
-        "channel": draw(st.sampled_from(CHANNELS)),
+        # '' is no channel (absent in Python): a plain `IN` must not match it either.
+        "channel": draw(st.sampled_from((*CHANNELS, ""))),
+        # Indexes into the world's departments, teams and agents (None: no team, unassigned).
+        "department": draw(st.integers(0, 1)),
+        "team": draw(st.none() | st.integers(0, 1)),
+        "assignee": draw(st.none() | st.integers(0, 1)),
+        "first_response_hours": draw(st.none() | st.integers(0, 3)),
+        "solved_hours": draw(st.none() | st.integers(0, 3)),
         "tags": draw(st.lists(st.sampled_from(TAGS), unique=True, max_size=3)),
         "custom": custom,
         "created_hours": draw(st.integers(0, 3)),
@@ -153,6 +160,11 @@ def _create(world: Any, spec: dict[str, Any], i: int) -> Any:
     world.counter += 1
     status = world.statuses[spec["status"]]
     created = T0 + timedelta(hours=spec["created_hours"])
+    departments, teams, agents = world.refs
+
+    def later(hours: int | None) -> datetime | None:
+        return None if hours is None else created + timedelta(hours=hours, microseconds=hours * 3)
+
     ticket = Ticket.objects.create(
         number=world.counter,
         subject=spec["subject"],
@@ -160,7 +172,11 @@ def _create(world: Any, spec: dict[str, Any], i: int) -> Any:
         status_category=status.category,
         priority=spec["priority"],
         channel=spec["channel"],
-        department=world.dept,
+        department=departments[spec["department"]],
+        team=None if spec["team"] is None else teams[spec["team"]],
+        assignee=None if spec["assignee"] is None else agents[spec["assignee"]],
+        first_response_at=later(spec["first_response_hours"]),
+        solved_at=later(spec["solved_hours"]),
         requester=contact,
         organization=org,
         custom_fields=spec["custom"],
@@ -296,6 +312,21 @@ def conditions(specs: dict[str, FieldSpec], facts: list[dict[str, Any]]) -> st.S
     )
 
 
+@pytest.fixture
+def refs(world: Any) -> Any:
+    """Two departments, a team in each and two agents: the reference columns tickets point at
+    (or leave empty: team and assignee are nullable)."""
+    from sportello.accounts.models import Department, Role, Team, User
+
+    departments = [world.dept, Department.objects.create(name="Sales", slug="sales")]
+    teams = [Team.objects.create(name=f"T{i}", slug=f"t{i}", department=d) for i, d in enumerate(departments)]
+    agents = [
+        User.objects.create(email=f"agent{i}@desk.test", name=f"Agent {i}", role=Role.AGENT) for i in range(2)
+    ]
+    world.refs = (departments, teams, agents)
+    return world
+
+
 # --------------------------------------------------------------------------------------------
 # The law
 
@@ -310,9 +341,8 @@ def conditions(specs: dict[str, FieldSpec], facts: list[dict[str, Any]]) -> st.S
     ],
 )
 @given(data=st.data())
-def test_python_predicate_and_database_filter_select_the_same_tickets(
-    world: Any, data: st.DataObject
-) -> None:
+def test_python_predicate_and_database_filter_select_the_same_tickets(refs: Any, data: st.DataObject) -> None:
+    world = refs
     from sportello.automation.facts import field_specs, ticket_facts
     from sportello.automation.query import ticket_filter
     from sportello.tickets.models import Ticket

@@ -106,6 +106,51 @@ def test_updated_by_the_customer_lists_tickets_whose_last_word_is_the_customers(
     assert _subjects(r) == ["Still waiting"]
 
 
+def test_recently_solved_lists_the_tickets_solved_in_the_last_week(
+    desk: Any, open_ticket: Any, browser: Any, monkeypatch: Any
+) -> None:
+    from sportello.core import clock
+
+    last_week = open_ticket("Solved 6 days ago", minutes_ago=7 * 24 * 60)
+    _update(desk, last_week, status="solved")
+    long_ago = open_ticket("Solved 8 days ago", minutes_ago=9 * 24 * 60)
+    _update(desk, long_ago, status="closed")
+    open_ticket("Open")
+    solved_at = Ticket.objects.get(pk=last_week.pk).solved_at
+    client = browser(desk.agent)
+    view = _view(client, "recently-solved")
+    # a week after the first was solved, less a minute: still in the view
+    monkeypatch.setattr(clock, "now", lambda: solved_at + timedelta(days=7, minutes=-1))
+    r = client.get("/", {"view": view.pk})
+    assert _subjects(r) == ["Solved 6 days ago"]
+    assert r.context["counts"][view.pk] == 1
+    # a minute after the week: out of it
+    monkeypatch.setattr(clock, "now", lambda: solved_at + timedelta(days=7, minutes=1))
+    r = client.get("/", {"view": view.pk})
+    assert _subjects(r) == []
+    assert r.context["counts"][view.pk] == 0
+
+
+def test_a_stored_days_ago_placeholder_counts_back_from_the_page_and_bad_ones_are_refused(
+    desk: Any, frozen_clock: Any
+) -> None:
+    from sportello.queues import conditions
+
+    ctx = selectors.view_context(user=desk.admin, now=frozen_clock)
+    cond = conditions.view_condition(
+        {"field": "ticket.updated_at", "op": "gte", "value": "$days_ago:2"},
+        specs=ctx.specs,
+        me=desk.admin.pk,
+        departments=[],
+        now=frozen_clock,
+    )
+    assert cond.value == frozen_clock - timedelta(days=2)  # type: ignore[union-attr]
+    for bad in ("$days_ago:0", "$days_ago:x", "$days_ago:99999", "$days_ago:-1"):
+        with pytest.raises(ValidationFailed) as caught:
+            conditions.validate({"field": "ticket.updated_at", "op": "gte", "value": bad}, specs=ctx.specs)
+        assert caught.value.field == "condition.value"
+
+
 @pytest.mark.parametrize(
     "condition",
     [

@@ -375,6 +375,26 @@ def test_ticket_page_query_count_is_bounded(
         client.get(f"/tickets/{ticket.pk}/")
 
 
+def test_a_ticket_in_a_blueprint_reuses_the_pages_ticket_for_its_process(
+    desk: Any, browser: Any, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    from workflow_setup import customer_ticket, forget_caches, returns_blueprint, returns_fields
+
+    forget_caches()
+    returns_fields(desk)
+    returns_blueprint(desk, now)
+    ticket = customer_ticket(desk, now)
+    client = browser(desk.agent)
+    client.get(f"/tickets/{ticket.pk}/")
+    # (32: the same page without a process costs 25; the process adds 7: its definition (read
+    # again by the history, for the states' names), the requester and the configurations'
+    # signature for its facts, the agent's departments and teams for who may perform a step, the
+    # custom fields its forms ask for. The ticket and its tags are the page's, not read again.)
+    with django_assert_max_num_queries(32):
+        r = client.get(f"/tickets/{ticket.pk}/")
+    assert "<bdi>Send the return label</bdi>" in r.content.decode()
+
+
 def test_remote_images_in_a_customers_html_are_not_fetched_by_the_agents_browser(
     desk: Any, open_ticket: Any, browser: Any
 ) -> None:

@@ -8,6 +8,12 @@ How it stays equal to the Python side, on SQLite and PostgreSQL:
 - Every predicate compiles to a condition that is never NULL (absent values are handled
   explicitly, then `COALESCE(..., FALSE)`), so `not`, `is_not`, `not_in` and `not_contains` are
   plain SQL negations of their positive forms and are true on absent values, as in Python.
+  The wrapper hides a column from its indexes, so `is`, `in`, `present`/`absent` and the order
+  operators on the ticket row's own choice, reference, priority and date-time columns compile
+  to plain lookups instead (`status_category IN (...)`, `assignee_id IS NULL`, `updated_at >=
+  ...`), a nullable column's with its own `IS NOT NULL` (see `_plain_column`); `is` on the
+  requester's and organization's VIP flags compiles to a reference `IN` the flagged rows
+  (`_flag`).
 - Text is compared case-insensitively as Python's `str.lower()` does:
   * PostgreSQL: `lower(value COLLATE "und-x-icu")` against the Python-lowered needle. The ICU
     root collation gives Unicode's full lower-case mapping whatever the database's `lc_ctype`
@@ -55,6 +61,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Q
 from django.db.models.sql.compiler import SQLCompiler
 
+from sportello.contacts.models import Contact, Organization
 from sportello.engine.conditions import (
     CHANGE_OPS,
     MATCH_INPUT_MAX,
@@ -341,12 +348,19 @@ def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str, now: 
         )
     if p.op not in OPS_BY_TYPE[spec.type]:  # the parser refuses it; `evaluate` says false
         return _constant(False)
+    if p.op is Op.ABSENT and _PLAIN.get(p.field) and spec.type is not FieldType.CHOICE:
+        return Q(**{f"{_COLUMNS[p.field]}__isnull": True})  # e.g. `assignee_id IS NULL`
     if p.op in _NEGATIONS:
         return ~_predicate(Predicate(p.field, _NEGATIONS[p.op], p.value), specs=specs, path=path, now=now)
     if p.field == "ticket.overdue":
         return _overdue(p, now)
     if p.field == "ticket.tags":
         return _tags(p, path)
+    plain = _plain_column(p, spec)
+    if plain is not None:
+        return plain
+    if p.field in _FLAGS and p.op is Op.IS and isinstance(p.value, bool):
+        return _flag(p.field, p.value)
     if p.field.startswith(CUSTOM_PREFIX):
         value = _custom_value(p.field.removeprefix(CUSTOM_PREFIX), spec.type)
     elif p.field == "requester.domain":
@@ -360,6 +374,91 @@ def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str, now: 
     if spec.type == FieldType.TEXT:
         return _text(p, value, path)
     return _scalar(p, spec, value, path)
+
+
+# Columns of the ticket row compared as plain lookups (see `_plain_column`), and whether they
+# may hold NULL. Choices, references, the priority and instants: the value in the column is the
+# fact itself (no case folding, no JSON, no join), so `=`, `IN` and `<`… need no wrapper.
+_PLAIN: dict[str, bool] = {
+    "ticket.status_category": False,
+    "ticket.priority": False,
+    "ticket.channel": False,
+    "ticket.department": False,
+    "ticket.team": True,
+    "ticket.assignee": True,
+    "ticket.requester": False,
+    "ticket.organization": True,
+    "ticket.due_at": True,
+    "ticket.created_at": False,
+    "ticket.updated_at": False,
+    "ticket.first_response_at": True,
+    "ticket.solved_at": True,
+}
+_LOOKUPS = {Op.LT: "lt", Op.LTE: "lte", Op.GT: "gt", Op.GTE: "gte"}
+
+
+def _plain_column(p: Predicate, spec: FieldSpec) -> Q | None:
+    """`is`, `in`, `present` and the order operators on a column of the ticket row, as plain
+    lookups an index can serve (`status_category IN (...)`, `assignee_id IS NULL`,
+    `updated_at >= ...`); None for any other predicate.
+
+    Still never NULL, so negations stay exact: a nullable column's predicate carries its own
+    `IS NOT NULL` (a negated one is then true on NULL, as `is_not` and `absent` are in Python).
+    A choice value is a non-empty string (the parser refuses ''), so `IN` never matches the
+    empty string a choice column may hold (absent in Python)."""
+    nullable = _PLAIN.get(p.field)
+    if nullable is None or spec.type is FieldType.NUMBER:
+        return None
+    column = _COLUMNS[p.field]
+    present = Q(**{f"{column}__isnull": False})
+    if p.op is Op.PRESENT:
+        if spec.type is FieldType.CHOICE:
+            return present & ~Q(**{column: ""}) if nullable else ~Q(**{column: ""})
+        return present if nullable else _constant(True)
+    if p.op in (Op.IS, Op.IN):
+        raws = list(p.value) if p.op is Op.IN else [p.value]
+        if spec.type is FieldType.ORDINAL:  # the priority: stored as its position (1-based)
+            raws = [PRIORITY_VALUE.get(str(r)) for r in raws]
+        params = [r for r in raws if _plain_param(spec.type, r)]
+        if not params:
+            return _constant(False)
+        q = Q(**{f"{column}__in": params})
+    elif p.op in _LOOKUPS and spec.type in (FieldType.DATETIME, FieldType.ORDINAL):
+        raw = PRIORITY_VALUE.get(str(p.value)) if spec.type is FieldType.ORDINAL else p.value
+        if not _plain_param(spec.type, raw):
+            return _constant(False)
+        q = Q(**{f"{column}__{_LOOKUPS[p.op]}": raw})
+    else:
+        return None
+    return present & q if nullable else q
+
+
+# Flags of the row a ticket references: the reference column, whether it may be NULL, and the
+# referenced rows' manager.
+_FLAGS: dict[str, tuple[str, bool, Callable[[], Any]]] = {
+    "requester.vip": ("requester_id", False, lambda: Contact.objects),
+    "organization.vip": ("organization_id", True, lambda: Organization.objects),
+}
+
+
+def _flag(field: str, value: bool) -> Q:
+    """`requester.vip is true` as `requester_id IN (SELECT id FROM contacts WHERE vip)`: the
+    few flagged rows are read once (a hash of them) instead of joining every ticket's requester;
+    the ticket side is then a column an index holds. The flag columns are never NULL; a NULL
+    reference (no organization) gets its own `IS NOT NULL`, so negations stay exact."""
+    column, nullable, manager = _FLAGS[field]
+    q = Q(**{f"{column}__in": manager().filter(vip=value).values("pk")})
+    return Q(**{f"{column}__isnull": False}) & q if nullable else q
+
+
+def _plain_param(ftype: FieldType, value: Any) -> bool:
+    """Whether `value` can equal a stored fact of this type (else the predicate skips it, as
+    `evaluate` finds no fact equal to it)."""
+    if ftype is FieldType.CHOICE:
+        return isinstance(value, str) and value != ""
+    if ftype is FieldType.DATETIME:
+        return isinstance(value, datetime) and value.utcoffset() is not None
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _overdue(p: Predicate, now: datetime | None) -> Q:

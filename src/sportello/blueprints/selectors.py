@@ -105,8 +105,15 @@ class TicketProcess:
 
 def ticket_process(*, principal: Principal, ticket_id: int) -> TicketProcess:
     ticket = ticket_selectors.ticket_get_for(principal=principal, ticket_id=ticket_id)
+    return ticket_process_of(principal=principal, ticket=ticket)
+
+
+def ticket_process_of(*, principal: Principal, ticket: Ticket) -> TicketProcess:
+    """`ticket_process` for a ticket the caller has already read for this principal (through
+    `tickets.selectors.ticket_get_for`, which checks that they may see it): the page that shows
+    it reuses it, and its prefetched tags, instead of reading them again."""
     user = require_blueprint_reader(principal)
-    run = TicketBlueprint.objects.filter(ticket=ticket).select_related("blueprint").first()
+    run = TicketBlueprint.objects.filter(ticket_id=ticket.pk).select_related("blueprint").first()
     if run is None:
         return TicketProcess(ticket=ticket, run=None, blueprint=None, state=None, transitions=[])
     version = BlueprintVersion.objects.get(blueprint_id=run.blueprint_id, version=run.version)
@@ -116,12 +123,23 @@ def ticket_process(*, principal: Principal, ticket_id: int) -> TicketProcess:
     if run.active:
         from sportello.automation.facts import ticket_facts
 
-        facts = ticket_facts(ticket, specs=parsed.specs, organization=parsed.reads_organization())
+        facts = ticket_facts(
+            ticket, tags=_loaded_tags(ticket), specs=parsed.specs, organization=parsed.reads_organization()
+        )
         actor = definitions.actor_of(user, department=bp.department)
         transitions = engine.available_transitions(bp, run.state, actor, facts, parsed.specs)
     return TicketProcess(
         ticket=ticket, run=run, blueprint=bp, state=bp.state(run.state), transitions=transitions
     )
+
+
+def _loaded_tags(ticket: Ticket) -> list[str] | None:
+    """The ticket's tag names when they were prefetched with it (`ticket_list` does), else None
+    (`ticket_facts` reads them)."""
+    cache = getattr(ticket, "_prefetched_objects_cache", {})
+    if "tags" not in cache:
+        return None
+    return [t.name for t in cache["tags"]]
 
 
 # -- metrics ---------------------------------------------------------------------------------------------

@@ -3,7 +3,10 @@ placeholders that make one view right for every agent:
 
 - `"$me"` as the value of a `ticket.assignee` (or any reference) predicate: the viewing agent;
 - `"$my_departments"` as the value of an `in` / `not_in` predicate: the departments the agent
-  works in (an admin who works in none: every active department).
+  works in (an admin who works in none: every active department);
+- `"$days_ago:N"` (N a whole number of days, 1 to 3650) as the value of a date-time predicate:
+  the instant N days before the page asks (`{"field": "ticket.solved_at", "op": "gte",
+  "value": "$days_ago:7"}`: solved in the last week).
 
 `expand` substitutes them; the result is parsed like a rule's condition and compiled to the
 database filter with `automation.query.ticket_filter`, so a view selects exactly the tickets
@@ -12,7 +15,7 @@ for which the condition evaluates true in Python."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
@@ -24,11 +27,30 @@ from sportello.engine.schema import RuleSchemaError
 
 ME = "$me"
 MY_DEPARTMENTS = "$my_departments"
+DAYS_AGO = "$days_ago:"
+DAYS_AGO_MAX = 3650
+# Where no page asks (validating a stored condition): any instant parses alike.
+_STAND_IN_NOW = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def expand(data: Any, *, me: int, departments: Sequence[int]) -> Any:
+def days_ago(days: int) -> str:
+    return f"{DAYS_AGO}{days}"
+
+
+def _days_ago(value: str, now: datetime) -> str | None:
+    """The instant of a `$days_ago:N` value as the condition language writes one; None when N
+    is not a whole number of days within bounds (the value is then left for the parser to
+    refuse)."""
+    raw = value.removeprefix(DAYS_AGO)
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= DAYS_AGO_MAX:
+        return None
+    return (now - timedelta(days=int(raw))).astimezone(UTC).isoformat()
+
+
+def expand(data: Any, *, me: int, departments: Sequence[int], now: datetime | None = None) -> Any:
     """`data` with the placeholders replaced. A `$my_departments` list with no department
-    becomes `{"any": []}` (false), as "in no department" is."""
+    becomes `{"any": []}` (false), as "in no department" is. `now`: the instant `$days_ago`
+    counts back from."""
     if isinstance(data, dict):
         if "field" in data:
             value = data.get("value")
@@ -38,19 +60,28 @@ def expand(data: Any, *, me: int, departments: Sequence[int]) -> Any:
                 if not departments:
                     return {"not": {"any": []}} if data.get("op") == "not_in" else {"any": []}
                 return {**data, "value": list(departments)}
+            if isinstance(value, str) and value.startswith(DAYS_AGO):
+                instant = _days_ago(value, now or _STAND_IN_NOW)
+                return data if instant is None else {**data, "value": instant}
             return data
-        return {k: expand(v, me=me, departments=departments) for k, v in data.items()}
+        return {k: expand(v, me=me, departments=departments, now=now) for k, v in data.items()}
     if isinstance(data, list):
-        return [expand(v, me=me, departments=departments) for v in data]
+        return [expand(v, me=me, departments=departments, now=now) for v in data]
     return data
 
 
 def view_condition(
-    data: Any, *, specs: Mapping[str, FieldSpec], me: int, departments: Sequence[int]
+    data: Any,
+    *,
+    specs: Mapping[str, FieldSpec],
+    me: int,
+    departments: Sequence[int],
+    now: datetime | None = None,
 ) -> Condition:
     """The parsed condition, or ValidationFailed naming the bad part (`condition.all[1].value`)."""
     try:
-        return parse_condition(expand(data, me=me, departments=departments), specs=specs, path="condition")
+        expanded = expand(data, me=me, departments=departments, now=now)
+        return parse_condition(expanded, specs=specs, path="condition")
     except RuleSchemaError as exc:
         raise ValidationFailed(exc.message, field=exc.path) from None
 
@@ -70,5 +101,5 @@ def compile_filter(
     data: Any, *, specs: Mapping[str, FieldSpec], me: int, departments: Sequence[int], now: datetime
 ) -> Q:
     """The database filter of a stored (already validated) condition for this agent."""
-    cond = view_condition(data, specs=specs, me=me, departments=departments)
+    cond = view_condition(data, specs=specs, me=me, departments=departments, now=now)
     return ticket_filter(cond, specs=specs, path="condition", now=now)

@@ -33,6 +33,16 @@ _UNRESOLVED = {
     "value": [str(c) for c in UNRESOLVED_CATEGORIES],
 }
 
+# Solved or closed in the last week: bounded in time, so its count and its pages stay small
+# however many tickets a desk has solved.
+RECENTLY_SOLVED_DAYS = 7
+RECENTLY_SOLVED: dict[str, Any] = {
+    "all": [
+        {"field": "ticket.status_category", "op": "in", "value": ["solved", "closed"]},
+        {"field": "ticket.solved_at", "op": "gte", "value": conditions.days_ago(RECENTLY_SOLVED_DAYS)},
+    ]
+}
+
 # The views every desk starts with: key, name, condition, extra filter, sort.
 DEFAULT_VIEWS: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
@@ -90,7 +100,7 @@ DEFAULT_VIEWS: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "recently-solved",
         "Recently solved",
-        {"field": "ticket.status_category", "op": "in", "value": ["solved", "closed"]},
+        RECENTLY_SOLVED,
         "",
         "-updated",
     ),

@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 
 from sportello.accounts.models import Role, User
 from sportello.blueprints import selectors as bp_selectors
-from sportello.blueprints.models import TicketBlueprint
 from sportello.core.errors import NotFound, PermissionDenied
 from sportello.engine import blueprints as bp_engine
 from sportello.engine import sla as sla_engine
@@ -203,10 +202,10 @@ def blueprint_panel(
     user = request.user
     if not isinstance(user, User) or user.role not in (Role.ADMIN, Role.AGENT):
         return None  # light agents read no blueprint
-    if not TicketBlueprint.objects.filter(ticket_id=ticket.pk).exists():
-        return None  # most tickets follow no process: one query to know it
     try:
-        process = bp_selectors.ticket_process(principal=user, ticket_id=ticket.pk)
+        # The page's ticket (read for this agent) is reused; most tickets follow no process:
+        # then this is one query.
+        process = bp_selectors.ticket_process_of(principal=user, ticket=ticket)
     except (NotFound, PermissionDenied):
         return None
     run, bp = process.run, process.blueprint

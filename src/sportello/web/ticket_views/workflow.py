@@ -22,6 +22,7 @@ from sportello.sla import tiers
 from sportello.ticket_tasks import selectors as task_selectors
 from sportello.ticket_tasks import services as task_services
 from sportello.tickets import attachments
+from sportello.tickets.models import Ticket
 
 from ..errors import attach_error
 from ..panels import workflow as panel
@@ -55,9 +56,9 @@ def _agent(request: HttpRequest) -> User:
 # -- blueprint ---------------------------------------------------------------------------------
 
 
-def _process(request: HttpRequest, ticket_id: int) -> bp_selectors.TicketProcess:
+def _process(request: HttpRequest, ticket: Ticket) -> bp_selectors.TicketProcess:
     try:
-        process = bp_selectors.ticket_process(principal=_agent(request), ticket_id=ticket_id)
+        process = bp_selectors.ticket_process_of(principal=_agent(request), ticket=ticket)
     except (NotFound, PermissionDenied):
         raise Http404 from None
     if process.run is None or process.blueprint is None:
@@ -92,7 +93,7 @@ def _refusal_on_form(form: TransitionForm, exc: DomainError) -> int:
 def ticket_transition(request: HttpRequest, ticket_id: int, transition_key: str) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
-    process = _process(request, ticket.pk)
+    process = _process(request, ticket)
     assert process.blueprint is not None
     transition = process.blueprint.transition(transition_key)
     if transition is None:
@@ -158,7 +159,7 @@ def ticket_transition(request: HttpRequest, ticket_id: int, transition_key: str)
 def ticket_flowchart(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The ticket's blueprint as an SVG flowchart, its current state highlighted."""
     ticket = ticket_for(request, ticket_id)
-    process = _process(request, ticket.pk)
+    process = _process(request, ticket)
     assert process.blueprint is not None
     assert process.run is not None
     current = process.run.state if process.run.active else None
