@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0004_agent_away_and_signature'),
         ('contacts', '0001_initial'),
-        ('tickets', '0010_ticket_viewer'),
+        ('tickets', '0011_ticket_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
