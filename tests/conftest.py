@@ -127,21 +127,21 @@ def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiCl
 
 @pytest.fixture(autouse=True)
 def _fresh_rule_cache() -> None:
-    """Parsed rules are cached per process by id and version; tests roll back and reuse ids."""
+    """Parsed rules, blueprints, policies, calendars, tier paths, departments and templates are
+    cached per process; tests roll back and reuse ids."""
     from sportello.automation.event_rules import forget_parsed_rules
+    from sportello.blueprints.definitions import forget_departments, forget_parsed_blueprints
+    from sportello.notifications.services import forget_templates
     from sportello.sla.calendars import forget_calendars
     from sportello.sla.services import forget_policies
     from sportello.sla.tiers import forget_paths
 
     forget_parsed_rules()
+    forget_parsed_blueprints()
     forget_policies()
     forget_calendars()
     forget_paths()
-    from sportello.blueprints.definitions import forget_departments
-
     forget_departments()
-    from sportello.notifications.services import forget_templates
-
     forget_templates()
 
 
