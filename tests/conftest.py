@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,21 +128,21 @@ def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiCl
 
 @pytest.fixture(autouse=True)
 def _fresh_rule_cache() -> None:
-    """Parsed rules are cached per process by id and version; tests roll back and reuse ids."""
+    """Parsed rules, blueprints, policies, calendars, tier paths, departments and templates are
+    cached per process; tests roll back and reuse ids."""
     from sportello.automation.event_rules import forget_parsed_rules
+    from sportello.blueprints.definitions import forget_departments, forget_parsed_blueprints
+    from sportello.notifications.services import forget_templates
     from sportello.sla.calendars import forget_calendars
     from sportello.sla.services import forget_policies
     from sportello.sla.tiers import forget_paths
 
     forget_parsed_rules()
+    forget_parsed_blueprints()
     forget_policies()
     forget_calendars()
     forget_paths()
-    from sportello.blueprints.definitions import forget_departments
-
     forget_departments()
-    from sportello.notifications.services import forget_templates
-
     forget_templates()
 
 
@@ -151,8 +152,9 @@ hypothesis_settings.register_profile("sportello", deadline=None)
 hypothesis_settings.load_profile("sportello")
 
 
-# The agent UI's tests (tests/web, tests/queues): tickets opened through the service, and
-# browsers (Django's test client) signed in per role.
+# The agent UI's tests (tests/web, tests/queues, tests/browser): tickets opened through the
+# service, browsers (Django's test client) signed in per role, the departments' layouts of custom
+# fields, and attachment storage in the test's own directory.
 
 
 @pytest.fixture
@@ -195,3 +197,64 @@ def browser() -> Callable[..., Client]:
         return client
 
     return make
+
+
+@pytest.fixture
+def layouts(desk: Any) -> None:
+    """Books and Electronics as in the demo: an order number, and a subcategory (labelled
+    options, each department allowing its own) required to solve; Books also asks whether the
+    order was gift wrapped, Electronics for a product code."""
+    from sportello.tickets.fields_services import (
+        FieldOption,
+        LayoutRowSpec,
+        custom_field_create,
+        layout_replace,
+    )
+
+    custom_field_create(actor=None, key="order_number", label="Order number", type="text")
+    custom_field_create(
+        actor=None,
+        key="subcategory",
+        label="Subcategory",
+        type="picklist",
+        options=[
+            FieldOption("novels", "Novels"),
+            FieldOption("childrens_books", "Children's books"),
+            FieldOption("phones", "Phones"),
+            FieldOption("televisions", "Televisions"),
+        ],
+    )
+    custom_field_create(actor=None, key="gift", label="Gift wrapped", type="boolean")
+    custom_field_create(actor=None, key="product_code", label="Product code", type="text")
+    layout_replace(
+        actor=None,
+        department=desk.books,
+        rows=[
+            LayoutRowSpec("order_number"),
+            LayoutRowSpec("subcategory", required="to_solve", allowed_values=["novels", "childrens_books"]),
+            LayoutRowSpec("gift"),
+        ],
+    )
+    layout_replace(
+        actor=None,
+        department=desk.electronics,
+        rows=[
+            LayoutRowSpec("order_number"),
+            LayoutRowSpec("subcategory", required="to_solve", allowed_values=["phones", "televisions"]),
+            LayoutRowSpec("product_code"),
+        ],
+    )
+
+
+@pytest.fixture
+def attachment_store(settings: Any, tmp_path: Path) -> Path:
+    """Attachments (and raw mail) stored in the test's own directory."""
+    root = tmp_path / "attachments"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": None},
+        },
+    }
+    return root

@@ -268,7 +268,7 @@ def test_the_demo_desk_comes_with_service_levels_that_apply_from_now_on(demo: st
 
 
 def test_the_demo_desk_receives_mail_at_its_department_addresses_and_acknowledges_it(
-    demo: str, settings: Any, tmp_path: Any
+    demo: str, attachment_store: Any
 ) -> None:
     from email.message import EmailMessage
 
@@ -276,13 +276,6 @@ def test_the_demo_desk_receives_mail_at_its_department_addresses_and_acknowledge
     from sportello.channels.models import Mailbox, OutboxMessage
     from sportello.tickets.models import Ticket
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": None},
-        },
-    }
     # then every department's address is a mailbox
     assert "6 mailboxes" in demo
     assert set(Mailbox.objects.values_list("address", flat=True)) == {

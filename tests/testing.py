@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -13,3 +14,22 @@ ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
 def expect(**statuses: int) -> list[tuple[str, int]]:
     """`expect(admin=200, …)` as (role, status) pairs in ROLES order, for parametrize."""
     return [(role, statuses[role]) for role in ROLES]
+
+
+class Clock:
+    """A wall clock a test moves by hand (`clock.at += timedelta(...)`)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def hand_clock(monkeypatch: Any, at: datetime) -> Clock:
+    """The edges' clock (`sportello.core.clock.now`) replaced, for the test, by a Clock at `at`."""
+    from sportello.core import clock
+
+    c = Clock(at)
+    monkeypatch.setattr(clock, "now", c)
+    return c

@@ -1,25 +1,12 @@
-"""Set-ups of the ticket page's workflow panels, shared by the web and browser tests: an SLA
-policy with a warning, the Returns process of Books with its custom fields, a tier path, and a
-ticket a customer opened (so its first-response clock runs)."""
+"""Workflow set-ups, imported by name by the blueprint, web and browser tests (fixtures live in
+conftest.py files): an SLA policy with a warning, the Returns process of Books with its custom
+fields, a tier path, a ticket a customer opened (so its first-response clock runs), and readers
+of a ticket's process."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-
-
-def forget_caches() -> None:
-    """Parsed configurations are cached per process; tests roll back and reuse ids."""
-    from sportello.blueprints.definitions import forget_departments, forget_parsed_blueprints
-    from sportello.sla.calendars import forget_calendars
-    from sportello.sla.services import forget_policies
-    from sportello.sla.tiers import forget_paths
-
-    forget_parsed_blueprints()
-    forget_departments()
-    forget_policies()
-    forget_calendars()
-    forget_paths()
 
 
 def sla_policy(desk: Any, now: datetime, *, within: str = "1h", warn_before: str = "15m") -> Any:
@@ -69,58 +56,80 @@ def returns_fields(desk: Any) -> None:
     )
 
 
+def returns_definition(desk: Any, **overrides: Any) -> dict[str, Any]:
+    """Received → awaiting the item (needs an order id and a note) → refunded (admins)."""
+    return {
+        "key": "returns",
+        "name": "Returns",
+        "department": desk.books.pk,
+        "entry": {"field": "ticket.custom.kind", "op": "is", "value": "return"},
+        "states": [
+            {"key": "received", "name": "Received", "status": "open"},
+            {"key": "awaiting-item", "name": "Awaiting the item", "status": "pending"},
+            {"key": "refunded", "name": "Refunded", "status": "solved", "terminal": True},
+        ],
+        "transitions": [
+            {
+                "key": "label-sent",
+                "name": "Send the return label",
+                "from": "received",
+                "to": "awaiting-item",
+                "owners": {"roles": ["agent", "admin"]},
+                "during": {
+                    "fields": [
+                        {
+                            "field": "ticket.custom.order_id",
+                            "required": True,
+                            "matches": "^[A-Z]{2}[0-9]{6}$",
+                            "message": "An order id looks like AB123456",
+                        }
+                    ],
+                    "note": "required",
+                },
+                "after": [
+                    {"add_tags": ["label_sent"]},
+                    {
+                        "notify": {
+                            "to": ["requester"],
+                            "subject": "Your return label for {{ ticket.custom.order_id }}",
+                            "body": "Print the label and send the item back.",
+                        }
+                    },
+                ],
+            },
+            {
+                "key": "refund",
+                "name": "Refund",
+                "from": "awaiting-item",
+                "to": "refunded",
+                "owners": {"roles": ["admin"]},
+                "during": {
+                    "fields": [
+                        {"field": "ticket.custom.refund_amount", "required": True, "min": 0, "max": 500}
+                    ]
+                },
+            },
+        ],
+        **overrides,
+    }
+
+
 def returns_blueprint(desk: Any, now: datetime) -> Any:
-    """Every Books ticket: Received → Awaiting the item (an order number, a reason and a note
-    are asked; 5 days to get there) → Refunded (admins only)."""
+    """The Returns process as the ticket page shows it: on every Books ticket (no entry
+    condition, no actions after the label is sent), two days allowed in Received, and the label
+    step also asks the kind, with its own message for an order number."""
     from sportello.blueprints.services import blueprint_save
 
-    row, _ = blueprint_save(
-        definition={
-            "key": "returns",
-            "name": "Returns",
-            "department": desk.books.pk,
-            "states": [
-                {"key": "received", "name": "Received", "status": "open", "time_limit": "2d"},
-                {"key": "awaiting-item", "name": "Awaiting the item", "status": "pending"},
-                {"key": "refunded", "name": "Refunded", "status": "solved", "terminal": True},
-            ],
-            "transitions": [
-                {
-                    "key": "label-sent",
-                    "name": "Send the return label",
-                    "from": "received",
-                    "to": "awaiting-item",
-                    "owners": {"roles": ["agent", "admin"]},
-                    "during": {
-                        "fields": [
-                            {
-                                "field": "ticket.custom.order_id",
-                                "required": True,
-                                "matches": "^[A-Z]{2}[0-9]{6}$",
-                                "message": "An order number looks like AB123456",
-                            },
-                            {"field": "ticket.custom.kind", "allowed_values": ["return", "exchange"]},
-                        ],
-                        "note": "required",
-                    },
-                },
-                {
-                    "key": "refund",
-                    "name": "Refund",
-                    "from": "awaiting-item",
-                    "to": "refunded",
-                    "owners": {"roles": ["admin"]},
-                    "during": {
-                        "fields": [
-                            {"field": "ticket.custom.refund_amount", "required": True, "min": 0, "max": 500}
-                        ]
-                    },
-                },
-            ],
-        },
-        actor=desk.admin,
-        now=now,
-    )
+    definition = returns_definition(desk)
+    del definition["entry"]
+    definition["states"][0]["time_limit"] = "2d"
+    label_sent = definition["transitions"][0]
+    del label_sent["after"]
+    label_sent["during"]["fields"] = [
+        {**label_sent["during"]["fields"][0], "message": "An order number looks like AB123456"},
+        {"field": "ticket.custom.kind", "allowed_values": ["return", "exchange"]},
+    ]
+    row, _ = blueprint_save(definition=definition, actor=desk.admin, now=now)
     return row
 
 
@@ -164,3 +173,20 @@ def customer_ticket(desk: Any, now: datetime, subject: str = "Wrong edition", **
         now=now,
         fields={"assignee": desk.agent.pk, **fields},
     ).ticket
+
+
+def run_of(ticket: Any) -> Any:
+    from sportello.blueprints.models import TicketBlueprint
+
+    return TicketBlueprint.objects.get(ticket_id=ticket.pk)
+
+
+def blueprint_events(ticket: Any) -> list[tuple[str, str, str]]:
+    """(field, actor kind, cause) of the ticket's blueprint events, in order."""
+    from sportello.tickets.models import TicketEvent
+
+    return list(
+        TicketEvent.objects.filter(ticket_id=ticket.pk, kind="blueprint")
+        .order_by("at", "id")
+        .values_list("field", "actor_kind", "cause")
+    )

@@ -18,18 +18,10 @@ KEY_RE = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{32})$")
 
 
 @pytest.fixture
-def store(settings: Any, tmp_path: Path) -> Path:
+def store(settings: Any, attachment_store: Path) -> Path:
     """Attachment storage in a temporary directory, with a small size limit."""
-    root = tmp_path / "attachments"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
     settings.SPORTELLO = {**settings.SPORTELLO, "ATTACHMENT_MAX_BYTES": LIMIT}
-    return root
+    return attachment_store
 
 
 def stored_files(root: Path) -> list[Path]:

@@ -315,14 +315,7 @@ SCOPED_LISTS = {"/tickets", "/search?q=pages", "/tasks"}
 
 
 @pytest.fixture
-def world(desk: Any, settings: Any, tmp_path: Path) -> dict[str, Any]:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
+def world(desk: Any, attachment_store: Path) -> dict[str, Any]:
     blueprint_save(definition={**BLUEPRINT, "department": desk.books.pk}, actor=desk.admin, now=NOW)
     outcome = services.ticket_open(
         principal=desk.agent,

@@ -9,42 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from blueprint_helpers import returns_definition
 
-
-@pytest.fixture(autouse=True)
-def _fresh_blueprint_cache() -> None:
-    """Parsed definitions are cached per process; tests roll back and reuse ids."""
-    from sportello.blueprints.definitions import forget_parsed_blueprints
-
-    forget_parsed_blueprints()
+from workflow_setup import returns_definition, returns_fields
 
 
 @pytest.fixture
 def fields(desk: Any) -> None:
-    """`kind` (return / exchange), `order_id` (text) and `refund_amount` (decimal), in the Books
-    layout."""
-    from sportello.tickets.fields_services import (
-        FieldOption,
-        LayoutRowSpec,
-        custom_field_create,
-        layout_replace,
-    )
-
-    custom_field_create(
-        actor=None,
-        key="kind",
-        label="Kind",
-        type="picklist",
-        options=[FieldOption("return"), FieldOption("exchange")],
-    )
-    custom_field_create(actor=None, key="order_id", label="Order", type="text")
-    custom_field_create(actor=None, key="refund_amount", label="Refund", type="decimal")
-    layout_replace(
-        actor=None,
-        department=desk.books,
-        rows=[LayoutRowSpec("kind"), LayoutRowSpec("order_id"), LayoutRowSpec("refund_amount")],
-    )
+    returns_fields(desk)
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from blueprint_helpers import run_of
 
 from sportello.blueprints.services import TransitionInputsInvalid, blueprints_import, load_blueprints_text
 from sportello.channels.models import OutboxMessage
 from sportello.tickets.models import Ticket
+from workflow_setup import run_of
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "blueprints.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)

@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import yaml
-from blueprint_helpers import returns_definition
 
 from sportello.blueprints.models import Blueprint, BlueprintVersion
+from workflow_setup import returns_definition
 
 SCHEMA = "sportello/blueprints/v1"
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from blueprint_helpers import returns_definition
-
 from sportello.blueprints import timers
 from sportello.blueprints.models import BlueprintFiring, BlueprintTimer
 from sportello.channels.models import OutboxMessage
 from sportello.tickets.models import TicketEvent, TicketTag
+from workflow_setup import returns_definition
 
 
 def limited(desk: Any) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from blueprint_helpers import returns_definition
 
 from sportello.blueprints import selectors
 from sportello.core import clock
 from sportello.engine.blueprints import Overdue
 from sportello.sla.calendars import calendar_save
+from workflow_setup import returns_definition
 
 H = timedelta(hours=1)
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprint_helpers import blueprint_events, returns_definition, run_of
-
 from sportello.blueprints.models import Blueprint, BlueprintVersion, TicketBlueprint
 from sportello.channels.models import OutboxMessage
 from sportello.tickets.models import Message, Ticket, TicketEvent
+from workflow_setup import blueprint_events, returns_definition, run_of
 
 
 def create_ticket(client: Any, desk: Any, kind: str = "return") -> dict[str, Any]:

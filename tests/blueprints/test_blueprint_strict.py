@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from blueprint_helpers import blueprint_events, returns_definition, run_of
 
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
@@ -16,6 +15,7 @@ from sportello.core.errors import Conflict
 from sportello.tickets import pipeline
 from sportello.tickets.models import Message, Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
+from workflow_setup import blueprint_events, returns_definition, run_of
 
 
 def system_sets_status(ticket: Any, status: str, now: Any) -> Any:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from blueprint_helpers import blueprint_events, returns_definition, run_of
 
 from sportello.blueprints.services import TransitionInputsInvalid, TransitionNotAllowed
 from sportello.core.errors import Conflict, NotFound, PermissionDenied
 from sportello.engine.blueprints import CHAIN_MAX
 from sportello.tickets.models import Ticket, TicketEvent
+from workflow_setup import blueprint_events, returns_definition, run_of
 
 
 def with_owners(desk: Any, owners: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 database. Each test signs in as a person would and clicks through a journey.
 
 Fixtures:
-- `desk` (from tests/conftest.py) on a transactional database, so the server thread sees it on
-  both databases;
+- `desk`, `open_ticket`, `layouts`, `attachment_store` (from tests/conftest.py) on a
+  transactional database, so the server thread sees them on both databases;
+- `now`: the real clock's instant when the test starts (the live server reads the real clock),
+  so `open_ticket` opens tickets now;
 - `page`: a fresh Chromium page at 1440 by 900 (`phone_page`: 390 by 844);
 - `sign_in(page, user)`: signs in through the login form and waits for the queue;
 - `url(path)`: the live server's address for a path;
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -78,6 +81,14 @@ def _browser_db(transactional_db: Any) -> None:
     from django.apps import apps
 
     importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The live server reads the real clock: what a journey sets up happens now."""
+    from sportello.core import clock
+
+    return clock.now()
 
 
 @pytest.fixture

@@ -21,24 +21,6 @@ def _shot(page: Any, name: str) -> None:
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
-def _ticket(desk: Any, subject: str = "Where is my order?") -> Any:
-    from sportello.core import clock
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_open
-
-    return ticket_open(
-        principal=desk.admin,
-        via=Via.WEB,
-        data={
-            "subject": subject,
-            "description": "It has not arrived yet.",
-            "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk,
-        },
-        now=clock.now(),
-    ).ticket
-
-
 def _messages(ticket: Any) -> list[tuple[bool, str]]:
     from sportello.tickets.models import Message
 
@@ -46,11 +28,11 @@ def _messages(ticket: Any) -> list[tuple[bool, str]]:
 
 
 def test_reply_with_an_attachment_and_send_and_set_pending(
-    desk: Any, page: Any, sign_in: Any, url: Any, tmp_path: Any
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any, tmp_path: Any
 ) -> None:
     from sportello.tickets.models import Attachment
 
-    ticket = _ticket(desk)
+    ticket = open_ticket("Where is my order?", description="It has not arrived yet.")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     composer = page.locator("#reply-form")
@@ -86,8 +68,10 @@ def test_reply_with_an_attachment_and_send_and_set_pending(
     assert_accessible(page, context="the ticket after a reply")
 
 
-def test_a_note_stays_a_note_after_sending(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
-    ticket = _ticket(desk)
+def test_a_note_stays_a_note_after_sending(
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    ticket = open_ticket("Where is my order?", description="It has not arrived yet.")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     composer = page.locator("#reply-form")
@@ -113,7 +97,7 @@ def test_a_note_stays_a_note_after_sending(desk: Any, page: Any, sign_in: Any, u
     assert_accessible(page, context="the composer in note mode")
 
 
-def test_macro_preview_then_apply(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+def test_macro_preview_then_apply(desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any) -> None:
     from sportello.automation import macros
     from sportello.core import clock
 
@@ -141,7 +125,7 @@ def test_macro_preview_then_apply(desk: Any, page: Any, sign_in: Any, url: Any) 
         actor=desk.admin,
         now=clock.now(),
     )
-    ticket = _ticket(desk, "Refund please")
+    ticket = open_ticket("Refund please", description="It has not arrived yet.")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     composer = page.locator("#reply-form")
@@ -170,9 +154,9 @@ def test_macro_preview_then_apply(desk: Any, page: Any, sign_in: Any, url: Any) 
 
 
 def test_a_draft_survives_a_reload_and_is_cleared_once_sent(
-    desk: Any, page: Any, sign_in: Any, url: Any
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
 ) -> None:
-    ticket = _ticket(desk)
+    ticket = open_ticket("Where is my order?", description="It has not arrived yet.")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     composer = page.locator("#reply-form")
@@ -190,9 +174,9 @@ def test_a_draft_survives_a_reload_and_is_cleared_once_sent(
 
 @pytest.mark.parametrize("phone", [False, True])
 def test_a_light_agent_only_has_the_note(
-    desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, phone: bool
+    desk: Any, open_ticket: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, phone: bool
 ) -> None:
-    ticket = _ticket(desk)
+    ticket = open_ticket("Where is my order?", description="It has not arrived yet.")
     tab = phone_page if phone else page
     sign_in(tab, desk.light)
     tab.goto(url(f"/tickets/{ticket.pk}/"))
@@ -212,14 +196,14 @@ def test_a_light_agent_only_has_the_note(
 
 
 def test_a_closed_ticket_gets_a_follow_up_from_the_composer(
-    desk: Any, page: Any, sign_in: Any, url: Any
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
 ) -> None:
     from sportello.core import clock
     from sportello.core.actors import Via
     from sportello.tickets import services
     from sportello.tickets.models import Message, Ticket
 
-    ticket = _ticket(desk, "Broken spine")
+    ticket = open_ticket("Broken spine", description="It has not arrived yet.")
     services.ticket_update(
         principal=desk.admin,
         ticket_id=ticket.pk,

@@ -18,23 +18,15 @@ def _shot(page: Any, name: str) -> None:
         page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
 
 
-def _open_ticket(desk: Any, subject: str) -> Any:
-    from sportello.core import clock
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_open
-
-    data = {"subject": subject, "description": "It came in pieces.", "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk}  # fmt: skip
-    return ticket_open(principal=desk.admin, via=Via.WEB, data=data, now=clock.now()).ticket
-
-
 def _no_sideways_overflow(page: Any) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"page is {width}px wide"
 
 
-def test_a_mention_that_notifies(desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any) -> None:
-    ticket = _open_ticket(desk, "The parcel arrived damaged")
+def test_a_mention_that_notifies(
+    desk: Any, open_ticket: Any, page: Any, phone_page: Any, sign_in: Any, url: Any
+) -> None:
+    ticket = open_ticket("The parcel arrived damaged", description="It came in pieces.")
     # Ada writes a note naming Bruno, picking him from the suggestions with the keyboard
     sign_in(page, desk.admin)
     page.goto(url(f"/tickets/{ticket.pk}/"))

@@ -4,28 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from .axe import assert_accessible
-
-
-@pytest.fixture
-def open_ticket(desk: Any) -> Any:
-    """Tickets opened now (the live server reads the real clock) through the service."""
-    from sportello.core import clock
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_open
-
-    def make(subject: str, *, description: str = "") -> Any:
-        data = {
-            "subject": subject,
-            "description": description or f"About: {subject}",
-            "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk,
-        }
-        return ticket_open(principal=desk.admin, via=Via.WEB, data=data, now=clock.now()).ticket
-
-    return make
 
 
 def test_merge_a_duplicate(desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any) -> None:

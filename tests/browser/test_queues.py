@@ -4,7 +4,6 @@ and a bulk change of 50 tickets through "select all in this view"."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,40 +18,29 @@ def _shot(page: Any, name: str) -> None:
         page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
 
 
-def _open(desk: Any, n: int, *, prefix: str = "Ticket") -> list[Any]:
-    from sportello.core import clock
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_open
-
-    now = clock.now()
+def _open(desk: Any, open_ticket: Any, n: int, *, prefix: str = "Ticket") -> list[Any]:
     priorities = ["low", "normal", "high", "urgent"]
-    out = []
-    for i in range(n):
-        outcome = ticket_open(
-            principal=desk.admin,
-            via=Via.WEB,
-            data={
-                "subject": f"{prefix} {i:02d} about an order",
-                "description": "Where is it?",
-                "department_id": desk.books.pk,
-                "requester_id": (desk.alice if i % 2 else desk.bob).pk,
-                "priority": priorities[i % 4],
-                "tags": ["order"] if i % 3 == 0 else [],
-            },
-            now=now - timedelta(minutes=200 - i),
+    return [
+        open_ticket(
+            f"{prefix} {i:02d} about an order",
+            description="Where is it?",
+            requester=desk.alice if i % 2 else desk.bob,
+            priority=priorities[i % 4],
+            tags=["order"] if i % 3 == 0 else [],
+            minutes_ago=200 - i,
         )
-        out.append(outcome.ticket)
-    return out
+        for i in range(n)
+    ]
 
 
 def test_bulk_update_of_50_tickets_sets_them_pending(
-    desk: Any, page: Any, sign_in: Any, url: Any, monkeypatch: pytest.MonkeyPatch
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sportello.queues import views
 
     monkeypatch.setattr(views, "PAGE_SIZE", 20)
     # given 50 unresolved tickets in Books, 20 to a page
-    _open(desk, 50)
+    _open(desk, open_ticket, 50)
     sign_in(page, desk.agent)
     page.goto(url("/"))
     assert page.get_by_role("heading", level=1).inner_text() == "All unresolved"
@@ -87,12 +75,12 @@ def test_bulk_update_of_50_tickets_sets_them_pending(
 
 
 def test_open_a_view_sort_page_and_go_back(
-    desk: Any, page: Any, sign_in: Any, url: Any, monkeypatch: pytest.MonkeyPatch
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sportello.queues import views
 
     monkeypatch.setattr(views, "PAGE_SIZE", 20)
-    tickets = _open(desk, 30)
+    tickets = _open(desk, open_ticket, 30)
     sign_in(page, desk.agent)
     page.goto(url("/"))
     # when the agent opens the VIP view (Alice's organization is VIP: 15 tickets)
@@ -125,8 +113,10 @@ def test_open_a_view_sort_page_and_go_back(
     assert_accessible(page, context="a sorted view")
 
 
-def test_the_queue_stacks_rows_at_phone_width(desk: Any, phone_page: Any, sign_in: Any, url: Any) -> None:
-    _open(desk, 6)
+def test_the_queue_stacks_rows_at_phone_width(
+    desk: Any, open_ticket: Any, phone_page: Any, sign_in: Any, url: Any
+) -> None:
+    _open(desk, open_ticket, 6)
     sign_in(phone_page, desk.agent)
     phone_page.goto(url("/"))
     assert phone_page.locator("tr[data-row]").count() == 6

@@ -9,30 +9,13 @@ from typing import Any
 from .axe import assert_accessible
 
 
-def _open(desk: Any, subject: str, *, description: str, department: Any = None, **data: Any) -> Any:
-    from sportello.core import clock
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_open
-
-    return ticket_open(
-        principal=desk.admin,
-        via=Via.WEB,
-        data={
-            "subject": subject,
-            "description": description,
-            "department_id": (department or desk.books).pk,
-            "requester_id": desk.alice.pk,
-            **data,
-        },
-        now=clock.now(),
-    ).ticket
-
-
-def test_an_agent_searches_filters_and_opens_a_result(desk: Any, page: Any, sign_in: Any) -> None:
+def test_an_agent_searches_filters_and_opens_a_result(
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any
+) -> None:
     # given two tickets about a printer, one of them already solved, and one about a refund
-    open_one = _open(desk, "Printer on floor 2", description="The printer jams on every second page")
-    solved = _open(desk, "Old printer", description="Printer toner was empty", status="solved")
-    _open(desk, "Refund please", description="I want my money back")
+    open_one = open_ticket("Printer on floor 2", description="The printer jams on every second page")
+    solved = open_ticket("Old printer", description="Printer toner was empty", status="solved")
+    open_ticket("Refund please", description="I want my money back")
     sign_in(page, desk.agent)
 
     # when the agent types a word in the top-bar box and presses Enter
@@ -62,8 +45,8 @@ def test_an_agent_searches_filters_and_opens_a_result(desk: Any, page: Any, sign
     assert open_one.pk != solved.pk
 
 
-def test_a_ticket_number_lands_on_the_ticket(desk: Any, page: Any, sign_in: Any) -> None:
-    ticket = _open(desk, "Broken kettle", description="It does not boil")
+def test_a_ticket_number_lands_on_the_ticket(desk: Any, open_ticket: Any, page: Any, sign_in: Any) -> None:
+    ticket = open_ticket("Broken kettle", description="It does not boil")
     sign_in(page, desk.agent)
     page.keyboard.press("/")
     box = page.get_by_role("searchbox", name="Search tickets").first
@@ -83,9 +66,11 @@ def test_the_empty_search_page_advises_and_is_accessible(
     assert_accessible(page, context="a search without results")
 
 
-def test_the_search_page_fits_a_phone(desk: Any, phone_page: Any, sign_in: Any, url: Any) -> None:
+def test_the_search_page_fits_a_phone(
+    desk: Any, open_ticket: Any, phone_page: Any, sign_in: Any, url: Any
+) -> None:
     for i in range(3):
-        _open(desk, f"Lamp number {i} with a rather long subject line", description="The lamp flickers " * 20)
+        open_ticket(f"Lamp number {i} with a rather long subject line", description="The lamp flickers " * 20)
     sign_in(phone_page, desk.agent)
     phone_page.goto(url("/search/?q=lamp"))
     assert phone_page.locator("[data-row]").count() == 3

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from .axe import assert_accessible
-from .test_search import _open
 
 
 def _focused(page: Any) -> str:
@@ -56,12 +55,12 @@ def test_shortcuts_do_not_fire_while_typing(desk: Any, page: Any, sign_in: Any) 
 
 
 def test_j_k_walk_the_queue_o_opens_and_brackets_step_through_its_tickets(
-    desk: Any, page: Any, sign_in: Any, url: Any
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
 ) -> None:
     # given three tickets in the queue, most urgent first
-    first = _open(desk, "First in queue", description="one", priority="urgent")
-    second = _open(desk, "Second in queue", description="two", priority="high")
-    third = _open(desk, "Third in queue", description="three", priority="low")
+    first = open_ticket("First in queue", description="one", priority="urgent")
+    second = open_ticket("Second in queue", description="two", priority="high")
+    third = open_ticket("Third in queue", description="three", priority="low")
     sign_in(page, desk.agent)
     rows = page.locator("[data-row]")
     assert rows.count() == 3
@@ -99,8 +98,10 @@ def test_j_k_walk_the_queue_o_opens_and_brackets_step_through_its_tickets(
     assert page.locator("[data-row]").count() == 3
 
 
-def test_enter_opens_the_current_search_result(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
-    ticket = _open(desk, "Lamp flickers", description="the lamp")
+def test_enter_opens_the_current_search_result(
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    ticket = open_ticket("Lamp flickers", description="the lamp")
     sign_in(page, desk.agent)
     page.goto(url("/search/?q=lamp"))
     page.keyboard.press("j")

@@ -9,8 +9,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .axe import assert_accessible
 
 PNG = (
@@ -19,90 +17,12 @@ PNG = (
 )
 
 
-@pytest.fixture
-def layouts(desk: Any) -> None:
-    """Books and Electronics as in the demo data: an order number; a subcategory required to
-    solve, each department allowing its own values (labelled)."""
-    from sportello.tickets.fields_services import (
-        FieldOption,
-        LayoutRowSpec,
-        custom_field_create,
-        layout_replace,
-    )
-
-    custom_field_create(actor=None, key="order_number", label="Order number", type="text")
-    custom_field_create(
-        actor=None,
-        key="subcategory",
-        label="Subcategory",
-        type="picklist",
-        options=[
-            FieldOption("novels", "Novels"),
-            FieldOption("childrens_books", "Children's books"),
-            FieldOption("phones", "Phones"),
-            FieldOption("televisions", "Televisions"),
-        ],
-    )
-    custom_field_create(actor=None, key="product_code", label="Product code", type="text")
-    books = ["novels", "childrens_books"]
-    electronics = ["phones", "televisions"]
-    layout_replace(
-        actor=None,
-        department=desk.books,
-        rows=[
-            LayoutRowSpec("order_number"),
-            LayoutRowSpec("subcategory", required="to_solve", allowed_values=books),
-        ],
-    )
-    layout_replace(
-        actor=None,
-        department=desk.electronics,
-        rows=[
-            LayoutRowSpec("order_number"),
-            LayoutRowSpec("subcategory", required="to_solve", allowed_values=electronics),
-            LayoutRowSpec("product_code"),
-        ],
-    )
-
-
-@pytest.fixture
-def store(settings: Any, tmp_path: Path) -> Path:
-    root = tmp_path / "attachments"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    return root
-
-
-def _ticket(desk: Any, subject: str, **data: Any) -> Any:
-    from sportello.core import clock
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_open
-
-    return ticket_open(
-        principal=desk.admin,
-        via=Via.WEB,
-        data={
-            "subject": subject,
-            "description": f"About: {subject}",
-            "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk,
-            **data,
-        },
-        now=clock.now(),
-    ).ticket
-
-
 def test_an_agent_sets_a_subcategory_by_its_label(
-    desk: Any, page: Any, sign_in: Any, url: Any, layouts: None
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any, layouts: None
 ) -> None:
     from sportello.tickets.models import Ticket
 
-    ticket = _ticket(desk, "Torn page")
+    ticket = open_ticket("Torn page")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     form = page.locator("#properties-form")
@@ -121,11 +41,11 @@ def test_an_agent_sets_a_subcategory_by_its_label(
 
 
 def test_changing_the_department_draws_its_layout_before_saving(
-    desk: Any, page: Any, sign_in: Any, url: Any, layouts: None
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any, layouts: None
 ) -> None:
     from sportello.tickets.models import Ticket
 
-    ticket = _ticket(desk, "Which reader?")
+    ticket = open_ticket("Which reader?")
     sign_in(page, desk.admin)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     form = page.locator("#properties-form")
@@ -162,12 +82,14 @@ def test_changing_the_department_draws_its_layout_before_saving(
     assert_accessible(page, context="the ticket page after a department change")
 
 
-def test_an_agent_opens_an_attachment(desk: Any, page: Any, sign_in: Any, url: Any, store: Path) -> None:
+def test_an_agent_opens_an_attachment(
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any, attachment_store: Path
+) -> None:
     from sportello.core import clock
     from sportello.core.actors import Via
     from sportello.tickets import attachments, services
 
-    ticket = _ticket(desk, "Scratched cover")
+    ticket = open_ticket("Scratched cover")
     att = attachments.attachment_upload(
         principal=desk.agent, ticket_id=ticket.pk, stream=io.BytesIO(PNG), filename="cover.png",
         declared_content_type="image/png", via=Via.WEB, now=clock.now(),
@@ -190,8 +112,10 @@ def test_an_agent_opens_an_attachment(desk: Any, page: Any, sign_in: Any, url: A
     assert_accessible(page, context="the ticket page with an attachment")
 
 
-def test_an_agent_edits_the_customers_phone(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
-    ticket = _ticket(desk, "Call me back")
+def test_an_agent_edits_the_customers_phone(
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    ticket = open_ticket("Call me back")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     panel = page.locator("#customer")
@@ -204,8 +128,8 @@ def test_an_agent_edits_the_customers_phone(desk: Any, page: Any, sign_in: Any, 
     assert_accessible(page, context="the customer panel")
 
 
-def test_an_agent_filters_the_history(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
-    ticket = _ticket(desk, "Busy")
+def test_an_agent_filters_the_history(desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any) -> None:
+    ticket = open_ticket("Busy")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     form = page.locator("#properties-form")
@@ -226,9 +150,9 @@ def test_an_agent_filters_the_history(desk: Any, page: Any, sign_in: Any, url: A
 
 
 def test_the_ticket_page_fits_a_phone(
-    desk: Any, phone_page: Any, sign_in: Any, url: Any, layouts: None
+    desk: Any, open_ticket: Any, phone_page: Any, sign_in: Any, url: Any, layouts: None
 ) -> None:
-    ticket = _ticket(desk, "A rather long subject line that a customer typed on a small phone screen")
+    ticket = open_ticket("A rather long subject line that a customer typed on a small phone screen")
     sign_in(phone_page, desk.agent)
     phone_page.goto(url(f"/tickets/{ticket.pk}/"))
     overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")

@@ -8,11 +8,8 @@ import os
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from workflow_setup import (
     customer_ticket,
-    forget_caches,
     returns_blueprint,
     returns_fields,
     sla_policy,
@@ -22,12 +19,6 @@ from workflow_setup import (
 from .axe import assert_accessible
 
 SHOTS = os.environ.get("SPORTELLO_SHOTS")  # a directory: save screenshots there to look at them
-
-
-@pytest.fixture(autouse=True)
-def _fresh(transactional_db: Any) -> None:
-    """No configuration cached from an earlier test."""
-    forget_caches()
 
 
 def shot(page: Any, name: str) -> None:

@@ -8,9 +8,8 @@ import hmac
 import random
 import smtplib
 import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from django.core import mail
 from django.core.mail import EmailMessage
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
+from hook_server import Hook, add_webhook
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,10 +25,7 @@ from sportello.channels.models import OutboxMessage, OutboxStatus, WebhookSecret
 from sportello.channels.secrets import seal
 from sportello.channels.services import outbox_add, outbox_deliver, outbox_sweep, retry_delay
 from sportello.channels.tasks import deliver_outbox
-from sportello.core.actors import Via
-from sportello.tickets import services as ticket_services
-
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # the suite's reference instant (conftest.NOW)
+from testing import NOW
 
 
 @given(
@@ -58,61 +55,6 @@ def test_retry_delay_is_capped_for_late_attempts() -> None:
     rng = random.Random(1)
     assert all(
         retry_delay(attempt=50, base=10, cap=3600, rng=rng) <= timedelta(seconds=3600) for _ in range(100)
-    )
-
-
-# -- a local receiver --------------------------------------------------------------------------
-
-
-class Hook:
-    def __init__(self) -> None:
-        self.answers: list[int] = []
-        self.seen: list[dict[str, str]] = []
-        self.bodies: list[bytes] = []
-        self.port = 0
-
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook?token=t0p"
-
-
-@pytest.fixture
-def hook(settings: Any) -> Iterator[Hook]:
-    state = Hook()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.seen.append({k.lower(): v for k, v in self.headers.items()})
-            state.bodies.append(body)
-            self.send_response(state.answers.pop(0) if state.answers else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.SPORTELLO = {**settings.SPORTELLO, "WEBHOOK_ALLOW": ["127.0.0.1"], "WEBHOOK_TOTAL_TIMEOUT": 3.0}
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def add_webhook(url: str, *, secret_ref: str | None = None, key: str = "wh:1") -> OutboxMessage:
-    return outbox_add(
-        kind="webhook",
-        ticket=None,
-        change_id=None,
-        dedupe_key=key,
-        payload={"url": url, "body": '{"ticket": 7}', "secret_ref": secret_ref, "headers": {}},
-        now=NOW,
     )
 
 
@@ -309,21 +251,6 @@ def test_delivery_ids_are_distinct_per_item(db: Any) -> None:
 
 
 # -- the deliveries endpoint ----------------------------------------------------------------
-
-
-@pytest.fixture
-def ticket(desk: Any) -> Any:
-    return ticket_services.ticket_open(
-        principal=desk.agent,
-        via=Via.API,
-        data={
-            "subject": "Missing pages",
-            "description": "Pages 30 to 40 are blank.",
-            "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk,
-        },
-        now=NOW,
-    ).ticket
 
 
 def test_deliveries_show_each_items_state_without_secrets_or_bodies(

@@ -12,7 +12,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,8 +27,7 @@ from sportello.channels.services import outbox_add, outbox_deliver
 from sportello.channels.tasks import deliver_outbox
 from sportello.core import worker as worker_mod
 from sportello.core.worker import Runner
-
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # the suite's reference instant (conftest.NOW)
+from testing import NOW
 
 
 class Hanging:

@@ -4,77 +4,24 @@ to admins, who can put one back in the queue; and the outbox's health in numbers
 from __future__ import annotations
 
 import smtplib
-import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.mail import EmailMessage
 from django_tasks_db.models import DBTaskResult
+from hook_server import Hook
 
 from sportello.channels.models import OutboxMessage, OutboxStatus
 from sportello.channels.selectors import outbox_health
 from sportello.channels.services import _claim, outbox_add, outbox_deliver
 from sportello.channels.tasks import deliver_outbox
 from sportello.core import clock
-from sportello.core.actors import Via
-from sportello.tickets import services as ticket_services
 from sportello.tickets.models import TicketEvent
+from testing import NOW
 
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # the suite's reference instant (conftest.NOW)
 DAY = timedelta(hours=24)
-
-
-@pytest.fixture
-def ticket(desk: Any) -> Any:
-    return ticket_services.ticket_open(
-        principal=desk.agent,
-        via=Via.API,
-        data={
-            "subject": "Missing pages",
-            "description": "Pages 30 to 40 are blank.",
-            "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk,
-        },
-        now=NOW,
-    ).ticket
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.deliveries: list[str] = []
-        self.port = 0
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.deliveries.append(self.headers["X-Sportello-Delivery"])
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.SPORTELLO = {**settings.SPORTELLO, "WEBHOOK_ALLOW": ["127.0.0.1"], "WEBHOOK_TOTAL_TIMEOUT": 3.0}
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def add(
@@ -134,14 +81,14 @@ def test_a_webhook_whose_last_attempt_was_lost_after_its_window_is_parked(db: An
 
 
 def test_admins_list_parked_deliveries_and_put_one_back_in_the_queue(
-    desk: Any, api: Callable[[Any], Any], ticket: Any, receiver: Receiver
+    desk: Any, api: Callable[[Any], Any], ticket: Any, hook: Hook
 ) -> None:
     # given a parked webhook and a parked e-mail on the ticket, and a webhook still retrying
-    hook = add("webhook", "p:hook", ticket=ticket, url=f"http://127.0.0.1:{receiver.port}/in")
+    webhook = add("webhook", "p:webhook", ticket=ticket, url=f"http://127.0.0.1:{hook.port}/in")
     note = add("email", "p:mail", ticket=ticket)
     retrying = add("webhook", "p:retrying", ticket=ticket)
     parked_at = NOW + DAY
-    for item in (hook, note):
+    for item in (webhook, note):
         OutboxMessage.objects.filter(pk=item.pk).update(
             status=OutboxStatus.PARKED, attempts=30, last_error="HTTP 503", parked_at=parked_at
         )
@@ -152,49 +99,49 @@ def test_admins_list_parked_deliveries_and_put_one_back_in_the_queue(
     hooks = admin.get("/deliveries/parked", {"kind": "webhook"}).json()["items"]
     # then both parked ones are there, with when they were parked; the retrying one is not
     assert [(d["id"], d["kind"], d["state"], d["attempts"], d["ticket_id"]) for d in everything] == [
-        (hook.pk, "webhook", "parked", 30, ticket.pk),
+        (webhook.pk, "webhook", "parked", 30, ticket.pk),
         (note.pk, "email", "parked", 30, ticket.pk),
     ]
     assert everything[0]["parked_at"] == parked_at.isoformat().replace("+00:00", "Z")
-    assert [d["id"] for d in hooks] == [hook.pk]
+    assert [d["id"] for d in hooks] == [webhook.pk]
     # and the ticket's own delivery list shows them parked
     on_ticket = agent.get(f"/tickets/{ticket.pk}/deliveries").json()["items"]
     assert {d["id"]: d["state"] for d in on_ticket} == {
-        hook.pk: "parked",
+        webhook.pk: "parked",
         note.pk: "parked",
         retrying.pk: "retrying",
     }
     # when an agent tries to list or retry, it is refused
     assert agent.get("/deliveries/parked").status_code == 403
-    assert agent.post(f"/deliveries/{hook.pk}/retry", {}).status_code == 403
+    assert agent.post(f"/deliveries/{webhook.pk}/retry", {}).status_code == 403
     # when the admin retries the webhook
     before = clock.now()
-    r = admin.post(f"/deliveries/{hook.pk}/retry", {})
+    r = admin.post(f"/deliveries/{webhook.pk}/retry", {})
     # then it waits in the webhook queue again with a new retry window, its attempts kept
     assert r.status_code == 200
     assert (r.json()["id"], r.json()["state"], r.json()["attempts"], r.json()["parked_at"]) == (
-        hook.pk,
+        webhook.pk,
         "retrying",
         30,
         None,
     )
-    hook.refresh_from_db()
-    assert hook.status == OutboxStatus.PENDING
-    assert hook.window_start is not None
-    assert hook.window_start >= before
+    webhook.refresh_from_db()
+    assert webhook.status == OutboxStatus.PENDING
+    assert webhook.window_start is not None
+    assert webhook.window_start >= before
     job = DBTaskResult.objects.filter(
-        task_path=deliver_outbox.module_path, args_kwargs__kwargs__outbox_id=hook.pk
+        task_path=deliver_outbox.module_path, args_kwargs__kwargs__outbox_id=webhook.pk
     ).latest("enqueued_at")
     assert (job.queue_name, job.status) == ("webhook", "READY")
     # and its next attempt delivers it, with the same delivery id as before
-    assert outbox_deliver(outbox_id=hook.pk, now=clock.now()) == OutboxStatus.SENT
-    assert receiver.deliveries == [str(hook.delivery_id)]
+    assert outbox_deliver(outbox_id=webhook.pk, now=clock.now()) == OutboxStatus.SENT
+    assert [h["x-sportello-delivery"] for h in hook.seen] == [str(webhook.delivery_id)]
     # when the admin retries it again, or a delivery that does not exist
-    again = admin.post(f"/deliveries/{hook.pk}/retry", {})
-    missing = admin.post(f"/deliveries/{hook.pk + 999}/retry", {})
+    again = admin.post(f"/deliveries/{webhook.pk}/retry", {})
+    missing = admin.post(f"/deliveries/{webhook.pk + 999}/retry", {})
     # then the first is a conflict (it is not parked), the second is not found
     assert (again.status_code, again.json()["error"]["code"]) == (409, "conflict")
-    assert again.json()["error"]["message"] == f"delivery {hook.pk} is sent, not parked"
+    assert again.json()["error"]["message"] == f"delivery {webhook.pk} is sent, not parked"
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
     assert admin.get("/deliveries/parked").json()["items"][0]["id"] == note.pk
 

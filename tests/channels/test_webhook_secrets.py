@@ -2,7 +2,6 @@
 unused, stored encrypted, never shown again; and rules, macros, SLA policies, blueprints and
 rules documents that name an unknown secret refused when saved, naming it."""
 
-# ruff: noqa: F811 - `hook`, the receiver fixture, is imported and then requested by name
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from test_outbox_delivery import NOW, Hook, add_webhook, hook  # noqa: F401 - the fixture
+from hook_server import Hook, add_webhook
 
 from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
@@ -31,6 +30,7 @@ from sportello.core.actors import Via
 from sportello.core.errors import Conflict, ValidationFailed
 from sportello.sla.services import policy_save as sla_policy_save
 from sportello.tickets import services as ticket_services
+from testing import NOW
 
 HOOK_RULE: dict[str, Any] = {
     "kind": "event",

@@ -10,24 +10,13 @@ import pytest
 from django.test import Client
 
 from sportello.core.models import RateWindow
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
+from testing import Clock, hand_clock
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Clock:
-    from sportello.core import clock as core_clock
-
     settings.SPORTELLO = {**settings.SPORTELLO, "API_RATE_LIMIT": 3, "API_RATE_WINDOW": 60.0}
-    c = Clock(datetime(2026, 11, 2, 9, 30, 15, tzinfo=UTC))  # 15 s into a minute's window
-    monkeypatch.setattr(core_clock, "now", c)
-    return c
+    return hand_clock(monkeypatch, datetime(2026, 11, 2, 9, 30, 15, tzinfo=UTC))  # 15 s into a window
 
 
 def test_a_token_over_the_limit_gets_429_with_retry_after(desk: Any, api: Any, clock: Clock) -> None:

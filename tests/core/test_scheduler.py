@@ -26,8 +26,7 @@ from sportello.core.scheduler import (
     registered_jobs,
     slot_start,
 )
-
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # the suite's reference instant (conftest.NOW)
+from testing import NOW
 
 
 @task()

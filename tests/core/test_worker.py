@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,8 +25,7 @@ from sportello.channels.services import outbox_add
 from sportello.core import worker as worker_mod
 from sportello.core.models import RecoveryAction, TaskRecovery, WorkerHeartbeat
 from sportello.core.worker import Runner, pollers_run, register_poller, task_recover
-
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # the suite's reference instant (conftest.NOW)
+from testing import NOW
 
 
 @task()

@@ -1,10 +1,10 @@
-"""Fixtures of the mail tests: the offline real-world corpora (downloaded once per machine),
-where received mail is kept, and the real servers on loopback (IMAP: pymap; SMTP: aiosmtpd)."""
+"""Fixtures of the mail tests: the offline real-world corpora (downloaded once per machine) and
+the real servers on loopback (IMAP: pymap; SMTP: aiosmtpd). Received mail is kept in the suite's
+`attachment_store` (tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,20 +27,6 @@ def sink(settings: Any) -> Iterator[Sink]:
     with running_sink() as s:
         settings.MAILERS = mailers_for(s.port)
         yield s
-
-
-@pytest.fixture
-def mail_files(settings: Any, tmp_path: Path) -> Path:
-    """Raw mail and attachments stored under the test's own directory."""
-    root = tmp_path / "files"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    return root
 
 
 @pytest.fixture(scope="session")

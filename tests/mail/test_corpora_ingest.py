@@ -20,7 +20,7 @@ OUTCOMES = {s.value for s in InboundStatus}
 
 
 @pytest.fixture
-def desk_mail(desk: Any, mail_files: Path) -> None:
+def desk_mail(desk: Any, attachment_store: Path) -> None:
     # Corpus mail is addressed to all sorts of people: take it all in at one address.
     Mailbox.objects.create(address="support@corpus.test", department=desk.books, created_at=NOW)
 

@@ -31,7 +31,7 @@ _folders = itertools.count(1)
 
 @pytest.fixture
 def desk_mail(
-    desk: Any, settings: Any, mail_files: Path, server: ImapServer, monkeypatch: pytest.MonkeyPatch
+    desk: Any, settings: Any, attachment_store: Path, server: ImapServer, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_DOMAIN": "desk.test"}
     monkeypatch.setattr(clock, "now", lambda: NOW)

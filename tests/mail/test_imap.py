@@ -154,7 +154,7 @@ SEEN = {"\\Seen"}
 
 
 @pytest.fixture
-def real_ingest(settings: Any, mail_files: Path) -> Any:
+def real_ingest(settings: Any, attachment_store: Path) -> Any:
     """The real ingestion, storing raw mail and attachments under the test's directory."""
     from sportello.channels.inbound import mail_ingest
 

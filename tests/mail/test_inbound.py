@@ -28,7 +28,7 @@ DOMAIN = "desk.test"
 
 
 @pytest.fixture(autouse=True)
-def _mail(settings: Any, mail_files: Path, desk: Any) -> None:
+def _mail(settings: Any, attachment_store: Path, desk: Any) -> None:
     settings.SPORTELLO = {**settings.SPORTELLO, "MAIL_DOMAIN": DOMAIN}
     Mailbox.objects.create(address=BOOKS, department=desk.books, created_at=NOW)
 

@@ -7,22 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-def store(settings: Any, tmp_path: Path) -> Path:
-    root = tmp_path / "attachments"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    return root
 
 
 def _attach(desk: Any, ticket: Any, name: str, content: bytes, ctype: str, *, public: bool = True) -> Any:
@@ -57,7 +42,7 @@ def _attach(desk: Any, ticket: Any, name: str, content: bytes, ctype: str, *, pu
 
 
 def test_an_image_shows_as_a_lazy_thumbnail_with_its_name_and_size(
-    desk: Any, open_ticket: Any, browser: Any, store: Path
+    desk: Any, open_ticket: Any, browser: Any, attachment_store: Path
 ) -> None:
     ticket = open_ticket("Broken cover")
     att = _attach(desk, ticket, "cover.png", PNG, "image/png")
@@ -68,7 +53,7 @@ def test_an_image_shows_as_a_lazy_thumbnail_with_its_name_and_size(
 
 
 def test_a_document_links_to_its_download_with_a_type_icon(
-    desk: Any, open_ticket: Any, browser: Any, store: Path
+    desk: Any, open_ticket: Any, browser: Any, attachment_store: Path
 ) -> None:
     ticket = open_ticket("Invoice")
     att = _attach(desk, ticket, "invoice.pdf", b"%PDF-1.4 fake", "application/pdf")
@@ -78,7 +63,7 @@ def test_a_document_links_to_its_download_with_a_type_icon(
 
 
 def test_an_image_is_served_inline_without_sniffing(
-    desk: Any, open_ticket: Any, browser: Any, store: Path
+    desk: Any, open_ticket: Any, browser: Any, attachment_store: Path
 ) -> None:
     ticket = open_ticket("Broken cover")
     att = _attach(desk, ticket, "cover.png", PNG, "image/png")
@@ -91,7 +76,7 @@ def test_an_image_is_served_inline_without_sniffing(
 
 
 def test_anything_else_is_a_download_of_opaque_bytes(
-    desk: Any, open_ticket: Any, browser: Any, store: Path
+    desk: Any, open_ticket: Any, browser: Any, attachment_store: Path
 ) -> None:
     ticket = open_ticket("Page")
     att = _attach(desk, ticket, "page.html", b"<script>alert(1)</script>", "text/html")
@@ -104,7 +89,7 @@ def test_anything_else_is_a_download_of_opaque_bytes(
 
 
 def test_a_light_agent_of_the_department_may_open_a_notes_file(
-    desk: Any, open_ticket: Any, browser: Any, store: Path
+    desk: Any, open_ticket: Any, browser: Any, attachment_store: Path
 ) -> None:
     ticket = open_ticket("Internal")
     att = _attach(desk, ticket, "notes.txt", b"internal", "text/plain", public=False)
@@ -112,7 +97,7 @@ def test_a_light_agent_of_the_department_may_open_a_notes_file(
 
 
 def test_an_agent_of_another_department_gets_a_404_like_a_missing_file(
-    desk: Any, open_ticket: Any, browser: Any, store: Path
+    desk: Any, open_ticket: Any, browser: Any, attachment_store: Path
 ) -> None:
     ticket = open_ticket("Private")
     att = _attach(desk, ticket, "secret.txt", b"secret", "text/plain")
@@ -121,7 +106,7 @@ def test_an_agent_of_another_department_gets_a_404_like_a_missing_file(
     assert client.get("/attachments/999999/").status_code == 404
 
 
-def test_anonymous_visitors_are_sent_to_sign_in(desk: Any, open_ticket: Any, store: Path) -> None:
+def test_anonymous_visitors_are_sent_to_sign_in(desk: Any, open_ticket: Any, attachment_store: Path) -> None:
     from django.test import Client
 
     ticket = open_ticket("Private")
@@ -132,7 +117,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(desk: Any, open_ticket: Any, sto
 
 
 def test_the_page_reads_as_many_statements_for_many_files_and_tickets_as_for_one(
-    desk: Any, open_ticket: Any, browser: Any, store: Path
+    desk: Any, open_ticket: Any, browser: Any, attachment_store: Path
 ) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

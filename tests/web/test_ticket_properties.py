@@ -6,55 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def layouts(desk: Any) -> None:
-    """Books and Electronics as in the demo: an order number, and a subcategory (labelled
-    options, each department allowing its own) required to solve."""
-    from sportello.tickets.fields_services import (
-        FieldOption,
-        LayoutRowSpec,
-        custom_field_create,
-        layout_replace,
-    )
-
-    custom_field_create(actor=None, key="order_number", label="Order number", type="text")
-    custom_field_create(
-        actor=None,
-        key="subcategory",
-        label="Subcategory",
-        type="picklist",
-        options=[
-            FieldOption("novels", "Novels"),
-            FieldOption("childrens_books", "Children's books"),
-            FieldOption("phones", "Phones"),
-            FieldOption("televisions", "Televisions"),
-        ],
-    )
-    custom_field_create(actor=None, key="gift", label="Gift wrapped", type="boolean")
-    custom_field_create(actor=None, key="product_code", label="Product code", type="text")
-    layout_replace(
-        actor=None,
-        department=desk.books,
-        rows=[
-            LayoutRowSpec("order_number"),
-            LayoutRowSpec("subcategory", required="to_solve", allowed_values=["novels", "childrens_books"]),
-            LayoutRowSpec("gift"),
-        ],
-    )
-    layout_replace(
-        actor=None,
-        department=desk.electronics,
-        rows=[
-            LayoutRowSpec("order_number"),
-            LayoutRowSpec("subcategory", required="to_solve", allowed_values=["phones", "televisions"]),
-            LayoutRowSpec("product_code"),
-        ],
-    )
 
 
 def _form(ticket: Any, **overrides: Any) -> dict[str, Any]:

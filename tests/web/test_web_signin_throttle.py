@@ -10,23 +10,12 @@ import pytest
 from django.test import Client
 
 from sportello.accounts.models import SignInEvent, SignInThrottle
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
+from testing import Clock, hand_clock
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> Clock:
-    from sportello.core import clock as core_clock
-
-    c = Clock(now)
-    monkeypatch.setattr(core_clock, "now", c)
-    return c
+    return hand_clock(monkeypatch, now)
 
 
 def sign_in(email: str, password: str, *, address: str = "10.0.0.1") -> tuple[Any, Client]:

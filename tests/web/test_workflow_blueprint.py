@@ -10,14 +10,9 @@ from typing import Any
 
 import pytest
 
-from workflow_setup import customer_ticket, forget_caches, returns_blueprint, returns_fields
+from workflow_setup import customer_ticket, returns_blueprint, returns_fields, run_of
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> None:
-    forget_caches()
 
 
 @pytest.fixture
@@ -28,9 +23,7 @@ def ticket(desk: Any, now: datetime) -> Any:
 
 
 def state_of(ticket: Any) -> str:
-    from sportello.blueprints.models import TicketBlueprint
-
-    return TicketBlueprint.objects.get(ticket_id=ticket.pk).state
+    return run_of(ticket).state
 
 
 def text(response: Any) -> str:

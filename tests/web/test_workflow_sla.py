@@ -8,14 +8,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
-from workflow_setup import customer_ticket, forget_caches, sla_policy
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> None:
-    forget_caches()
+from workflow_setup import customer_ticket, sla_policy
 
 
 def clocks(html: str) -> list[tuple[str, str, str]]:

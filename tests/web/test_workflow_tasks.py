@@ -9,14 +9,9 @@ from typing import Any
 
 import pytest
 
-from workflow_setup import customer_ticket, forget_caches
+from workflow_setup import customer_ticket
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> None:
-    forget_caches()
 
 
 @pytest.fixture

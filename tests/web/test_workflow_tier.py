@@ -8,14 +8,9 @@ from typing import Any
 
 import pytest
 
-from workflow_setup import customer_ticket, forget_caches, tier_path
+from workflow_setup import customer_ticket, tier_path
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> None:
-    forget_caches()
 
 
 @pytest.fixture

@@ -1,0 +1,41 @@
+"""Fixtures of the channel tests: a webhook receiver on loopback that the outbox may deliver to,
+and a ticket the agent opened through the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hook_server import Hook, running_hook
+
+from testing import NOW
+
+
+@pytest.fixture
+def hook(settings: Any) -> Iterator[Hook]:
+    with running_hook() as state:
+        settings.SPORTELLO = {
+            **settings.SPORTELLO,
+            "WEBHOOK_ALLOW": ["127.0.0.1"],
+            "WEBHOOK_TOTAL_TIMEOUT": 3.0,
+        }
+        yield state
+
+
+@pytest.fixture
+def ticket(desk: Any) -> Any:
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+
+    return services.ticket_open(
+        principal=desk.agent,
+        via=Via.API,
+        data={
+            "subject": "Missing pages",
+            "description": "Pages 30 to 40 are blank.",
+            "department_id": desk.books.pk,
+            "requester_id": desk.alice.pk,
+        },
+        now=NOW,
+    ).ticket
