@@ -82,28 +82,40 @@ def test_shipped_views_select_what_their_names_say(desk: Any, open_ticket: Any, 
     assert mine.assignee_id == desk.agent.pk
 
 
-def test_updated_by_the_customer_lists_tickets_whose_last_word_is_the_customers(
+def test_updated_by_the_customer_lists_tickets_the_customer_wrote_to_again(
     desk: Any, open_ticket: Any, browser: Any
 ) -> None:
+    """The customer came back: wrote after our last reply, or wrote again before any reply. A
+    new ticket nobody answered yet is not "updated" (it is in Unassigned and My open tickets)."""
     from sportello.core.actors import Via
     from sportello.tickets.services import message_add
 
+    def write(ticket: Any, by: Any, minutes: int, *, public: bool = True) -> None:
+        ticket.refresh_from_db()
+        message_add(
+            principal=by,
+            ticket_id=ticket.pk,
+            via=Via.WEB if by == desk.agent else Via.EMAIL,
+            body=f"Message at {minutes}",
+            body_html="",
+            public=public,
+            attachment_ids=[],
+            version=ticket.version,
+            now=ticket.created_at + timedelta(minutes=minutes),
+        )
+
     answered = open_ticket("Answered")
-    message_add(
-        principal=desk.agent,
-        ticket_id=answered.pk,
-        via=Via.WEB,
-        body="Here you are.",
-        body_html="",
-        public=True,
-        attachment_ids=[],
-        version=answered.version,
-        now=answered.created_at + timedelta(minutes=5),
-    )
-    open_ticket("Still waiting")
+    write(answered, desk.agent, 5)
+    came_back = open_ticket("Came back")
+    write(came_back, desk.agent, 5)
+    write(came_back, desk.alice, 9)
+    noted = open_ticket("Only a note since")
+    write(noted, desk.alice, 3)
+    write(noted, desk.agent, 5, public=False)
+    open_ticket("Nobody answered yet")
     client = browser(desk.agent)
     r = client.get("/", {"view": _view(client, "customer-updated").pk})
-    assert _subjects(r) == ["Still waiting"]
+    assert sorted(_subjects(r)) == ["Came back", "Only a note since"]
 
 
 def test_recently_solved_lists_the_tickets_solved_in_the_last_week(

@@ -81,8 +81,10 @@ def _extra_filter(extra: str, now: datetime) -> Q:
         )
         return Q(Exists(clocks))
     if extra == ViewExtra.CUSTOMER_UPDATED:
-        return Q(last_customer_message_at__isnull=False) & (
-            Q(last_agent_reply_at__isnull=True) | Q(last_customer_message_at__gt=F("last_agent_reply_at"))
+        # The customer came back: wrote after our last public reply, or wrote again before any
+        # reply (a ticket with only its first message is new, not updated).
+        return Q(last_customer_message_at__gt=F("last_agent_reply_at")) | Q(
+            last_agent_reply_at__isnull=True, customer_message_count__gt=1
         )
     return Q()
 
