@@ -26,7 +26,9 @@ PANEL_LIMIT = 8
 def notification_latest(*, user: User, limit: int = PANEL_LIMIT) -> QuerySet[Notification]:
     """What the bell's panel shows: the agent's unread notifications first, then the read ones,
     each newest first, with their tickets."""
-    unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField())
+    unread_first = Case(
+        When(read_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
     return (
         Notification.objects.filter(recipient=user)
         .select_related("ticket")

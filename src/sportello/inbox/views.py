@@ -57,7 +57,9 @@ def bell_panel(request: HttpRequest) -> HttpResponse:
 
 def _panel(request: HttpRequest) -> HttpResponse:
     user = _me(request)
-    rows = [{"n": n, "sentence": sentence(n), "kind": n.kind} for n in selectors.notification_latest(user=user)]
+    rows = [
+        {"n": n, "sentence": sentence(n), "kind": n.kind} for n in selectors.notification_latest(user=user)
+    ]
     unread, _latest = selectors.notification_summary(user=user)
     response = render(request, "inbox/_bell_panel.html", {"rows": rows, "unread": unread, "now": clock.now()})
     patch_cache_control(response, private=True, no_cache=True)

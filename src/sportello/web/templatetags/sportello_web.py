@@ -50,5 +50,5 @@ def field_aria(field: BoundField, *extra: str) -> str:
     ids = described_by(field, *extra)
     attrs = format_html(' aria-describedby="{}"', ids) if ids else ""
     if field.errors:
-        attrs = format_html('{}{}', attrs, mark_safe(' aria-invalid="true"'))
+        attrs = format_html("{}{}", attrs, mark_safe(' aria-invalid="true"'))
     return attrs
