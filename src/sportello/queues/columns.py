@@ -65,7 +65,7 @@ def is_column(key: str, custom_keys: set[str]) -> bool:
 # a wider set scrolls sideways inside the table's own box, number and subject held in place.
 COLUMN_WIDTHS_REM: dict[str, float] = {
     "check": 1.75,
-    "number": 3.75,
+    "number": 3.5,
     "requester": 6.75,
     "organization": 6.25,
     "department": 5.75,
