@@ -165,7 +165,8 @@ def test_the_default_columns_fit_1440_px_and_a_wider_set_scrolls_inside_the_tabl
     assert updated.get_attribute("title")
     # and at least 20 rows are in view at 1440x900
     in_view = page.evaluate(
-        "() => [...document.querySelectorAll('tr[data-row]')].filter(r => r.getBoundingClientRect().bottom <= innerHeight).length"
+        "() => [...document.querySelectorAll('tr[data-row]')]"
+        ".filter(r => r.getBoundingClientRect().bottom <= innerHeight).length"
     )
     assert in_view >= 20
     _shot(page, "queue-1440")

@@ -277,7 +277,8 @@ def test_on_a_phone_the_conversation_comes_first_and_a_menu_jumps_to_the_panels(
     # the panel lands at the top, below the menu, which stays in view
     props = phone_page.locator("#properties-form").bounding_box()
     menu = jump.bounding_box()
-    assert props is not None and menu is not None
+    assert props is not None
+    assert menu is not None
     assert menu["y"] == 0
     assert menu["height"] <= props["y"] < 844 / 4
     overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
@@ -290,6 +291,7 @@ def test_on_a_phone_the_conversation_comes_first_and_a_menu_jumps_to_the_panels(
         page.locator("#properties-form").bounding_box(),
         page.locator("#conversation").bounding_box(),
     )
-    assert props is not None and conversation is not None
+    assert props is not None
+    assert conversation is not None
     assert props["x"] < conversation["x"]
     assert page.get_by_role("navigation", name="Ticket panels").is_hidden()
