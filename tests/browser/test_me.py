@@ -127,6 +127,7 @@ def test_the_bell_panel_by_keyboard(desk: Any, page: Any, sign_in: Any, url: Any
     # Space opens it again; "Mark all read" empties the count without leaving the page
     page.keyboard.press(" ")
     panel.get_by_role("button", name="Mark all read").click()
+    panel.get_by_role("button", name="Mark all read").wait_for(state="detached")
     page.get_by_role("button", name="Notifications: 0 unread").wait_for()
     assert page.locator(".bell-count").count() == 0
     assert panel.locator(".bell-item.unread").count() == 0
