@@ -78,6 +78,9 @@ ROOT_URLCONF = "sportello.urls"
 CSRF_FAILURE_VIEW = "sportello.core.http.csrf_failure"
 WSGI_APPLICATION = "sportello.wsgi.application"
 
+# Every form's controls name their help and inline error (aria-describedby, aria-invalid).
+FORM_RENDERER = "sportello.web.fields.DeskFormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

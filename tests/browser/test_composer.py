@@ -225,3 +225,80 @@ def test_a_closed_ticket_gets_a_follow_up_from_the_composer(
     page.get_by_role("heading", name="Re: Broken spine").wait_for()
     assert page.locator(".messages li.message", has_text="We are sending a new copy today.").count() == 1
     assert Message.objects.get(ticket=new).author_agent_id == desk.agent.pk
+
+
+def test_the_pickers_load_their_lists_when_first_opened(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    from sportello.automation import macros
+    from sportello.core import clock
+    from sportello.notifications.services import canned_create
+
+    for name in ("Refund approved", "Escalate to billing"):
+        macros.macro_create(
+            definition={
+                "key": name.lower().replace(" ", "-"), "name": name,
+                "visibility": {"scope": "everyone", "ids": []}, "actions": [{"add_tags": ["x"]}],
+            },
+            actor=desk.admin, now=clock.now(),
+        )  # fmt: skip
+    canned_create(
+        actor=desk.admin, title="Shipping delay", body="Hi {{ requester.name }}, it is on its way.",
+        department_id=desk.books.pk, now=clock.now(),
+    )  # fmt: skip
+    ticket = _ticket(desk)
+    lists: list[str] = []
+    page.on("request", lambda r: lists.append(r.url) if re.search(r"/(canned|macros)/$", r.url) else None)
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    composer = page.locator("#reply-form")
+    page.wait_for_load_state("networkidle")
+    # the page came without the lists, and asked for neither
+    assert lists == []
+    assert composer.get_by_role("button", name="Refund approved").count() == 0
+    # the keyboard opens the macros picker: its filter has the focus, the list arrives
+    composer.locator("summary", has_text="Macros").focus()
+    page.keyboard.press("Enter")
+    search = composer.get_by_placeholder("Search by name")
+    assert page.evaluate("document.activeElement.placeholder") == "Search by name"
+    search.press_sequentially("esc")
+    composer.get_by_role("button", name="Escalate to billing").wait_for()
+    assert lists == [url(f"/tickets/{ticket.pk}/macros/")]
+    # what was typed while it loaded filters what arrived
+    assert composer.get_by_role("button", name="Refund approved").is_hidden()
+    assert_accessible(page, context="the macros picker, loaded")
+    # Escape closes it and the focus returns to its button; opening it again asks nothing more
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Macros"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    # the canned responses picker loads its own list, then inserts the chosen one
+    composer.locator("summary", has_text="Canned responses").click()
+    composer.get_by_role("button", name="Shipping delay").click()
+    page.wait_for_function(
+        "() => document.querySelector('#reply-form textarea').value.includes('on its way')"
+    )
+    assert composer.locator("textarea").input_value() == "Hi Alice Acme, it is on its way."
+    assert lists == [url(f"/tickets/{ticket.pk}/macros/"), url(f"/tickets/{ticket.pk}/canned/")]
+
+
+def test_the_signature_is_shown_under_a_reply_not_a_note(
+    desk: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    desk.agent.signature = "Bruno\nBooks desk"
+    desk.agent.save(update_fields=["signature"])
+    ticket = _ticket(desk)
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    signature = page.locator("#composer-signature")
+    assert signature.is_visible()
+    assert (
+        re.sub(r"\s+", " ", signature.inner_text())
+        == "Your signature is added: Bruno Books desk Edit signature"
+    )
+    assert (
+        signature.get_by_role("link", name="Edit signature").get_attribute("href")
+        == "/me/profile/#id_signature"
+    )
+    page.get_by_label("Internal note").check()
+    assert signature.is_hidden()
+    page.get_by_label("Public reply").check()
+    assert signature.is_visible()

@@ -50,11 +50,14 @@ def test_a_mention_that_notifies(
 
     # Bruno signs in (on his phone) and sees one unread notification
     sign_in(phone_page, desk.agent)
-    bell = phone_page.get_by_role("link", name="Notifications: 1 unread")
+    bell = phone_page.get_by_role("button", name="Notifications: 1 unread")
     bell.wait_for()
     assert phone_page.locator(".bell-count").inner_text() == "1"
     assert_accessible(phone_page, context="the queue with an unread notification")
+    # the bell opens its panel, whose "See all" leads to the whole list
     bell.click()
+    panel = phone_page.locator("#bell-panel")
+    panel.get_by_role("link", name="See all").click()
     phone_page.wait_for_url(url("/inbox/"))
     item = phone_page.get_by_role("button", name=re.compile("Ada Admin mentioned you in a note"))
     assert f"#{ticket.number}" in item.inner_text()
@@ -65,8 +68,84 @@ def test_a_mention_that_notifies(
     item.click()
     phone_page.wait_for_url(url(f"/tickets/{ticket.pk}/"))
     phone_page.get_by_role("heading", name=re.compile("The parcel arrived damaged")).wait_for()
-    phone_page.get_by_role("link", name="Notifications: 0 unread").wait_for()
+    phone_page.get_by_role("button", name="Notifications: 0 unread").wait_for()
     assert phone_page.locator(".bell-count").count() == 0
+
+
+def _mention_bruno(desk: Any, subject: str) -> Any:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.tickets.services import message_add
+
+    ticket = _open_ticket(desk, subject)
+    message_add(
+        principal=desk.admin, ticket_id=ticket.pk, via=Via.WEB, body="@Bruno Books please look",
+        body_html="", public=False, attachment_ids=[], version=None, now=clock.now(),
+    )  # fmt: skip
+    return ticket
+
+
+def test_the_bell_panel_by_keyboard(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    from sportello.inbox.models import Notification
+
+    # given two mentions of Bruno, the older one already read
+    older = _mention_bruno(desk, "Older parcel")
+    newer = _mention_bruno(desk, "Newer parcel")
+    Notification.objects.filter(recipient=desk.agent, ticket=older).update(read_at=older.created_at)
+    sign_in(page, desk.agent)
+    bell = page.get_by_role("button", name="Notifications: 1 unread")
+    bell.wait_for()
+    assert bell.get_attribute("aria-expanded") == "false"
+    panel = page.locator("#bell-panel")
+    assert panel.is_hidden()
+    # Enter opens the panel, which loads the latest notifications, unread first
+    bell.focus()
+    page.keyboard.press("Enter")
+    assert bell.get_attribute("aria-expanded") == "true"
+    items = panel.locator(".bell-item")
+    items.first.wait_for()
+    assert [re.sub(r"\s+", " ", t).strip() for t in items.locator(".bell-ticket").all_inner_texts()] == [
+        f"#{newer.number} Newer parcel",
+        f"#{older.number} Older parcel",
+    ]
+    assert "unread" in (items.first.get_attribute("class") or "")
+    _shot(page, "bell-panel")
+    assert_accessible(page, context="the bell's panel open")
+    # Escape closes it and gives the focus back to the bell
+    page.keyboard.press("Escape")
+    assert panel.is_hidden()
+    assert bell.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("document.activeElement.id") == "bell-button"
+    # Space opens it again; "Mark all read" empties the count without leaving the page
+    page.keyboard.press(" ")
+    panel.get_by_role("button", name="Mark all read").click()
+    panel.get_by_role("button", name="Mark all read").wait_for(state="detached")
+    page.get_by_role("button", name="Notifications: 0 unread").wait_for()
+    assert page.locator(".bell-count").count() == 0
+    assert panel.locator(".bell-item.unread").count() == 0
+    assert page.url == url("/")
+    # opening a notification lands on its ticket
+    panel.locator(".bell-open", has_text="Older parcel").click()
+    page.wait_for_url(url(f"/tickets/{older.pk}/"))
+    # a click elsewhere closes an open panel
+    page.get_by_role("button", name="Notifications: 0 unread").click()
+    panel.locator(".bell-item").first.wait_for()
+    page.locator("h1").click()
+    assert panel.is_hidden()
+
+
+def test_a_new_notification_opens_its_ticket_and_is_read(
+    desk: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    from sportello.inbox.models import Notification
+
+    ticket = _mention_bruno(desk, "Where is my parcel")
+    sign_in(page, desk.agent)
+    page.get_by_role("button", name="Notifications: 1 unread").click()
+    page.locator("#bell-panel .bell-open", has_text="Where is my parcel").click()
+    page.wait_for_url(url(f"/tickets/{ticket.pk}/"))
+    page.get_by_role("button", name="Notifications: 0 unread").wait_for()
+    assert Notification.objects.get(recipient=desk.agent).read_at is not None
 
 
 def test_profile_availability_and_tokens(desk: Any, page: Any, sign_in: Any, url: Any) -> None:

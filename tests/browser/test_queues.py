@@ -4,6 +4,7 @@ and a bulk change of 50 tickets through "select all in this view"."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import pytest
@@ -124,3 +125,60 @@ def test_the_queue_stacks_rows_at_phone_width(
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
     assert not phone_page.get_by_role("button", name="Select all 6 tickets in this view").is_visible()
     assert_accessible(phone_page, context="the queue at phone width")
+
+
+def test_the_default_columns_fit_1440_px_and_a_wider_set_scrolls_inside_the_table(
+    desk: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    # given 24 unresolved tickets, one with a long subject
+    _open(desk, 23)
+    _open(desk, 1, prefix="A customer writes that the parcel arrived damaged and wants a refund,")
+    sign_in(page, desk.agent)
+    page.goto(url("/"))
+    table = page.locator("table[data-queue-table]")
+    # the default columns fit the window: no sideways scroll, in the page or in the table
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    box = page.locator(".qv-scroll")
+    assert box.evaluate("el => el.scrollWidth <= el.clientWidth")
+    # the subject takes the free width: at least 45 characters of it are readable
+    link = page.locator("td.qt-subject a", has_text="parcel arrived damaged")
+    readable = link.evaluate(
+        """a => { const s = document.createElement('span'); s.style.font = getComputedStyle(a).font;
+                  s.style.whiteSpace = 'pre'; s.textContent = a.textContent.trim().slice(0, 45);
+                  document.body.appendChild(s); const w = s.getBoundingClientRect().width; s.remove();
+                  return [w, a.clientWidth]; }"""
+    )
+    assert readable[0] <= readable[1], readable
+    # dates are short, with the exact instant on hover
+    updated = page.locator("td.qt-updated time").first
+    assert re.fullmatch(r"\d+ (min|h|d)|now", updated.locator("[aria-hidden=true]").inner_text())
+    assert updated.get_attribute("title")
+    # and at least 20 rows are in view at 1440x900
+    in_view = page.evaluate(
+        "() => [...document.querySelectorAll('tr[data-row]')]"
+        ".filter(r => r.getBoundingClientRect().bottom <= innerHeight).length"
+    )
+    assert in_view >= 20
+    _shot(page, "queue-1440")
+    # when the agent saves a view of their own and adds three columns
+    page.locator("summary", has_text="Save as view").click()
+    page.get_by_label("View name").fill("Mine, wide")
+    page.get_by_role("button", name="Save view").click()
+    page.locator("h1", has_text="Mine, wide").wait_for()
+    page.locator("summary", has_text="Columns").click()
+    for name in ("Team", "Created", "Channel"):
+        page.get_by_label(name, exact=True).check()
+    page.get_by_role("button", name="Save columns").click()
+    page.locator("th.qt-channel").wait_for()
+    assert "qt-wide" in (table.get_attribute("class") or "")
+    # then the table scrolls sideways inside its own box, not the page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    assert box.evaluate("el => el.scrollWidth > el.clientWidth")
+    # and the number and the subject stay in place while it scrolls
+    number, subject = page.locator("td.qt-number").first, page.locator("td.qt-subject").first
+    before = (number.bounding_box(), subject.bounding_box())
+    box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    after = (number.bounding_box(), subject.bounding_box())
+    assert [b["x"] for b in before if b] == [a["x"] for a in after if a]
+    assert page.locator("td.qt-channel").first.bounding_box()["x"] < 1440  # type: ignore[index]
+    assert_accessible(page, context="the queue with a wide column set")

@@ -158,3 +158,64 @@ def test_the_ticket_page_fits_a_phone(
     overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     assert_accessible(phone_page, context="the ticket page on a phone")
+
+
+def _top(page: Any, selector: str) -> float:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return float(box["y"])
+
+
+def test_on_a_phone_the_conversation_comes_first_and_a_menu_jumps_to_the_panels(
+    desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, layouts: None
+) -> None:
+    ticket = _ticket(desk, "Where is my order?")
+    sign_in(phone_page, desk.agent)
+    phone_page.goto(url(f"/tickets/{ticket.pk}/"))
+    # the header, then the conversation and the composer, then properties, customer, tasks, history
+    order = [
+        "h1",
+        "#conversation",
+        "#reply-form",
+        "#properties-form",
+        "#customer",
+        "#tasks-panel",
+        "#history",
+    ]
+    tops = [_top(phone_page, s) for s in order]
+    assert tops == sorted(tops), dict(zip(order, tops, strict=True))
+    # the keyboard meets them in the same order (the page's order)
+    focusable = phone_page.evaluate(
+        """() => ['#reply-form textarea', '#properties-form select', '#customer summary', '#history a']
+            .map(s => document.querySelector(s))
+            .every((el, i, all) => i === 0 || (all[i - 1].compareDocumentPosition(el) & 4))"""
+    )
+    assert focusable is True
+    # a compact menu jumps to each panel
+    jump = phone_page.get_by_role("navigation", name="Ticket panels")
+    assert jump.get_by_role("link").all_inner_texts() == [
+        "Conversation", "Reply", "Properties", "Customer", "Tasks", "History",
+    ]  # fmt: skip
+    jump.get_by_role("link", name="Properties").click()
+    phone_page.wait_for_function("() => location.hash === '#properties-form'")
+    # the panel lands at the top, below the menu, which stays in view
+    props = phone_page.locator("#properties-form").bounding_box()
+    menu = jump.bounding_box()
+    assert props is not None
+    assert menu is not None
+    assert menu["y"] == 0
+    assert menu["height"] <= props["y"] < 844 / 4
+    overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    assert_accessible(phone_page, context="the ticket page on a phone, panels in order")
+    # on a wide screen the properties sit left of the conversation, and there is no jump menu
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    props, conversation = (
+        page.locator("#properties-form").bounding_box(),
+        page.locator("#conversation").bounding_box(),
+    )
+    assert props is not None
+    assert conversation is not None
+    assert props["x"] < conversation["x"]
+    assert page.get_by_role("navigation", name="Ticket panels").is_hidden()

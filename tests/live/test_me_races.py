@@ -86,6 +86,42 @@ def test_notifications_opened_and_marked_all_read_at_once_all_end_read(live: Liv
     assert "bell-count" not in bell.text
 
 
+def test_notifications_opened_and_marked_all_read_from_the_bell_panel_at_once(live: LiveDesk) -> None:
+    # given eight notes mentioning the admin on one ticket: eight unread notifications
+    ticket = live.open_ticket(subject="Bell panel race")
+    for i in range(8):
+        r = live.post(
+            f"/tickets/{ticket['id']}/messages",
+            {"body": f"@admin@live.test panel {i}", "public": False},
+            as_="agent",
+        )
+        assert r.status == 201, r
+    ids = [pk for pk, _ in shell(live, READ_NOTIFICATIONS.format(ticket=ticket["id"]))]
+    client = signed_in(live)
+    panel = client.get("/inbox/bell/panel/", headers={"HX-Request": "true"})
+    assert panel.status_code == 200
+    assert panel.text.count("Unread:") >= 8
+    # when each is opened from the panel while its "Mark all read" is pressed as often, at once
+    n = 16
+    headers = {"X-CSRFToken": client.cookies["csrftoken"], "HX-Request": "true"}
+
+    def press(i: int) -> Reply:
+        if i < 8:
+            return post(client, f"/inbox/{ids[i]}/open/")
+        r = client.post("/inbox/read-all/", headers=headers)
+        return Reply(r.status_code, r.text)
+
+    replies = live.race(n, press)
+    # then every request succeeded: an open lands on the ticket, mark-all answers the panel
+    assert [r.status for r in replies] == [302] * 8 + [200] * 8
+    for reply in replies[8:]:
+        assert "Unread:" not in str(reply.body)
+        assert "Mark all read" not in str(reply.body)
+    # and every notification is read, none lost or duplicated; the bell shows no count
+    assert shell(live, READ_NOTIFICATIONS.format(ticket=ticket["id"])) == [[pk, True] for pk in ids]
+    assert "bell-count" not in client.get("/inbox/bell/").text
+
+
 def test_tokens_created_and_revoked_at_once(live: LiveDesk) -> None:
     client = signed_in(live)
     # when twelve tokens are created at once

@@ -3,10 +3,12 @@ uploads, canned responses, macros previewed then applied, follow-ups of closed t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 HX = {"HX-Request": "true"}
 
@@ -337,9 +339,9 @@ def test_canned_response_is_rendered_for_the_ticket(
 ) -> None:
     ticket = open_ticket("Where is my order?")
     client = browser(desk.agent)
-    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
-    assert f'data-canned-url="/tickets/{ticket.pk}/canned/{canned.pk}/"' in page
-    assert "<bdi>Shipping delay</bdi>" in page
+    listed = client.get(f"/tickets/{ticket.pk}/canned/", headers=HX).content.decode()
+    assert f'data-canned-url="/tickets/{ticket.pk}/canned/{canned.pk}/"' in listed
+    assert "<bdi>Shipping delay</bdi>" in listed
     r = client.get(f"/tickets/{ticket.pk}/canned/{canned.pk}/")
     assert r.status_code == 200
     assert r.json() == {"text": f"Hi Alice Acme, ticket #{ticket.number} is delayed."}
@@ -351,6 +353,89 @@ def test_canned_responses_are_not_for_outsiders_or_light_agents(
     ticket = open_ticket("Where is my order?")
     assert browser(desk.outsider).get(f"/tickets/{ticket.pk}/canned/{canned.pk}/").status_code == 404
     assert browser(desk.light).get(f"/tickets/{ticket.pk}/canned/{canned.pk}/").status_code == 403
+
+
+# --- the pickers' lists, loaded when a picker is opened ------------------------------------------
+
+
+def test_the_ticket_page_offers_the_pickers_but_reads_their_lists_only_when_opened(
+    desk: Any, open_ticket: Any, browser: Any, canned: Any, macro: Any
+) -> None:
+    ticket = open_ticket("Where is my order?")
+    page = browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode()
+    # the pickers are there, each loading its list on its first opening
+    assert f'hx-get="/tickets/{ticket.pk}/canned/" hx-trigger="toggle once"' in page
+    assert f'hx-get="/tickets/{ticket.pk}/macros/" hx-trigger="toggle once"' in page
+    # and neither list is in the page
+    assert "Shipping delay" not in page
+    assert "Refund approved" not in page
+
+
+def test_the_canned_responses_picker_lists_what_the_agent_sees(
+    desk: Any, open_ticket: Any, browser: Any, canned: Any, now: Any
+) -> None:
+    from sportello.notifications.services import canned_create
+
+    # given a canned response of Electronics, which the Books agent does not see
+    canned_create(
+        actor=desk.admin, title="Electronics only", body="Hi", department_id=desk.electronics.pk, now=now,
+    )  # fmt: skip
+    ticket = open_ticket("Where is my order?")
+    # when the Books agent opens the picker
+    r = browser(desk.agent).get(f"/tickets/{ticket.pk}/canned/", headers=HX)
+    # then the list holds exactly the canned responses they see, by title
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert re.findall(r"<bdi>([^<]+)</bdi>", html) == ["Shipping delay"]
+    assert f'data-canned-url="/tickets/{ticket.pk}/canned/{canned.pk}/"' in html
+
+
+def test_the_canned_responses_picker_is_not_for_light_agents_outsiders_or_anonymous(
+    desk: Any, open_ticket: Any, browser: Any, canned: Any
+) -> None:
+    ticket = open_ticket("Where is my order?")
+    url = f"/tickets/{ticket.pk}/canned/"
+    # a light agent writes notes only: the page has no canned picker and the list is refused
+    assert url not in browser(desk.light).get(f"/tickets/{ticket.pk}/").content.decode()
+    refused = browser(desk.light).get(url, headers=HX)
+    assert refused.status_code == 403
+    assert "Shipping delay" not in refused.content.decode()
+    # an agent of another department does not see the ticket
+    assert browser(desk.outsider).get(url, headers=HX).status_code == 404
+    # and nobody signed out gets anything but the way to the sign-in page
+    anonymous = Client().get(url, headers=HX)
+    assert anonymous["HX-Redirect"].startswith("/login/")
+    assert "Shipping delay" not in anonymous.content.decode()
+    assert Client().get(url)["Location"].startswith("/login/")
+
+
+def test_the_macros_picker_lists_the_macros_the_agent_may_use(
+    desk: Any, open_ticket: Any, browser: Any, macro: Any, now: Any
+) -> None:
+    from sportello.automation import macros
+
+    # given a second macro only the Electronics agents may use
+    macros.macro_create(
+        definition={
+            "key": "electronics-only", "name": "Electronics only",
+            "visibility": {"scope": "department", "ids": [desk.electronics.pk]},
+            "actions": [{"add_tags": ["x"]}],
+        },
+        actor=desk.admin, now=now,
+    )  # fmt: skip
+    ticket = open_ticket("Refund please")
+    url = f"/tickets/{ticket.pk}/macros/"
+    # the Books agent and light agent get the macro they may use, not the other
+    for user in (desk.agent, desk.light):
+        r = browser(user).get(url, headers=HX)
+        assert r.status_code == 200
+        html = r.content.decode()
+        assert re.findall(r"<bdi>([^<]+)</bdi>", html) == ["Refund approved"]
+        assert f'hx-get="/tickets/{ticket.pk}/macros/refund-ok/"' in html
+    # an agent of another department does not see the ticket; nobody signed out gets nothing
+    assert browser(desk.outsider).get(url, headers=HX).status_code == 404
+    assert Client().get(url, headers=HX)["HX-Redirect"].startswith("/login/")
+    assert "Refund approved" not in Client().get(url).content.decode()
 
 
 # --- macros ----------------------------------------------------------------------------------
@@ -384,7 +469,7 @@ def test_macro_preview_shows_exactly_what_will_change_and_writes_nothing(
     client = browser(desk.agent)
     assert (
         f'hx-get="/tickets/{ticket.pk}/macros/refund-ok/"'
-        in client.get(f"/tickets/{ticket.pk}/").content.decode()
+        in client.get(f"/tickets/{ticket.pk}/macros/", headers=HX).content.decode()
     )
     r = client.get(f"/tickets/{ticket.pk}/macros/refund-ok/", headers=HX)
     html = r.content.decode()

@@ -3,6 +3,7 @@ behind the bell, opened (read) and marked all read; only ever the agent's own.""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -216,6 +217,75 @@ def test_the_inbox_page_query_count_is_bounded(
         assert client.get("/inbox/").status_code == 200
     with django_assert_max_num_queries(3):
         assert client.get("/inbox/bell/").status_code == 200
+
+
+# -- the bell's panel --------------------------------------------------------------------------
+
+
+def test_the_bell_panel_lists_the_latest_notifications_unread_first(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    # given three mentions of the Books agent, the oldest of them still unread
+    oldest = _mention(desk, open_ticket, now, subject="Oldest one")
+    middle = _mention(desk, open_ticket, now, subject="Middle one")
+    newest = _mention(desk, open_ticket, now, subject="Newest one")
+    Notification.objects.filter(recipient=desk.agent, ticket__in=[middle, newest]).update(read_at=now)
+    # when the agent opens the bell
+    r = browser(desk.agent).get("/inbox/bell/panel/", headers={"HX-Request": "true"})
+    # then the unread one comes first, then the read ones newest first, each opening its ticket
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert [m for m in re.findall(r"<bdi>([^<]+) one</bdi>", html)] == ["Oldest", "Newest", "Middle"]
+    assert html.count("Unread:") == 1
+    assert html.count("Ada Admin mentioned you in a note") == 3
+    for ticket in (oldest, middle, newest):
+        found = Notification.objects.get(recipient=desk.agent, ticket=ticket)
+        assert f'action="/inbox/{found.pk}/open/"' in html
+    assert 'href="/inbox/"' in html  # See all
+    assert "Mark all read" in html
+    assert "no-cache" in r["Cache-Control"]
+
+
+def test_the_bell_panel_is_each_agents_own(desk: Any, open_ticket: Any, browser: Any, now: Any) -> None:
+    _mention(desk, open_ticket, now, subject="For Bruno")
+    # another department's agent and a light agent see none of Bruno's notifications
+    for user in (desk.outsider, desk.light):
+        r = browser(user).get("/inbox/bell/panel/", headers={"HX-Request": "true"})
+        assert r.status_code == 200
+        html = r.content.decode()
+        assert "For Bruno" not in html
+        assert "No notifications yet." in html
+        assert "Mark all read" not in html
+    # and nobody signed out gets a panel
+    anonymous = Client().get("/inbox/bell/panel/")
+    assert anonymous.status_code == 302
+    assert anonymous["Location"] == "/login/?next=/inbox/bell/panel/"
+
+
+def test_mark_all_read_from_the_panel_answers_the_panel_and_refreshes_the_bell(
+    desk: Any, open_ticket: Any, browser: Any, now: Any
+) -> None:
+    _mention(desk, open_ticket, now)
+    _mention(desk, open_ticket, now, subject="Two")
+    r = browser(desk.agent).post("/inbox/read-all/", headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert r["HX-Trigger"] == "inbox:changed"
+    html = r.content.decode()
+    assert "Unread:" not in html
+    assert "Mark all read" not in html
+    assert html.count("Ada Admin mentioned you in a note") == 2
+    assert not Notification.objects.filter(recipient=desk.agent, read_at__isnull=True).exists()
+
+
+def test_the_bell_panel_query_count_is_bounded(
+    desk: Any, open_ticket: Any, browser: Any, now: Any, django_assert_num_queries: Any
+) -> None:
+    for i in range(5):
+        _mention(desk, open_ticket, now, subject=f"T{i}")
+    client = browser(desk.agent)
+    # (the session and the agent; the latest with their tickets; the unread count)
+    with django_assert_num_queries(4):
+        assert client.get("/inbox/bell/panel/").status_code == 200
 
 
 # -- mention suggestions -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 
 from sportello.accounts.models import User
 
@@ -17,6 +17,22 @@ def notification_list(*, user: User, limit: int = LIST_LIMIT) -> QuerySet[Notifi
         Notification.objects.filter(recipient=user)
         .select_related("ticket")
         .order_by("-created_at", "-id")[:limit]
+    )
+
+
+PANEL_LIMIT = 8
+
+
+def notification_latest(*, user: User, limit: int = PANEL_LIMIT) -> QuerySet[Notification]:
+    """What the bell's panel shows: the agent's unread notifications first, then the read ones,
+    each newest first, with their tickets."""
+    unread_first = Case(
+        When(read_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("ticket")
+        .order_by(unread_first, "-created_at", "-id")[:limit]
     )
 
 

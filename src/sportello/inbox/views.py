@@ -1,5 +1,6 @@
-"""The agent's notifications: the bell's unread count (polled, ETag/304), the list, opening one
-(marks it read and lands on its ticket), marking all read, and the agents a note may mention."""
+"""The agent's notifications: the bell's unread count (polled, ETag/304) and its panel (the latest,
+unread first, loaded when the bell is opened), the list, opening one (marks it read and lands on
+its ticket), marking all read, and the agents a note may mention."""
 
 from __future__ import annotations
 
@@ -44,6 +45,24 @@ def bell(request: HttpRequest) -> HttpResponse:
     response["ETag"] = etag
     patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie", "HX-Request"])
+    return response
+
+
+@agent_required
+@require_GET
+def bell_panel(request: HttpRequest) -> HttpResponse:
+    """The bell's panel, loaded each time the bell is opened."""
+    return _panel(request)
+
+
+def _panel(request: HttpRequest) -> HttpResponse:
+    user = _me(request)
+    rows = [
+        {"n": n, "sentence": sentence(n), "kind": n.kind} for n in selectors.notification_latest(user=user)
+    ]
+    unread, _latest = selectors.notification_summary(user=user)
+    response = render(request, "inbox/_bell_panel.html", {"rows": rows, "unread": unread, "now": clock.now()})
+    patch_cache_control(response, private=True, no_cache=True)
     return response
 
 
@@ -92,6 +111,11 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     services.notification_mark_all_read(user=_me(request), now=clock.now())
+    if request.htmx:
+        # From the bell's panel: the panel again, and the bell's count refreshed.
+        response = _panel(request)
+        response["HX-Trigger"] = "inbox:changed"
+        return response
     return redirect(reverse("inbox:list"))
 
 

@@ -57,3 +57,36 @@ DEFAULT_SORT = "-priority,created"
 
 def is_column(key: str, custom_keys: set[str]) -> bool:
     return key in STANDARD_COLUMNS or (key.startswith(CUSTOM) and key.removeprefix(CUSTOM) in custom_keys)
+
+
+# The table's compact widths in rem (queues.css sets the same on each column's header); the
+# subject takes what is left. A column set whose widths leave the subject at least
+# SUBJECT_MIN_REM in a 1440 px window (TABLE_REM wide beside the views) fits the window;
+# a wider set scrolls sideways inside the table's own box, number and subject held in place.
+COLUMN_WIDTHS_REM: dict[str, float] = {
+    "check": 1.75,
+    "number": 3.5,
+    "requester": 6.75,
+    "organization": 6.25,
+    "department": 5.75,
+    "team": 5.75,
+    "assignee": 6.5,
+    "status": 5,
+    "priority": 4.75,
+    "sla": 4.5,
+    "updated": 3.75,
+    "created": 3.75,
+    "channel": 4.5,
+    "tags": 6,
+}
+CUSTOM_WIDTH_REM = 7.0
+TABLE_REM = 76.5
+SUBJECT_MIN_REM = 21.0
+
+
+def table_fits(keys: list[str]) -> bool:
+    """Whether the columns `keys` (with the selection box) fit a 1440 px window."""
+    used = COLUMN_WIDTHS_REM["check"] + sum(
+        COLUMN_WIDTHS_REM.get(k, CUSTOM_WIDTH_REM) for k in keys if k != "subject"
+    )
+    return TABLE_REM - used >= SUBJECT_MIN_REM

@@ -1,5 +1,6 @@
 """Ticket page panel: the composer (public reply or internal note, sent with a status), its
-canned responses and macros; on a closed ticket, the follow-up form in its place.
+pickers of canned responses and macros (their lists loaded on opening), the agent's signature
+under a public reply; on a closed ticket, the follow-up form in its place.
 
 The mode (public or note) is the agent's until they change it: the last one they sent is kept
 in their session (`MODE_KEY`) and the composer opens in it, on this ticket and the next."""
@@ -12,9 +13,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from sportello.accounts.models import User
-from sportello.automation.macros import macro_list_for
-from sportello.notifications.selectors import canned_list
 from sportello.tickets import attachments
 from sportello.tickets.models import StatusCategory, Ticket
 
@@ -42,7 +40,6 @@ def mention_url(ticket: Ticket) -> str:
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    user: User = request.user  # type: ignore[assignment]
     closed = ticket.status_category == StatusCategory.CLOSED
     data: dict[str, Any] = {
         "composer_closed": closed,
@@ -53,7 +50,6 @@ def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict
         data["followup_form"] = FollowUpForm()
         return data
     data["reply_form"] = reply_form(request, ticket, may_edit=shared["may_edit"])
-    # Canned responses are for agents who answer customers; light agents write notes only.
-    data["canned_responses"] = list(canned_list(principal=user)) if shared["may_edit"] else None
-    data["macros"] = list(macro_list_for(agent=user))
+    # The pickers' canned responses and macros are loaded when a picker is first opened
+    # (ticket_views.composer.canned_picker, macro_picker); the page reads neither.
     return data

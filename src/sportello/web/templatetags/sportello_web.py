@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.forms.boundfield import BoundField
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from sportello.web import labels
+from sportello.web.fields import described_by
 
 register = template.Library()
 
@@ -36,3 +40,15 @@ def channel_label(value: str) -> str:
 def age(value: datetime | None, now: datetime) -> str:
     """The coarse age of `value` at `now`: "3 hours", "2 days"."""
     return timesince(value, now, depth=1) if value else ""
+
+
+@register.simple_tag
+def field_aria(field: BoundField, *extra: str) -> str:
+    """The description attributes of a control written by hand for `field` (the same as the
+    rendered ones get, see web.fields): ` aria-describedby="…" aria-invalid="true"`; `extra`:
+    other ids describing it, first."""
+    ids = described_by(field, *extra)
+    attrs = format_html(' aria-describedby="{}"', ids) if ids else ""
+    if field.errors:
+        attrs = format_html("{}{}", attrs, mark_safe(' aria-invalid="true"'))
+    return attrs

@@ -24,6 +24,7 @@ from sportello.automation import macros
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import DomainError, PayloadTooLarge
+from sportello.notifications.selectors import canned_list
 from sportello.notifications.services import canned_render
 from sportello.tickets import attachments, permissions, services
 from sportello.tickets.api_attachments import FILE_FIELD, MULTIPART_OVERHEAD, SizeLimitHandler
@@ -38,6 +39,7 @@ from ..ticket_page import refused, ticket_context, ticket_for
 
 TEMPLATE = "web/ticket/_composer.html"
 MACRO_TEMPLATE = "web/ticket/_macro_preview.html"
+PICKERS_TEMPLATE = "web/ticket/_pickers.html"
 
 
 @agent_required
@@ -144,6 +146,29 @@ def _upload_checked(request: HttpRequest, ticket_id: int, guard: SizeLimitHandle
     return JsonResponse(
         {"id": attachment.pk, "filename": attachment.filename, "size": attachment.size}, status=201
     )
+
+
+@agent_required
+@require_GET
+def canned_picker(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The canned responses picker's list, loaded when the agent first opens it: the agent's own
+    and the shared ones they see (light agents write notes only and get none)."""
+    ticket = ticket_for(request, ticket_id)
+    try:
+        found = list(canned_list(principal=request.user))  # type: ignore[arg-type]
+    except DomainError as exc:
+        return render(request, f"{PICKERS_TEMPLATE}#error", {"error": error_message(exc)}, status=exc.status)
+    return render(request, f"{PICKERS_TEMPLATE}#canned", {"ticket": ticket, "canned_responses": found})
+
+
+@agent_required
+@require_GET
+def macro_picker(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The macros picker's list, loaded when the agent first opens it: the macros they may use."""
+    ticket = ticket_for(request, ticket_id)
+    user: User = request.user  # type: ignore[assignment]
+    found = list(macros.macro_list_for(agent=user))
+    return render(request, f"{PICKERS_TEMPLATE}#macros", {"ticket": ticket, "macros": found})
 
 
 @agent_required

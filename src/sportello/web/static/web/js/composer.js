@@ -3,7 +3,8 @@
    - formatting toolbar writing the light markup the server renders; Ctrl+B, Ctrl+I, Ctrl+Enter;
    - drafts (body and mode) in localStorage per ticket, restored on load, cleared once sent;
    - attachments by picker, paste or drop, uploaded one XHR each with a progress bar;
-   - canned responses inserted at the cursor; macro previews in a dialog. */
+   - canned responses inserted at the cursor; macro previews in a dialog; each picker's list is
+     loaded (HTMX) when the picker is first opened. */
 "use strict";
 (function () {
   var DRAFT_PREFIX = "sportello:draft:";
@@ -203,13 +204,17 @@
     }
   });
 
+  function filterPicker(panel) {
+    var input = panel.querySelector("[data-picker-filter]");
+    var q = input ? input.value.trim().toLowerCase() : "";
+    panel.querySelectorAll("li[data-title]").forEach(function (li) {
+      li.hidden = q !== "" && li.dataset.title.indexOf(q) < 0;
+    });
+  }
+
   document.addEventListener("input", function (e) {
     if (e.target.matches && e.target.matches("[data-picker-filter]")) {
-      var q = e.target.value.trim().toLowerCase();
-      var panel = e.target.closest(".picker-panel");
-      panel.querySelectorAll("li[data-title]").forEach(function (li) {
-        li.hidden = q !== "" && li.dataset.title.indexOf(q) < 0;
-      });
+      filterPicker(e.target.closest(".picker-panel"));
       return;
     }
     var form = composerOf(e.target);
@@ -322,6 +327,20 @@
     document.querySelectorAll("form[data-composer]").forEach(function (form) {
       try { window.localStorage.removeItem(draftKey(form)); } catch (err) { /* ignore */ }
     });
+  });
+
+  // A picker's list arrives when it is first opened: a refusal is shown in the list, and
+  // what was typed in its filter meanwhile applies to the arrived items.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || !target.matches || !target.matches(".picker-list")) return;
+    if (e.detail.xhr && e.detail.xhr.status >= 400) { e.detail.shouldSwap = true; e.detail.isError = false; }
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || !target.matches || !target.matches(".picker-list")) return;
+    target.removeAttribute("aria-busy");
+    filterPicker(target.closest(".picker-panel"));
   });
 
   // Macro previews land in the dialog: open it and focus Apply (or Close).

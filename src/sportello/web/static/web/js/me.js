@@ -1,7 +1,10 @@
 /* Desk: me. Loaded on every Desk page (defer); does nothing where its elements are absent.
  *
- * - The bell (#bell) polls every 30 s through HTMX while the tab is visible, sending the ETag
- *   it was rendered with: "304 Not Modified" leaves it as it is.
+ * - The bell's count (#bell) polls every 30 s through HTMX while the tab is visible, sending the
+ *   ETag it was rendered with: "304 Not Modified" leaves it as it is.
+ * - The bell button (#bell-button) discloses its panel (#bell-panel): the latest notifications,
+ *   loaded on each opening; Escape closes it and returns the focus to the button, as do a click
+ *   elsewhere and tabbing away (without moving the focus).
  * - The agent's menu closes on Escape and on a click elsewhere.
  * - [data-copy="#id"] buttons copy a field's value; forms with [data-confirm] ask first.
  * - Mentions: any textarea[data-mentions="<url>"] offers the agents matching "@prefix" in a
@@ -36,6 +39,53 @@
     if (bell && document.visibilityState === "visible" && window.htmx) {
       window.htmx.trigger(bell, "refresh");
     }
+  });
+
+  // ---- The bell's panel: a disclosure of the latest notifications ---------------------------
+  function bellParts() {
+    var button = document.getElementById("bell-button");
+    var panel = document.getElementById("bell-panel");
+    return button && panel ? { button: button, panel: panel } : null;
+  }
+  function bellOpen(parts) {
+    // On a phone the panel spans the screen just below the bell, wherever the top bar wrapped it.
+    parts.panel.style.setProperty("--bell-bottom", Math.round(parts.button.getBoundingClientRect().bottom) + "px");
+    parts.panel.hidden = false;
+    parts.button.setAttribute("aria-expanded", "true");
+    document.body.dispatchEvent(new CustomEvent("bell:open")); // the panel loads (hx-trigger)
+  }
+  function bellClose(parts, refocus) {
+    if (parts.panel.hidden) return;
+    parts.panel.hidden = true;
+    parts.button.setAttribute("aria-expanded", "false");
+    if (refocus) parts.button.focus();
+  }
+  document.addEventListener("click", function (event) {
+    var parts = bellParts();
+    if (!parts) return;
+    if (parts.button.contains(event.target)) {
+      if (parts.panel.hidden) bellOpen(parts);
+      else bellClose(parts, false);
+    } else if (!parts.panel.contains(event.target)) {
+      bellClose(parts, false);
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var parts = bellParts();
+    if (!parts || parts.panel.hidden) return;
+    if (parts.panel.contains(event.target) || event.target === parts.button) {
+      event.preventDefault();
+      bellClose(parts, true);
+    }
+  });
+  document.addEventListener("focusout", function (event) {
+    // Tabbing out of the bell and its panel closes it.
+    var parts = bellParts();
+    var next = event.relatedTarget;
+    if (!parts || parts.panel.hidden || !next) return;
+    var menu = parts.button.closest("[data-bell-menu]");
+    if (menu && menu.contains(event.target) && !menu.contains(next)) bellClose(parts, false);
   });
 
   // ---- The agent's menu ------------------------------------------------------------------

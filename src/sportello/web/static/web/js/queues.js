@@ -1,7 +1,8 @@
 /* Desk: queues. Loaded on every Desk page (defer); does nothing where its elements are absent.
    - row selection: checkboxes, shift-click ranges, "select this page", "select all in this view";
    - the bulk panel: loaded on the first selection, shows the field of the chosen change;
-   - the views' counts: refreshed every 30 s while the tab is visible, and after a bulk change. */
+   - the views' counts: refreshed every 30 s while the tab is visible, and after a bulk change;
+   - a cell cut short by its column shows its whole text on hover (title). */
 "use strict";
 (function () {
   var POLL_MS = 30000;
@@ -129,4 +130,11 @@
   }
   window.setInterval(refreshCounts, POLL_MS);
   document.addEventListener("visibilitychange", refreshCounts);
+
+  // A cell cut short by its column's width shows its whole text on hover.
+  document.addEventListener("mouseover", function (ev) {
+    var cell = ev.target.closest && ev.target.closest("[data-queue-table] td");
+    if (!cell || cell.title || cell.querySelector("[title]")) return;
+    if (cell.scrollWidth > cell.clientWidth) cell.title = cell.textContent.replace(/\s+/g, " ").trim();
+  });
 })();
