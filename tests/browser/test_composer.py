@@ -227,7 +227,9 @@ def test_a_closed_ticket_gets_a_follow_up_from_the_composer(
     assert Message.objects.get(ticket=new).author_agent_id == desk.agent.pk
 
 
-def test_the_pickers_load_their_lists_when_first_opened(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+def test_the_pickers_load_their_lists_when_first_opened(
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
+) -> None:
     from sportello.automation import macros
     from sportello.core import clock
     from sportello.notifications.services import canned_create
@@ -244,7 +246,7 @@ def test_the_pickers_load_their_lists_when_first_opened(desk: Any, page: Any, si
         actor=desk.admin, title="Shipping delay", body="Hi {{ requester.name }}, it is on its way.",
         department_id=desk.books.pk, now=clock.now(),
     )  # fmt: skip
-    ticket = _ticket(desk)
+    ticket = open_ticket("Where is my order?", description="It has not arrived yet.")
     lists: list[str] = []
     page.on("request", lambda r: lists.append(r.url) if re.search(r"/(canned|macros)/$", r.url) else None)
     sign_in(page, desk.agent)
@@ -281,11 +283,11 @@ def test_the_pickers_load_their_lists_when_first_opened(desk: Any, page: Any, si
 
 
 def test_the_signature_is_shown_under_a_reply_not_a_note(
-    desk: Any, page: Any, sign_in: Any, url: Any
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
 ) -> None:
     desk.agent.signature = "Bruno\nBooks desk"
     desk.agent.save(update_fields=["signature"])
-    ticket = _ticket(desk)
+    ticket = open_ticket("Where is my order?", description="It has not arrived yet.")
     sign_in(page, desk.agent)
     page.goto(url(f"/tickets/{ticket.pk}/"))
     signature = page.locator("#composer-signature")

@@ -72,12 +72,12 @@ def test_a_mention_that_notifies(
     assert phone_page.locator(".bell-count").count() == 0
 
 
-def _mention_bruno(desk: Any, subject: str) -> Any:
+def _mention_bruno(desk: Any, open_ticket: Any, subject: str) -> Any:
     from sportello.core import clock
     from sportello.core.actors import Via
     from sportello.tickets.services import message_add
 
-    ticket = _open_ticket(desk, subject)
+    ticket = open_ticket(subject)
     message_add(
         principal=desk.admin, ticket_id=ticket.pk, via=Via.WEB, body="@Bruno Books please look",
         body_html="", public=False, attachment_ids=[], version=None, now=clock.now(),
@@ -85,12 +85,12 @@ def _mention_bruno(desk: Any, subject: str) -> Any:
     return ticket
 
 
-def test_the_bell_panel_by_keyboard(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+def test_the_bell_panel_by_keyboard(desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any) -> None:
     from sportello.inbox.models import Notification
 
     # given two mentions of Bruno, the older one already read
-    older = _mention_bruno(desk, "Older parcel")
-    newer = _mention_bruno(desk, "Newer parcel")
+    older = _mention_bruno(desk, open_ticket, "Older parcel")
+    newer = _mention_bruno(desk, open_ticket, "Newer parcel")
     Notification.objects.filter(recipient=desk.agent, ticket=older).update(read_at=older.created_at)
     sign_in(page, desk.agent)
     bell = page.get_by_role("button", name="Notifications: 1 unread")
@@ -135,11 +135,11 @@ def test_the_bell_panel_by_keyboard(desk: Any, page: Any, sign_in: Any, url: Any
 
 
 def test_a_new_notification_opens_its_ticket_and_is_read(
-    desk: Any, page: Any, sign_in: Any, url: Any
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, url: Any
 ) -> None:
     from sportello.inbox.models import Notification
 
-    ticket = _mention_bruno(desk, "Where is my parcel")
+    ticket = _mention_bruno(desk, open_ticket, "Where is my parcel")
     sign_in(page, desk.agent)
     page.get_by_role("button", name="Notifications: 1 unread").click()
     page.locator("#bell-panel .bell-open", has_text="Where is my parcel").click()

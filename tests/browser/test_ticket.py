@@ -167,9 +167,9 @@ def _top(page: Any, selector: str) -> float:
 
 
 def test_on_a_phone_the_conversation_comes_first_and_a_menu_jumps_to_the_panels(
-    desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, layouts: None
+    desk: Any, open_ticket: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, layouts: None
 ) -> None:
-    ticket = _ticket(desk, "Where is my order?")
+    ticket = open_ticket("Where is my order?")
     sign_in(phone_page, desk.agent)
     phone_page.goto(url(f"/tickets/{ticket.pk}/"))
     # the header, then the conversation and the composer, then properties, customer, tasks, history
