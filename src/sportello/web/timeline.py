@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from sportello.accounts.models import Department, Team, User
 from sportello.contacts.models import Contact, Organization
-from sportello.tickets.models import CustomField, EventKind, Status, TicketEvent
+from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, CustomField, EventKind, Status, TicketEvent
 
 from .labels import CHANNEL_LABELS, FIELD_LABELS, category_label, priority_label, status_label
 
@@ -256,6 +256,8 @@ def _refused(field: str, d: dict[str, Any], names: Names) -> Sentence:
 
 
 def _notification(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    if field == NOTIFICATION_NO_ADDRESS:
+        return _("Not e-mailed: the customer has no e-mail address"), str(d.get("subject") or "")
     return _("a notification to %(to)s was not sent") % {"to": d.get("to", "")}, str(d.get("reason", ""))
 
 
