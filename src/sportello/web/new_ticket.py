@@ -291,7 +291,9 @@ def ticket_new_fields(request: HttpRequest) -> HttpResponse:
 def requester_suggestions(request: HttpRequest) -> HttpResponse:
     """Customers whose name, e-mail or phone holds what was typed, as choices for the form."""
     user: User = request.user  # type: ignore[assignment]
-    form = NewTicketForm(request.GET, user=user)
+    picked = request.GET.get("requester", "")
+    # Unbound: the choices only, the one picked still checked, and no error while typing.
+    form = NewTicketForm(user=user, initial={"requester": int(picked) if picked.isdigit() else None})
     q = request.GET.get("requester_q", "").strip()
     found: list[Contact] = []
     if len(q) >= 2:
@@ -301,7 +303,6 @@ def requester_suggestions(request: HttpRequest) -> HttpResponse:
             )
         except ValidationFailed:
             found = []
-    picked = request.GET.get("requester", "")
     if picked.isdigit() and all(c.pk != int(picked) for c in found):
         found = [*Contact.objects.filter(pk=int(picked)), *found]
     form.set_requesters(found)
