@@ -312,3 +312,60 @@ def test_a_reply_mail_is_signed_with_the_agents_signature_when_they_have_one(
     agent = agent_profile_update(agent=desk.agent, actor=desk.agent, signature="Bruno\nBooks & more")
     signed = render_notification(key="agent_reply", ticket=ticket, agent=agent, message_body="Done.")
     assert "Done.\n\n--\nBruno\nBooks & more\n\n" in signed.text
+
+
+def _reset_link(client: Client, email: str) -> str:
+    client.post("/password-reset/", {"email": email})
+    assert len(mail.outbox) == 1, "one reset mail"
+    link = re.search(r"https?://[^/\s]+(/password-reset/[^/\s]+/[^/\s]+/)", mail.outbox[0].body)
+    assert link is not None, mail.outbox[0].body
+    return link.group(1)
+
+
+def test_an_agent_invited_without_a_password_sets_one_through_the_reset_link(desk: Any) -> None:
+    from sportello.accounts.services import agent_create
+
+    # given an agent an admin created without a password
+    invited = agent_create(email="nadia@desk.test", name="Nadia", actor=desk.admin)
+    assert not invited.has_usable_password()
+    client = Client()
+    # when they ask for a reset link, it comes, and it sets their first password
+    page = client.get(_reset_link(client, "Nadia@desk.test"), follow=True)
+    assert page.status_code == 200
+    form_url = page.redirect_chain[-1][0]
+    data = {"new_password1": "first secret 2026 q", "new_password2": "first secret 2026 q"}
+    assert client.post(form_url, data).status_code == 302
+    assert _reload(invited).check_password("first secret 2026 q")
+    # and they can sign in with it
+    assert Client().login(email="nadia@desk.test", password="first secret 2026 q")
+
+
+@pytest.mark.parametrize("usable", [True, False])
+def test_a_deactivated_agent_gets_no_reset_link_and_the_page_says_the_same(desk: Any, usable: bool) -> None:
+    from sportello.accounts.services import agent_create, agent_update
+
+    gone = agent_create(
+        email="gone@desk.test",
+        name="Gone",
+        password="old secret 2026 z" if usable else None,
+        actor=desk.admin,
+    )
+    agent_update(agent=gone, actor=desk.admin, is_active=False)
+    client = Client()
+    unknown = client.post("/password-reset/", {"email": "nobody-at-all@desk.test"})
+    answer = client.post("/password-reset/", {"email": "gone@desk.test"})
+    # the answer is the one an unknown address gets: it never tells whether the address is known
+    assert (answer.status_code, answer["Location"]) == (unknown.status_code, unknown["Location"])
+    assert mail.outbox == []
+
+
+def test_a_link_sent_before_the_agent_was_deactivated_no_longer_works(desk: Any) -> None:
+    from sportello.accounts.services import agent_create, agent_update
+
+    invited = agent_create(email="leaving@desk.test", name="Leaving", actor=desk.admin)
+    client = Client()
+    link = _reset_link(client, "leaving@desk.test")
+    agent_update(agent=invited, actor=desk.admin, is_active=False)
+    page = client.get(link, follow=True).content.decode()
+    assert "This link has expired or was already used." in page
+    assert not _reload(invited).has_usable_password()

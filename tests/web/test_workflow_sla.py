@@ -137,3 +137,67 @@ def test_the_clocks_read_in_the_agents_language(desk: Any, browser: Any, now: da
     client.cookies["django_language"] = "it"
     html = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert clocks(html)[1] == ("Risoluzione", "ok", "In tempo")
+
+
+def _history_of(html: str) -> str:
+    start = html.index('id="events-title"')
+    return html[start : html.index("</section>", start)].replace("\xa0", " ").replace("&#x27;", "'")
+
+
+def test_the_history_reads_each_clock_event_with_its_instant_in_the_agents_time_zone(
+    desk: Any, browser: Any, now: datetime
+) -> None:
+    # given an agent in Rome (UTC+1 in November), a 2-hour first response and an 8-hour resolution
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+
+    desk.agent.time_zone = "Europe/Rome"
+    desk.agent.save(update_fields=["time_zone"])
+    sla_policy(desk, now, within="2h")
+    ticket = customer_ticket(desk, now)  # 09:30 UTC, 10:30 in Rome
+    # when the agent answers 10 minutes in, sets it pending at 20 and opens it again at 60
+    services.message_add(
+        principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB, body="On it", body_html="", public=True,
+        attachment_ids=[], version=None, now=now + timedelta(minutes=10),
+    )  # fmt: skip
+    for minutes, status in ((20, "pending"), (60, "open")):
+        ticket.refresh_from_db()
+        services.ticket_update(
+            principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB,
+            data={"status": status, "version": ticket.version}, now=now + timedelta(minutes=minutes),
+        )  # fmt: skip
+    history = _history_of(browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode())
+    # then each clock event reads as words with its instant, in Rome's time
+    policy = "SLA policy “Standard support”"
+    assert f"First response due Mon 2 Nov 12:30 — started by {policy}" in history
+    assert f"Resolution due Mon 2 Nov 18:30 — started by {policy}" in history
+    assert "(<bdi>target 2 h</bdi>)" in history
+    assert "First response target met at Mon 2 Nov 10:40" in history
+    assert "Resolution clock paused at Mon 2 Nov 10:50" in history
+    # 40 minutes paused: the resolution is due 40 minutes later
+    assert "Resolution clock resumed: due Mon 2 Nov 19:10" in history
+
+
+def test_a_breach_reads_with_its_true_instant_and_in_the_agents_language(
+    desk: Any, browser: Any, now: datetime
+) -> None:
+    # given a 2-hour first response nobody gave, and a note three hours in
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+
+    sla_policy(desk, now, within="2h")
+    ticket = customer_ticket(desk, now)
+    services.message_add(
+        principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB, body="Looking", body_html="", public=False,
+        attachment_ids=[], version=None, now=now + timedelta(hours=3),
+    )  # fmt: skip
+    client = browser(desk.agent)
+    # then the breach reads at the instant the target was missed (11:30 UTC), not the note's
+    history = _history_of(client.get(f"/tickets/{ticket.pk}/").content.decode())
+    assert "First response target breached at Mon 2 Nov 11:30" in history
+    # and in Spanish, with the policy's name
+    client.cookies["django_language"] = "es"
+    history = _history_of(client.get(f"/tickets/{ticket.pk}/").content.decode())
+    policy = "la política de SLA «Standard support»"
+    assert f"Primera respuesta: vence el lun 2 Nov 11:30 — iniciado por {policy}" in history
+    assert "objetivo de Primera respuesta incumplido el lun 2 Nov 11:30" in history

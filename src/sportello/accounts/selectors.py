@@ -6,6 +6,8 @@ routing and assigning tickets); tokens are private to their owner. Missing ids r
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db.models import Prefetch, QuerySet
 
 from sportello.core.errors import NotFound, ValidationFailed
@@ -51,6 +53,15 @@ def departments_by_ids(*, ids: list[int], field: str = "department_ids") -> list
     if missing:
         raise ValidationFailed(f"no department with id {missing[0]}", field=field)
     return list(dict.fromkeys(found[i] for i in ids))
+
+
+def agent_for_password_reset(*, email: str) -> list[User]:
+    """The active agent a password-reset link for `email` goes to (none or one): the address
+    compared case-insensitively, as Unicode folds it (no look-alike collides); whether the agent
+    has a password yet does not matter. A deactivated agent gets no link."""
+    wanted = unicodedata.normalize("NFKC", email).casefold()
+    candidates = User.objects.filter(email__iexact=email, is_active=True)
+    return [u for u in candidates if unicodedata.normalize("NFKC", u.email).casefold() == wanted]
 
 
 def _agents() -> QuerySet[User]:

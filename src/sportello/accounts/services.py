@@ -138,8 +138,9 @@ def agent_create(
     language: str = "en",
     actor: User | None = None,
 ) -> User:
-    """Create an agent. Without a password the agent cannot log in to the web UI until one is
-    set (API tokens still work)."""
+    """Create an agent. Without a password the agent cannot log in to the web UI until they set
+    one through the password-reset link (`/password-reset/`), which an active agent gets with
+    or without a password (API tokens still work)."""
     require_admin(actor)
     email = _email(email)
     name = clean_text(name, field="name", max_length=150, single_line=True)

@@ -4,6 +4,7 @@ domain errors become inline messages (`web.errors.attach_error`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -197,6 +198,12 @@ class ResetRequestForm(PasswordResetForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("Email")
 
+    def get_users(self, email: str) -> Iterator[User]:
+        """The active agent with this address, with or without a password: an agent invited
+        without one (`agents.services.agent_create`) sets their first password through the
+        link. Django's own form skips them; a deactivated agent never gets a link."""
+        return iter(selectors.agent_for_password_reset(email=email))
+
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Ask for a reset link. The answer is the same whether or not the address has an account,
@@ -227,6 +234,18 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Set a new password through the link. The link of an agent deactivated since it was sent
+    is an expired link (Django checks the token, not whether the account may sign in)."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def get_user(self, uidb64: str) -> Any:
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
+
+
 class SetNewPasswordForm(SetPasswordForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -237,11 +256,7 @@ password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="accounts/password_reset_done.html"
 )
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
-    template_name="accounts/password_reset_confirm.html",
-    form_class=SetNewPasswordForm,
-    success_url=reverse_lazy("accounts:password_reset_complete"),
-)
+password_reset_confirm = PasswordResetConfirmView.as_view(form_class=SetNewPasswordForm)
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="accounts/password_reset_complete.html"
 )

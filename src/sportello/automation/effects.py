@@ -12,7 +12,7 @@ from sportello.core.actors import ActorKind, Via
 from sportello.engine import actions as act
 from sportello.engine.placeholders import render
 from sportello.notifications import services as notifications
-from sportello.tickets.models import EventKind, TicketEvent
+from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, EventKind, TicketEvent
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
@@ -83,6 +83,20 @@ def notify_effect(
     body = render(action.body, context)
 
     def effect() -> None:
+        if "requester" in action.to and not ctx.ticket.requester.email:
+            # A caller known by their phone: nothing to send them; the change says so.
+            _record_suppressed(
+                ctx,
+                rule,
+                {
+                    "to": "",
+                    "subject": subject,
+                    "rule": f"{rule.key}@{rule.version}",
+                    "template": action.template,
+                },
+                field=NOTIFICATION_NO_ADDRESS,
+                label="System",
+            )
         to = recipients(ctx, action.to)
         if not to:
             return
@@ -152,10 +166,10 @@ def _within_customer_limit(ctx: Context, rule: RuleRef, action: act.Notify, to: 
     ticket = ctx.ticket
     candidates = {i.removeprefix("address:").lower() for i in action.to if i.startswith("address:")}
     customers = notifications.customer_addresses(emails=candidates) if candidates else set()
-    if "requester" in action.to:
-        customers.add(ticket.requester.email.lower())
-    kept: list[str] = []
     requester = ticket.requester.email.lower()
+    if "requester" in action.to and requester:
+        customers.add(requester)
+    kept: list[str] = []
     for address in to:
         email = address.lower()
         if ctx.mutation.no_auto_reply and email == requester:
@@ -182,17 +196,25 @@ def _within_customer_limit(ctx: Context, rule: RuleRef, action: act.Notify, to: 
     return kept
 
 
-def _record_suppressed(ctx: Context, rule: RuleRef, data: dict[str, Any]) -> None:
-    """A suppressed notification as an event of the change, made by the system's limit, caused
-    by the rule (or macro) that asked for it. A new ticket's events are written with the rest of
-    its change; on an existing ticket it is written now (macros queue their effects after their
-    change is written)."""
+def _record_suppressed(
+    ctx: Context,
+    rule: RuleRef,
+    data: dict[str, Any],
+    *,
+    field: str = "suppressed",
+    label: str = "customer notification limit",
+) -> None:
+    """A suppressed notification as an event of the change (`field`: `suppressed` over the
+    limit, `no_address` to a requester without an e-mail address), made by the system (`label`:
+    its limit), caused by the rule (or macro) that asked for it. A new ticket's events are
+    written with the rest of its change; on an existing ticket it is written now (macros queue
+    their effects after their change is written)."""
     cause = rule.key if ":" in rule.key else f"rule:{rule.key}"
     event = TicketEvent(
         ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
-        kind=EventKind.NOTIFICATION, field="suppressed", new_value=data,
+        kind=EventKind.NOTIFICATION, field=field, new_value=data,
         actor_kind=str(ActorKind.SYSTEM), actor_id=None,
-        actor_label="customer notification limit", via=str(Via.SYSTEM),
+        actor_label=label, via=str(Via.SYSTEM),
         cause=f"{cause}@{rule.version}"[:200], depth=ctx.mutation.depth,
     )  # fmt: skip
     if ctx.ticket.pk is None:

@@ -67,7 +67,7 @@ def organization_out(o: Organization) -> dict[str, Any]:
 
 
 class ContactFilters(Schema):
-    q: str | None = Field(default=None, description="case-insensitive substring of e-mail or name")
+    q: str | None = Field(default=None, description="case-insensitive substring of e-mail, name or phone")
     organization_id: int | None = None
     vip: bool | None = None
     sort: str | None = Field(default=None, description="`id`, `email`, `name` or `created_at`; `-` descends")

@@ -30,7 +30,12 @@ class Organization(models.Model):
 
 
 class Contact(models.Model):
-    email = models.EmailField(max_length=254)
+    """A customer. A contact has an e-mail address, a phone number or both: a caller known only
+    by their phone is a contact without an address (`email` empty), who is never e-mailed. An
+    address belongs to one contact (case-insensitively); so does the phone of a contact without
+    an address, their only way to be told apart."""
+
+    email = models.EmailField(max_length=254, blank=True, default="")
     name = models.CharField(max_length=200, blank=True, default="")
     phone = models.CharField(max_length=40, blank=True, default="")
     language = models.CharField(max_length=10, default="en")
@@ -44,9 +49,21 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        constraints = [models.UniqueConstraint(Lower("email"), name="contacts_contact_email_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="contacts_contact_email_ci_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(email="") & ~models.Q(phone=""),
+                name="contacts_contact_phone_only_unique",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(email="") | ~models.Q(phone=""), name="contacts_contact_email_or_phone"
+            ),
+        ]
         # The VIP contacts (a few of many): the Desk's VIP view reads them, not every contact.
         indexes = [models.Index(fields=["id"], condition=models.Q(vip=True), name="contact_vip")]
 
     def __str__(self) -> str:
-        return self.name or self.email
+        return self.name or self.email or self.phone

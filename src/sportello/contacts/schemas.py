@@ -22,7 +22,7 @@ class Strict(Schema):
 
 class ContactOut(Schema):
     id: int
-    email: str
+    email: str = Field(description="Empty for a contact known only by their phone (never e-mailed).")
     name: str
     phone: str
     language: str
@@ -39,7 +39,11 @@ class ContactPage(Schema):
 
 
 class ContactCreateIn(Strict):
-    email: str = Field(max_length=TEXT_INPUT_MAX)
+    email: str = Field(
+        default="",
+        max_length=TEXT_INPUT_MAX,
+        description="A contact needs an e-mail address, a phone number or both.",
+    )
     name: str = Field(default="", max_length=TEXT_INPUT_MAX)
     phone: str = Field(default="", max_length=TEXT_INPUT_MAX)
     language: str = Field(default="en", max_length=TEXT_INPUT_MAX)
@@ -51,7 +55,9 @@ class ContactCreateIn(Strict):
 
 
 class ContactPatchIn(Strict):
-    email: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
+    email: str | None = Field(
+        default=None, max_length=TEXT_INPUT_MAX, description="Empty removes it (the contact keeps a phone)."
+    )
     name: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     phone: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     language: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)

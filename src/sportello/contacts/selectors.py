@@ -3,7 +3,10 @@ customers; missing ids raise NotFound."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from typing import Any
+
+from django.db.models import F, Func, Q, QuerySet, Value
+from django.db.models.functions import Replace
 
 from sportello.accounts.models import User
 from sportello.accounts.selectors import valid_pk
@@ -19,6 +22,23 @@ def _query(q: str) -> str:
     return clean_text(q, field="q", max_length=QUERY_MAX, single_line=True).strip()
 
 
+PHONE_PUNCTUATION = " -./()"
+
+
+def _phone_digits(text: str) -> str:
+    """`text` without the punctuation people write phone numbers with, when it is a phone
+    number at all (digits and that punctuation, maybe a leading +); else ""."""
+    bare = "".join(c for c in text if c not in PHONE_PUNCTUATION)
+    return bare if len(bare) >= 3 and bare.lstrip("+").isdigit() else ""
+
+
+def _digits_of(field: str) -> Func:
+    expr: Any = F(field)
+    for c in PHONE_PUNCTUATION:
+        expr = Replace(expr, Value(c), Value(""))
+    return expr  # type: ignore[no-any-return]
+
+
 def contact_list(
     *,
     user: User | None = None,
@@ -26,12 +46,18 @@ def contact_list(
     organization_id: int | None = None,
     vip: bool | None = None,
 ) -> QuerySet[Contact]:
-    """Contacts, optionally narrowed: `q` is a case-insensitive substring of e-mail or name."""
+    """Contacts, optionally narrowed: `q` is a case-insensitive substring of e-mail, name or
+    phone (a phone also matches written without its spaces, dashes, dots or brackets)."""
     qs = Contact.objects.select_related("organization")
     if q:
         text = _query(q)
         if text:
-            qs = qs.filter(Q(email__icontains=text) | Q(name__icontains=text))
+            match = Q(email__icontains=text) | Q(name__icontains=text) | Q(phone__icontains=text)
+            digits = _phone_digits(text)
+            if digits:
+                match |= Q(phone_digits__contains=digits)
+                qs = qs.annotate(phone_digits=_digits_of("phone"))
+            qs = qs.filter(match)
     if organization_id is not None:
         if not valid_pk(organization_id):
             raise ValidationFailed("must be an organization id", field="organization_id")

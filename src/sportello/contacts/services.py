@@ -3,9 +3,12 @@
 Admins and agents create and change customers; light agents only read them. `actor=None` is
 the system itself (mail intake, imports, demo data), which may do anything.
 
-E-mail addresses are stored lower-case and are unique case-insensitively; organization names
-are unique case-insensitively, and an e-mail domain belongs to at most one organization so that
-a new contact's organization can be inferred from its address.
+A contact has an e-mail address, a phone number or both (a caller known only by their phone
+has no address, and is never e-mailed). E-mail addresses are stored lower-case and are unique
+case-insensitively when present; the phone of a contact without an address is unique too (it is
+all that tells them apart). Organization names are unique case-insensitively, and an e-mail
+domain belongs to at most one organization so that a new contact's organization can be inferred
+from its address.
 """
 
 from __future__ import annotations
@@ -186,9 +189,37 @@ def _time_zone(raw: str) -> str:
     return value
 
 
+NEEDS_EMAIL_OR_PHONE = "a contact needs an e-mail address or a phone number"
+
+
+def _phone(raw: str) -> str:
+    return " ".join(clean_text(raw, field="phone", max_length=40, single_line=True).split())
+
+
+def _check_reachable(email: str, phone: str) -> None:
+    if not email and not phone:
+        raise ValidationFailed(NEEDS_EMAIL_OR_PHONE, field="email")
+
+
+def _check_free(email: str, phone: str, *, exclude_pk: int | None = None) -> None:
+    """Conflict when the address, or the phone of a contact without one, is someone else's."""
+    others = Contact.objects.exclude(pk=exclude_pk) if exclude_pk is not None else Contact.objects.all()
+    if email and others.filter(email__iexact=email).exists():
+        raise Conflict(f"a contact with e-mail {email} exists", field="email")
+    if not email and phone and others.filter(email="", phone=phone).exists():
+        raise Conflict(f"a contact with phone {phone} and no e-mail address exists", field="phone")
+
+
+def _taken(email: str, phone: str) -> Conflict:
+    """The conflict a unique constraint raised (a contact created or changed concurrently)."""
+    if email:
+        return Conflict(f"a contact with e-mail {email} exists", field="email")
+    return Conflict(f"a contact with phone {phone} and no e-mail address exists", field="phone")
+
+
 def contact_create(
     *,
-    email: str,
+    email: str = "",
     name: str = "",
     phone: str = "",
     language: str = "en",
@@ -197,16 +228,17 @@ def contact_create(
     organization: Organization | None = None,
     actor: User | None = None,
 ) -> Contact:
-    """Create a contact. Without an organization, the one owning the e-mail's domain is used."""
+    """Create a contact, with an e-mail address, a phone number or both. Without an
+    organization, the one owning the e-mail's domain is used."""
     require_writer(actor)
-    email = normalise_email(email)
+    email = normalise_email(email) if (email or "").strip() else ""
     name = clean_text(name, field="name", max_length=200, single_line=True)
-    phone = clean_text(phone, field="phone", max_length=40, single_line=True)
+    phone = _phone(phone)
     language = _language(language)
     time_zone = _time_zone(time_zone)
-    if Contact.objects.filter(email__iexact=email).exists():
-        raise Conflict(f"a contact with e-mail {email} exists", field="email")
-    if organization is None:
+    _check_reachable(email, phone)
+    _check_free(email, phone)
+    if organization is None and email:
         organization = organization_for_email(email)
     try:
         with transaction.atomic():
@@ -220,7 +252,7 @@ def contact_create(
                 organization=organization,
             )
     except IntegrityError:
-        raise Conflict(f"a contact with e-mail {email} exists", field="email") from None
+        raise _taken(email, phone) from None
 
 
 def contact_update(
@@ -236,21 +268,25 @@ def contact_update(
     organization: Organization | Unset | None = UNSET,
 ) -> Contact:
     """Change a contact; `None` leaves an attribute as it is, except `organization`, where
-    `None` removes the contact from its organization and `UNSET` leaves it. A changed e-mail
-    does not move the contact to another organization."""
+    `None` removes the contact from its organization and `UNSET` leaves it. An empty `email` or
+    `phone` removes it, as long as the contact keeps the other. A changed e-mail does not move
+    the contact to another organization."""
     require_writer(actor)
     changed: list[str] = []
+    new_email = contact.email if email is None else normalise_email(email) if email.strip() else ""
+    new_phone = contact.phone if phone is None else _phone(phone)
+    if email is not None or phone is not None:
+        if not new_email and not new_phone:
+            raise ValidationFailed(NEEDS_EMAIL_OR_PHONE, field="email" if email is not None else "phone")
+        _check_free(new_email, new_phone, exclude_pk=contact.pk)
     if email is not None:
-        email = normalise_email(email)
-        if Contact.objects.filter(email__iexact=email).exclude(pk=contact.pk).exists():
-            raise Conflict(f"a contact with e-mail {email} exists", field="email")
-        contact.email = email
+        contact.email = new_email
         changed.append("email")
     if name is not None:
         contact.name = clean_text(name, field="name", max_length=200, single_line=True)
         changed.append("name")
     if phone is not None:
-        contact.phone = clean_text(phone, field="phone", max_length=40, single_line=True)
+        contact.phone = new_phone
         changed.append("phone")
     if language is not None:
         contact.language = _language(language)
@@ -269,7 +305,7 @@ def contact_update(
             with transaction.atomic():
                 contact.save(update_fields=[*changed, "updated_at"])
         except IntegrityError:
-            raise Conflict(f"a contact with e-mail {contact.email} exists", field="email") from None
+            raise _taken(contact.email, contact.phone) from None
     return contact
 
 

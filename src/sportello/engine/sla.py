@@ -583,6 +583,9 @@ class SlaEvent:
     at: datetime  # the instant it happened (a breach: its true instant, maybe before the change)
     cause: str  # created, status, solved, reopened, agent_reply, customer_message, priority, ...
     target: timedelta | None = None
+    due_at: datetime | None = (
+        None  # when the clock reaches its target, as of this event (None: paused, stopped)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -670,7 +673,7 @@ class _Work:
         return clock_for(self.clocks, c.calendar)
 
     def emit(self, kind: str, c: ClockState, at_: datetime, cause: str) -> None:
-        self.events.append(SlaEvent(kind, c.metric, c.instance, at_, cause, c.target))
+        self.events.append(SlaEvent(kind, c.metric, c.instance, at_, cause, c.target, c.due_at))
 
     def running(self, metric: str) -> int | None:
         for i in range(len(self.items) - 1, -1, -1):
@@ -1161,4 +1164,5 @@ def event_to_data(event: SlaEvent) -> dict[str, Any]:
         "at": _dt(event.at),
         "cause": event.cause,
         "target_us": None if event.target is None else _us(event.target),
+        "due_at": None if event.due_at is None else _dt(event.due_at),
     }

@@ -10,10 +10,13 @@ from django.utils.translation import pgettext_lazy
 
 from sportello.accounts.models import Department, Team, User
 from sportello.automation.models import Macro
+from sportello.contacts.models import Contact, Organization
 from sportello.tickets.models import Status, StatusCategory
 from sportello.web.labels import PRIORITY_BY_VALUE, PRIORITY_LABELS, category_label, status_label
 
 ASSIGNEE_ANY, ASSIGNEE_ME, ASSIGNEE_NONE = "", "me", "none"
+# The page's status filter: every status, whatever the view asks for.
+STATUS_ANY = "any"
 
 
 class _PlainLabels:
@@ -34,15 +37,32 @@ class QueueFilterForm(_PlainLabels, forms.Form):
         choices=[(ASSIGNEE_ANY, _("Anyone")), (ASSIGNEE_ME, _("Me")), (ASSIGNEE_NONE, _("Unassigned"))],
     )
     tag = forms.CharField(label=_("Tag"), required=False, max_length=80)
+    # One customer's or one organization's tickets (the ticket page's "See all"): no control of
+    # their own, kept as the other filters change, shown as a chip naming them.
+    requester = forms.ModelChoiceField(
+        label=_("Requester"),
+        queryset=Contact.objects.all(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("That customer no longer exists.")},
+    )
+    organization = forms.ModelChoiceField(
+        label=_("Organization"),
+        queryset=Organization.objects.all(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("That organization no longer exists.")},
+    )
 
     def __init__(self, *args: Any, departments: list[Department], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].choices = [("", _("All my departments"))] + [
             (d.pk, d.name) for d in departments
         ]
-        self.fields["status"].choices = [("", _("As the view says"))] + [
-            (c.value, category_label(c.value)) for c in StatusCategory
-        ]
+        self.fields["status"].choices = [
+            ("", _("As the view says")),
+            (STATUS_ANY, _("Any status")),
+        ] + [(c.value, category_label(c.value)) for c in StatusCategory]
 
     def clean_tag(self) -> str:
         return "_".join(self.cleaned_data["tag"].strip().lower().split())

@@ -33,6 +33,7 @@ from .columns import CUSTOM, DEFAULT_SORT, SORTS, STANDARD_COLUMNS
 from .forms import (
     ASSIGNEE_ME,
     ASSIGNEE_NONE,
+    STATUS_ANY,
     BulkAction,
     BulkForm,
     ColumnsForm,
@@ -42,7 +43,7 @@ from .forms import (
 from .models import SavedView
 
 PAGE_SIZE = 50
-FILTER_PARAMS = ("status", "department", "assignee", "tag")
+FILTER_PARAMS = ("status", "department", "assignee", "tag", "requester", "organization")
 
 
 def _user(request: HttpRequest) -> User:
@@ -96,7 +97,8 @@ def filters_condition(base: Any, filters: dict[str, Any]) -> Any:
     items: list[Any] = []
     if filters.get("status"):
         base = _without_status(base)
-        items.append({"field": "ticket.status_category", "op": "is", "value": filters["status"]})
+        if filters["status"] != STATUS_ANY:
+            items.append({"field": "ticket.status_category", "op": "is", "value": filters["status"]})
     if filters.get("department"):
         items.append({"field": "ticket.department", "op": "is", "value": int(filters["department"])})
     if filters.get("assignee") == ASSIGNEE_ME:
@@ -105,6 +107,10 @@ def filters_condition(base: Any, filters: dict[str, Any]) -> Any:
         items.append({"field": "ticket.assignee", "op": "absent"})
     if filters.get("tag"):
         items.append({"field": "ticket.tags", "op": "contains", "value": filters["tag"]})
+    for name in ("requester", "organization"):
+        if filters.get(name) is not None:
+            pk = getattr(filters[name], "pk", filters[name])
+            items.append({"field": f"ticket.{name}", "op": "is", "value": int(pk)})
     if not items:
         return base
     return {"all": [base, *items]}
@@ -154,6 +160,20 @@ def _base_params(listing: Listing) -> dict[str, Any]:
         if value and name not in listing.form.errors:
             params[name] = value
     return params
+
+
+def _chips(listing: Listing) -> list[dict[str, Any]]:
+    """The customer and organization the page is narrowed to, each named, with the page's URL
+    without it (the chip's remove link)."""
+    out = []
+    base = _base_params(listing)
+    data = getattr(listing.form, "cleaned_data", {})
+    for name, label in (("requester", _("Requester")), ("organization", _("Organization"))):
+        chosen = data.get(name)
+        if chosen is not None:
+            rest = {k: v for k, v in base.items() if k != name}
+            out.append({"name": name, "label": label, "value": str(chosen), "remove_url": _url(rest)})
+    return out
 
 
 def _headers(listing: Listing) -> list[dict[str, Any]]:
@@ -249,6 +269,8 @@ def _page_context(request: HttpRequest, listing: Listing, now: datetime) -> dict
         "next_url": _url({**base, "cursor": next_cursor}) if next_cursor else None,
         "first_url": _url(base) if cursor else None,
         "base_params": base,
+        "chips": _chips(listing),
+        "scoped": user.role != Role.ADMIN,
         "may_write_view": _may_write(listing.view, user),
         "may_bulk": user.role != Role.LIGHT_AGENT,
         "columns_form": columns_form,

@@ -200,7 +200,7 @@ def check_may_upload(*, principal: User | Contact, ticket: Ticket | None) -> Non
 
 def _actor_for(principal: User | Contact) -> Actor:
     if isinstance(principal, Contact):
-        return Actor(kind=ActorKind.CONTACT, id=principal.pk, label=principal.email)
+        return Actor(kind=ActorKind.CONTACT, id=principal.pk, label=principal.email or str(principal))
     return Actor(kind=ActorKind.AGENT, id=principal.pk, label=principal.email)
 
 

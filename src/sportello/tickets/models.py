@@ -277,6 +277,12 @@ class EventKind(models.TextChoices):
     SPLIT = "split", "Split"
 
 
+# A `notification` event's field: a mail the requester would have had (an agent's reply, a
+# rule's notification), not sent because they have no e-mail address (a caller known by their
+# phone).
+NOTIFICATION_NO_ADDRESS = "no_address"
+
+
 class TicketEvent(models.Model):
     """The audit trail: one row per change, grouped by the mutation (`change_id`) that made it."""
 

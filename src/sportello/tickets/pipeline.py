@@ -37,6 +37,7 @@ from . import permissions, search
 from .locks import ticket_lock
 from .models import (
     MESSAGE_SUBJECT_MAX_LENGTH,
+    NOTIFICATION_NO_ADDRESS,
     SUBJECT_MAX_LENGTH,
     Attachment,
     AuthorKind,
@@ -421,6 +422,7 @@ def _run(ctx: Context) -> Outcome:
     for note in ctx.notes:
         note.message.save(force_insert=True)
     _suppress_auto_replies(ctx)
+    _note_reply_not_emailed(ctx)
     events = _record_events(ctx, diff(ctx.before, requested), diff(requested, after), change_id)
     for trace in ctx.traces:
         trace.ticket = ticket
@@ -1110,9 +1112,40 @@ def _suppress_auto_replies(ctx: Context) -> None:
     ctx.effects[:] = kept
 
 
+def _reply_to_email(ctx: Context) -> bool:
+    """Whether the change holds an agent's public reply, which goes to the requester by e-mail."""
+    message = ctx.message
+    return message is not None and message.public and message.author_kind == AuthorKind.AGENT
+
+
+def _note_reply_not_emailed(ctx: Context) -> None:
+    """An agent's public reply to a customer without an e-mail address (a caller known by their
+    phone) is recorded on the ticket and e-mailed to nobody: the change says so, as a
+    `notification` / `no_address` event, so the agent knows to call them back."""
+    if not _reply_to_email(ctx) or ctx.ticket.requester.email:
+        return
+    assert ctx.message is not None
+    ctx.events.append(
+        TicketEvent(
+            ticket=ctx.ticket,
+            change_id=ctx.change_id,
+            at=ctx.now,
+            kind=EventKind.NOTIFICATION,
+            field=NOTIFICATION_NO_ADDRESS,
+            new_value={"message_id": ctx.message.pk, "contact_id": ctx.ticket.requester_id},
+            actor_kind=str(ActorKind.SYSTEM),
+            actor_id=None,
+            actor_label="System",
+            via=str(Via.SYSTEM),
+            cause="mail:no_address",
+            depth=ctx.mutation.depth,
+        )
+    )
+
+
 def _write_outbox(ctx: Context, change_id: uuid.UUID) -> None:
     message, ticket = ctx.message, ctx.ticket
-    if message is not None and message.public and message.author_kind == AuthorKind.AGENT:
+    if message is not None and _reply_to_email(ctx) and ticket.requester.email:
         from sportello.notifications.services import render_notification
 
         requester = ticket.requester

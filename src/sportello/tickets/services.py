@@ -35,7 +35,7 @@ FIELD_NAMES = {
 
 def actor_for(principal: User | Contact) -> Actor:
     if isinstance(principal, Contact):
-        return Actor(kind=ActorKind.CONTACT, id=principal.pk, label=principal.email)
+        return Actor(kind=ActorKind.CONTACT, id=principal.pk, label=principal.email or str(principal))
     return Actor(kind=ActorKind.AGENT, id=principal.pk, label=principal.email)
 
 

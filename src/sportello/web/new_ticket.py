@@ -1,8 +1,9 @@
 """A new ticket for a phone call or a walk-in, opened by an agent on the customer's behalf.
 
 The department comes first: its layout's custom fields appear below it (an HTMX re-render keeps
-what was typed). The requester is found (name or e-mail, suggestions as radio buttons) or
-created inline (name, e-mail, phone). The first message is the customer's words, recorded as
+what was typed). The requester is found (name, e-mail or phone, suggestions as radio buttons) or
+created inline: name and e-mail, or name and phone for a caller who gives no address (replies to
+them are recorded, not e-mailed). The first message is the customer's words, recorded as
 theirs and entered by the agent (`tickets.services.ticket_open`). A refusal shows inline, next
 to the field it names, with everything typed kept."""
 
@@ -146,9 +147,7 @@ class NewTicketForm(forms.Form):
 
     def set_requesters(self, contacts: list[Contact]) -> None:
         self.requesters = contacts
-        self.fields["requester"].choices = [
-            (c.pk, f"{c.name} <{c.email}>" if c.name else c.email) for c in contacts
-        ]
+        self.fields["requester"].choices = [(c.pk, requester_label(c)) for c in contacts]
 
     def _department_from_data(self) -> int | None:
         raw = self.data.get("department") if self.is_bound else self.initial.get("department")
@@ -163,8 +162,12 @@ class NewTicketForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cd = super().clean()
-        if cd.get("requester") is None and not cd.get("new_email") and "new_email" not in self.errors:
-            self.add_error("requester", _("Pick the customer, or give a new customer's e-mail."))
+        if cd.get("requester") is not None or "new_email" in self.errors:
+            return cd
+        if not cd.get("new_email") and not cd.get("new_phone"):
+            self.add_error("requester", _("Pick the customer, or give a new customer's e-mail or phone."))
+        elif not cd.get("new_email") and not cd.get("new_name", "").strip():
+            self.add_error("new_name", _("Give the name of a customer known only by their phone."))
         return cd
 
     def custom_values(self) -> dict[str, Any]:
@@ -181,15 +184,26 @@ class NewTicketForm(forms.Form):
         return out
 
 
+def requester_label(c: Contact) -> str:
+    """A customer as the suggestions list them: name and e-mail, or name and phone."""
+    reach = c.email or c.phone
+    return f"{c.name} <{reach}>" if c.name and c.email else f"{c.name} · {reach}" if c.name else reach
+
+
 def _requester(form: NewTicketForm) -> int:
-    """The requester's id: the contact picked, else the contact with the new e-mail (created
-    with its name and phone when there is none)."""
+    """The requester's id: the contact picked, else the contact with the new e-mail, else (no
+    e-mail given) the contact known only by the new phone; created with what was typed when
+    there is none."""
     cd = form.cleaned_data
     if cd["requester"] is not None:
         if not Contact.objects.filter(pk=cd["requester"]).exists():
             raise ValidationFailed("no such customer", field="requester_id")
         return int(cd["requester"])
-    existing = Contact.objects.filter(email__iexact=cd["new_email"]).values_list("pk", flat=True).first()
+    if cd["new_email"]:
+        same = Contact.objects.filter(email__iexact=cd["new_email"])
+    else:
+        same = Contact.objects.filter(email="", phone=" ".join(cd["new_phone"].split()))
+    existing = same.values_list("pk", flat=True).first()
     if existing is not None:
         return int(existing)
     try:
@@ -197,7 +211,10 @@ def _requester(form: NewTicketForm) -> int:
             email=cd["new_email"], name=cd["new_name"], phone=cd["new_phone"], actor=form.user
         ).pk
     except Conflict:  # created meanwhile
-        return int(Contact.objects.get(email__iexact=cd["new_email"]).pk)
+        found = same.values_list("pk", flat=True).first()
+        if found is None:
+            raise
+        return int(found)
 
 
 def _attach(form: NewTicketForm, exc: DomainError) -> int:
@@ -272,9 +289,11 @@ def ticket_new_fields(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_GET
 def requester_suggestions(request: HttpRequest) -> HttpResponse:
-    """Customers whose name or e-mail holds what was typed, as choices for the form."""
+    """Customers whose name, e-mail or phone holds what was typed, as choices for the form."""
     user: User = request.user  # type: ignore[assignment]
-    form = NewTicketForm(request.GET, user=user)
+    picked = request.GET.get("requester", "")
+    # Unbound: the choices only, the one picked still checked, and no error while typing.
+    form = NewTicketForm(user=user, initial={"requester": int(picked) if picked.isdigit() else None})
     q = request.GET.get("requester_q", "").strip()
     found: list[Contact] = []
     if len(q) >= 2:
@@ -284,7 +303,6 @@ def requester_suggestions(request: HttpRequest) -> HttpResponse:
             )
         except ValidationFailed:
             found = []
-    picked = request.GET.get("requester", "")
     if picked.isdigit() and all(c.pk != int(picked) for c in found):
         found = [*Contact.objects.filter(pk=int(picked)), *found]
     form.set_requesters(found)

@@ -1,22 +1,26 @@
 """The ticket page: one view renders it from its panels (`web.panels`); each panel's writes
-answer through `changed` (the refreshed ticket) or `refused` (the form again, errors inline)."""
+answer through `changed` (the refreshed ticket) or `refused` (the form again, errors inline);
+`submitted` does both for a form whose write may be refused."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django import forms as django_forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 from django_htmx.http import reswap, retarget
 
 from sportello.core import clock
-from sportello.core.errors import NotFound
+from sportello.core.errors import DomainError, NotFound
 from sportello.tickets import links, permissions, selectors
 from sportello.tickets.models import Ticket
 
 from . import panels
+from .errors import attach_error
 from .shell import agent_required
 
 
@@ -81,3 +85,37 @@ def refused(
         return render(request, "web/ticket.html", context, status=status)
     response = render(request, f"{template}#{partial}", context, status=status)
     return reswap(retarget(response, f"#{partial.replace('_', '-')}"), "outerHTML")
+
+
+def submitted(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    form: django_forms.Form,
+    write: Callable[[], object],
+    template: str,
+    partial: str,
+    again: Callable[[Ticket], dict[str, Any]],
+    attach: Callable[[Any, DomainError], int] = attach_error,
+    reload: bool = False,
+) -> HttpResponse:
+    """A panel's form posted: when it is valid, `write` calls the service and the agent gets the
+    refreshed ticket (`changed`). Otherwise the refusal: an invalid form answers 422; a refused
+    write puts the error on the form (`attach`, by default `attach_error`: next to the field it
+    names) and answers with the status it returns. `again(ticket)` gives the panel's context
+    with the form in it (`refused`'s overrides); `reload` reads the ticket again first, so the
+    panel shows it as it now is."""
+    status = 422
+    if form.is_valid():
+        try:
+            write()
+        except DomainError as exc:
+            status = attach(form, exc)
+        else:
+            return changed(request, ticket.pk, now=now)
+    if reload:
+        ticket = ticket_for(request, ticket.pk)
+    return refused(
+        request, ticket, now=now, template=template, partial=partial, status=status, **again(ticket)
+    )

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from sportello.accounts.models import Department, Team, User
 from sportello.contacts.models import Contact, Organization
-from sportello.tickets.models import CustomField, EventKind, Status, TicketEvent
+from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, CustomField, EventKind, Status, TicketEvent
 
 from .labels import CHANNEL_LABELS, FIELD_LABELS, category_label, priority_label, status_label
 
@@ -224,7 +224,10 @@ def event_row(e: TicketEvent, names: Names, cf_labels: dict[str, str]) -> EventR
         # its raw data.
         what = f"{e.kind} {e.field}".strip().replace("_", " ")
         return EventRow(kind="sentence", text=what, known=False)
-    text, detail = renderer(e.field, data, names)
+    if e.kind == EventKind.SLA:
+        text, detail = _sla(e.field, data, names, by=_sla_policy(e))
+    else:
+        text, detail = renderer(e.field, data, names)
     return EventRow(kind="sentence", text=text, detail=detail)
 
 
@@ -253,6 +256,8 @@ def _refused(field: str, d: dict[str, Any], names: Names) -> Sentence:
 
 
 def _notification(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    if field == NOTIFICATION_NO_ADDRESS:
+        return _("Not e-mailed: the customer has no e-mail address"), str(d.get("subject") or "")
     return _("a notification to %(to)s was not sent") % {"to": d.get("to", "")}, str(d.get("reason", ""))
 
 
@@ -294,15 +299,24 @@ def _assignment(field: str, d: dict[str, Any], names: Names) -> Sentence:
     return _("found no agent to assign by round robin"), reason
 
 
-def _sla(field: str, d: dict[str, Any], names: Names) -> Sentence:
+def _sla(field: str, d: dict[str, Any], names: Names, by: str = "") -> Sentence:
+    """An SLA clock's event with its instant: when a started or changed clock is due (and who
+    started it: `by`, the policy in words), when it paused, resumed, was met or breached. Events
+    recorded before clocks kept their due instant read with their target instead."""
     metric = str(METRIC_LABELS.get(d.get("metric", ""), d.get("metric", "")))
-    values = {"metric": metric}
+    values = {"metric": metric, "by": by}
     if field in ("warning", "escalated"):
         values["due"] = _when(d.get("due_at"))
         if field == "warning":
             return _("%(metric)s due %(due)s: warning") % values, ""
         return _("%(metric)s due %(due)s: escalated") % values, ""
     target = d.get("target_us")
+    due, at = _instant(d.get("due_at")), _instant(d.get("at"))
+    detail = _("target %(target)s") % {"target": _duration(target)} if isinstance(target, int) else ""
+    if field in ("started", "retargeted", "resumed") and due:
+        values["due"] = due
+        sentences = SLA_DUE_BY if by else SLA_DUE
+        return str(sentences[field]) % values, detail
     if field in ("started", "retargeted") and isinstance(target, int):
         values["target"] = _duration(target)
         if field == "started":
@@ -313,7 +327,22 @@ def _sla(field: str, d: dict[str, Any], names: Names) -> Sentence:
     sentence = SLA_SENTENCES.get(field)
     if sentence is None:
         return _("%(metric)s clock: %(what)s") % {**values, "what": field.replace("_", " ")}, ""
+    if at and field in SLA_AT_SENTENCES:
+        return str(SLA_AT_SENTENCES[field]) % {**values, "at": at}, ""
     return str(sentence) % values, ""
+
+
+SLA_ACTOR_PREFIX = "SLA policy "
+
+
+def _sla_policy(e: TicketEvent) -> str:
+    """The policy an SLA event came from, in words ("SLA policy “VIP”"): its name as the event
+    recorded it (the actor's label, `SLA policy <name>`, as `sla.hooks` and `sla.timers` write
+    it), so the history needs no query for it."""
+    label = e.actor_label or ""
+    if e.actor_kind != "sla" or not label.startswith(SLA_ACTOR_PREFIX):
+        return ""
+    return str(CAUSE_SENTENCES["sla"]) % {"name": label.removeprefix(SLA_ACTOR_PREFIX)}
 
 
 def _process_names(events: list[TicketEvent]) -> Names:
@@ -437,6 +466,25 @@ METRIC_LABELS: dict[str, Promise] = {
     "periodic_update": gettext_lazy("Periodic update"),
     "resolution": gettext_lazy("Resolution"),
 }
+# A clock that runs, with the instant it is due: started or changed by a policy (`by`).
+SLA_DUE_BY: dict[str, Promise] = {
+    "started": gettext_lazy("%(metric)s due %(due)s — started by %(by)s"),
+    "retargeted": gettext_lazy("%(metric)s now due %(due)s — changed by %(by)s"),
+    "resumed": gettext_lazy("%(metric)s clock resumed: due %(due)s"),
+}
+SLA_DUE: dict[str, Promise] = {
+    "started": gettext_lazy("%(metric)s due %(due)s — clock started"),
+    "retargeted": gettext_lazy("%(metric)s now due %(due)s — target changed"),
+    "resumed": gettext_lazy("%(metric)s clock resumed: due %(due)s"),
+}
+# What happened to a clock, at the instant it happened (a breach: its true instant).
+SLA_AT_SENTENCES: dict[str, Promise] = {
+    "paused": gettext_lazy("%(metric)s clock paused at %(at)s"),
+    "resumed": gettext_lazy("%(metric)s clock resumed at %(at)s"),
+    "fulfilled": gettext_lazy("%(metric)s target met at %(at)s"),
+    "superseded": gettext_lazy("%(metric)s clock replaced by a new policy at %(at)s"),
+    "breached": gettext_lazy("%(metric)s target breached at %(at)s"),
+}
 SLA_SENTENCES: dict[str, Promise] = {
     "started": gettext_lazy("%(metric)s clock started"),
     "retargeted": gettext_lazy("%(metric)s target changed"),
@@ -470,10 +518,18 @@ TASK_FIELD_LABELS: dict[str, Promise] = {
 
 
 def _when(value: Any) -> str:
+    return _instant(value) or "—"
+
+
+def _instant(value: Any) -> str:
+    """A recorded instant in the viewer's time zone and language ("Tue 3 Nov 14:00"); "" when
+    there is none."""
+    if not value:
+        return ""
     try:
         at = datetime.fromisoformat(str(value))
     except ValueError:
-        return "—"
+        return ""
     if timezone.is_naive(at):
         at = at.replace(tzinfo=UTC)
     return date_format(timezone.localtime(at), "D j M H:i")

@@ -1,7 +1,9 @@
 """Ticket page panel: the customer — the requester (editable by agents who may edit), their
 organization, their other open tickets and their earlier ones (the five most recent of each,
-among the tickets this agent may see). Sportello records no satisfaction ratings yet: the
-panel says so rather than showing an empty score."""
+among the tickets this agent may see), and how many tickets the requester and the organization
+have in all, linking to the queue narrowed to them ("See all"). The counts are of the tickets
+this agent may see, read in the requester's own statement. Sportello records no satisfaction
+ratings yet: the panel says so rather than showing an empty score."""
 
 from __future__ import annotations
 
@@ -9,9 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, IntegerField, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
 
+from sportello.accounts.models import Role
 from sportello.contacts.models import Contact
+from sportello.queues.forms import STATUS_ANY
 from sportello.tickets import selectors
 from sportello.tickets.models import UNRESOLVED_CATEGORIES, Ticket
 from sportello.tickets.selectors import TicketQuery
@@ -35,9 +42,29 @@ def _tickets(request: HttpRequest, ticket: Ticket, *, unresolved: bool) -> list[
     return list(qs.prefetch_related(None).order_by("-created_at", "-id")[:RECENT])
 
 
+def _count(tickets: QuerySet[Ticket], by: str) -> Coalesce:
+    """How many of `tickets` there are, as a scalar subquery (grouped by `by`, their one value)."""
+    counted = tickets.order_by().values(by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def see_all_url(name: str, pk: int) -> str:
+    """The queue narrowed to one requester's or organization's tickets, whatever their status."""
+    return f"{reverse('web:home')}?status={STATUS_ANY}&{name}={pk}"
+
+
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    # One query for the requester and the organization; the header reads them too.
-    requester = Contact.objects.select_related("organization").get(pk=ticket.requester_id)
+    # One query for the requester, the organization and how many tickets each has that this
+    # agent may see; the header reads them too.
+    visible = Ticket.objects.filter(selectors.ticket_scope(principal=request.user))  # type: ignore[arg-type]
+    counts: dict[str, Any] = {
+        "requester_total": _count(visible.filter(requester_id=ticket.requester_id), "requester_id")
+    }
+    if ticket.organization_id is not None:
+        counts["organization_total"] = _count(
+            visible.filter(organization_id=ticket.organization_id), "organization_id"
+        )
+    requester = Contact.objects.select_related("organization").annotate(**counts).get(pk=ticket.requester_id)
     ticket.requester = requester
     if ticket.organization_id is not None and ticket.organization_id == requester.organization_id:
         ticket.organization = requester.organization
@@ -48,4 +75,11 @@ def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict
         "open_tickets": _tickets(request, ticket, unresolved=True),
         "earlier_tickets": _tickets(request, ticket, unresolved=False),
         "contact_form": ContactForm(contact=requester) if shared["may_edit"] else None,
+        "requester_total": requester.requester_total,  # type: ignore[attr-defined]
+        "requester_all_url": see_all_url("requester", requester.pk),
+        "organization_total": getattr(requester, "organization_total", 0),
+        "organization_all_url": see_all_url("organization", ticket.organization_id)
+        if ticket.organization_id is not None
+        else None,
+        "counts_scoped": getattr(request.user, "role", None) != Role.ADMIN,
     }

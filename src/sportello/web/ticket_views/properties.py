@@ -15,7 +15,7 @@ from sportello.tickets import permissions, services
 from ..errors import CUSTOM_PREFIX, attach_error, error_message
 from ..properties_form import TicketPropertiesForm, custom_name
 from ..shell import agent_required
-from ..ticket_page import changed, refused, ticket_for
+from ..ticket_page import submitted, ticket_for
 
 TEMPLATE = "web/ticket/_properties.html"
 
@@ -44,28 +44,22 @@ def ticket_properties(request: HttpRequest, ticket_id: int) -> HttpResponse:
         user=request.user,  # type: ignore[arg-type]
         department_id=_int(data.get("department")),
     )
-    status = 422
-    if form.is_valid():
-        try:
-            services.ticket_update(
-                principal=request.user,  # type: ignore[arg-type]
-                ticket_id=ticket.pk,
-                via=Via.WEB,
-                data=form.changes(),
-                now=now,
-            )
-        except DomainError as exc:
-            status = _attach(form, exc)
-        else:
-            return changed(request, ticket.pk, now=now)
-    return refused(
+    return submitted(
         request,
         ticket,
         now=now,
+        form=form,
+        write=lambda: services.ticket_update(
+            principal=request.user,  # type: ignore[arg-type]
+            ticket_id=ticket.pk,
+            via=Via.WEB,
+            data=form.changes(),
+            now=now,
+        ),
         template=TEMPLATE,
         partial="properties_form",
-        status=status,
-        properties_form=form,
+        again=lambda t: {"properties_form": form},
+        attach=_attach,
     )
 
 

@@ -27,7 +27,7 @@ from sportello.tickets.models import Ticket
 from ..errors import attach_error
 from ..panels import workflow as panel
 from ..shell import agent_required
-from ..ticket_page import changed, refused, ticket_for
+from ..ticket_page import changed, refused, submitted, ticket_for
 from ..workflow_forms import (
     ATTACHMENT,
     EscalateForm,
@@ -88,6 +88,13 @@ def _refusal_on_form(form: TransitionForm, exc: DomainError) -> int:
     return exc.status
 
 
+def _transition_refusal(form: TransitionForm, exc: DomainError) -> int:
+    if exc.field == "file":  # the upload itself was refused
+        form.add_error(ATTACHMENT, exc.message)
+        return exc.status
+    return _refusal_on_form(form, exc)
+
+
 @agent_required
 @require_POST
 def ticket_transition(request: HttpRequest, ticket_id: int, transition_key: str) -> HttpResponse:
@@ -105,52 +112,49 @@ def ticket_transition(request: HttpRequest, ticket_id: int, transition_key: str)
         ticket=process.ticket,
         custom=custom_fields_of([transition]),
     )
-    status = 422
-    if form.is_valid():
-        try:
-            upload = form.cleaned_data.get(ATTACHMENT)
-            ids = []
-            if upload:
-                staged = attachments.attachment_upload(
-                    principal=_agent(request),
-                    ticket_id=ticket.pk,
-                    stream=upload,
-                    filename=upload.name,
-                    declared_content_type=upload.content_type,
-                    via=Via.WEB,
-                    now=now,
-                )
-                ids.append(staged.pk)
-            bp_services.blueprint_transition(
-                actor=_agent(request),
+
+    def write() -> None:
+        upload = form.cleaned_data.get(ATTACHMENT)
+        ids = []
+        if upload:
+            staged = attachments.attachment_upload(
+                principal=_agent(request),
                 ticket_id=ticket.pk,
-                transition_key=transition.key,
-                inputs=form.transition_request(ids),
-                expected_version=form.cleaned_data["version"],
+                stream=upload,
+                filename=upload.name,
+                declared_content_type=upload.content_type,
                 via=Via.WEB,
                 now=now,
             )
-        except DomainError as exc:
-            if exc.field == "file":  # the upload itself was refused
-                form.add_error(ATTACHMENT, exc.message)
-                status = exc.status
-            else:
-                status = _refusal_on_form(form, exc)
-        else:
-            return changed(request, ticket.pk, now=now)
-    # The form again, with the ticket's current version: the agent sees the panel as it now is.
-    ticket = ticket_for(request, ticket.pk)
-    data = request.POST.copy()
-    data["version"] = str(ticket.version)
-    form.data = data
-    return refused(
+            ids.append(staged.pk)
+        bp_services.blueprint_transition(
+            actor=_agent(request),
+            ticket_id=ticket.pk,
+            transition_key=transition.key,
+            inputs=form.transition_request(ids),
+            expected_version=form.cleaned_data["version"],
+            via=Via.WEB,
+            now=now,
+        )
+
+    def again(current: Ticket) -> dict[str, Any]:
+        # The form again, with the ticket's current version: the agent sees the panel as it now is.
+        data = request.POST.copy()
+        data["version"] = str(current.version)
+        form.data = data
+        return {"blueprint": panel.blueprint_panel(request, current, now=now, bound=form)}
+
+    return submitted(
         request,
         ticket,
         now=now,
+        form=form,
+        write=write,
         template=BLUEPRINT,
         partial="blueprint_panel",
-        status=status,
-        blueprint=panel.blueprint_panel(request, ticket, now=now, bound=form),
+        again=again,
+        attach=_transition_refusal,
+        reload=True,
     )
 
 
@@ -180,36 +184,38 @@ def ticket_task_create(request: HttpRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     form = TaskForm(request.POST, ticket=ticket, me=_agent(request))
-    status = 422
-    if form.is_valid():
+
+    def write() -> None:
         data = form.cleaned_data
-        try:
-            task_services.task_create(
-                actor=_agent(request),
-                ticket_id=ticket.pk,
-                title=data["title"],
-                assignee_id=data["assignee"],
-                due_at=data.get("due_at"),
-                reminders=[data["reminder"]] if data.get("reminder") else [],
-                via=Via.WEB,
-                now=now,
-            )
-        except DomainError as exc:
-            aliases = {"assignee_id": "assignee", "reminders": "reminder"}
-            if exc.field in aliases or (exc.field or "").startswith("reminders["):
-                exc.field = aliases.get(exc.field or "", "reminder")
-            status = attach_error(form, exc)
-        else:
-            return changed(request, ticket.pk, now=now)
-    return refused(
+        task_services.task_create(
+            actor=_agent(request),
+            ticket_id=ticket.pk,
+            title=data["title"],
+            assignee_id=data["assignee"],
+            due_at=data.get("due_at"),
+            reminders=[data["reminder"]] if data.get("reminder") else [],
+            via=Via.WEB,
+            now=now,
+        )
+
+    return submitted(
         request,
         ticket,
         now=now,
+        form=form,
+        write=write,
         template=TASKS,
         partial="tasks_panel",
-        status=status,
-        tasks_panel=panel.tasks_panel(request, ticket, now=now, form=form),
+        again=lambda t: {"tasks_panel": panel.tasks_panel(request, t, now=now, form=form)},
+        attach=_task_refusal,
     )
+
+
+def _task_refusal(form: TaskForm, exc: DomainError) -> int:
+    aliases = {"assignee_id": "assignee", "reminders": "reminder"}
+    if exc.field in aliases or (exc.field or "").startswith("reminders["):
+        exc.field = aliases.get(exc.field or "", "reminder")
+    return attach_error(form, exc)
 
 
 def _task_status(request: HttpRequest, ticket_id: int, task_id: int, *, done: bool) -> HttpResponse:
@@ -279,33 +285,35 @@ def ticket_escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
         path, current = found
         above = [(t.key, t.name) for t in path.tiers[path.index(current.key) + 1 :]]
     form = EscalateForm(request.POST, tiers=above)
-    status = 422
-    if form.is_valid():
-        try:
-            tiers.ticket_escalate(
-                actor=_agent(request),
-                ticket_id=ticket.pk,
-                reason=form.cleaned_data["reason"],
-                to=form.cleaned_data.get("to") or None,
-                via=Via.WEB,
-                now=now,
-            )
-        except NotFound:
-            raise Http404 from None
-        except Conflict as exc:
-            message = TIER_CONFLICTS.get(exc.code)
-            form.add_error(None, message() if message else exc.message)
-            status = exc.status
-        except DomainError as exc:
-            status = attach_error(form, exc)
-        else:
-            return changed(request, ticket.pk, now=now)
-    return refused(
+
+    def write() -> None:
+        tiers.ticket_escalate(
+            actor=_agent(request),
+            ticket_id=ticket.pk,
+            reason=form.cleaned_data["reason"],
+            to=form.cleaned_data.get("to") or None,
+            via=Via.WEB,
+            now=now,
+        )
+
+    return submitted(
         request,
         ticket,
         now=now,
+        form=form,
+        write=write,
         template=TIER,
         partial="tier_panel",
-        status=status,
-        tier_panel=panel.tier_panel(request, ticket, memo={}, form=form),
+        again=lambda t: {"tier_panel": panel.tier_panel(request, t, memo={}, form=form)},
+        attach=_escalation_refusal,
     )
+
+
+def _escalation_refusal(form: EscalateForm, exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        raise Http404 from None
+    if isinstance(exc, Conflict):
+        message = TIER_CONFLICTS.get(exc.code)
+        form.add_error(None, message() if message else exc.message)
+        return exc.status
+    return attach_error(form, exc)
