@@ -9,10 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 # session, user, views, departments (the filter form), the agent's departments and the custom
-# fields (the view context), tickets, their tags, the view counts
-PAGE = 9
-# the page of a further cursor adds the count of the whole listing ("312 tickets")
-PAGE_WITH_CURSOR = 10
+# fields (the view context), tickets (with requester, organization and SLA clock), their tags, the
+# rows' departments and assignees (and teams, when a row has one: none here), the view counts
+PAGE = 11
+# the page of a further cursor adds the count of the whole listing ("312 tickets"); its rows
+# have no assignee
+PAGE_WITH_CURSOR = 11
 # session, user, views, departments + custom fields (view context), the counts
 COUNTS = 6
 

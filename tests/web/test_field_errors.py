@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from workflow_setup import customer_ticket, forget_caches, returns_blueprint, returns_fields
+from workflow_setup import customer_ticket, returns_blueprint, returns_fields
 
 HX = {"HX-Request": "true"}
 
@@ -101,7 +101,6 @@ def test_the_token_form_announces_its_field_error(desk: Any, browser: Any) -> No
 
 @pytest.fixture
 def blueprint_ticket(desk: Any, now: datetime) -> Any:
-    forget_caches()
     returns_fields(desk)
     returns_blueprint(desk, now)
     return customer_ticket(desk, now)

@@ -365,22 +365,22 @@ def test_ticket_page_query_count_is_bounded(
             f"/tickets/{ticket.pk}/reply/", {"kind": "public" if i % 2 else "internal", "body": f"m{i}"}
         )
     client.get(f"/tickets/{ticket.pk}/")
-    # (26: one of them reads how the replies' e-mails fared, for all of them at once; one the
+    # (27: one of them reads how the replies' e-mails fared, for all of them at once; one the
     # department's layout, for the fields agents must fill before solving; one the colleagues
     # viewing or replying; the composer reads the statuses "Send and set" offers (its canned
     # responses and macros are read when a picker is opened); five the workflow panels: SLA
     # clocks, whether a process applies, tasks, the task form's assignees, and the
-    # configurations' signature for the tier path)
-    with django_assert_num_queries(26):
+    # configurations' signature for the tier path; one the tickets it is linked to by a merge or
+    # a follow-up)
+    with django_assert_num_queries(27):
         client.get(f"/tickets/{ticket.pk}/")
 
 
 def test_a_ticket_in_a_blueprint_reuses_the_pages_ticket_for_its_process(
     desk: Any, browser: Any, now: Any, django_assert_max_num_queries: Any
 ) -> None:
-    from workflow_setup import customer_ticket, forget_caches, returns_blueprint, returns_fields
+    from workflow_setup import customer_ticket, returns_blueprint, returns_fields
 
-    forget_caches()
     returns_fields(desk)
     returns_blueprint(desk, now)
     ticket = customer_ticket(desk, now)

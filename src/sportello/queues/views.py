@@ -29,6 +29,7 @@ from sportello.tickets.models import Status, Ticket
 from sportello.web.shell import agent_required
 
 from . import selectors, services
+from .cells import row_cells
 from .columns import CUSTOM, DEFAULT_SORT, SORTS, STANDARD_COLUMNS
 from .forms import (
     ASSIGNEE_ME,
@@ -259,12 +260,15 @@ def _page_context(request: HttpRequest, listing: Listing, now: datetime) -> dict
         initial={"columns": _columns(listing)},
         choices=[(k, str(v)) for k, v in STANDARD_COLUMNS.items()] + custom_choices,
     )
+    headers = _headers(listing)
+    for t in tickets:
+        t.q_cells = row_cells(t, headers, now=now)  # type: ignore[attr-defined]
     return {
         "view": listing.view,
         "views": listing.views,
         "form": listing.form,
         "tickets": tickets,
-        "columns": _headers(listing),
+        "columns": headers,
         "total": total,
         "next_url": _url({**base, "cursor": next_cursor}) if next_cursor else None,
         "first_url": _url(base) if cursor else None,

@@ -153,6 +153,7 @@ class Ticket(models.Model):
                     "organization",
                     "last_customer_message_at",
                     "last_agent_reply_at",
+                    "customer_message_count",
                 ],
                 condition=_UNRESOLVED,
                 name="tk_open_dept",

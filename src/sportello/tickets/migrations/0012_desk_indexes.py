@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='ticket',
-            index=models.Index(condition=models.Q(('status_category__in', ['new', 'open', 'pending', 'on_hold'])), fields=['department', 'status_category', 'assignee', 'requester', 'organization', 'last_customer_message_at', 'last_agent_reply_at'], name='tk_open_dept'),
+            index=models.Index(condition=models.Q(('status_category__in', ['new', 'open', 'pending', 'on_hold'])), fields=['department', 'status_category', 'assignee', 'requester', 'organization', 'last_customer_message_at', 'last_agent_reply_at', 'customer_message_count'], name='tk_open_dept'),
         ),
         migrations.AddIndex(
             model_name='ticket',
