@@ -132,7 +132,9 @@ def test_the_default_columns_fit_1440_px_and_a_wider_set_scrolls_inside_the_tabl
 ) -> None:
     # given 24 unresolved tickets, one with a long subject
     _open(desk, open_ticket, 23)
-    _open(desk, open_ticket, 1, prefix="A customer writes that the parcel arrived damaged and wants a refund,")
+    _open(
+        desk, open_ticket, 1, prefix="A customer writes that the parcel arrived damaged and wants a refund,"
+    )
     sign_in(page, desk.agent)
     page.goto(url("/"))
     table = page.locator("table[data-queue-table]")
