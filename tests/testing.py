@@ -33,3 +33,21 @@ def hand_clock(monkeypatch: Any, at: datetime) -> Clock:
     c = Clock(at)
     monkeypatch.setattr(clock, "now", c)
     return c
+
+
+def missing_pages_ticket(desk: Any) -> Any:
+    """ "Missing pages": Alice's ticket in Books, opened by the agent through the API at NOW."""
+    from sportello.core.actors import Via
+    from sportello.tickets import services
+
+    return services.ticket_open(
+        principal=desk.agent,
+        via=Via.API,
+        data={
+            "subject": "Missing pages",
+            "description": "Pages 30 to 40 are blank.",
+            "department_id": desk.books.pk,
+            "requester_id": desk.alice.pk,
+        },
+        now=NOW,
+    ).ticket

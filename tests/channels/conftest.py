@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hook_server import Hook, running_hook
 
-from testing import NOW
+from testing import missing_pages_ticket
 
 
 @pytest.fixture
@@ -25,17 +25,4 @@ def hook(settings: Any) -> Iterator[Hook]:
 
 @pytest.fixture
 def ticket(desk: Any) -> Any:
-    from sportello.core.actors import Via
-    from sportello.tickets import services
-
-    return services.ticket_open(
-        principal=desk.agent,
-        via=Via.API,
-        data={
-            "subject": "Missing pages",
-            "description": "Pages 30 to 40 are blank.",
-            "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk,
-        },
-        now=NOW,
-    ).ticket
+    return missing_pages_ticket(desk)

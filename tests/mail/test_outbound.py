@@ -26,11 +26,9 @@ from sportello.channels.services import (
 )
 from sportello.contacts.models import Contact
 from sportello.core import clock
-from sportello.core.actors import Via
 from sportello.mail import ids
-from sportello.tickets import services as ticket_services
 from sportello.tickets.models import Message, TicketEvent
-from testing import NOW
+from testing import NOW, missing_pages_ticket
 
 DOMAIN = "sportello.localhost"  # settings.SPORTELLO["MAIL_DOMAIN"] in tests
 
@@ -44,17 +42,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def ticket(desk: Any) -> Any:
     Department.objects.filter(pk=desk.books.pk).update(email="books@shop.test")
-    return ticket_services.ticket_open(
-        principal=desk.agent,
-        via=Via.API,
-        data={
-            "subject": "Missing pages",
-            "description": "Pages 30 to 40 are blank.",
-            "department_id": desk.books.pk,
-            "requester_id": desk.alice.pk,
-        },
-        now=NOW,
-    ).ticket
+    return missing_pages_ticket(desk)
 
 
 def inbound(ticket: Any, message_id: str, *, minutes_ago: int) -> InboundMail:
