@@ -123,6 +123,9 @@ def test_the_queue_stacks_rows_at_phone_width(
     assert phone_page.locator("tr[data-row]").count() == 6
     _shot(phone_page, "phone")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
+    # a card lists what a ticket has, not labels without a value (no SLA clock here)
+    assert phone_page.locator("td.qt-department").first.is_visible()
+    assert not phone_page.locator("td.qt-sla").first.is_visible()
     assert not phone_page.get_by_role("button", name="Select all 6 tickets in this view").is_visible()
     assert_accessible(phone_page, context="the queue at phone width")
 

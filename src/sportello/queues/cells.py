@@ -111,5 +111,5 @@ def row_cells(ticket: Any, columns: Sequence[Mapping[str, Any]], *, now: datetim
         key = c["key"]
         cell = _CELLS.get(key)
         inner = cell(ticket, now, url) if cell else _bdi((ticket.q_custom or {}).get(key, ""))
-        out.append((c["id"], c["label"], inner))
-    return format_html_join("", '<td class="qt-{}" data-label="{}">{}</td>', out)
+        out.append((c["id"], " qt-blank" if not inner else "", c["label"], inner))
+    return format_html_join("", '<td class="qt-{}{}" data-label="{}">{}</td>', out)
