@@ -66,8 +66,9 @@ def test_run_migrates_serves_the_api_and_a_worker_then_stops_on_sigint(tmp_path:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        # when it has started, the API answers and the banner shows how to log in
-        deadline = time.monotonic() + 60
+        # when it has started, the API answers and the banner shows how to log in (migrating a
+        # new database and starting gunicorn take a few seconds, minutes on a loaded CI machine)
+        deadline = time.monotonic() + 180
         status = None
         while time.monotonic() < deadline and status is None:
             try:
