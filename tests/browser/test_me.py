@@ -214,3 +214,20 @@ def test_the_password_reset_pages(desk: Any, page: Any, url: Any) -> None:
     page.get_by_role("button", name="Send the link").click()
     page.get_by_role("heading", name="Check your email").wait_for()
     assert_accessible(page, context="the reset link sent page")
+
+
+def test_on_a_phone_the_menus_open_under_their_buttons(desk: Any, phone_page: Any, sign_in: Any) -> None:
+    # given the top bar wrapped on two lines at 390 px
+    sign_in(phone_page, desk.agent)
+    for button, panel in ((".me-menu > summary", ".me-panel"), ("button.bell", "#bell-panel")):
+        # when the agent opens the menu
+        phone_page.locator(button).click()
+        phone_page.locator(panel).wait_for()
+        # then it lies under the button that opened it, which stays visible, and within the screen
+        opener = phone_page.locator(button).bounding_box()
+        box = phone_page.locator(panel).bounding_box()
+        assert box["y"] >= opener["y"] + opener["height"], f"{panel} covers its button"
+        assert box["x"] >= 0, f"{panel} leaves the screen"
+        assert box["x"] + box["width"] <= 390, f"{panel} leaves the screen"
+        phone_page.keyboard.press("Escape")
+    _no_sideways_overflow(phone_page)
