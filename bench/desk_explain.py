@@ -50,7 +50,6 @@ def main() -> None:
     from sportello.queues import selectors, services
     from sportello.queues.columns import DEFAULT_COLUMNS, SORTS
     from sportello.queues.models import SavedView
-    from sportello.tickets import selectors as ticket_selectors
 
     with psycopg.connect(args.database_url) as conn:
         target = desk_target(conn)
@@ -99,13 +98,15 @@ def main() -> None:
         ctx = selectors.view_context(user=user, now=now)
         for sql, params, label in selectors.view_count_statements(views=shipped, ctx=ctx):
             explain(f"{who} count {label}", sql, params)
+        totals = selectors.view_counts(views=shipped, ctx=ctx)
         for v in shipped:
-            qs = selectors.view_tickets(view=v, ctx=ctx, query=ticket_selectors.TicketQuery())
             sorts = [v.sort] + [s for key in SORTS for s in (key, f"-{key}")]
             for sort in dict.fromkeys(sorts):
                 keys = parse_sort(sort, allowed=SORTS, default=[])
-                ordered = qs.order_by(*[f"-{k.field}" if k.descending else k.field for k in keys])[:51]
-                sql, params = ordered.query.sql_with_params()
+                rows = selectors.view_page_rows(
+                    view=v, ctx=ctx, keys=keys, cursor=None, limit=50, total=totals[v.pk]
+                )
+                sql, params = rows.query.sql_with_params()
                 explain(f"{who} page {v.key} sort={sort}", sql, params)
 
 

@@ -8,13 +8,16 @@ from typing import Any
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-# session, user, views, departments (the filter form), the agent's departments and the custom
-# fields (the view context), tickets (with requester, organization and SLA clock), their tags, the
-# rows' departments and assignees (and teams, when a row has one: none here), the view counts
-PAGE = 11
-# the page of a further cursor adds the count of the whole listing ("312 tickets"); its rows
-# have no assignee
-PAGE_WITH_CURSOR = 11
+# session, user, views, the departments (the filter form's and the view context's, one
+# statement) and the custom fields, the view counts (the landing view's total among them), the
+# page's tickets (with requester, organization, SLA clock and status), their tags and assignees
+# (and teams, when a row has one: none here)
+PAGE = 9
+# a further page of the full page costs the same: its total is still the sidebar's count; its
+# rows have no assignee
+PAGE_WITH_CURSOR = 8
+# the table alone (an HTMX swap: no sidebar): its total is the view's own count
+TABLE = 9
 # session, user, views, departments + custom fields (view context), the counts
 COUNTS = 6
 
@@ -38,7 +41,7 @@ def test_the_queue_page_costs_a_fixed_number_of_statements(desk: Any, open_ticke
     assert few == many == PAGE
 
 
-def test_a_later_page_adds_the_listing_count(
+def test_a_later_page_costs_what_the_first_does(
     desk: Any, open_ticket: Any, browser: Any, monkeypatch: Any
 ) -> None:
     from sportello.queues import views
@@ -49,6 +52,19 @@ def test_a_later_page_adds_the_listing_count(
     client = browser(desk.agent)
     next_url = client.get("/").context["next_url"]
     assert count(lambda: client.get(next_url)) == PAGE_WITH_CURSOR
+
+
+def test_the_table_alone_counts_its_view(desk: Any, open_ticket: Any, browser: Any, monkeypatch: Any) -> None:
+    from sportello.queues import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for i in range(5):
+        open_ticket(f"T{i}", assignee_id=desk.agent.pk)
+    client = browser(desk.agent)
+    first = client.get("/")
+    table = {"HX-Request": "true", "HX-Target": "queue"}
+    assert count(lambda: client.get("/", headers=table)) == TABLE
+    assert count(lambda: client.get(first.context["next_url"], headers=table)) == TABLE
 
 
 def test_the_counts_endpoint_costs_a_fixed_number_of_statements(

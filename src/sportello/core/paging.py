@@ -86,22 +86,37 @@ def _decode(cursor: str, keys: list[SortKey]) -> list[Any]:
         ) from None
 
 
+def order_terms(keys: list[SortKey]) -> list[str]:
+    """The `order_by` arguments of these sort keys."""
+    return [f"-{k.field}" if k.descending else k.field for k in keys]
+
+
+def after_cursor[M: Model](qs: QuerySet[M], *, keys: list[SortKey], cursor: str | None) -> QuerySet[M]:
+    """`qs` limited to the rows after `cursor` in the order of `keys` (all of them without one);
+    ValidationFailed(field="cursor") for a cursor of another listing or sort."""
+    if not cursor:
+        return qs
+    values = _decode(cursor, keys)
+    condition = Q()
+    for i, key in enumerate(keys):
+        step = Q(**{f"{k.field}": v for k, v in zip(keys[:i], values[:i], strict=True)})
+        step &= Q(**{f"{key.field}__{'lt' if key.descending else 'gt'}": values[i]})
+        condition |= step
+    return qs.filter(condition)
+
+
+def page_of[M: Model](rows: list[M], *, keys: list[SortKey], limit: int) -> tuple[list[M], str | None]:
+    """The first `limit` of `rows` (read with one more, in the order of `keys`) and the cursor
+    of the next page, None on the last."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, _encode([getattr(last, k.field if k.field != "id" else "pk") for k in keys])
+
+
 def paginate[M: Model](
     qs: QuerySet[M], *, keys: list[SortKey], cursor: str | None, limit: int
 ) -> tuple[list[M], str | None]:
-    qs = qs.order_by(*[f"-{k.field}" if k.descending else k.field for k in keys])
-    if cursor:
-        values = _decode(cursor, keys)
-        condition = Q()
-        for i, key in enumerate(keys):
-            step = Q(**{f"{k.field}": v for k, v in zip(keys[:i], values[:i], strict=True)})
-            step &= Q(**{f"{key.field}__{'lt' if key.descending else 'gt'}": values[i]})
-            condition |= step
-        qs = qs.filter(condition)
-    rows = list(qs[: limit + 1])
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = _encode([getattr(last, k.field if k.field != "id" else "pk") for k in keys])
-    return rows, next_cursor
+    qs = after_cursor(qs.order_by(*order_terms(keys)), keys=keys, cursor=cursor)
+    return page_of(list(qs[: limit + 1]), keys=keys, limit=limit)

@@ -3,23 +3,26 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
 
 from sportello.accounts.models import Department, Role, User
 from sportello.core.errors import NotFound
-from sportello.engine.conditions import FIELDS, FieldSpec, custom_field_spec
+from sportello.core.paging import SortKey, after_cursor, order_terms, page_of
+from sportello.engine.conditions import FIELDS, All, Condition, FieldSpec, Op, Predicate, custom_field_spec
 from sportello.sla.models import TicketSla
 from sportello.tickets import selectors as ticket_selectors
-from sportello.tickets.models import CustomField, Ticket
+from sportello.tickets.models import CustomField, Ticket, TicketTag
 
 from . import conditions
 from .models import SavedView, ViewExtra
+from .statements import StatementCache
 
 # An SLA target due within this long counts as at risk.
 AT_RISK_WINDOW = timedelta(hours=1)
@@ -34,21 +37,42 @@ class ViewContext:
     specs: Mapping[str, FieldSpec]
     custom_fields: tuple[CustomField, ...]
     now: datetime
+    # The active departments the agent may narrow a page to (theirs; an admin's: all), by name.
+    department_choices: tuple[Department, ...] = ()
+    # Everything above a view's SQL depends on but `now` (the key of its compiled statements).
+    key: tuple[Any, ...] = ()
 
 
 def view_context(*, user: User, now: datetime) -> ViewContext:
-    """Two statements: the agent's departments and the active custom fields."""
-    departments = list(user.departments.filter(is_active=True).values_list("pk", flat=True))
+    """Two statements: the active departments (the agent's own, or all of them for an admin,
+    each marked whether the agent works in it) and the active custom fields."""
+    rows = Department.objects.filter(is_active=True).order_by("name", "id")
+    if user.role == Role.ADMIN:
+        member = User.departments.through.objects.filter(department_id=OuterRef("pk"), user_id=user.pk)
+        rows = rows.annotate(member=Exists(member))
+    else:
+        rows = rows.filter(agents=user).annotate(member=Value(True))
+    choices = tuple(rows)
+    departments = [d.pk for d in choices if d.member]  # type: ignore[attr-defined]
     if not departments and user.role == Role.ADMIN:
-        departments = list(Department.objects.filter(is_active=True).values_list("pk", flat=True))
+        departments = [d.pk for d in choices]
     fields = tuple(CustomField.objects.filter(is_active=True).order_by("position", "id"))
     specs = dict(FIELDS)
+    definitions = []
     for f in fields:
         options = tuple(o["value"] for o in f.options) if f.options else None
         spec = custom_field_spec(f.key, f.type, options)
         specs[spec.path] = spec
+        definitions.append((f.key, f.type, options))
+    departments_key = tuple(sorted(departments))
     return ViewContext(
-        user=user, departments=tuple(sorted(departments)), specs=specs, custom_fields=fields, now=now
+        user=user,
+        departments=departments_key,
+        specs=specs,
+        custom_fields=fields,
+        now=now,
+        department_choices=choices,
+        key=(user.pk, user.role, user.is_active, departments_key, tuple(definitions)),
     )
 
 
@@ -89,6 +113,12 @@ def _extra_filter(extra: str, now: datetime) -> Q:
     return Q()
 
 
+def _condition(view: SavedView, ctx: ViewContext) -> Condition:
+    return conditions.view_condition(
+        view.condition, specs=ctx.specs, me=ctx.user.pk, departments=ctx.departments, now=ctx.now
+    )
+
+
 def view_filter(*, view: SavedView, ctx: ViewContext) -> Q:
     """The database filter of `view` for the agent of `ctx` (not yet limited to what they may
     see: callers start from `ticket_scope`)."""
@@ -114,6 +144,120 @@ def view_tickets(
     )
 
 
+# How a page's ids are read. The planner takes a filter's rows to be spread evenly along every
+# sort order and walks the sort column's index until the page is full: right for the views of
+# unresolved tickets (each sort has its partial index), wrong for a view that keeps tickets to a
+# span of time ("Recently solved": the week's tickets all sit at the newest end of the number,
+# creation and update orders, so sorted oldest first the walk read most of a million tickets to
+# find 50; 0.5-2 s). Such a view of at most this many tickets is read whole through the index
+# that fits its filter and sorted (5,000 tickets: about 10 ms), as is any view whose tickets fit
+# on the page (the walk would read all it can reach to find no more).
+SORTED_IN_FULL_MAX = 10_000
+_TICKET_INSTANTS = frozenset(
+    {
+        "ticket.created_at",
+        "ticket.updated_at",
+        "ticket.solved_at",
+        "ticket.first_response_at",
+        "ticket.due_at",
+    }
+)
+_BOUNDS = frozenset({Op.LT, Op.LTE, Op.GT, Op.GTE})
+
+
+def _time_sliced(cond: Condition) -> bool:
+    """Whether `cond` (or every way it can hold: an `all` of it) bounds one of the ticket's own
+    instants: its tickets bunch together along the sorts by number and by time."""
+    if isinstance(cond, All):
+        return any(_time_sliced(c) for c in cond.items)
+    return isinstance(cond, Predicate) and cond.field in _TICKET_INSTANTS and cond.op in _BOUNDS
+
+
+class _Unindexed(Func):
+    """A sort column as an expression no index is ordered by (the same order: `number + 0`,
+    `subject || ''`, an instant plus nothing), so the planner reads the filter's rows and sorts
+    them rather than walk the column's index in order."""
+
+    template = "(%(expressions)s || '')"  # text, and SQLite's instants (ISO text)
+
+    def __init__(self, field: str, kind: str) -> None:
+        super().__init__(F(field))
+        self.kind = kind
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        if self.kind == "int":
+            extra["template"] = "(%(expressions)s + 0)"
+        elif self.kind == "datetime" and connection.vendor == "postgresql":
+            extra["template"] = "(%(expressions)s + interval '0 seconds')"
+        return super().as_sql(compiler, connection, **extra)
+
+
+def _page_order(keys: list[SortKey], *, in_full: bool) -> list[Any]:
+    terms: list[Any] = []
+    for i, k in enumerate(keys):
+        term: Any = _Unindexed(k.field, k.kind) if in_full and i == 0 else F(k.field)
+        terms.append(term.desc() if k.descending else term.asc())
+    return terms
+
+
+def view_page_rows(
+    *, view: SavedView, ctx: ViewContext, keys: list[SortKey], cursor: str | None, limit: int, total: int
+) -> QuerySet[Ticket]:
+    """The statement of `view_page`: at most `limit` + 1 tickets after `cursor`, in the order of
+    `keys`, their requester, organization, SLA clock and status joined. The page's ids come from
+    its subquery, over the ticket table alone (the scope and the view's filter: no join for the
+    planner to weigh), sorted as `total` says (see `SORTED_IN_FULL_MAX`)."""
+    ids = Ticket.objects.filter(ticket_selectors.ticket_scope(principal=ctx.user)).filter(
+        view_filter(view=view, ctx=ctx)
+    )
+    ids = after_cursor(ids, keys=keys, cursor=cursor)
+    in_full = total <= limit or (total <= SORTED_IN_FULL_MAX and _time_sliced(_condition(view, ctx)))
+    ids = ids.order_by(*_page_order(keys, in_full=in_full)).values("pk")[: limit + 1]
+    return (
+        Ticket.objects.filter(pk__in=ids)
+        .order_by(*order_terms(keys))
+        .select_related("status", "requester", "organization", "sla")
+        .prefetch_related(Prefetch("tags", queryset=TicketTag.objects.order_by("name")), "team", "assignee")
+    )
+
+
+def view_page(
+    *, view: SavedView, ctx: ViewContext, keys: list[SortKey], cursor: str | None, limit: int, total: int
+) -> tuple[list[Ticket], str | None]:
+    """One page of `view`'s tickets for this agent, in the order of `keys`, after `cursor`
+    (ValidationFailed for a cursor of another listing), and the next page's cursor. `total`: how
+    many tickets the view holds (`view_count`): none, and nothing is read. One statement
+    (`view_page_rows`), then the rows' tags, teams and assignees, each read once for the page;
+    their departments are those of the context (read only for a ticket in a department the agent
+    may not filter by)."""
+    if total == 0 and not cursor:
+        return [], None
+    rows = list(view_page_rows(view=view, ctx=ctx, keys=keys, cursor=cursor, limit=limit, total=total))
+    departments = {d.pk: d for d in ctx.department_choices}
+    field = Ticket._meta.get_field("department")
+    unknown = []
+    for t in rows:
+        d = departments.get(t.department_id)
+        if d is None:
+            unknown.append(t)
+        else:
+            field.set_cached_value(t, d)
+    if unknown:
+        prefetch_related_objects(unknown, "department")
+    return page_of(rows, keys=keys, limit=limit)
+
+
+def _count_statement(
+    *, condition: Any, extra: str, ctx: ViewContext, scope: Q
+) -> tuple[str, tuple[Any, ...]]:
+    # Selecting a constant, not a column: an index that holds the filter's columns answers
+    # without reading the tickets.
+    shown = SavedView(condition=condition, extra=extra)
+    qs = Ticket.objects.filter(scope).filter(view_filter(view=shown, ctx=ctx)).order_by().values(one=Value(1))
+    sql, params = qs.query.sql_with_params()
+    return sql, tuple(params)
+
+
 def view_count_statements(
     *, views: Sequence[SavedView], ctx: ViewContext
 ) -> list[tuple[str, tuple[Any, ...], str]]:
@@ -121,31 +265,68 @@ def view_count_statements(
     tickets of the view the agent may see, nothing else, so that each is planned on its own and
     answered from the index that fits its filter."""
     scope = ticket_selectors.ticket_scope(principal=ctx.user)
-    out = []
-    for v in views:
-        # Selecting a constant, not a column: an index that holds the filter's columns answers
-        # without reading the tickets.
-        qs = Ticket.objects.filter(scope).filter(view_filter(view=v, ctx=ctx)).order_by().values(one=Value(1))
-        sql, params = qs.query.sql_with_params()
-        out.append((sql, tuple(params), v.key or v.name))
-    return out
+    return [
+        (*_count_statement(condition=v.condition, extra=v.extra, ctx=ctx, scope=scope), v.key or v.name)
+        for v in views
+    ]
+
+
+def _counts_statement(views: Sequence[SavedView], ctx: ViewContext) -> tuple[str, list[Any]]:
+    statements = view_count_statements(views=views, ctx=ctx)
+    # The ORM's own SQL for each view, its values as parameters.
+    counts = [f"(SELECT COUNT(*) FROM ({inner}) v{i})" for i, (inner, _p, _l) in enumerate(statements)]  # noqa: S608
+    return "SELECT " + ", ".join(counts), [p for _s, ps, _l in statements for p in ps]
+
+
+# The compiled count statements of the agents this process served lately (a few kilobytes each).
+COMPILED = StatementCache(size=512)
+
+
+def _condition_key(condition: Any) -> str:
+    return json.dumps(condition, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def view_counts(*, views: Sequence[SavedView], ctx: ViewContext) -> dict[int, int]:
     """How many tickets each view holds for this agent: one statement, one count per view
     (a scalar subquery each, planned on its own: a view of unresolved tickets counts entries
-    of the unresolved tickets' index, "Recently solved" those of the solved instants')."""
+    of the unresolved tickets' index, "Recently solved" those of the solved instants'). Its SQL
+    is compiled once per process for the agent, their departments, the views as they are and
+    the custom fields (`queues.statements`)."""
     if not views:
         return {}
-    statements = view_count_statements(views=views, ctx=ctx)
-    # The ORM's own SQL for each view, its values as parameters.
-    counts = [f"(SELECT COUNT(*) FROM ({inner}) v{i})" for i, (inner, _p, _l) in enumerate(statements)]  # noqa: S608
-    sql = "SELECT " + ", ".join(counts)
-    params = [p for _s, ps, _l in statements for p in ps]
-    with connections[Ticket.objects.db].cursor() as cursor:
+    using = Ticket.objects.db
+    key = (
+        "counts",
+        ctx.key,
+        tuple((v.pk, v.updated_at, _condition_key(v.condition), v.extra) for v in views),
+    )
+    sql, params = COMPILED.statement(
+        key, lambda now: _counts_statement(views, replace(ctx, now=now)), now=ctx.now, using=using
+    )
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return {v.pk: int(n or 0) for v, n in zip(views, row, strict=True)}
+
+
+def view_count(*, view: SavedView, ctx: ViewContext) -> int:
+    """How many tickets `view` (its condition and extra filter; the page's filters included)
+    holds for this agent: one statement, compiled once per process like `view_counts`."""
+    using = Ticket.objects.db
+    key = ("count", ctx.key, _condition_key(view.condition), view.extra)
+
+    def build(now: datetime) -> tuple[str, list[Any]]:
+        scope = ticket_selectors.ticket_scope(principal=ctx.user)
+        inner, params = _count_statement(
+            condition=view.condition, extra=view.extra, ctx=replace(ctx, now=now), scope=scope
+        )
+        return f"SELECT COUNT(*) FROM ({inner}) v", list(params)  # noqa: S608
+
+    sql, params = COMPILED.statement(key, build, now=ctx.now, using=using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0] or 0)
 
 
 def ticket_versions(*, user: User, ids: Iterable[int]) -> dict[int, int]:

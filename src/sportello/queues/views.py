@@ -23,7 +23,7 @@ from sportello.accounts.models import Department, Role, Team, User
 from sportello.automation.macros import macro_list_for
 from sportello.core import clock
 from sportello.core.errors import DomainError, ValidationFailed
-from sportello.core.paging import SortKey, paginate, parse_sort
+from sportello.core.paging import SortKey, parse_sort
 from sportello.tickets import selectors as ticket_selectors
 from sportello.tickets.models import Status, Ticket
 from sportello.web.shell import agent_required
@@ -49,13 +49,6 @@ FILTER_PARAMS = ("status", "department", "assignee", "tag", "requester", "organi
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _departments_of(user: User) -> list[Department]:
-    qs = Department.objects.filter(is_active=True)
-    if user.role != Role.ADMIN:
-        qs = qs.filter(agents=user)
-    return list(qs.order_by("name"))
 
 
 def _may_write(view: SavedView, user: User) -> bool:
@@ -125,14 +118,22 @@ class Listing:
     form: QueueFilterForm
     sort: str
     keys: list[SortKey]
-    qs: QuerySet[Ticket]
+    # The view as the page shows it: its condition narrowed by the page's filters.
+    shown: SavedView
+    filtered: bool
+
+    @property
+    def qs(self) -> QuerySet[Ticket]:
+        """Every ticket of the page's view and filters the agent may see."""
+        return selectors.view_tickets(view=self.shown, ctx=self.ctx, query=ticket_selectors.TicketQuery())
 
 
 def _listing(request: HttpRequest, params: QueryDict, now: datetime) -> Listing:
     user = _user(request)
     views = _views(user, now)
     view = _pick(views, params.get("view"))
-    form = QueueFilterForm(params, departments=_departments_of(user))
+    ctx = selectors.view_context(user=user, now=now)
+    form = QueueFilterForm(params, departments=list(ctx.department_choices))
     form.is_valid()  # invalid filters are shown with their error and left out
     filters = {k: v for k, v in form.cleaned_data.items() if k in FILTER_PARAMS}
     sort = params.get("sort") or view.sort or DEFAULT_SORT
@@ -141,12 +142,18 @@ def _listing(request: HttpRequest, params: QueryDict, now: datetime) -> Listing:
     except ValidationFailed:
         sort = view.sort or DEFAULT_SORT
         keys = parse_sort(sort, allowed=SORTS, default=[])
-    ctx = selectors.view_context(user=user, now=now)
-    shown = SavedView(
-        pk=view.pk, condition=filters_condition(view.condition, filters), extra=view.extra, sort=sort
+    condition = filters_condition(view.condition, filters)
+    shown = SavedView(pk=view.pk, condition=condition, extra=view.extra, sort=sort)
+    return Listing(
+        view=view,
+        views=views,
+        ctx=ctx,
+        form=form,
+        sort=sort,
+        keys=keys,
+        shown=shown,
+        filtered=condition != view.condition,
     )
-    qs = selectors.view_tickets(view=shown, ctx=ctx, query=ticket_selectors.TicketQuery())
-    return Listing(view=view, views=views, ctx=ctx, form=form, sort=sort, keys=keys, qs=qs)
 
 
 def _url(params: dict[str, Any]) -> str:
@@ -244,17 +251,30 @@ def _decorate(tickets: list[Ticket], listing: Listing, now: datetime) -> None:
         t.q_sla = _sla_state(t, now)  # type: ignore[attr-defined]
 
 
-def _page_context(request: HttpRequest, listing: Listing, now: datetime) -> dict[str, Any]:
+def _page_context(
+    request: HttpRequest, listing: Listing, now: datetime, counts: dict[int, int] | None = None
+) -> dict[str, Any]:
+    """`counts`: the sidebar's, when the page shows them (the view's own total is among them
+    unless the page's filters narrow it)."""
     cursor = request.GET.get("cursor") or None
+    if counts is not None and not listing.filtered:
+        total = counts[listing.view.pk]
+    else:
+        total = selectors.view_count(view=listing.shown, ctx=listing.ctx)
+
+    def page(at: str | None) -> tuple[list[Ticket], str | None]:
+        return selectors.view_page(
+            view=listing.shown, ctx=listing.ctx, keys=listing.keys, cursor=at, limit=PAGE_SIZE, total=total
+        )
+
     try:
-        tickets, next_cursor = paginate(listing.qs, keys=listing.keys, cursor=cursor, limit=PAGE_SIZE)
+        tickets, next_cursor = page(cursor)
     except ValidationFailed:
         cursor = None
-        tickets, next_cursor = paginate(listing.qs, keys=listing.keys, cursor=None, limit=PAGE_SIZE)
+        tickets, next_cursor = page(None)
     _decorate(tickets, listing, now)
     base = {**_base_params(listing), "sort": listing.sort if listing.sort != listing.view.sort else ""}
     user = _user(request)
-    total = listing.qs.order_by().count() if (cursor or next_cursor) else len(tickets)
     custom_choices = [(f"{CUSTOM}{f.key}", f.label) for f in listing.ctx.custom_fields]
     columns_form = ColumnsForm(
         initial={"columns": _columns(listing)},
@@ -289,12 +309,15 @@ def _page_context(request: HttpRequest, listing: Listing, now: datetime) -> dict
 def home(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     listing = _listing(request, request.GET, now)
-    context = _page_context(request, listing, now)
     template = "queues/home.html"
+    counts = None
     if request.htmx and not request.htmx.history_restore_request and request.htmx.target == "queue":
         template = "queues/home.html#queue"
     else:
-        context["counts"] = selectors.view_counts(views=listing.views, ctx=listing.ctx)
+        counts = selectors.view_counts(views=listing.views, ctx=listing.ctx)
+    context = _page_context(request, listing, now, counts)
+    if counts is not None:
+        context["counts"] = counts
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
