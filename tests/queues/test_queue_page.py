@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 import pytest
@@ -115,3 +116,105 @@ def test_next_page_pages_through_the_view_with_a_cursor_in_the_url(
     assert third.context["next_url"] is None
     # and a cursor that does not belong to the sort starts again at the first page
     assert _subjects(client.get("/", {"cursor": "garbage"})) == ["T0", "T1"]
+
+
+def _row(html: str, subject: str) -> str:
+    """The table row of the ticket `subject`, blanks between tags left out."""
+    rows = re.findall(r"<tr data-row.*?</tr>", html, flags=re.S)
+    row = next(r for r in rows if subject in r)
+    return re.sub(r">\s+<", "><", row.strip())
+
+
+def test_a_row_writes_every_column_escaped_and_labelled(
+    desk: Any, open_ticket: Any, browser: Any, frozen_clock: Any
+) -> None:
+    from datetime import timedelta
+
+    from sportello.queues import selectors, services
+    from sportello.queues.columns import STANDARD_COLUMNS
+    from sportello.sla.models import TicketSla
+    from sportello.tickets.fields_services import (
+        FieldOption,
+        LayoutRowSpec,
+        custom_field_create,
+        layout_replace,
+    )
+
+    # given a ticket with every column filled, a subject and a picklist label to escape
+    custom_field_create(
+        actor=desk.admin,
+        key="region",
+        label="Region <north>",
+        type="picklist",
+        options=[FieldOption("north", 'North & "far"')],
+    )
+    layout_replace(actor=desk.admin, department=desk.books, rows=[LayoutRowSpec(field="region")])
+    ticket = open_ticket(
+        'Torn "cover" <b> & co',
+        priority="high",
+        tags=["gift", "rma"],
+        assignee_id=desk.agent.pk,
+        team_id=desk.team.pk,
+        custom_fields={"region": "north"},
+        minutes_ago=90,
+    )
+    TicketSla.objects.create(
+        ticket=ticket, state={}, next_breach_at=frozen_clock + timedelta(minutes=30), updated_at=frozen_clock
+    )
+    view = services.saved_view_create(
+        actor=desk.admin,
+        data=services.ViewInput(name="Everything", columns=[*STANDARD_COLUMNS, "custom.region"]),
+        specs=selectors.view_context(user=desk.admin, now=frozen_clock).specs,
+        now=frozen_clock,
+    )
+    # when an admin lists it
+    html = browser(desk.admin).get("/", {"view": view.pk}).content.decode()
+    # then its row is exactly this
+    assert _row(html, "Torn") == ROW.format(pk=ticket.pk, number=ticket.number)
+
+
+@pytest.mark.parametrize("initial", [[], ["number", "custom.x"]])
+def test_the_columns_menu_writes_what_djangos_widget_writes(initial: list[str]) -> None:
+    from django import forms
+
+    from sportello.queues.forms import ColumnsForm
+
+    choices = [("number", "Number"), ("custom.x", 'Size <b> & "fit"'), ("tags", "Tags")]
+
+    class Plain(forms.Form):
+        columns = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, choices=choices)
+
+    ours = ColumnsForm(initial={"columns": initial}, choices=choices)
+    theirs = Plain(initial={"columns": initial})
+    assert str(ours["columns"]) == str(theirs["columns"])
+    assert str(ours["columns"]).count("checked") == len(initial)
+
+
+ROW = (
+    '<tr data-row class="prio-high"><td class="qt-check">'
+    '<input type="checkbox" name="ticket" value="{pk}:1" aria-label="Select ticket {number}"'
+    ' data-row-check></td><td class="qt-number" data-label="Number">'
+    '<span class="num">#{number}</span></td><td class="qt-subject" data-label="Subject">'
+    '<a href="/tickets/{pk}/" data-row-link title="Torn &quot;cover&quot; &lt;b&gt; &amp; co">'
+    "<bdi>Torn &quot;cover&quot; &lt;b&gt; &amp; co</bdi></a></td>"
+    '<td class="qt-requester" data-label="Requester"><bdi>Alice Acme</bdi></td>'
+    '<td class="qt-organization" data-label="Organization"><bdi>Acme</bdi></td>'
+    '<td class="qt-department" data-label="Department"><bdi>Books</bdi></td>'
+    '<td class="qt-team" data-label="Team"><bdi>Novels</bdi></td>'
+    '<td class="qt-assignee" data-label="Assignee"><bdi>Bruno Books</bdi></td>'
+    '<td class="qt-status" data-label="Status"><span class="badge cat-new">New</span></td>'
+    '<td class="qt-priority" data-label="Priority"><span class="badge prio prio-high">High</span>'
+    '</td><td class="qt-sla" data-label="SLA">'
+    '<time class="badge sla-warning" datetime="2026-11-02T11:00:00+00:00" title="Nov. 2, 2026, 11'
+    ' a.m.">in 30 min</time></td><td class="qt-updated" data-label="Updated">'
+    '<time datetime="2026-11-02T08:00:00+00:00" title="Nov. 2, 2026, 8 a.m.">'
+    '<span aria-hidden="true">2 h</span><span class="visually-hidden">2\xa0hours ago</span></time></td>'
+    '<td class="qt-created" data-label="Created">'
+    '<time datetime="2026-11-02T08:00:00+00:00" title="Nov. 2, 2026, 8 a.m.">'
+    '<span aria-hidden="true">2 h</span><span class="visually-hidden">2\xa0hours ago</span></time></td>'
+    '<td class="qt-channel" data-label="Channel">Web</td><td class="qt-tags" data-label="Tags">'
+    '<span class="qt-tag-list" title="gift, rma"><bdi class="tag">gift</bdi>'
+    '<bdi class="tag">rma</bdi></span></td>'
+    '<td class="qt-custom-region" data-label="Region &lt;north&gt;">'
+    "<bdi>North &amp; &quot;far&quot;</bdi></td></tr>"
+)

@@ -29,7 +29,7 @@ from sportello.tickets.models import Status, Ticket
 from sportello.web.shell import agent_required
 
 from . import selectors, services
-from .cells import row_cells
+from .cells import table_rows
 from .columns import CUSTOM, DEFAULT_SORT, SORTS, STANDARD_COLUMNS
 from .forms import (
     ASSIGNEE_ME,
@@ -281,14 +281,14 @@ def _page_context(
         choices=[(k, str(v)) for k, v in STANDARD_COLUMNS.items()] + custom_choices,
     )
     headers = _headers(listing)
-    for t in tickets:
-        t.q_cells = row_cells(t, headers, now=now)  # type: ignore[attr-defined]
+    may_bulk = user.role != Role.LIGHT_AGENT
     return {
         "view": listing.view,
         "views": listing.views,
         "form": listing.form,
         "tickets": tickets,
         "columns": headers,
+        "rows": table_rows(tickets, headers, now=now, may_bulk=may_bulk),
         "total": total,
         "next_url": _url({**base, "cursor": next_cursor}) if next_cursor else None,
         "first_url": _url(base) if cursor else None,
@@ -296,7 +296,7 @@ def _page_context(
         "chips": _chips(listing),
         "scoped": user.role != Role.ADMIN,
         "may_write_view": _may_write(listing.view, user),
-        "may_bulk": user.role != Role.LIGHT_AGENT,
+        "may_bulk": may_bulk,
         "columns_form": columns_form,
         "name_form": ViewNameForm(),
         "bulk_max": services.BULK_MAX,
