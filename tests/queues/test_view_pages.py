@@ -49,8 +49,9 @@ def _pages(view: SavedView, ctx: Any, sort: str, total: int) -> list[int]:
     out: list[int] = []
     cursor = None
     for _ in range(10):
-        rows, cursor = selectors.view_page(view=view, ctx=ctx, keys=keys, cursor=cursor, limit=2, total=total)
-        out += [t.pk for t in rows]
+        page = selectors.view_page(view=view, ctx=ctx, keys=keys, cursor=cursor, limit=2, total=total)
+        out += [t.pk for t in page.tickets]
+        cursor = page.next_cursor
         if cursor is None:
             return out
     raise AssertionError("more pages than tickets")
@@ -119,7 +120,5 @@ def test_a_view_without_tickets_reads_no_page(
     keys = parse_sort("-updated", allowed=SORTS, default=[])
     view = SavedView(condition=RECENTLY_SOLVED, extra="")
     with django_assert_num_queries(0):
-        assert selectors.view_page(view=view, ctx=ctx, keys=keys, cursor=None, limit=50, total=0) == (
-            [],
-            None,
-        )
+        page = selectors.view_page(view=view, ctx=ctx, keys=keys, cursor=None, limit=50, total=0)
+    assert (page.tickets, page.next_cursor, page.tags) == ([], None, {})

@@ -101,7 +101,7 @@ def _sla(t: Any, page: _Page) -> str:
 
 
 def _tags(t: Any) -> str:
-    names = [_text(tag.name) for tag in t.tags.all()]
+    names = [_text(name) for name in t.q_tags]
     inner = "".join(f'<bdi class="tag">{n}</bdi>' for n in names)
     return f'<span class="qt-tag-list" title="{", ".join(names)}">{inner}</span>'
 
@@ -140,8 +140,8 @@ def table_rows(
     tickets: Sequence[Any], columns: Sequence[Mapping[str, Any]], *, now: datetime, may_bulk: bool
 ) -> SafeString:
     """The `<tr>`s of these tickets for these table columns (`id`, `key`, `label` each), with the
-    selection box when the agent may change tickets in bulk; custom fields read the labels the
-    view decorated each ticket with (`q_custom`)."""
+    selection box when the agent may change tickets in bulk; the SLA, tags and custom fields read
+    what the view decorated each ticket with (`q_sla`, `q_tags`, `q_custom`)."""
     page = _Page(now)
     cells = [
         (

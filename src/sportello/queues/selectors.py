@@ -4,15 +4,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections
-from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value, prefetch_related_objects
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 
-from sportello.accounts.models import Department, Role, User
+from sportello.accounts.models import Department, Role, Team, User
 from sportello.core.errors import NotFound
 from sportello.core.paging import SortKey, after_cursor, order_terms, page_of
 from sportello.engine.conditions import FIELDS, All, Condition, FieldSpec, Op, Predicate, custom_field_spec
@@ -26,6 +35,9 @@ from .statements import StatementCache
 
 # An SLA target due within this long counts as at risk.
 AT_RISK_WINDOW = timedelta(hours=1)
+# The statements this process compiled for the agents it served lately: their views, departments
+# and counts (a few kilobytes each; see `queues.statements`).
+COMPILED = StatementCache(size=512)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +55,36 @@ class ViewContext:
     key: tuple[Any, ...] = ()
 
 
+def _rows[M: Model](model: type[M], key: Hashable, query: Callable[[], QuerySet[M]]) -> list[M]:
+    """The rows of `query`, its SQL compiled once per process under `key` (everything it
+    depends on); annotations become attributes as the ORM's."""
+    using = model._default_manager.db
+    sql, params = COMPILED.constant(key, lambda: query().query.sql_with_params(), using=using)
+    return list(model._default_manager.db_manager(using).raw(sql, params))
+
+
 def view_context(*, user: User, now: datetime) -> ViewContext:
     """Two statements: the active departments (the agent's own, or all of them for an admin,
     each marked whether the agent works in it) and the active custom fields."""
-    rows = Department.objects.filter(is_active=True).order_by("name", "id")
-    if user.role == Role.ADMIN:
-        member = User.departments.through.objects.filter(department_id=OuterRef("pk"), user_id=user.pk)
-        rows = rows.annotate(member=Exists(member))
-    else:
-        rows = rows.filter(agents=user).annotate(member=Value(True))
-    choices = tuple(rows)
+
+    def departments_query() -> QuerySet[Department]:
+        rows = Department.objects.filter(is_active=True).order_by("name", "id")
+        if user.role == Role.ADMIN:
+            member = User.departments.through.objects.filter(department_id=OuterRef("pk"), user_id=user.pk)
+            return rows.annotate(member=Exists(member))
+        return rows.filter(agents=user).annotate(member=Value(True))
+
+    choices = tuple(_rows(Department, ("departments", user.pk, user.role), departments_query))
     departments = [d.pk for d in choices if d.member]  # type: ignore[attr-defined]
     if not departments and user.role == Role.ADMIN:
         departments = [d.pk for d in choices]
-    fields = tuple(CustomField.objects.filter(is_active=True).order_by("position", "id"))
+    fields = tuple(
+        _rows(
+            CustomField,
+            ("custom_fields",),
+            lambda: CustomField.objects.filter(is_active=True).order_by("position", "id"),
+        )
+    )
     specs = dict(FIELDS)
     definitions = []
     for f in fields:
@@ -78,22 +106,26 @@ def view_context(*, user: User, now: datetime) -> ViewContext:
 
 def view_scope(*, user: User) -> Q:
     """The views `user` may open: their own, and the shared ones desk-wide or of a department
-    they work in (admins: all shared ones)."""
+    they work in (admins: all shared ones). No join: a view is one row whatever the number of
+    its department's agents."""
     shared = Q(owner__isnull=True)
     if user.role != Role.ADMIN:
-        shared &= Q(department__isnull=True) | Q(department__agents=user)
+        theirs = User.departments.through.objects.filter(user_id=user.pk).values("department_id")
+        shared &= Q(department__isnull=True) | Q(department_id__in=theirs)
     return Q(owner=user) | shared
 
 
 def view_list_for(*, user: User) -> list[SavedView]:
     """Shared views first (in their order), then the agent's own, by name."""
-    views = list(SavedView.objects.filter(view_scope(user=user)).distinct())
+    views = _rows(
+        SavedView, ("views", user.pk, user.role), lambda: SavedView.objects.filter(view_scope(user=user))
+    )
     return sorted(views, key=lambda v: (v.owner_id is not None, v.position, v.name.lower(), v.pk))
 
 
 def view_get_for(*, user: User, view_id: int | str) -> SavedView:
     try:
-        return SavedView.objects.filter(view_scope(user=user)).distinct().get(pk=int(view_id))
+        return SavedView.objects.filter(view_scope(user=user)).get(pk=int(view_id))
     except (SavedView.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound("view not found") from None
 
@@ -200,6 +232,17 @@ def _page_order(keys: list[SortKey], *, in_full: bool) -> list[Any]:
     return terms
 
 
+# What the table shows of a ticket and of the rows joined to it (the rest is left unread: a
+# clock's state, an organization's notes, the ticket's dozen other instants and counters).
+PAGE_FIELDS = (
+    *("id", "number", "subject", "status_category", "priority", "channel", "custom_fields", "version"),
+    *("created_at", "updated_at", "department", "team", "assignee", "requester", "organization"),
+    *("status", "status__key", "status__name"),
+    *("requester__name", "requester__email", "requester__phone", "organization__name"),
+    *("sla__breached", "sla__next_breach_at"),
+)
+
+
 def view_page_rows(
     *, view: SavedView, ctx: ViewContext, keys: list[SortKey], cursor: str | None, limit: int, total: int
 ) -> QuerySet[Ticket]:
@@ -217,34 +260,51 @@ def view_page_rows(
         Ticket.objects.filter(pk__in=ids)
         .order_by(*order_terms(keys))
         .select_related("status", "requester", "organization", "sla")
-        .prefetch_related(Prefetch("tags", queryset=TicketTag.objects.order_by("name")), "team", "assignee")
+        .only(*PAGE_FIELDS)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+    tags: dict[int, list[str]]  # each ticket's tag names, A to Z (none: absent)
+
+
+def _attach(rows: list[Ticket], name: str, found: Mapping[int, Any]) -> None:
+    """Set each row's `name` relation from `found` (by id); None where it has none."""
+    field = Ticket._meta.get_field(name)
+    for t in rows:
+        field.set_cached_value(t, found.get(getattr(t, field.attname)))
 
 
 def view_page(
     *, view: SavedView, ctx: ViewContext, keys: list[SortKey], cursor: str | None, limit: int, total: int
-) -> tuple[list[Ticket], str | None]:
+) -> TicketPage:
     """One page of `view`'s tickets for this agent, in the order of `keys`, after `cursor`
     (ValidationFailed for a cursor of another listing), and the next page's cursor. `total`: how
     many tickets the view holds (`view_count`): none, and nothing is read. One statement
-    (`view_page_rows`), then the rows' tags, teams and assignees, each read once for the page;
-    their departments are those of the context (read only for a ticket in a department the agent
-    may not filter by)."""
+    (`view_page_rows`), then the rows' tag names, teams and assignees (their names), each read
+    once for the page; their departments are those of the context (read only for a ticket in a
+    department the agent may not filter by)."""
     if total == 0 and not cursor:
-        return [], None
+        return TicketPage(tickets=[], next_cursor=None, tags={})
     rows = list(view_page_rows(view=view, ctx=ctx, keys=keys, cursor=cursor, limit=limit, total=total))
+    rows, next_cursor = page_of(rows, keys=keys, limit=limit)
     departments = {d.pk: d for d in ctx.department_choices}
-    field = Ticket._meta.get_field("department")
-    unknown = []
-    for t in rows:
-        d = departments.get(t.department_id)
-        if d is None:
-            unknown.append(t)
-        else:
-            field.set_cached_value(t, d)
-    if unknown:
-        prefetch_related_objects(unknown, "department")
-    return page_of(rows, keys=keys, limit=limit)
+    missing = {t.department_id for t in rows} - set(departments)
+    if missing:
+        departments.update(Department.objects.in_bulk(missing))
+    _attach(rows, "department", departments)
+    for name, model in (("team", Team), ("assignee", User)):
+        ids = {getattr(t, f"{name}_id") for t in rows} - {None}
+        _attach(rows, name, model._default_manager.only("id", "name").in_bulk(ids) if ids else {})
+    tags: dict[int, list[str]] = {}
+    if rows:
+        names = TicketTag.objects.filter(ticket_id__in=[t.pk for t in rows]).order_by("name", "id")
+        for ticket_id, tag in names.values_list("ticket_id", "name"):
+            tags.setdefault(ticket_id, []).append(tag)
+    return TicketPage(tickets=rows, next_cursor=next_cursor, tags=tags)
 
 
 def _count_statement(
@@ -276,10 +336,6 @@ def _counts_statement(views: Sequence[SavedView], ctx: ViewContext) -> tuple[str
     # The ORM's own SQL for each view, its values as parameters.
     counts = [f"(SELECT COUNT(*) FROM ({inner}) v{i})" for i, (inner, _p, _l) in enumerate(statements)]  # noqa: S608
     return "SELECT " + ", ".join(counts), [p for _s, ps, _l in statements for p in ps]
-
-
-# The compiled count statements of the agents this process served lately (a few kilobytes each).
-COMPILED = StatementCache(size=512)
 
 
 def _condition_key(condition: Any) -> str:

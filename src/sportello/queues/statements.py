@@ -110,6 +110,29 @@ class StatementCache:
         with self._lock:
             self._items.clear()
 
+    def constant(
+        self, key: Hashable, build: Callable[[], tuple[str, Sequence[Any]]], *, using: str
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters `build()` gives (a statement that does not depend on the
+        instant it is asked at), compiled at most once per key."""
+        full_key = (using, key)
+        with self._lock:
+            hit = self._items.get(full_key)
+            if hit is not None:
+                self._items.move_to_end(full_key)
+        if hit is not None:
+            return hit.sql, list(hit.params)
+        sql, params = build()
+        self._keep(full_key, Compiled(sql=sql, params=tuple(params)))
+        return sql, list(params)
+
+    def _keep(self, full_key: Hashable, compiled: Compiled | None) -> None:
+        with self._lock:
+            self._items[full_key] = compiled
+            self._items.move_to_end(full_key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
     def statement(self, key: Hashable, build: Build, *, now: datetime, using: str) -> tuple[str, list[Any]]:
         """The SQL and parameters `build(now)` would give, compiled at most once per key."""
         full_key = (using, key)
@@ -124,9 +147,5 @@ class StatementCache:
         if known:
             return sql, list(params)
         compiled = derive((sql, params), build(now + PROBE), now=now, probe=now + PROBE, using=using)
-        with self._lock:
-            self._items[full_key] = compiled
-            self._items.move_to_end(full_key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self._keep(full_key, compiled)
         return sql, list(params)

@@ -241,10 +241,11 @@ def _sla_state(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
     return {"kind": "warning" if risky else "due", "at": sla.next_breach_at}
 
 
-def _decorate(tickets: list[Ticket], listing: Listing, now: datetime) -> None:
+def _decorate(tickets: list[Ticket], listing: Listing, now: datetime, tags: dict[int, list[str]]) -> None:
     fields = {f"{CUSTOM}{f.key}": f for f in listing.ctx.custom_fields}
     wanted = [c for c in _columns(listing) if c in fields]
     for t in tickets:
+        t.q_tags = tags.get(t.pk, [])  # type: ignore[attr-defined]
         t.q_custom = {
             c: _custom_label(fields[c], (t.custom_fields or {}).get(c.removeprefix(CUSTOM))) for c in wanted
         }  # type: ignore[attr-defined]
@@ -262,17 +263,18 @@ def _page_context(
     else:
         total = selectors.view_count(view=listing.shown, ctx=listing.ctx)
 
-    def page(at: str | None) -> tuple[list[Ticket], str | None]:
+    def page(at: str | None) -> selectors.TicketPage:
         return selectors.view_page(
             view=listing.shown, ctx=listing.ctx, keys=listing.keys, cursor=at, limit=PAGE_SIZE, total=total
         )
 
     try:
-        tickets, next_cursor = page(cursor)
+        found = page(cursor)
     except ValidationFailed:
         cursor = None
-        tickets, next_cursor = page(None)
-    _decorate(tickets, listing, now)
+        found = page(None)
+    tickets, next_cursor = found.tickets, found.next_cursor
+    _decorate(tickets, listing, now, found.tags)
     base = {**_base_params(listing), "sort": listing.sort if listing.sort != listing.view.sort else ""}
     user = _user(request)
     custom_choices = [(f"{CUSTOM}{f.key}", f.label) for f in listing.ctx.custom_fields]
