@@ -354,3 +354,55 @@ def test_names_columns_and_sorts_are_validated(desk: Any, frozen_clock: Any) -> 
     assert refused(name="x" * 121) == "name"
     assert refused(name="Cols", columns=["subject", "custom.nope"]) == "columns"
     assert refused(name="Sort", sort="-requester") == "sort"
+
+
+def test_the_sidebar_lists_shared_views_then_the_agents_own_with_counts(
+    desk: Any, open_ticket: Any, browser: Any, frozen_clock: Any
+) -> None:
+    import re
+
+    client = browser(desk.agent)
+    client.get("/")
+    open_ticket("One", priority="urgent")
+    mine = services.saved_view_create(
+        actor=desk.agent,
+        data=services.ViewInput(
+            name='Urgent & "mine" <b>', condition={"field": "ticket.priority", "op": "is", "value": "urgent"}
+        ),
+        specs=selectors.view_context(user=desk.agent, now=frozen_clock).specs,
+        now=frozen_clock,
+    )
+    html = client.get("/queues/counts/", {"view": mine.pk}).content.decode()
+    nav = re.sub(r">\s+<", "><", re.search(r"<ul.*</ul>", html, flags=re.S).group(0))  # type: ignore[union-attr]
+    ids = {v.key: v.pk for v in SavedView.objects.exclude(key=None)}
+    assert nav == SIDEBAR.format(mine=mine.pk, **{k.replace("-", "_"): pk for k, pk in ids.items()})
+
+
+SIDEBAR = (
+    '<ul class="qv-list"><li><a href="/?view={my_open}" title="My open tickets" >'
+    '<bdi class="qv-name">My open tickets</bdi>'
+    '<span class="qv-count">0<span class="visually-hidden"> tickets</span></span></a></li><li>'
+    '<a href="/?view={unassigned}" title="Unassigned in my departments" >'
+    '<bdi class="qv-name">Unassigned in my departments</bdi>'
+    '<span class="qv-count">1<span class="visually-hidden"> tickets</span></span></a></li><li>'
+    '<a href="/?view={all_unresolved}" title="All unresolved" >'
+    '<bdi class="qv-name">All unresolved</bdi>'
+    '<span class="qv-count">1<span class="visually-hidden"> tickets</span></span></a></li><li>'
+    '<a href="/?view={sla_at_risk}" title="At risk and breached" >'
+    '<bdi class="qv-name">At risk and breached</bdi>'
+    '<span class="qv-count">0<span class="visually-hidden"> tickets</span></span></a></li><li>'
+    '<a href="/?view={vip}" title="VIP" ><bdi class="qv-name">VIP</bdi>'
+    '<span class="qv-count">1<span class="visually-hidden"> tickets</span></span></a></li><li>'
+    '<a href="/?view={pending}" title="Pending" ><bdi class="qv-name">Pending</bdi>'
+    '<span class="qv-count">0<span class="visually-hidden"> tickets</span></span></a></li><li>'
+    '<a href="/?view={recently_solved}" title="Recently solved" >'
+    '<bdi class="qv-name">Recently solved</bdi>'
+    '<span class="qv-count">0<span class="visually-hidden"> tickets</span></span></a></li><li>'
+    '<a href="/?view={customer_updated}" title="Updated by the customer" >'
+    '<bdi class="qv-name">Updated by the customer</bdi>'
+    '<span class="qv-count">0<span class="visually-hidden"> tickets</span></span></a></li></ul>'
+    '<h2 class="qv-side-title">My views</h2><ul class="qv-list"><li>'
+    '<a href="/?view={mine}" title="Urgent &amp; &quot;mine&quot; &lt;b&gt;" aria-current="page">'
+    '<bdi class="qv-name">Urgent &amp; &quot;mine&quot; &lt;b&gt;</bdi>'
+    '<span class="qv-count">1<span class="visually-hidden"> tickets</span></span></a></li></ul>'
+)

@@ -4,6 +4,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
@@ -14,13 +18,33 @@ register = template.Library()
 
 
 @register.filter
-def lookup(mapping: dict[str, Any] | None, key: str) -> Any:
-    return (mapping or {}).get(key, "")
-
-
-@register.filter
 def view_label(view: Any) -> str:
     return labels.view_name(view.key, view.name)
+
+
+@register.simple_tag
+def sidebar_items(views: list[Any], counts: dict[int, int] | None, current: Any) -> SafeString:
+    """The sidebar's `<li>`s: each view with its count, the current one marked; the agent's own
+    views under their heading after the shared ones. Written here rather than as a template loop
+    (a URL, two labels and a translation for each view, on every counts refresh)."""
+    home = reverse("web:home")
+    tickets = escape(gettext("tickets"))
+    heading = f'</ul><h2 class="qv-side-title">{escape(gettext("My views"))}</h2><ul class="qv-list">'
+    out: list[str] = []
+    shared: bool | None = None
+    for v in views:
+        if v.shared != shared:
+            shared = v.shared
+            if not shared:
+                out.append(heading)
+        label = escape(labels.view_name(v.key, v.name))
+        number = escape(str(localize((counts or {}).get(v.pk, ""))))
+        here = 'aria-current="page"' if current is not None and v.pk == current.pk else ""
+        out.append(
+            f'<li><a href="{home}?view={v.pk}" title="{label}" {here}><bdi class="qv-name">{label}</bdi>'
+            f'<span class="qv-count">{number}<span class="visually-hidden"> {tickets}</span></span></a></li>'
+        )
+    return SafeString("".join(out))
 
 
 @register.filter
