@@ -177,23 +177,6 @@ def test_a_row_writes_every_column_escaped_and_labelled(
     assert _row(html, "Torn") == ROW.format(pk=ticket.pk, number=ticket.number)
 
 
-@pytest.mark.parametrize("initial", [[], ["number", "custom.x"]])
-def test_the_columns_menu_writes_what_djangos_widget_writes(initial: list[str]) -> None:
-    from django import forms
-
-    from sportello.queues.forms import ColumnsForm
-
-    choices = [("number", "Number"), ("custom.x", 'Size <b> & "fit"'), ("tags", "Tags")]
-
-    class Plain(forms.Form):
-        columns = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, choices=choices)
-
-    ours = ColumnsForm(initial={"columns": initial}, choices=choices)
-    theirs = Plain(initial={"columns": initial})
-    assert str(ours["columns"]) == str(theirs["columns"])
-    assert str(ours["columns"]).count("checked") == len(initial)
-
-
 ROW = (
     '<tr data-row class="prio-high"><td class="qt-check">'
     '<input type="checkbox" name="ticket" value="{pk}:1" aria-label="Select ticket {number}"'
