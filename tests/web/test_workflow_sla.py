@@ -120,7 +120,7 @@ def test_the_ticket_page_with_every_workflow_panel_costs_a_bounded_number_of_que
     # process applies, then its version and the agent's teams and departments (the ticket, its
     # requester and the custom fields its steps ask for are the page's); the tasks (the
     # assignees to offer are the page's); the ticket's tier
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(24):
         html = client.get(f"/tickets/{ticket.pk}/").content.decode()
     for panel in ("sla-panel", "blueprint-panel", "tasks-panel", "tier-panel"):
         assert f'id="{panel}"' in html

@@ -308,6 +308,7 @@ def tasks_panel(
     assert isinstance(user, User)
     tasks = (
         task_selectors.task_list(principal=user, ticket_id=ticket.pk)
+        .select_related(None)  # not each task's ticket: the page's
         .select_related("assignee")
         .order_by("status", "due_at", "id")
     )
