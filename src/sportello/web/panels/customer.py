@@ -64,10 +64,11 @@ def _tickets(
         .order_by(*newest_first)
         .values_list("pk", "number", "subject", "status_category", "status_id", "unresolved")
     )
-    statuses = {s.pk: s for s in reads.statuses}
     open_tickets: list[OtherTicket] = []
     earlier: list[OtherTicket] = []
-    for pk, number, subject, category, status_id, is_open in rows:
+    found = list(rows)
+    statuses = {s.pk: s for s in reads.statuses} if found else {}
+    for pk, number, subject, category, status_id, is_open in found:
         row = OtherTicket(pk, number, subject, category, statuses[status_id])
         (open_tickets if is_open else earlier).append(row)
     return open_tickets, earlier
