@@ -440,3 +440,46 @@ def test_tier_and_blueprint_events_name_tiers_states_and_transitions_by_their_na
     history = _history(browser(desk.agent).get(f"/tickets/{ticket.pk}/").content.decode())
     assert "escalated from Tier 1 to Tier 2: customer waiting" in history
     assert "moved the process Refunds from Triage to Investigation (Investigate)" in history
+
+
+def test_the_history_names_what_the_page_read_already_without_asking_again(
+    desk: Any, now: Any, open_ticket: Callable[..., Any], django_assert_num_queries: Any
+) -> None:
+    from sportello.accounts.models import Department, Team, User
+    from sportello.contacts.models import Contact
+    from sportello.core.actors import Via
+    from sportello.tickets.models import Status
+    from sportello.tickets.services import ticket_update
+    from sportello.web.timeline import Known
+
+    # given changes that name a status, an assignee, a team and a department by id, made by an
+    # agent, on a ticket a customer opened
+    ticket = open_ticket("Moved around")
+    ticket = ticket_update(
+        principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB, now=now,
+        data={"version": ticket.version, "status": "pending", "assignee_id": desk.agent.pk,
+              "team_id": desk.team.pk},
+    ).ticket  # fmt: skip
+    ticket_update(
+        principal=desk.admin, ticket_id=ticket.pk, via=Via.WEB, now=now,
+        data={"version": ticket.version, "department_id": desk.electronics.pk},
+    )  # fmt: skip
+    events = list(TicketEvent.objects.filter(ticket=ticket))
+    read = changes(events)
+    # when the page has read those records already for its other panels
+    known = Known(
+        statuses=list(Status.objects.all()),
+        records={
+            "assignee": {u.pk: u for u in User.objects.all()},
+            "requester": {c.pk: c for c in Contact.objects.all()},
+            "team": {t.pk: t for t in Team.objects.all()},
+            "department": {d.pk: d for d in Department.objects.all()},
+        },
+    )
+    # then the history reads the same, without a query
+    with django_assert_num_queries(0):
+        again = changes(events, known)
+    assert again == read
+    assert {(r.field, r.new) for c in again for r in c.rows if r.kind == EventKind.FIELD} >= {
+        ("Status", "Pending"), ("Assignee", "Bruno Books"), ("Team", "Novels"), ("Department", "Electronics"),
+    }  # fmt: skip

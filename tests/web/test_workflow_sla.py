@@ -116,11 +116,11 @@ def test_the_ticket_page_with_every_workflow_panel_costs_a_bounded_number_of_que
     client = browser(desk.agent)
     client.get(f"/tickets/{ticket.pk}/")  # warm: parsed policies, paths and calendars are cached
     # then the page costs the plain page's and the panels' reads, whatever the number of tasks:
-    # the clocks and the policies' signature; whether a process applies, then the process as its
-    # selector reads it (the ticket, its run and version, the facts its conditions need, the
-    # agent's teams and departments) and the custom fields its steps ask for; the tasks and the
-    # assignees to offer; the ticket's tier; its links to other tickets (merges, follow-ups)
-    with django_assert_max_num_queries(41):
+    # the clocks (the policies' signature is the page's, read once for every panel); whether a
+    # process applies, then its version and the agent's teams and departments (the ticket, its
+    # requester and the custom fields its steps ask for are the page's); the tasks (the
+    # assignees to offer are the page's); the ticket's tier
+    with django_assert_max_num_queries(24):
         html = client.get(f"/tickets/{ticket.pk}/").content.decode()
     for panel in ("sla-panel", "blueprint-panel", "tasks-panel", "tier-panel"):
         assert f'id="{panel}"' in html

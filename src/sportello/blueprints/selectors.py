@@ -101,6 +101,7 @@ class TicketProcess:
     blueprint: engine.Blueprint | None
     state: engine.State | None
     transitions: list[engine.Transition]  # what the reader may perform now (none once completed)
+    version: BlueprintVersion | None = None  # the run's version, with its blueprint
 
 
 def ticket_process(*, principal: Principal, ticket_id: int) -> TicketProcess:
@@ -108,15 +109,19 @@ def ticket_process(*, principal: Principal, ticket_id: int) -> TicketProcess:
     return ticket_process_of(principal=principal, ticket=ticket)
 
 
-def ticket_process_of(*, principal: Principal, ticket: Ticket) -> TicketProcess:
+def ticket_process_of(
+    *, principal: Principal, ticket: Ticket, memo: dict[str, Any] | None = None
+) -> TicketProcess:
     """`ticket_process` for a ticket the caller has already read for this principal (through
     `tickets.selectors.ticket_get_for`, which checks that they may see it): the page that shows
-    it reuses it, and its prefetched tags, instead of reading them again."""
+    it reuses it, and its prefetched tags (and its requester, when loaded), instead of reading
+    them again. `memo`: the caller's, where the configurations' signatures are read once."""
     user = require_blueprint_reader(principal)
     run = TicketBlueprint.objects.filter(ticket_id=ticket.pk).select_related("blueprint").first()
     if run is None:
         return TicketProcess(ticket=ticket, run=None, blueprint=None, state=None, transitions=[])
     version = BlueprintVersion.objects.get(blueprint_id=run.blueprint_id, version=run.version)
+    version.blueprint = run.blueprint
     parsed = parsed_version(version)
     bp = parsed.blueprint
     transitions: list[engine.Transition] = []
@@ -124,12 +129,21 @@ def ticket_process_of(*, principal: Principal, ticket: Ticket) -> TicketProcess:
         from sportello.automation.facts import ticket_facts
 
         facts = ticket_facts(
-            ticket, tags=_loaded_tags(ticket), specs=parsed.specs, organization=parsed.reads_organization()
+            ticket,
+            tags=_loaded_tags(ticket),
+            specs=parsed.specs,
+            organization=parsed.reads_organization(),
+            memo=memo,
         )
         actor = definitions.actor_of(user, department=bp.department)
         transitions = engine.available_transitions(bp, run.state, actor, facts, parsed.specs)
     return TicketProcess(
-        ticket=ticket, run=run, blueprint=bp, state=bp.state(run.state), transitions=transitions
+        ticket=ticket,
+        run=run,
+        blueprint=bp,
+        state=bp.state(run.state),
+        transitions=transitions,
+        version=version,
     )
 
 

@@ -3,6 +3,7 @@ closed ticket. They parse and validate only; the views call the services."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -38,11 +39,18 @@ class AttachmentIdsField(forms.Field):
         return list(dict.fromkeys(ids))
 
 
-def send_statuses(ticket: Ticket) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def send_statuses(
+    ticket: Ticket, every: Iterable[Status] | None = None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The statuses a send may set on `ticket`, as (key, label): those "Send and set …" offers
     (the current one left out) and those it accepts (the current one too: a colleague may have
-    set it since the page was shown, and setting it again changes nothing)."""
-    statuses = Status.objects.filter(is_active=True, category__in=SEND_AND_SET)
+    set it since the page was shown, and setting it again changes nothing). `every`: all the
+    statuses in their order, when the caller read them already."""
+    statuses: Iterable[Status]
+    if every is not None:
+        statuses = [s for s in every if s.is_active and s.category in SEND_AND_SET]
+    else:
+        statuses = Status.objects.filter(is_active=True, category__in=SEND_AND_SET)
     accepted = [(s.pk, s.key, str(status_label(s.key, s.name))) for s in statuses]
     return [(k, label) for pk, k, label in accepted if pk != ticket.status_id], [
         (k, lb) for _, k, lb in accepted

@@ -8,6 +8,8 @@ picked it and has not saved yet) shows that department's fields, teams and agent
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -119,6 +121,20 @@ def _to_minute(at: datetime | None) -> datetime | None:
     return at.replace(second=0, microsecond=0) if at is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class PropertyChoices:
+    """What the form offers, when the page has read it already (`web.panels.reads`): every
+    status, every department, the active people who may work the ticket (admins, its
+    department's people, each with `in_department`, and its assignee) and the department's teams
+    with the ticket's own. They hold for the ticket's department; the form reads its own for
+    another one."""
+
+    statuses: Sequence[Status]
+    departments: Sequence[Department]
+    people: Sequence[User]
+    teams: Sequence[Team]
+
+
 class TicketPropertiesForm(forms.Form):
     """Status, priority, assignee, team, department, tags, due date (where the ticket has one)
     and the layout's custom fields; `version` makes a stale form a Conflict."""
@@ -144,14 +160,20 @@ class TicketPropertiesForm(forms.Form):
         user: User,
         department_id: int | None = None,
         layouts: dict[int, list[LayoutField]] | None = None,
+        choices: PropertyChoices | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("initial", self.initial_for(ticket))
         kwargs.setdefault("label_suffix", "")  # labels without a trailing colon, as on every form
         super().__init__(*args, **kwargs)
         self.ticket = ticket
-        self.department_id = self._department_choice(user, department_id)
-        statuses = Status.objects.filter(Q(is_active=True) | Q(pk=ticket.status_id))
+        departments = Department.objects.order_by("name", "id") if choices is None else choices.departments
+        self.department_id = self._department_choice(department_id, departments)
+        statuses: Iterable[Status]
+        if choices is not None:
+            statuses = [s for s in choices.statuses if s.is_active or s.pk == ticket.status_id]
+        else:
+            statuses = Status.objects.filter(Q(is_active=True) | Q(pk=ticket.status_id))
         self.fields["status"].choices = [(s.key, status_label(s.key, s.name)) for s in statuses]
         self.fields["status"].widget.attrs["data-shortcut"] = "s"
         self.fields["status"].widget.attrs["data-shortcut-label"] = _("Set status")
@@ -171,16 +193,27 @@ class TicketPropertiesForm(forms.Form):
             # The ticket's own assignee and team stay choices while the department stays.
             return Q(pk=pk) if same and pk is not None else Q(pk__in=[])
 
-        agents = (
-            User.objects.filter(is_active=True)
-            .exclude(role=Role.LIGHT_AGENT)
-            .filter(Q(role=Role.ADMIN) | Q(departments=self.department_id) | keep(ticket.assignee_id))
-            .distinct()
-            .order_by("name", "id")
-        )
+        agents: Iterable[User]
+        teams: Iterable[Team]
+        if choices is not None and same:
+            agents = [
+                u
+                for u in choices.people
+                if u.role != Role.LIGHT_AGENT
+                and (u.role == Role.ADMIN or u.in_department or u.pk == ticket.assignee_id)  # type: ignore[attr-defined]
+            ]
+            teams = choices.teams
+        else:
+            agents = (
+                User.objects.filter(is_active=True)
+                .exclude(role=Role.LIGHT_AGENT)
+                .filter(Q(role=Role.ADMIN) | Q(departments=self.department_id) | keep(ticket.assignee_id))
+                .distinct()
+                .order_by("name", "id")
+            )
+            teams = Team.objects.filter(Q(department_id=self.department_id) | keep(ticket.team_id))
         self.fields["assignee"].choices = [("", _("Unassigned"))] + [(a.pk, a.name) for a in agents]
         self.agent_ids = {a for a, _name in self.fields["assignee"].choices if a != ""}
-        teams = Team.objects.filter(Q(department_id=self.department_id) | keep(ticket.team_id))
         self.fields["team"].choices = [("", _("No team"))] + [(t.pk, t.name) for t in teams]
         if ticket.due_at is None:
             del self.fields["due_at"]
@@ -196,10 +229,10 @@ class TicketPropertiesForm(forms.Form):
             if row.field.description:
                 self.fields[name].widget.attrs["title"] = row.field.description
 
-    def _department_choice(self, user: User, department_id: int | None) -> int:
+    def _department_choice(self, department_id: int | None, departments: Iterable[Department]) -> int:
         """The department whose layout the form shows: the ticket's, or one the agent picked."""
         ticket = self.ticket
-        departments = list(Department.objects.order_by("name", "id"))
+        departments = list(departments)
         self.fields["department"].choices = [(d.pk, d.name) for d in departments]
         for d in departments:  # the page shows the ticket's department: read it once
             if d.pk == ticket.department_id:

@@ -21,6 +21,7 @@ from sportello.tickets.models import Ticket
 
 from . import panels
 from .errors import attach_error
+from .panels.reads import PageReads
 from .shell import agent_required
 
 
@@ -44,6 +45,8 @@ def ticket_context(
         "now": now,
         "may_edit": permissions.can_edit_fields(request.user) and not merged,  # type: ignore[arg-type]
         "links": links.ticket_links(principal=request.user, ticket=ticket),  # type: ignore[arg-type]
+        # What several panels show, read once for all of them.
+        "reads": PageReads(user=request.user, ticket=ticket),  # type: ignore[arg-type]
     }
     for panel in panels.PANELS:
         context.update(panel.context(request, ticket, now=now, shared=context))

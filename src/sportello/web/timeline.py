@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -74,7 +74,26 @@ def _ids_of(e: TicketEvent) -> list[tuple[str, Any]]:
     return []
 
 
-def changes(events: Iterable[TicketEvent]) -> list[Change]:
+@dataclass(frozen=True, slots=True)
+class Known:
+    """Records the caller has read already (a page, for its other panels): `changes` asks the
+    database only for what it does not find here. `statuses`: every status (None: not read);
+    `records`: by the kind of record events name by id (`_ID_FIELDS`: "assignee" holds users,
+    also the agents who made changes; "requester" contacts, also the customers who did), by id;
+    `custom_fields` by key; `blueprint_versions` by (blueprint key, version), with their
+    blueprint; `tier_paths` (`sla.tiers.Path`) by key."""
+
+    statuses: Sequence[Status] | None = None
+    records: Mapping[str, Mapping[int, Any]] = field(default_factory=dict)
+    custom_fields: Mapping[str, CustomField] = field(default_factory=dict)
+    blueprint_versions: Mapping[tuple[str, int], Any] = field(default_factory=dict)
+    tier_paths: Mapping[str, Any] = field(default_factory=dict)
+
+
+NOTHING_KNOWN = Known()
+
+
+def changes(events: Iterable[TicketEvent], known: Known = NOTHING_KNOWN) -> list[Change]:
     # The category follows the status; its own row would only repeat the status change.
     events = [e for e in events if not (e.kind == EventKind.FIELD and e.field == "status_category")]
     # The opening values are the ticket's first state, not changes (see below): dropped before
@@ -91,19 +110,30 @@ def changes(events: Iterable[TicketEvent]) -> list[Change]:
     names: dict[str, dict[Any, str]] = {}
     for name, ids in wanted.items():
         if name == "status":
-            names[name] = {s.key: status_label(s.key, s.name) for s in Status.objects.filter(key__in=ids)}
+            statuses = known.statuses
+            if statuses is None:
+                statuses = list(Status.objects.filter(key__in=ids))
+            names[name] = {s.key: status_label(s.key, s.name) for s in statuses if s.key in ids}
         else:
             model = _ID_FIELDS[name]
+            have = known.records.get(name, {})
             valid = [i for i in ids if isinstance(i, int)]
-            names[name] = {obj.pk: str(obj) for obj in model.objects.filter(pk__in=valid)}
-    names |= _process_names(events)
+            missing = [i for i in valid if i not in have]
+            names[name] = {i: str(have[i]) for i in valid if i in have}
+            if missing:
+                names[name] |= {obj.pk: str(obj) for obj in model.objects.filter(pk__in=missing)}
+    names |= _process_names(events, known)
     cf_keys = {
         e.field.split(".", 1)[1]
         for e in events
         if e.kind == EventKind.FIELD and e.field.startswith("custom_fields.")
     }
-    cf_labels = dict(CustomField.objects.filter(key__in=cf_keys).values_list("key", "label"))
-    actors = _actor_names(events)
+    cf_labels = {k: f.label for k, f in known.custom_fields.items() if k in cf_keys}
+    if cf_keys - cf_labels.keys():
+        cf_labels |= dict(
+            CustomField.objects.filter(key__in=cf_keys - cf_labels.keys()).values_list("key", "label")
+        )
+    actors = _actor_names(events, known)
     grouped: dict[Any, Change] = {}
     for e in events:
         change = grouped.get(e.change_id)
@@ -183,10 +213,17 @@ def cause_words(causes: Iterable[str]) -> dict[str, str]:
     }
 
 
-def _actor_names(events: list[TicketEvent]) -> dict[tuple[str, int | None], str]:
+def _actor_names(events: list[TicketEvent], known: Known) -> dict[tuple[str, int | None], str]:
     agent_ids = {e.actor_id for e in events if e.actor_kind == "agent" and e.actor_id is not None}
     contact_ids = {e.actor_id for e in events if e.actor_kind == "contact" and e.actor_id is not None}
     names: dict[tuple[str, int | None], str] = {}
+    users, contacts = known.records.get("assignee", {}), known.records.get("requester", {})
+    for pk in agent_ids & users.keys():
+        names[("agent", pk)] = users[pk].name
+    for pk in contact_ids & contacts.keys():
+        names[("contact", pk)] = str(contacts[pk])
+    agent_ids -= users.keys()
+    contact_ids -= contacts.keys()
     if agent_ids:
         names |= {
             ("agent", pk): name
@@ -345,30 +382,42 @@ def _sla_policy(e: TicketEvent) -> str:
     return str(CAUSE_SENTENCES["sla"]) % {"name": label.removeprefix(SLA_ACTOR_PREFIX)}
 
 
-def _process_names(events: list[TicketEvent]) -> Names:
+def _process_names(events: list[TicketEvent], known: Known) -> Names:
     """The names of the tier paths and blueprints that tier and blueprint events name by key:
     `tier_path` (path key -> name), `tier` ((path, tier) -> name), `blueprint` (key -> name),
-    `bp_state` and `bp_transition` ((blueprint, key) -> name). One query per kind present."""
+    `bp_state` and `bp_transition` ((blueprint, key) -> name). One query per kind present that
+    `known` does not hold."""
     from sportello.blueprints.models import BlueprintVersion
     from sportello.sla.models import TierPath
 
     out: Names = {"tier_path": {}, "tier": {}, "blueprint": {}, "bp_state": {}, "bp_transition": {}}
     data = [(e.kind, e.new_value) for e in events if isinstance(e.new_value, dict)]
     paths = {str(d.get("path")) for k, d in data if k == EventKind.TIER and d.get("path")}
-    for path in TierPath.objects.filter(key__in=paths):
-        out["tier_path"][path.key] = path.name
-        for t in (path.definition or {}).get("tiers", []):
-            out["tier"][(path.key, t.get("key"))] = t.get("name") or t.get("key")
+    for key in paths & known.tier_paths.keys():
+        path = known.tier_paths[key]
+        out["tier_path"][key] = path.name
+        for tier in path.tiers:
+            out["tier"][(key, tier.key)] = tier.name or tier.key
+    if unknown := paths - known.tier_paths.keys():
+        for row in TierPath.objects.filter(key__in=unknown):
+            out["tier_path"][row.key] = row.name
+            for t in (row.definition or {}).get("tiers", []):
+                out["tier"][(row.key, t.get("key"))] = t.get("name") or t.get("key")
     wanted = {
         (str(d.get("blueprint")), d.get("version"))
         for k, d in data
         if k == EventKind.BLUEPRINT and d.get("blueprint") and isinstance(d.get("version"), int)
     }
     if wanted:
-        which = Q()
-        for key, version in wanted:
-            which |= Q(blueprint__key=key, version=version)
-        for row in BlueprintVersion.objects.filter(which).select_related("blueprint"):
+        versions: Iterable[Any]
+        if wanted <= known.blueprint_versions.keys():
+            versions = [known.blueprint_versions[w] for w in wanted]
+        else:  # all of them again (when versions disagree on a name, the database's order decides)
+            which = Q()
+            for key, version in wanted:
+                which |= Q(blueprint__key=key, version=version)
+            versions = BlueprintVersion.objects.filter(which).select_related("blueprint")
+        for row in versions:
             key = row.blueprint.key
             out["blueprint"][key] = row.blueprint.name
             for s in (row.definition or {}).get("states", []):

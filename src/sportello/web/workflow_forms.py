@@ -56,25 +56,36 @@ def field_label(path: str, custom: Mapping[str, CustomField]) -> str:
     return str(FIELD_LABELS.get(name, name.replace("_", " ").capitalize()))
 
 
-def custom_fields_of(transitions: Iterable[bp_engine.Transition]) -> dict[str, CustomField]:
-    """The custom fields the transitions ask for, by key (one query; none when none asks)."""
+def custom_fields_of(
+    transitions: Iterable[bp_engine.Transition], known: Mapping[str, CustomField] | None = None
+) -> dict[str, CustomField]:
+    """The custom fields the transitions ask for, by key (one query; none when none asks, or
+    when `known`, those the caller read already, holds them all)."""
     keys = {
         f.field.removeprefix(CUSTOM_PREFIX)
         for t in transitions
         for f in t.during.fields
         if f.field.startswith(CUSTOM_PREFIX)
     }
-    return {f.key: f for f in CustomField.objects.filter(key__in=keys)} if keys else {}
+    found = {k: known[k] for k in keys if k in known} if known else {}
+    if keys - found.keys():
+        found |= {f.key: f for f in CustomField.objects.filter(key__in=keys - found.keys())}
+    return found
 
 
-def _agents_for(ticket: Ticket) -> list[tuple[str, str]]:
-    """Active agents who may see the ticket: admins and its department's people."""
-    people = (
-        User.objects.filter(is_active=True)
-        .filter(Q(role=Role.ADMIN) | Q(departments=ticket.department_id))
-        .distinct()
-        .order_by("name", "id")
-    )
+def _agents_for(ticket: Ticket, people: Iterable[User] | None = None) -> list[tuple[str, str]]:
+    """Active agents who may see the ticket: admins and its department's people. `people`: the
+    page's (`web.panels.reads.PageReads.people`: these, each with `in_department`, and the
+    assignee), when it read them already."""
+    if people is not None:
+        people = [u for u in people if u.role == Role.ADMIN or u.in_department]  # type: ignore[attr-defined]
+    else:
+        people = (
+            User.objects.filter(is_active=True)
+            .filter(Q(role=Role.ADMIN) | Q(departments=ticket.department_id))
+            .distinct()
+            .order_by("name", "id")
+        )
     return [(str(u.pk), u.name or u.email) for u in people]
 
 
@@ -282,10 +293,12 @@ class TaskForm(_PlainLabels, forms.Form):
     )
     reminder = forms.ChoiceField(label=_("Reminder"), required=False, choices=REMINDER_CHOICES)
 
-    def __init__(self, *args: Any, ticket: Ticket, me: User, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, ticket: Ticket, me: User, people: Iterable[User] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("auto_id", "task-%s")
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = _agents_for(ticket)  # type: ignore[attr-defined]
+        self.fields["assignee"].choices = _agents_for(ticket, people)  # type: ignore[attr-defined]
         self.fields["assignee"].initial = str(me.pk)
 
     def clean(self) -> dict[str, Any]:

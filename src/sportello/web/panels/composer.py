@@ -7,6 +7,7 @@ in their session (`MODE_KEY`) and the composer opens in it, on this ticket and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,17 +15,26 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from sportello.tickets import attachments
-from sportello.tickets.models import StatusCategory, Ticket
+from sportello.tickets.models import Status, StatusCategory, Ticket
 
 from ..composer_forms import FollowUpForm, ReplyForm, send_statuses
+from .reads import page_reads
 
 TEMPLATE = "web/ticket/_composer.html"
 MODE_KEY = "composer_mode"
 
 
-def reply_form(request: HttpRequest, ticket: Ticket, *, may_edit: bool, data: Any = None) -> ReplyForm:
-    """The composer's form for this agent; `data`: what was posted."""
-    offered, accepted = send_statuses(ticket) if may_edit else ([], [])
+def reply_form(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    may_edit: bool,
+    data: Any = None,
+    statuses: Iterable[Status] | None = None,
+) -> ReplyForm:
+    """The composer's form for this agent; `data`: what was posted; `statuses`: every status,
+    when the page read them already."""
+    offered, accepted = send_statuses(ticket, statuses) if may_edit else ([], [])
     return ReplyForm(
         data,
         may_reply_publicly=may_edit,
@@ -49,7 +59,9 @@ def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict
     if closed:
         data["followup_form"] = FollowUpForm()
         return data
-    data["reply_form"] = reply_form(request, ticket, may_edit=shared["may_edit"])
+    may_edit = shared["may_edit"]
+    statuses = page_reads(shared, request, ticket).statuses if may_edit else None
+    data["reply_form"] = reply_form(request, ticket, may_edit=may_edit, statuses=statuses)
     # The pickers' canned responses and macros are loaded when a picker is first opened
     # (ticket_views.composer.canned_picker, macro_picker); the page reads neither.
     return data

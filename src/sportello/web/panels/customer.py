@@ -7,47 +7,71 @@ ratings yet: the panel says so rather than showing an empty score."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest
 from django.urls import reverse
 
 from sportello.accounts.models import Role
-from sportello.contacts.models import Contact
 from sportello.queues.forms import STATUS_ANY
 from sportello.tickets import selectors
-from sportello.tickets.models import UNRESOLVED_CATEGORIES, Ticket
-from sportello.tickets.selectors import TicketQuery
+from sportello.tickets.models import UNRESOLVED_CATEGORIES, Status, Ticket
 
 from ..customer_form import ContactForm
+from .reads import PageReads, page_reads
 
 TEMPLATE = "web/ticket/_customer.html"
 RECENT = 5
 
 
-def _tickets(request: HttpRequest, ticket: Ticket, *, unresolved: bool) -> list[Ticket]:
-    qs = selectors.ticket_query(
-        principal=request.user,  # type: ignore[arg-type]
-        query=TicketQuery(requester_id=ticket.requester_id),
-    ).exclude(pk=ticket.pk)
-    categories = [str(c) for c in UNRESOLVED_CATEGORIES]
-    if unresolved:
-        qs = qs.filter(status_category__in=categories)
-    else:
-        qs = qs.exclude(status_category__in=categories)
-    return list(qs.prefetch_related(None).order_by("-created_at", "-id")[:RECENT])
+@dataclass(frozen=True, slots=True)
+class OtherTicket:
+    """A ticket in the panel's lists: its number, subject and status."""
+
+    pk: int
+    number: int
+    subject: str
+    status_category: str
+    status: Status
 
 
-def _count(tickets: QuerySet[Ticket], by: str) -> Coalesce:
-    """How many of `tickets` there are, as a scalar subquery (grouped by `by`, their one value).
-    `COUNT(*)`, not of a column: the index on (`by`, department) answers alone (an organization
-    holds tens of thousands of tickets; reading each row took 20 ms on 1M)."""
-    counted = tickets.order_by().values(by).annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+def _tickets(
+    request: HttpRequest, ticket: Ticket, reads: PageReads
+) -> tuple[list[OtherTicket], list[OtherTicket]]:
+    """The requester's other open tickets and their earlier ones among those this agent may see,
+    the most recent `RECENT` of each, in one statement (each ticket ranked among its kind); only
+    what the lists show is read (the statuses are the page's)."""
+    unresolved = ExpressionWrapper(
+        Q(status_category__in=[str(c) for c in UNRESOLVED_CATEGORIES]), output_field=BooleanField()
+    )
+    newest_first = [F("created_at").desc(), F("id").desc()]
+    rows = (
+        Ticket.objects.filter(
+            selectors.ticket_scope(principal=request.user),  # type: ignore[arg-type]
+            requester_id=ticket.requester_id,
+        )
+        .exclude(pk=ticket.pk)
+        .annotate(
+            unresolved=unresolved,
+            rank=Window(RowNumber(), partition_by=[unresolved], order_by=newest_first),
+        )
+        .filter(rank__lte=RECENT)
+        .order_by(*newest_first)
+        .values_list("pk", "number", "subject", "status_category", "status_id", "unresolved")
+    )
+    open_tickets: list[OtherTicket] = []
+    earlier: list[OtherTicket] = []
+    found = list(rows)
+    statuses = {s.pk: s for s in reads.statuses} if found else {}
+    for pk, number, subject, category, status_id, is_open in found:
+        row = OtherTicket(pk, number, subject, category, statuses[status_id])
+        (open_tickets if is_open else earlier).append(row)
+    return open_tickets, earlier
 
 
 def see_all_url(name: str, pk: int) -> str:
@@ -57,25 +81,16 @@ def see_all_url(name: str, pk: int) -> str:
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
     # One query for the requester, the organization and how many tickets each has that this
-    # agent may see; the header reads them too.
-    visible = Ticket.objects.filter(selectors.ticket_scope(principal=request.user))  # type: ignore[arg-type]
-    counts: dict[str, Any] = {
-        "requester_total": _count(visible.filter(requester_id=ticket.requester_id), "requester_id")
-    }
-    if ticket.organization_id is not None:
-        counts["organization_total"] = _count(
-            visible.filter(organization_id=ticket.organization_id), "organization_id"
-        )
-    requester = Contact.objects.select_related("organization").annotate(**counts).get(pk=ticket.requester_id)
-    ticket.requester = requester
-    if ticket.organization_id is not None and ticket.organization_id == requester.organization_id:
-        ticket.organization = requester.organization
+    # agent may see (the page's, `PageReads.requester`); the header reads them too.
+    reads = page_reads(shared, request, ticket)
+    requester = reads.requester
+    open_tickets, earlier_tickets = _tickets(request, ticket, reads)
     return {
         "requester": requester,
         "requester_language": dict(settings.LANGUAGES).get(requester.language, requester.language),
         "customer_org": ticket.organization,
-        "open_tickets": _tickets(request, ticket, unresolved=True),
-        "earlier_tickets": _tickets(request, ticket, unresolved=False),
+        "open_tickets": open_tickets,
+        "earlier_tickets": earlier_tickets,
         "contact_form": ContactForm(contact=requester) if shared["may_edit"] else None,
         "requester_total": requester.requester_total,  # type: ignore[attr-defined]
         "requester_all_url": see_all_url("requester", requester.pk),

@@ -16,6 +16,7 @@ from sportello.tickets import selectors
 from sportello.tickets.models import EventKind, Ticket
 
 from ..timeline import Change, changes
+from .reads import page_reads
 
 TEMPLATE = "web/ticket/_history.html"
 ALL, MESSAGES, CHANGES, AUTOMATION = "all", "messages", "changes", "automation"
@@ -54,7 +55,10 @@ def chosen_filter(request: HttpRequest) -> str:
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
     what = chosen_filter(request)
-    every = changes(selectors.event_list(principal=request.user, ticket=ticket))  # type: ignore[arg-type]
+    # The people, statuses, departments, processes the other panels read name the changes;
+    # the messages' authors too (the conversation's).
+    known = page_reads(shared, request, ticket).known(messages=shared.get("conversation", ()))
+    every = changes(selectors.event_list(principal=request.user, ticket=ticket), known)  # type: ignore[arg-type]
     return {
         "changes": [c for c in every if shows(c, what)],
         "history_filter": what,

@@ -31,6 +31,7 @@ from sportello.ticket_tasks.models import Task, TaskStatus
 from sportello.tickets.models import Ticket
 
 from ..workflow_forms import EscalateForm, TaskForm, TransitionForm, custom_fields_of
+from .reads import PageReads, page_reads
 
 METRIC_LABELS = {
     "first_response": _("First response"),
@@ -195,23 +196,40 @@ class BlueprintPanel:
 
 
 def blueprint_panel(
-    request: HttpRequest, ticket: Ticket, *, now: datetime, bound: TransitionForm | None = None
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    bound: TransitionForm | None = None,
+    reads: PageReads | None = None,
 ) -> BlueprintPanel | None:
     """The ticket's process as this agent sees it; `bound`: a refused transition's form, shown
-    again with its errors (its non-field errors at the top of the panel)."""
+    again with its errors (its non-field errors at the top of the panel). `reads`: the page's,
+    when the whole page is drawn: the process's facts then take the requester the customer
+    panel shows, its steps the custom fields of the department's layout, and the history the
+    process's definition."""
     user = request.user
     if not isinstance(user, User) or user.role not in (Role.ADMIN, Role.AGENT):
         return None  # light agents read no blueprint
+    if reads is not None:
+        ticket.requester = reads.requester
     try:
         # The page's ticket (read for this agent) is reused; most tickets follow no process:
         # then this is one query.
-        process = bp_selectors.ticket_process_of(principal=user, ticket=ticket)
+        process = bp_selectors.ticket_process_of(
+            principal=user, ticket=ticket, memo=reads.memo if reads is not None else None
+        )
     except (NotFound, PermissionDenied):
         return None
     run, bp = process.run, process.blueprint
     if run is None or bp is None:
         return None
-    custom = custom_fields_of(process.transitions)
+    known = None
+    if reads is not None:
+        known = {r.field.key: r.field for r in reads.layouts.get(ticket.department_id, [])}
+        if process.version is not None:
+            reads.blueprint_versions[(run.blueprint.key, run.version)] = process.version
+    custom = custom_fields_of(process.transitions, known)
     steps = []
     for t in process.transitions:
         if t.auto:
@@ -283,11 +301,14 @@ def tasks_panel(
     now: datetime,
     form: TaskForm | None = None,
     notice: str | None = None,
+    reads: PageReads | None = None,
 ) -> TasksPanel:
+    """The ticket's tasks; `reads`: the page's, whose people the new task's form offers."""
     user = request.user
     assert isinstance(user, User)
     tasks = (
         task_selectors.task_list(principal=user, ticket_id=ticket.pk)
+        .select_related(None)  # not each task's ticket: the page's
         .select_related("assignee")
         .order_by("status", "due_at", "id")
     )
@@ -301,7 +322,7 @@ def tasks_panel(
         for t in tasks
     ]
     if form is None and user.is_active:
-        form = TaskForm(ticket=ticket, me=user)
+        form = TaskForm(ticket=ticket, me=user, people=reads.people if reads is not None else None)
     return TasksPanel(rows=rows, open_count=sum(1 for r in rows if not r.done), form=form, notice=notice)
 
 
@@ -343,10 +364,13 @@ def tier_panel(
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    memo: dict[str, Any] = {}  # the configuration signatures, read once for the panels
+    reads = page_reads(shared, request, ticket)
+    memo = reads.memo  # the configuration signatures, read once for the page
     return {
         "sla_panel": sla_panel(ticket, now=now, memo=memo),
-        "blueprint": blueprint_panel(request, ticket, now=now) if ticket.merged_into_id is None else None,
-        "tasks_panel": tasks_panel(request, ticket, now=now),
+        "blueprint": blueprint_panel(request, ticket, now=now, reads=reads)
+        if ticket.merged_into_id is None
+        else None,
+        "tasks_panel": tasks_panel(request, ticket, now=now, reads=reads),
         "tier_panel": tier_panel(request, ticket, memo=memo),
     }
