@@ -67,6 +67,11 @@ def test_see_all_counts_the_requesters_tickets_the_agent_may_see_and_opens_them_
     assert "Tickets of Alice Acme" in body
     assert '<span class="muted">Requester:</span> <bdi>Alice Acme</bdi>' in body
     assert "Only tickets in your departments are listed." in body
+    # no view of the sidebar is marked as the page's, nor after the counts refresh
+    assert 'aria-current="page"' not in body
+    refreshed = client.get("/queues/counts/").content.decode()
+    assert 'class="qv-count"' in refreshed
+    assert 'aria-current="page"' not in refreshed
 
 
 def test_an_admin_sees_every_ticket_of_the_requester(

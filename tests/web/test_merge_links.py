@@ -305,9 +305,10 @@ def test_a_merged_ticket_page_is_read_only_and_says_where_it_went(
         f'Merged into <a href="/tickets/{target.pk}/">#{target.number}</a> — <bdi>Order 41 missing</bdi>'
         in page
     )
-    # no composer, follow-up, properties form, macros or merge
+    # no composer, follow-up, properties form, macros, merge, new task or escalation
     for absent in ('id="reply-form"', 'id="followup-form"', 'id="properties-form"', 'id="macro-dialog"',
-                   'data-dialog-open="merge-dialog"'):  # fmt: skip
+                   'data-dialog-open="merge-dialog"', 'class="task-new"',
+                   'class="tier-escalate"'):  # fmt: skip
         assert absent not in page, absent
     # the properties are still there, to read
     assert 'class="card details"' in page
@@ -320,6 +321,7 @@ def test_a_merged_ticket_page_is_read_only_and_says_where_it_went(
     )
     assert 'class="merged-banner"' not in there
     assert 'id="reply-form"' in there
+    assert 'class="task-new"' in there
 
 
 def test_follow_up_links_on_both_pages(desk: Any, open_ticket: Any, browser: Any, now: Any) -> None:

@@ -284,6 +284,7 @@ def _page_context(
     )
     headers = _headers(listing)
     may_bulk = user.role != Role.LIGHT_AGENT
+    chips = _chips(listing)
     return {
         "view": listing.view,
         "views": listing.views,
@@ -295,7 +296,10 @@ def _page_context(
         "next_url": _url({**base, "cursor": next_cursor}) if next_cursor else None,
         "first_url": _url(base) if cursor else None,
         "base_params": base,
-        "chips": _chips(listing),
+        "chips": chips,
+        # The view the sidebar marks as current: none while the page is narrowed to a customer
+        # or an organization (the page is then theirs, not the view's).
+        "side_view": None if chips else listing.view,
         "scoped": user.role != Role.ADMIN,
         "may_write_view": _may_write(listing.view, user),
         "may_bulk": may_bulk,
@@ -343,9 +347,10 @@ def counts(request: HttpRequest) -> HttpResponseBase:
     if request.headers.get("If-None-Match") == etag:
         response: HttpResponseBase = HttpResponse(status=304)
     else:
-        view = _pick(views, current)
+        # No view asked for: the page is narrowed to a customer or an organization, none is marked.
+        side_view = _pick(views, current) if current else None
         response = render(
-            request, "queues/home.html#sidebar", {"views": views, "counts": numbers, "view": view}
+            request, "queues/home.html#sidebar", {"views": views, "counts": numbers, "side_view": side_view}
         )
     response["ETag"] = etag
     patch_cache_control(response, private=True, no_cache=True)

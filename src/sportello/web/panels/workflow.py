@@ -321,7 +321,8 @@ def tasks_panel(
         )
         for t in tasks
     ]
-    if form is None and user.is_active:
+    # A ticket merged into another takes no new work: its tasks are listed, new ones go there.
+    if form is None and user.is_active and ticket.merged_into_id is None:
         form = TaskForm(ticket=ticket, me=user, people=reads.people if reads is not None else None)
     return TasksPanel(rows=rows, open_count=sum(1 for r in rows if not r.done), form=form, notice=notice)
 
@@ -350,7 +351,13 @@ def tier_panel(
     above = path.tiers[here + 1 :]
     marks = ["done" if i < here else "current" if i == here else "next" for i in range(len(path.tiers))]
     user = request.user
-    may = isinstance(user, User) and user.is_active and user.role != Role.LIGHT_AGENT and bool(above)
+    may = (
+        isinstance(user, User)
+        and user.is_active
+        and user.role != Role.LIGHT_AGENT
+        and bool(above)
+        and ticket.merged_into_id is None  # a merged ticket changes no more
+    )
     if may and form is None:
         form = EscalateForm(tiers=[(t.key, t.name) for t in above])
     return TierPanel(
