@@ -49,29 +49,20 @@ def _fresh(user: Any, now: datetime) -> dict[str, int]:
     return {v.key or v.name: int(n) for v, n in zip(views, row, strict=True)}
 
 
-def _solve(desk: Any, ticket: Any, at: datetime) -> None:
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_update
-
-    ticket.refresh_from_db()
-    ticket_update(
-        principal=desk.admin,
-        ticket_id=ticket.pk,
-        via=Via.WEB,
-        data={"status": "solved", "version": ticket.version},
-        now=at,
-    )
-
-
 def test_a_reused_statement_counts_back_a_week_from_each_request(
-    desk: Any, open_ticket: Any, browser: Any, frozen_clock: datetime, compiled: dict[str, int]
+    desk: Any,
+    open_ticket: Any,
+    browser: Any,
+    frozen_clock: datetime,
+    compiled: dict[str, int],
+    solve: Callable[[Any, datetime], None],
 ) -> None:
     # given tickets solved 6.9 and 7.1 days before the clock
     browser(desk.agent).get("/")  # the shipped views
     inside = open_ticket("Solved 6.9 days ago", minutes_ago=8 * 24 * 60)
-    _solve(desk, inside, frozen_clock - timedelta(days=6.9))
+    solve(inside, frozen_clock - timedelta(days=6.9))
     outside = open_ticket("Solved 7.1 days ago", minutes_ago=8 * 24 * 60)
-    _solve(desk, outside, frozen_clock - timedelta(days=7.1))
+    solve(outside, frozen_clock - timedelta(days=7.1))
     # when the counts are asked now, 0.15 days later and 0.15 days earlier
     now = _counts(desk.agent, frozen_clock)
     later = _counts(desk.agent, frozen_clock + timedelta(days=0.15))

@@ -4,6 +4,7 @@ directions, page after page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,20 +18,6 @@ from sportello.queues.services import RECENTLY_SOLVED
 from sportello.tickets.models import Ticket
 
 ALL_SORTS = [s for key in SORTS for s in (key, f"-{key}")] + ["-priority,created", "status,-updated"]
-
-
-def _solve(desk: Any, ticket: Any, at: datetime) -> None:
-    from sportello.core.actors import Via
-    from sportello.tickets.services import ticket_update
-
-    ticket.refresh_from_db()
-    ticket_update(
-        principal=desk.admin,
-        ticket_id=ticket.pk,
-        via=Via.WEB,
-        data={"status": "solved", "version": ticket.version},
-        now=at,
-    )
 
 
 def _expected(ids: list[int], sort: str) -> list[int]:
@@ -59,7 +46,7 @@ def _pages(view: SavedView, ctx: Any, sort: str, total: int) -> list[int]:
 
 @pytest.mark.parametrize("sort", ALL_SORTS)
 def test_recently_solved_pages_alike_read_whole_or_along_the_index(
-    desk: Any, open_ticket: Any, frozen_clock: datetime, sort: str
+    desk: Any, open_ticket: Any, frozen_clock: datetime, sort: str, solve: Callable[[Any, datetime], None]
 ) -> None:
     # given five tickets solved this week (subjects, priorities and instants out of step with
     # their numbers), one solved long ago, one open
@@ -68,10 +55,10 @@ def test_recently_solved_pages_alike_read_whole_or_along_the_index(
     solved = []
     for i, (subject, priority, days) in enumerate(specs):
         t = open_ticket(subject, priority=priority, minutes_ago=(10 - i) * 24 * 60)
-        _solve(desk, t, frozen_clock - timedelta(days=days, minutes=i))
+        solve(t, frozen_clock - timedelta(days=days, minutes=i))
         solved.append(t.pk)
     old = open_ticket("Old", minutes_ago=30 * 24 * 60)
-    _solve(desk, old, frozen_clock - timedelta(days=20))
+    solve(old, frozen_clock - timedelta(days=20))
     open_ticket("Open")
     view = SavedView(condition=RECENTLY_SOLVED, extra="")
     ctx = selectors.view_context(user=desk.agent, now=frozen_clock)

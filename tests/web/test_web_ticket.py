@@ -355,15 +355,21 @@ def test_htmx_post_passes_csrf_with_the_token_from_the_body_headers(desk: Any, o
     assert _messages(ticket)[-1] == (False, "with token")
 
 
-def test_ticket_page_query_count_is_bounded(
-    desk: Any, open_ticket: Any, browser: Any, django_assert_num_queries: Any
-) -> None:
+def _busy_ticket(open_ticket: Any, client: Any) -> Any:
+    """A tagged ticket with five messages, replies and notes in turn, written by `client`."""
     ticket = open_ticket("Busy ticket", tags=["a", "b"])
-    client = browser(desk.agent)
     for i in range(5):
         client.post(
             f"/tickets/{ticket.pk}/reply/", {"kind": "public" if i % 2 else "internal", "body": f"m{i}"}
         )
+    return ticket
+
+
+def test_ticket_page_query_count_is_bounded(
+    desk: Any, open_ticket: Any, browser: Any, django_assert_num_queries: Any
+) -> None:
+    client = browser(desk.agent)
+    ticket = _busy_ticket(open_ticket, client)
     client.get(f"/tickets/{ticket.pk}/")
     # (21: the session and the agent; the ticket with its tags, and the tickets it is linked to by
     # a merge or a follow-up; the department's layout, for the properties and the fields agents
@@ -383,12 +389,8 @@ def test_ticket_page_query_count_is_bounded(
 def test_a_light_agents_ticket_page_reads_what_it_shows_once(
     desk: Any, open_ticket: Any, browser: Any, django_assert_num_queries: Any
 ) -> None:
-    ticket = open_ticket("Busy ticket", tags=["a", "b"])
     client = browser(desk.agent)
-    for i in range(5):
-        client.post(
-            f"/tickets/{ticket.pk}/reply/", {"kind": "public" if i % 2 else "internal", "body": f"m{i}"}
-        )
+    ticket = _busy_ticket(open_ticket, client)
     light = browser(desk.light)
     light.get(f"/tickets/{ticket.pk}/")
     # (19: the agent's page less two: no process (light agents read none) and no teams (the
