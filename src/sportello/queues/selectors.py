@@ -132,10 +132,12 @@ def view_get_for(*, user: User, view_id: int | str) -> SavedView:
 
 def _extra_filter(extra: str, now: datetime) -> Q:
     if extra == ViewExtra.SLA_AT_RISK:
-        clocks = TicketSla.objects.filter(ticket_id=OuterRef("pk")).filter(
-            Q(breached=True) | Q(next_breach_at__lte=now + AT_RISK_WINDOW)
-        )
-        return Q(Exists(clocks))
+        # An unresolved ticket with a breached clock, or a running clock due within the window
+        # (or past due, its breach not stamped yet). Two small sets, each read from an index
+        # (`sla_breached_open`, the one of `next_breach_at`), instead of a probe per ticket.
+        breached = TicketSla.objects.filter(breached=True, unresolved=True).values("ticket_id")
+        due = TicketSla.objects.filter(next_breach_at__lte=now + AT_RISK_WINDOW).values("ticket_id")
+        return Q(pk__in=breached) | Q(pk__in=due)
     if extra == ViewExtra.CUSTOMER_UPDATED:
         # The customer came back: wrote after our last public reply, or wrote again before any
         # reply (a ticket with only its first message is new, not updated).

@@ -6,9 +6,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import In
 
 from sportello.core.models import RetriedTimer
-from sportello.tickets.models import Ticket
+from sportello.tickets.models import UNRESOLVED_CATEGORIES, Ticket
 
 
 class SlaPolicy(models.Model):
@@ -48,7 +50,12 @@ class SlaPolicyVersion(models.Model):
 class TicketSla(models.Model):
     """A ticket's SLA clocks (`engine.sla.SlaState` as data) and the policy they follow.
     `next_breach_at`: the earliest due instant of its running, not yet breached clocks — indexed,
-    for views ("next breach") and sweeps."""
+    for views ("next breach") and sweeps. `unresolved`: the status category the clocks last saw
+    (`state.category`, which follows the ticket's in every change) is not solved or closed —
+    computed by the database from `state`, so no write path can leave it stale. The Desk's
+    "At risk and breached" reads the breached clocks of unresolved tickets from a partial index
+    of a few thousand entries instead of probing every unresolved ticket (breached clocks of
+    solved tickets are most of the breached ones and stay breached for ever)."""
 
     ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="sla")
     policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -56,7 +63,19 @@ class TicketSla(models.Model):
     state = models.JSONField()
     next_breach_at = models.DateTimeField(null=True, blank=True, db_index=True)
     breached = models.BooleanField(default=False)  # a clock has breached its target
+    unresolved = models.GeneratedField(
+        expression=In(KeyTextTransform("category", "state"), [str(c) for c in UNRESOLVED_CATEGORIES]),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["ticket"], condition=Q(breached=True, unresolved=True), name="sla_breached_open"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"SLA of ticket {self.ticket_id}"

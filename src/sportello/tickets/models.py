@@ -153,7 +153,8 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "department"], name="tk_org"),
             # The Desk's views of unresolved tickets (a small share of a desk's tickets): the
             # sidebar counts a department's entries without reading the tickets (the columns
-            # its views test are included), and each sortable column has an index of its own
+            # its views test are included, and the id that "At risk and breached" looks up in
+            # the SLA's sets), and each sortable column has an index of its own
             # in which a page is the first rows in order, whichever departments the agent sees.
             models.Index(
                 fields=[
@@ -165,6 +166,7 @@ class Ticket(models.Model):
                     "last_customer_message_at",
                     "last_agent_reply_at",
                     "customer_message_count",
+                    "id",
                 ],
                 condition=_UNRESOLVED,
                 name="tk_open_dept",
