@@ -19,7 +19,6 @@ from sportello.engine.conditions import (
     MAX_ITEMS,
     MAX_VALUES,
     OPS_BY_TYPE,
-    REGEX_MAX,
     TRACE_TEXT_MAX,
     All,
     AnyOf,
@@ -40,6 +39,7 @@ from sportello.engine.conditions import (
     parse_condition,
     uses_event_facts,
 )
+from sportello.engine.regex_safety import REGEX_MAX
 from sportello.engine.schema import RuleSchemaError
 
 SPECS: dict[str, FieldSpec] = {
