@@ -15,16 +15,26 @@ from hypothesis import settings as hypothesis_settings
 from testing import NOW
 
 
+def _with_django(request: pytest.FixtureRequest) -> bool:
+    """Whether Django is in this run: `tests/engine` and `tests/mail` also run without it
+    (`pytest -p no:django tests/engine tests/mail`), as the pure packages they test do."""
+    return bool(request.config.pluginmanager.hasplugin("django"))
+
+
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
+def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
     """Tests create many agents with passwords; the production hasher is slow by design."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if _with_django(request):
+        settings = request.getfixturevalue("settings")
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
-def _no_api_rate_limit(settings: Any) -> None:
+def _no_api_rate_limit(request: pytest.FixtureRequest) -> None:
     """The API rate limit is off except in the tests of it (tests/core/test_ratelimit.py)."""
-    settings.SPORTELLO = {**settings.SPORTELLO, "API_RATE_LIMIT": 0}
+    if _with_django(request):
+        settings = request.getfixturevalue("settings")
+        settings.SPORTELLO = {**settings.SPORTELLO, "API_RATE_LIMIT": 0}
 
 
 @pytest.fixture
@@ -127,9 +137,11 @@ def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiCl
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rule_cache() -> None:
+def _fresh_rule_cache(request: pytest.FixtureRequest) -> None:
     """Parsed rules, blueprints, policies, calendars, tier paths, departments and templates are
     cached per process; tests roll back and reuse ids."""
+    if not _with_django(request):
+        return
     from sportello.automation.event_rules import forget_parsed_rules
     from sportello.blueprints.definitions import forget_departments, forget_parsed_blueprints
     from sportello.notifications.services import forget_templates
