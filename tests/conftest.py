@@ -137,25 +137,14 @@ def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiCl
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rule_cache(request: pytest.FixtureRequest) -> None:
-    """Parsed rules, blueprints, policies, calendars, tier paths, departments and templates are
+def _fresh_config_cache(request: pytest.FixtureRequest) -> None:
+    """Parsed configuration (rules, blueprints, policies, calendars, tier paths, templates) is
     cached per process; tests roll back and reuse ids."""
     if not _with_django(request):
         return
-    from sportello.automation.event_rules import forget_parsed_rules
-    from sportello.blueprints.definitions import forget_departments, forget_parsed_blueprints
-    from sportello.notifications.services import forget_templates
-    from sportello.sla.calendars import forget_calendars
-    from sportello.sla.services import forget_policies
-    from sportello.sla.tiers import forget_paths
+    from sportello.core.config import forget_all
 
-    forget_parsed_rules()
-    forget_parsed_blueprints()
-    forget_policies()
-    forget_calendars()
-    forget_paths()
-    forget_departments()
-    forget_templates()
+    forget_all()
 
 
 # Property tests run on shared CI machines: time per example varies with the load, so examples

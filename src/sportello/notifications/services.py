@@ -24,7 +24,7 @@ from django.db.models.functions import Lower
 from sportello.accounts.models import Department, Role, User
 from sportello.contacts.models import Contact
 from sportello.core import clock
-from sportello.core.config import signatures
+from sportello.core.config import config_cached
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text, sanitize_html, text_to_html
 from sportello.engine.placeholders import TEMPLATE_MAX, check_template, render
@@ -82,27 +82,17 @@ def render_text(*, text: TemplateText, context: Mapping[str, Any]) -> tuple[str,
     return subject, body, html
 
 
-_overrides_cache: dict[str, dict[tuple[str, str], TemplateText]] = {}
-
-
 def _overrides(memo: dict[str, Any] | None = None) -> dict[tuple[str, str], TemplateText]:
     """The admins' active templates by (key, language), cached per process under their
     signature (read with every configuration's in one statement per change)."""
-    signature = signatures(memo)["notification_templates"]
-    found = _overrides_cache.get(signature)
-    if found is None:
-        found = {
+    return config_cached(
+        "notification_templates",
+        lambda: {
             (row.key, row.language): TemplateText(row.subject, row.body_text, row.body_html)
             for row in NotificationTemplate.objects.filter(active=True)
-        }
-        _overrides_cache.clear()
-        _overrides_cache[signature] = found
-    return found
-
-
-def forget_templates() -> None:
-    """Drop the cache of the admins' templates (tests roll back and reuse ids)."""
-    _overrides_cache.clear()
+        },
+        memo,
+    )
 
 
 def template_in_force(

@@ -37,7 +37,7 @@ from django.db.models import F
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.accounts.services import require_admin
 from sportello.core.actors import Via
-from sportello.core.config import signatures
+from sportello.core.config import config_cached
 from sportello.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
 from sportello.tickets.models import EventKind, TicketEvent
@@ -152,28 +152,20 @@ def tier_path_save(*, definition: Any, actor: User | None, now: datetime) -> tup
     return path, True
 
 
-_cache: dict[str, dict[int, Path]] = {}
+def _read_paths() -> dict[int, Path]:
+    found = {}
+    for row in TierPath.objects.filter(active=True):
+        d = row.definition
+        tiers = tuple(
+            Tier(t["key"], t["name"], t["team"], t.get("department", d["department"])) for t in d["tiers"]
+        )
+        found[row.department_id] = Path(row.pk, row.key, row.name, row.department_id, tiers)
+    return found
 
 
 def paths_by_department(memo: dict[str, Any] | None = None) -> dict[int, Path]:
     """The active tier paths by department, parsed once per process (under their signature)."""
-    signature = signatures(memo)["tier_paths"]
-    found = _cache.get(signature)
-    if found is None:
-        found = {}
-        for row in TierPath.objects.filter(active=True):
-            d = row.definition
-            tiers = tuple(
-                Tier(t["key"], t["name"], t["team"], t.get("department", d["department"])) for t in d["tiers"]
-            )
-            found[row.department_id] = Path(row.pk, row.key, row.name, row.department_id, tiers)
-        _cache.clear()
-        _cache[signature] = found
-    return found
-
-
-def forget_paths() -> None:
-    _cache.clear()
+    return config_cached("tier_paths", _read_paths, memo)
 
 
 def ticket_tier(ticket: Any, memo: dict[str, Any] | None = None) -> tuple[Path, Tier] | None:
