@@ -40,9 +40,10 @@ from sportello.core.actors import Via
 from sportello.core.config import config_cached
 from sportello.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
+from sportello.core.versioning import ConfigKind, register_kind, version_lock, version_save
 from sportello.tickets.models import EventKind, TicketEvent
 
-from .models import TicketTier, TierPath
+from .models import TicketTier, TierPath, TierPathVersion
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Author, Context
@@ -132,24 +133,46 @@ def path_validate(data: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def tier_path_save(*, definition: Any, actor: User | None, now: datetime) -> tuple[TierPath, bool]:
+    """Create the tier path named by `definition["key"]` or save a new version of it (an
+    identical definition writes nothing). A department follows one path."""
     require_admin(actor)
     item = path_validate(definition)
-    path = TierPath.objects.select_for_update().filter(key=item["key"]).first()
+    path = version_lock(TIER_PATHS, item["key"])
     other = TierPath.objects.filter(department_id=item["department"]).exclude(key=item["key"]).first()
     if other is not None:
         raise Conflict(f"the department follows the tier path {other.key!r} already", field="department")
-    if path is not None and path.definition == item and path.active:
-        return path, False
-    if path is None:
-        path = TierPath(key=item["key"], version=0, created_at=now)
-    path.name = item["name"]
-    path.department_id = item["department"]
-    path.definition = item
-    path.active = True
-    path.version += 1
-    path.updated_at = now
-    path.save()
-    return path, True
+    saved = version_save(
+        TIER_PATHS,
+        key=item["key"],
+        definition=item,
+        created_by=actor,
+        now=now,
+        head=path,
+        fields={"name": item["name"], "department_id": item["department"], "definition": item},
+    )
+    return saved.head, saved.written
+
+
+def _tier_path_save_again(
+    key: str, head: Any, definition: Any, actor: Any, now: datetime
+) -> tuple[TierPath, bool]:
+    return tier_path_save(definition=definition, actor=actor, now=now)
+
+
+# Tier paths as a versioned configuration kind (`core.versioning`): the head keeps a copy of
+# the current definition, which the escalation path reads.
+TIER_PATHS = register_kind(
+    ConfigKind(
+        name="tier_paths",
+        label="tier path",
+        head=TierPath,
+        version=TierPathVersion,
+        parent="path",
+        save=_tier_path_save_again,
+        head_holds_definition=True,
+        signature="tier_paths",
+    )
+)
 
 
 def _read_paths() -> dict[int, Path]:
