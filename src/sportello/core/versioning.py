@@ -313,8 +313,12 @@ class VersionInfo:
 
 
 def _head(kind: ConfigKind, key: str) -> Any:
+    """The head of `key` (NotFound when missing), when its versions hang from it; else None
+    (versions keyed like their head are read by the key alone)."""
+    if kind.parent is None:
+        return None
     head = kind.head.objects.filter(**kind.lookup(key)).first()
-    if head is None and kind.parent is not None:
+    if head is None:
         raise kind.not_found()
     return head
 
@@ -328,7 +332,7 @@ def version_list(kind: ConfigKind | str, *, key: str) -> list[VersionInfo]:
     kind = config_kind(kind)
     head = _head(kind, key)
     rows = [_info(kind, row) for row in kind.versions_of(head, key).order_by("-version")]
-    if head is None and not rows:
+    if kind.parent is None and not rows:
         raise kind.not_found()
     return rows
 
