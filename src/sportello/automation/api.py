@@ -105,9 +105,9 @@ def create_rule(request: HttpRequest) -> Status:
     require_admin(request.auth)
     kind, definition = _kind_and_definition(_body(request))
     if isinstance(definition.get("key"), str) and Rule.objects.filter(key=definition["key"]).exists():
-        raise Conflict("a rule with this key exists; PUT /rules/{key} saves a new version", field="key")
+        raise Conflict(services.CREATE_CONFLICT, field="key")
     rule, written = services.rule_save(
-        kind=kind, definition=definition, created_by=request.auth, now=clock.now()
+        kind=kind, definition=definition, created_by=request.auth, now=clock.now(), create=True
     )
     return Status(201, _saved(rule, written))
 

@@ -20,7 +20,7 @@ from django.db.models import F
 
 from sportello.accounts.models import User
 from sportello.channels.secrets import check_secret_refs
-from sportello.core.errors import BadRequest, ValidationFailed
+from sportello.core.errors import BadRequest, Conflict, ValidationFailed
 from sportello.core.versioning import (
     ConfigKind,
     register_kind,
@@ -46,6 +46,7 @@ from .models import (
 SCHEMA = engine_rules.SCHEMA
 # Keys that would read as the API's own paths (`/rules/export`, ...).
 RESERVED_KEYS = frozenset({"export", "import", "simulate"})
+CREATE_CONFLICT = "a rule with this key exists; PUT /rules/{key} saves a new version"
 
 
 def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
@@ -70,12 +71,16 @@ def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def rule_save(
-    *, kind: RuleKind, definition: Any, created_by: User | None, now: datetime
+    *, kind: RuleKind, definition: Any, created_by: User | None, now: datetime, create: bool = False
 ) -> tuple[Rule, bool]:
-    """Create the rule named by `definition["key"]` or add a version to it. Returns the rule and
-    whether a new version was written (an identical definition writes nothing)."""
+    """Create the rule named by `definition["key"]` or add a version to it (`create`: only
+    create it; Conflict when it exists, also when it was created by a concurrent request).
+    Returns the rule and whether a new version was written (an identical definition writes
+    nothing)."""
     item = _validated(kind, definition)
     rule = version_lock(RULES, item["key"])
+    if rule is not None and create:
+        raise Conflict(CREATE_CONFLICT, field="key")
     if rule is not None and rule.kind != kind:
         raise ValidationFailed(f"a {rule.kind} rule already has the key {item['key']!r}", field="key")
     saved = version_save(
