@@ -419,3 +419,16 @@ def test_the_migration_gives_each_tier_path_its_current_definition_as_its_curren
     # then its history holds the current definition as version 3
     [row] = TierPathVersion.objects.filter(path=path)
     assert (row.version, row.definition, row.created_at, row.created_by_id) == (3, definition, NOW, None)
+
+
+def test_a_template_restored_to_its_default_can_be_reverted_to_a_saved_text(desk: Any, admin: Any) -> None:
+    template = KINDS[-1]
+    save(admin, template, desk, 1)
+    save(admin, template, desk, 2)
+    # given the admin's text removed (the shipped default in force; the versions kept)
+    assert admin.delete(template.path).status_code == 204
+    # when version 1 is reverted to
+    r = admin.post(f"{template.path}/revert", {"version": 1})
+    # then it is in force again as version 3, the numbering continued
+    assert (r.status_code, r.json()["version"], r.json()["written"]) == (200, 3, True)
+    assert admin.get(template.path).json()["subject"] == "Received 1"
