@@ -245,11 +245,14 @@ def _versions(client: Any, kind: Kind) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("kind", KINDS, ids=IDS)
 def test_missing_versions_and_bad_reverts_answer_the_usual_errors(desk: Any, admin: Any, kind: Kind) -> None:
     save(admin, kind, desk, 1, create=True)
-    for path in (f"{kind.path}/versions/7", f"{kind.path}/versions/1/diff/7"):
+    huge = 10**22  # past any integer column
+    for path in (f"{kind.path}/versions/7", f"{kind.path}/versions/1/diff/7", f"{kind.path}/versions/{huge}",
+                 f"{kind.path}/versions/1/diff/{huge}", f"{kind.path}/versions/-1"):  # fmt: skip
         r = admin.get(path)
         assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found"), path
-    r = admin.post(f"{kind.path}/revert", {"version": 7})
-    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+    for version in (7, huge):
+        r = admin.post(f"{kind.path}/revert", {"version": version})
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
     for body in ({"version": "1"}, {"version": 0}, {}, {"version": 1, "extra": True}):
         r = admin.post(f"{kind.path}/revert", body)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_failed"), body

@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from .errors import Conflict, NotFound
 
@@ -397,7 +397,8 @@ def version_diff(kind: ConfigKind | str, *, key: str, a: int, b: int) -> list[Ch
     """What changed from version `a` of `key` to version `b` (one query for both)."""
     kind = config_kind(kind)
     head = _head(kind, key)
-    rows = {r.version: r for r in kind.versions_of(head, key).filter(version__in={a, b})}
+    # Two exact lookups, not `in`: a number past the column's range then matches nothing.
+    rows = {r.version: r for r in kind.versions_of(head, key).filter(Q(version=a) | Q(version=b))}
     for n in (a, b):
         if n not in rows:
             raise NotFound(f"no version {n} of this {kind.label}")
