@@ -107,7 +107,7 @@ class ConfigKind:
         keeps a copy of the current definition in its `definition` column (compared without a
         query). `save(key, head, definition, actor, now)`: the kind's own save, through which a revert
         goes. `signature`: the name of its signature (`core.config`) when its parsed form is cached.
-    `conflict_code`: the error code of a lost race to create a new key.
+    `conflict_code`, `conflict_message`: the error of a lost race to create a new key.
     """
 
     name: str
@@ -125,6 +125,7 @@ class ConfigKind:
     head_holds_definition: bool = False
     signature: str | None = None
     conflict_code: str = "conflict"
+    conflict_message: str = ""
 
     def not_found(self) -> NotFound:
         return NotFound(f"{self.label} not found")
@@ -255,10 +256,10 @@ def version_save(
     except IntegrityError:
         if not new:
             raise
-        raise Conflict(
-            f"the {kind.label} was saved by someone else at the same time; reload and try again",
-            code=kind.conflict_code,
-        ) from None
+        message = (
+            kind.conflict_message or f"the {kind.label} was saved at the same time; reload and try again"
+        )
+        raise Conflict(message, code=kind.conflict_code) from None
     return Saved(head, True, versioned)
 
 

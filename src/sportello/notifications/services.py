@@ -363,6 +363,7 @@ TEMPLATES = register_kind(
         head_holds_definition=True,
         signature="notification_templates",
         conflict_code="template_conflict",
+        conflict_message="the template was changed at the same time; reload and try again",
     )
 )
 
