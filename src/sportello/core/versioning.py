@@ -20,6 +20,12 @@ everything else is done once, here:
 
 Concurrent saves of one key serialise on the head's row lock; two creations of a new key race
 on its unique constraint, and the loser gets a 409 (`Conflict`) instead of a server error.
+
+What the hot paths read of a kind is cached per process in `core.config` (one cache under the
+kinds' signatures, one `forget_all`); the API's history operations are `core.versions_api`.
+Adding a kind: a head model on `ConfigHead`, a version model on `DefinitionVersion` (or
+`ConfigVersion`), a save that validates and calls `version_save`, `register_kind(...)`, and the
+four routes of `core.versions_api` in the kind's API module.
 """
 
 from __future__ import annotations
@@ -97,17 +103,20 @@ def _no_head_fields(item: Definition) -> dict[str, Any]:
 class ConfigKind:
     """What differs between configuration kinds.
 
-        `parent`: the version row's foreign key to its head (`rule`, `policy`, ...); None when
-        versions are keyed by the head's own key columns and outlive it (notification templates).
-        `lookup`: the head's (and such versions') key columns for an API key. `head_fields`: the
-        head's columns written from a definition. `version_fields` / `definition_of`: a definition
-        as version columns and back. `active_in_definition`: the definition carries `active` (a
-        deactivation is a new version). `version_on_reactivate`: saving an inactive head with its
-        current definition writes a new version (else only the head changes). `mirrored`: the head
-        keeps a copy of the current definition in its `definition` column (compared without a
-        query). `save(key, head, definition, actor, now)`: the kind's own save, through which a revert
-        goes. `signature`: the name of its signature (`core.config`) when its parsed form is cached.
-    `conflict_code`, `conflict_message`: the error of a lost race to create a new key.
+    `name`: the registry's key; `label`: the kind in messages ("rule not found"). `parent`: the
+    version row's foreign key to its head (`rule`, `policy`, ...); None when versions are keyed
+    by the head's own key columns and outlive it (notification templates). `save(key, head,
+    definition, actor, now)`: the kind's own save (validation, side effects), through which a
+    revert — and a deactivation that is a new version — goes. `lookup`: the head's (and such
+    versions') key columns for a key. `head_fields`: the head's columns written from a
+    definition. `version_fields` / `definition_of`: a definition as version columns and back.
+    `active_in_definition`: the definition carries `active` (a deactivation is a new version).
+    `version_on_reactivate`: saving an inactive head with its current definition writes a new
+    version (else only the head changes). `head_holds_definition`: the head keeps the current
+    definition too (`definition_of` reads it from the head as from a version, and `head_fields`
+    writes it), so comparing costs no query. `signature`: the name of its signature
+    (`core.config`) when its parsed form is cached. `conflict_code`, `conflict_message`: the
+    error of a lost race to create a new key.
     """
 
     name: str
