@@ -19,11 +19,11 @@ from django.db import transaction
 from django.db.models import F
 
 from sportello.accounts.models import User
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.errors import BadRequest, NotFound, ValidationFailed
 from sportello.engine import rules as engine_rules
 from sportello.engine.lint import LintWarning, lint
 from sportello.engine.schema import RuleSchemaError
+from sportello.outbox.secrets import check_secret_refs
 
 from . import assignment, macros, refs
 from .facts import field_specs

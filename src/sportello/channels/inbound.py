@@ -63,6 +63,7 @@ from sportello.mail.language import message_language
 from sportello.mail.parse import parse_mail
 from sportello.mail.quotes import split_quoted
 from sportello.mail.types import Limits, MailTooLarge, ParsedMail
+from sportello.outbox.email import reply_secret
 from sportello.tickets import pipeline
 from sportello.tickets.attachments import (
     attachment_storage,
@@ -83,7 +84,6 @@ from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFi
 from sportello.tickets.services import FOLLOW_UP_TAG
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
-from .outbound import reply_secret
 
 logger = logging.getLogger(__name__)
 
