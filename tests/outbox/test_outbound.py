@@ -12,8 +12,8 @@ from email.utils import format_datetime
 from typing import Any, Literal
 
 import pytest
-from smtp_sink import Sink, free_port, mailers_for
 
+from smtp_sink import Sink, free_port, mailers_for
 from sportello.accounts.models import Department
 from sportello.channels.models import InboundMail, InboundStatus
 from sportello.contacts.models import Contact
