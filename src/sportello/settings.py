@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "sportello.accounts",
     "sportello.contacts",
     "sportello.tickets",
+    "sportello.outbox",
     "sportello.channels",
     "sportello.automation",
     "sportello.ticket_tasks",

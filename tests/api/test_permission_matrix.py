@@ -23,11 +23,12 @@ from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.blueprints.services import blueprint_save
 from sportello.channels.inbound import mail_ingest
-from sportello.channels.models import Mailbox, OutboxMessage, OutboxStatus
-from sportello.channels.secrets import secret_create
-from sportello.channels.services import outbox_add
+from sportello.channels.models import Mailbox
 from sportello.core.actors import Via
 from sportello.notifications.services import canned_create, template_save
+from sportello.outbox.models import OutboxMessage, OutboxStatus
+from sportello.outbox.secrets import secret_create
+from sportello.outbox.services import outbox_add
 from sportello.sla.calendars import calendar_save
 from sportello.sla.models import SlaTimer
 from sportello.sla.services import policy_save as sla_policy_save

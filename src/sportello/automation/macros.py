@@ -38,9 +38,6 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from sportello.accounts.models import Department, Role, Team, User
-from sportello.channels import services as outbox
-from sportello.channels.models import OutboxMessage
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from sportello.core.versioning import ConfigKind, register_kind, version_current, version_save
@@ -50,6 +47,9 @@ from sportello.engine.conditions import FieldSpec
 from sportello.engine.diff import FieldChange
 from sportello.engine.placeholders import context_from_facts, render
 from sportello.engine.schema import RuleSchemaError
+from sportello.outbox import services as outbox
+from sportello.outbox.models import OutboxMessage
+from sportello.outbox.secrets import check_secret_refs
 from sportello.tickets import causation, pipeline
 from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import Ticket

@@ -19,7 +19,6 @@ from django.db import transaction
 from django.db.models import F
 
 from sportello.accounts.models import User
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.errors import BadRequest, Conflict, ValidationFailed
 from sportello.core.versioning import (
     ConfigKind,
@@ -31,6 +30,7 @@ from sportello.core.versioning import (
 from sportello.engine import rules as engine_rules
 from sportello.engine.lint import LintWarning, lint
 from sportello.engine.schema import RuleSchemaError
+from sportello.outbox.secrets import check_secret_refs
 
 from . import assignment, macros, refs
 from .facts import field_specs

@@ -30,12 +30,12 @@ from django.db.models import F
 from sportello.accounts.models import Role, User
 from sportello.accounts.services import require_admin
 from sportello.automation import refs
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import Conflict, PermissionDenied, ValidationFailed
 from sportello.core.versioning import ConfigKind, register_kind, version_deactivate, version_save
 from sportello.engine import blueprints as engine
 from sportello.engine.rules import DOCUMENT_MAX_BYTES
+from sportello.outbox.secrets import check_secret_refs
 from sportello.tickets import pipeline
 from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import Status, Ticket

@@ -19,7 +19,6 @@ from django.db import transaction
 from sportello.accounts.models import User
 from sportello.accounts.services import require_admin
 from sportello.automation.facts import CUSTOM_PREFIX, field_specs
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.config import config_cached
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import (
@@ -32,6 +31,7 @@ from sportello.core.versioning import (
 from sportello.engine import sla as engine
 from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
 from sportello.engine.schema import RuleSchemaError
+from sportello.outbox.secrets import check_secret_refs
 
 from .models import SlaPolicy, SlaPolicyVersion
 

@@ -24,7 +24,6 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 
 from sportello.accounts.models import Department, Role, Team, User
-from sportello.channels import services as outbox
 from sportello.contacts.models import Contact, Organization
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
@@ -32,6 +31,7 @@ from sportello.core.models import Sequence
 from sportello.core.text import clean_text, label_text, message_bodies, storable_problem
 from sportello.engine import fields as cf
 from sportello.engine.diff import FieldChange, diff
+from sportello.outbox import services as outbox
 
 from . import permissions, search
 from .locks import ticket_lock

@@ -1,4 +1,5 @@
-"""Worker entry points (Django's tasks API; the database backend runs them)."""
+"""Background jobs of the outbox (Django's tasks API; the database backend runs them): one
+delivery attempt, and the periodic sweep and pruning."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def deliver_outbox(context: TaskContext, *, outbox_id: int) -> str:
     # and runs again, it takes over its own lost attempt at once.
     owner = str(context.task_result.id)
     return str(services.outbox_deliver(outbox_id=outbox_id, lease_owner=owner))
+
+
+services.delivery_task_register(deliver_outbox)  # what the outbox enqueues for each attempt
 
 
 @task()
