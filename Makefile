@@ -45,7 +45,8 @@ browser:
 
 test: install browser lint typecheck layers check-deploy
 	$(SPORTELLO) check --fail-level WARNING
-	$(PY) -m pytest -n 2 --dist loadgroup tests --ignore=tests/browser
+	$(PY) -m pytest -p no:django -W ignore::pytest.PytestConfigWarning -n 2 tests/engine tests/mail
+	$(PY) -m pytest -n 2 --dist loadgroup tests --ignore=tests/browser --ignore=tests/engine --ignore=tests/mail
 	$(PY) -m pytest -p no:xdist tests/browser
 
 screenshots: install browser

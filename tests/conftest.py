@@ -3,7 +3,7 @@ the services, and API clients authenticated as each role."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,27 @@ def _fresh_config_cache(request: pytest.FixtureRequest) -> None:
     from sportello.core.config import forget_all
 
     forget_all()
+
+
+@pytest.fixture
+def sink(settings: Any) -> Iterator[Any]:
+    """A real SMTP server on 127.0.0.1, with Django's default mailer pointed at it
+    (tests/smtp_sink.py)."""
+    from smtp_sink import mailers_for, running_sink
+
+    with running_sink() as s:
+        settings.MAILERS = mailers_for(s.port)
+        yield s
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Any:
+    """The offline real-world mail corpora (tests/corpora.py, downloaded once per machine);
+    families that could not be downloaded are listed as missing and the tests needing them
+    skip."""
+    from corpora import load_corpora
+
+    return load_corpora()
 
 
 # Property tests run on shared CI machines: time per example varies with the load, so examples

@@ -65,7 +65,7 @@ def _run_at_once(cache: Path, source: Path) -> list[dict[str, int]]:
         **os.environ,
         "SPORTELLO_CORPORA": str(cache),
         "SPORTELLO_CORPORA_SOURCE": str(source),
-        "PYTHONPATH": os.pathsep.join([str(HERE), str(SRC)]),
+        "PYTHONPATH": os.pathsep.join([str(HERE.parent), str(SRC)]),
     }
     start = time.time() + 1.5  # after every interpreter has started
     processes = [

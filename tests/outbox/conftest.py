@@ -1,5 +1,6 @@
-"""Fixtures of the outbox tests: a webhook receiver and an SMTP server on loopback that the outbox
-may deliver to, and a ticket the agent opened through the API."""
+"""Fixtures of the outbox tests: a webhook receiver on loopback that the outbox may deliver to
+(the SMTP sink is a fixture of tests/conftest.py), and a ticket the agent opened through the
+API."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 import pytest
 from hook_server import Hook, running_hook
 
-from smtp_sink import Sink, mailers_for, running_sink
 from testing import missing_pages_ticket
 
 
@@ -22,14 +22,6 @@ def hook(settings: Any) -> Iterator[Hook]:
             "WEBHOOK_TOTAL_TIMEOUT": 3.0,
         }
         yield state
-
-
-@pytest.fixture
-def sink(settings: Any) -> Iterator[Sink]:
-    """A real SMTP server on 127.0.0.1, with Django's default mailer pointed at it."""
-    with running_sink() as s:
-        settings.MAILERS = mailers_for(s.port)
-        yield s
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from imap_server import ImapServer
 
+from imap_server import ImapServer
 from smtp_sink import Sink
 from sportello.accounts.models import Department
 from sportello.channels.imap import mailbox_poll

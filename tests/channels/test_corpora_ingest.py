@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corpora import Corpora
 
+from corpora import Corpora
 from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import InboundMail, InboundStatus, Mailbox
 from testing import NOW

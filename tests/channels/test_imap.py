@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from imap_server import ImapServer
 
+from imap_server import ImapServer
 from sportello.channels import imap
 from sportello.channels.imap import PollOutcome, PollStatus, imap_connect, mailbox_poll
 from sportello.channels.mailboxes import host_is_loopback, mailbox_create, mailbox_deactivate, mailbox_update
