@@ -2,7 +2,7 @@
 comes with the locked ticket, the departments that have blueprints are known per process under
 the signature every change reads anyway); where there are, one query reads the ticket's run and
 the blueprints it may enter, and entering writes the run. Pinned here (the whole change's count:
-tests/test_query_counts.py)."""
+tests/tickets/test_query_counts.py)."""
 
 from __future__ import annotations
 
