@@ -58,6 +58,7 @@ from .timers import timers_arm
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context, Mutation
 
+
 @dataclass(slots=True)
 class Run:
     """The ticket's active run as the hook read it."""

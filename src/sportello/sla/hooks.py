@@ -28,9 +28,9 @@ from sportello.core.actors import Actor, ActorKind, Via
 from sportello.engine import sla as engine
 from sportello.tickets.models import AuthorKind, EventKind, Priority
 
-from .calendars import clocks_for
+from .active_calendars import clocks_for
+from .active_policies import ActivePolicy, active_policies, policy_reads
 from .models import SlaRecord, TicketSla
-from .services import ActivePolicy, active_policies, policy_reads
 from .tiers import ticket_tier
 
 if TYPE_CHECKING:

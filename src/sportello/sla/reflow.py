@@ -26,9 +26,9 @@ from sportello.engine import sla as engine
 from sportello.tickets import audit
 from sportello.tickets.models import EventKind, StatusCategory, Ticket, TicketEvent
 
-from .calendars import clocks_for
+from .active_calendars import clocks_for
+from .active_policies import ActivePolicy, active_policies
 from .models import SlaFiring, SlaTimer, TicketSla
-from .services import ActivePolicy, active_policies
 from .timers import timer_key
 
 BATCH = 500

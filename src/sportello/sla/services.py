@@ -1,16 +1,9 @@
-"""SLA policies: saving (immutable versions), reading the active ones, and the per-process cache
-of their parsed form.
-
-A change reads the signature of the active policies (count, sums of ids and versions, the
-latest update — every write of a policy moves one of them) in the statement that reads every
-configuration's signature (`core.config`); the parsed policies are cached per process under
-it, so a change does not parse them again.
+"""SLA policies: saving (immutable versions). The active ones, parsed and cached per process,
+are read from `sla.active_policies` (re-exported here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,23 +11,27 @@ from django.db import transaction
 
 from sportello.accounts.models import User
 from sportello.accounts.services import require_admin
-from sportello.automation.facts import CUSTOM_PREFIX, field_specs
+from sportello.automation.facts import field_specs
 from sportello.channels.secrets import check_secret_refs
-from sportello.core.config import signatures
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.engine import sla as engine
-from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
 from sportello.engine.schema import RuleSchemaError
 
+from .active_policies import ActivePolicy, PolicyReads, active_policies, forget_policies, policy_reads
 from .models import SlaPolicy, SlaPolicyVersion
 
-
-@dataclass(frozen=True, slots=True)
-class ActivePolicy:
-    id: int
-    version: int
-    name: str
-    parsed: engine.SlaPolicy
+__all__ = [
+    "ActivePolicy",
+    "PolicyReads",
+    "active_policies",
+    "forget_policies",
+    "policy_deactivate",
+    "policy_definition",
+    "policy_reads",
+    "policy_save",
+    "policy_validate",
+    "reflow_enqueue",
+]
 
 
 def policy_validate(definition: Any) -> engine.SlaPolicy:
@@ -49,7 +46,7 @@ def policy_validate(definition: Any) -> engine.SlaPolicy:
 
 
 def _check_calendar(key: str | None) -> None:
-    from .calendars import calendar_exists
+    from .active_calendars import calendar_exists
 
     if key is not None and not calendar_exists(key):
         raise ValidationFailed(f"no business calendar with the key {key!r}", field="calendar")
@@ -91,11 +88,11 @@ def policy_save(
     SlaPolicyVersion.objects.create(policy=policy, version=policy.version, definition=item, created_by=actor,
                                     created_at=now)  # fmt: skip
     if policy.version > 1:
-        _maybe_reflow(reflow, policy=policy.key)
+        reflow_enqueue(reflow, policy=policy.key)
     return policy, True
 
 
-def _maybe_reflow(requested: bool | None, **target: str) -> None:
+def reflow_enqueue(requested: bool | None, **target: str) -> None:
     """Enqueue the reflow job in this transaction when the change asks for one."""
     from .reflow import reflow_wanted
     from .tasks import reflow_clocks
@@ -121,65 +118,3 @@ def policy_deactivate(*, key: str, actor: User | None, now: datetime) -> SlaPoli
 
 def policy_definition(policy: SlaPolicy) -> dict[str, Any]:
     return SlaPolicyVersion.objects.get(policy=policy, version=policy.version).definition  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyReads:
-    """What the active policies' conditions read, so a change builds only those facts: the
-    standard fields' specs and those of the custom fields they name, and whether any names an
-    `organization.*` fact (else the requester's organization is not read)."""
-
-    specs: Mapping[str, FieldSpec]
-    organization: bool
-
-
-_cache: dict[str, tuple[list[ActivePolicy], PolicyReads]] = {}
-
-
-def _active(memo: dict[str, Any] | None) -> tuple[list[ActivePolicy], PolicyReads]:
-    found = memo.get("sla_policies") if memo is not None else None
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    signature = signatures(memo)["sla_policies"]
-    found = _cache.get(signature)
-    if found is None:
-        specs = field_specs()
-        policies = []
-        rows = SlaPolicyVersion.objects.filter(policy__active=True).select_related("policy")
-        for pv in rows:
-            if pv.version != pv.policy.version:
-                continue
-            try:
-                parsed = engine.parse_policy(pv.definition, specs=specs)
-            except RuleSchemaError:
-                continue  # valid when saved; a custom field removed since: it does not apply
-            policies.append(
-                ActivePolicy(id=pv.policy_id, version=pv.version, name=pv.policy.name, parsed=parsed)
-            )
-        policies.sort(key=lambda p: (p.parsed.position, p.parsed.key))
-        reads: set[str] = set()
-        for p in policies:
-            reads |= fields_of(p.parsed.when)
-        needed = dict(FIELDS) | {f: specs[f] for f in reads if f.startswith(CUSTOM_PREFIX) and f in specs}
-        found = (policies, PolicyReads(needed, any(f.startswith("organization.") for f in reads)))
-        _cache.clear()
-        _cache[signature] = found
-    if memo is not None:
-        memo["sla_policies"] = found
-    return found
-
-
-def active_policies(memo: dict[str, Any] | None = None) -> list[ActivePolicy]:
-    """The active policies, parsed, in match order. One signature query per change (kept in
-    `memo`); the rows are read and parsed again only when it changed."""
-    return _active(memo)[0]
-
-
-def policy_reads(memo: dict[str, Any] | None = None) -> PolicyReads:
-    """What the active policies' conditions read (cached with them)."""
-    return _active(memo)[1]
-
-
-def forget_policies() -> None:
-    """Drop the parsed-policy cache (tests roll back and reuse ids)."""
-    _cache.clear()

@@ -31,9 +31,9 @@ from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next
 from sportello.engine import sla as engine
 from sportello.tickets.models import EventKind, Ticket
 
-from .calendars import clocks_for
+from .active_calendars import clocks_for
+from .active_policies import active_policies
 from .models import SlaFiring, SlaTimer, TicketSla
-from .services import active_policies
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
