@@ -103,10 +103,24 @@ def destination_priority(item: OutboxMessage) -> int:
     return -others[:FAIR_RANK_MAX].count()
 
 
-def _enqueue(item: OutboxMessage, *, run_after: datetime | None = None) -> None:
-    from .tasks import deliver_outbox
+# The worker entry point that delivers one item (`tasks.deliver_outbox`), registered by the jobs
+# module when the app is ready: the delivery loop enqueues it without importing its own edge.
+_delivery_jobs: list[Any] = []
 
-    task = deliver_outbox.using(
+
+def delivery_job_register(job: Any) -> None:
+    """Register the job that delivers one outbox item (called once, by `channels.tasks`)."""
+    _delivery_jobs[:] = [job]
+
+
+def _delivery_job() -> Any:
+    if not _delivery_jobs:
+        raise RuntimeError("no outbox delivery job is registered (is the channels app installed?)")
+    return _delivery_jobs[0]
+
+
+def _enqueue(item: OutboxMessage, *, run_after: datetime | None = None) -> None:
+    task = _delivery_job().using(
         queue_name=delivery_queue(item.kind), run_after=run_after, priority=destination_priority(item)
     )
     task.enqueue(outbox_id=item.pk)
@@ -564,8 +578,7 @@ def outbox_sweep(*, now: datetime, grace: timedelta = timedelta(minutes=10), lim
     from django_tasks_db.compat import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from .tasks import deliver_outbox
-
+    deliver_outbox = _delivery_job()
     overdue = OutboxMessage.objects.filter(
         status=OutboxStatus.PENDING, next_attempt_at__lt=now - grace
     ).exclude(lease_until__gte=now)

@@ -26,6 +26,7 @@ def sweep_outbox() -> int:
 
 
 register_job(name="outbox_sweep", every=timedelta(minutes=5), task=sweep_outbox)
+services.delivery_job_register(deliver_outbox)
 
 
 @task()
