@@ -69,54 +69,35 @@ def record_events(
     """One event per change: the caller's changes under the mutation's actor, then each change
     automation made on top under the rule (or clock, or blueprint) that made it."""
     m, ticket, now = ctx.mutation, ctx.ticket, ctx.now
-    base = {"ticket": ticket, "change_id": change_id, "at": now, "depth": m.depth}
-    common = {
-        **base,
-        "actor_kind": str(m.actor.kind),
-        "actor_id": m.actor.id,
-        "actor_label": m.actor.label[:200],
-        "via": str(m.via),
-        "cause": m.cause[:200],
-    }
 
-    def by(author: Author) -> dict[str, Any]:
-        return {
-            **base,
-            "actor_kind": str(author.actor.kind),
-            "actor_id": author.actor.id,
-            "actor_label": author.actor.label[:200],
-            "via": str(Via.RULE),
-            "cause": author.cause[:200],
-        }
+    def row(
+        kind: EventKind, field: str = "", *, new: Any = None, old: Any = None, by: Author | None = None
+    ) -> TicketEvent:
+        actor, via, cause = (by.actor, Via.RULE, by.cause) if by is not None else (m.actor, m.via, m.cause)
+        return event(
+            ticket=ticket, change_id=change_id, at=now, kind=kind, field=field, new=new, old=old,
+            actor=actor, via=via, cause=cause, depth=m.depth,
+        )  # fmt: skip
 
-    def field_event(c: FieldChange, who: dict[str, Any]) -> TicketEvent:
+    def field_event(c: FieldChange, by: Author | None = None) -> TicketEvent:
         kind = EventKind.TAGS if c.field == "tags" else EventKind.FIELD
-        return TicketEvent(kind=kind, field=c.field, old_value=c.old, new_value=c.new, **who)
+        return row(kind, c.field, old=c.old, new=c.new, by=by)
+
+    def message_event(message: Message, by: Author | None = None) -> TicketEvent:
+        new = {"message_id": message.pk, "author_kind": message.author_kind}
+        return row(EventKind.MESSAGE, "public" if message.public else "internal", new=new, by=by)
 
     rows: list[TicketEvent] = []
     if ctx.created:
-        rows.append(TicketEvent(kind=EventKind.CREATED, new_value={"number": ticket.number}, **common))
-    rows += [field_event(c, common) for c in requested]
-    rows += [
-        TicketEvent(kind=r.kind, field=r.field, old_value=r.old, new_value=r.new, **common) for r in m.records
-    ]
+        rows.append(row(EventKind.CREATED, new={"number": ticket.number}))
+    rows += [field_event(c) for c in requested]
+    rows += [row(r.kind, r.field, old=r.old, new=r.new) for r in m.records]
     if ctx.message is not None:
-        rows.append(message_event(ctx.message, common))
-    for c in automatic:
-        author = ctx.writers.get(c.field)
-        rows.append(field_event(c, by(author) if author is not None else common))
-    rows += [message_event(note.message, by(note.author)) for note in ctx.notes]
+        rows.append(message_event(ctx.message))
+    rows += [field_event(c, ctx.writers.get(c.field)) for c in automatic]
+    rows += [message_event(note.message, note.author) for note in ctx.notes]
     rows += ctx.events
     return TicketEvent.objects.bulk_create(rows)
-
-
-def message_event(message: Message, who: dict[str, Any]) -> TicketEvent:
-    return TicketEvent(
-        kind=EventKind.MESSAGE,
-        field="public" if message.public else "internal",
-        new_value={"message_id": message.pk, "author_kind": message.author_kind},
-        **who,
-    )
 
 
 def suppress_auto_replies(ctx: Context) -> None:
