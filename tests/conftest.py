@@ -15,16 +15,26 @@ from hypothesis import settings as hypothesis_settings
 from testing import NOW
 
 
+def _with_django(request: pytest.FixtureRequest) -> bool:
+    """Whether Django is in this run: `tests/engine` and `tests/mail` also run without it
+    (`pytest -p no:django tests/engine tests/mail`), as the pure packages they test do."""
+    return bool(request.config.pluginmanager.hasplugin("django"))
+
+
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
+def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
     """Tests create many agents with passwords; the production hasher is slow by design."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if _with_django(request):
+        settings = request.getfixturevalue("settings")
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
-def _no_api_rate_limit(settings: Any) -> None:
+def _no_api_rate_limit(request: pytest.FixtureRequest) -> None:
     """The API rate limit is off except in the tests of it (tests/core/test_ratelimit.py)."""
-    settings.SPORTELLO = {**settings.SPORTELLO, "API_RATE_LIMIT": 0}
+    if _with_django(request):
+        settings = request.getfixturevalue("settings")
+        settings.SPORTELLO = {**settings.SPORTELLO, "API_RATE_LIMIT": 0}
 
 
 @pytest.fixture
@@ -127,23 +137,14 @@ def as_role(desk: Any, api: Callable[[Any], ApiClient]) -> Callable[[str], ApiCl
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rule_cache() -> None:
-    """Parsed rules, blueprints, policies, calendars, tier paths, departments and templates are
+def _fresh_config_cache(request: pytest.FixtureRequest) -> None:
+    """Parsed configuration (rules, blueprints, policies, calendars, tier paths, templates) is
     cached per process; tests roll back and reuse ids."""
-    from sportello.automation.event_rules import forget_parsed_rules
-    from sportello.blueprints.definitions import forget_departments, forget_parsed_blueprints
-    from sportello.notifications.services import forget_templates
-    from sportello.sla.calendars import forget_calendars
-    from sportello.sla.services import forget_policies
-    from sportello.sla.tiers import forget_paths
+    if not _with_django(request):
+        return
+    from sportello.core.config import forget_all
 
-    forget_parsed_rules()
-    forget_parsed_blueprints()
-    forget_policies()
-    forget_calendars()
-    forget_paths()
-    forget_departments()
-    forget_templates()
+    forget_all()
 
 
 # Property tests run on shared CI machines: time per example varies with the load, so examples

@@ -76,7 +76,7 @@ def test_demo_builds_departments_agents_of_every_role_and_customers_in_three_lan
 
 
 def test_demo_tickets_have_conversations_and_an_audit_trail(demo: str) -> None:
-    from sportello.channels.models import OutboxMessage, OutboxStatus
+    from sportello.outbox.models import OutboxMessage, OutboxStatus
     from sportello.tickets.models import Message, StatusCategory, Ticket, TicketEvent
 
     tickets = list(Ticket.objects.all())
@@ -132,7 +132,7 @@ def test_demo_leaves_no_delivery_jobs_for_its_historical_replies(db: Any) -> Non
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from sportello.channels.models import OutboxMessage, OutboxStatus
+    from sportello.outbox.models import OutboxMessage, OutboxStatus
 
     call_command("demo", tickets=20, stdout=StringIO(), stderr=StringIO())
     assert OutboxMessage.objects.exists()
@@ -183,7 +183,7 @@ def test_the_demo_desk_comes_with_sample_automation_that_acts_from_now_on(demo: 
     assert (out.ticket.priority, sorted(out.tags)) == (3, ["urgent_wording"])
     causes = set(TicketEvent.objects.filter(change_id=out.change_id).values_list("cause", flat=True))
     assert {"rule:returns-round-robin@1", "rule:urgent-wording@1"} <= causes
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     [mail] = OutboxMessage.objects.filter(change_id=out.change_id, payload__rule="notify-assignee@1")
     assert mail.payload["to"] == [out.ticket.assignee.email]
@@ -273,7 +273,8 @@ def test_the_demo_desk_receives_mail_at_its_department_addresses_and_acknowledge
     from email.message import EmailMessage
 
     from sportello.channels.inbound import mail_ingest
-    from sportello.channels.models import Mailbox, OutboxMessage
+    from sportello.channels.models import Mailbox
+    from sportello.outbox.models import OutboxMessage
     from sportello.tickets.models import Ticket
 
     # then every department's address is a mailbox

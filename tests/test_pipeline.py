@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets import pipeline
 from sportello.tickets.models import Message, Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage

@@ -28,7 +28,7 @@ EXTENSIONS = [
     "sportello.blueprints.extension.Blueprints",
     "sportello.automation.extension.TimeRuleTimers",
     "sportello.notifications.extension.ReplyMail",
-    "sportello.channels.extension.Outbox",
+    "sportello.outbox.extension.Outbox",
     "sportello.automation.extension.Assignment",
     "sportello.inbox.extension.AgentNotifications",
 ]
@@ -132,7 +132,7 @@ def test_a_listed_extension_takes_part_in_every_phase_in_order(desk: Any, fresh_
         "api",
     )
     # And its effect went to the outbox with the change
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     assert OutboxMessage.objects.filter(change_id=outcome.change_id, kind="webhook").count() == 1
 

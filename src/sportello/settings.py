@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "sportello.accounts",
     "sportello.contacts",
     "sportello.tickets",
+    "sportello.outbox",
     "sportello.channels",
     "sportello.automation",
     "sportello.ticket_tasks",
@@ -83,7 +84,7 @@ SPORTELLO_TICKET_EXTENSIONS = [
     "sportello.blueprints.extension.Blueprints",
     "sportello.automation.extension.TimeRuleTimers",
     "sportello.notifications.extension.ReplyMail",
-    "sportello.channels.extension.Outbox",
+    "sportello.outbox.extension.Outbox",
     "sportello.automation.extension.Assignment",
     "sportello.inbox.extension.AgentNotifications",
 ]

@@ -35,9 +35,11 @@ PINS: dict[str, int | dict[str, int]] = {
     "accounts_api_list_tokens": 2,
     "automation_api_assignment_get_backlog": 3,
     "automation_api_assignment_list_policies": 2,
+    "automation_api_assignment_list_policy_versions": 3,
     "automation_api_list_rule_versions": 3,
     "automation_api_list_rules": 3,
     "automation_api_list_traces": 4,
+    "automation_api_macros_list_macro_versions": 4,
     "automation_api_macros_list_macros": 3,
     "automation_api_timers_rule_preview": 5,
     "blueprints_api_all_metrics": 5,
@@ -54,8 +56,10 @@ PINS: dict[str, int | dict[str, int]] = {
     "notifications_api_list_canned": 2,
     "notifications_api_list_templates": 2,
     "notifications_api_template_versions": 2,
+    "sla_api_list_calendar_versions": 3,
     "sla_api_list_calendars": 4,
     "sla_api_list_policies": 4,
+    "sla_api_list_tier_path_versions": 3,
     "sla_api_list_tier_paths": 2,
     "sla_api_policy_versions": 3,
     "sla_api_sla_metrics": 2,
@@ -114,9 +118,9 @@ def _arguments() -> dict[str, str]:
     policy, blueprint."""
     from django.db.models import Count
 
-    from sportello.automation.models import AssignmentPolicy, Rule
+    from sportello.automation.models import AssignmentPolicy, Macro, Rule
     from sportello.blueprints.models import Blueprint
-    from sportello.sla.models import SlaPolicy
+    from sportello.sla.models import BusinessCalendar, SlaPolicy, TierPath
     from sportello.tickets.models import Ticket
 
     ticket = Ticket.objects.annotate(n=Count("messages")).order_by("-n", "id").first()
@@ -133,6 +137,9 @@ def _arguments() -> dict[str, str]:
         "sla_key": SlaPolicy.objects.order_by("id").values_list("key", flat=True)[0],
         "policy_key": AssignmentPolicy.objects.order_by("id").values_list("key", flat=True)[0],
         "blueprint_key": Blueprint.objects.order_by("id").values_list("key", flat=True)[0],
+        "macro_key": Macro.objects.order_by("id").values_list("key", flat=True)[0],
+        "calendar_key": BusinessCalendar.objects.order_by("id").values_list("key", flat=True)[0],
+        "path_key": TierPath.objects.order_by("id").values_list("key", flat=True)[0],
     }
 
 

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from sportello.core.text import html_to_text, sanitize_html
+from sportello.core.text import sanitize_html
+from sportello.engine.text import html_to_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MESSAGE_MAX = 200_000

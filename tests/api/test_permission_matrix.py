@@ -23,11 +23,12 @@ from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.blueprints.services import blueprint_save
 from sportello.channels.inbound import mail_ingest
-from sportello.channels.models import Mailbox, OutboxMessage, OutboxStatus
-from sportello.channels.secrets import secret_create
-from sportello.channels.services import outbox_add
+from sportello.channels.models import Mailbox
 from sportello.core.actors import Via
-from sportello.notifications.services import canned_create
+from sportello.notifications.services import canned_create, template_save
+from sportello.outbox.models import OutboxMessage, OutboxStatus
+from sportello.outbox.secrets import secret_create
+from sportello.outbox.services import outbox_add
 from sportello.sla.calendars import calendar_save
 from sportello.sla.models import SlaTimer
 from sportello.sla.services import policy_save as sla_policy_save
@@ -166,6 +167,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/rules/{rule}", {**RULE, "name": "Renamed"}, ADMIN_ONLY),
     ("DELETE", "/rules/{rule}", None, ADMIN_ONLY),
     ("GET", "/rules/{rule}/versions", None, expect(200, 200, 403, 200)),
+    ("GET", "/rules/{rule}/versions/{version}", None, expect(200, 200, 403, 200)),
+    ("GET", "/rules/{rule}/versions/{a}/diff/{b}", None, expect(200, 200, 403, 200)),
+    ("POST", "/rules/{rule}/revert", {"version": 1}, ADMIN_ONLY),
     # {rule} is an event rule: no time rule to preview (time rules: tests/automation/test_timers.py)
     ("GET", "/rules/{rule}/preview", None, expect(404, 404, 403, 404)),
     ("GET", "/tickets/{ticket}/traces", None, TICKET_READ),
@@ -174,6 +178,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/assignment-policies", {**POLICY, "key": "another-rr"}, ADMIN_ONLY_CREATE),
     ("GET", "/assignment-policies/{policy}", None, ALL_READ),
     ("PUT", "/assignment-policies/{policy}", {**POLICY, "max_open_per_agent": 9}, ADMIN_ONLY),
+    ("GET", "/assignment-policies/{policy}/versions", None, ALL_READ),
+    ("GET", "/assignment-policies/{policy}/versions/{version}", None, ALL_READ),
+    ("GET", "/assignment-policies/{policy}/versions/{a}/diff/{b}", None, ALL_READ),
+    ("POST", "/assignment-policies/{policy}/revert", {"version": 1}, ADMIN_ONLY),
     ("GET", "/assignment-policies/{policy}/backlog", None, ALL_READ),
     # Macros: the world's macro is for everyone and adds a note (light agents may apply it).
     # Agents save personal macros for themselves only; admins any. Bulk answers 200 with a
@@ -187,6 +195,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ),
     ("GET", "/macros/{macro}", None, ALL_READ),
     ("PUT", "/macros/{macro}", {**MACRO, "name": "Renamed"}, ADMIN_ONLY),
+    ("GET", "/macros/{macro}/versions", None, ALL_READ),
+    ("GET", "/macros/{macro}/versions/{version}", None, ALL_READ),
+    ("GET", "/macros/{macro}/versions/{a}/diff/{b}", None, ALL_READ),
+    ("POST", "/macros/{macro}/revert", {"version": 1}, ADMIN_ONLY),
     ("POST", "/macros/{macro}/preview", {"ticket_id": "{ticket}"}, expect(200, 200, 200, 404)),
     ("POST", "/macros/{macro}/apply", {"ticket_id": "{ticket}"}, expect(200, 200, 200, 404)),
     ("POST", "/macros/{macro}/apply-bulk", {"ticket_ids": ["{ticket}"]}, ALL_READ),
@@ -212,12 +224,19 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/sla-policies/{sla}", {**SLA, "name": "Books (renamed)"}, ADMIN_ONLY),
     ("DELETE", "/sla-policies/{sla}", None, ADMIN_ONLY),
     ("GET", "/sla-policies/{sla}/versions", None, expect(200, 200, 403, 200)),
+    ("GET", "/sla-policies/{sla}/versions/{version}", None, expect(200, 200, 403, 200)),
+    ("GET", "/sla-policies/{sla}/versions/{a}/diff/{b}", None, expect(200, 200, 403, 200)),
+    ("POST", "/sla-policies/{sla}/revert", {"version": 1}, ADMIN_ONLY),
     ("GET", "/tickets/{ticket}/sla", None, TICKET_READ),
     ("GET", "/calendars", None, expect(200, 200, 403, 200)),
     ("POST", "/calendars", {**CALENDAR, "key": "night"}, ADMIN_ONLY_CREATE),
     ("GET", "/calendars/{calendar}", None, expect(200, 200, 403, 200)),
     ("PUT", "/calendars/{calendar}", {**CALENDAR, "name": "Office (renamed)"}, ADMIN_ONLY),
     ("DELETE", "/calendars/{calendar}", None, ADMIN_ONLY),
+    ("GET", "/calendars/{calendar}/versions", None, expect(200, 200, 403, 200)),
+    ("GET", "/calendars/{calendar}/versions/{version}", None, expect(200, 200, 403, 200)),
+    ("GET", "/calendars/{calendar}/versions/{a}/diff/{b}", None, expect(200, 200, 403, 200)),
+    ("POST", "/calendars/{calendar}/revert", {"version": 1}, ADMIN_ONLY),
     ("POST", "/calendars/{calendar}/holidays", {"country": "IT", "years": [2027]}, ADMIN_ONLY),
     (
         "GET",
@@ -234,6 +253,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/blueprints/{blueprint}", {**BLUEPRINT, "name": "Renamed"}, ADMIN_ONLY),
     ("DELETE", "/blueprints/{blueprint}", None, ADMIN_ONLY),
     ("GET", "/blueprints/{blueprint}/versions", None, expect(200, 200, 403, 200)),
+    ("GET", "/blueprints/{blueprint}/versions/{version}", None, expect(200, 200, 403, 200)),
+    ("GET", "/blueprints/{blueprint}/versions/{a}/diff/{b}", None, expect(200, 200, 403, 200)),
+    ("POST", "/blueprints/{blueprint}/revert", {"version": 1}, ADMIN_ONLY),
     ("GET", "/blueprints/{blueprint}/flowchart", None, expect(200, 200, 403, 200)),
     ("GET", "/blueprints/{blueprint}/metrics", None, expect(200, 200, 403, 403)),
     ("GET", "/metrics/blueprints?from=2026-01-01T00:00:00Z", None, expect(200, 200, 403, 200)),
@@ -241,6 +263,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/tickets/{ticket}/blueprint/transitions/{transition}", {}, expect(200, 200, 403, 404)),
     ("GET", "/tier-paths", None, expect(200, 200, 403, 200)),
     ("GET", "/tier-paths/{tier_path}", None, expect(200, 200, 403, 200)),
+    ("GET", "/tier-paths/{tier_path}/versions", None, expect(200, 200, 403, 200)),
+    ("GET", "/tier-paths/{tier_path}/versions/{version}", None, expect(200, 200, 403, 200)),
+    ("GET", "/tier-paths/{tier_path}/versions/{a}/diff/{b}", None, expect(200, 200, 403, 200)),
+    ("POST", "/tier-paths/{tier_path}/revert", {"version": 1}, ADMIN_ONLY),
     (
         "PUT",
         "/tier-paths/{tier_path}",
@@ -282,6 +308,19 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ),
     ("DELETE", "/notification-templates/ticket_received/en", None, expect(204, 403, 403, 403)),
     ("GET", "/notification-templates/ticket_received/en/versions", None, expect(200, 200, 403, 200)),
+    (
+        "GET",
+        "/notification-templates/ticket_received/en/versions/{version}",
+        None,
+        expect(200, 200, 403, 200),
+    ),
+    (
+        "GET",
+        "/notification-templates/ticket_received/en/versions/{a}/diff/{b}",
+        None,
+        expect(200, 200, 403, 200),
+    ),
+    ("POST", "/notification-templates/ticket_received/en/revert", {"version": 1}, ADMIN_ONLY),
     (
         "POST",
         "/notification-templates/ticket_received/preview",
@@ -372,8 +411,13 @@ def world(desk: Any, attachment_store: Path) -> dict[str, Any]:
                         payload={"url": "https://hooks.shop.test/in", "body": "{}"}, now=NOW)  # fmt: skip
     OutboxMessage.objects.filter(pk=parked.pk).update(status=OutboxStatus.PARKED, attempts=30, parked_at=NOW)
     secret_create(actor=desk.admin, name="crm", now=NOW)
+    template_save(key="ticket_received", language="en", subject="Got it", body_text="Thanks",
+                  actor=desk.admin, now=NOW)  # fmt: skip
     return {
         "webhook_secret": "crm",
+        "version": 1,
+        "a": 1,
+        "b": 1,
         "timer_kind": "sla",
         "timer": parked_timer.pk,
         "delivery": parked.pk,

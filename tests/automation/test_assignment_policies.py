@@ -402,7 +402,7 @@ def test_rules_that_have_not_run_see_the_round_robin_assignee_in_the_same_change
     ticket = create(desk, rr, now)
     # then the rule ran on in a continuation of the cycle and told the agent, in this change
     from sportello.automation.models import RuleTrace
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     [mail] = OutboxMessage.objects.filter(ticket=ticket, payload__rule="a-tell-assignee@1")
     assert (mail.payload["to"], mail.payload["body"]) == ([rr.agents[0].email], "Hi Agent 0")

@@ -83,7 +83,7 @@ def test_the_overheating_story_imports_and_behaves_as_described(desk: Any, now: 
     # then it is high priority with the Replacements team, and the team is told
     out.ticket.refresh_from_db()
     assert (out.ticket.priority, out.ticket.team_id) == (3, replacements.pk)
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     mail = OutboxMessage.objects.get(change_id=out.change_id, kind="email")
     assert mail.payload["to"] == ["replacements@desk.test"]
@@ -95,7 +95,7 @@ def overdue_block() -> str:
 
 
 def _manager_alerts(ticket_id: int) -> list[str]:
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     mails = OutboxMessage.objects.filter(ticket_id=ticket_id, kind="email").order_by("id")
     return [m.payload["subject"] for m in mails if m.payload["to"] == ["manager@desk.example"]]

@@ -10,8 +10,8 @@ from sportello.accounts.models import Role
 from sportello.accounts.services import agent_create, team_create
 from sportello.automation.models import RuleKind, RuleTrace
 from sportello.automation.services import rule_save
-from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Actor, ActorKind, Via
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets import pipeline
 from sportello.tickets.models import CustomField, Message, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage

@@ -9,10 +9,10 @@ import pytest
 from sportello.automation import macros
 from sportello.automation.models import MacroVersion, RuleKind
 from sportello.automation.services import rule_save
-from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.engine.actions import Reply, SetTags
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets import services
 from sportello.tickets.models import Message, Ticket, TicketEvent
 

@@ -8,9 +8,9 @@ import pytest
 
 from sportello.automation.models import Rule, RuleKind, RuleTrace, RuleVersion
 from sportello.automation.services import rule_save
-from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Via
 from sportello.core.models import Sequence
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets import services
 from sportello.tickets.models import Message, Ticket, TicketEvent
 

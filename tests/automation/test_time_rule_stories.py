@@ -11,8 +11,8 @@ import pytest
 from sportello.automation import timers
 from sportello.automation.models import RuleKind, RuleTrace, Timer, TimerFiring
 from sportello.automation.services import rule_save
-from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Actor, ActorKind, Via
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets import pipeline
 from sportello.tickets.models import Message, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sportello.blueprints.services import TransitionInputsInvalid, blueprints_import, load_blueprints_text
-from sportello.channels.models import OutboxMessage
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets.models import Ticket
 from workflow_setup import run_of
 

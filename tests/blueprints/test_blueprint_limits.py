@@ -8,7 +8,7 @@ from typing import Any
 
 from sportello.blueprints import timers
 from sportello.blueprints.models import BlueprintFiring, BlueprintTimer
-from sportello.channels.models import OutboxMessage
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets.models import TicketEvent, TicketTag
 from workflow_setup import returns_definition
 

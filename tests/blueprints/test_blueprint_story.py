@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sportello.blueprints.models import Blueprint, BlueprintVersion, TicketBlueprint
-from sportello.channels.models import OutboxMessage
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets.models import Message, Ticket, TicketEvent
 from workflow_setup import blueprint_events, returns_definition, run_of
 

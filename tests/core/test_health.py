@@ -16,13 +16,13 @@ from django_tasks_db.models import DBTaskResult
 from sportello.automation import timers
 from sportello.automation.models import RuleKind, Timer
 from sportello.automation.services import rule_save
-from sportello.channels.services import outbox_add
 from sportello.core import clock, health
 from sportello.core import worker as worker_mod
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.models import FailingWork, WorkerHeartbeat
 from sportello.core.scheduler import housekeeping
 from sportello.core.worker import Runner, pollers_run, register_poller
+from sportello.outbox.services import outbox_add
 from sportello.tickets import pipeline
 from sportello.tickets.pipeline import NewMessage
 
@@ -94,7 +94,7 @@ def test_late_timers_a_parked_one_and_the_outbox_backlog_make_the_desk_degraded(
     Timer.objects.filter(ticket=tickets[0]).update(parked_at=now, attempts=5, last_error="boom",
                                                    failing_since=now)  # fmt: skip
     pending_before = (
-        __import__("sportello.channels.models", fromlist=["x"])
+        __import__("sportello.outbox.models", fromlist=["x"])
         .OutboxMessage.objects.filter(status="pending")
         .count()
     )
@@ -214,7 +214,7 @@ def test_a_periodic_job_whose_latest_runs_failed_is_reported(desk: Any, now: Any
 
 
 def test_a_parked_delivery_makes_the_desk_degraded_and_is_counted(desk: Any, now: Any, api: Any) -> None:
-    from sportello.channels.models import OutboxMessage, OutboxStatus
+    from sportello.outbox.models import OutboxMessage, OutboxStatus
 
     beat(now)
     item = outbox_add(kind="webhook", ticket=None, change_id=None, dedupe_key="health-parked",

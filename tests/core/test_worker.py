@@ -20,11 +20,11 @@ from django.tasks import task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from sportello.channels.models import OutboxMessage, OutboxStatus
-from sportello.channels.services import outbox_add
 from sportello.core import worker as worker_mod
 from sportello.core.models import RecoveryAction, TaskRecovery, WorkerHeartbeat
 from sportello.core.worker import Runner, pollers_run, register_poller, task_recover
+from sportello.outbox.models import OutboxMessage, OutboxStatus
+from sportello.outbox.services import outbox_add
 from testing import NOW
 
 
@@ -354,7 +354,7 @@ def test_a_delivery_in_flight_on_a_worker_that_died_is_recovered_within_seconds_
         status=TaskResultStatus.RUNNING, started_at=now - timedelta(seconds=40), worker_ids=["dead-7"]
     )
     beat("dead-7", now - timedelta(seconds=40))
-    from sportello.channels import services as channel_services
+    from sportello.outbox import services as channel_services
 
     claim = channel_services._claim(
         outbox_id=item.pk, now=now - timedelta(seconds=40), lease_owner=str(job.pk)
@@ -382,7 +382,7 @@ def test_a_delivery_in_flight_on_a_worker_that_died_is_recovered_within_seconds_
 
 def test_a_lease_held_by_another_task_is_still_waited_out(db: Any) -> None:
     # given an attempt in flight under one task, and a second job for the same e-mail
-    from sportello.channels import services as channel_services
+    from sportello.outbox import services as channel_services
 
     item = add_email("w:two-jobs")
     assert not isinstance(

@@ -13,8 +13,8 @@ from live.server import LiveDesk
 pytestmark = LIVE
 
 READ = (
-    "import json; from sportello.channels.models import WebhookSecret as W; "
-    "from sportello.channels.secrets import unseal; r = W.objects.get(name={name!r}); "
+    "import json; from sportello.outbox.models import WebhookSecret as W; "
+    "from sportello.outbox.secrets import unseal; r = W.objects.get(name={name!r}); "
     "print(json.dumps([unseal(r.secret), unseal(r.previous) if r.previous else None]))"
 )
 

@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 from imap_server import ImapServer
-from smtp_sink import Sink
 
+from smtp_sink import Sink
 from sportello.accounts.models import Department
 from sportello.channels.imap import mailbox_poll
 from sportello.channels.mailboxes import mailbox_create
-from sportello.channels.models import InboundMail, OutboxMessage
-from sportello.channels.services import outbox_deliver
+from sportello.channels.models import InboundMail
 from sportello.core import clock
+from sportello.outbox.models import OutboxMessage
+from sportello.outbox.services import outbox_deliver
 from sportello.tickets.models import Message, Ticket
 from testing import NOW
 

@@ -14,10 +14,10 @@ import pytest
 
 from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import AddressHealth, InboundMail, Mailbox
-from sportello.channels.outbound import reply_secret
 from sportello.contacts.models import Contact
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.mail import ids
+from sportello.outbox.email import reply_secret
 from sportello.tickets import pipeline
 from sportello.tickets.models import Attachment, Message, Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
@@ -220,7 +220,7 @@ def test_a_reply_to_a_closed_ticket_opens_a_follow_up(desk: Any) -> None:
 def test_an_out_of_office_reply_is_kept_but_neither_reopens_nor_gets_an_automatic_answer(desk: Any) -> None:
     from sportello.automation.models import RuleKind
     from sportello.automation.services import rule_save
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     # given a rule that acknowledges every customer message, and a ticket waiting on Carla
     rule_save(kind=RuleKind.EVENT, created_by=desk.admin, now=NOW,
@@ -398,7 +398,7 @@ def test_mail_to_a_department_with_a_field_required_of_agents_opens_a_ticket_and
 ) -> None:
     from sportello.automation.models import RuleKind
     from sportello.automation.services import rule_save
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
     from sportello.tickets.fields_services import LayoutRowSpec, custom_field_create, layout_replace
     from sportello.tickets.selectors import ticket_fields_to_fill
 
@@ -445,7 +445,7 @@ def test_a_new_senders_language_is_read_from_their_first_message_and_acknowledge
 ) -> None:
     from sportello.automation.models import RuleKind
     from sportello.automation.services import rule_save
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     # given a desk that acknowledges mail with the shipped template, in the customer's language
     ack = {"notify": {"to": ["requester"], "template": "ticket_received"}}

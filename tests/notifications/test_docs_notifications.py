@@ -11,10 +11,10 @@ import yaml
 
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
-from sportello.channels.models import OutboxMessage
 from sportello.notifications.context import NAMES
 from sportello.notifications.defaults import KEYS
 from sportello.notifications.services import render_notification, template_save
+from sportello.outbox.models import OutboxMessage
 from testing import NOW
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")

@@ -10,7 +10,6 @@ import pytest
 
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
-from sportello.channels.models import OutboxMessage
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.notifications.models import CustomerNotification
 from sportello.notifications.services import (
@@ -19,6 +18,7 @@ from sportello.notifications.services import (
     customer_notifications_prune,
     template_save,
 )
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets import pipeline
 from sportello.tickets.models import TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage

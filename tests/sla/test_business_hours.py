@@ -11,10 +11,10 @@ import pytest
 from sportello.accounts.services import agent_create, team_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
-from sportello.channels.models import OutboxMessage
 from sportello.contacts.services import contact_update
 from sportello.core import clock
 from sportello.core.actors import Actor, ActorKind, Via
+from sportello.outbox.models import OutboxMessage
 from sportello.sla import timers
 from sportello.sla.calendars import calendar_save
 from sportello.sla.services import policy_save

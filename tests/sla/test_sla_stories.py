@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sportello.channels.models import OutboxMessage
 from sportello.core import clock
 from sportello.core.actors import Actor, ActorKind, Via
+from sportello.outbox.models import OutboxMessage
 from sportello.sla import timers
 from sportello.sla.models import SlaFiring, SlaTimer, TicketSla
 from sportello.sla.services import policy_save

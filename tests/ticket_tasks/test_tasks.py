@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sportello.channels.models import OutboxMessage
 from sportello.core import clock
 from sportello.core.actors import Actor, ActorKind, Via
+from sportello.outbox.models import OutboxMessage
 from sportello.ticket_tasks import reminders
 from sportello.ticket_tasks.models import Task, TaskReminder
 from sportello.tickets import pipeline

@@ -318,7 +318,7 @@ def test_mention_suggestions_of_a_ticket_one_cannot_see_are_a_404(
 def test_a_task_reminder_notifies_its_assignee_in_app_and_its_mail_links_to_the_ticket(
     desk: Any, open_ticket: Any, browser: Any, now: Any
 ) -> None:
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
     from sportello.ticket_tasks import reminders
     from sportello.ticket_tasks.services import task_create
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from sportello.channels.models import OutboxMessage
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_create, contact_update
 from sportello.core.errors import Conflict, ValidationFailed
+from sportello.outbox.models import OutboxMessage
 from sportello.tickets.models import EventKind, TicketEvent
 
 HX = {"HX-Request": "true"}

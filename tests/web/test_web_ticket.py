@@ -438,8 +438,8 @@ def test_remote_images_in_a_customers_html_are_not_fetched_by_the_agents_browser
 def test_a_reply_whose_email_failed_says_so_and_quoted_history_is_collapsed(
     desk: Any, open_ticket: Any, browser: Any
 ) -> None:
-    from sportello.channels.models import OutboxMessage, OutboxStatus
     from sportello.core.actors import Via
+    from sportello.outbox.models import OutboxMessage, OutboxStatus
     from sportello.tickets import services
     from sportello.tickets.models import Message
 

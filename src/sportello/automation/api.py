@@ -17,9 +17,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Status
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock
+from sportello.core import clock, versions_api
 from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, ValidationFailed
 from sportello.core.http import YAML_CONTENT_TYPES, json_document
+from sportello.core.versions_api import ConfigDiffOut, ConfigRevertIn, ConfigRevertOut, ConfigVersionOut
 
 from . import selectors, services, simulate
 from .models import Rule, RuleKind, RuleTrace
@@ -104,9 +105,9 @@ def create_rule(request: HttpRequest) -> Status:
     require_admin(request.auth)
     kind, definition = _kind_and_definition(_body(request))
     if isinstance(definition.get("key"), str) and Rule.objects.filter(key=definition["key"]).exists():
-        raise Conflict("a rule with this key exists; PUT /rules/{key} saves a new version", field="key")
+        raise Conflict(services.CREATE_CONFLICT, field="key")
     rule, written = services.rule_save(
-        kind=kind, definition=definition, created_by=request.auth, now=clock.now()
+        kind=kind, definition=definition, created_by=request.auth, now=clock.now(), create=True
     )
     return Status(201, _saved(rule, written))
 
@@ -206,6 +207,28 @@ def list_rule_versions(request: HttpRequest, key: str) -> dict[str, Any]:
             for v in versions
         ]
     }
+
+
+@router.get(
+    "/rules/{key}/versions/{version}", response=ConfigVersionOut, summary="One saved version of a rule"
+)
+def get_rule_version(request: HttpRequest, key: str, version: int) -> dict[str, Any]:
+    selectors.require_rule_reader(request.auth)
+    return versions_api.version_out(services.RULES, key, version)
+
+
+@router.get(
+    "/rules/{key}/versions/{a}/diff/{b}", response=ConfigDiffOut, summary="What changed between two versions"
+)
+def diff_rule_versions(request: HttpRequest, key: str, a: int, b: int) -> dict[str, Any]:
+    selectors.require_rule_reader(request.auth)
+    return versions_api.diff_out(services.RULES, key, a, b)
+
+
+@router.post("/rules/{key}/revert", response=ConfigRevertOut, summary="Save an old version again (admins)")
+def revert_rule(request: HttpRequest, key: str, payload: ConfigRevertIn) -> dict[str, Any]:
+    require_admin(request.auth)
+    return versions_api.revert_out(services.RULES, key, payload, request.auth)
 
 
 @router.get("/tickets/{ticket_id}/traces", response=TracePage, summary="Why: the rule traces of a ticket")

@@ -42,6 +42,7 @@ from django.db.models import Q, QuerySet
 from sportello.accounts.models import Role, Team, User
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import NotFound, ValidationFailed
+from sportello.core.versioning import ConfigKind, register_kind, version_save
 from sportello.engine import assignment as engine
 from sportello.engine import rules as engine_rules
 from sportello.engine.schema import RuleSchemaError
@@ -81,24 +82,33 @@ def policy_save(
     """Create the policy named by `definition["key"]` or add a version to it. Returns the policy
     and whether anything was written (an identical definition and state write nothing)."""
     item = policy_validate(definition)
-    policy = AssignmentPolicy.objects.select_for_update().filter(key=item["key"]).first()
-    if policy is None:
-        policy = AssignmentPolicy(key=item["key"], version=0, created_at=now)
-    elif policy.definition == item and policy.active == active:
-        return policy, False
-    new_version = policy.definition != item or policy.pk is None
-    policy.name = item["name"]
-    policy.definition = item
-    policy.active = active
-    policy.updated_at = now
-    if new_version:
-        policy.version += 1
-    policy.save()
-    if new_version:
-        AssignmentPolicyVersion.objects.create(
-            policy=policy, version=policy.version, definition=item, created_by=created_by, created_at=now
-        )
-    return policy, True
+    saved = version_save(
+        POLICIES, key=item["key"], definition=item, created_by=created_by, now=now, active=active
+    )
+    return saved.head, saved.written
+
+
+def _policy_save_again(
+    key: str, head: Any, definition: Any, actor: Any, now: datetime
+) -> tuple[AssignmentPolicy, bool]:
+    return policy_save(definition=definition, created_by=actor, now=now, active=head.active)
+
+
+# Assignment policies as a versioned configuration kind (`core.versioning`): the head keeps a
+# copy of the current definition for the assigner, and (de)activating writes no version.
+POLICIES = register_kind(
+    ConfigKind(
+        name="assignment_policies",
+        label="assignment policy",
+        head=AssignmentPolicy,
+        version=AssignmentPolicyVersion,
+        parent="policy",
+        save=_policy_save_again,
+        head_fields=lambda item: {"name": item["name"], "definition": item},
+        version_on_reactivate=False,
+        head_holds_definition=True,
+    )
+)
 
 
 def policy_get(*, key: str) -> AssignmentPolicy:

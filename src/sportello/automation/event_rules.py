@@ -45,7 +45,7 @@ from django.db.models import F
 
 from sportello.core import extensions
 from sportello.core.actors import Actor, ActorKind
-from sportello.core.config import signatures
+from sportello.core.config import config_cached, config_store, forget
 from sportello.core.errors import ValidationFailed
 from sportello.engine import actions as act
 from sportello.engine.conditions import FIELDS, All, FieldSpec, fields_of
@@ -152,7 +152,7 @@ RENDERING_ACTIONS = (act.AddNote, act.Notify, act.Webhook, act.ApplyMacro, act.E
 
 # (rule id, version, key, saved at) -> parsed rule. Versions are immutable and ids never reused
 # once committed; the key and time guard against rows of a rolled-back transaction.
-_parsed: dict[tuple[int, int, str, datetime], SavedRule[Any]] = {}
+_parsed: dict[tuple[int, int, str, datetime], SavedRule[Any]] = config_store("rules.parsed")
 
 
 def parse_event_rule(definition: Mapping[str, Any], *, specs: Mapping[str, FieldSpec]) -> EventRule:
@@ -161,14 +161,10 @@ def parse_event_rule(definition: Mapping[str, Any], *, specs: Mapping[str, Field
     return doc.event_rules[0]
 
 
-_active: dict[tuple[Any, ...], ActiveRules] = {}
+_active: dict[tuple[Any, ...], ActiveRules] = config_store("rules.active")
 
 
 RuleRow = tuple[int, int, str, datetime]  # id, version, key, updated_at
-
-
-# The active rules (kind, id, version, key, updated_at) by the signature of the active set.
-_rows: dict[str, list[tuple[str, int, int, str, datetime]]] = {}
 
 
 def active_rule_rows(kind: RuleKind, memo: dict[str, Any] | None = None) -> list[RuleRow]:
@@ -177,20 +173,19 @@ def active_rule_rows(kind: RuleKind, memo: dict[str, Any] | None = None) -> list
 
     A change reads the signature of the active set (`core.config.signatures`: how many, the sums
     of their ids and versions, the latest `updated_at`, which every write of a rule moves), in
-    the one statement that reads every configuration's signature. The rows themselves are read
-    only when it differs from the cached one."""
+    the one statement that reads every configuration's signature. The rows themselves (kind, id,
+    version, key, updated_at) are read only when it differs from the cached one."""
     rows = memo.get("active_rules") if memo is not None else None
     if rows is None:
-        signature = signatures(memo)["rules"]
-        rows = _rows.get(signature)
-        if rows is None:
-            rows = list(
+        rows = config_cached(
+            "rules",
+            lambda: list(
                 Rule.objects.filter(active=True)
                 .order_by("id")
                 .values_list("kind", "id", "version", "key", "updated_at")
-            )
-            _rows.clear()  # one rule set is current at a time
-            _rows[signature] = rows
+            ),
+            memo,
+        )
         if memo is not None:
             memo["active_rules"] = rows
     return [(rid, version, key, at) for k, rid, version, key, at in rows if k == kind]
@@ -241,10 +236,8 @@ def saved_rules[R: (EventRule, TimeRule)](
 
 
 def forget_parsed_rules() -> None:
-    """Drop the parsed-rule cache (tests roll transactions back and reuse ids)."""
-    _parsed.clear()
-    _active.clear()
-    _rows.clear()
+    """Drop the cached rules (a simulation's candidates were cached under ids it rolled back)."""
+    forget("rules")
 
 
 def event_type(ctx: Context) -> str:

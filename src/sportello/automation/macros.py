@@ -38,17 +38,18 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from sportello.accounts.models import Department, Role, Team, User
-from sportello.channels import services as outbox
-from sportello.channels.models import OutboxMessage
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from sportello.core.versioning import ConfigKind, register_kind, version_current, version_save
 from sportello.engine import actions as act
 from sportello.engine import rules as engine_rules
 from sportello.engine.conditions import FieldSpec
 from sportello.engine.diff import FieldChange
 from sportello.engine.placeholders import context_from_facts, render
 from sportello.engine.schema import RuleSchemaError
+from sportello.outbox import services as outbox
+from sportello.outbox.models import OutboxMessage
+from sportello.outbox.secrets import check_secret_refs
 from sportello.tickets import causation, pipeline
 from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import Ticket
@@ -267,8 +268,7 @@ def macro_import(*, definition: Any, created_by: User | None, now: datetime) -> 
 
 
 def _unchanged(macro: Macro, item: dict[str, Any]) -> bool:
-    latest = MacroVersion.objects.filter(macro=macro, version=macro.version).first()
-    return latest is not None and latest.definition == item
+    return version_current(MACROS, macro, macro.key) == item
 
 
 def _write(
@@ -280,19 +280,29 @@ def _write(
     now: datetime,
 ) -> Macro:
     """The macro's head row (new or updated, active) and its next immutable version."""
-    if macro is None:
-        macro = Macro(key=item["key"], version=0, created_at=now)
-    for name, value in owner.items():
-        setattr(macro, name, value)
-    macro.name = item["name"]
-    macro.active = True
-    macro.version += 1
-    macro.updated_at = now
-    macro.save()
-    MacroVersion.objects.create(
-        macro=macro, version=macro.version, definition=item, created_by=created_by, created_at=now
+    saved = version_save(
+        MACROS,
+        key=item["key"],
+        definition=item,
+        created_by=created_by,
+        now=now,
+        head=macro,
+        current=None,  # the callers compared already: a version is written
+        fields={"name": item["name"], **owner},
     )
-    return macro
+    return saved.head  # type: ignore[no-any-return]
+
+
+def _macro_save_again(key: str, head: Any, definition: Any, actor: Any, now: datetime) -> tuple[Macro, bool]:
+    return macro_update(key=key, definition=definition, actor=actor, now=now)
+
+
+# Macros as a versioned configuration kind (`core.versioning`).
+MACROS = register_kind(
+    ConfigKind(
+        name="macros", label="macro", head=Macro, version=MacroVersion, parent="macro", save=_macro_save_again
+    )
+)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from sportello.accounts.models import Department, Team
 from sportello.core.models import RetriedTimer
+from sportello.core.versioning import ConfigHead, DefinitionVersion
 from sportello.tickets.models import Ticket
 
 
@@ -22,7 +23,7 @@ class RuleKind(models.TextChoices):
     TIME = "time", "Time rule"
 
 
-class Rule(models.Model):
+class Rule(ConfigHead):
     """An event rule (trigger) or a time rule. Event rules run in (category, position) order."""
 
     kind = models.CharField(max_length=10, choices=RuleKind.choices)
@@ -30,10 +31,7 @@ class Rule(models.Model):
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=80, blank=True, default="")
     position = models.IntegerField(default=0)
-    active = models.BooleanField(default=True)
-    version = models.PositiveIntegerField(default=1)  # the current RuleVersion.version
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["category", "position", "id"]
@@ -46,16 +44,10 @@ class Rule(models.Model):
         return f"{self.key}@{self.version}"
 
 
-class RuleVersion(models.Model):
+class RuleVersion(DefinitionVersion):
     """One saved definition of a rule. Immutable: a change is a new version."""
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions", db_index=False)
-    version = models.PositiveIntegerField()
-    definition = models.JSONField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["rule", "version"]
@@ -75,7 +67,7 @@ class Visibility(models.TextChoices):
     EVERYONE = "everyone", "Everyone"
 
 
-class Macro(models.Model):
+class Macro(ConfigHead):
     """A named bundle of actions an agent applies to tickets. The owner matching the visibility
     is set (a personal macro's agent, a team macro's team, ...); the others are null."""
 
@@ -92,10 +84,7 @@ class Macro(models.Model):
         Department, on_delete=models.CASCADE, null=True, blank=True, related_name="macros"
     )
     position = models.IntegerField(default=0)
-    active = models.BooleanField(default=True)
-    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["position", "name", "id"]
@@ -136,14 +125,8 @@ class Macro(models.Model):
         return f"{self.key}@{self.version}"
 
 
-class MacroVersion(models.Model):
+class MacroVersion(DefinitionVersion):
     macro = models.ForeignKey(Macro, on_delete=models.CASCADE, related_name="versions", db_index=False)
-    version = models.PositiveIntegerField()
-    definition = models.JSONField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["macro", "version"]
@@ -156,17 +139,14 @@ class MacroVersion(models.Model):
         return f"macro {self.macro_id}@{self.version}"
 
 
-class AssignmentPolicy(models.Model):
+class AssignmentPolicy(ConfigHead):
     """A round-robin policy; its pool, caps and counted statuses are in the current version's
     definition, copied here for the assigner to read without a join."""
 
     key = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     definition = models.JSONField()
-    version = models.PositiveIntegerField(default=1)
-    active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["name", "id"]
@@ -178,16 +158,10 @@ class AssignmentPolicy(models.Model):
         return f"{self.key}@{self.version}"
 
 
-class AssignmentPolicyVersion(models.Model):
+class AssignmentPolicyVersion(DefinitionVersion):
     policy = models.ForeignKey(
         AssignmentPolicy, on_delete=models.CASCADE, related_name="versions", db_index=False
     )
-    version = models.PositiveIntegerField()
-    definition = models.JSONField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["policy", "version"]

@@ -19,11 +19,18 @@ from django.db import transaction
 from django.db.models import F
 
 from sportello.accounts.models import User
-from sportello.channels.secrets import check_secret_refs
-from sportello.core.errors import BadRequest, NotFound, ValidationFailed
+from sportello.core.errors import BadRequest, Conflict, ValidationFailed
+from sportello.core.versioning import (
+    ConfigKind,
+    register_kind,
+    version_deactivate,
+    version_lock,
+    version_save,
+)
 from sportello.engine import rules as engine_rules
 from sportello.engine.lint import LintWarning, lint
 from sportello.engine.schema import RuleSchemaError
+from sportello.outbox.secrets import check_secret_refs
 
 from . import assignment, macros, refs
 from .facts import field_specs
@@ -39,6 +46,7 @@ from .models import (
 SCHEMA = engine_rules.SCHEMA
 # Keys that would read as the API's own paths (`/rules/export`, ...).
 RESERVED_KEYS = frozenset({"export", "import", "simulate"})
+CREATE_CONFLICT = "a rule with this key exists; PUT /rules/{key} saves a new version"
 
 
 def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
@@ -63,53 +71,70 @@ def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def rule_save(
-    *, kind: RuleKind, definition: Any, created_by: User | None, now: datetime
+    *, kind: RuleKind, definition: Any, created_by: User | None, now: datetime, create: bool = False
 ) -> tuple[Rule, bool]:
-    """Create the rule named by `definition["key"]` or add a version to it. Returns the rule and
-    whether a new version was written (an identical definition writes nothing)."""
+    """Create the rule named by `definition["key"]` or add a version to it (`create`: only
+    create it; Conflict when it exists, also when it was created by a concurrent request).
+    Returns the rule and whether a new version was written (an identical definition writes
+    nothing)."""
     item = _validated(kind, definition)
-    rule = Rule.objects.select_for_update().filter(key=item["key"]).first()
+    rule = version_lock(RULES, item["key"])
+    if rule is not None and create:
+        raise Conflict(CREATE_CONFLICT, field="key")
     if rule is not None and rule.kind != kind:
         raise ValidationFailed(f"a {rule.kind} rule already has the key {item['key']!r}", field="key")
-    if rule is None:
-        rule = Rule(kind=kind, key=item["key"], version=0, created_at=now)
-    else:
-        current = RuleVersion.objects.filter(rule=rule, version=rule.version).first()
-        if current is not None and current.definition == item:
-            return rule, False
-    rule.name = item["name"]
-    rule.category = item.get("category", "") or ""
-    rule.position = item.get("position", 0) or 0
-    rule.active = item.get("active", True)
-    rule.version += 1
-    rule.updated_at = now
-    rule.save()
-    RuleVersion.objects.create(
-        rule=rule, version=rule.version, definition=item, created_by=created_by, created_at=now
+    saved = version_save(
+        RULES,
+        key=item["key"],
+        definition=item,
+        created_by=created_by,
+        now=now,
+        head=rule,
+        fields={"kind": kind},
     )
-    if kind == RuleKind.TIME and rule.active:
+    if saved.written and kind == RuleKind.TIME and saved.head.active:
         from .tasks import rearm_timers
 
         # Existing tickets get the rule's timers now, not at their next change (in the worker,
         # batch by batch; enqueued in this transaction, so a rollback leaves no job).
         rearm_timers.enqueue(after_id=0)
-    return rule, True
+    return saved.head, saved.written
 
 
 @transaction.atomic
 def rule_deactivate(*, key: str, created_by: User | None, now: datetime) -> tuple[Rule, bool]:
     """Stop a rule from running: a new version with `active: false` (its history is kept, and
     saving it again with `active: true` brings it back). Already inactive: nothing written."""
-    rule = Rule.objects.select_for_update().filter(key=key).first()
-    if rule is None:
-        raise NotFound("rule not found")
-    current = RuleVersion.objects.get(rule=rule, version=rule.version)
-    return rule_save(
-        kind=RuleKind(rule.kind),
-        definition={**current.definition, "active": False},
-        created_by=created_by,
-        now=now,
+    saved = version_deactivate(RULES, key=key, created_by=created_by, now=now)
+    return saved.head, saved.written
+
+
+def _rule_head_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": item["name"],
+        "category": item.get("category", "") or "",
+        "position": item.get("position", 0) or 0,
+    }
+
+
+def _rule_save_again(key: str, head: Any, definition: Any, actor: Any, now: datetime) -> tuple[Rule, bool]:
+    return rule_save(kind=RuleKind(head.kind), definition=definition, created_by=actor, now=now)
+
+
+# Event and time rules as one versioned configuration kind (`core.versioning`).
+RULES = register_kind(
+    ConfigKind(
+        name="rules",
+        label="rule",
+        head=Rule,
+        version=RuleVersion,
+        parent="rule",
+        save=_rule_save_again,
+        head_fields=_rule_head_fields,
+        active_in_definition=True,
+        signature="rules",
     )
+)
 
 
 # -- lint --------------------------------------------------------------------------------------

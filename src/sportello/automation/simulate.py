@@ -144,7 +144,7 @@ def _apply(*, principal: User | Contact, ticket_id: int, change: dict[str, Any],
 
 
 def _collect(result: Simulation, *, change_id: uuid.UUID, ticket_id: int) -> None:
-    from sportello.channels.models import OutboxMessage
+    from sportello.outbox.models import OutboxMessage
 
     result.change_id = str(change_id)
     for e in TicketEvent.objects.filter(change_id=change_id, kind="field").order_by("id"):

@@ -24,10 +24,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Query, Router, Status
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock
+from sportello.core import clock, versions_api
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, ValidationFailed
 from sportello.core.http import YAML_CONTENT_TYPES, error_body, json_document
+from sportello.core.versions_api import (
+    ConfigDiffOut,
+    ConfigRevertIn,
+    ConfigRevertOut,
+    ConfigVersionOut,
+)
 from sportello.engine import blueprints as engine
 from sportello.engine.actions import value_to_data
 from sportello.engine.blueprint_svg import render_svg
@@ -186,6 +192,34 @@ def list_blueprint_versions(request: HttpRequest, blueprint_key: str) -> dict[st
             for v in versions
         ]
     }
+
+
+@router.get(
+    "/blueprints/{blueprint_key}/versions/{version}", response=ConfigVersionOut, summary="One saved version"
+)
+def get_blueprint_version(request: HttpRequest, blueprint_key: str, version: int) -> dict[str, Any]:
+    selectors.require_blueprint_reader(request.auth)
+    return versions_api.version_out(services.BLUEPRINTS, blueprint_key, version)
+
+
+@router.get(
+    "/blueprints/{blueprint_key}/versions/{a}/diff/{b}",
+    response=ConfigDiffOut,
+    summary="What changed between two versions",
+)
+def diff_blueprint_versions(request: HttpRequest, blueprint_key: str, a: int, b: int) -> dict[str, Any]:
+    selectors.require_blueprint_reader(request.auth)
+    return versions_api.diff_out(services.BLUEPRINTS, blueprint_key, a, b)
+
+
+@router.post(
+    "/blueprints/{blueprint_key}/revert",
+    response=ConfigRevertOut,
+    summary="Save an old version again (admins)",
+)
+def revert_blueprint(request: HttpRequest, blueprint_key: str, payload: ConfigRevertIn) -> dict[str, Any]:
+    require_admin(request.auth)
+    return versions_api.revert_out(services.BLUEPRINTS, blueprint_key, payload, request.auth)
 
 
 @router.get("/blueprints/{blueprint_key}/flowchart", summary="The blueprint as an SVG flowchart")

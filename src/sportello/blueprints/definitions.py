@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sportello.accounts.models import Department, Role, Team, User
+from sportello.core.config import config_cached, config_store
 from sportello.core.errors import ValidationFailed
 from sportello.engine import blueprints as engine
 from sportello.engine.conditions import FIELDS, FieldSpec
@@ -115,7 +116,7 @@ def normalised(bp: engine.Blueprint) -> dict[str, Any]:
 # -- the parsed form, cached -----------------------------------------------------------------------
 
 # Canonical JSON of a stored definition -> its parsed form.
-_parsed: dict[str, Parsed] = {}
+_parsed: dict[str, Parsed] = config_store("blueprints.parsed")
 
 
 def parsed(definition: Mapping[str, Any], specs: Callable[[], Mapping[str, FieldSpec]]) -> Parsed | None:
@@ -142,10 +143,6 @@ def parsed(definition: Mapping[str, Any], specs: Callable[[], Mapping[str, Field
     return found
 
 
-def forget_parsed_blueprints() -> None:
-    _parsed.clear()
-
-
 def actor_of(user: User, *, department: int) -> engine.BlueprintActor:
     """An agent as the engine sees a transition's performer: role, teams and departments. Admins
     count as members of the blueprint's department, as the pipeline treats them everywhere."""
@@ -160,24 +157,13 @@ def actor_of(user: User, *, department: int) -> engine.BlueprintActor:
     )
 
 
-_departments: dict[str, frozenset[int]] = {}
-
-
 def departments_with_blueprints(memo: dict[str, Any] | None = None) -> frozenset[int]:
     """The departments that have an active blueprint, kept per process under the blueprints'
     signature (`core.config`): a change in a department without any costs no query."""
-    from sportello.core.config import signatures
-
     from .models import Blueprint
 
-    signature = signatures(memo)["blueprints"]
-    found = _departments.get(signature)
-    if found is None:
-        found = frozenset(Blueprint.objects.filter(active=True).values_list("department_id", flat=True))
-        _departments.clear()
-        _departments[signature] = found
-    return found
-
-
-def forget_departments() -> None:
-    _departments.clear()
+    return config_cached(
+        "blueprints",
+        lambda: frozenset(Blueprint.objects.filter(active=True).values_list("department_id", flat=True)),
+        memo,
+    )

@@ -13,24 +13,21 @@ and since when. A run that completed or was removed stays as the ticket's last r
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from sportello.accounts.models import Department
 from sportello.core.models import RetriedTimer
+from sportello.core.versioning import ConfigHead, DefinitionVersion
 from sportello.tickets.models import Ticket
 
 
-class Blueprint(models.Model):
+class Blueprint(ConfigHead):
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="blueprints")
     priority = models.IntegerField(default=0)  # when several match a ticket, the highest applies
-    active = models.BooleanField(default=True)
-    version = models.PositiveIntegerField(default=1)  # the current BlueprintVersion.version
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["key"]
@@ -43,18 +40,12 @@ class Blueprint(models.Model):
         return f"{self.key}@{self.version}"
 
 
-class BlueprintVersion(models.Model):
+class BlueprintVersion(DefinitionVersion):
     """One saved definition of a blueprint. Immutable: a change is a new version."""
 
     blueprint = models.ForeignKey(
         Blueprint, on_delete=models.CASCADE, related_name="versions", db_index=False
     )
-    version = models.PositiveIntegerField()
-    definition = models.JSONField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["blueprint", "version"]

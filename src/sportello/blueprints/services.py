@@ -30,11 +30,12 @@ from django.db.models import F
 from sportello.accounts.models import Role, User
 from sportello.accounts.services import require_admin
 from sportello.automation import refs
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.actors import ActorKind, Via
-from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.core.errors import Conflict, PermissionDenied, ValidationFailed
+from sportello.core.versioning import ConfigKind, register_kind, version_deactivate, version_save
 from sportello.engine import blueprints as engine
 from sportello.engine.rules import DOCUMENT_MAX_BYTES
+from sportello.outbox.secrets import check_secret_refs
 from sportello.tickets import pipeline
 from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import Status, Ticket
@@ -61,24 +62,8 @@ def blueprint_save(*, definition: Any, actor: User | None, now: datetime) -> tup
     definition = refs.blueprint_to_ids(copy.deepcopy(definition))
     item = definitions.normalised(definitions.validate(definition))
     check_secret_refs(item)
-    row = Blueprint.objects.select_for_update().filter(key=item["key"]).first()
-    if row is None:
-        row = Blueprint(key=item["key"], version=0, created_at=now)
-    else:
-        current = BlueprintVersion.objects.filter(blueprint=row, version=row.version).first()
-        if current is not None and current.definition == item:
-            return row, False
-    row.name = item["name"]
-    row.department_id = item["department"]
-    row.priority = item["priority"]
-    row.active = item["active"]
-    row.version += 1
-    row.updated_at = now
-    row.save()
-    BlueprintVersion.objects.create(
-        blueprint=row, version=row.version, definition=item, created_by=actor, created_at=now
-    )
-    return row, True
+    saved = version_save(BLUEPRINTS, key=item["key"], definition=item, created_by=actor, now=now)
+    return saved.head, saved.written
 
 
 @transaction.atomic
@@ -87,11 +72,34 @@ def blueprint_deactivate(*, key: str, actor: User | None, now: datetime) -> tupl
     saving it with `active: true` brings it back). Tickets in the process follow it to its end
     on the version they entered. Already inactive: nothing written."""
     require_admin(actor)
-    row = Blueprint.objects.select_for_update().filter(key=key).first()
-    if row is None:
-        raise NotFound("blueprint not found")
-    current = BlueprintVersion.objects.get(blueprint=row, version=row.version)
-    return blueprint_save(definition={**current.definition, "active": False}, actor=actor, now=now)
+    saved = version_deactivate(BLUEPRINTS, key=key, created_by=actor, now=now)
+    return saved.head, saved.written
+
+
+def _blueprint_save_again(
+    key: str, head: Any, definition: Any, actor: Any, now: datetime
+) -> tuple[Blueprint, bool]:
+    return blueprint_save(definition=definition, actor=actor, now=now)
+
+
+# Blueprints as a versioned configuration kind (`core.versioning`).
+BLUEPRINTS = register_kind(
+    ConfigKind(
+        name="blueprints",
+        label="blueprint",
+        head=Blueprint,
+        version=BlueprintVersion,
+        parent="blueprint",
+        save=_blueprint_save_again,
+        head_fields=lambda item: {
+            "name": item["name"],
+            "department_id": item["department"],
+            "priority": item["priority"],
+        },
+        active_in_definition=True,
+        signature="blueprints",
+    )
+)
 
 
 # -- blueprints as code ----------------------------------------------------------------------------

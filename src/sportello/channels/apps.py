@@ -6,6 +6,9 @@ class ChannelsConfig(AppConfig):
     label = "channels"
 
     def ready(self) -> None:
-        from . import imap, tasks  # noqa: F401  (tasks registers the periodic outbox sweep)
+        from sportello.outbox import hooks
+
+        from . import imap, threads
 
         imap.register()  # the worker polls the IMAP mailboxes
+        hooks.on_thread_lookup(threads.received_message_ids)  # outbound mail threads under it

@@ -57,17 +57,18 @@ from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError
-from sportello.core.text import fit_line, html_to_text, sanitize_html
+from sportello.core.text import fit_line, sanitize_html
+from sportello.engine.text import html_to_text
 from sportello.mail import classify, ids
 from sportello.mail.language import message_language
 from sportello.mail.parse import parse_mail
 from sportello.mail.quotes import split_quoted
 from sportello.mail.types import Limits, MailTooLarge, ParsedMail
+from sportello.outbox.email import reply_secret
 from sportello.tickets import pipeline
 from sportello.tickets.attachments import (
     attachment_storage,
     choose_content_type,
-    sanitize_filename,
     storage_key_new,
 )
 from sportello.tickets.links import CHAIN_MAX, merge_destination
@@ -83,7 +84,6 @@ from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFi
 from sportello.tickets.services import FOLLOW_UP_TAG
 
 from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
-from .outbound import reply_secret
 
 logger = logging.getLogger(__name__)
 
@@ -610,7 +610,7 @@ class _Ingest:
             files.append(
                 StoredFile(
                     storage_key=key,
-                    filename=sanitize_filename(item.filename),
+                    filename=item.filename,  # the parser gave its display name
                     content_type=choose_content_type(declared=item.content_type, head=item.content[:2048]),
                     size=len(item.content),
                     sha256=hashlib.sha256(item.content).hexdigest(),

@@ -1,15 +1,23 @@
-"""Signatures of what admins configure, read in one statement per change.
+"""Signatures of what admins configure, read in one statement per change, and the one
+per-process cache of its parsed form.
 
-Apps that cache parsed configuration per process (event and time rules, SLA policies) register
-the table of their head rows here (`register_signature`): each has `id`, `version`, `active` and
+Configuration kinds whose parsed form is cached per process (event and time rules, SLA
+policies, calendars, tier paths, blueprints, notification templates) register the table of
+their head rows here (`register_signature`): each has `id`, `version`, `active` and
 `updated_at`, and every write moves one of count, id sum, version sum or latest update of the
 active rows. `signatures(memo)` reads all of them at once — one statement per change, however
-many kinds of configuration there are — and each cache compares its own against the signature
-it was built under.
+many kinds of configuration there are.
+
+`config_cached(name, build, memo)` is the cache: the value built under the signature `name`
+had when it was built, rebuilt (one value per name) when the signature moves. What a kind
+caches item by item — rules parsed by (id, version), blueprints by their text — lives in a
+`config_store(name)`. `forget_all()` drops every value and store at once (tests roll back and
+reuse ids); `forget(name)` drops one name's value and its stores (`name` and `name.*`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
@@ -43,3 +51,46 @@ def signatures(memo: dict[str, Any] | None = None) -> dict[str, str]:
         if memo is not None:
             memo["signatures"] = found
     return found
+
+
+# -- the cache -----------------------------------------------------------------------------------
+
+# name -> (the signature it was built under, the value)
+_values: dict[str, tuple[str, Any]] = {}
+# name -> a dict its kind keys itself; cleared, never replaced (modules keep a reference)
+_stores: dict[str, dict[Any, Any]] = {}
+
+
+def config_cached[T](
+    name: str, build: Callable[[], T], memo: dict[str, Any] | None = None, *, signature: str | None = None
+) -> T:
+    """The value `build()` made under the current signature of `signature` (default: `name`),
+    built again when that signature moved. One value per name is kept."""
+    current = signatures(memo)[signature or name]
+    found = _values.get(name)
+    if found is not None and found[0] == current:
+        return found[1]  # type: ignore[no-any-return]
+    value = build()
+    _values[name] = (current, value)
+    return value
+
+
+def config_store(name: str) -> dict[Any, Any]:
+    """A per-process dict under `name`, for what a kind caches item by item. `forget_all` (and
+    `forget` of its name or of the part before its first dot) clears it."""
+    return _stores.setdefault(name, {})
+
+
+def forget(name: str) -> None:
+    """Drop what is cached under `name`: its value and the stores `name` and `name.*`."""
+    _values.pop(name, None)
+    for store, found in _stores.items():
+        if store == name or store.startswith(name + "."):
+            found.clear()
+
+
+def forget_all() -> None:
+    """Drop every cached configuration (tests roll transactions back and reuse ids)."""
+    _values.clear()
+    for found in _stores.values():
+        found.clear()

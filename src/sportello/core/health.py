@@ -136,7 +136,7 @@ def health_report(*, now: datetime) -> dict[str, Any]:
     """The details for admins. `status`: failing (database unreachable), degraded (no live
     worker, a failing poller or job, a parked timer or delivery, a timer due for over `LATE_AFTER`, or
     the outbox's oldest pending message over `LATE_AFTER` late), else ok."""
-    from sportello.channels.selectors import outbox_health
+    from sportello.outbox.selectors import outbox_health
 
     reachable, latency = database_check()
     if not reachable:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from html.parser import HTMLParser
 
 import nh3
 from django.conf import settings
+
+from sportello.engine.text import BIDI_CONTROLS, html_to_text
 
 from .errors import ValidationFailed
 
@@ -75,41 +76,6 @@ def sanitize_html(html: str) -> str:
     )
 
 
-class _TextExtractor(HTMLParser):
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "style", "head", "title"}:
-            self._skip += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"script", "style", "head", "title"} and self._skip:
-            self._skip -= 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.parts)
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
 def text_to_html(text: str) -> str:
     """Plain text as an HTML fragment: every character escaped, blank lines between paragraphs,
     line breaks kept. Nothing is linkified: a URL in a customer's name or a template stays text."""
@@ -165,11 +131,9 @@ def storable_problem(value: str) -> str | None:
     return None
 
 
-# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a label
-# they reorder what follows ("invoice\u202efdp.exe" reads "invoiceexe.pdf") and, unbalanced,
-# the text around it on the page. The marks (U+200E, U+200F, U+061C) reorder nothing and stay.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# What a single-line label drops: those, and C0/C1 controls (whitespace is folded to spaces).
+# What a single-line label drops: bidirectional embeddings, overrides and isolates (in a label they
+# reorder what follows and, unbalanced, the text around it on the page; the marks reorder nothing
+# and stay), and C0/C1 controls (whitespace is folded to spaces).
 _LABEL_DROP = {ord(c): None for c in BIDI_CONTROLS} | {
     c: None for c in (*range(32), 0x7F, *range(0x80, 0xA0)) if not chr(c).isspace()
 }

@@ -24,12 +24,12 @@ from django_tasks_db.models import DBTaskResult
 
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.accounts.services import agent_create, department_create, team_create
-from sportello.channels.models import OutboxMessage, OutboxStatus
-from sportello.channels.tasks import deliver_outbox
 from sportello.contacts.models import Contact, Organization
 from sportello.contacts.services import contact_create, organization_create
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict
+from sportello.outbox.jobs import deliver_outbox
+from sportello.outbox.models import OutboxMessage, OutboxStatus
 from sportello.tickets import pipeline
 from sportello.tickets.fields_services import (
     FieldOption,

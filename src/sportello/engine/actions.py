@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from sportello.engine.conditions import FieldSpec, FieldType
 from sportello.engine.placeholders import check_template
 from sportello.engine.schema import RuleSchemaError, at, mapping
+from sportello.engine.text import BIDI_CONTROLS
 
 ACTIONS_MAX = 50
 TAG_MAX_LENGTH = 80  # as the ticket pipeline stores them
@@ -221,10 +222,8 @@ def _text(value: object, path: str, limit: int, *, template: bool = False, singl
 
 # What a tag drops, as the pipeline does (`core.text.label_text`): C0/C1 controls that are not
 # whitespace, and bidirectional embeddings, overrides and isolates.
-_TAG_DROP = {
-    c: None
-    for c in (*range(32), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-    if not chr(c).isspace()
+_TAG_DROP = {ord(c): None for c in BIDI_CONTROLS} | {
+    c: None for c in (*range(32), 0x7F, *range(0x80, 0xA0)) if not chr(c).isspace()
 }
 
 

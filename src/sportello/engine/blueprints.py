@@ -115,6 +115,7 @@ from sportello.engine.conditions import (
 )
 from sportello.engine.rules import format_duration, parse_duration
 from sportello.engine.schema import RuleSchemaError, at, boolean, mapping, sequence
+from sportello.engine.text import BIDI_CHARACTERS
 
 STATES_MAX = 50
 TRANSITIONS_MAX = 100
@@ -134,7 +135,6 @@ AUTOMATION_KINDS = frozenset({"rule", "sla", "system"})
 ALWAYS: Condition = All(())  # the default entry: every ticket of the department
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _STATUS = re.compile(r"[A-Za-z0-9_-]{1,40}")
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _VALIDATORS = ("matches", "min_length", "max_length", "min", "max", "allowed_values")
 _VALIDATORS_BY_TYPE: dict[FieldType, tuple[str, ...]] = {
     FieldType.TEXT: ("matches", "min_length", "max_length"),
@@ -290,7 +290,7 @@ def _line(value: object, path: str, limit: int) -> str:
     if len(value) > limit:
         raise RuleSchemaError(path, f"must be at most {limit} characters")
     for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI or ch in "\ufffe\uffff":
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CHARACTERS or ch in "\ufffe\uffff":
             raise RuleSchemaError(path, "must be one line without control characters")
     return value
 

@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 import tnefparse  # type: ignore[import-untyped]
 
-from sportello.mail.quotes import html_to_text
+from sportello.engine.text import BIDI_CHARACTERS, FILENAME_MAX, html_to_text
+from sportello.engine.text import sanitize_filename as display_filename
 from sportello.mail.types import Address, Limits, MailAttachment, MailTooLarge, ParsedMail
 
 __all__ = ["decode_words", "html_to_text", "parse_mail", "sanitize_filename"]
@@ -56,7 +57,7 @@ _MAX_DEFECTS = 200
 _MAX_REFERENCES = 100
 _MAX_ID_CHARS = 998
 _MAX_ADDRESS_CHARS = 320
-_MAX_FILENAME_CHARS = 255
+_MAX_FILENAME_CHARS = FILENAME_MAX
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 
 # --------------------------------------------------------------------------------------------
@@ -64,9 +65,6 @@ _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 
 _C0_EXCEPT_TAB_NL = {c: None for c in range(32) if c not in (9, 10)}
 _LINE_DROP = {c: None for c in (*range(32), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029) if c != 9}
-_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-_FILENAME_DROP = {c: None for c in (*range(32), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, 0xFEFF, *_BIDI)}
-_BIDI_SET = frozenset(chr(c) for c in _BIDI)
 
 
 def _utf8_safe(value: str) -> str:
@@ -555,23 +553,10 @@ def _extension_for(content_type: str) -> str:
 
 
 def sanitize_filename(name: str, *, content_type: str = "application/octet-stream") -> str:
-    """A display name for an attachment: the last path component only (no `/`, `\\`, `..`),
-    without control, C1 or bidirectional-override characters, at most 255 characters with the
-    extension kept; "attachment" plus an extension guessed from the content type when nothing
-    is left. Never a storage path: files are stored under generated keys."""
-    value = _unsurrogate(name).replace("\t", " ").translate(_FILENAME_DROP)
-    for sep in ("/", "\\"):
-        value = value.rsplit(sep, 1)[-1]
-    value = value.strip().rstrip(". ").strip()
-    if not value.strip("."):
-        value = ""
-    if len(value) > _MAX_FILENAME_CHARS:
-        stem, dot, ext = value.rpartition(".")
-        if dot and stem and 0 < len(ext) <= 16:
-            value = stem[: _MAX_FILENAME_CHARS - len(ext) - 1].rstrip() + "." + ext
-        else:
-            value = value[:_MAX_FILENAME_CHARS]
-    return value or "attachment" + _extension_for(content_type)
+    """A display name for an attachment (`engine.text.sanitize_filename`, of the name's raw
+    8-bit bytes read as text): "attachment" plus an extension guessed from the content type
+    when nothing is left."""
+    return display_filename(_unsurrogate(name), fallback="attachment" + _extension_for(content_type))
 
 
 def _guess_type(filename: str) -> str:
@@ -965,7 +950,7 @@ def _leaf(part: Message, label: str, parent: Message | None, bodies: _Bodies) ->
     declared = _declared_type(part, content_type)
     content_id = _content_id(part)
     display = sanitize_filename(filename or ("winmail.dat" if is_tnef else ""), content_type=declared)
-    if filename and (display != filename.strip() or any(c in _BIDI_SET for c in filename)):
+    if filename and (display != filename.strip() or any(c in BIDI_CHARACTERS for c in filename)):
         bodies.notes.append(f"{label}: filename {_short(filename)!r} shown as {display!r}")
     bodies.attach(
         MailAttachment(

@@ -13,7 +13,14 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from sportello.core import clock
+from sportello.accounts.services import require_admin
+from sportello.core import clock, versions_api
+from sportello.core.versions_api import (
+    ConfigDiffOut,
+    ConfigRevertIn,
+    ConfigRevertOut,
+    ConfigVersionOut,
+)
 
 from . import selectors, services
 from .models import CannedResponse
@@ -143,6 +150,38 @@ def template_versions(request: HttpRequest, key: str, language: str) -> list[dic
          "active": v.active, "created_at": v.created_at, "created_by_id": v.created_by_id}
         for v in selectors.template_versions(principal=request.auth, key=key, language=language)
     ]  # fmt: skip
+
+
+@router.get(
+    "/notification-templates/{key}/{language}/versions/{version}",
+    response=ConfigVersionOut,
+    summary="One text admins saved for a template",
+)
+def template_version(request: HttpRequest, key: str, language: str, version: int) -> dict[str, Any]:
+    selectors.require_agent_or_admin(request.auth, "notification templates")
+    return versions_api.version_out(services.TEMPLATES, f"{key}/{language}", version)
+
+
+@router.get(
+    "/notification-templates/{key}/{language}/versions/{a}/diff/{b}",
+    response=ConfigDiffOut,
+    summary="What changed between two saved texts",
+)
+def template_diff(request: HttpRequest, key: str, language: str, a: int, b: int) -> dict[str, Any]:
+    selectors.require_agent_or_admin(request.auth, "notification templates")
+    return versions_api.diff_out(services.TEMPLATES, f"{key}/{language}", a, b)
+
+
+@router.post(
+    "/notification-templates/{key}/{language}/revert",
+    response=ConfigRevertOut,
+    summary="Save an old text again (admins)",
+)
+def template_revert(request: HttpRequest, key: str, language: str, payload: ConfigRevertIn) -> dict[str, Any]:
+    require_admin(request.auth)
+    services.check_key(key)
+    services.check_language(language)
+    return versions_api.revert_out(services.TEMPLATES, f"{key}/{language}", payload, request.auth)
 
 
 # -- canned responses

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from sportello.accounts.models import Department
+from sportello.core.versioning import ConfigHead, ConfigVersion
 
 
 class Language(models.TextChoices):
@@ -16,7 +17,7 @@ class Language(models.TextChoices):
     ITALIAN = "it", "Italian"
 
 
-class NotificationTemplate(models.Model):
+class NotificationTemplate(ConfigHead):
     """An admin's text for one template key in one language. Without a row (or with an inactive
     one) the shipped default (`notifications.defaults`) is used; deleting the row restores it.
     Every saved text is also kept in `NotificationTemplateVersion`."""
@@ -26,9 +27,6 @@ class NotificationTemplate(models.Model):
     subject = models.CharField(max_length=1000)
     body_text = models.TextField()
     body_html = models.TextField(blank=True, default="")
-    active = models.BooleanField(default=True)
-    version = models.PositiveIntegerField(default=1)  # the NotificationTemplateVersion in force
-    updated_at = models.DateTimeField()
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -43,21 +41,16 @@ class NotificationTemplate(models.Model):
         return f"{self.key}/{self.language}@{self.version}"
 
 
-class NotificationTemplateVersion(models.Model):
+class NotificationTemplateVersion(ConfigVersion):
     """Every text saved for a (key, language), numbered on from 1. Kept when the template row is
     deleted (the default restored), so a later save continues the numbering."""
 
     key = models.CharField(max_length=64)
     language = models.CharField(max_length=10, choices=Language.choices)
-    version = models.PositiveIntegerField()
     subject = models.CharField(max_length=1000)
     body_text = models.TextField()
     body_html = models.TextField(blank=True, default="")
     active = models.BooleanField(default=True)
-    created_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["key", "language", "version"]

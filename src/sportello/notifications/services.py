@@ -17,16 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import transaction
 from django.db.models.functions import Lower
 
 from sportello.accounts.models import Department, Role, User
 from sportello.contacts.models import Contact
 from sportello.core import clock
-from sportello.core.config import signatures
-from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.core.config import config_cached
+from sportello.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text, sanitize_html, text_to_html
+from sportello.core.versioning import ConfigKind, register_kind, version_save
 from sportello.engine.placeholders import TEMPLATE_MAX, check_template, render
 from sportello.engine.schema import RuleSchemaError
 from sportello.tickets.models import Ticket
@@ -82,27 +82,17 @@ def render_text(*, text: TemplateText, context: Mapping[str, Any]) -> tuple[str,
     return subject, body, html
 
 
-_overrides_cache: dict[str, dict[tuple[str, str], TemplateText]] = {}
-
-
 def _overrides(memo: dict[str, Any] | None = None) -> dict[tuple[str, str], TemplateText]:
     """The admins' active templates by (key, language), cached per process under their
     signature (read with every configuration's in one statement per change)."""
-    signature = signatures(memo)["notification_templates"]
-    found = _overrides_cache.get(signature)
-    if found is None:
-        found = {
+    return config_cached(
+        "notification_templates",
+        lambda: {
             (row.key, row.language): TemplateText(row.subject, row.body_text, row.body_html)
             for row in NotificationTemplate.objects.filter(active=True)
-        }
-        _overrides_cache.clear()
-        _overrides_cache[signature] = found
-    return found
-
-
-def forget_templates() -> None:
-    """Drop the cache of the admins' templates (tests roll back and reuse ids)."""
-    _overrides_cache.clear()
+        },
+        memo,
+    )
 
 
 def template_in_force(
@@ -321,33 +311,61 @@ def template_save(
     body_html = _template(body_html, field="body_html", limit=BODY_MAX)
     if not isinstance(active, bool):
         raise ValidationFailed("must be true or false", field="active")
-    row = NotificationTemplate.objects.select_for_update().filter(key=key, language=language).first()
     texts = {"subject": subject, "body_text": body_text, "body_html": body_html, "active": active}
-    if row is not None and all(getattr(row, k) == v for k, v in texts.items()):
-        return row, False
-    latest = NotificationTemplateVersion.objects.filter(key=key, language=language).aggregate(
-        v=Max("version")
-    )["v"]
-    version = (latest or 0) + 1
-    try:
-        with transaction.atomic():
-            NotificationTemplateVersion.objects.create(
-                key=key, language=language, version=version, created_at=now, created_by=user, **texts
-            )
-            if row is None:
-                row = NotificationTemplate.objects.create(
-                    key=key, language=language, version=version, updated_at=now, updated_by=user, **texts
-                )
-            else:
-                for name, value in texts.items():
-                    setattr(row, name, value)
-                row.version, row.updated_at, row.updated_by = version, now, user
-                row.save(update_fields=[*texts, "version", "updated_at", "updated_by"])
-    except IntegrityError:
-        raise Conflict(
-            "the template was changed at the same time; reload and try again", code="template_conflict"
-        ) from None
-    return row, True
+    saved = version_save(
+        TEMPLATES,
+        key=f"{key}/{language}",
+        definition=texts,
+        created_by=user,
+        now=now,
+        fields={"updated_by": user},
+    )
+    return saved.head, saved.written
+
+
+def _template_lookup(key: str) -> dict[str, Any]:
+    name, _, language = key.rpartition("/")
+    return {"key": name, "language": language}
+
+
+def _template_texts(row: NotificationTemplate | NotificationTemplateVersion) -> dict[str, Any]:
+    return {
+        "subject": row.subject,
+        "body_text": row.body_text,
+        "body_html": row.body_html,
+        "active": row.active,
+    }
+
+
+def _template_save_again(
+    key: str, head: Any, definition: Any, actor: Any, now: datetime
+) -> tuple[NotificationTemplate, bool]:
+    found = _template_lookup(key)
+    return template_save(**found, **definition, actor=actor, now=now)
+
+
+# Notification templates as a versioned configuration kind (`core.versioning`), keyed
+# `<key>/<language>`: the head holds the texts in force, and the versions (keyed like it, not
+# linked to it) outlive it when the default is restored, so a later save continues the numbering.
+TEMPLATES = register_kind(
+    ConfigKind(
+        name="notification_templates",
+        label="notification template",
+        head=NotificationTemplate,
+        version=NotificationTemplateVersion,
+        parent=None,
+        save=_template_save_again,
+        lookup=_template_lookup,
+        head_fields=lambda texts: {k: v for k, v in texts.items() if k != "active"},
+        version_fields=dict,
+        definition_of=_template_texts,
+        active_in_definition=True,
+        head_holds_definition=True,
+        signature="notification_templates",
+        conflict_code="template_conflict",
+        conflict_message="the template was changed at the same time; reload and try again",
+    )
+)
 
 
 @transaction.atomic

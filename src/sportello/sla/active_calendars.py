@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sportello.core.config import signatures
+from sportello.core.config import config_cached
 from sportello.engine import calendars as engine
 from sportello.engine import sla as engine_sla
 from sportello.engine.schema import RuleSchemaError
@@ -37,39 +37,29 @@ class ActiveCalendars:
         return self.by_key.get(key) if key is not None else None
 
 
-_cache: dict[str, ActiveCalendars] = {}
+def _read_active() -> ActiveCalendars:
+    by_key: dict[str, engine.Calendar] = {}
+    default = None
+    rows = BusinessCalendarVersion.objects.filter(calendar__active=True).select_related("calendar")
+    for cv in rows:
+        if cv.version != cv.calendar.version:
+            continue
+        try:
+            by_key[cv.calendar.key] = engine.parse_calendar(cv.definition)
+        except RuleSchemaError:  # pragma: no cover - saved definitions were valid
+            logger.error("calendar %s@%s no longer parses", cv.calendar.key, cv.version)
+            continue
+        if cv.calendar.is_default:
+            default = cv.calendar.key
+    by_department = dict(
+        CalendarDepartment.objects.filter(calendar__active=True).values_list("department_id", "calendar__key")
+    )
+    return ActiveCalendars(by_key=by_key, by_department=by_department, default=default)
 
 
 def active_calendars(memo: dict[str, Any] | None = None) -> ActiveCalendars:
-    signature = signatures(memo)["calendars"]
-    found = _cache.get(signature)
-    if found is None:
-        by_key: dict[str, engine.Calendar] = {}
-        default = None
-        rows = BusinessCalendarVersion.objects.filter(calendar__active=True).select_related("calendar")
-        for cv in rows:
-            if cv.version != cv.calendar.version:
-                continue
-            try:
-                by_key[cv.calendar.key] = engine.parse_calendar(cv.definition)
-            except RuleSchemaError:  # pragma: no cover - saved definitions were valid
-                logger.error("calendar %s@%s no longer parses", cv.calendar.key, cv.version)
-                continue
-            if cv.calendar.is_default:
-                default = cv.calendar.key
-        by_department = dict(
-            CalendarDepartment.objects.filter(calendar__active=True).values_list(
-                "department_id", "calendar__key"
-            )
-        )
-        found = ActiveCalendars(by_key=by_key, by_department=by_department, default=default)
-        _cache.clear()
-        _cache[signature] = found
-    return found
-
-
-def forget_calendars() -> None:
-    _cache.clear()
+    """The active calendars, parsed once per process under their signature."""
+    return config_cached("calendars", _read_active, memo)
 
 
 def calendar_exists(key: str) -> bool:

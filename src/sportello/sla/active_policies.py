@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sportello.automation.facts import CUSTOM_PREFIX, field_specs
-from sportello.core.config import signatures
+from sportello.core.config import config_cached
 from sportello.engine import sla as engine
 from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
 from sportello.engine.schema import RuleSchemaError
@@ -40,37 +40,31 @@ class PolicyReads:
     organization: bool
 
 
-_cache: dict[str, tuple[list[ActivePolicy], PolicyReads]] = {}
+def _read_active() -> tuple[list[ActivePolicy], PolicyReads]:
+    specs = field_specs()
+    policies = []
+    rows = SlaPolicyVersion.objects.filter(policy__active=True).select_related("policy")
+    for pv in rows:
+        if pv.version != pv.policy.version:
+            continue
+        try:
+            parsed = engine.parse_policy(pv.definition, specs=specs)
+        except RuleSchemaError:
+            continue  # valid when saved; a custom field removed since: it does not apply
+        policies.append(ActivePolicy(id=pv.policy_id, version=pv.version, name=pv.policy.name, parsed=parsed))
+    policies.sort(key=lambda p: (p.parsed.position, p.parsed.key))
+    reads: set[str] = set()
+    for p in policies:
+        reads |= fields_of(p.parsed.when)
+    needed = dict(FIELDS) | {f: specs[f] for f in reads if f.startswith(CUSTOM_PREFIX) and f in specs}
+    return policies, PolicyReads(needed, any(f.startswith("organization.") for f in reads))
 
 
 def _active(memo: dict[str, Any] | None) -> tuple[list[ActivePolicy], PolicyReads]:
     found = memo.get("sla_policies") if memo is not None else None
     if found is not None:
         return found  # type: ignore[no-any-return]
-    signature = signatures(memo)["sla_policies"]
-    found = _cache.get(signature)
-    if found is None:
-        specs = field_specs()
-        policies = []
-        rows = SlaPolicyVersion.objects.filter(policy__active=True).select_related("policy")
-        for pv in rows:
-            if pv.version != pv.policy.version:
-                continue
-            try:
-                parsed = engine.parse_policy(pv.definition, specs=specs)
-            except RuleSchemaError:
-                continue  # valid when saved; a custom field removed since: it does not apply
-            policies.append(
-                ActivePolicy(id=pv.policy_id, version=pv.version, name=pv.policy.name, parsed=parsed)
-            )
-        policies.sort(key=lambda p: (p.parsed.position, p.parsed.key))
-        reads: set[str] = set()
-        for p in policies:
-            reads |= fields_of(p.parsed.when)
-        needed = dict(FIELDS) | {f: specs[f] for f in reads if f.startswith(CUSTOM_PREFIX) and f in specs}
-        found = (policies, PolicyReads(needed, any(f.startswith("organization.") for f in reads)))
-        _cache.clear()
-        _cache[signature] = found
+    found = config_cached("sla_policies", _read_active, memo)
     if memo is not None:
         memo["sla_policies"] = found
     return found
@@ -85,8 +79,3 @@ def active_policies(memo: dict[str, Any] | None = None) -> list[ActivePolicy]:
 def policy_reads(memo: dict[str, Any] | None = None) -> PolicyReads:
     """What the active policies' conditions read (cached with them)."""
     return _active(memo)[1]
-
-
-def forget_policies() -> None:
-    """Drop the parsed-policy cache (tests roll back and reuse ids)."""
-    _cache.clear()

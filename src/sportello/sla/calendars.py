@@ -1,6 +1,5 @@
-"""Business calendars: saving them (immutable versions) and national holidays from the
-`holidays` package. The per-process cache that SLA clocks and the rules'
-`clock.in_business_hours` read is `sla.active_calendars` (re-exported here).
+"""Business calendars: saving them (immutable versions), national holidays from the `holidays`
+package, and the per-process cache that SLA clocks and the rules' `clock.in_business_hours` read.
 
 A ticket's calendar is its department's (`CalendarDepartment`; a department has at most one:
 assigning it to a calendar moves it there), else the desk's default calendar, else none — then
@@ -22,6 +21,14 @@ from django.db import transaction
 from sportello.accounts.models import Department, User
 from sportello.accounts.services import require_admin
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.versioning import (
+    ConfigKind,
+    register_kind,
+    version_current,
+    version_deactivate,
+    version_lock,
+    version_save,
+)
 from sportello.engine import calendars as engine
 from sportello.engine.schema import RuleSchemaError
 
@@ -30,7 +37,6 @@ from .active_calendars import (
     active_calendars,
     calendar_exists,
     clocks_for,
-    forget_calendars,
     in_business_hours,
 )
 from .models import BusinessCalendar, BusinessCalendarVersion, CalendarDepartment
@@ -45,7 +51,6 @@ __all__ = [
     "calendar_import_holidays",
     "calendar_save",
     "clocks_for",
-    "forget_calendars",
     "in_business_hours",
 ]
 
@@ -94,43 +99,37 @@ def calendar_save(
     parsed = _parse(definition)
     item = engine.calendar_to_data(parsed)
     chosen = _departments(departments) if departments is not None else None
-    calendar = BusinessCalendar.objects.select_for_update().filter(key=parsed.key).first()
+    calendar = version_lock(CALENDARS, parsed.key)
     if calendar is not None and create:
         raise Conflict(f"a calendar with the key {parsed.key!r} exists", field="key", code="calendar_exists")
     if calendar is None and create is False:
         raise NotFound("calendar not found")
     new = calendar is None
-    if calendar is None:
-        calendar = BusinessCalendar(key=parsed.key, version=0, created_at=now)
-    current = (
-        None
-        if new
-        else BusinessCalendarVersion.objects.filter(calendar=calendar, version=calendar.version).first()
-    )
-    same_definition = current is not None and current.definition == item
+    current = version_current(CALENDARS, calendar, parsed.key)
+    same_definition = current is not None and current == item
     same_departments = chosen is None or (
         not new and {d.pk for d in chosen} == set(
             CalendarDepartment.objects.filter(calendar=calendar).values_list("department_id", flat=True))
     )  # fmt: skip
-    same_default = is_default is None or is_default == calendar.is_default
-    if same_definition and same_departments and same_default and calendar.active:
+    same_default = is_default is None or (calendar is not None and is_default == calendar.is_default)
+    if calendar is not None and same_definition and same_departments and same_default and calendar.active:
         return calendar, False
     if is_default:
-        BusinessCalendar.objects.filter(is_default=True).exclude(pk=calendar.pk).update(
-            is_default=False, updated_at=now
-        )
-    calendar.name = parsed.name
-    calendar.active = True
-    if is_default is not None:
-        calendar.is_default = is_default
-    if not same_definition:
-        calendar.version += 1
-    calendar.updated_at = now
-    calendar.save()
-    if not same_definition:
-        BusinessCalendarVersion.objects.create(
-            calendar=calendar, version=calendar.version, definition=item, created_by=actor, created_at=now
-        )
+        others = BusinessCalendar.objects.filter(is_default=True)
+        if calendar is not None:
+            others = others.exclude(pk=calendar.pk)
+        others.update(is_default=False, updated_at=now)
+    calendar = version_save(
+        CALENDARS,
+        key=parsed.key,
+        definition=item,
+        created_by=actor,
+        now=now,
+        head=calendar,
+        current=current,
+        fields={"name": parsed.name, **({"is_default": is_default} if is_default is not None else {})},
+        touched=True,
+    ).head
     if chosen is not None:
         CalendarDepartment.objects.filter(calendar=calendar).exclude(department__in=chosen).delete()
         for department in chosen:
@@ -150,22 +149,41 @@ def calendar_deactivate(*, key: str, actor: User | None, now: datetime) -> Busin
     from .active_policies import active_policies
 
     require_admin(actor)
-    calendar = BusinessCalendar.objects.select_for_update().filter(key=key).first()
-    if calendar is None:
-        raise NotFound("calendar not found")
+    calendar = version_lock(CALENDARS, key, required=True)
     users = sorted(p.parsed.key for p in active_policies() if p.parsed.calendar == key)
     if users:
         raise Conflict(
             f"SLA policies {', '.join(users)} count business time in this calendar; change them first",
             code="calendar_in_use",
         )
-    if calendar.active:
-        calendar.active = False
-        calendar.is_default = False
-        calendar.updated_at = now
-        calendar.save(update_fields=["active", "is_default", "updated_at"])
+    saved = version_deactivate(
+        CALENDARS, key=key, created_by=actor, now=now, head=calendar, fields={"is_default": False}
+    )
+    if saved.written:
         CalendarDepartment.objects.filter(calendar=calendar).delete()
     return calendar
+
+
+def _calendar_save_again(
+    key: str, head: Any, definition: Any, actor: Any, now: datetime
+) -> tuple[BusinessCalendar, bool]:
+    return calendar_save(definition=definition, actor=actor, now=now, create=False)
+
+
+# Business calendars as a versioned configuration kind (`core.versioning`): their departments
+# and the desk's default are the head's, beside the versioned definition.
+CALENDARS = register_kind(
+    ConfigKind(
+        name="calendars",
+        label="calendar",
+        head=BusinessCalendar,
+        version=BusinessCalendarVersion,
+        parent="calendar",
+        save=_calendar_save_again,
+        version_on_reactivate=False,
+        signature="calendars",
+    )
+)
 
 
 def calendar_definition(calendar: BusinessCalendar) -> dict[str, Any]:

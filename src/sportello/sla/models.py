@@ -10,17 +10,15 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import In
 
 from sportello.core.models import RetriedTimer
+from sportello.core.versioning import ConfigHead, DefinitionVersion
 from sportello.tickets.models import UNRESOLVED_CATEGORIES, Ticket
 
 
-class SlaPolicy(models.Model):
+class SlaPolicy(ConfigHead):
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     position = models.IntegerField(default=0)
-    active = models.BooleanField(default=True)
-    version = models.PositiveIntegerField(default=1)  # the current SlaPolicyVersion.version
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["position", "key"]
@@ -30,14 +28,8 @@ class SlaPolicy(models.Model):
         return f"{self.key}@{self.version}"
 
 
-class SlaPolicyVersion(models.Model):
+class SlaPolicyVersion(DefinitionVersion):
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="versions", db_index=False)
-    version = models.PositiveIntegerField()
-    definition = models.JSONField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["policy", "version"]
@@ -116,21 +108,18 @@ class SlaFiring(models.Model):
         return f"{self.key} fired on ticket {self.ticket_id}"
 
 
-class BusinessCalendar(models.Model):
+class BusinessCalendar(ConfigHead):
     """Business hours: a time zone, weekly hours, holidays, special days, dated versions
     (`engine.calendars`). The calendar of a ticket is its department's, else the desk's default
     one, else none (every instant is in business hours)."""
 
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
-    active = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False)
-    version = models.PositiveIntegerField(default=1)  # the current BusinessCalendarVersion.version
     departments = models.ManyToManyField(
         "accounts.Department", through="CalendarDepartment", related_name="+", blank=True
     )
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["key"]
@@ -146,15 +135,9 @@ class BusinessCalendar(models.Model):
         return f"{self.key}@{self.version}"
 
 
-class BusinessCalendarVersion(models.Model):
+class BusinessCalendarVersion(DefinitionVersion):
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="versions",
                                  db_index=False)  # fmt: skip
-    version = models.PositiveIntegerField()
-    definition = models.JSONField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["calendar", "version"]
@@ -214,24 +197,37 @@ class SlaRecord(models.Model):
         return f"{self.metric}#{self.instance} of ticket {self.ticket_id}"
 
 
-class TierPath(models.Model):
+class TierPath(ConfigHead):
     """Tiered support for a department: its tiers in order (Tier 1 → Tier 2 → ...), each a
     team (and maybe another department) a ticket moves to when escalated."""
 
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     department = models.OneToOneField("accounts.Department", on_delete=models.CASCADE, related_name="+")
-    definition = models.JSONField()
-    version = models.PositiveIntegerField(default=1)
-    active = models.BooleanField(default=True)
+    definition = models.JSONField()  # the current version's, as the hot path reads it
     created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["key"]
 
     def __str__(self) -> str:
         return f"{self.key}@{self.version}"
+
+
+class TierPathVersion(DefinitionVersion):
+    """One saved definition of a tier path. Immutable: a change is a new version."""
+
+    path = models.ForeignKey(TierPath, on_delete=models.CASCADE, related_name="versions", db_index=False)
+
+    class Meta:
+        ordering = ["path", "version"]
+        constraints = [
+            models.UniqueConstraint("path", "version", name="sla_tierpathversion_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="sla_tierpathversion_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tier path {self.path_id}@{self.version}"
 
 
 class TicketTier(models.Model):

@@ -1,5 +1,10 @@
-"""SLA policies: saving (immutable versions). The active ones, parsed and cached per process,
-are read from `sla.active_policies` (re-exported here).
+"""SLA policies: saving (immutable versions), reading the active ones, and the per-process cache
+of their parsed form.
+
+A change reads the signature of the active policies (count, sums of ids and versions, the
+latest update — every write of a policy moves one of them) in the statement that reads every
+configuration's signature (`core.config`); the parsed policies are cached per process under
+it, so a change does not parse them again.
 """
 
 from __future__ import annotations
@@ -12,19 +17,25 @@ from django.db import transaction
 from sportello.accounts.models import User
 from sportello.accounts.services import require_admin
 from sportello.automation.facts import field_specs
-from sportello.channels.secrets import check_secret_refs
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.versioning import (
+    ConfigKind,
+    register_kind,
+    version_deactivate,
+    version_lock,
+    version_save,
+)
 from sportello.engine import sla as engine
 from sportello.engine.schema import RuleSchemaError
+from sportello.outbox.secrets import check_secret_refs
 
-from .active_policies import ActivePolicy, PolicyReads, active_policies, forget_policies, policy_reads
+from .active_policies import ActivePolicy, PolicyReads, active_policies, policy_reads
 from .models import SlaPolicy, SlaPolicyVersion
 
 __all__ = [
     "ActivePolicy",
     "PolicyReads",
     "active_policies",
-    "forget_policies",
     "policy_deactivate",
     "policy_definition",
     "policy_reads",
@@ -68,28 +79,23 @@ def policy_save(
     require_admin(actor)
     parsed = policy_validate(definition)
     item = engine.policy_to_data(parsed)
-    policy = SlaPolicy.objects.select_for_update().filter(key=parsed.key).first()
+    policy = version_lock(POLICIES, parsed.key)
     if policy is not None and create:
         raise Conflict(f"an SLA policy with the key {parsed.key!r} exists", field="key", code="policy_exists")
     if policy is None and create is False:
         raise NotFound("SLA policy not found")
-    if policy is None:
-        policy = SlaPolicy(key=parsed.key, version=0, created_at=now)
-    else:
-        current = SlaPolicyVersion.objects.filter(policy=policy, version=policy.version).first()
-        if current is not None and current.definition == item and policy.active:
-            return policy, False
-    policy.name = parsed.name
-    policy.position = parsed.position
-    policy.active = True
-    policy.version += 1
-    policy.updated_at = now
-    policy.save()
-    SlaPolicyVersion.objects.create(policy=policy, version=policy.version, definition=item, created_by=actor,
-                                    created_at=now)  # fmt: skip
-    if policy.version > 1:
-        reflow_enqueue(reflow, policy=policy.key)
-    return policy, True
+    saved = version_save(
+        POLICIES,
+        key=parsed.key,
+        definition=item,
+        created_by=actor,
+        now=now,
+        head=policy,
+        fields={"name": parsed.name, "position": parsed.position},
+    )
+    if saved.written and saved.head.version > 1:
+        reflow_enqueue(reflow, policy=saved.head.key)
+    return saved.head, saved.written
 
 
 def reflow_enqueue(requested: bool | None, **target: str) -> None:
@@ -106,14 +112,27 @@ def policy_deactivate(*, key: str, actor: User | None, now: datetime) -> SlaPoli
     """Stop a policy from applying (tickets following it move to the next match at their next
     change; their history stays)."""
     require_admin(actor)
-    policy = SlaPolicy.objects.select_for_update().filter(key=key).first()
-    if policy is None:
-        raise NotFound("SLA policy not found")
-    if policy.active:
-        policy.active = False
-        policy.updated_at = now
-        policy.save(update_fields=["active", "updated_at"])
-    return policy
+    return version_deactivate(POLICIES, key=key, created_by=actor, now=now).head  # type: ignore[no-any-return]
+
+
+def _policy_save_again(
+    key: str, head: Any, definition: Any, actor: Any, now: datetime
+) -> tuple[SlaPolicy, bool]:
+    return policy_save(definition=definition, actor=actor, now=now, create=False)
+
+
+# SLA policies as a versioned configuration kind (`core.versioning`).
+POLICIES = register_kind(
+    ConfigKind(
+        name="sla_policies",
+        label="SLA policy",
+        head=SlaPolicy,
+        version=SlaPolicyVersion,
+        parent="policy",
+        save=_policy_save_again,
+        signature="sla_policies",
+    )
+)
 
 
 def policy_definition(policy: SlaPolicy) -> dict[str, Any]:

@@ -37,12 +37,13 @@ from django.db.models import F
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.accounts.services import require_admin
 from sportello.core.actors import Via
-from sportello.core.config import signatures
+from sportello.core.config import config_cached
 from sportello.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
+from sportello.core.versioning import ConfigKind, register_kind, version_lock, version_save
 from sportello.tickets.models import EventKind
 
-from .models import TicketTier, TierPath
+from .models import TicketTier, TierPath, TierPathVersion
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Author, Context
@@ -132,48 +133,62 @@ def path_validate(data: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def tier_path_save(*, definition: Any, actor: User | None, now: datetime) -> tuple[TierPath, bool]:
+    """Create the tier path named by `definition["key"]` or save a new version of it (an
+    identical definition writes nothing). A department follows one path."""
     require_admin(actor)
     item = path_validate(definition)
-    path = TierPath.objects.select_for_update().filter(key=item["key"]).first()
+    path = version_lock(TIER_PATHS, item["key"])
     other = TierPath.objects.filter(department_id=item["department"]).exclude(key=item["key"]).first()
     if other is not None:
         raise Conflict(f"the department follows the tier path {other.key!r} already", field="department")
-    if path is not None and path.definition == item and path.active:
-        return path, False
-    if path is None:
-        path = TierPath(key=item["key"], version=0, created_at=now)
-    path.name = item["name"]
-    path.department_id = item["department"]
-    path.definition = item
-    path.active = True
-    path.version += 1
-    path.updated_at = now
-    path.save()
-    return path, True
+    saved = version_save(
+        TIER_PATHS,
+        key=item["key"],
+        definition=item,
+        created_by=actor,
+        now=now,
+        head=path,
+        fields={"name": item["name"], "department_id": item["department"], "definition": item},
+    )
+    return saved.head, saved.written
 
 
-_cache: dict[str, dict[int, Path]] = {}
+def _tier_path_save_again(
+    key: str, head: Any, definition: Any, actor: Any, now: datetime
+) -> tuple[TierPath, bool]:
+    return tier_path_save(definition=definition, actor=actor, now=now)
+
+
+# Tier paths as a versioned configuration kind (`core.versioning`): the head keeps a copy of
+# the current definition, which the escalation path reads.
+TIER_PATHS = register_kind(
+    ConfigKind(
+        name="tier_paths",
+        label="tier path",
+        head=TierPath,
+        version=TierPathVersion,
+        parent="path",
+        save=_tier_path_save_again,
+        head_holds_definition=True,
+        signature="tier_paths",
+    )
+)
+
+
+def _read_paths() -> dict[int, Path]:
+    found = {}
+    for row in TierPath.objects.filter(active=True):
+        d = row.definition
+        tiers = tuple(
+            Tier(t["key"], t["name"], t["team"], t.get("department", d["department"])) for t in d["tiers"]
+        )
+        found[row.department_id] = Path(row.pk, row.key, row.name, row.department_id, tiers)
+    return found
 
 
 def paths_by_department(memo: dict[str, Any] | None = None) -> dict[int, Path]:
     """The active tier paths by department, parsed once per process (under their signature)."""
-    signature = signatures(memo)["tier_paths"]
-    found = _cache.get(signature)
-    if found is None:
-        found = {}
-        for row in TierPath.objects.filter(active=True):
-            d = row.definition
-            tiers = tuple(
-                Tier(t["key"], t["name"], t["team"], t.get("department", d["department"])) for t in d["tiers"]
-            )
-            found[row.department_id] = Path(row.pk, row.key, row.name, row.department_id, tiers)
-        _cache.clear()
-        _cache[signature] = found
-    return found
-
-
-def forget_paths() -> None:
-    _cache.clear()
+    return config_cached("tier_paths", _read_paths, memo)
 
 
 def ticket_tier(ticket: Any, memo: dict[str, Any] | None = None) -> tuple[Path, Tier] | None:

@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
-from sportello.channels import services as outbox
 from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
 from sportello.inbox.models import NotificationKind
 from sportello.inbox.services import notification_add
 from sportello.notifications.context import public_url
+from sportello.outbox import services as outbox
 from sportello.tickets.selectors import ticket_visible_ids
 
 from .models import Task, TaskReminder, TaskStatus

@@ -237,7 +237,7 @@ def list_messages(
     rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
     deliveries: dict[int, dict[str, Any]] = {}
     if isinstance(request.auth, User):  # agents see how their replies' e-mails fared
-        from sportello.channels.services import delivery_states
+        from sportello.outbox.services import delivery_states
 
         replies = [m.pk for m in rows if m.public and m.author_kind == AuthorKind.AGENT]
         deliveries = delivery_states(replies)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,16 +32,15 @@ from sportello.accounts.models import User
 from sportello.contacts.models import Contact
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from sportello.engine.text import FALLBACK_FILENAME, sanitize_filename
 
 from . import permissions
 from .locks import ticket_lock
 from .models import Attachment, AuthorKind, EventKind, StatusCategory, Ticket, TicketEvent
 
 STORAGE_ALIAS = "attachments"
-FILENAME_MAX = 255
 CONTENT_TYPE_MAX = 150
 CHUNK_SIZE = 64 * 1024
-FALLBACK_FILENAME = "attachment"
 OCTET_STREAM = "application/octet-stream"
 
 # Image types a browser may be given as-is: they cannot carry script. SVG is not among them.
@@ -57,8 +55,6 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
 )
 # type/subtype, RFC 6838 restricted-name characters only; parameters are dropped.
 _CONTENT_TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
-# Bidirectional controls make "invoice\u202efdp.exe" look like "invoiceexe.pdf".
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def max_bytes() -> int:
@@ -71,33 +67,6 @@ def attachment_storage() -> Storage:
 
 # --------------------------------------------------------------------------------------------
 # Pure helpers
-
-
-def sanitize_filename(raw: str | None) -> str:
-    """A display name that is safe to store and show: no directories, no control or bidi
-    characters, NFC-normalised, at most 255 characters with the extension kept."""
-    name = raw or ""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = unicodedata.normalize("NFC", name)
-    name = "".join(_filename_char(ch) for ch in name)
-    name = " ".join(name.split()).strip(" .")
-    if not name:
-        return FALLBACK_FILENAME
-    if len(name) > FILENAME_MAX:
-        stem, dot, ext = name.rpartition(".")
-        if dot and stem and 0 < len(ext) <= 16:
-            name = stem[: FILENAME_MAX - len(ext) - 1].rstrip() + "." + ext
-        else:
-            name = name[:FILENAME_MAX]
-    return name
-
-
-def _filename_char(ch: str) -> str:
-    if ch in "\t\n\r\v\f" or unicodedata.category(ch) in ("Zs", "Zl", "Zp"):
-        return " "
-    if ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs"):
-        return ""
-    return ch
 
 
 def sniff_content_type(head: bytes) -> str | None:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 def encrypt_clear_values(apps, schema_editor):  # type: ignore[no-untyped-def]
     """Values stored in clear before encryption are encrypted in place."""
-    from sportello.channels.secrets import seal
+    from sportello.outbox.secrets import seal
 
     WebhookSecret = apps.get_model("channels", "WebhookSecret")
     for row in WebhookSecret.objects.all():

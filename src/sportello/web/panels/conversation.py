@@ -38,7 +38,7 @@ def file_kind(attachment: Attachment) -> str:
 def _conversation(user: User, ticket: Ticket) -> list[Message]:
     """The messages, each agent reply with how its e-mail fared (`delivery`, or None), each
     attachment with its kind (`kind`)."""
-    from sportello.channels.services import delivery_states
+    from sportello.outbox.services import delivery_states
 
     messages = list(selectors.message_list(principal=user, ticket=ticket))
     states = delivery_states([m.pk for m in messages if m.public and m.author_kind == AuthorKind.AGENT])

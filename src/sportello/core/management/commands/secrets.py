@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sportello.channels import secrets
 from sportello.core import clock
 from sportello.core.errors import DomainError
+from sportello.outbox import secrets
 
 
 class Command(BaseCommand):

@@ -21,12 +21,12 @@ from django.core import mail
 from django.core.mail import EmailMessage
 from django_tasks_db.models import DBTaskResult
 
-from sportello.channels import services
-from sportello.channels.models import OutboxMessage, OutboxStatus
-from sportello.channels.services import outbox_add, outbox_deliver
-from sportello.channels.tasks import deliver_outbox
 from sportello.core import worker as worker_mod
 from sportello.core.worker import Runner
+from sportello.outbox import services
+from sportello.outbox.jobs import deliver_outbox
+from sportello.outbox.models import OutboxMessage, OutboxStatus
+from sportello.outbox.services import outbox_add, outbox_deliver
 from testing import NOW
 
 
@@ -284,7 +284,8 @@ def test_the_upgrade_gives_waiting_webhooks_their_destination(db: Any) -> None:
     import pkgutil
     from importlib import import_module
 
-    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
     import sportello.channels.migrations as migrations
 
@@ -294,6 +295,8 @@ def test_the_upgrade_gives_waiting_webhooks_their_destination(db: Any) -> None:
         if m.name.endswith("_outbox_destination_lease_owner_parking")
     ]
     migration = import_module(f"{migrations.__name__}.{name}")
+    # the models as that migration knows them (they have since moved to the app `outbox`)
+    apps = MigrationLoader(connection).project_state(("channels", name)).apps
     waiting = add_webhook("old:waiting", "https://Hooks.Example.test:8443/in?x=1")
     sent = add_webhook("old:sent", "https://hooks.example.test/in")
     odd = add_webhook("old:odd", "ftp://files.example.test/in")

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sportello.channels.models import OutboxMessage
-from sportello.channels.services import outbox_add
+from sportello.outbox.models import OutboxMessage
+from sportello.outbox.services import outbox_add
 from testing import NOW
 
 

@@ -23,11 +23,11 @@ from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save, rules_export, rules_import
 from sportello.blueprints.services import blueprint_save
-from sportello.channels import secrets
-from sportello.channels.models import OutboxMessage, WebhookSecret
-from sportello.channels.services import outbox_deliver
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, ValidationFailed
+from sportello.outbox import secrets
+from sportello.outbox.models import OutboxMessage, WebhookSecret
+from sportello.outbox.services import outbox_deliver
 from sportello.sla.services import policy_save as sla_policy_save
 from sportello.tickets import services as ticket_services
 from testing import NOW
@@ -373,7 +373,8 @@ def test_the_upgrade_encrypts_values_stored_in_clear(db: Any) -> None:
     import pkgutil
     from importlib import import_module
 
-    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
     import sportello.channels.migrations as migrations
 
@@ -383,6 +384,8 @@ def test_the_upgrade_encrypts_values_stored_in_clear(db: Any) -> None:
         if m.name.endswith("_webhook_secret_rotation_encryption")
     ]
     migration = import_module(f"{migrations.__name__}.{name}")
+    # the models as that migration knows them (they have since moved to the app `outbox`)
+    apps = MigrationLoader(connection).project_state(("channels", name)).apps
     WebhookSecret.objects.create(name="crm", secret="clear-value-0123456789", created_at=NOW)
     # when the migration's data step runs (twice: it converts only what is in clear)
     migration.encrypt_clear_values(apps, None)

@@ -13,11 +13,11 @@ from django.core.mail import EmailMessage
 from django_tasks_db.models import DBTaskResult
 from hook_server import Hook
 
-from sportello.channels.models import OutboxMessage, OutboxStatus
-from sportello.channels.selectors import outbox_health
-from sportello.channels.services import _claim, outbox_add, outbox_deliver
-from sportello.channels.tasks import deliver_outbox
 from sportello.core import clock
+from sportello.outbox.jobs import deliver_outbox
+from sportello.outbox.models import OutboxMessage, OutboxStatus
+from sportello.outbox.selectors import outbox_health
+from sportello.outbox.services import _claim, outbox_add, outbox_deliver
 from sportello.tickets.models import TicketEvent
 from testing import NOW
 

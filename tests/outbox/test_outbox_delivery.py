@@ -21,10 +21,10 @@ from hook_server import Hook, add_webhook
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sportello.channels.models import OutboxMessage, OutboxStatus, WebhookSecret
-from sportello.channels.secrets import seal
-from sportello.channels.services import outbox_add, outbox_deliver, outbox_sweep, retry_delay
-from sportello.channels.tasks import deliver_outbox
+from sportello.outbox.jobs import deliver_outbox
+from sportello.outbox.models import OutboxMessage, OutboxStatus, WebhookSecret
+from sportello.outbox.secrets import seal
+from sportello.outbox.services import outbox_add, outbox_deliver, outbox_sweep, retry_delay
 from testing import NOW
 
 

@@ -21,19 +21,21 @@ passed (MAIL_RETRY_WINDOW, WEBHOOK_RETRY_WINDOW: a day), then the item is parked
 for admins (`selectors.parked_list`), retried on request (`delivery_retry`), never dropped. An
 agent's reply is the exception: it fails, and that is recorded on the ticket (below).
 
-E-mail (`channels.outbound` builds the message): an SMTP 5xx answer to the message is a permanent
+E-mail (`outbox.email` builds and sends the message): an SMTP 5xx answer to the message is a permanent
 failure, a 4xx answer, a refused or broken connection or a timeout a transient one, retried as
 above. Automatic mails are capped per recipient per day (`MAIL_AUTO_REPLIES_PER_DAY`): past the
-cap a recipient is skipped, and a mail left with nobody to go to fails as suppressed. When an agent's reply
-fails for good, the ticket records it (a "delivery" event, through the pipeline) and its author
-is told by e-mail, in a transaction of its own after the failure is recorded.
+cap a recipient is skipped, and a mail left with nobody to go to fails as suppressed. When a delivery
+fails for good, the hooks registered with `outbox.hooks.on_delivery_failed` run after the failure
+is recorded (the tickets app records an agent's failed reply on its ticket and tells its author).
+
+Each kind's attempt is made by its transport (`outbox.transport`: `outbox.email`,
+`outbox.webhooks`); this module knows no kind.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import smtplib
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -44,33 +46,28 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min
+from django.tasks import Task
 
 from sportello.accounts.models import Role, User
 from sportello.core import clock
-from sportello.core.actors import Actor, Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied
 
-from . import outbound, secrets, webhooks
+from . import email, hooks, webhooks  # noqa: F401  (each registers its transport)
+from .email import AUTO_REPLY_WINDOW
 from .models import AutoReply, OutboxMessage, OutboxStatus
+from .transport import Attempt, PermanentFailure, TransientFailure, transport_for
 
 logger = logging.getLogger(__name__)
 
 ERROR_MAX_CHARS = 2000
-MAILER = "default"  # the `MAILERS` alias outbound mail is sent through
-AUTO_REPLY_WINDOW = timedelta(hours=24)
-# An e-mail is retried for at least this long after it was queued, however many attempts that
-# takes (a relay down for a night loses nothing); SPORTELLO["MAIL_RETRY_WINDOW"] (seconds)
-# overrides it.
-MAIL_RETRY_WINDOW = 24 * 3600.0
-WEBHOOK_RETRY_WINDOW = 24 * 3600.0
-# The task queue each kind of delivery waits in (settings.TASKS["default"]["QUEUES"]).
-QUEUES = {"email": "email", "webhook": "webhook"}
+# The task queue of a kind without a transport (its delivery fails as unknown).
 DEFAULT_QUEUE = "default"
 FAIR_RANK_MAX = 100  # the backend's lowest task priority is -100
 
 
 def delivery_queue(kind: str) -> str:
-    return QUEUES.get(kind, DEFAULT_QUEUE)
+    transport = transport_for(kind)
+    return transport.queue if transport is not None else DEFAULT_QUEUE
 
 
 def webhook_destination(url: object) -> str:
@@ -103,20 +100,21 @@ def destination_priority(item: OutboxMessage) -> int:
     return -others[:FAIR_RANK_MAX].count()
 
 
-# The worker entry point that delivers one item (`tasks.deliver_outbox`), registered by the jobs
-# module when the app is ready: the delivery loop enqueues it without importing its own edge.
-_delivery_jobs: list[Any] = []
+# The job that makes one delivery attempt (`jobs.deliver_outbox`, which calls this module): it
+# registers itself here when the jobs are loaded (`OutboxConfig.ready`), so this module never
+# imports the jobs.
+_delivery_task: Task[..., Any] | None = None
 
 
-def delivery_job_register(job: Any) -> None:
-    """Register the job that delivers one outbox item (called once, by `channels.tasks`)."""
-    _delivery_jobs[:] = [job]
+def delivery_task_register(task: Task[..., Any]) -> None:
+    global _delivery_task
+    _delivery_task = task
 
 
-def _delivery_job() -> Any:
-    if not _delivery_jobs:
-        raise RuntimeError("no outbox delivery job is registered (is the channels app installed?)")
-    return _delivery_jobs[0]
+def _delivery_job() -> Task[..., Any]:
+    if _delivery_task is None:
+        raise RuntimeError("the outbox's delivery job is not registered (is sportello.outbox installed?)")
+    return _delivery_task
 
 
 def _enqueue(item: OutboxMessage, *, run_after: datetime | None = None) -> None:
@@ -157,15 +155,6 @@ def retry_delay(*, attempt: int, base: float, cap: float, rng: random.Random | N
     return timedelta(seconds=(rng or random).uniform(0.0, ceiling))
 
 
-class PermanentFailure(Exception):
-    """Retrying cannot help (a refused destination, an HTTP 4xx or SMTP 5xx answer, an unusable
-    payload)."""
-
-
-class TransientFailure(Exception):
-    """Worth another attempt later."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Claim:
     outbox_id: int
@@ -185,125 +174,16 @@ def _config(key: str) -> Any:
     return settings.SPORTELLO[key]
 
 
-def _deliver_email(*, outbox_id: int, now: datetime) -> tuple[str, ...]:
-    """Send an e-mail item; returns the recipients to count as sent an automatic reply."""
-    item = (
-        OutboxMessage.objects.select_related("ticket__department", "ticket__requester")
-        .filter(pk=outbox_id)
-        .first()
-    )
-    if item is None:
-        raise PermanentFailure("the outbox item no longer exists")
-    try:
-        to = outbound.recipients(item.payload)
-        automatic = outbound.is_automatic(dedupe_key=item.dedupe_key, payload=item.payload)
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise PermanentFailure(f"unusable e-mail payload: {exc}") from exc
-    if automatic:
-        to = _under_auto_reply_cap(to, now=now)
-    try:
-        msg = outbound.build_email(item, now=now, to=to)
-        msg.message()  # every header is checked now: a bad one is the payload's fault, for good
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PermanentFailure(f"unusable e-mail payload: {type(exc).__name__}: {exc}") from exc
-    try:
-        msg.send(using=MAILER)
-    except smtplib.SMTPException as exc:
-        raise smtp_failure(exc) from exc
-    except ValueError as exc:  # an address the backend cannot send to
-        raise PermanentFailure(f"unusable address: {exc}") from exc
-    return tuple(a.lower() for a in to) if automatic else ()
-
-
-def _under_auto_reply_cap(to: list[str], *, now: datetime) -> list[str]:
-    """The recipients still under the daily cap of automatic replies; PermanentFailure
-    ("suppressed: …") when none is."""
-    cap = int(_config("MAIL_AUTO_REPLIES_PER_DAY"))
-    counts = dict(
-        AutoReply.objects.filter(recipient__in=[a.lower() for a in to], sent_at__gt=now - AUTO_REPLY_WINDOW)
-        .order_by()
-        .values_list("recipient")
-        .annotate(n=Count("id"))
-        .values_list("recipient", "n")
-    )
-    capped = [a for a in to if counts.get(a.lower(), 0) >= cap]
-    if capped:
-        logger.info("automatic mail not sent to %s: capped at %s a day", ", ".join(capped), cap)
-    kept = [a for a in to if a not in capped]
-    if not kept:
-        raise PermanentFailure(f"suppressed: automatic replies to {', '.join(capped)} capped at {cap} a day")
-    return kept
-
-
-def _smtp_text(code: int, message: bytes | str) -> str:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-    return " ".join(f"{code} {text}".split())
-
-
-def smtp_failure(exc: smtplib.SMTPException) -> PermanentFailure | TransientFailure:
-    """What an SMTP error means for the message: a 5xx answer to the message (its sender, its
-    recipients, its data) is permanent; a 4xx answer is transient, and so is a failure to
-    talk to our relay at all (greeting, HELO, authentication: our configuration, not the
-    message, is at fault and a fix makes the retry succeed)."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        refused = sorted(exc.recipients.items())
-        text = "recipients refused: " + "; ".join(f"{a}: {_smtp_text(c, m)}" for a, (c, m) in refused)
-        permanent = bool(refused) and all(code >= 500 for _, (code, _) in refused)
-        return PermanentFailure(text) if permanent else TransientFailure(text)
-    if isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPHeloError | smtplib.SMTPAuthenticationError):
-        return TransientFailure(f"{type(exc).__name__}: {_smtp_text(exc.smtp_code, exc.smtp_error)}")
-    if isinstance(exc, smtplib.SMTPResponseException):
-        what = {smtplib.SMTPSenderRefused: "sender refused", smtplib.SMTPDataError: "message refused"}
-        text = f"{what.get(type(exc), 'SMTP error')}: {_smtp_text(exc.smtp_code, exc.smtp_error)}"
-        return PermanentFailure(text) if exc.smtp_code >= 500 else TransientFailure(text)
-    return TransientFailure(f"{type(exc).__name__}: {exc}")
-
-
-def _deliver_webhook(payload: dict[str, Any], *, delivery_id: str, now: datetime) -> None:
-    try:
-        url, body = str(payload["url"]), str(payload["body"])
-        headers = {str(k): str(v) for k, v in dict(payload.get("headers") or {}).items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PermanentFailure(f"unusable webhook payload: {type(exc).__name__}: {exc}") from exc
-    signing: secrets.Signing | None = None
-    if ref := payload.get("secret_ref"):
-        try:
-            signing = secrets.signing_values(str(ref), now=now)
-        except secrets.Undecryptable:
-            raise PermanentFailure(
-                f"cannot decrypt webhook secret {str(ref)[:100]!r} (SECRET_KEY changed?): rotate it"
-            ) from None
-        if signing is None:
-            raise PermanentFailure(f"unknown webhook secret {str(ref)[:100]!r}")
-    result = webhooks.webhook_send(
-        url=url,
-        body=body,
-        delivery_id=delivery_id,
-        timestamp=int(now.timestamp()),
-        secret=signing.current if signing is not None else None,
-        previous_secret=signing.previous if signing is not None else None,
-        headers=headers,
-        allow=webhooks.AllowList.parse(_config("WEBHOOK_ALLOW")),
-        limits=webhooks.Limits(
-            connect_timeout=float(_config("WEBHOOK_CONNECT_TIMEOUT")),
-            total_timeout=float(_config("WEBHOOK_TOTAL_TIMEOUT")),
-            max_response_bytes=int(_config("WEBHOOK_MAX_RESPONSE_BYTES")),
-        ),
-    )
-    if result.outcome is webhooks.Outcome.PERMANENT:
-        raise PermanentFailure(result.error)
-    if result.outcome is webhooks.Outcome.RETRY:
-        raise TransientFailure(result.error)
-
-
 def _attempt(claim: _Claim, *, now: datetime) -> tuple[str, ...]:
-    """Deliver a claimed item; returns the recipients of an automatic mail it sent."""
-    if claim.kind == "email":
-        return _deliver_email(outbox_id=claim.outbox_id, now=now)
-    if claim.kind == "webhook":
-        _deliver_webhook(claim.payload, delivery_id=claim.delivery_id, now=now)
-        return ()
-    raise PermanentFailure(f"unknown outbox kind {claim.kind[:40]!r}")
+    """Deliver a claimed item through its kind's transport; returns the recipients of an
+    automatic mail it sent."""
+    transport = transport_for(claim.kind)
+    if transport is None:
+        raise PermanentFailure(f"unknown outbox kind {claim.kind[:40]!r}")
+    attempt = Attempt(
+        outbox_id=claim.outbox_id, payload=claim.payload, delivery_id=claim.delivery_id, now=now
+    )
+    return transport.deliver(attempt)
 
 
 def _out_of_attempts(item: OutboxMessage, *, now: datetime) -> bool:
@@ -311,17 +191,16 @@ def _out_of_attempts(item: OutboxMessage, *, now: datetime) -> bool:
     retry window has passed too (since it was queued, or since an admin retried it)."""
     if item.attempts < int(_config("OUTBOX_MAX_ATTEMPTS")):
         return False
-    if item.kind == "email":
-        window = float(settings.SPORTELLO.get("MAIL_RETRY_WINDOW", MAIL_RETRY_WINDOW))
-    elif item.kind == "webhook":
-        window = float(settings.SPORTELLO.get("WEBHOOK_RETRY_WINDOW", WEBHOOK_RETRY_WINDOW))
-    else:
+    transport = transport_for(item.kind)
+    if transport is None:
         return True
+    window = transport.retry_window()
     return now - (item.window_start or item.created_at) >= timedelta(seconds=window)
 
 
 def _is_reply(item: OutboxMessage) -> bool:
-    """An agent's reply sent by e-mail: its failure is recorded on the ticket (`_reply_failed`)."""
+    """An agent's reply sent by e-mail: it fails rather than parks (its failure is recorded on
+    the ticket, through `hooks.delivery_failed`)."""
     message_id = item.payload.get("message_id") if isinstance(item.payload, dict) else None
     return item.kind == "email" and isinstance(message_id, int) and not isinstance(message_id, bool)
 
@@ -477,77 +356,8 @@ def outbox_deliver(
             outbox_id=outbox_id, claim=claim, error=error, automatic_to=automatic_to, now=now, rng=rng
         )
     if done.failed_now:
-        _reply_failed(outbox_id=outbox_id, now=now)
+        hooks.delivery_failed(outbox_id=outbox_id, now=now)
     return done.status
-
-
-def _reply_failed(*, outbox_id: int, now: datetime) -> None:
-    """An agent's e-mailed reply failed for good: record it on the ticket (a "delivery" event,
-    through the pipeline, by the system) and tell the reply's author by e-mail. Runs after the
-    failure is recorded, in a transaction of its own; once per item (the notice's dedupe key)."""
-    from sportello.tickets import pipeline
-    from sportello.tickets.models import EventKind, Message
-
-    item = OutboxMessage.objects.filter(pk=outbox_id, kind="email").first()
-    message_id = (
-        item.payload.get("message_id") if item is not None and isinstance(item.payload, dict) else None
-    )
-    if item is None or not isinstance(message_id, int) or isinstance(message_id, bool):
-        return
-    message = Message.objects.select_related("author_agent").filter(pk=message_id).first()
-    if message is None:
-        return
-    to = [str(a) for a in item.payload.get("to") or []]
-    error = item.last_error
-    dedupe_key = f"delivery-failed:{item.pk}"
-    try:
-        with transaction.atomic():
-            if OutboxMessage.objects.filter(dedupe_key=dedupe_key).exists():
-                return
-            outcome = pipeline.ticket_apply(
-                ticket_id=item.ticket_id or message.ticket_id,
-                mutation=pipeline.Mutation(
-                    actor=Actor.system("delivery"),
-                    via=Via.SYSTEM,
-                    cause=f"outbox:{item.pk}",
-                    records=(
-                        pipeline.NewRecord(
-                            kind=EventKind.DELIVERY,
-                            field="failed",
-                            new={"outbox_id": item.pk, "message_id": message_id, "to": to, "error": error},
-                        ),
-                    ),
-                    authorised=True,
-                ),
-                now=now,
-            )
-            author = message.author_agent
-            if author is None or not author.is_active or not author.email:
-                return
-            ticket = outcome.ticket
-            recipients = ", ".join(to)
-            outbox_add(
-                kind="email",
-                ticket=ticket,
-                change_id=outcome.change_id,
-                dedupe_key=dedupe_key,
-                payload={
-                    "to": [author.email],
-                    "subject": f"[#{ticket.number}] Your reply to {recipients} was not delivered",
-                    "body": (
-                        f"Your reply on ticket #{ticket.number} ({ticket.subject}) to {recipients} "
-                        f"could not be delivered, and will not be retried.\n\n"
-                        f"Reason: {error}\n\n"
-                        "The reply is kept on the ticket. Check the address, or reach the customer "
-                        "another way.\n"
-                    ),
-                    "ticket_number": ticket.number,
-                    "automatic": True,
-                },
-                now=now,
-            )
-    except Exception:  # the failure itself is recorded on the item; this is its report
-        logger.exception("could not record the failed delivery of outbox %s", outbox_id)
 
 
 def auto_replies_prune(*, now: datetime) -> int:
@@ -578,14 +388,13 @@ def outbox_sweep(*, now: datetime, grace: timedelta = timedelta(minutes=10), lim
     from django_tasks_db.compat import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    deliver_outbox = _delivery_job()
     overdue = OutboxMessage.objects.filter(
         status=OutboxStatus.PENDING, next_attempt_at__lt=now - grace
     ).exclude(lease_until__gte=now)
     count = 0
     for item in overdue.order_by("next_attempt_at").only("pk", "kind")[:limit]:
         queued = DBTaskResult.objects.filter(
-            task_path=deliver_outbox.module_path,
+            task_path=_delivery_job().module_path,
             status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
             args_kwargs__kwargs__outbox_id=item.pk,
         ).exists()

@@ -1,4 +1,5 @@
-"""Outbound e-mail: one outbox item (`OutboxMessage`, kind "email") as the message we send.
+"""The e-mail transport: one outbox item (`OutboxMessage`, kind "email") as the message we
+send, and sending it.
 
 The message is built on every attempt from the item alone, so a retry sends the same message:
 its Message-ID is derived from the item's delivery id, never drawn at random.
@@ -26,6 +27,12 @@ to other people on the ticket (notifications to agents) are left out: the custom
 
 Header injection: every header value built here from data (subject, display names) is one line
 of printable text; addresses are parsed as addr-specs and refused if they are anything else.
+
+Sending: an SMTP 5xx answer to the message is a permanent failure; a 4xx answer, a refused or
+broken connection or a timeout a transient one. Automatic mails are capped per recipient per day
+(`MAIL_AUTO_REPLIES_PER_DAY`): past the cap a recipient is skipped, and a mail left with nobody to
+go to fails as suppressed. The mail received on the ticket that threading reads comes from mail
+intake, through `outbox.hooks.on_thread_lookup`.
 """
 
 from __future__ import annotations
@@ -33,23 +40,37 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import logging
 import re
+import smtplib
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Count
 
 from sportello.contacts.models import Contact
 from sportello.core.text import text_to_html
 from sportello.mail import ids
 from sportello.tickets.models import Message
 
-from .models import InboundMail, InboundStatus, OutboxMessage, OutboxStatus
+from . import hooks
+from .models import AutoReply, OutboxMessage, OutboxStatus
+from .transport import Attempt, PermanentFailure, TransientFailure, Transport, register_transport
+
+logger = logging.getLogger(__name__)
+
+MAILER = "default"  # the `MAILERS` alias outbound mail is sent through
+AUTO_REPLY_WINDOW = timedelta(hours=24)
+# An e-mail is retried for at least this long after it was queued, however many attempts that
+# takes (a relay down for a night loses nothing); SPORTELLO["MAIL_RETRY_WINDOW"] (seconds)
+# overrides it.
+MAIL_RETRY_WINDOW = 24 * 3600.0
 
 REPLY_TOKEN_SALT = b"sportello.mail.reply-token"
 REFERENCES_MAX = 20
@@ -266,15 +287,8 @@ def _thread(item: OutboxMessage, *, to: list[str]) -> tuple[str | None, list[str
     if item.ticket_id is None:
         return None, []
     inbound: list[tuple[datetime, str]] = []
-    received = (
-        InboundMail.objects.filter(
-            ticket_id=item.ticket_id, status__in=[InboundStatus.TICKET, InboundStatus.REPLY]
-        )
-        .exclude(header_message_id="")
-        .order_by("-received_at", "-id")
-        .values_list("header_message_id", "received_at")
-    )
-    for raw, received_at in received[:SCAN_MAX]:
+    received = hooks.received_message_ids(ticket_id=item.ticket_id, limit=SCAN_MAX)
+    for raw, received_at in received:
         if len(inbound) >= REFERENCES_MAX:
             break
         if (mid := _normal_message_id(raw)) is not None:
@@ -328,3 +342,94 @@ def _html(payload: dict[str, Any], *, item: OutboxMessage, body: str, language: 
         if stored:
             return str(stored)
     return html_document(body, language=language)
+
+
+# --------------------------------------------------------------------------------------------
+# Sending
+
+
+def deliver(attempt: Attempt) -> tuple[str, ...]:
+    """Send an e-mail item (the transport of kind "email"); returns the recipients to count as
+    sent an automatic reply."""
+    now = attempt.now
+    item = (
+        OutboxMessage.objects.select_related("ticket__department", "ticket__requester")
+        .filter(pk=attempt.outbox_id)
+        .first()
+    )
+    if item is None:
+        raise PermanentFailure("the outbox item no longer exists")
+    try:
+        to = recipients(item.payload)
+        automatic = is_automatic(dedupe_key=item.dedupe_key, payload=item.payload)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise PermanentFailure(f"unusable e-mail payload: {exc}") from exc
+    if automatic:
+        to = _under_auto_reply_cap(to, now=now)
+    try:
+        msg = build_email(item, now=now, to=to)
+        msg.message()  # every header is checked now: a bad one is the payload's fault, for good
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentFailure(f"unusable e-mail payload: {type(exc).__name__}: {exc}") from exc
+    try:
+        msg.send(using=MAILER)
+    except smtplib.SMTPException as exc:
+        raise smtp_failure(exc) from exc
+    except ValueError as exc:  # an address the backend cannot send to
+        raise PermanentFailure(f"unusable address: {exc}") from exc
+    return tuple(a.lower() for a in to) if automatic else ()
+
+
+def _under_auto_reply_cap(to: list[str], *, now: datetime) -> list[str]:
+    """The recipients still under the daily cap of automatic replies; PermanentFailure
+    ("suppressed: …") when none is."""
+    cap = int(settings.SPORTELLO["MAIL_AUTO_REPLIES_PER_DAY"])
+    counts = dict(
+        AutoReply.objects.filter(recipient__in=[a.lower() for a in to], sent_at__gt=now - AUTO_REPLY_WINDOW)
+        .order_by()
+        .values_list("recipient")
+        .annotate(n=Count("id"))
+        .values_list("recipient", "n")
+    )
+    capped = [a for a in to if counts.get(a.lower(), 0) >= cap]
+    if capped:
+        logger.info("automatic mail not sent to %s: capped at %s a day", ", ".join(capped), cap)
+    kept = [a for a in to if a not in capped]
+    if not kept:
+        raise PermanentFailure(f"suppressed: automatic replies to {', '.join(capped)} capped at {cap} a day")
+    return kept
+
+
+def _smtp_text(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return " ".join(f"{code} {text}".split())
+
+
+def smtp_failure(exc: smtplib.SMTPException) -> PermanentFailure | TransientFailure:
+    """What an SMTP error means for the message: a 5xx answer to the message (its sender, its
+    recipients, its data) is permanent; a 4xx answer is transient, and so is a failure to
+    talk to our relay at all (greeting, HELO, authentication: our configuration, not the
+    message, is at fault and a fix makes the retry succeed)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = sorted(exc.recipients.items())
+        text = "recipients refused: " + "; ".join(f"{a}: {_smtp_text(c, m)}" for a, (c, m) in refused)
+        permanent = bool(refused) and all(code >= 500 for _, (code, _) in refused)
+        return PermanentFailure(text) if permanent else TransientFailure(text)
+    if isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPHeloError | smtplib.SMTPAuthenticationError):
+        return TransientFailure(f"{type(exc).__name__}: {_smtp_text(exc.smtp_code, exc.smtp_error)}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        what = {smtplib.SMTPSenderRefused: "sender refused", smtplib.SMTPDataError: "message refused"}
+        text = f"{what.get(type(exc), 'SMTP error')}: {_smtp_text(exc.smtp_code, exc.smtp_error)}"
+        return PermanentFailure(text) if exc.smtp_code >= 500 else TransientFailure(text)
+    return TransientFailure(f"{type(exc).__name__}: {exc}")
+
+
+TRANSPORT = register_transport(
+    Transport(
+        kind="email",
+        deliver=deliver,
+        queue="email",
+        retry_window_setting="MAIL_RETRY_WINDOW",
+        retry_window_default=MAIL_RETRY_WINDOW,
+    )
+)

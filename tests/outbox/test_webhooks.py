@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from sportello.channels import webhooks
-from sportello.channels.webhooks import AllowList, Limits, Outcome, Refused, webhook_send, webhook_signature
+from sportello.outbox import webhooks
+from sportello.outbox.webhooks import AllowList, Limits, Outcome, Refused, webhook_send, webhook_signature
 
 LOCAL = AllowList.parse(["127.0.0.1/32"])
 FAST = Limits(connect_timeout=2.0, total_timeout=3.0, max_response_bytes=64 * 1024)

@@ -1,4 +1,5 @@
-"""Webhook delivery: signed, bounded, and never to an address inside the network unless allowed.
+"""Webhook delivery (the transport of kind "webhook"): signed, bounded, and never to an address
+inside the network unless allowed.
 
 The host name is resolved once; each address is checked, and the connection goes to the checked
 address (no second lookup, so no DNS-rebinding gap) while the Host header and TLS SNI carry the
@@ -20,11 +21,20 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from . import secrets
+from .transport import Attempt, PermanentFailure, TransientFailure, Transport, register_transport
 
 type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 type IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# A webhook is retried for at least this long after it was queued;
+# SPORTELLO["WEBHOOK_RETRY_WINDOW"] (seconds) overrides it.
+WEBHOOK_RETRY_WINDOW = 24 * 3600.0
 RESERVED_HEADERS = frozenset(
     {
         "host",
@@ -302,3 +312,63 @@ def webhook_send(
         if 300 <= status < 400:
             error += " (redirects are not followed)"
     return WebhookResult(outcome, status=status, error=error, response_bytes=received)
+
+
+# --------------------------------------------------------------------------------------------
+# The transport
+
+
+def _sportello(key: str) -> Any:
+    return settings.SPORTELLO[key]
+
+
+def deliver(attempt: Attempt) -> tuple[str, ...]:
+    """Send a webhook item (the transport of kind "webhook"), signed with the secret its payload
+    names (`secret_ref`)."""
+    payload, now = attempt.payload, attempt.now
+    try:
+        url, body = str(payload["url"]), str(payload["body"])
+        headers = {str(k): str(v) for k, v in dict(payload.get("headers") or {}).items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentFailure(f"unusable webhook payload: {type(exc).__name__}: {exc}") from exc
+    signing: secrets.Signing | None = None
+    if ref := payload.get("secret_ref"):
+        try:
+            signing = secrets.signing_values(str(ref), now=now)
+        except secrets.Undecryptable:
+            raise PermanentFailure(
+                f"cannot decrypt webhook secret {str(ref)[:100]!r} (SECRET_KEY changed?): rotate it"
+            ) from None
+        if signing is None:
+            raise PermanentFailure(f"unknown webhook secret {str(ref)[:100]!r}")
+    result = webhook_send(
+        url=url,
+        body=body,
+        delivery_id=attempt.delivery_id,
+        timestamp=int(now.timestamp()),
+        secret=signing.current if signing is not None else None,
+        previous_secret=signing.previous if signing is not None else None,
+        headers=headers,
+        allow=AllowList.parse(_sportello("WEBHOOK_ALLOW")),
+        limits=Limits(
+            connect_timeout=float(_sportello("WEBHOOK_CONNECT_TIMEOUT")),
+            total_timeout=float(_sportello("WEBHOOK_TOTAL_TIMEOUT")),
+            max_response_bytes=int(_sportello("WEBHOOK_MAX_RESPONSE_BYTES")),
+        ),
+    )
+    if result.outcome is Outcome.PERMANENT:
+        raise PermanentFailure(result.error)
+    if result.outcome is Outcome.RETRY:
+        raise TransientFailure(result.error)
+    return ()
+
+
+TRANSPORT = register_transport(
+    Transport(
+        kind="webhook",
+        deliver=deliver,
+        queue="webhook",
+        retry_window_setting="WEBHOOK_RETRY_WINDOW",
+        retry_window_default=WEBHOOK_RETRY_WINDOW,
+    )
+)

@@ -12,21 +12,23 @@ from email.utils import format_datetime
 from typing import Any, Literal
 
 import pytest
-from smtp_sink import Sink, free_port, mailers_for
 
+from smtp_sink import Sink, free_port, mailers_for
 from sportello.accounts.models import Department
-from sportello.channels import outbound, services
-from sportello.channels.models import AutoReply, InboundMail, InboundStatus, OutboxMessage, OutboxStatus
-from sportello.channels.services import (
+from sportello.channels.models import InboundMail, InboundStatus
+from sportello.contacts.models import Contact
+from sportello.core import clock
+from sportello.mail import ids
+from sportello.outbox import email as outbound
+from sportello.outbox import services
+from sportello.outbox.models import AutoReply, OutboxMessage, OutboxStatus
+from sportello.outbox.services import (
     auto_replies_prune,
     delivery_states,
     outbox_add,
     outbox_deliver,
     retry_delay,
 )
-from sportello.contacts.models import Contact
-from sportello.core import clock
-from sportello.mail import ids
 from sportello.tickets.models import Message, TicketEvent
 from testing import NOW, missing_pages_ticket
 

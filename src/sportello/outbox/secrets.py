@@ -40,7 +40,7 @@ from sportello.core.errors import Conflict, NotFound, ValidationFailed
 
 from .models import WebhookSecret
 
-logger = logging.getLogger("sportello.channels.secrets")
+logger = logging.getLogger("sportello.channels.secrets")  # the name operators filter on (docs/rules.md)
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 VALUE_MIN, VALUE_MAX = 16, 256

@@ -1,4 +1,5 @@
-"""Worker entry points (Django's tasks API; the database backend runs them)."""
+"""Background jobs of the outbox (Django's tasks API; the database backend runs them): one
+delivery attempt, and the periodic sweep and pruning."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ def deliver_outbox(context: TaskContext, *, outbox_id: int) -> str:
     return str(services.outbox_deliver(outbox_id=outbox_id, lease_owner=owner))
 
 
+services.delivery_task_register(deliver_outbox)  # what the outbox enqueues for each attempt
+
+
 @task()
 def sweep_outbox() -> int:
     return services.outbox_sweep(now=clock.now())
 
 
 register_job(name="outbox_sweep", every=timedelta(minutes=5), task=sweep_outbox)
-services.delivery_job_register(deliver_outbox)
 
 
 @task()

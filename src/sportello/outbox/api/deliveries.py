@@ -14,11 +14,14 @@ from sportello.core import clock
 from sportello.core.paging import SortKey, page_limit, paginate
 from sportello.tickets import selectors as ticket_selectors
 
-from . import selectors, services
-from .models import OutboxMessage, OutboxStatus
-from .schemas import DeliveryOut, DeliveryPage
+from .. import selectors, services
+from ..models import OutboxMessage, OutboxStatus
+from ..schemas import DeliveryOut, DeliveryPage
 
 router = Router(tags=["deliveries"])
+# Operation ids as they were when this module was `sportello.channels.api`: clients generated
+# from the OpenAPI document keep their names.
+OPERATION_PREFIX = "sportello_channels_api_"
 
 
 def public_url(url: str) -> str:
@@ -65,6 +68,7 @@ def delivery_out(item: OutboxMessage) -> dict[str, Any]:
     "/tickets/{ticket_id}/deliveries",
     response=DeliveryPage,
     summary="Delivery state of a ticket's e-mails and webhooks",
+    operation_id=OPERATION_PREFIX + "list_deliveries",
 )
 def list_deliveries(
     request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
@@ -79,6 +83,7 @@ def list_deliveries(
     "/deliveries/parked",
     response=DeliveryPage,
     summary="Deliveries parked after their retry window (admins)",
+    operation_id=OPERATION_PREFIX + "list_parked",
 )
 def list_parked(
     request: HttpRequest,
@@ -97,6 +102,7 @@ def list_parked(
     "/deliveries/{delivery_id}/retry",
     response=DeliveryOut,
     summary="Put a parked delivery back in the queue (admins)",
+    operation_id=OPERATION_PREFIX + "retry_delivery",
 )
 def retry_delivery(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
     """Delivered again as soon as a worker is free, with a new retry window; the same delivery

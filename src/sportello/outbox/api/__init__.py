@@ -1,0 +1,1 @@
+"""The outbox's API: deliveries (`deliveries`) and webhook secrets (`secrets`)."""
