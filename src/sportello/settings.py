@@ -75,6 +75,20 @@ MIDDLEWARE = [
     "sportello.core.http.ApiContentTypeMiddleware",
 ]
 
+# What reacts to every ticket change, in order (`tickets.extensions`): each phase of the change
+# pipeline calls the extensions that define it, in this order.
+SPORTELLO_TICKET_EXTENSIONS = [
+    "sportello.automation.extension.EventRules",
+    "sportello.sla.extension.SlaClocks",
+    "sportello.sla.extension.Tiers",
+    "sportello.blueprints.extension.Blueprints",
+    "sportello.automation.extension.TimeRuleTimers",
+    "sportello.notifications.extension.ReplyMail",
+    "sportello.outbox.extension.Outbox",
+    "sportello.automation.extension.Assignment",
+    "sportello.inbox.extension.AgentNotifications",
+]
+
 ROOT_URLCONF = "sportello.urls"
 CSRF_FAILURE_VIEW = "sportello.core.http.csrf_failure"
 WSGI_APPLICATION = "sportello.wsgi.application"

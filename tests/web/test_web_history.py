@@ -347,8 +347,9 @@ def test_an_event_of_an_unknown_kind_reads_as_its_name_not_its_data(
 
 
 def _kind_arguments() -> list[tuple[str, int, ast.expr]]:
-    """Every `kind=` given to a `TicketEvent(...)` or `NewRecord(...)` in the source, and every
-    module constant named `EVENT_KIND`."""
+    """Every `kind=` given to a `TicketEvent(...)`, `NewRecord(...)` or the audit's `event(...)`
+    in the source, every kind a plug-in records with `ctx.record(kind, ...)`, and every module
+    constant named `EVENT_KIND`."""
     found = []
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -362,10 +363,14 @@ def _kind_arguments() -> list[tuple[str, int, ast.expr]]:
                     if isinstance(func, ast.Attribute)
                     else ""
                 )
-                if name in ("TicketEvent", "NewRecord", "create") and (
+                if name in ("TicketEvent", "NewRecord", "event", "create") and (
                     name != "create" or "TicketEvent.objects" in ast.unparse(func)
                 ):
                     found += [(str(path), node.lineno, k.value) for k in node.keywords if k.arg == "kind"]
+                elif (
+                    name == "record" and isinstance(func, ast.Attribute) and ast.unparse(func.value) == "ctx"
+                ):
+                    found += [(str(path), node.lineno, node.args[0])] if node.args else []
             elif isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "EVENT_KIND" for t in node.targets
             ):

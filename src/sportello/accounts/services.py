@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from sportello.core import extensions
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.text import clean_text
 
@@ -284,9 +285,8 @@ def agent_set_status(
             user.status_changed_at = now
             user.save(update_fields=["status", "status_changed_at"])
             if status == AgentStatus.ONLINE:
-                from sportello.automation.assignment import agent_came_online
-
-                agent_came_online(agent=user, now=now)  # waiting tickets find their agent
+                for hook in extensions.hooks("agent_online"):  # waiting tickets find their agent
+                    hook(agent=user, now=now)
     return user
 
 

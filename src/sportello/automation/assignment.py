@@ -10,7 +10,7 @@ pipeline's transaction):
 3. the members, each with their tickets in the counted status categories and their place in
    the rotation (`AgentAssignment.last_assigned_at`), are read in one query;
 4. `engine.assignment.choose_agent` picks (least loaded under the cap, then least recently
-   assigned, then lowest id); the assignee is set through `pipeline.automatic_change` (the
+   assigned, then lowest id); the assignee is set through `ctx.change` (the
    member's row, already known to be an active agent of the department, is handed over: no
    second check) and the rotation row upserted;
 5. the decision (policy, pool, every candidate with count, cap, online and why excluded, the
@@ -46,6 +46,7 @@ from sportello.core.versioning import ConfigKind, register_kind, version_save
 from sportello.engine import assignment as engine
 from sportello.engine import rules as engine_rules
 from sportello.engine.schema import RuleSchemaError
+from sportello.tickets import audit
 from sportello.tickets.models import EventKind, Priority, StatusCategory, Ticket, TicketEvent
 
 from .models import AgentAssignment, AssignmentBacklog, AssignmentPolicy, AssignmentPolicyVersion
@@ -307,42 +308,20 @@ def _event(
     *, ticket: Ticket, change_id: Any, now: datetime, actor: Actor, cause: str, depth: int, data: Any
 ) -> TicketEvent:
     """The decision as a ticket event (unsaved)."""
-    return TicketEvent(
-        ticket=ticket,
-        change_id=change_id,
-        at=now,
-        kind=EVENT_KIND,
-        field="assignee",
-        new_value=data,
-        actor_kind=str(actor.kind),
-        actor_id=actor.id,
-        actor_label=actor.label[:200],
-        via=str(Via.RULE),
-        cause=cause[:200],
-        depth=depth,
-    )
+    return audit.event(
+        ticket=ticket, change_id=change_id, at=now, kind=EVENT_KIND, field="assignee", new=data,
+        actor=actor, via=Via.RULE, cause=cause, depth=depth,
+    )  # fmt: skip
 
 
 def assign_through_policy(ctx: Context, *, policy_id: int, author: Author) -> engine.Decision | None:
     """Assign the ticket under change through a round-robin policy (a rule's `assign: {policy}`
     action), inside the pipeline's transaction. Returns the decision (None: no active policy
     with that id; recorded as a decision too)."""
-    from sportello.tickets import pipeline
-
     ticket = ctx.ticket
 
     def record(data: dict[str, Any]) -> None:  # written with the change's other events
-        ctx.events.append(
-            _event(
-                ticket=ticket,
-                change_id=ctx.change_id,
-                now=ctx.now,
-                actor=author.actor,
-                cause=author.cause,
-                depth=ctx.mutation.depth,
-                data=data,
-            )
-        )
+        ctx.record(EVENT_KIND, "assignee", new=data, actor=author.actor, via=Via.RULE, cause=author.cause)
 
     policy = _lock_policy(policy_id)
     if policy is None:
@@ -353,7 +332,7 @@ def assign_through_policy(ctx: Context, *, policy_id: int, author: Author) -> en
     if decision.agent_id is not None:
         try:
             agent = pool.agent(decision.agent_id, ticket.department_id)
-            pipeline.automatic_change(ctx, author=author, fields={"assignee": agent})
+            ctx.change(author=author, fields={"assignee": agent})
         except ValidationFailed as exc:
             record(
                 {**pool.decision_data(decision, outcome="unassigned", rule=author.cause), "error": str(exc)}
@@ -364,7 +343,7 @@ def assign_through_policy(ctx: Context, *, policy_id: int, author: Author) -> en
         return decision
     if pool.parsed.backlog and ticket.assignee_id is None:
         record(pool.decision_data(decision, outcome="backlog", rule=author.cause))
-        ctx.after_write.append(lambda: _enqueue(policy, ticket, ctx.now))
+        ctx.after_write(lambda: _enqueue(policy, ticket, ctx.now))
     else:
         record(pool.decision_data(decision, outcome="unassigned", rule=author.cause))
     return decision

@@ -1,5 +1,5 @@
 """Outbound effects of rules and macros: notifications and webhooks queued on the change's
-outbox (`pipeline.Context.effects`), and who a notification goes to. Shared by event rules,
+outbox (`Context.emit`), and who a notification goes to. Shared by event rules,
 time-rule steps and macros."""
 
 from __future__ import annotations
@@ -8,14 +8,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sportello.accounts.models import Team, User
-from sportello.core.actors import ActorKind, Via
+from sportello.core.actors import Actor, Via
 from sportello.engine import actions as act
 from sportello.engine.placeholders import render
 from sportello.notifications import services as notifications
-from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, EventKind, TicketEvent
+from sportello.tickets import audit
+from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, EventKind
 
 if TYPE_CHECKING:
-    from sportello.tickets.pipeline import Context
+    from sportello.tickets.context import Context
 
 
 class RuleRef(Protocol):
@@ -116,7 +117,7 @@ def notify_effect(
             }
             if "language" in texts:
                 payload |= {"html": texts["html"], "language": texts["language"]}
-            ctx.effects.append(
+            ctx.emit(
                 {
                     "kind": "email",
                     "rule": rule.key,
@@ -210,17 +211,14 @@ def _record_suppressed(
     written with the rest of its change; on an existing ticket it is written now (macros queue
     their effects after their change is written)."""
     cause = rule.key if ":" in rule.key else f"rule:{rule.key}"
-    event = TicketEvent(
-        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
-        kind=EventKind.NOTIFICATION, field=field, new_value=data,
-        actor_kind=str(ActorKind.SYSTEM), actor_id=None,
-        actor_label=label, via=str(Via.SYSTEM),
-        cause=f"{cause}@{rule.version}"[:200], depth=ctx.mutation.depth,
-    )  # fmt: skip
+    actor, why = Actor.system(label), f"{cause}@{rule.version}"
     if ctx.ticket.pk is None:
-        ctx.events.append(event)
+        ctx.record(EventKind.NOTIFICATION, field, new=data, actor=actor, via=Via.SYSTEM, cause=why)
     else:
-        event.save(force_insert=True)
+        audit.event(
+            ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now, kind=EventKind.NOTIFICATION,
+            field=field, new=data, actor=actor, via=Via.SYSTEM, cause=why, depth=ctx.mutation.depth,
+        ).save(force_insert=True)  # fmt: skip
 
 
 def webhook_effect(
@@ -231,7 +229,7 @@ def webhook_effect(
 
     def effect() -> None:
         index = sum(1 for e in ctx.effects if e.get("rule") == rule.key)
-        ctx.effects.append(
+        ctx.emit(
             {
                 "kind": "webhook",
                 "rule": rule.key,

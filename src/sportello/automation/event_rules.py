@@ -1,7 +1,7 @@
 """Event rules (triggers) inside the change pipeline.
 
-`run(ctx)` is called by `tickets.pipeline.run_event_rules` on every mutation, inside its
-transaction, after the caller's change is applied and before anything is written:
+`run(ctx)` is called by the `automation.extension.EventRules` extension on every mutation,
+inside its transaction, after the caller's change is applied and before anything is written:
 
 1. the active event rules are read (one query; parsed definitions are cached per rule version);
 2. the facts before and after the change are built (`automation.facts`), with the event
@@ -9,7 +9,7 @@ transaction, after the caller's change is applied and before anything is written
    `timer.fired` for time-rule firings, `blueprint.transition` for a blueprint transition) and
    its via, actor kind and causation depth;
 3. the engine runs the trigger cycle (`engine.triggers.run_cycle`); field actions are applied at
-   once through `pipeline.automatic_change` — validated exactly like an agent's change, with the
+   once through `ctx.change` — validated exactly like an agent's change, with the
    rule's own authority — so later rules see them; side effects (internal notes, notifications,
    webhooks, round-robin assignment) are queued per rule and carried out after the cycle for
    the rules that fired; a rule whose action fails is rolled back whole and traced as an error;
@@ -19,8 +19,10 @@ transaction, after the caller's change is applied and before anything is written
    predicate with observed and expected values and every action; field events name the rule
    and its version as their cause (`rule:<key>@<version>`).
 
-A ticket entering a department's tier path joins its first tier's team before the cycle (so
-rules see the team), or after it when a rule moved it there (`sla.tiers.enter_path`).
+The extensions' `before_rules(ctx)` and `after_rules(ctx)` run before and after the cycle (a
+ticket entering a department's tier path joins its first tier's team before it, so rules see the
+team, or after it when a rule moved it there: `sla.extension.Tiers`). Actions other apps carry
+out (`escalate_tier`) are looked up in `automation.action_registry`.
 
 Round-robin assignment runs after the cycle, on the ticket's final department; when it assigns,
 the cycle continues (within the same cap of 10 passes) so the rules that have not run on this
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import F
 
+from sportello.core import extensions
 from sportello.core.actors import Actor, ActorKind
 from sportello.core.config import config_cached, config_store, forget
 from sportello.core.errors import ValidationFailed
@@ -57,13 +60,16 @@ from sportello.engine.triggers import (
     order_rules,
     run_cycle,
 )
+from sportello.tickets.apply import ticket_state, ticket_state_restore
+from sportello.tickets.change import Author, TagChange
 
+from . import action_registry
 from .effects import notify_effect, webhook_effect
 from .facts import CUSTOM_PREFIX, custom_value, field_specs, overdue, ticket_facts
 from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
 
 if TYPE_CHECKING:
-    from sportello.tickets.pipeline import Context
+    from sportello.tickets.context import Context
 
 SCHEMA = "sportello/rules/v1"
 # Set during dry runs: the trace then holds every rule considered and every predicate evaluated.
@@ -260,14 +266,15 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
             specs_cache["s"] = field_specs()
         return specs_cache["s"]
 
-    _enter_tier_path(ctx)  # a ticket entering a tier path joins its first tier's team: rules see it
+    for hook in extensions.hooks("before_rules"):  # e.g. a ticket entering a tier path joins
+        hook(ctx)  # its first tier's team: rules see it
     rules = active_event_rules(specs, ctx.memo)
     if not rules.ordered:
         return None
     explain_all = dry_run or _explain_all.get()
     # Only the facts the rules read; everything when a rule renders, or for an explanation.
     everything = rules.renders or explain_all
-    runner = _Runner(
+    runner = Runner(
         ctx,
         specs() if everything else rules.specs,
         rules.by_key,
@@ -311,12 +318,13 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
                 max_passes=MAX_PASSES - result.passes,
             ),
         )
-    _enter_tier_path(ctx)  # a rule moved the ticket into a department with a tier path
+    for hook in extensions.hooks("after_rules"):  # e.g. a rule moved the ticket into a
+        hook(ctx)  # department with a tier path
     capped = [
         rules.by_key[k].id for k in result.fired if rules.by_key[k].rule.max_fires_per_ticket is not None
     ]
     if capped:
-        ctx.after_write.append(lambda: _count_fires(ctx, capped))
+        ctx.after_write(lambda: _count_fires(ctx, capped))
     trace = RuleTrace(
         ticket=ctx.ticket if not ctx.created else None,
         change_id=ctx.change_id,
@@ -397,15 +405,13 @@ def rule_author(rule: SavedRule, cause: str | None = None, kind: ActorKind = Act
     """The rule as the author of automatic changes, with its cause (`rule:<key>@<version>`
     unless given, e.g. a time-rule step's `timer:<key>@<version>#<step>`). `kind`: who acts
     through rule actions (an SLA escalation level acts as the SLA)."""
-    from sportello.tickets.pipeline import Author
-
     return Author(
         actor=Actor(kind=kind, id=rule.id, label=rule.name),
         cause=cause or f"rule:{rule.key}@{rule.version}",
     )
 
 
-class _Runner:
+class Runner:
     """The database side of one cycle: facts, and actions applied to the ticket under change."""
 
     def __init__(
@@ -496,18 +502,14 @@ class _Runner:
         """Remember the ticket as it was before this rule's first action, to roll the rule back."""
         if self._rule == rule.key:
             return
-        from sportello.tickets.pipeline import _ticket_state
-
         ctx = self.ctx
         self._rule = rule.key
-        self._saved = (_ticket_state(ctx.ticket), list(ctx.tags), dict(ctx.writers), len(ctx.notes))
+        self._saved = (ticket_state(ctx.ticket), list(ctx.tags), dict(ctx.writers), len(ctx.notes))
 
     def _rollback(self) -> None:
-        from sportello.tickets.pipeline import _ticket_state_restore
-
         ctx = self.ctx
         state, tags, writers, _ = self._saved
-        _ticket_state_restore(ctx.ticket, state)
+        ticket_state_restore(ctx.ticket, state)
         ctx.tags = tags
         ctx.writers = writers
         self.queued.pop(self._rule or "", None)
@@ -526,38 +528,37 @@ class _Runner:
         return ApplyResult(facts=facts, changed=False)
 
     def _apply(self, rule: SavedRule, action: act.Action, facts: Mapping[str, Any]) -> bool:
-        from sportello.tickets import pipeline
-
         ctx = self.ctx
         author = rule_author(rule, self.cause, self.actor_kind)
         if isinstance(action, act.SetField):
             fields, custom = field_change(action.field, action.value)
-            return bool(pipeline.automatic_change(ctx, author=author, fields=fields, custom_fields=custom))
+            return bool(ctx.change(author=author, fields=fields, custom_fields=custom))
         if isinstance(action, act.AddTags | act.RemoveTags | act.SetTags):
-            tags = pipeline.TagChange(
+            tags = TagChange(
                 tags_add=action.tags if isinstance(action, act.AddTags) else (),
                 tags_remove=action.tags if isinstance(action, act.RemoveTags) else (),
                 tags_set=action.tags if isinstance(action, act.SetTags) else None,
             )
-            return bool(pipeline.automatic_change(ctx, author=author, tags=tags))
+            return bool(ctx.change(author=author, tags=tags))
         if isinstance(action, act.Assign) and action.target != "policy":
             name = {"agent": "assignee", "team": "team", "department": "department"}[action.target]
-            return bool(pipeline.automatic_change(ctx, author=author, fields={name: action.id}))
+            return bool(ctx.change(author=author, fields={name: action.id}))
         queue = self.queued.setdefault(rule.key, [])
         if isinstance(action, act.Assign):  # through a round-robin policy, after the cycle
             queue.append(lambda: _assign_through_policy(ctx, action.id, author))
         elif isinstance(action, act.AddNote):
             body = render(action.body, self._context(facts))
-            queue.append(lambda: pipeline.automatic_note(ctx, author=author, body=body))
+            queue.append(lambda: ctx.note(author=author, body=body))
         elif isinstance(action, act.Notify):
             queue.append(notify_effect(ctx, rule, action, self._context(facts)))
         elif isinstance(action, act.Webhook):
             queue.append(webhook_effect(ctx, rule, action, self._context(facts)))
         elif isinstance(action, act.ApplyMacro):
             self._apply_macro(rule, action.macro, facts)
-        elif isinstance(action, act.EscalateTier):  # after the cycle, on the final department
-            reason = " ".join(render(action.reason, self._context(facts)).split())[:500]
-            queue.append(lambda: _escalate(ctx, reason, action.to, author))
+        elif (carry_out := action_registry.handler_for(action)) is not None:
+            # An action another app carries out (a tier escalation), after the cycle, on the
+            # ticket's final department.
+            queue.append(carry_out(ctx, action, author, self._context(facts)))
         return False
 
     def _apply_macro(self, rule: SavedRule, macro_id: int, facts: Mapping[str, Any]) -> None:
@@ -618,7 +619,7 @@ def run_actions(
     out) or None."""
     as_rule = EventRule(key=key, name=name, when=All(()), actions=tuple(actions), version=version)
     saved = SavedRule(id=owner_id, name=name, rule=as_rule)
-    runner = _Runner(
+    runner = Runner(
         ctx, specs if specs is not None else field_specs(), {key: saved}, cause=cause, actor_kind=actor_kind
     )
     facts = runner.facts()
@@ -632,18 +633,6 @@ def run_actions(
     for effect in runner.queued.pop(key, []):
         effect()
     return None
-
-
-def _escalate(ctx: Context, reason: str, to: str | None, author: Any) -> None:
-    from sportello.sla.tiers import escalation_effect
-
-    escalation_effect(ctx, reason=reason, to=to, author=author)
-
-
-def _enter_tier_path(ctx: Context) -> None:
-    from sportello.sla.tiers import enter_path
-
-    enter_path(ctx)
 
 
 def _assign_through_policy(ctx: Context, policy_id: int, author: Any) -> None:

@@ -312,7 +312,7 @@ def load_rules_text(text: str) -> Any:
     if len(text.encode("utf-8", errors="replace")) > engine_rules.DOCUMENT_MAX_BYTES:
         raise ValidationFailed(f"the document is larger than {engine_rules.DOCUMENT_MAX_BYTES} bytes")
     try:
-        data = yaml.load(text, Loader=engine_rules._Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=engine_rules.RulesLoader)  # noqa: S506 - a SafeLoader subclass
     except engine_rules.NestingTooDeep as exc:
         raise BadRequest(str(exc)) from None
     except yaml.MarkedYAMLError as exc:

@@ -140,7 +140,7 @@ def _apply(*, principal: User | Contact, ticket_id: int, change: dict[str, Any],
     try:
         return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
     except ValidationFailed as exc:
-        raise ticket_services._api_field(exc) from None
+        raise ticket_services.api_field(exc) from None
 
 
 def _collect(result: Simulation, *, change_id: uuid.UUID, ticket_id: int) -> None:

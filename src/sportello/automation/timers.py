@@ -1,6 +1,6 @@
 """Time rules as exact timers: arming inside the change pipeline, firing in the worker.
 
-Arming (`timers_arm`, called by `tickets.pipeline.arm_timers` on every mutation, after the ticket
+Arming (`timers_arm`, called by `extension.TimeRuleTimers` on every mutation, after the ticket
 row is written, in its transaction): the active time rules are read (one query; parsed
 definitions are cached per rule version; no further query when none is active), the ticket's
 anchors are read from its columns, `engine.timerules.plan_timers` says which timers it should
@@ -271,7 +271,7 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
         as_event_rule = EventRule(
             key=rule.key, name=rule.name, when=rule.when, actions=step.actions, version=rule.version
         )
-        runner = event_rules._Runner(
+        runner = event_rules.Runner(
             ctx,
             specs,
             {rule.key: event_rules.SavedRule(id=saved.id, name=saved.name, rule=as_event_rule)},

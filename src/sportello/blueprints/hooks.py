@@ -1,4 +1,4 @@
-"""The blueprint's part of the change pipeline (`tickets.pipeline.enforce_blueprint`).
+"""The blueprint's part of the change pipeline (`blueprints.extension.Blueprints`).
 
 Called on every mutation, inside its transaction, after event rules and SLA clocks and before
 anything is written. One query reads the ticket's active run (with its pinned definition) and
@@ -38,7 +38,6 @@ The run row is written after the ticket (`ctx.after_write`): a new ticket has it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,21 +45,18 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, Q, Subquery
 
 from sportello.accounts.models import User
-from sportello.core.actors import Actor, ActorKind, Via
+from sportello.core.actors import Actor
 from sportello.core.errors import Conflict, ValidationFailed
 from sportello.engine import blueprints as engine
-from sportello.tickets.models import EventKind, StatusCategory, TicketEvent
+from sportello.tickets.models import StatusCategory
 
 from . import definitions
+from .audit import CAUSE_PREFIX, EVENT_KIND, blueprint_author, record
 from .models import BlueprintVersion, TicketBlueprint
 from .timers import timers_arm
 
 if TYPE_CHECKING:
-    from sportello.tickets.pipeline import Author, Context, Mutation
-
-CAUSE_PREFIX = "blueprint:"
-AUTOMATION_KINDS = (ActorKind.RULE, ActorKind.SLA, ActorKind.BLUEPRINT)
-EVENT_KIND = EventKind.BLUEPRINT
+    from sportello.tickets.pipeline import Context, Mutation
 
 
 @dataclass(slots=True)
@@ -89,15 +85,6 @@ def transition_steps(mutation: Mutation) -> list[dict[str, Any]]:
     if not mutation.cause.startswith(CAUSE_PREFIX):
         return []
     return [r.new for r in mutation.records if r.kind == EVENT_KIND and r.field == "transition"]
-
-
-def blueprint_author(*, blueprint_id: int, name: str, key: str, version: int, suffix: str = "") -> Author:
-    from sportello.tickets.pipeline import Author
-
-    return Author(
-        actor=Actor(kind=ActorKind.BLUEPRINT, id=blueprint_id, label=name[:200]),
-        cause=f"{CAUSE_PREFIX}{key}@{version}{suffix}",
-    )
 
 
 def enforce_blueprint(ctx: Context) -> None:
@@ -207,7 +194,6 @@ def _has_active_run(ctx: Context) -> bool:
 
 def _follow(ctx: Context, run: Run, bp: engine.Blueprint, steps: list[dict[str, Any]]) -> tuple[str, bool]:
     """Enforce strict mode and move the run; returns its state and whether it is still active."""
-    from sportello.tickets import pipeline
 
     m, ticket = ctx.mutation, ctx.ticket
     author = blueprint_author(blueprint_id=run.blueprint_id, name=run.name, key=bp.key, version=run.version)
@@ -247,7 +233,7 @@ def _follow(ctx: Context, run: Run, bp: engine.Blueprint, steps: list[dict[str, 
         refused = not engine.may_bypass(bp, str(who.kind))
         if refused:
             try:
-                pipeline.automatic_change(ctx, author=author, fields={"status": expected})
+                ctx.change(author=author, fields={"status": expected})
             except ValidationFailed:
                 refused = False  # the expected status can no longer be set: the run follows
         info = {"blueprint": bp.key, "version": run.version, "status_from": expected, "status_to": status}
@@ -281,7 +267,7 @@ def _follow(ctx: Context, run: Run, bp: engine.Blueprint, steps: list[dict[str, 
         if moved or not values["active"]:
             timers_arm(ticket, bp.state(state_key) if values["active"] else None, now)
 
-    ctx.after_write.append(write)
+    ctx.after_write(write)
     return state_key, bool(values["active"])
 
 
@@ -333,7 +319,7 @@ def _detach(ctx: Context, run: Run, state: str, *, reason: str) -> None:
         TicketBlueprint.objects.filter(pk=run.id).update(active=False)
         timers_arm(ticket, None, ctx.now)
 
-    ctx.after_write.append(write)
+    ctx.after_write(write)
 
 
 # -- entry ---------------------------------------------------------------------------------------------
@@ -341,7 +327,6 @@ def _detach(ctx: Context, run: Run, state: str, *, reason: str) -> None:
 
 def _enter(ctx: Context, candidates: list[Candidate]) -> None:
     from sportello.automation.facts import ticket_facts
-    from sportello.tickets import pipeline
 
     ticket = ctx.ticket
     if not candidates or ticket.status_category == StatusCategory.CLOSED:
@@ -369,7 +354,7 @@ def _enter(ctx: Context, candidates: list[Candidate]) -> None:
     )
     if state.status != ticket.status.key:
         try:
-            pipeline.automatic_change(ctx, author=author, fields={"status": state.status})
+            ctx.change(author=author, fields={"status": state.status})
         except ValidationFailed:
             return  # the state's status was deactivated since the blueprint was saved
     record(
@@ -397,27 +382,4 @@ def _enter(ctx: Context, candidates: list[Candidate]) -> None:
             TicketBlueprint.objects.update_or_create(ticket_id=ticket.pk, defaults=values)
         timers_arm(ticket, state, now, new=created)
 
-    ctx.after_write.append(write)
-
-
-# -- events ----------------------------------------------------------------------------------------
-
-
-def record(ctx: Context, field: str, new: Mapping[str, Any], actor: Actor, cause: str) -> None:
-    """An event of the change, written with its other events."""
-    ctx.events.append(
-        TicketEvent(
-            ticket=ctx.ticket,
-            change_id=ctx.change_id,
-            at=ctx.now,
-            kind=EVENT_KIND,
-            field=field,
-            new_value=dict(new),
-            actor_kind=str(actor.kind),
-            actor_id=actor.id,
-            actor_label=actor.label[:200],
-            via=str(Via.RULE) if actor.kind in AUTOMATION_KINDS else str(ctx.mutation.via),
-            cause=cause[:200],
-            depth=ctx.mutation.depth,
-        )
-    )
+    ctx.after_write(write)

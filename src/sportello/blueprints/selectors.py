@@ -23,7 +23,7 @@ from sportello.tickets import selectors as ticket_selectors
 from sportello.tickets.models import Ticket, TicketEvent
 
 from . import definitions
-from .hooks import EVENT_KIND
+from .audit import EVENT_KIND
 from .models import Blueprint, BlueprintVersion, TicketBlueprint
 
 Principal = User | Contact

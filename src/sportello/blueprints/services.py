@@ -41,7 +41,7 @@ from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import Status, Ticket
 from sportello.tickets.services import FIELD_NAMES, actor_for
 
-from . import definitions, hooks
+from . import audit, definitions
 from .definitions import SCHEMA
 from .models import Blueprint, BlueprintVersion, TicketBlueprint
 
@@ -358,7 +358,7 @@ def blueprint_transition(
             if all(p.is_input for p in exc.problems):
                 raise TransitionInputsInvalid(exc.problems) from None
             raise TransitionNotAllowed(exc.problems) from None
-        author = hooks.blueprint_author(
+        author = audit.blueprint_author(
             blueprint_id=run.blueprint_id, name=run.blueprint.name, key=bp.key, version=run.version,
             suffix=f":{transition_key}",
         )  # fmt: skip
@@ -399,7 +399,7 @@ def _mutation(
         message = pipeline.NewMessage(body=body, public=False, attachment_ids=attachments)
     records = tuple(
         pipeline.NewRecord(
-            kind=hooks.EVENT_KIND,
+            kind=audit.EVENT_KIND,
             field="transition",
             new={
                 "blueprint": bp.key,
@@ -447,7 +447,7 @@ def _after_actions(
             specs=specs,
         )  # fmt: skip
         if failed is not None:
-            hooks.record(
+            audit.record(
                 ctx,
                 "action_failed",
                 {

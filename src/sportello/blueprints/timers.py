@@ -117,7 +117,7 @@ def _run(
     from sportello.automation.facts import field_specs
     from sportello.tickets import pipeline
 
-    from .hooks import blueprint_author, record
+    from .audit import blueprint_author, record
 
     version = BlueprintVersion.objects.get(blueprint_id=run.blueprint_id, version=run.version)
     parsed = definitions.parsed(version.definition, field_specs)

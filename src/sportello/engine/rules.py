@@ -561,7 +561,7 @@ class NestingTooDeep(yaml.YAMLError):
     parser's recursion could exhaust the stack."""
 
 
-class _Loader(yaml.SafeLoader):
+class RulesLoader(yaml.SafeLoader):
     """The safe loader without aliases (`&a`/`*a` could make a small text expand to a huge
     tree) and with a nesting limit."""
 
@@ -584,11 +584,11 @@ class _Loader(yaml.SafeLoader):
 
 
 # YAML 1.2 booleans: only true/false. YAML 1.1 would read the key `on:` (and yes/no/off) as a bool.
-_Loader.yaml_implicit_resolvers = {
+RulesLoader.yaml_implicit_resolvers = {
     first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
+RulesLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
@@ -599,7 +599,7 @@ def load_yaml(text: str, *, specs: Mapping[str, FieldSpec]) -> RuleDocument:
     if len(text.encode("utf-8", errors="replace")) > DOCUMENT_MAX_BYTES:
         raise RuleSchemaError("", f"the document is larger than {DOCUMENT_MAX_BYTES} bytes")
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=RulesLoader)  # noqa: S506 - a SafeLoader subclass
     except NestingTooDeep as exc:
         raise RuleSchemaError("", str(exc)) from None
     except yaml.MarkedYAMLError as exc:

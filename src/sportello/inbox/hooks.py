@@ -1,4 +1,4 @@
-"""The inbox's part of the change pipeline (`tickets.pipeline.notify_agents`), after the change
+"""The inbox's part of the change pipeline (`inbox.extension.AgentNotifications`), after the change
 is written, in its transaction: the agents it concerns get an in-app notification.
 
 - assigned: the new assignee, unless they assigned the ticket to themselves (by someone else,

@@ -1,4 +1,4 @@
-"""The SLA's part of the change pipeline (`tickets.pipeline.update_sla_clocks`), inside the
+"""The SLA's part of the change pipeline (`sla.extension.SlaClocks`), inside the
 change's transaction, after event rules:
 
 1. the active policies (cached per process, one signature query per change); with none, a
@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ObjectDoesNotExist
 
 from sportello.automation.facts import ticket_facts
-from sportello.core.actors import ActorKind, Via
+from sportello.core.actors import Actor, ActorKind, Via
 from sportello.engine import sla as engine
-from sportello.tickets.models import AuthorKind, EventKind, Priority, TicketEvent
+from sportello.tickets.models import AuthorKind, EventKind, Priority
 
-from .calendars import clocks_for
+from .active_calendars import clocks_for
+from .active_policies import ActivePolicy, active_policies, policy_reads
 from .models import SlaRecord, TicketSla
-from .services import ActivePolicy, active_policies, policy_reads
 from .tiers import ticket_tier
 
 if TYPE_CHECKING:
@@ -67,7 +67,8 @@ def update_sla_clocks(ctx: Context) -> None:
         state, new = engine.apply_change(state, change, policy=parsed, clocks=clocks, now=ctx.now)
         events += new
     assert state is not None
-    ctx.events += [_event(ctx, chosen, e) for e in events]
+    for e in events:
+        _record(ctx, chosen, e)
     same = (
         row is not None
         and row.state == engine.state_to_data(state)
@@ -77,7 +78,7 @@ def update_sla_clocks(ctx: Context) -> None:
     if same:
         return  # nothing moved: nothing to write (a change that is otherwise a no-op stays one)
     final = state
-    ctx.after_write.append(lambda: _save(ctx, row, chosen, final, clocks))
+    ctx.after_write(lambda: _save(ctx, row, chosen, final, clocks))
 
 
 def _clocks_row(ctx: Context) -> TicketSla | None:
@@ -126,21 +127,15 @@ def _changes(ctx: Context, state: engine.SlaState | None) -> list[engine.Change]
     return changes or [engine.Tick()]
 
 
-def _event(ctx: Context, policy: ActivePolicy | None, e: engine.SlaEvent) -> TicketEvent:
+def _record(ctx: Context, policy: ActivePolicy | None, e: engine.SlaEvent) -> None:
     label = f"SLA policy {policy.name}" if policy is not None else "SLA"
-    return TicketEvent(
-        ticket=ctx.ticket,
-        change_id=ctx.change_id,
-        at=ctx.now,
-        kind=EventKind.SLA,
-        field=e.kind.removeprefix("sla."),
-        new_value=engine.event_to_data(e),
-        actor_kind=str(ActorKind.SLA),
-        actor_id=policy.id if policy is not None else None,
-        actor_label=label[:200],
-        via=str(Via.SYSTEM),
-        cause=(f"sla:{policy.parsed.key}@{policy.version}" if policy is not None else "sla")[:200],
-        depth=ctx.mutation.depth,
+    ctx.record(
+        EventKind.SLA,
+        e.kind.removeprefix("sla."),
+        new=engine.event_to_data(e),
+        actor=Actor(kind=ActorKind.SLA, id=policy.id if policy is not None else None, label=label),
+        via=Via.SYSTEM,
+        cause=f"sla:{policy.parsed.key}@{policy.version}" if policy is not None else "sla",
     )
 
 

@@ -21,13 +21,14 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from sportello.core.actors import ActorKind, Via
+from sportello.core.actors import Actor, ActorKind, Via
 from sportello.engine import sla as engine
+from sportello.tickets import audit
 from sportello.tickets.models import EventKind, StatusCategory, Ticket, TicketEvent
 
-from .calendars import clocks_for
+from .active_calendars import clocks_for
+from .active_policies import ActivePolicy, active_policies
 from .models import SlaFiring, SlaTimer, TicketSla
-from .services import ActivePolicy, active_policies
 from .timers import timer_key
 
 BATCH = 500
@@ -151,11 +152,11 @@ def _write_clocks(rows: list[TicketSla], now: datetime) -> None:
 def _event(
     ticket_id: int, policy: ActivePolicy, e: engine.SlaEvent, cause: str, now: datetime
 ) -> TicketEvent:
-    return TicketEvent(
+    return audit.event(
         ticket_id=ticket_id, at=now, kind=EventKind.SLA, field=e.kind.removeprefix("sla."),
-        new_value=engine.event_to_data(e),
-        actor_kind=str(ActorKind.SLA), actor_id=policy.id, actor_label=f"SLA policy {policy.name}"[:200],
-        via=str(Via.SYSTEM), cause=cause[:200],
+        new=engine.event_to_data(e),
+        actor=Actor(kind=ActorKind.SLA, id=policy.id, label=f"SLA policy {policy.name}"),
+        via=Via.SYSTEM, cause=cause,
     )  # fmt: skip
 
 

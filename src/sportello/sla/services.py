@@ -9,8 +9,6 @@ it, so a change does not parse them again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +16,7 @@ from django.db import transaction
 
 from sportello.accounts.models import User
 from sportello.accounts.services import require_admin
-from sportello.automation.facts import CUSTOM_PREFIX, field_specs
-from sportello.core.config import config_cached
+from sportello.automation.facts import field_specs
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import (
     ConfigKind,
@@ -29,19 +26,23 @@ from sportello.core.versioning import (
     version_save,
 )
 from sportello.engine import sla as engine
-from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
 from sportello.engine.schema import RuleSchemaError
 from sportello.outbox.secrets import check_secret_refs
 
+from .active_policies import ActivePolicy, PolicyReads, active_policies, policy_reads
 from .models import SlaPolicy, SlaPolicyVersion
 
-
-@dataclass(frozen=True, slots=True)
-class ActivePolicy:
-    id: int
-    version: int
-    name: str
-    parsed: engine.SlaPolicy
+__all__ = [
+    "ActivePolicy",
+    "PolicyReads",
+    "active_policies",
+    "policy_deactivate",
+    "policy_definition",
+    "policy_reads",
+    "policy_save",
+    "policy_validate",
+    "reflow_enqueue",
+]
 
 
 def policy_validate(definition: Any) -> engine.SlaPolicy:
@@ -56,7 +57,7 @@ def policy_validate(definition: Any) -> engine.SlaPolicy:
 
 
 def _check_calendar(key: str | None) -> None:
-    from .calendars import calendar_exists
+    from .active_calendars import calendar_exists
 
     if key is not None and not calendar_exists(key):
         raise ValidationFailed(f"no business calendar with the key {key!r}", field="calendar")
@@ -93,11 +94,11 @@ def policy_save(
         fields={"name": parsed.name, "position": parsed.position},
     )
     if saved.written and saved.head.version > 1:
-        _maybe_reflow(reflow, policy=saved.head.key)
+        reflow_enqueue(reflow, policy=saved.head.key)
     return saved.head, saved.written
 
 
-def _maybe_reflow(requested: bool | None, **target: str) -> None:
+def reflow_enqueue(requested: bool | None, **target: str) -> None:
     """Enqueue the reflow job in this transaction when the change asks for one."""
     from .reflow import reflow_wanted
     from .tasks import reflow_clocks
@@ -136,54 +137,3 @@ POLICIES = register_kind(
 
 def policy_definition(policy: SlaPolicy) -> dict[str, Any]:
     return SlaPolicyVersion.objects.get(policy=policy, version=policy.version).definition  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyReads:
-    """What the active policies' conditions read, so a change builds only those facts: the
-    standard fields' specs and those of the custom fields they name, and whether any names an
-    `organization.*` fact (else the requester's organization is not read)."""
-
-    specs: Mapping[str, FieldSpec]
-    organization: bool
-
-
-def _read_active() -> tuple[list[ActivePolicy], PolicyReads]:
-    specs = field_specs()
-    policies = []
-    rows = SlaPolicyVersion.objects.filter(policy__active=True).select_related("policy")
-    for pv in rows:
-        if pv.version != pv.policy.version:
-            continue
-        try:
-            parsed = engine.parse_policy(pv.definition, specs=specs)
-        except RuleSchemaError:
-            continue  # valid when saved; a custom field removed since: it does not apply
-        policies.append(ActivePolicy(id=pv.policy_id, version=pv.version, name=pv.policy.name, parsed=parsed))
-    policies.sort(key=lambda p: (p.parsed.position, p.parsed.key))
-    reads: set[str] = set()
-    for p in policies:
-        reads |= fields_of(p.parsed.when)
-    needed = dict(FIELDS) | {f: specs[f] for f in reads if f.startswith(CUSTOM_PREFIX) and f in specs}
-    return policies, PolicyReads(needed, any(f.startswith("organization.") for f in reads))
-
-
-def _active(memo: dict[str, Any] | None) -> tuple[list[ActivePolicy], PolicyReads]:
-    found = memo.get("sla_policies") if memo is not None else None
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    found = config_cached("sla_policies", _read_active, memo)
-    if memo is not None:
-        memo["sla_policies"] = found
-    return found
-
-
-def active_policies(memo: dict[str, Any] | None = None) -> list[ActivePolicy]:
-    """The active policies, parsed, in match order. One signature query per change (kept in
-    `memo`); the rows are read and parsed again only when it changed."""
-    return _active(memo)[0]
-
-
-def policy_reads(memo: dict[str, Any] | None = None) -> PolicyReads:
-    """What the active policies' conditions read (cached with them)."""
-    return _active(memo)[1]

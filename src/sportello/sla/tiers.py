@@ -41,7 +41,7 @@ from sportello.core.config import config_cached
 from sportello.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
 from sportello.core.versioning import ConfigKind, register_kind, version_lock, version_save
-from sportello.tickets.models import EventKind, TicketEvent
+from sportello.tickets.models import EventKind
 
 from .models import TicketTier, TierPath, TierPathVersion
 
@@ -209,7 +209,7 @@ def enter_path(ctx: Context) -> None:
     """A ticket entering a tier path within the change under way — created in a department that
     has one, or moved into it (not by an escalation of its own path) — starts at the path's first
     tier, in that tier's team: when the ticket has no team after the change so far, the team (and
-    the tier's department, when it is another) is set through `automatic_change` under the path
+    the tier's department, when it is another) is set through `ctx.change` under the path
     (actor `system`, cause `tier:<path>:entered`), and a `tier` event `entered` is recorded. A
     team chosen in the same change (by whoever made it, or a rule) is kept. Called before and
     after the event rules run; each entry happens once per change."""
@@ -241,9 +241,9 @@ def enter_path(ctx: Context) -> None:
             fields["department"] = first.department
         # A team removed since the path was saved fails validation: the ticket stays without one.
         with contextlib.suppress(ValidationFailed):
-            pipeline.automatic_change(ctx, author=author, fields=fields)
+            ctx.change(author=author, fields=fields)
     data = {"path": path.key, "tier": first.key, "team": ticket.team_id}
-    ctx.events.append(_event(ctx, author, "entered", data))
+    _record(ctx, author, "entered", data)
     if row is not None:  # it stood on another path's tier: it now starts this one
         ticket_id, now = ticket.pk, ctx.now
 
@@ -252,14 +252,13 @@ def enter_path(ctx: Context) -> None:
                 path_id=path.id, tier=first.key, entered_at=now, escalations=0
             )
 
-        ctx.after_write.append(save)
+        ctx.after_write(save)
 
 
 def escalate_in_change(ctx: Context, *, reason: str, to: str | None, author: Author) -> Tier:
     """Move the ticket under change up its tier path, within the change: its team (and
-    department) set through `automatic_change` under `author`, the assignee cleared, a `tier`
+    department) set through `ctx.change` under `author`, the assignee cleared, a `tier`
     event recorded. Raises Conflict at the last tier or for a tier not above the current one."""
-    from sportello.tickets import pipeline
 
     found = ticket_tier(ctx.ticket, ctx.memo)
     if found is None:
@@ -279,15 +278,9 @@ def escalate_in_change(ctx: Context, *, reason: str, to: str | None, author: Aut
     fields: dict[str, Any] = {"team": target.team, "assignee": None}
     if target.department != ctx.ticket.department_id:
         fields["department"] = target.department
-    pipeline.automatic_change(ctx, author=author, fields=fields)
-    ctx.events.append(
-        _event(
-            ctx,
-            author,
-            "escalated",
-            {"path": path.key, "from": current.key, "to": target.key, "reason": reason},
-        )
-    )
+    ctx.change(author=author, fields=fields)
+    data = {"path": path.key, "from": current.key, "to": target.key, "reason": reason}
+    _record(ctx, author, "escalated", data)
     ticket, now = ctx.ticket, ctx.now
 
     def save() -> None:
@@ -297,7 +290,7 @@ def escalate_in_change(ctx: Context, *, reason: str, to: str | None, author: Aut
         )
         TicketTier.objects.filter(ticket=ticket).update(escalations=F("escalations") + 1)
 
-    ctx.after_write.append(save)
+    ctx.after_write(save)
     return target
 
 
@@ -306,16 +299,11 @@ def escalation_effect(ctx: Context, *, reason: str, to: str | None, author: Auth
     try:
         escalate_in_change(ctx, reason=reason, to=to, author=author)
     except DomainError as exc:
-        ctx.events.append(_event(ctx, author, "escalation_refused", {"reason": reason, "refused": str(exc)}))
+        _record(ctx, author, "escalation_refused", {"reason": reason, "refused": str(exc)})
 
 
-def _event(ctx: Context, author: Author, field: str, data: dict[str, Any]) -> TicketEvent:
-    return TicketEvent(
-        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
-        kind=EventKind.TIER, field=field, new_value=data,
-        actor_kind=str(author.actor.kind), actor_id=author.actor.id, actor_label=author.actor.label[:200],
-        via=str(ctx.mutation.via), cause=author.cause[:200], depth=ctx.mutation.depth,
-    )  # fmt: skip
+def _record(ctx: Context, author: Author, field: str, data: dict[str, Any]) -> None:
+    ctx.record(EventKind.TIER, field, new=data, actor=author.actor, cause=author.cause)
 
 
 def ticket_escalate(

@@ -29,11 +29,11 @@ from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError, ValidationFailed
 from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
 from sportello.engine import sla as engine
-from sportello.tickets.models import EventKind, Ticket, TicketEvent
+from sportello.tickets.models import EventKind, Ticket
 
-from .calendars import clocks_for
+from .active_calendars import clocks_for
+from .active_policies import active_policies
 from .models import SlaFiring, SlaTimer, TicketSla
-from .services import active_policies
 
 if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
@@ -145,7 +145,7 @@ def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> t
 
     def fire(ctx: Context) -> None:
         if timer.kind == "warning":
-            ctx.events.append(_event(ctx, actor, cause, "warning", record))
+            _record(ctx, actor, cause, "warning", record)
         elif timer.kind == "escalation":
             level = parsed.escalations[timer.level]
             error = event_rules.run_actions(
@@ -154,7 +154,7 @@ def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> t
             )  # fmt: skip
             if error is not None:
                 raise ValidationFailed(error)
-            ctx.events.append(_event(ctx, actor, cause, "escalated", record))
+            _record(ctx, actor, cause, "escalated", record)
         # a breach: the SLA hook of this very mutation stamps it at its true instant
 
     mutation = pipeline.Mutation(actor=actor, via=Via.SYSTEM, cause=cause, automation=fire)
@@ -167,13 +167,8 @@ def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> t
     return "applied", out.change_id
 
 
-def _event(ctx: Context, actor: Actor, cause: str, field: str, data: dict[str, Any]) -> TicketEvent:
-    return TicketEvent(
-        ticket=ctx.ticket, change_id=ctx.change_id, at=ctx.now,
-        kind=EventKind.SLA, field=field, new_value=data,
-        actor_kind=str(actor.kind), actor_id=actor.id, actor_label=actor.label, via=str(Via.SYSTEM),
-        cause=cause[:200], depth=ctx.mutation.depth,
-    )  # fmt: skip
+def _record(ctx: Context, actor: Actor, cause: str, field: str, data: dict[str, Any]) -> None:
+    ctx.record(EventKind.SLA, field, new=data, actor=actor, via=Via.SYSTEM, cause=cause)
 
 
 def sla_poll(now: datetime) -> datetime | None:

@@ -107,7 +107,7 @@ def _ticket_open(
     except ValidationFailed as exc:
         # The first message is the ticket's description in the API.
         exc.field = {"body": "description", "body_html": "description_html"}.get(exc.field or "", exc.field)
-        raise _api_field(exc) from None
+        raise api_field(exc) from None
 
 
 def ticket_update(
@@ -140,7 +140,7 @@ def ticket_update(
     try:
         return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
     except ValidationFailed as exc:
-        raise _api_field(exc) from None
+        raise api_field(exc) from None
 
 
 def message_add(
@@ -172,13 +172,13 @@ def message_add(
     try:
         return pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
     except ValidationFailed as exc:
-        raise _api_field(exc) from None
+        raise api_field(exc) from None
 
 
 _API_FIELD = {v: k for k, v in FIELD_NAMES.items() if k != v}
 
 
-def _api_field(exc: ValidationFailed) -> ValidationFailed:
+def api_field(exc: ValidationFailed) -> ValidationFailed:
     """Report errors with the API's field names (`team_id`, not `team`)."""
     if exc.field in _API_FIELD:
         exc.field = _API_FIELD[exc.field]
