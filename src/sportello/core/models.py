@@ -74,7 +74,7 @@ class TaskRecovery(models.Model):
 
 
 class RetriedTimer(models.Model):
-    """What every kind of exact timer records when firing it fails (`core.timing.fire_due`):
+    """What every kind of exact timer records when firing it fails (`core.timers.fire_due`):
     the attempts so far, when the next one may run, the last error, since when it fails, and
     when it was parked (no further attempt until an admin retries it)."""
 
