@@ -88,7 +88,7 @@ def rule_save(
         rule=rule, version=rule.version, definition=item, created_by=created_by, created_at=now
     )
     if kind == RuleKind.TIME and rule.active:
-        from .tasks import rearm_timers
+        from .jobs import rearm_timers
 
         # Existing tickets get the rule's timers now, not at their next change (in the worker,
         # batch by batch; enqueued in this transaction, so a rollback leaves no job).
