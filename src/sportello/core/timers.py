@@ -317,26 +317,24 @@ def _round(
 ) -> tuple[int, list[Any]]:
     """One round in one transaction: (timers read as due, what their firings returned)."""
     results: list[Any] = []
+    due = kind.due(now)
+    due = due.filter(pk=only) if only is not None else due.exclude(pk__in=held)
+    due = due.order_by(kind.due_field, "id")
+    # Read before the transaction: a poll with nothing due costs this one statement.
+    candidates = list(due.values_list("pk", kind.ticket_field if kind.lock is not None else "pk")[:size])
+    if not candidates:
+        return 0, results
     with transaction.atomic():
-        due = kind.due(now)
-        due = due.filter(pk=only) if only is not None else due.exclude(pk__in=held)
-        due = due.order_by(kind.due_field, "id")
-        if kind.lock is None:
-            rows = list(claim(due.select_related(*kind.load) if kind.load else due)[:size])
-            read = len(rows)
-        else:
-            candidates = list(due.values_list("pk", kind.ticket_field)[:size])
-            read = len(candidates)
-            if not candidates:
-                return 0, results
+        mine = [pk for pk, _ in candidates]
+        if kind.lock is not None:
             ids = sorted({ticket for _, ticket in candidates})
             locked = set(claim(kind.lock._default_manager.filter(pk__in=ids)).values_list("pk", flat=True))
             mine = [pk for pk, ticket in candidates if ticket in locked]
             held.update(pk for pk, ticket in candidates if ticket not in locked)
-            mine_qs = due.filter(pk__in=mine)
-            rows = list(claim(mine_qs.select_related(*kind.load) if kind.load else mine_qs)) if mine else []
+        claimed = due.filter(pk__in=mine)
+        rows = list(claim(claimed.select_related(*kind.load) if kind.load else claimed)) if mine else []
         if not rows:
-            return read, results
+            return len(candidates), results
         tried.extend(row.pk for row in rows)
         fired: set[tuple[Any, ...]] = set()
         if kind.firing is not None:
@@ -363,7 +361,7 @@ def _round(
             if rnd.mark()[1:3] == mark[1:3]:
                 held.add(row.pk)  # neither fired nor dropped: not tried again in this call
         rnd.write()
-    return read, results
+    return len(candidates), results
 
 
 def _fired_meanwhile(kind: TimerKind, row: Any) -> bool:
