@@ -233,6 +233,7 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
     verdict: dict[str, Any] = {}
 
     def apply_step(ctx: Context) -> None:
+        verdict["version"] = ctx.ticket.version  # before the change: bumped only if it writes
         specs = field_specs()
         # The step's actions run like an event rule's, under the time rule's id and name and the
         # firing's cause.
@@ -297,7 +298,6 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
         cause=cause,
         automation=apply_step,
     )
-    version = Ticket.objects.filter(pk=timer.ticket_id).values_list("version", flat=True).first()
     outcome, out = mechanism.fire_as_mutation(
         pipeline.ticket_apply, ticket_id=timer.ticket_id, mutation=mutation, now=now, what=cause
     )
@@ -305,7 +305,7 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
         return outcome, None
     if not verdict.get("when", False):
         outcome = "conditions_false"
-    elif out.ticket.version == version:
+    elif out.ticket.version == verdict.get("version"):
         outcome = "no_change"
     trace = verdict.get("trace")
     if trace is not None and trace.pk is None:
