@@ -1,0 +1,121 @@
+"""The one exact-timer mechanism (`core.timers`): arming keeps what is unchanged and never arms
+what fired; firing goes in rounds whose reads and writes do not grow with the timers fired."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sportello.automation import timers
+from sportello.automation.models import RuleKind, Timer, TimerFiring
+from sportello.automation.services import rule_save
+from sportello.core import timers as mechanism
+from sportello.core.actors import Actor, ActorKind, Via
+from sportello.tickets import pipeline
+from sportello.tickets.pipeline import NewMessage
+
+
+@pytest.fixture(autouse=True)
+def _fresh_time_rule_cache() -> None:
+    timers.forget_parsed_rules()
+
+
+def nudge_rule(desk: Any, now: Any) -> None:
+    rule_save(
+        kind=RuleKind.TIME,
+        definition={"key": "nudge", "name": "Nudge", "anchor": "created", "when": {"all": []},
+                    "steps": [{"after": "1h", "actions": [{"add_tags": ["nudged"]}]}]},
+        created_by=desk.admin, now=now,
+    )  # fmt: skip
+
+
+def open_tickets(desk: Any, now: Any, n: int) -> list[Any]:
+    return [
+        pipeline.ticket_create(
+            actor=Actor(ActorKind.AGENT, desk.agent.pk, "Bruno"),
+            via=Via.WEB,
+            subject=f"T{i}",
+            requester_id=desk.alice.pk,
+            department_id=desk.books.pk,
+            description=NewMessage(body="x"),
+            now=now,
+        ).ticket  # fmt: skip
+        for i in range(n)
+    ]
+
+
+def test_arming_keeps_an_unchanged_timer_with_its_retry_state_and_never_arms_a_fired_key(
+    desk: Any, now: Any
+) -> None:
+    nudge_rule(desk, now)
+    [ticket] = open_tickets(desk, now, 1)
+    timer = Timer.objects.get()
+    Timer.objects.filter(pk=timer.pk).update(attempts=2, last_error="RuntimeError: boom")
+    planned = Timer(rule_id=timer.rule_id, rule_version=timer.rule_version, ticket_id=ticket.pk,
+                    anchor_key=timer.anchor_key, step=0, due_at=timer.due_at)  # fmt: skip
+    # when the same plan is armed again, the row stays as it is (its failed attempts too)
+    mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[planned])
+    assert list(Timer.objects.values_list("pk", "attempts")) == [(timer.pk, 2)]
+    # when the plan moves its due instant, the old row goes and a fresh one is armed
+    moved = Timer(rule_id=timer.rule_id, rule_version=timer.rule_version, ticket_id=ticket.pk,
+                  anchor_key=timer.anchor_key, step=0, due_at=timer.due_at + timedelta(minutes=5))  # fmt: skip
+    mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[moved])
+    [again] = Timer.objects.all()
+    assert (again.pk != timer.pk, again.attempts, again.due_at) == (
+        True,
+        0,
+        timer.due_at + timedelta(minutes=5),
+    )
+    # once it fired, arming the same key again arms nothing
+    assert [f.outcome for f in timers.timers_fire_due(now=again.due_at)] == ["applied"]
+    fresh = Timer(rule_id=timer.rule_id, rule_version=timer.rule_version, ticket_id=ticket.pk,
+                  anchor_key=timer.anchor_key, step=0, due_at=again.due_at)  # fmt: skip
+    mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[fresh])
+    assert not Timer.objects.exists()
+    # and an empty plan disarms
+    Timer.objects.create(rule_id=timer.rule_id, rule_version=1, ticket_id=ticket.pk, anchor_key="other", step=0,
+                         due_at=now)  # fmt: skip
+    mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[])
+    assert not Timer.objects.exists()
+
+
+def statements_to_fire(desk: Any, now: Any, n: int) -> int:
+    open_tickets(desk, now, n)
+    with CaptureQueriesContext(connection) as queries:
+        fired = timers.timers_fire_due(now=now + timedelta(hours=1))
+    assert [f.outcome for f in fired] == ["applied"] * n
+    Timer.objects.all().delete()
+    return len(queries.captured_queries)
+
+
+def test_a_round_reads_and_writes_once_whatever_the_number_of_timers_it_fires(desk: Any, now: Any) -> None:
+    nudge_rule(desk, now)
+    statements_to_fire(desk, now, 1)  # the caches warm
+    # given one, then two, then four timers due together (one round: fewer than ROUND)
+    one, two, four = (statements_to_fire(desk, now, n) for n in (1, 2, 4))
+    # then each timer adds the same statements (its savepoint, firing row and mutation) and the
+    # round's own reads and writes (due timers, tickets, claim, fired keys, outcomes, deletion)
+    # are paid once
+    per_timer = two - one
+    assert four - two == 2 * per_timer
+    # (the reads of due timers, then of what is left; tickets; claim; fired keys; the active
+    # rules; outcomes; deletion; the round's transaction)
+    assert one - per_timer == 10
+    assert TimerFiring.objects.count() == 1 + 1 + 2 + 4
+
+
+def test_a_round_stops_at_its_size_and_the_next_round_goes_on(desk: Any, now: Any) -> None:
+    nudge_rule(desk, now)
+    open_tickets(desk, now, 5)
+    due = now + timedelta(hours=1)
+    # a round of 2: all five fire, in three rounds
+    assert len(mechanism.fire_due(timers.TIME_RULE_TIMERS, now=due, size=2)) == 5
+    assert (Timer.objects.count(), TimerFiring.objects.filter(outcome="applied").count()) == (0, 5)
+    # and a limit below the round stops there
+    open_tickets(desk, now, 3)
+    assert len(mechanism.fire_due(timers.TIME_RULE_TIMERS, now=due, limit=2, size=25)) == 2
+    assert Timer.objects.count() == 1
