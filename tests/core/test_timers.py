@@ -61,8 +61,9 @@ def test_arming_keeps_an_unchanged_timer_with_its_retry_state_and_never_arms_a_f
     mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[planned])
     assert list(Timer.objects.values_list("pk", "attempts")) == [(timer.pk, 2)]
     # when the plan moves its due instant, the old row goes and a fresh one is armed
+    later = timer.due_at + timedelta(minutes=5)
     moved = Timer(rule_id=timer.rule_id, rule_version=timer.rule_version, ticket_id=ticket.pk,
-                  anchor_key=timer.anchor_key, step=0, due_at=timer.due_at + timedelta(minutes=5))  # fmt: skip
+                  anchor_key=timer.anchor_key, step=0, due_at=later)  # fmt: skip
     mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[moved])
     [again] = Timer.objects.all()
     assert (again.pk != timer.pk, again.attempts, again.due_at) == (
@@ -77,8 +78,8 @@ def test_arming_keeps_an_unchanged_timer_with_its_retry_state_and_never_arms_a_f
     mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[fresh])
     assert not Timer.objects.exists()
     # and an empty plan disarms
-    Timer.objects.create(rule_id=timer.rule_id, rule_version=1, ticket_id=ticket.pk, anchor_key="other", step=0,
-                         due_at=now)  # fmt: skip
+    Timer.objects.create(rule_id=timer.rule_id, rule_version=1, ticket_id=ticket.pk, anchor_key="other",
+                         step=0, due_at=now)  # fmt: skip
     mechanism.arm(timers.TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=[])
     assert not Timer.objects.exists()
 
