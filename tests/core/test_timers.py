@@ -43,7 +43,7 @@ def open_tickets(desk: Any, now: Any, n: int) -> list[Any]:
             department_id=desk.books.pk,
             description=NewMessage(body="x"),
             now=now,
-        ).ticket  # fmt: skip
+        ).ticket
         for i in range(n)
     ]
 
