@@ -3,11 +3,12 @@ what fired; firing goes in rounds whose reads and writes do not grow with the ti
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from sportello.automation import timers
@@ -120,3 +121,41 @@ def test_a_round_stops_at_its_size_and_the_next_round_goes_on(desk: Any, now: An
     open_tickets(desk, now, 3)
     assert len(mechanism.fire_due(timers.TIME_RULE_TIMERS, now=due, limit=2, size=25)) == 2
     assert Timer.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_timer_whose_ticket_a_change_holds_is_left_for_a_later_round(desk: Any, now: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks with SKIP LOCKED: PostgreSQL only (SQLite serialises writers)")
+    from sportello.tickets.models import Ticket
+
+    nudge_rule(desk, now)
+    tickets = open_tickets(desk, now, 3)
+    busy = tickets[1]
+    locked, release = threading.Event(), threading.Event()
+
+    def change_under_way() -> None:
+        try:
+            with transaction.atomic():
+                list(Ticket.objects.select_for_update().filter(pk=busy.pk).values_list("pk"))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=change_under_way)
+    holder.start()
+    assert locked.wait(10)
+    due = now + timedelta(hours=1)
+    try:
+        # when the timers fall due while a change holds one of the tickets
+        fired = timers.timers_fire_due(now=due)
+    finally:
+        release.set()
+        holder.join()
+    # then the others fire without waiting for it, and its timer stays armed, untouched
+    assert sorted(f.outcome for f in fired) == ["applied", "applied"]
+    assert list(Timer.objects.values_list("ticket_id", "attempts")) == [(busy.pk, 0)]
+    # and a later round fires it once the change committed
+    assert [f.outcome for f in timers.timers_fire_due(now=due)] == ["applied"]
+    assert TimerFiring.objects.count() == 3
