@@ -159,3 +159,30 @@ def test_a_timer_whose_ticket_a_change_holds_is_left_for_a_later_round(desk: Any
     # and a later round fires it once the change committed
     assert [f.outcome for f in timers.timers_fire_due(now=due)] == ["applied"]
     assert TimerFiring.objects.count() == 3
+
+
+def test_a_round_that_fails_whole_is_rolled_back_and_its_timers_fired_one_by_one(desk: Any, now: Any) -> None:
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    nudge_rule(desk, now)
+    tickets = open_tickets(desk, now, 3)
+    real = mechanism.Round.write
+    calls: list[int] = []
+
+    def deadlocked_once(rnd: Any) -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected")
+        real(rnd)
+
+    # when the first round's writes fail (its whole transaction rolled back)
+    with mock.patch.object(mechanism.Round, "write", autospec=True, side_effect=deadlocked_once):
+        fired = timers.timers_fire_due(now=now + timedelta(hours=1))
+    # then each of its timers fired once, in a transaction of its own, none counted as failing
+    assert sorted(f.outcome for f in fired) == ["applied"] * 3
+    assert len(calls) == 1 + 3
+    assert sorted(TimerFiring.objects.values_list("ticket_id", flat=True)) == sorted(t.pk for t in tickets)
+    assert not Timer.objects.exists()
+    assert all(t.tags.filter(name="nudged").count() == 1 for t in tickets)

@@ -279,11 +279,12 @@ def fire_due(kind: TimerKind, *, now: datetime, limit: int = ROUND_MAX, size: in
         except Exception as exc:
             if _is_contention(exc):
                 break  # another worker has the database: next time
-            # The round failed as a whole (a key fired meanwhile by another worker, a deadlock):
-            # its timers are fired again one per transaction, a failing one recorded alone.
+            # The round failed as a whole (a deadlock, a lost connection): its timers are fired
+            # again one per transaction, a failing one recorded alone, and not tried again here.
             logger.warning("%s timers: a round of %s failed (%s); firing them one by one", kind.name,
                            len(tried), exc)  # fmt: skip
             read, results = len(tried), _singly(kind, tried, now=now)
+            held.update(tried)
         done.extend(results)
         if not read or len(held) >= size * 10:
             break  # nothing more due, or heavily contended: let the other workers have it
