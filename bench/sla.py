@@ -30,8 +30,8 @@ the delay from a breach instant to its recorded escalation with 2 workers.
    until the instant it returns, at most 0.5 s, like `sportello worker`); once they are polling,
    `--escalations` tickets of `bench-escalate` are COPYed whose breach and escalation fall due
    from 3 s later, spread evenly over `--spread` seconds. Reported: the delay from each
-   escalation's due instant to the commit of its firing (taken in the worker as `sla_fire`
-   returns), p50/p99/max, the same from `SlaFiring.fired_at` (the poll's `now`), firings per
+   escalation's due instant to the commit of its firing (taken in the worker as its round of
+   `sla_fire_due` returns), p50/p99/max, the same from `SlaFiring.fired_at` (the poll's `now`), firings per
    worker and outcomes, and that each escalation fired exactly once (one firing row, one
    `escalated` event, one `breached` event at the due instant per ticket).
 
@@ -545,25 +545,25 @@ def poll_phase(url: str, polls: int) -> dict[str, Any]:
 
 
 def worker(url: str, index: int, ready: Any, stop: Any, deadline: float, out: str) -> None:
-    """The worker's poller loop on `sla_poll` alone; the commit instant of each firing is taken
-    as `sla_fire` returns (it commits its own transaction)."""
+    """The worker's poller loop on the SLA timers alone (`sla_poll`, one round of the timer
+    mechanism at a time); the commit instant of each firing is taken as its round returns (a
+    round commits its own transaction)."""
     setup_django(url)
+    from sportello.core import timers as mechanism
     from sportello.sla import timers
 
     fired: list[tuple[int, str, float]] = []
-    fire = timers.sla_fire
-
-    def timed(*, timer_id: int, now: datetime) -> Any:
-        result = fire(timer_id=timer_id, now=now)
-        if result is not None:
-            fired.append((timer_id, result.outcome, time.time()))
-        return result
-
-    timers.sla_fire = timed  # type: ignore[assignment]
     polls = 0
     while not stop.is_set() and time.time() < deadline:
         now = datetime.now(UTC)
-        wake = timers.sla_poll(now)
+        done = timers.sla_fire_due(now=now, limit=mechanism.ROUND)
+        at = time.time()
+        fired.extend((f.timer_id, f.outcome, at) for f in done)
+        wake = (
+            now
+            if len(done) >= mechanism.ROUND
+            else mechanism.next_poll(now, mechanism.next_attempt(timers.SLA_TIMERS, now))
+        )
         polls += 1
         if polls == 1:
             ready.set()

@@ -228,7 +228,7 @@ def test_a_changed_policy_keeps_running_clocks_or_reflows_them_as_asked(
     assert api(desk.admin).put("/sla-policies/vip?reflow=true", slower).status_code == 200
     from django_tasks_db.models import DBTaskResult
 
-    [job] = DBTaskResult.objects.filter(task_path="sportello.sla.tasks.reflow_clocks")
+    [job] = DBTaskResult.objects.filter(task_path="sportello.sla.jobs.reflow_clocks")
     assert job.args_kwargs["kwargs"] == {"policy": "vip"}
     assert reflow.reflow_batch(policy="vip", now=NOW + timedelta(minutes=5)) == (ticket.pk, 1, 1)
     assert first()["due_at"] == "2026-12-01T11:00:00Z"

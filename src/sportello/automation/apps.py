@@ -8,7 +8,7 @@ class AutomationConfig(AppConfig):
     def ready(self) -> None:
         from sportello.core.config import register_signature
 
-        from . import tasks, timers  # noqa: F401  (tasks registers the periodic trace pruning)
+        from . import jobs, timers  # noqa: F401  (jobs registers the periodic trace pruning)
 
         timers.register()  # the worker fires due time-rule timers
         register_signature("rules", "automation_rule")

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from sportello.accounts.models import Department, Team
-from sportello.core.models import RetriedTimer
+from sportello.core.models import TicketTimer, TicketTimerFiring
 from sportello.core.versioning import ConfigHead, DefinitionVersion
 from sportello.tickets.models import Ticket
 
@@ -213,16 +213,14 @@ class AssignmentBacklog(models.Model):
         return f"policy {self.policy_id}: ticket {self.ticket_id}"
 
 
-class Timer(RetriedTimer):
+class Timer(TicketTimer):
     """A time rule's step armed for a ticket: due at `due_at`, for the anchor instance
     `anchor_key` (e.g. the instant the anchor was set). Disarming deletes the row."""
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="timers", db_index=False)
     rule_version = models.PositiveIntegerField()
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
     anchor_key = models.CharField(max_length=100)
     step = models.PositiveSmallIntegerField()
-    due_at = models.DateTimeField()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -235,17 +233,13 @@ class Timer(RetriedTimer):
         return f"rule {self.rule_id} step {self.step} on ticket {self.ticket_id} at {self.due_at}"
 
 
-class TimerFiring(models.Model):
+class TimerFiring(TicketTimerFiring):
     """A step that fired. The unique key is the guarantee that a step never fires twice."""
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="firings", db_index=False)
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
     anchor_key = models.CharField(max_length=100)
     step = models.PositiveSmallIntegerField()
     due_at = models.DateTimeField()
-    fired_at = models.DateTimeField()
-    change_id = models.UUIDField(null=True, blank=True)  # the mutation it made, if any
-    outcome = models.CharField(max_length=200)  # e.g. "applied", "conditions_false", "no_change"
 
     class Meta:
         ordering = ["fired_at", "id"]

@@ -93,7 +93,7 @@ def rule_save(
         fields={"kind": kind},
     )
     if saved.written and kind == RuleKind.TIME and saved.head.active:
-        from .tasks import rearm_timers
+        from .jobs import rearm_timers
 
         # Existing tickets get the rule's timers now, not at their next change (in the worker,
         # batch by batch; enqueued in this transaction, so a rollback leaves no job).

@@ -16,13 +16,11 @@ it), `due_date`, and `status_entered:<x>` — when the ticket entered its curren
 if `x` is that category, else when it entered its current status if `x` is that status' key.
 Closed tickets accept no automatic change: they have no timers.
 
-Firing (`timers_fire_due`, the worker's poller `timers_poll`): due timers (`due_at <= now`) are
-read in batches; each is claimed in its own transaction with `FOR UPDATE SKIP LOCKED` (on
-SQLite the database write lock serialises workers), with its ticket locked the same way (a
-ticket held by a mutation is retried on the next round, so the two never wait on each other).
-Then a `TimerFiring` row is inserted under the unique key (rule, ticket, anchor instance, step):
-if it exists, the step already fired and the timer is just deleted. Otherwise the step runs as a
-mutation through the pipeline (actor: the rule; via: rule; cause
+Firing (`timers_fire_due`, the worker's poller `timers_poll`): the timers are fired by the one
+timer mechanism (`core.timers.fire_due`: rounds of due timers claimed with their tickets, `FOR
+UPDATE SKIP LOCKED`, the firing rows recorded in bulk, one transaction per round). A step whose
+key (rule, ticket, anchor instance, step) already has a `TimerFiring` row is dropped. Otherwise
+it runs as a mutation through the pipeline (actor: the rule; via: rule; cause
 `timer:<key>@<version>#<step>`, so event rules see `event.type == "timer.fired"`), which first
 re-checks the rule's `when` on the current ticket and, if it holds, applies the step's actions
 exactly as event rules apply theirs (fields, tags, assignment, notes, notifications, webhooks).
@@ -30,10 +28,10 @@ Notes, field events and effects of the step carry that cause too. The step's tra
 condition re-checked predicate by predicate, the actions) is stored under the change id, also
 when the condition was false or nothing changed. The outcome (`applied`, `no_change`,
 `conditions_false`, `error: ...`) and the change id are recorded on the firing and the timer
-deleted, all in that one transaction: a crash before the
-commit leaves the timer to be fired again, and the unique key keeps it from firing twice. A step
-that raises (not a refused action: that is the `error: ...` outcome) is rolled back alone and
-retried with back-off, then parked (`core.timing.fire_due`); the other timers fire meanwhile.
+deleted in the round's transaction: a crash before the commit leaves the timer to be fired
+again, and the unique key keeps it from firing twice. A step that raises (not a refused action:
+that is the `error: ...` outcome) is rolled back alone and retried with back-off, then parked;
+the other timers fire meanwhile.
 """
 
 from __future__ import annotations
@@ -44,11 +42,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
+from sportello.core import timers as mechanism
 from sportello.core.actors import Actor, ActorKind, Via
-from sportello.core.errors import DomainError, ValidationFailed
-from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
+from sportello.core.errors import ValidationFailed
+from sportello.core.timers import Round, TimerKind, claim, next_attempt, register_timer_kind
 from sportello.engine import actions as act
 from sportello.engine.conditions import FieldSpec, explain
 from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule, parse_document
@@ -67,7 +66,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCHEMA = "sportello/rules/v1"
-ROUND_MAX = 1_000  # timers fired per poller call before the worker's other work gets a turn
+ROUND_MAX = mechanism.ROUND_MAX
 
 
 SavedTimeRule = event_rules.SavedRule[TimeRule]  # a time rule as armed and fired, with its row's id
@@ -121,9 +120,6 @@ def ticket_anchors(ticket: Ticket, rules: list[SavedTimeRule]) -> dict[str, date
     return anchors
 
 
-type TimerKey = tuple[int, str, int]  # rule id, anchor key, step
-
-
 def timers_arm(ctx: Context) -> None:
     """Arm and disarm the time-rule timers of the ticket under change (see the module doc)."""
     rules = active_time_rules(memo=ctx.memo)
@@ -132,37 +128,18 @@ def timers_arm(ctx: Context) -> None:
     ticket = ctx.ticket
     by_key = {saved.rule.key: saved for saved in rules}
     planned = plan_timers([s.rule for s in rules], ticket.pk, ticket_anchors(ticket, rules))
-    wanted: dict[TimerKey, Timer] = {}
-    for p in planned:
-        saved = by_key[p.rule_key]
-        wanted[(saved.id, p.anchor_key, p.step_index)] = Timer(
-            rule_id=saved.id,
+    wanted = [
+        Timer(
+            rule_id=by_key[p.rule_key].id,
             rule_version=p.rule_version or 1,
             ticket_id=ticket.pk,
             anchor_key=p.anchor_key,
             step=p.step_index,
             due_at=p.due_at,
         )
-    stale: list[int] = []
-    for pk, rule_id, key, step, version, due_at in Timer.objects.filter(ticket_id=ticket.pk).values_list(
-        "pk", "rule_id", "anchor_key", "step", "rule_version", "due_at"
-    ):
-        want = wanted.get((rule_id, key, step))
-        if want is not None and (want.rule_version, want.due_at) == (version, due_at):
-            del wanted[(rule_id, key, step)]
-        else:
-            stale.append(pk)
-    if stale:
-        Timer.objects.filter(pk__in=stale).delete()
-    if wanted:
-        fired = set(
-            TimerFiring.objects.filter(
-                ticket_id=ticket.pk, anchor_key__in={k[1] for k in wanted}
-            ).values_list("rule_id", "anchor_key", "step")
-        )
-        new = [timer for key, timer in wanted.items() if key not in fired]
-        if new:
-            Timer.objects.bulk_create(new)
+        for p in planned
+    ]
+    mechanism.arm(TIME_RULE_TIMERS, scope={"ticket_id": ticket.pk}, wanted=wanted)
 
 
 REARM_BATCH = 500
@@ -211,45 +188,36 @@ class Fired:
 
 
 def timers_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
-    """Fire the timers due at `now` (at most `limit`), each in its own transaction. Timers held
-    by another worker, or whose ticket a mutation holds, are left for the next round; a timer
-    whose firing fails is retried with back-off, then parked (`core.timing.fire_due`)."""
-    return fire_due(TIME_RULE_TIMERS, now=now, fire=lambda pk: timer_fire(timer_id=pk, now=now), limit=limit)
+    """Fire the timers due at `now` (at most `limit`). Timers held by another worker, or whose
+    ticket a mutation holds, are left for the next round; a timer whose firing fails is retried
+    with back-off, then parked (`core.timers`)."""
+    return mechanism.fire_due(TIME_RULE_TIMERS, now=now, limit=limit)
 
 
 def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
-    """Fire one timer if it is due and free; None when it is gone, not due, or held by another
-    worker (or its ticket by a mutation). One transaction; an unexpected error rolls it all back
-    and leaves the timer to be fired again after its back-off (`core.timing.fire_due`)."""
-    with transaction.atomic():
-        timer = claim(TIME_RULE_TIMERS.due(now).filter(pk=timer_id)).first()
-        if timer is None:
-            return None
-        if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
-            return None
-        rules = {s.id: s for s in active_time_rules()}
-        saved = rules.get(timer.rule_id)
-        if saved is None or timer.step >= len(saved.rule.steps):
-            timer.delete()  # the rule was deactivated or lost the step: disarmed
-            return Fired(timer_id, "rule_inactive")
-        try:
-            with transaction.atomic():
-                firing = TimerFiring.objects.create(
-                    rule_id=timer.rule_id,
-                    ticket_id=timer.ticket_id,
-                    anchor_key=timer.anchor_key,
-                    step=timer.step,
-                    due_at=timer.due_at,
-                    fired_at=now,
-                    outcome="pending",
-                )
-        except IntegrityError:
-            timer.delete()
-            return Fired(timer_id, "already_fired")
-        firing.outcome, firing.change_id = _run_step(saved, timer, now)
-        firing.save(update_fields=["outcome", "change_id"])
-        timer.delete()
-        return Fired(timer_id, firing.outcome, firing.change_id)
+    """Fire one timer if it is due and free, in one transaction; None when it is gone, not due,
+    held by another worker (or its ticket by a mutation), or failed (`core.timers.fire_one`)."""
+    return mechanism.fire_one(TIME_RULE_TIMERS, timer_id, now=now)  # type: ignore[no-any-return]
+
+
+def _fire(timer: Timer, rnd: Round) -> Fired:
+    """The time-rule kind's action on one claimed timer (`core.timers`)."""
+    rules = rnd.memo.get("rules")
+    if rules is None:
+        rules = rnd.memo["rules"] = {s.id: s for s in active_time_rules()}
+    saved = rules.get(timer.rule_id)
+    if saved is None or timer.step >= len(saved.rule.steps):
+        rnd.drop(timer)  # the rule was deactivated or lost the step: disarmed
+        return Fired(timer.pk, "rule_inactive")
+    if rnd.already_fired(timer):
+        rnd.drop(timer)
+        return Fired(timer.pk, "already_fired")
+    firing = rnd.record(timer, TimerFiring(
+        rule_id=timer.rule_id, ticket_id=timer.ticket_id, anchor_key=timer.anchor_key, step=timer.step,
+        due_at=timer.due_at, fired_at=rnd.now, outcome="pending",
+    ))  # fmt: skip
+    firing.outcome, firing.change_id = _run_step(saved, timer, rnd.now)
+    return Fired(timer.pk, firing.outcome, firing.change_id)
 
 
 def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, Any]:
@@ -265,6 +233,7 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
     verdict: dict[str, Any] = {}
 
     def apply_step(ctx: Context) -> None:
+        verdict["version"] = ctx.ticket.version  # before the change: bumped only if it writes
         specs = field_specs()
         # The step's actions run like an event rule's, under the time rule's id and name and the
         # firing's cause.
@@ -329,19 +298,15 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
         cause=cause,
         automation=apply_step,
     )
-    version = Ticket.objects.filter(pk=timer.ticket_id).values_list("version", flat=True).first()
-    try:
-        with transaction.atomic():
-            out = pipeline.ticket_apply(ticket_id=timer.ticket_id, mutation=mutation, now=now)
-    except DomainError as exc:
-        return f"error: {exc}"[:200], None
-    outcome = (
-        "conditions_false"
-        if not verdict.get("when", False)
-        else "no_change"
-        if out.ticket.version == version
-        else "applied"
+    outcome, out = mechanism.fire_as_mutation(
+        pipeline.ticket_apply, ticket_id=timer.ticket_id, mutation=mutation, now=now, what=cause
     )
+    if out is None:
+        return outcome, None
+    if not verdict.get("when", False):
+        outcome = "conditions_false"
+    elif out.ticket.version == verdict.get("version"):
+        outcome = "no_change"
     trace = verdict.get("trace")
     if trace is not None and trace.pk is None:
         # The pipeline saves the trace with the change when it writes one; a step whose
@@ -362,18 +327,17 @@ def timers_next_due(now: datetime) -> datetime | None:
 def timers_poll(now: datetime) -> datetime | None:
     """The worker's poller: fire what is due, then say when the next timer is due (at most a
     second away, so timers armed meanwhile by other processes are not missed)."""
-    fired = timers_fire_due(now=now)
-    if len(fired) >= ROUND_MAX:
-        return now  # more is due: come back at once
-    upcoming = timers_next_due(now)
-    return next_poll(now, upcoming)
+    return mechanism.poll(TIME_RULE_TIMERS, now)
 
 
 TIME_RULE_TIMERS = TimerKind(
     name="time_rule",
     model=Timer,
-    due_field="due_at",
-    ticket_field="ticket_id",
+    fire=lambda timer, rnd: _fire(timer, rnd),  # late-bound: tests wrap `_run_step`
+    key=("rule_id", "ticket_id", "anchor_key", "step"),
+    firing=TimerFiring,
+    compare=("rule_version", "due_at"),
+    lock=Ticket,
     related=("rule",),
     describe=lambda t: f"time rule {t.rule.key} step {t.step}",
 )

@@ -1,7 +1,7 @@
 """Rule traces' retention: the quiet traces ("why did no rule act?") are kept a number of days.
 
-A module of its own so the housekeeping job (`automation.tasks`) needs nothing of the rule
-services, which arm timers through the tasks module."""
+A module of its own so the housekeeping job (`automation.jobs`) needs nothing of the rule
+services, which arm timers through the jobs module."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 
 from sportello.accounts.models import Department
-from sportello.core.models import RetriedTimer
+from sportello.core.models import TicketTimer, TicketTimerFiring
 from sportello.core.versioning import ConfigHead, DefinitionVersion
 from sportello.tickets.models import Ticket
 
@@ -79,13 +79,11 @@ class TicketBlueprint(models.Model):
         return f"ticket {self.ticket_id} in blueprint {self.blueprint_id}@{self.version}: {self.state}"
 
 
-class BlueprintTimer(RetriedTimer):
+class BlueprintTimer(TicketTimer):
     """An escalation of a state's time limit, armed when a ticket entered the state (`key`:
     state, instant entered, escalation index); leaving the state disarms it."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=120)
-    due_at = models.DateTimeField()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -96,14 +94,10 @@ class BlueprintTimer(RetriedTimer):
         return f"{self.key} on ticket {self.ticket_id} at {self.due_at}"
 
 
-class BlueprintFiring(models.Model):
+class BlueprintFiring(TicketTimerFiring):
     """A state escalation that fired: once per entry into the state (the unique key)."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=120)
-    fired_at = models.DateTimeField()
-    outcome = models.CharField(max_length=200)
-    change_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["fired_at", "id"]

@@ -5,13 +5,14 @@ Arming (`timers_arm`, after the change that moved the run): entering a state wit
 it), in business time when the state says so (the ticket's calendar); every other timer of the
 ticket is dropped — leaving the state disarms them, entering it again arms new ones.
 
-Firing (`limits_fire_due`, the worker's poller): a due timer is claimed with its ticket (`FOR
+Firing (`limits_fire_due`, the worker's poller, through the one timer mechanism, `core.timers`):
+a due timer is claimed with its ticket (`FOR
 UPDATE SKIP LOCKED`), checked against the run (still active, in that state since that instant),
 its key recorded once (`BlueprintFiring`, unique), and the escalation's actions run through the
 pipeline as the blueprint (cause `blueprint:<key>@<version>:limit:<state>#<n>`), like an event
 rule's; a `blueprint` / `time_limit` event records it.
 One that fails unexpectedly is rolled back alone, retried with back-off, then parked
-(`core.timing.fire_due`); the others fire meanwhile.
+(`core.timers`); the others fire meanwhile.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-
+from sportello.core import timers as mechanism
 from sportello.core.actors import ActorKind, Via
-from sportello.core.errors import DomainError, ValidationFailed
-from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
+from sportello.core.errors import ValidationFailed
+from sportello.core.timers import Round, TimerKind, register_timer_kind
 from sportello.engine import blueprints as engine
 from sportello.tickets.models import Ticket
 
@@ -56,58 +56,48 @@ def timers_arm(
 ) -> None:
     """The ticket's limit timers for `state` entered at `entered_at` (None: no active run).
     `new`: a ticket just created has none to drop."""
-    if not new:
-        BlueprintTimer.objects.filter(ticket=ticket).delete()
-    if state is None or state.time_limit is None:
-        return
-    timers = engine.limit_timers(
-        state, entered_at, add_business=_add_business(ticket) if state.business else None
-    )
-    BlueprintTimer.objects.bulk_create(
-        [
+    wanted: list[BlueprintTimer] = []
+    if state is not None and state.time_limit is not None:
+        business = _add_business(ticket) if state.business else None
+        wanted = [
             BlueprintTimer(ticket=ticket, key=_key(t.state, entered_at, t.escalation), due_at=t.due_at)
-            for t in timers
+            for t in engine.limit_timers(state, entered_at, add_business=business)
         ]
-    )
+    mechanism.arm(LIMIT_TIMERS, scope={"ticket_id": ticket.pk}, wanted=wanted, new=new, replace=not new)
 
 
-def limits_fire_due(*, now: datetime, limit: int = 1_000) -> list[str]:
-    """Fire the limit timers due at `now`; a failing one is retried, then parked (`core.timing`)."""
-    return fire_due(LIMIT_TIMERS, now=now, fire=lambda pk: limit_fire(timer_id=pk, now=now), limit=limit)
+def limits_fire_due(*, now: datetime, limit: int = mechanism.ROUND_MAX) -> list[str]:
+    """Fire the limit timers due at `now`; a failing one is retried, then parked (`core.timers`)."""
+    return mechanism.fire_due(LIMIT_TIMERS, now=now, limit=limit)
 
 
 def limit_fire(*, timer_id: int, now: datetime) -> str | None:
-    with transaction.atomic():
-        timer = claim(LIMIT_TIMERS.due(now).filter(pk=timer_id)).first()
-        if timer is None:
-            return None
-        if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
-            return None
-        run = (
-            TicketBlueprint.objects.filter(ticket_id=timer.ticket_id, active=True)
-            .select_related("blueprint")
-            .first()
-        )
-        state_key, _entered, index = timer.key.rsplit(":", 2)
-        if (
-            run is None
-            or run.state != state_key
-            or _key(run.state, run.entered_state_at, int(index)) != timer.key
-        ):
-            timer.delete()
-            return "stale"
-        try:
-            with transaction.atomic():
-                firing = BlueprintFiring.objects.create(
-                    ticket_id=timer.ticket_id, key=timer.key, fired_at=now, outcome="pending"
-                )
-        except IntegrityError:
-            timer.delete()
-            return "already_fired"
-        firing.outcome, firing.change_id = _run(run, state_key, int(index), timer, now)
-        firing.save(update_fields=["outcome", "change_id"])
-        timer.delete()
-        return firing.outcome
+    """Fire one due timer, in one transaction; None when it is gone, not due or held."""
+    return mechanism.fire_one(LIMIT_TIMERS, timer_id, now=now)  # type: ignore[no-any-return]
+
+
+def _fire(timer: BlueprintTimer, rnd: Round) -> str:
+    """The blueprint-limit kind's action on one claimed timer (`core.timers`)."""
+    run = (
+        TicketBlueprint.objects.filter(ticket_id=timer.ticket_id, active=True)
+        .select_related("blueprint")
+        .first()
+    )
+    state_key, _entered, index = timer.key.rsplit(":", 2)
+    if (
+        run is None
+        or run.state != state_key
+        or _key(run.state, run.entered_state_at, int(index)) != timer.key
+    ):
+        rnd.drop(timer)
+        return "stale"
+    if rnd.already_fired(timer):
+        rnd.drop(timer)
+        return "already_fired"
+    firing = rnd.record(timer, BlueprintFiring(ticket_id=timer.ticket_id, key=timer.key, fired_at=rnd.now,
+                                               outcome="pending"))  # fmt: skip
+    firing.outcome, firing.change_id = _run(run, state_key, int(index), timer, rnd.now)
+    return firing.outcome
 
 
 def _run(
@@ -141,25 +131,24 @@ def _run(
                author.actor, author.cause)  # fmt: skip
 
     mutation = pipeline.Mutation(actor=author.actor, via=Via.SYSTEM, cause=author.cause, automation=fire)
-    try:
-        with transaction.atomic():
-            out = pipeline.ticket_apply(ticket_id=run.ticket_id, mutation=mutation, now=now)
-    except DomainError as exc:
-        logger.warning("blueprint limit %s of ticket %s failed: %s", timer.key, run.ticket_id, exc)
-        return f"error: {exc}"[:200], None
-    return "applied", out.change_id
+    outcome, out = mechanism.fire_as_mutation(
+        pipeline.ticket_apply, ticket_id=run.ticket_id, mutation=mutation, now=now,
+        what=f"blueprint limit {timer.key}",
+    )  # fmt: skip
+    return outcome, out.change_id if out is not None else None
 
 
 def limits_poll(now: datetime) -> datetime | None:
-    limits_fire_due(now=now)
-    return next_poll(now, next_attempt(LIMIT_TIMERS, now))
+    return mechanism.poll(LIMIT_TIMERS, now)
 
 
 LIMIT_TIMERS = TimerKind(
     name="blueprint_limit",
     model=BlueprintTimer,
-    due_field="due_at",
-    ticket_field="ticket_id",
+    fire=lambda timer, rnd: _fire(timer, rnd),  # late-bound: tests wrap `_run`
+    key=("ticket_id", "key"),
+    firing=BlueprintFiring,
+    lock=Ticket,
     describe=lambda t: f"blueprint state limit {t.key}",
 )
 

@@ -43,7 +43,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 
 from sportello.core.errors import NotFound
-from sportello.core.timing import claim
+from sportello.core.timers import claim
 
 from .mailboxes import host_is_loopback
 from .models import ImapSecurity, Mailbox

@@ -16,7 +16,7 @@ from sportello.core import clock
 
 from .errors import PermissionDenied
 from .health import health_report
-from .timing import FailingTimer, failing_timers, timer_discard, timer_retry
+from .timers import FailingTimer, failing_timers, timer_discard, timer_retry
 
 router = Router(tags=["health"])
 

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from .models import FailingWork, WorkerHeartbeat
-from .timing import oldest_due, parked_count
+from .timers import oldest_due, parked_count
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Cross-cutting tables: named counters."""
+"""Cross-cutting tables: named counters, the scheduler's slots, workers' heartbeats, and the
+abstract rows of exact timers and their firings."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ class TaskRecovery(models.Model):
 
 
 class RetriedTimer(models.Model):
-    """What every kind of exact timer records when firing it fails (`core.timing.fire_due`):
+    """What every kind of exact timer records when firing it fails (`core.timers.fire_due`):
     the attempts so far, when the next one may run, the last error, since when it fails, and
     when it was parked (no further attempt until an admin retries it)."""
 
@@ -83,6 +84,31 @@ class RetriedTimer(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     parked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class TicketTimer(RetriedTimer):
+    """An exact timer of a ticket (`core.timers`): due at `due_at`; the kind adds what names it
+    (a key). Disarming deletes the row."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class TicketTimerFiring(models.Model):
+    """What fired for a ticket (`core.timers`): the kind adds the key it is unique on, the
+    guarantee that what fired once never fires again; `outcome` and the mutation it made, if
+    any (`change_id`)."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    fired_at = models.DateTimeField()
+    outcome = models.CharField(max_length=200)  # e.g. "applied", "stale", "error: ..."
+    change_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         abstract = True

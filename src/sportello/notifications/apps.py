@@ -9,4 +9,4 @@ class NotificationsConfig(AppConfig):
         from sportello.core.config import register_signature
 
         register_signature("notification_templates", "notifications_notificationtemplate")
-        from . import tasks  # noqa: F401  (registers the hourly prune of the customer-limit ledger)
+        from . import jobs  # noqa: F401  (registers the hourly prune of the customer-limit ledger)

@@ -1,20 +1,6 @@
-"""Background work of notifications: forgetting the customer-limit ledger's old rows."""
+"""The former path of the notifications app's background jobs (`jobs`): jobs queued under it
+before the rename still find their task here."""
 
-from __future__ import annotations
+from .jobs import prune_customer_notifications
 
-from datetime import timedelta
-
-from django.tasks import task
-
-from sportello.core import clock
-from sportello.core.scheduler import register_job
-
-from . import services
-
-
-@task()
-def prune_customer_notifications() -> int:
-    return services.customer_notifications_prune(now=clock.now())
-
-
-register_job(name="customer_notifications_prune", every=timedelta(hours=1), task=prune_customer_notifications)
+__all__ = ["prune_customer_notifications"]

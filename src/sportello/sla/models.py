@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import In
 
-from sportello.core.models import RetriedTimer
+from sportello.core.models import TicketTimer, TicketTimerFiring
 from sportello.core.versioning import ConfigHead, DefinitionVersion
 from sportello.tickets.models import UNRESOLVED_CATEGORIES, Ticket
 
@@ -73,12 +73,10 @@ class TicketSla(models.Model):
         return f"SLA of ticket {self.ticket_id}"
 
 
-class SlaTimer(RetriedTimer):
+class SlaTimer(TicketTimer):
     """A warning, breach or escalation level armed for one clock instance of a ticket."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=80)  # metric:instance:kind:level
-    due_at = models.DateTimeField()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -89,16 +87,12 @@ class SlaTimer(RetriedTimer):
         return f"{self.key} on ticket {self.ticket_id} at {self.due_at}"
 
 
-class SlaFiring(models.Model):
+class SlaFiring(TicketTimerFiring):
     """A timer that fired. The unique key is the guarantee that a level fires once per clock
     instance, whatever crashes or how many workers run."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=80)
     due_at = models.DateTimeField()
-    fired_at = models.DateTimeField()
-    outcome = models.CharField(max_length=200)
-    change_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["fired_at", "id"]

@@ -100,8 +100,8 @@ def policy_save(
 
 def reflow_enqueue(requested: bool | None, **target: str) -> None:
     """Enqueue the reflow job in this transaction when the change asks for one."""
+    from .jobs import reflow_clocks
     from .reflow import reflow_wanted
-    from .tasks import reflow_clocks
 
     if reflow_wanted(requested):
         reflow_clocks.enqueue(**target)

@@ -4,16 +4,17 @@ Arming (`timers_arm`, after every change that moved a ticket's clocks): the time
 call for (`engine.sla.timers_for`) replace the ticket's armed ones; a key that already fired
 (`SlaFiring`) is not armed again.
 
-Firing (`sla_fire_due`, the worker's poller `sla_poll`): a due timer is claimed with its ticket
-(`FOR UPDATE SKIP LOCKED`; SQLite: the write lock), its key recorded in `SlaFiring` (unique: a
-level fires once per clock instance), and a mutation runs through the pipeline with the SLA as
-actor (cause `sla:<policy>@<version>:<metric>#<instance>:<kind><level>`): a warning is recorded
-as an event (`sla` / `warning`); a breach is stamped by the SLA hook of that mutation at its
-true instant; an escalation level's actions run like an event rule's (notify, reassign, raise
-the priority, tags, a macro) and the level is recorded (`sla` / `escalated`). A timer whose
-clock moved on (paused, fulfilled, retargeted) since it was armed is dropped as stale.
+Firing (`sla_fire_due`, the worker's poller `sla_poll`, through the one timer mechanism,
+`core.timers`): a due timer is claimed with its ticket (`FOR UPDATE SKIP LOCKED`; SQLite: the
+write lock), its key recorded in `SlaFiring` (unique: a level fires once per clock instance),
+and a mutation runs through the pipeline with the SLA as actor (cause
+`sla:<policy>@<version>:<metric>#<instance>:<kind><level>`): a warning is recorded as an event
+(`sla` / `warning`); a breach is stamped by the SLA hook of that mutation at its true instant;
+an escalation level's actions run like an event rule's (notify, reassign, raise the priority,
+tags, a macro) and the level is recorded (`sla` / `escalated`). A timer whose clock moved on
+(paused, fulfilled, retargeted) since it was armed is dropped as stale.
 One that fails unexpectedly is rolled back alone, retried with back-off, then parked
-(`core.timing.fire_due`); the others fire meanwhile.
+(`core.timers`); the others fire meanwhile.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-
+from sportello.core import timers as mechanism
 from sportello.core.actors import Actor, ActorKind, Via
-from sportello.core.errors import DomainError, ValidationFailed
-from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
+from sportello.core.errors import ValidationFailed
+from sportello.core.timers import Round, TimerKind, register_timer_kind
 from sportello.engine import sla as engine
 from sportello.tickets.models import EventKind, Ticket
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from sportello.tickets.pipeline import Context
 
 logger = logging.getLogger(__name__)
-ROUND_MAX = 1_000
+ROUND_MAX = mechanism.ROUND_MAX
 
 
 def timer_key(t: engine.SlaTimer) -> str:
@@ -51,27 +51,14 @@ def timers_arm(
 ) -> None:
     """`new`: the ticket was just created: nothing is armed or fired yet (no lookups)."""
     wanted = (
-        {timer_key(t): t.due_at for t in engine.timers_for(state, policy, clocks=clocks)} if policy else {}
+        [
+            SlaTimer(ticket=ticket, key=timer_key(t), due_at=t.due_at)
+            for t in engine.timers_for(state, policy, clocks=clocks)
+        ]
+        if policy
+        else []
     )
-    if new:
-        SlaTimer.objects.bulk_create(
-            [SlaTimer(ticket=ticket, key=k, due_at=due) for k, due in wanted.items()]
-        )
-        return
-    if wanted:
-        fired = set(
-            SlaFiring.objects.filter(ticket=ticket, key__in=list(wanted)).values_list("key", flat=True)
-        )
-        wanted = {k: v for k, v in wanted.items() if k not in fired}
-    armed = dict(SlaTimer.objects.filter(ticket=ticket).values_list("key", "due_at"))
-    if armed == wanted:
-        return
-    stale = [k for k, due in armed.items() if wanted.get(k) != due]
-    if stale:
-        SlaTimer.objects.filter(ticket=ticket, key__in=stale).delete()
-    SlaTimer.objects.bulk_create(
-        [SlaTimer(ticket=ticket, key=k, due_at=due) for k, due in wanted.items() if armed.get(k) != due]
-    )
+    mechanism.arm(SLA_TIMERS, scope={"ticket_id": ticket.pk}, wanted=wanted, new=new, disarm_fired=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,42 +69,32 @@ class Fired:
 
 
 def sla_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
-    """Fire the SLA timers due at `now`; a failing one is retried, then parked (`core.timing`)."""
-    return fire_due(SLA_TIMERS, now=now, fire=lambda pk: sla_fire(timer_id=pk, now=now), limit=limit)
+    """Fire the SLA timers due at `now`; a failing one is retried, then parked (`core.timers`)."""
+    return mechanism.fire_due(SLA_TIMERS, now=now, limit=limit)
 
 
 def sla_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one due timer, in one transaction; None when it is gone, not due or held."""
-    with transaction.atomic():
-        timer = claim(SLA_TIMERS.due(now).filter(pk=timer_id)).first()
-        if timer is None:
-            return None
-        if claim(Ticket.objects.filter(pk=timer.ticket_id)).values_list("pk").first() is None:
-            return None
-        row = TicketSla.objects.filter(ticket_id=timer.ticket_id).first()
-        memo: dict[str, Any] = {}  # the configuration signatures, read once for this firing
-        policy = next((p for p in active_policies(memo) if row is not None and p.id == row.policy_id), None)
-        current = _current(row, policy, timer.key, memo)
-        if current is None or current.due_at > now:
-            timer.delete()
-            return Fired(timer_id, "stale")
-        try:
-            with transaction.atomic():
-                firing = SlaFiring.objects.create(
-                    ticket_id=timer.ticket_id,
-                    key=timer.key,
-                    due_at=timer.due_at,
-                    fired_at=now,
-                    outcome="pending",
-                )
-        except IntegrityError:
-            timer.delete()
-            return Fired(timer_id, "already_fired")
-        assert policy is not None
-        firing.outcome, firing.change_id = _run(policy, current, timer, now)
-        firing.save(update_fields=["outcome", "change_id"])
-        timer.delete()
-        return Fired(timer_id, firing.outcome, firing.change_id)
+    return mechanism.fire_one(SLA_TIMERS, timer_id, now=now)  # type: ignore[no-any-return]
+
+
+def _fire(timer: SlaTimer, rnd: Round) -> Fired:
+    """The SLA kind's action on one claimed timer (`core.timers`)."""
+    row = TicketSla.objects.filter(ticket_id=timer.ticket_id).first()
+    memo = rnd.memo  # the configuration signatures, read once per round
+    policy = next((p for p in active_policies(memo) if row is not None and p.id == row.policy_id), None)
+    current = _current(row, policy, timer.key, memo)
+    if current is None or current.due_at > rnd.now:
+        rnd.drop(timer)
+        return Fired(timer.pk, "stale")
+    if rnd.already_fired(timer):
+        rnd.drop(timer)
+        return Fired(timer.pk, "already_fired")
+    assert policy is not None
+    firing = rnd.record(timer, SlaFiring(ticket_id=timer.ticket_id, key=timer.key, due_at=timer.due_at,
+                                         fired_at=rnd.now, outcome="pending"))  # fmt: skip
+    firing.outcome, firing.change_id = _run(policy, current, timer, rnd.now)
+    return Fired(timer.pk, firing.outcome, firing.change_id)
 
 
 def _current(row: TicketSla | None, policy: Any, key: str, memo: dict[str, Any]) -> engine.SlaTimer | None:
@@ -158,13 +135,14 @@ def _run(policy: Any, timer: engine.SlaTimer, row: SlaTimer, now: datetime) -> t
         # a breach: the SLA hook of this very mutation stamps it at its true instant
 
     mutation = pipeline.Mutation(actor=actor, via=Via.SYSTEM, cause=cause, automation=fire)
-    try:
-        with transaction.atomic():
-            out = pipeline.ticket_apply(ticket_id=row.ticket_id, mutation=mutation, now=now)
-    except DomainError as exc:
-        logger.warning("SLA timer %s of ticket %s failed: %s", row.key, row.ticket_id, exc)
-        return f"error: {exc}"[:200], None
-    return "applied", out.change_id
+    outcome, out = mechanism.fire_as_mutation(
+        pipeline.ticket_apply,
+        ticket_id=row.ticket_id,
+        mutation=mutation,
+        now=now,
+        what=f"SLA timer {row.key}",
+    )
+    return outcome, out.change_id if out is not None else None
 
 
 def _record(ctx: Context, actor: Actor, cause: str, field: str, data: dict[str, Any]) -> None:
@@ -172,17 +150,16 @@ def _record(ctx: Context, actor: Actor, cause: str, field: str, data: dict[str, 
 
 
 def sla_poll(now: datetime) -> datetime | None:
-    fired = sla_fire_due(now=now)
-    if len(fired) >= ROUND_MAX:
-        return now
-    return next_poll(now, next_attempt(SLA_TIMERS, now))
+    return mechanism.poll(SLA_TIMERS, now)
 
 
 SLA_TIMERS = TimerKind(
     name="sla",
     model=SlaTimer,
-    due_field="due_at",
-    ticket_field="ticket_id",
+    fire=lambda timer, rnd: _fire(timer, rnd),  # late-bound: tests wrap `_run`
+    key=("ticket_id", "key"),
+    firing=SlaFiring,
+    lock=Ticket,
     related=("ticket__sla__policy",),
     describe=lambda t: f"SLA {_policy_name(t)} {t.key}",
 )

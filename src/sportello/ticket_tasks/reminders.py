@@ -6,13 +6,14 @@ due instant, of a done task, or of an offset no longer asked for are dropped unl
 A reminder whose instant is already past when it is armed is not armed (a task created due in
 30 minutes with a one-hour reminder is not reminded at once of what its author just wrote).
 
-Sending (`reminders_send_due`, the worker's poller `reminders_poll`): due rows are claimed one by
-one with `FOR UPDATE SKIP LOCKED` (SQLite: the write lock), the task re-checked (still open, same
-due instant), the e-mail to the assignee written to the outbox and `sent_at` set, in one
-transaction: a reminder is sent once, whatever crashes or how many workers run. The assignee also
+Sending (`reminders_send_due`, the worker's poller `reminders_poll`, through the one timer
+mechanism, `core.timers`): due rows are claimed in rounds with `FOR UPDATE SKIP LOCKED` (SQLite:
+the write lock), the task re-checked (still open, same due instant), the e-mail to the assignee
+written to the outbox and `sent_at` set, in the round's transaction: a reminder is sent once,
+whatever crashes or how many workers run. The assignee also
 gets an in-app notification (`inbox`) in that transaction, when they may see the ticket.
 One that fails unexpectedly is rolled back alone, retried with back-off, then parked
-(`core.timing.fire_due`); the others fire meanwhile.
+(`core.timers`); the others fire meanwhile.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.db.models import Q
 
-from sportello.core.timing import TimerKind, claim, fire_due, next_attempt, next_poll, register_timer_kind
+from sportello.core import timers as mechanism
+from sportello.core.timers import Round, TimerKind, register_timer_kind
 from sportello.inbox.models import NotificationKind
 from sportello.inbox.services import notification_add
 from sportello.notifications.context import public_url
@@ -56,68 +57,68 @@ def reminders_arm(task: Task, *, now: datetime) -> None:
 def reminder_send(*, reminder_id: int, now: datetime) -> str | None:
     """Send one due reminder; its outcome (`sent`, `stale`), or None when it is gone, not due or
     held by another worker."""
-    with transaction.atomic():
-        reminder = (
-            claim(REMINDERS.due(now).filter(pk=reminder_id))
-            .select_related("task", "task__ticket", "task__assignee")
-            .first()
-        )
-        if reminder is None:
-            return None
-        task = reminder.task
-        if task.status != TaskStatus.OPEN or task.due_at != reminder.task_due_at:
-            reminder.delete()  # done, or moved since: its own reminders are armed
-            return "stale"
-        ticket = task.ticket
-        overdue = task.due_at <= now
-        when = "is overdue" if overdue else f"is due {task.due_at:%Y-%m-%d %H:%M} UTC"
-        outbox.outbox_add(
-            kind="email",
+    return mechanism.fire_one(REMINDERS, reminder_id, now=now)  # type: ignore[no-any-return]
+
+
+def _send(reminder: TaskReminder, rnd: Round) -> str:
+    """The reminder kind's action on one claimed row (`core.timers`)."""
+    now = rnd.now
+    task = reminder.task
+    if task.status != TaskStatus.OPEN or task.due_at != reminder.task_due_at:
+        rnd.drop(reminder)  # done, or moved since: its own reminders are armed
+        return "stale"
+    ticket = task.ticket
+    overdue = task.due_at <= now
+    when = "is overdue" if overdue else f"is due {task.due_at:%Y-%m-%d %H:%M} UTC"
+    outbox.outbox_add(
+        kind="email",
+        ticket=ticket,
+        change_id=uuid.uuid4(),
+        dedupe_key=f"task-reminder:{reminder.pk}",
+        payload={
+            "to": [task.assignee.email],
+            "subject": f"[#{ticket.number}] Task {when}: {task.title}"[:250],
+            "body": f"Your task on ticket #{ticket.number} ({ticket.subject}) {when}:\n\n"
+            f"{task.title}\n\n{task.description}".rstrip()
+            + f"\n\nOpen the ticket: {public_url()}/tickets/{ticket.pk}/\n",
+            "ticket_number": ticket.number,
+            "task": task.pk,
+        },
+        now=now,
+    )
+    if ticket_visible_ids(principal=task.assignee, ids=[ticket.pk]):  # else it would lead nowhere
+        notification_add(
+            recipient_id=task.assignee_id,
+            kind=NotificationKind.TASK_DUE,
             ticket=ticket,
-            change_id=uuid.uuid4(),
-            dedupe_key=f"task-reminder:{reminder.pk}",
-            payload={
-                "to": [task.assignee.email],
-                "subject": f"[#{ticket.number}] Task {when}: {task.title}"[:250],
-                "body": f"Your task on ticket #{ticket.number} ({ticket.subject}) {when}:\n\n"
-                f"{task.title}\n\n{task.description}".rstrip()
-                + f"\n\nOpen the ticket: {public_url()}/tickets/{ticket.pk}/\n",
-                "ticket_number": ticket.number,
-                "task": task.pk,
-            },
+            parts={"title": task.title, "overdue": overdue},
             now=now,
         )
-        if ticket_visible_ids(principal=task.assignee, ids=[ticket.pk]):  # else it would lead nowhere
-            notification_add(
-                recipient_id=task.assignee_id,
-                kind=NotificationKind.TASK_DUE,
-                ticket=ticket,
-                parts={"title": task.title, "overdue": overdue},
-                now=now,
-            )
-        reminder.sent_at = now
-        reminder.save(update_fields=["sent_at"])
-        return "sent"
+    rnd.sent(reminder)  # `sent_at` set with the round
+    return "sent"
 
 
-def reminders_send_due(*, now: datetime, limit: int = 1_000) -> list[str]:
-    """Send the reminders due at `now`; a failing one is retried, then parked (`core.timing`)."""
-    return fire_due(REMINDERS, now=now, fire=lambda pk: reminder_send(reminder_id=pk, now=now), limit=limit)
+def reminders_send_due(*, now: datetime, limit: int = mechanism.ROUND_MAX) -> list[str]:
+    """Send the reminders due at `now`; a failing one is retried, then parked (`core.timers`)."""
+    return mechanism.fire_due(REMINDERS, now=now, limit=limit)
 
 
 def reminders_poll(now: datetime) -> datetime | None:
     """The worker's poller: send what is due, then say when to look again (at most a second
     away, so reminders armed meanwhile by other processes are not missed)."""
-    reminders_send_due(now=now)
-    return next_poll(now, next_attempt(REMINDERS, now))
+    return mechanism.poll(REMINDERS, now)
 
 
 REMINDERS = TimerKind(
     name="task_reminder",
     model=TaskReminder,
+    fire=lambda reminder, rnd: _send(reminder, rnd),
+    key=("task_id", "offset", "task_due_at"),
+    sent_field="sent_at",
     due_field="remind_at",
     ticket_field="task__ticket_id",
     pending=Q(sent_at__isnull=True),
+    load=("task", "task__ticket", "task__assignee"),
     related=("task",),
     describe=lambda r: f"reminder of task {r.task_id} ({r.task.title}), {r.offset}s before it is due"[:300],
 )

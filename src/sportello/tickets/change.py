@@ -111,7 +111,7 @@ class Mutation:
     expected_version: int | None = None
     depth: int = 0
     # Automation applied as this mutation's own change, before event rules run (a time rule's
-    # step: its actor is the rule). It changes the ticket through `automatic_change`, notes and
+    # step: its actor is the rule). It changes the ticket through `ctx.change()`, notes and
     # effects like an event rule does.
     automation: Callable[[Context], None] | None = None
     records: tuple[NewRecord, ...] = ()
