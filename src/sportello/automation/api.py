@@ -17,10 +17,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Status
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock, versions_api
+from sportello.core import clock
 from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, ValidationFailed
 from sportello.core.http import YAML_CONTENT_TYPES, json_document
-from sportello.core.versions_api import ConfigDiffOut, ConfigRevertIn, ConfigRevertOut, ConfigVersionOut
+from sportello.core.versions_api import (
+    history_routes,
+)
 
 from . import selectors, services, simulate
 from .models import Rule, RuleKind, RuleTrace
@@ -209,26 +211,15 @@ def list_rule_versions(request: HttpRequest, key: str) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/rules/{key}/versions/{version}", response=ConfigVersionOut, summary="One saved version of a rule"
+history_routes(
+    router,
+    path="/rules/{key}",
+    kind=services.RULES,
+    module=__name__,
+    names=(None, "get_rule_version", "diff_rule_versions", "revert_rule"),  # the list: above
+    may_read=lambda user, key: selectors.require_rule_reader(user),
+    may_revert=lambda user, key: require_admin(user),
 )
-def get_rule_version(request: HttpRequest, key: str, version: int) -> dict[str, Any]:
-    selectors.require_rule_reader(request.auth)
-    return versions_api.version_out(services.RULES, key, version)
-
-
-@router.get(
-    "/rules/{key}/versions/{a}/diff/{b}", response=ConfigDiffOut, summary="What changed between two versions"
-)
-def diff_rule_versions(request: HttpRequest, key: str, a: int, b: int) -> dict[str, Any]:
-    selectors.require_rule_reader(request.auth)
-    return versions_api.diff_out(services.RULES, key, a, b)
-
-
-@router.post("/rules/{key}/revert", response=ConfigRevertOut, summary="Save an old version again (admins)")
-def revert_rule(request: HttpRequest, key: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    return versions_api.revert_out(services.RULES, key, payload, request.auth)
 
 
 @router.get("/tickets/{ticket_id}/traces", response=TracePage, summary="Why: the rule traces of a ticket")

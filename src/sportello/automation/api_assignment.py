@@ -14,15 +14,11 @@ from django.http import HttpRequest
 from ninja import Body, Router, Schema, Status
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock, versions_api
+from sportello.core import clock
 from sportello.core.errors import ValidationFailed
 from sportello.core.paging import SortKey, page_limit, paginate
 from sportello.core.versions_api import (
-    ConfigDiffOut,
-    ConfigRevertIn,
-    ConfigRevertOut,
-    ConfigVersionOut,
-    ConfigVersionPage,
+    history_routes,
 )
 
 from . import assignment
@@ -148,41 +144,15 @@ def put_policy(
     return policy_out(policy)
 
 
-@router.get(
-    "/assignment-policies/{policy_key}/versions",
-    response=ConfigVersionPage,
-    summary="Every saved version, newest first",
+history_routes(
+    router,
+    path="/assignment-policies/{policy_key}",
+    kind=assignment.POLICIES,
+    module=__name__,
+    names=("list_policy_versions", "get_policy_version", "diff_policy_versions", "revert_policy"),
+    may_read=lambda user, key: None,  # every agent reads assignment policies
+    may_revert=lambda user, key: require_admin(user),
 )
-def list_policy_versions(request: HttpRequest, policy_key: str) -> dict[str, Any]:
-    return versions_api.versions_out(assignment.POLICIES, policy_key)
-
-
-@router.get(
-    "/assignment-policies/{policy_key}/versions/{version}",
-    response=ConfigVersionOut,
-    summary="One saved version",
-)
-def get_policy_version(request: HttpRequest, policy_key: str, version: int) -> dict[str, Any]:
-    return versions_api.version_out(assignment.POLICIES, policy_key, version)
-
-
-@router.get(
-    "/assignment-policies/{policy_key}/versions/{a}/diff/{b}",
-    response=ConfigDiffOut,
-    summary="What changed between two versions",
-)
-def diff_policy_versions(request: HttpRequest, policy_key: str, a: int, b: int) -> dict[str, Any]:
-    return versions_api.diff_out(assignment.POLICIES, policy_key, a, b)
-
-
-@router.post(
-    "/assignment-policies/{policy_key}/revert",
-    response=ConfigRevertOut,
-    summary="Save an old version again (admins)",
-)
-def revert_policy(request: HttpRequest, policy_key: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    return versions_api.revert_out(assignment.POLICIES, policy_key, payload, request.auth)
 
 
 @router.get(

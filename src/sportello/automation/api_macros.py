@@ -13,14 +13,10 @@ from ninja import Router, Schema, Status
 from pydantic import Field, StrictInt
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock, versions_api
+from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.versions_api import (
-    ConfigDiffOut,
-    ConfigRevertIn,
-    ConfigRevertOut,
-    ConfigVersionOut,
-    ConfigVersionPage,
+    history_routes,
 )
 from sportello.tickets import causation
 from sportello.tickets.api import message_out, ticket_out
@@ -167,36 +163,15 @@ def put_macro(request: HttpRequest, macro_key: str, payload: MacroIn) -> dict[st
     return macro_out(macro)
 
 
-@router.get(
-    "/macros/{macro_key}/versions", response=ConfigVersionPage, summary="Every saved version, newest first"
+history_routes(
+    router,
+    path="/macros/{macro_key}",
+    kind=macros.MACROS,
+    module=__name__,
+    names=("list_macro_versions", "get_macro_version", "diff_macro_versions", "revert_macro"),
+    may_read=lambda user, key: macros.macro_get_for(agent=user, key=key),  # whoever may see the macro
+    may_revert=lambda user, key: require_admin(user),
 )
-def list_macro_versions(request: HttpRequest, macro_key: str) -> dict[str, Any]:
-    macros.macro_get_for(agent=request.auth, key=macro_key)
-    return versions_api.versions_out(macros.MACROS, macro_key)
-
-
-@router.get("/macros/{macro_key}/versions/{version}", response=ConfigVersionOut, summary="One saved version")
-def get_macro_version(request: HttpRequest, macro_key: str, version: int) -> dict[str, Any]:
-    macros.macro_get_for(agent=request.auth, key=macro_key)
-    return versions_api.version_out(macros.MACROS, macro_key, version)
-
-
-@router.get(
-    "/macros/{macro_key}/versions/{a}/diff/{b}",
-    response=ConfigDiffOut,
-    summary="What changed between two versions",
-)
-def diff_macro_versions(request: HttpRequest, macro_key: str, a: int, b: int) -> dict[str, Any]:
-    macros.macro_get_for(agent=request.auth, key=macro_key)
-    return versions_api.diff_out(macros.MACROS, macro_key, a, b)
-
-
-@router.post(
-    "/macros/{macro_key}/revert", response=ConfigRevertOut, summary="Save an old version again (admins)"
-)
-def revert_macro(request: HttpRequest, macro_key: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    return versions_api.revert_out(macros.MACROS, macro_key, payload, request.auth)
 
 
 @router.post(

@@ -24,15 +24,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Query, Router, Status
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock, versions_api
+from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, ValidationFailed
 from sportello.core.http import YAML_CONTENT_TYPES, error_body, json_document
 from sportello.core.versions_api import (
-    ConfigDiffOut,
-    ConfigRevertIn,
-    ConfigRevertOut,
-    ConfigVersionOut,
+    history_routes,
 )
 from sportello.engine import blueprints as engine
 from sportello.engine.actions import value_to_data
@@ -194,32 +191,15 @@ def list_blueprint_versions(request: HttpRequest, blueprint_key: str) -> dict[st
     }
 
 
-@router.get(
-    "/blueprints/{blueprint_key}/versions/{version}", response=ConfigVersionOut, summary="One saved version"
+history_routes(
+    router,
+    path="/blueprints/{blueprint_key}",
+    kind=services.BLUEPRINTS,
+    module=__name__,
+    names=(None, "get_blueprint_version", "diff_blueprint_versions", "revert_blueprint"),  # the list: above
+    may_read=lambda user, key: selectors.require_blueprint_reader(user),
+    may_revert=lambda user, key: require_admin(user),
 )
-def get_blueprint_version(request: HttpRequest, blueprint_key: str, version: int) -> dict[str, Any]:
-    selectors.require_blueprint_reader(request.auth)
-    return versions_api.version_out(services.BLUEPRINTS, blueprint_key, version)
-
-
-@router.get(
-    "/blueprints/{blueprint_key}/versions/{a}/diff/{b}",
-    response=ConfigDiffOut,
-    summary="What changed between two versions",
-)
-def diff_blueprint_versions(request: HttpRequest, blueprint_key: str, a: int, b: int) -> dict[str, Any]:
-    selectors.require_blueprint_reader(request.auth)
-    return versions_api.diff_out(services.BLUEPRINTS, blueprint_key, a, b)
-
-
-@router.post(
-    "/blueprints/{blueprint_key}/revert",
-    response=ConfigRevertOut,
-    summary="Save an old version again (admins)",
-)
-def revert_blueprint(request: HttpRequest, blueprint_key: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    return versions_api.revert_out(services.BLUEPRINTS, blueprint_key, payload, request.auth)
 
 
 @router.get("/blueprints/{blueprint_key}/flowchart", summary="The blueprint as an SVG flowchart")

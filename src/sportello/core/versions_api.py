@@ -3,16 +3,20 @@
 `GET …/{key}/versions/{a}/diff/{b}` (what changed from a to b) and `POST …/{key}/revert`
 (`{"version": n}`: a new version equal to version n).
 
-Each kind's API module declares the routes under its own paths, checks who may read or write
-as for its other operations, and answers with these schemas and helpers.
+Each kind's API module declares the routes under its own paths with `history_routes`, saying
+who may read and who may revert as for its other operations.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ninja import Schema
+from django.http import HttpRequest
+from ninja import Router, Schema
 from pydantic import ConfigDict, Field, StrictInt
 
 from . import clock
@@ -97,3 +101,75 @@ def revert_out(kind: ConfigKind, key: str, payload: ConfigRevertIn, actor: Any) 
     else:
         definition = version_get(kind, key=key, version=head.version).definition
     return {"version": head.version, "written": saved.written, "definition": definition}
+
+
+Check = Callable[[Any, str], object]
+
+
+def history_routes(
+    router: Router,
+    *,
+    path: str,
+    kind: ConfigKind,
+    module: str,
+    names: tuple[str | None, str, str, str],
+    may_read: Check,
+    may_revert: Check,
+    thing: str = "version",
+) -> None:
+    """Declare a kind's history routes on `router`, under `path` (its things' path with their
+    path parameters, e.g. `/calendars/{calendar_key}`; several parameters make one key joined by
+    "/", as templates' `{key}/{language}`): `…/versions` (unless `names[0]` is None: the kind
+    keeps a list of its own), `…/versions/{version}`, `…/versions/{a}/diff/{b}`, `POST …/revert`.
+    `names`: the view names of the four (the operation ids are `module` + name, as if declared
+    there); `may_read(user, key)` / `may_revert(user, key)` raise when the request's user may not.
+    """
+    params = re.findall(r"{(\w+)}", path)
+
+    def key_of(values: dict[str, Any]) -> str:
+        return "/".join(str(values[p]) for p in params)
+
+    def declare(
+        method: str, suffix: str, name: str, summary: str, response: Any, extra: list[inspect.Parameter],
+        answer: Callable[[Any, str, dict[str, Any]], Any], check: Check,
+    ) -> None:  # fmt: skip
+        def view(request: HttpRequest, **values: Any) -> Any:
+            key = key_of(values)
+            check(request.auth, key)  # type: ignore[attr-defined]
+            return answer(request, key, values)
+
+        view.__name__ = view.__qualname__ = name
+        view.__module__ = module
+        view.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=HttpRequest),
+                *(inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY, annotation=str) for p in params),
+                *extra,
+            ],
+            return_annotation=Any,
+        )
+        getattr(router, method)(f"{path}{suffix}", response=response, summary=summary)(view)
+
+    def number(name: str) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=int)
+
+    list_name, get_name, diff_name, revert_name = names
+    if list_name is not None:
+        declare(
+            "get", "/versions", list_name, "Every saved version, newest first", ConfigVersionPage, [],
+            answer=lambda request, key, v: versions_out(kind, key), check=may_read,
+        )  # fmt: skip
+    declare(
+        "get", "/versions/{version}", get_name, f"One saved {thing}", ConfigVersionOut, [number("version")],
+        answer=lambda request, key, v: version_out(kind, key, v["version"]), check=may_read,
+    )  # fmt: skip
+    declare(
+        "get", "/versions/{a}/diff/{b}", diff_name, f"What changed between two saved {thing}s",
+        ConfigDiffOut, [number("a"), number("b")],
+        answer=lambda request, key, v: diff_out(kind, key, v["a"], v["b"]), check=may_read,
+    )  # fmt: skip
+    payload = inspect.Parameter("payload", inspect.Parameter.KEYWORD_ONLY, annotation=ConfigRevertIn)
+    declare(
+        "post", "/revert", revert_name, f"Save an old {thing} again (admins)", ConfigRevertOut, [payload],
+        answer=lambda request, key, v: revert_out(kind, key, v["payload"], request.auth), check=may_revert,
+    )  # fmt: skip

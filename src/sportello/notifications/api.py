@@ -14,12 +14,9 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock, versions_api
+from sportello.core import clock
 from sportello.core.versions_api import (
-    ConfigDiffOut,
-    ConfigRevertIn,
-    ConfigRevertOut,
-    ConfigVersionOut,
+    history_routes,
 )
 
 from . import selectors, services
@@ -152,36 +149,23 @@ def template_versions(request: HttpRequest, key: str, language: str) -> list[dic
     ]  # fmt: skip
 
 
-@router.get(
-    "/notification-templates/{key}/{language}/versions/{version}",
-    response=ConfigVersionOut,
-    summary="One text admins saved for a template",
-)
-def template_version(request: HttpRequest, key: str, language: str, version: int) -> dict[str, Any]:
-    selectors.require_agent_or_admin(request.auth, "notification templates")
-    return versions_api.version_out(services.TEMPLATES, f"{key}/{language}", version)
-
-
-@router.get(
-    "/notification-templates/{key}/{language}/versions/{a}/diff/{b}",
-    response=ConfigDiffOut,
-    summary="What changed between two saved texts",
-)
-def template_diff(request: HttpRequest, key: str, language: str, a: int, b: int) -> dict[str, Any]:
-    selectors.require_agent_or_admin(request.auth, "notification templates")
-    return versions_api.diff_out(services.TEMPLATES, f"{key}/{language}", a, b)
-
-
-@router.post(
-    "/notification-templates/{key}/{language}/revert",
-    response=ConfigRevertOut,
-    summary="Save an old text again (admins)",
-)
-def template_revert(request: HttpRequest, key: str, language: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    services.check_key(key)
+def _may_revert_template(user: Any, key: str) -> None:
+    require_admin(user)
+    template, language = key.split("/", 1)
+    services.check_key(template)
     services.check_language(language)
-    return versions_api.revert_out(services.TEMPLATES, f"{key}/{language}", payload, request.auth)
+
+
+history_routes(
+    router,
+    path="/notification-templates/{key}/{language}",
+    kind=services.TEMPLATES,
+    module=__name__,
+    names=(None, "template_version", "template_diff", "template_revert"),  # the list: above
+    may_read=lambda user, key: selectors.require_agent_or_admin(user, "notification templates"),
+    may_revert=_may_revert_template,
+    thing="text",
+)
 
 
 # -- canned responses

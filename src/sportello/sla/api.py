@@ -11,16 +11,12 @@ from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from sportello.accounts.services import require_admin
-from sportello.core import clock, versions_api
+from sportello.core import clock
 from sportello.core.errors import NotFound, ValidationFailed
 from sportello.core.http import json_document
 from sportello.core.instants import Instant
 from sportello.core.versions_api import (
-    ConfigDiffOut,
-    ConfigRevertIn,
-    ConfigRevertOut,
-    ConfigVersionOut,
-    ConfigVersionPage,
+    history_routes,
 )
 from sportello.engine import sla as engine
 from sportello.tickets.selectors import ticket_get_for
@@ -152,30 +148,15 @@ def policy_versions(request: HttpRequest, sla_key: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-@router.get(
-    "/sla-policies/{sla_key}/versions/{version}", response=ConfigVersionOut, summary="One saved version"
+history_routes(
+    router,
+    path="/sla-policies/{sla_key}",
+    kind=services.POLICIES,
+    module=__name__,
+    names=(None, "get_policy_version", "diff_policy_versions", "revert_policy"),  # the list: above
+    may_read=lambda user, key: selectors.require_policy_reader(user),
+    may_revert=lambda user, key: require_admin(user),
 )
-def get_policy_version(request: HttpRequest, sla_key: str, version: int) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.version_out(services.POLICIES, sla_key, version)
-
-
-@router.get(
-    "/sla-policies/{sla_key}/versions/{a}/diff/{b}",
-    response=ConfigDiffOut,
-    summary="What changed between two versions",
-)
-def diff_policy_versions(request: HttpRequest, sla_key: str, a: int, b: int) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.diff_out(services.POLICIES, sla_key, a, b)
-
-
-@router.post(
-    "/sla-policies/{sla_key}/revert", response=ConfigRevertOut, summary="Save an old version again (admins)"
-)
-def revert_policy(request: HttpRequest, sla_key: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    return versions_api.revert_out(services.POLICIES, sla_key, payload, request.auth)
 
 
 @router.get("/tickets/{ticket_id}/sla", response=TicketSlaOut, summary="A ticket's SLA clocks")
@@ -337,40 +318,15 @@ def delete_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
     return calendar_out(calendars.calendar_deactivate(key=calendar_key, actor=request.auth, now=clock.now()))
 
 
-@router.get(
-    "/calendars/{calendar_key}/versions",
-    response=ConfigVersionPage,
-    summary="Every saved version, newest first",
+history_routes(
+    router,
+    path="/calendars/{calendar_key}",
+    kind=calendars.CALENDARS,
+    module=__name__,
+    names=("list_calendar_versions", "get_calendar_version", "diff_calendar_versions", "revert_calendar"),
+    may_read=lambda user, key: selectors.require_policy_reader(user),
+    may_revert=lambda user, key: require_admin(user),
 )
-def list_calendar_versions(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.versions_out(calendars.CALENDARS, calendar_key)
-
-
-@router.get(
-    "/calendars/{calendar_key}/versions/{version}", response=ConfigVersionOut, summary="One saved version"
-)
-def get_calendar_version(request: HttpRequest, calendar_key: str, version: int) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.version_out(calendars.CALENDARS, calendar_key, version)
-
-
-@router.get(
-    "/calendars/{calendar_key}/versions/{a}/diff/{b}",
-    response=ConfigDiffOut,
-    summary="What changed between two versions",
-)
-def diff_calendar_versions(request: HttpRequest, calendar_key: str, a: int, b: int) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.diff_out(calendars.CALENDARS, calendar_key, a, b)
-
-
-@router.post(
-    "/calendars/{calendar_key}/revert", response=ConfigRevertOut, summary="Save an old version again (admins)"
-)
-def revert_calendar(request: HttpRequest, calendar_key: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    return versions_api.revert_out(calendars.CALENDARS, calendar_key, payload, request.auth)
 
 
 @router.post(
@@ -505,38 +461,15 @@ def get_tier_path(request: HttpRequest, path_key: str) -> dict[str, Any]:
     return tier_path_out(found)
 
 
-@router.get(
-    "/tier-paths/{path_key}/versions", response=ConfigVersionPage, summary="Every saved version, newest first"
+history_routes(
+    router,
+    path="/tier-paths/{path_key}",
+    kind=tiers.TIER_PATHS,
+    module=__name__,
+    names=("list_tier_path_versions", "get_tier_path_version", "diff_tier_path_versions", "revert_tier_path"),
+    may_read=lambda user, key: selectors.require_policy_reader(user),
+    may_revert=lambda user, key: require_admin(user),
 )
-def list_tier_path_versions(request: HttpRequest, path_key: str) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.versions_out(tiers.TIER_PATHS, path_key)
-
-
-@router.get(
-    "/tier-paths/{path_key}/versions/{version}", response=ConfigVersionOut, summary="One saved version"
-)
-def get_tier_path_version(request: HttpRequest, path_key: str, version: int) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.version_out(tiers.TIER_PATHS, path_key, version)
-
-
-@router.get(
-    "/tier-paths/{path_key}/versions/{a}/diff/{b}",
-    response=ConfigDiffOut,
-    summary="What changed between two versions",
-)
-def diff_tier_path_versions(request: HttpRequest, path_key: str, a: int, b: int) -> dict[str, Any]:
-    selectors.require_policy_reader(request.auth)
-    return versions_api.diff_out(tiers.TIER_PATHS, path_key, a, b)
-
-
-@router.post(
-    "/tier-paths/{path_key}/revert", response=ConfigRevertOut, summary="Save an old version again (admins)"
-)
-def revert_tier_path(request: HttpRequest, path_key: str, payload: ConfigRevertIn) -> dict[str, Any]:
-    require_admin(request.auth)
-    return versions_api.revert_out(tiers.TIER_PATHS, path_key, payload, request.auth)
 
 
 def _ticket_tier_out(ticket: Any) -> dict[str, Any]:
