@@ -25,7 +25,7 @@ What the hot paths read of a kind is cached per process in `core.config` (one ca
 kinds' signatures, one `forget_all`); the API's history operations are `core.versions_api`.
 Adding a kind: a head model on `ConfigHead`, a version model on `DefinitionVersion` (or
 `ConfigVersion`), a save that validates and calls `version_save`, `register_kind(...)`, and the
-four routes of `core.versions_api` in the kind's API module.
+history routes (`core.versions_api.history_routes`) in the kind's API module.
 """
 
 from __future__ import annotations
