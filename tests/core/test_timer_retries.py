@@ -12,7 +12,8 @@ import pytest
 from sportello.automation import timers
 from sportello.automation.models import RuleKind, Timer, TimerFiring
 from sportello.automation.services import rule_save
-from sportello.core import clock, timing
+from sportello.core import clock
+from sportello.core import timers as mechanism
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.ticket_tasks import reminders
 from sportello.ticket_tasks.models import TaskReminder
@@ -159,13 +160,13 @@ def test_a_poisoned_task_reminder_is_retried_while_the_others_are_sent(desk: Any
         at + timedelta(seconds=30),
         "ValueError: no address",
     )
-    [failing] = timing.failing_timers()
+    [failing] = mechanism.failing_timers()
     assert (failing.kind, failing.id, failing.ticket_id, failing.parked_at) == ("task_reminder", bad.pk,
                                                                                 ticket.pk, None)  # fmt: skip
     # the fault gone, it is sent after its back-off
     assert reminders.reminders_send_due(now=at + timedelta(seconds=29)) == []
     assert reminders.reminders_send_due(now=at + timedelta(seconds=30)) == ["sent"]
-    assert timing.failing_timers() == []
+    assert mechanism.failing_timers() == []
 
 
 def test_a_poisoned_sla_timer_is_retried_while_the_others_fire(desk: Any, now: Any) -> None:
