@@ -25,7 +25,8 @@ from sportello.blueprints.services import blueprint_save
 from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import Mailbox
 from sportello.core.actors import Via
-from sportello.notifications.services import canned_create, template_save
+from sportello.notifications.canned import canned_create
+from sportello.notifications.services import template_save
 from sportello.outbox.models import OutboxMessage, OutboxStatus
 from sportello.outbox.secrets import secret_create
 from sportello.outbox.services import outbox_add

@@ -232,7 +232,7 @@ def test_the_pickers_load_their_lists_when_first_opened(
 ) -> None:
     from sportello.automation import macros
     from sportello.core import clock
-    from sportello.notifications.services import canned_create
+    from sportello.notifications.canned import canned_create
 
     for name in ("Refund approved", "Escalate to billing"):
         macros.macro_create(

@@ -291,7 +291,7 @@ def test_history_reads_cost_a_fixed_number_of_statements(
 def test_a_revert_is_in_force_at_once(desk: Any, admin: Any) -> None:
     from sportello.automation.event_rules import active_rule_rows
     from sportello.automation.models import RuleKind
-    from sportello.notifications.services import template_in_force
+    from sportello.notifications.rendering import template_in_force
     from sportello.sla.services import active_policies
     from sportello.sla.tiers import paths_by_department
 

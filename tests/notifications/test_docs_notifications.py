@@ -13,7 +13,8 @@ from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.notifications.context import NAMES
 from sportello.notifications.defaults import KEYS
-from sportello.notifications.services import render_notification, template_save
+from sportello.notifications.rendering import render_notification
+from sportello.notifications.services import template_save
 from sportello.outbox.models import OutboxMessage
 from testing import NOW
 

@@ -11,13 +11,13 @@ import pytest
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save
 from sportello.core.actors import Actor, ActorKind, Via
-from sportello.notifications.models import CustomerNotification
-from sportello.notifications.services import (
+from sportello.notifications.limits import (
     customer_notification_allowed,
     customer_notification_claim,
     customer_notifications_prune,
-    template_save,
 )
+from sportello.notifications.models import CustomerNotification
+from sportello.notifications.services import template_save
 from sportello.outbox.models import OutboxMessage
 from sportello.tickets import pipeline
 from sportello.tickets.models import TicketEvent

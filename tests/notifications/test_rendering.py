@@ -10,11 +10,12 @@ import pytest
 
 from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound, ValidationFailed
-from sportello.notifications import services
+from sportello.notifications import rendering
 from sportello.notifications.context import NAMES, duration, notification_context
 from sportello.notifications.defaults import DEFAULTS, KEYS
 from sportello.notifications.models import NotificationTemplate, NotificationTemplateVersion
-from sportello.notifications.services import render_notification, template_reset, template_save
+from sportello.notifications.rendering import render_notification
+from sportello.notifications.services import template_reset, template_save
 from testing import NOW
 
 
@@ -325,4 +326,4 @@ def test_time_left_is_written_in_two_units_at_most(minutes: int, text: str) -> N
 
 
 def test_text_becomes_escaped_html_paragraphs() -> None:
-    assert services.text_to_html("a < b\nc\n\n\nd & e") == "<p>a &lt; b<br>\nc</p>\n<p>d &amp; e</p>\n"
+    assert rendering.text_to_html("a < b\nc\n\n\nd & e") == "<p>a &lt; b<br>\nc</p>\n<p>d &amp; e</p>\n"

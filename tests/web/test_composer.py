@@ -323,7 +323,7 @@ def test_an_attachment_of_another_ticket_is_refused(desk: Any, open_ticket: Any,
 
 @pytest.fixture
 def canned(desk: Any, now: Any) -> Any:
-    from sportello.notifications.services import canned_create
+    from sportello.notifications.canned import canned_create
 
     return canned_create(
         actor=desk.admin,
@@ -374,7 +374,7 @@ def test_the_ticket_page_offers_the_pickers_but_reads_their_lists_only_when_open
 def test_the_canned_responses_picker_lists_what_the_agent_sees(
     desk: Any, open_ticket: Any, browser: Any, canned: Any, now: Any
 ) -> None:
-    from sportello.notifications.services import canned_create
+    from sportello.notifications.canned import canned_create
 
     # given a canned response of Electronics, which the Books agent does not see
     canned_create(

@@ -304,7 +304,7 @@ def test_a_reply_mail_is_signed_with_the_agents_signature_when_they_have_one(
     desk: Any, open_ticket: Any
 ) -> None:
     from sportello.accounts.services import agent_profile_update
-    from sportello.notifications.services import render_notification
+    from sportello.notifications.rendering import render_notification
 
     ticket = open_ticket("Signed")
     plain = render_notification(key="agent_reply", ticket=ticket, agent=desk.agent, message_body="Done.")

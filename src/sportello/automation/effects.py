@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sportello.accounts.models import Team, User
 from sportello.core.actors import Actor, Via
+from sportello.core.text import text_to_html
 from sportello.engine import actions as act
 from sportello.engine.placeholders import render
-from sportello.notifications import services as notifications
+from sportello.notifications import limits, rendering
 from sportello.tickets import audit
 from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, EventKind
 
@@ -134,10 +135,10 @@ def _texts(
 ) -> list[tuple[list[str], dict[str, str]]]:
     """The e-mails of a notification: (recipients, texts). Inline texts: one e-mail to all. A
     template: one per language and time zone of the recipients, in the order they come."""
-    if action.template is None or not notifications.template_exists(key=action.template):
+    if action.template is None or not rendering.template_exists(key=action.template):
         return [(to, {"subject": subject, "body": body})]
     ticket = ctx.ticket
-    profiles = notifications.recipient_profiles(emails=to, requester=ticket.requester)
+    profiles = rendering.recipient_profiles(emails=to, requester=ticket.requester)
     groups: dict[tuple[str, str], list[str]] = {}
     for address in to:
         profile = profiles[address.lower()]
@@ -147,14 +148,14 @@ def _texts(
     author = message.author_agent if message is not None and message.author_agent_id else None
     out: list[tuple[list[str], dict[str, str]]] = []
     for (language, time_zone), group in groups.items():
-        rendered = notifications.render_notification(
+        rendered = rendering.render_notification(
             key=action.template, ticket=ticket, language=language, time_zone=time_zone, agent=author,
             message_body=message.body_text if message is not None else None, now=ctx.now,
         )  # fmt: skip
         texts = {
             "subject": subject or rendered.subject,
             "body": body or rendered.text,
-            "html": notifications.text_to_html(body) if body else rendered.html,
+            "html": text_to_html(body) if body else rendered.html,
             "language": rendered.language,
         }
         out.append((group, texts))
@@ -166,7 +167,7 @@ def _within_customer_limit(ctx: Context, rule: RuleRef, action: act.Notify, to: 
     notifications; each one left out is recorded as an event of the change."""
     ticket = ctx.ticket
     candidates = {i.removeprefix("address:").lower() for i in action.to if i.startswith("address:")}
-    customers = notifications.customer_addresses(emails=candidates) if candidates else set()
+    customers = rendering.customer_addresses(emails=candidates) if candidates else set()
     requester = ticket.requester.email.lower()
     if "requester" in action.to and requester:
         customers.add(requester)
@@ -178,12 +179,12 @@ def _within_customer_limit(ctx: Context, rule: RuleRef, action: act.Notify, to: 
             # one of the customer's slots.
             kept.append(address)
             continue
-        if email not in customers or notifications.customer_notification_claim(
+        if email not in customers or limits.customer_notification_claim(
             email=email, ticket_number=ticket.number, now=ctx.now
         ):
             kept.append(address)
             continue
-        limit = notifications.customer_notifications_per_hour()
+        limit = limits.customer_notifications_per_hour()
         _record_suppressed(
             ctx,
             rule,

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import email.utils
 import hashlib
-import mimetypes
 import quopri
 import re
-import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,10 +35,19 @@ from io import BytesIO
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import tnefparse  # type: ignore[import-untyped]
-
 from sportello.engine.text import BIDI_CHARACTERS, FILENAME_MAX, html_to_text
-from sportello.engine.text import sanitize_filename as display_filename
+from sportello.mail.decoding import (
+    clean_body,
+    clean_line,
+    decode_bytes,
+    decode_words,
+    guess_decode,
+    short,
+    unfold,
+    unsurrogate,
+)
+from sportello.mail.filenames import sanitize_filename
+from sportello.mail.tnef import unpack_tnef
 from sportello.mail.types import Address, Limits, MailAttachment, MailTooLarge, ParsedMail
 
 __all__ = ["decode_words", "html_to_text", "parse_mail", "sanitize_filename"]
@@ -59,201 +65,6 @@ _MAX_ID_CHARS = 998
 _MAX_ADDRESS_CHARS = 320
 _MAX_FILENAME_CHARS = FILENAME_MAX
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
-
-# --------------------------------------------------------------------------------------------
-# Small text helpers
-
-_C0_EXCEPT_TAB_NL = {c: None for c in range(32) if c not in (9, 10)}
-_LINE_DROP = {c: None for c in (*range(32), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029) if c != 9}
-
-
-def _utf8_safe(value: str) -> str:
-    """The string, with anything UTF-8 cannot encode (lone surrogates) replaced."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def _unsurrogate(value: str) -> str:
-    """Raw 8-bit header bytes (kept by the parser as surrogate escapes) read as UTF-8 when they
-    are valid UTF-8, else as windows-1252."""
-    if value.isascii():
-        return value
-    try:
-        data = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return _utf8_safe(value)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
-
-
-def _clean_line(value: str) -> str:
-    """One line of text: controls (tab kept), C1 controls and line separators removed."""
-    return _utf8_safe(value.translate(_LINE_DROP))
-
-
-def _clean_body(value: str) -> str:
-    """Body text: newlines normalised to \\n, C0 controls other than tab and newline removed."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _utf8_safe(value.translate(_C0_EXCEPT_TAB_NL))
-
-
-def _short(value: str, limit: int = 80) -> str:
-    value = _clean_line(value)
-    return value if len(value) <= limit else value[:limit] + "…"
-
-
-# --------------------------------------------------------------------------------------------
-# Charsets
-
-# Codecs Python has that are no mail charsets (or that cannot decode with replacement).
-_NOT_MAIL_CODECS = frozenset(
-    {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "mbcs", "oem"}
-)
-_CHARSET_TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9_.:-]{1,40}")
-
-
-def _codec(label: str | None) -> str | None:
-    """Python's codec name for a declared charset, or None when Python does not know it."""
-    if not label:
-        return None
-    label = label.strip().strip("\"'").strip().lower()
-    if not label or len(label) > 64:
-        return None
-    try:
-        info = codecs.lookup(label)
-    except (LookupError, ValueError, TypeError):
-        return None
-    if info.name in _NOT_MAIL_CODECS or not getattr(info, "_is_text_encoding", True):
-        return None
-    return info.name
-
-
-def _guess_decode(data: bytes) -> tuple[str, str]:
-    """(text, how): UTF-8 when the bytes are valid UTF-8, else windows-1252."""
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace"), "cp1252 with replacement"
-
-
-def _decode_bytes(data: bytes, declared: str | None, where: str, notes: list[str] | None) -> str:
-    """Text from bytes in a declared charset, never raising: an unknown charset falls back to
-    UTF-8 then windows-1252, invalid bytes become U+FFFD; each fallback is noted."""
-    codec = _codec(declared)
-    if declared and codec is None and len(declared) <= 64:
-        # "_iso-2022-jp$esc" and the like: a known charset name inside a mangled one.
-        codec = next((c for t in _CHARSET_TOKEN_RE.findall(declared.lower()) if (c := _codec(t))), None)
-        if codec is not None and notes is not None:
-            notes.append(f"{where}: charset {_short(declared)!r} read as {codec}")
-    if codec is None:
-        text, how = _guess_decode(data)
-        if notes is not None:
-            if declared:
-                notes.append(f"{where}: unknown charset {_short(declared)!r}, decoded as {how}")
-            elif not data.isascii():
-                notes.append(f"{where}: 8-bit text without a charset, decoded as {how}")
-        return text
-    if codec in ("ascii", "iso8859-1", "cp1252") and not data.isascii():
-        if codec == "ascii":
-            text, how = _guess_decode(data)
-            if notes is not None:
-                notes.append(f"{where}: 8-bit bytes in {_short(declared or '')!r} text, decoded as {how}")
-            return text
-        try:
-            return data.decode("cp1252")  # what senders mean by iso-8859-1 (as browsers read it)
-        except UnicodeDecodeError:
-            return data.decode("iso8859-1")
-    strict: str | None
-    try:
-        strict = data.decode(codec, "strict")
-    except Exception:  # a codec may raise anything on hostile bytes
-        strict = None
-    if strict is not None:
-        return strict
-    try:
-        text = data.decode(codec, "replace")
-        how = "with replacement characters"
-    except Exception:
-        text, how = _guess_decode(data)
-        how = f"as {how}"
-    if notes is not None:
-        notes.append(f"{where}: bytes invalid for charset {_short(declared or '')!r}, decoded {how}")
-    return text
-
-
-# --------------------------------------------------------------------------------------------
-# Encoded words (RFC 2047)
-
-_EW_RE = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
-_FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
-
-
-def _unfold(value: str) -> str:
-    return _FOLD_RE.sub("", value)
-
-
-def _ew_bytes(encoding: str, payload: str) -> bytes | None:
-    try:
-        data = payload.encode("ascii", "surrogateescape")
-    except UnicodeEncodeError:
-        return None
-    try:
-        if encoding in "qQ":
-            return binascii.a2b_qp(data, header=True)
-        data = data.rstrip(b"=")
-        data += b"=" * (-len(data) % 4)
-        return base64.b64decode(data)
-    except (binascii.Error, ValueError):
-        try:
-            return base64.b64decode(data[: len(data) // 4 * 4])
-        except (binascii.Error, ValueError):
-            return None
-
-
-def decode_words(value: str, *, notes: list[str] | None = None, where: str = "header") -> str:
-    """A header value with its RFC 2047 encoded words decoded (adjacent words of one charset
-    joined before decoding, so a character split across words survives; whitespace between
-    encoded words dropped) and raw 8-bit text read as UTF-8 or windows-1252. Linear time."""
-    pieces: list[str] = []
-    pending: bytearray | None = None
-    pending_charset = ""
-    last_end = 0
-
-    def flush() -> None:
-        nonlocal pending
-        if pending is not None:
-            pieces.append(_decode_bytes(bytes(pending), pending_charset, where, notes))
-            pending = None
-
-    for m in _EW_RE.finditer(value):
-        gap = value[last_end : m.start()]
-        charset = m.group(1).split("*", 1)[0]
-        data = _ew_bytes(m.group(2), m.group(3))
-        if data is None:
-            flush()
-            pieces.append(_unsurrogate(gap + m.group(0)))
-            last_end = m.end()
-            continue
-        if pending is not None and not gap.strip() and charset.lower() == pending_charset.lower():
-            pending += data
-        else:
-            if pending is None or gap.strip():
-                flush()
-                pieces.append(_unsurrogate(gap))
-            else:
-                flush()  # whitespace between encoded words is dropped
-            pending = bytearray(data)
-            pending_charset = charset
-        last_end = m.end()
-    flush()
-    pieces.append(_unsurrogate(value[last_end:]))
-    return "".join(pieces)
-
 
 # --------------------------------------------------------------------------------------------
 # The bounded parsing policy
@@ -318,7 +129,7 @@ class _IntakePolicy(_EmailPolicy):
             and value.count(";") <= _STRUCTURE_MAX_PARAMS
         ):
             return name, value  # the common case, checked cheaply
-        label = _short(_unsurrogate(name), 40)
+        label = short(unsurrogate(name), 40)
         if name.strip().lower() in _STRUCTURE_HEADERS:
             limit = min(limit, _STRUCTURE_MAX_CHARS)
             if value.count(";") > _STRUCTURE_MAX_PARAMS:
@@ -378,21 +189,21 @@ def _raw_values(msg: Message, name: str) -> list[str]:
     try:
         for key, value in msg.raw_items():
             if key.lower() == lname:
-                out.append(_unfold(str(value)))
+                out.append(unfold(str(value)))
     except Exception:
         return out
     return out
 
 
 def _header_text(raw: str) -> str:
-    return _clean_line(decode_words(_unfold(raw))).replace("\t", " ").strip()
+    return clean_line(decode_words(unfold(raw))).replace("\t", " ").strip()
 
 
 _ID_RE = re.compile(r"<([^<>\s]{1,998})>")
 
 
 def _usable_id(value: str) -> str | None:
-    value = _clean_line(_unsurrogate(value)).strip().strip("<>").strip()
+    value = clean_line(unsurrogate(value)).strip().strip("<>").strip()
     if not value or len(value) > _MAX_ID_CHARS or any(c.isspace() for c in value):
         return None
     return value
@@ -451,7 +262,7 @@ _DOMAIN_RE = re.compile(r"[^\s@()<>\[\]\\,;:\"]+")
 
 def _addr_spec(addr: str) -> str | None:
     """The addr-spec with its domain lower-cased, or None when it is not a usable mailbox."""
-    addr = _clean_line(addr).strip()
+    addr = clean_line(addr).strip()
     if not addr or len(addr) > _MAX_ADDRESS_CHARS or "@" not in addr:
         return None
     local, _, domain = addr.rpartition("@")
@@ -465,21 +276,21 @@ def _addr_spec(addr: str) -> str | None:
 def _addresses(values: Sequence[str], label: str, notes: list[str]) -> tuple[Address, ...]:
     out: list[Address] = []
     for raw in values:
-        value = _unsurrogate(_unfold(raw))
+        value = unsurrogate(unfold(raw))
         if not value.strip():
             continue
         pairs = _strict_getaddresses(value)
         if pairs is None:
-            notes.append(f"{label}: ambiguous address header ignored: {_short(value)!r}")
+            notes.append(f"{label}: ambiguous address header ignored: {short(value)!r}")
             continue
         for name, addr in pairs:
             if not addr.strip():
                 continue  # empty list element or group syntax ("undisclosed-recipients:;")
             spec = _addr_spec(addr)
             if spec is None:
-                notes.append(f"{label}: unusable address {_short(addr)!r} ignored")
+                notes.append(f"{label}: unusable address {short(addr)!r} ignored")
                 continue
-            display = _clean_line(decode_words(name)).replace("\t", " ").strip()
+            display = clean_line(decode_words(name)).replace("\t", " ").strip()
             out.append(Address(email=spec, name=display))
     return tuple(out)
 
@@ -487,7 +298,7 @@ def _addresses(values: Sequence[str], label: str, notes: list[str]) -> tuple[Add
 def _return_path(values: Sequence[str]) -> str | None:
     if not values:
         return None
-    value = _clean_line(_unsurrogate(values[0])).strip()
+    value = clean_line(unsurrogate(values[0])).strip()
     m = re.search(r"<([^<>]*)>", value)
     inner = m.group(1).strip() if m else (value.split() or [""])[0]
     if not inner:
@@ -499,14 +310,14 @@ def _return_path(values: Sequence[str]) -> str | None:
 def _date(values: Sequence[str], notes: list[str]) -> datetime | None:
     if not values:
         return None
-    value = _clean_line(_unsurrogate(values[0])).strip()
+    value = clean_line(unsurrogate(values[0])).strip()
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except Exception:  # TypeError, ValueError, OverflowError, IndexError …
-        notes.append(f"date: unreadable {_short(value)!r}")
+        notes.append(f"date: unreadable {short(value)!r}")
         return None
     if parsed is None:  # pragma: no cover - older Pythons returned None
-        notes.append(f"date: unreadable {_short(value)!r}")
+        notes.append(f"date: unreadable {short(value)!r}")
         return None
     if parsed.tzinfo is None:
         notes.append("date: no time zone, read as UTC")
@@ -514,57 +325,14 @@ def _date(values: Sequence[str], notes: list[str]) -> datetime | None:
     try:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
-        notes.append(f"date: out of range {_short(value)!r}")
+        notes.append(f"date: out of range {short(value)!r}")
         return None
 
 
 # --------------------------------------------------------------------------------------------
-# Filenames and content types
+# Content types
 
-_MIME_TYPES = mimetypes.MimeTypes()  # the built-in table only: the same answer on every machine
-_EXTENSIONS = {
-    "text/plain": ".txt",
-    "text/html": ".html",
-    "text/calendar": ".ics",
-    "image/jpeg": ".jpg",
-    "image/jpg": ".jpg",
-    "image/pjpeg": ".jpg",
-    "message/rfc822": ".eml",
-    "message/global": ".eml",
-    "message/delivery-status": ".txt",
-    "message/disposition-notification": ".txt",
-    "message/rfc822-headers": ".txt",
-    "text/rfc822-headers": ".txt",
-    "application/octet-stream": ".bin",
-    "application/ms-tnef": ".dat",
-    "application/vnd.ms-tnef": ".dat",
-}
 _CONTENT_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
-
-
-def _extension_for(content_type: str) -> str:
-    ext = _EXTENSIONS.get(content_type)
-    if ext is None:
-        try:
-            ext = _MIME_TYPES.guess_extension(content_type) or ""
-        except Exception:
-            ext = ""
-    return ext
-
-
-def sanitize_filename(name: str, *, content_type: str = "application/octet-stream") -> str:
-    """A display name for an attachment (`engine.text.sanitize_filename`, of the name's raw
-    8-bit bytes read as text): "attachment" plus an extension guessed from the content type
-    when nothing is left."""
-    return display_filename(_unsurrogate(name), fallback="attachment" + _extension_for(content_type))
-
-
-def _guess_type(filename: str) -> str:
-    try:
-        guessed = _MIME_TYPES.guess_type(filename, strict=False)[0]
-    except Exception:
-        guessed = None
-    return guessed or "application/octet-stream"
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,7 +352,7 @@ def _declared_type(part: Message, effective: str) -> str:
     raw = _raw_values(part, "content-type")
     if not raw:
         return effective
-    declared = _unsurrogate(raw[0]).split(";", 1)[0].strip().lower()
+    declared = unsurrogate(raw[0]).split(";", 1)[0].strip().lower()
     return declared if _CONTENT_TYPE_RE.fullmatch(declared) else "application/octet-stream"
 
 
@@ -603,7 +371,7 @@ def _filename(part: Message) -> str:
         name = None
     if not isinstance(name, str):
         return ""
-    name = _unsurrogate(name)
+    name = unsurrogate(name)
     if "=?" in name:
         name = decode_words(name)
     return name
@@ -648,7 +416,7 @@ def _payload_bytes(part: Message, label: str, notes: list[str]) -> bytes:
 
 def _part_text(part: Message, label: str, notes: list[str]) -> str:
     data = _payload_bytes(part, label, notes)
-    return _decode_bytes(data, _charset(part), label, notes)
+    return decode_bytes(data, _charset(part), label, notes)
 
 
 def _message_bytes(msg: Message, label: str, notes: list[str]) -> bytes:
@@ -688,189 +456,6 @@ def _embedded_bytes(part: Message, label: str, notes: list[str]) -> bytes:
     elif cte == "quoted-printable":
         content = quopri.decodestring(content)
     return content
-
-
-# --------------------------------------------------------------------------------------------
-# winmail.dat
-
-_TNEF_SIGNATURE = 0x223E9F78
-_TNEF_MAX_OBJECTS = 10_000
-_TNEF_MAX_COPY = 4 << 30  # bytes tnefparse copies while walking its objects (it slices the rest each time)
-_TNEF_MAX_NESTING = 3
-_IMESSAGE_SIG = b"\x07\x03\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46"
-_MAPI_FIXED = {0x2: 2, 0xB: 2, 0x3: 4, 0x4: 4, 0xA: 4, 0x5: 8, 0x6: 8, 0x7: 8, 0x14: 8, 0x40: 8, 0x48: 16}
-_MAPI_VARIABLE = frozenset({0x0, 0xD, 0x1E, 0x1F, 0x102})
-_MAPI_SLACK = 64
-
-
-class _TnefUnsafe(Exception):
-    pass
-
-
-def _u16(data: bytes, offset: int) -> int:
-    return int(struct.unpack_from("<H", data, offset)[0])
-
-
-def _u32(data: bytes, offset: int) -> int:
-    return int(struct.unpack_from("<I", data, offset)[0])
-
-
-def _check_mapi(data: bytes, offset: int, budget: list[int], depth: int) -> int | None:
-    """Walks MAPI properties as tnefparse 1.4 does (`decode_mapi`), without building them:
-    raises _TnefUnsafe where tnefparse would loop over counts its data cannot hold (it does not
-    stop at the end of the data there). Returns the end offset, or None where tnefparse stops
-    with an exception."""
-    n = len(data)
-    if offset + 4 > n:
-        return None
-    count = _u32(data, offset)
-    offset += 4
-    if count > (n - offset) // 4 + _MAPI_SLACK:
-        raise _TnefUnsafe("MAPI property count larger than its data")
-    for _ in range(count):
-        if offset >= n:
-            break
-        if offset + 4 > n:
-            return offset
-        attr_type, attr_name = _u16(data, offset), _u16(data, offset + 2)
-        offset += 4
-        if attr_name >= 0x8000:
-            if offset + 24 > n:
-                return offset
-            kind = _u32(data, offset + 16)
-            offset += 20
-            if kind == 0:
-                offset += 4
-            else:
-                length = _u32(data, offset)
-                offset += 4 + length + (-length % 4)
-        multi = None
-        if attr_type & 0x1000:
-            attr_type ^= 0x1000
-            if offset + 4 > n:
-                return offset
-            multi = _u32(data, offset)
-            offset += 4
-        values = multi or 1
-        if attr_type in _MAPI_FIXED:
-            size = _MAPI_FIXED[attr_type]
-            if values > max(0, n - offset) // size + _MAPI_SLACK:
-                raise _TnefUnsafe("MAPI value count larger than its data")
-            offset += size * values
-            if values % 2 and attr_type in (0x2, 0xB):
-                offset += 2
-        elif attr_type in _MAPI_VARIABLE:
-            items: list[bytes] = []
-            for _ in range(values):
-                if multi:
-                    strings = 1
-                else:
-                    if offset + 4 > n:
-                        return offset
-                    strings = _u32(data, offset)
-                    offset += 4
-                for _ in range(strings):
-                    if offset + 4 > n:
-                        return offset
-                    length = _u32(data, offset)
-                    offset += 4 + length + (-length % 4)
-                    if attr_name == 0x3701:  # an attached file's data: maybe an embedded message
-                        items.append(data[offset - length - (-length % 4) : offset].rstrip(b"\x00"))
-            if items and attr_type in (0xD, 0x102, 0x0):
-                joined = b"".join(items)
-                if joined.startswith(_IMESSAGE_SIG):
-                    _check_tnef(joined[len(_IMESSAGE_SIG) :], budget, depth + 1)
-        else:
-            return offset  # tnefparse raises on unknown types and stops
-    return offset
-
-
-def _check_tnef(data: bytes, budget: list[int], depth: int = 0) -> None:
-    """Raises _TnefUnsafe when tnefparse 1.4 would take unbounded time or memory on `data`
-    (its object walk copies the rest of the data once per object; its MAPI decoding trusts
-    counts). Mirrors `TNEF.__init__` closely enough to bound it, not to parse."""
-    if depth > _TNEF_MAX_NESTING:
-        raise _TnefUnsafe("embedded messages nested too deeply")
-    n = len(data)
-    if n < 6 or _u32(data, 0) != _TNEF_SIGNATURE:
-        return  # tnefparse rejects it at once
-    offset = 6
-    objects = 0
-    while offset + 12 < n:
-        level, name = data[offset], _u16(data, offset + 1)
-        length = min(n - offset, _u32(data, offset + 5) + 11)
-        objects += 1
-        budget[0] -= n - offset
-        if objects > _TNEF_MAX_OBJECTS or budget[0] < 0:
-            raise _TnefUnsafe("too many objects")
-        body = data[offset + 9 : offset + max(9, length - 2)]
-        if (level == 2 and name == 0x9005) or (level != 2 and name == 0x9003):
-            _check_mapi(body, 0, budget, depth)
-        elif level != 2 and name == 0x9004 and len(body) >= 4:
-            rows, row_offset = _u32(body, 0), 4
-            for _ in range(rows):
-                end = _check_mapi(body, row_offset, budget, depth)
-                if end is None:
-                    break
-                row_offset = end
-        offset += length
-
-
-def _tnef_text(value: object, codepage: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return _decode_bytes(
-            value.rstrip(b"\x00"), codepage if isinstance(codepage, str) else "cp1252", "", None
-        )
-    return ""
-
-
-def _tnef_filename(att: Any) -> str:
-    try:
-        name = att.long_filename()
-    except Exception:  # tnefparse decodes names as strict UTF-8
-        name = None
-    text = _tnef_text(name, getattr(att, "codepage", None))
-    if not text:
-        text = _tnef_text(getattr(att, "_name", b""), getattr(att, "codepage", None))
-    return text.replace("\x00", "")
-
-
-def _unpack_tnef(data: bytes, label: str, notes: list[str]) -> tuple[list[MailAttachment], str]:
-    """The files in a winmail.dat (origin "tnef") and its plain-text body ("" when none).
-    A malformed or hostile TNEF yields nothing, with a note; it never raises."""
-    try:
-        _check_tnef(data, [_TNEF_MAX_COPY])
-        tnef = tnefparse.TNEF(data, do_checksum=True)
-    except _TnefUnsafe as exc:
-        notes.append(f"{label}: winmail.dat not unpacked ({exc})")
-        return [], ""
-    except Exception as exc:  # tnefparse on malformed data
-        notes.append(f"{label}: malformed winmail.dat not unpacked ({type(exc).__name__})")
-        return [], ""
-    files: list[MailAttachment] = []
-    for att in getattr(tnef, "attachments", ()):
-        content = getattr(att, "data", b"")
-        content = content if isinstance(content, bytes) else b""
-        name = _tnef_filename(att)
-        if not content and not name:
-            continue
-        content_type = _guess_type(name) if name else "application/octet-stream"
-        files.append(
-            MailAttachment(
-                filename=sanitize_filename(name, content_type=content_type),
-                content_type=content_type,
-                content=content,
-                origin="tnef",
-            )
-        )
-    codepage = getattr(tnef, "codepage", None)
-    body = _tnef_text(getattr(tnef, "body", None), codepage)
-    if not body.strip():
-        html = _tnef_text(getattr(tnef, "htmlbody", None), codepage)
-        body = html_to_text(html) if html.strip() else ""
-    return files, body
 
 
 # --------------------------------------------------------------------------------------------
@@ -951,7 +536,7 @@ def _leaf(part: Message, label: str, parent: Message | None, bodies: _Bodies) ->
     content_id = _content_id(part)
     display = sanitize_filename(filename or ("winmail.dat" if is_tnef else ""), content_type=declared)
     if filename and (display != filename.strip() or any(c in BIDI_CHARACTERS for c in filename)):
-        bodies.notes.append(f"{label}: filename {_short(filename)!r} shown as {display!r}")
+        bodies.notes.append(f"{label}: filename {short(filename)!r} shown as {display!r}")
     bodies.attach(
         MailAttachment(
             filename=display,
@@ -962,7 +547,7 @@ def _leaf(part: Message, label: str, parent: Message | None, bodies: _Bodies) ->
         )
     )
     if is_tnef:
-        files, body = _unpack_tnef(content, label, bodies.notes)
+        files, body = unpack_tnef(content, label, bodies.notes)
         for unpacked in files:
             bodies.attach(unpacked)
         if body.strip() and not bodies.tnef_body:
@@ -1020,11 +605,11 @@ def _header_fields(
     for count, (name, value) in enumerate(items, start=1):
         key = name.strip().lower()
         if not key.isascii() or not key.isprintable():
-            key = _clean_line(_unsurrogate(key)).strip()
-        text = _unfold(str(value))
+            key = clean_line(unsurrogate(key)).strip()
+        text = unfold(str(value))
         raw.setdefault(key, []).append(text)
         if count <= _MAX_HEADER_FIELDS:
-            decoded.setdefault(key, []).append(_clean_line(decode_words(text)))
+            decoded.setdefault(key, []).append(clean_line(decode_words(text)))
     if len(items) > _MAX_HEADER_FIELDS:
         notes.append(f"{len(items) - _MAX_HEADER_FIELDS} header fields beyond {_MAX_HEADER_FIELDS} not kept")
     return raw, MappingProxyType({k: tuple(v) for k, v in decoded.items()})
@@ -1042,7 +627,7 @@ def _collect_ids(values: Iterable[str]) -> list[str]:
 
 
 def _unparsed(raw: bytes, notes: list[str], digest: str) -> ParsedMail:
-    text, _ = _guess_decode(raw)
+    text, _ = guess_decode(raw)
     return ParsedMail(
         raw_size=len(raw),
         sha256=digest,
@@ -1059,9 +644,9 @@ def _unparsed(raw: bytes, notes: list[str], digest: str) -> ParsedMail:
         return_path=None,
         date=None,
         headers=MappingProxyType({}),
-        text=_clean_body(text),
+        text=clean_body(text),
         html="",
-        defects=tuple(_clean_line(n) for n in notes),
+        defects=tuple(clean_line(n) for n in notes),
         message=None,
     )
 
@@ -1128,7 +713,7 @@ def parse_mail(raw: bytes, *, limits: Limits = Limits()) -> ParsedMail:  # noqa:
     to = _addresses(values("to"), "to", notes)
     cc = _addresses(values("cc"), "cc", notes)
     date = _date(values("date"), notes)
-    defects = [_clean_line(n) for n in notes]
+    defects = [clean_line(n) for n in notes]
     if len(defects) > _MAX_DEFECTS:
         defects = [*defects[:_MAX_DEFECTS], f"{len(defects) - _MAX_DEFECTS} more defects not listed"]
     return ParsedMail(
@@ -1147,8 +732,8 @@ def parse_mail(raw: bytes, *, limits: Limits = Limits()) -> ParsedMail:  # noqa:
         return_path=_return_path(values("return-path")),
         date=date,
         headers=headers,
-        text=_clean_body(text),
-        html=_clean_body(html),
+        text=clean_body(text),
+        html=clean_body(html),
         attachments=tuple(bodies.attachments),
         defects=tuple(defects),
         message=msg,

@@ -19,6 +19,7 @@ from sportello.core.versions_api import (
     history_routes,
 )
 
+from . import canned as canned_responses
 from . import selectors, services
 from .models import CannedResponse
 from .schemas import (
@@ -182,7 +183,7 @@ def list_canned(request: HttpRequest, language: Query[str | None] = None) -> dic
 @router.post("/canned-responses", response={201: CannedOut}, summary="Create a canned response")
 def create_canned(request: HttpRequest, payload: CannedIn) -> Status:
     """Personal without `department_id`; shared with a department by its agents or an admin."""
-    canned = services.canned_create(
+    canned = canned_responses.canned_create(
         actor=request.auth, title=payload.title, body=payload.body, language=payload.language,
         department_id=payload.department_id, now=clock.now(),
     )  # fmt: skip
@@ -196,7 +197,7 @@ def get_canned(request: HttpRequest, canned_id: int) -> dict[str, Any]:
 
 @router.patch("/canned-responses/{canned_id}", response=CannedOut, summary="Change a canned response")
 def update_canned(request: HttpRequest, canned_id: int, payload: CannedPatch) -> dict[str, Any]:
-    canned = services.canned_update(
+    canned = canned_responses.canned_update(
         actor=request.auth, canned_id=canned_id, title=payload.title, body=payload.body,
         language=payload.language, now=clock.now(),
     )  # fmt: skip
@@ -205,7 +206,7 @@ def update_canned(request: HttpRequest, canned_id: int, payload: CannedPatch) ->
 
 @router.delete("/canned-responses/{canned_id}", response={204: None}, summary="Delete a canned response")
 def delete_canned(request: HttpRequest, canned_id: int) -> Status:
-    services.canned_delete(actor=request.auth, canned_id=canned_id)
+    canned_responses.canned_delete(actor=request.auth, canned_id=canned_id)
     return Status(204, None)
 
 
@@ -215,7 +216,7 @@ def delete_canned(request: HttpRequest, canned_id: int) -> Status:
     summary="A canned response filled in for a ticket, to insert into a reply",
 )
 def render_canned(request: HttpRequest, canned_id: int, payload: RenderIn) -> dict[str, Any]:
-    rendered = services.canned_render(
+    rendered = canned_responses.canned_render(
         actor=request.auth, canned_id=canned_id, ticket_id=payload.ticket_id, now=clock.now()
     )
     return {"text": rendered.text, "html": rendered.html, "language": rendered.language}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sportello.accounts.models import User
 from sportello.tickets.audit import reply_to_email
 
-from .services import render_notification
+from .rendering import render_notification
 
 if TYPE_CHECKING:
     from sportello.tickets.context import Context

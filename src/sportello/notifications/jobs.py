@@ -9,12 +9,12 @@ from django.tasks import task
 from sportello.core import clock
 from sportello.core.scheduler import register_job
 
-from . import services
+from . import limits
 
 
 @task()
 def prune_customer_notifications() -> int:
-    return services.customer_notifications_prune(now=clock.now())
+    return limits.customer_notifications_prune(now=clock.now())
 
 
 register_job(name="customer_notifications_prune", every=timedelta(hours=1), task=prune_customer_notifications)

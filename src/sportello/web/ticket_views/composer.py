@@ -24,8 +24,8 @@ from sportello.automation import macros
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import DomainError, PayloadTooLarge
+from sportello.notifications.canned import canned_render
 from sportello.notifications.selectors import canned_list
-from sportello.notifications.services import canned_render
 from sportello.tickets import attachments, permissions, services
 from sportello.tickets.api_attachments import FILE_FIELD, MULTIPART_OVERHEAD, SizeLimitHandler
 from sportello.tickets.models import EventKind, TicketEvent
