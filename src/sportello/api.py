@@ -18,9 +18,9 @@ from sportello.core import clock
 from sportello.core.errors import DomainError, ValidationFailed
 from sportello.core.http import domain_error_response, error_response, json_loads, validation_errors_response
 from sportello.tickets.api import router as tickets_router
-from sportello.tickets.api_attachments import router as attachments_router
-from sportello.tickets.api_fields import router as fields_router
-from sportello.tickets.api_search import router as search_router
+from sportello.tickets.api.attachments import router as attachments_router
+from sportello.tickets.api.fields import router as fields_router
+from sportello.tickets.api.search import router as search_router
 
 
 class BearerToken(HttpBearer):
@@ -190,16 +190,16 @@ api.add_router("", tickets_router)
 api.add_router("", attachments_router)
 api.add_router("", fields_router)
 api.add_router("", search_router)
-api.add_router("", "sportello.tickets.api_merge.router")
+api.add_router("", "sportello.tickets.api.merge.router")
 api.add_router("", "sportello.outbox.api.deliveries.router")
-api.add_router("", "sportello.channels.api_mail.router")
-api.add_router("", "sportello.channels.api_mailboxes.router")
+api.add_router("", "sportello.channels.api.mail.router")
+api.add_router("", "sportello.channels.api.mailboxes.router")
 api.add_router("", "sportello.outbox.api.secrets.router")
 api.add_router("", "sportello.notifications.api.router")
-api.add_router("", "sportello.automation.api_macros.router")
+api.add_router("", "sportello.automation.api.macros.router")
 api.add_router("", "sportello.automation.api.router")
-api.add_router("", "sportello.automation.api_timers.router")
-api.add_router("", "sportello.automation.api_assignment.router")
+api.add_router("", "sportello.automation.api.timers.router")
+api.add_router("", "sportello.automation.api.assignment.router")
 api.add_router("", "sportello.ticket_tasks.api.router")
 api.add_router("", "sportello.sla.api.router")
 api.add_router("", "sportello.blueprints.api.router")

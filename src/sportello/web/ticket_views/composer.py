@@ -27,7 +27,7 @@ from sportello.core.errors import DomainError, PayloadTooLarge
 from sportello.notifications.canned import canned_render
 from sportello.notifications.selectors import canned_list
 from sportello.tickets import attachments, permissions, services
-from sportello.tickets.api_attachments import FILE_FIELD, MULTIPART_OVERHEAD, SizeLimitHandler
+from sportello.tickets.api.attachments import FILE_FIELD, MULTIPART_OVERHEAD, SizeLimitHandler
 from sportello.tickets.models import EventKind, TicketEvent
 
 from .. import timeline

@@ -17,8 +17,8 @@ from pydantic import ConfigDict, Field
 from sportello.core import clock
 from sportello.core.paging import SortKey, page_limit, paginate
 
-from . import imap, mailboxes
-from .models import Mailbox
+from .. import imap, mailboxes
+from ..models import Mailbox
 
 router = Router(tags=["mailboxes"])
 

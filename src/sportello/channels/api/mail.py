@@ -24,7 +24,7 @@ from sportello.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaTyp
 from sportello.core.http import MAIL_CONTENT_TYPES
 from sportello.core.paging import SortKey, page_limit, paginate
 
-from .models import InboundMail, InboundStatus
+from ..models import InboundMail, InboundStatus
 
 router = Router(tags=["mail"])
 
@@ -52,7 +52,7 @@ def ingest(request: HttpRequest, recipient: str | None = None) -> Status:
     raw = request.read(cap + 1)  # the stream, not request.body: mail is larger than form posts
     if len(raw) > cap:
         raise PayloadTooLarge(f"a message may be at most {cap:,} bytes here")
-    from .inbound import mail_ingest
+    from ..inbound import mail_ingest
 
     result = mail_ingest(raw=raw, via="mta", recipient=recipient, now=clock.now())
     body: dict[str, Any] = {

@@ -22,8 +22,8 @@ from sportello.tickets import causation
 from sportello.tickets.api import message_out, ticket_out
 from sportello.tickets.schemas import MessageOut, Strict, TicketOut
 
-from . import macros
-from .models import Macro, MacroVersion
+from .. import macros
+from ..models import Macro, MacroVersion
 
 router = Router(tags=["macros"])
 

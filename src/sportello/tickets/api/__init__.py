@@ -16,10 +16,10 @@ from sportello.core.actors import Via
 from sportello.core.errors import ValidationFailed
 from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
-from . import causation, selectors, services
-from .models import Attachment, AuthorKind, LayoutField, Message, StatusCategory, Ticket, TicketEvent
-from .pipeline import PRIORITY_BY_NAME, PRIORITY_NAME
-from .schemas import (
+from .. import causation, selectors, services
+from ..models import Attachment, AuthorKind, LayoutField, Message, StatusCategory, Ticket, TicketEvent
+from ..pipeline import PRIORITY_BY_NAME, PRIORITY_NAME
+from ..schemas import (
     EventPage,
     MessageIn,
     MessageOut,

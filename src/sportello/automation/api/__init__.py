@@ -24,9 +24,9 @@ from sportello.core.versions_api import (
     history_routes,
 )
 
-from . import selectors, services, simulate
-from .models import Rule, RuleKind, RuleTrace
-from .schemas import (
+from .. import selectors, services, simulate
+from ..models import Rule, RuleKind, RuleTrace
+from ..schemas import (
     RuleOut,
     RulePage,
     RuleSaved,

@@ -21,8 +21,8 @@ from sportello.core.versions_api import (
     history_routes,
 )
 
-from . import assignment
-from .models import AssignmentBacklog, AssignmentPolicy
+from .. import assignment
+from ..models import AssignmentBacklog, AssignmentPolicy
 
 router = Router(tags=["assignment"])
 

@@ -15,10 +15,10 @@ from sportello.core.errors import NotFound, PermissionDenied
 from sportello.tickets.models import Ticket
 from sportello.tickets.selectors import ticket_scope
 
-from .facts import field_specs
-from .models import Rule, RuleKind, RuleVersion, Timer
-from .query import ticket_filter
-from .timers import parse_time_rule
+from ..facts import field_specs
+from ..models import Rule, RuleKind, RuleVersion, Timer
+from ..query import ticket_filter
+from ..timers import parse_time_rule
 
 router = Router(tags=["rules"])
 

@@ -14,9 +14,9 @@ from ninja import Router, Status
 from sportello.accounts.services import require_admin
 from sportello.core.paging import SortKey, page_limit, paginate
 
-from . import fields_services as services
-from .fields_schemas import FieldCreateIn, FieldOut, FieldPage, FieldPatchIn, LayoutIn, LayoutOut
-from .models import CustomField, LayoutField
+from .. import fields_services as services
+from ..fields_schemas import FieldCreateIn, FieldOut, FieldPage, FieldPatchIn, LayoutIn, LayoutOut
+from ..models import CustomField, LayoutField
 
 router = Router(tags=["fields"])
 

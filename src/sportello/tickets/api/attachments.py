@@ -21,9 +21,9 @@ from sportello.core.actors import Via
 from sportello.core.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from sportello.core.paging import SortKey, page_limit, paginate
 
-from . import attachments, selectors
-from .api import attachment_out
-from .schemas import AttachmentOut
+from .. import attachments, selectors
+from ..api import attachment_out
+from ..schemas import AttachmentOut
 
 router = Router(tags=["attachments"])
 

@@ -12,10 +12,10 @@ from pydantic import Field
 from sportello.core import clock
 from sportello.core.actors import Via
 
-from . import merge
-from .api import ticket_out
-from .models import SUBJECT_MAX_LENGTH
-from .schemas import TicketOut
+from .. import merge
+from ..api import ticket_out
+from ..models import SUBJECT_MAX_LENGTH
+from ..schemas import TicketOut
 
 router = Router(tags=["tickets"])
 

@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from . import search
-from .pipeline import PRIORITY_NAME
+from .. import search
+from ..pipeline import PRIORITY_NAME
 
 router = Router(tags=["search"])
 
