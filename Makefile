@@ -59,8 +59,8 @@ fuzz: install
 	SPORTELLO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n 2 -o addopts="-p no:cacheprovider" tests/api/test_fuzz.py
 
 lint: install
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
+	.venv/bin/ruff check --no-cache .
+	.venv/bin/ruff format --no-cache --check .
 
 typecheck: install
 	.venv/bin/mypy

@@ -11,10 +11,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from corpora import Corpora
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpora import Corpora
 from sportello.mail import ids
 from sportello.mail.classify import Automation, Bounce, automation, bounce, looks_like_bounce
 

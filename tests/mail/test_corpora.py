@@ -10,8 +10,8 @@ import email.policy
 from pathlib import Path
 
 import pytest
-from corpora import Corpora, string_problems
 
+from corpora import Corpora, string_problems
 from sportello.mail.parse import html_to_text, parse_mail
 from sportello.mail.quotes import split_quoted, split_quoted_html
 from sportello.mail.types import ParsedMail

@@ -12,10 +12,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from corpora import string_problems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from corpora import string_problems
 from sportello.mail.parse import decode_words, html_to_text, parse_mail, sanitize_filename
 from sportello.mail.types import Address, Limits, MailAttachment, MailTooLarge, ParsedMail
 
