@@ -104,9 +104,10 @@ def test_a_round_reads_and_writes_once_whatever_the_number_of_timers_it_fires(de
     # are paid once
     per_timer = two - one
     assert four - two == 2 * per_timer
-    # (the reads of due timers, then of what is left; tickets; claim; fired keys; the active
-    # rules; outcomes; deletion; the round's transaction)
-    assert one - per_timer == 10
+    # (the reads of due timers, then of what is left; the tickets' lock; claim; fired keys; the
+    # tickets read for the round's changes; the active rules; the configuration's signatures,
+    # read once for the round's changes; outcomes; deletion; the round's transaction)
+    assert one - per_timer == 12
     assert TimerFiring.objects.count() == 1 + 1 + 2 + 4
 
 
@@ -186,3 +187,28 @@ def test_a_round_that_fails_whole_is_rolled_back_and_its_timers_fired_one_by_one
     assert sorted(TimerFiring.objects.values_list("ticket_id", flat=True)) == sorted(t.pk for t in tickets)
     assert not Timer.objects.exists()
     assert all(t.tags.filter(name="nudged").count() == 1 for t in tickets)
+
+
+def test_timers_of_one_ticket_in_one_round_each_see_the_change_before_theirs(desk: Any, now: Any) -> None:
+    # given two time rules due at the same instant on the same ticket, and a ticket beside it
+    nudge_rule(desk, now)
+    actions = [{"add_tags": ["flagged"]}, {"set": {"field": "ticket.priority", "value": "high"}}]
+    rule_save(
+        kind=RuleKind.TIME,
+        definition={"key": "flag", "name": "Flag", "anchor": "created", "when": {"all": []},
+                    "steps": [{"after": "1h", "actions": actions}]},
+        created_by=desk.admin, now=now,
+    )  # fmt: skip
+    first, other = open_tickets(desk, now, 2)
+    versions = {t.pk: t.version for t in (first, other)}
+    # when one round fires the four timers (the round reads its tickets at once for their changes)
+    with CaptureQueriesContext(connection) as queries:
+        fired = timers.timers_fire_due(now=now + timedelta(hours=1))
+    assert sorted(f.outcome for f in fired) == ["applied"] * 4
+    assert sum("FOR UPDATE" in q["sql"] for q in queries.captured_queries) <= 2  # the round's, not one each
+    # then each ticket took both changes, one after the other: no change was made on a stale copy
+    from sportello.tickets.models import Ticket
+
+    for ticket in Ticket.objects.filter(pk__in=versions).prefetch_related("tags"):
+        assert sorted(t.name for t in ticket.tags.all()) == ["flagged", "nudged"]
+        assert (ticket.priority, ticket.version) == (3, versions[ticket.pk] + 2)

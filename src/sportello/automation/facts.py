@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from sportello.core import config
 from sportello.engine.conditions import FIELDS, FieldSpec, FieldType, custom_field_spec
 from sportello.tickets.models import CustomField, Message, Priority, Ticket, TicketTag
 
@@ -33,7 +34,12 @@ business_hours: Callable[[int | None, datetime, dict[str, Any] | None], bool] = 
 
 
 def field_specs() -> dict[str, FieldSpec]:
-    """The standard fields and one `ticket.custom.<key>` per active custom field."""
+    """The standard fields and one `ticket.custom.<key>` per active custom field (read once per
+    batch of changes, `core.config.read_once`)."""
+    return dict(config.once("field_specs", _field_specs))
+
+
+def _field_specs() -> dict[str, FieldSpec]:
     specs = dict(FIELDS)
     for f in CustomField.objects.filter(is_active=True).order_by("position", "id"):
         options = tuple(o["value"] for o in f.options) if f.options else None

@@ -54,6 +54,7 @@ from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule, pa
 from sportello.engine.timerules import plan_timers
 from sportello.engine.triggers import ActionTrace, CycleResult
 from sportello.engine.triggers import RuleTrace as EngineRuleTrace
+from sportello.tickets.locks import tickets_held
 from sportello.tickets.models import StatusCategory, Ticket
 
 from . import event_rules
@@ -338,6 +339,7 @@ TIME_RULE_TIMERS = TimerKind(
     firing=TimerFiring,
     compare=("rule_version", "due_at"),
     lock=Ticket,
+    held=tickets_held,
     related=("rule",),
     describe=lambda t: f"time rule {t.rule.key} step {t.step}",
 )

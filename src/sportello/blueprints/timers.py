@@ -26,6 +26,7 @@ from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import ValidationFailed
 from sportello.core.timers import Round, TimerKind, register_timer_kind
 from sportello.engine import blueprints as engine
+from sportello.tickets.locks import tickets_held
 from sportello.tickets.models import Ticket
 
 from . import definitions
@@ -149,6 +150,7 @@ LIMIT_TIMERS = TimerKind(
     key=("ticket_id", "key"),
     firing=BlueprintFiring,
     lock=Ticket,
+    held=tickets_held,
     describe=lambda t: f"blueprint state limit {t.key}",
 )
 

@@ -13,11 +13,19 @@ had when it was built, rebuilt (one value per name) when the signature moves. Wh
 caches item by item — rules parsed by (id, version), blueprints by their text — lives in a
 `config_store(name)`. `forget_all()` drops every value and store at once (tests roll back and
 reuse ids); `forget(name)` drops one name's value and its stores (`name` and `name.*`).
+
+`read_once()` is for a batch of changes made in one transaction (a round of timers): while it
+runs, the signatures are read by the first change only, and what is read through `once(name,
+build)` (the custom fields' specs) is built once, the later changes of the batch using the same.
+A configuration saved by another process meanwhile is seen by the next batch, as a change that
+started a moment later would see it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection
@@ -40,14 +48,48 @@ def _part(table: str) -> str:
     return _PART.format(table=connection.ops.quote_name(table))  # a model's table, registered by its app
 
 
+# Within `read_once()`: what the batch read (the signatures under "signatures", then `once`'s).
+_batch: ContextVar[dict[str, Any] | None] = ContextVar("config_batch", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Configuration read once for every change made while the block runs (see the module doc).
+    Nested blocks share the outer one's reads."""
+    if _batch.get() is not None:
+        yield
+        return
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def once[T](name: str, build: Callable[[], T]) -> T:
+    """`build()`, made once per `read_once()` block (every call outside one builds)."""
+    batch = _batch.get()
+    if batch is None:
+        return build()
+    if name not in batch:
+        batch[name] = build()
+    return batch[name]  # type: ignore[no-any-return]
+
+
 def signatures(memo: dict[str, Any] | None = None) -> dict[str, str]:
-    """The signature of each registered configuration, read once per change (kept in `memo`)."""
+    """The signature of each registered configuration, read once per change (kept in `memo`),
+    or once per `read_once()` block."""
     found = memo.get("signatures") if memo is not None else None
     if found is None:
-        names = sorted(_TABLES)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(_part(_TABLES[n]) for n in names))
-            found = dict(zip(names, cursor.fetchone(), strict=True))
+        batch = _batch.get()
+        found = batch.get("signatures") if batch is not None else None
+        if found is None:
+            names = sorted(_TABLES)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT " + ", ".join(_part(_TABLES[n]) for n in names))
+                found = dict(zip(names, cursor.fetchone(), strict=True))
+            if batch is not None:
+                batch["signatures"] = found
         if memo is not None:
             memo["signatures"] = found
     return found

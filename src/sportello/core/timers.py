@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,7 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.db.models import Q
 
+from . import config
 from .errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,9 @@ class TimerKind:
     # The model of the rows `ticket_field` points to, locked (SKIP LOCKED) before the timers
     # are claimed: the ticket, which the action changes. None: the action changes no ticket.
     lock: type[models.Model] | None = None
+    # Called with the ids of the rows the round locked (`lock`), around the round's firings: the
+    # tickets app reads them at once for the changes the firings make (`tickets.locks.tickets_held`).
+    held: Callable[[set[int]], AbstractContextManager[Any]] | None = None
     load: tuple[str, ...] = ()  # select_related for `fire`
     related: tuple[str, ...] = ()  # select_related for `describe`
     describe: Callable[[Any], str] = str  # what fires: the rule, policy level, limit or task
@@ -327,6 +332,7 @@ def _round(
         return 0, results
     with transaction.atomic():
         mine = [pk for pk, _ in candidates]
+        locked: set[int] = set()
         if kind.lock is not None:
             ids = sorted({ticket for _, ticket in candidates})
             locked = set(claim(kind.lock._default_manager.filter(pk__in=ids)).values_list("pk", flat=True))
@@ -342,27 +348,36 @@ def _round(
             tickets = {getattr(row, "ticket_id") for row in rows}  # noqa: B009  (every firing row has a ticket)
             fired = set(kind.firing._default_manager.filter(ticket_id__in=tickets).values_list(*kind.key))
         rnd = Round(kind=kind, now=now, fired_keys=fired)
-        for row in rows:
-            mark = rnd.mark()
-            try:
-                with transaction.atomic():
-                    result = kind.fire(row, rnd)
-            except Exception as exc:
-                rnd.undo(mark, kind.key_of(row))
-                if _is_contention(exc):
-                    raise
-                if isinstance(exc, IntegrityError) and _fired_meanwhile(kind, row):
-                    held.add(row.pk)  # another worker fired its key: dropped by the next round
-                    continue
-                timer_failed(kind, row.pk, now=now, exc=exc)
-                held.add(row.pk)
-                continue
-            if result is not None:
-                results.append(result)
-            if rnd.mark()[1:3] == mark[1:3]:
-                held.add(row.pk)  # neither fired nor dropped: not tried again in this call
+        held_rows = kind.held(locked) if kind.held is not None and locked else nullcontext()
+        with config.read_once(), held_rows:
+            _fire_rows(kind, rows, rnd, now=now, held=held, results=results)
         rnd.write()
     return len(candidates), results
+
+
+def _fire_rows(
+    kind: TimerKind, rows: list[Any], rnd: Round, *, now: datetime, held: set[int], results: list[Any]
+) -> None:
+    """Each claimed timer fired in a savepoint of its own (see the module doc)."""
+    for row in rows:
+        mark = rnd.mark()
+        try:
+            with transaction.atomic():
+                result = kind.fire(row, rnd)
+        except Exception as exc:
+            rnd.undo(mark, kind.key_of(row))
+            if _is_contention(exc):
+                raise
+            if isinstance(exc, IntegrityError) and _fired_meanwhile(kind, row):
+                held.add(row.pk)  # another worker fired its key: dropped by the next round
+                continue
+            timer_failed(kind, row.pk, now=now, exc=exc)
+            held.add(row.pk)
+            continue
+        if result is not None:
+            results.append(result)
+        if rnd.mark()[1:3] == mark[1:3]:
+            held.add(row.pk)  # neither fired nor dropped: not tried again in this call
 
 
 def _fired_meanwhile(kind: TimerKind, row: Any) -> bool:

@@ -29,6 +29,7 @@ from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import ValidationFailed
 from sportello.core.timers import Round, TimerKind, register_timer_kind
 from sportello.engine import sla as engine
+from sportello.tickets.locks import tickets_held
 from sportello.tickets.models import EventKind, Ticket
 
 from .active_calendars import clocks_for
@@ -160,6 +161,7 @@ SLA_TIMERS = TimerKind(
     key=("ticket_id", "key"),
     firing=SlaFiring,
     lock=Ticket,
+    held=tickets_held,
     related=("ticket__sla__policy",),
     describe=lambda t: f"SLA {_policy_name(t)} {t.key}",
 )

@@ -61,7 +61,7 @@ from .change import (
     TagChange,
 )
 from .context import Context
-from .locks import ticket_lock
+from .locks import CHANGE_RELATED, held_ticket_saved, locked_tags, ticket_lock
 from .models import StatusCategory, Ticket, TicketTag
 
 __all__ = [
@@ -143,10 +143,9 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
         principal = None if mutation.authorised else _principal(mutation.actor)
         # The ticket's row is the lock of the whole change, taken on the bare row; then the
         # ticket is read in the actor's scope with its SLA clocks and blueprint run (one-to-one
-        # rows, changed only under this lock), as the last writer committed them.
-        ticket = ticket_lock(
-            ticket_id=ticket_id, principal=principal, related=("status", "department", "sla", "blueprint_run")
-        )
+        # rows, changed only under this lock), as the last writer committed them, with its
+        # requester (which rules and notifications read) and its tags, in one statement.
+        ticket = ticket_lock(ticket_id=ticket_id, principal=principal, related=CHANGE_RELATED, tags=True)
         now = _not_before(now, ticket)
         if mutation.expected_version is not None and mutation.expected_version != ticket.version:
             raise Conflict(
@@ -178,7 +177,7 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
             ticket=ticket,
             mutation=mutation,
             principal=principal,
-            before=snapshot(ticket),
+            before=snapshot(ticket, tags=locked_tags(ticket)),
             now=now,
             created=False,
         )
@@ -251,9 +250,8 @@ def _run(ctx: Context) -> Outcome:
         # Nothing of the ticket changed: records (a task completed) are events of the change,
         # and the ticket's version stays, so nobody editing it meets a stale-version conflict.
         events = audit.record_events(ctx, [], [], change_id) if mutation.records else []
-        for trace in ctx.traces if events else ():
-            trace.ticket = ticket
-            trace.save(force_insert=True)
+        if events:
+            _save_traces(ctx)
         return Outcome(ticket=ticket, message=None, changes=[], events=events, change_id=change_id, tags=tags)
     ticket.version += 1
     ticket.updated_at = now
@@ -263,6 +261,7 @@ def _run(ctx: Context) -> Outcome:
         TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in tags])
     else:
         ticket.save()
+        held_ticket_saved(ticket.pk)
         write_tags(ticket, ctx.before.get("tags", []), tags)
     for hook in extensions.hooks("saved"):  # a new ticket has its id, the anchors are set
         hook(ctx)
@@ -274,9 +273,7 @@ def _run(ctx: Context) -> Outcome:
     audit.suppress_auto_replies(ctx)
     audit.note_reply_not_emailed(ctx)
     events = audit.record_events(ctx, diff(ctx.before, requested), diff(requested, after), change_id)
-    for trace in ctx.traces:
-        trace.ticket = ticket
-        trace.save(force_insert=True)
+    _save_traces(ctx)
     new_messages = [ctx.message] if ctx.message is not None else []
     search.ticket_reindex(
         ticket=ticket,
@@ -293,6 +290,16 @@ def _run(ctx: Context) -> Outcome:
     return Outcome(
         ticket=ticket, message=ctx.message, changes=changes, events=events, change_id=change_id, tags=tags
     )
+
+
+def _save_traces(ctx: Context) -> None:
+    """The rule traces of the change, with it: one insert per kind of trace row."""
+    by_model: dict[type[Any], list[Any]] = {}
+    for trace in ctx.traces:
+        trace.ticket = ctx.ticket
+        by_model.setdefault(type(trace), []).append(trace)
+    for model, rows in by_model.items():
+        model._default_manager.bulk_create(rows)
 
 
 def _principal(actor: Actor) -> User | Contact | None:
