@@ -23,6 +23,7 @@ from sportello.accounts.models import Department, Role, Team, User
 from sportello.automation.macros import macro_list_for
 from sportello.core import clock
 from sportello.core.errors import DomainError, ValidationFailed
+from sportello.core.http import HtmxRequest
 from sportello.core.paging import SortKey, parse_sort
 from sportello.tickets import selectors as ticket_selectors
 from sportello.tickets.models import Status, Ticket
@@ -312,7 +313,7 @@ def _page_context(
 
 @agent_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxRequest) -> HttpResponse:
     now = clock.now()
     listing = _listing(request, request.GET, now)
     template = "queues/home.html"

@@ -29,6 +29,7 @@ from sportello.contacts.services import contact_create
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from sportello.core.http import HtmxRequest
 from sportello.tickets import permissions, selectors, services
 from sportello.tickets.models import SUBJECT_MAX_LENGTH, Channel, FieldType, LayoutField
 
@@ -236,7 +237,7 @@ def _attach(form: NewTicketForm, exc: DomainError) -> int:
 
 @agent_required
 @require_http_methods(["GET", "POST"])
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: HtmxRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not permissions.can_edit_fields(user):
         return render(request, TEMPLATE, {"refused": True}, status=403)
