@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from sportello.accounts.models import Role, Team, User
 from sportello.blueprints.services import TransitionRequest
+from sportello.core.forms import choice_field
 from sportello.engine import blueprints as bp_engine
 from sportello.engine.conditions import FIELDS, FieldType
 from sportello.tickets.models import CustomField, Ticket
@@ -298,7 +299,7 @@ class TaskForm(_PlainLabels, forms.Form):
     ) -> None:
         kwargs.setdefault("auto_id", "task-%s")
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = _agents_for(ticket, people)  # type: ignore[attr-defined]
+        choice_field(self, "assignee").choices = _agents_for(ticket, people)  # type: ignore[attr-defined]
         self.fields["assignee"].initial = str(me.pk)
 
     def clean(self) -> dict[str, Any]:
@@ -316,6 +317,6 @@ class EscalateForm(_PlainLabels, forms.Form):
         kwargs.setdefault("auto_id", "tier-%s")
         super().__init__(*args, **kwargs)
         if len(tiers) > 1:
-            self.fields["to"].choices = list(tiers)  # type: ignore[attr-defined]
+            choice_field(self, "to").choices = list(tiers)  # type: ignore[attr-defined]
         else:
             del self.fields["to"]
