@@ -77,12 +77,8 @@ def _record(
 def signin_check(*, email: str, address: str, now: datetime) -> None:
     """Raise SignInThrottled (and record the refusal) while the account or the address is blocked."""
     email = _normalised(email)
-    until = max(
-        SignInThrottle.objects.filter(key__in=list(_keys(email, address)), blocked_until__gt=now).values_list(
-            "blocked_until", flat=True
-        ),
-        default=None,
-    )
+    blocked = SignInThrottle.objects.filter(key__in=list(_keys(email, address)), blocked_until__gt=now)
+    until = max((b for b in blocked.values_list("blocked_until", flat=True) if b is not None), default=None)
     if until is not None:
         _record(outcome=SignInOutcome.REFUSED, email=email, address=address, now=now, blocked_until=until)
         raise SignInThrottled(until=until, now=now)

@@ -277,11 +277,11 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
             predicates=tuple(predicates),
             actions=tuple(done),
         )
-        result = CycleResult(
+        cycle = CycleResult(
             facts=facts, fired=[rule.key] if matched else [], passes=1, loop_guard=False, stopped_by=None,
             trace=[entry],
         )  # fmt: skip
-        data = event_rules.trace_to_data(result, {rule.key: saved})
+        data = event_rules.trace_to_data(cycle, {rule.key: saved})
         data["timer"] = {
             "step": timer.step,
             "anchor": rule.anchor,

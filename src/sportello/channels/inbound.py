@@ -468,9 +468,9 @@ class _Ingest:
                 out.append((ticket_id, True))
         referenced = [*parsed.in_reply_to, *reversed(parsed.references)]
         for mid in referenced:
-            ticket_id = ids.ticket_of_message_id(mid, domain=domain)
-            if ticket_id is not None:
-                out.append((ticket_id, False))
+            referenced_id = ids.ticket_of_message_id(mid, domain=domain)
+            if referenced_id is not None:
+                out.append((referenced_id, False))
         known = [mid[:998] for mid in referenced if not ids.is_ours(mid, domain=domain)]
         if known:
             rows = InboundMail.objects.filter(header_message_id__in=known, ticket__isnull=False)
@@ -478,8 +478,8 @@ class _Ingest:
         if parsed.subject:
             numbers = ids.subject_numbers(parsed.subject)
             if numbers:
-                rows = Ticket.objects.filter(number__in=numbers[:5]).values_list("pk", flat=True)
-                out += [(t, False) for t in rows]
+                numbered = Ticket.objects.filter(number__in=numbers[:5]).values_list("pk", flat=True)
+                out += [(t, False) for t in numbered]
         return out
 
     def _participant(self, ticket: Ticket, contact: Contact) -> bool:

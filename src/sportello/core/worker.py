@@ -251,13 +251,13 @@ class Runner:
         every = timedelta(seconds=float(settings.SPORTELLO["WORKER_RECOVER_EVERY"]))
         last = self._last_recovery
         if last is None or now - last >= every or now < last:
-            self._last_recovery = now
+            self._last_recovery = last = now
             try:
                 task_recover(now=now)
             except Exception:
                 logger.exception("recovery check failed")
                 _refresh_connections()
-        return self._last_recovery + every
+        return last + every
 
     # -- the loop ----------------------------------------------------------------------------
 

@@ -247,9 +247,9 @@ def _decorate(tickets: list[Ticket], listing: Listing, now: datetime, tags: dict
     wanted = [c for c in _columns(listing) if c in fields]
     for t in tickets:
         t.q_tags = tags.get(t.pk, [])  # type: ignore[attr-defined]
-        t.q_custom = {
+        t.q_custom = {  # type: ignore[attr-defined]
             c: _custom_label(fields[c], (t.custom_fields or {}).get(c.removeprefix(CUSTOM))) for c in wanted
-        }  # type: ignore[attr-defined]
+        }
         t.q_sla = _sla_state(t, now)  # type: ignore[attr-defined]
 
 
@@ -364,7 +364,7 @@ def counts(request: HttpRequest) -> HttpResponseBase:
 
 
 def _back(request: HttpRequest, view_id: int | None = None) -> str:
-    params = {k: request.POST.get(k, "") for k in (*FILTER_PARAMS, "sort")}
+    params: dict[str, str | int] = {k: request.POST.get(k, "") for k in (*FILTER_PARAMS, "sort")}
     if view_id is not None:
         params = {"view": view_id}
     elif request.POST.get("view"):

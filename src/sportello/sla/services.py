@@ -10,7 +10,7 @@ it, so a change does not parse them again.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
@@ -98,7 +98,14 @@ def policy_save(
     return saved.head, saved.written
 
 
-def reflow_enqueue(requested: bool | None, **target: str) -> None:
+class ReflowTarget(TypedDict, total=False):
+    """What a reflow job reflows: the clocks of a policy or those counting in a calendar."""
+
+    policy: str
+    calendar: str
+
+
+def reflow_enqueue(requested: bool | None, **target: Unpack[ReflowTarget]) -> None:
     """Enqueue the reflow job in this transaction when the change asks for one."""
     from .jobs import reflow_clocks
     from .reflow import reflow_wanted

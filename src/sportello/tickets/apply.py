@@ -182,7 +182,8 @@ def apply_fields(
     if "team" in values:
         team = values["team"]
         ticket.team = None if team is None else _lookup(Team, team, "team")
-    if ticket.team_id is not None and ticket.team.department_id != ticket.department_id:
+    current_team = ticket.team if ticket.team_id is not None else None
+    if current_team is not None and current_team.department_id != ticket.department_id:
         if "team" in values:
             raise ValidationFailed("this team belongs to another department", field="team")
         ticket.team = None  # moved to another department: the old team no longer applies

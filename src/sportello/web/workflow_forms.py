@@ -123,6 +123,7 @@ class TransitionForm(_PlainLabels, forms.Form):
             if item.message:
                 field.help_text = item.message
             self.fields[name] = field
+            current: Any  # the field's value as stored: a custom field's JSON value, a column's
             if item.field.startswith(CUSTOM_PREFIX):
                 current = values.get(item.field.removeprefix(CUSTOM_PREFIX))
             else:

@@ -179,8 +179,11 @@ def canned_insert(request: HttpRequest, ticket_id: int, canned_id: int) -> JsonR
     ticket = ticket_for(request, ticket_id)
     try:
         rendered = canned_render(
-            actor=request.user, canned_id=canned_id, ticket_id=ticket.pk, now=clock.now()
-        )  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]
+            canned_id=canned_id,
+            ticket_id=ticket.pk,
+            now=clock.now(),
+        )
     except DomainError as exc:
         return JsonResponse({"error": error_message(exc)}, status=exc.status)
     return JsonResponse({"text": rendered.text})

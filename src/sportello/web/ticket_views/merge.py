@@ -85,8 +85,10 @@ def merge_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
         if not target.isdigit():
             raise NotFound("ticket not found")
         context["preview"] = merge.merge_preview(
-            principal=request.user, source_id=ticket.pk, target_id=int(target)
-        )  # type: ignore[arg-type]
+            principal=request.user,  # type: ignore[arg-type]
+            source_id=ticket.pk,
+            target_id=int(target),
+        )
     except NotFound:
         context["merge_error"], status = _("That ticket was not found among those you may change."), 404
     except DomainError as exc:
