@@ -197,7 +197,7 @@ def timers_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
 def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one timer if it is due and free, in one transaction; None when it is gone, not due,
     held by another worker (or its ticket by a mutation), or failed (`core.timers.fire_one`)."""
-    return mechanism.fire_one(TIME_RULE_TIMERS, timer_id, now=now)  # type: ignore[no-any-return]
+    return mechanism.fire_one(TIME_RULE_TIMERS, timer_id, now=now)
 
 
 def _fire(timer: Timer, rnd: Round) -> Fired:

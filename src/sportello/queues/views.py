@@ -231,8 +231,8 @@ def _custom_label(field: Any, value: Any) -> str:
 
 def _sla_state(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
     try:
-        sla = ticket.sla  # type: ignore[attr-defined]
-    except Ticket.sla.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        sla = ticket.sla
+    except Ticket.sla.RelatedObjectDoesNotExist:
         return None
     if sla.breached:
         return {"kind": "breached", "at": sla.next_breach_at}

@@ -119,7 +119,7 @@ def policy_deactivate(*, key: str, actor: User | None, now: datetime) -> SlaPoli
     """Stop a policy from applying (tickets following it move to the next match at their next
     change; their history stays)."""
     require_admin(actor)
-    return version_deactivate(POLICIES, key=key, created_by=actor, now=now).head  # type: ignore[no-any-return]
+    return version_deactivate(POLICIES, key=key, created_by=actor, now=now).head
 
 
 def _policy_save_again(
@@ -143,4 +143,4 @@ POLICIES = register_kind(
 
 
 def policy_definition(policy: SlaPolicy) -> dict[str, Any]:
-    return SlaPolicyVersion.objects.get(policy=policy, version=policy.version).definition  # type: ignore[no-any-return]
+    return SlaPolicyVersion.objects.get(policy=policy, version=policy.version).definition
