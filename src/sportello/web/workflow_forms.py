@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -300,7 +301,7 @@ class TaskForm(_PlainLabels, forms.Form):
     ) -> None:
         kwargs.setdefault("auto_id", "task-%s")
         super().__init__(*args, **kwargs)
-        choice_field(self, "assignee").choices = _agents_for(ticket, people)  # type: ignore[attr-defined]
+        choice_field(self, "assignee").choices = _agents_for(ticket, people)
         self.fields["assignee"].initial = str(me.pk)
 
     def clean(self) -> dict[str, Any]:
@@ -314,10 +315,10 @@ class EscalateForm(_PlainLabels, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     to = forms.ChoiceField(label=_("To tier"), required=False)
 
-    def __init__(self, *args: Any, tiers: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tiers: Sequence[tuple[str, str | Promise]] = (), **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "tier-%s")
         super().__init__(*args, **kwargs)
         if len(tiers) > 1:
-            choice_field(self, "to").choices = list(tiers)  # type: ignore[attr-defined]
+            choice_field(self, "to").choices = list(tiers)
         else:
             del self.fields["to"]
