@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from psycopg.types.json import Jsonb
 
 from common import SPORTELLO, log, server, server_env, summary_ms, token_for
 
@@ -140,10 +141,7 @@ def sample_rows(url: str) -> dict[str, Any]:
 
 
 def _insert(cur: psycopg.Cursor[Any], table: str, cols: list[str], row: tuple[Any, ...], **over: Any) -> Any:
-    values = [
-        psycopg.types.json.Jsonb(v) if c in JSON_COLUMNS and v is not None else v
-        for c, v in zip(cols, row, strict=True)
-    ]
+    values = [Jsonb(v) if c in JSON_COLUMNS and v is not None else v for c, v in zip(cols, row, strict=True)]
     names = [c for c in cols if c != "id"]
     vals = [over.get(c, v) for c, v in zip(cols, values, strict=True) if c != "id"]
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING id"
@@ -177,9 +175,7 @@ def floor(url: str, rows: dict[str, Any], clients: int, count: int) -> None:
                         for r in rs:
                             extra = {"ticket_id": tid}
                             if table == "tickets_ticketevent" and r[cols.index("kind")] == "message":
-                                extra["new_value"] = psycopg.types.json.Jsonb(
-                                    {"message_id": mids[0], "author_kind": "contact"}
-                                )
+                                extra["new_value"] = Jsonb({"message_id": mids[0], "author_kind": "contact"})
                             _insert(cur, table, cols, r, **extra)
                     _, (doc,) = rows["doc"]
                     cur.execute(

@@ -18,7 +18,7 @@ import argparse
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sportello.engine.calendars import Calendar, add, elapsed, is_open, parse_calendar
@@ -65,7 +65,7 @@ def instant(rng: random.Random) -> datetime:
     return YEAR_START + timedelta(seconds=rng.randrange(YEAR_SECONDS), microseconds=rng.randrange(1_000_000))
 
 
-def measure(name: str, inputs: list[tuple[object, ...]], op: Callable[..., object]) -> None:
+def measure(name: str, inputs: Sequence[tuple[object, ...]], op: Callable[..., object]) -> None:
     started = time.perf_counter()
     for args in inputs:
         op(*args)

@@ -58,7 +58,7 @@ def pick_targets(url: str) -> dict[str, Any]:
             "unresolved": unresolved, "orders": orders}  # fmt: skip
 
 
-def session_cookie(url: str, agent_id: int) -> tuple[str, str, Callable[[str], str]]:
+def session_cookie(url: str, agent_id: int) -> tuple[str, str, Callable[..., str]]:
     """A signed-in session for the agent, made as `django.contrib.auth.login` makes it; also a
     `reverse` for the Desk's URL names."""
     os.environ.update(server_env(url))

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -88,7 +89,7 @@ def main() -> None:
         )
         for i, (key, name, cond, extra, sort) in enumerate(services.DEFAULT_VIEWS)
     ]
-    queue_views._views = lambda user, now: shipped  # type: ignore[assignment]
+    queue_views._views = lambda user, now: shipped
     total = Ticket.objects.count()
     biggest = (
         Ticket.objects.values("department_id")
@@ -106,7 +107,7 @@ def main() -> None:
         request.user = user
         request.htmx = HtmxDetails(request)  # type: ignore[attr-defined]
         request._messages = CookieStorage(request)  # type: ignore[attr-defined]
-        request.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = "en"
         response = queue_views.home.__wrapped__(request)  # type: ignore[attr-defined]
         assert response.status_code == 200, response.status_code
         return response
@@ -117,14 +118,12 @@ def main() -> None:
         ctx = selectors.view_context(user=user, now=now)
         counts = selectors.view_counts(views=shipped, ctx=ctx)
         log(f"{who}: " + ", ".join(f"{v.name}={counts[v.pk]}" for v in shipped))
-        measure(f"{who} counts (8 views)", lambda ctx=ctx: selectors.view_counts(views=shipped, ctx=ctx))
-        measure(f"{who} page (landing + counts)", lambda user=user: get(user, {}))
+        measure(f"{who} counts (8 views)", partial(selectors.view_counts, views=shipped, ctx=ctx))
+        measure(f"{who} page (landing + counts)", partial(get, user, {}))
         for v in shipped:
             measure(
                 f"{who} page {v.key}",
-                lambda v=v, user=user: get(
-                    user, {"view": v.pk}, {"HX-Request": "true", "HX-Target": "queue"}
-                ),
+                partial(get, user, {"view": v.pk}, {"HX-Request": "true", "HX-Target": "queue"}),
             )
         # The landing view's second page, through the link the first page renders.
         content = get(user, {}).content.decode()
@@ -132,7 +131,7 @@ def main() -> None:
         if marker in content:
             href = content.split(marker, 1)[1].split('"', 1)[0].replace("&amp;", "&")
             params = {k: v[0] for k, v in parse_qs(urlparse(href).query).items()}
-            measure(f"{who} page 2 (cursor)", lambda user=user, params=params: get(user, params, HX))
+            measure(f"{who} page 2 (cursor)", partial(get, user, params, HX))
 
 
 if __name__ == "__main__":

@@ -411,7 +411,7 @@ def reflow_phase(url: str, template: Template, count: int, limit: int | None) ->
             "FROM bench_sla_before b JOIN sla_ticketsla s USING (ticket_id) WHERE ticket_id <= %s",
             [last],
         ).fetchone()  # type: ignore[misc]
-        per_ticket = dict(
+        per_ticket: dict[int, int] = dict(
             conn.execute(
                 "SELECT n, COUNT(*) FROM (SELECT COUNT(t.id) AS n FROM sla_ticketsla s "
                 "LEFT JOIN sla_slatimer t ON t.ticket_id = s.ticket_id WHERE s.policy_id = %s "

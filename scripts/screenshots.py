@@ -13,12 +13,14 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "var" / "screenshots"
@@ -26,8 +28,8 @@ OUT = ROOT / "docs" / "img"
 SPORTELLO = ROOT / ".venv" / "bin" / "sportello"
 CHROMIUM = os.environ.get("SPORTELLO_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "screenshots-only-password"
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def step(message: str) -> None:
@@ -158,7 +160,7 @@ def scene_search(page: Any, base: str) -> None:
     page.locator("mark").first.wait_for()
 
 
-SCENES: list[tuple[str, dict[str, int], Scene, bool]] = [
+SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     # name, viewport, scene, full page
     ("queue", DESKTOP, scene_queue, False),
     ("ticket", DESKTOP, scene_ticket, True),
@@ -209,4 +211,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -77,7 +77,9 @@ def documented_examples() -> list[tuple[str, dict[str, Any], Any]]:
 
     def walk(node: Any, where: str) -> None:
         if isinstance(node, dict):
-            schema = node.get("schema") if isinstance(node.get("schema"), dict) else node
+            schema = node.get("schema")
+            if not isinstance(schema, dict):
+                schema = node
             if "example" in node:
                 found.append((where, schema, node["example"]))
             for example in node.get("examples") or []:

@@ -58,7 +58,9 @@ def test_demo_builds_departments_agents_of_every_role_and_customers_in_three_lan
     # and a layout where Books and Electronics allow different subcategories
     books = LayoutField.objects.get(department=departments["Books"], field__key="subcategory")
     electronics = LayoutField.objects.get(department=departments["Electronics"], field__key="subcategory")
+    assert books.allowed_values is not None
     assert "novels" in books.allowed_values
+    assert electronics.allowed_values is not None
     assert "novels" not in electronics.allowed_values
     # which agents must fill before solving (the demo's solved tickets all have one)
     assert (books.required, electronics.required) == ("to_solve", "to_solve")
@@ -105,7 +107,10 @@ def test_demo_tickets_have_conversations_and_an_audit_trail(demo: str) -> None:
     # first responses come within hours
     answered = Ticket.objects.filter(first_response_at__isnull=False)
     assert answered.count() > 50
-    assert all(t.first_response_at - t.created_at < timedelta(hours=36) for t in answered)
+    assert all(
+        t.first_response_at is not None and t.first_response_at - t.created_at < timedelta(hours=36)
+        for t in answered
+    )
     # the trail records who did what: customers, agents and the system's auto-close
     actors = set(TicketEvent.objects.values_list("actor_kind", flat=True))
     assert {"contact", "agent", "system"} <= actors
@@ -186,6 +191,7 @@ def test_the_demo_desk_comes_with_sample_automation_that_acts_from_now_on(demo: 
     from sportello.outbox.models import OutboxMessage
 
     [mail] = OutboxMessage.objects.filter(change_id=out.change_id, payload__rule="notify-assignee@1")
+    assert out.ticket.assignee is not None
     assert mail.payload["to"] == [out.ticket.assignee.email]
     # and the phone that heats up goes to Replacements
     out = write("Technical Support", "Since yesterday the phone heats up when charging")
@@ -230,6 +236,7 @@ def test_the_demo_desk_comes_with_service_levels_that_apply_from_now_on(demo: st
     vip = Contact.objects.filter(vip=True).order_by("id").first()
     assert vip is not None
     clocks = TicketSla.objects.get(ticket=write(vip, support))
+    assert clocks.policy is not None
     assert (clocks.policy.key, clocks.next_breach_at) == ("vip", when + timedelta(hours=1))
     # and anyone else's within 8 office hours (09-13, 14-18): 1h55m today, then 4h and 2h05m
     # tomorrow, so Tuesday at 16:05 in Rome
@@ -242,6 +249,7 @@ def test_the_demo_desk_comes_with_service_levels_that_apply_from_now_on(demo: st
     assert regular is not None
     ticket = write(regular, support)
     clocks = TicketSla.objects.get(ticket=ticket)
+    assert clocks.policy is not None
     assert (clocks.policy.key, clocks.next_breach_at) == ("standard", when + timedelta(hours=24))
     # and a Technical Support ticket starts at tier 1 (setup help) and escalates to replacements
     found = ticket_tier(ticket)
@@ -293,6 +301,7 @@ def test_the_demo_desk_receives_mail_at_its_department_addresses_and_acknowledge
     m["Content-Language"] = "es"  # after the content: set_content drops Content-* headers
     result = mail_ingest(raw=m.as_bytes(), via="mta", now=NOW + timedelta(minutes=5))
     # then a Returns ticket is opened and acknowledged with the shipped template
+    assert result.ticket_id is not None
     ticket = Ticket.objects.get(pk=result.ticket_id)
     assert (ticket.department.name, ticket.channel) == ("Returns", "email")
     [ack] = OutboxMessage.objects.filter(ticket=ticket, payload__rule="acknowledge-email@1")

@@ -59,8 +59,8 @@ def _typing_only(node: ast.If) -> bool:
 def _import_nodes(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
     """Every import statement under `node`, skipping the bodies of `if TYPE_CHECKING:`."""
     if isinstance(node, ast.If) and _typing_only(node):
-        for child in node.orelse:
-            yield from _import_nodes(child)
+        for statement in node.orelse:
+            yield from _import_nodes(statement)
         return
     if isinstance(node, ast.Import | ast.ImportFrom):
         yield node
@@ -147,7 +147,7 @@ def _path_within(graph: dict[str, set[str]], component: list[str]) -> list[str]:
     queue = [start]
     while queue:
         v = queue.pop(0)
-        for w in sorted(graph.get(v, ()) & members):
+        for w in sorted(graph.get(v, set()) & members):
             if w == start:
                 path = [v]
                 while path[-1] != start:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sportello.tickets.models import TicketEvent
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -14,6 +17,13 @@ ROLES = ("admin", "agent", "light", "outsider", "anonymous", "revoked")
 def expect(**statuses: int) -> list[tuple[str, int]]:
     """`expect(admin=200, …)` as (role, status) pairs in ROLES order, for parametrize."""
     return [(role, statuses[role]) for role in ROLES]
+
+
+def recorded(event: TicketEvent) -> dict[str, Any]:
+    """What an audit event recorded as an object (its `new_value`: a merge's other ticket, an
+    SLA event's metric, a blueprint's transition, …)."""
+    assert isinstance(event.new_value, dict), event.new_value
+    return event.new_value
 
 
 class Clock:

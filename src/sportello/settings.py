@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
@@ -161,7 +162,65 @@ TASKS = {
     }
 }
 
-SPORTELLO = {
+
+class SportelloSettings(TypedDict):
+    """The keys of `SPORTELLO` and the type of each (what they mean: below, with their values)."""
+
+    ATTACHMENT_MAX_BYTES: int
+    MESSAGE_MAX_CHARS: int
+    API_PAGE_SIZE: int
+    API_PAGE_SIZE_MAX: int
+    WEBHOOK_ALLOW: list[str]
+    WEBHOOK_CONNECT_TIMEOUT: float
+    WEBHOOK_TOTAL_TIMEOUT: float
+    WEBHOOK_MAX_RESPONSE_BYTES: int
+    WEBHOOK_MAX_IN_FLIGHT: int
+    WEBHOOK_RETRY_WINDOW: float
+    WEBHOOK_SECRET_GRACE: float
+    OUTBOX_MAX_ATTEMPTS: int
+    OUTBOX_RETRY_BASE: float
+    OUTBOX_RETRY_CAP: float
+    OUTBOX_LEASE: float
+    POLL_MAX_SLEEP: float
+    WORKER_HEARTBEAT_EVERY: float
+    WORKER_DEAD_AFTER: float
+    WORKER_RECOVER_EVERY: float
+    TASK_MAX_RECOVERIES: int
+    TASK_RESULT_RETENTION_DAYS: int
+    TIMER_MAX_ATTEMPTS: int
+    TIMER_RETRY_BASE: float
+    TIMER_RETRY_CAP: float
+    RULE_TRACE_RETENTION_DAYS: int
+    CAUSATION_DEPTH_MAX: int
+    SLA_ON_CHANGE: str
+    PUBLIC_URL: str
+    PORTAL_URL: str
+    MAIL_DOMAIN: str
+    MAIL_MAX_BYTES: int
+    MAIL_MAX_PARTS: int
+    MAIL_MAX_ATTACHMENTS: int
+    MAIL_AUTO_REPLIES_PER_DAY: int
+    MAIL_REOPENS_PER_HOUR: int
+    MAIL_FLOOD_PER_5_MINUTES: int
+    MAIL_FLOOD_BLOCK_SECONDS: int
+    MAIL_HUMAN_SENDERS: list[str]
+    MAIL_RETRY_WINDOW: float
+    IMAP_BATCH: int
+    IMAP_LEASE: float
+    IMAP_TIMEOUT: float
+    IMAP_EVERY: float
+    SIGNIN_FREE_FAILURES_ACCOUNT: int
+    SIGNIN_FREE_FAILURES_ADDRESS: int
+    SIGNIN_BLOCK_BASE: float
+    SIGNIN_BLOCK_MAX: float
+    SIGNIN_FORGET_AFTER: float
+    API_RATE_LIMIT: int
+    API_RATE_WINDOW: float
+    # Automatic notifications to one customer per hour (notifications.limits): 10 when unset.
+    CUSTOMER_NOTIFICATIONS_PER_HOUR: NotRequired[int]
+
+
+SPORTELLO: SportelloSettings = {
     "ATTACHMENT_MAX_BYTES": int(os.environ.get("SPORTELLO_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)),
     "MESSAGE_MAX_CHARS": 200_000,
     "API_PAGE_SIZE": 50,

@@ -569,7 +569,7 @@ def hostile_failures(client: Any, method: str, path: str, body: dict[str, Any]) 
 def test_hostile_values_in_people_writes_never_cause_a_server_error(desk: Any, api: Any) -> None:
     # given an admin, who may reach every write
     client = api(desk.admin)
-    writes = [
+    writes: list[tuple[str, str, dict[str, Any]]] = [
         ("post", "/departments", {"name": "Music", "email": "m@desk.test", "description": "d"}),
         ("patch", f"/departments/{desk.electronics.pk}", {"name": "Gadgets", "is_active": True}),
         (

@@ -144,8 +144,9 @@ def _arguments() -> dict[str, str]:
 
 
 def _statements(client: Client, url: str, query: dict[str, str], limit: int) -> tuple[int, int]:
+    params: dict[str, str | int] = {**query, "limit": limit}
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url, {**query, "limit": limit})
+        response = client.get(url, params)
     sql = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     return response.status_code, len(sql)
 
@@ -159,7 +160,7 @@ def test_every_list_operation_has_a_pinned_statement_count_that_does_not_grow(de
             path = path.replace("{key}", arguments["time_rule"])
         url = path.format(**{k: v for k, v in arguments.items() if "{" + k + "}" in path})
         query = QUERIES.get(path, {})
-        demo_admin.get(url, {**query, "limit": 2})  # warm-up
+        demo_admin.get(url, {**query, "limit": "2"})  # warm-up
         status, small = _statements(demo_admin, url, query, 2)
         assert status == 200, (operation, url, status)
         status, large = _statements(demo_admin, url, query, 50)

@@ -5,10 +5,16 @@ these tests are about reading tickets, not changing them)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from sportello.accounts.models import Department
+    from sportello.contacts.models import Contact, Organization
+    from sportello.tickets.models import Status
 
 CUSTOM_FIELDS = (
     # key, type, options
@@ -25,25 +31,40 @@ CUSTOM_FIELDS = (
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
+@dataclass(eq=False)
+class World:
+    """The `world` fixture: a department, two organizations, three contacts, the statuses by key
+    (and the custom fields of CUSTOM_FIELDS); `counter` numbers the tickets `make_ticket` makes."""
+
+    dept: Department
+    acme: Organization
+    beta: Organization
+    alice: Contact
+    bob: Contact
+    carla: Contact
+    statuses: dict[str, Status]
+    counter: int = 0
+
+
 @pytest.fixture
-def world(db: Any) -> Any:
+def world(db: Any) -> World:
     from sportello.accounts.models import Department
     from sportello.contacts.models import Contact, Organization
     from sportello.tickets.models import CustomField, Status
 
-    class World:
-        pass
-
-    w = World()
-    w.dept = Department.objects.create(name="Support", slug="support")
-    w.acme = Organization.objects.create(name="Acme", tier="gold", vip=True)
-    w.beta = Organization.objects.create(name="Beta", tier="standard", vip=False)
-    w.alice = Contact.objects.create(
-        email="alice@Acme.test", name="Alice Ärger", vip=True, organization=w.acme
+    dept = Department.objects.create(name="Support", slug="support")
+    acme = Organization.objects.create(name="Acme", tier="gold", vip=True)
+    w = World(
+        dept=dept,
+        acme=acme,
+        beta=Organization.objects.create(name="Beta", tier="standard", vip=False),
+        alice=Contact.objects.create(
+            email="alice@Acme.test", name="Alice Ärger", vip=True, organization=acme
+        ),
+        bob=Contact.objects.create(email="bob@Example.TEST", name="Bob", vip=False, language="es"),
+        carla=Contact.objects.create(email="carla@sub.example.test", name="", vip=False, language="it"),
+        statuses={s.key: s for s in Status.objects.all()},
     )
-    w.bob = Contact.objects.create(email="bob@Example.TEST", name="Bob", vip=False, language="es")
-    w.carla = Contact.objects.create(email="carla@sub.example.test", name="", vip=False, language="it")
-    w.statuses = {s.key: s for s in Status.objects.all()}
     for position, (key, type_, options) in enumerate(CUSTOM_FIELDS):
         CustomField.objects.create(
             key=key,
@@ -53,7 +74,6 @@ def world(db: Any) -> Any:
             position=position,
         )
     CustomField.objects.create(key="retired", label="Retired", type="text", is_active=False, position=99)
-    w.counter = 0
     return w
 
 

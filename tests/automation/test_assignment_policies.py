@@ -4,12 +4,13 @@ backlog and its drain, and the recorded decision."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from sportello.accounts.models import Role
+from sportello.accounts.models import Department, Role, User
 from sportello.accounts.services import agent_create, agent_set_status, department_create
 from sportello.automation.assignment import (
     agent_came_online,
@@ -17,7 +18,13 @@ from sportello.automation.assignment import (
     backlog_list,
     policy_save,
 )
-from sportello.automation.models import AgentAssignment, AssignmentBacklog, AssignmentPolicyVersion, RuleKind
+from sportello.automation.models import (
+    AgentAssignment,
+    AssignmentBacklog,
+    AssignmentPolicy,
+    AssignmentPolicyVersion,
+    RuleKind,
+)
 from sportello.automation.services import rule_save
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.tickets import pipeline
@@ -25,24 +32,26 @@ from sportello.tickets.models import Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
 
 
+@dataclass(eq=False)
 class World:
-    pass
+    dept: Department
+    agents: list[User]
+    policy: AssignmentPolicy
 
 
 @pytest.fixture
-def rr(desk: Any, now: Any) -> Any:
+def rr(desk: Any, now: Any) -> World:
     """Support with three online agents (and one light agent), a round-robin policy over the
     department with a cap of 2, and an event rule assigning every new ticket through it."""
-    w = World()
-    w.dept = department_create(name="Support")
-    w.agents = [
-        agent_create(email=f"a{i}@desk.test", name=f"Agent {i}", role=Role.AGENT, departments=[w.dept])
+    dept = department_create(name="Support")
+    agents = [
+        agent_create(email=f"a{i}@desk.test", name=f"Agent {i}", role=Role.AGENT, departments=[dept])
         for i in range(3)
     ]
-    agent_create(email="light@desk.test", name="Light", role=Role.LIGHT_AGENT, departments=[w.dept])
-    for a in w.agents:
+    agent_create(email="light@desk.test", name="Light", role=Role.LIGHT_AGENT, departments=[dept])
+    for a in agents:
         agent_set_status(user=a, status="online", now=now)
-    w.policy = make_policy(desk, now, department=w.dept.pk, cap=2)
+    w = World(dept=dept, agents=agents, policy=make_policy(desk, now, department=dept.pk, cap=2))
     rule_save(
         kind=RuleKind.EVENT,
         definition={
@@ -60,7 +69,7 @@ def rr(desk: Any, now: Any) -> Any:
 
 def make_policy(
     desk: Any, now: Any, *, cap: int | None, backlog: bool = True, offline: str = "skip", **pool: Any
-) -> Any:
+) -> AssignmentPolicy:
     policy, _ = policy_save(
         definition={
             "key": "support-rr",
@@ -99,7 +108,7 @@ def change(ticket: Ticket, now: Any, **fields: Any) -> None:
     )
 
 
-def decisions(ticket: Ticket) -> list[dict[str, Any]]:
+def decisions(ticket: Ticket) -> list[Any]:
     return [e.new_value for e in TicketEvent.objects.filter(ticket=ticket, kind="assignment").order_by("id")]
 
 

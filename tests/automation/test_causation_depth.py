@@ -63,6 +63,7 @@ def test_a_webhook_loop_through_the_api_stops_at_the_cap(
         if r.status_code != 200:
             break
         hook = OutboxMessage.objects.filter(ticket=ticket, kind="webhook").order_by("-id").first()
+        assert hook is not None
         headers = {"X-Sportello-Depth": hook.payload["headers"]["X-Sportello-Depth"]}
     # then depths 0..5 went through and depth 6 was refused
     assert statuses == [200] * 6 + [409]

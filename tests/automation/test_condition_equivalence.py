@@ -206,9 +206,13 @@ def _as_input(spec: FieldSpec, value: Any) -> Any:
     return value
 
 
+def _coin(draw: st.DrawFn) -> bool:
+    return draw(st.booleans())
+
+
 def _text_values(draw: st.DrawFn, observed: list[str], op: Op) -> str:
     """A needle likely to hit: an observed value (or a slice of it) in random case, or random."""
-    if observed and draw(st.booleans()):
+    if observed and _coin(draw):
         text = draw(st.sampled_from(observed))
         if op in (Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.CONTAINS_WORD):
             words = text.split()
@@ -243,7 +247,7 @@ PATTERNS = st.builds(
 
 def _scalar_value(draw: st.DrawFn, spec: FieldSpec, observed: list[Any], op: Op) -> Any:
     t = spec.type
-    if observed and draw(st.booleans()):
+    if observed and _coin(draw):
         return draw(st.sampled_from(observed))
     if t == FieldType.TEXT:
         return _text_values(draw, [], op)
@@ -281,7 +285,7 @@ def predicates(draw: st.DrawFn, specs: dict[str, FieldSpec], facts: list[dict[st
         pool = COLORS if spec.path == "ticket.custom.colors" else TAGS
         if op in (Op.CONTAINS, Op.NOT_CONTAINS):
             out["value"] = draw(st.sampled_from(pool))
-        elif op == Op.IS and observed and draw(st.booleans()):
+        elif op == Op.IS and observed and _coin(draw):
             out["value"] = sorted(draw(st.sampled_from(observed)))
         else:
             out["value"] = draw(st.lists(st.sampled_from(pool), unique=True, min_size=1, max_size=3))

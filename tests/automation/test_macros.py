@@ -158,6 +158,7 @@ def test_applying_makes_one_change_under_the_agent_with_the_macro_as_cause(desk:
     ticket.refresh_from_db()
     assert ticket.priority == 3
     assert outcome.tags == ["refund_approved"]
+    assert outcome.message is not None
     reply = Message.objects.get(pk=outcome.message.pk)
     assert (reply.public, reply.author_agent_id) == (True, desk.agent.pk)
     assert reply.body_text == "Dear Alice Acme, Bruno Books approved your refund. Priority high."
@@ -240,6 +241,7 @@ def test_a_light_agent_may_apply_only_note_macros(desk: Any, now: Any) -> None:
     assert Ticket.objects.get(pk=ticket.pk).version == ticket.version
     # a note macro works
     outcome = macros.macro_apply(key="note", ticket_id=ticket.pk, agent=desk.light, via=Via.API, now=now)
+    assert outcome.message is not None
     assert (outcome.message.public, outcome.message.body_text) == (False, "Seen by Lia Light")
 
 

@@ -9,6 +9,7 @@ import pytest
 from sportello.core.actors import Via
 from sportello.tickets import services
 from sportello.tickets.models import Ticket, TicketEvent
+from testing import recorded
 
 MACRO = {
     "key": "ship",
@@ -92,5 +93,5 @@ def test_apply_past_the_depth_cap_is_refused_and_recorded(desk: Any, api: Any, t
     )
     assert (r.status_code, r.json()["error"]["code"]) == (409, "causation_depth_exceeded")
     refused = TicketEvent.objects.get(ticket=ticket, kind="refused")
-    assert refused.new_value["attempted"] == {"operation": "macro.apply", "macro": "ship"}
+    assert recorded(refused)["attempted"] == {"operation": "macro.apply", "macro": "ship"}
     assert Ticket.objects.get(pk=ticket.pk).version == ticket.version

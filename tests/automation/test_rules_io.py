@@ -287,7 +287,7 @@ def test_a_document_names_records_by_key_and_import_resolves_this_desks_ids(
 def macro_definition(macro: Macro) -> dict[str, Any]:
     from sportello.automation.models import MacroVersion
 
-    return MacroVersion.objects.get(macro=macro, version=macro.version).definition  # type: ignore[no-any-return]
+    return MacroVersion.objects.get(macro=macro, version=macro.version).definition
 
 
 def test_the_export_names_records_by_key_and_imports_back_unchanged(desk: Any, api: Any, tier_1: Any) -> None:

@@ -154,6 +154,7 @@ def test_a_ticket_without_team_is_not_notified_conditions_rechecked_at_firing(de
     assert OutboxMessage.objects.filter(payload__rule="team-idle@1").count() == 0
     # and the firing links to the trace that says why: the team predicate was false
     firing = TimerFiring.objects.get()
+    assert firing.change_id is not None
     trace = RuleTrace.objects.get(change_id=firing.change_id)
     assert (trace.kind, trace.ticket_id, trace.trace["fired"]) == ("timer", ticket.pk, [])
     assert trace.trace["timer"] == {

@@ -10,6 +10,7 @@ from sportello.blueprints import timers
 from sportello.blueprints.models import BlueprintFiring, BlueprintTimer
 from sportello.outbox.models import OutboxMessage
 from sportello.tickets.models import TicketEvent, TicketTag
+from testing import recorded
 from workflow_setup import returns_definition
 
 
@@ -43,7 +44,7 @@ def test_a_state_limit_escalates_at_its_instants_once_and_leaving_disarms(
     assert tag.cause == "blueprint:returns@1:limit:received#1"
     assert TicketTag.objects.filter(ticket=ticket, name="received_late").exists()
     limit_events = TicketEvent.objects.filter(ticket=ticket, kind="blueprint", field="time_limit")
-    assert [e.new_value["escalation"] for e in limit_events.order_by("id")] == [0, 1]
+    assert [recorded(e)["escalation"] for e in limit_events.order_by("id")] == [0, 1]
     assert timers.limits_fire_due(now=now + timedelta(days=1)) == []
     assert BlueprintFiring.objects.filter(ticket=ticket).count() == 2
     # another ticket leaves the state in time: its timers are gone and nothing fires

@@ -52,6 +52,7 @@ def test_the_returns_story_from_entry_to_refund(desk: Any, fields: None, api: An
         ("custom_fields.order_id", "ticket.custom.order_id", True, "^[A-Z]{2}[0-9]{6}$")
     ]
     status_event = TicketEvent.objects.filter(ticket_id=ticket["id"], field="status").last()
+    assert status_event is not None
     assert (status_event.actor_kind, status_event.cause, status_event.new_value) == (
         "blueprint",
         "blueprint:returns@1",

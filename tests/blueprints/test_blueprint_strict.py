@@ -15,6 +15,7 @@ from sportello.core.errors import Conflict
 from sportello.tickets import pipeline
 from sportello.tickets.models import Message, Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
+from testing import recorded
 from workflow_setup import blueprint_events, returns_definition, run_of
 
 
@@ -108,7 +109,7 @@ def test_a_customer_reply_does_not_move_a_ticket_out_of_its_waiting_state(
     ticket.refresh_from_db()
     assert (ticket.status.key, run_of(ticket).state) == ("pending", "awaiting-item")
     refusal = TicketEvent.objects.get(change_id=out.change_id, kind="blueprint")
-    assert (refusal.field, refusal.actor_kind, refusal.new_value["status_to"]) == (
+    assert (refusal.field, refusal.actor_kind, recorded(refusal)["status_to"]) == (
         "bypass_refused",
         "system",
         "open",
@@ -145,7 +146,7 @@ def test_an_event_rule_moving_the_status_is_undone_or_bypasses_as_the_blueprint_
     )
     assert r.json()["status"] == "on_hold"
     bypass = TicketEvent.objects.get(ticket=other, field="bypassed")
-    assert (bypass.actor_kind, bypass.cause, bypass.new_value["to"]) == ("rule", "rule:hold@1", "received")
+    assert (bypass.actor_kind, bypass.cause, recorded(bypass)["to"]) == ("rule", "rule:hold@1", "received")
     assert run_of(other).state == "received"
 
 

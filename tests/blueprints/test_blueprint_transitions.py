@@ -11,6 +11,7 @@ from sportello.blueprints.services import TransitionInputsInvalid, TransitionNot
 from sportello.core.errors import Conflict, NotFound, PermissionDenied
 from sportello.engine.blueprints import CHAIN_MAX
 from sportello.tickets.models import Ticket, TicketEvent
+from testing import recorded
 from workflow_setup import blueprint_events, returns_definition, run_of
 
 
@@ -173,7 +174,7 @@ def test_a_continuous_blueprint_runs_the_automatic_transitions_that_follow(
     )
     # and the log has one transition event per step, all in the one change
     events = TicketEvent.objects.filter(ticket=ticket, kind="blueprint", field="transition")
-    assert [(e.new_value["transition"], e.new_value["automatic"]) for e in events] == [
+    assert [(recorded(e)["transition"], recorded(e)["automatic"]) for e in events] == [
         ("check", False),
         ("approve", True),
         ("finish", True),
@@ -242,8 +243,8 @@ def test_a_failing_after_action_is_recorded_and_the_transition_stands(
     )
     failure = TicketEvent.objects.get(change_id=result.outcome.change_id, field="action_failed")
     assert failure.actor_kind == "blueprint"
-    assert failure.new_value["transition"] == "label-sent"
-    assert "not a member of the ticket's department" in failure.new_value["error"]
+    assert recorded(failure)["transition"] == "label-sent"
+    assert "not a member of the ticket's department" in recorded(failure)["error"]
 
 
 def test_the_run_must_still_be_where_the_transition_started(
@@ -268,7 +269,7 @@ def test_a_transition_that_sends_the_ticket_to_another_department_moves_then_lea
     run = run_of(ticket)
     assert (run.state, run.active) == ("awaiting-item", False)
     assert [f for f, _, _ in blueprint_events(ticket)] == ["attached", "transition", "detached"]
-    left = TicketEvent.objects.get(ticket=ticket, field="detached").new_value
+    left = recorded(TicketEvent.objects.get(ticket=ticket, field="detached"))
     assert (left["from"], left["reason"]) == ("awaiting-item", "department")
 
 

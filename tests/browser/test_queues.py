@@ -185,5 +185,5 @@ def test_the_default_columns_fit_1440_px_and_a_wider_set_scrolls_inside_the_tabl
     box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
     after = (number.bounding_box(), subject.bounding_box())
     assert [b["x"] for b in before if b] == [a["x"] for a in after if a]
-    assert page.locator("td.qt-channel").first.bounding_box()["x"] < 1440  # type: ignore[index]
+    assert page.locator("td.qt-channel").first.bounding_box()["x"] < 1440
     assert_accessible(page, context="the queue with a wide column set")

@@ -103,6 +103,7 @@ def test_a_conversation_by_mail_stays_on_one_ticket(
     last = InboundMail.objects.order_by("id").last()
     assert last is not None
     assert (last.status, last.ticket_id) == ("reply", ticket.pk)
+    assert last.message_id is not None
     message = Message.objects.get(pk=last.message_id)
     assert message.body_text.strip() == "Thank you, it arrived."
     assert "We are sending a new copy." in message.quoted_text

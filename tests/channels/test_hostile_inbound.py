@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from test_inbound import BOOKS, _mail, agent_reply, ingest, mail  # noqa: F401  (_mail: autouse fixture)
 
+from channels.test_inbound import BOOKS, _mail, agent_reply, ingest, mail  # noqa: F401  (_mail: autouse fixture)
 from sportello.channels.models import InboundMail
 from sportello.contacts.models import Contact
 from sportello.tickets.models import Attachment, Message, Ticket

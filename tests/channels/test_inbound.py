@@ -21,7 +21,7 @@ from sportello.outbox.email import reply_secret
 from sportello.tickets import pipeline
 from sportello.tickets.models import Attachment, Message, Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
-from testing import NOW
+from testing import NOW, recorded
 
 BOOKS = "books@shop.test"
 DOMAIN = "desk.test"
@@ -498,7 +498,7 @@ def test_attachments_are_stored_on_the_message_with_safe_names(desk: Any) -> Non
     message = Message.objects.get(pk=result.message_id)
     who = (event.actor_kind, event.actor_id, event.change_id)
     assert who == ("contact", message.author_contact_id, message.change_id)
-    assert event.new_value["attachment_id"] == attachment.pk
+    assert recorded(event)["attachment_id"] == attachment.pk
 
 
 def test_the_mta_endpoint_takes_raw_mail_from_admins(desk: Any, api: Any) -> None:

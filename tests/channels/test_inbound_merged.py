@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from test_inbound import _mail, agent_reply, ingest, mail  # noqa: F401  (`_mail`: the mailbox, autouse)
-
+from channels.test_inbound import _mail, agent_reply, ingest, mail  # noqa: F401  (`_mail`: the mailbox, autouse)
 from sportello.channels.models import InboundMail
 from sportello.core.actors import Via
 from sportello.tickets.merge import ticket_merge

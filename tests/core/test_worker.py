@@ -362,7 +362,7 @@ def test_a_delivery_in_flight_on_a_worker_that_died_is_recovered_within_seconds_
     assert not isinstance(claim, channel_services._Done)
     # when another worker runs its loop (no periodic job is due: the loop checks by itself)
     runner = Runner(batch=True, heartbeat_thread=False, interval=0.01)
-    runner.scheduler.tick = lambda *, now: None  # type: ignore[method-assign,assignment]
+    runner.scheduler.tick = lambda *, now: None  # type: ignore[method-assign]
     runner.run(install_signals=False)
     # then the task was re-queued and the e-mail sent, once, by the same task, now rather than
     # when the dead worker's lease runs out

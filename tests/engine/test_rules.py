@@ -367,14 +367,13 @@ def test_categories_order_listed_first_then_alphabetical() -> None:
 
 _slug = st.text(alphabet="abcdefghij0123-_", min_size=1, max_size=10).filter(lambda s: s[0] not in "-_")
 _name = st.text(alphabet="abcdefghij ABC", min_size=1, max_size=20).filter(lambda s: s.strip() != "")
-_conditions = st.sampled_from(
-    [
-        {"field": "ticket.team", "op": "present"},
-        {"field": "ticket.priority", "op": "is", "value": "high"},
-        {"field": "ticket.custom.product_code", "op": "is", "value": "XT372"},
-        {"all": [{"field": "ticket.subject", "op": "contains", "value": "refund"}]},
-    ]
-).map(when)
+_CONDITION_DATA: list[dict[str, Any]] = [
+    {"field": "ticket.team", "op": "present"},
+    {"field": "ticket.priority", "op": "is", "value": "high"},
+    {"field": "ticket.custom.product_code", "op": "is", "value": "XT372"},
+    {"all": [{"field": "ticket.subject", "op": "contains", "value": "refund"}]},
+]
+_conditions = st.sampled_from(_CONDITION_DATA).map(when)
 _actions = st.lists(
     st.one_of(
         st.builds(AddTags, st.lists(_slug, max_size=3, unique=True).map(tuple)),

@@ -3,8 +3,7 @@ moved onto the other ticket counts from the message that began it."""
 
 from __future__ import annotations
 
-from test_sla import M, brief, clock, run, step, t
-
+from engine.test_sla import M, brief, clock, run, step, t
 from sportello.engine.sla import AgentReply, ClockStatus, Created, CustomerMessage, Merged, StatusChanged
 
 

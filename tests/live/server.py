@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -51,6 +51,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Server(TypedDict):
+    """Where the PostgreSQL server is (psycopg.connect's keyword arguments)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+
 class Database:
     """The live server's own database: its URL, created (and migrated by the caller) before the
     server starts and dropped after it stopped."""
@@ -66,7 +76,7 @@ class Database:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         self.name = f"{parts.path.lstrip('/') or 'sportello'}_live_{worker}"[:63]
         self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-        self._server = {
+        self._server: _Server = {
             "host": parts.hostname or "127.0.0.1",
             "port": parts.port or 5432,
             "user": parts.username or "postgres",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import httpx
 
@@ -32,9 +33,9 @@ READ_TOKENS = (
 )
 
 
-def shell(live: LiveDesk, code: str) -> list[list[object]]:
+def shell(live: LiveDesk, code: str) -> list[list[Any]]:
     out = live.server.manage("shell", "-c", code)
-    rows: list[list[object]] = json.loads(out.strip().splitlines()[-1])
+    rows: list[list[Any]] = json.loads(out.strip().splitlines()[-1])
     return rows
 
 
@@ -146,9 +147,9 @@ def test_tokens_created_and_revoked_at_once(live: LiveDesk) -> None:
     revokes = live.race(n, lambda i: post(client, f"/me/tokens/{token_id.group(1)}/revoke/"))
     # then all succeed, the token is revoked once and no longer works; the others still do
     assert [r.status for r in revokes] == [200] * n
-    rows = dict((str(k), v) for k, v in shell(live, READ_TOKENS.format(prefix="race-token-")))
-    assert rows[name.group(1)] is not None
-    assert sum(1 for v in rows.values() if v is not None) == 1
+    revoked_at = dict((str(k), v) for k, v in shell(live, READ_TOKENS.format(prefix="race-token-")))
+    assert revoked_at[name.group(1)] is not None
+    assert sum(1 for v in revoked_at.values() if v is not None) == 1
     gone = httpx.get(f"{live.api}/agents/me", headers={"Authorization": f"Bearer {values[0]}"})
     assert gone.status_code == 401
     other = httpx.get(f"{live.api}/agents/me", headers={"Authorization": f"Bearer {values[1]}"})

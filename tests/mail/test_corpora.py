@@ -62,7 +62,7 @@ def test_corpus_messages_keep_their_content(corpora: Corpora, family: str) -> No
 
 def test_stdlib_defective_messages_have_their_defects_recorded(corpora: Corpora) -> None:
     # Every defect the stdlib parser finds in a CPython test message is listed by class name.
-    failures = []
+    failures: list[str] = []
     for path in corpora.require("stdlib"):
         raw = path.read_bytes()
         expected = {
@@ -142,7 +142,7 @@ def _tnef(corpora: Corpora, name: str) -> tuple[bytes, ParsedMail]:
 
 
 def test_every_tnef_example_parses_and_keeps_the_original(corpora: Corpora) -> None:
-    failures = []
+    failures: list[str] = []
     for path in corpora.require("tnef"):
         data = path.read_bytes()
         try:
@@ -192,7 +192,7 @@ def test_talon_standard_replies_lose_their_quoted_history(corpora: Corpora) -> N
     # split_quoted(parse_mail(x).text) keeps new content and leaves the attribution line and
     # the quoted lines out of it, for (nearly) every client.
     files = _mail_files(corpora, "talon_replies")
-    failures = []
+    failures: list[str] = []
     for path in files:
         new, quoted = split_quoted(parse_mail(path.read_bytes()).text)
         if not new.strip() or not quoted.strip():
@@ -213,7 +213,7 @@ def test_talon_replies_match_talons_expected_text(corpora: Corpora, client: str)
 def test_talon_html_replies_lose_their_quoted_history(corpora: Corpora) -> None:
     # Each of these replies says "Hi. I am fine." to a quoted "Hello! How are you?": the HTML
     # splitter cuts at a quote container where there is one, else the text of the HTML is split.
-    failures = []
+    failures: list[str] = []
     for path in corpora.require("talon_html"):
         html = path.read_text(encoding="utf-8", errors="replace")
         new_html, quoted_html = split_quoted_html(html)

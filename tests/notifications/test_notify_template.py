@@ -22,7 +22,7 @@ from sportello.outbox.models import OutboxMessage
 from sportello.tickets import pipeline
 from sportello.tickets.models import TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
-from testing import NOW
+from testing import NOW, recorded
 
 ON_CREATION = {"all": [{"field": "event.type", "op": "is", "value": "ticket.created"}]}
 
@@ -250,6 +250,6 @@ def test_a_macros_notification_past_the_limit_is_recorded_too(
     assert r.status_code == 200, r.content
     assert mails(ticket) == []  # nobody left: unassigned, and the customer over the limit
     (event,) = TicketEvent.objects.filter(ticket=ticket, kind="notification")
-    assert (event.field, event.cause, event.new_value["to"]) == (
+    assert (event.field, event.cause, recorded(event)["to"]) == (
         "suppressed", "macro:tested@1", "carmen@cliente.test"
     )  # fmt: skip

@@ -159,7 +159,14 @@ def test_bad_templates_are_refused_at_save_with_the_field(
 ) -> None:
     texts = {"subject": "s", "body_text": "b", field: text}
     with pytest.raises(ValidationFailed) as err:
-        template_save(key="evil", language="en", actor=desk.admin, now=NOW, **texts)
+        template_save(
+            key="evil",
+            language="en",
+            subject=texts["subject"],
+            body_text=texts["body_text"],
+            actor=desk.admin,
+            now=NOW,
+        )
     assert err.value.field == field
     assert err.value.message.startswith(message)
     assert not NotificationTemplate.objects.exists()

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hook_server import Hook, running_hook
 
+from outbox.hook_server import Hook, running_hook
 from testing import missing_pages_ticket
 
 

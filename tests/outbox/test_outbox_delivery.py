@@ -17,10 +17,10 @@ from django.core import mail
 from django.core.mail import EmailMessage
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
-from hook_server import Hook, add_webhook
 from hypothesis import given
 from hypothesis import strategies as st
 
+from outbox.hook_server import Hook, add_webhook
 from sportello.outbox.jobs import deliver_outbox
 from sportello.outbox.models import OutboxMessage, OutboxStatus, WebhookSecret
 from sportello.outbox.secrets import seal

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.core.mail import EmailMessage
 from django_tasks_db.models import DBTaskResult
-from hook_server import Hook
 
+from outbox.hook_server import Hook
 from sportello.core import clock
 from sportello.outbox.jobs import deliver_outbox
 from sportello.outbox.models import OutboxMessage, OutboxStatus

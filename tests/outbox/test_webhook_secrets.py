@@ -17,8 +17,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from hook_server import Hook, add_webhook
 
+from outbox.hook_server import Hook, add_webhook
 from sportello.automation.macros import macro_create
 from sportello.automation.models import RuleKind
 from sportello.automation.services import rule_save, rules_export, rules_import

@@ -129,6 +129,7 @@ def test_recently_solved_lists_the_tickets_solved_in_the_last_week(
     _update(desk, long_ago, status="closed")
     open_ticket("Open")
     solved_at = Ticket.objects.get(pk=last_week.pk).solved_at
+    assert solved_at is not None
     client = browser(desk.agent)
     view = _view(client, "recently-solved")
     # a week after the first was solved, less a minute: still in the view
@@ -374,7 +375,7 @@ def test_the_sidebar_lists_shared_views_then_the_agents_own_with_counts(
     )
     html = client.get("/queues/counts/", {"view": mine.pk}).content.decode()
     nav = re.sub(r">\s+<", "><", re.search(r"<ul.*</ul>", html, flags=re.S).group(0))  # type: ignore[union-attr]
-    ids = {v.key: v.pk for v in SavedView.objects.exclude(key=None)}
+    ids = {v.key: v.pk for v in SavedView.objects.exclude(key=None) if v.key is not None}
     assert nav == SIDEBAR.format(mine=mine.pk, **{k.replace("-", "_"): pk for k, pk in ids.items()})
 
 

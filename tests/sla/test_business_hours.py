@@ -21,6 +21,7 @@ from sportello.sla.services import policy_save
 from sportello.tickets import pipeline
 from sportello.tickets.models import Ticket, TicketEvent
 from sportello.tickets.pipeline import NewMessage
+from testing import recorded
 
 FRIDAY_EVENING = datetime(2026, 12, 4, 17, 30, tzinfo=UTC)  # 18:30 in Madrid
 MADRID = {
@@ -140,7 +141,7 @@ def test_a_vip_writing_at_night_reaches_the_on_call_engineer_at_once_and_escalat
     ticket.refresh_from_db()
     assert ticket.priority == 4
     breach = TicketEvent.objects.get(ticket=ticket, kind="sla", field="breached")
-    assert breach.new_value["at"] == "2026-12-04T18:00:00Z"
+    assert recorded(breach)["at"] == "2026-12-04T18:00:00Z"
     assert OutboxMessage.objects.filter(ticket=ticket, payload__to=["duty-manager@desk.test"]).count() == 1
     # the same ticket in business hours would not have gone to the on-call team
     monday = open_ticket(desk, datetime(2026, 12, 7, 9, 0, tzinfo=UTC))  # 10:00 Madrid

@@ -87,8 +87,7 @@ def test_the_report_equals_the_reference_per_group_and_metric(
         expected
     )
     for row in rows:
-        key = (str(None if row["group"] is None else row["group"][group_by]), row["metric"])
-        items = expected[key]
+        items = expected[(str(None if row["group"] is None else row["group"][group_by]), row["metric"])]
         targeted = [r for r in items if r.target_seconds is not None]
         met = [r for r in targeted if not r.breached]
         assert row["finished"] == len(items)

@@ -17,10 +17,11 @@ from sportello.sla.services import policy_save
 from sportello.tickets import pipeline
 from sportello.tickets.models import Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
+from testing import recorded
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
-VIP = {
+VIP: dict[str, Any] = {
     "key": "vip",
     "name": "VIP customers",
     "position": 10,
@@ -87,7 +88,7 @@ def clocks(api: Any, desk: Any, ticket: Ticket) -> dict[str, Any]:
 
 def sla_events(ticket: Ticket) -> list[tuple[str, str, str]]:
     return [
-        (e.field, e.new_value.get("metric", ""), e.new_value.get("at", ""))
+        (e.field, recorded(e).get("metric", ""), recorded(e).get("at", ""))
         for e in TicketEvent.objects.filter(ticket=ticket, kind="sla").order_by("id")
     ]
 
@@ -127,7 +128,7 @@ def test_nobody_answers_the_warning_comes_then_the_breach_at_its_instant_and_the
     fired = timers.sla_fire_due(now=NOW + timedelta(hours=1, minutes=7))
     assert sorted(f.outcome for f in fired) == ["applied", "applied"]
     breach = TicketEvent.objects.get(ticket=ticket, kind="sla", field="breached")
-    assert breach.new_value["at"] == "2026-12-01T10:00:00Z"
+    assert recorded(breach)["at"] == "2026-12-01T10:00:00Z"
     assert breach.at == NOW + timedelta(hours=1, minutes=7)
     # and the escalation raised the priority and told the on-call address, as the SLA
     ticket.refresh_from_db()

@@ -17,6 +17,7 @@ from sportello.sla.services import policy_save
 from sportello.tickets import pipeline
 from sportello.tickets.models import Ticket, TicketEvent
 from sportello.tickets.pipeline import NewMessage
+from testing import recorded
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -113,7 +114,7 @@ def test_the_sla_escalates_a_tier_at_the_breach_and_reports_group_by_tier(
     late.refresh_from_db()
     assert late.team_id == path["t2"].pk
     event = TicketEvent.objects.get(ticket=late, kind="tier", field="escalated")
-    assert (event.actor_kind, event.new_value["reason"]) == (
+    assert (event.actor_kind, recorded(event)["reason"]) == (
         "sla",
         f"First response breached on #{late.number}",
     )

@@ -16,6 +16,7 @@ from sportello.ticket_tasks.models import Task, TaskReminder
 from sportello.tickets import pipeline
 from sportello.tickets.models import TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
+from testing import recorded
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -56,7 +57,7 @@ def test_an_agent_adds_a_task_for_a_colleague_of_another_department_who_complete
         "open", ["1d", "1h", "0m"], False, ticket.number)  # fmt: skip
     # then the ticket's trail shows it, under the agent
     [created] = TicketEvent.objects.filter(ticket=ticket, kind="task")
-    assert (created.field, created.actor_id, created.new_value["title"]) == (
+    assert (created.field, created.actor_id, recorded(created)["title"]) == (
         "created", desk.agent.pk, "Check the serial number")  # fmt: skip
     # and the colleague, who cannot read the ticket, sees the task in their list and completes it
     outsider = api(desk.outsider)

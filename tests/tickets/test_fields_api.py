@@ -9,7 +9,7 @@ import pytest
 from sportello.tickets.models import CustomField, LayoutField
 from testing import expect
 
-SUBCATEGORY = {
+SUBCATEGORY: dict[str, Any] = {
     "key": "subcategory",
     "label": "Subcategory",
     "type": "picklist",
@@ -384,7 +384,7 @@ def test_hostile_values_in_field_and_layout_writes_never_cause_a_server_error(
 ) -> None:
     # given the admin and the subcategory field
     client = api(desk.admin)
-    writes = [
+    writes: list[tuple[str, str, dict[str, Any]]] = [
         (
             "post",
             "/fields",

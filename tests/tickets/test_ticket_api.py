@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -506,7 +507,7 @@ def expected_order(tickets: list[Ticket], sort: str) -> list[int]:
     for key in reversed(keys):
         name = key.lstrip("-")
         attr = "pk" if name == "id" else name
-        rows.sort(key=lambda t, a=attr: getattr(t, a), reverse=key.startswith("-"))
+        rows.sort(key=attrgetter(attr), reverse=key.startswith("-"))
     return [t.pk for t in rows]
 
 

@@ -62,6 +62,7 @@ def test_send_and_set_pending_adds_the_reply_and_sets_the_status_in_one_change(
     ticket.refresh_from_db()
     assert ticket.status.key == "pending"
     status_event = TicketEvent.objects.filter(ticket=ticket, kind="field", field="status").last()
+    assert status_event is not None
     assert (status_event.old_value, status_event.new_value) == ("new", "pending")
     assert (
         TicketEvent.objects.filter(ticket=ticket, kind="message", change_id=status_event.change_id).count()

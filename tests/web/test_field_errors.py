@@ -24,7 +24,7 @@ class _Elements(HTMLParser):
         self._open: list[dict[str, Any]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = {"tag": tag, "attrs": dict(attrs), "text": ""}
+        element: dict[str, Any] = {"tag": tag, "attrs": dict(attrs), "text": ""}
         if element["attrs"].get("id"):
             self.by_id[str(element["attrs"]["id"])] = element
         if tag not in ("input", "br", "img", "meta", "link"):

@@ -11,7 +11,7 @@ import pytest
 
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict
-from testing import NOW
+from testing import NOW, recorded
 
 T0 = NOW
 
@@ -110,7 +110,7 @@ def test_an_unanswered_customer_message_moved_in_starts_the_targets_next_respons
     started = TicketEvent.objects.get(
         ticket=target, kind="sla", field="started", new_value__metric="next_response"
     )
-    assert (started.new_value["cause"], started.at) == ("merged", T0 + timedelta(minutes=40))
+    assert (recorded(started)["cause"], started.at) == ("merged", T0 + timedelta(minutes=40))
     # and the target counts the message and its instant as its own
     target = Ticket.objects.get(pk=target.pk)
     assert (target.message_count, target.customer_message_count, target.agent_reply_count) == (3, 2, 1)
@@ -119,7 +119,7 @@ def test_an_unanswered_customer_message_moved_in_starts_the_targets_next_respons
     # the source's clocks stopped, neither met nor missed: no report row
     assert {c.status for c in _clocks(source)} == {"superseded"}
     superseded = TicketEvent.objects.filter(ticket=source, kind="sla", field="superseded")
-    assert {e.new_value["cause"] for e in superseded} == {"merged"}
+    assert {recorded(e)["cause"] for e in superseded} == {"merged"}
     assert not SlaRecord.objects.filter(ticket=source).exists()
     # and the source's history says so in words
     page = browser(desk.agent).get(f"/tickets/{source.pk}/").content.decode()
@@ -141,7 +141,7 @@ def test_a_wait_moved_in_that_exceeded_the_target_is_breached_at_the_merge(desk:
     clock = _running(target, "next_response")
     assert clock.breached_at == merged_at
     breach = TicketEvent.objects.get(ticket=target, kind="sla", field="breached")
-    assert (breach.new_value["metric"], breach.new_value["cause"]) == ("next_response", "merged")
+    assert (recorded(breach)["metric"], recorded(breach)["cause"]) == ("next_response", "merged")
 
 
 def test_a_running_first_response_on_the_target_is_kept(desk: Any) -> None:

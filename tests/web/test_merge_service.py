@@ -9,6 +9,7 @@ import pytest
 
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from testing import recorded
 
 
 def _reply(ticket: Any, by: Any, body: str, *, public: bool = True) -> None:
@@ -65,7 +66,7 @@ def test_merge_moves_the_conversation_and_closes_the_source(
     # the source is closed, by the merge, and both histories say so
     assert source.status_category == StatusCategory.CLOSED
     into = TicketEvent.objects.get(ticket=source, kind="merge")
-    assert (into.field, into.new_value["number"], into.actor_id) == (
+    assert (into.field, recorded(into)["number"], into.actor_id) == (
         "merged_into",
         target.number,
         desk.agent.pk,
@@ -73,7 +74,7 @@ def test_merge_moves_the_conversation_and_closes_the_source(
     closed = TicketEvent.objects.filter(ticket=source, kind="field", field="status").latest("id")
     assert (closed.actor_kind, closed.cause) == ("system", f"merge:#{target.number}")
     came = TicketEvent.objects.get(ticket=target, kind="merge")
-    assert (came.field, came.new_value["number"], came.new_value["messages"]) == (
+    assert (came.field, recorded(came)["number"], recorded(came)["messages"]) == (
         "merged_from",
         source.number,
         3,
@@ -213,8 +214,8 @@ def test_split_opens_a_ticket_with_the_message(desk: Any, open_ticket: Any, froz
     assert (first.author_kind, first.author_contact_id, first.public) == ("contact", desk.alice.pk, True)
     assert first.body_text == customer.body_text
     assert Attachment.objects.get(storage_key="inv").message_id == first.pk
-    assert TicketEvent.objects.get(ticket=ticket, kind="split").new_value["number"] == new.number
-    assert TicketEvent.objects.get(ticket=new, kind="split").new_value["number"] == ticket.number
+    assert recorded(TicketEvent.objects.get(ticket=ticket, kind="split"))["number"] == new.number
+    assert recorded(TicketEvent.objects.get(ticket=new, kind="split"))["number"] == ticket.number
     # an agent's reply is not split
     reply = Message.objects.get(ticket=ticket, author_kind=AuthorKind.AGENT)
     with pytest.raises(ValidationFailed):
@@ -252,6 +253,7 @@ def test_merge_and_split_through_the_api(desk: Any, open_ticket: Any, as_role: A
     again = agent.post(f"/tickets/{source.pk}/merge", {"target_id": target.pk})
     assert (again.status_code, again.json()["error"]["code"]) == (409, "source_closed")
     message = Message.objects.filter(ticket=target, author_kind="contact").first()
+    assert message is not None
     split = agent.post(f"/tickets/{target.pk}/messages/{message.pk}/split", {"subject": "Apart"})
     assert split.status_code == 201, split.content
     assert split.json()["subject"] == "Apart"

@@ -15,6 +15,7 @@ from sportello.contacts.services import contact_create, contact_update
 from sportello.core.errors import Conflict, ValidationFailed
 from sportello.outbox.models import OutboxMessage
 from sportello.tickets.models import EventKind, TicketEvent
+from testing import recorded
 
 HX = {"HX-Request": "true"}
 NOT_EMAILED = "Not e-mailed: the customer has no e-mail address"
@@ -168,7 +169,7 @@ def test_a_rule_notifying_the_requester_records_that_it_could_not(
     sent = [m.payload["to"] for m in OutboxMessage.objects.filter(ticket=ticket, kind="email")]
     assert sent == [[desk.agent.email]]
     event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.NOTIFICATION)
-    assert (event.field, event.new_value["subject"], event.new_value["rule"]) == (
+    assert (event.field, recorded(event)["subject"], recorded(event)["rule"]) == (
         "no_address",
         "We got it",
         "ack@1",

@@ -448,6 +448,7 @@ def test_a_reply_whose_email_failed_says_so_and_quoted_history_is_collapsed(
     reply = services.message_add(principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB, body="New copy.",
                                   body_html="", public=True, attachment_ids=[], version=None,
                                   now=ticket.created_at).message  # fmt: skip
+    assert reply is not None
     OutboxMessage.objects.filter(payload__message_id=reply.pk).update(
         status=OutboxStatus.FAILED,
         attempts=1,

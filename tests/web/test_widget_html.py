@@ -14,7 +14,7 @@ import pytest
 from django import forms
 from django.forms.boundfield import BoundWidget
 from django.utils import translation
-from django.utils.functional import cached_property
+from django.utils.functional import Promise, cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from hypothesis import HealthCheck, given, settings
@@ -255,7 +255,7 @@ def test_labels_and_legends_render_as_their_template(
     def label_tag(renderer: Any, tag: str = "label") -> str:
         form = forms.Form(auto_id=auto_id, renderer=renderer)
         if required_css_class is not None:
-            form.required_css_class = required_css_class
+            form.required_css_class = required_css_class  # type: ignore[attr-defined]  # documented; not in django-stubs
         form.fields["field"] = forms.CharField(
             label=label, required=required, widget=widget(attrs={"id": widget_id} if widget_id else None)
         )
@@ -272,7 +272,7 @@ def test_labels_and_legends_render_as_their_template(
 def test_a_desk_form_prints_its_labels_controls_and_errors_the_same_way() -> None:
     from sportello.web.workflow_forms import EscalateForm
 
-    tiers = [("1", "L1 <support>"), ("2", gettext_lazy("Unknown"))]
+    tiers: list[tuple[str, str | Promise]] = [("1", "L1 <support>"), ("2", gettext_lazy("Unknown"))]
     for data in ({"reason": "x & y", "to": "2"}, {"reason": "", "to": "3"}):
         for name in ("reason", "to"):
             rendered(lambda r, name=name, data=data: str(EscalateForm(data, tiers=tiers, renderer=r)[name]))

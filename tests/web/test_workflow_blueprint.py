@@ -97,6 +97,7 @@ def test_a_complete_step_moves_the_ticket_through_the_pipeline(desk: Any, browse
     assert ticket.custom_fields["kind"] == "return"
     assert ticket.status.key == "pending"
     note = Message.objects.filter(ticket=ticket).order_by("id").last()
+    assert note is not None
     assert (note.public, note.body_text.strip()) == (False, "Label sent")
     event = TicketEvent.objects.get(ticket=ticket, kind="blueprint", field="transition")
     assert (event.via, event.actor_id) == ("web", desk.agent.pk)

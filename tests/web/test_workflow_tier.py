@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from testing import recorded
 from workflow_setup import customer_ticket, tier_path
 
 HX = {"HX-Request": "true"}
@@ -46,7 +47,7 @@ def test_an_agent_escalates_with_a_reason(desk: Any, browser: Any, ticket: Any, 
     ticket.refresh_from_db()
     assert (ticket.team_id, ticket.assignee_id) == (teams["t2"].pk, None)
     event = TicketEvent.objects.get(ticket=ticket, kind="tier", field="escalated")
-    assert (event.via, event.actor_id, event.new_value["reason"]) == (
+    assert (event.via, event.actor_id, recorded(event)["reason"]) == (
         "web",
         desk.agent.pk,
         "Needs the warehouse records",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Status
 
 from sportello.core import clock
@@ -17,6 +16,7 @@ from sportello.core.paging import SortKey, paginate
 from sportello.tickets.api import page_limit
 
 from . import selectors, services
+from .http import ApiRequest
 from .models import ApiToken, Department, Team, User
 from .schemas import (
     AgentCreateIn,
@@ -99,7 +99,7 @@ def token_out(t: ApiToken) -> dict[str, Any]:
 
 @router.get("/departments", response=DepartmentPage, summary="List departments")
 def list_departments(
-    request: HttpRequest, is_active: bool | None = None, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, is_active: bool | None = None, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     qs = selectors.department_list(user=request.auth, is_active=is_active)
     rows, nxt = paginate(qs, keys=BY_ID, cursor=cursor, limit=page_limit(limit))
@@ -107,12 +107,12 @@ def list_departments(
 
 
 @router.get("/departments/{department_id}", response=DepartmentOut, summary="Get a department")
-def get_department(request: HttpRequest, department_id: int) -> dict[str, Any]:
+def get_department(request: ApiRequest, department_id: int) -> dict[str, Any]:
     return department_out(selectors.department_get(user=request.auth, department_id=department_id))
 
 
 @router.post("/departments", response={201: DepartmentOut}, summary="Create a department (admins)")
-def create_department(request: HttpRequest, payload: DepartmentCreateIn) -> Status[dict[str, Any]]:
+def create_department(request: ApiRequest, payload: DepartmentCreateIn) -> Status[dict[str, Any]]:
     services.require_admin(request.auth)
     department = services.department_create(
         name=payload.name, email=payload.email, description=payload.description, actor=request.auth
@@ -121,7 +121,7 @@ def create_department(request: HttpRequest, payload: DepartmentCreateIn) -> Stat
 
 
 @router.patch("/departments/{department_id}", response=DepartmentOut, summary="Change a department (admins)")
-def patch_department(request: HttpRequest, department_id: int, payload: DepartmentPatchIn) -> dict[str, Any]:
+def patch_department(request: ApiRequest, department_id: int, payload: DepartmentPatchIn) -> dict[str, Any]:
     services.require_admin(request.auth)
     department = selectors.department_get(user=request.auth, department_id=department_id)
     data = payload.model_dump(exclude_unset=True)
@@ -135,7 +135,7 @@ def patch_department(request: HttpRequest, department_id: int, payload: Departme
 
 @router.get("/agents", response=AgentPage, summary="List agents")
 def list_agents(
-    request: HttpRequest,
+    request: ApiRequest,
     department_id: int | None = None,
     role: str | None = None,
     status: str | None = None,
@@ -151,23 +151,23 @@ def list_agents(
 
 
 @router.get("/agents/me", response=AgentOut, summary="The agent making the request")
-def get_me(request: HttpRequest) -> dict[str, Any]:
+def get_me(request: ApiRequest) -> dict[str, Any]:
     return agent_out(selectors.agent_get(user=request.auth, agent_id=request.auth.pk))
 
 
 @router.put("/agents/me/status", response=AgentOut, summary="Go online or offline")
-def put_my_status(request: HttpRequest, payload: AgentStatusIn) -> dict[str, Any]:
+def put_my_status(request: ApiRequest, payload: AgentStatusIn) -> dict[str, Any]:
     services.agent_set_status(user=request.auth, status=payload.status, now=clock.now(), actor=request.auth)
     return agent_out(selectors.agent_get(user=request.auth, agent_id=request.auth.pk))
 
 
 @router.get("/agents/{agent_id}", response=AgentOut, summary="Get an agent")
-def get_agent(request: HttpRequest, agent_id: int) -> dict[str, Any]:
+def get_agent(request: ApiRequest, agent_id: int) -> dict[str, Any]:
     return agent_out(selectors.agent_get(user=request.auth, agent_id=agent_id))
 
 
 @router.post("/agents", response={201: AgentOut}, summary="Create an agent (admins)")
-def create_agent(request: HttpRequest, payload: AgentCreateIn) -> Status[dict[str, Any]]:
+def create_agent(request: ApiRequest, payload: AgentCreateIn) -> Status[dict[str, Any]]:
     services.require_admin(request.auth)
     departments = selectors.departments_by_ids(ids=payload.department_ids)
     agent = services.agent_create(
@@ -183,7 +183,7 @@ def create_agent(request: HttpRequest, payload: AgentCreateIn) -> Status[dict[st
 
 
 @router.patch("/agents/{agent_id}", response=AgentOut, summary="Change an agent (admins)")
-def patch_agent(request: HttpRequest, agent_id: int, payload: AgentPatchIn) -> dict[str, Any]:
+def patch_agent(request: ApiRequest, agent_id: int, payload: AgentPatchIn) -> dict[str, Any]:
     services.require_admin(request.auth)
     agent = selectors.agent_get(user=request.auth, agent_id=agent_id)
     data = payload.model_dump(exclude_unset=True)
@@ -194,7 +194,7 @@ def patch_agent(request: HttpRequest, agent_id: int, payload: AgentPatchIn) -> d
 
 
 @router.put("/agents/{agent_id}/status", response=AgentOut, summary="Set an agent online or offline")
-def put_agent_status(request: HttpRequest, agent_id: int, payload: AgentStatusIn) -> dict[str, Any]:
+def put_agent_status(request: ApiRequest, agent_id: int, payload: AgentStatusIn) -> dict[str, Any]:
     agent = selectors.agent_get(user=request.auth, agent_id=agent_id)
     services.agent_set_status(user=agent, status=payload.status, now=clock.now(), actor=request.auth)
     return agent_out(selectors.agent_get(user=request.auth, agent_id=agent_id))
@@ -206,7 +206,7 @@ def put_agent_status(request: HttpRequest, agent_id: int, payload: AgentStatusIn
 
 @router.get("/teams", response=TeamPage, summary="List teams")
 def list_teams(
-    request: HttpRequest,
+    request: ApiRequest,
     department_id: int | None = None,
     cursor: str | None = None,
     limit: int | None = None,
@@ -217,12 +217,12 @@ def list_teams(
 
 
 @router.get("/teams/{team_id}", response=TeamOut, summary="Get a team")
-def get_team(request: HttpRequest, team_id: int) -> dict[str, Any]:
+def get_team(request: ApiRequest, team_id: int) -> dict[str, Any]:
     return team_out(selectors.team_get(user=request.auth, team_id=team_id))
 
 
 @router.post("/teams", response={201: TeamOut}, summary="Create a team (admins)")
-def create_team(request: HttpRequest, payload: TeamCreateIn) -> Status[dict[str, Any]]:
+def create_team(request: ApiRequest, payload: TeamCreateIn) -> Status[dict[str, Any]]:
     services.require_admin(request.auth)
     try:
         department = selectors.department_get(user=request.auth, department_id=payload.department_id)
@@ -238,7 +238,7 @@ def create_team(request: HttpRequest, payload: TeamCreateIn) -> Status[dict[str,
 
 
 @router.patch("/teams/{team_id}", response=TeamOut, summary="Change a team (admins)")
-def patch_team(request: HttpRequest, team_id: int, payload: TeamPatchIn) -> dict[str, Any]:
+def patch_team(request: ApiRequest, team_id: int, payload: TeamPatchIn) -> dict[str, Any]:
     services.require_admin(request.auth)
     team = selectors.team_get(user=request.auth, team_id=team_id)
     data = payload.model_dump(exclude_unset=True)
@@ -253,19 +253,19 @@ def patch_team(request: HttpRequest, team_id: int, payload: TeamPatchIn) -> dict
 
 
 @router.get("/tokens", response=TokenPage, summary="My API tokens")
-def list_tokens(request: HttpRequest, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
+def list_tokens(request: ApiRequest, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
     qs = selectors.token_list(user=request.auth)
     rows, nxt = paginate(qs, keys=BY_ID, cursor=cursor, limit=page_limit(limit))
     return {"items": [token_out(t) for t in rows], "next_cursor": nxt}
 
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="Create an API token (secret shown once)")
-def create_token(request: HttpRequest, payload: TokenCreateIn) -> Status[dict[str, Any]]:
+def create_token(request: ApiRequest, payload: TokenCreateIn) -> Status[dict[str, Any]]:
     token, secret = services.token_create(user=request.auth, name=payload.name, now=clock.now())
     return Status(201, {**token_out(token), "secret": secret})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke one of my API tokens")
-def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
+def revoke_token(request: ApiRequest, token_id: int) -> Status[None]:
     services.token_revoke(token_id=token_id, user=request.auth, now=clock.now())
     return Status(204, None)

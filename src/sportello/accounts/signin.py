@@ -50,19 +50,15 @@ class SignInThrottled(DomainError):
         super().__init__(f"too many failed sign-ins; try again in {self.retry_after} seconds")
 
 
-def _setting(name: str) -> float:
-    return float(settings.SPORTELLO[name])
-
-
 def _normalised(email: str) -> str:
     return email.strip().lower()[:EMAIL_MAX_LENGTH]
 
 
 def _keys(email: str, address: str) -> dict[str, int]:
     """The throttle keys of an attempt, each with its number of free failures."""
-    keys = {f"account:{email}": int(_setting("SIGNIN_FREE_FAILURES_ACCOUNT"))}
+    keys = {f"account:{email}": int(settings.SPORTELLO["SIGNIN_FREE_FAILURES_ACCOUNT"])}
     if address:
-        keys[f"address:{address}"] = int(_setting("SIGNIN_FREE_FAILURES_ADDRESS"))
+        keys[f"address:{address}"] = int(settings.SPORTELLO["SIGNIN_FREE_FAILURES_ADDRESS"])
     return keys
 
 
@@ -81,12 +77,8 @@ def _record(
 def signin_check(*, email: str, address: str, now: datetime) -> None:
     """Raise SignInThrottled (and record the refusal) while the account or the address is blocked."""
     email = _normalised(email)
-    until = max(
-        SignInThrottle.objects.filter(key__in=list(_keys(email, address)), blocked_until__gt=now).values_list(
-            "blocked_until", flat=True
-        ),
-        default=None,
-    )
+    blocked = SignInThrottle.objects.filter(key__in=list(_keys(email, address)), blocked_until__gt=now)
+    until = max((b for b in blocked.values_list("blocked_until", flat=True) if b is not None), default=None)
     if until is not None:
         _record(outcome=SignInOutcome.REFUSED, email=email, address=address, now=now, blocked_until=until)
         raise SignInThrottled(until=until, now=now)
@@ -97,8 +89,8 @@ def signin_failed(*, email: str, address: str, now: datetime) -> datetime | None
     """Count a failed attempt under the account and the address; returns when the attempt's
     keys are blocked until, if this failure blocked one."""
     email = _normalised(email)
-    base, cap = _setting("SIGNIN_BLOCK_BASE"), _setting("SIGNIN_BLOCK_MAX")
-    forget = timedelta(seconds=_setting("SIGNIN_FORGET_AFTER"))
+    base, cap = float(settings.SPORTELLO["SIGNIN_BLOCK_BASE"]), float(settings.SPORTELLO["SIGNIN_BLOCK_MAX"])
+    forget = timedelta(seconds=float(settings.SPORTELLO["SIGNIN_FORGET_AFTER"]))
     until: datetime | None = None
     for key, free in sorted(_keys(email, address).items()):  # a fixed order: no lock cycles
         row, _ = SignInThrottle.objects.select_for_update().get_or_create(

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sportello.core import clock
 from sportello.core.errors import DomainError, NotFound
+from sportello.core.http import HtmxRequest
 from sportello.core.ratelimit import rate_count
 from sportello.notifications.context import public_url
 from sportello.web.errors import attach_error, client_address, throttled_message
@@ -47,7 +48,7 @@ def _me(request: HttpRequest) -> User:
 
 @agent_required
 @require_POST
-def availability(request: HttpRequest) -> HttpResponse:
+def availability(request: HtmxRequest) -> HttpResponse:
     """Go online, away or offline. HTMX gets the top bar's menu back; a plain form post goes
     back where it came from."""
     form = AvailabilityForm(request.POST)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -152,9 +153,20 @@ def _pool_users(pool: engine_rules.Pool) -> QuerySet[User]:
         return qs.filter(pk__in=pool.agents)
     if pool.team is not None:
         return qs.filter(pk__in=Team.members.through.objects.filter(team_id=pool.team).values("user_id"))
+    assert pool.department is not None  # a pool names exactly one of the three (engine.rules)
     return qs.filter(
         pk__in=User.departments.through.objects.filter(department_id=pool.department).values("user_id")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """A pool member as `_pool_members` reads them."""
+
+    user: User
+    in_department: bool  # a member of the department the ticket is in
+    open_count: int  # their tickets in the counted categories
+    last_assigned_at: datetime | None  # their place in the policy's rotation; None: never assigned
 
 
 def _pool_members(
@@ -164,9 +176,9 @@ def _pool_members(
     policy: AssignmentPolicy,
     categories: tuple[str, ...],
     exclude: int | None,
-) -> list[User]:
+) -> list[_Member]:
     """The pool's active agents and admins (never light agents), by id, in one query, each
-    annotated with `in_department` (a member of `department_id`), `open_count` (their tickets in
+    with `in_department` (a member of `department_id`), `open_count` (their tickets in
     the counted `categories`, leaving out ticket `exclude`) and `last_assigned_at` (their place in
     this policy's rotation; None: never assigned through it).
 
@@ -183,6 +195,7 @@ def _pool_members(
         in_pool = f"u.id IN (SELECT user_id FROM {team_members} WHERE team_id = %s)"  # noqa: S608
         pool_params = [pool.team]
     else:
+        assert pool.department is not None  # a pool names exactly one of the three (engine.rules)
         in_pool = f"u.id IN (SELECT user_id FROM {memberships} WHERE department_id = %s)"  # noqa: S608
         pool_params = [pool.department]
     counted = ", ".join(["%s"] * len(categories)) or "NULL"  # no counted status: nothing counts
@@ -200,10 +213,17 @@ def _pool_members(
         ORDER BY u.id
     """  # noqa: S608
     params = [department_id, *categories, exclude or 0, policy.pk, Role.LIGHT_AGENT, *pool_params]
-    members = list(User.objects.raw(sql, params))
-    for m in members:
-        m.in_department = bool(m.in_department)
-        m.last_assigned_at = _aware(m.last_assigned_at)
+    members = []
+    for user in User.objects.raw(sql, params):
+        selected = vars(user)  # the query's own columns, beside the user's fields
+        members.append(
+            _Member(
+                user=user,
+                in_department=bool(selected["in_department"]),
+                open_count=selected["open_count"],
+                last_assigned_at=_aware(selected["last_assigned_at"]),
+            )
+        )
     return members
 
 
@@ -236,13 +256,13 @@ class _Pool:
             categories=self.parsed.count_categories,
             exclude=exclude,
         )
-        self.by_id = {m.pk: m for m in self.members}
-        self.counts = {m.pk: m.open_count for m in self.members}
-        self.last_assigned = {m.pk: m.last_assigned_at for m in self.members}
+        self.by_id = {m.user.pk: m.user for m in self.members}
+        self.counts = {m.user.pk: m.open_count for m in self.members}
+        self.last_assigned = {m.user.pk: m.last_assigned_at for m in self.members}
         self._departments: dict[int, set[int]] = {}
         if department_id is not None:
             self._departments[department_id] = {
-                m.pk for m in self.members if m.in_department or m.role == Role.ADMIN
+                m.user.pk for m in self.members if m.in_department or m.user.role == Role.ADMIN
             }
 
     def eligible_in(self, department_id: int) -> set[int]:
@@ -250,7 +270,7 @@ class _Pool:
             members = User.departments.through.objects.filter(
                 department_id=department_id, user_id__in=list(self.by_id)
             ).values_list("user_id", flat=True)
-            admins = {m.pk for m in self.members if m.role == Role.ADMIN}
+            admins = {m.user.pk for m in self.members if m.user.role == Role.ADMIN}
             self._departments[department_id] = set(members) | admins
         return self._departments[department_id]
 
@@ -258,11 +278,11 @@ class _Pool:
         eligible = self.eligible_in(department_id)
         candidates = [
             engine.Candidate(
-                agent_id=m.pk,
-                online=m.status == "online",
-                open_count=self.counts[m.pk],
-                last_assigned_at=self.last_assigned[m.pk],
-                eligible=m.pk in eligible,
+                agent_id=m.user.pk,
+                online=m.user.status == "online",
+                open_count=self.counts[m.user.pk],
+                last_assigned_at=self.last_assigned[m.user.pk],
+                eligible=m.user.pk in eligible,
             )
             for m in self.members
         ]

@@ -436,7 +436,7 @@ class Runner:
             "actor_kind": str(ctx.mutation.actor.kind),
             "depth": ctx.mutation.depth,
         }
-        self.queued: dict[str, list[Callable[[], None]]] = {}
+        self.queued: dict[str, list[Callable[[], object]]] = {}  # (what an effect returns is unused)
         self._rule: str | None = None
         self._saved: Any = None
 
@@ -622,7 +622,7 @@ def run_actions(
     runner = Runner(
         ctx, specs if specs is not None else field_specs(), {key: saved}, cause=cause, actor_kind=actor_kind
     )
-    facts = runner.facts()
+    facts: Mapping[str, Any] = runner.facts()
     for action in actions:
         if isinstance(action, act.Stop):
             break

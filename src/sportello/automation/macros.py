@@ -290,7 +290,7 @@ def _write(
         current=None,  # the callers compared already: a version is written
         fields={"name": item["name"], **owner},
     )
-    return saved.head  # type: ignore[no-any-return]
+    return saved.head
 
 
 def _macro_save_again(key: str, head: Any, definition: Any, actor: Any, now: datetime) -> tuple[Macro, bool]:

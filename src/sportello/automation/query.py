@@ -157,22 +157,27 @@ class _Bool(Expression):
 
     output_field = BooleanField()
 
-    def __init__(self, sources: Sequence[Expression], render: Callable[[str, list[SqlParams]], SqlParams]):
+    def __init__(
+        self, sources: Sequence[Expression | F], render: Callable[[str, list[SqlParams]], SqlParams]
+    ):
         super().__init__()
-        self.sources = list(sources)
+        # F() as given, until the query resolves them into what the compiler compiles (columns).
+        self.sources: list[Any] = list(sources)
         self.render = render
 
     def get_source_expressions(self) -> list[Any]:
         return self.sources
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         self.sources = list(exprs)
 
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlParams:
+    def as_sql(  # type: ignore[override]  # django-stubs: params a tuple of str | int; Django: any list
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> SqlParams:
         compiled = []
         for source in self.sources:
-            sql, params = compiler.compile(source)
-            compiled.append((sql, list(params)))
+            source_sql, source_params = compiler.compile(source)
+            compiled.append((source_sql, list(source_params)))
         sql, params = self.render(connection.vendor, compiled)
         return f"COALESCE(({sql}), FALSE)", params
 
@@ -216,7 +221,9 @@ class _Value:
     """How to read a field's value in SQL: the source expression (a column) and a function
     turning its compiled SQL into the value's SQL for a backend."""
 
-    def __init__(self, source: Expression, extract: Callable[[str, str], SqlParams] | None = None) -> None:
+    def __init__(
+        self, source: Expression | F, extract: Callable[[str, str], SqlParams] | None = None
+    ) -> None:
         self.source = source
         self.extract = extract or (lambda vendor, col: (col, []))
 

@@ -171,7 +171,8 @@ def actions(data: Any, path: str, convert: Convert) -> Any:
         ((name, body),) = action.items()
         where = at(at(path, i), name) if isinstance(name, str) else path
         if name == "set" and isinstance(body, dict) and "value" in body:
-            kind = FIELD_REFS.get(body.get("field")) if isinstance(body.get("field"), str) else None
+            field = body.get("field")
+            kind = FIELD_REFS.get(field) if isinstance(field, str) else None
             if kind is not None:
                 body["value"] = convert(kind, body["value"], at(where, "value"))
         elif name == "assign" and isinstance(body, dict) and len(body) == 1:

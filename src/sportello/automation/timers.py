@@ -198,7 +198,7 @@ def timers_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
 def timer_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one timer if it is due and free, in one transaction; None when it is gone, not due,
     held by another worker (or its ticket by a mutation), or failed (`core.timers.fire_one`)."""
-    return mechanism.fire_one(TIME_RULE_TIMERS, timer_id, now=now)  # type: ignore[no-any-return]
+    return mechanism.fire_one(TIME_RULE_TIMERS, timer_id, now=now)
 
 
 def _fire(timer: Timer, rnd: Round) -> Fired:
@@ -278,11 +278,11 @@ def _run_step(saved: SavedTimeRule, timer: Timer, now: datetime) -> tuple[str, A
             predicates=tuple(predicates),
             actions=tuple(done),
         )
-        result = CycleResult(
+        cycle = CycleResult(
             facts=facts, fired=[rule.key] if matched else [], passes=1, loop_guard=False, stopped_by=None,
             trace=[entry],
         )  # fmt: skip
-        data = event_rules.trace_to_data(result, {rule.key: saved})
+        data = event_rules.trace_to_data(cycle, {rule.key: saved})
         data["timer"] = {
             "step": timer.step,
             "anchor": rule.anchor,

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from ninja import Query, Router, Status
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.actors import Via
@@ -81,7 +82,7 @@ def _saved(row: Blueprint, written: bool) -> dict[str, Any]:
     return {**blueprint_out(row, current), "written": written}
 
 
-def _body(request: HttpRequest) -> Any:
+def _body(request: ApiRequest) -> Any:
     """The request body as JSON data."""
     if (request.content_type or "application/json") != "application/json":
         raise UnsupportedMediaType("send application/json")
@@ -89,14 +90,14 @@ def _body(request: HttpRequest) -> Any:
 
 
 @router.get("/blueprints", response=BlueprintPage, summary="List blueprints (admins, agents)")
-def list_blueprints(request: HttpRequest, department_id: int | None = None) -> dict[str, Any]:
+def list_blueprints(request: ApiRequest, department_id: int | None = None) -> dict[str, Any]:
     rows = list(selectors.blueprint_list(principal=request.auth, department_id=department_id))
     current = selectors.blueprint_current_definitions(blueprints=rows)
     return {"items": [blueprint_out(r, current[r.pk]) for r in rows if r.pk in current]}
 
 
 @router.post("/blueprints", response={201: BlueprintSaved}, summary="Create a blueprint (admins)")
-def create_blueprint(request: HttpRequest) -> Status:
+def create_blueprint(request: ApiRequest) -> Status:
     require_admin(request.auth)
     definition = _body(request)
     key = definition.get("key") if isinstance(definition, dict) else None
@@ -109,7 +110,7 @@ def create_blueprint(request: HttpRequest) -> Status:
 
 
 @router.get("/blueprints/export", summary="Export every blueprint as one document (admins, agents)")
-def export_blueprints(request: HttpRequest, format: str | None = None) -> HttpResponse:
+def export_blueprints(request: ApiRequest, format: str | None = None) -> HttpResponse:
     selectors.require_blueprint_reader(request.auth)
     if format not in (None, "yaml", "json"):
         raise ValidationFailed("must be yaml or json", field="format")
@@ -125,7 +126,7 @@ def export_blueprints(request: HttpRequest, format: str | None = None) -> HttpRe
     response=BlueprintImportOut,
     summary="Import a blueprints document, all or nothing (admins)",
 )
-def import_blueprints(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
+def import_blueprints(request: ApiRequest, dry_run: bool = False) -> dict[str, Any]:
     require_admin(request.auth)
     result = services.blueprints_import(
         data=_body(request), actor=request.auth, now=clock.now(), dry_run=dry_run
@@ -140,13 +141,13 @@ def import_blueprints(request: HttpRequest, dry_run: bool = False) -> dict[str, 
 @router.get(
     "/blueprints/{blueprint_key}", response=BlueprintOut, summary="Get a blueprint at its current version"
 )
-def get_blueprint(request: HttpRequest, blueprint_key: str) -> dict[str, Any]:
+def get_blueprint(request: ApiRequest, blueprint_key: str) -> dict[str, Any]:
     row = selectors.blueprint_get(principal=request.auth, key=blueprint_key)
     return blueprint_out(row, selectors.blueprint_current_definitions(blueprints=[row])[row.pk])
 
 
 @router.put("/blueprints/{blueprint_key}", response=BlueprintSaved, summary="Save a new version (admins)")
-def put_blueprint(request: HttpRequest, blueprint_key: str) -> dict[str, Any]:
+def put_blueprint(request: ApiRequest, blueprint_key: str) -> dict[str, Any]:
     require_admin(request.auth)
     definition = _body(request)
     if not isinstance(definition, dict):
@@ -165,7 +166,7 @@ def put_blueprint(request: HttpRequest, blueprint_key: str) -> dict[str, Any]:
     response=BlueprintSaved,
     summary="Deactivate a blueprint, keeping its history",
 )
-def delete_blueprint(request: HttpRequest, blueprint_key: str) -> dict[str, Any]:
+def delete_blueprint(request: ApiRequest, blueprint_key: str) -> dict[str, Any]:
     require_admin(request.auth)
     row, written = services.blueprint_deactivate(key=blueprint_key, actor=request.auth, now=clock.now())
     return _saved(row, written)
@@ -176,7 +177,7 @@ def delete_blueprint(request: HttpRequest, blueprint_key: str) -> dict[str, Any]
     response=BlueprintVersionPage,
     summary="Every version, newest first",
 )
-def list_blueprint_versions(request: HttpRequest, blueprint_key: str) -> dict[str, Any]:
+def list_blueprint_versions(request: ApiRequest, blueprint_key: str) -> dict[str, Any]:
     _, versions = selectors.blueprint_versions(principal=request.auth, key=blueprint_key)
     return {
         "items": [
@@ -203,7 +204,7 @@ history_routes(
 
 
 @router.get("/blueprints/{blueprint_key}/flowchart", summary="The blueprint as an SVG flowchart")
-def flowchart(request: HttpRequest, blueprint_key: str, version: int | None = None) -> HttpResponse:
+def flowchart(request: ApiRequest, blueprint_key: str, version: int | None = None) -> HttpResponse:
     found = selectors.blueprint_version_get(principal=request.auth, key=blueprint_key, version=version)
     svg = render_svg(selectors.parsed_version(found).blueprint)
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
@@ -213,7 +214,7 @@ def flowchart(request: HttpRequest, blueprint_key: str, version: int | None = No
 
 
 @router.get("/blueprints/{blueprint_key}/metrics", response=MetricsOut, summary="A blueprint's dashboard")
-def metrics(request: HttpRequest, blueprint_key: str, params: Query[MetricsQuery]) -> dict[str, Any]:
+def metrics(request: ApiRequest, blueprint_key: str, params: Query[MetricsQuery]) -> dict[str, Any]:
     """Over [from, to) (default: the whole log up to now): runs completed, average time to
     complete and per state (calendar and business time), transitions, limit violations; active
     and overdue tickets at the end of the period."""
@@ -225,7 +226,7 @@ def metrics(request: HttpRequest, blueprint_key: str, params: Query[MetricsQuery
 @router.get(
     "/metrics/blueprints", response=MetricsPage, summary="Every visible blueprint's dashboard over a period"
 )
-def all_metrics(request: HttpRequest, params: Query[DepartmentMetricsQuery]) -> dict[str, Any]:
+def all_metrics(request: ApiRequest, params: Query[DepartmentMetricsQuery]) -> dict[str, Any]:
     """The dashboards of the blueprints of every department the reader belongs to (admins:
     all), or of one department, over [from, to); by department, then key."""
     period = selectors.Period.of(start=params.start, end=params.end, now=clock.now())
@@ -336,7 +337,7 @@ def process_out(p: selectors.TicketProcess) -> dict[str, Any]:
 
 
 @router.get("/tickets/{ticket_id}/blueprint", response=ProcessOut, summary="A ticket's process")
-def get_ticket_process(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+def get_ticket_process(request: ApiRequest, ticket_id: int) -> dict[str, Any]:
     return process_out(selectors.ticket_process(principal=request.auth, ticket_id=ticket_id))
 
 
@@ -346,7 +347,7 @@ def get_ticket_process(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
     summary="Perform a transition of the ticket's blueprint",
 )
 def perform_transition(
-    request: HttpRequest, ticket_id: int, transition_key: str, payload: TransitionIn
+    request: ApiRequest, ticket_id: int, transition_key: str, payload: TransitionIn
 ) -> Any:
     depth = causation.parse_depth(request.headers.get(causation.HEADER))
     try:

@@ -74,7 +74,7 @@ def limits_fire_due(*, now: datetime, limit: int = mechanism.ROUND_MAX) -> list[
 
 def limit_fire(*, timer_id: int, now: datetime) -> str | None:
     """Fire one due timer, in one transaction; None when it is gone, not due or held."""
-    return mechanism.fire_one(LIMIT_TIMERS, timer_id, now=now)  # type: ignore[no-any-return]
+    return mechanism.fire_one(LIMIT_TIMERS, timer_id, now=now)
 
 
 def _fire(timer: BlueprintTimer, rnd: Round) -> str:

@@ -45,7 +45,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -107,15 +106,11 @@ class InboundResult:
     reason: str = ""
 
 
-def _config(key: str) -> Any:
-    return settings.SPORTELLO[key]
-
-
 def _limits() -> Limits:
     return Limits(
-        max_bytes=int(_config("MAIL_MAX_BYTES")),
-        max_parts=int(_config("MAIL_MAX_PARTS")),
-        max_attachments=int(_config("MAIL_MAX_ATTACHMENTS")),
+        max_bytes=int(settings.SPORTELLO["MAIL_MAX_BYTES"]),
+        max_parts=int(settings.SPORTELLO["MAIL_MAX_PARTS"]),
+        max_attachments=int(settings.SPORTELLO["MAIL_MAX_ATTACHMENTS"]),
     )
 
 
@@ -131,7 +126,7 @@ def default_language(languages: tuple[str, ...]) -> str:
 
 
 def mail_domain() -> str:
-    return str(_config("MAIL_DOMAIN")).lower()
+    return str(settings.SPORTELLO["MAIL_DOMAIN"]).lower()
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +254,7 @@ class _Ingest:
             message,
             our_domain=mail_domain(),
             our_addresses=ours,
-            sender_overrides=[str(a).lower() for a in _config("MAIL_HUMAN_SENDERS")],
+            sender_overrides=[str(a).lower() for a in settings.SPORTELLO["MAIL_HUMAN_SENDERS"]],
         )
         row.automatic = auto.automatic
         if auto.ours:
@@ -291,10 +286,8 @@ class _Ingest:
             _quarantine(row, "sent from an agent's address: agents answer in the desk, not by mail")
             return
         if self._flooding(sender):
-            _quarantine(
-                row,
-                f"sender throttled: more than {_config('MAIL_FLOOD_PER_5_MINUTES')} messages in 5 minutes",
-            )
+            limit = settings.SPORTELLO["MAIL_FLOOD_PER_5_MINUTES"]
+            _quarantine(row, f"sender throttled: more than {limit} messages in 5 minutes")
             return
         try:
             contact = contact_get_or_create(
@@ -363,8 +356,8 @@ class _Ingest:
     def _flooding(self, sender: str) -> bool:
         """Over the flood limit in the last 5 minutes, or throttled within the block window
         (one statement)."""
-        limit = int(_config("MAIL_FLOOD_PER_5_MINUTES"))
-        block = timedelta(seconds=float(_config("MAIL_FLOOD_BLOCK_SECONDS")))
+        limit = int(settings.SPORTELLO["MAIL_FLOOD_PER_5_MINUTES"])
+        block = timedelta(seconds=float(settings.SPORTELLO["MAIL_FLOOD_BLOCK_SECONDS"]))
         window = timedelta(minutes=5)
         counts = InboundMail.objects.filter(
             sender=sender, received_at__gte=self.now - max(block, window)
@@ -475,9 +468,9 @@ class _Ingest:
                 out.append((ticket_id, True))
         referenced = [*parsed.in_reply_to, *reversed(parsed.references)]
         for mid in referenced:
-            ticket_id = ids.ticket_of_message_id(mid, domain=domain)
-            if ticket_id is not None:
-                out.append((ticket_id, False))
+            referenced_id = ids.ticket_of_message_id(mid, domain=domain)
+            if referenced_id is not None:
+                out.append((referenced_id, False))
         known = [mid[:998] for mid in referenced if not ids.is_ours(mid, domain=domain)]
         if known:
             rows = InboundMail.objects.filter(header_message_id__in=known, ticket__isnull=False)
@@ -485,8 +478,8 @@ class _Ingest:
         if parsed.subject:
             numbers = ids.subject_numbers(parsed.subject)
             if numbers:
-                rows = Ticket.objects.filter(number__in=numbers[:5]).values_list("pk", flat=True)
-                out += [(t, False) for t in rows]
+                numbered = Ticket.objects.filter(number__in=numbers[:5]).values_list("pk", flat=True)
+                out += [(t, False) for t in numbered]
         return out
 
     def _participant(self, ticket: Ticket, contact: Contact) -> bool:
@@ -511,7 +504,7 @@ class _Ingest:
             text, quoted = split_quoted(text)
         if not text.strip():
             text = NO_BODY if parsed.attachments else EMPTY_BODY
-        limit = int(_config("MESSAGE_MAX_CHARS"))
+        limit = int(settings.SPORTELLO["MESSAGE_MAX_CHARS"])
         if len(text) > limit:
             text = text[: limit - 60] + "\n\n[… cut: the whole message is kept as received]"
         if len(html) > limit:
@@ -566,7 +559,7 @@ class _Ingest:
             return True
         since = self.now - timedelta(hours=1)
         reopened = InboundMail.objects.filter(ticket=ticket, reopened=True, received_at__gte=since).count()
-        return reopened < int(_config("MAIL_REOPENS_PER_HOUR"))
+        return reopened < int(settings.SPORTELLO["MAIL_REOPENS_PER_HOUR"])
 
     def _new_ticket(
         self,

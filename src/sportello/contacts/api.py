@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.core.paging import SortKey, page_limit, paginate, parse_sort
 
 from . import selectors, services
@@ -89,7 +89,7 @@ class OrganizationFilters(Schema):
 
 
 @router.get("/contacts", response=ContactPage, summary="List contacts")
-def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
+def list_contacts(request: ApiRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
     qs = selectors.contact_list(
         user=request.auth, q=filters.q, organization_id=filters.organization_id, vip=filters.vip
     )
@@ -99,12 +99,12 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut, summary="Get a contact")
-def get_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
+def get_contact(request: ApiRequest, contact_id: int) -> dict[str, Any]:
     return contact_out(selectors.contact_get(user=request.auth, contact_id=contact_id))
 
 
 @router.post("/contacts", response={201: ContactOut}, summary="Create a contact")
-def create_contact(request: HttpRequest, payload: ContactCreateIn) -> Status[dict[str, Any]]:
+def create_contact(request: ApiRequest, payload: ContactCreateIn) -> Status[dict[str, Any]]:
     services.require_writer(request.auth)
     organization = (
         None
@@ -125,7 +125,7 @@ def create_contact(request: HttpRequest, payload: ContactCreateIn) -> Status[dic
 
 
 @router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change a contact")
-def patch_contact(request: HttpRequest, contact_id: int, payload: ContactPatchIn) -> dict[str, Any]:
+def patch_contact(request: ApiRequest, contact_id: int, payload: ContactPatchIn) -> dict[str, Any]:
     services.require_writer(request.auth)
     contact = selectors.contact_get(user=request.auth, contact_id=contact_id)
     data = payload.model_dump(exclude_unset=True)
@@ -144,7 +144,7 @@ def patch_contact(request: HttpRequest, contact_id: int, payload: ContactPatchIn
 
 
 @router.get("/organizations", response=OrganizationPage, summary="List organizations")
-def list_organizations(request: HttpRequest, filters: Query[OrganizationFilters]) -> dict[str, Any]:
+def list_organizations(request: ApiRequest, filters: Query[OrganizationFilters]) -> dict[str, Any]:
     qs = selectors.organization_list(user=request.auth, q=filters.q, tier=filters.tier, vip=filters.vip)
     keys = parse_sort(filters.sort, allowed=ORGANIZATION_SORTS, default=[])
     rows, nxt = paginate(qs, keys=keys, cursor=filters.cursor, limit=page_limit(filters.limit))
@@ -152,12 +152,12 @@ def list_organizations(request: HttpRequest, filters: Query[OrganizationFilters]
 
 
 @router.get("/organizations/{organization_id}", response=OrganizationOut, summary="Get an organization")
-def get_organization(request: HttpRequest, organization_id: int) -> dict[str, Any]:
+def get_organization(request: ApiRequest, organization_id: int) -> dict[str, Any]:
     return organization_out(selectors.organization_get(user=request.auth, organization_id=organization_id))
 
 
 @router.post("/organizations", response={201: OrganizationOut}, summary="Create an organization")
-def create_organization(request: HttpRequest, payload: OrganizationCreateIn) -> Status[dict[str, Any]]:
+def create_organization(request: ApiRequest, payload: OrganizationCreateIn) -> Status[dict[str, Any]]:
     organization = services.organization_create(
         name=payload.name,
         domains=payload.domains,
@@ -171,7 +171,7 @@ def create_organization(request: HttpRequest, payload: OrganizationCreateIn) -> 
 
 @router.patch("/organizations/{organization_id}", response=OrganizationOut, summary="Change an organization")
 def patch_organization(
-    request: HttpRequest, organization_id: int, payload: OrganizationPatchIn
+    request: ApiRequest, organization_id: int, payload: OrganizationPatchIn
 ) -> dict[str, Any]:
     services.require_writer(request.auth)
     organization = selectors.organization_get(user=request.auth, organization_id=organization_id)

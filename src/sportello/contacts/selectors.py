@@ -36,7 +36,7 @@ def _digits_of(field: str) -> Func:
     expr: Any = F(field)
     for c in PHONE_PUNCTUATION:
         expr = Replace(expr, Value(c), Value(""))
-    return expr  # type: ignore[no-any-return]
+    return expr
 
 
 def contact_list(

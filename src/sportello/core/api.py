@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.models import Role, User
 from sportello.accounts.services import token_authenticate
 from sportello.core import clock
@@ -23,7 +24,7 @@ router = Router(tags=["health"])
 FAILING_LIMIT = 500
 
 
-def _admin(request: HttpRequest) -> User:
+def _admin(request: ApiRequest) -> User:
     user = request.auth
     if not isinstance(user, User) or user.role != Role.ADMIN:
         raise PermissionDenied("only admins may see and handle failing timers")
@@ -88,7 +89,7 @@ def _out(timers: list[FailingTimer]) -> list[dict[str, Any]]:
 
 
 @router.get("/timers/failing", response=FailingTimersOut, summary="Failing timers")
-def timers_failing(request: HttpRequest, params: Query[FailingQuery]) -> dict[str, Any]:
+def timers_failing(request: ApiRequest, params: Query[FailingQuery]) -> dict[str, Any]:
     """Exact timers of every kind whose firing failed: retrying with back-off, or parked after
     the last attempt. Oldest failure first."""
     _admin(request)
@@ -96,7 +97,7 @@ def timers_failing(request: HttpRequest, params: Query[FailingQuery]) -> dict[st
 
 
 @router.post("/timers/failing/{kind}/{timer_id}/retry", response=FailingTimerOut, summary="Retry a timer")
-def timer_retry_view(request: HttpRequest, kind: str, timer_id: int) -> dict[str, Any]:
+def timer_retry_view(request: ApiRequest, kind: str, timer_id: int) -> dict[str, Any]:
     """Un-park a failing timer (or end its back-off): it is attempted at the worker's next round,
     its attempts counted afresh. Answers the timer as it was."""
     user = _admin(request)
@@ -104,7 +105,7 @@ def timer_retry_view(request: HttpRequest, kind: str, timer_id: int) -> dict[str
 
 
 @router.delete("/timers/failing/{kind}/{timer_id}", response={204: None}, summary="Discard a timer")
-def timer_discard_view(request: HttpRequest, kind: str, timer_id: int) -> Status[None]:
+def timer_discard_view(request: ApiRequest, kind: str, timer_id: int) -> Status[None]:
     """Delete a failing timer: it never fires."""
     user = _admin(request)
     timer_discard(kind=kind, pk=timer_id, actor_id=user.pk, now=clock.now())

@@ -111,7 +111,7 @@ def config_cached[T](
     current = signatures(memo)[signature or name]
     found = _values.get(name)
     if found is not None and found[0] == current:
-        return found[1]  # type: ignore[no-any-return]
+        return found[1]
     value = build()
     _values[name] = (current, value)
     return value

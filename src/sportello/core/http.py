@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_htmx.middleware import HtmxDetails
 
 from sportello.engine.schema import NESTING_MAX, nesting_exceeds
 
@@ -95,6 +96,14 @@ def json_document(request: HttpRequest, *, max_bytes: int, what: str = "document
         if exc.message.startswith("invalid JSON"):
             raise ValidationFailed(exc.message) from None
         raise
+
+
+class HtmxRequest(HttpRequest):
+    """A request as the HTML edges see it: django-htmx's middleware (in MIDDLEWARE) gives every
+    request `htmx`, true when htmx sent it, with the details of the page that did. Views that
+    read it annotate their `request` with this type."""
+
+    htmx: HtmxDetails
 
 
 def is_api(request: HttpRequest) -> bool:

@@ -522,7 +522,7 @@ def next_attempt(kind: TimerKind, now: datetime) -> datetime | None:
     """The earliest due instant of a timer of `kind` that may be attempted at `now` (a timer in
     back-off is seen by the poller's one-second recheck once its retry instant passed)."""
     qs = fireable(kind.model._default_manager.filter(kind.pending), now=now)
-    return qs.order_by(kind.due_field).values_list(kind.due_field, flat=True).first()  # type: ignore[no-any-return]
+    return qs.order_by(kind.due_field).values_list(kind.due_field, flat=True).first()
 
 
 def oldest_due(now: datetime) -> Iterator[tuple[str, datetime | None]]:

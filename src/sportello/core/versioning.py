@@ -88,7 +88,7 @@ def _key_lookup(key: str) -> dict[str, Any]:
 
 
 def _stored_definition(row: Any) -> Definition:
-    return row.definition  # type: ignore[no-any-return]
+    return row.definition
 
 
 def _as_definition(item: Definition) -> dict[str, Any]:
@@ -141,8 +141,8 @@ class ConfigKind:
 
     def versions_of(self, head: Any, key: str) -> models.QuerySet[Any]:
         if self.parent is None:
-            return self.version.objects.filter(**self.lookup(key))  # type: ignore[no-any-return]
-        return self.version.objects.filter(**{self.parent: head})  # type: ignore[no-any-return]
+            return self.version.objects.filter(**self.lookup(key))
+        return self.version.objects.filter(**{self.parent: head})
 
 
 _KINDS: dict[str, ConfigKind] = {}

@@ -251,13 +251,13 @@ class Runner:
         every = timedelta(seconds=float(settings.SPORTELLO["WORKER_RECOVER_EVERY"]))
         last = self._last_recovery
         if last is None or now - last >= every or now < last:
-            self._last_recovery = now
+            self._last_recovery = last = now
             try:
                 task_recover(now=now)
             except Exception:
                 logger.exception("recovery check failed")
                 _refresh_connections()
-        return self._last_recovery + every
+        return last + every
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -268,7 +268,7 @@ class Runner:
     def _claim_task(self) -> tuple[DBTaskResult[Any, Any] | None, bool]:
         """Claim one ready task (SKIP LOCKED), from the queues in turn starting after the one last
         claimed from; (task or None, whether the queues were read)."""
-        ready = DBTaskResult.objects.ready()  # type: ignore[attr-defined]  # the backend's own manager
+        ready = DBTaskResult.objects.ready()
         # When a task became ready: its run_after, or when it was enqueued if it had none.
         ready_at = Case(When(run_after=get_date_max(), then=F("enqueued_at")), default=F("run_after"))
         tasks = (

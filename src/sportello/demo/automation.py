@@ -32,6 +32,7 @@ from sportello.automation.services import rule_save
 def demo_automation_create(*, now: datetime) -> dict[str, int]:
     """Save the sample rules, policy and macros. Returns how many of each."""
     admin = User.objects.filter(role="admin", is_active=True).order_by("id").first()
+    assert admin is not None  # the demo desk's admin (demo.loader)
     returns = Department.objects.get(name="Returns")
     support = Department.objects.get(name="Technical Support")
     replacements = Team.objects.get(department=support, name="Replacements")

@@ -172,8 +172,8 @@ def _build_desk(rng: random.Random) -> Desk:
         language = rng.choices(data.LANGUAGES, weights=data.LANGUAGE_WEIGHTS)[0]
         first = rng.choice(data.FIRST_NAMES[language])
         last = rng.choice(data.LAST_NAMES[language])
-        org = rng.choice(orgs_by_language[language]) if rng.random() < 0.55 else None
-        domain = org.domains[0] if org is not None else data.FREE_MAIL[language]
+        organization = rng.choice(orgs_by_language[language]) if rng.random() < 0.55 else None
+        domain = organization.domains[0] if organization is not None else data.FREE_MAIL[language]
         local = _ascii(f"{first}.{last}")
         email = f"{local}@{domain}"
         if email in seen:
@@ -186,7 +186,7 @@ def _build_desk(rng: random.Random) -> Desk:
             language=language,
             time_zone=data.TIME_ZONES[language],
             vip=rng.random() < 0.06,
-            organization=org,
+            organization=organization,
         )
         desk.contacts.append(contact)
     return desk

@@ -53,10 +53,11 @@ def notify_agents(ctx: Context, changes: list[FieldChange]) -> None:
         actor = author.actor if author is not None else ctx.mutation.actor
         if not (actor.kind == ActorKind.AGENT and actor.id == ticket.assignee_id):
             principal = ctx.principal
-            by_agent = (
-                actor.kind == ActorKind.AGENT and isinstance(principal, User) and principal.pk == actor.id
-            )
-            add(ticket.assignee_id, NotificationKind.ASSIGNED, principal.name if by_agent else actor.label)
+            if actor.kind == ActorKind.AGENT and isinstance(principal, User) and principal.pk == actor.id:
+                label = principal.name
+            else:
+                label = actor.label
+            add(ticket.assignee_id, NotificationKind.ASSIGNED, label)
 
     if ticket.assignee_id is not None:
         for event in ctx.events:
@@ -87,10 +88,12 @@ def mentionable_agents(ticket: Ticket) -> Q:
 
 
 def _mentionable(ticket: Ticket, *, exclude: int | None) -> list[Mentionable]:
-    agents = User.objects.filter(mentionable_agents(ticket)).exclude(pk=exclude).distinct()
+    agents = User.objects.filter(mentionable_agents(ticket))
+    if exclude is not None:
+        agents = agents.exclude(pk=exclude)
     return [
         Mentionable(id=pk, name=name, email=email)
-        for pk, name, email in agents.values_list("pk", "name", "email")
+        for pk, name, email in agents.distinct().values_list("pk", "name", "email")
     ]
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.errors import NotFound
+from sportello.core.http import HtmxRequest
 from sportello.tickets import selectors as ticket_selectors
 from sportello.web.shell import agent_required
 from sportello.web.timeline import METRIC_LABELS
@@ -109,7 +110,7 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
 
 @agent_required
 @require_POST
-def notification_read_all(request: HttpRequest) -> HttpResponse:
+def notification_read_all(request: HtmxRequest) -> HttpResponse:
     services.notification_mark_all_read(user=_me(request), now=clock.now())
     if request.htmx:
         # From the bell's panel: the panel again, and the bell's count refreshed.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.versions_api import (
@@ -82,7 +82,7 @@ def canned_out(canned: CannedResponse) -> dict[str, Any]:
     response=TemplatePreviewOut,
     summary="Render a template, or a draft of it, against a ticket",
 )
-def preview_template(request: HttpRequest, key: str, payload: TemplatePreviewIn) -> dict[str, Any]:
+def preview_template(request: ApiRequest, key: str, payload: TemplatePreviewIn) -> dict[str, Any]:
     """The stored template (the admin's, else the default) in `language` (default: the
     requester's, else English), or the `subject` / `body_text` / `body_html` drafts given in
     its place, rendered for the ticket. Nothing is saved or sent."""
@@ -102,14 +102,14 @@ def preview_template(request: HttpRequest, key: str, payload: TemplatePreviewIn)
 
 
 @router.get("/notification-templates", response=TemplateList, summary="Every template key in every language")
-def list_templates(request: HttpRequest) -> dict[str, Any]:
+def list_templates(request: ApiRequest) -> dict[str, Any]:
     return {"items": [entry_out(e) for e in selectors.template_list(principal=request.auth)]}
 
 
 @router.get(
     "/notification-templates/{key}/{language}", response=TemplateOut, summary="One template in one language"
 )
-def get_template(request: HttpRequest, key: str, language: str) -> dict[str, Any]:
+def get_template(request: ApiRequest, key: str, language: str) -> dict[str, Any]:
     return entry_out(selectors.template_get(principal=request.auth, key=key, language=language))
 
 
@@ -118,7 +118,7 @@ def get_template(request: HttpRequest, key: str, language: str) -> dict[str, Any
     response=TemplateSaved,
     summary="Save an admin's text for a template (a new version)",
 )
-def put_template(request: HttpRequest, key: str, language: str, payload: TemplateIn) -> dict[str, Any]:
+def put_template(request: ApiRequest, key: str, language: str, payload: TemplateIn) -> dict[str, Any]:
     _, written = services.template_save(
         key=key, language=language, subject=payload.subject, body_text=payload.body_text,
         body_html=payload.body_html, active=payload.active, actor=request.auth, now=clock.now(),
@@ -132,7 +132,7 @@ def put_template(request: HttpRequest, key: str, language: str, payload: Templat
     response={204: None},
     summary="Restore the shipped default (the admin's versions are kept)",
 )
-def delete_template(request: HttpRequest, key: str, language: str) -> Status:
+def delete_template(request: ApiRequest, key: str, language: str) -> Status:
     services.template_reset(key=key, language=language, actor=request.auth)
     return Status(204, None)
 
@@ -142,7 +142,7 @@ def delete_template(request: HttpRequest, key: str, language: str) -> Status:
     response=list[TemplateVersionOut],
     summary="The texts admins saved for a template, newest first",
 )
-def template_versions(request: HttpRequest, key: str, language: str) -> list[dict[str, Any]]:
+def template_versions(request: ApiRequest, key: str, language: str) -> list[dict[str, Any]]:
     return [
         {"version": v.version, "subject": v.subject, "body_text": v.body_text, "body_html": v.body_html,
          "active": v.active, "created_at": v.created_at, "created_by_id": v.created_by_id}
@@ -173,7 +173,7 @@ history_routes(
 
 
 @router.get("/canned-responses", response=CannedList, summary="My canned responses and the shared ones I see")
-def list_canned(request: HttpRequest, language: Query[str | None] = None) -> dict[str, Any]:
+def list_canned(request: ApiRequest, language: Query[str | None] = None) -> dict[str, Any]:
     """`?language=es`: those in Spanish and those in no particular language."""
     return {
         "items": [canned_out(c) for c in selectors.canned_list(principal=request.auth, language=language)]
@@ -181,7 +181,7 @@ def list_canned(request: HttpRequest, language: Query[str | None] = None) -> dic
 
 
 @router.post("/canned-responses", response={201: CannedOut}, summary="Create a canned response")
-def create_canned(request: HttpRequest, payload: CannedIn) -> Status:
+def create_canned(request: ApiRequest, payload: CannedIn) -> Status:
     """Personal without `department_id`; shared with a department by its agents or an admin."""
     canned = canned_responses.canned_create(
         actor=request.auth, title=payload.title, body=payload.body, language=payload.language,
@@ -191,12 +191,12 @@ def create_canned(request: HttpRequest, payload: CannedIn) -> Status:
 
 
 @router.get("/canned-responses/{canned_id}", response=CannedOut, summary="One canned response")
-def get_canned(request: HttpRequest, canned_id: int) -> dict[str, Any]:
+def get_canned(request: ApiRequest, canned_id: int) -> dict[str, Any]:
     return canned_out(selectors.canned_get(principal=request.auth, canned_id=canned_id))
 
 
 @router.patch("/canned-responses/{canned_id}", response=CannedOut, summary="Change a canned response")
-def update_canned(request: HttpRequest, canned_id: int, payload: CannedPatch) -> dict[str, Any]:
+def update_canned(request: ApiRequest, canned_id: int, payload: CannedPatch) -> dict[str, Any]:
     canned = canned_responses.canned_update(
         actor=request.auth, canned_id=canned_id, title=payload.title, body=payload.body,
         language=payload.language, now=clock.now(),
@@ -205,7 +205,7 @@ def update_canned(request: HttpRequest, canned_id: int, payload: CannedPatch) ->
 
 
 @router.delete("/canned-responses/{canned_id}", response={204: None}, summary="Delete a canned response")
-def delete_canned(request: HttpRequest, canned_id: int) -> Status:
+def delete_canned(request: ApiRequest, canned_id: int) -> Status:
     canned_responses.canned_delete(actor=request.auth, canned_id=canned_id)
     return Status(204, None)
 
@@ -215,7 +215,7 @@ def delete_canned(request: HttpRequest, canned_id: int) -> Status:
     response=RenderOut,
     summary="A canned response filled in for a ticket, to insert into a reply",
 )
-def render_canned(request: HttpRequest, canned_id: int, payload: RenderIn) -> dict[str, Any]:
+def render_canned(request: ApiRequest, canned_id: int, payload: RenderIn) -> dict[str, Any]:
     rendered = canned_responses.canned_render(
         actor=request.auth, canned_id=canned_id, ticket_id=payload.ticket_id, now=clock.now()
     )

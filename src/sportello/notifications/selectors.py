@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db.models import Q, QuerySet
 
@@ -57,24 +58,25 @@ class TemplateEntry:
 def _entry(key: str, language: str, row: NotificationTemplate | None) -> TemplateEntry | None:
     default = default_text(key, language)
     meta = KEYS.get(key)
-    common = {
-        "key": key,
-        "language": language,
-        "has_default": default is not None,
-        "audience": meta.audience if meta else "",
-        "description": meta.description if meta else "",
-    }
+    entry = partial(
+        TemplateEntry,
+        key=key,
+        language=language,
+        has_default=default is not None,
+        audience=meta.audience if meta else "",
+        description=meta.description if meta else "",
+    )
     if row is not None:
-        return TemplateEntry(
+        return entry(
             source="custom", active=row.active, subject=row.subject, body_text=row.body_text,
             body_html=row.body_html, version=row.version, updated_at=row.updated_at,
-            updated_by_id=row.updated_by_id, **common,
+            updated_by_id=row.updated_by_id,
         )  # fmt: skip
     if default is None:
         return None
-    return TemplateEntry(
+    return entry(
         source="default", active=True, subject=default.subject, body_text=default.body_text,
-        body_html=default.body_html, version=None, updated_at=None, updated_by_id=None, **common,
+        body_html=default.body_html, version=None, updated_at=None, updated_by_id=None,
     )  # fmt: skip
 
 

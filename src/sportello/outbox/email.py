@@ -304,8 +304,8 @@ def _thread(item: OutboxMessage, *, to: list[str]) -> tuple[str | None, list[str
     for delivery_id, dedupe_key, automatic, sent_to, sent_at in sent[:SCAN_MAX]:
         if len(ours) >= REFERENCES_MAX:
             break
-        if not isinstance(sent_to, list) or not wanted & {str(a).lower() for a in sent_to}:
-            continue
+        if sent_at is None or not isinstance(sent_to, list) or not wanted & {str(a).lower() for a in sent_to}:
+            continue  # (a sent message has its sent_at)
         flags = {} if automatic is None else {"automatic": automatic}
         ours.append(
             (

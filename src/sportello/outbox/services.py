@@ -170,10 +170,6 @@ class _Done:
     failed_now: bool = False  # this call moved the item to failed
 
 
-def _config(key: str) -> Any:
-    return settings.SPORTELLO[key]
-
-
 def _attempt(claim: _Claim, *, now: datetime) -> tuple[str, ...]:
     """Deliver a claimed item through its kind's transport; returns the recipients of an
     automatic mail it sent."""
@@ -189,7 +185,7 @@ def _attempt(claim: _Claim, *, now: datetime) -> tuple[str, ...]:
 def _out_of_attempts(item: OutboxMessage, *, now: datetime) -> bool:
     """No attempt is left: OUTBOX_MAX_ATTEMPTS are made and, for an e-mail or a webhook, its
     retry window has passed too (since it was queued, or since an admin retried it)."""
-    if item.attempts < int(_config("OUTBOX_MAX_ATTEMPTS")):
+    if item.attempts < int(settings.SPORTELLO["OUTBOX_MAX_ATTEMPTS"]):
         return False
     transport = transport_for(item.kind)
     if transport is None:
@@ -233,8 +229,8 @@ def _destination_wait(item: OutboxMessage, *, now: datetime) -> datetime | None:
     if failing is not None:
         return failing
     busy = others.filter(lease_until__gt=now).aggregate(n=Count("id"), until=Min("lease_until"))
-    if busy["n"] >= max(1, int(_config("WEBHOOK_MAX_IN_FLIGHT"))):
-        return min(busy["until"], now + timedelta(seconds=float(_config("WEBHOOK_TOTAL_TIMEOUT"))))
+    if busy["n"] >= max(1, int(settings.SPORTELLO["WEBHOOK_MAX_IN_FLIGHT"])):
+        return min(busy["until"], now + timedelta(seconds=float(settings.SPORTELLO["WEBHOOK_TOTAL_TIMEOUT"])))
     return None
 
 
@@ -266,7 +262,7 @@ def _claim(*, outbox_id: int, now: datetime, lease_owner: str = "") -> _Claim | 
             _enqueue(item, run_after=wait)
             return _Done(OutboxStatus.PENDING)
         item.attempts += 1
-        item.lease_until = now + timedelta(seconds=float(_config("OUTBOX_LEASE")))
+        item.lease_until = now + timedelta(seconds=float(settings.SPORTELLO["OUTBOX_LEASE"]))
         item.lease_owner = lease_owner[:64]
         item.save(update_fields=["attempts", "lease_until", "lease_owner"])
         return _Claim(
@@ -319,8 +315,8 @@ def _record(
         else:
             item.next_attempt_at = now + retry_delay(
                 attempt=item.attempts,
-                base=float(_config("OUTBOX_RETRY_BASE")),
-                cap=float(_config("OUTBOX_RETRY_CAP")),
+                base=float(settings.SPORTELLO["OUTBOX_RETRY_BASE"]),
+                cap=float(settings.SPORTELLO["OUTBOX_RETRY_CAP"]),
                 rng=rng,
             )
             _enqueue(item, run_after=item.next_attempt_at)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 
@@ -42,7 +42,8 @@ class Transport:
     kind: str
     deliver: Callable[[Attempt], tuple[str, ...]]
     queue: str  # the task queue its deliveries wait in (settings.TASKS["default"]["QUEUES"])
-    retry_window_setting: str  # SPORTELLO[...] (seconds) overriding `retry_window_default`
+    # The key of SPORTELLO (seconds) overriding `retry_window_default`.
+    retry_window_setting: Literal["WEBHOOK_RETRY_WINDOW", "MAIL_RETRY_WINDOW"]
     retry_window_default: float
 
     def retry_window(self) -> float:

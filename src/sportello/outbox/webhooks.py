@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -318,10 +317,6 @@ def webhook_send(
 # The transport
 
 
-def _sportello(key: str) -> Any:
-    return settings.SPORTELLO[key]
-
-
 def deliver(attempt: Attempt) -> tuple[str, ...]:
     """Send a webhook item (the transport of kind "webhook"), signed with the secret its payload
     names (`secret_ref`)."""
@@ -349,11 +344,11 @@ def deliver(attempt: Attempt) -> tuple[str, ...]:
         secret=signing.current if signing is not None else None,
         previous_secret=signing.previous if signing is not None else None,
         headers=headers,
-        allow=AllowList.parse(_sportello("WEBHOOK_ALLOW")),
+        allow=AllowList.parse(settings.SPORTELLO["WEBHOOK_ALLOW"]),
         limits=Limits(
-            connect_timeout=float(_sportello("WEBHOOK_CONNECT_TIMEOUT")),
-            total_timeout=float(_sportello("WEBHOOK_TOTAL_TIMEOUT")),
-            max_response_bytes=int(_sportello("WEBHOOK_MAX_RESPONSE_BYTES")),
+            connect_timeout=float(settings.SPORTELLO["WEBHOOK_CONNECT_TIMEOUT"]),
+            total_timeout=float(settings.SPORTELLO["WEBHOOK_TOTAL_TIMEOUT"]),
+            max_response_bytes=int(settings.SPORTELLO["WEBHOOK_MAX_RESPONSE_BYTES"]),
         ),
     )
     if result.outcome is Outcome.PERMANENT:

@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 from sportello.accounts.models import Department, Team, User
 from sportello.automation.models import Macro
 from sportello.contacts.models import Contact, Organization
+from sportello.core.forms import choice_field
 from sportello.tickets.models import Status, StatusCategory
 from sportello.web.labels import PRIORITY_BY_VALUE, PRIORITY_LABELS, category_label, status_label
 
@@ -56,10 +57,10 @@ class QueueFilterForm(_PlainLabels, forms.Form):
 
     def __init__(self, *args: Any, departments: list[Department], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["department"].choices = [("", _("All my departments"))] + [
+        choice_field(self, "department").choices = [("", _("All my departments"))] + [
             (d.pk, d.name) for d in departments
         ]
-        self.fields["status"].choices = [
+        choice_field(self, "status").choices = [
             ("", _("As the view says")),
             (STATUS_ANY, _("Any status")),
         ] + [(c.value, category_label(c.value)) for c in StatusCategory]
@@ -77,7 +78,7 @@ class ColumnsForm(_PlainLabels, forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["columns"].choices = choices
+        choice_field(self, "columns").choices = choices
 
 
 class BulkAction:
@@ -125,19 +126,21 @@ class BulkForm(_PlainLabels, forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [(s.key, status_label(s.key, s.name)) for s in statuses]
-        self.fields["priority"].choices = [(v, PRIORITY_LABELS[k]) for v, k in PRIORITY_BY_VALUE.items()]
-        self.fields["assignee"].choices = [(NONE, pgettext_lazy("assignee", "Nobody"))] + [
+        choice_field(self, "status").choices = [(s.key, status_label(s.key, s.name)) for s in statuses]
+        choice_field(self, "priority").choices = [
+            (v, PRIORITY_LABELS[k]) for v, k in PRIORITY_BY_VALUE.items()
+        ]
+        choice_field(self, "assignee").choices = [(NONE, pgettext_lazy("assignee", "Nobody"))] + [
             (str(a.pk), a.name or a.email) for a in agents
         ]
-        self.fields["team"].choices = [(NONE, pgettext_lazy("team", "No team"))] + [
+        choice_field(self, "team").choices = [(NONE, pgettext_lazy("team", "No team"))] + [
             (str(t.pk), f"{t.name} ({t.department.name})") for t in teams
         ]
-        self.fields["department"].choices = [(d.pk, d.name) for d in departments]
-        self.fields["macro"].choices = [(m.key, m.name) for m in macros]
+        choice_field(self, "department").choices = [(d.pk, d.name) for d in departments]
+        choice_field(self, "macro").choices = [(m.key, m.name) for m in macros]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         action = data.get("action")
         if action is None:
             return data

@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Exists,
     F,
+    ForeignKey,
     Func,
     Model,
     OuterRef,
@@ -20,6 +22,7 @@ from django.db.models import (
     QuerySet,
     Value,
 )
+from django.db.models.sql.compiler import SQLCompiler
 
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.core.errors import NotFound
@@ -218,12 +221,20 @@ class _Unindexed(Func):
         super().__init__(F(field))
         self.kind = kind
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, Any]:
         if self.kind == "int":
-            extra["template"] = "(%(expressions)s + 0)"
+            template = "(%(expressions)s + 0)"
         elif self.kind == "datetime" and connection.vendor == "postgresql":
-            extra["template"] = "(%(expressions)s + interval '0 seconds')"
-        return super().as_sql(compiler, connection, **extra)
+            template = "(%(expressions)s + interval '0 seconds')"
+        return super().as_sql(compiler, connection, function, template, arg_joiner, **extra_context)
 
 
 def _page_order(keys: list[SortKey], *, in_full: bool) -> list[Any]:
@@ -257,9 +268,9 @@ def view_page_rows(
     )
     ids = after_cursor(ids, keys=keys, cursor=cursor)
     in_full = total <= limit or (total <= SORTED_IN_FULL_MAX and _time_sliced(_condition(view, ctx)))
-    ids = ids.order_by(*_page_order(keys, in_full=in_full)).values("pk")[: limit + 1]
+    page_ids = ids.order_by(*_page_order(keys, in_full=in_full)).values("pk")[: limit + 1]
     return (
-        Ticket.objects.filter(pk__in=ids)
+        Ticket.objects.filter(pk__in=page_ids)
         .order_by(*order_terms(keys))
         .select_related("status", "requester", "organization", "sla")
         .only(*PAGE_FIELDS)
@@ -276,6 +287,7 @@ class TicketPage:
 def _attach(rows: list[Ticket], name: str, found: Mapping[int, Any]) -> None:
     """Set each row's `name` relation from `found` (by id); None where it has none."""
     field = Ticket._meta.get_field(name)
+    assert isinstance(field, ForeignKey), name
     for t in rows:
         field.set_cached_value(t, found.get(getattr(t, field.attname)))
 

@@ -23,6 +23,7 @@ from sportello.accounts.models import Department, Role, Team, User
 from sportello.automation.macros import macro_list_for
 from sportello.core import clock
 from sportello.core.errors import DomainError, ValidationFailed
+from sportello.core.http import HtmxRequest
 from sportello.core.paging import SortKey, parse_sort
 from sportello.tickets import selectors as ticket_selectors
 from sportello.tickets.models import Status, Ticket
@@ -230,8 +231,8 @@ def _custom_label(field: Any, value: Any) -> str:
 
 def _sla_state(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
     try:
-        sla = ticket.sla  # type: ignore[attr-defined]
-    except Ticket.sla.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        sla = ticket.sla
+    except Ticket.sla.RelatedObjectDoesNotExist:
         return None
     if sla.breached:
         return {"kind": "breached", "at": sla.next_breach_at}
@@ -246,9 +247,9 @@ def _decorate(tickets: list[Ticket], listing: Listing, now: datetime, tags: dict
     wanted = [c for c in _columns(listing) if c in fields]
     for t in tickets:
         t.q_tags = tags.get(t.pk, [])  # type: ignore[attr-defined]
-        t.q_custom = {
+        t.q_custom = {  # type: ignore[attr-defined]
             c: _custom_label(fields[c], (t.custom_fields or {}).get(c.removeprefix(CUSTOM))) for c in wanted
-        }  # type: ignore[attr-defined]
+        }
         t.q_sla = _sla_state(t, now)  # type: ignore[attr-defined]
 
 
@@ -312,7 +313,7 @@ def _page_context(
 
 @agent_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxRequest) -> HttpResponse:
     now = clock.now()
     listing = _listing(request, request.GET, now)
     template = "queues/home.html"
@@ -363,7 +364,7 @@ def counts(request: HttpRequest) -> HttpResponseBase:
 
 
 def _back(request: HttpRequest, view_id: int | None = None) -> str:
-    params = {k: request.POST.get(k, "") for k in (*FILTER_PARAMS, "sort")}
+    params: dict[str, str | int] = {k: request.POST.get(k, "") for k in (*FILTER_PARAMS, "sort")}
     if view_id is not None:
         params = {"view": view_id}
     elif request.POST.get("view"):

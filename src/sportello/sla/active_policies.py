@@ -63,7 +63,7 @@ def _read_active() -> tuple[list[ActivePolicy], PolicyReads]:
 def _active(memo: dict[str, Any] | None) -> tuple[list[ActivePolicy], PolicyReads]:
     found = memo.get("sla_policies") if memo is not None else None
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     found = config_cached("sla_policies", _read_active, memo)
     if memo is not None:
         memo["sla_policies"] = found

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.errors import NotFound, ValidationFailed
@@ -76,7 +76,7 @@ class TicketSlaOut(Schema):
     clocks: list[ClockOut]
 
 
-def _definition(request: HttpRequest) -> dict[str, Any]:
+def _definition(request: ApiRequest) -> dict[str, Any]:
     data = json_document(request, max_bytes=BODY_MAX, what="policy") if request.body else None
     if not isinstance(data, dict):
         raise ValidationFailed("a policy must be a JSON object")
@@ -99,12 +99,12 @@ def policy_out(p: SlaPolicy, *, written: bool | None = None) -> dict[str, Any]:
 
 
 @router.get("/sla-policies", response=PolicyList, summary="SLA policies, in match order")
-def list_policies(request: HttpRequest) -> dict[str, Any]:
+def list_policies(request: ApiRequest) -> dict[str, Any]:
     return {"items": [policy_out(p) for p in selectors.policy_list(principal=request.auth)]}
 
 
 @router.post("/sla-policies", response={201: PolicySaved}, summary="Create an SLA policy")
-def create_policy(request: HttpRequest) -> Status:
+def create_policy(request: ApiRequest) -> Status:
     """Body: the policy as in docs/sla.md (JSON)."""
     policy, written = services.policy_save(
         definition=_definition(request), actor=request.auth, now=clock.now(), create=True
@@ -113,12 +113,12 @@ def create_policy(request: HttpRequest) -> Status:
 
 
 @router.get("/sla-policies/{sla_key}", response=SlaPolicyOut, summary="One SLA policy")
-def get_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
+def get_policy(request: ApiRequest, sla_key: str) -> dict[str, Any]:
     return policy_out(selectors.policy_get(principal=request.auth, key=sla_key))
 
 
 @router.put("/sla-policies/{sla_key}", response=PolicySaved, summary="Save a new version of an SLA policy")
-def put_policy(request: HttpRequest, sla_key: str, reflow: bool | None = None) -> dict[str, Any]:
+def put_policy(request: ApiRequest, sla_key: str, reflow: bool | None = None) -> dict[str, Any]:
     """Body: the whole policy (JSON); its key, if given, must be the path's. `?reflow=true`
     recomputes the due instants of the open clocks following it (in the background); `false`
     lets them keep theirs; absent: the desk's setting."""
@@ -133,14 +133,14 @@ def put_policy(request: HttpRequest, sla_key: str, reflow: bool | None = None) -
 
 
 @router.delete("/sla-policies/{sla_key}", response=SlaPolicyOut, summary="Deactivate an SLA policy")
-def delete_policy(request: HttpRequest, sla_key: str) -> dict[str, Any]:
+def delete_policy(request: ApiRequest, sla_key: str) -> dict[str, Any]:
     return policy_out(services.policy_deactivate(key=sla_key, actor=request.auth, now=clock.now()))
 
 
 @router.get(
     "/sla-policies/{sla_key}/versions", response=list[VersionOut], summary="Every version of a policy"
 )
-def policy_versions(request: HttpRequest, sla_key: str) -> list[dict[str, Any]]:
+def policy_versions(request: ApiRequest, sla_key: str) -> list[dict[str, Any]]:
     return [
         {"version": v.version, "definition": v.definition, "created_by_id": v.created_by_id,
          "created_at": v.created_at}
@@ -160,7 +160,7 @@ history_routes(
 
 
 @router.get("/tickets/{ticket_id}/sla", response=TicketSlaOut, summary="A ticket's SLA clocks")
-def ticket_sla(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+def ticket_sla(request: ApiRequest, ticket_id: int) -> dict[str, Any]:
     """The policy the ticket follows and every clock instance: running, paused, fulfilled or
     superseded, with its due instant, breach and the time left in its own and calendar time."""
     ticket = ticket_get_for(principal=request.auth, ticket_id=ticket_id)
@@ -259,7 +259,7 @@ def calendar_out(c: BusinessCalendar, *, written: bool | None = None) -> dict[st
     return out
 
 
-def _calendar_payload(request: HttpRequest) -> tuple[dict[str, Any], Any, Any]:
+def _calendar_payload(request: ApiRequest) -> tuple[dict[str, Any], Any, Any]:
     """The body: the calendar definition, with `departments` and `is_default` beside it."""
     data = _definition(request)
     departments = data.pop("departments", None)
@@ -269,7 +269,7 @@ def _calendar_payload(request: HttpRequest) -> tuple[dict[str, Any], Any, Any]:
     return data, departments, is_default
 
 
-def _calendar(request: HttpRequest, key: str) -> BusinessCalendar:
+def _calendar(request: ApiRequest, key: str) -> BusinessCalendar:
     selectors.require_policy_reader(request.auth)
     found = BusinessCalendar.objects.filter(key=key).first()
     if found is None:
@@ -278,13 +278,13 @@ def _calendar(request: HttpRequest, key: str) -> BusinessCalendar:
 
 
 @router.get("/calendars", response=CalendarList, summary="Business calendars")
-def list_calendars(request: HttpRequest) -> dict[str, Any]:
+def list_calendars(request: ApiRequest) -> dict[str, Any]:
     selectors.require_policy_reader(request.auth)
     return {"items": [calendar_out(c) for c in BusinessCalendar.objects.order_by("key")]}
 
 
 @router.post("/calendars", response={201: CalendarSaved}, summary="Create a business calendar")
-def create_calendar(request: HttpRequest) -> Status:
+def create_calendar(request: ApiRequest) -> Status:
     """Body: the calendar as in docs/sla.md, plus `departments` (ids) and `is_default`."""
     data, departments, is_default = _calendar_payload(request)
     saved, written = calendars.calendar_save(
@@ -295,12 +295,12 @@ def create_calendar(request: HttpRequest) -> Status:
 
 
 @router.get("/calendars/{calendar_key}", response=CalendarOut, summary="One business calendar")
-def get_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
+def get_calendar(request: ApiRequest, calendar_key: str) -> dict[str, Any]:
     return calendar_out(_calendar(request, calendar_key))
 
 
 @router.put("/calendars/{calendar_key}", response=CalendarSaved, summary="Save a new version of a calendar")
-def put_calendar(request: HttpRequest, calendar_key: str, reflow: bool | None = None) -> dict[str, Any]:
+def put_calendar(request: ApiRequest, calendar_key: str, reflow: bool | None = None) -> dict[str, Any]:
     """`?reflow=true|false`: recompute the due instants of the open clocks counting in it, or
     let them keep theirs; absent: the desk's setting."""
     data, departments, is_default = _calendar_payload(request)
@@ -314,7 +314,7 @@ def put_calendar(request: HttpRequest, calendar_key: str, reflow: bool | None = 
 
 
 @router.delete("/calendars/{calendar_key}", response=CalendarOut, summary="Deactivate a calendar")
-def delete_calendar(request: HttpRequest, calendar_key: str) -> dict[str, Any]:
+def delete_calendar(request: ApiRequest, calendar_key: str) -> dict[str, Any]:
     return calendar_out(calendars.calendar_deactivate(key=calendar_key, actor=request.auth, now=clock.now()))
 
 
@@ -332,7 +332,7 @@ history_routes(
 @router.post(
     "/calendars/{calendar_key}/holidays", response=HolidaysOut, summary="Add a country's public holidays"
 )
-def import_holidays(request: HttpRequest, calendar_key: str, payload: HolidaysIn) -> dict[str, Any]:
+def import_holidays(request: ApiRequest, calendar_key: str, payload: HolidaysIn) -> dict[str, Any]:
     """Adds the public holidays of `country` (and `subdivision`) for `years` as whole-day
     holidays of the calendar's latest version; dates that have a holiday keep theirs."""
     saved, added = calendars.calendar_import_holidays(
@@ -384,7 +384,7 @@ class ReportQuery(Schema):
 
 
 @router.get("/metrics/sla", response=Report, summary="SLA compliance and response times over a period")
-def sla_metrics(request: HttpRequest, params: Query[ReportQuery]) -> dict[str, Any]:
+def sla_metrics(request: ApiRequest, params: Query[ReportQuery]) -> dict[str, Any]:
     """From the clock instances that finished in [from, to): per metric (and per group),
     compliance, breaches, and times in the clocks' own and in calendar time (average, p50, p90,
     p95). Agents see their departments' tickets; admins all."""
@@ -437,13 +437,13 @@ def tier_path_out(p: TierPath) -> dict[str, Any]:
 
 
 @router.get("/tier-paths", response=TierPathList, summary="Tiered support paths")
-def list_tier_paths(request: HttpRequest) -> dict[str, Any]:
+def list_tier_paths(request: ApiRequest) -> dict[str, Any]:
     selectors.require_policy_reader(request.auth)
     return {"items": [tier_path_out(p) for p in TierPath.objects.order_by("key")]}
 
 
 @router.put("/tier-paths/{path_key}", response=TierPathOut, summary="Create or change a tier path")
-def put_tier_path(request: HttpRequest, path_key: str) -> dict[str, Any]:
+def put_tier_path(request: ApiRequest, path_key: str) -> dict[str, Any]:
     """Body: `{name, department, tiers: [{key, name, team, department?}, ...]}` (see docs/sla.md)."""
     data = _definition(request)
     if data.get("key", path_key) != path_key:
@@ -453,7 +453,7 @@ def put_tier_path(request: HttpRequest, path_key: str) -> dict[str, Any]:
 
 
 @router.get("/tier-paths/{path_key}", response=TierPathOut, summary="One tier path")
-def get_tier_path(request: HttpRequest, path_key: str) -> dict[str, Any]:
+def get_tier_path(request: ApiRequest, path_key: str) -> dict[str, Any]:
     selectors.require_policy_reader(request.auth)
     found = TierPath.objects.filter(key=path_key).first()
     if found is None:
@@ -485,12 +485,12 @@ def _ticket_tier_out(ticket: Any) -> dict[str, Any]:
 
 
 @router.get("/tickets/{ticket_id}/tier", response=TicketTierOut, summary="A ticket's support tier")
-def ticket_tier(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+def ticket_tier(request: ApiRequest, ticket_id: int) -> dict[str, Any]:
     return _ticket_tier_out(ticket_get_for(principal=request.auth, ticket_id=ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/escalate", response=TicketTierOut, summary="Escalate to the next tier")
-def escalate_ticket(request: HttpRequest, ticket_id: int, payload: EscalateIn) -> dict[str, Any]:
+def escalate_ticket(request: ApiRequest, ticket_id: int, payload: EscalateIn) -> dict[str, Any]:
     """Moves the ticket to the next tier's team (or `to`), clearing the assignee, with the
     reason recorded (`tier` / `escalated`). 409 at the last tier or without a tier path."""
     outcome = tiers.ticket_escalate(

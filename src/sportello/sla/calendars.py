@@ -187,7 +187,7 @@ CALENDARS = register_kind(
 
 
 def calendar_definition(calendar: BusinessCalendar) -> dict[str, Any]:
-    return BusinessCalendarVersion.objects.get(calendar=calendar, version=calendar.version).definition  # type: ignore[no-any-return]
+    return BusinessCalendarVersion.objects.get(calendar=calendar, version=calendar.version).definition
 
 
 def calendar_departments(calendar: BusinessCalendar) -> list[int]:

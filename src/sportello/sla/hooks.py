@@ -84,7 +84,7 @@ def update_sla_clocks(ctx: Context) -> None:
 def _clocks_row(ctx: Context) -> TicketSla | None:
     """The ticket's clocks, read with the locked ticket (`ticket_apply` selects them)."""
     try:
-        return ctx.ticket.sla  # type: ignore[no-any-return]
+        return ctx.ticket.sla
     except ObjectDoesNotExist:
         return None
 

@@ -10,7 +10,7 @@ it, so a change does not parse them again.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
@@ -98,7 +98,14 @@ def policy_save(
     return saved.head, saved.written
 
 
-def reflow_enqueue(requested: bool | None, **target: str) -> None:
+class ReflowTarget(TypedDict, total=False):
+    """What a reflow job reflows: the clocks of a policy or those counting in a calendar."""
+
+    policy: str
+    calendar: str
+
+
+def reflow_enqueue(requested: bool | None, **target: Unpack[ReflowTarget]) -> None:
     """Enqueue the reflow job in this transaction when the change asks for one."""
     from .jobs import reflow_clocks
     from .reflow import reflow_wanted
@@ -112,7 +119,7 @@ def policy_deactivate(*, key: str, actor: User | None, now: datetime) -> SlaPoli
     """Stop a policy from applying (tickets following it move to the next match at their next
     change; their history stays)."""
     require_admin(actor)
-    return version_deactivate(POLICIES, key=key, created_by=actor, now=now).head  # type: ignore[no-any-return]
+    return version_deactivate(POLICIES, key=key, created_by=actor, now=now).head
 
 
 def _policy_save_again(
@@ -136,4 +143,4 @@ POLICIES = register_kind(
 
 
 def policy_definition(policy: SlaPolicy) -> dict[str, Any]:
-    return SlaPolicyVersion.objects.get(policy=policy, version=policy.version).definition  # type: ignore[no-any-return]
+    return SlaPolicyVersion.objects.get(policy=policy, version=policy.version).definition

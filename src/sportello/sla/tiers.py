@@ -265,6 +265,7 @@ def escalate_in_change(ctx: Context, *, reason: str, to: str | None, author: Aut
         raise Conflict("this ticket's department has no tier path", code="no_tier_path")
     path, current = found
     here = path.index(current.key)
+    target: Tier | None
     if to is None:
         if here + 1 >= len(path.tiers):
             raise Conflict(f"the ticket is at the last tier ({current.name})", code="last_tier")

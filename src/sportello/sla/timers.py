@@ -76,7 +76,7 @@ def sla_fire_due(*, now: datetime, limit: int = ROUND_MAX) -> list[Fired]:
 
 def sla_fire(*, timer_id: int, now: datetime) -> Fired | None:
     """Fire one due timer, in one transaction; None when it is gone, not due or held."""
-    return mechanism.fire_one(SLA_TIMERS, timer_id, now=now)  # type: ignore[no-any-return]
+    return mechanism.fire_one(SLA_TIMERS, timer_id, now=now)
 
 
 def _fire(timer: SlaTimer, rnd: Round) -> Fired:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.errors import PermissionDenied
@@ -100,7 +100,7 @@ def task_out(t: Task, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def _agent(request: HttpRequest) -> User:
+def _agent(request: ApiRequest) -> User:
     user = request.auth
     if not isinstance(user, User):
         raise PermissionDenied("only agents have tasks")
@@ -109,7 +109,7 @@ def _agent(request: HttpRequest) -> User:
 
 @router.get("/tickets/{ticket_id}/tasks", response=TaskPage, summary="A ticket's tasks")
 def ticket_tasks(
-    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
 ) -> Any:
     user = _agent(request)
     ticket_get_for(principal=user, ticket_id=ticket_id)
@@ -120,7 +120,7 @@ def ticket_tasks(
 
 
 @router.post("/tickets/{ticket_id}/tasks", response={201: TaskOut}, summary="Add a task to a ticket")
-def create_task(request: HttpRequest, ticket_id: int, payload: TaskIn) -> Status:
+def create_task(request: ApiRequest, ticket_id: int, payload: TaskIn) -> Status:
     now = clock.now()
     task = services.task_create(
         actor=_agent(request),
@@ -137,7 +137,7 @@ def create_task(request: HttpRequest, ticket_id: int, payload: TaskIn) -> Status
 
 
 @router.get("/tasks", response=TaskPage, summary="Tasks across tickets: an agent's list, the overdue ones")
-def list_tasks(request: HttpRequest, filters: Query[TaskFilters]) -> Any:
+def list_tasks(request: ApiRequest, filters: Query[TaskFilters]) -> Any:
     user = _agent(request)
     now = clock.now()
     assignee = user.pk if filters.mine else filters.assignee_id
@@ -158,12 +158,12 @@ def list_tasks(request: HttpRequest, filters: Query[TaskFilters]) -> Any:
 
 
 @router.get("/tasks/{task_id}", response=TaskOut, summary="One task")
-def get_task(request: HttpRequest, task_id: int) -> Any:
+def get_task(request: ApiRequest, task_id: int) -> Any:
     return task_out(selectors.task_get(principal=_agent(request), task_id=task_id), now=clock.now())
 
 
 @router.patch("/tasks/{task_id}", response=TaskOut, summary="Change a task")
-def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn) -> Any:
+def patch_task(request: ApiRequest, task_id: int, payload: TaskPatchIn) -> Any:
     given = payload.model_dump(exclude_unset=True)
     now = clock.now()
     services.task_update(
@@ -177,14 +177,14 @@ def patch_task(request: HttpRequest, task_id: int, payload: TaskPatchIn) -> Any:
 
 
 @router.post("/tasks/{task_id}/complete", response=TaskOut, summary="Complete a task")
-def complete_task(request: HttpRequest, task_id: int) -> Any:
+def complete_task(request: ApiRequest, task_id: int) -> Any:
     now = clock.now()
     services.task_complete(actor=_agent(request), task_id=task_id, now=now)
     return task_out(selectors.task_get(principal=request.auth, task_id=task_id), now=now)
 
 
 @router.post("/tasks/{task_id}/reopen", response=TaskOut, summary="Reopen a completed task")
-def reopen_task(request: HttpRequest, task_id: int) -> Any:
+def reopen_task(request: ApiRequest, task_id: int) -> Any:
     now = clock.now()
     services.task_reopen(actor=_agent(request), task_id=task_id, now=now)
     return task_out(selectors.task_get(principal=request.auth, task_id=task_id), now=now)

@@ -57,7 +57,7 @@ def reminders_arm(task: Task, *, now: datetime) -> None:
 def reminder_send(*, reminder_id: int, now: datetime) -> str | None:
     """Send one due reminder; its outcome (`sent`, `stale`), or None when it is gone, not due or
     held by another worker."""
-    return mechanism.fire_one(REMINDERS, reminder_id, now=now)  # type: ignore[no-any-return]
+    return mechanism.fire_one(REMINDERS, reminder_id, now=now)
 
 
 def _send(reminder: TaskReminder, rnd: Round) -> str:

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
+from django.db.models import Model
 
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.contacts.models import Contact, Organization
@@ -111,12 +113,12 @@ def snapshot(ticket: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]
     }
 
 
-def _lookup[M](model: type[M], pk: Any, field: str, **filters: Any) -> M:
+def _lookup[M: Model](model: type[M], pk: Any, field: str, **filters: Any) -> M:
     if isinstance(pk, bool) or not isinstance(pk, int) or not (0 < pk < 2**63):
         raise ValidationFailed("must be the id of an existing record", field=field)
     try:
-        return model.objects.get(pk=pk, **filters)  # type: ignore[attr-defined, no-any-return]
-    except model.DoesNotExist:  # type: ignore[attr-defined]
+        return model._default_manager.get(pk=pk, **filters)
+    except ObjectDoesNotExist:
         raise ValidationFailed(f"no {field} with id {pk}", field=field) from None
 
 
@@ -182,7 +184,8 @@ def apply_fields(
     if "team" in values:
         team = values["team"]
         ticket.team = None if team is None else _lookup(Team, team, "team")
-    if ticket.team_id is not None and ticket.team.department_id != ticket.department_id:
+    current_team = ticket.team if ticket.team_id is not None else None
+    if current_team is not None and current_team.department_id != ticket.department_id:
         if "team" in values:
             raise ValidationFailed("this team belongs to another department", field="team")
         ticket.team = None  # moved to another department: the old team no longer applies

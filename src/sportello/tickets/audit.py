@@ -53,7 +53,7 @@ def event(
     )
     if ticket is not None:
         row.ticket = ticket
-    else:
+    elif ticket_id is not None:
         row.ticket_id = ticket_id
     if change_id is not None:
         row.change_id = change_id

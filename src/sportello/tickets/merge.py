@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -224,10 +225,10 @@ def ticket_merge(
         )
         actor = actor_for(agent)
         summary = {"messages": moved, "attachments": attachments, "participants": participants}
-        link = {"actor": actor, "via": via, "now": now, "kind": EventKind.MERGE, "details": summary}
+        link = partial(_record_link, actor=actor, via=via, now=now, kind=EventKind.MERGE, details=summary)
         # The target's change: the conversation arrives (counts, anchors, SLA, rules, audit).
-        _record_link(ticket_id=target.pk, other=source, field="merged_from", moved_in=moved_in, **link)
-        _record_link(ticket_id=source.pk, other=target, field="merged_into", **link)
+        link(ticket_id=target.pk, other=source, field="merged_from", moved_in=moved_in)
+        link(ticket_id=source.pk, other=target, field="merged_into")
         closed = Status.objects.get(category=StatusCategory.CLOSED, is_default=True)
         pipeline.ticket_apply(
             ticket_id=source.pk,
@@ -290,13 +291,9 @@ def message_split(
         first = outcome.message
         assert first is not None
         Attachment.objects.filter(message_id=message.pk).update(ticket_id=new.pk, message_id=first.pk)
-        link = {
-            "actor": actor,
-            "via": via,
-            "now": now,
-            "kind": EventKind.SPLIT,
-            "details": {"message": message.pk},
-        }
-        _record_link(ticket_id=ticket.pk, other=new, field="split_to", **link)
-        _record_link(ticket_id=new.pk, other=ticket, field="split_from", **link)
+        link = partial(
+            _record_link, actor=actor, via=via, now=now, kind=EventKind.SPLIT, details={"message": message.pk}
+        )
+        link(ticket_id=ticket.pk, other=new, field="split_to")
+        link(ticket_id=new.pk, other=ticket, field="split_from")
     return outcome

@@ -18,6 +18,7 @@ The vocabulary (`Mutation`, `NewMessage`, …) lives in `tickets.change` and is 
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -306,13 +307,13 @@ def _principal(actor: Actor) -> User | Contact | None:
     """The user or contact behind an actor, for permission checks. Rules, SLA, blueprints and the
     system act with their own authority (None)."""
     if actor.kind == ActorKind.AGENT:
-        try:
-            return User.objects.get(pk=actor.id)
-        except User.DoesNotExist:
-            raise NotFound("agent not found") from None
+        if actor.id is not None:
+            with suppress(User.DoesNotExist):
+                return User.objects.get(pk=actor.id)
+        raise NotFound("agent not found")
     if actor.kind == ActorKind.CONTACT:
-        try:
-            return Contact.objects.get(pk=actor.id)
-        except Contact.DoesNotExist:
-            raise NotFound("contact not found") from None
+        if actor.id is not None:
+            with suppress(Contact.DoesNotExist):
+                return Contact.objects.get(pk=actor.id)
+        raise NotFound("contact not found")
     return None

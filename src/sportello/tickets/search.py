@@ -186,7 +186,7 @@ def _document_insert(*, ticket: Ticket, messages: list[Message]) -> None:
         used += len(part)
         if part:
             (public if m.public else internal).append(part)
-    row = {
+    row: dict[str, int | str] = {
         "ticket_id": ticket.pk,
         "subject": _clean(ticket.subject),
         "public_text": "".join(public),
@@ -502,7 +502,7 @@ def ticket_search_results(
         if connection.vendor == "postgresql":
             # Unresolved tickets are few at any size (the history grows, the open work does
             # not): their scope is narrow enough to read without slicing.
-            narrow = bool(categories) and set(categories) <= _UNRESOLVED
+            narrow = bool(categories and set(categories) <= _UNRESOLVED)
             ranked, snippets, total = _pg_search(
                 query, tickets, public_only, limit, offset, sliced=not narrow
             )

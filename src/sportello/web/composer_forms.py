@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from sportello.core.forms import choice_field
 from sportello.tickets.models import Status, StatusCategory, Ticket
 
 from .composer_markup import markup_to_html
@@ -96,11 +97,11 @@ class ReplyForm(_Composed):
         choices = [(self.INTERNAL, _("Internal note"))]
         if may_reply_publicly:
             choices.insert(0, (self.PUBLIC, _("Public reply")))
-        self.fields["kind"].choices = choices
-        keys = [c[0] for c in choices]
-        self.fields["kind"].initial = kind if kind in keys else choices[0][0]
+        choice_field(self, "kind").choices = choices
+        self.kinds = [c[0] for c in choices]
+        self.fields["kind"].initial = kind if kind in self.kinds else choices[0][0]
         self.statuses = list(statuses or [])  # offered by the split button
-        self.fields["status"].choices = [("", _("Leave as it is")), *(accepted or self.statuses)]
+        choice_field(self, "status").choices = [("", _("Leave as it is")), *(accepted or self.statuses)]
 
     @property
     def public(self) -> bool:
@@ -109,9 +110,8 @@ class ReplyForm(_Composed):
     @property
     def mode(self) -> str:
         """The mode the composer shows: what was posted (valid or not), else the initial one."""
-        keys = [key for key, _label in self.fields["kind"].choices]
         value = self["kind"].value()
-        return value if value in keys else keys[0]
+        return value if value in self.kinds else self.kinds[0]
 
 
 class FollowUpForm(_Composed):

@@ -7,9 +7,11 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from sportello.contacts.models import Contact
+from sportello.core.forms import choice_field
 
 
 class ContactForm(forms.Form):
@@ -32,10 +34,10 @@ class ContactForm(forms.Form):
         kwargs.setdefault("label_suffix", "")  # labels without a trailing colon, as on every form
         super().__init__(*args, **kwargs)
         self.contact = contact
-        choices = [(code, name) for code, name in settings.LANGUAGES]
+        choices: list[tuple[str, str | Promise]] = [(code, name) for code, name in settings.LANGUAGES]
         if contact.language not in dict(choices):
             choices.append((contact.language, contact.language))
-        self.fields["language"].choices = choices
+        choice_field(self, "language").choices = choices
 
     def changes(self) -> dict[str, Any]:
         """The `contact_update` arguments: only what changed."""

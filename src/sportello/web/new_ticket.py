@@ -29,6 +29,8 @@ from sportello.contacts.services import contact_create
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from sportello.core.forms import choice_field
+from sportello.core.http import HtmxRequest
 from sportello.tickets import permissions, selectors, services
 from sportello.tickets.models import SUBJECT_MAX_LENGTH, Channel, FieldType, LayoutField
 
@@ -126,10 +128,10 @@ class NewTicketForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.departments = departments_for(user)
-        self.fields["department"].choices = [("", _("Choose a department"))] + [
+        choice_field(self, "department").choices = [("", _("Choose a department"))] + [
             (d.pk, d.name) for d in self.departments
         ]
-        self.fields["priority"].choices = [(k, v) for k, v in PRIORITY_LABELS.items()]
+        choice_field(self, "priority").choices = [(k, v) for k, v in PRIORITY_LABELS.items()]
         # The customers offered: the one picked (kept across re-renders) and those found.
         picked = self.data.get("requester") if self.is_bound else None
         found: list[Contact] = []
@@ -147,7 +149,7 @@ class NewTicketForm(forms.Form):
 
     def set_requesters(self, contacts: list[Contact]) -> None:
         self.requesters = contacts
-        self.fields["requester"].choices = [(c.pk, requester_label(c)) for c in contacts]
+        choice_field(self, "requester").choices = [(c.pk, requester_label(c)) for c in contacts]
 
     def _department_from_data(self) -> int | None:
         raw = self.data.get("department") if self.is_bound else self.initial.get("department")
@@ -161,7 +163,7 @@ class NewTicketForm(forms.Form):
         return [self[CF_PREFIX + r.field.key] for r in self.layout]
 
     def clean(self) -> dict[str, Any]:
-        cd = super().clean()
+        cd = super().clean() or {}
         if cd.get("requester") is not None or "new_email" in self.errors:
             return cd
         if not cd.get("new_email") and not cd.get("new_phone"):
@@ -236,7 +238,7 @@ def _attach(form: NewTicketForm, exc: DomainError) -> int:
 
 @agent_required
 @require_http_methods(["GET", "POST"])
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: HtmxRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not permissions.can_edit_fields(user):
         return render(request, TEMPLATE, {"refused": True}, status=403)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sportello.accounts.models import Department, Role, Team, User
+from sportello.core.forms import choice_field
 from sportello.tickets import selectors
 from sportello.tickets.models import LayoutField, Requirement, Status, Ticket
 
@@ -174,7 +175,7 @@ class TicketPropertiesForm(forms.Form):
             statuses = [s for s in choices.statuses if s.is_active or s.pk == ticket.status_id]
         else:
             statuses = Status.objects.filter(Q(is_active=True) | Q(pk=ticket.status_id))
-        self.fields["status"].choices = [(s.key, status_label(s.key, s.name)) for s in statuses]
+        choice_field(self, "status").choices = [(s.key, status_label(s.key, s.name)) for s in statuses]
         self.fields["status"].widget.attrs["data-shortcut"] = "s"
         self.fields["status"].widget.attrs["data-shortcut-label"] = _("Set status")
         self.fields["department"].widget.attrs.update(
@@ -186,7 +187,7 @@ class TicketPropertiesForm(forms.Form):
                 "hx-swap": "outerHTML",
             }
         )
-        self.fields["priority"].choices = [(k, PRIORITY_LABELS[k]) for k in PRIORITY_BY_VALUE.values()]
+        choice_field(self, "priority").choices = [(k, PRIORITY_LABELS[k]) for k in PRIORITY_BY_VALUE.values()]
         same = self.department_id == ticket.department_id
 
         def keep(pk: int | None) -> Q:
@@ -212,9 +213,10 @@ class TicketPropertiesForm(forms.Form):
                 .order_by("name", "id")
             )
             teams = Team.objects.filter(Q(department_id=self.department_id) | keep(ticket.team_id))
-        self.fields["assignee"].choices = [("", _("Unassigned"))] + [(a.pk, a.name) for a in agents]
-        self.agent_ids = {a for a, _name in self.fields["assignee"].choices if a != ""}
-        self.fields["team"].choices = [("", _("No team"))] + [(t.pk, t.name) for t in teams]
+        assignees = [(a.pk, a.name) for a in agents]
+        choice_field(self, "assignee").choices = [("", _("Unassigned")), *assignees]
+        self.agent_ids = {a for a, _name in assignees}
+        choice_field(self, "team").choices = [("", _("No team"))] + [(t.pk, t.name) for t in teams]
         if ticket.due_at is None:
             del self.fields["due_at"]
         if layouts is None or self.department_id not in layouts:
@@ -233,7 +235,7 @@ class TicketPropertiesForm(forms.Form):
         """The department whose layout the form shows: the ticket's, or one the agent picked."""
         ticket = self.ticket
         departments = list(departments)
-        self.fields["department"].choices = [(d.pk, d.name) for d in departments]
+        choice_field(self, "department").choices = [(d.pk, d.name) for d in departments]
         for d in departments:  # the page shows the ticket's department: read it once
             if d.pk == ticket.department_id:
                 ticket.department = d

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 from sportello.accounts.models import Department, Role, User
 from sportello.core import clock
 from sportello.core.errors import ValidationFailed
+from sportello.core.forms import choice_field
 from sportello.tickets import search as ticket_search
 from sportello.tickets.models import StatusCategory, Ticket
 from sportello.tickets.selectors import ticket_scope
@@ -68,13 +69,13 @@ class SearchForm(forms.Form):
     def __init__(self, *args: Any, departments: list[Department], agents: list[User], **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["department"].choices = [("", _("All my departments"))] + [
+        choice_field(self, "department").choices = [("", _("All my departments"))] + [
             (d.pk, d.name) for d in departments
         ]
-        self.fields["category"].choices = [("", _("Any status"))] + [
+        choice_field(self, "category").choices = [("", _("Any status"))] + [
             (c.value, category_label(c.value)) for c in StatusCategory
         ]
-        self.fields["assignee"].choices = [
+        choice_field(self, "assignee").choices = [
             ("", _("Anyone")),
             (ASSIGNEE_ME, _("Me")),
             (ASSIGNEE_NONE, _("Unassigned")),

@@ -8,12 +8,14 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
-View = Callable[..., HttpResponse]
+from sportello.core.http import HtmxRequest
+
+View = Callable[..., HttpResponseBase]
 
 
 def agent_required(view: View) -> View:
@@ -21,7 +23,7 @@ def agent_required(view: View) -> View:
     Dates are shown in the agent's own time zone."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HtmxRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             if request.htmx:
                 back = request.htmx.current_url_abs_path or reverse("web:home")

@@ -16,6 +16,7 @@ from django_htmx.http import reswap, retarget
 
 from sportello.core import clock
 from sportello.core.errors import DomainError, NotFound
+from sportello.core.http import HtmxRequest
 from sportello.tickets import links, permissions, selectors
 from sportello.tickets.models import Ticket
 
@@ -62,7 +63,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(request, "web/ticket.html", ticket_context(request, ticket, now=now))
 
 
-def changed(request: HttpRequest, ticket_id: int, *, now: datetime) -> HttpResponse:
+def changed(request: HtmxRequest, ticket_id: int, *, now: datetime) -> HttpResponse:
     """After a successful change: HTMX gets the refreshed ticket, a plain form post a redirect."""
     if not request.htmx:
         return redirect("web:ticket", ticket_id=ticket_id)
@@ -71,7 +72,7 @@ def changed(request: HttpRequest, ticket_id: int, *, now: datetime) -> HttpRespo
 
 
 def refused(
-    request: HttpRequest,
+    request: HtmxRequest,
     ticket: Ticket,
     *,
     now: datetime,
@@ -91,7 +92,7 @@ def refused(
 
 
 def submitted(
-    request: HttpRequest,
+    request: HtmxRequest,
     ticket: Ticket,
     *,
     now: datetime,

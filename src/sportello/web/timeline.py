@@ -404,12 +404,12 @@ def _process_names(events: list[TicketEvent], known: Known) -> Names:
             for t in (row.definition or {}).get("tiers", []):
                 out["tier"][(row.key, t.get("key"))] = t.get("name") or t.get("key")
     wanted = {
-        (str(d.get("blueprint")), d.get("version"))
+        (str(d.get("blueprint")), version)
         for k, d in data
-        if k == EventKind.BLUEPRINT and d.get("blueprint") and isinstance(d.get("version"), int)
+        if k == EventKind.BLUEPRINT and d.get("blueprint") and isinstance(version := d.get("version"), int)
     }
     if wanted:
-        versions: Iterable[Any]
+        versions: Iterable[BlueprintVersion]
         if wanted <= known.blueprint_versions.keys():
             versions = [known.blueprint_versions[w] for w in wanted]
         else:  # all of them again (when versions disagree on a name, the database's order decides)
@@ -417,12 +417,12 @@ def _process_names(events: list[TicketEvent], known: Known) -> Names:
             for key, version in wanted:
                 which |= Q(blueprint__key=key, version=version)
             versions = BlueprintVersion.objects.filter(which).select_related("blueprint")
-        for row in versions:
-            key = row.blueprint.key
-            out["blueprint"][key] = row.blueprint.name
-            for s in (row.definition or {}).get("states", []):
+        for bp_version in versions:
+            key = bp_version.blueprint.key
+            out["blueprint"][key] = bp_version.blueprint.name
+            for s in (bp_version.definition or {}).get("states", []):
                 out["bp_state"][(key, s.get("key"))] = s.get("name") or s.get("key")
-            for t in (row.definition or {}).get("transitions", []):
+            for t in (bp_version.definition or {}).get("transitions", []):
                 out["bp_transition"][(key, t.get("key"))] = t.get("name") or t.get("key")
     return out
 

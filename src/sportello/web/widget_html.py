@@ -41,7 +41,7 @@ from django.template.defaultfilters import stringformat
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing from django-stubs
 
 WIDGETS = "django/forms/widgets/"
 LABEL = "django/forms/label.html"
@@ -227,8 +227,8 @@ def _including(template: TemplateFunction) -> TemplateFunction:
 
 _ATTRS = WIDGETS + "attrs.html"
 _INPUT = (WIDGETS + "input.html", _ATTRS)
-_ONLY_INPUT = ("text", "email", "number", "hidden", "password", "url", "tel", "search", "date")
-_ONLY_INPUT += ("datetime", "time", "color", "checkbox")
+_ONLY_INPUT: tuple[str, ...] = ("text", "email", "number", "hidden", "password", "url", "tel")
+_ONLY_INPUT += ("search", "date", "datetime", "time", "color", "checkbox")
 _MULTIPLE = (WIDGETS + "multiple_input.html",)
 _OPTION = (WIDGETS + "input_option.html", *_INPUT)
 _input, _input_option = _widget_only(input_html), _widget_only(input_option_html)

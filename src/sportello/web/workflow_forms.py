@@ -10,11 +10,13 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from sportello.accounts.models import Role, Team, User
 from sportello.blueprints.services import TransitionRequest
+from sportello.core.forms import choice_field
 from sportello.engine import blueprints as bp_engine
 from sportello.engine.conditions import FIELDS, FieldType
 from sportello.tickets.models import CustomField, Ticket
@@ -122,6 +124,7 @@ class TransitionForm(_PlainLabels, forms.Form):
             if item.message:
                 field.help_text = item.message
             self.fields[name] = field
+            current: Any  # the field's value as stored: a custom field's JSON value, a column's
             if item.field.startswith(CUSTOM_PREFIX):
                 current = values.get(item.field.removeprefix(CUSTOM_PREFIX))
             else:
@@ -298,7 +301,7 @@ class TaskForm(_PlainLabels, forms.Form):
     ) -> None:
         kwargs.setdefault("auto_id", "task-%s")
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = _agents_for(ticket, people)  # type: ignore[attr-defined]
+        choice_field(self, "assignee").choices = _agents_for(ticket, people)
         self.fields["assignee"].initial = str(me.pk)
 
     def clean(self) -> dict[str, Any]:
@@ -312,10 +315,10 @@ class EscalateForm(_PlainLabels, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     to = forms.ChoiceField(label=_("To tier"), required=False)
 
-    def __init__(self, *args: Any, tiers: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tiers: Sequence[tuple[str, str | Promise]] = (), **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "tier-%s")
         super().__init__(*args, **kwargs)
         if len(tiers) > 1:
-            self.fields["to"].choices = list(tiers)  # type: ignore[attr-defined]
+            choice_field(self, "to").choices = list(tiers)
         else:
             del self.fields["to"]

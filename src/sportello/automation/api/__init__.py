@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from ninja import Router, Status
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, ValidationFailed
@@ -61,7 +62,7 @@ def warning_out(w: services.RuleWarning) -> dict[str, Any]:
     return {"kind": w.kind, "key": w.key, "path": w.path, "code": w.code, "message": w.message}
 
 
-def _body(request: HttpRequest) -> Any:
+def _body(request: ApiRequest) -> Any:
     """The request body as data: JSON, or YAML when the content type says so."""
     content_type = request.content_type or "application/json"
     text = request.body.decode("utf-8", errors="replace")
@@ -93,7 +94,7 @@ def _saved(rule: Rule, written: bool) -> dict[str, Any]:
 
 
 @router.get("/rules", response=RulePage, summary="List event and time rules (admins, agents)")
-def list_rules(request: HttpRequest, kind: str | None = None) -> dict[str, Any]:
+def list_rules(request: ApiRequest, kind: str | None = None) -> dict[str, Any]:
     qs = selectors.rule_list(principal=request.auth)
     if kind is not None:
         qs = qs.filter(kind=kind)
@@ -103,7 +104,7 @@ def list_rules(request: HttpRequest, kind: str | None = None) -> dict[str, Any]:
 
 
 @router.post("/rules", response={201: RuleSaved}, summary="Create a rule (admins)")
-def create_rule(request: HttpRequest) -> Status:
+def create_rule(request: ApiRequest) -> Status:
     require_admin(request.auth)
     kind, definition = _kind_and_definition(_body(request))
     if isinstance(definition.get("key"), str) and Rule.objects.filter(key=definition["key"]).exists():
@@ -115,7 +116,7 @@ def create_rule(request: HttpRequest) -> Status:
 
 
 @router.get("/rules/export", summary="Export every rule, macro and assignment policy (admins, agents)")
-def export_rules(request: HttpRequest, format: str | None = None) -> HttpResponse:
+def export_rules(request: ApiRequest, format: str | None = None) -> HttpResponse:
     selectors.require_rule_reader(request.auth)
     data = services.rules_export()
     accept = request.headers.get("Accept", "")
@@ -129,7 +130,7 @@ def export_rules(request: HttpRequest, format: str | None = None) -> HttpRespons
 @router.post(
     "/rules/import", response=RulesImportOut, summary="Import a rules document, all or nothing (admins)"
 )
-def import_rules(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
+def import_rules(request: ApiRequest, dry_run: bool = False) -> dict[str, Any]:
     require_admin(request.auth)
     result = services.rules_import(
         data=_body(request), created_by=request.auth, now=clock.now(), dry_run=dry_run
@@ -145,7 +146,7 @@ def import_rules(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
 
 
 @router.post("/rules/simulate", response=SimulateOut, summary="Dry-run a change through the rules")
-def simulate_rules(request: HttpRequest, payload: SimulateIn) -> dict[str, Any]:
+def simulate_rules(request: ApiRequest, payload: SimulateIn) -> dict[str, Any]:
     selectors.require_rule_reader(request.auth)
     result = simulate.rules_simulate(
         principal=request.auth,
@@ -168,13 +169,13 @@ def simulate_rules(request: HttpRequest, payload: SimulateIn) -> dict[str, Any]:
 
 
 @router.get("/rules/{key}", response=RuleOut, summary="Get a rule at its current version")
-def get_rule(request: HttpRequest, key: str) -> dict[str, Any]:
+def get_rule(request: ApiRequest, key: str) -> dict[str, Any]:
     rule = selectors.rule_get(principal=request.auth, key=key)
     return rule_out(rule, selectors.rule_current_definitions(rules=[rule])[rule.pk].definition)
 
 
 @router.put("/rules/{key}", response=RuleSaved, summary="Save a new version of a rule (admins)")
-def put_rule(request: HttpRequest, key: str) -> dict[str, Any]:
+def put_rule(request: ApiRequest, key: str) -> dict[str, Any]:
     require_admin(request.auth)
     kind, definition = _kind_and_definition(_body(request))
     definition.setdefault("key", key)
@@ -189,14 +190,14 @@ def put_rule(request: HttpRequest, key: str) -> dict[str, Any]:
 
 
 @router.delete("/rules/{key}", response=RuleSaved, summary="Deactivate a rule, keeping its history (admins)")
-def delete_rule(request: HttpRequest, key: str) -> dict[str, Any]:
+def delete_rule(request: ApiRequest, key: str) -> dict[str, Any]:
     require_admin(request.auth)
     rule, written = services.rule_deactivate(key=key, created_by=request.auth, now=clock.now())
     return _saved(rule, written)
 
 
 @router.get("/rules/{key}/versions", response=RuleVersionPage, summary="Every saved version, newest first")
-def list_rule_versions(request: HttpRequest, key: str) -> dict[str, Any]:
+def list_rule_versions(request: ApiRequest, key: str) -> dict[str, Any]:
     _, versions = selectors.rule_versions(principal=request.auth, key=key)
     return {
         "items": [
@@ -223,7 +224,7 @@ history_routes(
 
 
 @router.get("/tickets/{ticket_id}/traces", response=TracePage, summary="Why: the rule traces of a ticket")
-def list_traces(request: HttpRequest, ticket_id: int, change_id: str | None = None) -> dict[str, Any]:
+def list_traces(request: ApiRequest, ticket_id: int, change_id: str | None = None) -> dict[str, Any]:
     """Every change of the ticket on which a rule was considered has a trace: `considered` says
     for each rule how it ended and which part of its condition failed first ("why did it not
     fire?"); `trace` has the details of the rules that acted."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Body, Router, Schema, Status
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.errors import ValidationFailed
@@ -92,9 +92,7 @@ def _split(payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 
 
 @router.get("/assignment-policies", response=PolicyPage, summary="Round-robin assignment policies")
-def list_policies(
-    request: HttpRequest, cursor: str | None = None, limit: int | None = None
-) -> dict[str, Any]:
+def list_policies(request: ApiRequest, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
     rows, nxt = paginate(
         AssignmentPolicy.objects.all(), keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit)
     )
@@ -106,7 +104,7 @@ def list_policies(
     response={201: AssignmentPolicyOut},
     summary="Create an assignment policy (admins)",
 )
-def create_policy(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> Any:  # noqa: B008
+def create_policy(request: ApiRequest, payload: dict[str, Any] = Body(...)) -> Any:  # noqa: B008
     require_admin(request.auth)
     definition, active = _split(payload)
     key = definition.get("key")
@@ -119,7 +117,7 @@ def create_policy(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> 
 
 
 @router.get("/assignment-policies/{policy_key}", response=AssignmentPolicyOut, summary="An assignment policy")
-def get_policy(request: HttpRequest, policy_key: str) -> dict[str, Any]:
+def get_policy(request: ApiRequest, policy_key: str) -> dict[str, Any]:
     return policy_out(assignment.policy_get(key=policy_key))
 
 
@@ -129,7 +127,7 @@ def get_policy(request: HttpRequest, policy_key: str) -> dict[str, Any]:
     summary="Save a new version of an assignment policy (admins)",
 )
 def put_policy(
-    request: HttpRequest,
+    request: ApiRequest,
     policy_key: str,
     payload: dict[str, Any] = Body(...),  # noqa: B008
 ) -> dict[str, Any]:
@@ -160,7 +158,7 @@ history_routes(
     response=BacklogOut,
     summary="Tickets waiting for an agent, in hand-out order",
 )
-def get_backlog(request: HttpRequest, policy_key: str, limit: int | None = None) -> dict[str, Any]:
+def get_backlog(request: ApiRequest, policy_key: str, limit: int | None = None) -> dict[str, Any]:
     policy = assignment.policy_get(key=policy_key)
     rows = assignment.backlog_list(policy=policy, tickets=assignment.backlog_filter(request.auth))
     return {"policy": policy.key, "items": [backlog_item_out(r) for r in rows[: page_limit(limit)]]}

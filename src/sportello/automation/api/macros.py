@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field, StrictInt
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.actors import Via
@@ -134,7 +134,7 @@ def macro_out(macro: Macro, saved: MacroVersion | None = None) -> dict[str, Any]
 
 
 @router.get("/macros", response=MacroPage, summary="The macros you may use")
-def list_macros(request: HttpRequest) -> dict[str, Any]:
+def list_macros(request: ApiRequest) -> dict[str, Any]:
     rows = list(macros.macro_list_for(agent=request.auth))
     versions = {
         (v.macro_id, v.version): v
@@ -145,18 +145,18 @@ def list_macros(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.post("/macros", response={201: MacroOut}, summary="Create a macro")
-def create_macro(request: HttpRequest, payload: MacroIn) -> Status:
+def create_macro(request: ApiRequest, payload: MacroIn) -> Status:
     macro = macros.macro_create(definition=payload.model_dump(), actor=request.auth, now=clock.now())
     return Status(201, macro_out(macro))
 
 
 @router.get("/macros/{macro_key}", response=MacroOut, summary="Get a macro")
-def get_macro(request: HttpRequest, macro_key: str) -> dict[str, Any]:
+def get_macro(request: ApiRequest, macro_key: str) -> dict[str, Any]:
     return macro_out(macros.macro_get_for(agent=request.auth, key=macro_key))
 
 
 @router.put("/macros/{macro_key}", response=MacroOut, summary="Save a new version of a macro")
-def put_macro(request: HttpRequest, macro_key: str, payload: MacroIn) -> dict[str, Any]:
+def put_macro(request: ApiRequest, macro_key: str, payload: MacroIn) -> dict[str, Any]:
     macro, _ = macros.macro_update(
         key=macro_key, definition=payload.model_dump(), actor=request.auth, now=clock.now()
     )
@@ -179,7 +179,7 @@ history_routes(
     response=MacroPreviewOut,
     summary="What applying the macro to a ticket would change (nothing is written)",
 )
-def preview_macro(request: HttpRequest, macro_key: str, payload: MacroPreviewIn) -> dict[str, Any]:
+def preview_macro(request: ApiRequest, macro_key: str, payload: MacroPreviewIn) -> dict[str, Any]:
     preview = macros.macro_preview(
         key=macro_key, ticket_id=payload.ticket_id, agent=request.auth, now=clock.now()
     )
@@ -193,7 +193,7 @@ def preview_macro(request: HttpRequest, macro_key: str, payload: MacroPreviewIn)
 
 
 @router.post("/macros/{macro_key}/apply", response=ApplyOut, summary="Apply a macro to a ticket")
-def apply_macro(request: HttpRequest, macro_key: str, payload: ApplyIn) -> dict[str, Any]:
+def apply_macro(request: ApiRequest, macro_key: str, payload: ApplyIn) -> dict[str, Any]:
     depth = causation.parse_depth(request.headers.get(causation.HEADER))
     outcome = macros.macro_apply(
         key=macro_key,
@@ -216,7 +216,7 @@ def apply_macro(request: HttpRequest, macro_key: str, payload: ApplyIn) -> dict[
     response=BulkOut,
     summary="Apply a macro to up to 100 tickets, each on its own",
 )
-def apply_macro_bulk(request: HttpRequest, macro_key: str, payload: BulkIn) -> dict[str, Any]:
+def apply_macro_bulk(request: ApiRequest, macro_key: str, payload: BulkIn) -> dict[str, Any]:
     depth = causation.parse_depth(request.headers.get(causation.HEADER))
     results = macros.macro_apply_bulk(
         key=macro_key,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.models import Role, User
 from sportello.core import clock
 from sportello.core.errors import NotFound, PermissionDenied
@@ -48,7 +48,7 @@ class TimeRulePreviewOut(Schema):
 
 
 @router.get("/rules/{key}/preview", response=TimeRulePreviewOut, summary="Preview a time rule's firings")
-def rule_preview(request: HttpRequest, key: str, params: Query[PreviewQuery]) -> dict[str, Any]:
+def rule_preview(request: ApiRequest, key: str, params: Query[PreviewQuery]) -> dict[str, Any]:
     """The armed timers of the time rule due within `hours`, on tickets the caller may read and
     where the rule's conditions hold now (they are checked again when the step fires)."""
     user = request.auth

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core import clock
 from sportello.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
@@ -43,8 +44,8 @@ class InboundOut(Schema):
     response={200: InboundOut, 201: InboundOut},
     summary="Ingest a raw e-mail message (admins; for MTAs and mail services)",
 )
-def ingest(request: HttpRequest, recipient: str | None = None) -> Status:
-    require_admin(request.auth)  # type: ignore[arg-type]
+def ingest(request: ApiRequest, recipient: str | None = None) -> Status:
+    require_admin(request.auth)
     kind = (request.content_type or "").lower()
     if kind not in MAIL_CONTENT_TYPES:
         raise UnsupportedMediaType(f"send the message as {MAIL_CONTENT_TYPES[0]}")
@@ -111,7 +112,7 @@ def inbound_out(row: InboundMail) -> dict[str, Any]:
 
 @router.get("/mail/inbound", response=InboundPage, summary="Messages received, newest first (admins)")
 def list_inbound(
-    request: HttpRequest,
+    request: ApiRequest,
     status: str | None = None,
     mailbox_id: int | None = None,
     sender: str | None = None,
@@ -120,7 +121,7 @@ def list_inbound(
 ) -> dict[str, Any]:
     """Every message received and what became of it; `?status=quarantine` is the quarantine to
     review (each with its reason), `?sender=` one sender's (lower-cased address)."""
-    require_admin(request.auth)  # type: ignore[arg-type]
+    require_admin(request.auth)
     qs = InboundMail.objects.all()
     if status is not None:
         if status not in InboundStatus.values:
@@ -135,11 +136,11 @@ def list_inbound(
 
 
 @router.get("/mail/inbound/{inbound_id}/raw", summary="A received message exactly as it arrived (admins)")
-def inbound_raw(request: HttpRequest, inbound_id: int) -> HttpResponse:
+def inbound_raw(request: ApiRequest, inbound_id: int) -> HttpResponse:
     """The stored bytes, as a download (`message/rfc822`, never shown inline by the browser)."""
     from sportello.tickets.attachments import attachment_storage
 
-    require_admin(request.auth)  # type: ignore[arg-type]
+    require_admin(request.auth)
     row = InboundMail.objects.filter(pk=inbound_id).first()
     if row is None or not row.raw_key:
         raise NotFound("no such inbound message")

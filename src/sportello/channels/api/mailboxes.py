@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.core import clock
 from sportello.core.paging import SortKey, page_limit, paginate
 
@@ -115,7 +115,7 @@ def mailbox_out(m: Mailbox) -> dict[str, Any]:
 
 @router.get("/mailboxes", response=MailboxPage, summary="List mailboxes (admins)")
 def list_mailboxes(
-    request: HttpRequest, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     qs = mailboxes.mailbox_list(principal=request.auth)
     rows, nxt = paginate(qs, keys=BY_ID, cursor=cursor, limit=page_limit(limit))
@@ -123,18 +123,18 @@ def list_mailboxes(
 
 
 @router.post("/mailboxes", response={201: MailboxOut}, summary="Create a mailbox (admins)")
-def create_mailbox(request: HttpRequest, payload: MailboxCreateIn) -> Status[dict[str, Any]]:
+def create_mailbox(request: ApiRequest, payload: MailboxCreateIn) -> Status[dict[str, Any]]:
     mailbox = mailboxes.mailbox_create(actor=request.auth, data=payload.model_dump(), now=clock.now())
     return Status(201, mailbox_out(mailbox))
 
 
 @router.get("/mailboxes/{mailbox_id}", response=MailboxOut, summary="Get a mailbox (admins)")
-def get_mailbox(request: HttpRequest, mailbox_id: int) -> dict[str, Any]:
+def get_mailbox(request: ApiRequest, mailbox_id: int) -> dict[str, Any]:
     return mailbox_out(mailboxes.mailbox_get(principal=request.auth, mailbox_id=mailbox_id))
 
 
 @router.patch("/mailboxes/{mailbox_id}", response=MailboxOut, summary="Change a mailbox (admins)")
-def patch_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatchIn) -> dict[str, Any]:
+def patch_mailbox(request: ApiRequest, mailbox_id: int, payload: MailboxPatchIn) -> dict[str, Any]:
     """Only the fields sent change; a null leaves a field as it is."""
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     mailbox = mailboxes.mailbox_update(actor=request.auth, mailbox_id=mailbox_id, data=data, now=clock.now())
@@ -142,14 +142,14 @@ def patch_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatchIn
 
 
 @router.delete("/mailboxes/{mailbox_id}", response=MailboxOut, summary="Deactivate a mailbox (admins)")
-def delete_mailbox(request: HttpRequest, mailbox_id: int) -> dict[str, Any]:
+def delete_mailbox(request: ApiRequest, mailbox_id: int) -> dict[str, Any]:
     return mailbox_out(
         mailboxes.mailbox_deactivate(actor=request.auth, mailbox_id=mailbox_id, now=clock.now())
     )
 
 
 @router.post("/mailboxes/{mailbox_id}/poll", response=PollOut, summary="Read a mailbox now (admins)")
-def poll_mailbox(request: HttpRequest, mailbox_id: int) -> dict[str, Any]:
+def poll_mailbox(request: ApiRequest, mailbox_id: int) -> dict[str, Any]:
     """Reads the new messages now, as the worker would (at most `IMAP_BATCH` of them), and says
     what came of it. A server failure is not an HTTP error: it is `status: error` with the
     reason (also kept as the mailbox's `last_error`)."""

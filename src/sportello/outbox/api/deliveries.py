@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest
 from ninja import Router
 
+from sportello.accounts.http import ApiRequest
 from sportello.core import clock
 from sportello.core.paging import SortKey, page_limit, paginate
 from sportello.tickets import selectors as ticket_selectors
@@ -71,7 +71,7 @@ def delivery_out(item: OutboxMessage) -> dict[str, Any]:
     operation_id=OPERATION_PREFIX + "list_deliveries",
 )
 def list_deliveries(
-    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     ticket = ticket_selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     qs = selectors.delivery_list(principal=request.auth, ticket=ticket)
@@ -86,7 +86,7 @@ def list_deliveries(
     operation_id=OPERATION_PREFIX + "list_parked",
 )
 def list_parked(
-    request: HttpRequest,
+    request: ApiRequest,
     kind: Literal["email", "webhook"] | None = None,
     cursor: str | None = None,
     limit: int | None = None,
@@ -104,7 +104,7 @@ def list_parked(
     summary="Put a parked delivery back in the queue (admins)",
     operation_id=OPERATION_PREFIX + "retry_delivery",
 )
-def retry_delivery(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
+def retry_delivery(request: ApiRequest, delivery_id: int) -> dict[str, Any]:
     """Delivered again as soon as a worker is free, with a new retry window; the same delivery
     id, so a receiver that got it before recognises it. 409 unless the delivery is parked."""
     item = services.delivery_retry(actor=request.auth, outbox_id=delivery_id, now=clock.now())

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
+from sportello.accounts.http import ApiRequest
 from sportello.core import clock
 
 from .. import secrets
@@ -73,7 +73,7 @@ def secret_out(row: WebhookSecret, *, now: datetime) -> dict[str, Any]:
     summary="List webhook secrets (admins)",
     operation_id=OPERATION_PREFIX + "list_secrets",
 )
-def list_secrets(request: HttpRequest) -> dict[str, Any]:
+def list_secrets(request: ApiRequest) -> dict[str, Any]:
     """Names and dates only: values are never listed."""
     now = clock.now()
     return {"items": [secret_out(r, now=now) for r in secrets.secret_list(actor=request.auth)]}
@@ -85,7 +85,7 @@ def list_secrets(request: HttpRequest) -> dict[str, Any]:
     summary="Create a webhook secret (admins)",
     operation_id=OPERATION_PREFIX + "create_secret",
 )
-def create_secret(request: HttpRequest, payload: WebhookSecretCreateIn) -> Status[dict[str, Any]]:
+def create_secret(request: ApiRequest, payload: WebhookSecretCreateIn) -> Status[dict[str, Any]]:
     """With no `value`, a strong one is generated. The answer holds the value: it is shown this
     once. 409 when the name is taken."""
     now = clock.now()
@@ -99,7 +99,7 @@ def create_secret(request: HttpRequest, payload: WebhookSecretCreateIn) -> Statu
     summary="Give a webhook secret a new value (admins)",
     operation_id=OPERATION_PREFIX + "rotate_secret",
 )
-def rotate_secret(request: HttpRequest, secret_name: str, payload: WebhookSecretRotateIn) -> dict[str, Any]:
+def rotate_secret(request: ApiRequest, secret_name: str, payload: WebhookSecretRotateIn) -> dict[str, Any]:
     """The answer holds the new value, shown this once. The previous value keeps signing
     deliveries (in `X-Sportello-Signature-Previous`) until `previous_valid_until`."""
     now = clock.now()
@@ -113,7 +113,7 @@ def rotate_secret(request: HttpRequest, secret_name: str, payload: WebhookSecret
     summary="Delete a webhook secret (admins)",
     operation_id=OPERATION_PREFIX + "delete_secret",
 )
-def delete_secret(request: HttpRequest, secret_name: str) -> Status[None]:
+def delete_secret(request: ApiRequest, secret_name: str) -> Status[None]:
     """409 naming the rules, macros, SLA policies and blueprints that still use it."""
     secrets.secret_delete(actor=request.auth, name=secret_name, now=clock.now())
     return Status(204, None)

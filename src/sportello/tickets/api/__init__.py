@@ -6,10 +6,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.actors import Via
@@ -119,7 +119,7 @@ def message_out(
 
 
 def request_depth(
-    request: HttpRequest, *, ticket_id: int | None, attempted: dict[str, Any], now: datetime
+    request: ApiRequest, *, ticket_id: int | None, attempted: dict[str, Any], now: datetime
 ) -> int:
     """The causation depth the request declares (`X-Sportello-Depth`), refused past the cap."""
     depth = causation.parse_depth(request.headers.get(causation.HEADER))
@@ -129,7 +129,7 @@ def request_depth(
     return depth
 
 
-def _reload(request: HttpRequest, ticket_id: int) -> Ticket:
+def _reload(request: ApiRequest, ticket_id: int) -> Ticket:
     return selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
 
 
@@ -193,7 +193,7 @@ def _ticket_query(f: TicketFilters) -> selectors.TicketQuery:
 
 
 @router.get("/tickets", response=TicketPage, summary="List tickets")
-def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
+def list_tickets(request: ApiRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
     qs = selectors.ticket_query(principal=request.auth, query=_ticket_query(filters))
     keys = parse_sort(filters.sort, allowed=TICKET_SORTS, default=[SortKey("id", descending=True)])
     rows, cursor = paginate(qs, keys=keys, cursor=filters.cursor, limit=page_limit(filters.limit))
@@ -202,7 +202,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
 
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket with its first message")
-def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
+def create_ticket(request: ApiRequest, payload: TicketCreateIn) -> Status:
     now = clock.now()
     depth = request_depth(request, ticket_id=None, attempted={"operation": "ticket.create"}, now=now)
     outcome = services.ticket_open(
@@ -212,12 +212,12 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status:
 
 
 @router.get("/tickets/{ticket_id}", response=TicketOut, summary="Get a ticket")
-def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+def get_ticket(request: ApiRequest, ticket_id: int) -> dict[str, Any]:
     return ticket_out(_reload(request, ticket_id))
 
 
 @router.patch("/tickets/{ticket_id}", response=TicketOut, summary="Change a ticket (send its `version`)")
-def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) -> dict[str, Any]:
+def patch_ticket(request: ApiRequest, ticket_id: int, payload: TicketPatchIn) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True)
     now = clock.now()
     attempted = {"operation": "ticket.update", "fields": sorted(k for k in data if k != "version")}
@@ -230,7 +230,7 @@ def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatchIn) -
 
 @router.get("/tickets/{ticket_id}/messages", response=MessagePage, summary="A ticket's conversation")
 def list_messages(
-    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     qs = selectors.message_list(principal=request.auth, ticket=ticket)
@@ -247,7 +247,7 @@ def list_messages(
 @router.post(
     "/tickets/{ticket_id}/messages", response={201: MessageOut}, summary="Reply or add an internal note"
 )
-def add_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Status:
+def add_message(request: ApiRequest, ticket_id: int, payload: MessageIn) -> Status:
     now = clock.now()
     attempted = {"operation": "message.add", "public": payload.public}
     depth = request_depth(request, ticket_id=ticket_id, attempted=attempted, now=now)
@@ -271,7 +271,7 @@ def add_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Sta
 
 @router.get("/tickets/{ticket_id}/events", response=EventPage, summary="A ticket's audit trail")
 def list_events(
-    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     qs = selectors.event_list(principal=request.auth, ticket=ticket)

@@ -16,6 +16,7 @@ from django.http import FileResponse, HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from ninja import Router, Schema, Status
 
+from sportello.accounts.http import ApiRequest
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import BadRequest, PayloadTooLarge, ValidationFailed
@@ -121,7 +122,7 @@ def _parse_upload(request: HttpRequest) -> Any:
     summary="Upload a file to a ticket (staged until a message claims it via `attachment_ids`)",
     openapi_extra=_UPLOAD_OPENAPI,
 )
-def upload_attachment(request: HttpRequest, ticket_id: int) -> Status:
+def upload_attachment(request: ApiRequest, ticket_id: int) -> Status:
     # Access first: a body is read only for a ticket the caller may upload to.
     ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     attachments.check_may_upload(principal=request.auth, ticket=ticket)
@@ -143,7 +144,7 @@ def upload_attachment(request: HttpRequest, ticket_id: int) -> Status:
 
 @router.get("/tickets/{ticket_id}/attachments", response=AttachmentPage, summary="A ticket's attachments")
 def list_attachments(
-    request: HttpRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, ticket_id: int, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     qs = selectors.attachment_list(principal=request.auth, ticket=ticket)
@@ -156,7 +157,7 @@ def list_attachments(
     summary="Download an attachment (always as a download, never rendered inline)",
     response={200: None},
 )
-def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+def download_attachment(request: ApiRequest, attachment_id: int) -> FileResponse:
     attachment = selectors.attachment_get_for(principal=request.auth, attachment_id=attachment_id)
     response = FileResponse(
         attachments.attachment_open(attachment=attachment),

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Status
 
+from sportello.accounts.http import ApiRequest
 from sportello.accounts.services import require_admin
 from sportello.core.paging import SortKey, page_limit, paginate
 
@@ -56,7 +56,7 @@ def layout_out(department_id: int, rows: list[LayoutField]) -> dict[str, Any]:
 
 @router.get("/fields", response=FieldPage, summary="List custom fields")
 def list_fields(
-    request: HttpRequest, is_active: bool | None = None, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, is_active: bool | None = None, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     qs = services.custom_field_list(user=request.auth, is_active=is_active)
     rows, nxt = paginate(qs, keys=[SortKey("id")], cursor=cursor, limit=page_limit(limit))
@@ -64,12 +64,12 @@ def list_fields(
 
 
 @router.get("/fields/{ref}", response=FieldOut, summary="Get a custom field by key or id")
-def get_field(request: HttpRequest, ref: str) -> dict[str, Any]:
+def get_field(request: ApiRequest, ref: str) -> dict[str, Any]:
     return field_out(services.custom_field_get(user=request.auth, ref=ref))
 
 
 @router.post("/fields", response={201: FieldOut}, summary="Define a custom field (admins)")
-def create_field(request: HttpRequest, payload: FieldCreateIn) -> Status[dict[str, Any]]:
+def create_field(request: ApiRequest, payload: FieldCreateIn) -> Status[dict[str, Any]]:
     require_admin(request.auth)
     field = services.custom_field_create(
         actor=request.auth,
@@ -84,7 +84,7 @@ def create_field(request: HttpRequest, payload: FieldCreateIn) -> Status[dict[st
 
 
 @router.patch("/fields/{ref}", response=FieldOut, summary="Change a custom field (admins)")
-def patch_field(request: HttpRequest, ref: str, payload: FieldPatchIn) -> dict[str, Any]:
+def patch_field(request: ApiRequest, ref: str, payload: FieldPatchIn) -> dict[str, Any]:
     require_admin(request.auth)
     field = services.custom_field_get(user=request.auth, ref=ref)
     data = payload.model_dump(exclude_unset=True)
@@ -101,7 +101,7 @@ def patch_field(request: HttpRequest, ref: str, payload: FieldPatchIn) -> dict[s
 
 
 @router.get("/departments/{department_id}/layout", response=LayoutOut, summary="A department's layout")
-def get_layout(request: HttpRequest, department_id: int) -> dict[str, Any]:
+def get_layout(request: ApiRequest, department_id: int) -> dict[str, Any]:
     department = services.department_for_layout(user=request.auth, department_id=department_id)
     return layout_out(department.pk, services.layout_get(department=department))
 
@@ -111,7 +111,7 @@ def get_layout(request: HttpRequest, department_id: int) -> dict[str, Any]:
     response=LayoutOut,
     summary="Replace a department's layout (admins)",
 )
-def put_layout(request: HttpRequest, department_id: int, payload: LayoutIn) -> dict[str, Any]:
+def put_layout(request: ApiRequest, department_id: int, payload: LayoutIn) -> dict[str, Any]:
     require_admin(request.auth)
     department = services.department_for_layout(user=request.auth, department_id=department_id)
     rows = services.layout_replace(

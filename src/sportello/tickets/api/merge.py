@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from sportello.accounts.http import ApiRequest
 from sportello.core import clock
 from sportello.core.actors import Via
 
@@ -53,7 +53,7 @@ class SplitIn(Schema):
     response=MergePreviewOut,
     summary="What merging this ticket into another would move",
 )
-def preview_merge(request: HttpRequest, ticket_id: int, target_id: int) -> dict[str, Any]:
+def preview_merge(request: ApiRequest, ticket_id: int, target_id: int) -> dict[str, Any]:
     p = merge.merge_preview(principal=request.auth, source_id=ticket_id, target_id=target_id)
     return {
         "source_id": p.source.pk,
@@ -70,7 +70,7 @@ def preview_merge(request: HttpRequest, ticket_id: int, target_id: int) -> dict[
     response=MergeOut,
     summary="Merge this ticket into another: its conversation moves, it closes",
 )
-def merge_ticket(request: HttpRequest, ticket_id: int, payload: MergeIn) -> dict[str, Any]:
+def merge_ticket(request: ApiRequest, ticket_id: int, payload: MergeIn) -> dict[str, Any]:
     out = merge.ticket_merge(
         principal=request.auth, source_id=ticket_id, target_id=payload.target_id, via=Via.API, now=clock.now()
     )
@@ -89,7 +89,7 @@ def merge_ticket(request: HttpRequest, ticket_id: int, payload: MergeIn) -> dict
     response={201: TicketOut},
     summary="Split a customer's message into a new ticket",
 )
-def split_message(request: HttpRequest, ticket_id: int, message_id: int, payload: SplitIn) -> Status:
+def split_message(request: ApiRequest, ticket_id: int, message_id: int, payload: SplitIn) -> Status:
     outcome = merge.message_split(
         principal=request.auth,
         ticket_id=ticket_id,

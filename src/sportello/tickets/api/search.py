@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
+
+from sportello.accounts.http import ApiRequest
 
 from .. import search
 from ..pipeline import PRIORITY_NAME
@@ -54,7 +55,7 @@ class SearchPage(Schema):
 
 
 @router.get("/search", response=SearchPage, summary="Search tickets")
-def search_tickets(request: HttpRequest, filters: Query[SearchFilters]) -> dict[str, Any]:
+def search_tickets(request: ApiRequest, filters: Query[SearchFilters]) -> dict[str, Any]:
     categories = [c.strip() for c in filters.category.split(",") if c.strip()] if filters.category else None
     hits, next_offset = search.ticket_search(
         principal=request.auth,

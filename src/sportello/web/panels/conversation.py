@@ -46,7 +46,7 @@ def _conversation(user: User, ticket: Ticket) -> list[Message]:
         m.delivery = states.get(m.pk)  # type: ignore[attr-defined]
         m.files = sorted(m.attachments.all(), key=lambda a: a.pk)  # type: ignore[attr-defined]
         for a in m.files:  # type: ignore[attr-defined]
-            a.kind = file_kind(a)  # type: ignore[attr-defined]
+            a.kind = file_kind(a)
     return messages
 
 

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from sportello.core.http import HtmxRequest
 from sportello.tickets import selectors
 from sportello.tickets.models import EventKind, Ticket
 
@@ -45,7 +45,7 @@ def shows(change: Change, what: str) -> bool:
     return True
 
 
-def chosen_filter(request: HttpRequest) -> str:
+def chosen_filter(request: HtmxRequest) -> str:
     """The filter in the URL; after an HTMX write, the one in the page's URL (it stays)."""
     what = request.GET.get("history")
     if what is None and getattr(request, "htmx", None) and request.htmx.current_url:
@@ -53,7 +53,7 @@ def chosen_filter(request: HttpRequest) -> str:
     return what if what is not None and what in dict(FILTERS) else ALL
 
 
-def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
+def context(request: HtmxRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
     what = chosen_filter(request)
     # The people, statuses, departments, processes the other panels read name the changes;
     # the messages' authors too (the conversation's).

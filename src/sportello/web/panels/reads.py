@@ -155,7 +155,7 @@ def page_reads(shared: dict[str, Any], request: HttpRequest, ticket: Ticket) -> 
     reads = shared.get("reads")
     if reads is None:
         reads = PageReads(user=request.user, ticket=ticket)  # type: ignore[arg-type]
-    return reads  # type: ignore[no-any-return]
+    return reads
 
 
 def _count(tickets: QuerySet[Ticket], by: str) -> Coalesce:

@@ -24,6 +24,7 @@ from sportello.automation import macros
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import DomainError, PayloadTooLarge
+from sportello.core.http import HtmxRequest
 from sportello.notifications.canned import canned_render
 from sportello.notifications.selectors import canned_list
 from sportello.tickets import attachments, permissions, services
@@ -44,7 +45,7 @@ PICKERS_TEMPLATE = "web/ticket/_pickers.html"
 
 @agent_required
 @require_POST
-def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_reply(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     """Send a reply or a note, with the split button's status in the same change: a refused
     status writes nothing and the form comes back with what was typed and the error inline."""
     now = clock.now()
@@ -178,8 +179,11 @@ def canned_insert(request: HttpRequest, ticket_id: int, canned_id: int) -> JsonR
     ticket = ticket_for(request, ticket_id)
     try:
         rendered = canned_render(
-            actor=request.user, canned_id=canned_id, ticket_id=ticket.pk, now=clock.now()
-        )  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]
+            canned_id=canned_id,
+            ticket_id=ticket.pk,
+            now=clock.now(),
+        )
     except DomainError as exc:
         return JsonResponse({"error": error_message(exc)}, status=exc.status)
     return JsonResponse({"text": rendered.text})
@@ -210,7 +214,7 @@ def _change_rows(changes: list[Any], user: User) -> list[timeline.EventRow]:
 
 @agent_required
 @require_GET
-def macro_preview(request: HttpRequest, ticket_id: int, key: str) -> HttpResponse:
+def macro_preview(request: HtmxRequest, ticket_id: int, key: str) -> HttpResponse:
     """What the macro would change on this ticket now (nothing written), with Apply."""
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
@@ -233,7 +237,7 @@ def macro_preview(request: HttpRequest, ticket_id: int, key: str) -> HttpRespons
 
 @agent_required
 @require_POST
-def macro_apply(request: HttpRequest, ticket_id: int, key: str) -> HttpResponse:
+def macro_apply(request: HtmxRequest, ticket_id: int, key: str) -> HttpResponse:
     """Apply the macro as previewed (its `version`): the refreshed ticket, or the refusal in the
     dialog."""
     now = clock.now()
@@ -259,7 +263,7 @@ def macro_apply(request: HttpRequest, ticket_id: int, key: str) -> HttpResponse:
 
 @agent_required
 @require_POST
-def ticket_followup(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_followup(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     """Open a follow-up of a closed ticket with the agent's message, then go to it."""
     now = clock.now()
     ticket = ticket_for(request, ticket_id)

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_POST
 
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_update
 from sportello.core import clock
+from sportello.core.http import HtmxRequest
 
 from ..customer_form import ContactForm
 from ..shell import agent_required
@@ -19,7 +20,7 @@ TEMPLATE = "web/ticket/_customer.html"
 
 @agent_required
 @require_POST
-def ticket_contact(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_contact(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     contact = Contact.objects.get(pk=ticket.requester_id)

@@ -16,6 +16,7 @@ from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import DomainError, NotFound, ValidationFailed
+from sportello.core.http import HtmxRequest
 from sportello.tickets import merge, search, selectors
 from sportello.tickets.models import SUBJECT_MAX_LENGTH, UNRESOLVED_CATEGORIES, Ticket
 
@@ -27,7 +28,7 @@ TEMPLATE = "web/ticket/_merge.html"
 CANDIDATES_MAX = 8
 
 
-def _go(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def _go(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     url = reverse("web:ticket", kwargs={"ticket_id": ticket_id})
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -84,8 +85,10 @@ def merge_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
         if not target.isdigit():
             raise NotFound("ticket not found")
         context["preview"] = merge.merge_preview(
-            principal=request.user, source_id=ticket.pk, target_id=int(target)
-        )  # type: ignore[arg-type]
+            principal=request.user,  # type: ignore[arg-type]
+            source_id=ticket.pk,
+            target_id=int(target),
+        )
     except NotFound:
         context["merge_error"], status = _("That ticket was not found among those you may change."), 404
     except DomainError as exc:
@@ -95,7 +98,7 @@ def merge_preview(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 @require_POST
-def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_merge(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     target = request.POST.get("target", "")
@@ -121,7 +124,7 @@ def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 @require_POST
-def message_split(request: HttpRequest, ticket_id: int, message_id: int) -> HttpResponse:
+def message_split(request: HtmxRequest, ticket_id: int, message_id: int) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     subject = request.POST.get("subject", "").strip()[: SUBJECT_MAX_LENGTH + 1]

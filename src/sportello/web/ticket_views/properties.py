@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import DomainError, ValidationFailed
+from sportello.core.http import HtmxRequest
 from sportello.tickets import permissions, services
 
 from ..errors import CUSTOM_PREFIX, attach_error, error_message
@@ -32,7 +33,7 @@ def _attach(form: TicketPropertiesForm, exc: DomainError) -> int:
 
 @agent_required
 @require_POST
-def ticket_properties(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_properties(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     data = request.POST.copy()

@@ -17,6 +17,7 @@ from sportello.blueprints import services as bp_services
 from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from sportello.core.http import HtmxRequest
 from sportello.engine.blueprint_svg import render_svg
 from sportello.sla import tiers
 from sportello.ticket_tasks import selectors as task_selectors
@@ -97,7 +98,7 @@ def _transition_refusal(form: TransitionForm, exc: DomainError) -> int:
 
 @agent_required
 @require_POST
-def ticket_transition(request: HttpRequest, ticket_id: int, transition_key: str) -> HttpResponse:
+def ticket_transition(request: HtmxRequest, ticket_id: int, transition_key: str) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     process = _process(request, ticket)
@@ -180,7 +181,7 @@ def ticket_flowchart(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 @require_POST
-def ticket_task_create(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_task_create(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     form = TaskForm(request.POST, ticket=ticket, me=_agent(request))
@@ -218,7 +219,7 @@ def _task_refusal(form: TaskForm, exc: DomainError) -> int:
     return attach_error(form, exc)
 
 
-def _task_status(request: HttpRequest, ticket_id: int, task_id: int, *, done: bool) -> HttpResponse:
+def _task_status(request: HtmxRequest, ticket_id: int, task_id: int, *, done: bool) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     me = _agent(request)
@@ -254,13 +255,13 @@ def _task_status(request: HttpRequest, ticket_id: int, task_id: int, *, done: bo
 
 @agent_required
 @require_POST
-def ticket_task_complete(request: HttpRequest, ticket_id: int, task_id: int) -> HttpResponse:
+def ticket_task_complete(request: HtmxRequest, ticket_id: int, task_id: int) -> HttpResponse:
     return _task_status(request, ticket_id, task_id, done=True)
 
 
 @agent_required
 @require_POST
-def ticket_task_reopen(request: HttpRequest, ticket_id: int, task_id: int) -> HttpResponse:
+def ticket_task_reopen(request: HtmxRequest, ticket_id: int, task_id: int) -> HttpResponse:
     return _task_status(request, ticket_id, task_id, done=False)
 
 
@@ -275,7 +276,7 @@ TIER_CONFLICTS = {
 
 @agent_required
 @require_POST
-def ticket_escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_escalate(request: HtmxRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
     ticket = ticket_for(request, ticket_id)
     memo: dict[str, Any] = {}

@@ -37,7 +37,12 @@ class Command(BaseCommand):
             raise CommandError(
                 "this desk already has departments or tickets; the demo loads only into an empty desk"
             )
-        progress = Progress(count, label="Demo tickets", unit="tickets", stream=self.stderr._out)
+        progress = Progress(
+            count,
+            label="Demo tickets",
+            unit="tickets",
+            stream=self.stderr._out,  # type: ignore[arg-type]  # the wrapped stream: not in django-stubs
+        )
         with _no_query_log():
             summary = demo_load(tickets=count, now=clock.now(), seed=opts["seed"], on_ticket=progress.advance)
         elapsed = progress.done()

@@ -30,7 +30,12 @@ class Command(BaseCommand):
             raise CommandError(
                 "no open ticket follows an active policy by that key (or counting in that calendar)"
             )
-        progress = Progress(total, label="SLA reflow", unit="tickets", stream=self.stderr._out)
+        progress = Progress(
+            total,
+            label="SLA reflow",
+            unit="tickets",
+            stream=self.stderr._out,  # type: ignore[arg-type]  # the wrapped stream: not in django-stubs
+        )
         moved = reflow.reflow_all(**target, now=clock.now(), on_batch=lambda done, _: progress.advance(done))
         elapsed = progress.done()
         self.stdout.write(
