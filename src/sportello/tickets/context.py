@@ -64,6 +64,8 @@ class Context:
     events: list[TicketEvent] = field(default_factory=list)
     # What the change did to the ticket's facts, known once the extensions before the write ran.
     changes: list[FieldChange] = field(default_factory=list)
+    # The ticket's columns as read (an existing ticket): the write updates those that differ.
+    loaded: dict[str, Any] = field(default_factory=dict)
 
     @property
     def records_only(self) -> bool:

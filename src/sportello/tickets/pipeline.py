@@ -18,6 +18,7 @@ The vocabulary (`Mutation`, `NewMessage`, …) lives in `tickets.change` and is 
 
 from __future__ import annotations
 
+import copy
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -181,6 +182,7 @@ def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcom
             before=snapshot(ticket, tags=locked_tags(ticket)),
             now=now,
             created=False,
+            loaded=_columns(ticket),
         )
         return _run(ctx)
 
@@ -261,7 +263,7 @@ def _run(ctx: Context) -> Outcome:
         ticket.save(force_insert=True)
         TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in tags])
     else:
-        ticket.save()
+        ticket.save(update_fields=_changed_columns(ticket, ctx.loaded))
         held_ticket_saved(ticket.pk)
         write_tags(ticket, ctx.before.get("tags", []), tags)
     for hook in extensions.hooks("saved"):  # a new ticket has its id, the anchors are set
@@ -291,6 +293,21 @@ def _run(ctx: Context) -> Outcome:
     return Outcome(
         ticket=ticket, message=ctx.message, changes=changes, events=events, change_id=change_id, tags=tags
     )
+
+
+def _columns(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's column values (mutable ones copied: a change may edit them in place)."""
+    values = ticket.__dict__
+    return {
+        f.attname: copy.deepcopy(v) if isinstance(v := values[f.attname], dict | list) else v
+        for f in Ticket._meta.concrete_fields
+    }
+
+
+def _changed_columns(ticket: Ticket, loaded: dict[str, Any]) -> list[str]:
+    """The columns whose value differs from what was read: what the change's UPDATE writes."""
+    values = ticket.__dict__
+    return [name for name, was in loaded.items() if values[name] != was]
 
 
 def _save_traces(ctx: Context) -> None:
