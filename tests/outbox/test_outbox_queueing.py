@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.tasks import task_backends
+from django.tasks.exceptions import InvalidTask
 from django.tasks.signals import task_enqueued
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -297,6 +299,33 @@ def test_with_a_listener_to_enqueued_tasks_each_job_goes_through_the_tasks_api(
         ({"outbox_id": ids[3]}, -2, "webhook"),
     ]
     assert [job_of(pk).priority for pk in ids] == [-1, 0, 0, -2]
+
+
+def test_another_tasks_backend_gets_each_job_through_the_tasks_api(db: Any, settings: Any) -> None:
+    # given the dummy backend (it keeps what it is given) in place of the database's
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": ["email", "webhook"]}
+    }
+    # when two webhooks to one destination and one to another are queued together
+    ids = outbox_add_all(
+        effects=[effect("t:1", A), effect("t:2", A2), effect("t:3", B)], ticket=None, change_id=None, now=NOW
+    )
+    # then that backend has their jobs, with the priorities the database's would have
+    results = task_backends["default"].results
+    assert [(r.kwargs, r.task.priority, r.task.queue_name) for r in results] == [
+        ({"outbox_id": ids[0]}, 0, "webhook"),
+        ({"outbox_id": ids[1]}, -1, "webhook"),
+        ({"outbox_id": ids[2]}, 0, "webhook"),
+    ]
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_queue_the_backend_does_not_have_is_refused_and_nothing_is_written(db: Any, settings: Any) -> None:
+    settings.TASKS = {"default": {**settings.TASKS["default"], "QUEUES": ["default", "email"]}}
+    with pytest.raises(InvalidTask), transaction.atomic():
+        outbox_add_all(effects=[effect("q:1", None), effect("q:2", A)], ticket=None, change_id=None, now=NOW)
+    assert not OutboxMessage.objects.exists()
+    assert not DBTaskResult.objects.exists()
 
 
 def test_no_effects_write_nothing(db: Any) -> None:

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db import connections, models, router, transaction
+from django.db.backends.utils import CursorWrapper
 from django.tasks import Task, TaskResultStatus
+from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.signals import log_task_enqueued, task_enqueued
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
@@ -110,13 +113,18 @@ def items_add(
     """Write `items` and enqueue a delivery of each (`task`, called with `outbox_id=`), due now;
     returns their ids, in order. A repeated dedupe key fails it (IntegrityError)."""
     using = router.db_for_write(OutboxMessage)
-    jobs_add: Callable[..., None] = _jobs_insert if _plain_jobs(task, using) else _jobs_enqueue
+    connection = connections[using]
+    backend = task.get_backend()
+    plain = _plain_jobs(backend, using)
     ids: list[int] = []
-    with transaction.atomic(using=using, savepoint=False):
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]
-            chunk_ids = _items_insert(chunk, ticket_id=ticket_id, change_id=change_id, now=now, using=using)
-            jobs_add(chunk, chunk_ids, task=task, using=using)
+            chunk_ids = _items_insert(cursor, chunk, ticket_id=ticket_id, change_id=change_id, now=now)
+            if plain:
+                _jobs_insert(cursor, chunk, chunk_ids, task=task, backend=backend)
+            else:
+                _jobs_enqueue(cursor, chunk, chunk_ids, task=task)
             ids.extend(chunk_ids)
     return ids
 
@@ -147,13 +155,19 @@ _ITEM_DEFAULTS = {
 
 
 def _items_insert(
-    items: Sequence[NewItem], *, ticket_id: int | None, change_id: uuid.UUID | None, now: datetime, using: str
+    cursor: CursorWrapper,
+    items: Sequence[NewItem],
+    *,
+    ticket_id: int | None,
+    change_id: uuid.UUID | None,
+    now: datetime,
 ) -> list[int]:
-    """One INSERT of the items, returning their ids."""
-    connection = connections[using]
-    uuids, payloads, instants = (_field(OutboxMessage, n) for n in ("delivery_id", "payload", "created_at"))
-    change = uuids.get_db_prep_save(change_id, connection)
-    instant = instants.get_db_prep_save(now, connection)
+    """One INSERT of the items, returning their ids. Values are adapted as their fields do."""
+    connection = cursor.db
+    native_uuid = connection.features.has_native_uuid_field
+    adapt_json = connection.ops.adapt_json_value
+    change = _field(OutboxMessage, "change_id").get_db_prep_save(change_id, connection)
+    instant = _field(OutboxMessage, "created_at").get_db_prep_save(now, connection)
     params: list[Any] = []
     for item in items:
         params += (
@@ -162,15 +176,14 @@ def _items_insert(
             ticket_id,
             change,
             item.dedupe_key,
-            uuids.get_db_prep_save(item.delivery_id, connection),
-            payloads.get_db_prep_save(item.payload, connection),
+            item.delivery_id if native_uuid else item.delivery_id.hex,
+            adapt_json(item.payload, None),
             instant,
             instant,
         )
-    sql = _sql(using)
-    with connection.cursor() as cursor:
-        cursor.execute(sql.items + ", ".join([sql.item_row] * len(items)) + sql.returning, params)
-        by_key = {key: pk for pk, key in cursor.fetchall()}
+    sql = _sql(connection.alias)
+    cursor.execute(sql.items + ", ".join([sql.item_row] * len(items)) + sql.returning, params)
+    by_key = {key: pk for pk, key in cursor.fetchall()}
     return [by_key[item.dedupe_key] for item in items]
 
 
@@ -199,16 +212,28 @@ def _ranks(items: Sequence[NewItem], using: str) -> list[tuple[str, list[Any]]]:
     return ranks
 
 
-def _plain_jobs(task: Task[..., Any], using: str) -> bool:
-    """Whether `_jobs_insert` writes what `task.enqueue` would: the database backend with its
-    own ids, in the outbox's database, and nothing but Django's log told of each job."""
-    backend = task.get_backend()
+def _plain_jobs(backend: BaseTaskBackend, using: str) -> bool:
+    """Whether `_jobs_insert` writes what the task's `enqueue` would: the database backend with
+    its own ids, in the outbox's database, and nothing but Django's log told of each job."""
     if type(backend) is not DatabaseBackend or backend.options.get("id_function"):
         return False
     if router.db_for_write(DBTaskResult) != using:
         return False
     sync_receivers, async_receivers = task_enqueued._live_receivers(DatabaseBackend)
     return not async_receivers and all(r is log_task_enqueued for r in sync_receivers)
+
+
+# Per backend (made again when the TASKS setting changes), the (task, queue) pairs validated.
+_validated: weakref.WeakKeyDictionary[BaseTaskBackend, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _validate(task: Task[..., Any], backend: BaseTaskBackend, queues: Iterable[str]) -> None:
+    """Raise InvalidTask as `Task.using` does (e.g. for a queue the backend does not have)."""
+    done = _validated.setdefault(backend, set())
+    for queue in queues:
+        if (task.module_path, queue) not in done:
+            task.using(queue_name=queue)  # a Task validates itself with its backend
+            done.add((task.module_path, queue))
 
 
 # A job's columns in the order of `_jobs_insert`'s rows.
@@ -231,19 +256,25 @@ _JOB_COLUMNS = (
 )
 
 
-def _jobs_insert(items: Sequence[NewItem], ids: Sequence[int], *, task: Task[..., Any], using: str) -> None:
+def _jobs_insert(
+    cursor: CursorWrapper,
+    items: Sequence[NewItem],
+    ids: Sequence[int],
+    *,
+    task: Task[..., Any],
+    backend: BaseTaskBackend,
+) -> None:
     """One INSERT of the items' delivery jobs. Each is the row `DatabaseBackend.enqueue` writes
     (`_task_to_db_task`: `DBTaskResult.objects.create`): a new uuid4 (the model's default, the
     backend having no id function), READY, the task's path, queue, priority and backend, the
     arguments as the JSON of `{"args": [], "kwargs": {...}}`, no run_after stored as the
     backend's far-future sentinel (its `pre_save` handler), `enqueued_at` the wall clock (its
     `auto_now_add`), no worker ids ([]), no result, error or traceback; the priority computed by
-    the statement (`_ranks`). The task is validated for each queue, as `Task.using` does."""
-    connection = connections[using]
-    backend = task.get_backend()
-    for queue in {item.queue for item in items}:
-        task.using(queue_name=queue)  # raises InvalidTask for a queue the backend does not have
-    ids_field, instants, arguments = (_field(DBTaskResult, n) for n in ("id", "enqueued_at", "args_kwargs"))
+    the statement (`_ranks`). Values are adapted as their fields do."""
+    connection = cursor.db
+    _validate(task, backend, {item.queue for item in items})
+    native_uuid = connection.features.has_native_uuid_field
+    adapt_json, adapt_instant = connection.ops.adapt_json_value, connection.ops.adapt_datetimefield_value
     status = TaskResultStatus.READY.value
     worker_ids = _field(DBTaskResult, "worker_ids").get_db_prep_save([], connection)
     run_after = _field(DBTaskResult, "run_after").get_db_prep_save(get_date_max(), connection)
@@ -251,15 +282,15 @@ def _jobs_insert(items: Sequence[NewItem], ids: Sequence[int], *, task: Task[...
     params: list[Any] = []
     job_ids: list[uuid.UUID] = []
     stamp = timezone.now()
-    for item, pk, (rank_sql, rank_params) in zip(items, ids, _ranks(items, using), strict=True):
+    for item, pk, (rank_sql, rank_params) in zip(items, ids, _ranks(items, connection.alias), strict=True):
         job_id = uuid.uuid4()
         job_ids.append(job_id)
         rows.append(f"(%s, %s, %s, NULL, NULL, %s, {rank_sql}, %s, %s, %s, %s, %s, NULL, '', '')")
         params += (
-            ids_field.get_db_prep_save(job_id, connection),
+            job_id if native_uuid else job_id.hex,
             status,
-            instants.get_db_prep_save(stamp, connection),
-            arguments.get_db_prep_save({"args": [], "kwargs": {"outbox_id": pk}}, connection),
+            adapt_instant(stamp),
+            adapt_json({"args": [], "kwargs": {"outbox_id": pk}}, None),
             *rank_params,
             task.module_path,
             worker_ids,
@@ -270,8 +301,7 @@ def _jobs_insert(items: Sequence[NewItem], ids: Sequence[int], *, task: Task[...
         # Jobs of one priority and instant are claimed in the order they were enqueued: each
         # row gets its own, later instant, as one enqueue after another would.
         stamp = max(timezone.now(), stamp + timedelta(microseconds=1))
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(using).jobs + ", ".join(rows), params)
+    cursor.execute(_sql(connection.alias).jobs + ", ".join(rows), params)
     if tasks_logger.isEnabledFor(logging.DEBUG):  # what Django's receiver of `task_enqueued` logs
         for job_id in job_ids:
             tasks_logger.debug(
@@ -279,12 +309,13 @@ def _jobs_insert(items: Sequence[NewItem], ids: Sequence[int], *, task: Task[...
             )
 
 
-def _jobs_enqueue(items: Sequence[NewItem], ids: Sequence[int], *, task: Task[..., Any], using: str) -> None:
+def _jobs_enqueue(
+    cursor: CursorWrapper, items: Sequence[NewItem], ids: Sequence[int], *, task: Task[..., Any]
+) -> None:
     """The items' delivery jobs through the tasks API, one by one, with the priorities
     `_jobs_insert` gives (read in one statement)."""
-    ranks = _ranks(items, using)
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(sql for sql, _ in ranks), [p for _, ps in ranks for p in ps])
-        priorities = cursor.fetchone()
+    ranks = _ranks(items, cursor.db.alias)
+    cursor.execute("SELECT " + ", ".join(sql for sql, _ in ranks), [p for _, ps in ranks for p in ps])
+    priorities = cursor.fetchone()
     for item, pk, priority in zip(items, ids, priorities, strict=True):
         task.using(queue_name=item.queue, priority=int(priority)).enqueue(outbox_id=pk)
