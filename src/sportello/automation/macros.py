@@ -462,15 +462,7 @@ def _queue_effects(
             else webhook_effect(ctx, ref, action, context)
         )
         effect()
-    for item in ctx.effects:
-        outbox.outbox_add(
-            kind=item["kind"],
-            ticket=ticket,
-            change_id=outcome.change_id,
-            dedupe_key=item["dedupe_key"],
-            payload=item["payload"],
-            now=now,
-        )
+    outbox.outbox_add_all(effects=ctx.effects, ticket=ticket, change_id=outcome.change_id, now=now)
 
 
 def macro_apply(

@@ -14,15 +14,11 @@ if TYPE_CHECKING:
 
 class Outbox:
     def written(self, ctx: Context) -> None:
+        if not ctx.effects:
+            return
         ticket = ctx.ticket
         for effect in ctx.effects:
             if "ticket_number" in effect["payload"]:
                 effect["payload"]["ticket_number"] = ticket.number
-            outbox.outbox_add(
-                kind=effect["kind"],
-                ticket=ticket,
-                change_id=ctx.change_id,
-                dedupe_key=effect["dedupe_key"],
-                payload=effect["payload"],
-                now=ctx.now,
-            )
+        # All of the change's effects at once: two statements, however many there are.
+        outbox.outbox_add_all(effects=ctx.effects, ticket=ticket, change_id=ctx.change_id, now=ctx.now)

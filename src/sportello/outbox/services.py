@@ -37,14 +37,14 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Count, Min
 from django.tasks import Task
 
@@ -55,6 +55,7 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied
 from . import email, hooks, webhooks  # noqa: F401  (each registers its transport)
 from .email import AUTO_REPLY_WINDOW
 from .models import AutoReply, OutboxMessage, OutboxStatus
+from .queueing import FAIR_RANK_MAX, NewItem, items_add
 from .transport import Attempt, PermanentFailure, TransientFailure, transport_for
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ logger = logging.getLogger(__name__)
 ERROR_MAX_CHARS = 2000
 # The task queue of a kind without a transport (its delivery fails as unknown).
 DEFAULT_QUEUE = "default"
-FAIR_RANK_MAX = 100  # the backend's lowest task priority is -100
 
 
 def delivery_queue(kind: str) -> str:
@@ -124,6 +124,24 @@ def _enqueue(item: OutboxMessage, *, run_after: datetime | None = None) -> None:
     task.enqueue(outbox_id=item.pk)
 
 
+def _new_item(*, kind: str, dedupe_key: str, payload: dict[str, Any]) -> NewItem:
+    return NewItem(
+        kind=kind,
+        destination=webhook_destination(payload.get("url")) if kind == "webhook" else "",
+        dedupe_key=dedupe_key,
+        payload=payload,
+        queue=delivery_queue(kind),
+    )
+
+
+def _ticket_id(ticket: Any) -> int | None:
+    if ticket is None:
+        return None
+    if ticket.pk is None:
+        raise ValueError("an outbox item cannot refer to an unsaved ticket")
+    return int(ticket.pk)
+
+
 def outbox_add(
     *,
     kind: str,
@@ -133,20 +151,44 @@ def outbox_add(
     payload: dict[str, Any],
     now: datetime,
 ) -> OutboxMessage:
+    """Queue one outbound effect: its outbox row and the job of its first delivery attempt, due
+    now, in the caller's transaction (`queueing`). Returns the row."""
     # Dedupe keys are built from ids that are new in this transaction (message, change), so a
     # plain insert is right; a repeated key is a bug and fails the mutation loudly.
-    item = OutboxMessage.objects.create(
-        dedupe_key=dedupe_key,
+    new = _new_item(kind=kind, dedupe_key=dedupe_key, payload=payload)
+    [pk] = items_add([new], ticket_id=_ticket_id(ticket), change_id=change_id, now=now, task=_delivery_job())
+    item = OutboxMessage(
+        id=pk,
         kind=kind,
-        destination=webhook_destination(payload.get("url")) if kind == "webhook" else "",
+        destination=new.destination,
         ticket=ticket,
         change_id=change_id,
+        dedupe_key=dedupe_key,
+        delivery_id=new.delivery_id,
         payload=payload,
         next_attempt_at=now,
         created_at=now,
     )
-    _enqueue(item)
+    item._state.adding = False
+    item._state.db = router.db_for_write(OutboxMessage)
     return item
+
+
+def outbox_add_all(
+    *,
+    effects: Sequence[Mapping[str, Any]],
+    ticket: Any,
+    change_id: uuid.UUID | None,
+    now: datetime,
+) -> list[int]:
+    """Queue the outbound effects of one change (`{"kind", "dedupe_key", "payload"}`, as
+    `outbox_add` takes them) together: the rows in one statement, their delivery jobs in
+    another, each with the priority it would have had if added alone in turn. Returns the rows'
+    ids, in order."""
+    if not effects:
+        return []
+    items = [_new_item(kind=e["kind"], dedupe_key=e["dedupe_key"], payload=e["payload"]) for e in effects]
+    return items_add(items, ticket_id=_ticket_id(ticket), change_id=change_id, now=now, task=_delivery_job())
 
 
 def retry_delay(*, attempt: int, base: float, cap: float, rng: random.Random | None = None) -> timedelta:
