@@ -203,13 +203,14 @@ def test_a_delivery_job_is_the_row_the_tasks_backend_writes(db: Any) -> None:
     theirs = deliver_outbox.using(queue_name="webhook", priority=-1).enqueue(outbox_id=pk)
     after = timezone.now()
     # then the two rows are the same, column for column, but for the id and the instant
-    mine, backends = raw_row(DBTaskResult, ours.pk), raw_row(DBTaskResult, theirs.db_result.pk)
+    theirs_pk = theirs.db_result.pk  # type: ignore[attr-defined]  # django-tasks-db's result
+    mine, backends = raw_row(DBTaskResult, ours.pk), raw_row(DBTaskResult, theirs_pk)
     assert set(mine) == {f.column for f in DBTaskResult._meta.concrete_fields}
     for row in (mine, backends):
         row.pop("id")
         row.pop("enqueued_at")
     assert mine == backends
-    assert before <= ours.enqueued_at <= DBTaskResult.objects.get(pk=theirs.db_result.pk).enqueued_at <= after
+    assert before <= ours.enqueued_at <= DBTaskResult.objects.get(pk=theirs_pk).enqueued_at <= after
     assert (ours.priority, ours.queue_name, ours.status) == (-1, "webhook", "READY")
 
 
@@ -311,7 +312,7 @@ def test_another_tasks_backend_gets_each_job_through_the_tasks_api(db: Any, sett
         effects=[effect("t:1", A), effect("t:2", A2), effect("t:3", B)], ticket=None, change_id=None, now=NOW
     )
     # then that backend has their jobs, with the priorities the database's would have
-    results = task_backends["default"].results
+    results = task_backends["default"].results  # type: ignore[attr-defined]  # the dummy backend's
     assert [(r.kwargs, r.task.priority, r.task.queue_name) for r in results] == [
         ({"outbox_id": ids[0]}, 0, "webhook"),
         ({"outbox_id": ids[1]}, -1, "webhook"),

@@ -1,6 +1,6 @@
 """The outbox's write path: ticket changes that queue webhooks, in-process, on PostgreSQL.
 
-    .venv/bin/python bench/outbox.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_outbox
+    .venv/bin/python bench/outbox_write.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_outbox
 
 1. Prepares a dedicated database (created if missing, migrated, the demo desk's set-up) and an
    event rule that queues webhooks on every update made through the API: `--hooks 1` one
@@ -67,6 +67,10 @@ def prepare(url: str, hooks: int) -> tuple[Any, int]:
         call_command("demo", tickets=0, verbosity=0)
     now = datetime.now(UTC)
     admin = User.objects.filter(role="admin", is_active=True).order_by("id").first()
+    department = Department.objects.order_by("id").first()
+    contact = Contact.objects.order_by("id").first()
+    if admin is None or department is None or contact is None:
+        sys.exit("bench: the demo desk is not loaded")
     urls = ["https://hooks.example.test/a", "https://hooks.example.test/b", "https://other.example.test/c"]
     actions = [{"webhook": {"url": u, "body": "{{ ticket.number }}"}} for u in urls[: 1 if hooks == 1 else 3]]
     rule, _ = rule_save(
@@ -89,8 +93,8 @@ def prepare(url: str, hooks: int) -> tuple[Any, int]:
         data={
             "subject": "Bench outbox",
             "description": "x",
-            "department_id": Department.objects.order_by("id").first().pk,
-            "requester_id": Contact.objects.order_by("id").first().pk,
+            "department_id": department.pk,
+            "requester_id": contact.pk,
         },
         now=now,
     ).ticket
@@ -107,7 +111,7 @@ def run(admin: Any, ticket_id: int, *, changes: int, warmup: int) -> dict[str, A
     from sportello.tickets import services
     from sportello.tickets.models import Ticket
 
-    state = {
+    state: dict[str, Any] = {
         "statements": 0,
         "outbox_statements": 0,
         "outbox_s": 0.0,
