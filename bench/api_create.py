@@ -32,7 +32,7 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
-from common import SPORTELLO, log, server, server_env, summary_ms, token_for
+from common import SPORTELLO, ensure_database, log, server, server_env, summary_ms, token_for
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench_api"
 JSON_COLUMNS = {"custom_fields", "old_value", "new_value", "payload"}
@@ -42,13 +42,7 @@ def prepare(url: str, *, fresh: bool = False) -> dict[str, Any]:
     """Create the database if missing (`fresh`: drop it first), migrate it and load the demo
     desk's set-up with its sample rules, SLA policies and blueprint switched off. The target
     department, an agent of it and the contacts."""
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(url, fresh=fresh)
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([SPORTELLO, "migrate", "-v0"], env=env, check=True)
     subprocess.run([SPORTELLO, "demo", "--tickets", "0"], env=env, check=True, capture_output=True)

@@ -42,6 +42,16 @@ def server_env(database_url: str) -> dict[str, str]:
     }
 
 
+def ensure_database(url: str, *, fresh: bool = False) -> None:
+    """Create the benchmark's database if it is missing (`fresh`: drop it first)."""
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

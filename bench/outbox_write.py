@@ -28,6 +28,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from common import ensure_database  # noqa: E402  (the script's directory is on the path)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench_outbox"
 
 
@@ -41,12 +43,7 @@ def setup_django(url: str) -> None:
 
 
 def prepare(url: str, hooks: int) -> tuple[Any, int]:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(url)
     setup_django(url)
     from django.core.management import call_command
     from django.db import connection

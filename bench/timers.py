@@ -33,14 +33,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import ensure_database, server_env  # noqa: E402  (after the path it is found on)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench_timers"
 
 
 def setup_django(url: str) -> None:
     """Production settings (DEBUG off, no query log), as `sportello worker` runs."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    from common import server_env
-
     os.environ.update(server_env(url))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
     import django
@@ -49,12 +49,7 @@ def setup_django(url: str) -> None:
 
 
 def prepare(url: str, count: int, spread: float) -> datetime:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(url)
     setup_django(url)
     from django.core.management import call_command
     from django.db import connection
