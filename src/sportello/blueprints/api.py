@@ -31,6 +31,7 @@ from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, Vali
 from sportello.core.http import YAML_CONTENT_TYPES, error_body, json_document
 from sportello.core.versions_api import (
     history_routes,
+    version_item,
 )
 from sportello.engine import blueprints as engine
 from sportello.engine.actions import value_to_data
@@ -179,17 +180,7 @@ def delete_blueprint(request: ApiRequest, blueprint_key: str) -> dict[str, Any]:
 )
 def list_blueprint_versions(request: ApiRequest, blueprint_key: str) -> dict[str, Any]:
     _, versions = selectors.blueprint_versions(principal=request.auth, key=blueprint_key)
-    return {
-        "items": [
-            {
-                "version": v.version,
-                "created_at": v.created_at,
-                "created_by_id": v.created_by_id,
-                "definition": v.definition,
-            }
-            for v in versions
-        ]
-    }
+    return {"items": [version_item(v) for v in versions]}
 
 
 history_routes(

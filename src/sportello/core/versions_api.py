@@ -74,14 +74,18 @@ def versions_out(kind: ConfigKind, key: str) -> dict[str, Any]:
     }
 
 
-def version_out(kind: ConfigKind, key: str, version: int) -> dict[str, Any]:
-    v = version_get(kind, key=key, version=version)
+def version_item(v: Any) -> dict[str, Any]:
+    """One saved version of a configuration kind, with its definition."""
     return {
         "version": v.version,
         "created_at": v.created_at,
         "created_by_id": v.created_by_id,
         "definition": v.definition,
     }
+
+
+def version_out(kind: ConfigKind, key: str, version: int) -> dict[str, Any]:
+    return version_item(version_get(kind, key=key, version=version))
 
 
 def diff_out(kind: ConfigKind, key: str, a: int, b: int) -> dict[str, Any]:

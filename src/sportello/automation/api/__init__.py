@@ -23,6 +23,7 @@ from sportello.core.errors import Conflict, NotFound, UnsupportedMediaType, Vali
 from sportello.core.http import YAML_CONTENT_TYPES, json_document
 from sportello.core.versions_api import (
     history_routes,
+    version_item,
 )
 
 from .. import selectors, services, simulate
@@ -199,17 +200,7 @@ def delete_rule(request: ApiRequest, key: str) -> dict[str, Any]:
 @router.get("/rules/{key}/versions", response=RuleVersionPage, summary="Every saved version, newest first")
 def list_rule_versions(request: ApiRequest, key: str) -> dict[str, Any]:
     _, versions = selectors.rule_versions(principal=request.auth, key=key)
-    return {
-        "items": [
-            {
-                "version": v.version,
-                "created_at": v.created_at,
-                "created_by_id": v.created_by_id,
-                "definition": v.definition,
-            }
-            for v in versions
-        ]
-    }
+    return {"items": [version_item(v) for v in versions]}
 
 
 history_routes(
