@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "sportello.core.ratelimit.ApiRateLimitMiddleware",
     "sportello.core.http.ApiContentTypeMiddleware",
+    "sportello.core.config.ReadOnceMiddleware",  # a page reads the configuration's signatures once
 ]
 
 # What reacts to every ticket change, in order (`tickets.extensions`): each phase of the change

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "sportello.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        from sportello.core.config import watch
+
+        from .models import Department, Team, User
+        from .structure import DESK, USER_UNWATCHED
+
+        watch(DESK, Department, Team, User.departments.through)  # accounts.structure
+        watch(DESK, User, unwatched=USER_UNWATCHED)

@@ -95,7 +95,9 @@ class User(AbstractBaseUser):
         """A member of the department (admins are not members unless added)."""
         if department_id in self.known_departments:
             return True
-        return self.departments.filter(pk=department_id).exists()
+        from .structure import departments_of  # the per-process structure, read with the models
+
+        return department_id in departments_of(self.pk)
 
     @property
     def is_staff(self) -> bool:

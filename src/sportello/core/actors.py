@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class ActorKind(StrEnum):
@@ -32,6 +33,10 @@ class Actor:
     kind: ActorKind
     id: int | None = None
     label: str = ""
+    # The user or contact behind an agent's or a contact's actor, as the edge that made the
+    # actor read it in this request (its authentication); the pipeline checks permissions on it
+    # instead of reading it again. Not part of the actor's identity.
+    principal: Any = field(default=None, compare=False, hash=False, repr=False)
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:

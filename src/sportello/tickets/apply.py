@@ -13,6 +13,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.db.models import Model
 
+from sportello.accounts import structure
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.contacts.models import Contact, Organization
 from sportello.core.actors import ActorKind, Via
@@ -33,13 +34,13 @@ from .change import (
     NewMessage,
     TagChange,
 )
+from .configuration import configuration
 from .models import (
     MESSAGE_SUBJECT_MAX_LENGTH,
     SUBJECT_MAX_LENGTH,
     Attachment,
     AuthorKind,
     Channel,
-    CustomField,
     EventKind,
     LayoutField,
     Message,
@@ -114,12 +115,32 @@ def snapshot(ticket: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]
 
 
 def _lookup[M: Model](model: type[M], pk: Any, field: str, **filters: Any) -> M:
-    if isinstance(pk, bool) or not isinstance(pk, int) or not (0 < pk < 2**63):
-        raise ValidationFailed("must be the id of an existing record", field=field)
+    _valid_pk(pk, field)
     try:
         return model._default_manager.get(pk=pk, **filters)
     except ObjectDoesNotExist:
         raise ValidationFailed(f"no {field} with id {pk}", field=field) from None
+
+
+def _valid_pk(pk: Any, field: str) -> int:
+    if isinstance(pk, bool) or not isinstance(pk, int) or not (0 < pk < 2**63):
+        raise ValidationFailed("must be the id of an existing record", field=field)
+    return pk
+
+
+def _department(pk: Any) -> Department:
+    """An active department, from the desk's structure (`accounts.structure`)."""
+    found = structure.department(_valid_pk(pk, "department"))
+    if found is None or not found.is_active:
+        raise ValidationFailed(f"no department with id {pk}", field="department")
+    return found
+
+
+def _team(pk: Any) -> Team:
+    found = structure.structure().teams.get(_valid_pk(pk, "team"))
+    if found is None:
+        raise ValidationFailed(f"no team with id {pk}", field="team")
+    return found
 
 
 def apply_fields(
@@ -142,7 +163,7 @@ def apply_fields(
             subject, field="subject", max_length=SUBJECT_MAX_LENGTH, single_line=True, required=True
         )
     if "department" in values:
-        ticket.department = _lookup(Department, values["department"], "department", is_active=True)
+        ticket.department = _department(values["department"])
         if created and ctx.principal is not None:
             permissions.check_may_open_in(principal=ctx.principal, department_id=ticket.department_id)
     if "requester" in values:
@@ -155,16 +176,13 @@ def apply_fields(
         ticket.organization = None if org is None else _lookup(Organization, org, "organization")
     if "status" in values:
         key = values["status"]
-        try:
-            known = isinstance(key, str) and not storable_problem(key)
-            status = Status.objects.get(key=key, is_active=True) if known else None
-        except Status.DoesNotExist:
-            status = None
+        known = isinstance(key, str) and not storable_problem(key)
+        status = configuration().by_key.get(key) if known else None
         if status is None:
             raise ValidationFailed(f"unknown status {str(key)[:40]!r}", field="status")
         _set_status(ticket, status, ctx.now)
     elif created:
-        _set_status(ticket, Status.objects.get(category=StatusCategory.NEW, is_default=True), ctx.now)
+        _set_status(ticket, configuration().default_status(StatusCategory.NEW), ctx.now)
     if "priority" in values:
         name = values["priority"]
         if not isinstance(name, str) or name not in PRIORITY_BY_NAME:
@@ -183,7 +201,7 @@ def apply_fields(
     department_changed = created or "department" in values
     if "team" in values:
         team = values["team"]
-        ticket.team = None if team is None else _lookup(Team, team, "team")
+        ticket.team = None if team is None else _team(team)
     current_team = ticket.team if ticket.team_id is not None else None
     if current_team is not None and current_team.department_id != ticket.department_id:
         if "team" in values:
@@ -228,15 +246,11 @@ def _set_status(ticket: Ticket, status: Status, now: datetime) -> None:
         ticket.solved_at = None
 
 
-def _layout_rows(department_id: int) -> list[LayoutField]:
-    return [
-        r
-        for r in LayoutField.objects.filter(department_id=department_id).select_related("field")
-        if r.field.is_active
-    ]
+def _layout_rows(department_id: int) -> tuple[LayoutField, ...]:
+    return configuration().layout(department_id)
 
 
-def _layout_rules(rows: list[LayoutField]) -> dict[str, cf.LayoutRule]:
+def _layout_rules(rows: tuple[LayoutField, ...]) -> dict[str, cf.LayoutRule]:
     return {
         r.field.key: cf.LayoutRule(
             required=r.required,
@@ -277,7 +291,8 @@ def _apply_custom_fields(
     fields = {r.field.key: r.field for r in layout_rows}
     outside = set(changes) - set(fields)
     if outside:  # only to tell "no such field" from "not in this department's layout"
-        fields.update((f.key, f) for f in CustomField.objects.filter(is_active=True, key__in=outside))
+        known = configuration().fields
+        fields.update((k, known[k]) for k in outside if k in known and known[k].is_active)
     defs = {
         f.key: cf.FieldDef(f.key, f.label, f.type, tuple(o["value"] for o in f.options))
         for f in fields.values()
@@ -362,7 +377,7 @@ def apply_system_defaults(ctx: Context) -> None:
     reopen = m.reopen and author.kind == ActorKind.CONTACT and ticket.status_category in WAITING_CATEGORIES
     first_answer = author.kind == ActorKind.AGENT and m.message.public and ticket.status_category == "new"
     if reopen or first_answer:
-        _set_status(ticket, Status.objects.get(category=StatusCategory.OPEN, is_default=True), ctx.now)
+        _set_status(ticket, configuration().default_status(StatusCategory.OPEN), ctx.now)
 
 
 def next_number() -> int:

@@ -6,7 +6,13 @@ class TicketsConfig(AppConfig):
     label = "tickets"
 
     def ready(self) -> None:
+        from sportello.accounts.structure import DESK
+        from sportello.core.config import watch
         from sportello.outbox import hooks
+
+        from .models import CustomField, LayoutField, Status
+
+        watch(DESK, Status, CustomField, LayoutField)  # tickets.configuration
 
         from . import delivery
 

@@ -38,6 +38,8 @@ from django.db.models import QuerySet
 from sportello.accounts.models import Department, Role, User
 from sportello.accounts.selectors import valid_pk
 from sportello.accounts.services import require_admin
+from sportello.accounts.structure import DESK
+from sportello.core import config
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
 from sportello.engine.fields import CHOICE_TYPES, FIELD_TYPES
@@ -322,6 +324,7 @@ def layout_replace(
         )
     LayoutField.objects.filter(department=department).delete()
     LayoutField.objects.bulk_create(new_rows)
+    config.bump(DESK)  # the bulk insert sends no signal (tickets.configuration)
     return layout_get(department=department)
 
 

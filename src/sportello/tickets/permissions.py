@@ -3,6 +3,7 @@ this module answers the write questions, and the pipeline asks them on every mut
 
 from __future__ import annotations
 
+from sportello.accounts import structure
 from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
 from sportello.core.errors import PermissionDenied
@@ -40,7 +41,5 @@ def check_may_open_in(*, principal: User | Contact, department_id: int) -> None:
     transferred to another department afterwards: that is an update, and it is audited.)"""
     if isinstance(principal, Contact) or principal.role == Role.ADMIN:
         return
-    if not principal.departments.filter(
-        pk=department_id if isinstance(department_id, int) else None
-    ).exists():
+    if department_id not in structure.departments_of(principal.pk):
         raise PermissionDenied("you can open tickets only in your own departments", field="department")

@@ -28,7 +28,7 @@ from django.db import transaction
 
 from sportello.accounts.models import User
 from sportello.contacts.models import Contact
-from sportello.core import extensions
+from sportello.core import config, extensions
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound
 from sportello.engine.diff import diff
@@ -121,7 +121,7 @@ def ticket_create(
         tags_set=tuple(tags),
         message=description,
     )
-    with transaction.atomic():
+    with transaction.atomic(), config.read_once():
         principal = _principal(actor)
         if principal is not None:
             permissions.check_may_change(
@@ -141,7 +141,7 @@ def ticket_create(
 def ticket_apply(*, ticket_id: int, mutation: Mutation, now: datetime) -> Outcome:
     if mutation.authorised and not mutation.records_only():
         raise ValueError("an authorised mutation carries records only")
-    with transaction.atomic():
+    with transaction.atomic(), config.read_once():
         principal = None if mutation.authorised else _principal(mutation.actor)
         # The ticket's row is the lock of the whole change, taken on the bare row; then the
         # ticket is read in the actor's scope with its SLA clocks and blueprint run (one-to-one
@@ -321,14 +321,20 @@ def _save_traces(ctx: Context) -> None:
 
 
 def _principal(actor: Actor) -> User | Contact | None:
-    """The user or contact behind an actor, for permission checks. Rules, SLA, blueprints and the
-    system act with their own authority (None)."""
+    """The user or contact behind an actor, for permission checks: the one its edge read in this
+    request, else read now. Rules, SLA, blueprints and the system act with their own authority
+    (None)."""
+    given = actor.principal
     if actor.kind == ActorKind.AGENT:
+        if isinstance(given, User) and given.pk == actor.id:
+            return given
         if actor.id is not None:
             with suppress(User.DoesNotExist):
                 return User.objects.get(pk=actor.id)
         raise NotFound("agent not found")
     if actor.kind == ActorKind.CONTACT:
+        if isinstance(given, Contact) and given.pk == actor.id:
+            return given
         if actor.id is not None:
             with suppress(Contact.DoesNotExist):
                 return Contact.objects.get(pk=actor.id)

@@ -38,7 +38,8 @@ from django.db.models.expressions import RawSQL
 from sportello.contacts.models import Contact
 from sportello.core.errors import ValidationFailed
 
-from .models import CustomField, FieldType, Message, StatusCategory, Ticket, TicketSearchDocument
+from .configuration import configuration
+from .models import FieldType, Message, StatusCategory, Ticket, TicketSearchDocument
 from .selectors import Principal, ticket_scope
 
 TS_CONFIG = "sportello_search"  # created by migration 0003
@@ -169,11 +170,8 @@ def _fields_text(ticket: Ticket) -> str:
     values = {k: v for k, v in (ticket.custom_fields or {}).items() if isinstance(v, str) and v.strip()}
     if not values:
         return ""
-    text_keys = set(
-        CustomField.objects.filter(key__in=list(values), type__in=_TEXT_FIELD_TYPES).values_list(
-            "key", flat=True
-        )
-    )
+    known = configuration().fields
+    text_keys = {k for k in values if k in known and known[k].type in _TEXT_FIELD_TYPES}
     return _clean("\n".join(values[k] for k in sorted(values) if k in text_keys)[:FIELDS_CHARS_MAX])
 
 
@@ -207,13 +205,8 @@ def _document_insert(*, ticket: Ticket, messages: list[Message]) -> None:
                 [*params, row["subject"], row["fields_text"], row["public_text"], row["internal_text"]],
             )
             return
+        # SQLite: the document enters the FTS5 index by a trigger (migration 0015).
         cur.execute(f"INSERT INTO {DOC_TABLE} ({columns}) VALUES ({placeholders})", params)  # noqa: S608
-        if connection.vendor == "sqlite":
-            cur.execute(
-                f"INSERT INTO {FTS_TABLE} (rowid, subject, public_text, internal_text, fields_text) "  # noqa: S608
-                "VALUES (%s, %s, %s, %s, %s)",
-                [ticket.pk, row["subject"], row["public_text"], row["internal_text"], row["fields_text"]],
-            )
 
 
 def _pg_vector(text_sql: str, weight: str) -> str:

@@ -16,6 +16,7 @@ from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound
 from sportello.engine import fields as cf
 
+from .configuration import configuration
 from .models import Attachment, LayoutField, Message, Ticket, TicketEvent, TicketTag
 
 Principal = User | Contact
@@ -133,14 +134,10 @@ def attachment_get_for(*, principal: Principal, attachment_id: int) -> Attachmen
 
 
 def department_layouts(*, department_ids: Iterable[int]) -> dict[int, list[LayoutField]]:
-    """The active rows of these departments' layouts, by department, in layout order. One
-    query, whatever the number of departments (a page of tickets reads them once)."""
-    out: dict[int, list[LayoutField]] = {}
-    rows = LayoutField.objects.filter(department_id__in=set(department_ids)).select_related("field")
-    for r in rows:
-        if r.field.is_active:
-            out.setdefault(r.department_id, []).append(r)
-    return out
+    """The active rows of these departments' layouts, by department, in layout order, from the
+    per-process configuration (`tickets.configuration`)."""
+    found = configuration()
+    return {d: list(rows) for d in set(department_ids) if (rows := found.layout(d))}
 
 
 def ticket_fields_to_fill(

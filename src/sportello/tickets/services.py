@@ -35,8 +35,9 @@ FIELD_NAMES = {
 
 def actor_for(principal: User | Contact) -> Actor:
     if isinstance(principal, Contact):
-        return Actor(kind=ActorKind.CONTACT, id=principal.pk, label=principal.email or str(principal))
-    return Actor(kind=ActorKind.AGENT, id=principal.pk, label=principal.email)
+        label = principal.email or str(principal)
+        return Actor(kind=ActorKind.CONTACT, id=principal.pk, label=label, principal=principal)
+    return Actor(kind=ActorKind.AGENT, id=principal.pk, label=principal.email, principal=principal)
 
 
 def ticket_open(
