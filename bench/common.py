@@ -199,8 +199,12 @@ def statement_summary(sql: str) -> str:
     out, joins without their ON clauses, columns without their table, the rest (tables,
     conditions) kept, cut at 160 characters."""
     text = " ".join(sql.replace('"', "").split())
-    text = re.sub(r"\b((?:LEFT OUTER |INNER )?JOIN \S+) ON \([^()]*\)", r"\1", text)
-    text = re.sub(r"\b[a-z_][a-z0-9_]*\.(?=[a-z_])", "", text)
+    # Outside the string literals (the even parts): joins without ON, columns without table.
+    parts = re.split(r"('(?:[^']|'')*')", text)
+    for i in range(0, len(parts), 2):
+        part = re.sub(r"\b((?:LEFT OUTER |INNER )?JOIN \S+) ON \([^()]*\)", r"\1", parts[i])
+        parts[i] = re.sub(r"\b[a-z_][a-z0-9_]*\.(?=[a-z_])", "", part)
+    text = "".join(parts)
     upper = text.upper()
     if upper.startswith("SELECT "):
         depth, i = 0, 7
@@ -213,9 +217,12 @@ def statement_summary(sql: str) -> str:
             i += 1
     elif upper.startswith("INSERT INTO "):
         head = text.split(" (", 1)[0]
-        rows = upper.count("), (") + 1 if " VALUES " in upper else 1
+        rows = upper.count("), (") + 1
         tail = " RETURNING …" if " RETURNING " in upper else ""
-        text = f"{head} ({rows} row{'s' if rows > 1 else ''}){tail}"
+        if "UNNEST(" in upper:  # PostgreSQL's bulk insert: one array per column
+            text = f"{head} (bulk, UNNEST){tail}"
+        else:
+            text = f"{head} ({rows} row{'s' if rows > 1 else ''}){tail}"
     return text if len(text) <= 160 else text[:159] + "…"
 
 
