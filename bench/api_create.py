@@ -1,15 +1,22 @@
 """Write throughput: POST /api/v1/tickets through the real server, against the floor.
 
-    .venv/bin/python bench/api_create.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_api
+    .venv/bin/python bench/api_create.py --database postgres --fresh --workers 2 --clients 1 --seconds 15
+    .venv/bin/python bench/api_create.py --database postgres --fresh --workers 2 --clients 4 --seconds 15
+    .venv/bin/python bench/api_create.py --database sqlite --workers 2 --clients 1 --seconds 15
 
-1. Prepares a dedicated database (created if missing, migrated, the demo desk's set-up).
-2. Starts `sportello serve` (gunicorn, `--workers` processes) on 127.0.0.1 and drives
-   `POST /api/v1/tickets` from `--clients` concurrent keep-alive connections for at most
-   `--seconds` or `--max-requests`: tickets/s and p50/p95/p99 latency.
-3. The floor: the very rows one creation wrote (read back from a created ticket), inserted by
-   plain psycopg, one transaction per ticket, same concurrency: tickets/s and the ratio.
-4. A profile of creations in-process (Django's test client, DEBUG off): queries per creation
-   and where the time goes.
+1. Prepares a dedicated database: PostgreSQL `--database-url` (created if missing, `--fresh`:
+   dropped first) or a SQLite file under var/bench (always new); migrated, the demo desk's
+   set-up with its sample rules, SLA policies and blueprint off.
+2. Starts `sportello serve` (gunicorn, `--workers` processes, production settings) on 127.0.0.1
+   and drives `POST /api/v1/tickets` from `--clients` concurrent keep-alive connections for at
+   most `--seconds` or `--max-requests`: tickets/s and p50/p95/p99 latency, load average.
+3. Statements per creation, in-process (Django's test client, the server's settings) with
+   `CaptureQueriesContext`: the count without transaction control (BEGIN, SAVEPOINT, RELEASE),
+   then each statement in order.
+4. The floor (PostgreSQL; `--no-floor` skips it): the very rows one creation wrote (read back
+   from a created ticket), inserted by plain psycopg, one transaction per ticket, same
+   concurrency: tickets/s.
+5. A profile of creations in-process (`--no-profile` skips it): where the time goes.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import os
 import pstats
 import random
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,21 +40,61 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
-from common import SPORTELLO, ensure_database, log, server, server_env, summary_ms, token_for
+from common import (
+    SPORTELLO,
+    ensure_database,
+    log,
+    print_statements,
+    remove_sqlite,
+    server,
+    server_env,
+    sqlite_url,
+    summary_ms,
+    token_for,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench_api"
 JSON_COLUMNS = {"custom_fields", "old_value", "new_value", "payload"}
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+def connect(url: str) -> Any:
+    """A DB-API connection to the benchmark's database (psycopg or sqlite3), committed on exit."""
+    if is_postgres(url):
+        return psycopg.connect(url)
+    return SqliteConnection(url.removeprefix("sqlite:///"))
+
+
+class SqliteConnection:
+    """sqlite3 used as `with psycopg.connect(...)`: committed and closed on exit."""
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.conn.commit()
+        self.conn.close()
+
+
 def prepare(url: str, *, fresh: bool = False) -> dict[str, Any]:
-    """Create the database if missing (`fresh`: drop it first), migrate it and load the demo
-    desk's set-up with its sample rules, SLA policies and blueprint switched off. The target
-    department, an agent of it and the contacts."""
-    ensure_database(url, fresh=fresh)
+    """Create the database if missing (`fresh`: drop it first; a SQLite file is always new),
+    migrate it and load the demo desk's set-up with its sample rules, SLA policies and blueprint
+    switched off. The target department, an agent of it and the contacts."""
+    if is_postgres(url):
+        ensure_database(url, fresh=fresh)
+    else:
+        remove_sqlite(url)
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([SPORTELLO, "migrate", "-v0"], env=env, check=True)
     subprocess.run([SPORTELLO, "demo", "--tickets", "0"], env=env, check=True, capture_output=True)
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         # The demo's sample rules, SLA policies and blueprint off: the benches measure creation
         # without them, or with their own.
         conn.execute("UPDATE automation_rule SET active = false")
@@ -77,7 +125,14 @@ def payload(rng: random.Random, target: dict[str, Any]) -> dict[str, Any]:
 
 
 async def drive(
-    base: str, token: str, target: dict[str, Any], clients: int, seconds: float, cap: int
+    base: str,
+    token: str,
+    target: dict[str, Any],
+    clients: int,
+    seconds: float,
+    cap: int,
+    *,
+    report: bool = True,
 ) -> None:
     rng = random.Random(5)
     latencies: list[float] = []
@@ -101,9 +156,13 @@ async def drive(
     started = time.monotonic()
     await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.monotonic() - started
+    if not report:
+        return None
     print(
         f"API   POST /tickets, {clients} clients: {len(latencies) / elapsed:,.0f} tickets/s | "
         + summary_ms(latencies)
+        + f" | load {os.getloadavg()[0]:.1f}",
+        flush=True,
     )
     if errors:
         print(f"      errors: {errors}")
@@ -200,17 +259,18 @@ def floor(url: str, rows: dict[str, Any], clients: int, count: int) -> None:
     )
 
 
-def profile(url: str, target: dict[str, Any], n: int) -> None:
+def in_process(url: str, target: dict[str, Any]) -> Any:
+    """Django set up in this process with the server's settings; a function that makes one
+    creation through the test client (as the agent, by token)."""
     env = server_env(url)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "SPORTELLO_ENV", "SECRET_KEY", "ALLOWED_HOSTS")})
     os.environ["SECURE_SSL_REDIRECT"] = "0"
+    os.environ["SPORTELLO_DATA_DIR"] = env["SPORTELLO_DATA_DIR"]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
     import django
 
     django.setup()
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     token = token_for(url, target["agent"])
     client = Client(HTTP_HOST="127.0.0.1", headers={"Authorization": f"Bearer {token}"})
@@ -220,20 +280,22 @@ def profile(url: str, target: dict[str, Any], n: int) -> None:
         r = client.post("/api/v1/tickets", json.dumps(payload(rng, target)), content_type="application/json")
         assert r.status_code == 201, r.content
 
+    return create
+
+
+def count_statements(create: Any) -> None:
+    """Statements of one creation after 20 warm-up creations (per-process caches filled)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     for _ in range(20):
         create()
     with CaptureQueriesContext(connection) as ctx:
         create()
-    kinds: dict[str, int] = {}
-    for q in ctx.captured_queries:
-        words = q["sql"].split()
-        key = " ".join(words[:3]) if words[0] in ("INSERT", "UPDATE") else words[0]
-        if words[0] == "SELECT":
-            key = "SELECT … FROM " + words[words.index("FROM") + 1] if "FROM" in words else "SELECT"
-        kinds[key] = kinds.get(key, 0) + 1
-    print(f"\nqueries per creation: {len(ctx.captured_queries)}")
-    for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
-        print(f"  {v:>2}  {k[:110]}")
+    print_statements("creation", ctx.captured_queries, vendor=connection.vendor)
+
+
+def profile(create: Any, n: int) -> None:
     prof = cProfile.Profile()
     t = time.perf_counter()
     prof.enable()
@@ -260,26 +322,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database-url", default=DEFAULT_URL)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_URL, help="the PostgreSQL database (--database postgres)"
+    )
+    parser.add_argument("--fresh", action="store_true", help="PostgreSQL: drop the database first")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--max-requests", type=int, default=20_000)
+    parser.add_argument("--no-floor", action="store_true", help="skip the plain-psycopg floor")
     parser.add_argument("--floor-count", type=int, default=4_000)
+    parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile")
     parser.add_argument("--profile-count", type=int, default=200)
     args = parser.parse_args()
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("use a PostgreSQL database")
-    target = prepare(args.database_url)
-    token = token_for(args.database_url, target["agent"])
-    log(f"agent {target['agent']}, department {target['department']}, {len(target['contacts'])} requesters")
-    with server(args.database_url, workers=args.workers) as base:
-        asyncio.run(drive(base, token, target, 2, 3, 200))  # warm-up
+    if args.database == "postgres":
+        url = args.database_url
+        if not is_postgres(url):
+            parser.error("--database postgres takes a postgres:// --database-url")
+    else:
+        url = sqlite_url("api_create")
+    target = prepare(url, fresh=args.fresh)
+    token = token_for(url, target["agent"])
+    log(
+        f"{args.database}: agent {target['agent']}, department {target['department']}, "
+        f"{len(target['contacts'])} requesters; load {os.getloadavg()[0]:.1f}"
+    )
+    with server(url, workers=args.workers) as base:
+        asyncio.run(drive(base, token, target, 2, 3, 200, report=False))  # warm-up
         asyncio.run(drive(base, token, target, args.clients, args.seconds, args.max_requests))
-    rows = sample_rows(args.database_url)
-    print("rows per creation: " + ", ".join(f"{k} {len(v[1])}" for k, v in rows.items()))
-    floor(args.database_url, rows, args.clients, args.floor_count)
-    profile(args.database_url, target, args.profile_count)
+    print(f"      {args.workers} gunicorn workers; load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    create = in_process(url, target)
+    count_statements(create)
+    if is_postgres(url) and not args.no_floor:
+        rows = sample_rows(url)
+        print("rows per creation: " + ", ".join(f"{k} {len(v[1])}" for k, v in rows.items()))
+        floor(url, rows, args.clients, args.floor_count)
+    if not args.no_profile:
+        profile(create, args.profile_count)
     sys.stdout.flush()
 
 

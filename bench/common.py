@@ -4,6 +4,7 @@ percentiles."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import socket
@@ -171,3 +172,76 @@ def measure(
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Statements per operation, as Django's CaptureQueriesContext records them
+
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+
+
+def sqlite_url(name: str) -> str:
+    """A benchmark's SQLite database: a file under var/bench (`sqlite:///` + absolute path)."""
+    path = ROOT / "var" / "bench" / f"{name}.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def remove_sqlite(url: str) -> None:
+    """Delete a benchmark's SQLite file (and its WAL and shared-memory files): a fresh database."""
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def statement_summary(sql: str) -> str:
+    """One statement on one line: the column list of a SELECT and the values of an INSERT left
+    out, joins without their ON clauses, columns without their table, the rest (tables,
+    conditions) kept, cut at 160 characters."""
+    text = " ".join(sql.replace('"', "").split())
+    # Outside the string literals (the even parts): joins without ON, columns without table.
+    parts = re.split(r"('(?:[^']|'')*')", text)
+    for i in range(0, len(parts), 2):
+        part = re.sub(r"\b((?:LEFT OUTER |INNER )?JOIN \S+) ON \([^()]*\)", r"\1", parts[i])
+        parts[i] = re.sub(r"\b[a-z_][a-z0-9_]*\.(?=[a-z_])", "", part)
+    text = "".join(parts)
+    upper = text.upper()
+    if upper.startswith("SELECT "):
+        depth, i = 0, 7
+        while i < len(text):  # the FROM of this SELECT, not of a subquery in its columns
+            c = text[i]
+            depth += (c == "(") - (c == ")")
+            if depth == 0 and upper.startswith(" FROM ", i):
+                text = "SELECT … " + text[i + 1 :]
+                break
+            i += 1
+    elif upper.startswith("INSERT INTO "):
+        head = text.split(" (", 1)[0]
+        rows = upper.count("), (") + 1
+        tail = " RETURNING …" if " RETURNING " in upper else ""
+        if "UNNEST(" in upper:  # PostgreSQL's bulk insert: one array per column
+            text = f"{head} (bulk, UNNEST){tail}"
+        else:
+            text = f"{head} ({rows} row{'s' if rows > 1 else ''}){tail}"
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+def statements(queries: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The statements of one operation, and apart from them its transaction control (BEGIN,
+    SAVEPOINT, RELEASE SAVEPOINT, …), which the counts leave out."""
+    work: list[str] = []
+    control: list[str] = []
+    for q in queries:
+        sql = q["sql"].strip()
+        (control if sql.upper().startswith(TRANSACTION_CONTROL) else work).append(sql)
+    return work, control
+
+
+def print_statements(what: str, queries: list[dict[str, Any]], *, vendor: str) -> int:
+    """`statements per <what>: N` on one line, then each statement summarised, in order."""
+    work, control = statements(queries)
+    extra = f" (+{len(control)} transaction control: {', '.join(sorted({c.split()[0] for c in control}))})"
+    print(f"statements per {what} ({vendor}): {len(work)}" + (extra if control else ""), flush=True)
+    for n, sql in enumerate(work, 1):
+        print(f"  {n:>2}. {statement_summary(sql)}", flush=True)
+    return len(work)

@@ -17,6 +17,10 @@ PostgreSQL.
    every worker has started, set up Django and connected (start-up is not ingestion).
 4. Reported: messages per second over the whole run, p50/p99 per kind, and the outcome counts
    (every new request must be a ticket and every reply a reply on its ticket: checked).
+5. Then, in this process, statements per message (`CaptureQueriesContext`, transaction control
+   left out) for three messages of each kind — a new request from a sender the desk knows, one
+   from a new sender, a reply, a new request with attachments — and the statements of the
+   last of each.
 
 Only 127.0.0.1 databases; the benchmark's database is its own.
 """
@@ -32,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -100,55 +105,108 @@ def desk_ready() -> list[str]:
     return list(Contact.objects.order_by("id").values_list("email", flat=True)[:200])
 
 
+def compose(
+    rng: random.Random, i: int, seed: int, kind: str, sender: str, parents: list[str], now: datetime
+) -> dict[str, Any]:
+    """One message: kind ("new", "reply" to the last of `parents`, "attachment"), sender,
+    Message-ID, raw bytes."""
+    m = EmailMessage()
+    m["From"] = f"Customer {i} <{sender}>"
+    m["To"] = ADDRESS
+    m["Date"] = format_datetime(now)
+    mid = f"<bench{i}.{seed}@{sender.split('@')[1]}>"
+    m["Message-ID"] = mid
+    order = f"A{rng.randint(1_000_000, 9_999_999)}"
+    if kind == "reply":
+        m["Subject"] = "Re: my return"
+        m["In-Reply-To"] = parents[-1]
+        m["References"] = " ".join(parents[-3:])
+        text = (
+            f"Thanks, the parcel for {order} left this morning.\n\n"
+            f"On Mon, 30 Nov 2026 at 10:02, Returns <{ADDRESS}> wrote:\n"
+            + "".join(f"> line {n} of what you wrote before\n" for n in range(12))
+        )
+    else:
+        m["Subject"] = f"Return of order {order}"
+        text = (
+            f"Hello,\n\nI would like to return order {order}: the item arrived damaged and I "
+            "want a refund to my card.\n" * 3
+        )
+    if i % 3 == 0:
+        m.set_content(text)
+        m.add_alternative(f"<html><body><p>{text.replace(chr(10), '<br>')}</p></body></html>", subtype="html")
+    else:
+        m.set_content(text)
+    if kind == "attachment":
+        m.add_attachment(PDF, maintype="application", subtype="pdf", filename=f"receipt-{order}.pdf")
+        m.add_attachment(PNG, maintype="image", subtype="png", filename="photo.png")
+    return {"kind": kind, "sender": sender, "message_id": mid, "raw": m.as_bytes()}
+
+
 def generate(count: int, known: list[str], seed: int = 7) -> list[dict[str, Any]]:
-    """The messages in sending order: kind, sender, raw bytes."""
+    """The messages in sending order: kind, sender, Message-ID, raw bytes."""
     rng = random.Random(seed)
     senders = known[:200] + [f"customer{i}@mail{i % 37}.example" for i in range(400 - len(known[:200]))]
     sent: dict[str, list[str]] = {}
     out: list[dict[str, Any]] = []
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     for i in range(count):
         sender = rng.choice(senders)
         roll = rng.random()
         kind = "reply" if roll < 0.35 and sent.get(sender) else ("attachment" if roll > 0.9 else "new")
-        m = EmailMessage()
-        m["From"] = f"Customer {i} <{sender}>"
-        m["To"] = ADDRESS
-        m["Date"] = format_datetime(now)
-        mid = f"<bench{i}.{seed}@{sender.split('@')[1]}>"
-        m["Message-ID"] = mid
-        order = f"A{rng.randint(1_000_000, 9_999_999)}"
-        if kind == "reply":
-            parent = sent[sender][-1]
-            m["Subject"] = "Re: my return"
-            m["In-Reply-To"] = parent
-            m["References"] = " ".join(sent[sender][-3:])
-            text = (
-                f"Thanks, the parcel for {order} left this morning.\n\n"
-                f"On Mon, 30 Nov 2026 at 10:02, Returns <{ADDRESS}> wrote:\n"
-                + "".join(f"> line {n} of what you wrote before\n" for n in range(12))
-            )
-        else:
-            m["Subject"] = f"Return of order {order}"
-            text = (
-                f"Hello,\n\nI would like to return order {order}: the item arrived damaged and I "
-                "want a refund to my card.\n" * 3
-            )
-        if i % 3 == 0:
-            m.set_content(text)
-            m.add_alternative(
-                f"<html><body><p>{text.replace(chr(10), '<br>')}</p></body></html>", subtype="html"
-            )
-        else:
-            m.set_content(text)
-        if kind == "attachment":
-            m.add_attachment(PDF, maintype="application", subtype="pdf", filename=f"receipt-{order}.pdf")
-            m.add_attachment(PNG, maintype="image", subtype="png", filename="photo.png")
-        sent.setdefault(sender, []).append(mid)
-        out.append({"kind": kind, "sender": sender, "raw": m.as_bytes()})
+        message = compose(rng, i, seed, kind, sender, sent.get(sender, []), now)
+        sent.setdefault(sender, []).append(message["message_id"])
+        out.append(message)
     return out
+
+
+STATEMENT_KINDS = {
+    "new request, known sender": ("new", "ticket"),
+    "new request, new sender": ("new", "ticket"),
+    "reply": ("reply", "reply"),
+    "new request with attachments": ("attachment", "ticket"),
+}
+
+
+def count_statements(
+    known: list[str], sent: list[dict[str, Any]], *, per_kind: int = 3
+) -> dict[str, list[int]]:
+    """In this process, after the timed run and one uncounted message: `per_kind` messages of
+    each kind through `mail_ingest`, each under `CaptureQueriesContext`. Prints each kind's
+    counts and the statements of its last message."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from common import print_statements, statements
+    from sportello.channels.inbound import mail_ingest
+    from sportello.core import clock
+
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    news = [m for m in sent if m["kind"] == "new"]
+    # One message first, uncounted: this process's caches are filled as a server's are.
+    mail_ingest(raw=compose(rng, 999_999, 11, "new", known[-1], [], now)["raw"], via="mta", now=clock.now())
+    counts: dict[str, list[int]] = {}
+    for name, (kind, status) in STATEMENT_KINDS.items():
+        captured: list[Any] = []
+        for n in range(per_kind):
+            i = 1_000_000 + len(counts) * 100 + n
+            if name == "reply":
+                parent = news[-1 - n]  # ingested in the timed run
+                message = compose(rng, i, 11, kind, parent["sender"], [parent["message_id"]], now)
+            elif name == "new request, new sender":
+                message = compose(rng, i, 11, kind, f"first.time{i}@newcomer.example", [], now)
+            else:
+                message = compose(rng, i, 11, kind, known[n], [], now)
+            with CaptureQueriesContext(connection) as ctx:
+                result = mail_ingest(raw=message["raw"], via="mta", now=clock.now())
+            if result.status != status:
+                raise SystemExit(f"{name}: {result.status}, expected {status}")
+            captured.append(ctx.captured_queries)
+        counts[name] = [len(statements(q)[0]) for q in captured]
+        print(f"{name}: statements per message {counts[name]}")
+        print_statements(f"message ({name}, the last)", captured[-1], vendor=connection.vendor)
+    return counts
 
 
 def work(database: str, data_dir: str, items: list[dict[str, Any]], queue: Any, ready: Any, go: Any) -> None:
@@ -236,6 +294,7 @@ def main() -> None:
         "load": [round(x, 1) for x in os.getloadavg()],
     }
     log(f"{report['messages_per_s']} messages/s over {elapsed:.1f}s; outcomes as expected: {ok}")
+    report["statements_per_message"] = count_statements(known, messages)
     print(json.dumps(report, indent=2))
     if not ok:
         sys.exit(1)
