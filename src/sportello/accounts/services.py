@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
-from sportello.core import extensions
+from sportello.core import extensions, rows
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.text import clean_text
 
@@ -397,16 +397,23 @@ def token_create(*, user: User, name: str = "", now: datetime) -> tuple[ApiToken
 def token_authenticate(*, secret: str, now: datetime) -> User | None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=_hash(secret), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
+    # One plain statement on every API request (`core.rows`): the token with its agent.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.select_columns(ApiToken, 't')}, {rows.select_columns(User, 'u')} "  # noqa: S608
+            f"FROM {ApiToken._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id "
+            "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active",
+            [_hash(secret)],
+        )
+        found = cursor.fetchone()
+    if found is None:
         return None
+    split = rows.column_count(ApiToken)
+    token = rows.from_row(ApiToken, "t", found[:split])
+    user = rows.from_row(User, "u", found[split:])
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return user
 
 
 def token_revoke(*, token_id: int, user: User, now: datetime) -> ApiToken:

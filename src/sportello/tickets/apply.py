@@ -16,6 +16,7 @@ from django.db.models import Model
 from sportello.accounts import structure
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.contacts.models import Contact, Organization
+from sportello.core import rows
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import ValidationFailed
 from sportello.core.models import Sequence
@@ -136,6 +137,13 @@ def _department(pk: Any) -> Department:
     return found
 
 
+def _requester(pk: Any) -> Contact:
+    found = rows.get_by_pk(Contact, _valid_pk(pk, "requester"))  # one plain statement
+    if found is None:
+        raise ValidationFailed(f"no requester with id {pk}", field="requester")
+    return found
+
+
 def _team(pk: Any) -> Team:
     found = structure.structure().teams.get(_valid_pk(pk, "team"))
     if found is None:
@@ -167,7 +175,7 @@ def apply_fields(
         if created and ctx.principal is not None:
             permissions.check_may_open_in(principal=ctx.principal, department_id=ticket.department_id)
     if "requester" in values:
-        requester = _lookup(Contact, values["requester"], "requester")
+        requester = _requester(values["requester"])
         ticket.requester = requester
         if "organization" not in values:
             ticket.organization_id = requester.organization_id

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sportello.core.actors import Actor, Via
+from sportello.core.rows import insert_rows
 from sportello.engine.diff import FieldChange
 
 from .change import Author
@@ -97,7 +98,8 @@ def record_events(
     rows += [field_event(c, ctx.writers.get(c.field)) for c in automatic]
     rows += [message_event(note.message, note.author) for note in ctx.notes]
     rows += ctx.events
-    return TicketEvent.objects.bulk_create(rows)
+    insert_rows(rows)  # one plain statement (`core.rows`)
+    return rows
 
 
 def suppress_auto_replies(ctx: Context) -> None:

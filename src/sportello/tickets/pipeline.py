@@ -28,7 +28,7 @@ from django.db import transaction
 
 from sportello.accounts.models import User
 from sportello.contacts.models import Contact
-from sportello.core import config, extensions
+from sportello.core import config, extensions, rows
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, NotFound
 from sportello.engine.diff import diff
@@ -259,20 +259,22 @@ def _run(ctx: Context) -> Outcome:
     ticket.version += 1
     ticket.updated_at = now
     set_anchors(ctx, changes)
+    # The ticket, its tags, its message and its events are written in plain statements made
+    # once per model (`core.rows`): the same rows the ORM writes, without building each statement.
     if ctx.created:
-        ticket.save(force_insert=True)
-        TicketTag.objects.bulk_create([TicketTag(ticket=ticket, name=t) for t in tags])
+        rows.insert_rows([ticket])
+        rows.insert_rows([TicketTag(ticket=ticket, name=t) for t in tags])
     else:
-        ticket.save(update_fields=_changed_columns(ticket, ctx.loaded))
+        rows.update_row(ticket, _changed_columns(ticket, ctx.loaded))
         held_ticket_saved(ticket.pk)
         write_tags(ticket, ctx.before.get("tags", []), tags)
     for hook in extensions.hooks("saved"):  # a new ticket has its id, the anchors are set
         hook(ctx)
     if ctx.message is not None:
-        ctx.message.save(force_insert=True)
+        rows.insert_rows([ctx.message])
         claim_attachments(ctx, ctx.message, mutation.message)
-    for note in ctx.notes:
-        note.message.save(force_insert=True)
+    if ctx.notes:
+        rows.insert_rows([note.message for note in ctx.notes])
     audit.suppress_auto_replies(ctx)
     audit.note_reply_not_emailed(ctx)
     events = audit.record_events(ctx, diff(ctx.before, requested), diff(requested, after), change_id)
@@ -316,8 +318,8 @@ def _save_traces(ctx: Context) -> None:
     for trace in ctx.traces:
         trace.ticket = ctx.ticket
         by_model.setdefault(type(trace), []).append(trace)
-    for model, rows in by_model.items():
-        model._default_manager.bulk_create(rows)
+    for traces in by_model.values():
+        rows.insert_rows(traces)
 
 
 def _principal(actor: Actor) -> User | Contact | None:
