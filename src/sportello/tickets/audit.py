@@ -6,7 +6,7 @@ suppressed, a reply to a customer without an address).
 A new ticket is opened by one `created` event that carries what its creator opened it with
 (`opening_value`): its number, its initial values and its first message. What automation changed
 on top at creation (a rule, an SLA clock, a blueprint) stays one event per change under whoever
-made it. Tickets opened before this shape have a bare `created` event (`{"number": n}`) followed
+made it. Tickets opened by earlier versions have a bare `created` event (`{"number": n}`) followed
 by one `field`/`tags` event per initial value and a `message` event; `expand` reads both shapes
 as the per-field events, so every reader of the trail sees the same opening either way."""
 
@@ -105,7 +105,8 @@ def expand(events: Iterable[TicketEvent]) -> list[TicketEvent]:
     (`tags` for the tags) per initial value from nothing to that value, in the order a diff
     lists them, then the first message's `message` event — all of the opening's change, actor,
     way in, cause and instant. Other events, and openings recorded one event per field, are
-    returned as they are. The derived events are not rows (no id)."""
+    returned as they are. The derived events are not saved rows: only the bare `created` one
+    keeps its row's id."""
     out: list[TicketEvent] = []
     for e in events:
         data = e.new_value
