@@ -227,8 +227,14 @@ def floor(url: str, rows: dict[str, Any], clients: int, count: int) -> None:
                         cols, rs = cols_rows
                         for r in rs:
                             extra = {"ticket_id": tid}
-                            if table == "tickets_ticketevent" and r[cols.index("kind")] == "message":
+                            kind = r[cols.index("kind")] if table == "tickets_ticketevent" else ""
+                            if kind == "message":
                                 extra["new_value"] = Jsonb({"message_id": mids[0], "author_kind": "contact"})
+                            elif kind == "created":  # the opening: this ticket's number and message
+                                opening = dict(r[cols.index("new_value")], number=number)
+                                if "message" in opening:
+                                    opening["message"] = {**opening["message"], "message_id": mids[0]}
+                                extra["new_value"] = Jsonb(opening)
                             _insert(cur, table, cols, r, **extra)
                     _, (doc,) = rows["doc"]
                     cur.execute(

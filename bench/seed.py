@@ -38,7 +38,8 @@ each later message is a change of its own; then the final status: pending or on 
 `updated_at` (with the agent's last reply, or without a word after the customer's last
 message), solved at `solved_at`, and closed at `closed_at` by the system (auto-close). Agents
 reply after a log-normal delay (mostly about 2 hours, 30 minutes for VIPs and urgent tickets, at
-most 20 hours). The events are those changes' (`created`, `assignee`, `status`, `message`; no
+most 20 hours). The events are those changes' (`created` carrying the ticket's opening values
+and first message as the pipeline records them, then `assignee`, `status`, `message`; no
 `status_category` events, which the history hides). `replay` sets the anchors as
 `pipeline._set_anchors` does for those changes — `status_entered_at` and
 `status_category_entered_at` at the last change of each, `assigned_at` at the first reply,
@@ -347,6 +348,39 @@ class Step:
     message: str | None = None
     status: str | None = None
     assignee: int | None = None
+
+
+def opening_values(
+    *,
+    subject: str,
+    status: str,
+    categories: Mapping[str, str],
+    priority: str,
+    channel: str,
+    department: int,
+    team: int | None,
+    requester: int,
+    organization: int | None,
+    custom: Mapping[str, Any],
+    tags: Sequence[str],
+) -> dict[str, Any]:
+    """The values a seeded ticket opens with, as the pipeline's `created` event carries them
+    (`tickets.audit.opening_value`): each field set, named as a field event names it (custom
+    fields as `custom_fields.<key>`), empty ones left out."""
+    values: dict[str, Any] = {
+        "subject": subject,
+        "status": status,
+        "status_category": categories[status],
+        "priority": priority,
+        "channel": channel,
+        "department": department,
+        "team": team,
+        "requester": requester,
+        "organization": organization,
+        **{f"custom_fields.{k}": v for k, v in custom.items()},
+        "tags": sorted(tags),
+    }
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def posted_kind(author_kind: str, public: bool) -> str:
@@ -691,6 +725,7 @@ class Job:
 
 def load_chunk(job: Job) -> int:
     from sportello.demo import data
+    from sportello.tickets.audit import opening_value
 
     rng = random.Random(job.seed)
     desk, now = job.desk, job.now
@@ -829,6 +864,7 @@ def load_chunk(job: Job) -> int:
             ev_common = ("contact", cid, email, "email", "", 0)
             agent_actor = ("agent", agent_id, agent_email, "web", "", 0)
             said = iter(convo)
+            first: tuple[int, str, bool] | None = None  # the first message: id, author, public
             public_parts: list[str] = []
             internal_parts: list[str] = []
             used = 0
@@ -838,9 +874,22 @@ def load_chunk(job: Job) -> int:
                 change = uuid.UUID(int=rng.getrandbits(128), version=4)
                 actor = {"contact": ev_common, "agent": agent_actor, "system": SYSTEM_ACTOR}[step.actor]
                 if i == 0:
-                    events.append(
-                        (tid, change, step.at, "created", "", None, json.dumps({"number": number}), *actor)
-                    )
+                    # One event opens the ticket with its first state and first message, as
+                    # the pipeline records it (`tickets.audit.opening_value`).
+                    if step.message is not None:
+                        first = (next(message_ids), convo[0][1], convo[0][0])
+                    opening = opening_value(
+                        number=number,
+                        values=opening_values(
+                            subject=subject, status=step.status or "new", categories=categories,
+                            priority=PRIORITY_NAME[priority], channel=row["channel"], department=dept,
+                            team=team, requester=cid, organization=org, custom=custom, tags=ticket_tags,
+                        ),
+                        message_id=first[0] if first else None,
+                        author_kind=first[1] if first else "",
+                        public=first[2] if first else True,
+                    )  # fmt: skip
+                    events.append((tid, change, step.at, "created", "", None, json.dumps(opening), *actor))
                 if step.assignee is not None and step.assignee != assignee_now:
                     events.append(
                         (tid, change, step.at, "field", "assignee", _json(assignee_now),
@@ -857,17 +906,18 @@ def load_chunk(job: Job) -> int:
                 if step.message is None:
                     continue
                 public, kind, text, at = next(said)
-                mid = next(message_ids)
+                mid = first[0] if i == 0 and first else next(message_ids)
                 is_agent = kind == "agent"
                 messages.append(
                     (mid, tid, public, kind, agent_id if is_agent else None,
                      None if is_agent else cid, text, "",
                      "web" if is_agent else "email", at, change, "", "")
                 )  # fmt: skip
-                events.append(
-                    (tid, change, at, "message", "public" if public else "internal", None,
-                     json.dumps({"message_id": mid, "author_kind": kind}), *actor)
-                )  # fmt: skip
+                if i > 0:  # the first message is the opening event's
+                    events.append(
+                        (tid, change, at, "message", "public" if public else "internal", None,
+                         json.dumps({"message_id": mid, "author_kind": kind}), *actor)
+                    )  # fmt: skip
                 part = text.replace("\ue000", " ").replace("\ue001", " ") + SEPARATOR
                 used += len(part)
                 (public_parts if public else internal_parts).append(part)

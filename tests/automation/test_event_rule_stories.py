@@ -15,6 +15,7 @@ from sportello.outbox.models import OutboxMessage
 from sportello.tickets import pipeline
 from sportello.tickets.models import CustomField, Message, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
+from testing import recorded
 
 
 def event_rule(desk: Any, now: Any, **definition: Any) -> Any:
@@ -62,12 +63,18 @@ def test_phone_heats_up_gets_high_priority_and_the_replacements_team(
     ticket = out.ticket
     ticket.refresh_from_db()
     assert (ticket.priority, ticket.team_id) == (3, replacements.pk)
-    # and each change is recorded under the rule and its version
+    # and each change is recorded under the rule and its version, after the opening that
+    # carries the priority the ticket opened with (the default)
+    opening = TicketEvent.objects.get(ticket=ticket, kind="created")
+    assert (opening.actor_kind, opening.actor_id, opening.via) == ("contact", desk.alice.pk, "email")
+    assert recorded(opening)["values"]["priority"] == "normal"
+    assert "team" not in recorded(opening)["values"]
     events = TicketEvent.objects.filter(ticket=ticket, kind="field", field__in=["priority", "team"])
-    assert sorted((e.field, e.actor_kind, e.actor_id, e.cause, e.via, e.new_value) for e in events) == [
-        ("priority", "contact", desk.alice.pk, "", "email", "normal"),  # the default, on creation
-        ("priority", "rule", rule.pk, "rule:overheating@1", "rule", "high"),
-        ("team", "rule", rule.pk, "rule:overheating@1", "rule", replacements.pk),
+    assert sorted(
+        (e.field, e.actor_kind, e.actor_id, e.cause, e.via, e.old_value, e.new_value) for e in events
+    ) == [
+        ("priority", "rule", rule.pk, "rule:overheating@1", "rule", "normal", "high"),
+        ("team", "rule", rule.pk, "rule:overheating@1", "rule", None, replacements.pk),
     ]
     # and the trace says why
     trace = RuleTrace.objects.get(change_id=out.change_id)

@@ -21,8 +21,10 @@ from sportello.sla.calendars import calendar_save
 from sportello.sla.models import SlaFiring, SlaTimer, TicketSla
 from sportello.sla.services import policy_save
 from sportello.tickets import pipeline
-from sportello.tickets.models import Status, Ticket
+from sportello.tickets.audit import opening_value
+from sportello.tickets.models import Message, Status, Ticket, TicketEvent
 from sportello.tickets.pipeline import Mutation, NewMessage
+from testing import recorded
 
 
 def _load_seeder() -> Any:
@@ -259,3 +261,21 @@ def test_an_open_ticket_breaches_its_resolution_after_the_last_change(
     # 5 days (120 business hours) from Monday 08:00: Friday 17:00 two weeks later
     assert (history.clocks.breached, history.clocks.updated_at) == (True, at(18, 17))
     assert history.clocks.timers == ()
+
+
+def test_a_seeded_opening_carries_the_values_the_pipeline_records(desk: Any) -> None:
+    # Given Bob's ticket opened by e-mail through the pipeline
+    steps = [Step(at(0, 9), "contact", "contact", status="new")]
+    ticket = through_pipeline(desk, desk.bob, steps, priority="high", now=at(0, 9))
+    opening = TicketEvent.objects.get(ticket=ticket, kind="created")
+    message = Message.objects.get(ticket=ticket)
+    # When the seeder writes the same opening
+    values = seed.opening_values(
+        subject=ticket.subject, status="new", categories=dict(Status.objects.values_list("key", "category")),
+        priority="high", channel=ticket.channel, department=desk.books.pk, team=None, requester=desk.bob.pk,
+        organization=None, custom={}, tags=[],
+    )  # fmt: skip
+    # Then its values and message are the pipeline's
+    seeded = opening_value(number=ticket.number, values=values, message_id=message.pk, author_kind="contact")
+    assert seeded["values"] == recorded(opening)["values"]
+    assert seeded == opening.new_value

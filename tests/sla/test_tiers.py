@@ -15,6 +15,7 @@ from sportello.sla import timers
 from sportello.sla.models import SlaRecord
 from sportello.sla.services import policy_save
 from sportello.tickets import pipeline
+from sportello.tickets.audit import expand
 from sportello.tickets.models import Ticket, TicketEvent
 from sportello.tickets.pipeline import NewMessage
 from testing import recorded
@@ -134,11 +135,10 @@ def test_the_sla_escalates_a_tier_at_the_breach_and_reports_group_by_tier(
 
 
 def _team_events(ticket_id: int) -> list[tuple[Any, ...]]:
-    return list(
-        TicketEvent.objects.filter(ticket_id=ticket_id, kind="field", field="team")
-        .order_by("id")
-        .values_list("old_value", "new_value", "actor_kind", "cause")
-    )
+    """The team's changes in the trail, the ticket's opening read as its per-field events."""
+    events = expand(TicketEvent.objects.filter(ticket_id=ticket_id).order_by("id"))
+    teams = [e for e in events if (e.kind, e.field) == ("field", "team")]
+    return [(e.old_value, e.new_value, e.actor_kind, e.cause) for e in teams]
 
 
 def test_a_new_ticket_on_a_tier_path_is_in_its_first_tiers_team(desk: Any, api: Any, path: Any) -> None:
@@ -172,6 +172,10 @@ def test_a_ticket_opened_with_a_team_keeps_it_on_entering_the_path(desk: Any, ap
     assert r.status_code == 201, r.content
     assert r.json()["team_id"] == path["t2"].pk
     assert _team_events(r.json()["id"]) == [(None, path["t2"].pk, "agent", "")]
+    # (the agent's team is the opening's initial value, no event of its own)
+    opening = TicketEvent.objects.get(ticket_id=r.json()["id"], kind="created")
+    assert recorded(opening)["values"]["team"] == path["t2"].pk
+    assert not TicketEvent.objects.filter(ticket_id=r.json()["id"], kind="field", field="team").exists()
     entered = TicketEvent.objects.get(ticket_id=r.json()["id"], kind="tier")
     assert entered.new_value == {"path": "books", "tier": "t1", "team": path["t2"].pk}
 

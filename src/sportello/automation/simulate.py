@@ -23,6 +23,7 @@ from sportello.contacts.models import Contact
 from sportello.core.actors import Via
 from sportello.core.errors import ValidationFailed
 from sportello.tickets import services as ticket_services
+from sportello.tickets.audit import expand
 from sportello.tickets.models import Message, TicketEvent
 
 from .event_rules import explaining, forget_parsed_rules
@@ -147,7 +148,9 @@ def _collect(result: Simulation, *, change_id: uuid.UUID, ticket_id: int) -> Non
     from sportello.outbox.models import OutboxMessage
 
     result.change_id = str(change_id)
-    for e in TicketEvent.objects.filter(change_id=change_id, kind="field").order_by("id"):
+    # A new ticket's initial values are its `created` event's: read as field events (`expand`).
+    written = TicketEvent.objects.filter(change_id=change_id, kind__in=("field", "created")).order_by("id")
+    for e in (e for e in expand(written) if e.kind == "field"):
         result.changes.append(
             {
                 "field": e.field,

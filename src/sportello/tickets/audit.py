@@ -1,11 +1,19 @@
 """The audit of a change: one `TicketEvent` per thing it did, under whoever did it (the
 mutation's actor, or the rule, clock or blueprint that made an automatic part), built by one
 constructor (`event`); and the notices a change records about its own mail (an automatic reply
-suppressed, a reply to a customer without an address)."""
+suppressed, a reply to a customer without an address).
+
+A new ticket is opened by one `created` event that carries what its creator opened it with
+(`opening_value`): its number, its initial values and its first message. What automation changed
+on top at creation (a rule, an SLA clock, a blueprint) stays one event per change under whoever
+made it. Tickets opened by earlier versions have a bare `created` event (`{"number": n}`) followed
+by one `field`/`tags` event per initial value and a `message` event; `expand` reads both shapes
+as the per-field events, so every reader of the trail sees the same opening either way."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +28,10 @@ if TYPE_CHECKING:
     from .context import Context
 
 SYSTEM = Actor.system("System")
+
+# The keys of a `created` event's `new_value` besides `number` (see `opening_value`).
+OPENING_VALUES = "values"
+OPENING_MESSAGE = "message"
 
 
 def event(
@@ -61,6 +73,83 @@ def event(
     return row
 
 
+def opening_value(
+    *,
+    number: int,
+    values: Mapping[str, Any],
+    message_id: int | None,
+    author_kind: str = "",
+    public: bool = True,
+) -> dict[str, Any]:
+    """The `new_value` of the event that opens a ticket (kind `created`):
+
+        {"number": 42,
+         "values": {"subject": "…", "status": "new", "status_category": "new",
+                    "priority": "normal", "channel": "email", "department": 3, "requester": 7,
+                    "custom_fields.order_number": "A123", "tags": ["vip"], …},
+         "message": {"message_id": 9, "author_kind": "contact", "public": true}}
+
+    `values`: each field its creator set, named as a `field` event names it (custom fields one by
+    one as `custom_fields.<key>`, tags as one sorted list), with the value the ticket opened
+    with; a field left empty is absent. `message`: the first message (its id, who wrote it,
+    whether it is public), as a `message` event records one (`public` is that event's field:
+    `public` or `internal`); absent when the ticket opened without one."""
+    value: dict[str, Any] = {"number": number, OPENING_VALUES: dict(values)}
+    if message_id is not None:
+        value[OPENING_MESSAGE] = {"message_id": message_id, "author_kind": author_kind, "public": public}
+    return value
+
+
+def expand(events: Iterable[TicketEvent]) -> list[TicketEvent]:
+    """The events, each `created` event that carries its ticket's opening (`opening_value`) read
+    as the events it stands for: the bare `created` event (`{"number": n}`), one `field` event
+    (`tags` for the tags) per initial value from nothing to that value, in the order a diff
+    lists them, then the first message's `message` event — all of the opening's change, actor,
+    way in, cause and instant. Other events, and openings recorded one event per field, are
+    returned as they are. The derived events are not saved rows: only the bare `created` one
+    keeps its row's id."""
+    out: list[TicketEvent] = []
+    for e in events:
+        data = e.new_value
+        if e.kind != EventKind.CREATED or not isinstance(data, dict):
+            out.append(e)
+            continue
+        values = data.get(OPENING_VALUES)
+        message = data.get(OPENING_MESSAGE)
+        if not isinstance(values, dict) and not isinstance(message, dict):
+            out.append(e)
+            continue
+        bare = {k: v for k, v in data.items() if k not in (OPENING_VALUES, OPENING_MESSAGE)}
+        out.append(_derived(e, kind=EventKind.CREATED, field="", new=bare, pk=e.pk))
+        for name, value in sorted((values or {}).items()):
+            kind = EventKind.TAGS if name == "tags" else EventKind.FIELD
+            out.append(_derived(e, kind=kind, field=name, new=value))
+        if isinstance(message, dict):
+            field = "public" if message.get("public", True) else "internal"
+            new = {k: v for k, v in message.items() if k != "public"}
+            out.append(_derived(e, kind=EventKind.MESSAGE, field=field, new=new))
+    return out
+
+
+def _derived(e: TicketEvent, *, kind: EventKind, field: str, new: Any, pk: int | None = None) -> TicketEvent:
+    return TicketEvent(
+        id=pk,
+        ticket_id=e.ticket_id,
+        change_id=e.change_id,
+        at=e.at,
+        kind=kind,
+        field=field,
+        old_value=None,
+        new_value=new,
+        actor_kind=e.actor_kind,
+        actor_id=e.actor_id,
+        actor_label=e.actor_label,
+        via=e.via,
+        cause=e.cause,
+        depth=e.depth,
+    )
+
+
 def record_events(
     ctx: Context,
     requested: list[FieldChange],
@@ -68,7 +157,9 @@ def record_events(
     change_id: uuid.UUID,
 ) -> list[TicketEvent]:
     """One event per change: the caller's changes under the mutation's actor, then each change
-    automation made on top under the rule (or clock, or blueprint) that made it."""
+    automation made on top under the rule (or clock, or blueprint) that made it. A new ticket's
+    caller changes (its initial values) and first message are the one `created` event that
+    opens it (`opening_value`)."""
     m, ticket, now = ctx.mutation, ctx.ticket, ctx.now
 
     def row(
@@ -90,10 +181,19 @@ def record_events(
 
     rows: list[TicketEvent] = []
     if ctx.created:
-        rows.append(row(EventKind.CREATED, new={"number": ticket.number}))
-    rows += [field_event(c) for c in requested]
+        first = ctx.message
+        opening = opening_value(
+            number=ticket.number,
+            values={c.field: c.new for c in requested},
+            message_id=first.pk if first is not None else None,
+            author_kind=first.author_kind if first is not None else "",
+            public=first.public if first is not None else True,
+        )
+        rows.append(row(EventKind.CREATED, new=opening))
+    else:
+        rows += [field_event(c) for c in requested]
     rows += [row(r.kind, r.field, old=r.old, new=r.new) for r in m.records]
-    if ctx.message is not None:
+    if ctx.message is not None and not ctx.created:
         rows.append(message_event(ctx.message))
     rows += [field_event(c, ctx.writers.get(c.field)) for c in automatic]
     rows += [message_event(note.message, note.author) for note in ctx.notes]

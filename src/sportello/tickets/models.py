@@ -298,7 +298,16 @@ NOTIFICATION_NO_ADDRESS = "no_address"
 
 
 class TicketEvent(models.Model):
-    """The audit trail: one row per change, grouped by the mutation (`change_id`) that made it."""
+    """The audit trail: one row per change, grouped by the mutation (`change_id`) that made it.
+
+    A `field` (or `tags`) event is one field from `old_value` to `new_value`; a `message` event
+    one message (`new_value`: `message_id`, `author_kind`; `field`: `public` or `internal`). A new
+    ticket is opened by one `created` event whose `new_value` carries its number, the values its
+    creator set and its first message (`{"number", "values": {field: value}, "message":
+    {"message_id", "author_kind", "public"}}`, see `tickets.audit.opening_value`); what
+    automation changed at creation follows as events of their own under the rule, clock or
+    blueprint. Tickets opened before have a bare `created` event (`{"number"}`) followed by one
+    event per initial field and a `message` event; `tickets.audit.expand` reads both alike."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     change_id = models.UUIDField(default=uuid.uuid4)

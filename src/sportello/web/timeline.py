@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from sportello.accounts.models import Department, Team, User
 from sportello.contacts.models import Contact, Organization
+from sportello.tickets.audit import expand
 from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, CustomField, EventKind, Status, TicketEvent
 
 from .labels import CHANNEL_LABELS, FIELD_LABELS, category_label, priority_label, status_label
@@ -94,8 +95,10 @@ NOTHING_KNOWN = Known()
 
 
 def changes(events: Iterable[TicketEvent], known: Known = NOTHING_KNOWN) -> list[Change]:
+    # An opening recorded as one event with its initial values reads as the per-field events
+    # it stands for (`tickets.audit.expand`): both shapes of the trail read alike.
     # The category follows the status; its own row would only repeat the status change.
-    events = [e for e in events if not (e.kind == EventKind.FIELD and e.field == "status_category")]
+    events = [e for e in expand(events) if not (e.kind == EventKind.FIELD and e.field == "status_category")]
     # The opening values are the ticket's first state, not changes (see below): dropped before
     # their ids are resolved.
     openings = {e.change_id for e in events if e.kind == EventKind.CREATED}
