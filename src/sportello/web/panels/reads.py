@@ -2,13 +2,17 @@
 `PageReads` and hands it to the panels in `shared["reads"]`; a panel rendered alone (the history
 filter, a refused form) makes its own, and reads as the page would.
 
-Each part is read when a panel first asks for it: every status (the properties form's choices,
-the statuses "Send and set" offers, the history's status names), every department, the people
-who may work the ticket (the properties form's and the task form's assignees, the names in the
-history), the department's layout (the properties, the custom fields a process step asks for),
-the requester with the counts of their tickets (the customer panel, the process's facts), and
-the configurations' signatures (`core.config`: SLA policies, calendars, tier paths, blueprints).
-Nothing outlives the request."""
+The page reads its ticket with what it shows of it besides (`page_ticket`: tags, requester and
+counts, SLA clocks, e-mail deliveries, colleagues on the ticket), in one statement. What admins
+configure is the per-process configuration, under the one signature read of the request
+(`core.config`): every status (the properties form's choices, the statuses "Send and set"
+offers, the history's status names), the departments, teams and people (`accounts.structure`:
+the properties form's and the task form's choices, the names the page and the history show),
+the department's layout and the custom fields (`tickets.configuration`), the SLA policies,
+calendars, tier paths and blueprints. Each part is taken when a panel first asks for it; a
+ticket not read by `page_ticket` has its requester read with its counts in one statement.
+Nothing outlives the request; the configuration's rows are shared by the process: never
+changed here."""
 
 from __future__ import annotations
 
@@ -17,7 +21,19 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Aggregate, Count, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.http import HttpRequest
@@ -254,12 +270,10 @@ def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
     who have it open (`presence`). `PageReads` and the panels take these from the ticket (the
     tags as prefetched, `page_deliveries` by message id, `page_viewers`)."""
     visible = Ticket.objects.filter(selectors.ticket_scope(principal=user))
-    replies = Message.objects.filter(
-        ticket_id=OuterRef(OuterRef("pk")), public=True, author_kind=AuthorKind.AGENT
-    ).values("pk")
+    replies = Message.objects.filter(public=True, author_kind=AuthorKind.AGENT)
     emails = OutboxMessage.objects.annotate(
         reply_id=Cast(KeyTextTransform("message_id", "payload"), IntegerField())
-    ).filter(kind="email", reply_id__in=replies)
+    ).filter(kind="email", reply_id__in=replies.filter(ticket_id=OuterRef(OuterRef("pk"))).values("pk"))
     viewers = TicketViewer.objects.filter(
         ticket_id=OuterRef("pk"), seen_at__gte=now - presence.PRESENCE_TTL
     ).exclude(agent_id=user.pk)
@@ -275,15 +289,24 @@ def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
                 page_tag_rows=json_rows(
                     TicketTag.objects.filter(ticket_id=OuterRef("pk")), "ticket_id", id="id", name="name"
                 ),
-                page_delivery_rows=json_rows(
-                    emails,
-                    "kind",
-                    id="id",
-                    message="reply_id",
-                    status="status",
-                    attempts="attempts",
-                    last_error="last_error",
-                    sent_at="sent_at",
+                # The e-mails are found by their reply (kept where the reply was written, they
+                # stay when a merge moves it): asked only when the ticket has replies.
+                page_delivery_rows=Case(
+                    When(
+                        Exists(replies.filter(ticket_id=OuterRef("pk"))),
+                        then=json_rows(
+                            emails,
+                            "kind",
+                            id="id",
+                            message="reply_id",
+                            status="status",
+                            attempts="attempts",
+                            last_error="last_error",
+                            sent_at="sent_at",
+                        ),
+                    ),
+                    default=None,
+                    output_field=JSONField(),
                 ),
                 page_viewer_rows=json_rows(viewers, "ticket_id", agent="agent_id", replying="replying"),
             )
