@@ -371,18 +371,16 @@ def test_ticket_page_query_count_is_bounded(
     client = browser(desk.agent)
     ticket = _busy_ticket(open_ticket, client)
     client.get(f"/tickets/{ticket.pk}/")
-    # (21: the session and the agent; the ticket with its tags, and the tickets it is linked to by
-    # a merge or a follow-up; the department's layout, for the properties and the fields agents
-    # must fill before solving; every status once, for the properties form, the statuses "Send
-    # and set" offers and the history's names; the departments, the teams and the people who may
-    # work the ticket once, for both forms' assignees and the history's names; the requester
-    # with the counts of their tickets; the other tickets of the requester, open and earlier, in
-    # one; four the workflow panels: SLA clocks, whether a process applies, tasks, and the
-    # configurations' signature for the tier path; the messages, their attachments and how the
-    # replies' e-mails fared; the history's events, its names all known already; the colleagues
-    # viewing or replying. The composer's canned responses and macros are read when a picker is
-    # opened.)
-    with django_assert_num_queries(21):
+    # (10: the session and the agent; the ticket, in one statement with its tags, its requester
+    # and their organization with the counts of their tickets, its SLA clocks, how the replies'
+    # e-mails fared and the colleagues viewing or replying; the configurations' signature, under
+    # which the statuses, the departments, the teams, the people and the department's layout are
+    # the process's (for the forms, the details, the history's names, the tasks' assignees and
+    # the messages' authors); the tickets it is linked to by a merge or a follow-up; whether a
+    # process applies; the tasks; the messages with their attachments; the other tickets of the
+    # requester, open and earlier, in one; the history's events. The composer's canned responses
+    # and macros are read when a picker is opened.)
+    with django_assert_num_queries(10):
         client.get(f"/tickets/{ticket.pk}/")
 
 
@@ -393,16 +391,15 @@ def test_a_light_agents_ticket_page_reads_what_it_shows_once(
     ticket = _busy_ticket(open_ticket, client)
     light = browser(desk.light)
     light.get(f"/tickets/{ticket.pk}/")
-    # (19: the agent's page less two: no process (light agents read none) and no teams (the
-    # ticket has none; else its team is named from them). The details list names the department
-    # from the departments, the assignee from the people the task form offers.)
-    with django_assert_num_queries(19):
+    # (9: the agent's page less one: no process (light agents read none). The details list
+    # names the department, the team and the assignee from the desk's, read with the signature.)
+    with django_assert_num_queries(9):
         html = light.get(f"/tickets/{ticket.pk}/").content.decode()
     assert '<dt>Department</dt><dd dir="auto">Books</dd>' in html
 
 
 def test_a_ticket_in_a_blueprint_reuses_the_pages_ticket_for_its_process(
-    desk: Any, browser: Any, now: Any, django_assert_max_num_queries: Any
+    desk: Any, browser: Any, now: Any, django_assert_num_queries: Any
 ) -> None:
     from workflow_setup import customer_ticket, returns_blueprint, returns_fields
 
@@ -411,12 +408,11 @@ def test_a_ticket_in_a_blueprint_reuses_the_pages_ticket_for_its_process(
     ticket = customer_ticket(desk, now)
     client = browser(desk.agent)
     client.get(f"/tickets/{ticket.pk}/")
-    # (23: the same page without a process costs 20 (no tags, no replies); the process adds 3: its
-    # definition (the history names its states from it), the agent's departments and teams for
-    # who may perform a step. The ticket and its tags, the requester and the configurations'
-    # signature for its facts, the custom fields its forms ask for (the layout's) are the page's,
-    # not read again.)
-    with django_assert_max_num_queries(23):
+    # (13: the same page without a process costs 10; the process adds 3: its definition (the
+    # history names its states from it), the agent's departments and teams for who may perform
+    # a step. The ticket and its tags, the requester and the configurations' signature for its
+    # facts, the custom fields its forms ask for (the layout's) are the page's, not read again.)
+    with django_assert_num_queries(13):
         r = client.get(f"/tickets/{ticket.pk}/")
     assert "<bdi>Send the return label</bdi>" in r.content.decode()
 

@@ -9,6 +9,7 @@ picked it and has not saved yet) shows that department's fields, teams and agent
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -126,13 +127,14 @@ def _to_minute(at: datetime | None) -> datetime | None:
 class PropertyChoices:
     """What the form offers, when the page has read it already (`web.panels.reads`): every
     status, every department, the active people who may work the ticket (admins, its
-    department's people, each with `in_department`, and its assignee) and the department's teams
+    department's people, whose ids are `members`, and its assignee) and the department's teams
     with the ticket's own. They hold for the ticket's department; the form reads its own for
     another one."""
 
     statuses: Sequence[Status]
     departments: Sequence[Department]
     people: Sequence[User]
+    members: AbstractSet[int]
     teams: Sequence[Team]
 
 
@@ -201,7 +203,7 @@ class TicketPropertiesForm(forms.Form):
                 u
                 for u in choices.people
                 if u.role != Role.LIGHT_AGENT
-                and (u.role == Role.ADMIN or u.in_department or u.pk == ticket.assignee_id)  # type: ignore[attr-defined]
+                and (u.role == Role.ADMIN or u.pk in choices.members or u.pk == ticket.assignee_id)
             ]
             teams = choices.teams
         else:

@@ -22,7 +22,7 @@ from sportello.tickets.models import Ticket
 
 from . import panels
 from .errors import attach_error
-from .panels.reads import PageReads
+from .panels.reads import PageReads, name_records, page_ticket
 from .shell import agent_required
 
 
@@ -34,6 +34,14 @@ def ticket_for(request: HttpRequest, ticket_id: int) -> Ticket:
         raise Http404 from None
 
 
+def page_ticket_for(request: HttpRequest, ticket_id: int, *, now: datetime) -> Ticket:
+    """`ticket_for`, with what the whole page shows of the ticket (`panels.reads.page_ticket`)."""
+    try:
+        return page_ticket(user=request.user, ticket_id=ticket_id, now=now)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
+
+
 def ticket_context(
     request: HttpRequest, ticket: Ticket, *, now: datetime, **overrides: Any
 ) -> dict[str, Any]:
@@ -41,13 +49,15 @@ def ticket_context(
     into another is read-only for everyone (its properties as a list, no composer, no process
     steps): its conversation goes on where it was merged."""
     merged = ticket.merged_into_id is not None
+    # What several panels show, read once for all of them.
+    reads = PageReads(user=request.user, ticket=ticket)  # type: ignore[arg-type]
+    name_records(ticket, reads.memo)
     context: dict[str, Any] = {
         "ticket": ticket,
         "now": now,
         "may_edit": permissions.can_edit_fields(request.user) and not merged,  # type: ignore[arg-type]
         "links": links.ticket_links(principal=request.user, ticket=ticket),  # type: ignore[arg-type]
-        # What several panels show, read once for all of them.
-        "reads": PageReads(user=request.user, ticket=ticket),  # type: ignore[arg-type]
+        "reads": reads,
     }
     for panel in panels.PANELS:
         context.update(panel.context(request, ticket, now=now, shared=context))
@@ -59,7 +69,7 @@ def ticket_context(
 @require_GET
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     now = clock.now()
-    ticket = ticket_for(request, ticket_id)
+    ticket = page_ticket_for(request, ticket_id, now=now)
     return render(request, "web/ticket.html", ticket_context(request, ticket, now=now))
 
 
@@ -67,7 +77,7 @@ def changed(request: HtmxRequest, ticket_id: int, *, now: datetime) -> HttpRespo
     """After a successful change: HTMX gets the refreshed ticket, a plain form post a redirect."""
     if not request.htmx:
         return redirect("web:ticket", ticket_id=ticket_id)
-    ticket = ticket_for(request, ticket_id)
+    ticket = page_ticket_for(request, ticket_id, now=now)
     return render(request, "web/ticket.html#ticket", ticket_context(request, ticket, now=now))
 
 

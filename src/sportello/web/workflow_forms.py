@@ -5,6 +5,7 @@ refusals back on the form in the agent's language (`transition_problem_message`)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,12 +76,14 @@ def custom_fields_of(
     return found
 
 
-def _agents_for(ticket: Ticket, people: Iterable[User] | None = None) -> list[tuple[str, str]]:
+def _agents_for(
+    ticket: Ticket, people: Iterable[User] | None = None, members: AbstractSet[int] = frozenset()
+) -> list[tuple[str, str]]:
     """Active agents who may see the ticket: admins and its department's people. `people`: the
-    page's (`web.panels.reads.PageReads.people`: these, each with `in_department`, and the
+    page's (`web.panels.reads.PageReads.people`: these, whose ids are `members`, and the
     assignee), when it read them already."""
     if people is not None:
-        people = [u for u in people if u.role == Role.ADMIN or u.in_department]  # type: ignore[attr-defined]
+        people = [u for u in people if u.role == Role.ADMIN or u.pk in members]
     else:
         people = (
             User.objects.filter(is_active=True)
@@ -297,11 +300,17 @@ class TaskForm(_PlainLabels, forms.Form):
     reminder = forms.ChoiceField(label=_("Reminder"), required=False, choices=REMINDER_CHOICES)
 
     def __init__(
-        self, *args: Any, ticket: Ticket, me: User, people: Iterable[User] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        ticket: Ticket,
+        me: User,
+        people: Iterable[User] | None = None,
+        members: AbstractSet[int] = frozenset(),
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("auto_id", "task-%s")
         super().__init__(*args, **kwargs)
-        choice_field(self, "assignee").choices = _agents_for(ticket, people)
+        choice_field(self, "assignee").choices = _agents_for(ticket, people, members)
         self.fields["assignee"].initial = str(me.pk)
 
     def clean(self) -> dict[str, Any]:

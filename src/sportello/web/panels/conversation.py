@@ -3,22 +3,45 @@ permission-checked download view, a thumbnail for images, the size and a type ic
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from django.db.models import OuterRef
 from django.http import HttpRequest
 
 from sportello.accounts.models import User
+from sportello.accounts.structure import structure
 from sportello.tickets import selectors
 from sportello.tickets.attachments import SAFE_IMAGE_TYPES
 from sportello.tickets.models import Attachment, AuthorKind, Message, Ticket
+
+from .reads import json_rows
 
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-7z-compressed", "application/gzip", "application/x-tar"}
 )
 
 
-def file_kind(attachment: Attachment) -> str:
+class FileLike(Protocol):
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """An attachment as the conversation shows it, with its `kind` (`file_kind`)."""
+
+    pk: int
+    filename: str
+    content_type: str
+    size: int
+    kind: str
+
+
+def file_kind(attachment: FileLike) -> str:
     """The kind of file, for its icon: image, pdf, text, sheet, archive or file."""
     ctype = attachment.content_type
     name = attachment.filename.lower()
@@ -35,20 +58,46 @@ def file_kind(attachment: Attachment) -> str:
     return "file"
 
 
-def _conversation(user: User, ticket: Ticket) -> list[Message]:
-    """The messages, each agent reply with how its e-mail fared (`delivery`, or None), each
-    attachment with its kind (`kind`)."""
+def _file(row: dict[str, Any]) -> File:
+    f = File(int(row["id"]), row["filename"], row["content_type"], int(row["size"]), "")
+    return replace(f, kind=file_kind(f))
+
+
+def _conversation(user: User, ticket: Ticket, memo: dict[str, Any] | None = None) -> list[Message]:
+    """The messages, in one statement with their attachments (`files`, by id, each with its
+    kind); each agent reply with how its e-mail fared (`delivery`, or None: read with the ticket
+    by `reads.page_ticket`, else one statement). The agents who wrote them are the desk's."""
     from sportello.outbox.services import delivery_states
 
-    messages = list(selectors.message_list(principal=user, ticket=ticket))
-    states = delivery_states([m.pk for m in messages if m.public and m.author_kind == AuthorKind.AGENT])
+    files = json_rows(
+        Attachment.objects.filter(message_id=OuterRef("pk")),
+        "message_id",
+        id="id",
+        filename="filename",
+        content_type="content_type",
+        size="size",
+    )
+    messages: list[Message] = list(
+        selectors.message_list(principal=user, ticket=ticket)
+        .select_related(None)
+        .select_related("author_contact")
+        .prefetch_related(None)
+        .annotate(file_rows=files)
+    )
+    people = structure(memo).users
     for m in messages:
-        m.delivery = states.get(m.pk)  # type: ignore[attr-defined]
-        m.files = sorted(m.attachments.all(), key=lambda a: a.pk)  # type: ignore[attr-defined]
-        for a in m.files:  # type: ignore[attr-defined]
-            a.kind = file_kind(a)
+        if m.author_agent_id is not None and (author := people.get(m.author_agent_id)) is not None:
+            m.author_agent = author
+    states = getattr(ticket, "page_deliveries", None)
+    if states is None:
+        states = delivery_states([m.pk for m in messages if m.public and m.author_kind == AuthorKind.AGENT])
+    for m in messages:
+        replied = m.public and m.author_kind == AuthorKind.AGENT
+        m.delivery = states.get(m.pk) if replied else None  # type: ignore[attr-defined]
+        m.files = sorted((_file(r) for r in m.file_rows or []), key=lambda f: f.pk)  # type: ignore[attr-defined]
     return messages
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    return {"conversation": _conversation(request.user, ticket)}  # type: ignore[arg-type]
+    memo = shared["reads"].memo if "reads" in shared else None
+    return {"conversation": _conversation(request.user, ticket, memo)}  # type: ignore[arg-type]

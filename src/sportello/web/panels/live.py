@@ -21,7 +21,9 @@ def etag(*, ticket_id: int, version: int, viewers: list[presence.Viewer]) -> str
 
 
 def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict[str, Any]) -> dict[str, Any]:
-    viewers = presence.presence_list(ticket_id=ticket.pk, exclude=request.user, now=now)  # type: ignore[arg-type]
+    viewers = getattr(ticket, "page_viewers", None)  # read with the ticket (`reads.page_ticket`)
+    if viewers is None:
+        viewers = presence.presence_list(ticket_id=ticket.pk, exclude=request.user, now=now)  # type: ignore[arg-type]
     return {
         "viewers": viewers,
         "live_etag": etag(ticket_id=ticket.pk, version=ticket.version, viewers=viewers),

@@ -5,11 +5,9 @@ list (`custom_fields`: label and displayed value, picklist values by their label
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,7 +17,7 @@ from sportello.tickets import selectors
 from sportello.tickets.models import LayoutField, Ticket
 
 from ..properties_form import TicketPropertiesForm
-from .reads import PageReads, page_reads
+from .reads import page_reads
 
 TEMPLATE = "web/ticket/_properties.html"
 
@@ -65,22 +63,4 @@ def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict
     else:
         out["properties_form"] = None
         out["custom_fields"] = [(r.field.label, display_value(r, values.get(r.field.key))) for r in rows]
-        _details_of(ticket, reads)
     return out
-
-
-def _details_of(ticket: Ticket, reads: PageReads) -> None:
-    """The details list names the department, the team and the assignee: set from what the page
-    reads for its other panels (the history names departments and teams too; the task form
-    offers the people) rather than read one by one. One not found there (an assignee no longer
-    active) is read as the list shows it."""
-    if (department := _by_pk(reads.departments, ticket.department_id)) is not None:
-        ticket.department = department
-    if ticket.team_id is not None and (team := _by_pk(reads.teams, ticket.team_id)) is not None:
-        ticket.team = team
-    if ticket.assignee_id is not None and (assignee := _by_pk(reads.people, ticket.assignee_id)) is not None:
-        ticket.assignee = assignee
-
-
-def _by_pk[M: Model](rows: Iterable[M], pk: int) -> M | None:
-    return next((r for r in rows if r.pk == pk), None)

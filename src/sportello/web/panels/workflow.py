@@ -18,6 +18,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from sportello.accounts.models import Role, User
+from sportello.accounts.structure import structure
 from sportello.blueprints import selectors as bp_selectors
 from sportello.core.errors import NotFound, PermissionDenied
 from sportello.engine import blueprints as bp_engine
@@ -128,7 +129,11 @@ def _sla_clock(
 def sla_panel(ticket: Ticket, *, now: datetime, memo: dict[str, Any]) -> SlaPanel | None:
     """The ticket's targeted clocks: every running one, and the last instance of a metric that
     has none running (met or missed). None when the ticket has no SLA clocks."""
-    row = TicketSla.objects.filter(ticket=ticket).select_related("policy").first()
+    row: TicketSla | None
+    if Ticket.sla.is_cached(ticket):  # read with the ticket (`reads.page_ticket`)
+        row = getattr(ticket, "sla", None)
+    else:
+        row = TicketSla.objects.filter(ticket=ticket).select_related("policy").first()
     if row is None:
         return None
     state = sla_engine.state_from_data(row.state)
@@ -306,12 +311,16 @@ def tasks_panel(
     """The ticket's tasks; `reads`: the page's, whose people the new task's form offers."""
     user = request.user
     assert isinstance(user, User)
-    tasks = (
+    # Not each task's ticket (the page's), nor its assignee (the desk's people).
+    tasks = list(
         task_selectors.task_list(principal=user, ticket_id=ticket.pk)
-        .select_related(None)  # not each task's ticket: the page's
-        .select_related("assignee")
+        .select_related(None)
         .order_by("status", "due_at", "id")
     )
+    people = structure(reads.memo if reads is not None else None).users
+    for t in tasks:
+        if t.assignee_id is not None and (assignee := people.get(t.assignee_id)) is not None:
+            t.assignee = assignee
     rows = [
         TaskRow(
             task=t,
@@ -323,7 +332,11 @@ def tasks_panel(
     ]
     # A ticket merged into another takes no new work: its tasks are listed, new ones go there.
     if form is None and user.is_active and ticket.merged_into_id is None:
-        form = TaskForm(ticket=ticket, me=user, people=reads.people if reads is not None else None)
+        form = (
+            TaskForm(ticket=ticket, me=user, people=reads.people, members=reads.members)
+            if reads is not None
+            else TaskForm(ticket=ticket, me=user)
+        )
     return TasksPanel(rows=rows, open_count=sum(1 for r in rows if not r.done), form=form, notice=notice)
 
 

@@ -20,7 +20,7 @@ from sportello.tickets.models import Ticket
 
 from ..panels import live as live_panel
 from ..shell import agent_required
-from ..ticket_page import ticket_context, ticket_for
+from ..ticket_page import page_ticket_for, ticket_context, ticket_for
 
 STATES = ("viewing", "replying", "gone")
 
@@ -51,7 +51,7 @@ def ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
         seen = request.GET.get("v", "")
         if seen.isdigit() and int(seen) != version:
             # The ticket changed: the regions that show it, rendered as the page renders them.
-            ticket = ticket_for(request, ticket_id)
+            ticket = page_ticket_for(request, ticket_id, now=now)
             context = ticket_context(request, ticket, now=now, live_updated=True)
         else:  # only who else is here changed: the live strip alone
             shown = Ticket(pk=ticket_id, version=version, status_category=category)
