@@ -95,9 +95,7 @@ class User(AbstractBaseUser):
         """A member of the department (admins are not members unless added)."""
         if department_id in self.known_departments:
             return True
-        from .structure import departments_of  # the per-process structure, read with the models
-
-        return department_id in departments_of(self.pk)
+        return self.departments.filter(pk=department_id).exists()
 
     @property
     def is_staff(self) -> bool:

@@ -137,6 +137,12 @@ def _department(pk: Any) -> Department:
     return found
 
 
+def _member_of(agent: User, department_id: int) -> bool:
+    """Whether the agent is a member of the department: known from the read that chose them
+    (a round-robin pool), else from the desk's structure (`accounts.structure`)."""
+    return department_id in agent.known_departments or department_id in structure.departments_of(agent.pk)
+
+
 def _requester(pk: Any) -> Contact:
     found = rows.get_by_pk(Contact, _valid_pk(pk, "requester"))  # one plain statement
     if found is None:
@@ -230,7 +236,7 @@ def apply_fields(
             if "assignee" in values:
                 raise ValidationFailed("light agents cannot be assigned tickets", field="assignee")
             ticket.assignee = None
-        elif assignee.role != Role.ADMIN and not assignee.is_member_of(ticket.department_id):
+        elif assignee.role != Role.ADMIN and not _member_of(assignee, ticket.department_id):
             if "assignee" in values:
                 raise ValidationFailed(
                     "this agent is not a member of the ticket's department", field="assignee"
