@@ -52,8 +52,8 @@ from email.message import EmailMessage
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
@@ -219,21 +219,30 @@ class _Seen:
 
 def _seen(*, key: str, sender: str, now: datetime) -> _Seen:
     """Whether the message was ingested before, and whether its sender is flooding us, in one
-    statement (the unique dedupe key's index and the sender's)."""
+    statement (on the unique dedupe key's index and the sender's). Written out: the ORM's
+    aggregate with filters costs more to build than the statement to run, on every message."""
     limit = int(settings.SPORTELLO["MAIL_FLOOD_PER_5_MINUTES"])
     block = timedelta(seconds=float(settings.SPORTELLO["MAIL_FLOOD_BLOCK_SECONDS"]))
     window = timedelta(minutes=5)
-    match = Q(dedupe_key=key)
-    if sender:
-        match |= Q(sender=sender, received_at__gte=now - max(block, window))
-    mine = Q(sender=sender) if sender else Q(pk__in=[])
-    found = InboundMail.objects.filter(match).aggregate(
-        duplicate=Max("id", filter=Q(dedupe_key=key)),
-        recent=Count("id", filter=mine & Q(received_at__gte=now - window)),
-        throttled=Count("id", filter=mine & Q(received_at__gte=now - block, reason__startswith=THROTTLED)),
+    table = connection.ops.quote_name(InboundMail._meta.db_table)
+    if not sender:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE dedupe_key = %s", [key])  # noqa: S608  (table)
+            row = cursor.fetchone()
+        return _Seen(duplicate=row[0] if row is not None else None, flooding=False)
+    at = connection.ops.adapt_datetimefield_value
+    since, recent, blocked = at(now - max(block, window)), at(now - window), at(now - block)
+    sql = (
+        "SELECT MAX(CASE WHEN dedupe_key = %s THEN id END), "  # noqa: S608  (the model's table)
+        "COUNT(CASE WHEN sender = %s AND received_at >= %s THEN 1 END), "
+        "COUNT(CASE WHEN sender = %s AND received_at >= %s AND SUBSTR(reason, 1, %s) = %s THEN 1 END) "
+        f"FROM {table} WHERE dedupe_key = %s OR (sender = %s AND received_at >= %s)"
     )
-    flooding = bool(sender) and (bool(found["throttled"]) or found["recent"] >= limit)
-    return _Seen(duplicate=found["duplicate"], flooding=flooding)
+    params = [key, sender, recent, sender, blocked, len(THROTTLED), THROTTLED, key, sender, since]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        duplicate, sent, throttled = cursor.fetchone()
+    return _Seen(duplicate=duplicate, flooding=bool(throttled) or sent >= limit)
 
 
 def _sender(parsed: ParsedMail | None) -> str:
