@@ -4,14 +4,18 @@ quarantine entry with a reason. Never an exception for bad mail.
 `mail_ingest` is the one entry point (IMAP polling, the MTA endpoint and `sportello mail ingest`
 all call it). In order:
 
-1. **Keep the raw bytes** (attachment storage) and **parse** best-effort (`mail.parse`); above
-   the size, part or attachment limits the message is quarantined unparsed.
+1. **Parse** best-effort (`mail.parse`) and, unless it was ingested before (2), **keep the raw
+   bytes** (attachment storage, written once); above the size, part or attachment limits the
+   message is quarantined unparsed.
 2. **Idempotency.** The dedupe key is the Message-ID with the sender's address (a forged
    Message-ID from someone else does not suppress a different message), or without a
-   Message-ID the bytes' SHA-256. Ingesting the same message again writes nothing.
+   Message-ID the bytes' SHA-256. Ingesting the same message again writes nothing. One
+   statement tells a message seen before and how much its sender sent lately (the flood check).
 3. **Where it came in**: the mailbox polled, else the envelope recipient, else the first of
    Delivered-To / To / Cc that is one of our mailboxes (tagged reply addresses count as their
-   base address). The mailbox gives the department.
+   base address). The mailbox gives the department. The mailboxes, our own addresses and the
+   agents' addresses come from a per-process cache (`channels.addresses`); the whole message
+   reads the configuration's signature once (`config.read_once`), its change included.
 4. **Noise and loops** (`mail.classify`): our own messages coming back are ignored; bounces
    (delivery status notifications) mark the address bouncing and are recorded on the ticket of
    the message that bounced, never opening a ticket; a sender over the flood limit is
@@ -48,12 +52,12 @@ from email.message import EmailMessage
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
-from sportello.accounts.models import Department, User
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
+from sportello.core import config
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import DomainError
 from sportello.core.text import fit_line, sanitize_html
@@ -82,7 +86,8 @@ from sportello.tickets.models import (
 from sportello.tickets.pipeline import Mutation, NewMessage, NewRecord, StoredFile
 from sportello.tickets.services import FOLLOW_UP_TAG
 
-from .models import AddressHealth, InboundMail, InboundStatus, Mailbox
+from .addresses import MailboxAddress, addresses
+from .models import MESSAGE_ID_PREFIX, AddressHealth, InboundMail, InboundStatus, Mailbox, MessageIdPrefix
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +99,8 @@ VIAS = ("imap", "mta", "pipe")
 LANGUAGE_SAMPLE = 5_000  # characters of a first message read to tell its language
 THROTTLED = "sender throttled"
 PARTICIPANTS_MAX = 48  # addresses in To/Cc of one message that become participants of its ticket
+# What threading reads of a ticket: whether the sender takes part, whether it is closed or merged.
+_THREAD_FIELDS = ("id", "number", "status_category", "merged_into_id", "requester_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +148,26 @@ def mail_ingest(
     the message may be offered again."""
     if via not in VIAS:
         raise ValueError(f"via must be one of {VIAS}")
-    sha = hashlib.sha256(raw).hexdigest()
+    # The mailboxes, our addresses and the desk's configuration are read under one signature
+    # read for the whole message, its change included.
+    with config.read_once():
+        return _ingest(raw=raw, via=via, now=now, mailbox=mailbox, recipient=recipient)
+
+
+def _ingest(
+    *, raw: bytes, via: str, now: datetime, mailbox: Mailbox | None, recipient: str | None
+) -> InboundResult:
     try:
         parsed: ParsedMail | None = parse_mail(raw, limits=_limits())
         too_large = ""
     except MailTooLarge as exc:
         parsed, too_large = None, exc.reason
+    sha = parsed.sha256 if parsed is not None else hashlib.sha256(raw).hexdigest()
     key = _dedupe_key(parsed, sha)
-    found = InboundMail.objects.filter(dedupe_key=key).first()
-    if found is not None:
-        return _result(found, duplicate=True)
+    sender = _sender(parsed)
+    seen = _seen(key=key, sender=sender, now=now)
+    if seen.duplicate is not None:
+        return _result(InboundMail.objects.get(pk=seen.duplicate), duplicate=True)
     storage = attachment_storage()
     raw_key = storage.save(storage_key_new(), ContentFile(raw))
     stored = [raw_key]
@@ -164,17 +181,25 @@ def mail_ingest(
                 sha256=sha,
                 size=len(raw),
                 raw_key=raw_key,
+                sender=sender,
                 received_at=now,
             )
             if parsed is None:
                 _quarantine(row, f"too large: {too_large}")
             else:
                 _Ingest(
-                    row=row, parsed=parsed, mailbox=mailbox, recipient=recipient, now=now, stored=stored
+                    row=row,
+                    parsed=parsed,
+                    mailbox=mailbox,
+                    recipient=recipient,
+                    now=now,
+                    stored=stored,
+                    flooding=seen.flooding,
                 ).run()
             row.save(force_insert=True)
     except IntegrityError:
-        # The same message, ingested concurrently by another worker, committed first.
+        # The same message, ingested concurrently by another worker, committed first: its
+        # insert under the unique dedupe key failed and the whole change rolled back.
         _delete_files(stored)
         found = InboundMail.objects.filter(dedupe_key=key).first()
         if found is None:
@@ -184,6 +209,47 @@ def mail_ingest(
         _delete_files(stored)
         raise
     return _result(row, duplicate=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    duplicate: int | None  # the message already ingested under the dedupe key
+    flooding: bool  # the sender is over the flood limit, or throttled within the block window
+
+
+def _seen(*, key: str, sender: str, now: datetime) -> _Seen:
+    """Whether the message was ingested before, and whether its sender is flooding us, in one
+    statement (on the unique dedupe key's index and the sender's). Written out: the ORM's
+    aggregate with filters costs more to build than the statement to run, on every message."""
+    limit = int(settings.SPORTELLO["MAIL_FLOOD_PER_5_MINUTES"])
+    block = timedelta(seconds=float(settings.SPORTELLO["MAIL_FLOOD_BLOCK_SECONDS"]))
+    window = timedelta(minutes=5)
+    table = connection.ops.quote_name(InboundMail._meta.db_table)
+    if not sender:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE dedupe_key = %s", [key])  # noqa: S608  (table)
+            row = cursor.fetchone()
+        return _Seen(duplicate=row[0] if row is not None else None, flooding=False)
+    at = connection.ops.adapt_datetimefield_value
+    since, recent, blocked = at(now - max(block, window)), at(now - window), at(now - block)
+    sql = (
+        "SELECT MAX(CASE WHEN dedupe_key = %s THEN id END), "  # noqa: S608  (the model's table)
+        "COUNT(CASE WHEN sender = %s AND received_at >= %s THEN 1 END), "
+        "COUNT(CASE WHEN sender = %s AND received_at >= %s AND SUBSTR(reason, 1, %s) = %s THEN 1 END) "
+        f"FROM {table} WHERE dedupe_key = %s OR (sender = %s AND received_at >= %s)"
+    )
+    params = [key, sender, recent, sender, blocked, len(THROTTLED), THROTTLED, key, sender, since]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        duplicate, sent, throttled = cursor.fetchone()
+    return _Seen(duplicate=duplicate, flooding=bool(throttled) or sent >= limit)
+
+
+def _sender(parsed: ParsedMail | None) -> str:
+    """The sender's address, lower-case, when the message has exactly one From; else ""."""
+    if parsed is None or len(parsed.from_) != 1:
+        return ""
+    return parsed.from_[0].email.lower()[:254]
 
 
 def _result(row: InboundMail, *, duplicate: bool) -> InboundResult:
@@ -233,22 +299,27 @@ class _Ingest:
         recipient: str | None,
         now: datetime,
         stored: list[str],
+        flooding: bool,
     ) -> None:
         self.row, self.parsed, self.now, self.stored = row, parsed, now, stored
-        self.mailbox = mailbox
+        self.flooding = flooding
+        # The mailbox it came in at: the one polled, else found among the cached addresses.
+        self.mailbox: MailboxAddress | None = (
+            MailboxAddress(
+                id=mailbox.pk, address=mailbox.address.lower(), department_id=mailbox.department_id
+            )
+            if mailbox is not None
+            else None
+        )
         self.recipient = (recipient or "").strip().lower()
         row.subject = fit_line(parsed.subject, max_length=INBOUND_SUBJECT_MAX)
         self.subject = fit_line(parsed.subject, max_length=MESSAGE_SUBJECT_MAX_LENGTH)
         row.defects = list(parsed.defects)[:100]
-        row.sender = parsed.from_[0].email.lower()[:254] if len(parsed.from_) == 1 else ""
 
     def run(self) -> None:
         row, parsed = self.row, self.parsed
-        mailboxes = list(Mailbox.objects.filter(active=True).select_related("department"))
-        ours = {m.address.lower() for m in mailboxes} | {
-            e.lower() for e in Department.objects.exclude(email="").values_list("email", flat=True)
-        }
-        ours.add(str(settings.DEFAULT_FROM_EMAIL).lower())
+        known = addresses()
+        ours = known.ours | {str(settings.DEFAULT_FROM_EMAIL).lower()}
         message = parsed.message or EmailMessage()
         auto = classify.automation(
             message,
@@ -260,9 +331,10 @@ class _Ingest:
         if auto.ours:
             row.status, row.reason = InboundStatus.IGNORED, "our own message came back (mail loop)"
             return
-        mailbox = self.mailbox or self._mailbox(mailboxes)
+        mailbox = self.mailbox or self._mailbox(known.mailboxes)
         if mailbox is not None:
-            self.mailbox = row.mailbox = mailbox
+            self.mailbox = mailbox
+            row.mailbox_id = mailbox.id
             row.recipient = mailbox.address
         if classify.looks_like_bounce(message):
             bounce = classify.bounce(message, our_domain=mail_domain())
@@ -282,10 +354,10 @@ class _Ingest:
         if mailbox is None:
             _quarantine(row, "not addressed to any of our mailboxes")
             return
-        if User.objects.filter(email__iexact=sender).exists():
+        if sender in known.agents:
             _quarantine(row, "sent from an agent's address: agents answer in the desk, not by mail")
             return
-        if self._flooding(sender):
+        if self.flooding:
             limit = settings.SPORTELLO["MAIL_FLOOD_PER_5_MINUTES"]
             _quarantine(row, f"sender throttled: more than {limit} messages in 5 minutes")
             return
@@ -313,7 +385,7 @@ class _Ingest:
             if ticket is not None:
                 self._reply(ticket, contact, auto)
             else:
-                self._new_ticket(contact, mailbox.department, auto, follow_up_of=closed)
+                self._new_ticket(contact, mailbox.department_id, auto, follow_up_of=closed)
         except DomainError as exc:
             # The pipeline refused the change (a layout rule, a closed ticket raced): keep the
             # message in quarantine with the reason rather than lose it.
@@ -338,8 +410,7 @@ class _Ingest:
 
     # -- where it came in ---------------------------------------------------------------------
 
-    def _mailbox(self, mailboxes: list[Mailbox]) -> Mailbox | None:
-        by_address = {m.address.lower(): m for m in mailboxes}
+    def _mailbox(self, by_address: dict[str, MailboxAddress]) -> MailboxAddress | None:
         candidates = [self.recipient, *self.parsed.delivered_to]
         candidates += [a.email.lower() for a in (*self.parsed.to, *self.parsed.cc)]
         for address in candidates:
@@ -352,20 +423,6 @@ class _Ingest:
         return None
 
     # -- noise ----------------------------------------------------------------------------------
-
-    def _flooding(self, sender: str) -> bool:
-        """Over the flood limit in the last 5 minutes, or throttled within the block window
-        (one statement)."""
-        limit = int(settings.SPORTELLO["MAIL_FLOOD_PER_5_MINUTES"])
-        block = timedelta(seconds=float(settings.SPORTELLO["MAIL_FLOOD_BLOCK_SECONDS"]))
-        window = timedelta(minutes=5)
-        counts = InboundMail.objects.filter(
-            sender=sender, received_at__gte=self.now - max(block, window)
-        ).aggregate(
-            recent=Count("id", filter=Q(received_at__gte=self.now - window)),
-            throttled=Count("id", filter=Q(received_at__gte=self.now - block, reason__startswith=THROTTLED)),
-        )
-        return bool(counts["throttled"]) or counts["recent"] >= limit
 
     def _bounce(self, bounce: classify.Bounce) -> None:
         row = self.row
@@ -420,7 +477,7 @@ class _Ingest:
         counts for the ticket it went to, and its participants are that ticket's too."""
         closed: Ticket | None = None
         for ticket_id, verified in self._candidates(contact):
-            ticket = Ticket.objects.filter(pk=ticket_id).select_related("requester").first()
+            ticket = Ticket.objects.filter(pk=ticket_id).only(*_THREAD_FIELDS).first()
             if ticket is None:
                 continue
             went = self._destination(ticket)
@@ -437,7 +494,7 @@ class _Ingest:
         if ticket.merged_into_id is None:
             return ticket
         went = merge_destination(ticket=ticket)
-        return Ticket.objects.select_related("requester").get(pk=went.id)
+        return Ticket.objects.only(*_THREAD_FIELDS).get(pk=went.id)
 
     def _locked(self, ticket: Ticket) -> Ticket:
         """The ticket the message goes to, under its lock: a change committed meanwhile (the
@@ -445,7 +502,7 @@ class _Ingest:
         this message. A merge committed meanwhile sends it on to the merge's target."""
         for _hop in range(CHAIN_MAX):
             # A ticket already merged is not locked (it changes no more): its destination is.
-            ticket = ticket_lock(ticket_id=self._destination(ticket).pk, related=("requester",))
+            ticket = ticket_lock(ticket_id=self._destination(ticket).pk, only=_THREAD_FIELDS)
             if ticket.merged_into_id is None:
                 break
         return ticket
@@ -471,10 +528,15 @@ class _Ingest:
             referenced_id = ids.ticket_of_message_id(mid, domain=domain)
             if referenced_id is not None:
                 out.append((referenced_id, False))
-        known = [mid[:998] for mid in referenced if not ids.is_ours(mid, domain=domain)]
+        known = {mid[:998] for mid in referenced if not ids.is_ours(mid, domain=domain)}
         if known:
-            rows = InboundMail.objects.filter(header_message_id__in=known, ticket__isnull=False)
-            out += [(t, False) for t in rows.values_list("ticket_id", flat=True)]
+            # By the indexed prefix (SQLite uses an index on an expression only when the query
+            # names the column through it alone), then exactly.
+            rows = InboundMail.objects.alias(prefix=MessageIdPrefix()).filter(
+                prefix__in=sorted({mid[:MESSAGE_ID_PREFIX] for mid in known}), ticket__isnull=False
+            )
+            found = rows.values_list("header_message_id", "ticket_id")
+            out += [(t, False) for mid, t in found if mid in known]
         if parsed.subject:
             numbers = ids.subject_numbers(parsed.subject)
             if numbers:
@@ -527,7 +589,7 @@ class _Ingest:
             why = f"unverified sender ({unverified}): posted without reopening the ticket"
             self.row.reason = f"{self.row.reason}; {why}" if self.row.reason else why
         waiting = ticket.status_category in pipeline.WAITING_CATEGORIES
-        author = Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email)
+        author = Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email, principal=contact)
         # The requester writes as themself; another participant (a colleague in Cc) may not
         # change the ticket through the customer's permissions, so the mail intake (the system,
         # having checked participation) posts their message under their name.
@@ -564,7 +626,7 @@ class _Ingest:
     def _new_ticket(
         self,
         contact: Contact,
-        department: Department,
+        department_id: int,
         auto: classify.Automation,
         *,
         follow_up_of: Ticket | None = None,
@@ -576,11 +638,11 @@ class _Ingest:
             why = f"ticket #{follow_up_of.number} is closed: a follow-up of it was opened"
             self.row.reason = f"{self.row.reason}; {why}" if self.row.reason else why
         outcome = pipeline.ticket_create(
-            actor=Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email),
+            actor=Actor(ActorKind.CONTACT, contact.pk, contact.name or contact.email, principal=contact),
             via=Via.EMAIL,
             subject=subject,
             requester_id=contact.pk,
-            department_id=department.pk,
+            department_id=department_id,
             description=NewMessage(body=text, body_html=html, subject=self.subject, files=self._files()),
             fields={"channel": "email"},
             tags=(FOLLOW_UP_TAG,) if follow_up_of is not None else (),
