@@ -15,16 +15,16 @@ from sportello.channels.models import InboundMail, InboundStatus, Mailbox
 from sportello.contacts.models import Contact
 from testing import NOW
 
-# A new request from a known sender (10): whether the message was seen before and how much its
+# A new request from a known sender (9): whether the message was seen before and how much its
 # sender sent lately (one statement); the configuration's signatures (the mailboxes, our and the
 # agents' addresses, the department, the statuses: from the per-process cache under them, for
-# the intake and its change); the sender's contact; the requester (the pipeline's field check);
-# the ticket number; the ticket, its description, its events and its search document; the
+# the intake and its change); the sender's contact (the change's author and requester: read
+# once); the ticket number; the ticket, its description, its events and its search document; the
 # message's record (`InboundMail`).
-KNOWN_SENDER = {"sqlite": 10, "postgresql": 10}
+KNOWN_SENDER = {"sqlite": 9, "postgresql": 9}
 # A new sender: and their domain's organization, and their contact inserted (`ON CONFLICT DO
 # NOTHING`, no savepoint).
-NEW_SENDER = {"sqlite": 12, "postgresql": 12}
+NEW_SENDER = {"sqlite": 11, "postgresql": 11}
 # A reply (In-Reply-To naming the customer's first message): the probe, the signatures and the
 # contact; the tickets of the messages it names (one statement, on the index of the Message-IDs),
 # the ticket named (is the sender taking part, is it closed or merged); the ticket locked (its

@@ -181,7 +181,11 @@ def apply_fields(
         if created and ctx.principal is not None:
             permissions.check_may_open_in(principal=ctx.principal, department_id=ticket.department_id)
     if "requester" in values:
-        requester = _requester(values["requester"])
+        given = ctx.principal  # a customer writing in is their own requester: read already
+        if isinstance(given, Contact) and given.pk == values["requester"]:
+            requester = given
+        else:
+            requester = _requester(values["requester"])
         ticket.requester = requester
         if "organization" not in values:
             ticket.organization_id = requester.organization_id
