@@ -37,6 +37,7 @@ generation never comes back). Writes that bypass the model signals (`QuerySet.up
 from __future__ import annotations
 
 import secrets
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -182,9 +183,7 @@ def signatures(memo: dict[str, Any] | None = None) -> dict[str, str]:
             names = sorted(_TABLES)
             generations = sorted(_GENERATIONS)
             parts = [_part(_TABLES[n]) for n in names] + [_generation_part(n) for n in generations]
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT " + ", ".join(parts))
-                row = cursor.fetchone()
+            row = _read_signatures("SELECT " + ", ".join(parts))
             found = dict(zip(names, row[: len(names)], strict=True))
             found.update((n, v or "") for n, v in zip(generations, row[len(names) :], strict=True))
             if batch is not None:
@@ -192,6 +191,28 @@ def signatures(memo: dict[str, Any] | None = None) -> dict[str, str]:
         if memo is not None:
             memo["signatures"] = found
     return found
+
+
+# PostgreSQL connections on which the signatures' statement is prepared: planning its dozen
+# subqueries costs several times running them, on every change and page. PREPARE is not undone
+# by a rollback, and a connection lost takes its statement with it (a new one is not in the set).
+_prepared: weakref.WeakSet[Any] = weakref.WeakSet()
+_PREPARED_NAME = "sportello_config_signatures"
+
+
+def _read_signatures(sql: str) -> tuple[Any, ...]:
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(sql)
+        else:
+            raw = connection.connection
+            if raw not in _prepared:  # once per connection, on its own session (not a change's statement)
+                raw.execute(f"PREPARE {_PREPARED_NAME} AS {sql}")
+                _prepared.add(raw)
+            cursor.execute(f"EXECUTE {_PREPARED_NAME}")
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
 
 
 # -- the cache -----------------------------------------------------------------------------------
