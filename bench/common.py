@@ -245,3 +245,20 @@ def print_statements(what: str, queries: list[dict[str, Any]], *, vendor: str) -
     for n, sql in enumerate(work, 1):
         print(f"  {n:>2}. {statement_summary(sql)}", flush=True)
     return len(work)
+
+
+def session_for(agent_id: int) -> tuple[str, str]:
+    """A signed-in session for the agent, made as `django.contrib.auth.login` makes it."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from sportello.accounts.models import User
+
+    user = User.objects.get(pk=agent_id)
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return settings.SESSION_COOKIE_NAME, str(store.session_key)

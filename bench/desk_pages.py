@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from common import DEFAULT_URL, desk_target, log, measure, server, server_env, summary_ms
+from common import DEFAULT_URL, desk_target, log, measure, server, server_env, session_for, summary_ms
 
 
 def pick_targets(url: str) -> dict[str, Any]:
@@ -66,20 +66,10 @@ def session_cookie(url: str, agent_id: int) -> tuple[str, str, Callable[..., str
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.urls import reverse
 
-    from sportello.accounts.models import User
-
-    user = User.objects.get(pk=agent_id)
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return settings.SESSION_COOKIE_NAME, str(store.session_key), reverse
+    name, key = session_for(agent_id)
+    return name, key, reverse
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ from common import (
     remove_sqlite,
     server,
     server_env,
+    session_for,
     sqlite_url,
     summary_ms,
 )
@@ -110,23 +111,6 @@ def pick(min_messages: int) -> tuple[int, list[int], dict[str, float]]:
     }
     per_ticket = {k: round(v / len(ids), 1) for k, v in shape.items()}
     return agent, ids, per_ticket
-
-
-def session_for(agent_id: int) -> tuple[str, str]:
-    """A signed-in session for the agent, made as `django.contrib.auth.login` makes it."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from sportello.accounts.models import User
-
-    user = User.objects.get(pk=agent_id)
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return settings.SESSION_COOKIE_NAME, str(store.session_key)
 
 
 def concurrent(base: str, cookie: str, paths: list[str], clients: int, n: int) -> None:
