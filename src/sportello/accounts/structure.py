@@ -46,11 +46,6 @@ def structure(memo: dict[str, Any] | None = None) -> Structure:
     return config_cached("desk.structure", _read, memo, signature=DESK)
 
 
-def user(user_id: Any, memo: dict[str, Any] | None = None) -> User | None:
-    """The user with this id, active or not (their presence is not current); None when none."""
-    return structure(memo).users.get(user_id) if isinstance(user_id, int) else None
-
-
 def department(department_id: Any, memo: dict[str, Any] | None = None) -> Department | None:
     """The department with this id, active or not; None when there is none."""
     return structure(memo).departments.get(department_id) if isinstance(department_id, int) else None

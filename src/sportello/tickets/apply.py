@@ -15,6 +15,7 @@ from django.db.models import Model
 
 from sportello.accounts import structure
 from sportello.accounts.models import Department, Role, Team, User
+from sportello.accounts.selectors import valid_pk
 from sportello.contacts.models import Contact, Organization
 from sportello.core import rows
 from sportello.core.actors import ActorKind, Via
@@ -124,7 +125,7 @@ def _lookup[M: Model](model: type[M], pk: Any, field: str, **filters: Any) -> M:
 
 
 def _valid_pk(pk: Any, field: str) -> int:
-    if isinstance(pk, bool) or not isinstance(pk, int) or not (0 < pk < 2**63):
+    if not isinstance(pk, int) or not valid_pk(pk):
         raise ValidationFailed("must be the id of an existing record", field=field)
     return pk
 
