@@ -54,7 +54,7 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied
 
 from . import email, hooks, webhooks  # noqa: F401  (each registers its transport)
 from .email import AUTO_REPLY_WINDOW
-from .models import AutoReply, OutboxMessage, OutboxStatus
+from .models import AutoReply, OutboxMessage, OutboxStatus, reply_message_id
 from .queueing import FAIR_RANK_MAX, NewItem, items_add
 from .transport import Attempt, PermanentFailure, TransientFailure, transport_for
 
@@ -410,13 +410,16 @@ def delivery_states(message_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     if not message_ids:
         return {}
     rows = (
-        OutboxMessage.objects.filter(kind="email", payload__message_id__in=list(message_ids))
-        .order_by("id")
-        .values_list("payload__message_id", "status", "attempts", "last_error", "sent_at")
+        OutboxMessage.objects.annotate(reply_id=reply_message_id())
+        .filter(kind="email", reply_id__in=list(message_ids))
+        # Sorted here, not by the database: SQLite would rather walk the table in id order
+        # than look each reply up in `outbox_email_reply` and sort the few it finds.
+        .order_by()
+        .values_list("id", "reply_id", "status", "attempts", "last_error", "sent_at")
     )
     return {
         int(mid): {"status": status, "attempts": attempts, "last_error": last_error, "sent_at": sent_at}
-        for mid, status, attempts, last_error, sent_at in rows
+        for _, mid, status, attempts, last_error, sent_at in sorted(rows, key=lambda r: r[0])
     }
 
 

@@ -34,8 +34,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models.functions import Coalesce, JSONObject
 from django.http import HttpRequest
 
 from sportello.accounts.models import Department, Role, Team, User
@@ -43,7 +42,7 @@ from sportello.accounts.structure import Structure, structure
 from sportello.blueprints.models import BlueprintVersion
 from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound
-from sportello.outbox.models import OutboxMessage
+from sportello.outbox.models import OutboxMessage, reply_message_id
 from sportello.sla import tiers as tier_paths
 from sportello.tickets import presence, selectors
 from sportello.tickets.configuration import TicketConfiguration, configuration
@@ -271,9 +270,9 @@ def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
     tags as prefetched, `page_deliveries` by message id, `page_viewers`)."""
     visible = Ticket.objects.filter(selectors.ticket_scope(principal=user))
     replies = Message.objects.filter(public=True, author_kind=AuthorKind.AGENT)
-    emails = OutboxMessage.objects.annotate(
-        reply_id=Cast(KeyTextTransform("message_id", "payload"), IntegerField())
-    ).filter(kind="email", reply_id__in=replies.filter(ticket_id=OuterRef(OuterRef("pk"))).values("pk"))
+    emails = OutboxMessage.objects.annotate(reply_id=reply_message_id()).filter(
+        kind="email", reply_id__in=replies.filter(ticket_id=OuterRef(OuterRef("pk"))).values("pk")
+    )
     viewers = TicketViewer.objects.filter(
         ticket_id=OuterRef("pk"), seen_at__gte=now - presence.PRESENCE_TTL
     ).exclude(agent_id=user.pk)
