@@ -58,6 +58,37 @@ def test_team_and_cross_department_owners(
     assert api(desk.outsider).get(f"/tickets/{ticket.pk}/blueprint").status_code == 404
 
 
+def test_joining_or_leaving_an_owning_team_counts_at_once(
+    desk: Any, fields: None, save_blueprint: Any, open_ticket: Any, api: Any, transition: Any
+) -> None:
+    # The performer's teams and departments come from the desk's per-process structure: a
+    # membership change moves its signature, so the next read sees it (no restart, no wait).
+    save_blueprint(with_owners(desk, {"teams": [desk.team.pk]}))
+    ticket = open_ticket()
+    assert offered(api, desk.agent, ticket) == ["label-sent"]
+    desk.team.members.remove(desk.agent)
+    assert offered(api, desk.agent, ticket) == []
+    with pytest.raises(TransitionNotAllowed) as refused:
+        transition(ticket, "label-sent", custom_fields={"order_id": "AB123456"}, note="x")
+    assert [d["code"] for d in refused.value.details] == ["not_owner"]
+    desk.agent.teams.add(desk.team)  # from the other side of the relation
+    assert offered(api, desk.agent, ticket) == ["label-sent"]
+    transition(ticket, "label-sent", custom_fields={"order_id": "AB123456"}, note="x")
+    assert run_of(ticket).state != "received"
+
+
+def test_an_owning_department_counts_from_when_the_agent_joins_it(
+    desk: Any, fields: None, save_blueprint: Any, open_ticket: Any, api: Any
+) -> None:
+    save_blueprint(with_owners(desk, {"departments": [desk.electronics.pk]}))
+    ticket = open_ticket()
+    assert offered(api, desk.agent, ticket) == []
+    desk.agent.departments.add(desk.electronics)
+    assert offered(api, desk.agent, ticket) == ["label-sent"]
+    desk.agent.departments.remove(desk.electronics)
+    assert offered(api, desk.agent, ticket) == []
+
+
 def test_without_owners_anyone_of_the_department_including_admins_may(
     desk: Any, fields: None, save_blueprint: Any, open_ticket: Any, api: Any
 ) -> None:

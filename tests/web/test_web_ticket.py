@@ -372,8 +372,8 @@ def test_ticket_page_query_count_is_bounded(
     ticket = _busy_ticket(open_ticket, client)
     client.get(f"/tickets/{ticket.pk}/")
     # (10: the session and the agent; the ticket, in one statement with its tags, its requester
-    # and their organization with the counts of their tickets, its SLA clocks, how the replies'
-    # e-mails fared and the colleagues viewing or replying; the configurations' signature, under
+    # and their organization with the counts of their tickets, its SLA clocks, its tier, how the
+    # replies' e-mails fared and the colleagues viewing or replying; the configurations' signature, under
     # which the statuses, the departments, the teams, the people and the department's layout are
     # the process's (for the forms, the details, the history's names, the tasks' assignees and
     # the messages' authors); the tickets it is linked to by a merge or a follow-up; whether a
@@ -408,11 +408,12 @@ def test_a_ticket_in_a_blueprint_reuses_the_pages_ticket_for_its_process(
     ticket = customer_ticket(desk, now)
     client = browser(desk.agent)
     client.get(f"/tickets/{ticket.pk}/")
-    # (13: the same page without a process costs 10; the process adds 3: its definition (the
-    # history names its states from it), the agent's departments and teams for who may perform
-    # a step. The ticket and its tags, the requester and the configurations' signature for its
-    # facts, the custom fields its forms ask for (the layout's) are the page's, not read again.)
-    with django_assert_num_queries(13):
+    # (10, as for a ticket that follows none: whether it follows a process is one statement either
+    # way. Its definition (the history names its states from it) and the agent's departments and
+    # teams for who may perform a step are the per-process caches'; the ticket and its tags, the
+    # requester and the configurations' signature for its facts, the custom fields its forms ask
+    # for (the layout's) are the page's.)
+    with django_assert_num_queries(10):
         r = client.get(f"/tickets/{ticket.pk}/")
     assert "<bdi>Send the return label</bdi>" in r.content.decode()
 

@@ -11,5 +11,5 @@ class AccountsConfig(AppConfig):
         from .models import Department, Team, User
         from .structure import DESK, USER_UNWATCHED
 
-        watch(DESK, Department, Team, User.departments.through)  # accounts.structure
+        watch(DESK, Department, Team, User.departments.through, Team.members.through)  # accounts.structure
         watch(DESK, User, unwatched=USER_UNWATCHED)

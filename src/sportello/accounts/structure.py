@@ -1,5 +1,5 @@
 """The desk's structure as a per-process cache: departments, teams, the people who work in it
-(admins, agents, light agents) and who is a member of which department, rebuilt when any process
+(admins, agents, light agents) and who is a member of which department and team, rebuilt when any process
 changes them (`core.config.watch`, signature "desk"; an agent's presence and last sign-in do not
 count: they are read where they are shown).
 
@@ -26,23 +26,28 @@ class Structure:
     teams: dict[int, Team]  # every team, by id
     users: dict[int, User]  # every user, active or not, in name order (presence: not current)
     member_of: dict[int, frozenset[int]]  # user id -> the departments they are a member of
+    teams_of: dict[int, frozenset[int]]  # user id -> the teams they are a member of
 
 
 def _read() -> Structure:
     member_of: dict[int, set[int]] = {}
     for user_id, department_id in User.departments.through.objects.values_list("user_id", "department_id"):
         member_of.setdefault(user_id, set()).add(department_id)
+    teams_of: dict[int, set[int]] = {}
+    for team_id, user_id in Team.members.through.objects.values_list("team_id", "user_id"):
+        teams_of.setdefault(user_id, set()).add(team_id)
     return Structure(
         departments={d.pk: d for d in Department.objects.order_by("name", "id")},
         teams={t.pk: t for t in Team.objects.order_by("name", "id")},
         users={u.pk: u for u in User.objects.order_by("name", "id")},
         member_of={u: frozenset(ds) for u, ds in member_of.items()},
+        teams_of={u: frozenset(ts) for u, ts in teams_of.items()},
     )
 
 
 def structure(memo: dict[str, Any] | None = None) -> Structure:
     """Departments, teams and memberships as last committed (one signature read per change or
-    page; three statements when another process changed them)."""
+    page; five statements when another process changed them)."""
     return config_cached("desk.structure", _read, memo, signature=DESK)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sportello.accounts.models import Department, Role, Team, User
+from sportello.accounts.structure import structure
 from sportello.core.config import config_cached, config_store
 from sportello.core.errors import ValidationFailed
 from sportello.engine import blueprints as engine
@@ -143,16 +144,18 @@ def parsed(definition: Mapping[str, Any], specs: Callable[[], Mapping[str, Field
     return found
 
 
-def actor_of(user: User, *, department: int) -> engine.BlueprintActor:
-    """An agent as the engine sees a transition's performer: role, teams and departments. Admins
-    count as members of the blueprint's department, as the pipeline treats them everywhere."""
-    departments = set(user.departments.values_list("pk", flat=True))
+def actor_of(user: User, *, department: int, memo: dict[str, Any] | None = None) -> engine.BlueprintActor:
+    """An agent as the engine sees a transition's performer: role, teams and departments (the
+    desk's structure, `accounts.structure`; `memo`: the caller's signatures). Admins count as
+    members of the blueprint's department, as the pipeline treats them everywhere."""
+    desk = structure(memo)
+    departments = set(desk.member_of.get(user.pk, frozenset()))
     if user.role == Role.ADMIN:
         departments.add(department)
     return engine.BlueprintActor(
         id=user.pk,
         role=str(user.role),
-        team_ids=frozenset(user.teams.values_list("pk", flat=True)),
+        team_ids=desk.teams_of.get(user.pk, frozenset()),
         department_ids=frozenset(departments),
     )
 

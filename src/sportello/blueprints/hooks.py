@@ -296,7 +296,7 @@ def _transition_required(ctx: Context, run: Run, bp: engine.Blueprint) -> str:
             ticket, tags=ctx.tags, specs=run.parsed.specs, organization=run.parsed.reads_organization()
         )
         facts = {**ticket_facts_now, "ticket.status": ctx.before["status"]}
-        actor = definitions.actor_of(principal, department=bp.department)
+        actor = definitions.actor_of(principal, department=bp.department, memo=ctx.memo)
         available = engine.available_transitions(bp, run.state, actor, facts, run.parsed.specs)
     names = ", ".join(f"{t.key} ({t.name})" for t in available)
     return f"this ticket follows the blueprint {where}: its status changes only through a transition; " + (

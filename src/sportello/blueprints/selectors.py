@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from sportello.accounts.models import Role, User
 from sportello.contacts.models import Contact
+from sportello.core.config import config_cached
 from sportello.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sportello.engine import blueprints as engine
 from sportello.tickets import selectors as ticket_selectors
@@ -63,6 +64,23 @@ def blueprint_current_definitions(*, blueprints: Iterable[Blueprint]) -> dict[in
     current = {(b.pk, b.version) for b in rows}
     versions = BlueprintVersion.objects.filter(blueprint_id__in=[b.pk for b in rows])
     return {v.blueprint_id: v for v in versions if (v.blueprint_id, v.version) in current}
+
+
+def active_versions(memo: dict[str, Any] | None = None) -> dict[tuple[int, int], BlueprintVersion]:
+    """The current version of every active blueprint, with its blueprint, by (blueprint id,
+    version number), kept per process under the blueprints' signature (`core.config`): the page
+    of a ticket in a process reads no version. Shared by every request: never change them."""
+    return config_cached(
+        "blueprints.active_versions",
+        lambda: {
+            (v.blueprint_id, v.version): v
+            for v in BlueprintVersion.objects.filter(
+                blueprint__active=True, version=F("blueprint__version")
+            ).select_related("blueprint")
+        },
+        memo,
+        signature="blueprints",
+    )
 
 
 def blueprint_versions(*, principal: Principal, key: str) -> tuple[Blueprint, QuerySet[BlueprintVersion]]:
@@ -120,8 +138,10 @@ def ticket_process_of(
     run = TicketBlueprint.objects.filter(ticket_id=ticket.pk).select_related("blueprint").first()
     if run is None:
         return TicketProcess(ticket=ticket, run=None, blueprint=None, state=None, transitions=[])
-    version = BlueprintVersion.objects.get(blueprint_id=run.blueprint_id, version=run.version)
-    version.blueprint = run.blueprint
+    version = active_versions(memo).get((run.blueprint_id, run.version))
+    if version is None:  # a run still on an earlier version, or of a blueprint since deactivated
+        version = BlueprintVersion.objects.get(blueprint_id=run.blueprint_id, version=run.version)
+        version.blueprint = run.blueprint
     parsed = parsed_version(version)
     bp = parsed.blueprint
     transitions: list[engine.Transition] = []
@@ -135,7 +155,7 @@ def ticket_process_of(
             organization=parsed.reads_organization(),
             memo=memo,
         )
-        actor = definitions.actor_of(user, department=bp.department)
+        actor = definitions.actor_of(user, department=bp.department, memo=memo)
         transitions = engine.available_transitions(bp, run.state, actor, facts, parsed.specs)
     return TicketProcess(
         ticket=ticket,

@@ -196,7 +196,14 @@ def ticket_tier(ticket: Any, memo: dict[str, Any] | None = None) -> tuple[Path, 
     paths = paths_by_department(memo)
     if not paths:
         return None  # no active path: no tier to read
-    row = TicketTier.objects.filter(ticket_id=ticket.pk).first() if ticket.pk is not None else None
+    row: TicketTier | None = None
+    if ticket.pk is not None:
+        # Read with the ticket when it was (`select_related("tier")`, the ticket page), else now.
+        reverse = TicketTier._meta.get_field("ticket").remote_field
+        if reverse.is_cached(ticket):
+            row = reverse.get_cached_value(ticket)
+        else:
+            row = TicketTier.objects.filter(ticket_id=ticket.pk).first()
     if row is not None:
         path = next((p for p in paths.values() if p.id == row.path_id), None)
         if path is not None and any(t.key == row.tier for t in path.tiers):

@@ -44,6 +44,13 @@ def task_list(
     return qs
 
 
+def tasks_of_readable(*, ticket: Ticket) -> QuerySet[Task]:
+    """The tasks of a ticket the caller has read for its principal (through the tickets'
+    permission-scoped reads): every task of a ticket one may read is theirs to see (`task_scope`),
+    so no scope is applied again."""
+    return Task.objects.filter(ticket_id=ticket.pk)
+
+
 def task_get(*, principal: User | Contact, task_id: int) -> Task:
     task = (
         Task.objects.filter(task_scope(principal=principal))

@@ -265,9 +265,10 @@ def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
     """The ticket for its page, if this agent may see it (`tickets.selectors.ticket_scope`; else
     `NotFound`), in one statement with what the page shows of it besides: its tags, its
     requester and their organization with how many tickets each has that this agent may see, its
-    SLA clocks and their policy, how the e-mails of its public replies fared, and the colleagues
-    who have it open (`presence`). `PageReads` and the panels take these from the ticket (the
-    tags as prefetched, `page_deliveries` by message id, `page_viewers`)."""
+    SLA clocks and their policy, where it stands on its tier path, how the e-mails of its public
+    replies fared, and the colleagues who have it open (`presence`). `PageReads` and the panels
+    take these from the ticket (the tags as prefetched, `page_deliveries` by message id,
+    `page_viewers`)."""
     visible = Ticket.objects.filter(selectors.ticket_scope(principal=user))
     replies = Message.objects.filter(public=True, author_kind=AuthorKind.AGENT)
     emails = OutboxMessage.objects.annotate(reply_id=reply_message_id()).filter(
@@ -279,7 +280,7 @@ def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
     try:
         ticket = (
             visible.filter(pk=ticket_id)
-            .select_related("requester__organization", "organization", "sla__policy")
+            .select_related("requester__organization", "organization", "sla__policy", "tier")
             .annotate(
                 requester_total=_count(visible.filter(requester_id=OuterRef("requester_id")), "requester_id"),
                 organization_total=_count(

@@ -311,12 +311,8 @@ def tasks_panel(
     """The ticket's tasks; `reads`: the page's, whose people the new task's form offers."""
     user = request.user
     assert isinstance(user, User)
-    # Not each task's ticket (the page's), nor its assignee (the desk's people).
-    tasks = list(
-        task_selectors.task_list(principal=user, ticket_id=ticket.pk)
-        .select_related(None)
-        .order_by("status", "due_at", "id")
-    )
+    # Not each task's ticket (the page's, read for this agent), nor its assignee (the desk's people).
+    tasks = list(task_selectors.tasks_of_readable(ticket=ticket).order_by("status", "due_at", "id"))
     people = structure(reads.memo if reads is not None else None).users
     for t in tasks:
         if t.assignee_id is not None and (assignee := people.get(t.assignee_id)) is not None:
