@@ -6,24 +6,27 @@
 What it does:
 1. migrates the database and, when it has no departments, loads the demo desk's set-up
    (`sportello demo --tickets 0`: departments, agents, teams, organizations, custom fields, the
-   business calendar and the SLA policies), then reads the active SLA policies and calendars once;
+   business calendar and the SLA policies), then reads the active SLA policies and calendars, and
+   the templates of the replies' e-mails, once;
 2. adds customers (one per 20 tickets) with COPY;
-3. drops the secondary (non-unique) indexes of the ticket tables, so rows go in at COPY speed;
+3. drops the secondary (non-unique) indexes of the ticket tables and the outbox, so rows go in at
+   COPY speed;
 4. in `--jobs` processes, chunk by chunk, each chunk one transaction: reserves ticket numbers from
    the `core_sequence` row (`UPDATE ... RETURNING`, like the pipeline) and ids from the tables'
    identity sequences, then COPYs tickets (with the anchors the pipeline keeps), messages,
-   events, tags, search documents and SLA clocks, timers and firings;
-   the search documents (`doc_public`, `doc_all`) are computed by PostgreSQL with the same
-   expressions as `tickets.search`;
+   events, tags, search documents, SLA clocks, timers and firings, and the outbox e-mail of each
+   agent's public reply; the search documents (`doc_public`, `doc_all`) are computed by
+   PostgreSQL with the same expressions as `tickets.search`;
 5. recreates the indexes exactly as they were;
 6. fills in what a seed by an earlier version of this script left out — the anchors, and the
    SLA clocks, timers and firings — for every ticket missing them, computed from its rows in the
    database as step 4 computes them from the conversation it generates (`ticket_steps`, `replay`),
    chunk by chunk in `--jobs` processes (with progress and ETA). Tickets that have both are left
-   alone: run the seeder again with the same `--tickets` (nothing to add) to bring an older
-   database up to date;
-7. VACUUMs and ANALYZEs the ticket and SLA tables and ANALYZEs the rest of the database; sets the
-   database's `random_page_cost` to 1.1 (SSD).
+   alone. Likewise the e-mails of the agents' public replies that have none in the outbox. Run
+   the seeder again with the same `--tickets` (nothing to add) to bring an older database up to
+   date;
+7. VACUUMs and ANALYZEs the ticket, outbox and SLA tables and ANALYZEs the rest of the
+   database; sets the database's `random_page_cost` to 1.1 (SSD).
 
 Every row satisfies the tables' constraints: foreign keys (checked by PostgreSQL as rows go in),
 unique numbers, tags unique per ticket, counters equal to the messages written, the status
@@ -62,6 +65,15 @@ stamping breaches (their `sla` events, an escalation's tag, priority or notifica
 that have stopped, `SlaRecord` report rows. tests/bench/test_seed_history.py holds these
 histories against the same conversations made through the pipeline and the worker.
 
+The outbox e-mail of an agent's public reply to a requester with an address (`reply_mail`) is
+the row the pipeline queues for it (`notifications.extension.ReplyMail`,
+`outbox.queueing.items_add`) as the worker leaves it once sent: kind `email`, the dedupe key
+`reply:<message id>`, the reply's ticket, change and instant, the payload of the `agent_reply`
+template in force rendered in the requester's language (`notification_context`, `render_text`;
+the `sla` names render empty), status `sent` after one attempt, `SENT_AFTER` after the reply.
+Not written: delivery jobs (the e-mails are sent), the desk's other notifications and webhooks.
+tests/bench/test_seed_history.py compares the row with the pipeline's.
+
 A database seeded before this (step 6) keeps its events as they were (one status event, at the
 first reply, to the final status); its anchors and clocks follow its messages and the ticket's
 own instants (`solved_at`, `closed_at`, `updated_at`) as above.
@@ -70,6 +82,7 @@ own instants (`solved_at`, `closed_at`, `updated_at`) as above.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing as mp
 import os
@@ -94,6 +107,7 @@ TABLES = (
     "tickets_ticketevent",
     "tickets_tickettag",
     "tickets_search_document",
+    "channels_outboxmessage",
 )
 SLA_TABLES = ("sla_ticketsla", "sla_slatimer", "sla_slafiring")
 TS_CONFIG = "sportello_search"
@@ -127,6 +141,11 @@ DOC_COLS = "ticket_id, subject, public_text, internal_text, fields_text, message
 SLA_COLS = "ticket_id, policy_id, policy_version, state, next_breach_at, breached, updated_at"
 TIMER_COLS = "ticket_id, key, due_at, attempts, last_error"
 FIRING_COLS = "ticket_id, key, due_at, fired_at, outcome"
+OUTBOX_COLS = (
+    "kind, destination, ticket_id, change_id, dedupe_key, delivery_id, payload, status, attempts, "
+    "next_attempt_at, lease_owner, last_error, created_at, sent_at"
+)
+SENT_AFTER = timedelta(seconds=3)  # from a reply to its e-mail's delivery
 FIRED = "seeded"  # the outcome of a firing recorded by the seeder (it fired before the data was loaded)
 PRIORITY_NAME = {1: "low", 2: "normal", 3: "high", 4: "urgent"}
 SYSTEM_ACTOR = ("system", None, "auto-close", "system", "closed 4 days after it was solved", 0)
@@ -136,9 +155,9 @@ SYSTEM_ACTOR = ("system", None, "auto-close", "system", "closed 4 days after it 
 # Set-up through Django (migrations and the demo's departments, agents and fields)
 
 
-def django_setup(url: str) -> SlaDesk:
-    """Migrate, load the demo's set-up into an empty database, and read the SLA configuration
-    (before the loader processes fork: they share it)."""
+def django_setup(url: str) -> tuple[SlaDesk, MailDesk]:
+    """Migrate, load the demo's set-up into an empty database, and read the SLA configuration and
+    what the replies' e-mails are rendered from (before the loader processes fork: they share it)."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
     import django
@@ -151,11 +170,11 @@ def django_setup(url: str) -> SlaDesk:
     call_command("migrate", interactive=False, verbosity=0)
     if not Department.objects.exists():
         call_command("demo", tickets=0)
-    sla = sla_desk_load()
+    sla, mail = sla_desk_load(), mail_desk_load()
     from django.db import connections
 
     connections.close_all()
-    return sla
+    return sla, mail
 
 
 @dataclass
@@ -164,8 +183,8 @@ class Desk:
     departments: list[tuple[int, str]]  # (id, name)
     agents: dict[int, list[tuple[int, str]]]  # department id -> [(agent id, e-mail)]
     teams: dict[int, list[int]]
-    # (id, organization id, language, e-mail, name, vip)
-    contacts: list[tuple[int, int | None, str, str, str, bool]]
+    # (id, organization id, language, e-mail, name, vip, time zone)
+    contacts: list[tuple[int, int | None, str, str, str, bool, str]]
     organizations: dict[int, tuple[str, str, bool]]  # id -> (name, tier, vip)
     fields: dict[int, set[str]]  # department id -> custom field keys in its layout
     text_fields: set[str]
@@ -191,7 +210,8 @@ def load_desk(conn: psycopg.Connection[Any]) -> Desk:
         teams.setdefault(dept, []).append(tid)
     contacts = list(
         cur.execute(
-            "SELECT id, organization_id, language, email, name, vip FROM contacts_contact ORDER BY id"
+            "SELECT id, organization_id, language, email, name, vip, time_zone FROM contacts_contact "
+            "ORDER BY id"
         )
     )
     organizations = {
@@ -710,6 +730,140 @@ SLA: SlaDesk | None = None
 
 
 # --------------------------------------------------------------------------------------------
+# The e-mail of an agent's public reply, as the pipeline queues it and the worker sends it
+
+REPLY_TEMPLATE = "agent_reply"
+
+
+@dataclass(frozen=True, slots=True)
+class MailDesk:
+    """What the e-mails of agents' replies are rendered from, read once before the loaders fork:
+    the `agent_reply` template in force for each language a requester may read ("" for any other
+    language), with the language it is in (`notifications.rendering.template_language`,
+    `template_in_force`), and the statuses (by key), departments and users as model instances."""
+
+    templates: Mapping[str, tuple[Any, str]]  # language -> (TemplateText, the language it is in)
+    statuses: Mapping[str, Any]
+    departments: Mapping[int, Any]
+    users: Mapping[int, Any]
+
+
+def mail_desk_load() -> MailDesk:
+    """Read through the models and `notifications.rendering`, as the pipeline reads them (Django
+    set up)."""
+    from sportello.accounts.models import Department, User
+    from sportello.notifications.rendering import template_in_force, template_language
+    from sportello.notifications.selectors import LANGUAGES
+    from sportello.tickets.models import Status
+
+    templates: dict[str, tuple[Any, str]] = {}
+    for preferred in (*LANGUAGES, ""):
+        language = template_language(key=REPLY_TEMPLATE, preferred=preferred)
+        found = template_in_force(key=REPLY_TEMPLATE, language=language) if language else None
+        if language is None or found is None:
+            raise SystemExit(f"no notification template {REPLY_TEMPLATE!r}")
+        templates[preferred] = (found[0], language)
+    return MailDesk(
+        templates=templates,
+        statuses={s.key: s for s in Status.objects.all()},
+        departments={d.pk: d for d in Department.objects.all()},
+        users={u.pk: u for u in User.objects.all()},
+    )
+
+
+def mail_ticket(
+    mail: MailDesk,
+    *,
+    ticket_id: int,
+    number: int,
+    subject: str,
+    priority: int,
+    department: int,
+    requester: tuple[int, str, str, str, str],
+    assignee: int | None,
+    custom: Mapping[str, Any],
+    created: datetime,
+) -> Any:
+    """A seeded ticket as its replies' e-mails read it: an unsaved `Ticket` with its department,
+    assignee and `requester` (id, e-mail, name, language, time zone); `reply_mail` sets the status
+    of each reply. Without its SLA clock: the `sla` names of a template render empty (the shipped
+    `agent_reply` templates use none)."""
+    from sportello.tickets.models import Ticket
+
+    ticket = Ticket(
+        pk=ticket_id,
+        number=number,
+        subject=subject,
+        priority=priority,
+        department=mail.departments[department],
+        requester=_contact(requester),
+        assignee=mail.users.get(assignee) if assignee is not None else None,
+        custom_fields=dict(custom),
+        created_at=created,
+    )
+    Ticket._meta.get_field("sla").set_cached_value(ticket, None)  # type: ignore[union-attr]
+    return ticket
+
+
+@functools.lru_cache(maxsize=100_000)
+def _contact(requester: tuple[int, str, str, str, str]) -> Any:
+    """A requester as an unsaved `Contact` (made once: a customer has many tickets)."""
+    from sportello.contacts.models import Contact
+
+    contact_id, email, name, language, time_zone = requester
+    return Contact(pk=contact_id, email=email, name=name, language=language, time_zone=time_zone)
+
+
+def reply_mail(
+    mail: MailDesk,
+    ticket: Any,
+    *,
+    status: str,
+    message_id: int,
+    body_text: str,
+    body_html: str,
+    agent_id: int | None,
+    at: datetime,
+    change_id: uuid.UUID | None,
+) -> tuple[Any, ...]:
+    """The outbox row (`OUTBOX_COLS`) of the e-mail of an agent's public reply to `ticket`'s
+    requester (who has an address), written at `at` as `notifications.extension.ReplyMail` and
+    `outbox.queueing.items_add` write it, then sent `SENT_AFTER` later at the first attempt: the
+    `agent_reply` template rendered as `render_notification` renders it (`notification_context`,
+    `render_text`), with the ticket in `status` (a key) and the reply's author as the agent."""
+    from sportello.notifications.context import notification_context
+    from sportello.notifications.rendering import primary_language, render_text
+
+    requester = ticket.requester
+    text, language = mail.templates.get(primary_language(requester.language), mail.templates[""])
+    ticket.status = mail.statuses[status]
+    agent = mail.users.get(agent_id) if agent_id is not None else None
+    context = notification_context(
+        ticket=ticket, language=language, now=at, agent=agent, message_body=body_text
+    )
+    subject, body, html = render_text(text=text, context=context)
+    payload: dict[str, Any] = {
+        "to": [requester.email],
+        "subject": subject or f"[#{ticket.number}] {ticket.subject}",
+        "body": body,
+        "ticket_number": ticket.number,
+        "message_id": message_id,
+        "contact_id": requester.pk,
+        "language": language,
+        "automatic": False,
+    }
+    if html and not body_html:
+        payload["html"] = html
+    return ("email", "", ticket.pk, change_id, f"reply:{message_id}", uuid.uuid4(), json.dumps(payload),
+            "sent", 1, at, "", "", at, at + SENT_AFTER)  # fmt: skip
+
+
+# What the desk's replies' e-mails are rendered from, read once by the main process before its
+# loaders fork.
+MAIL: MailDesk | None = None
+
+
+# --------------------------------------------------------------------------------------------
 # One chunk: one transaction
 
 
@@ -729,6 +883,7 @@ def load_chunk(job: Job) -> int:
 
     rng = random.Random(job.seed)
     desk, now = job.desk, job.now
+    assert MAIL is not None
     categories = desk.categories
     words = vocabulary(random.Random(7))
     weights = zipf_cumulative(len(words))
@@ -763,10 +918,12 @@ def load_chunk(job: Job) -> int:
         slas: list[Any] = []
         timers: list[Any] = []
         firings: list[Any] = []
+        mails: list[tuple[Any, ...]] = []
         for tid, number in zip(ticket_ids, numbers, strict=True):
             dept_name, scenario = rng.choice(scenarios)
             dept = dept_by_name.get(dept_name) or rng.choice(desk.departments)[0]
-            cid, org, lang, email, name, vip = rng.choice(desk.contacts)
+            cid, org, lang, email, name, vip, time_zone = rng.choice(desk.contacts)
+            requester = (cid, email, name, lang, time_zone)
             lang = lang if lang in scenario else "en"
             agent_id, agent_email = rng.choice(desk.agents[dept])
             team = rng.choice(desk.teams[dept]) if desk.teams.get(dept) and rng.random() < 0.6 else None
@@ -860,7 +1017,16 @@ def load_chunk(job: Job) -> int:
                 now=now,
             )
 
-            # The rows: each change's events, its message with the change's id.
+            # The rows: each change's events, its message with the change's id, and the e-mail of
+            # each public reply to a requester with an address.
+            mailed = (
+                mail_ticket(
+                    MAIL, ticket_id=tid, number=number, subject=subject, priority=priority, department=dept,
+                    requester=requester, assignee=assignee, custom=custom, created=created,
+                )
+                if email
+                else None
+            )  # fmt: skip
             ev_common = ("contact", cid, email, "email", "", 0)
             agent_actor = ("agent", agent_id, agent_email, "web", "", 0)
             said = iter(convo)
@@ -918,6 +1084,14 @@ def load_chunk(job: Job) -> int:
                         (tid, change, at, "message", "public" if public else "internal", None,
                          json.dumps({"message_id": mid, "author_kind": kind}), *actor)
                     )  # fmt: skip
+                if mailed is not None and is_agent and public:
+                    assert status_now is not None
+                    mails.append(
+                        reply_mail(
+                            MAIL, mailed, status=status_now, message_id=mid, body_text=text, body_html="",
+                            agent_id=agent_id, at=at, change_id=change,
+                        )
+                    )  # fmt: skip
                 part = text.replace("\ue000", " ").replace("\ue001", " ") + SEPARATOR
                 used += len(part)
                 (public_parts if public else internal_parts).append(part)
@@ -938,6 +1112,7 @@ def load_chunk(job: Job) -> int:
         _copy(cur, "tickets_message", MESSAGE_COLS, messages)
         _copy(cur, "tickets_ticketevent", EVENT_COLS, events)
         _copy(cur, "tickets_tickettag", "ticket_id, name", tags)
+        _copy(cur, "channels_outboxmessage", OUTBOX_COLS, mails)
         if desk.search:
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS seed_doc (ticket_id bigint, subject text, public_text text, "
@@ -1103,6 +1278,120 @@ def fill(
     return int(count)
 
 
+# An agent's public reply (`m`) whose e-mail is not in the outbox: the pipeline's dedupe key finds
+# it (a unique index, kept while the others are dropped).
+NO_MAIL = (
+    "m.author_kind = 'agent' AND m.public AND NOT EXISTS "
+    "(SELECT 1 FROM channels_outboxmessage o WHERE o.dedupe_key = 'reply:' || m.id)"
+)
+# Such replies, to requesters with an address.
+MAIL_COUNT = (
+    "SELECT min(m.ticket_id), max(m.ticket_id), count(*) FROM tickets_message m "
+    "JOIN tickets_ticket t ON t.id = m.ticket_id JOIN contacts_contact c ON c.id = t.requester_id "
+    f"WHERE c.email <> '' AND {NO_MAIL}"
+)
+# The tickets of an id range that have some, their messages (their history gives each reply's
+# status), and the replies themselves.
+MAIL_TICKETS = (
+    "SELECT t.id, t.number, t.subject, s.key, t.status_category, t.priority, t.department_id, "
+    "t.assignee_id, t.custom_fields, t.created_at, t.updated_at, t.solved_at, t.closed_at, "
+    "c.id, c.email, c.name, c.language, c.time_zone "
+    "FROM tickets_ticket t JOIN tickets_status s ON s.id = t.status_id "
+    "JOIN contacts_contact c ON c.id = t.requester_id "
+    "WHERE t.id BETWEEN %(lo)s AND %(hi)s AND c.email <> '' AND t.id IN "
+    f"(SELECT m.ticket_id FROM tickets_message m WHERE m.ticket_id BETWEEN %(lo)s AND %(hi)s AND {NO_MAIL}) "
+    "ORDER BY t.id"
+)
+MAIL_MESSAGES = (
+    "SELECT ticket_id, id, created_at, author_kind, public FROM tickets_message "
+    "WHERE ticket_id BETWEEN %(lo)s AND %(hi)s ORDER BY ticket_id, created_at, id"
+)
+MAIL_REPLIES = (
+    "SELECT m.id, m.author_agent_id, m.body_text, m.body_html, m.change_id FROM tickets_message m "
+    f"WHERE m.ticket_id BETWEEN %(lo)s AND %(hi)s AND {NO_MAIL}"
+)
+
+
+def fill_mail_chunk(job: FillJob) -> int:
+    """The e-mails of the agents' public replies of one id range's tickets that have none, in one
+    transaction, as `load_chunk` writes them: each reply's status is the one its ticket's history
+    (`ticket_steps`, from its rows as `fill_chunk` reads them) gives it. Returns how many."""
+    assert MAIL is not None
+    params = {"lo": job.lo, "hi": job.hi}
+    with psycopg.connect(job.url, autocommit=False) as conn:
+        conn.execute("SET synchronous_commit = off")
+        cur = conn.cursor()
+        rows = cur.execute(MAIL_TICKETS, params).fetchall()
+        if not rows:
+            return 0
+        replies = {mid: rest for mid, *rest in cur.execute(MAIL_REPLIES, params)}
+        posted: dict[int, list[tuple[int, Posted]]] = {}
+        for ticket_id, mid, at, author_kind, public in cur.execute(MAIL_MESSAGES, params):
+            posted.setdefault(ticket_id, []).append((mid, Posted(at, posted_kind(author_kind, public))))
+        mails: list[tuple[Any, ...]] = []
+        for (tid, number, subject, status, category, priority, dept, assignee, custom, created, updated,
+             solved_at, closed_at, *requester) in rows:  # fmt: skip
+            messages = posted.get(tid, [])
+            steps = ticket_steps(
+                created=created, messages=[p for _, p in messages], status=status, category=category,
+                assignee=assignee, solved_at=solved_at, closed_at=closed_at, updated_at=updated,
+            )  # fmt: skip
+            ticket = mail_ticket(
+                MAIL, ticket_id=tid, number=number, subject=subject, priority=priority, department=dept,
+                requester=tuple(requester), assignee=assignee, custom=custom or {}, created=created,
+            )  # fmt: skip
+            said = iter(messages)
+            status_now = status
+            for step in steps:
+                status_now = step.status or status_now
+                if step.message is None:
+                    continue
+                mid, p = next(said)
+                if mid in replies:
+                    agent_id, body_text, body_html, change = replies[mid]
+                    mails.append(
+                        reply_mail(
+                            MAIL, ticket, status=status_now, message_id=mid, body_text=body_text,
+                            body_html=body_html, agent_id=agent_id, at=p.at, change_id=change,
+                        )
+                    )  # fmt: skip
+        _copy(cur, "channels_outboxmessage", OUTBOX_COLS, mails)
+        conn.commit()
+    return len(mails)
+
+
+def fill_mail(
+    url: str, *, jobs: int, chunk: int, categories: dict[str, str], now: datetime, keep_indexes: bool
+) -> int:
+    """The e-mails of step 6 of the module's docstring. Returns how many were written."""
+    from sportello.demo.progress import Progress
+
+    table = "channels_outboxmessage"
+    with psycopg.connect(url) as conn:
+        lo, hi, count = conn.execute(MAIL_COUNT).fetchone()  # type: ignore[misc]
+        if not count:
+            return 0
+        indexes = [] if keep_indexes or count < BIG else drop_indexes(conn, (table,))
+    print(
+        f"writing the e-mails of {count:,} agent replies"
+        + (f"; {len(indexes)} indexes of {table} dropped meanwhile" if indexes else ""),
+        file=sys.stderr,
+    )
+    work = [FillJob(url, a, min(hi, a + chunk - 1), categories, now) for a in range(lo, hi + 1, chunk)]
+    progress = Progress(count, label="fill e-mails", unit="e-mails")
+    try:
+        with mp.get_context("fork").Pool(jobs) as pool:
+            for done in pool.imap_unordered(fill_mail_chunk, work):
+                progress.advance(done)
+    finally:
+        progress.done()
+        if indexes:
+            print(f"recreating {len(indexes)} indexes", file=sys.stderr, flush=True)
+            with psycopg.connect(url) as conn:
+                create_indexes(conn, indexes)
+    return int(count)
+
+
 def _vector(column: str, weight: str) -> str:
     # As `tickets.search` builds the documents: subject A, fields C, messages B.
     return f"setweight(to_tsvector('{TS_CONFIG}', {column}), '{weight}')"
@@ -1157,7 +1446,7 @@ def seed_tickets(args: argparse.Namespace, *, have: int, todo: int, now: datetim
 
 
 def main() -> None:
-    global SLA
+    global SLA, MAIL
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -1172,7 +1461,7 @@ def main() -> None:
         raise SystemExit("the seeder loads PostgreSQL only (--database-url postgres://...)")
 
     started = time.monotonic()
-    SLA = django_setup(args.database_url)  # before the loaders fork: they read it
+    SLA, MAIL = django_setup(args.database_url)  # before the loaders fork: they read them
     now = datetime.now(UTC)
     with psycopg.connect(args.database_url) as conn:
         have = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]  # type: ignore[index]
@@ -1186,7 +1475,11 @@ def main() -> None:
         args.database_url, jobs=args.jobs, chunk=args.chunk, categories=categories, now=now,
         keep_indexes=args.keep_indexes,
     )  # fmt: skip
-    if todo <= 0 and not filled:
+    mailed = fill_mail(
+        args.database_url, jobs=args.jobs, chunk=args.chunk, categories=categories, now=now,
+        keep_indexes=args.keep_indexes,
+    )  # fmt: skip
+    if todo <= 0 and not filled and not mailed:
         print("nothing to add or fill in", file=sys.stderr)
         return
     with psycopg.connect(args.database_url, autocommit=True) as conn:
@@ -1196,7 +1489,7 @@ def main() -> None:
         name = args.database_url.rsplit("/", 1)[1].split("?")[0]
         conn.execute(f'ALTER DATABASE "{name}" SET random_page_cost = 1.1')
         t = time.monotonic()
-        written = TABLES if todo > 0 else ("tickets_ticket",)
+        written = TABLES if todo > 0 else ("tickets_ticket", *(("channels_outboxmessage",) if mailed else ()))
         for table in (*written, *SLA_TABLES, "contacts_contact"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
         # And the small tables the permission scope joins (departments, memberships): without

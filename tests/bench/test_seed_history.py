@@ -6,6 +6,7 @@ that the seeder computes and COPYs."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,9 +14,13 @@ from typing import Any
 
 import pytest
 
+from sportello.accounts.models import User
 from sportello.contacts.services import contact_update
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.demo.service_levels import SHOP_HOURS, STANDARD, VIP
+from sportello.notifications.services import template_save
+from sportello.outbox.models import OutboxMessage, OutboxStatus
+from sportello.outbox.services import outbox_deliver
 from sportello.sla import timers
 from sportello.sla.calendars import calendar_save
 from sportello.sla.models import SlaFiring, SlaTimer, TicketSla
@@ -279,3 +284,73 @@ def test_a_seeded_opening_carries_the_values_the_pipeline_records(desk: Any) -> 
     seeded = opening_value(number=ticket.number, values=values, message_id=message.pk, author_kind="contact")
     assert seeded["values"] == recorded(opening)["values"]
     assert seeded == opening.new_value
+
+
+def test_a_seeded_reply_e_mail_is_the_row_the_pipeline_queues_and_the_worker_sends(desk: Any) -> None:
+    # Given a template for agents' replies that reads what the pipeline's context gives (all but
+    # the SLA clock, which the seeder leaves out), and an agent with a signature
+    template_save(
+        key="agent_reply", language="en",
+        subject="[#{{ ticket.number }}] {{ ticket.subject }} - {{ ticket.status_name }}",
+        body_text=(
+            "{{ message.body }}\n-- {{ agent.name }}: {{ agent.signature }}\n"
+            "{{ ticket.status }} {{ ticket.priority }} {{ ticket.priority_name }} {{ ticket.department }} "
+            "{{ ticket.created_at }} {{ ticket.url }}\n"
+            "{{ requester.name }} {{ requester.email }} {{ requester.language }}\n"
+            "{{ department.name }} {{ department.email }} {{ links.ticket }} {{ links.agent_ticket }}\n"
+        ),
+        actor=desk.admin, now=MON,
+    )  # fmt: skip
+    User.objects.filter(pk=desk.agent.pk).update(signature="Bruno, at the book desk")
+    # and Bob's ticket answered, followed up and answered again with "Send and set Pending"
+    messages = [Posted(at(0, 9), "contact"), Posted(at(0, 10), "reply"), Posted(at(0, 11), "contact"),
+                Posted(at(0, 12), "note"), Posted(at(0, 13), "reply")]  # fmt: skip
+    steps = seed.ticket_steps(
+        created=at(0, 9), messages=messages, status="pending", category="pending", assignee=desk.agent.pk,
+        solved_at=None, closed_at=None, updated_at=at(0, 13),
+    )  # fmt: skip
+    ticket = through_pipeline(desk, desk.bob, steps, priority="high", now=at(0, 13))
+    # When the worker sends each reply's e-mail a few seconds after it was written
+    queued = OutboxMessage.objects.filter(ticket=ticket, kind="email").order_by("id")
+    assert [item.dedupe_key.split(":")[0] for item in queued] == ["reply", "reply"]
+    for item in queued:
+        assert outbox_deliver(outbox_id=item.pk, now=item.created_at + seed.SENT_AFTER) == OutboxStatus.SENT
+
+    # Then the seeder writes the same rows, given the same ticket and replies, each with the
+    # status its history gives it (open, then pending)
+    mail = seed.mail_desk_load()
+    requester = ticket.requester
+    seeded_ticket = seed.mail_ticket(
+        mail, ticket_id=ticket.pk, number=ticket.number, subject=ticket.subject, priority=ticket.priority,
+        department=ticket.department_id, assignee=ticket.assignee_id, custom=ticket.custom_fields,
+        requester=(requester.pk, requester.email, requester.name, requester.language, requester.time_zone),
+        created=ticket.created_at,
+    )  # fmt: skip
+    posted = iter(Message.objects.filter(ticket=ticket).order_by("created_at", "id"))
+    columns = [c.strip() for c in seed.OUTBOX_COLS.split(",")]
+    status = ""
+    seen = []
+    for step in steps:
+        status = step.status or status
+        message = next(posted) if step.message is not None else None
+        if step.message != "reply":
+            continue
+        assert message is not None
+        row = dict(zip(columns, seed.reply_mail(
+            mail, seeded_ticket, status=status, message_id=message.pk, body_text=message.body_text,
+            body_html=message.body_html, agent_id=message.author_agent_id, at=message.created_at,
+            change_id=message.change_id,
+        ), strict=True))  # fmt: skip
+        row["payload"] = json.loads(row["payload"])
+        written: dict[str, Any] = dict(OutboxMessage.objects.values().get(dedupe_key=f"reply:{message.pk}"))
+        assert row["delivery_id"].version == 4
+        assert {c: row[c] for c in columns if c != "delivery_id"} == {
+            c: written[c] for c in columns if c != "delivery_id"
+        }
+        # the columns it leaves to their defaults are empty on the row the worker left
+        assert {c: v for c, v in written.items() if c not in columns} == {
+            "id": written["id"], "lease_until": None, "window_start": None, "parked_at": None
+        }  # fmt: skip
+        seen.append((status, row["payload"]["subject"]))
+    assert seen == [("open", f"[#{ticket.number}] The parcel never came - Open"),
+                    ("pending", f"[#{ticket.number}] The parcel never came - Pending")]  # fmt: skip

@@ -1,7 +1,8 @@
 """The bench seeder (bench/seed.py) still runs end to end: 300 tickets in chunks of 100, one job,
 into a PostgreSQL database of the test's own (created and dropped here), and leaves rows as the
-pipeline writes them. PostgreSQL only, as the seeder: runs when DATABASE_URL names a PostgreSQL
-server on this machine (the suite's PostgreSQL run), skipped otherwise."""
+pipeline writes them; run again, it writes the replies' e-mails that are missing, then finds
+nothing to do. PostgreSQL only, as the seeder: runs when DATABASE_URL names a PostgreSQL server
+on this machine (the suite's PostgreSQL run), skipped otherwise."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ TICKETS = 300
 MESSAGES = 1_209
 EVENTS = 2_370
 TAGS = 848
+REPLIES = 544  # public, by agents: one e-mail each
+# The payload of a reply's e-mail (`notifications.extension.ReplyMail`); `html`: a reply without
+# its own HTML. tests/bench/test_seed_history.py compares whole rows with the pipeline's.
+PAYLOAD_KEYS = ["automatic", "body", "contact_id", "html", "language", "message_id", "subject", "to",
+                "ticket_number"]  # fmt: skip
+# The Italian template of the replies' e-mails, set before the seed: it shows the status of the
+# ticket at each reply, which the e-mails written afterwards (the fill) must give the same.
+ITALIAN = "{{ message.body }}\n\n-- {{ agent.name }}, {{ department.name }} [{{ ticket.status }}]\n"
 
 
 def _server_url() -> str:
@@ -61,17 +70,43 @@ def _one(conn: Any, sql: str) -> Any:
     return conn.execute(sql).fetchone()[0]
 
 
-def test_the_seeder_loads_a_tiny_desk_as_the_pipeline_would_have_written_it(tiny_database: str) -> None:
-    import psycopg
-
-    # When the seeder grows an empty database to 300 tickets, 100 per transaction, in one job
+def _seed(url: str, tickets: int) -> subprocess.CompletedProcess[str]:
+    """The seeder grows the database to `tickets`, 100 per transaction, in one job."""
     run = subprocess.run(  # noqa: S603 - our own script, our arguments
-        [sys.executable, str(ROOT / "bench" / "seed.py"), "--database-url", tiny_database,
-         "--tickets", str(TICKETS), "--chunk", "100", "--jobs", "1"],
-        env={**os.environ, "DATABASE_URL": tiny_database}, cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, str(ROOT / "bench" / "seed.py"), "--database-url", url,
+         "--tickets", str(tickets), "--chunk", "100", "--jobs", "1"],
+        env={**os.environ, "DATABASE_URL": url}, cwd=ROOT, capture_output=True, text=True,
         timeout=180,  # about 25 s on a quiet machine (migrations most of it), 50 s at load 10
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+# A reply's e-mail as the seeder writes it, its columns but the id and delivery id
+MAIL = """
+    SELECT o.dedupe_key, o.kind, o.destination, o.ticket_id, o.change_id, o.payload, o.status, o.attempts,
+           o.next_attempt_at, o.lease_until, o.lease_owner, o.window_start, o.parked_at, o.last_error,
+           o.created_at, o.sent_at
+    FROM channels_outboxmessage o ORDER BY o.dedupe_key
+"""
+
+
+def test_the_seeder_loads_a_tiny_desk_as_the_pipeline_would_have_written_it(tiny_database: str) -> None:
+    import psycopg
+
+    # Given the demo desk's set-up (a seed of no ticket), with an Italian template of its own for
+    # the e-mails of agents' replies
+    assert "nothing to add or fill in" in _seed(tiny_database, 0).stderr
+    with psycopg.connect(tiny_database) as conn:
+        conn.execute(
+            "INSERT INTO notifications_notificationtemplate (key, language, subject, body_text, body_html, "
+            "active, version, updated_at) VALUES ('agent_reply', 'it', 'Re: {{ ticket.subject }}', %s, '', "
+            "true, 1, now())",
+            [ITALIAN],
+        )
+
+    # When the seeder grows it to 300 tickets, 100 per transaction, in one job
+    run = _seed(tiny_database, TICKETS)
     assert "done in" in run.stdout
 
     with psycopg.connect(tiny_database) as conn:
@@ -131,3 +166,60 @@ def test_the_seeder_loads_a_tiny_desk_as_the_pipeline_would_have_written_it(tiny
         # And its SLA clocks and anchors
         assert _one(conn, "SELECT count(*) FROM sla_ticketsla") == TICKETS
         assert _one(conn, "SELECT count(*) FROM tickets_ticket WHERE last_activity_at IS NULL") == 0
+
+        # Each agent's public reply has its e-mail in the outbox, written with the reply and sent:
+        # the pipeline's dedupe key, the reply's ticket, change and instant, the reply's id in the
+        # payload as the ticket page looks it up (the index `outbox_email_reply`)
+        assert (
+            _one(conn, "SELECT count(*) FROM tickets_message WHERE author_kind = 'agent' AND public")
+            == REPLIES
+        )
+        assert _one(conn, "SELECT count(*) FROM channels_outboxmessage") == REPLIES
+        assert _one(conn, """
+            SELECT count(*) FROM tickets_message m
+            JOIN tickets_ticket t ON t.id = m.ticket_id JOIN contacts_contact c ON c.id = t.requester_id
+            JOIN channels_outboxmessage o ON ((o.payload ->> 'message_id'))::integer = m.id
+            WHERE m.author_kind = 'agent' AND m.public AND o.kind = 'email' AND o.destination = ''
+              AND o.dedupe_key = 'reply:' || m.id AND o.ticket_id = m.ticket_id AND o.change_id = m.change_id
+              AND o.created_at = m.created_at AND o.next_attempt_at = m.created_at
+              AND o.status = 'sent' AND o.attempts = 1 AND o.sent_at > o.created_at
+              AND o.sent_at <= o.created_at + interval '1 minute'
+              AND o.lease_until IS NULL AND o.lease_owner = '' AND o.window_start IS NULL
+              AND o.parked_at IS NULL AND o.last_error = ''
+              AND o.payload -> 'to' = jsonb_build_array(c.email)
+              AND (o.payload ->> 'contact_id')::bigint = c.id
+              AND (o.payload ->> 'ticket_number')::bigint = t.number
+              AND starts_with(o.payload ->> 'body', m.body_text)
+              AND o.payload ->> 'language' = CASE WHEN c.language IN ('en', 'es', 'it') THEN c.language
+                                                  ELSE 'en' END
+        """) == REPLIES  # fmt: skip
+        keys = conn.execute(
+            "SELECT DISTINCT ARRAY(SELECT jsonb_object_keys(payload)) FROM channels_outboxmessage"
+        )
+        assert [sorted(k) for (k,) in keys] == [sorted(PAYLOAD_KEYS)]
+        # rendered with the template in force in each requester's language
+        italian = conn.execute(
+            "SELECT payload ->> 'subject', payload ->> 'body' FROM channels_outboxmessage "
+            "WHERE payload ->> 'language' = 'it' ORDER BY id"
+        ).fetchall()
+        assert italian
+        assert all(subject.startswith("Re: ") and body.endswith("]\n") for subject, body in italian)
+        # the ticket's status at each reply: open, or what the reply set ("Send and set Pending")
+        statuses = {body.rsplit("[", 1)[1].removesuffix("]\n") for _, body in italian}
+        assert "open" in statuses
+        assert statuses & {"pending", "on_hold"}
+        assert statuses <= {"open", "pending", "on_hold"}
+        seeded = conn.execute(MAIL).fetchall()
+
+        # Given a database that lacks two thirds of those e-mails (as one seeded by an earlier version)
+        missing = conn.execute("DELETE FROM channels_outboxmessage WHERE id % 3 <> 0").rowcount
+
+    # When the seeder runs again with the same number of tickets
+    run = _seed(tiny_database, TICKETS)
+    # Then it writes the missing e-mails, as it wrote them with the tickets
+    assert f"writing the e-mails of {missing:,} agent replies" in run.stderr
+    with psycopg.connect(tiny_database) as conn:
+        assert conn.execute(MAIL).fetchall() == seeded
+
+    # And run once more, it finds nothing to do
+    assert "nothing to add or fill in" in _seed(tiny_database, TICKETS).stderr
