@@ -371,16 +371,16 @@ def test_ticket_page_query_count_is_bounded(
     client = browser(desk.agent)
     ticket = _busy_ticket(open_ticket, client)
     client.get(f"/tickets/{ticket.pk}/")
-    # (10: the session and the agent; the ticket, in one statement with its tags, its requester
-    # and their organization with the counts of their tickets, its SLA clocks, its tier, how the
-    # replies' e-mails fared and the colleagues viewing or replying; the configurations' signature, under
-    # which the statuses, the departments, the teams, the people and the department's layout are
-    # the process's (for the forms, the details, the history's names, the tasks' assignees and
-    # the messages' authors); the tickets it is linked to by a merge or a follow-up; whether a
-    # process applies; the tasks; the messages with their attachments; the other tickets of the
-    # requester, open and earlier, in one; the history's events. The composer's canned responses
-    # and macros are read when a picker is opened.)
-    with django_assert_num_queries(10):
+    # (9: the session and the agent; the ticket, in one statement with its tags, its requester
+    # and their organization with the counts of their tickets, its SLA clocks, its tier, its
+    # process if it follows one, how the replies' e-mails fared and the colleagues viewing or
+    # replying; the configurations' signature, under which the statuses, the departments, the
+    # teams, the people and the department's layout are the process's (for the forms, the
+    # details, the history's names, the tasks' assignees and the messages' authors); the
+    # tickets it is linked to by a merge or a follow-up; the tasks; the messages with their
+    # attachments; the other tickets of the requester, open and earlier, in one; the history's
+    # events. The composer's canned responses and macros are read when a picker is opened.)
+    with django_assert_num_queries(9):
         client.get(f"/tickets/{ticket.pk}/")
 
 
@@ -391,8 +391,9 @@ def test_a_light_agents_ticket_page_reads_what_it_shows_once(
     ticket = _busy_ticket(open_ticket, client)
     light = browser(desk.light)
     light.get(f"/tickets/{ticket.pk}/")
-    # (9: the agent's page less one: no process (light agents read none). The details list
-    # names the department, the team and the assignee from the desk's, read with the signature.)
+    # (9: the agent's page; light agents read no process, which the ticket's statement holds
+    # anyway. The details list names the department, the team and the assignee from the desk's,
+    # read with the signature.)
     with django_assert_num_queries(9):
         html = light.get(f"/tickets/{ticket.pk}/").content.decode()
     assert '<dt>Department</dt><dd dir="auto">Books</dd>' in html
@@ -408,12 +409,12 @@ def test_a_ticket_in_a_blueprint_reuses_the_pages_ticket_for_its_process(
     ticket = customer_ticket(desk, now)
     client = browser(desk.agent)
     client.get(f"/tickets/{ticket.pk}/")
-    # (10, as for a ticket that follows none: whether it follows a process is one statement either
-    # way. Its definition (the history names its states from it) and the agent's departments and
-    # teams for who may perform a step are the per-process caches'; the ticket and its tags, the
-    # requester and the configurations' signature for its facts, the custom fields its forms ask
-    # for (the layout's) are the page's.)
-    with django_assert_num_queries(10):
+    # (9, as for a ticket that follows none: its run is read with the ticket, its definition (the
+    # history names its states from it) and the agent's departments and teams for who may
+    # perform a step are the per-process caches'; the ticket and its tags, the requester and the
+    # configurations' signature for its facts, the custom fields its forms ask for (the
+    # layout's) are the page's.)
+    with django_assert_num_queries(9):
         r = client.get(f"/tickets/{ticket.pk}/")
     assert "<bdi>Send the return label</bdi>" in r.content.decode()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import F, QuerySet
 
@@ -135,7 +135,12 @@ def ticket_process_of(
     it reuses it, and its prefetched tags (and its requester, when loaded), instead of reading
     them again. `memo`: the caller's, where the configurations' signatures are read once."""
     user = require_blueprint_reader(principal)
-    run = TicketBlueprint.objects.filter(ticket_id=ticket.pk).select_related("blueprint").first()
+    # Read with the ticket when it was (`select_related("blueprint_run__blueprint")`, the page).
+    reverse = TicketBlueprint._meta.get_field("ticket").remote_field
+    if reverse.is_cached(ticket):
+        run = cast(TicketBlueprint | None, reverse.get_cached_value(ticket))
+    else:
+        run = TicketBlueprint.objects.filter(ticket_id=ticket.pk).select_related("blueprint").first()
     if run is None:
         return TicketProcess(ticket=ticket, run=None, blueprint=None, state=None, transitions=[])
     version = active_versions(memo).get((run.blueprint_id, run.version))

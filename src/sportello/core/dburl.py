@@ -14,6 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 # driver (`timeout`); no PRAGMA overrides it.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 SQLITE_INIT = "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+# PostgreSQL plans the statements Sportello prepares (`core.compiled`, the configuration's
+# signatures: rows looked up by id, whose plan does not depend on the values) once, not at each
+# execution. Only prepared statements follow this setting; set in the connection's start-up.
+PG_SESSION_OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
 def sqlite_config(path: Path | str) -> dict[str, Any]:
@@ -46,6 +50,7 @@ def parse_database_url(url: str, *, default_sqlite_path: Path) -> dict[str, Any]
         return sqlite_config(path)
     if scheme in {"postgres", "postgresql", "pgsql"}:
         options = dict(parse_qsl(parts.query))
+        options["options"] = f"{options.get('options', '')} {PG_SESSION_OPTIONS}".strip()
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "sportello",

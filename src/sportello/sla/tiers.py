@@ -29,7 +29,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.db.models import F
@@ -201,7 +201,7 @@ def ticket_tier(ticket: Any, memo: dict[str, Any] | None = None) -> tuple[Path, 
         # Read with the ticket when it was (`select_related("tier")`, the ticket page), else now.
         reverse = TicketTier._meta.get_field("ticket").remote_field
         if reverse.is_cached(ticket):
-            row = reverse.get_cached_value(ticket)
+            row = cast(TicketTier | None, reverse.get_cached_value(ticket))
         else:
             row = TicketTier.objects.filter(ticket_id=ticket.pk).first()
     if row is not None:

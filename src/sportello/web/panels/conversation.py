@@ -7,11 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from django.db.models import OuterRef
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 
 from sportello.accounts.models import User
 from sportello.accounts.structure import structure
+from sportello.core import clock
+from sportello.core.compiled import STATEMENTS
 from sportello.tickets import selectors
 from sportello.tickets.attachments import SAFE_IMAGE_TYPES
 from sportello.tickets.models import Attachment, AuthorKind, Message, Ticket
@@ -63,12 +65,7 @@ def _file(row: dict[str, Any]) -> File:
     return replace(f, kind=file_kind(f))
 
 
-def _conversation(user: User, ticket: Ticket, memo: dict[str, Any] | None = None) -> list[Message]:
-    """The messages, in one statement with their attachments (`files`, by id, each with its
-    kind); each agent reply with how its e-mail fared (`delivery`, or None: read with the ticket
-    by `reads.page_ticket`, else one statement). The agents who wrote them are the desk's."""
-    from sportello.outbox.services import delivery_states
-
+def _messages(user: User, ticket_id: int) -> QuerySet[Message]:
     files = json_rows(
         Attachment.objects.filter(message_id=OuterRef("pk")),
         "message_id",
@@ -77,12 +74,26 @@ def _conversation(user: User, ticket: Ticket, memo: dict[str, Any] | None = None
         content_type="content_type",
         size="size",
     )
-    messages: list[Message] = list(
-        selectors.message_list(principal=user, ticket=ticket)
+    return (
+        selectors.message_list(principal=user, ticket=Ticket(pk=ticket_id))
         .select_related(None)
         .select_related("author_contact")
         .prefetch_related(None)
         .annotate(file_rows=files)
+    )
+
+
+def _conversation(user: User, ticket: Ticket, memo: dict[str, Any] | None = None) -> list[Message]:
+    """The messages, in one statement with their attachments (`files`, by id, each with its
+    kind); each agent reply with how its e-mail fared (`delivery`, or None: read with the ticket
+    by `reads.page_ticket`, else one statement). The agents who wrote them are the desk's."""
+    from sportello.outbox.services import delivery_states
+
+    messages: list[Message] = STATEMENTS.rows(
+        ("conversation", type(user).__name__),
+        lambda ident, at: _messages(user, ident),
+        ids=(ticket.pk,),
+        now=clock.now(),
     )
     people = structure(memo).users
     for m in messages:

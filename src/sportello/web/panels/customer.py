@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, Window
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpRequest
 from django.urls import reverse
 
-from sportello.accounts.models import Role
+from sportello.accounts.models import Role, User
+from sportello.core import clock
+from sportello.core.compiled import STATEMENTS
 from sportello.queues.forms import STATUS_ANY
 from sportello.tickets import selectors
 from sportello.tickets.models import UNRESOLVED_CATEGORIES, Status, Ticket
@@ -40,22 +42,16 @@ class OtherTicket:
     status: Status
 
 
-def _tickets(
-    request: HttpRequest, ticket: Ticket, reads: PageReads
-) -> tuple[list[OtherTicket], list[OtherTicket]]:
-    """The requester's other open tickets and their earlier ones among those this agent may see,
-    the most recent `RECENT` of each, in one statement (each ticket ranked among its kind); only
-    what the lists show is read (the statuses are the page's)."""
+def _others(user: User, requester_id: int, ticket_id: int) -> QuerySet[Ticket, Any]:
+    """The requester's other tickets this agent may see, the most recent `RECENT` of each kind
+    (open, earlier), each ranked among its kind, with only what the lists show."""
     unresolved = ExpressionWrapper(
         Q(status_category__in=[str(c) for c in UNRESOLVED_CATEGORIES]), output_field=BooleanField()
     )
     newest_first = [F("created_at").desc(), F("id").desc()]
-    rows = (
-        Ticket.objects.filter(
-            selectors.ticket_scope(principal=request.user),  # type: ignore[arg-type]
-            requester_id=ticket.requester_id,
-        )
-        .exclude(pk=ticket.pk)
+    return (
+        Ticket.objects.filter(selectors.ticket_scope(principal=user), requester_id=requester_id)
+        .exclude(pk=ticket_id)
         .annotate(
             unresolved=unresolved,
             rank=Window(RowNumber(), partition_by=[unresolved], order_by=newest_first),
@@ -64,9 +60,26 @@ def _tickets(
         .order_by(*newest_first)
         .values_list("pk", "number", "subject", "status_category", "status_id", "unresolved")
     )
+
+
+def _tickets(
+    request: HttpRequest, ticket: Ticket, reads: PageReads
+) -> tuple[list[OtherTicket], list[OtherTicket]]:
+    """The requester's other open tickets and their earlier ones among those this agent may see,
+    the most recent `RECENT` of each, in one statement (each ticket ranked among its kind); only
+    what the lists show is read (the statuses are the page's)."""
+    user = request.user
+    if ticket.requester_id is None:
+        found: list[Any] = []
+    else:
+        found = STATEMENTS.rows(
+            ("customer_tickets", user.pk, getattr(user, "role", None), user.is_active),
+            lambda requester, this, at: _others(user, requester, this),  # type: ignore[arg-type]
+            ids=(ticket.requester_id, ticket.pk),
+            now=clock.now(),
+        )
     open_tickets: list[OtherTicket] = []
     earlier: list[OtherTicket] = []
-    found = list(rows)
     statuses = {s.pk: s for s in reads.statuses} if found else {}
     for pk, number, subject, category, status_id, is_open in found:
         row = OtherTicket(pk, number, subject, category, statuses[status_id])

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from sportello.core.compiled import STATEMENTS
 from sportello.core.http import HtmxRequest
 from sportello.tickets import selectors
 from sportello.tickets.models import EventKind, Ticket
@@ -58,7 +59,14 @@ def context(request: HtmxRequest, ticket: Ticket, *, now: datetime, shared: dict
     # The people, statuses, departments, processes the other panels read name the changes;
     # the messages' authors too (the conversation's).
     known = page_reads(shared, request, ticket).known(messages=shared.get("conversation", ()))
-    every = changes(selectors.event_list(principal=request.user, ticket=ticket), known)  # type: ignore[arg-type]
+    user = request.user
+    events = STATEMENTS.rows(
+        ("history", type(user).__name__),
+        lambda ident, at: selectors.event_list(principal=user, ticket=Ticket(pk=ident)),  # type: ignore[arg-type]
+        ids=(ticket.pk,),
+        now=now,
+    )
+    every = changes(events, known)
     return {
         "changes": [c for c in every if shows(c, what)],
         "history_filter": what,

@@ -38,9 +38,11 @@ from django.db.models.functions import Coalesce, JSONObject
 from django.http import HttpRequest
 
 from sportello.accounts.models import Department, Role, Team, User
+from sportello.accounts.selectors import valid_pk
 from sportello.accounts.structure import Structure, structure
 from sportello.blueprints.models import BlueprintVersion
 from sportello.contacts.models import Contact
+from sportello.core.compiled import STATEMENTS
 from sportello.core.errors import NotFound
 from sportello.outbox.models import OutboxMessage, reply_message_id
 from sportello.sla import tiers as tier_paths
@@ -261,14 +263,8 @@ def json_at(value: Any) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
-    """The ticket for its page, if this agent may see it (`tickets.selectors.ticket_scope`; else
-    `NotFound`), in one statement with what the page shows of it besides: its tags, its
-    requester and their organization with how many tickets each has that this agent may see, its
-    SLA clocks and their policy, where it stands on its tier path, how the e-mails of its public
-    replies fared, and the colleagues who have it open (`presence`). `PageReads` and the panels
-    take these from the ticket (the tags as prefetched, `page_deliveries` by message id,
-    `page_viewers`)."""
+def _page_queryset(user: User, ticket_id: int, now: datetime) -> QuerySet[Ticket]:
+    """`page_ticket`'s statement (its reader's scope, the ticket's id, the instant)."""
     visible = Ticket.objects.filter(selectors.ticket_scope(principal=user))
     replies = Message.objects.filter(public=True, author_kind=AuthorKind.AGENT)
     emails = OutboxMessage.objects.annotate(reply_id=reply_message_id()).filter(
@@ -277,43 +273,63 @@ def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
     viewers = TicketViewer.objects.filter(
         ticket_id=OuterRef("pk"), seen_at__gte=now - presence.PRESENCE_TTL
     ).exclude(agent_id=user.pk)
-    try:
-        ticket = (
-            visible.filter(pk=ticket_id)
-            .select_related("requester__organization", "organization", "sla__policy", "tier")
-            .annotate(
-                requester_total=_count(visible.filter(requester_id=OuterRef("requester_id")), "requester_id"),
-                organization_total=_count(
-                    visible.filter(organization_id=OuterRef("organization_id")), "organization_id"
-                ),
-                page_tag_rows=json_rows(
-                    TicketTag.objects.filter(ticket_id=OuterRef("pk")), "ticket_id", id="id", name="name"
-                ),
-                # The e-mails are found by their reply (kept where the reply was written, they
-                # stay when a merge moves it): asked only when the ticket has replies.
-                page_delivery_rows=Case(
-                    When(
-                        Exists(replies.filter(ticket_id=OuterRef("pk"))),
-                        then=json_rows(
-                            emails,
-                            "kind",
-                            id="id",
-                            message="reply_id",
-                            status="status",
-                            attempts="attempts",
-                            last_error="last_error",
-                            sent_at="sent_at",
-                        ),
-                    ),
-                    default=None,
-                    output_field=JSONField(),
-                ),
-                page_viewer_rows=json_rows(viewers, "ticket_id", agent="agent_id", replying="replying"),
-            )
-            .get()
+    return (
+        visible.filter(pk=ticket_id)
+        .select_related(
+            "requester__organization", "organization", "sla__policy", "tier", "blueprint_run__blueprint"
         )
-    except (Ticket.DoesNotExist, ValueError, OverflowError):
-        raise NotFound("ticket not found") from None
+        .annotate(
+            requester_total=_count(visible.filter(requester_id=OuterRef("requester_id")), "requester_id"),
+            organization_total=_count(
+                visible.filter(organization_id=OuterRef("organization_id")), "organization_id"
+            ),
+            page_tag_rows=json_rows(
+                TicketTag.objects.filter(ticket_id=OuterRef("pk")), "ticket_id", id="id", name="name"
+            ),
+            # The e-mails are found by their reply (kept where the reply was written, they stay
+            # when a merge moves it): asked only when the ticket has replies.
+            page_delivery_rows=Case(
+                When(
+                    Exists(replies.filter(ticket_id=OuterRef("pk"))),
+                    then=json_rows(
+                        emails,
+                        "kind",
+                        id="id",
+                        message="reply_id",
+                        status="status",
+                        attempts="attempts",
+                        last_error="last_error",
+                        sent_at="sent_at",
+                    ),
+                ),
+                default=None,
+                output_field=JSONField(),
+            ),
+            page_viewer_rows=json_rows(viewers, "ticket_id", agent="agent_id", replying="replying"),
+        )
+    )
+
+
+def page_ticket(*, user: User, ticket_id: int, now: datetime) -> Ticket:
+    """The ticket for its page, if this agent may see it (`tickets.selectors.ticket_scope`; else
+    `NotFound`), in one statement with what the page shows of it besides: its tags, its
+    requester and their organization with how many tickets each has that this agent may see, its
+    SLA clocks and their policy, where it stands on its tier path and in its process, how the
+    e-mails of its public replies fared, and the colleagues who have it open (`presence`).
+    `PageReads` and the panels take these from the ticket (the tags as prefetched,
+    `page_deliveries` by message id, `page_viewers`)."""
+    if not isinstance(ticket_id, int) or not valid_pk(ticket_id):
+        raise NotFound("ticket not found")
+    # Built and compiled once per reader (the scope is theirs), then only run (`core.compiled`).
+    found = STATEMENTS.rows(
+        ("page_ticket", user.pk, user.role, user.is_active),
+        lambda ident, at: _page_queryset(user, ident, at),
+        ids=(ticket_id,),
+        now=now,
+    )
+    if not found:
+        raise NotFound("ticket not found")
+    ticket = found[0]
     if ticket.organization_id is not None and ticket.organization_id == ticket.requester.organization_id:
         ticket.requester.organization = ticket.organization
     _tags_loaded(ticket, ticket.page_tag_rows or [])  # type: ignore[attr-defined]

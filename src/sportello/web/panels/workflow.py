@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from sportello.accounts.models import Role, User
 from sportello.accounts.structure import structure
 from sportello.blueprints import selectors as bp_selectors
+from sportello.core.compiled import STATEMENTS
 from sportello.core.errors import NotFound, PermissionDenied
 from sportello.engine import blueprints as bp_engine
 from sportello.engine import sla as sla_engine
@@ -312,7 +313,14 @@ def tasks_panel(
     user = request.user
     assert isinstance(user, User)
     # Not each task's ticket (the page's, read for this agent), nor its assignee (the desk's people).
-    tasks = list(task_selectors.tasks_of_readable(ticket=ticket).order_by("status", "due_at", "id"))
+    tasks: list[Task] = STATEMENTS.rows(
+        ("ticket_tasks",),
+        lambda ident, at: task_selectors.tasks_of_readable(ticket=Ticket(pk=ident)).order_by(
+            "status", "due_at", "id"
+        ),
+        ids=(ticket.pk,),
+        now=now,
+    )
     people = structure(reads.memo if reads is not None else None).users
     for t in tasks:
         if t.assignee_id is not None and (assignee := people.get(t.assignee_id)) is not None:
