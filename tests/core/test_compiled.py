@@ -5,11 +5,12 @@ PostgreSQL the statement is prepared once per connection with a generic plan."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.db.models import BooleanField, CharField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
@@ -157,3 +158,26 @@ def test_a_statement_postgresql_will_not_prepare_runs_as_it_is(tickets: list[Any
     entry = statements._items[(connection.alias, 1, "untyped")]
     assert entry is not None
     assert entry.sql in compiled._unpreparable
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_a_failed_transaction_does_not_keep_a_statement_from_being_prepared(tickets: list[Any]) -> None:
+    def probe(ident: int, at: datetime) -> QuerySet[Ticket]:
+        return Ticket.objects.filter(pk=ident).annotate(n=RawSQL("%s + 424242", (1,)))
+
+    statements = ModelStatements()
+
+    def in_a_failed_transaction() -> None:
+        with transaction.atomic():
+            with connection.cursor() as cursor, contextlib.suppress(DataError):
+                cursor.execute("SELECT 1 / 0")  # the transaction has failed; Django does not know
+            statements.rows("probe", probe, ids=(tickets[0].pk,), now=NOW)
+
+    with pytest.raises(DatabaseError):
+        in_a_failed_transaction()
+    entry = statements._items[(connection.alias, 1, "probe")]
+    assert entry is not None
+    assert entry.sql not in compiled._unpreparable
+    [got] = statements.rows("probe", probe, ids=(tickets[0].pk,), now=NOW)
+    assert got.n == 424243  # type: ignore[attr-defined]
+    assert compiled._prepared_sql(entry.sql, [0], using=connection.alias).startswith("EXECUTE ")

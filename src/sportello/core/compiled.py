@@ -209,8 +209,12 @@ def _prepared_sql(sql: str, params: list[Any], *, using: str) -> str:
             # The connection plans it once (`core.dburl.PG_SESSION_OPTIONS`: a generic plan).
             with transaction.atomic(using=using), connection.cursor() as cursor:
                 cursor.execute(f"PREPARE {name} AS {text}")  # no parameters: `%` is plain
-        except DatabaseError:
-            _unpreparable.add(sql)
+        except DatabaseError as exc:
+            # PostgreSQL's verdict on the statement itself (class 42: it cannot be prepared as
+            # written) holds for good; anything else (a transaction already failed, a lost
+            # connection) says nothing of it, and the statement then fails or runs as it would.
+            if str(getattr(exc.__cause__, "sqlstate", "") or "").startswith("42"):
+                _unpreparable.add(sql)
             return sql
         _prepared.setdefault(raw, set()).add(name)
     return f"EXECUTE {name}(" + ", ".join(["%s"] * len(params)) + ")" if params else f"EXECUTE {name}"
