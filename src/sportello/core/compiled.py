@@ -79,7 +79,9 @@ class _Compiled:
         ]
 
 
-def _instant(value: Any, *, using: str) -> datetime | None:
+def instant_param(value: Any, *, using: str) -> datetime | None:
+    """`value` as an aware instant, if it is one as the backend was given it (a datetime, or the
+    text SQLite stores, in the connection's zone)."""
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
@@ -105,7 +107,7 @@ def _slots(first: Sequence[Any], second: Sequence[Any], *, count: int, using: st
         if type(a) is int and type(b) is int and (a, b) in positions:
             out.append(_Id(positions[a, b]))
             continue
-        at, bt = _instant(a, using=using), _instant(b, using=using)
+        at, bt = instant_param(a, using=using), instant_param(b, using=using)
         if at is not None and bt is not None:
             offset = at - _AT[0]
             if abs(offset) < _NEAR:

@@ -20,10 +20,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections
+
+from sportello.core.compiled import instant_param as _instant
 
 # Far enough from `now` that any whole-day or whole-hour rounding would show.
 PROBE = timedelta(days=3, hours=5, minutes=7, seconds=11, microseconds=13)
@@ -46,22 +48,6 @@ class Compiled:
     def bind(self, now: datetime, *, using: str) -> list[Any]:
         adapt = connections[using].ops.adapt_datetimefield_value
         return [adapt(now + p.offset) if isinstance(p, _Shift) else p for p in self.params]
-
-
-def _instant(value: Any, *, using: str) -> datetime | None:
-    """`value` as an aware instant, if it is one as the backend was given it (a datetime, or the
-    text SQLite stores, in the connection's zone)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=connections[using].timezone or UTC)
-        return parsed
-    return None
 
 
 def derive(
