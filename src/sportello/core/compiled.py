@@ -60,7 +60,9 @@ class _Id:
 
 
 @dataclass(frozen=True, slots=True)
-class _Shift:
+class Shift:
+    """A parameter that is the call's instant plus `offset` (also `queues.statements`')."""
+
     offset: timedelta
 
 
@@ -69,12 +71,12 @@ class _Compiled:
     queryset: QuerySet[Any]  # the first one built: what kind of rows it gives
     compiler: SQLCompiler  # its compilation: what the rows' columns are and how to convert them
     sql: str
-    params: tuple[Any, ...]  # a constant, an _Id, or a _Shift from the call's instant
+    params: tuple[Any, ...]  # a constant, an _Id, or a Shift from the call's instant
 
     def bind(self, ids: tuple[int, ...], now: datetime, *, using: str) -> list[Any]:
         adapt = connections[using].ops.adapt_datetimefield_value
         return [
-            ids[p.position] if isinstance(p, _Id) else adapt(now + p.offset) if isinstance(p, _Shift) else p
+            ids[p.position] if isinstance(p, _Id) else adapt(now + p.offset) if isinstance(p, Shift) else p
             for p in self.params
         ]
 
@@ -113,7 +115,7 @@ def _slots(first: Sequence[Any], second: Sequence[Any], *, count: int, using: st
             if abs(offset) < _NEAR:
                 if bt - _AT[1] != offset or adapt(_AT[0] + offset) != a or adapt(_AT[1] + offset) != b:
                     return None
-                out.append(_Shift(offset))
+                out.append(Shift(offset))
                 continue
         if type(a) is type(b) and a == b:
             out.append(a)

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import connections
 
-from sportello.core.compiled import instant_param as _instant
+from sportello.core.compiled import Shift, instant_param
 
 # Far enough from `now` that any whole-day or whole-hour rounding would show.
 PROBE = timedelta(days=3, hours=5, minutes=7, seconds=11, microseconds=13)
@@ -34,20 +34,13 @@ Build = Callable[[datetime], tuple[str, Sequence[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
-class _Shift:
-    """A parameter that is the request's instant plus `offset`."""
-
-    offset: timedelta
-
-
-@dataclass(frozen=True, slots=True)
 class Compiled:
     sql: str
-    params: tuple[Any, ...]  # a value, or a _Shift to resolve against `now`
+    params: tuple[Any, ...]  # a value, or a Shift to resolve against `now`
 
     def bind(self, now: datetime, *, using: str) -> list[Any]:
         adapt = connections[using].ops.adapt_datetimefield_value
-        return [adapt(now + p.offset) if isinstance(p, _Shift) else p for p in self.params]
+        return [adapt(now + p.offset) if isinstance(p, Shift) else p for p in self.params]
 
 
 def derive(
@@ -69,13 +62,13 @@ def derive(
         if type(a) is type(b) and a == b:
             out.append(a)
             continue
-        at, bt = _instant(a, using=using), _instant(b, using=using)
+        at, bt = instant_param(a, using=using), instant_param(b, using=using)
         if at is None or bt is None or at - now != bt - probe:
             return None
         offset = at - now
         if adapt(now + offset) != a or adapt(probe + offset) != b:
             return None
-        out.append(_Shift(offset))
+        out.append(Shift(offset))
     return Compiled(sql=sql, params=tuple(out))
 
 
