@@ -96,8 +96,10 @@ def main() -> None:
         if user is None or args.who not in (who, "both"):
             continue
         ctx = selectors.view_context(user=user, now=now)
+        sql, params = selectors.view_counts_statement(shipped, ctx)
+        explain(f"{who} counts, the sidebar's statement", sql, params)
         for sql, params, label in selectors.view_count_statements(views=shipped, ctx=ctx):
-            explain(f"{who} count {label}", sql, params)
+            explain(f"{who} count {label} alone", sql, params)
         totals = selectors.view_counts(views=shipped, ctx=ctx)
         for v in shipped:
             sorts = [v.sort] + [s for key in SORTS for s in (key, f"-{key}")]

@@ -21,13 +21,13 @@ def compiled(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """An empty cache, and how many times the counts' SQL was built."""
     selectors.COMPILED.clear()
     built = {"counts": 0}
-    original = selectors._counts_statement
+    original = selectors.view_counts_statement
 
     def counting(views: Any, ctx: Any) -> Any:
         built["counts"] += 1
         return original(views, ctx)
 
-    monkeypatch.setattr(selectors, "_counts_statement", counting)
+    monkeypatch.setattr(selectors, "view_counts_statement", counting)
     return built
 
 
@@ -42,7 +42,7 @@ def _fresh(user: Any, now: datetime) -> dict[str, int]:
     """The counts from a statement compiled for this request alone."""
     views = selectors.view_list_for(user=user)
     ctx = selectors.view_context(user=user, now=now)
-    sql, params = selectors._counts_statement(views, ctx)
+    sql, params = selectors.view_counts_statement(views, ctx)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
@@ -27,10 +28,19 @@ from django.db.models.sql.compiler import SQLCompiler
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.core.errors import NotFound
 from sportello.core.paging import SortKey, after_cursor, order_terms, page_of
-from sportello.engine.conditions import FIELDS, All, Condition, FieldSpec, Op, Predicate, custom_field_spec
+from sportello.engine.conditions import (
+    FIELDS,
+    All,
+    AnyOf,
+    Condition,
+    FieldSpec,
+    Op,
+    Predicate,
+    custom_field_spec,
+)
 from sportello.sla.models import TicketSla
 from sportello.tickets import selectors as ticket_selectors
-from sportello.tickets.models import CustomField, Ticket, TicketTag
+from sportello.tickets.models import UNRESOLVED_CATEGORIES, CustomField, StatusCategory, Ticket, TicketTag
 
 from . import conditions
 from .models import SavedView, ViewExtra
@@ -345,11 +355,85 @@ def view_count_statements(
     ]
 
 
-def _counts_statement(views: Sequence[SavedView], ctx: ViewContext) -> tuple[str, list[Any]]:
-    statements = view_count_statements(views=views, ctx=ctx)
-    # The ORM's own SQL for each view, its values as parameters.
-    counts = [f"(SELECT COUNT(*) FROM ({inner}) v{i})" for i, (inner, _p, _l) in enumerate(statements)]  # noqa: S608
-    return "SELECT " + ", ".join(counts), [p for _s, ps, _l in statements for p in ps]
+# The category tests that keep a view within the unresolved tickets.
+_UNRESOLVED = frozenset(str(c) for c in UNRESOLVED_CATEGORIES)
+_RESOLVED = frozenset(str(c) for c in StatusCategory) - _UNRESOLVED
+
+
+def within_unresolved(cond: Condition) -> bool:
+    """Whether every ticket `cond` holds for is unresolved (its status category tested to be one
+    of the unresolved ones, itself or in each way it can hold)."""
+    if isinstance(cond, All):
+        return any(within_unresolved(c) for c in cond.items)
+    if isinstance(cond, AnyOf):
+        return bool(cond.items) and all(within_unresolved(c) for c in cond.items)
+    if not isinstance(cond, Predicate) or cond.field != "ticket.status_category":
+        return False
+    if cond.op == Op.IS:
+        return cond.value in _UNRESOLVED
+    if cond.op == Op.IN:
+        return set(cond.value) <= _UNRESOLVED
+    if cond.op == Op.NOT_IN:
+        return set(cond.value) >= _RESOLVED
+    return False
+
+
+def _filter_sql(q: Q, *, using: str) -> tuple[str, list[Any]] | None:
+    """`q` as a condition on the ticket table's own row ("tickets_ticket", its subqueries
+    aside): ("", []) when it holds for every ticket, "0 = 1" when for none; None when it needs
+    a join."""
+    query = Ticket.objects.filter(q).query
+    compiler = query.get_compiler(using)
+    try:
+        sql, params = compiler.compile(query.where)
+    except EmptyResultSet:
+        return "0 = 1", []
+    except FullResultSet:
+        return "", []
+    if any(query.alias_refcount[alias] for alias in query.alias_map if alias != query.base_table):
+        return None
+    return sql, list(params)
+
+
+def view_counts_statement(views: Sequence[SavedView], ctx: ViewContext) -> tuple[str, list[Any]]:
+    """One statement, one column per view. The views within the unresolved tickets (most of a
+    desk's: "My open tickets", "Unassigned", "VIP", "Pending"…) are counted in one pass over
+    the agent's unresolved tickets, each as `COUNT(*) FILTER (WHERE its filter)`: a single read
+    of the unresolved tickets' index for the agent's departments, where a count each read it
+    once per view (on 1M tickets: 20,000 entries, eight times). Any other view ("Recently
+    solved", one over all tickets, one whose filter needs a join) is a scalar subquery of its
+    own, planned on its own and answered from the index that fits its filter."""
+    using = Ticket.objects.db
+    connection = connections[using]
+    scope = ticket_selectors.ticket_scope(principal=ctx.user)
+    columns: list[tuple[str, list[Any]]] = []  # in the views' order, each with its parameters
+    shared = False
+    for i, view in enumerate(views):
+        if within_unresolved(_condition(view, ctx)):
+            compiled = _filter_sql(view_filter(view=view, ctx=ctx), using=using)
+            if compiled is not None:
+                where, where_params = compiled
+                shared = True
+                if not where:
+                    columns.append(("COUNT(*)", []))
+                elif connection.features.supports_aggregate_filter_clause:
+                    columns.append((f"COUNT(*) FILTER (WHERE {where})", where_params))
+                else:
+                    columns.append((f"COUNT(CASE WHEN {where} THEN 1 END)", where_params))
+                continue
+        inner, inner_params = _count_statement(
+            condition=view.condition, extra=view.extra, ctx=ctx, scope=scope
+        )
+        columns.append((f"(SELECT COUNT(*) FROM ({inner}) v{i})", list(inner_params)))  # noqa: S608
+    select = ", ".join(sql for sql, _p in columns)
+    params = [p for _sql, ps in columns for p in ps]
+    if not shared:
+        return f"SELECT {select}", params
+    base = Ticket.objects.filter(scope, status_category__in=sorted(_UNRESOLVED)).order_by().values("id")
+    base_sql, base_params = base.query.sql_with_params()
+    prefix = f"SELECT {connection.ops.quote_name(Ticket._meta.db_table)}.{connection.ops.quote_name('id')} "
+    assert base_sql.startswith(prefix), base_sql
+    return f"SELECT {select} {base_sql.removeprefix(prefix)}", params + list(base_params)
 
 
 def _condition_key(condition: Any) -> str:
@@ -358,10 +442,10 @@ def _condition_key(condition: Any) -> str:
 
 def view_counts(*, views: Sequence[SavedView], ctx: ViewContext) -> dict[int, int]:
     """How many tickets each view holds for this agent: one statement, one count per view
-    (a scalar subquery each, planned on its own: a view of unresolved tickets counts entries
-    of the unresolved tickets' index, "Recently solved" those of the solved instants'). Its SQL
-    is compiled once per process for the agent, their departments, the views as they are and
-    the custom fields (`queues.statements`)."""
+    (`view_counts_statement`: the views of unresolved tickets in one pass over their index,
+    "Recently solved" from the solved instants' own). Its SQL is compiled once per process for
+    the agent, their departments, the views as they are and the custom fields
+    (`queues.statements`)."""
     if not views:
         return {}
     using = Ticket.objects.db
@@ -371,7 +455,7 @@ def view_counts(*, views: Sequence[SavedView], ctx: ViewContext) -> dict[int, in
         tuple((v.pk, v.updated_at, _condition_key(v.condition), v.extra) for v in views),
     )
     sql, params = COMPILED.statement(
-        key, lambda now: _counts_statement(views, replace(ctx, now=now)), now=ctx.now, using=using
+        key, lambda now: view_counts_statement(views, replace(ctx, now=now)), now=ctx.now, using=using
     )
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
