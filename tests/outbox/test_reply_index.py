@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from sportello.core import clock
-from sportello.outbox.models import OutboxMessage, OutboxStatus, reply_message_id
+from sportello.outbox.models import OutboxMessage, OutboxStatus, ReplyMessageId
 from sportello.outbox.services import delivery_states
 from testing import missing_pages_ticket
 
@@ -62,7 +62,7 @@ def test_the_delivery_states_of_replies_are_read_through_the_index(outbox: Any) 
     assert sorted(found) == [5, 7]  # the webhooks' `message_id` is not a reply's
     assert found[5]["status"] == OutboxStatus.SENT
     query = (
-        OutboxMessage.objects.annotate(reply_id=reply_message_id())
+        OutboxMessage.objects.annotate(reply_id=ReplyMessageId())
         .filter(kind="email", reply_id__in=[5, 7])
         .values_list("reply_id", "status")
     )

@@ -37,10 +37,6 @@ class ReplyMessageId(models.Func):
         )
 
 
-def reply_message_id() -> ReplyMessageId:
-    return ReplyMessageId()
-
-
 class OutboxMessage(models.Model):
     kind = models.CharField(max_length=20)  # email, webhook
     # Where a webhook goes (`scheme://host:port`): deliveries to one destination are bounded in
@@ -80,7 +76,7 @@ class OutboxMessage(models.Model):
             models.Index(fields=["destination", "status"], name="outbox_destination"),
             # Whole, not partial over e-mails: SQLite would not use a partial index for a kind
             # given as a parameter. Items without a reply (webhooks, notices) hold NULL.
-            models.Index(reply_message_id(), name="outbox_email_reply"),
+            models.Index(ReplyMessageId(), name="outbox_email_reply"),
         ]
 
     def __str__(self) -> str:

@@ -54,7 +54,7 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied
 
 from . import email, hooks, webhooks  # noqa: F401  (each registers its transport)
 from .email import AUTO_REPLY_WINDOW
-from .models import AutoReply, OutboxMessage, OutboxStatus, reply_message_id
+from .models import AutoReply, OutboxMessage, OutboxStatus, ReplyMessageId
 from .queueing import FAIR_RANK_MAX, NewItem, items_add
 from .transport import Attempt, PermanentFailure, TransientFailure, transport_for
 
@@ -410,7 +410,7 @@ def delivery_states(message_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     if not message_ids:
         return {}
     rows = (
-        OutboxMessage.objects.annotate(reply_id=reply_message_id())
+        OutboxMessage.objects.annotate(reply_id=ReplyMessageId())
         .filter(kind="email", reply_id__in=list(message_ids))
         # Sorted here, not by the database: SQLite would rather walk the table in id order
         # than look each reply up in `outbox_email_reply` and sort the few it finds.

@@ -44,7 +44,7 @@ from sportello.blueprints.models import BlueprintVersion
 from sportello.contacts.models import Contact
 from sportello.core.compiled import STATEMENTS
 from sportello.core.errors import NotFound
-from sportello.outbox.models import OutboxMessage, reply_message_id
+from sportello.outbox.models import OutboxMessage, ReplyMessageId
 from sportello.sla import tiers as tier_paths
 from sportello.tickets import presence, selectors
 from sportello.tickets.configuration import TicketConfiguration, configuration
@@ -267,7 +267,7 @@ def _page_queryset(user: User, ticket_id: int, now: datetime) -> QuerySet[Ticket
     """`page_ticket`'s statement (its reader's scope, the ticket's id, the instant)."""
     visible = Ticket.objects.filter(selectors.ticket_scope(principal=user))
     replies = Message.objects.filter(public=True, author_kind=AuthorKind.AGENT)
-    emails = OutboxMessage.objects.annotate(reply_id=reply_message_id()).filter(
+    emails = OutboxMessage.objects.annotate(reply_id=ReplyMessageId()).filter(
         kind="email", reply_id__in=replies.filter(ticket_id=OuterRef(OuterRef("pk"))).values("pk")
     )
     viewers = TicketViewer.objects.filter(
