@@ -96,8 +96,7 @@ def main() -> None:
         if user is None or args.who not in (who, "both"):
             continue
         ctx = selectors.view_context(user=user, now=now)
-        sql, params = selectors.view_counts_statement(shipped, ctx)
-        explain(f"{who} counts, the sidebar's statement", sql, params)
+        explain(f"{who} counts, the sidebar's statement", *selectors.view_counts_statement(shipped, ctx))
         for sql, params, label in selectors.view_count_statements(views=shipped, ctx=ctx):
             explain(f"{who} count {label} alone", sql, params)
         totals = selectors.view_counts(views=shipped, ctx=ctx)
