@@ -79,3 +79,20 @@ def test_the_limit_is_off_when_set_to_zero(desk: Any, api: Any, clock: Clock, se
     assert [client.get("/tickets").status_code for _ in range(5)] == [200] * 5
     assert "X-RateLimit-Limit" not in client.get("/tickets")
     assert RateWindow.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_commits_on_its_own_and_leaves_the_connection_as_it_was() -> None:
+    from django.db import connection
+
+    from sportello.core.ratelimit import rate_count
+
+    at = datetime(2026, 11, 2, 9, 30, 15, tzinfo=UTC)
+    assert not connection.in_atomic_block
+    assert [rate_count(key="token:x", now=at, window=60.0)[0] for _ in range(3)] == [1, 2, 3]
+    assert RateWindow.objects.get(key="token:x").count == 3
+    if connection.vendor == "postgresql":
+        # the relaxed commit was the count's own transaction's, not the session's
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
