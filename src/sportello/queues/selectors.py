@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.sql.compiler import SQLCompiler
 
 from sportello.accounts.models import Department, Role, Team, User
+from sportello.automation.query import ticket_filter
 from sportello.core.errors import NotFound
 from sportello.core.paging import SortKey, after_cursor, order_terms, page_of
 from sportello.engine.conditions import (
@@ -378,6 +379,31 @@ def within_unresolved(cond: Condition) -> bool:
     return False
 
 
+def _is_unresolved_test(cond: Condition) -> bool:
+    """Whether `cond` holds exactly for the unresolved tickets."""
+    return (
+        isinstance(cond, Predicate)
+        and cond.field == "ticket.status_category"
+        and (
+            (cond.op == Op.IN and set(cond.value) == _UNRESOLVED)
+            or (cond.op == Op.NOT_IN and set(cond.value) == _RESOLVED)
+        )
+    )
+
+
+def _past_unresolved(cond: Condition) -> Condition | None:
+    """What `cond` asks of a ticket already known to be unresolved: its own tests of exactly
+    that left out (None: nothing more)."""
+    if _is_unresolved_test(cond):
+        return None
+    if isinstance(cond, All):
+        rest = tuple(c for c in cond.items if not _is_unresolved_test(c))
+        if not rest:
+            return None
+        return rest[0] if len(rest) == 1 else All(rest)
+    return cond
+
+
 def _filter_sql(q: Q, *, using: str) -> tuple[str, list[Any]] | None:
     """`q` as a condition on the ticket table's own row ("tickets_ticket", its subqueries
     aside): ("", []) when it holds for every ticket, "0 = 1" when for none; None when it needs
@@ -409,8 +435,12 @@ def view_counts_statement(views: Sequence[SavedView], ctx: ViewContext) -> tuple
     columns: list[tuple[str, list[Any]]] = []  # in the views' order, each with its parameters
     shared = False
     for i, view in enumerate(views):
-        if within_unresolved(_condition(view, ctx)):
-            compiled = _filter_sql(view_filter(view=view, ctx=ctx), using=using)
+        cond = _condition(view, ctx)
+        if within_unresolved(cond):
+            # Each ticket of the pass is unresolved: a view's own test of that is left out.
+            rest = _past_unresolved(cond)
+            q = ticket_filter(rest, specs=ctx.specs, path="condition", now=ctx.now) if rest else Q()
+            compiled = _filter_sql(q & _extra_filter(view.extra, ctx.now), using=using)
             if compiled is not None:
                 where, where_params = compiled
                 shared = True
