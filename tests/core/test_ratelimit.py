@@ -81,7 +81,7 @@ def test_the_limit_is_off_when_set_to_zero(desk: Any, api: Any, clock: Clock, se
     assert RateWindow.objects.count() == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_count_commits_on_its_own_and_leaves_the_connection_as_it_was() -> None:
     from django.db import connection
 
