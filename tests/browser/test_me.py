@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Any
 
 from .axe import assert_accessible
@@ -132,6 +133,46 @@ def test_the_bell_panel_by_keyboard(desk: Any, open_ticket: Any, page: Any, sign
     panel.locator(".bell-item").first.wait_for()
     page.locator("h1").click()
     assert panel.is_hidden()
+
+
+def test_mark_all_read_while_the_panel_is_still_loading(
+    desk: Any, open_ticket: Any, page: Any, sign_in: Any, monkeypatch: Any
+) -> None:
+    from sportello.inbox import selectors, services
+
+    # given a mention, and a server slow to answer: the panel's second load is read, then
+    # answered a second later; marking all read takes two seconds
+    _mention_bruno(desk, open_ticket, "Slow parcel")
+    latest, mark_all, loads = selectors.notification_latest, services.notification_mark_all_read, []
+
+    def slow_latest(**kwargs: Any) -> Any:
+        loads.append(1)
+        found = list(latest(**kwargs))
+        if len(loads) == 2:
+            time.sleep(1)
+        return found
+
+    def slow_mark_all(**kwargs: Any) -> Any:
+        time.sleep(2)
+        return mark_all(**kwargs)
+
+    monkeypatch.setattr(selectors, "notification_latest", slow_latest)
+    monkeypatch.setattr(services, "notification_mark_all_read", slow_mark_all)
+    sign_in(page, desk.agent)
+    bell = page.get_by_role("button", name="Notifications: 1 unread")
+    bell.click()
+    panel = page.locator("#bell-panel")
+    panel.locator(".bell-item.unread").wait_for()
+    page.keyboard.press("Escape")
+    # when the panel is opened again and "Mark all read" pressed before its reload answers
+    bell.click()
+    panel.get_by_role("button", name="Mark all read").click()
+    # then the bell counts none once marked (not at its next poll, 30 s on), and the panel
+    # shows none unread: the reload's answer, older, did not come back over it
+    page.get_by_role("button", name="Notifications: 0 unread").wait_for(timeout=8000)
+    page.wait_for_timeout(1500)
+    assert panel.locator(".bell-item.unread").count() == 0
+    assert panel.locator(".bell-item").count() == 1
 
 
 def test_a_new_notification_opens_its_ticket_and_is_read(
