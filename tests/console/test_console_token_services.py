@@ -76,9 +76,9 @@ def test_the_consoles_reads_are_for_admins(desk: Any, now: Any) -> None:
     assert list(selectors.token_list_all(actor=desk.admin, status=TokenStatus.ACTIVE)) == [mine]
     assert list(selectors.token_list_all(actor=desk.admin, status=TokenStatus.REVOKED)) == [gone]
     assert list(selectors.token_list_all(actor=desk.admin, status=TokenStatus.ALL)) == [gone, mine]
-    assert list(selectors.token_list_all(actor=desk.admin, status=TokenStatus.ALL, owner_id=desk.agent.pk)) == [
-        mine
-    ]
+    assert list(
+        selectors.token_list_all(actor=desk.admin, status=TokenStatus.ALL, owner_id=desk.agent.pk)
+    ) == [mine]
     assert list(selectors.token_list_all(actor=desk.admin, status=TokenStatus.ALL, owner_id=2**64)) == []
     assert list(selectors.token_owners(actor=desk.admin)) == [desk.agent, desk.light]
     assert selectors.token_get_any(actor=desk.admin, token_id=gone.pk) == gone

@@ -176,7 +176,9 @@ def token_owners(*, actor: User) -> QuerySet[User]:
 def token_get_any(*, actor: User, token_id: int) -> ApiToken:
     """Any agent's token with its owner: admins only; NotFound for an unknown id."""
     require_admin(actor)
-    token = ApiToken.objects.select_related("user").filter(pk=token_id).first() if valid_pk(token_id) else None
+    token = (
+        ApiToken.objects.select_related("user").filter(pk=token_id).first() if valid_pk(token_id) else None
+    )
     if token is None:
         raise NotFound("token not found")
     return token
