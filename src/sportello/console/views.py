@@ -17,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from sportello.accounts import selectors, services
@@ -102,9 +103,9 @@ def _tokens_page(request: HttpRequest, form: TokenForm, *, status: int = 200, **
         "shown": shown.value,
         "owner_id": owner_id,
         "statuses": [
-            (TokenStatus.ACTIVE.value, _("Active")),
-            (TokenStatus.REVOKED.value, _("Revoked")),
-            (TokenStatus.ALL.value, _("All")),
+            (TokenStatus.ACTIVE.value, pgettext("tokens", "Active")),
+            (TokenStatus.REVOKED.value, pgettext("tokens", "Revoked")),
+            (TokenStatus.ALL.value, pgettext("tokens", "All")),
         ],
         "list_url": f"{here}?{urlencode({**base, **({'cursor': cursor} if cursor else {})})}",
         "next_url": f"{here}?{urlencode({**base, 'cursor': next_cursor})}" if next_cursor else None,
