@@ -90,6 +90,9 @@ def test_the_list_shows_every_agents_active_tokens_newest_first(desk: Any, brows
     assert "bruno@desk.test · Agent" in html
     assert f"<code>{used.prefix}…</code>" in html
     assert "Never" in html  # Bruno's was never used
+    # dates as ages (the clock is an hour on), the instant on hover
+    assert ">55\xa0minutes ago</time>" in html
+    assert ">1\xa0hour ago</time>" in html
     assert used.key_hash not in html
 
 

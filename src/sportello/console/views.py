@@ -97,6 +97,7 @@ def _tokens_page(request: HttpRequest, form: TokenForm, *, status: int = 200, **
     here = reverse("console:tokens")
     context = {
         "section": "tokens",
+        "now": clock.now(),  # dates are shown as ages, the exact instant on hover
         "form": form,
         "tokens": rows,
         "owners": list(selectors.token_owners(actor=me)),
