@@ -1,4 +1,4 @@
-"""Regenerates the Desk's key screens into docs/img/ (`make screenshots`).
+"""Regenerates the Desk's (and the Console's) key screens into docs/img/ (`make screenshots`).
 
 A throw-away desk in var/screenshots/ (migrated, demo data loaded: about a minute), served by
 `sportello serve` on a free loopback port, visited by Debian's Chromium through Playwright as a
@@ -155,6 +155,28 @@ def scene_bulk(page: Any, base: str) -> None:
     page.get_by_label("New status").select_option("pending")
 
 
+def scene_console_tokens(page: Any, base: str) -> None:
+    """The Console's API tokens, every agent's (signed in as the demo admin): a few made for
+    scripts and integrations, one of them used, one revoked."""
+    from datetime import timedelta
+
+    from sportello.accounts.models import ApiToken, Role, User
+    from sportello.accounts.services import token_create, token_revoke_any
+    from sportello.core import clock
+
+    now = clock.now()
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).earliest("pk")
+    people = list(User.objects.filter(is_active=True).order_by("role", "pk")[:4])
+    names = ["Reporting script", "CRM sync", "Phone system", "Old import"]
+    for i, (user, name) in enumerate(zip(people, names, strict=False)):
+        token, _secret = token_create(user=user, name=name, now=now - timedelta(days=30 - 7 * i))
+        if i == 0:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now - timedelta(minutes=5))
+        if name == "Old import":
+            token_revoke_any(token_id=token.pk, actor=admin, now=now - timedelta(days=1))
+    page.goto(f"{base}/console/tokens/?status=all")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -167,15 +189,18 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("composer-macro", DESKTOP, scene_composer_macro, False),
     ("bulk", DESKTOP, scene_bulk, False),
     ("search", DESKTOP, scene_search, False),
+    ("console-tokens", DESKTOP, scene_console_tokens, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
+# Scenes of the Console, seen by the demo admin; the others by a demo agent.
+AS_ADMIN = {"console-tokens"}
 
 
 def main() -> None:
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium is not installed at {CHROMIUM}: run `make browser`")
-    agent, _admin = prepare()
+    agent, admin = prepare()
     proc, base = serve()
     OUT.mkdir(parents=True, exist_ok=True)
     failed: list[str] = []
@@ -191,7 +216,7 @@ def main() -> None:
                 page = context.new_page()
                 page.set_default_timeout(15_000)
                 try:
-                    sign_in(page, base, agent)
+                    sign_in(page, base, admin if name in AS_ADMIN else agent)
                     scene(page, base)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "sportello.inbox",
     "sportello.web",
     "sportello.queues",
+    "sportello.console",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("sportello.accounts.urls")),
     path("inbox/", include("sportello.inbox.urls")),
     path("queues/", include("sportello.queues.urls")),
+    path("console/", include("sportello.console.urls")),
     path("", include("sportello.web.urls")),
 ]
 

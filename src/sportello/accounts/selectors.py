@@ -1,18 +1,21 @@
 """Reads of departments, agents, teams and API tokens.
 
 Every active agent may read the desk's departments, agents and teams (they pick them when
-routing and assigning tickets); tokens are private to their owner. Missing ids raise NotFound.
+routing and assigning tickets); tokens are private to their owner, except that admins list
+every agent's in the Console. Missing ids raise NotFound.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from enum import StrEnum
 
 from django.db.models import Prefetch, QuerySet
 
 from sportello.core.errors import NotFound, ValidationFailed
 
 from .models import AgentStatus, ApiToken, Department, Role, Team, User
+from .permissions import require_admin
 
 PK_MAX = 2**63 - 1
 
@@ -140,3 +143,42 @@ def team_get(*, user: User, team_id: int) -> Team:
 def token_list(*, user: User) -> QuerySet[ApiToken]:
     """The user's own tokens, revoked ones included (their `revoked_at` says so)."""
     return ApiToken.objects.filter(user=user)
+
+
+class TokenStatus(StrEnum):
+    """Which tokens the Console lists: the working ones, the revoked ones, or both."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    ALL = "all"
+
+
+def token_list_all(*, actor: User, status: TokenStatus, owner_id: int | None = None) -> QuerySet[ApiToken]:
+    """Every agent's tokens, each with its owner (one statement): admins only (PermissionDenied
+    otherwise). `owner_id` narrows to one agent's; an id out of range matches none."""
+    require_admin(actor)
+    qs = ApiToken.objects.select_related("user")
+    if status is TokenStatus.ACTIVE:
+        qs = qs.filter(revoked_at__isnull=True)
+    elif status is TokenStatus.REVOKED:
+        qs = qs.filter(revoked_at__isnull=False)
+    if owner_id is not None:
+        qs = qs.filter(user_id=owner_id) if valid_pk(owner_id) else qs.none()
+    return qs
+
+
+def token_owners(*, actor: User) -> QuerySet[User]:
+    """The agents who hold or held a token, by name (the Console's owner filter): admins only."""
+    require_admin(actor)
+    return User.objects.filter(pk__in=ApiToken.objects.values("user_id")).order_by("name", "pk")
+
+
+def token_get_any(*, actor: User, token_id: int) -> ApiToken:
+    """Any agent's token with its owner: admins only; NotFound for an unknown id."""
+    require_admin(actor)
+    token = (
+        ApiToken.objects.select_related("user").filter(pk=token_id).first() if valid_pk(token_id) else None
+    )
+    if token is None:
+        raise NotFound("token not found")
+    return token

@@ -427,3 +427,18 @@ def token_revoke(*, token_id: int, user: User, now: datetime) -> ApiToken:
         token.revoked_at = now
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def token_revoke_any(*, token_id: int, actor: User, now: datetime) -> ApiToken:
+    """An admin revokes any agent's token (the Console's API tokens page). Revoking a token
+    already revoked changes nothing and is no error: it keeps the instant of its first
+    revocation, however many requests revoke it at once (one conditional UPDATE decides).
+    PermissionDenied unless `actor` is an active admin; NotFound for an unknown id."""
+    require_admin(actor)
+    if not 0 < token_id < 2**63:
+        raise NotFound("token not found")
+    ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=now)
+    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+    if token is None:
+        raise NotFound("token not found")
+    return token

@@ -77,3 +77,10 @@ def priority_label(value: int | str) -> str:
 def category_label(key: str) -> str:
     label = CATEGORY_LABELS.get(key)
     return str(label) if label is not None else key
+
+
+ROLE_LABELS: dict[str, Promise] = {
+    "admin": pgettext_lazy("role", "Admin"),
+    "agent": pgettext_lazy("role", "Agent"),
+    "light_agent": pgettext_lazy("role", "Light agent"),
+}

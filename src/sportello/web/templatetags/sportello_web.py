@@ -37,6 +37,11 @@ def channel_label(value: str) -> str:
 
 
 @register.filter
+def role_label(value: str) -> str:
+    return str(labels.ROLE_LABELS.get(value, value))
+
+
+@register.filter
 def age(value: datetime | None, now: datetime) -> str:
     """The coarse age of `value` at `now`: "3 hours", "2 days"."""
     return timesince(value, now, depth=1) if value else ""
