@@ -4,7 +4,7 @@ domain errors become inline messages (`web.errors.attach_error`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -124,24 +124,30 @@ def _tokens_page(request: HttpRequest, form: TokenForm, *, status: int = 200, **
     return render(request, "accounts/tokens.html", context, status=status)
 
 
-@agent_required
-@require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _tokens_page(request, TokenForm())
+def own_token_created(request: HttpRequest, page: Callable[..., HttpResponse]) -> HttpResponse:
+    """The answer to a token asked for oneself (the agent's tokens page, the Console's): `page`
+    (called as `page(request, form, status=…, **extra)`) again with the form's errors, or with
+    the new token and its secret, which is in this answer only (never stored, never cached)."""
     form = TokenForm(request.POST)
     if not form.is_valid():
-        return _tokens_page(request, form, status=422)
+        return page(request, form, status=422)
     try:
         token, secret = services.token_create(
             user=_me(request), name=form.cleaned_data["name"], now=clock.now()
         )
     except DomainError as exc:
-        return _tokens_page(request, form, status=attach_error(form, exc))
-    # The secret is in this answer only (never stored): no caching anywhere.
-    response = _tokens_page(request, TokenForm(), status=201, created=token, secret=secret)
+        return page(request, form, status=attach_error(form, exc))
+    response = page(request, TokenForm(), status=201, created=token, secret=secret)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _tokens_page(request, TokenForm())
+    return own_token_created(request, _tokens_page)
 
 
 @agent_required

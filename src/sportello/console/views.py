@@ -24,9 +24,9 @@ from sportello.accounts import selectors, services
 from sportello.accounts.forms import TokenForm
 from sportello.accounts.models import Role, User
 from sportello.accounts.selectors import TokenStatus
+from sportello.accounts.views import own_token_created
 from sportello.core import clock, paging
-from sportello.core.errors import DomainError, NotFound, ValidationFailed
-from sportello.web.errors import attach_error
+from sportello.core.errors import NotFound, ValidationFailed
 from sportello.web.shell import agent_required
 
 from . import sections
@@ -122,18 +122,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     """GET: the list. POST: a token for the admin themself; its secret is in this answer only."""
     if request.method != "POST":
         return _tokens_page(request, TokenForm())
-    form = TokenForm(request.POST)
-    if not form.is_valid():
-        return _tokens_page(request, form, status=422)
-    try:
-        token, secret = services.token_create(
-            user=_me(request), name=form.cleaned_data["name"], now=clock.now()
-        )
-    except DomainError as exc:
-        return _tokens_page(request, form, status=attach_error(form, exc))
-    response = _tokens_page(request, TokenForm(), status=201, created=token, secret=secret)
-    response["Cache-Control"] = "no-store"  # the secret is never stored: no caching anywhere
-    return response
+    return own_token_created(request, _tokens_page)
 
 
 def _list_back(request: HttpRequest) -> str:
