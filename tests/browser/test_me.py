@@ -272,3 +272,22 @@ def test_on_a_phone_the_menus_open_under_their_buttons(desk: Any, phone_page: An
         assert box["x"] + box["width"] <= 390, f"{panel} leaves the screen"
         phone_page.keyboard.press("Escape")
     _no_sideways_overflow(phone_page)
+
+
+def test_on_a_phone_the_tokens_table_scrolls_in_its_box(
+    desk: Any, phone_page: Any, sign_in: Any, url: Any, now: Any
+) -> None:
+    from sportello.accounts.services import token_create
+
+    # given an agent with tokens: the table is wider than a phone
+    for i in range(3):
+        token_create(user=desk.agent, name=f"Nightly export to the warehouse {i}", now=now)
+    sign_in(phone_page, desk.agent)
+    phone_page.goto(url("/me/tokens/"))
+    table = phone_page.locator(".me-table")
+    table.wait_for()
+    # then the table scrolls within its box (its hidden labels included), not the page sideways
+    _no_sideways_overflow(phone_page)
+    box = phone_page.locator(".table-scroll").bounding_box()
+    assert box["x"] + box["width"] <= 390
+    phone_page.get_by_role("button", name="Revoke").first.scroll_into_view_if_needed()
