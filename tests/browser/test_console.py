@@ -4,22 +4,10 @@ have no accessibility violations and fit a 390 px wide phone."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from .axe import assert_accessible
-
-SHOTS = os.environ.get("SPORTELLO_SHOTS", "")  # a folder: save screenshots there while testing
-
-
-def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
-
-
-def _no_sideways_overflow(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
+from .pages import no_sideways_overflow, shot
 
 
 def test_an_admin_revokes_an_agents_token_from_the_console(
@@ -37,7 +25,7 @@ def test_an_admin_revokes_an_agents_token_from_the_console(
     page.wait_for_url(url("/console/"))
     page.get_by_role("heading", name="Console", level=1).wait_for()
     assert_accessible(page, context="the Console's overview")
-    _shot(page, "console")
+    shot(page, "console")
     # then API tokens from the overview's cards
     page.locator(".console-cards").get_by_role("link", name="API tokens").click()
     page.wait_for_url(url("/console/tokens/"))
@@ -45,7 +33,7 @@ def test_an_admin_revokes_an_agents_token_from_the_console(
     assert "Bruno Books" in row.inner_text()
     assert "Never" in row.inner_text()
     assert_accessible(page, context="the Console's API tokens")
-    _shot(page, "console-tokens")
+    shot(page, "console-tokens")
     # she revokes Bruno's token, and confirms
     row.get_by_role("link", name="Revoke… Nightly report (Bruno Books)").click()
     page.get_by_role("heading", name="Revoke token “Nightly report”?").wait_for()
@@ -72,7 +60,7 @@ def test_the_console_fits_a_phone(desk: Any, now: Any, phone_page: Any, sign_in:
     sign_in(phone_page, desk.admin)
     for path in ("/console/", "/console/tokens/"):
         phone_page.goto(url(path))
-        _no_sideways_overflow(phone_page)
+        no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{path} on a phone")
     # the revoke link is reachable (the table scrolls within its own box)
     link = phone_page.get_by_role(
@@ -81,5 +69,5 @@ def test_the_console_fits_a_phone(desk: Any, now: Any, phone_page: Any, sign_in:
     link.scroll_into_view_if_needed()
     link.click()
     phone_page.get_by_role("button", name="Revoke token").wait_for()
-    _no_sideways_overflow(phone_page)
-    _shot(phone_page, "console-tokens-phone")
+    no_sideways_overflow(phone_page)
+    shot(phone_page, "console-tokens-phone")

@@ -4,24 +4,12 @@ availability and API tokens. Every page is checked with axe-core."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from typing import Any
 
 from .axe import assert_accessible
-
-SHOTS = os.environ.get("SPORTELLO_SHOTS", "")  # a folder: save screenshots there while testing
-
-
-def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
-
-
-def _no_sideways_overflow(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
+from .pages import no_sideways_overflow, shot
 
 
 def test_a_mention_that_notifies(
@@ -40,7 +28,7 @@ def test_a_mention_that_notifies(
     option.wait_for()
     assert option.get_attribute("aria-selected") == "true"
     assert body.get_attribute("aria-activedescendant") == option.get_attribute("id")
-    _shot(page, "mention-suggestions")
+    shot(page, "mention-suggestions")
     assert_accessible(page, context="the ticket page with mention suggestions")
     body.press("Enter")
     assert body.input_value() == "Could you call the courier? @Bruno Books "
@@ -62,8 +50,8 @@ def test_a_mention_that_notifies(
     phone_page.wait_for_url(url("/inbox/"))
     item = phone_page.get_by_role("button", name=re.compile("Ada Admin mentioned you in a note"))
     assert f"#{ticket.number}" in item.inner_text()
-    _no_sideways_overflow(phone_page)
-    _shot(phone_page, "inbox-phone")
+    no_sideways_overflow(phone_page)
+    shot(phone_page, "inbox-phone")
     assert_accessible(phone_page, context="the notifications list")
     # opening it lands on the ticket, and the notification is read
     item.click()
@@ -110,7 +98,7 @@ def test_the_bell_panel_by_keyboard(desk: Any, open_ticket: Any, page: Any, sign
         f"#{older.number} Older parcel",
     ]
     assert "unread" in (items.first.get_attribute("class") or "")
-    _shot(page, "bell-panel")
+    shot(page, "bell-panel")
     assert_accessible(page, context="the bell's panel open")
     # Escape closes it and gives the focus back to the bell
     page.keyboard.press("Escape")
@@ -196,7 +184,7 @@ def test_profile_availability_and_tokens(desk: Any, page: Any, sign_in: Any, url
     menu.click()
     away = page.get_by_role("button", name="Away")
     assert away.get_attribute("aria-pressed") == "false"
-    _shot(page, "menu")
+    shot(page, "menu")
     assert_accessible(page, context="the agent's menu, open")
     away.click()
     page.locator(".availability [aria-pressed='true']", has_text="Away").wait_for()
@@ -220,7 +208,7 @@ def test_profile_availability_and_tokens(desk: Any, page: Any, sign_in: Any, url
     page.get_by_role("button", name="Save profile").click()
     page.get_by_role("status").filter(has_text="Your profile is saved.").wait_for()
     assert page.locator(".me-menu .whoami").inner_text() == "Bruno Libri"
-    _shot(page, "profile")
+    shot(page, "profile")
     desk.agent.refresh_from_db()
     assert (desk.agent.time_zone, desk.agent.signature) == ("Europe/Rome", "Bruno — Books team")
 
@@ -233,7 +221,7 @@ def test_profile_availability_and_tokens(desk: Any, page: Any, sign_in: Any, url
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.get_by_role("button", name="Copy").click()
     page.get_by_role("button", name="Copied").wait_for()
-    _shot(page, "tokens")
+    shot(page, "tokens")
     assert_accessible(page, context="the API tokens page with a new token")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Revoke Reporting script").click()
@@ -271,7 +259,7 @@ def test_on_a_phone_the_menus_open_under_their_buttons(desk: Any, phone_page: An
         assert box["x"] >= 0, f"{panel} leaves the screen"
         assert box["x"] + box["width"] <= 390, f"{panel} leaves the screen"
         phone_page.keyboard.press("Escape")
-    _no_sideways_overflow(phone_page)
+    no_sideways_overflow(phone_page)
 
 
 def test_on_a_phone_the_tokens_table_scrolls_in_its_box(
@@ -287,7 +275,7 @@ def test_on_a_phone_the_tokens_table_scrolls_in_its_box(
     table = phone_page.locator(".me-table")
     table.wait_for()
     # then the table scrolls within its box (its hidden labels included), not the page sideways
-    _no_sideways_overflow(phone_page)
+    no_sideways_overflow(phone_page)
     box = phone_page.locator(".table-scroll").bounding_box()
     assert box["x"] + box["width"] <= 390
     phone_page.get_by_role("button", name="Revoke").first.scroll_into_view_if_needed()
