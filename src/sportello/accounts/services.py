@@ -8,10 +8,12 @@ commands, demo data, tests), which may do anything.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -25,6 +27,8 @@ from sportello.core.text import clean_text
 
 from .models import AgentStatus, ApiToken, Department, Role, Team, User
 from .permissions import require_admin as require_admin
+
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 
 TOKEN_PREFIX = "spt_"  # noqa: S105 (a public prefix, not a secret)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -60,20 +64,34 @@ def _role(raw: str) -> Role:
 # Departments
 
 
+def _given_slug(raw: str, *, model: Any, what: str) -> str:
+    """A slug asked for (a configuration import keeps the exported one): valid and free."""
+    if not isinstance(raw, str) or not SLUG_PATTERN.fullmatch(raw):
+        raise ValidationFailed("must be a slug: lower-case letters, digits, - and _", field="slug")
+    if model.objects.filter(slug=raw).exists():
+        raise Conflict(f"a {what} with the slug {raw!r} exists", field="slug")
+    return raw
+
+
 def department_create(
-    *, name: str, email: str = "", description: str = "", actor: User | None = None
+    *, name: str, email: str = "", description: str = "", actor: User | None = None, slug: str | None = None
 ) -> Department:
+    """A new department. Its slug is `slug` when given, else made from its name (numbered when
+    taken); it never changes afterwards."""
     require_admin(actor)
     name = clean_text(name, field="name", max_length=120, single_line=True, required=True)
     email = _optional_email(email)
     description = clean_text(description, field="description", max_length=10_000)
     if Department.objects.filter(name__iexact=name).exists():
         raise Conflict(f"a department named {name!r} exists", field="name")
-    base = slugify(name)[:50] or "department"
-    slug, n = base, 1
-    while Department.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
+    if slug is not None:
+        slug = _given_slug(slug, model=Department, what="department")
+    else:
+        base = slugify(name)[:50] or "department"
+        slug, n = base, 1
+        while Department.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
     try:
         with transaction.atomic():
             return Department.objects.create(name=name, slug=slug, email=email, description=description)
@@ -313,7 +331,9 @@ def team_create(
     members: Iterable[User] = (),
     email: str = "",
     actor: User | None = None,
+    slug: str | None = None,
 ) -> Team:
+    """A new team of `department`. Its slug is `slug` when given, else `team_slug`'s."""
     require_admin(actor)
     name = clean_text(name, field="name", max_length=120, single_line=True, required=True)
     email = _optional_email(email)
@@ -323,7 +343,11 @@ def team_create(
         raise Conflict(f"{department.name} has a team named {name!r}", field="name")
     try:
         with transaction.atomic():
-            slug = team_slug(name=name, department=department)
+            slug = (
+                _given_slug(slug, model=Team, what="team")
+                if slug is not None
+                else team_slug(name=name, department=department)
+            )
             team = Team.objects.create(name=name, slug=slug, department=department, email=email)
     except IntegrityError:
         raise Conflict(f"{department.name} has a team named {name!r}", field="name") from None

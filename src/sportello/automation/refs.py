@@ -253,3 +253,76 @@ def _walk_blueprint(item: Any, path: str, convert: Convert) -> None:
             )
         if "after" in transition:
             transition["after"] = actions(transition["after"], at(where, "after"), convert)
+
+
+def _walk_sla_policy(item: Any, path: str, convert: Convert) -> None:
+    if not isinstance(item, dict):
+        return
+    if "when" in item:
+        item["when"] = _condition(item["when"], at(path, "when"), convert)
+    levels = item.get("escalations")
+    for i, level in enumerate(levels if isinstance(levels, list) else []):
+        if isinstance(level, dict) and "actions" in level:
+            where = at(at(path, "escalations"), i)
+            level["actions"] = actions(level["actions"], at(where, "actions"), convert)
+
+
+def sla_policy_to_keys(item: Any, directory: Directory | None = None) -> Any:
+    """An SLA policy definition (changed in place) naming records by key: what its condition
+    and its escalation actions name, as in rules."""
+    d = directory or Directory()
+    _walk_sla_policy(item, "", lambda kind, value, path: d.key(kind, value))
+    return item
+
+
+def sla_policy_to_ids(item: Any, directory: Directory | None = None) -> Any:
+    """An SLA policy definition to import (changed in place) naming records by id;
+    ValidationFailed with the path of the first key that names no record."""
+    d = directory or Directory()
+    _walk_sla_policy(item, "", d.id)
+    return item
+
+
+def _walk_tier_path(item: Any, convert: Convert) -> None:
+    if not isinstance(item, dict):
+        return
+    if "department" in item:
+        item["department"] = convert(Ref.DEPARTMENT, item["department"], "department")
+    tiers = item.get("tiers")
+    for i, tier in enumerate(tiers if isinstance(tiers, list) else []):
+        if not isinstance(tier, dict):
+            continue
+        where = at("tiers", i)
+        if "team" in tier:
+            tier["team"] = convert(Ref.TEAM, tier["team"], at(where, "team"))
+        if "department" in tier:
+            tier["department"] = convert(Ref.DEPARTMENT, tier["department"], at(where, "department"))
+
+
+def tier_path_to_keys(item: Any, directory: Directory | None = None) -> Any:
+    """A tier path definition (changed in place) naming its departments and teams by slug."""
+    d = directory or Directory()
+    _walk_tier_path(item, lambda kind, value, path: d.key(kind, value))
+    return item
+
+
+def tier_path_to_ids(item: Any, directory: Directory | None = None) -> Any:
+    """A tier path definition to import (changed in place) naming its departments and teams by
+    id; ValidationFailed with the path of the first slug that names no record."""
+    d = directory or Directory()
+    _walk_tier_path(item, d.id)
+    return item
+
+
+def department_keys(ids: list[int], directory: Directory | None = None) -> list[Any]:
+    """Department ids as slugs."""
+    d = directory or Directory()
+    return [d.key(Ref.DEPARTMENT, i) for i in ids]
+
+
+def department_ids(slugs: Any, path: str, directory: Directory | None = None) -> Any:
+    """Department slugs as ids (anything but a list is left for the caller's check)."""
+    d = directory or Directory()
+    if not isinstance(slugs, list):
+        return slugs
+    return [d.id(Ref.DEPARTMENT, s, at(path, i)) for i, s in enumerate(slugs)]
