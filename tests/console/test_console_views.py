@@ -67,14 +67,19 @@ def test_the_console_link_is_in_an_admins_menu_only(desk: Any, browser: Any) -> 
 
 
 def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: Any) -> None:
+    from django.urls import reverse
+
+    from sportello.console import sections
+
     html = browser(desk.admin).get("/console/").content.decode()
-    assert re.findall(r'<a href="(/console/[^"]*)"', html) == [
-        "/console/",
-        "/console/tokens/",
-        "/console/tokens/",
-    ]
-    assert "Apps and integrations" in html
-    assert "People" not in html  # no section of it exists yet
+    ordered = [reverse(s.url_name) for _group, items in sections.grouped() for s in items]
+    # the navigation, then the cards: every section in both, in the groups' order
+    assert re.findall(r'<a href="(/console/[^"]*)"', html) == ["/console/", *ordered, *ordered]
+    assert "/console/tokens/" in ordered
+    assert "/console/config/" in ordered
+    shown = [str(g) for g, _items in sections.grouped()]
+    for group in sections.GROUPS:
+        assert (f">{group}</h2>" in html) == (str(group) in shown)
 
 
 def test_the_list_shows_every_agents_active_tokens_newest_first(desk: Any, browser: Any, now: Any) -> None:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from sportello.accounts import services as accounts
@@ -628,6 +628,17 @@ def _import_canned(items: list[dict[str, Any]], actor: User, now: datetime) -> N
                 canned.canned_update(actor=actor, canned_id=existing.pk, body=body, now=now)
 
 
+IMPORT_LOCK = 0x5350_434F_4E46  # PostgreSQL advisory lock: one configuration import at a time
+
+
+def _serialise_imports() -> None:
+    """Concurrent imports run one after the other, each seeing what the one before saved (on
+    SQLite, write transactions are serialised already)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+
+
 def _author(actor: User | None) -> User:
     """Who writes templates and canned responses: the actor, else (the system importing) the
     desk's first active admin — maybe one the document's `agents` just made."""
@@ -680,6 +691,7 @@ def config_import(
     report: ImportReport | None = None
     try:
         with transaction.atomic():
+            _serialise_imports()
             before = config_export()
             warnings: list[str] = []
             steps: list[tuple[str, Callable[[], Any]]] = [

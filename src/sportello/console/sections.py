@@ -39,6 +39,16 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:tokens",
     ),
+    Section(
+        key="config",
+        group=GROUPS[5],
+        label=_("Export and import"),
+        description=_(
+            "The whole desk's configuration as one YAML document: download it, "
+            "or import one after a preview of every change."
+        ),
+        url_name="console:config",
+    ),
 )
 
 
