@@ -151,7 +151,7 @@ def test_a_ticket_assigned_to_a_team_notifies_the_team(desk: Any, now: Any) -> N
                 "notify": {
                     "to": ["team"],
                     "subject": "Ticket #{{ ticket.number }} is yours",
-                    "body": "{{ ticket.subject }} was assigned to your team.",
+                    "body": "{{ ticket.subject }} was assigned to your team: {{ links.agent_ticket }}",
                 }
             }
         ],
@@ -168,7 +168,10 @@ def test_a_ticket_assigned_to_a_team_notifies_the_team(desk: Any, now: Any) -> N
     (mail,) = OutboxMessage.objects.filter(ticket=ticket, kind="email")
     assert mail.payload["to"] == ["bruno@desk.test"]
     assert mail.payload["subject"] == f"Ticket #{ticket.number} is yours"
-    assert mail.payload["body"] == "Lost parcel was assigned to your team."
+    assert (
+        mail.payload["body"]
+        == f"Lost parcel was assigned to your team: http://127.0.0.1:8000/tickets/{ticket.pk}/"
+    )
 
 
 def test_a_failing_action_rolls_back_its_rule_and_is_traced(desk: Any, now: Any) -> None:

@@ -60,6 +60,7 @@ from sportello.engine.triggers import (
     order_rules,
     run_cycle,
 )
+from sportello.notifications.context import agent_ticket_url
 from sportello.tickets.apply import ticket_state, ticket_state_restore
 from sportello.tickets.change import Author, TagChange
 
@@ -577,6 +578,8 @@ class Runner:
         extra: dict[str, Any] = {}
         if ticket.assignee_id is not None and ticket.assignee is not None:
             extra["agent"] = {"name": ticket.assignee.name, "email": ticket.assignee.email}
+        # The agents' link, as notification templates have it (`links.agent_ticket`).
+        extra["links"] = {"agent_ticket": agent_ticket_url(ticket)}
         return context_from_facts(facts, extra)
 
 

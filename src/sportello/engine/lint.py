@@ -42,7 +42,16 @@ from sportello.engine.schema import at
 
 # Names the renderer provides besides the fields of `specs`.
 PLACEHOLDER_EXTRAS = frozenset(
-    {"ticket.id", "ticket.url", "agent.name", "agent.email", "assignee.name", "assignee.email", "team.name"}
+    {
+        "ticket.id",
+        "ticket.url",
+        "agent.name",
+        "agent.email",
+        "assignee.name",
+        "assignee.email",
+        "team.name",
+        "links.agent_ticket",
+    }
 )
 
 

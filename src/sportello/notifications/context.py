@@ -60,6 +60,11 @@ def public_url() -> str:
     return str(settings.SPORTELLO.get("PUBLIC_URL", DEFAULT_PUBLIC_URL)).rstrip("/")
 
 
+def agent_ticket_url(ticket: Any) -> str:
+    """The ticket's page in the agents' interface (empty for a ticket not saved yet)."""
+    return f"{public_url()}/tickets/{ticket.pk}/" if ticket.pk is not None else ""
+
+
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
@@ -142,7 +147,6 @@ def notification_context(
     tz = zone(time_zone or requester.time_zone)
     if agent is None and ticket.assignee_id is not None:
         agent = ticket.assignee
-    base = public_url()
     # The customer portal's pages, when the desk has one (`PORTAL_URL`); else no link at all:
     # the shipped templates leave their link lines out rather than send a dead link.
     portal_root = str(settings.SPORTELLO.get("PORTAL_URL", "")).rstrip("/")
@@ -176,7 +180,7 @@ def notification_context(
         "links": {
             "ticket": portal,
             "survey": f"{portal}survey/" if portal else "",
-            "agent_ticket": f"{base}/tickets/{ticket.pk}/" if ticket.pk is not None else "",
+            "agent_ticket": agent_ticket_url(ticket),
         },
         "message": {"body": message_body} if message_body is not None else {},
     }
