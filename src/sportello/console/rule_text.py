@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from sportello.automation.models import RuleKind
 from sportello.core.errors import DomainError, ValidationFailed
+from sportello.web import labels
 
 FIELD_LABELS: dict[str, Promise] = {
     "ticket.number": gettext_lazy("Ticket number"),
@@ -331,20 +332,64 @@ class DryRunRow:
     error: str | None
 
 
-def dry_run_row(m: Any) -> DryRunRow:
-    return DryRunRow(
-        ticket_id=m.ticket_id,
-        number=m.number,
-        subject=m.subject,
-        changes=[
-            ChangeRow(field_label(c["field"]), value_text(c["old_value"]), value_text(c["new_value"]))
-            for c in m.changes
-        ],
-        notes=list(m.notes),
-        notifications=[
-            _("E-mail to %(to)s: “%(subject)s”") % {"to": value_text(n["to"]), "subject": n["subject"]}
-            for n in m.notifications
-        ],
-        webhooks=[_("Webhook to %(url)s") % {"url": w["url"]} for w in m.webhooks],
-        error=m.error,
-    )
+REF_MODELS = {"team": "Team", "department": "Department", "assignee": "User"}
+
+
+def dry_run_rows(matched: list[Any]) -> list[DryRunRow]:
+    """The tickets a dry run matched, their changes in words: records by name (one query per
+    kind of record changed), priorities and statuses by their labels."""
+    from sportello.accounts import models as accounts
+
+    wanted: dict[str, set[int]] = {}
+    for m in matched:
+        for c in m.changes:
+            if c["field"] in REF_MODELS:
+                for v in (c["old_value"], c["new_value"]):
+                    if isinstance(v, int) and not isinstance(v, bool):
+                        wanted.setdefault(c["field"], set()).add(v)
+    names: dict[str, dict[int, str]] = {}
+    for name, ids in wanted.items():
+        model = getattr(accounts, REF_MODELS[name])
+        names[name] = {
+            pk: label or email
+            for pk, label, email in model.objects.filter(pk__in=ids).values_list(
+                "pk", "name", "email" if name == "assignee" else "name"
+            )
+        }
+
+    def shown(name: str, value: Any) -> str:
+        if value is None or value == "":
+            return _("nothing")
+        if name in names and value in names[name]:
+            return names[name][value]
+        if name == "priority":
+            return labels.priority_label(value)
+        if name == "status":
+            return labels.status_label(str(value))
+        if name == "status_category":
+            return labels.category_label(str(value))
+        return value_text(value)
+
+    return [
+        DryRunRow(
+            ticket_id=m.ticket_id,
+            number=m.number,
+            subject=m.subject,
+            changes=[
+                ChangeRow(
+                    field_label(c["field"]),
+                    shown(c["field"], c["old_value"]),
+                    shown(c["field"], c["new_value"]),
+                )
+                for c in m.changes
+            ],
+            notes=list(m.notes),
+            notifications=[
+                _("E-mail to %(to)s: “%(subject)s”") % {"to": value_text(n["to"]), "subject": n["subject"]}
+                for n in m.notifications
+            ],
+            webhooks=[_("Webhook to %(url)s") % {"url": w["url"]} for w in m.webhooks],
+            error=m.error,
+        )
+        for m in matched
+    ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import yaml
 from django.contrib import messages
 from django.core.exceptions import BadRequest as HttpBadRequest
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ from sportello.automation.models import Rule, RuleKind
 from sportello.core import clock
 from sportello.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import version_diff
+from sportello.engine.rules import EVENTS
 
 from . import rule_text
 from .views import _me, _render, admin_required
@@ -168,8 +170,9 @@ def rule_move(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404 from None
     except ValidationFailed as exc:
         messages.error(request, rule_text.error(exc))
-    # Back to the rule, with the focus on the button pressed (keyboard users go on pressing).
-    return redirect(f"{reverse('console:rules')}?moved={key}&dir={direction}#rule-{key}")
+    # Back to the list with the focus on the button pressed (keyboard users go on pressing); no
+    # fragment: a fragment's target would take the place of the button's autofocus.
+    return redirect(f"{reverse('console:rules')}?moved={key}&dir={direction}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,10 +183,44 @@ def _kind_of(raw: str | None) -> RuleKind:
     return RuleKind.TIME if raw == RuleKind.TIME else RuleKind.EVENT
 
 
+# Keys a saved definition always carries that the editor leaves out when they hold their default
+# (saving without them means the same).
+DEFAULTS: dict[str, Any] = {
+    "on": list(EVENTS),
+    "max_fires_per_ticket": None,
+    "stop_processing": False,
+    "active": True,
+    "business": False,
+}
+
+
+class _RuleDumper(yaml.SafeDumper):
+    """YAML as an admin would write it: a predicate `{field, op, value}` and a list of plain
+    values on one line, the rest in blocks."""
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = "field" in data and all(not isinstance(v, dict) for v in data.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(not isinstance(v, dict | list) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_RuleDumper.add_representer(dict, _represent_dict)
+_RuleDumper.add_representer(list, _represent_list)
+
+
 def _yaml_of(kind: RuleKind, definition: dict[str, Any]) -> str:
     keyed = refs.document_to_keys({SECTIONS[kind]: [dict(definition)]})[SECTIONS[kind]][0]
     keyed.pop("version", None)
-    return services.rules_dump(keyed)
+    for name, default in DEFAULTS.items():
+        if name in keyed and keyed[name] == default:
+            del keyed[name]
+    text: str = yaml.dump(keyed, Dumper=_RuleDumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 @dataclass(slots=True)
@@ -405,7 +442,7 @@ def rule_dry_run(request: HttpRequest) -> HttpResponse:
             context.update(
                 result=result,
                 last=last,
-                matched=[rule_text.dry_run_row(m) for m in result.matched],
+                matched=rule_text.dry_run_rows(result.matched),
             )
     return _render(request, "console/rules/_dry_run.html", context)
 
