@@ -177,6 +177,27 @@ def scene_console_tokens(page: Any, base: str) -> None:
     page.goto(f"{base}/console/tokens/?status=all")
 
 
+def scene_console_rule_dry_run(page: Any, base: str) -> None:
+    """The Console's rule editor (signed in as the demo admin): a "phone heats up" rule as YAML
+    beside its rendering in words, checked, and its dry run on the last 50 tickets."""
+    page.goto(f"{base}/console/rules/new/?kind=event")
+    page.get_by_label("The rule as YAML").fill(
+        "key: phone-heats-up\n"
+        "name: Phone heats up\n"
+        "when:\n"
+        "  any:\n"
+        "    - {field: ticket.subject, op: contains, value: heat}\n"
+        "    - {field: ticket.subject, op: contains, value: refund}\n"
+        "actions:\n"
+        "  - set: {field: ticket.priority, value: high}\n"
+        "  - add_tags: [hot]\n"
+    )
+    page.locator("#rule-form").get_by_role("button", name="Check").click()
+    page.locator("#rule-check .rules-rendering").wait_for()
+    page.get_by_role("button", name="Test on recent tickets").click()
+    page.locator("#dry-run-result .rules-dry-summary").wait_for()
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -190,11 +211,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("bulk", DESKTOP, scene_bulk, False),
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
+    ("console-rule-dry-run", DESKTOP, scene_console_rule_dry_run, True),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-tokens"}
+AS_ADMIN = {"console-tokens", "console-rule-dry-run"}
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sportello.tickets import selectors as ticket_selectors
 
-from .models import MacroVersion, Rule, RuleTrace, RuleVersion
+from .models import MacroVersion, Rule, RuleTrace, RuleVersion, TraceKind
 
 Principal = User | Contact
 
@@ -144,3 +144,19 @@ def field_readers(key: str) -> list[str]:
         f"macro {k}" for k, d in macros.values_list("macro__key", "definition") if path.search(json.dumps(d))
     ]
     return sorted(found)
+
+
+def rule_fire_stats() -> dict[str, tuple[int, Any]]:
+    """How often each rule fired and when last, by rule key, from the stored traces (one query:
+    the traces on which something fired, failed or reached a cap; quiet ones fired nothing)."""
+    stats: dict[str, tuple[int, Any]] = {}
+    rows = RuleTrace.objects.filter(quiet=False).exclude(kind=TraceKind.SIMULATE)
+    for at, fired in rows.values_list("at", "trace__fired").iterator(chunk_size=2000):
+        if not isinstance(fired, list):
+            continue
+        for key in set(fired):
+            if not isinstance(key, str):
+                continue
+            count, last = stats.get(key, (0, None))
+            stats[key] = (count + 1, at if last is None or at > last else last)
+    return stats

@@ -23,6 +23,7 @@ from sportello.core.errors import BadRequest, Conflict, ValidationFailed
 from sportello.core.versioning import (
     ConfigKind,
     register_kind,
+    version_current,
     version_deactivate,
     version_lock,
     version_save,
@@ -71,16 +72,29 @@ def _validated(kind: RuleKind, definition: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def rule_save(
-    *, kind: RuleKind, definition: Any, created_by: User | None, now: datetime, create: bool = False
+    *,
+    kind: RuleKind,
+    definition: Any,
+    created_by: User | None,
+    now: datetime,
+    create: bool = False,
+    expected_version: int | None = None,
 ) -> tuple[Rule, bool]:
     """Create the rule named by `definition["key"]` or add a version to it (`create`: only
     create it; Conflict when it exists, also when it was created by a concurrent request).
-    Returns the rule and whether a new version was written (an identical definition writes
-    nothing)."""
+    `expected_version`: the version the editor started from; Conflict (`stale_version`) when
+    another save came in between. Returns the rule and whether a new version was written (an
+    identical definition writes nothing)."""
     item = _validated(kind, definition)
     rule = version_lock(RULES, item["key"])
     if rule is not None and create:
         raise Conflict(CREATE_CONFLICT, field="key")
+    if rule is not None and expected_version is not None and rule.version != expected_version:
+        raise Conflict(
+            f"version {rule.version} was saved since you loaded version {expected_version}",
+            field="version",
+            code="stale_version",
+        )
     if rule is not None and rule.kind != kind:
         raise ValidationFailed(f"a {rule.kind} rule already has the key {item['key']!r}", field="key")
     saved = version_save(
@@ -107,6 +121,65 @@ def rule_deactivate(*, key: str, created_by: User | None, now: datetime) -> tupl
     saving it again with `active: true` brings it back). Already inactive: nothing written."""
     saved = version_deactivate(RULES, key=key, created_by=created_by, now=now)
     return saved.head, saved.written
+
+
+@transaction.atomic
+def rule_activate(*, key: str, created_by: User | None, now: datetime) -> tuple[Rule, bool]:
+    """Run a deactivated rule again: a new version of its current definition with `active:
+    true`, saved as any save is (validated again). Already active: nothing written."""
+    rule = version_lock(RULES, key, required=True)
+    current = version_current(RULES, rule, key) or {}
+    if rule.active and current.get("active", True):
+        return rule, False
+    return rule_save(
+        kind=RuleKind(rule.kind), definition={**current, "active": True}, created_by=created_by, now=now
+    )
+
+
+POSITION_STEP = 10
+
+
+@transaction.atomic
+def rule_move(*, key: str, up: bool, created_by: User | None, now: datetime) -> bool:
+    """Move an event rule one place up or down in its category's run order (position, then key),
+    as the rules API orders them: by `position`. The rules of the category are locked together
+    (by id, so concurrent moves queue instead of deadlocking) and renumbered 10, 20, 30...; each
+    rule whose position changes gets a new version. Returns whether anything moved (the first
+    rule does not move up, the last not down). Time rules have no order (ValidationFailed)."""
+    found = Rule.objects.filter(key=key).values_list("kind", "category").first()
+    if found is None:
+        raise RULES.not_found()
+    if found[0] != RuleKind.EVENT:
+        raise ValidationFailed("only event rules run in an order", field="key")
+    siblings = list(
+        Rule.objects.select_for_update().filter(kind=RuleKind.EVENT, category=found[1]).order_by("pk")
+    )
+    ordered = sorted(siblings, key=lambda r: (r.position, r.key))
+    index = next((i for i, r in enumerate(ordered) if r.key == key), None)
+    if index is None:  # its category changed meanwhile: nothing to move among these
+        return False
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(ordered):
+        return False
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    definitions = {
+        v.rule_id: v.definition
+        for v in RuleVersion.objects.filter(rule__in=ordered, version=F("rule__version"))
+    }
+    moved = False
+    for i, rule in enumerate(ordered):
+        position = (i + 1) * POSITION_STEP
+        definition = definitions.get(rule.pk)
+        if definition is None or (rule.position == position and definition.get("position") == position):
+            continue
+        _, written = rule_save(
+            kind=RuleKind.EVENT,
+            definition={**definition, "position": position},
+            created_by=created_by,
+            now=now,
+        )
+        moved = moved or written
+    return moved
 
 
 def _rule_head_fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -423,3 +496,19 @@ def _outcome(*, existed: bool, written: bool) -> Outcome:
     if not existed:
         return "created"
     return "updated" if written else "unchanged"
+
+
+def rule_check(*, kind: RuleKind, definition: Any) -> list[RuleWarning]:
+    """The lint warnings an unsaved rule would have once saved (ValidationFailed, with the path
+    inside the rule, when it is not valid): its own, and those pairing it with a saved rule."""
+    item = _validated(kind, definition)
+    section = "event_rules" if kind == RuleKind.EVENT else "time_rules"
+    candidate = engine_rules.parse_document({"schema": SCHEMA, section: [item]}, specs=field_specs())
+    section_kind = "event_rule" if kind == RuleKind.EVENT else "time_rule"
+    quoted = repr(item["key"])
+    return [
+        w
+        for w in rules_lint(replacing=candidate)
+        if (w.kind == section_kind and w.key == item["key"])
+        or (w.code == "opposite_writes" and quoted in w.message)
+    ]

@@ -21,7 +21,7 @@ from django.db import transaction
 from sportello.accounts.models import User
 from sportello.contacts.models import Contact
 from sportello.core.actors import Via
-from sportello.core.errors import ValidationFailed
+from sportello.core.errors import DomainError, ValidationFailed
 from sportello.tickets import services as ticket_services
 from sportello.tickets.audit import expand
 from sportello.tickets.models import Message, TicketEvent
@@ -181,3 +181,164 @@ def _collect(result: Simulation, *, change_id: uuid.UUID, ticket_id: int) -> Non
     notes = Message.objects.filter(ticket_id=ticket_id, change_id=change_id, public=False, via=Via.RULE)
     for note in notes.order_by("id"):
         result.notes.append({"body": note.body_text})
+
+
+# -- a candidate rule on the last tickets ------------------------------------------------------
+
+DRY_RUN_DEFAULT = 50
+DRY_RUN_MAX = 500
+
+
+@dataclass(slots=True)
+class TicketDryRun:
+    """What the candidate rule would do to one ticket."""
+
+    ticket_id: int
+    number: int
+    subject: str
+    changes: list[dict[str, Any]] = field(default_factory=list)  # field, old_value, new_value
+    notes: list[str] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class RuleDryRun:
+    tried: int  # tickets the rule was tried on
+    matched: list[TicketDryRun] = field(default_factory=list)
+    warnings: list[RuleWarning] = field(default_factory=list)
+
+
+def rule_dry_run(
+    *, principal: User, kind: RuleKind, definition: Any, last: int = DRY_RUN_DEFAULT, now: datetime
+) -> RuleDryRun:
+    """Try an unsaved rule on the last `last` tickets that are not closed (rules never change a
+    closed ticket), newest first, and say on which its condition holds and what its actions
+    would change there: an event rule as if each ticket were updated now (its `on` list aside),
+    a time rule as if its first step fired now. Each ticket runs a real change through the
+    pipeline — validated as the rule's own change would be — inside a transaction that is
+    rolled back: nothing is kept. Only admins (ValidationFailed names a bad definition's path)."""
+    from sportello.core.errors import PermissionDenied
+    from sportello.tickets.models import StatusCategory, Ticket
+
+    if not principal.is_admin:
+        raise PermissionDenied("only admins may try unsaved rules")
+    if not 1 <= last <= DRY_RUN_MAX:
+        raise ValidationFailed(f"must be between 1 and {DRY_RUN_MAX}", field="last")
+    if not isinstance(definition, dict):
+        raise ValidationFailed("a rule must be a mapping")
+    result = RuleDryRun(tried=0)
+    try:
+        with transaction.atomic():
+            # Saved inactive inside the rolled-back transaction: it is validated (records by key
+            # resolved) and has a row to act as, and a saved version of it does not run meanwhile.
+            head, _ = rule_save(
+                kind=kind, definition={**definition, "active": False}, created_by=principal, now=now
+            )
+            tickets = list(
+                Ticket.objects.exclude(status_category=StatusCategory.CLOSED)
+                .order_by("-created_at", "-id")
+                .values_list("pk", "number", "subject")[:last]
+            )
+            result.tried = len(tickets)
+            stored = _current_definition(head)
+            for pk, number, subject in tickets:
+                outcome = _try_on(head, kind, stored, ticket_id=pk, now=now)
+                if outcome is not None:
+                    outcome.number, outcome.subject = number, subject
+                    result.matched.append(outcome)
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        forget_parsed_rules()  # the candidate was cached under an id now rolled back
+    return result
+
+
+def _current_definition(head: Any) -> dict[str, Any]:
+    from .models import RuleVersion
+
+    return RuleVersion.objects.get(rule=head, version=head.version).definition
+
+
+def _try_on(head: Any, kind: RuleKind, stored: dict[str, Any], *, ticket_id: int, now: datetime) -> Any:
+    """The candidate on one ticket, in a savepoint: None when its condition does not hold."""
+    from sportello.core.actors import Actor, ActorKind
+    from sportello.engine import actions as act
+    from sportello.engine.conditions import explain
+    from sportello.engine.rules import EventRule
+    from sportello.outbox.models import OutboxMessage
+    from sportello.tickets import pipeline
+
+    from . import event_rules
+    from .facts import field_specs
+    from .timers import parse_time_rule
+
+    specs = field_specs()
+    if kind == RuleKind.EVENT:
+        rule = event_rules.parse_event_rule(stored, specs=specs)
+        when, actions = rule.when, rule.actions
+        cause = f"rule:{head.key}@{head.version}"
+    else:
+        time_rule = parse_time_rule(stored, specs=specs)
+        when, actions = time_rule.when, time_rule.steps[0].actions
+        cause = f"timer:{head.key}@{head.version}#0"
+    as_event_rule = EventRule(key=head.key, name=head.name, when=when, actions=actions, version=head.version)
+    saved = event_rules.SavedRule(id=head.pk, name=head.name, rule=as_event_rule)
+    verdict: dict[str, Any] = {"matched": False, "error": None}
+
+    def apply(ctx: Any) -> None:
+        runner = event_rules.Runner(ctx, specs, {head.key: saved}, cause=cause)
+        facts: Any = runner.facts()
+        matched, _ = explain(when, facts, specs=specs)
+        verdict["matched"] = matched
+        if not matched:
+            return
+        for action in actions:
+            if isinstance(action, act.Stop):
+                break
+            applied = runner.apply(as_event_rule, action, facts)
+            if applied.error is not None:
+                verdict["error"] = applied.error
+                return
+            facts = applied.facts
+        for effect in runner.queued.pop(head.key, []):
+            effect()
+
+    mutation = pipeline.Mutation(
+        actor=Actor(kind=ActorKind.RULE, id=head.pk, label=head.name[:200]),
+        via=Via.RULE,
+        cause=cause,
+        automation=apply,
+    )
+    try:
+        with transaction.atomic():
+            outcome = pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
+            found = TicketDryRun(ticket_id=ticket_id, number=0, subject="", error=verdict["error"])
+            if not verdict["matched"]:
+                return None
+            written = TicketEvent.objects.filter(change_id=outcome.change_id, kind__in=("field", "tags"))
+            for e in expand(written.order_by("id")):
+                if e.kind in ("field", "tags") and e.cause == cause:
+                    found.changes.append(
+                        {"field": e.field, "old_value": e.old_value, "new_value": e.new_value}
+                    )
+            notes = Message.objects.filter(
+                ticket_id=ticket_id, change_id=outcome.change_id, public=False, via=Via.RULE
+            )
+            found.notes = [n.body_text for n in notes.order_by("id")]
+            for item in OutboxMessage.objects.filter(change_id=outcome.change_id).order_by("id"):
+                if str(item.payload.get("rule") or "").partition("@")[0] != head.key:
+                    continue
+                if item.kind == "email":
+                    found.notifications.append(
+                        {"to": item.payload.get("to", []), "subject": item.payload.get("subject", "")}
+                    )
+                elif item.kind == "webhook":
+                    found.webhooks.append({"url": item.payload.get("url", "")})
+            return found
+    except DomainError as exc:  # a change refused for this ticket (a refused action, closed)
+        if not verdict["matched"]:
+            return None
+        return TicketDryRun(ticket_id=ticket_id, number=0, subject="", error=str(exc))

@@ -49,6 +49,16 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:config",
     ),
+    Section(
+        key="rules",
+        group=GROUPS[2],
+        label=_("Event and time rules"),
+        description=_(
+            "Rules that act on new and changed tickets, and on tickets that wait; "
+            "try one on recent tickets before saving."
+        ),
+        url_name="console:rules",
+    ),
 )
 
 
