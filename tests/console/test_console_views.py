@@ -71,9 +71,12 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
     assert re.findall(r'<a href="(/console/[^"]*)"', html) == [
         "/console/",
         "/console/tokens/",
+        "/console/audit/",
         "/console/tokens/",
+        "/console/audit/",
     ]
     assert "Apps and integrations" in html
+    assert "Account" in html
     assert "People" not in html  # no section of it exists yet
 
 
