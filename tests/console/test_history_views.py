@@ -369,3 +369,28 @@ def test_the_history_link_include(desk: Any) -> None:
     )
     assert 'href="/console/history/notification_templates/ticket_received/it/"' in html
     assert ">History<" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("es", ["Historial de «Version 3»", "Regla", "Comparar las versiones elegidas", "Guardado por"]),
+        ("it", ["Cronologia di «Version 3»", "Regola", "Confronta le versioni scelte", "Salvato da"]),
+    ],
+)
+def test_the_history_speaks_the_viewers_language(
+    desk: Any, admin_api: Any, browser: Any, language: str, texts: list[str]
+) -> None:
+    from sportello.automation.services import RuleKind, rule_save
+
+    for n in (1, 2, 3):
+        definition = {"key": "lang", "name": f"Version {n}", "when": {"field": "ticket.subject",
+                      "op": "contains", "value": "q"}, "actions": [{"add_tags": [f"t{n}"]}]}  # fmt: skip
+        rule_save(kind=RuleKind.EVENT, definition=definition, created_by=desk.admin, now=NOW, create=n == 1)
+    client = browser(desk.admin)
+    client.cookies["django_language"] = language
+    html = client.get("/console/history/rules/lang/").content.decode()
+    for text in texts:
+        assert text in html
+    diff = client.get("/console/history/rules/lang/diff/?a=1&b=3").content.decode()
+    assert {"es": "Modificado", "it": "Modificato"}[language] in diff
