@@ -31,8 +31,12 @@ def three_versions(desk: Any, now: Any) -> None:
               created_by=desk.agent, now=now - timedelta(days=1))  # fmt: skip
     rule_save(kind=RuleKind.EVENT, definition=rule("Phone overheats", ["replacement"], "overheat"),
               created_by=desk.admin, now=now - timedelta(hours=2))  # fmt: skip
-    macro = {"key": "ask-receipt", "name": "Ask for the receipt", "visibility": {"scope": "everyone", "ids": []},
-             "actions": [{"note": {"body": "Asked for the receipt"}}]}  # fmt: skip
+    macro = {
+        "key": "ask-receipt",
+        "name": "Ask for the receipt",
+        "visibility": {"scope": "everyone", "ids": []},
+        "actions": [{"note": {"body": "Asked for the receipt"}}],
+    }
     macro_create(definition=macro, actor=desk.admin, now=now - timedelta(hours=5))
 
 
