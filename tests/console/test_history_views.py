@@ -46,6 +46,8 @@ def three_versions(admin_api: Any, kind: Kind, desk: Any) -> None:
 
 
 def test_every_registered_kind_has_a_label_singular_and_plural() -> None:
+    import sportello.urls  # noqa: F401  (the kinds register as their apps' modules load, as a request does)
+
     assert set(config_kinds()) == set(IDS)
     for name in config_kinds():
         assert kind_label(name)
