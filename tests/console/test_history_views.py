@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from core.test_versioning import KINDS, Kind, save
 from sportello.console.history import side_by_side
@@ -48,14 +49,17 @@ def three_versions(admin_api: Any, kind: Kind, desk: Any) -> None:
 def test_every_registered_kind_has_a_label_singular_and_plural() -> None:
     import sportello.urls  # noqa: F401  (the kinds register as their apps' modules load, as a request does)
 
-    assert set(config_kinds()) == set(IDS)
-    for name in config_kinds():
-        assert kind_label(name)
-        assert kind_plural(name) != kind_label(name)
-        assert "_" not in kind_label(name) + kind_plural(name)
-    assert kind_label("sla_policies") == "SLA policy"
-    assert kind_plural("notification_templates") == "Notification templates"
-    assert [c[1] for c in kind_choices()] == sorted(c[1] for c in kind_choices())
+    with translation.override("en"):
+        assert set(config_kinds()) == set(IDS)
+        for name in config_kinds():
+            assert kind_label(name)
+            assert kind_plural(name) != kind_label(name)
+            assert "_" not in kind_label(name) + kind_plural(name)
+        assert kind_label("sla_policies") == "SLA policy"
+        assert kind_plural("notification_templates") == "Notification templates"
+        assert [c[1] for c in kind_choices()] == sorted(c[1] for c in kind_choices())
+    with translation.override("it"):
+        assert (kind_label("calendars"), kind_plural("rules")) == ("Calendario lavorativo", "Regole")
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=IDS)
@@ -366,9 +370,10 @@ def test_the_signed_out_go_to_the_login_page(db: Any, path: str) -> None:
 def test_the_history_link_include(desk: Any) -> None:
     from django.template.loader import render_to_string
 
-    html = render_to_string(
-        "console/_history_link.html", {"kind": "notification_templates", "key": "ticket_received/it"}
-    )
+    with translation.override("en"):
+        html = render_to_string(
+            "console/_history_link.html", {"kind": "notification_templates", "key": "ticket_received/it"}
+        )
     assert 'href="/console/history/notification_templates/ticket_received/it/"' in html
     assert ">History<" in html
 
@@ -391,8 +396,11 @@ def test_the_history_speaks_the_viewers_language(
         rule_save(kind=RuleKind.EVENT, definition=definition, created_by=desk.admin, now=NOW, create=n == 1)
     client = browser(desk.admin)
     client.cookies["django_language"] = language
-    html = client.get("/console/history/rules/lang/").content.decode()
+    try:
+        html = client.get("/console/history/rules/lang/").content.decode()
+        diff = client.get("/console/history/rules/lang/diff/?a=1&b=3").content.decode()
+    finally:
+        translation.deactivate()  # the request's language stays active in this thread otherwise
     for text in texts:
         assert text in html
-    diff = client.get("/console/history/rules/lang/diff/?a=1&b=3").content.decode()
     assert {"es": "Modificado", "it": "Modificato"}[language] in diff
