@@ -404,3 +404,30 @@ def test_the_history_speaks_the_viewers_language(
     for text in texts:
         assert text in html
     assert {"es": "Modificado", "it": "Modificato"}[language] in diff
+
+
+def test_a_template_back_to_its_default_keeps_its_history_and_can_be_restored(
+    desk: Any, admin_api: Any, browser: Any
+) -> None:
+    from sportello.notifications.services import template_reset
+
+    kind = KINDS[-1]
+    assert kind.name == "notification_templates"
+    save(admin_api, kind, desk, 1)
+    save(admin_api, kind, desk, 2)
+    template_reset(key="ticket_received", language="en", actor=desk.admin)
+    client = browser(desk.admin)
+    page = client.get(url(kind))
+    assert page.status_code == 200
+    assert page.context["history"].current is None
+    assert "None of these versions (the shipped default applies)" in page.content.decode()
+    # both versions may be restored; the confirmation shows the version's whole text as added
+    confirm = client.get(url(kind, "restore/2/"))
+    assert confirm.status_code == 200
+    assert 'name="current" value=""' in confirm.content.decode()
+    assert {line.change for line in confirm.context["lines"]} <= {"changed", "added"}
+    r = client.post(url(kind, "restore/2/"), {"current": ""})
+    assert r.status_code == 302
+    versions = version_list("notification_templates", key=key_of(kind))
+    assert [v.version for v in versions] == [3, 2, 1]
+    assert versions[0].definition["subject"] == kind.value(2)
