@@ -198,6 +198,39 @@ def scene_console_rule_dry_run(page: Any, base: str) -> None:
     page.locator("#dry-run-result .rules-dry-summary").wait_for()
 
 
+def scene_console_history_diff(page: Any, base: str) -> None:
+    """The Console's history diff (signed in as the demo admin): a rule changed by an agent
+    and then by an admin, the two latest versions compared — the changes by path, then both
+    definitions as YAML side by side."""
+    from datetime import timedelta
+
+    from sportello.accounts.models import Role, User
+    from sportello.automation.services import RuleKind, rule_save
+    from sportello.core import clock
+
+    now = clock.now()
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).earliest("pk")
+    agent = User.objects.filter(role=Role.AGENT, is_active=True).earliest("pk")
+
+    def rule(name: str, value: str, tags: list[str]) -> dict[str, Any]:
+        return {
+            "key": "phone-heats-up",
+            "name": name,
+            "when": {"all": [{"field": "ticket.subject", "op": "contains", "value": value}]},
+            "actions": [{"add_tags": tags}],
+        }
+
+    steps = [
+        (admin, rule("Phone heats up", "heats up", ["hot"]), timedelta(days=3)),
+        (agent, rule("Phone heats up", "heats up", ["hot", "replacement"]), timedelta(days=1)),
+        (admin, rule("Phone overheats", "overheat", ["replacement"]), timedelta(hours=2)),
+    ]
+    for who, definition, ago in steps:
+        saved, _written = rule_save(kind=RuleKind.EVENT, definition=definition, created_by=who, now=now - ago)
+    latest = saved.version
+    page.goto(f"{base}/console/history/rules/phone-heats-up/diff/?a={latest - 1}&b={latest}")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -212,11 +245,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
     ("console-rule-dry-run", DESKTOP, scene_console_rule_dry_run, True),
+    ("console-history-diff", DESKTOP, scene_console_history_diff, True),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-tokens", "console-rule-dry-run"}
+AS_ADMIN = {"console-history-diff", "console-rule-dry-run", "console-tokens"}
 
 
 def main() -> None:

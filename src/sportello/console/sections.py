@@ -59,6 +59,16 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:rules",
     ),
+    Section(
+        key="audit",
+        group=GROUPS[5],
+        label=_("Change history"),
+        description=_(
+            "Every change to the desk's configuration: who saved what and when, the difference with the "
+            "version before, and a way back to any earlier version."
+        ),
+        url_name="console:audit",
+    ),
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import config_page, rules, views
+from . import config_page, history, rules, views
 
 app_name = "console"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     *config_page.urlpatterns,
     *rules.urlpatterns,
+    *history.urlpatterns,
 ]
