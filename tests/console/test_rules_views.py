@@ -173,6 +173,8 @@ def test_a_new_rule_is_saved_from_yaml(desk: Any, browser: Any) -> None:
     # the editor shows records by key
     page = client.get("/console/rules/heats-up/edit/")
     assert "team: novels" in page.content.decode()
+    # and links to the rule's history
+    assert '<a class="history-link" href="/console/history/rules/heats-up/">History</a>' in page.content.decode()
 
 
 @pytest.mark.parametrize(
