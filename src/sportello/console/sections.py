@@ -39,6 +39,16 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:tokens",
     ),
+    Section(
+        key="calendars",
+        group=GROUPS[3],
+        label=_("Business calendars"),
+        description=_(
+            "Opening hours by weekday, time zone and holidays — typed in or imported for a country — "
+            "that business-hours SLA targets count in."
+        ),
+        url_name="console:calendars",
+    ),
 )
 
 

@@ -3,13 +3,16 @@ policies; whoever may read a ticket reads its clocks."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from typing import Any
 
-from sportello.accounts.models import Role, User
+from django.db.models import Q, QuerySet
+
+from sportello.accounts.models import Department, Role, User
 from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound, PermissionDenied
 
-from .models import SlaPolicy, SlaPolicyVersion
+from .models import BusinessCalendar, BusinessCalendarVersion, CalendarDepartment, SlaPolicy, SlaPolicyVersion
 
 
 def require_policy_reader(principal: User | Contact) -> None:
@@ -34,3 +37,40 @@ def policy_versions(*, principal: User | Contact, key: str) -> QuerySet[SlaPolic
     return SlaPolicyVersion.objects.filter(policy=policy_get(principal=principal, key=key)).order_by(
         "version"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarRow:
+    """A calendar as the Console lists and edits it: its head, the definition of its current
+    version, and the departments following it (by name)."""
+
+    calendar: BusinessCalendar
+    definition: dict[str, Any]
+    departments: list[Department]
+
+    @property
+    def holidays(self) -> int:
+        versions = self.definition.get("versions")
+        latest = versions[-1] if isinstance(versions, list) and versions else self.definition
+        return len(latest.get("holidays", []))
+
+
+def calendar_rows(*, principal: User | Contact, key: str | None = None) -> list[CalendarRow]:
+    """Every calendar (or the one of `key`), active first then by name, with its current
+    definition and departments: three statements whatever their number."""
+    require_policy_reader(principal)
+    heads = BusinessCalendar.objects.order_by("-active", "name", "key")
+    if key is not None:
+        heads = heads.filter(key=key)
+    calendars = list(heads)
+    if not calendars:
+        return []
+    wanted = Q()
+    for c in calendars:
+        wanted |= Q(calendar_id=c.pk, version=c.version)
+    definitions = {v.calendar_id: v.definition for v in BusinessCalendarVersion.objects.filter(wanted)}
+    departments: dict[int, list[Department]] = {}
+    links = CalendarDepartment.objects.filter(calendar__in=calendars).select_related("department")
+    for link in links.order_by("department__name"):
+        departments.setdefault(link.calendar_id, []).append(link.department)
+    return [CalendarRow(c, definitions.get(c.pk, {}), departments.get(c.pk, [])) for c in calendars]
