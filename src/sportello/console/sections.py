@@ -49,6 +49,16 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:calendars",
     ),
+    Section(
+        key="sla_policies",
+        group=GROUPS[3],
+        label=_("SLA policies"),
+        description=_(
+            "How fast each kind of ticket must be answered and solved, per priority; warnings "
+            "before a breach and what happens after."
+        ),
+        url_name="console:sla_policies",
+    ),
 )
 
 

@@ -74,3 +74,28 @@ def calendar_rows(*, principal: User | Contact, key: str | None = None) -> list[
     for link in links.order_by("department__name"):
         departments.setdefault(link.calendar_id, []).append(link.department)
     return [CalendarRow(c, definitions.get(c.pk, {}), departments.get(c.pk, [])) for c in calendars]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    """A policy as the Console lists and edits it: its head and its current definition."""
+
+    policy: SlaPolicy
+    definition: dict[str, Any]
+
+
+def policy_rows(*, principal: User | Contact, key: str | None = None) -> list[PolicyRow]:
+    """Every policy (or the one of `key`) in match order, active first, with its current
+    definition: two statements whatever their number."""
+    require_policy_reader(principal)
+    heads = SlaPolicy.objects.order_by("-active", "position", "key")
+    if key is not None:
+        heads = heads.filter(key=key)
+    policies = list(heads)
+    if not policies:
+        return []
+    wanted = Q()
+    for p in policies:
+        wanted |= Q(policy_id=p.pk, version=p.version)
+    definitions = {v.policy_id: v.definition for v in SlaPolicyVersion.objects.filter(wanted)}
+    return [PolicyRow(p, definitions.get(p.pk, {})) for p in policies]

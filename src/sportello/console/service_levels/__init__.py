@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from . import calendars
+from . import calendars, policies
 
 urlpatterns = [
     path("calendars/", calendars.calendar_list, name="calendars"),
     path("calendars/new/", calendars.calendar_new, name="calendar_new"),
     path("calendars/<slug:key>/", calendars.calendar_edit, name="calendar_edit"),
     path("calendars/<slug:key>/holidays/", calendars.calendar_holidays, name="calendar_holidays"),
+    path("sla-policies/", policies.policy_list, name="sla_policies"),
+    path("sla-policies/new/", policies.policy_new, name="sla_policy_new"),
+    path("sla-policies/<slug:key>/", policies.policy_edit, name="sla_policy_edit"),
 ]
