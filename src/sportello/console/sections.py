@@ -59,6 +59,13 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:sla_policies",
     ),
+    Section(
+        key="tier_paths",
+        group=GROUPS[3],
+        label=_("Tier paths"),
+        description=_("Each department's support tiers in order: the team a ticket moves to when escalated."),
+        url_name="console:tier_paths",
+    ),
 )
 
 

@@ -12,7 +12,14 @@ from sportello.accounts.models import Department, Role, User
 from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound, PermissionDenied
 
-from .models import BusinessCalendar, BusinessCalendarVersion, CalendarDepartment, SlaPolicy, SlaPolicyVersion
+from .models import (
+    BusinessCalendar,
+    BusinessCalendarVersion,
+    CalendarDepartment,
+    SlaPolicy,
+    SlaPolicyVersion,
+    TierPath,
+)
 
 
 def require_policy_reader(principal: User | Contact) -> None:
@@ -99,3 +106,9 @@ def policy_rows(*, principal: User | Contact, key: str | None = None) -> list[Po
         wanted |= Q(policy_id=p.pk, version=p.version)
     definitions = {v.policy_id: v.definition for v in SlaPolicyVersion.objects.filter(wanted)}
     return [PolicyRow(p, definitions.get(p.pk, {})) for p in policies]
+
+
+def tier_path_list(*, principal: User | Contact) -> QuerySet[TierPath]:
+    """Every tier path with its department, by name: one statement."""
+    require_policy_reader(principal)
+    return TierPath.objects.select_related("department").order_by("-active", "name", "key")
