@@ -106,3 +106,33 @@ def test_a_policy_saved_from_many_stale_forms_at_once_is_written_once(live: Live
     version, name, versions, _definition = head(live, "policy", "race")
     assert (version, name, versions) == (2, f"Saved {winner}", 2)
     assert all("Someone saved this policy after you opened it." in r.body for r in replies if r.status == 409)
+
+
+def test_a_tier_path_saved_from_many_stale_forms_at_once_is_written_once(live: LiveDesk) -> None:
+    books = live.departments["support"]
+    teams = []
+    for name in ("Race L1", "Race L2"):
+        made = live.post("/teams", {"name": name, "department_id": books}, as_="admin")
+        assert made.status == 201, made
+        teams.append(made.body["id"])
+    made = live.put("/tier-paths/race-books", {"name": "Books", "department": books,
+                    "tiers": [{"key": "t1", "name": "Tier 1", "team": teams[0]},
+                              {"key": "t2", "name": "Tier 2", "team": teams[1]}]}, as_="admin")  # fmt: skip
+    assert made.status == 200, made
+    client = signed_in(live)
+    form = {"department": str(books), "tier-count": "2", "version": "1",
+            "tier-0-key": "t1", "tier-0-name": "First", "tier-0-team": str(teams[0]),
+            "tier-1-key": "t2", "tier-1-name": "Second", "tier-1-team": str(teams[1])}  # fmt: skip
+    replies = live.race(
+        N, lambda i: post(client, "/console/tier-paths/race-books/", {**form, "name": f"Books {i}"})
+    )
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [302] + [409] * (N - 1), statuses
+    winner = next(i for i, r in enumerate(replies) if r.status == 302)
+    out = live.server.manage(
+        "shell", "-c",
+        "import json; from sportello.sla.models import TierPath as T, TierPathVersion as V; "
+        "p = T.objects.get(key='race-books'); "
+        "print(json.dumps([p.version, p.name, V.objects.filter(path=p).count()]))",
+    )  # fmt: skip
+    assert json.loads(out.strip().splitlines()[-1]) == [2, f"Books {winner}", 2]
