@@ -84,7 +84,7 @@ class PolicyForm:
 def _dump(data: Any) -> str:
     if not data:
         return ""
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
 
 
 def form_from_definition(definition: dict[str, Any] | None) -> PolicyForm:
