@@ -231,6 +231,30 @@ def scene_console_history_diff(page: Any, base: str) -> None:
     page.goto(f"{base}/console/history/rules/phone-heats-up/diff/?a={latest - 1}&b={latest}")
 
 
+def scene_console_calendar(page: Any, base: str) -> None:
+    """A business calendar in the Console's editor: the Rome office's weekly grid with a lunch
+    break, Christmas Eve afternoon closed, and Italy's public holidays imported."""
+    from sportello.accounts.models import Role, User
+    from sportello.core import clock
+    from sportello.sla.calendars import calendar_import_holidays, calendar_save
+
+    now = clock.now()
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).earliest("pk")
+    weekdays = ("mon", "tue", "wed", "thu", "fri")
+    definition = {
+        "key": "rome-office",
+        "name": "Rome office",
+        "time_zone": "Europe/Rome",
+        "weekly": {d: [["09:00", "13:00"], ["14:00", "18:00"]] for d in weekdays},
+        "holidays": [
+            {"date": f"{now.year}-12-24", "name": "Vigilia di Natale", "closed": [["13:00", "24:00"]]}
+        ],
+    }
+    calendar_save(definition=definition, actor=admin, now=now)
+    calendar_import_holidays(key="rome-office", country="IT", years=[now.year], actor=admin, now=now)
+    page.goto(f"{base}/console/calendars/rome-office/")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -246,11 +270,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-tokens", DESKTOP, scene_console_tokens, False),
     ("console-rule-dry-run", DESKTOP, scene_console_rule_dry_run, True),
     ("console-history-diff", DESKTOP, scene_console_history_diff, True),
+    ("console-calendar", DESKTOP, scene_console_calendar, True),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-history-diff", "console-rule-dry-run", "console-tokens"}
+AS_ADMIN = {"console-calendar", "console-history-diff", "console-rule-dry-run", "console-tokens"}
 
 
 def main() -> None:

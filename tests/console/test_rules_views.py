@@ -174,7 +174,8 @@ def test_a_new_rule_is_saved_from_yaml(desk: Any, browser: Any) -> None:
     page = client.get("/console/rules/heats-up/edit/")
     assert "team: novels" in page.content.decode()
     # and links to the rule's history
-    assert '<a class="history-link" href="/console/history/rules/heats-up/">History</a>' in page.content.decode()
+    history = '<a class="history-link" href="/console/history/rules/heats-up/">History</a>'
+    assert history in page.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,33 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:audit",
     ),
+    Section(
+        key="calendars",
+        group=GROUPS[3],
+        label=_("Business calendars"),
+        description=_(
+            "Opening hours by weekday, time zone and holidays — typed in or imported for a country — "
+            "that business-hours SLA targets count in."
+        ),
+        url_name="console:calendars",
+    ),
+    Section(
+        key="sla_policies",
+        group=GROUPS[3],
+        label=_("SLA policies"),
+        description=_(
+            "How fast each kind of ticket must be answered and solved, per priority; warnings "
+            "before a breach and what happens after."
+        ),
+        url_name="console:sla_policies",
+    ),
+    Section(
+        key="tier_paths",
+        group=GROUPS[3],
+        label=_("Tier paths"),
+        description=_("Each department's support tiers in order: the team a ticket moves to when escalated."),
+        url_name="console:tier_paths",
+    ),
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import config_page, history, rules, views
+from . import config_page, history, rules, service_levels, views
 
 app_name = "console"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     *config_page.urlpatterns,
     *rules.urlpatterns,
     *history.urlpatterns,
+    *service_levels.urlpatterns,
 ]

@@ -48,9 +48,11 @@ __all__ = [
     "calendar_definition",
     "calendar_departments",
     "calendar_exists",
+    "calendar_holidays",
     "calendar_import_holidays",
     "calendar_save",
     "clocks_for",
+    "holidays_lookup",
     "in_business_hours",
 ]
 
@@ -89,8 +91,11 @@ def calendar_save(
     is_default: bool | None = None,
     create: bool | None = None,
     reflow: bool | None = None,
+    expected_version: int | None = None,
 ) -> tuple[BusinessCalendar, bool]:
-    """Create the calendar named by `definition["key"]` or save a new version. `departments`:
+    """Create the calendar named by `definition["key"]` or save a new version. `expected_version`:
+    the version the caller edited; another one current (someone saved meanwhile) is a Conflict
+    `stale_version`, nothing written. `departments`:
     the departments whose tickets follow it (replacing the list; a department assigned to
     another calendar moves here); `is_default`: the desk's calendar for the other departments;
     `reflow`: recompute the due instants of the open clocks counting in it (default: the desk's
@@ -104,6 +109,7 @@ def calendar_save(
         raise Conflict(f"a calendar with the key {parsed.key!r} exists", field="key", code="calendar_exists")
     if calendar is None and create is False:
         raise NotFound("calendar not found")
+    _check_version(calendar, expected_version)
     new = calendar is None
     current = version_current(CALENDARS, calendar, parsed.key)
     same_definition = current is not None and current == item
@@ -141,6 +147,14 @@ def calendar_save(
 
         reflow_enqueue(reflow, calendar=calendar.key)
     return calendar, True
+
+
+def _check_version(calendar: BusinessCalendar | None, expected: int | None) -> None:
+    if calendar is not None and expected is not None and calendar.version != expected:
+        raise Conflict(
+            f"the calendar changed since you loaded it (your version {expected}, now {calendar.version})",
+            code="stale_version",
+        )
 
 
 @transaction.atomic
@@ -196,19 +210,12 @@ def calendar_departments(calendar: BusinessCalendar) -> list[int]:
     )
 
 
-@transaction.atomic
-def calendar_import_holidays(
-    *, key: str, country: Any, subdivision: Any = None, years: Any, actor: User | None, now: datetime
-) -> tuple[BusinessCalendar, list[dict[str, Any]]]:
-    """Add a country's (and optionally a region's) public holidays for `years` to the latest
-    version of the calendar, as whole-day holidays (from the `holidays` package). Dates that
-    already have a holiday keep theirs. Returns the calendar and the holidays added."""
+def holidays_lookup(*, country: Any, subdivision: Any = None, years: Any) -> list[dict[str, Any]]:
+    """The public holidays of `country` (and `subdivision`) in `years` from the `holidays`
+    package, by date: `[{date, name}]`. Refuses a country, subdivision or years it does not know
+    (ValidationFailed on `country`, `subdivision` or `years`)."""
     import holidays as holiday_data
 
-    require_admin(actor)
-    calendar = BusinessCalendar.objects.select_for_update().filter(key=key).first()
-    if calendar is None:
-        raise NotFound("calendar not found")
     supported = holiday_data.list_supported_countries()
     if not isinstance(country, str) or country.upper() not in supported:
         raise ValidationFailed(
@@ -230,15 +237,49 @@ def calendar_import_holidays(
     found = holiday_data.country_holidays(
         country, subdiv=subdivision.upper() if subdivision else None, years=years
     )
+    return [
+        {"date": day.isoformat(), "name": str(name)[:200]}
+        for day, name in sorted(found.items())
+        if isinstance(day, date)
+    ]
+
+
+def calendar_holidays(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The holidays of a calendar definition's latest version (the one an editor changes)."""
+    versions = definition.get("versions")
+    target = versions[-1] if isinstance(versions, list) and versions else definition
+    return list(target.get("holidays", []))
+
+
+@transaction.atomic
+def calendar_import_holidays(
+    *,
+    key: str,
+    country: Any,
+    subdivision: Any = None,
+    years: Any,
+    actor: User | None,
+    now: datetime,
+    dates: Sequence[str] | None = None,
+    expected_version: int | None = None,
+) -> tuple[BusinessCalendar, list[dict[str, Any]]]:
+    """Add a country's (and optionally a region's) public holidays for `years` to the latest
+    version of the calendar, as whole-day holidays (from the `holidays` package); `dates`: only
+    those of these dates (the ones an admin chose from the preview). Dates that already have a
+    holiday keep theirs. `expected_version`: as in `calendar_save`. Returns the calendar and the
+    holidays added."""
+    require_admin(actor)
+    calendar = BusinessCalendar.objects.select_for_update().filter(key=key).first()
+    if calendar is None:
+        raise NotFound("calendar not found")
+    found = holidays_lookup(country=country, subdivision=subdivision, years=years)
+    _check_version(calendar, expected_version)
+    chosen = None if dates is None else set(dates)
     definition = dict(calendar_definition(calendar))
     versions = definition.get("versions")
     target = versions[-1] if isinstance(versions, list) and versions else definition
     existing = {h["date"] for h in target.get("holidays", [])}
-    added = [
-        {"date": day.isoformat(), "name": str(name)[:200]}
-        for day, name in sorted(found.items())
-        if isinstance(day, date) and day.isoformat() not in existing
-    ]
+    added = [h for h in found if h["date"] not in existing and (chosen is None or h["date"] in chosen)]
     if not added:
         return calendar, []
     target["holidays"] = sorted([*target.get("holidays", []), *added], key=lambda h: h["date"])

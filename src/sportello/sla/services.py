@@ -71,9 +71,12 @@ def policy_save(
     now: datetime,
     create: bool | None = None,
     reflow: bool | None = None,
+    expected_version: int | None = None,
 ) -> tuple[SlaPolicy, bool]:
     """Create the policy named by `definition["key"]` or add a version to it. `create`: True
-    refuses an existing key (409), False a missing one (404). `reflow`: recompute the due
+    refuses an existing key (409), False a missing one (404). `expected_version`: the version the
+    caller edited; another one current (someone saved meanwhile) is a Conflict `stale_version`,
+    nothing written. `reflow`: recompute the due
     instants of the open clocks following it (default: the desk's `SLA_ON_CHANGE`). Returns the
     policy and whether a version was written (an identical definition writes none)."""
     require_admin(actor)
@@ -84,6 +87,12 @@ def policy_save(
         raise Conflict(f"an SLA policy with the key {parsed.key!r} exists", field="key", code="policy_exists")
     if policy is None and create is False:
         raise NotFound("SLA policy not found")
+    if policy is not None and expected_version is not None and policy.version != expected_version:
+        raise Conflict(
+            "the SLA policy changed since you loaded it "
+            f"(your version {expected_version}, now {policy.version})",
+            code="stale_version",
+        )
     saved = version_save(
         POLICIES,
         key=parsed.key,

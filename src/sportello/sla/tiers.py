@@ -132,12 +132,31 @@ def path_validate(data: Any) -> dict[str, Any]:
 
 
 @transaction.atomic
-def tier_path_save(*, definition: Any, actor: User | None, now: datetime) -> tuple[TierPath, bool]:
+def tier_path_save(
+    *,
+    definition: Any,
+    actor: User | None,
+    now: datetime,
+    create: bool | None = None,
+    expected_version: int | None = None,
+) -> tuple[TierPath, bool]:
     """Create the tier path named by `definition["key"]` or save a new version of it (an
-    identical definition writes nothing). A department follows one path."""
+    identical definition writes nothing). A department follows one path. `create`: True refuses
+    an existing key (409 `tier_path_exists`); `expected_version`: the version the caller edited —
+    another one current is a Conflict `stale_version`, nothing written."""
     require_admin(actor)
     item = path_validate(definition)
     path = version_lock(TIER_PATHS, item["key"])
+    if path is not None and create:
+        raise Conflict(
+            f"a tier path with the key {item['key']!r} exists", field="key", code="tier_path_exists"
+        )
+    if path is not None and expected_version is not None and path.version != expected_version:
+        raise Conflict(
+            "the tier path changed since you loaded it "
+            f"(your version {expected_version}, now {path.version})",
+            code="stale_version",
+        )
     other = TierPath.objects.filter(department_id=item["department"]).exclude(key=item["key"]).first()
     if other is not None:
         raise Conflict(f"the department follows the tier path {other.key!r} already", field="department")
