@@ -70,9 +70,12 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
     html = browser(desk.admin).get("/console/").content.decode()
     assert re.findall(r'<a href="(/console/[^"]*)"', html) == [
         "/console/",
+        "/console/quarantine/",
         "/console/tokens/",
+        "/console/quarantine/",
         "/console/tokens/",
     ]
+    assert "Channels" in html
     assert "Apps and integrations" in html
     assert "People" not in html  # no section of it exists yet
 

@@ -102,6 +102,13 @@ def quarantine_get(*, actor: User, inbound_id: int) -> InboundMail:
     return row
 
 
+def release_mailboxes(*, actor: User) -> list[Mailbox]:
+    """The mailboxes a message addressed to none of ours may be released into (with their
+    department: the one its ticket goes to)."""
+    require_admin(actor)
+    return list(Mailbox.objects.select_related("department").order_by("address"))
+
+
 @dataclass(frozen=True, slots=True)
 class Preview:
     text: str  # plain text, never HTML
@@ -226,4 +233,5 @@ __all__ = [
     "quarantine_list",
     "quarantine_preview",
     "quarantine_release",
+    "release_mailboxes",
 ]

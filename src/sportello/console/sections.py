@@ -39,6 +39,15 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:tokens",
     ),
+    Section(
+        key="quarantine",
+        group=GROUPS[1],
+        label=_("Quarantine"),
+        description=_(
+            "Mail the intake held back, with the reason: read it safely, release it or discard it."
+        ),
+        url_name="console:quarantine",
+    ),
 )
 
 
