@@ -177,6 +177,34 @@ def scene_console_tokens(page: Any, base: str) -> None:
     page.goto(f"{base}/console/tokens/?status=all")
 
 
+def scene_console_quarantine(page: Any, base: str) -> None:
+    """The Console's quarantine (signed in as the demo admin): mail the intake held back — a
+    forward from an agent's address, a message to none of our mailboxes, one with no sender."""
+    from email.message import EmailMessage
+
+    from sportello.accounts.models import Role, User
+    from sportello.channels.inbound import mail_ingest
+    from sportello.channels.models import Mailbox
+    from sportello.core import clock
+
+    box = Mailbox.objects.order_by("pk").first()
+    to = box.address if box is not None else "support@example.test"
+    agent = User.objects.filter(role=Role.AGENT, is_active=True).earliest("pk")
+    held = [
+        (agent.email, to, "Fwd: my order never arrived", "Forwarding what a customer wrote to me."),
+        ("promo@deals.example", "sales@elsewhere.example", "Claim your prize today", "Click here."),
+        ("", to, "Invoice attached", "Please see the attached invoice."),
+    ]
+    for i, (sender, rcpt, subject, body) in enumerate(held):
+        m = EmailMessage()
+        if sender:
+            m["From"] = sender
+        m["To"], m["Subject"], m["Message-ID"] = rcpt, subject, f"<held-{i}@screenshots.example>"
+        m.set_content(body)
+        mail_ingest(raw=m.as_bytes(), via="mta", now=clock.now())
+    page.goto(f"{base}/console/quarantine/")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -190,11 +218,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("bulk", DESKTOP, scene_bulk, False),
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
+    ("console-quarantine", DESKTOP, scene_console_quarantine, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-tokens"}
+AS_ADMIN = {"console-tokens", "console-quarantine"}
 
 
 def main() -> None:
