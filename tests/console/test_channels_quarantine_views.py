@@ -175,3 +175,21 @@ def test_discarding_asks_first_then_sets_it_aside(desk: Any, browser: Any) -> No
     assert "no longer held" in client.get(f"/console/quarantine/{row.pk}/discard/").content.decode()
     assert client.post("/console/quarantine/999999/discard/").status_code == 404
     assert Ticket.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "label"),
+    [
+        ("es", "Cuarentena", "Desde la dirección de un agente"),
+        ("it", "Quarantena", "Dall&#x27;indirizzo di un agente"),
+    ],
+)
+def test_the_quarantine_speaks_the_viewers_language(
+    desk: Any, browser: Any, language: str, title: str, label: str
+) -> None:
+    held(mail(sender="bruno@desk.test"))
+    client = browser(desk.admin)
+    client.cookies["django_language"] = language
+    page = client.get("/console/quarantine/").content.decode()
+    assert f'<h1 id="quarantine-title">{title}</h1>' in page
+    assert label in page
