@@ -48,6 +48,15 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:quarantine",
     ),
+    Section(
+        key="templates",
+        group=GROUPS[1],
+        label=_("Notification templates"),
+        description=_(
+            "The e-mails sent on each event, per language: edit with placeholders and a live preview."
+        ),
+        url_name="console:templates",
+    ),
 )
 
 

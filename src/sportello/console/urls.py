@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import channels, views
+from . import channels, notification_templates, views
 
 app_name = "console"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     *channels.urlpatterns,
+    *notification_templates.urlpatterns,
 ]
