@@ -175,6 +175,7 @@ def template_preview(request: HttpRequest, key: str, language: str) -> HttpRespo
             now=clock.now(),
         )
         context["sample"] = number is None
+        context["language_label"] = LANGUAGE_LABELS.get(chosen, chosen)
     except (ValidationFailed, NotFound) as exc:
         context["error"] = exc.message
         context["error_field"] = exc.field or ""
