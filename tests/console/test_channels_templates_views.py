@@ -151,3 +151,15 @@ def test_the_preview_of_a_refused_text_says_why(desk: Any, browser: Any) -> None
 def test_an_unknown_template_is_not_found(desk: Any, browser: Any) -> None:
     assert browser(desk.admin).get("/console/templates/nope/es/").status_code == 404
     assert browser(desk.admin).get("/console/templates/ticket_received/fr/").status_code == 404
+
+
+def test_the_templates_speak_the_viewers_language(desk: Any, browser: Any) -> None:
+    client = browser(desk.admin)
+    client.cookies["django_language"] = "it"
+    page = client.get("/console/templates/").content.decode()
+    assert '<h1 id="templates-title">Modelli di notifica</h1>' in page
+    assert "Ticket ricevuto" in page
+    assert "Personalizza" in page
+    editor = client.get(EDIT).content.decode()
+    assert "Segnaposto" in editor
+    assert "Anteprima" in editor

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods
 
 from sportello.channels import quarantine
@@ -58,7 +58,7 @@ REASON_RELEASE: dict[HoldReason, Any] = {
 
 def _label(reason: str) -> Any:
     kind = quarantine.hold_reason(reason)
-    return REASON_LABELS[kind] if kind is not None else _("Other")
+    return REASON_LABELS[kind] if kind is not None else pgettext("quarantine", "Other")
 
 
 def _reason_filter(raw: str | None) -> HoldReason | None:
