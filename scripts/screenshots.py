@@ -205,6 +205,18 @@ def scene_console_quarantine(page: Any, base: str) -> None:
     page.goto(f"{base}/console/quarantine/")
 
 
+def scene_console_template_preview(page: Any, base: str) -> None:
+    """The notification template editor: the Spanish "ticket received" being customised, a
+    placeholder inserted at the cursor, the live preview on the sample ticket in Spanish."""
+    page.goto(f"{base}/console/templates/ticket_received/es/")
+    page.locator("#preview-subject").wait_for()
+    subject = page.get_by_label("Subject", exact=True)
+    subject.fill("Hemos recibido su consulta, ")
+    subject.press("End")
+    page.get_by_role("button", name="requester.name").click()
+    page.locator("#preview-subject", has_text="Carla Rossi").wait_for()
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -219,11 +231,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
     ("console-quarantine", DESKTOP, scene_console_quarantine, False),
+    ("console-template-preview", DESKTOP, scene_console_template_preview, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-tokens", "console-quarantine"}
+AS_ADMIN = {"console-tokens", "console-quarantine", "console-template-preview"}
 
 
 def main() -> None:
