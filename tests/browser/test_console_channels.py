@@ -79,7 +79,9 @@ def test_an_admin_releases_a_held_message_and_discards_another(
     shot(page, "console-quarantine-message")
     page.get_by_role("button", name="Release into the desk").click()
     page.wait_for_url(url("/console/quarantine/"))
-    ticket = Ticket.objects.get(pk=InboundMail.objects.get(pk=held["agent"]).ticket_id)
+    ticket_id = InboundMail.objects.get(pk=held["agent"]).ticket_id
+    assert ticket_id is not None
+    ticket = Ticket.objects.get(pk=ticket_id)
     page.get_by_text(f"Released: it opened ticket #{ticket.number}.").wait_for()
     assert page.locator(f"#held-{held['agent']}").count() == 0
     # the stray promotion: discarded after the confirmation

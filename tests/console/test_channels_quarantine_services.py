@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from channels_quarantine_mail import BOOKS, mail
 
+from quarantine_mail import BOOKS, mail
 from sportello.channels import quarantine as q
 from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import InboundMail, Mailbox
@@ -79,12 +79,14 @@ def test_a_message_from_an_agents_address_released_becomes_a_ticket_audited(desk
     row.refresh_from_db()
     assert row.status == "ticket"
     assert row.reason.startswith("released from the quarantine by Ada Admin (held: sent from an agent's")
+    assert row.ticket_id is not None
     ticket = Ticket.objects.get(pk=row.ticket_id)
     assert ticket.subject == "Forwarded complaint"
     assert ticket.department_id == desk.books.pk
     event = TicketEvent.objects.get(ticket=ticket, kind="mail", field="released")
     assert (event.actor_kind, event.actor_id) == ("agent", desk.admin.pk)
     assert event.via == "web"
+    assert event.new_value is not None
     assert event.new_value["held"].startswith("sent from an agent's address")
     # released again: nothing more happens
     again = q.quarantine_release(inbound_id=row.pk, actor=desk.admin, now=later)

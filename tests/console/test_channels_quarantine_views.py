@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from channels_quarantine_mail import BOOKS, mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from quarantine_mail import BOOKS, mail
 from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import InboundMail, Mailbox
 from sportello.tickets.models import Ticket, TicketEvent
@@ -124,6 +124,7 @@ def test_releasing_from_the_page_opens_a_ticket_via_the_web(desk: Any, browser: 
     assert reply.status_code == 302
     assert reply["Location"] == "/console/quarantine/"
     row.refresh_from_db()
+    assert row.ticket_id is not None
     ticket = Ticket.objects.get(pk=row.ticket_id)
     event = TicketEvent.objects.get(ticket=ticket, kind="mail", field="released")
     assert event.via == "web"
