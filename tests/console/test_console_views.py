@@ -73,9 +73,11 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
         "/console/quarantine/",
         "/console/templates/",
         "/console/tokens/",
+        "/console/webhooks/",
         "/console/quarantine/",
         "/console/templates/",
         "/console/tokens/",
+        "/console/webhooks/",
     ]
     assert "Channels" in html
     assert "Apps and integrations" in html

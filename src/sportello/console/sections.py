@@ -57,6 +57,15 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:templates",
     ),
+    Section(
+        key="webhooks",
+        group=GROUPS[4],
+        label=_("Webhooks"),
+        description=_(
+            "The secrets that sign webhook deliveries, and every delivery with its status; retry one."
+        ),
+        url_name="console:webhooks",
+    ),
 )
 
 

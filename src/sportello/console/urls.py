@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import channels, notification_templates, views
+from . import channels, notification_templates, views, webhooks
 
 app_name = "console"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     *channels.urlpatterns,
     *notification_templates.urlpatterns,
+    *webhooks.urlpatterns,
 ]
