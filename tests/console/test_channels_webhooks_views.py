@@ -116,3 +116,13 @@ def test_a_parked_delivery_is_retried_once(desk: Any, browser: Any, settings: An
         "no longer exists"
         in client.post("/console/webhooks/deliveries/999999/retry/", follow=True).content.decode()
     )
+
+
+def test_the_webhooks_speak_the_viewers_language(desk: Any, browser: Any) -> None:
+    delivery(1, OutboxStatus.PARKED)
+    client = browser(desk.admin)
+    client.cookies["django_language"] = "es"
+    page = client.get("/console/webhooks/").content.decode()
+    assert "Secretos de firma" in page
+    assert "Aparcada" in page
+    assert "Reintentar" in page
