@@ -200,13 +200,13 @@ def _ingest(
     except IntegrityError:
         # The same message, ingested concurrently by another worker, committed first: its
         # insert under the unique dedupe key failed and the whole change rolled back.
-        _delete_files(stored)
+        delete_stored_files(stored)
         found = InboundMail.objects.filter(dedupe_key=key).first()
         if found is None:
             raise
         return _result(found, duplicate=True)
     except BaseException:
-        _delete_files(stored)
+        delete_stored_files(stored)
         raise
     return _result(row, duplicate=False)
 
@@ -271,7 +271,7 @@ def _dedupe_key(parsed: ParsedMail | None, sha: str) -> str:
     return "r:" + sha
 
 
-def _delete_files(keys: Iterable[str]) -> None:
+def delete_stored_files(keys: Iterable[str]) -> None:
     storage = attachment_storage()
     for key in keys:
         try:
@@ -729,6 +729,6 @@ def mail_release(*, row: InboundMail, mailbox: Mailbox | None, now: datetime) ->
             released=True,
         ).run()
     if row.status == InboundStatus.QUARANTINE:
-        _delete_files(stored)
+        delete_stored_files(stored)
         raise ValidationFailed(row.reason)
     return stored

@@ -37,7 +37,7 @@ from sportello.tickets.attachments import attachment_storage
 from sportello.tickets.models import EventKind
 from sportello.tickets.pipeline import Mutation, NewRecord
 
-from .inbound import _delete_files, mail_release
+from .inbound import delete_stored_files, mail_release
 from .models import InboundMail, InboundStatus, Mailbox
 
 logger = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def quarantine_release(
     except ValidationFailed:
         raise
     except BaseException:
-        _delete_files(stored)
+        delete_stored_files(stored)
         raise
     logger.info("inbound message %s released from the quarantine by user %s", row.pk, actor.pk)
     return Outcome(row, changed=True)

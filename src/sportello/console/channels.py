@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods
 
+from sportello.accounts.models import User
 from sportello.channels import quarantine
 from sportello.channels.models import InboundMail, InboundStatus
 from sportello.channels.quarantine import HoldReason
@@ -22,7 +23,20 @@ from sportello.core import clock, paging
 from sportello.core.actors import Via
 from sportello.core.errors import NotFound, ValidationFailed
 
-from .views import _me, _render, admin_required
+from . import sections
+from .views import admin_required
+
+
+def _me(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """A Console page: the sections' navigation beside it."""
+    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
+
 
 PAGE_SIZE = 50
 QUARANTINE_KEYS = [paging.SortKey("id", descending=True)]

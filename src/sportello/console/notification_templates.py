@@ -10,19 +10,33 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.notifications import selectors, services
 from sportello.notifications.context import NAMES
 from sportello.notifications.selectors import LANGUAGES, TemplateEntry
 
-from .views import _me, _render, admin_required
+from . import sections
+from .views import admin_required
+
+
+def _me(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """A Console page: the sections' navigation beside it."""
+    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
+
 
 EVENT_LABELS: dict[str, Any] = {
     "ticket_received": gettext_lazy("Ticket received"),
