@@ -255,6 +255,46 @@ def scene_console_calendar(page: Any, base: str) -> None:
     page.goto(f"{base}/console/calendars/rome-office/")
 
 
+def scene_console_quarantine(page: Any, base: str) -> None:
+    """The Console's quarantine (signed in as the demo admin): mail the intake held back — a
+    forward from an agent's address, a message to none of our mailboxes, one with no sender."""
+    from email.message import EmailMessage
+
+    from sportello.accounts.models import Role, User
+    from sportello.channels.inbound import mail_ingest
+    from sportello.channels.models import Mailbox
+    from sportello.core import clock
+
+    box = Mailbox.objects.order_by("pk").first()
+    to = box.address if box is not None else "support@example.test"
+    agent = User.objects.filter(role=Role.AGENT, is_active=True).earliest("pk")
+    held = [
+        (agent.email, to, "Fwd: my order never arrived", "Forwarding what a customer wrote to me."),
+        ("promo@deals.example", "sales@elsewhere.example", "Claim your prize today", "Click here."),
+        ("", to, "Invoice attached", "Please see the attached invoice."),
+    ]
+    for i, (sender, rcpt, subject, body) in enumerate(held):
+        m = EmailMessage()
+        if sender:
+            m["From"] = sender
+        m["To"], m["Subject"], m["Message-ID"] = rcpt, subject, f"<held-{i}@screenshots.example>"
+        m.set_content(body)
+        mail_ingest(raw=m.as_bytes(), via="mta", now=clock.now())
+    page.goto(f"{base}/console/quarantine/")
+
+
+def scene_console_template_preview(page: Any, base: str) -> None:
+    """The notification template editor: the Spanish "ticket received" being customised, a
+    placeholder inserted at the cursor, the live preview on the sample ticket in Spanish."""
+    page.goto(f"{base}/console/templates/ticket_received/es/")
+    page.locator("#preview-subject").wait_for()
+    subject = page.get_by_label("Subject", exact=True)
+    subject.fill("Hemos recibido su consulta, ")
+    subject.press("End")
+    page.get_by_role("button", name="requester.name").click()
+    page.locator("#preview-subject", has_text="Carla Rossi").wait_for()
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -271,11 +311,20 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-rule-dry-run", DESKTOP, scene_console_rule_dry_run, True),
     ("console-history-diff", DESKTOP, scene_console_history_diff, True),
     ("console-calendar", DESKTOP, scene_console_calendar, True),
+    ("console-quarantine", DESKTOP, scene_console_quarantine, False),
+    ("console-template-preview", DESKTOP, scene_console_template_preview, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-calendar", "console-history-diff", "console-rule-dry-run", "console-tokens"}
+AS_ADMIN = {
+    "console-calendar",
+    "console-history-diff",
+    "console-quarantine",
+    "console-rule-dry-run",
+    "console-template-preview",
+    "console-tokens",
+}
 
 
 def main() -> None:

@@ -200,13 +200,13 @@ def _ingest(
     except IntegrityError:
         # The same message, ingested concurrently by another worker, committed first: its
         # insert under the unique dedupe key failed and the whole change rolled back.
-        _delete_files(stored)
+        delete_stored_files(stored)
         found = InboundMail.objects.filter(dedupe_key=key).first()
         if found is None:
             raise
         return _result(found, duplicate=True)
     except BaseException:
-        _delete_files(stored)
+        delete_stored_files(stored)
         raise
     return _result(row, duplicate=False)
 
@@ -271,7 +271,7 @@ def _dedupe_key(parsed: ParsedMail | None, sha: str) -> str:
     return "r:" + sha
 
 
-def _delete_files(keys: Iterable[str]) -> None:
+def delete_stored_files(keys: Iterable[str]) -> None:
     storage = attachment_storage()
     for key in keys:
         try:
@@ -300,9 +300,13 @@ class _Ingest:
         now: datetime,
         stored: list[str],
         flooding: bool,
+        released: bool = False,
     ) -> None:
         self.row, self.parsed, self.now, self.stored = row, parsed, now, stored
         self.flooding = flooding
+        # Released from the quarantine by an admin: the checks an admin may overrule are passed
+        # (an unreadable failure notice, an agent's address, a flood); the others still hold.
+        self.released = released
         # The mailbox it came in at: the one polled, else found among the cached addresses.
         self.mailbox: MailboxAddress | None = (
             MailboxAddress(
@@ -336,7 +340,7 @@ class _Ingest:
             self.mailbox = mailbox
             row.mailbox_id = mailbox.id
             row.recipient = mailbox.address
-        if classify.looks_like_bounce(message):
+        if not self.released and classify.looks_like_bounce(message):
             bounce = classify.bounce(message, our_domain=mail_domain())
             if bounce is not None and bounce.recipients:
                 self._bounce(bounce)
@@ -354,10 +358,10 @@ class _Ingest:
         if mailbox is None:
             _quarantine(row, "not addressed to any of our mailboxes")
             return
-        if sender in known.agents:
+        if sender in known.agents and not self.released:
             _quarantine(row, "sent from an agent's address: agents answer in the desk, not by mail")
             return
-        if self.flooding:
+        if self.flooding and not self.released:
             limit = settings.SPORTELLO["MAIL_FLOOD_PER_5_MINUTES"]
             _quarantine(row, f"sender throttled: more than {limit} messages in 5 minutes")
             return
@@ -681,3 +685,50 @@ class _Ingest:
         others = sorted({a.email.lower() for a in (*self.parsed.to, *self.parsed.cc)} - {row.recipient})
         others = others[:PARTICIPANTS_MAX]
         row.participants = f",{','.join(others)}," if others else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Released from the quarantine
+
+
+def mail_release(*, row: InboundMail, mailbox: Mailbox | None, now: datetime) -> list[str]:
+    """Run the intake again on a quarantined message, in the caller's transaction with `row`
+    locked: read from its stored bytes (up to four times the size limits), past the checks an
+    admin may overrule — an unreadable delivery failure notice, an agent's address, a flooding
+    sender, the size — and into `mailbox` when it named none of ours. What still cannot be
+    placed (no single sender, no mailbox, an unusable address, a change the desk refuses) raises
+    `ValidationFailed` with the reason, and the caller's transaction leaves everything as it
+    was. Returns the storage keys of the files it stored (to delete if the transaction fails)."""
+    from sportello.core.errors import ValidationFailed
+
+    if not row.raw_key:
+        raise ValidationFailed("the message's bytes were not kept: it cannot be released")
+    with attachment_storage().open(row.raw_key, "rb") as f:
+        raw = f.read()
+    base = _limits()
+    limits = Limits(
+        max_bytes=4 * base.max_bytes,
+        max_parts=4 * base.max_parts,
+        max_attachments=4 * base.max_attachments,
+    )
+    try:
+        parsed = parse_mail(raw, limits=limits)
+    except MailTooLarge as exc:
+        raise ValidationFailed(f"still too large to read: {exc.reason}") from None
+    stored: list[str] = []
+    row.reason = ""
+    with config.read_once():
+        _Ingest(
+            row=row,
+            parsed=parsed,
+            mailbox=mailbox if mailbox is not None else row.mailbox,
+            recipient=row.recipient or None,
+            now=now,
+            stored=stored,
+            flooding=False,
+            released=True,
+        ).run()
+    if row.status == InboundStatus.QUARANTINE:
+        delete_stored_files(stored)
+        raise ValidationFailed(row.reason)
+    return stored

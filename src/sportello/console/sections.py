@@ -96,6 +96,33 @@ SECTIONS: tuple[Section, ...] = (
         description=_("Each department's support tiers in order: the team a ticket moves to when escalated."),
         url_name="console:tier_paths",
     ),
+    Section(
+        key="quarantine",
+        group=GROUPS[1],
+        label=_("Quarantine"),
+        description=_(
+            "Mail the intake held back, with the reason: read it safely, release it or discard it."
+        ),
+        url_name="console:quarantine",
+    ),
+    Section(
+        key="templates",
+        group=GROUPS[1],
+        label=_("Notification templates"),
+        description=_(
+            "The e-mails sent on each event, per language: edit with placeholders and a live preview."
+        ),
+        url_name="console:templates",
+    ),
+    Section(
+        key="webhooks",
+        group=GROUPS[4],
+        label=_("Webhooks"),
+        description=_(
+            "The secrets that sign webhook deliveries, and every delivery with its status; retry one."
+        ),
+        url_name="console:webhooks",
+    ),
 )
 
 

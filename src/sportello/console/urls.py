@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import config_page, history, rules, service_levels, views
+from . import channels, config_page, history, notification_templates, rules, service_levels, views, webhooks
 
 app_name = "console"
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     *rules.urlpatterns,
     *history.urlpatterns,
     *service_levels.urlpatterns,
+    *channels.urlpatterns,
+    *notification_templates.urlpatterns,
+    *webhooks.urlpatterns,
 ]

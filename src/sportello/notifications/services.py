@@ -204,3 +204,66 @@ def template_preview(
     assert found is not None
     rendered = render_notification(key=key, ticket=ticket, language=chosen, now=now, draft=texts)
     return rendered, "draft" if texts else found[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Previews in the Console: on a ticket by its number, or on a built-in sample
+
+
+def _sample_ticket(*, language: str, now: datetime) -> Any:
+    """An unsaved ticket with a customer, a department, a status and an agent, for previews
+    when no real ticket is chosen. Never saved: nothing of it reaches the database."""
+    from sportello.accounts.models import Department
+    from sportello.contacts.models import Contact
+    from sportello.tickets.models import Priority, Status, StatusCategory, Ticket
+
+    requester = Contact(
+        name="Carla Rossi", email="carla@example.com", language=language, time_zone="Europe/Rome"
+    )
+    department = Department(name="Support", email="support@example.com")
+    status = Status(key="open", name="Open", category=StatusCategory.OPEN)
+    ticket = Ticket(number=1042, subject="My order arrived damaged", priority=Priority.HIGH, created_at=now)
+    ticket.requester, ticket.department, ticket.status = requester, department, status
+    ticket.custom_fields = {}
+    return ticket
+
+
+def template_preview_on(
+    *,
+    principal: Principal,
+    key: str,
+    language: str,
+    ticket_number: int | None,
+    draft: Mapping[str, str | None],
+    now: datetime,
+) -> Rendered:
+    """The draft texts of (key, language) rendered in `language` on ticket number
+    `ticket_number` (one the principal may read) or, without one, on a built-in sample ticket
+    (a customer Carla Rossi, ticket #1042, agent Sam Sample). ValidationFailed (with the field
+    and, for a template the sandbox refuses, the line) for a draft that could not be saved
+    either; NotFound for an unknown ticket number."""
+    from sportello.tickets.models import Ticket
+
+    user = require_agent_or_admin(principal, "notification templates")
+    check_key(key)
+    check_language(language)
+    texts = {k: v for k, v in draft.items() if v is not None}
+    check_texts(
+        subject=texts.get("subject"), body_text=texts.get("body_text"), body_html=texts.get("body_html")
+    )
+    sample_agent = None
+    if ticket_number is None:
+        ticket = _sample_ticket(language=language, now=now)
+        sample_agent = User(name="Sam Sample", signature="Sam Sample\nCustomer care")
+    else:
+        found = Ticket.objects.filter(number=ticket_number).values_list("pk", flat=True).first()
+        if found is None:
+            raise NotFound("no ticket has this number", field="ticket")
+        ticket = ticket_get_for(principal=user, ticket_id=found)
+    text = TemplateText(texts.get("subject", ""), texts.get("body_text", ""), texts.get("body_html", ""))
+    context = notification_context(
+        ticket=ticket, language=language, now=now, agent=sample_agent,
+        message_body="Thank you for writing: a new copy is on its way." if ticket_number is None else None,
+    )  # fmt: skip
+    subject, body, html = render_text(text=text, context=context)
+    return Rendered(subject, body, html, language)

@@ -57,3 +57,12 @@ def outbox_health(*, now: datetime) -> dict[str, Any]:
             oldest = first if oldest is None or first < oldest else oldest
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return {**total, "oldest_pending_age": age, "by_kind": dict(sorted(kinds.items()))}
+
+
+def webhook_deliveries(*, principal: Any, status: str | None = None) -> QuerySet[OutboxMessage]:
+    """Webhook deliveries (admins), for `paging.paginate` by id: the delivery log, optionally
+    of one status (pending, sent, failed, parked)."""
+    if not isinstance(principal, User) or not principal.is_active or principal.role != Role.ADMIN:
+        raise PermissionDenied("only admins can do this")
+    qs = OutboxMessage.objects.filter(kind="webhook").defer("payload")
+    return qs.filter(status=status) if status else qs

@@ -307,6 +307,8 @@ def _delivery(field: str, d: dict[str, Any], names: Names) -> Sentence:
 
 
 def _mail(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    if field == "released":
+        return _("released this e-mail from the quarantine"), str(d.get("held") or "")
     to = ", ".join(str(a) for a in d.get("recipients") or [])
     if d.get("permanent"):
         return _("the e-mail to %(to)s bounced") % {"to": to}, str(d.get("reason") or "")
