@@ -70,11 +70,16 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
     html = browser(desk.admin).get("/console/").content.decode()
     assert re.findall(r'<a href="(/console/[^"]*)"', html) == [
         "/console/",
+        "/console/people/agents/",
+        "/console/people/teams/",
         "/console/tokens/",
+        "/console/people/agents/",
+        "/console/people/teams/",
         "/console/tokens/",
     ]
     assert "Apps and integrations" in html
-    assert "People" not in html  # no section of it exists yet
+    assert "People" in html
+    assert "Workflows" not in html  # no section of it exists yet
 
 
 def test_the_list_shows_every_agents_active_tokens_newest_first(desk: Any, browser: Any, now: Any) -> None:

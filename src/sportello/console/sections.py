@@ -39,6 +39,22 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:tokens",
     ),
+    Section(
+        key="agents",
+        group=GROUPS[0],
+        label=_("Agents"),
+        description=_(
+            "Invite agents by e-mail, set their role and departments, deactivate or reactivate them."
+        ),
+        url_name="console:agents",
+    ),
+    Section(
+        key="teams",
+        group=GROUPS[0],
+        label=_("Teams"),
+        description=_("Groups of agents within a department, for routing and assignment."),
+        url_name="console:teams",
+    ),
 )
 
 
