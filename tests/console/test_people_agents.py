@@ -85,7 +85,15 @@ def test_the_list_shows_every_agent_with_role_departments_teams_and_state(
     row = re.search(rf'<tr id="agent-{desk.agent.pk}">(.*?)</tr>', html, re.S)
     assert row is not None
     text = re.sub(r"[ \n]+", " ", re.sub(r"<[^>]+>", " ", row.group(1)))
-    for expected in ("Bruno Books", "bruno@desk.test", "Agent", "Books", "Novels", "Online", "3\xa0hours ago"):
+    for expected in (
+        "Bruno Books",
+        "bruno@desk.test",
+        "Agent",
+        "Books",
+        "Novels",
+        "Online",
+        "3\xa0hours ago",
+    ):
         assert expected in text
     assert f'<tr id="agent-{desk.outsider.pk}" class="inactive">' in html
     assert "Deactivated</span>" in html
@@ -96,7 +104,11 @@ def test_the_list_shows_every_agent_with_role_departments_teams_and_state(
 def test_the_filters_are_in_the_address(desk: Any, browser: Any) -> None:
     User.objects.filter(pk=desk.outsider.pk).update(is_active=False)
     client = browser(desk.admin)
-    assert names(client.get("/console/people/agents/?state=active")) == ["Ada Admin", "Bruno Books", "Lia Light"]
+    assert names(client.get("/console/people/agents/?state=active")) == [
+        "Ada Admin",
+        "Bruno Books",
+        "Lia Light",
+    ]
     assert names(client.get("/console/people/agents/?state=deactivated")) == ["Eva Electronics"]
     assert names(client.get("/console/people/agents/?state=invited")) == []
     assert names(client.get("/console/people/agents/?role=light_agent")) == ["Lia Light"]
@@ -104,7 +116,9 @@ def test_the_filters_are_in_the_address(desk: Any, browser: Any) -> None:
         "Bruno Books",
         "Lia Light",
     ]
-    assert names(client.get(f"/console/people/agents/?department={desk.books.pk}&role=agent")) == ["Bruno Books"]
+    assert names(client.get(f"/console/people/agents/?department={desk.books.pk}&role=agent")) == [
+        "Bruno Books"
+    ]
     # nonsense falls back to the defaults or matches none; never an error
     assert len(names(client.get("/console/people/agents/?state=x&role=y&department=z"))) == 4
     assert names(client.get(f"/console/people/agents/?department={2**70}")) == []
@@ -181,11 +195,16 @@ def test_an_admin_invites_an_agent_who_sets_a_password_through_the_mailed_link(
     again = anon.get(link)
     assert again.status_code == 404
     assert "This invitation link has expired or was already used." in again.content.decode()
-    assert anon.post(link, {"new_password1": "x-other-pass-77", "new_password2": "x-other-pass-77"}).status_code == 404
+    assert (
+        anon.post(link, {"new_password1": "x-other-pass-77", "new_password2": "x-other-pass-77"}).status_code
+        == 404
+    )
     assert Client().login(username="nora@desk.test", password="a-strong-pass-91")
 
 
-def test_the_invitation_link_expires_after_72_hours(desk: Any, browser: Any, monkeypatch: Any, now: Any) -> None:
+def test_the_invitation_link_expires_after_72_hours(
+    desk: Any, browser: Any, monkeypatch: Any, now: Any
+) -> None:
     from sportello.core import clock
 
     invite(browser(desk.admin))
@@ -305,7 +324,9 @@ def test_deactivating_hands_the_agents_open_tickets_back_to_assignment(
     assert TicketEvent.objects.filter(field="assignee", actor_id=desk.admin.pk, via="web").count() == 3
 
 
-def test_round_robin_takes_the_handed_back_tickets(desk: Any, browser: Any, open_ticket: Any, now: Any) -> None:
+def test_round_robin_takes_the_handed_back_tickets(
+    desk: Any, browser: Any, open_ticket: Any, now: Any
+) -> None:
     from sportello.accounts.services import agent_create, agent_set_status
     from sportello.automation.assignment import policy_save
     from sportello.automation.models import RuleKind
@@ -334,7 +355,12 @@ def test_round_robin_takes_the_handed_back_tickets(desk: Any, browser: Any, open
             "key": "reassign",
             "name": "Unassigned go round",
             "on": ["ticket.updated"],
-            "when": {"all": [{"field": "ticket.assignee", "op": "changed"}, {"field": "ticket.assignee", "op": "absent"}]},
+            "when": {
+                "all": [
+                    {"field": "ticket.assignee", "op": "changed"},
+                    {"field": "ticket.assignee", "op": "absent"},
+                ]
+            },
             "actions": [{"assign": {"policy": policy.pk}}],
         },
         created_by=desk.admin,
@@ -391,7 +417,10 @@ def test_an_unknown_agent_is_a_404(desk: Any, browser: Any, agent_id: int) -> No
 
 @pytest.mark.parametrize(
     ("language", "texts"),
-    [("es", ["Agentes", "Invitar a un agente", "Agente ligero"]), ("it", ["Agenti", "Invita un agente", "Agente light"])],
+    [
+        ("es", ["Agentes", "Invitar a un agente", "Agente ligero"]),
+        ("it", ["Agenti", "Invita un agente", "Agente light"]),
+    ],
 )
 def test_the_agents_page_is_translated(desk: Any, browser: Any, language: str, texts: list[str]) -> None:
     client = browser(desk.admin)

@@ -460,14 +460,15 @@ def invite_token(*, agent: User) -> str:
     """The token of the agent's pending invitation (ValueError if none is pending)."""
     if agent.invited_at is None:
         raise ValueError("no invitation is pending")
-    return signing.dumps([agent.pk, agent.invited_at.isoformat()], salt=_INVITE_SALT, compress=True)
+    signer = signing.Signer(salt=_INVITE_SALT)
+    return signer.sign_object([agent.pk, agent.invited_at.isoformat()], compress=True)
 
 
 def invite_agent(*, token: str, now: datetime, lock: bool = False) -> User:
     """The invited agent a token names, if its invitation is still pending and not expired;
     NotFound otherwise (a forged, expired, used or replaced link all read the same)."""
     try:
-        agent_id, invited = signing.loads(token, salt=_INVITE_SALT)
+        agent_id, invited = signing.Signer(salt=_INVITE_SALT).unsign_object(token)
         invited_at = datetime.fromisoformat(invited)
     except (signing.BadSignature, ValueError, TypeError):
         raise NotFound("this invitation link is not valid") from None
