@@ -34,7 +34,8 @@ def test_an_invited_agent_is_inactive_until_they_accept(desk: Any, now: Any) -> 
     token = services.invite_token(agent=nora)
     assert services.invite_agent(token=token, now=now + timedelta(hours=1)) == nora
     accepted = services.invite_accept(token=token, password="a-strong-pass-91", now=now + timedelta(hours=1))
-    assert accepted.is_active and accepted.invited_at is None
+    assert accepted.is_active
+    assert accepted.invited_at is None
     assert User.objects.get(pk=nora.pk).check_password("a-strong-pass-91")
     with pytest.raises(NotFound):  # once
         services.invite_accept(token=token, password="another-pass-92", now=now + timedelta(hours=2))

@@ -61,7 +61,8 @@ def test_an_agent_changes_nobody_through_it(desk: Any, browser: Any, path: str) 
     r = browser(desk.agent).post(path.format(agent=desk.outsider.pk), {"name": "X", "email": "x@desk.test"})
     assert r.status_code == 403
     desk.outsider.refresh_from_db()
-    assert desk.outsider.is_active and desk.outsider.name == "Eva Electronics"
+    assert desk.outsider.is_active
+    assert desk.outsider.name == "Eva Electronics"
     assert not User.objects.filter(email="x@desk.test").exists()
 
 
@@ -144,7 +145,8 @@ def test_an_admin_invites_an_agent_who_sets_a_password_through_the_mailed_link(
 ) -> None:
     client = browser(desk.admin)
     form = client.get("/console/people/agents/invite/").content.decode()
-    assert "Invite an agent" in form and 'name="departments"' in form
+    assert "Invite an agent" in form
+    assert 'name="departments"' in form
     # when Ada invites Nora to Books and Electronics as an agent, in Italian
     r = invite(
         client,
@@ -189,7 +191,8 @@ def test_an_admin_invites_an_agent_who_sets_a_password_through_the_mailed_link(
     assert done.status_code == 200
     assert "Account activated" in done.content.decode()
     nora.refresh_from_db()
-    assert nora.is_active and nora.invited_at is None
+    assert nora.is_active
+    assert nora.invited_at is None
     assert Client().login(username="nora@desk.test", password="a-strong-pass-91")
     # the link works once
     again = anon.get(link)
@@ -230,7 +233,8 @@ def test_a_new_invitation_replaces_the_earlier_link(desk: Any, browser: Any) -> 
     nora = User.objects.get(email="nora@desk.test")
     first = link_in(OutboxMessage.objects.get(kind="email"))
     r = client.post(f"/console/people/agents/{nora.pk}/resend/")
-    assert r.status_code == 302 and r["Location"] == f"/console/people/agents/{nora.pk}/"
+    assert r.status_code == 302
+    assert r["Location"] == f"/console/people/agents/{nora.pk}/"
     mails = list(OutboxMessage.objects.filter(kind="email").order_by("pk"))
     assert len(mails) == 2
     second = link_in(mails[1])
@@ -268,7 +272,8 @@ def test_an_address_in_use_or_invalid_is_said_next_to_the_field_and_nothing_type
 def test_an_admin_changes_an_agents_role_and_departments(desk: Any, browser: Any) -> None:
     client = browser(desk.admin)
     page = client.get(f"/console/people/agents/{desk.agent.pk}/").content.decode()
-    assert "bruno@desk.test" in page and "Novels" in page
+    assert "bruno@desk.test" in page
+    assert "Novels" in page
     r = client.post(
         f"/console/people/agents/{desk.agent.pk}/",
         {"name": "Bruno B.", "role": "light_agent", "departments": [desk.electronics.pk]},

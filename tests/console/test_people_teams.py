@@ -32,7 +32,9 @@ def test_an_agent_cannot_change_a_team(desk: Any, browser: Any) -> None:
 def test_the_list_shows_each_team_with_its_department_and_members(desk: Any, browser: Any) -> None:
     html = browser(desk.admin).get("/console/people/teams/").content.decode()
     assert f'<tr id="team-{desk.team.pk}">' in html
-    assert "Novels" in html and "Books" in html and "Bruno Books" in html
+    assert "Novels" in html
+    assert "Books" in html
+    assert "Bruno Books" in html
 
 
 def test_the_empty_list_says_what_to_do(desk: Any, browser: Any) -> None:
@@ -47,7 +49,8 @@ def test_an_admin_creates_a_team(desk: Any, browser: Any) -> None:
         "/console/people/teams/new/",
         {"name": "Returns", "department": desk.books.pk, "members": [desk.agent.pk, desk.light.pk]},
     )
-    assert r.status_code == 302 and r["Location"] == "/console/people/teams/"
+    assert r.status_code == 302
+    assert r["Location"] == "/console/people/teams/"
     team = Team.objects.get(name="Returns")
     assert team.department == desk.books
     assert sorted(m.name for m in team.members.all()) == ["Bruno Books", "Lia Light"]
@@ -81,7 +84,8 @@ def test_an_admin_renames_a_team_and_changes_its_members(desk: Any, browser: Any
     client = browser(desk.admin)
     page = client.get(f"/console/people/teams/{desk.team.pk}/").content.decode()
     # only Books' agents are offered; the department cannot change
-    assert "Lia Light" in page and "Eva Electronics" not in page
+    assert "Lia Light" in page
+    assert "Eva Electronics" not in page
     assert "disabled" in page
     r = client.post(
         f"/console/people/teams/{desk.team.pk}/",
