@@ -213,6 +213,7 @@ def test_the_invitation_link_expires_after_72_hours(
     invite(browser(desk.admin))
     link = link_in(OutboxMessage.objects.get(kind="email"))
     sent = User.objects.get(email="nora@desk.test").invited_at
+    assert sent is not None
     monkeypatch.setattr(clock, "now", lambda: sent + timedelta(hours=71, minutes=59))
     assert Client().get(link).status_code == 200
     monkeypatch.setattr(clock, "now", lambda: sent + timedelta(hours=72, seconds=1))

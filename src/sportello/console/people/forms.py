@@ -34,6 +34,11 @@ class DepartmentsField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg
         return str(obj.name)
 
 
+class MembersField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.email})"
+
+
 def _departments() -> DepartmentsField:
     return DepartmentsField(
         label=_("Departments"),
@@ -56,19 +61,11 @@ class InviteForm(_Form):
         help_text=_("Of the invitation and of their desk, until they change it."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["departments"].queryset = Department.objects.order_by("name", "pk")
-
 
 class AgentForm(_Form):
     name = forms.CharField(label=_("Name"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, help_text=ROLE_HELP)
     departments = _departments()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["departments"].queryset = Department.objects.order_by("name", "pk")
 
 
 class TeamForm(_Form):
@@ -78,7 +75,7 @@ class TeamForm(_Form):
         queryset=Department.objects.none(),
         help_text=_("A team stays in the department it is created in; its members work there."),
     )
-    members = forms.ModelMultipleChoiceField(
+    members = MembersField(
         label=_("Members"),
         queryset=User.objects.none(),
         required=False,
@@ -101,4 +98,3 @@ class TeamForm(_Form):
         members = self.fields["members"]
         assert isinstance(members, forms.ModelMultipleChoiceField)
         members.queryset = agents
-        members.label_from_instance = lambda u: f"{u.name} ({u.email})"
