@@ -175,12 +175,12 @@ def test_an_admin_invites_an_agent_who_sets_a_password_through_the_mailed_link(
     link = link_in(mail)
     # Nora cannot sign in yet
     assert not Client().login(username="nora@desk.test", password="a-strong-pass-91")
-    # she opens the link: the form to choose a password, publicly, no referrer
+    # she opens the link: the form to choose a password, publicly, its address sent to no other site
     anon = Client()
     opened = anon.get(link)
     assert opened.status_code == 200
     assert "nora@desk.test" in opened.content.decode()
-    assert opened["Referrer-Policy"] == "no-referrer"
+    assert opened["Referrer-Policy"] == "same-origin"
     # a weak or mismatched password is refused inline
     weak = anon.post(link, {"new_password1": "123", "new_password2": "123"})
     assert weak.status_code == 422

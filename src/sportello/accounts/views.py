@@ -305,5 +305,5 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
             status = 422
     context = {"validlink": True, "form": form, "agent": agent}
     response = render(request, "accounts/invite_accept.html", context, status=status)
-    response["Referrer-Policy"] = "no-referrer"  # the link's token stays out of other sites' logs
+    response["Referrer-Policy"] = "same-origin"  # the link's token stays out of other sites' logs
     return response
