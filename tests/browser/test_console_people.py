@@ -55,7 +55,10 @@ def test_an_admin_invites_edits_and_deactivates_agents(
     page.get_by_role("checkbox", name="Electronics").check()
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Bruno Books is saved.").wait_for()
-    assert sorted(d.name for d in User.objects.get(pk=desk.agent.pk).departments.all()) == ["Books", "Electronics"]
+    assert sorted(d.name for d in User.objects.get(pk=desk.agent.pk).departments.all()) == [
+        "Books",
+        "Electronics",
+    ]
     # then is deactivated, through the confirmation that counts his open tickets
     page.get_by_role("link", name="Deactivate…").click()
     page.get_by_role("heading", name="Deactivate Bruno Books?").wait_for()

@@ -72,9 +72,13 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
         "/console/",
         "/console/people/agents/",
         "/console/people/teams/",
+        "/console/people/contacts/",
+        "/console/people/organizations/",
         "/console/tokens/",
         "/console/people/agents/",
         "/console/people/teams/",
+        "/console/people/contacts/",
+        "/console/people/organizations/",
         "/console/tokens/",
     ]
     assert "Apps and integrations" in html

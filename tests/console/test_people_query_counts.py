@@ -51,3 +51,28 @@ def test_the_teams_page_costs_a_fixed_number_of_statements(desk: Any, browser: A
     grow(desk, 4)
     many = count(lambda: client.get("/console/people/teams/"))
     assert few == many == TEAMS
+
+
+# session, user, the page's contacts with their organizations
+CONTACTS = 3
+# session, user, the page's organizations
+ORGANIZATIONS = 3
+
+
+def test_the_customer_lists_cost_a_fixed_number_of_statements(desk: Any, browser: Any) -> None:
+    from sportello.contacts.services import contact_create, organization_create
+
+    client = browser(desk.admin)
+    few = (
+        count(lambda: client.get("/console/people/contacts/")),
+        count(lambda: client.get("/console/people/organizations/")),
+    )
+    for i in range(6):
+        org = organization_create(name=f"Org {i}", domains=[f"org{i}.test"])
+        contact_create(email=f"c{i}@org{i}.test", name=f"C {i}", organization=org)
+    many = (
+        count(lambda: client.get("/console/people/contacts/")),
+        count(lambda: client.get("/console/people/organizations/")),
+    )
+    assert few == many == (CONTACTS, ORGANIZATIONS)
+    assert count(lambda: client.get("/console/people/contacts/?q=org")) == CONTACTS

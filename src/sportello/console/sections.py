@@ -55,6 +55,20 @@ SECTIONS: tuple[Section, ...] = (
         description=_("Groups of agents within a department, for routing and assignment."),
         url_name="console:teams",
     ),
+    Section(
+        key="contacts",
+        group=GROUPS[0],
+        label=_("Contacts"),
+        description=_("Customers: search them, edit their address, phone, organization and VIP flag."),
+        url_name="console:contacts",
+    ),
+    Section(
+        key="organizations",
+        group=GROUPS[0],
+        label=_("Organizations"),
+        description=_("Customers' companies: their e-mail domains, tier and VIP flag."),
+        url_name="console:organizations",
+    ),
 )
 
 

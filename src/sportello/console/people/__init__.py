@@ -1,8 +1,9 @@
-"""The Console's People group: agents (`agents`) and teams (`teams`)."""
+"""The Console's People group: agents (`agents`), teams (`teams`), contacts and organizations
+(`customers`)."""
 
 from django.urls import path
 
-from . import agents, teams
+from . import agents, customers, teams
 
 urlpatterns = [
     path("people/agents/", agents.agent_list, name="agents"),
@@ -14,4 +15,8 @@ urlpatterns = [
     path("people/teams/", teams.team_list, name="teams"),
     path("people/teams/new/", teams.team_create, name="team_create"),
     path("people/teams/<int:team_id>/", teams.team_edit, name="team"),
+    path("people/contacts/", customers.contact_list, name="contacts"),
+    path("people/contacts/<int:contact_id>/", customers.contact_edit, name="contact"),
+    path("people/organizations/", customers.organization_list, name="organizations"),
+    path("people/organizations/<int:organization_id>/", customers.organization_edit, name="organization"),
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from sportello.accounts.models import Department, Role, User
+from sportello.contacts.models import Organization
 
 ROLE_CHOICES = [
     (Role.AGENT.value, pgettext_lazy("role", "Agent")),
@@ -98,3 +99,43 @@ class TeamForm(_Form):
         members = self.fields["members"]
         assert isinstance(members, forms.ModelMultipleChoiceField)
         members.queryset = agents
+
+
+TIER_CHOICES = [
+    ("standard", pgettext_lazy("tier", "Standard")),
+    ("silver", pgettext_lazy("tier", "Silver")),
+    ("gold", pgettext_lazy("tier", "Gold")),
+    ("platinum", pgettext_lazy("tier", "Platinum")),
+]
+
+
+class ContactForm(_Form):
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254, required=False, help_text=_("An e-mail address, a phone or both.")
+    )
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    organization = forms.ModelChoiceField(
+        label=_("Organization"), queryset=Organization.objects.order_by("name", "pk"), required=False
+    )
+    vip = forms.BooleanField(
+        label=_("VIP"),
+        required=False,
+        help_text=_("VIP customers' tickets can get their own service levels."),
+    )
+
+
+class OrganizationForm(_Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    domains = forms.CharField(
+        label=_("E-mail domains"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One a line, e.g. acme.com. New contacts with an address there join the organization."),
+    )
+    tier = forms.ChoiceField(label=_("Tier"), choices=TIER_CHOICES)
+    vip = forms.BooleanField(label=_("VIP"), required=False)
+
+    def clean_domains(self) -> list[str]:
+        text = str(self.cleaned_data.get("domains") or "")
+        return [d.strip() for d in text.replace(",", "\n").splitlines() if d.strip()]
