@@ -114,9 +114,46 @@ def test_the_people_pages_fit_a_phone(desk: Any, phone_page: Any, sign_in: Any, 
         "/console/people/teams/",
         "/console/people/teams/new/",
         f"/console/people/teams/{desk.team.pk}/",
+        "/console/people/contacts/",
+        f"/console/people/contacts/{desk.alice.pk}/",
+        "/console/people/organizations/",
+        f"/console/people/organizations/{desk.acme.pk}/",
     ):
         phone_page.goto(url(path))
         no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{path} on a phone")
     phone_page.goto(url("/console/people/agents/"))
     shot(phone_page, "console-agents-phone")
+
+
+def test_an_admin_finds_and_edits_a_contact_and_an_organization(
+    desk: Any, page: Any, sign_in: Any, url: Any
+) -> None:
+    from sportello.contacts.models import Contact, Organization
+
+    sign_in(page, desk.admin)
+    page.goto(url("/console/people/contacts/"))
+    page.get_by_label("Search by name, e-mail or phone").fill("example")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(lambda u: "q=example" in u)
+    assert page.locator(f"#contact-{desk.alice.pk}").count() == 0
+    assert_accessible(page, context="the contacts searched")
+    shot(page, "console-contacts")
+    page.get_by_role("link", name="Bob Example").click()
+    page.get_by_role("heading", name="Bob Example").wait_for()
+    assert_accessible(page, context="a contact's page")
+    page.get_by_label("Organization").select_option(label="Acme")
+    page.get_by_label("VIP").check()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Contact “Bob Example” saved.").wait_for()
+    bob = Contact.objects.get(pk=desk.bob.pk)
+    assert (bob.organization_id, bob.vip) == (desk.acme.pk, True)
+    page.goto(url("/console/people/organizations/"))
+    assert_accessible(page, context="the organizations")
+    page.get_by_role("link", name="Acme").click()
+    page.get_by_label("E-mail domains").fill("acme.test\nacme-shop.test")
+    page.get_by_label("Tier").select_option("platinum")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Organization “Acme” saved.").wait_for()
+    acme = Organization.objects.get(pk=desk.acme.pk)
+    assert (acme.domains, acme.tier) == (["acme.test", "acme-shop.test"], "platinum")
