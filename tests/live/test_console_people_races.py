@@ -141,3 +141,49 @@ def test_one_team_name_created_by_many_requests_at_once_is_created_once(live: Li
         "items"
     ]
     assert [t["name"] for t in teams].count("Race team") == 1
+
+
+READ_CONTACT_EMAILS = (
+    "import json; from sportello.contacts.models import Contact as C; "
+    "print(json.dumps([[c.pk, c.email] for c in C.objects.filter(pk__in={ids}).order_by('pk')]))"
+)
+
+
+def test_one_address_given_to_many_contacts_at_once_goes_to_one(live: LiveDesk) -> None:
+    # given eight contacts
+    ids = [live.contact(f"race-contact-{i}@live.test")["id"] for i in range(8)]
+    client = signed_in(live)
+    wanted = "claimed-at-once@live.test"
+
+    def edit(i: int) -> Reply:
+        return post(client, f"/console/people/contacts/{ids[i]}/", {"name": f"Contact {i}", "email": wanted})
+
+    replies = live.race(len(ids), edit)
+    # then one edit wins; the others are told next to the field, and keep their address
+    assert sorted(r.status for r in replies) == [302] + [422] * (len(ids) - 1), replies
+    assert all("Another contact has this e-mail address." in r.body for r in replies if r.status == 422)
+    rows = shell(live, READ_CONTACT_EMAILS.format(ids=ids))
+    assert [email for _pk, email in rows].count(wanted) == 1
+    assert (
+        sum(1 for i, (_pk, email) in enumerate(rows) if email == f"race-contact-{i}@live.test")
+        == len(ids) - 1
+    )
+
+
+def test_one_name_given_to_many_organizations_at_once_goes_to_one(live: LiveDesk) -> None:
+    ids = []
+    for i in range(6):
+        r = live.post("/organizations", {"name": f"Race org {i}"}, as_="admin")
+        assert r.status == 201, r
+        ids.append(r.body["id"])
+    client = signed_in(live)
+
+    def rename(i: int) -> Reply:
+        return post(
+            client, f"/console/people/organizations/{ids[i]}/", {"name": "Race org winner", "tier": "gold"}
+        )
+
+    replies = live.race(len(ids), rename)
+    assert sorted(r.status for r in replies) == [302] + [422] * (len(ids) - 1), replies
+    names = [live.get(f"/organizations/{pk}", as_="admin").body["name"] for pk in ids]
+    assert names.count("Race org winner") == 1
