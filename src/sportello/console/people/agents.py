@@ -5,7 +5,6 @@ and renders; errors land next to the field they concern, in the admin's language
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -27,36 +26,16 @@ from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFai
 from sportello.notifications import invites
 from sportello.tickets import services as tickets
 
-from ..views import _int_or_none, _me, _render, admin_required
+from ..views import admin_required
+from .common import attach as _attach
+from .common import error_text
+from .common import int_or_none as _int_or_none
+from .common import me as _me
+from .common import page as _render
 from .forms import ROLE_CHOICES, AgentForm, InviteForm
 
 PAGE_SIZE = 100
 AGENT_KEYS = [paging.SortKey("name", kind="str"), paging.SortKey("id")]
-
-
-def error_text(exc: DomainError) -> str:
-    """A service's refusal in the admin's language."""
-    text = exc.message
-    if isinstance(exc, Conflict):
-        if "at least one active admin" in text:
-            return _("The desk needs at least one active admin: make another agent an admin first.")
-        if "cannot deactivate yourself" in text:
-            return _("You cannot deactivate yourself; another admin can.")
-        if "no pending invitation" in text:
-            return _("This agent has no pending invitation any more: they accepted it or were deactivated.")
-        if exc.field == "email":
-            return _("An agent with this e-mail address already exists.")
-    if isinstance(exc, ValidationFailed):
-        if exc.field == "email":
-            return _("Enter a valid e-mail address.")
-        if exc.field == "name":
-            return _("Enter a name.")
-    return text
-
-
-def _attach(form: Any, exc: DomainError) -> None:
-    field = {"is_active": None, "member_ids": "members"}.get(exc.field or "", exc.field)
-    form.add_error(field if field in form.fields else None, error_text(exc))
 
 
 def _agent(request: HttpRequest, agent_id: int) -> User:

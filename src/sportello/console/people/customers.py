@@ -21,7 +21,9 @@ from sportello.contacts import selectors, services
 from sportello.core import paging
 from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 
-from ..views import _me, _render, admin_required
+from ..views import admin_required
+from .common import me as _me
+from .common import page as _render
 from .forms import TIER_CHOICES, ContactForm, OrganizationForm
 
 PAGE_SIZE = 50

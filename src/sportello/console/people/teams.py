@@ -14,8 +14,10 @@ from django.views.decorators.http import require_http_methods
 from sportello.accounts import selectors, services
 from sportello.core.errors import DomainError, NotFound
 
-from ..views import _me, _render, admin_required
-from .agents import _attach
+from ..views import admin_required
+from .common import attach as _attach
+from .common import me as _me
+from .common import page as _render
 from .forms import TeamForm
 
 
