@@ -295,6 +295,26 @@ def scene_console_template_preview(page: Any, base: str) -> None:
     page.locator("#preview-subject", has_text="Carla Rossi").wait_for()
 
 
+def scene_console_agents(page: Any, base: str) -> None:
+    """The Console's agents (signed in as the demo admin): every agent with role, departments,
+    teams, presence and last sign-in, one of them invited and waiting to choose a password."""
+    from sportello.accounts.models import Department, Role, User
+    from sportello.core import clock
+    from sportello.notifications.invites import agent_invite
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).earliest("pk")
+    if not User.objects.filter(email="nadia.new@example.com").exists():
+        agent_invite(
+            email="nadia.new@example.com",
+            name="Nadia New",
+            role=Role.AGENT,
+            departments=list(Department.objects.order_by("pk")[:1]),
+            actor=admin,
+            now=clock.now(),
+        )
+    page.goto(f"{base}/console/people/agents/")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -313,18 +333,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-calendar", DESKTOP, scene_console_calendar, True),
     ("console-quarantine", DESKTOP, scene_console_quarantine, False),
     ("console-template-preview", DESKTOP, scene_console_template_preview, False),
+    ("console-agents", DESKTOP, scene_console_agents, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
-# Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {
-    "console-calendar",
-    "console-history-diff",
-    "console-quarantine",
-    "console-rule-dry-run",
-    "console-template-preview",
-    "console-tokens",
-}
+# Scenes of the Console (`console-…`) are seen by the demo admin; the others by a demo agent.
+AS_ADMIN = {name for name, *_ in SCENES if name.startswith("console-")}
 
 
 def main() -> None:

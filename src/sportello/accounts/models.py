@@ -69,6 +69,9 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # When the pending invitation was sent (`services.agent_invite`); None once it is accepted,
+    # or for an agent never invited. An invited agent stays inactive until they choose a password.
+    invited_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -182,3 +182,59 @@ def token_get_any(*, actor: User, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound("token not found")
     return token
+
+
+class AgentState(StrEnum):
+    """Which agents the Console lists: those who can sign in, those invited who have not yet
+    chosen a password, those deactivated, or everyone."""
+
+    ACTIVE = "active"
+    INVITED = "invited"
+    DEACTIVATED = "deactivated"
+    ALL = "all"
+
+
+def agent_directory(
+    *,
+    actor: User,
+    state: AgentState = AgentState.ALL,
+    role: str | None = None,
+    department_id: int | None = None,
+) -> QuerySet[User]:
+    """Every agent with their departments and teams, each by name (three statements): the
+    Console's list of agents, admins only. An unknown role or an id out of range matches none."""
+    require_admin(actor)
+    qs = User.objects.prefetch_related(
+        Prefetch("departments", queryset=Department.objects.order_by("name", "pk")),
+        Prefetch("teams", queryset=Team.objects.order_by("name", "pk")),
+    )
+    if state is AgentState.ACTIVE:
+        qs = qs.filter(is_active=True)
+    elif state is AgentState.INVITED:
+        qs = qs.filter(is_active=False, invited_at__isnull=False)
+    elif state is AgentState.DEACTIVATED:
+        qs = qs.filter(is_active=False, invited_at__isnull=True)
+    if role is not None:
+        qs = qs.filter(role=role) if role in Role.values else qs.none()
+    if department_id is not None:
+        qs = qs.filter(departments__pk=department_id) if valid_pk(department_id) else qs.none()
+    return qs
+
+
+def agent_get_any(*, actor: User, agent_id: int) -> User:
+    """Any agent, active or not, with their departments and teams: admins only; NotFound."""
+    require_admin(actor)
+    agent = agent_directory(actor=actor).filter(pk=agent_id).first() if valid_pk(agent_id) else None
+    if agent is None:
+        raise NotFound("agent not found")
+    return agent
+
+
+def team_directory(*, actor: User) -> QuerySet[Team]:
+    """Every team by department and name, with its members by name (two statements): admins."""
+    require_admin(actor)
+    return (
+        Team.objects.select_related("department")
+        .prefetch_related(Prefetch("members", queryset=User.objects.order_by("name", "pk")))
+        .order_by("department__name", "name", "pk")
+    )

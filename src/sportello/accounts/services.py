@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -466,3 +467,119 @@ def token_revoke_any(*, token_id: int, actor: User, now: datetime) -> ApiToken:
     if token is None:
         raise NotFound("token not found")
     return token
+
+
+# --------------------------------------------------------------------------------------------
+# Invitations: an agent created inactive, who activates their account by choosing a password
+# through a link. The link's token is signed (SECRET_KEY) and names the agent and the instant of
+# their pending invitation: it works until INVITE_VALID after that instant, once (accepting
+# clears the invitation), and no longer after a new invitation replaces it or the agent is
+# deactivated (either changes or clears the instant).
+
+INVITE_VALID = timedelta(hours=72)
+_INVITE_SALT = "sportello.accounts.invite"
+
+
+def invite_token(*, agent: User) -> str:
+    """The token of the agent's pending invitation (ValueError if none is pending)."""
+    if agent.invited_at is None:
+        raise ValueError("no invitation is pending")
+    signer = signing.Signer(salt=_INVITE_SALT)
+    return signer.sign_object([agent.pk, agent.invited_at.isoformat()], compress=True)
+
+
+def invite_agent(*, token: str, now: datetime, lock: bool = False) -> User:
+    """The invited agent a token names, if its invitation is still pending and not expired;
+    NotFound otherwise (a forged, expired, used or replaced link all read the same)."""
+    try:
+        agent_id, invited = signing.Signer(salt=_INVITE_SALT).unsign_object(token)
+        invited_at = datetime.fromisoformat(invited)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise NotFound("this invitation link is not valid") from None
+    if not isinstance(agent_id, int) or not 0 < agent_id < 2**63:
+        raise NotFound("this invitation link is not valid")
+    qs = User.objects.select_for_update() if lock else User.objects.all()
+    agent = qs.filter(pk=agent_id, is_active=False, invited_at__isnull=False).first()
+    if agent is None or agent.invited_at != invited_at or now - invited_at > INVITE_VALID:
+        raise NotFound("this invitation link is not valid")
+    return agent
+
+
+@transaction.atomic
+def agent_invite(
+    *,
+    email: str,
+    name: str,
+    role: Role | str,
+    departments: Iterable[Department] = (),
+    language: str = "en",
+    actor: User | None,
+    now: datetime,
+) -> User:
+    """Create an agent who cannot sign in yet: inactive, without a password, their invitation
+    pending since `now`. They activate themselves with `invite_accept`."""
+    agent = agent_create(
+        email=email, name=name, role=role, departments=departments, language=_language(language), actor=actor
+    )
+    agent.is_active = False
+    agent.invited_at = now
+    agent.save(update_fields=["is_active", "invited_at"])
+    return agent
+
+
+@transaction.atomic
+def agent_invite_renew(*, agent: User, actor: User | None, now: datetime) -> User:
+    """A new invitation for an agent whose invitation is pending: the earlier link stops working
+    (Conflict if the agent accepted theirs or was deactivated meanwhile)."""
+    require_admin(actor)
+    agent = User.objects.select_for_update().get(pk=agent.pk)
+    if agent.invited_at is None or agent.is_active:
+        raise Conflict("this agent has no pending invitation", field="invited_at")
+    agent.invited_at = max(now, agent.invited_at + timedelta(microseconds=1))  # always a new link
+    agent.save(update_fields=["invited_at"])
+    return agent
+
+
+@transaction.atomic
+def invite_accept(*, token: str, password: str, now: datetime) -> User:
+    """The invited agent chooses their password: the account is active, the invitation used.
+    Of two acceptances at once, the second finds the link used (NotFound)."""
+    agent = invite_agent(token=token, now=now, lock=True)
+    agent.set_password(_password(password))
+    agent.is_active = True
+    agent.invited_at = None
+    agent.save(update_fields=["password", "is_active", "invited_at"])
+    return agent
+
+
+@transaction.atomic
+def agent_deactivate(*, agent: User, actor: User | None) -> User:
+    """Deactivate an agent (or withdraw a pending invitation): they can no longer sign in, their
+    API tokens stop working, round robin offers them nothing. Nobody deactivates themself, and
+    the desk keeps at least one active admin (Conflict). Deactivating an inactive agent changes
+    nothing. Their open tickets are handed back by `tickets.services.agent_deactivate`."""
+    require_admin(actor)
+    if actor is not None and actor.pk == agent.pk:
+        raise Conflict("you cannot deactivate yourself", field="is_active")
+    agent = User.objects.select_for_update().get(pk=agent.pk)
+    if not agent.is_active and agent.invited_at is None:
+        return agent
+    if agent.role == Role.ADMIN and agent.is_active and _active_admins_other_than(agent) == 0:
+        raise Conflict("the desk needs at least one active admin", field="is_active")
+    agent.is_active = False
+    agent.invited_at = None
+    agent.save(update_fields=["is_active", "invited_at"])
+    return agent
+
+
+@transaction.atomic
+def agent_reactivate(*, agent: User, actor: User | None) -> User:
+    """Let a deactivated agent sign in again (with their old password, or one they set through
+    the password-reset link). An agent already active stays so."""
+    require_admin(actor)
+    agent = User.objects.select_for_update().get(pk=agent.pk)
+    if not agent.is_active:
+        agent.is_active = True
+        agent.invited_at = None
+        agent.save(update_fields=["is_active", "invited_at"])
+    return agent

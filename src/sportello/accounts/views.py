@@ -267,3 +267,43 @@ password_reset_confirm = PasswordResetConfirmView.as_view(form_class=SetNewPassw
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="accounts/password_reset_complete.html"
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Accepting an invitation (the link in the invitation mail; public: the agent cannot sign in yet)
+
+
+class InviteAcceptForm(SetPasswordForm):  # type: ignore[type-arg]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+@require_http_methods(["GET", "POST"])
+def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: the form to choose a password, or why the link no longer works. POST: the password
+    chosen (Django's password rules), the account activated, the agent sent to sign in."""
+    now = clock.now()
+    try:
+        agent = services.invite_agent(token=token, now=now)
+    except NotFound:
+        return render(request, "accounts/invite_accept.html", {"validlink": False}, status=404)
+    form = InviteAcceptForm(agent, request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.invite_accept(token=token, password=form.cleaned_data["new_password1"], now=now)
+            except NotFound:
+                return render(request, "accounts/invite_accept.html", {"validlink": False}, status=404)
+            except DomainError as exc:
+                attach_error(form, exc)
+                status = 422
+            else:
+                return render(request, "accounts/invite_done.html", {"agent": agent})
+        else:
+            status = 422
+    context = {"validlink": True, "form": form, "agent": agent}
+    response = render(request, "accounts/invite_accept.html", context, status=status)
+    response["Referrer-Policy"] = "same-origin"  # the link's token stays out of other sites' logs
+    return response

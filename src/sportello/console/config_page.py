@@ -28,7 +28,7 @@ from sportello.core.errors import DomainError
 from sportello.engine.rules import DOCUMENT_MAX_BYTES
 
 from . import desk_config
-from .views import _me, _render, admin_required
+from .views import admin_required, current_admin, render_console
 
 SECTION_LABELS: dict[str, Any] = {
     "departments": gettext_lazy("Departments"),
@@ -134,14 +134,17 @@ def _page(request: HttpRequest, form: ImportForm, *, status: int = 200, **extra:
         "sections": [(SECTION_LABELS[s], counts.get(s, 0)) for s in desk_config.SECTIONS],
         **extra,
     }
-    return _render(request, "console/config/page.html", context, status=status)
+    return render_console(request, "console/config/page.html", context, status=status)
 
 
 def _preview(request: HttpRequest, form: ImportForm, text: str, *, stale: bool = False) -> HttpResponse:
     """The dry run of `text`: its changes and a form to import them, or the error that refuses it."""
     try:
         report = desk_config.config_import(
-            data=desk_config.load_config_text(text), actor=_me(request), now=clock.now(), dry_run=True
+            data=desk_config.load_config_text(text),
+            actor=current_admin(request),
+            now=clock.now(),
+            dry_run=True,
         )
     except DomainError as exc:
         return _page(request, form, status=422, import_error=_error_text(exc))
@@ -173,7 +176,7 @@ def config_page(request: HttpRequest) -> HttpResponse:
             return _preview(request, form, text, stale=True)
         try:
             report = desk_config.config_import(
-                data=desk_config.load_config_text(text), actor=_me(request), now=clock.now()
+                data=desk_config.load_config_text(text), actor=current_admin(request), now=clock.now()
             )
         except DomainError as exc:
             return _page(request, form, status=422, import_error=_error_text(exc))

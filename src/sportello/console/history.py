@@ -37,7 +37,7 @@ from sportello.core.history import (
 from sportello.core.versioning import Change
 
 from .kinds import kind_choices, kind_label
-from .views import _int_or_none, _me, _render, admin_required
+from .views import admin_required, current_admin, int_or_none, render_console
 
 PAGE_SIZE = 50
 
@@ -127,7 +127,7 @@ def _history_page(
         "pick_b": b if b is not None else numbers[0],
         "error": error,
     }
-    return _render(request, "console/history/versions.html", context, status=status)
+    return render_console(request, "console/history/versions.html", context, status=status)
 
 
 @admin_required
@@ -150,7 +150,7 @@ def diff(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     """What changed from version `a` to version `b` (`?a=&b=`): the changes by path, and both
     definitions side by side as YAML. Two versions not picked: the history again, with the
     error, what was picked kept."""
-    a, b = _int_or_none(request.GET.get("a")), _int_or_none(request.GET.get("b"))
+    a, b = int_or_none(request.GET.get("a")), int_or_none(request.GET.get("b"))
     if a is None or b is None or a == b:
         found = _history_or_404(kind, key)
         error = _("Pick two different versions to compare.")
@@ -166,7 +166,7 @@ def diff(request: HttpRequest, kind: str, key: str) -> HttpResponse:
         "changes": _changes(compared.changes),
         "lines": side_by_side(compared.old, compared.new),
     }
-    return _render(request, "console/history/diff.html", context)
+    return render_console(request, "console/history/diff.html", context)
 
 
 def _restore_page(
@@ -194,7 +194,7 @@ def _restore_page(
         "error": error,
         "stale": stale,
     }
-    return _render(request, "console/history/restore.html", context, status=status)
+    return render_console(request, "console/history/restore.html", context, status=status)
 
 
 @admin_required
@@ -206,10 +206,10 @@ def restore(request: HttpRequest, kind: str, key: str, version: int) -> HttpResp
     confirmation again, against what is current now."""
     if request.method != "POST":
         return _restore_page(request, kind, key, version)
-    seen = _int_or_none(request.POST.get("current"))
+    seen = int_or_none(request.POST.get("current"))
     try:
         saved = version_restore(
-            kind, key=key, version=version, actor=_me(request), now=clock.now(), seen=seen
+            kind, key=key, version=version, actor=current_admin(request), now=clock.now(), seen=seen
         )
     except NotFound:
         raise Http404 from None
@@ -244,7 +244,7 @@ def audit(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind") or None
     if kind not in dict(choices):
         kind = None
-    agent_id = _int_or_none(request.GET.get("agent"))
+    agent_id = int_or_none(request.GET.get("agent"))
     cursor = request.GET.get("cursor") or None
     try:
         rows, next_cursor = config_changes(kind=kind, author_id=agent_id, cursor=cursor, limit=PAGE_SIZE)
@@ -265,7 +265,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         "next_url": f"{here}?{urlencode({**base, 'cursor': next_cursor})}" if next_cursor else None,
         "first_url": f"{here}?{urlencode(base)}" if cursor else None,
     }
-    return _render(request, "console/history/audit.html", context)
+    return render_console(request, "console/history/audit.html", context)
 
 
 urlpatterns = [

@@ -28,7 +28,7 @@ from sportello.core.versioning import version_diff
 from sportello.engine.rules import EVENTS
 
 from . import rule_text
-from .views import _me, _render, admin_required
+from .views import admin_required, current_admin, render_console
 
 SECTIONS = {RuleKind.EVENT: "event_rules", RuleKind.TIME: "time_rules"}
 
@@ -116,7 +116,7 @@ def _keyed(definitions: dict[int, tuple[RuleKind, dict[str, Any]]]) -> dict[int,
 @admin_required
 @require_http_methods(["GET"])
 def rules_list(request: HttpRequest) -> HttpResponse:
-    rules = list(selectors.rule_list(principal=_me(request)))
+    rules = list(selectors.rule_list(principal=current_admin(request)))
     rows = _rows(rules)
     context = {
         "section": "rules",
@@ -124,7 +124,7 @@ def rules_list(request: HttpRequest) -> HttpResponse:
         "event_groups": _by_category([r for r in rows if r.rule.kind == RuleKind.EVENT]),
         "time_rows": [r for r in rows if r.rule.kind == RuleKind.TIME],
     }
-    return _render(request, "console/rules/list.html", context)
+    return render_console(request, "console/rules/list.html", context)
 
 
 def _rule_or_404(key: str) -> Rule:
@@ -139,7 +139,7 @@ def _rule_or_404(key: str) -> Rule:
 def rule_toggle(request: HttpRequest, key: str) -> HttpResponse:
     """Enable (`active=1`) or disable (`active=0`) a rule: a new version either way."""
     _rule_or_404(key)
-    me, now = _me(request), clock.now()
+    me, now = current_admin(request), clock.now()
     try:
         if request.POST.get("active") == "1":
             rule, written = services.rule_activate(key=key, created_by=me, now=now)
@@ -165,7 +165,7 @@ def rule_move(request: HttpRequest, key: str) -> HttpResponse:
     if direction not in ("up", "down") or rule.kind != RuleKind.EVENT:
         raise HttpBadRequest("direction must be up or down, for an event rule")
     try:
-        services.rule_move(key=key, up=direction == "up", created_by=_me(request), now=clock.now())
+        services.rule_move(key=key, up=direction == "up", created_by=current_admin(request), now=clock.now())
     except NotFound:
         raise Http404 from None
     except ValidationFailed as exc:
@@ -268,7 +268,7 @@ def _editor(
         "last_max": simulate.DRY_RUN_MAX,
         **extra,
     }
-    return _render(request, "console/rules/edit.html", context, status=status)
+    return render_console(request, "console/rules/edit.html", context, status=status)
 
 
 @admin_required
@@ -334,7 +334,7 @@ def _save(request: HttpRequest, *, kind: RuleKind, rule: Rule | None) -> HttpRes
         saved, written = services.rule_save(
             kind=kind,
             definition=definition,
-            created_by=_me(request),
+            created_by=current_admin(request),
             now=clock.now(),
             create=rule is None,
             expected_version=version if rule is not None else None,
@@ -368,7 +368,7 @@ def _stale(request: HttpRequest, *, kind: RuleKind, rule: Rule, text: str, versi
         changes = version_diff(services.RULES, key=rule.key, a=version, b=rule.version) if version else []
     except NotFound:
         changes = []
-    _head, versions = selectors.rule_versions(principal=_me(request), key=rule.key)
+    _head, versions = selectors.rule_versions(principal=current_admin(request), key=rule.key)
     latest = versions.first()
     who = (
         (latest.created_by.name or latest.created_by.email) if latest and latest.created_by else _("someone")
@@ -409,7 +409,7 @@ def rule_check(request: HttpRequest) -> HttpResponse:
                 warnings=[rule_text.warning(w) for w in warnings],
                 rendering=rule_text.rendering(kind, parsed.definition),
             )
-    return _render(request, "console/rules/_check.html", context)
+    return render_console(request, "console/rules/_check.html", context)
 
 
 @admin_required
@@ -432,7 +432,11 @@ def rule_dry_run(request: HttpRequest) -> HttpResponse:
     else:
         try:
             result = simulate.rule_dry_run(
-                principal=_me(request), kind=kind, definition=parsed.definition, last=last, now=clock.now()
+                principal=current_admin(request),
+                kind=kind,
+                definition=parsed.definition,
+                last=last,
+                now=clock.now(),
             )
         except ValidationFailed as exc:
             context.update(error=rule_text.error(exc), error_path=exc.field)
@@ -444,7 +448,7 @@ def rule_dry_run(request: HttpRequest) -> HttpResponse:
                 last=last,
                 matched=rule_text.dry_run_rows(result.matched),
             )
-    return _render(request, "console/rules/_dry_run.html", context)
+    return render_console(request, "console/rules/_dry_run.html", context)
 
 
 urlpatterns = [

@@ -123,6 +123,36 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:webhooks",
     ),
+    Section(
+        key="agents",
+        group=GROUPS[0],
+        label=_("Agents"),
+        description=_(
+            "Invite agents by e-mail, set their role and departments, deactivate or reactivate them."
+        ),
+        url_name="console:agents",
+    ),
+    Section(
+        key="teams",
+        group=GROUPS[0],
+        label=_("Teams"),
+        description=_("Groups of agents within a department, for routing and assignment."),
+        url_name="console:teams",
+    ),
+    Section(
+        key="contacts",
+        group=GROUPS[0],
+        label=_("Contacts"),
+        description=_("Customers: search them, edit their address, phone, organization and VIP flag."),
+        url_name="console:contacts",
+    ),
+    Section(
+        key="organizations",
+        group=GROUPS[0],
+        label=_("Organizations"),
+        description=_("Customers' companies: their e-mail domains, tier and VIP flag."),
+        url_name="console:organizations",
+    ),
 )
 
 

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import channels, config_page, history, notification_templates, rules, service_levels, views, webhooks
+from . import (
+    channels,
+    config_page,
+    history,
+    notification_templates,
+    people,
+    rules,
+    service_levels,
+    views,
+    webhooks,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -14,4 +24,5 @@ urlpatterns = [
     *channels.urlpatterns,
     *notification_templates.urlpatterns,
     *webhooks.urlpatterns,
+    *people.urlpatterns,
 ]

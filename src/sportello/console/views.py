@@ -51,11 +51,11 @@ def admin_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     return agent_required(wrapper)
 
 
-def _me(request: HttpRequest) -> User:
+def current_admin(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _render(
+def render_console(
     request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
     return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
@@ -64,14 +64,14 @@ def _render(
 @admin_required
 @require_http_methods(["GET"])
 def overview(request: HttpRequest) -> HttpResponse:
-    return _render(request, "console/overview.html", {"section": "overview"})
+    return render_console(request, "console/overview.html", {"section": "overview"})
 
 
 # --------------------------------------------------------------------------------------------
 # API tokens
 
 
-def _int_or_none(raw: str | None) -> int | None:
+def int_or_none(raw: str | None) -> int | None:
     try:
         return int(raw) if raw else None
     except ValueError:
@@ -81,12 +81,12 @@ def _int_or_none(raw: str | None) -> int | None:
 def _tokens_page(request: HttpRequest, form: TokenForm, *, status: int = 200, **extra: Any) -> HttpResponse:
     """The list of every agent's tokens, filtered by the address: `status` (active, the default;
     revoked; all), `owner` (an agent's id), newest first, PAGE_SIZE a page after `cursor`."""
-    me = _me(request)
+    me = current_admin(request)
     try:
         shown = TokenStatus(request.GET.get("status") or TokenStatus.ACTIVE)
     except ValueError:
         shown = TokenStatus.ACTIVE
-    owner_id = _int_or_none(request.GET.get("owner"))
+    owner_id = int_or_none(request.GET.get("owner"))
     cursor = request.GET.get("cursor") or None
     qs = selectors.token_list_all(actor=me, status=shown, owner_id=owner_id)
     try:
@@ -113,7 +113,7 @@ def _tokens_page(request: HttpRequest, form: TokenForm, *, status: int = 200, **
         "first_url": f"{here}?{urlencode(base)}" if cursor else None,
         **extra,
     }
-    return _render(request, "console/tokens.html", context, status=status)
+    return render_console(request, "console/tokens.html", context, status=status)
 
 
 @admin_required
@@ -140,13 +140,13 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     back = _list_back(request)
     if request.method != "POST":
         try:
-            token = selectors.token_get_any(actor=_me(request), token_id=token_id)
+            token = selectors.token_get_any(actor=current_admin(request), token_id=token_id)
         except NotFound:
             raise Http404 from None
         context = {"section": "tokens", "token": token, "back": back}
-        return _render(request, "console/token_revoke.html", context)
+        return render_console(request, "console/token_revoke.html", context)
     try:
-        token = services.token_revoke_any(token_id=token_id, actor=_me(request), now=clock.now())
+        token = services.token_revoke_any(token_id=token_id, actor=current_admin(request), now=clock.now())
     except NotFound:
         raise Http404 from None
     messages.success(

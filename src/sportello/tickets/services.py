@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from sportello.accounts import services as accounts
 from sportello.accounts.models import User
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
@@ -15,7 +16,7 @@ from sportello.core.errors import Conflict, ValidationFailed
 from sportello.core.text import fit_line
 
 from . import pipeline
-from .models import SUBJECT_MAX_LENGTH, StatusCategory
+from .models import SUBJECT_MAX_LENGTH, UNRESOLVED_CATEGORIES, StatusCategory, Ticket
 from .pipeline import Mutation, NewMessage, Outcome
 
 # API field name -> pipeline field name
@@ -228,3 +229,50 @@ def ticket_followup_open(
         follow_up_of=closed.pk,
         now=now,
     )
+
+
+HANDBACK_ATTEMPTS = 5
+
+
+def open_tickets_of(*, agent: User) -> int:
+    """How many unresolved tickets are assigned to `agent` (what deactivating them hands back)."""
+    return Ticket.objects.filter(assignee_id=agent.pk, status_category__in=UNRESOLVED_CATEGORIES).count()
+
+
+def agent_deactivate(*, agent: User, actor: User, via: Via, now: datetime) -> tuple[User, int]:
+    """Deactivate an agent (`accounts.services.agent_deactivate`: not oneself, not the last
+    admin), then hand their unresolved tickets back to assignment: each is unassigned by its own
+    change through the pipeline, the admin its actor, so event rules and round robin run on it
+    as on any unassignment (the agent, now inactive, is offered none of them). A ticket
+    reassigned meanwhile by someone else is left as it is; of concurrent deactivations each
+    ticket is handed back once. Returns the agent and how many tickets were handed back."""
+    agent = accounts.agent_deactivate(agent=agent, actor=actor)
+    handed = 0
+    ids = list(
+        Ticket.objects.filter(assignee_id=agent.pk, status_category__in=UNRESOLVED_CATEGORIES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for ticket_id in ids:
+        for _attempt in range(HANDBACK_ATTEMPTS):
+            row = (
+                Ticket.objects.filter(
+                    pk=ticket_id, assignee_id=agent.pk, status_category__in=UNRESOLVED_CATEGORIES
+                )
+                .values_list("version", flat=True)
+                .first()
+            )
+            if row is None:
+                break  # reassigned, resolved or handed back by someone else meanwhile
+            mutation = Mutation(
+                actor=actor_for(actor), via=via, fields={"assignee": None}, expected_version=row
+            )
+            try:
+                pipeline.ticket_apply(ticket_id=ticket_id, mutation=mutation, now=now)
+            except Conflict as exc:
+                if exc.code != "stale_version":
+                    raise
+                continue  # changed between the read and the lock: read it again
+            handed += 1
+            break
+    return agent, handed

@@ -25,7 +25,7 @@ from sportello.core.versioning import version_diff
 from sportello.sla import calendars as service
 from sportello.sla import selectors
 
-from ..views import _me, _render, admin_required
+from ..views import admin_required, current_admin, render_console
 from . import holidays_form
 from .calendar_form import CalendarForm, form_from_definition, form_from_post, time_zones
 
@@ -35,8 +35,8 @@ SECTION = "calendars"
 @admin_required
 @require_http_methods(["GET"])
 def calendar_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.calendar_rows(principal=_me(request))
-    return _render(
+    rows = selectors.calendar_rows(principal=current_admin(request))
+    return render_console(
         request,
         "console/service_levels/calendars.html",
         {"section": SECTION, "rows": rows, "now": clock.now()},
@@ -44,7 +44,7 @@ def calendar_list(request: HttpRequest) -> HttpResponse:
 
 
 def _row(request: HttpRequest, key: str) -> selectors.CalendarRow:
-    found = selectors.calendar_rows(principal=_me(request), key=key)
+    found = selectors.calendar_rows(principal=current_admin(request), key=key)
     if not found:
         raise Http404
     return found[0]
@@ -72,7 +72,7 @@ def _editor(
         "years": holidays_form.default_years(clock.now()),
         "now": clock.now(),
     }
-    return _render(request, "console/service_levels/calendar_edit.html", context, status=status)
+    return render_console(request, "console/service_levels/calendar_edit.html", context, status=status)
 
 
 _AREAS = (
@@ -116,7 +116,7 @@ def calendar_new(request: HttpRequest) -> HttpResponseBase:
             definition=definition,
             departments=form.departments,
             is_default=form.is_default,
-            actor=_me(request),
+            actor=current_admin(request),
             now=clock.now(),
             create=True,
         )
@@ -148,7 +148,7 @@ def calendar_edit(request: HttpRequest, key: str) -> HttpResponseBase:
             definition=definition,
             departments=form.departments,
             is_default=form.is_default,
-            actor=_me(request),
+            actor=current_admin(request),
             now=clock.now(),
             create=False,
             expected_version=seen,
@@ -204,7 +204,7 @@ def calendar_holidays(request: HttpRequest, key: str) -> HttpResponseBase:
         "countries": holidays_form.countries(),
     }
     if query.errors:
-        return _render(request, "console/service_levels/calendar_holidays.html", context, status=422)
+        return render_console(request, "console/service_levels/calendar_holidays.html", context, status=422)
     if request.method != "POST":
         try:
             found = service.holidays_lookup(
@@ -212,11 +212,13 @@ def calendar_holidays(request: HttpRequest, key: str) -> HttpResponseBase:
             )
         except ValidationFailed as exc:
             query.errors[exc.field or "country"] = exc.message
-            return _render(request, "console/service_levels/calendar_holidays.html", context, status=422)
+            return render_console(
+                request, "console/service_levels/calendar_holidays.html", context, status=422
+            )
         have = {h["date"]: h.get("name") or "" for h in service.calendar_holidays(row.definition)}
         context["found"] = [{**h, "have": have.get(h["date"])} for h in found]
         context["version"] = row.calendar.version
-        return _render(request, "console/service_levels/calendar_holidays.html", context)
+        return render_console(request, "console/service_levels/calendar_holidays.html", context)
     chosen = request.POST.getlist("date")
     seen = holidays_form.int_or_none(request.POST.get("version"))
     try:
@@ -227,7 +229,7 @@ def calendar_holidays(request: HttpRequest, key: str) -> HttpResponseBase:
             years=query.years,
             dates=chosen,
             expected_version=seen,
-            actor=_me(request),
+            actor=current_admin(request),
             now=clock.now(),
         )
     except NotFound:
@@ -240,7 +242,7 @@ def calendar_holidays(request: HttpRequest, key: str) -> HttpResponseBase:
         return redirect(f"{reverse('console:calendar_holidays', kwargs={'key': key})}?{query.urlencode()}")
     except ValidationFailed as exc:
         query.errors[exc.field or "country"] = exc.message
-        return _render(request, "console/service_levels/calendar_holidays.html", context, status=422)
+        return render_console(request, "console/service_levels/calendar_holidays.html", context, status=422)
     if added:
         messages.success(
             request,

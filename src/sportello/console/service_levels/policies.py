@@ -18,7 +18,7 @@ from sportello.core.versioning import version_diff
 from sportello.sla import selectors, services
 from sportello.sla.models import BusinessCalendar
 
-from ..views import _me, _render, admin_required
+from ..views import admin_required, current_admin, render_console
 from .calendars import changed_areas
 from .holidays_form import int_or_none
 from .policy_form import (
@@ -38,7 +38,7 @@ SECTION = "sla_policies"
 @admin_required
 @require_http_methods(["GET"])
 def policy_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.policy_rows(principal=_me(request))
+    rows = selectors.policy_rows(principal=current_admin(request))
     names = dict(BusinessCalendar.objects.values_list("key", "name"))
     items = []
     for row in rows:
@@ -53,7 +53,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
                 "targets": _target_summary(form.targets),
             }
         )
-    return _render(
+    return render_console(
         request,
         "console/service_levels/policies.html",
         {"section": SECTION, "items": items, "now": clock.now()},
@@ -94,7 +94,7 @@ def _editor(
         "pause_choices": list(PAUSE_LABELS.items()),
         "priorities": list(PRIORITY_LABELS.values()),
     }
-    return _render(request, "console/service_levels/policy_edit.html", context, status=status)
+    return render_console(request, "console/service_levels/policy_edit.html", context, status=status)
 
 
 def _service_error(form: PolicyForm, exc: ValidationFailed | Conflict) -> None:
@@ -112,7 +112,7 @@ def policy_new(request: HttpRequest) -> HttpResponseBase:
         return _editor(request, form, row=None, version=None, status=422)
     try:
         saved, _written = services.policy_save(
-            definition=definition, actor=_me(request), now=clock.now(), create=True
+            definition=definition, actor=current_admin(request), now=clock.now(), create=True
         )
     except Conflict as exc:
         form.error("key", _("A policy with this key exists already; choose another key."))
@@ -125,7 +125,7 @@ def policy_new(request: HttpRequest) -> HttpResponseBase:
 
 
 def _row(request: HttpRequest, key: str) -> selectors.PolicyRow:
-    found = selectors.policy_rows(principal=_me(request), key=key)
+    found = selectors.policy_rows(principal=current_admin(request), key=key)
     if not found:
         raise Http404
     return found[0]
@@ -143,7 +143,11 @@ def policy_edit(request: HttpRequest, key: str) -> HttpResponseBase:
         return _editor(request, form, row=row, version=seen, status=422)
     try:
         saved, written = services.policy_save(
-            definition=definition, actor=_me(request), now=clock.now(), create=False, expected_version=seen
+            definition=definition,
+            actor=current_admin(request),
+            now=clock.now(),
+            create=False,
+            expected_version=seen,
         )
     except NotFound:
         raise Http404 from None

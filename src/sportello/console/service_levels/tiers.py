@@ -21,7 +21,7 @@ from sportello.core.errors import Conflict, ValidationFailed
 from sportello.sla import selectors, tiers
 from sportello.sla.models import TierPath
 
-from ..views import _me, _render, admin_required
+from ..views import admin_required, current_admin, render_console
 from .holidays_form import int_or_none
 
 SECTION = "tier_paths"
@@ -118,13 +118,13 @@ def form_from_post(data: QueryDict, *, key: str | None) -> tuple[TierPathForm, d
 @admin_required
 @require_http_methods(["GET"])
 def tier_path_list(request: HttpRequest) -> HttpResponse:
-    paths = list(selectors.tier_path_list(principal=_me(request)))
+    paths = list(selectors.tier_path_list(principal=current_admin(request)))
     teams = dict(Team.objects.values_list("pk", "name"))
     rows = [
         {"path": p, "tiers": [(t["name"], teams.get(t["team"], "")) for t in p.definition.get("tiers", [])]}
         for p in paths
     ]  # fmt: skip
-    return _render(
+    return render_console(
         request,
         "console/service_levels/tier_paths.html",
         {"section": SECTION, "rows": rows, "now": clock.now()},
@@ -140,7 +140,7 @@ def _editor(
         "departments": list(Department.objects.order_by("name")),
         "teams": list(Team.objects.select_related("department").order_by("department__name", "name")),
     }  # fmt: skip
-    return _render(request, "console/service_levels/tier_path_edit.html", context, status=status)
+    return render_console(request, "console/service_levels/tier_path_edit.html", context, status=status)
 
 
 def _save(request: HttpRequest, path: TierPath | None) -> HttpResponseBase:
@@ -151,7 +151,7 @@ def _save(request: HttpRequest, path: TierPath | None) -> HttpResponseBase:
     try:
         saved, written = tiers.tier_path_save(
             definition=definition,
-            actor=_me(request),
+            actor=current_admin(request),
             now=clock.now(),
             create=path is None,
             expected_version=seen,

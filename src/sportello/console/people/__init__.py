@@ -1,0 +1,22 @@
+"""The Console's People group: agents (`agents`), teams (`teams`), contacts and organizations
+(`customers`)."""
+
+from django.urls import path
+
+from . import agents, customers, teams
+
+urlpatterns = [
+    path("people/agents/", agents.agent_list, name="agents"),
+    path("people/agents/invite/", agents.agent_invite, name="agent_invite"),
+    path("people/agents/<int:agent_id>/", agents.agent_edit, name="agent"),
+    path("people/agents/<int:agent_id>/resend/", agents.agent_resend, name="agent_resend"),
+    path("people/agents/<int:agent_id>/deactivate/", agents.agent_deactivate, name="agent_deactivate"),
+    path("people/agents/<int:agent_id>/reactivate/", agents.agent_reactivate, name="agent_reactivate"),
+    path("people/teams/", teams.team_list, name="teams"),
+    path("people/teams/new/", teams.team_create, name="team_create"),
+    path("people/teams/<int:team_id>/", teams.team_edit, name="team"),
+    path("people/contacts/", customers.contact_list, name="contacts"),
+    path("people/contacts/<int:contact_id>/", customers.contact_edit, name="contact"),
+    path("people/organizations/", customers.organization_list, name="organizations"),
+    path("people/organizations/<int:organization_id>/", customers.organization_edit, name="organization"),
+]
