@@ -39,6 +39,16 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:tokens",
     ),
+    Section(
+        key="round-robin",
+        group=GROUPS[2],
+        label=_("Round robin"),
+        description=_(
+            "Assignment policies: who takes tickets in turn, how many each may hold, "
+            "and who gets the next one."
+        ),
+        url_name="console:policies",
+    ),
 )
 
 
