@@ -109,10 +109,14 @@ class PolicyForm(forms.Form):
             "it cannot change later."
         ),
     )
-    pool = forms.ChoiceField(label=gettext_lazy("Who takes tickets"), choices=POOL_CHOICES)
+    pool = forms.ChoiceField(
+        label=gettext_lazy("Who takes tickets"), choices=POOL_CHOICES, widget=forms.RadioSelect
+    )
     department = forms.TypedChoiceField(label=gettext_lazy("Department"), coerce=int, required=False)
     team = forms.TypedChoiceField(label=gettext_lazy("Team"), coerce=int, required=False)
-    agents = forms.TypedMultipleChoiceField(label=gettext_lazy("Agents"), coerce=int, required=False)
+    agents = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Agents"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
     max_open_per_agent = forms.IntegerField(
         label=gettext_lazy("Most open tickets per agent"),
         min_value=1,
@@ -123,9 +127,12 @@ class PolicyForm(forms.Form):
     count_categories = forms.MultipleChoiceField(
         label=gettext_lazy("Tickets that count toward the limit"),
         choices=list(CATEGORY_LABELS.items()),
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": gettext_lazy("Choose at least one kind of ticket.")},
     )
-    offline = forms.ChoiceField(label=gettext_lazy("Away and offline agents"), choices=OFFLINE_CHOICES)
+    offline = forms.ChoiceField(
+        label=gettext_lazy("Away and offline agents"), choices=OFFLINE_CHOICES, widget=forms.RadioSelect
+    )
     backlog = forms.BooleanField(
         label=gettext_lazy("When nobody has room, keep tickets waiting and hand them out as agents free up"),
         required=False,
