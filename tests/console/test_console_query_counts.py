@@ -71,7 +71,11 @@ def test_the_round_robin_list_costs_a_fixed_number_of_statements(desk: Any, brow
     save(0, {"department": desk.books.pk})
     few = count(lambda: client.get("/console/round-robin/"))
     for i in range(1, 7):
-        pool = [{"team": desk.team.pk}, {"agents": [desk.agent.pk, desk.admin.pk]}, {"department": desk.books.pk}]
+        pool = [
+            {"team": desk.team.pk},
+            {"agents": [desk.agent.pk, desk.admin.pk]},
+            {"department": desk.books.pk},
+        ]
         save(i, pool[i % 3])
     many = count(lambda: client.get("/console/round-robin/"))
     assert few == many == ROUND_ROBIN

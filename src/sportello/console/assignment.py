@@ -313,7 +313,7 @@ def _save(
         form.add_error(FIELD_OF_PATH.get(exc.field or ""), exc.message)
         return _editor(request, form, policy=policy, status=422)
     except Conflict as exc:
-        if exc.code == "policy_exists":
+        if exc.code == "policy_exists" or policy is None:
             form.add_error("key", _("A policy with this key exists already; choose another key."))
             return _editor(request, form, policy=policy, status=409)
         current = assignment.policy_get(key=key)
