@@ -97,3 +97,26 @@ def test_the_policy_editor_costs_a_fixed_number_of_statements(
         open_ticket(f"T{i}", assignee_id=user.pk)
     many = count(lambda: client.get("/console/round-robin/books/"))
     assert few == many == POLICY_EDITOR
+
+
+# session, user, the rules, their current versions, the departments, teams and agents named
+DIRECT_ASSIGNMENT = 7
+
+
+def test_the_direct_assignment_page_costs_a_fixed_number_of_statements(
+    desk: Any, browser: Any, now: Any
+) -> None:
+    from sportello.automation.services import direct_rule_create
+
+    def make(i: int) -> None:
+        when = {"all": [{"field": "ticket.channel", "op": "is", "value": "chat"}]}
+        assign = {"agent": desk.agent.pk} if i % 2 else {"team": desk.team.pk}
+        direct_rule_create(name=f"R{i}", when=when, assign=assign, created_by=desk.admin, now=now)
+
+    client = browser(desk.admin)
+    make(0)
+    few = count(lambda: client.get("/console/direct-assignment/"))
+    for i in range(1, 7):
+        make(i)
+    many = count(lambda: client.get("/console/direct-assignment/"))
+    assert few == many == DIRECT_ASSIGNMENT

@@ -71,8 +71,10 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
     assert re.findall(r'<a href="(/console/[^"]*)"', html) == [
         "/console/",
         "/console/round-robin/",
+        "/console/direct-assignment/",
         "/console/tokens/",
         "/console/round-robin/",
+        "/console/direct-assignment/",
         "/console/tokens/",
     ]
     assert "Apps and integrations" in html

@@ -22,12 +22,12 @@ from django.views.decorators.http import require_http_methods
 
 from sportello.accounts.forms import STATUS_LABELS
 from sportello.accounts.models import Department, Role, Team, User
-from sportello.automation import assignment
+from sportello.automation import assignment, selectors, services
 from sportello.automation.models import AssignmentPolicy
 from sportello.core import clock
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import version_diff
-from sportello.web.labels import CATEGORY_LABELS
+from sportello.web.labels import CATEGORY_LABELS, CHANNEL_LABELS
 
 from .views import _me, _render, admin_required
 
@@ -368,8 +368,206 @@ def policy_edit(request: HttpRequest, key: str) -> HttpResponse:
     return _save(request, form, key=policy.key, policy=policy)
 
 
+# --------------------------------------------------------------------------------------------
+# Direct assignment: event rules "when <one condition> assign to <agent or team>"
+
+DIRECT_CHANNELS = ("email", "web", "portal", "chat", "phone", "api")
+CONDITION_CHOICES = [
+    ("channel", gettext_lazy("The channel is")),
+    ("subject", gettext_lazy("The subject contains")),
+    ("text", gettext_lazy("The subject or the description contains")),
+    ("department", gettext_lazy("The department is")),
+    ("domain", gettext_lazy("The requester's e-mail domain is")),
+]
+TARGET_CHOICES = [("agent", gettext_lazy("An agent")), ("team", gettext_lazy("A team"))]
+UNASSIGNED = {"field": "ticket.assignee", "op": "absent"}
+
+
+class DirectForm(forms.Form):
+    """One direct-assignment rule: a condition on a new ticket and who it goes to."""
+
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Shown in the rules list. Made from the condition when left empty."),
+    )
+    condition = forms.ChoiceField(label=gettext_lazy("When a new ticket…"), choices=CONDITION_CHOICES)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), required=False)
+    department = forms.TypedChoiceField(label=gettext_lazy("Department"), coerce=int, required=False)
+    text = forms.CharField(
+        label=gettext_lazy("Words or domain"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Letter case does not matter: “refund” matches “Refund”."),
+    )
+    target = forms.ChoiceField(
+        label=gettext_lazy("Assign it to"), choices=TARGET_CHOICES, widget=forms.RadioSelect
+    )
+    agent = forms.TypedChoiceField(label=gettext_lazy("Agent"), coerce=int, required=False)
+    team = forms.TypedChoiceField(label=gettext_lazy("Team"), coerce=int, required=False)
+
+    def __init__(self, *args: Any, pickers: dict[str, list[tuple[int, str]]], **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        empty = [("", _("Choose…"))]
+        self.fields["channel"].choices = empty + [(c, CHANNEL_LABELS[c]) for c in DIRECT_CHANNELS]  # type: ignore[attr-defined]
+        self.fields["department"].choices = empty + pickers["departments"]  # type: ignore[attr-defined]
+        self.fields["agent"].choices = empty + pickers["agents"]  # type: ignore[attr-defined]
+        self.fields["team"].choices = empty + pickers["teams"]  # type: ignore[attr-defined]
+        self.labels = {k: dict(v) for k, v in pickers.items()}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        condition = data.get("condition")
+        if condition == "channel" and not data.get("channel"):
+            self.add_error("channel", _("Choose a channel."))
+        if condition == "department" and not data.get("department"):
+            self.add_error("department", _("Choose a department."))
+        if condition in ("subject", "text", "domain"):
+            text = (data.get("text") or "").strip()
+            if condition == "domain":
+                text = text.lower().removeprefix("@")
+            data["text"] = text
+            if not text:
+                self.add_error(
+                    "text",
+                    _("Type the words to look for.")
+                    if condition != "domain"
+                    else _("Type a domain, such as example.com."),
+                )
+        target = data.get("target")
+        if target == "agent" and not data.get("agent"):
+            self.add_error("agent", _("Choose the agent who gets these tickets."))
+        if target == "team" and not data.get("team"):
+            self.add_error("team", _("Choose the team that gets these tickets."))
+        return data
+
+    def when(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        match d["condition"]:
+            case "channel":
+                test: dict[str, Any] = {"field": "ticket.channel", "op": "is", "value": d["channel"]}
+            case "subject":
+                test = {"field": "ticket.subject", "op": "contains", "value": d["text"]}
+            case "text":
+                test = {
+                    "any": [
+                        {"field": "ticket.subject", "op": "contains", "value": d["text"]},
+                        {"field": "message.body", "op": "contains", "value": d["text"]},
+                    ]
+                }
+            case "department":
+                test = {"field": "ticket.department", "op": "is", "value": d["department"]}
+            case _:
+                test = {"field": "requester.domain", "op": "is", "value": d["text"]}
+        return {"all": [test, UNASSIGNED]}
+
+    def default_name(self) -> str:
+        d = self.cleaned_data
+        who = self.labels["agents" if d["target"] == "agent" else "teams"].get(d[d["target"]], "")
+        what = {
+            "channel": lambda: str(CHANNEL_LABELS[d["channel"]]),
+            "department": lambda: self.labels["departments"].get(d["department"], ""),
+        }.get(d["condition"], lambda: f"“{d['text']}”")()
+        return f"{what} → {who}"[:200]
+
+
+def _direct_summary(definition: dict[str, Any], names: dict[str, dict[int, str]]) -> tuple[str, str]:
+    """What a direct-assignment rule tests and who it assigns to, in words."""
+    tests = [t for t in definition.get("when", {}).get("all", []) if t != UNASSIGNED]
+    when = "—"
+    if len(tests) == 1:
+        t = tests[0]
+        if "any" in t:
+            when = _("Subject or description contains “%(text)s”") % {"text": t["any"][0].get("value", "")}
+        elif t.get("field") == "ticket.channel":
+            when = _("Channel is %(channel)s") % {
+                "channel": CHANNEL_LABELS.get(t.get("value"), t.get("value"))
+            }
+        elif t.get("field") == "ticket.subject":
+            when = _("Subject contains “%(text)s”") % {"text": t.get("value", "")}
+        elif t.get("field") == "ticket.department":
+            when = _("Department is %(name)s") % {"name": names["departments"].get(t.get("value"), "?")}
+        elif t.get("field") == "requester.domain":
+            when = _("Requester's domain is %(domain)s") % {"domain": t.get("value", "")}
+    actions = definition.get("actions", [])
+    assign = actions[0].get("assign", {}) if len(actions) == 1 and isinstance(actions[0], dict) else {}
+    if "agent" in assign:
+        who = names["agents"].get(assign["agent"], f"#{assign['agent']}")
+    elif "team" in assign:
+        who = _("Team %(name)s") % {"name": names["teams"].get(assign["team"], f"#{assign['team']}")}
+    else:
+        who = "—"
+    return when, who
+
+
+def _direct_page(request: HttpRequest, form: DirectForm, *, status: int = 200) -> HttpResponse:
+    rules = list(services.direct_rules())
+    current = selectors.rule_current_definitions(rules=rules) if rules else {}
+    names = {k: dict(v) for k, v in form.labels.items()}
+    items = []
+    for rule in rules:
+        version = current.get(rule.pk)
+        when, who = _direct_summary(version.definition if version else {}, names)
+        items.append({"rule": rule, "when": when, "who": who})
+    context = {"section": "direct-assignment", "form": form, "items": items, "now": clock.now()}
+    return _render(request, "console/assignment/direct.html", context, status=status)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def direct(request: HttpRequest) -> HttpResponse:
+    """GET: the direct-assignment rules and the form for a new one. POST: save it as an event
+    rule (through the rules service), last in the order."""
+    if request.method != "POST":
+        return _direct_page(
+            request, DirectForm(initial={"condition": "channel", "target": "agent"}, pickers=_pickers())
+        )
+    form = DirectForm(request.POST, pickers=_pickers())
+    if not form.is_valid():
+        return _direct_page(request, form, status=422)
+    name = form.cleaned_data["name"] or form.default_name()
+    target = form.cleaned_data["target"]
+    try:
+        rule = services.direct_rule_create(
+            name=name,
+            when=form.when(),
+            assign={target: form.cleaned_data[target]},
+            created_by=_me(request),
+            now=clock.now(),
+        )
+    except ValidationFailed as exc:
+        form.add_error(None, exc.message)
+        return _direct_page(request, form, status=422)
+    messages.success(
+        request, _("Rule “%(name)s” saved: new tickets that match are assigned.") % {"name": rule.name}
+    )
+    return redirect("console:direct")
+
+
+@admin_required
+@require_http_methods(["POST"])
+def direct_toggle(request: HttpRequest, key: str) -> HttpResponse:
+    """Turn a direct-assignment rule off (a new version, inactive) or on again."""
+    on = request.POST.get("active") == "1"
+    try:
+        rule = services.direct_rule_set_active(key=key, active=on, created_by=_me(request), now=clock.now())
+    except NotFound:
+        raise Http404 from None
+    if on:
+        messages.success(request, _("Rule “%(name)s” is on again.") % {"name": rule.name})
+    else:
+        messages.success(
+            request, _("Rule “%(name)s” is off: it assigns nothing until turned on.") % {"name": rule.name}
+        )
+    return redirect("console:direct")
+
+
 urlpatterns = [
     path("round-robin/", policies, name="policies"),
     path("round-robin/new/", policy_new, name="policy_new"),
     path("round-robin/<slug:key>/", policy_edit, name="policy_edit"),
+    path("direct-assignment/", direct, name="direct"),
+    path("direct-assignment/<slug:key>/active/", direct_toggle, name="direct_toggle"),
 ]

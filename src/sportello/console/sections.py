@@ -49,6 +49,13 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:policies",
     ),
+    Section(
+        key="direct-assignment",
+        group=GROUPS[2],
+        label=_("Direct assignment"),
+        description=_("Send new tickets that match one condition straight to an agent or a team."),
+        url_name="console:direct",
+    ),
 )
 
 
