@@ -184,3 +184,21 @@ def test_only_direct_assignment_rules_are_turned_off_here(desk: Any, browser: An
     assert client.post("/console/direct-assignment/other/active/", {"active": "0"}).status_code == 404
     assert client.post("/console/direct-assignment/nope/active/", {"active": "0"}).status_code == 404
     assert Rule.objects.get().active
+
+
+def test_a_save_lost_to_many_at_once_keeps_what_was_typed(
+    desk: Any, browser: Any, people: dict[str, Any], monkeypatch: Any
+) -> None:
+    from sportello.core.errors import Conflict
+
+    def busy(**kwargs: Any) -> Any:
+        raise Conflict("many rules were created at once; try again")
+
+    monkeypatch.setattr(services, "direct_rule_create", busy)
+    r = browser(desk.admin).post(
+        "/console/direct-assignment/", form(name="Typed name", agent=str(people["miriam"].pk))
+    )
+    assert r.status_code == 409
+    html = r.content.decode()
+    assert "Many rules were being added at the same moment; add this one again." in html
+    assert 'value="Typed name"' in html

@@ -89,3 +89,44 @@ def test_creations_of_one_key_at_once_make_one_policy(live: LiveDesk) -> None:
     version, name, _definition, versions = policy_row(live, "race-new")
     winner = next(i for i, r in enumerate(replies) if r.status == 302)
     assert (version, name, versions) == (1, f"Made by {winner}", [1])
+
+
+READ_DIRECT = (
+    "import json; from sportello.automation.models import Rule; "
+    "print(json.dumps([[r.key, r.name, r.position, r.version, r.active] "
+    "for r in Rule.objects.filter(category='direct-assignment', name={name!r}).order_by('key')]))"
+)
+
+
+def direct_rows(live: LiveDesk, name: str) -> list[list[Any]]:
+    out = live.server.manage("shell", "-c", READ_DIRECT.format(name=name))
+    rows: list[list[Any]] = json.loads(out.strip().splitlines()[-1])
+    return rows
+
+
+def test_direct_assignments_added_at_once_are_all_kept_under_their_own_keys(live: LiveDesk) -> None:
+    client = signed_in(live)
+    n = 8
+    data = {
+        "condition": "subject",
+        "text": "race-word",
+        "target": "agent",
+        "agent": str(live.people["agent"]),
+        "name": "Race words",
+    }
+    replies: list[Reply] = live.race(n, lambda i: post(client, "/console/direct-assignment/", data))
+    assert [r.status for r in replies] == [302] * n
+    rows = direct_rows(live, "Race words")
+    keys = [r[0] for r in rows]
+    assert sorted(keys) == sorted(["direct-race-words"] + [f"direct-race-words-{k}" for k in range(2, n + 1)])
+    assert all(r[3] == 1 and r[4] for r in rows)
+    # turned off by many requests at once: off once, one new version
+    replies = live.race(
+        6, lambda i: post(client, "/console/direct-assignment/direct-race-words/active/", {"active": "0"})
+    )
+    assert [r.status for r in replies] == [302] * 6
+    first = next(r for r in direct_rows(live, "Race words") if r[0] == "direct-race-words")
+    assert (first[3], first[4]) == (2, False)
+    # a new ticket with the word goes to the agent through one of the others
+    ticket = live.open_ticket(subject="About race-word")
+    assert live.get(f"/tickets/{ticket['id']}", as_="admin").body["assignee_id"] == live.people["agent"]

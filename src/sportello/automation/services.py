@@ -144,6 +144,7 @@ RULES = register_kind(
 # Event rules that assign a new, unassigned ticket matching one condition to an agent or a team
 # (the Console's "direct assignment"): ordinary event rules of this category, run in order.
 DIRECT_CATEGORY = "direct-assignment"
+DIRECT_ATTEMPTS = 50  # keys tried when concurrent creations take the same ones
 
 
 def direct_rules() -> QuerySet[Rule]:
@@ -158,7 +159,7 @@ def direct_rule_create(
     id}` or `{"team": id}`), after the direct-assignment rules there are. Its key is made from the
     name (`direct-<slug>`, then `-2`, `-3`, ... when taken, also by a concurrent creation)."""
     base = "direct-" + (slugify(name)[:60].strip("-") or "rule")
-    for _attempt in range(5):
+    for _attempt in range(DIRECT_ATTEMPTS):
         taken = set(Rule.objects.filter(key__startswith=base).values_list("key", flat=True))
         key, n = base, 2
         while key in taken:

@@ -540,6 +540,9 @@ def direct(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         form.add_error(None, exc.message)
         return _direct_page(request, form, status=422)
+    except Conflict:
+        form.add_error(None, _("Many rules were being added at the same moment; add this one again."))
+        return _direct_page(request, form, status=409)
     messages.success(
         request, _("Rule “%(name)s” saved: new tickets that match are assigned.") % {"name": rule.name}
     )
