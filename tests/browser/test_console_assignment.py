@@ -66,6 +66,54 @@ def test_an_admin_sets_up_round_robin(
     shot(page, "console-round-robin-list")
 
 
+def test_an_admin_adds_direct_assignments(
+    desk: Any, now: Any, page: Any, sign_in: Any, url: Any, open_ticket: Any
+) -> None:
+    from sportello.accounts.models import Role
+    from sportello.accounts.services import agent_create
+
+    caterina = agent_create(
+        email="caterina@desk.test", name="Caterina", role=Role.AGENT, departments=[desk.books]
+    )
+    adebayo = agent_create(
+        email="adebayo@desk.test", name="Adebayo", role=Role.AGENT, departments=[desk.books]
+    )
+    sign_in(page, desk.admin)
+    page.goto(url("/console/"))
+    page.locator(".console-cards").get_by_role("link", name="Direct assignment").click()
+    page.wait_for_url(url("/console/direct-assignment/"))
+    page.get_by_text("No direct assignment yet.").wait_for()
+    assert_accessible(page, context="the empty direct assignment page")
+    # chats go to Caterina
+    page.get_by_label("When a new ticket…").select_option(label="The channel is")
+    page.get_by_label("Channel", exact=True).select_option(label="Chat")
+    page.get_by_label("Agent", exact=True).select_option(label="Caterina")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_text("Rule “Chat → Caterina” saved: new tickets that match are assigned.").wait_for()
+    # "refund" anywhere goes to Adebayo; she forgets the word first
+    page.get_by_label("When a new ticket…").select_option(label="The subject or the description contains")
+    page.get_by_label("Agent", exact=True).select_option(label="Adebayo")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_text("Type the words to look for.").wait_for()
+    assert_accessible(page, context="a direct assignment with a mistake")
+    page.get_by_label("Words or domain").fill("refund")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_text("Rule ““refund” → Adebayo” saved").wait_for()
+    assert (
+        "Subject or description contains “refund”" in page.locator("#rule-direct-refund-adebayo").inner_text()
+    )
+    assert "Channel is Chat" in page.locator("#rule-direct-chat-caterina").inner_text()
+    assert_accessible(page, context="the direct assignment rules")
+    shot(page, "console-direct-assignment")
+    # new tickets follow them
+    assert open_ticket("Hi", channel="chat", requester=desk.bob).assignee_id == caterina.pk
+    assert open_ticket("Money", description="A refund?", requester=desk.bob).assignee_id == adebayo.pk
+    # turned off, the chat rule assigns nothing
+    page.get_by_role("button", name="Turn off Chat → Caterina").click()
+    page.get_by_text("is off: it assigns nothing until turned on").wait_for()
+    assert open_ticket("Hi again", channel="chat", requester=desk.bob).assignee_id is None
+
+
 def test_the_assignment_pages_fit_a_phone(
     desk: Any, now: Any, phone_page: Any, sign_in: Any, url: Any
 ) -> None:
@@ -82,7 +130,17 @@ def test_the_assignment_pages_fit_a_phone(
         now=now,
     )
     sign_in(phone_page, desk.admin)
-    for path in ("/console/round-robin/", "/console/round-robin/new/", "/console/round-robin/books-rr/"):
+    from sportello.automation.services import direct_rule_create
+
+    direct_rule_create(
+        name="Tickets from a customer with a long domain name",
+        when={"all": [{"field": "requester.domain", "op": "is", "value": "a-rather-long-domain.example"}]},
+        assign={"team": desk.team.pk},
+        created_by=desk.admin,
+        now=now,
+    )
+    paths = ("/console/round-robin/", "/console/round-robin/new/", "/console/round-robin/books-rr/")
+    for path in (*paths, "/console/direct-assignment/"):
         phone_page.goto(url(path))
         no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{path} on a phone")
