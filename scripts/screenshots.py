@@ -177,6 +177,18 @@ def scene_console_tokens(page: Any, base: str) -> None:
     page.goto(f"{base}/console/tokens/?status=all")
 
 
+def scene_console_round_robin(page: Any, base: str) -> None:
+    """The demo's Returns round robin in the Console: its form, and each member's load, status
+    and who gets the next ticket (one member online, one away)."""
+    from sportello.accounts.models import User
+    from sportello.automation.assignment import policy_get, policy_members
+
+    members = policy_members(policy=policy_get(key="returns-round-robin"))
+    for member, status in zip(members, ["online", "away"], strict=False):
+        User.objects.filter(pk=member.user.pk).update(status=status)
+    page.goto(f"{base}/console/round-robin/returns-round-robin/")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -190,11 +202,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("bulk", DESKTOP, scene_bulk, False),
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
+    ("console-round-robin", DESKTOP, scene_console_round_robin, True),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-tokens"}
+AS_ADMIN = {"console-tokens", "console-round-robin"}
 
 
 def main() -> None:
