@@ -55,6 +55,7 @@ EXCLUDED_LABELS = {
     "at capacity": gettext_lazy("Skipped: at the limit"),
     "not eligible": gettext_lazy("Skipped: not in the ticket's department"),
 }
+AGENT_STATUS_LABELS: dict[str, Any] = {str(k): v for k, v in STATUS_LABELS.items()}
 # A service's error on a definition path, shown on this form's field.
 FIELD_OF_PATH = {
     "name": "name",
@@ -274,7 +275,7 @@ def _members(policy: AssignmentPolicy) -> list[dict[str, Any]]:
     return [
         {
             "user": m.user,
-            "status": STATUS_LABELS.get(m.user.status, m.user.status),
+            "status": AGENT_STATUS_LABELS.get(m.user.status, m.user.status),
             "open_count": m.open_count,
             "cap": cap,
             "last_assigned_at": m.last_assigned_at,
