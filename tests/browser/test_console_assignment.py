@@ -145,3 +145,40 @@ def test_the_assignment_pages_fit_a_phone(
         no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{path} on a phone")
     shot(phone_page, "console-round-robin-phone")
+
+
+def test_an_admin_previews_a_macro_on_a_ticket(
+    desk: Any, now: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, open_ticket: Any
+) -> None:
+    from sportello.automation.macros import macro_create
+
+    macro_create(
+        definition={
+            "key": "ask-order",
+            "name": "Ask for the order number",
+            "visibility": {"scope": "everyone", "ids": []},
+            "actions": [
+                {"set": {"field": "ticket.priority", "value": "high"}},
+                {"reply": {"body": "Hello {{ requester.name }}, what is your order number?"}},
+            ],
+        },
+        actor=desk.admin,
+        now=now,
+    )
+    ticket = open_ticket("Where is my parcel?")
+    sign_in(page, desk.admin)
+    page.goto(url("/console/"))
+    page.locator(".console-cards").get_by_role("link", name="Macros").click()
+    page.wait_for_url(url("/console/macros/"))
+    assert_accessible(page, context="the macros list")
+    page.get_by_role("link", name="Ask for the order number").click()
+    page.get_by_label("Ticket number").fill(str(ticket.number))
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("Hello Alice Acme, what is your order number?").wait_for()
+    assert_accessible(page, context="a macro's preview")
+    shot(page, "console-macro-preview")
+    sign_in(phone_page, desk.admin)
+    for path in ("/console/macros/", f"/console/macros/ask-order/?ticket={ticket.number}"):
+        phone_page.goto(url(path))
+        no_sideways_overflow(phone_page)
+        assert_accessible(phone_page, context=f"{path} on a phone")

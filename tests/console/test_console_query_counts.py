@@ -120,3 +120,34 @@ def test_the_direct_assignment_page_costs_a_fixed_number_of_statements(
         make(i)
     many = count(lambda: client.get("/console/direct-assignment/"))
     assert few == many == DIRECT_ASSIGNMENT
+
+
+# session, user, the macros with their owners, their current versions
+MACROS = 4
+
+
+def test_the_macros_list_costs_a_fixed_number_of_statements(desk: Any, browser: Any, now: Any) -> None:
+    from sportello.automation.macros import macro_create
+
+    def make(i: int) -> None:
+        scopes = [
+            {"scope": "everyone", "ids": []},
+            {"scope": "team", "ids": [desk.team.pk]},
+            {"scope": "department", "ids": [desk.books.pk]},
+            {"scope": "personal", "ids": [desk.agent.pk]},
+        ]
+        definition = {
+            "key": f"m{i}",
+            "name": f"M{i}",
+            "visibility": scopes[i % 4],
+            "actions": [{"note": {"body": "x"}}],
+        }
+        macro_create(definition=definition, actor=desk.admin, now=now)
+
+    client = browser(desk.admin)
+    make(0)
+    few = count(lambda: client.get("/console/macros/"))
+    for i in range(1, 8):
+        make(i)
+    many = count(lambda: client.get("/console/macros/"))
+    assert few == many == MACROS

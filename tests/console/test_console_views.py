@@ -72,9 +72,11 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
         "/console/",
         "/console/round-robin/",
         "/console/direct-assignment/",
+        "/console/macros/",
         "/console/tokens/",
         "/console/round-robin/",
         "/console/direct-assignment/",
+        "/console/macros/",
         "/console/tokens/",
     ]
     assert "Apps and integrations" in html

@@ -56,6 +56,13 @@ SECTIONS: tuple[Section, ...] = (
         description=_("Send new tickets that match one condition straight to an agent or a team."),
         url_name="console:direct",
     ),
+    Section(
+        key="macros",
+        group=GROUPS[2],
+        label=_("Macros"),
+        description=_("Bundles of actions agents apply in one click; preview one on a ticket."),
+        url_name="console:macros",
+    ),
 )
 
 

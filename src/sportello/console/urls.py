@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import assignment, views
+from . import assignment, macros, views
 
 app_name = "console"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     *assignment.urlpatterns,
+    *macros.urlpatterns,
 ]
