@@ -182,3 +182,36 @@ def test_an_admin_previews_a_macro_on_a_ticket(
         phone_page.goto(url(path))
         no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{path} on a phone")
+
+
+def test_an_admin_previews_a_canned_response(
+    desk: Any, now: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, open_ticket: Any
+) -> None:
+    from sportello.notifications.canned import canned_create
+
+    canned = canned_create(
+        actor=desk.admin,
+        title="Order number, please",
+        body="Hello {{ requester.name }}, could you send us your order number?",
+        department_id=desk.books.pk,
+        now=now,
+    )
+    ticket = open_ticket("Where is my parcel?")
+    sign_in(page, desk.admin)
+    page.goto(url("/console/"))
+    page.locator(".console-cards").get_by_role("link", name="Canned responses").click()
+    page.wait_for_url(url("/console/canned-responses/"))
+    assert_accessible(page, context="the canned responses")
+    page.get_by_role("link", name="Order number, please").click()
+    page.get_by_label("Ticket number").fill(str(ticket.number))
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("Hello Alice Acme, could you send us your order number?").wait_for()
+    assert_accessible(page, context="a canned response's preview")
+    sign_in(phone_page, desk.admin)
+    for path in (
+        "/console/canned-responses/",
+        f"/console/canned-responses/{canned.pk}/?ticket={ticket.number}",
+    ):
+        phone_page.goto(url(path))
+        no_sideways_overflow(phone_page)
+        assert_accessible(phone_page, context=f"{path} on a phone")

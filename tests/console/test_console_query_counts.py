@@ -151,3 +151,25 @@ def test_the_macros_list_costs_a_fixed_number_of_statements(desk: Any, browser: 
         make(i)
     many = count(lambda: client.get("/console/macros/"))
     assert few == many == MACROS
+
+
+# session, user, the canned responses with their departments
+CANNED = 3
+
+
+def test_the_canned_responses_list_costs_a_fixed_number_of_statements(
+    desk: Any, browser: Any, now: Any
+) -> None:
+    from sportello.notifications.canned import canned_create
+
+    def make(i: int) -> None:
+        department = [desk.books.pk, desk.electronics.pk, None][i % 3]
+        canned_create(actor=desk.admin, title=f"C{i}", body="Hello", department_id=department, now=now)
+
+    client = browser(desk.admin)
+    make(0)
+    few = count(lambda: client.get("/console/canned-responses/"))
+    for i in range(1, 7):
+        make(i)
+    many = count(lambda: client.get("/console/canned-responses/"))
+    assert few == many == CANNED

@@ -73,10 +73,12 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
         "/console/round-robin/",
         "/console/direct-assignment/",
         "/console/macros/",
+        "/console/canned-responses/",
         "/console/tokens/",
         "/console/round-robin/",
         "/console/direct-assignment/",
         "/console/macros/",
+        "/console/canned-responses/",
         "/console/tokens/",
     ]
     assert "Apps and integrations" in html

@@ -17,6 +17,8 @@ from sportello.automation import macros
 from sportello.automation.models import Macro, MacroVersion
 from sportello.core import clock
 from sportello.core.errors import DomainError, NotFound
+from sportello.notifications import selectors as notification_selectors
+from sportello.notifications.canned import canned_render
 from sportello.tickets.models import Ticket
 from sportello.web.ticket_views.composer import _change_rows
 
@@ -108,16 +110,25 @@ def macro_detail(request: HttpRequest, key: str) -> HttpResponse:
     return _render(request, "console/macros/detail.html", context, status=status)
 
 
-def _preview(context: dict[str, Any], *, macro: Macro, user: Any) -> int:
-    """The preview on the ticket numbered `context["number"]` into the context; its status."""
+def _ticket_numbered(context: dict[str, Any]) -> Ticket | None:
+    """The ticket numbered `context["number"]`, put in the context; else None and the error."""
     try:
         number = int(context["number"])
     except ValueError:
         context["ticket_error"] = _("Type a ticket number, such as 1024.")
-        return 422
+        return None
     ticket = Ticket.objects.filter(number=number).only("pk", "number", "subject").first()
     if ticket is None:
         context["ticket_error"] = _("There is no ticket #%(number)s.") % {"number": number}
+        return None
+    context["ticket"] = ticket
+    return ticket
+
+
+def _preview(context: dict[str, Any], *, macro: Macro, user: Any) -> int:
+    """The preview on the ticket numbered `context["number"]` into the context; its status."""
+    ticket = _ticket_numbered(context)
+    if ticket is None:
         return 422
     context["ticket"] = ticket
     try:
@@ -133,7 +144,52 @@ def _preview(context: dict[str, Any], *, macro: Macro, user: Any) -> int:
     return 200
 
 
+# --------------------------------------------------------------------------------------------
+# Canned responses
+
+
+@admin_required
+@require_http_methods(["GET"])
+def canned_list(request: HttpRequest) -> HttpResponse:
+    """The canned responses shared with departments, and the admin's own."""
+    rows = list(notification_selectors.canned_list(principal=_me(request)))
+    context = {"section": "canned", "items": rows, "now": clock.now()}
+    return _render(request, "console/macros/canned_list.html", context)
+
+
+@admin_required
+@require_http_methods(["GET"])
+def canned_detail(request: HttpRequest, canned_id: int) -> HttpResponse:
+    """A canned response and (with `?ticket=<number>`) its text filled for that ticket."""
+    me = _me(request)
+    try:
+        canned = notification_selectors.canned_get(principal=me, canned_id=canned_id)
+    except NotFound:
+        raise Http404 from None
+    context: dict[str, Any] = {
+        "section": "canned",
+        "canned": canned,
+        "now": clock.now(),
+        "number": request.GET.get("ticket", "").strip().lstrip("#"),
+    }
+    status = 200
+    if context["number"]:
+        ticket = _ticket_numbered(context)
+        if ticket is None:
+            status = 422
+        else:
+            try:
+                context["rendered"] = canned_render(
+                    actor=me, canned_id=canned.pk, ticket_id=ticket.pk, now=clock.now()
+                )
+            except DomainError as exc:
+                context["preview_error"] = exc.message
+    return _render(request, "console/macros/canned_detail.html", context, status=status)
+
+
 urlpatterns = [
     path("macros/", macro_list, name="macros"),
     path("macros/<slug:key>/", macro_detail, name="macro"),
+    path("canned-responses/", canned_list, name="canned"),
+    path("canned-responses/<int:canned_id>/", canned_detail, name="canned_detail"),
 ]

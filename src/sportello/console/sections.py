@@ -63,6 +63,13 @@ SECTIONS: tuple[Section, ...] = (
         description=_("Bundles of actions agents apply in one click; preview one on a ticket."),
         url_name="console:macros",
     ),
+    Section(
+        key="canned",
+        group=GROUPS[2],
+        label=_("Canned responses"),
+        description=_("Reply texts agents insert into their answers; preview one on a ticket."),
+        url_name="console:canned",
+    ),
 )
 
 
