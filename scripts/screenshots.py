@@ -315,6 +315,18 @@ def scene_console_agents(page: Any, base: str) -> None:
     page.goto(f"{base}/console/people/agents/")
 
 
+def scene_console_round_robin(page: Any, base: str) -> None:
+    """The demo's Returns round robin in the Console: its form, and each member's load, status
+    and who gets the next ticket (one member online, one away)."""
+    from sportello.accounts.models import User
+    from sportello.automation.assignment import policy_get, policy_members
+
+    members = policy_members(policy=policy_get(key="returns-round-robin"))
+    for member, status in zip(members, ["online", "away"], strict=False):
+        User.objects.filter(pk=member.user.pk).update(status=status)
+    page.goto(f"{base}/console/round-robin/returns-round-robin/")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -334,6 +346,7 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-quarantine", DESKTOP, scene_console_quarantine, False),
     ("console-template-preview", DESKTOP, scene_console_template_preview, False),
     ("console-agents", DESKTOP, scene_console_agents, False),
+    ("console-round-robin", DESKTOP, scene_console_round_robin, True),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]

@@ -42,8 +42,8 @@ from django.db.models import Q, QuerySet
 
 from sportello.accounts.models import Role, Team, User
 from sportello.core.actors import Actor, ActorKind, Via
-from sportello.core.errors import NotFound, ValidationFailed
-from sportello.core.versioning import ConfigKind, register_kind, version_save
+from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.versioning import ConfigKind, register_kind, version_lock, version_save
 from sportello.engine import assignment as engine
 from sportello.engine import rules as engine_rules
 from sportello.engine.schema import RuleSchemaError
@@ -78,13 +78,40 @@ def policy_validate(definition: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def policy_save(
-    *, definition: Any, created_by: User | None, now: datetime, active: bool = True
+    *,
+    definition: Any,
+    created_by: User | None,
+    now: datetime,
+    active: bool = True,
+    expected_version: int | None = None,
 ) -> tuple[AssignmentPolicy, bool]:
     """Create the policy named by `definition["key"]` or add a version to it. Returns the policy
-    and whether anything was written (an identical definition and state write nothing)."""
+    and whether anything was written (an identical definition and state write nothing).
+
+    `expected_version`: the version the caller edited (0: the policy must be new). Checked under
+    the head's lock: a policy saved meanwhile (or a key taken meanwhile) is a Conflict, code
+    `stale_version` (or `policy_exists`), and nothing is written."""
     item = policy_validate(definition)
+    head: Any = None
+    if expected_version is not None:
+        head = version_lock(POLICIES, item["key"])
+        if head is not None and expected_version == 0:
+            raise Conflict("an assignment policy with this key exists", field="key", code="policy_exists")
+        if head is None and expected_version != 0:
+            raise NotFound("assignment policy not found")
+        if head is not None and head.version != expected_version:
+            raise Conflict(
+                f"the policy was saved meanwhile (your version {expected_version}, current {head.version})",
+                code="stale_version",
+            )
     saved = version_save(
-        POLICIES, key=item["key"], definition=item, created_by=created_by, now=now, active=active
+        POLICIES,
+        key=item["key"],
+        definition=item,
+        created_by=created_by,
+        now=now,
+        active=active,
+        **({} if expected_version is None else {"head": head}),
     )
     return saved.head, saved.written
 
@@ -125,6 +152,55 @@ def policy_parsed(policy: AssignmentPolicy) -> engine_rules.AssignmentPolicy:
         {"schema": SCHEMA, "assignment_policies": [policy.definition]}, specs={}
     )
     return doc.assignment_policies[0]
+
+
+def policy_list() -> QuerySet[AssignmentPolicy]:
+    """Every policy, active or not, by name."""
+    return AssignmentPolicy.objects.order_by("name", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLoad:
+    """A pool member as the policy sees them now: their status, their tickets counting toward
+    the cap, their place in the rotation, and whether (or why not) the next ticket goes to them."""
+
+    user: User
+    open_count: int
+    last_assigned_at: datetime | None
+    excluded_because: str | None  # "offline", "at capacity"; None: may take the next ticket
+    next: bool  # the next ticket of a department they all belong to goes to them
+
+
+def policy_members(*, policy: AssignmentPolicy) -> list[MemberLoad]:
+    """The policy's pool now, in one query: each member's load and status, and who would get
+    the next ticket (the choice the assigner makes, for a ticket every member may take)."""
+    parsed = policy_parsed(policy)
+    members = _pool_members(
+        parsed.pool, None, policy=policy, categories=parsed.count_categories, exclude=None
+    )
+    decision = engine.choose_agent(
+        [
+            engine.Candidate(
+                agent_id=m.user.pk,
+                online=m.user.status == "online",
+                open_count=m.open_count,
+                last_assigned_at=m.last_assigned_at,
+            )
+            for m in members
+        ],
+        parsed,
+    )
+    why = {c["agent"]: c["excluded_because"] for c in decision.considered}
+    return [
+        MemberLoad(
+            user=m.user,
+            open_count=m.open_count,
+            last_assigned_at=m.last_assigned_at,
+            excluded_because=why.get(m.user.pk),
+            next=m.user.pk == decision.agent_id,
+        )
+        for m in members
+    ]
 
 
 def backlog_list(*, policy: AssignmentPolicy, tickets: Any = None) -> list[AssignmentBacklog]:

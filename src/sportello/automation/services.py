@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, QuerySet
+from django.utils.text import slugify
 
 from sportello.accounts.models import User
-from sportello.core.errors import BadRequest, Conflict, ValidationFailed
+from sportello.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import (
     ConfigKind,
     register_kind,
@@ -208,6 +209,65 @@ RULES = register_kind(
         signature="rules",
     )
 )
+
+
+# -- direct assignment -------------------------------------------------------------------------
+
+# Event rules that assign a new, unassigned ticket matching one condition to an agent or a team
+# (the Console's "direct assignment"): ordinary event rules of this category, run in order.
+DIRECT_CATEGORY = "direct-assignment"
+DIRECT_ATTEMPTS = 50  # keys tried when concurrent creations take the same ones
+
+
+def direct_rules() -> QuerySet[Rule]:
+    """The direct-assignment rules, active or not, in the order they run."""
+    return Rule.objects.filter(kind=RuleKind.EVENT, category=DIRECT_CATEGORY).order_by("position", "id")
+
+
+def direct_rule_create(
+    *, name: str, when: dict[str, Any], assign: dict[str, int], created_by: User | None, now: datetime
+) -> Rule:
+    """A new event rule on `ticket.created`: when `when` holds, assign to `assign` (`{"agent":
+    id}` or `{"team": id}`), after the direct-assignment rules there are. Its key is made from the
+    name (`direct-<slug>`, then `-2`, `-3`, ... when taken, also by a concurrent creation)."""
+    base = "direct-" + (slugify(name)[:60].strip("-") or "rule")
+    for _attempt in range(DIRECT_ATTEMPTS):
+        taken = set(Rule.objects.filter(key__startswith=base).values_list("key", flat=True))
+        key, n = base, 2
+        while key in taken:
+            key, n = f"{base}-{n}", n + 1
+        last = direct_rules().aggregate(m=Max("position"))["m"]
+        definition = {
+            "key": key,
+            "name": name,
+            "category": DIRECT_CATEGORY,
+            "position": (last or 0) + 10,
+            "on": ["ticket.created"],
+            "when": when,
+            "actions": [{"assign": assign}],
+        }
+        try:
+            rule, _written = rule_save(
+                kind=RuleKind.EVENT, definition=definition, created_by=created_by, now=now, create=True
+            )
+        except Conflict:
+            continue  # the key was taken meanwhile: the next one
+        return rule
+    raise Conflict("many rules were created at once; try again")
+
+
+@transaction.atomic
+def direct_rule_set_active(*, key: str, active: bool, created_by: User | None, now: datetime) -> Rule:
+    """Turn a direct-assignment rule off (a new version, inactive; history kept) or on again."""
+    rule = version_lock(RULES, key)
+    if rule is None or rule.kind != RuleKind.EVENT or rule.category != DIRECT_CATEGORY:
+        raise NotFound("rule not found")
+    if not active:
+        return rule_deactivate(key=key, created_by=created_by, now=now)[0]
+    current = version_current(RULES, rule, key) or {}
+    return rule_save(
+        kind=RuleKind.EVENT, definition={**current, "active": True}, created_by=created_by, now=now
+    )[0]
 
 
 # -- lint --------------------------------------------------------------------------------------

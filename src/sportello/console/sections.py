@@ -153,6 +153,37 @@ SECTIONS: tuple[Section, ...] = (
         description=_("Customers' companies: their e-mail domains, tier and VIP flag."),
         url_name="console:organizations",
     ),
+    Section(
+        key="round-robin",
+        group=GROUPS[2],
+        label=_("Round robin"),
+        description=_(
+            "Assignment policies: who takes tickets in turn, how many each may hold, "
+            "and who gets the next one."
+        ),
+        url_name="console:policies",
+    ),
+    Section(
+        key="direct-assignment",
+        group=GROUPS[2],
+        label=_("Direct assignment"),
+        description=_("Send new tickets that match one condition straight to an agent or a team."),
+        url_name="console:direct",
+    ),
+    Section(
+        key="macros",
+        group=GROUPS[2],
+        label=_("Macros"),
+        description=_("Bundles of actions agents apply in one click; preview one on a ticket."),
+        url_name="console:macros",
+    ),
+    Section(
+        key="canned",
+        group=GROUPS[2],
+        label=_("Canned responses"),
+        description=_("Reply texts agents insert into their answers; preview one on a ticket."),
+        url_name="console:canned",
+    ),
 )
 
 

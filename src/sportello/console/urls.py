@@ -1,9 +1,11 @@
 from django.urls import path
 
 from . import (
+    assignment,
     channels,
     config_page,
     history,
+    macros,
     notification_templates,
     people,
     rules,
@@ -25,4 +27,6 @@ urlpatterns = [
     *notification_templates.urlpatterns,
     *webhooks.urlpatterns,
     *people.urlpatterns,
+    *assignment.urlpatterns,
+    *macros.urlpatterns,
 ]
