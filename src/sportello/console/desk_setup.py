@@ -264,8 +264,9 @@ def _saved_editor(
 @require_http_methods(["GET", "POST"])
 def department_layout(request: HttpRequest, department_id: int) -> HttpResponse:
     """GET: the layout as saved. POST: with `do=save`, save it (refused, with everything kept,
-    when someone saved it meanwhile); otherwise the editor redrawn with the move or addition
-    asked for, nothing saved."""
+    when someone saved it meanwhile); otherwise the editor and its preview redrawn as the admin
+    left them, with the move or addition asked for, nothing saved (HTMX posts this on every
+    change and swaps the editor in place)."""
     department = _department(request, department_id)
     fields = _active_fields()
     if request.method != "POST":
@@ -315,24 +316,10 @@ def department_layout(request: HttpRequest, department_id: int) -> HttpResponse:
     return redirect("console:department_layout", department_id=department.pk)
 
 
-@admin_required
-@require_http_methods(["POST"])
-def department_layout_preview(request: HttpRequest, department_id: int) -> HttpResponse:
-    """The preview alone, for the layout as the editor holds it (nothing saved)."""
-    department = _department(request, department_id)
-    editor = editor_from_post(request.POST, _active_fields())
-    return _render(request, f"{LAYOUT}#preview", _layout_context(department, editor))
-
-
 urlpatterns = [
     path("departments/", departments, name="departments"),
     path("departments/<int:department_id>/", department_edit, name="department_edit"),
     path("departments/<int:department_id>/layout/", department_layout, name="department_layout"),
-    path(
-        "departments/<int:department_id>/layout/preview/",
-        department_layout_preview,
-        name="department_layout_preview",
-    ),
     path("statuses/", statuses, name="statuses"),
     path("fields/", fields, name="fields"),
     path("fields/new/", field_new, name="field_new"),
