@@ -56,8 +56,10 @@ def _department(request: HttpRequest, department_id: int) -> Department:
 
 
 def _departments_page(request: HttpRequest, form: DepartmentForm, *, status: int = 200) -> HttpResponse:
-    rows = account_selectors.department_list(user=_me(request)).annotate(
-        layout_count=Count("layout_fields", filter=Q(layout_fields__field__is_active=True))
+    rows = (
+        account_selectors.department_list(user=_me(request))
+        .annotate(layout_count=Count("layout_fields", filter=Q(layout_fields__field__is_active=True)))
+        .order_by("name", "id")  # (a model's ordering does not apply to an aggregate's query)
     )
     context = {"section": "departments", "departments": list(rows), "form": form, "now": clock.now()}
     return _render(request, "console/desk/departments.html", context, status=status)
