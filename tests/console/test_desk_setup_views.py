@@ -30,7 +30,7 @@ def _path(path: str, desk: Any) -> str:
     return path.format(books=desk.books.pk, field=field.pk)
 
 
-def layout_post(department: Department, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+def layout_post(department: Department, rows: list[Any], **extra: Any) -> dict[str, Any]:
     """The editor's post for `rows` (each: key, and optionally req, cust, vals, later)."""
     saved = layout_get(department=department)
     data: dict[str, Any] = {"fingerprint": layout_fingerprint(saved), "row": [r["key"] for r in rows]}
