@@ -411,3 +411,36 @@ def test_unknown_keys_in_a_post_are_dropped(desk: Any, layouts: Any, browser: An
     r = browser(desk.admin).post(f"/console/departments/{desk.books.pk}/layout/", data)
     assert r.status_code == 302
     assert [x.field.key for x in LayoutField.objects.filter(department=desk.books)] == ["gift"]
+
+
+def test_a_stale_field_edit_keeps_what_was_typed_and_shows_what_was_saved(
+    desk: Any, layouts: Any, browser: Any
+) -> None:
+    from sportello.tickets.fields_services import custom_field_update, field_fingerprint
+
+    field = CustomField.objects.get(key="order_number")
+    seen = field_fingerprint(field)
+    # meanwhile someone else renames it
+    custom_field_update(actor=desk.admin, field=field, label="Order reference")
+    client = browser(desk.admin)
+    typed = {
+        "label": "Order no.",
+        "description": "Typed help",
+        "position": "0",
+        "is_active": "on",
+        "seen": seen,
+    }
+    r = client.post(f"/console/fields/{field.pk}/", typed)
+    assert r.status_code == 409
+    html = r.content.decode()
+    assert "Someone saved this field since you opened it." in html
+    assert "Order reference" in html  # what they saved
+    assert 'value="Order no."' in html  # what was typed
+    assert "Typed help" in html
+    field.refresh_from_db()
+    assert field.label == "Order reference"
+    # saving again (with the fingerprint the answer carries) replaces it
+    typed["seen"] = r.context["form"].data["seen"]
+    assert client.post(f"/console/fields/{field.pk}/", typed).status_code == 302
+    field.refresh_from_db()
+    assert (field.label, field.description) == ("Order no.", "Typed help")

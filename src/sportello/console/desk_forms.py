@@ -25,6 +25,7 @@ from sportello.tickets.fields_services import (
     OPTIONS_MAX,
     FieldOption,
     LayoutRowSpec,
+    field_fingerprint,
 )
 from sportello.tickets.models import CustomField, FieldType, LayoutField, Requirement
 
@@ -185,6 +186,7 @@ class FieldForm(forms.Form):
                     "description": field.description,
                     "position": field.position,
                     "is_active": field.is_active,
+                    "seen": field_fingerprint(field),
                 },
             )
         super().__init__(*args, **kwargs)
@@ -195,6 +197,7 @@ class FieldForm(forms.Form):
             for name in ("key", "type"):
                 self.fields[name].disabled = True
                 self.fields[name].required = False
+            self.fields["seen"] = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
             self.fields["is_active"] = forms.BooleanField(
                 label=_("Active"),
                 required=False,

@@ -212,7 +212,42 @@ def field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
             description=cd["description"],
             position=cd["position"],
             is_active=cd["is_active"],
+            expected=cd["seen"] or None,
         )
+    except Conflict as exc:
+        if exc.code != "stale_field":
+            return _field_page(request, form, status=attach(form, exc))
+        # Someone saved it meanwhile: what they saved, beside what was typed (kept); saving
+        # again replaces it.
+        current = fields_services.custom_field_get(user=_me(request), ref=str(field_id))
+        saved = FieldForm(field=current)
+        data = request.POST.copy()
+        data["seen"] = fields_services.field_fingerprint(current)
+        form = FieldForm(data, field=current)
+        form.is_valid()
+        form.add_error(
+            None,
+            _(
+                "Someone saved this field since you opened it. Your changes are still here; "
+                "save again to replace theirs."
+            ),
+        )
+        # Each attribute whose saved value differs from what was typed, with the saved value.
+        changed: list[tuple[Any, Any]] = [
+            (form.fields[name].label, saved.initial.get(name))
+            for name in ("label", "options", "description", "position")
+            if str(saved.initial.get(name) or "").strip() != str(data.get(name, "")).strip()
+        ]
+        if current.is_active != (data.get("is_active") == "on"):
+            changed.append((form.fields["is_active"].label, current.is_active))
+        context = {
+            "section": "fields",
+            "form": form,
+            "field": current,
+            "choice_types": CHOICE_TYPES,
+            "changed": changed,
+        }
+        return _render(request, "console/desk/field_form.html", context, status=409)
     except DomainError as exc:
         return _field_page(request, form, status=attach(form, exc))
     messages.success(request, _("Field “%(label)s” saved.") % {"label": field.label})

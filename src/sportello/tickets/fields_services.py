@@ -118,6 +118,14 @@ def layout_get(*, department: Department) -> list[LayoutField]:
     return list(LayoutField.objects.filter(department=department).select_related("field"))
 
 
+def field_fingerprint(field: CustomField) -> str:
+    """A short digest of a field's changeable attributes: a form carries the one it was drawn
+    from, so a save over a change someone made meanwhile is refused
+    (`custom_field_update(expected=...)`)."""
+    shape = [field.label, field.options, field.description, field.position, field.is_active]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+
 def layout_fingerprint(rows: Sequence[LayoutField]) -> str:
     """A short digest of a layout as saved (its fields, in order, with their requirements and
     values): a form carries the one it was drawn from, so a save over a layout someone else
@@ -229,12 +237,16 @@ def custom_field_update(
     description: str | None = None,
     position: int | None = None,
     is_active: bool | None = None,
+    expected: str | None = None,
 ) -> CustomField:
     """Change a field; `None` leaves an attribute as it is. `key` and `type` may be sent only
     with their current values. `options` replaces the list (see the module notes on removing
-    an option a layout allows)."""
+    an option a layout allows). `expected`: the `field_fingerprint` the caller saw; when the
+    field changed since, the change is refused (a Conflict "stale_field")."""
     require_admin(actor)
     field = CustomField.objects.select_for_update().get(pk=field.pk)
+    if expected is not None and field_fingerprint(field) != expected:
+        raise Conflict("the field changed since it was read", code="stale_field")
     if key is not None and key != field.key:
         raise ValidationFailed("a field's key cannot be changed", field="key")
     if type is not None and type != field.type:
