@@ -414,3 +414,21 @@ def test_a_layout_replaced_over_another_save_is_refused(desk: Any, layouts: Any)
         actor=desk.admin, department=desk.books, rows=[LayoutRowSpec("order_number")], expected=now
     )
     assert [r.field.key for r in rows] == ["order_number"]
+
+
+def test_a_field_changed_over_another_change_is_refused(desk: Any, layouts: Any) -> None:
+    from sportello.core.errors import Conflict
+    from sportello.tickets.fields_services import custom_field_get, custom_field_update, field_fingerprint
+
+    field = custom_field_get(user=desk.admin, ref="order_number")
+    seen = field_fingerprint(field)
+    custom_field_update(actor=desk.admin, field=field, description="Theirs")
+    with pytest.raises(Conflict) as refused:
+        custom_field_update(actor=desk.admin, field=field, label="Mine", expected=seen)
+    assert refused.value.code == "stale_field"
+    field.refresh_from_db()
+    assert (field.label, field.description) == ("Order number", "Theirs")
+    updated = custom_field_update(
+        actor=desk.admin, field=field, label="Mine", expected=field_fingerprint(field)
+    )
+    assert updated.label == "Mine"
