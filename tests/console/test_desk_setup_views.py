@@ -444,3 +444,12 @@ def test_a_stale_field_edit_keeps_what_was_typed_and_shows_what_was_saved(
     assert client.post(f"/console/fields/{field.pk}/", typed).status_code == 302
     field.refresh_from_db()
     assert (field.label, field.description) == ("Order no.", "Typed help")
+
+
+def test_the_field_picked_to_add_stays_picked_when_the_editor_is_redrawn(
+    desk: Any, layouts: Any, browser: Any
+) -> None:
+    data = layout_post(desk.books, [{"key": "order_number"}], add="product_code")
+    r = browser(desk.admin).post(f"/console/departments/{desk.books.pk}/layout/", data)
+    assert r.status_code == 200
+    assert '<option value="product_code" selected>' in r.content.decode()

@@ -313,6 +313,7 @@ class LayoutEditor:
     fingerprint: str
     errors: dict[str, str]
     top_error: str = ""
+    add_choice: str = ""  # the field picked in "Add a field", kept while not added yet
 
     def specs(self) -> list[LayoutRowSpec]:
         return [r.spec() for r in self.rows]
@@ -395,6 +396,8 @@ def editor_from_post(data: Any, fields: Sequence[CustomField]) -> LayoutEditor:
         if field is not None and field.key not in {s.key for s in states}:
             states.append(LayoutRowState(field=field))
     editor = _with_addable(states, fields, str(data.get("fingerprint", ""))[:64])
+    if data.get("do") != "add":
+        editor.add_choice = str(data.get("add", ""))
     for s in states:
         if s.limited and not s.allowed:
             s.error = editor.errors[s.key] = gettext("Tick at least one value of %(label)s.") % {
