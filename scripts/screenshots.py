@@ -327,6 +327,21 @@ def scene_console_round_robin(page: Any, base: str) -> None:
     page.goto(f"{base}/console/round-robin/returns-round-robin/")
 
 
+def scene_console_layout_preview(page: Any, base: str) -> None:
+    """The Console's layout editor for Electronics (signed in as the demo admin): the subcategory
+    moved to the top by its button, with the preview of the ticket form as an agent and as a
+    customer see it, redrawn as the layout changes (nothing saved)."""
+    from sportello.accounts.models import Department
+
+    electronics = Department.objects.get(name="Electronics")
+    page.goto(f"{base}/console/departments/{electronics.pk}/layout/")
+    page.locator("#row-subcategory").get_by_role("button", name="Move Subcategory up").click()
+    page.locator(".layout-row:first-child#row-subcategory").wait_for()
+    row = page.locator("#row-subcategory")
+    row.get_by_label("Required of customers on their form").check()
+    page.locator("#layout-preview .preview-required").wait_for()
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -347,6 +362,7 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-template-preview", DESKTOP, scene_console_template_preview, False),
     ("console-agents", DESKTOP, scene_console_agents, False),
     ("console-round-robin", DESKTOP, scene_console_round_robin, True),
+    ("console-layout-preview", DESKTOP, scene_console_layout_preview, True),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]

@@ -386,3 +386,49 @@ def test_a_field_required_of_agents_on_every_change_binds_agents_not_customers(s
     data = {"subject": "About my order", "description": "Please help.", "department_id": story.books.pk}
     outcome = services.ticket_open(principal=story.alice, via=Via.PORTAL, data=data, now=NOW)
     assert outcome.ticket.custom_fields == {}
+
+
+def test_a_layout_replaced_over_another_save_is_refused(desk: Any, layouts: Any) -> None:
+    """`expected`: the fingerprint of the layout the caller read; a save meanwhile refuses the
+    replacement (a Conflict "stale_layout") and leaves the layout as the other save left it."""
+    from sportello.core.errors import Conflict
+    from sportello.tickets.fields_services import (
+        LayoutRowSpec,
+        layout_fingerprint,
+        layout_get,
+        layout_replace,
+    )
+
+    seen = layout_fingerprint(layout_get(department=desk.books))
+    assert seen == layout_fingerprint(layout_get(department=desk.books))  # stable
+    assert seen != layout_fingerprint(layout_get(department=desk.electronics))
+    layout_replace(actor=desk.admin, department=desk.books, rows=[LayoutRowSpec("gift")])
+    with pytest.raises(Conflict) as refused:
+        layout_replace(
+            actor=desk.admin, department=desk.books, rows=[LayoutRowSpec("order_number")], expected=seen
+        )
+    assert refused.value.code == "stale_layout"
+    assert [r.field.key for r in layout_get(department=desk.books)] == ["gift"]
+    now = layout_fingerprint(layout_get(department=desk.books))
+    rows = layout_replace(
+        actor=desk.admin, department=desk.books, rows=[LayoutRowSpec("order_number")], expected=now
+    )
+    assert [r.field.key for r in rows] == ["order_number"]
+
+
+def test_a_field_changed_over_another_change_is_refused(desk: Any, layouts: Any) -> None:
+    from sportello.core.errors import Conflict
+    from sportello.tickets.fields_services import custom_field_get, custom_field_update, field_fingerprint
+
+    field = custom_field_get(user=desk.admin, ref="order_number")
+    seen = field_fingerprint(field)
+    custom_field_update(actor=desk.admin, field=field, description="Theirs")
+    with pytest.raises(Conflict) as refused:
+        custom_field_update(actor=desk.admin, field=field, label="Mine", expected=seen)
+    assert refused.value.code == "stale_field"
+    field.refresh_from_db()
+    assert (field.label, field.description) == ("Order number", "Theirs")
+    updated = custom_field_update(
+        actor=desk.admin, field=field, label="Mine", expected=field_fingerprint(field)
+    )
+    assert updated.label == "Mine"

@@ -29,7 +29,7 @@ from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import version_diff
 from sportello.web.labels import CATEGORY_LABELS, CHANNEL_LABELS
 
-from .views import _me, _render, admin_required
+from .views import admin_required, current_admin, render_console
 
 RESERVED_KEYS = frozenset({"new"})  # the new policy's page
 POOL_CHOICES = [
@@ -244,7 +244,7 @@ def policies(request: HttpRequest) -> HttpResponse:
         }
         for p in rows
     ]
-    return _render(
+    return render_console(
         request,
         "console/assignment/policies.html",
         {"section": "round-robin", "items": items, "now": clock.now()},
@@ -267,7 +267,7 @@ def _editor(
         "stale": stale,
         "now": clock.now(),
     }
-    return _render(request, "console/assignment/policy_edit.html", context, status=status)
+    return render_console(request, "console/assignment/policy_edit.html", context, status=status)
 
 
 def _members(policy: AssignmentPolicy) -> list[dict[str, Any]]:
@@ -305,7 +305,7 @@ def _save(
     try:
         saved, written = assignment.policy_save(
             definition=form.definition(key),
-            created_by=_me(request),
+            created_by=current_admin(request),
             now=clock.now(),
             active=bool(form.cleaned_data.get("active")),
             expected_version=expected,
@@ -513,7 +513,7 @@ def _direct_page(request: HttpRequest, form: DirectForm, *, status: int = 200) -
         when, who = _direct_summary(version.definition if version else {}, names)
         items.append({"rule": rule, "when": when, "who": who})
     context = {"section": "direct-assignment", "form": form, "items": items, "now": clock.now()}
-    return _render(request, "console/assignment/direct.html", context, status=status)
+    return render_console(request, "console/assignment/direct.html", context, status=status)
 
 
 @admin_required
@@ -535,7 +535,7 @@ def direct(request: HttpRequest) -> HttpResponse:
             name=name,
             when=form.when(),
             assign={target: form.cleaned_data[target]},
-            created_by=_me(request),
+            created_by=current_admin(request),
             now=clock.now(),
         )
     except ValidationFailed as exc:
@@ -556,7 +556,9 @@ def direct_toggle(request: HttpRequest, key: str) -> HttpResponse:
     """Turn a direct-assignment rule off (a new version, inactive) or on again."""
     on = request.POST.get("active") == "1"
     try:
-        rule = services.direct_rule_set_active(key=key, active=on, created_by=_me(request), now=clock.now())
+        rule = services.direct_rule_set_active(
+            key=key, active=on, created_by=current_admin(request), now=clock.now()
+        )
     except NotFound:
         raise Http404 from None
     if on:

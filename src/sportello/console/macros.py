@@ -22,7 +22,7 @@ from sportello.notifications.canned import canned_render
 from sportello.tickets.models import Ticket
 from sportello.web.ticket_views.composer import _change_rows
 
-from .views import _me, _render, admin_required
+from .views import admin_required, current_admin, render_console
 
 ACTION_LABELS = {
     "set": gettext_lazy("Set a field"),
@@ -72,7 +72,7 @@ def _current(rows: list[Macro]) -> dict[int, dict[str, Any]]:
 @require_http_methods(["GET"])
 def macro_list(request: HttpRequest) -> HttpResponse:
     rows = list(
-        macros.macro_list_for(agent=_me(request)).select_related(
+        macros.macro_list_for(agent=current_admin(request)).select_related(
             "owner_user", "owner_team", "owner_department"
         )
     )
@@ -80,7 +80,7 @@ def macro_list(request: HttpRequest) -> HttpResponse:
     items = [
         {"macro": m, "available_to": _available_to(m), "does": _does(current.get(m.pk, {}))} for m in rows
     ]
-    return _render(
+    return render_console(
         request, "console/macros/list.html", {"section": "macros", "items": items, "now": clock.now()}
     )
 
@@ -89,7 +89,7 @@ def macro_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def macro_detail(request: HttpRequest, key: str) -> HttpResponse:
     """The macro, what it does, and (with `?ticket=<number>`) its preview on that ticket."""
-    me = _me(request)
+    me = current_admin(request)
     try:
         macro = macros.macro_get_for(agent=me, key=key)
     except NotFound:
@@ -107,7 +107,7 @@ def macro_detail(request: HttpRequest, key: str) -> HttpResponse:
     status = 200
     if context["number"]:
         status = _preview(context, macro=macro, user=me)
-    return _render(request, "console/macros/detail.html", context, status=status)
+    return render_console(request, "console/macros/detail.html", context, status=status)
 
 
 def _ticket_numbered(context: dict[str, Any]) -> Ticket | None:
@@ -152,16 +152,16 @@ def _preview(context: dict[str, Any], *, macro: Macro, user: Any) -> int:
 @require_http_methods(["GET"])
 def canned_list(request: HttpRequest) -> HttpResponse:
     """The canned responses shared with departments, and the admin's own."""
-    rows = list(notification_selectors.canned_list(principal=_me(request)))
+    rows = list(notification_selectors.canned_list(principal=current_admin(request)))
     context = {"section": "canned", "items": rows, "now": clock.now()}
-    return _render(request, "console/macros/canned_list.html", context)
+    return render_console(request, "console/macros/canned_list.html", context)
 
 
 @admin_required
 @require_http_methods(["GET"])
 def canned_detail(request: HttpRequest, canned_id: int) -> HttpResponse:
     """A canned response and (with `?ticket=<number>`) its text filled for that ticket."""
-    me = _me(request)
+    me = current_admin(request)
     try:
         canned = notification_selectors.canned_get(principal=me, canned_id=canned_id)
     except NotFound:
@@ -184,7 +184,7 @@ def canned_detail(request: HttpRequest, canned_id: int) -> HttpResponse:
                 )
             except DomainError as exc:
                 context["preview_error"] = exc.message
-    return _render(request, "console/macros/canned_detail.html", context, status=status)
+    return render_console(request, "console/macros/canned_detail.html", context, status=status)
 
 
 urlpatterns = [

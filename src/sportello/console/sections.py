@@ -184,6 +184,30 @@ SECTIONS: tuple[Section, ...] = (
         description=_("Reply texts agents insert into their answers; preview one on a ticket."),
         url_name="console:canned",
     ),
+    Section(
+        key="departments",
+        group=GROUPS[2],
+        label=_("Departments and layouts"),
+        description=_(
+            "The desk's departments and, for each, the fields of its tickets: order, required, "
+            "picklist values, with a preview."
+        ),
+        url_name="console:departments",
+    ),
+    Section(
+        key="fields",
+        group=GROUPS[2],
+        label=_("Custom fields"),
+        description=_("The ticket fields the desk adds to its own: text, numbers, dates, picklists."),
+        url_name="console:fields",
+    ),
+    Section(
+        key="statuses",
+        group=GROUPS[2],
+        label=_("Statuses"),
+        description=_("The statuses tickets move through, each in its fixed category."),
+        url_name="console:statuses",
+    ),
 )
 
 

@@ -4,6 +4,7 @@ from . import (
     assignment,
     channels,
     config_page,
+    desk_setup,
     history,
     macros,
     notification_templates,
@@ -29,4 +30,5 @@ urlpatterns = [
     *people.urlpatterns,
     *assignment.urlpatterns,
     *macros.urlpatterns,
+    *desk_setup.urlpatterns,
 ]

@@ -28,6 +28,8 @@ Only admins write; `actor=None` is the system itself (set-up, demo data, tests).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,6 +116,25 @@ def department_for_layout(*, user: User, department_id: int) -> Department:
 
 def layout_get(*, department: Department) -> list[LayoutField]:
     return list(LayoutField.objects.filter(department=department).select_related("field"))
+
+
+def field_fingerprint(field: CustomField) -> str:
+    """A short digest of a field's changeable attributes: a form carries the one it was drawn
+    from, so a save over a change someone made meanwhile is refused
+    (`custom_field_update(expected=...)`)."""
+    shape = [field.label, field.options, field.description, field.position, field.is_active]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+
+def layout_fingerprint(rows: Sequence[LayoutField]) -> str:
+    """A short digest of a layout as saved (its fields, in order, with their requirements and
+    values): a form carries the one it was drawn from, so a save over a layout someone else
+    saved meanwhile is refused (`layout_replace(expected=...)`)."""
+    shape = [
+        [r.field_id, r.required, r.required_from_customer, r.position, r.allowed_values]
+        for r in sorted(rows, key=lambda r: (r.position, r.pk or 0))
+    ]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,12 +237,16 @@ def custom_field_update(
     description: str | None = None,
     position: int | None = None,
     is_active: bool | None = None,
+    expected: str | None = None,
 ) -> CustomField:
     """Change a field; `None` leaves an attribute as it is. `key` and `type` may be sent only
     with their current values. `options` replaces the list (see the module notes on removing
-    an option a layout allows)."""
+    an option a layout allows). `expected`: the `field_fingerprint` the caller saw; when the
+    field changed since, the change is refused (a Conflict "stale_field")."""
     require_admin(actor)
     field = CustomField.objects.select_for_update().get(pk=field.pk)
+    if expected is not None and field_fingerprint(field) != expected:
+        raise Conflict("the field changed since it was read", code="stale_field")
     if key is not None and key != field.key:
         raise ValidationFailed("a field's key cannot be changed", field="key")
     if type is not None and type != field.type:
@@ -287,10 +312,16 @@ def _check_removed_options(field: CustomField, kept: set[str]) -> None:
 
 @transaction.atomic
 def layout_replace(
-    *, actor: User | None, department: Department, rows: Sequence[LayoutRowSpec]
+    *,
+    actor: User | None,
+    department: Department,
+    rows: Sequence[LayoutRowSpec],
+    expected: str | None = None,
 ) -> list[LayoutField]:
     """Replace a department's whole layout with `rows`. Errors name the row: `fields.<i>.field`
     for an unknown or repeated key, `fields.<key>.allowed_values` for a bad value list.
+    `expected`: the `layout_fingerprint` of the layout the caller saw; when the saved one
+    differs (someone saved meanwhile) the replacement is refused, a Conflict "stale_layout".
 
     Tickets already in the department keep their values; the new rules apply to them on their
     next change (the pipeline re-checks carried-over values against the layout)."""
@@ -299,6 +330,8 @@ def layout_replace(
         raise ValidationFailed(f"a layout holds at most {LAYOUT_ROWS_MAX} fields", field="fields")
     # Serialise concurrent replacements of the same layout.
     Department.objects.select_for_update().filter(pk=department.pk).first()
+    if expected is not None and layout_fingerprint(layout_get(department=department)) != expected:
+        raise Conflict("the layout changed since it was read", field="fields", code="stale_layout")
     keys = [r.field for r in rows]
     wanted = [k for k in keys if isinstance(k, str) and KEY_PATTERN.match(k)]  # never query with junk
     defs = {f.key: f for f in CustomField.objects.filter(key__in=wanted)}
