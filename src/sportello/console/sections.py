@@ -39,6 +39,16 @@ SECTIONS: tuple[Section, ...] = (
         ),
         url_name="console:tokens",
     ),
+    Section(
+        key="blueprints",
+        group=GROUPS[2],
+        label=_("Blueprints"),
+        description=_(
+            "A department's process as states and transitions: who moves a ticket on, "
+            "what they must fill in, how long each step may take."
+        ),
+        url_name="console:blueprints",
+    ),
 )
 
 

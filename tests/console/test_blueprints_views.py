@@ -1,0 +1,287 @@
+"""The Console's blueprints: the list (with each blueprint's states and tickets in it), the editor
+(rows of states and transitions saved as a new version through the blueprint kind's save, its
+flowchart redrawn from the draft, errors next to their fields, a save made meanwhile reported
+with what was typed kept) and the dashboard. Admins only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from sportello.blueprints.models import Blueprint, BlueprintVersion
+from sportello.blueprints.services import blueprint_save
+
+PAGES = ["/console/blueprints/", "/console/blueprints/new/edit/", "/console/blueprints/warranty/edit/",
+         "/console/blueprints/warranty/dashboard/"]  # fmt: skip
+
+
+def warranty(desk: Any, **overrides: Any) -> dict[str, Any]:
+    return {
+        "key": "warranty",
+        "name": "Warranty claim",
+        "department": desk.electronics.pk,
+        "states": [
+            {"key": "received", "name": "Received", "status": "open"},
+            {"key": "inspecting", "name": "Inspecting", "status": "pending", "time_limit": "2d"},
+            {"key": "replaced", "name": "Replaced", "status": "solved", "terminal": True},
+            {"key": "rejected", "name": "Rejected", "status": "closed", "terminal": True},
+        ],
+        "transitions": [
+            {"key": "inspect", "name": "Inspect", "from": "received", "to": "inspecting"},
+            {
+                "key": "replace",
+                "name": "Replace",
+                "from": "inspecting",
+                "to": "replaced",
+                "owners": {"roles": ["agent"]},
+                "during": {"fields": [{"field": "ticket.subject", "required": True, "min_length": 3}]},
+                "after": [{"add_tags": ["replaced"]}],
+            },
+            {"key": "reject", "name": "Reject", "from": "inspecting", "to": "rejected"},
+        ],
+        **overrides,
+    }
+
+
+@pytest.fixture
+def saved(desk: Any, now: Any) -> Blueprint:
+    row, _ = blueprint_save(definition=warranty(desk), actor=desk.admin, now=now)
+    return row
+
+
+def form_of(desk: Any, **changes: Any) -> dict[str, Any]:
+    """The editor's form for the warranty blueprint, as a browser posts it."""
+    data: dict[str, Any] = {
+        "version": "0",
+        "key": "warranty",
+        "name": "Warranty claim",
+        "department": str(desk.electronics.pk),
+        "priority": "0",
+        "active": "on",
+        "entry": "",
+        "s-count": "4",
+        "t-count": "3",
+        "s-0-name": "Received", "s-0-key": "received", "s-0-status": "open", "s-0-initial": "on",
+        "s-1-name": "Inspecting", "s-1-key": "inspecting", "s-1-status": "pending", "s-1-time_limit": "2d",
+        "s-2-name": "Replaced", "s-2-key": "replaced", "s-2-status": "solved", "s-2-terminal": "on",
+        "s-3-name": "Rejected", "s-3-key": "rejected", "s-3-status": "closed", "s-3-terminal": "on",
+        "t-0-name": "Inspect", "t-0-from": ["s0"], "t-0-to": "s1",
+        "t-1-name": "Replace", "t-1-from": ["s1"], "t-1-to": "s2", "t-1-roles": ["agent"],
+        "t-1-fields": ["ticket.subject"],
+        "t-2-name": "Reject", "t-2-from": ["s1"], "t-2-to": "s3",
+        "action": "save",
+    }  # fmt: skip
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("role", ["agent", "light", "outsider"])
+def test_only_admins_see_the_blueprint_pages(
+    desk: Any, browser: Any, settings: Any, saved: Any, path: str, role: str
+) -> None:
+    settings.DEBUG = False
+    r = browser(getattr(desk, role)).get(path.replace("/new/edit/", "/new/"))
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/console/blueprints/new/"])
+def test_the_signed_out_go_to_the_login_page(db: Any, path: str) -> None:
+    r = Client().get(path)
+    assert r.status_code == 302
+    assert r["Location"].startswith("/login/")
+
+
+def test_an_agent_cannot_save_or_preview(desk: Any, browser: Any, saved: Any) -> None:
+    client = browser(desk.agent)
+    assert client.post("/console/blueprints/new/", form_of(desk, key="other")).status_code == 403
+    assert client.post("/console/blueprints/warranty/edit/", form_of(desk)).status_code == 403
+    assert client.post("/console/blueprints/preview/", form_of(desk)).status_code == 403
+    assert not Blueprint.objects.filter(key="other").exists()
+    assert Blueprint.objects.get(key="warranty").version == 1
+
+
+def test_the_list_shows_each_blueprint_with_its_figures(desk: Any, browser: Any, saved: Any) -> None:
+    r = browser(desk.admin).get("/console/blueprints/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "Warranty claim" in html
+    assert "Electronics" in html
+    (row,) = r.context["rows"]
+    assert (row.states, row.active_tickets, row.entry) == (4, 0, None)
+    assert 'href="/console/blueprints/warranty/dashboard/"' in html
+    assert 'href="/console/blueprints/new/"' in html
+
+
+def test_the_empty_list_says_what_to_do(desk: Any, browser: Any) -> None:
+    html = browser(desk.admin).get("/console/blueprints/").content.decode()
+    assert "No blueprint yet" in html
+
+
+def test_an_admin_creates_a_blueprint_from_the_form(desk: Any, browser: Any) -> None:
+    r = browser(desk.admin).post("/console/blueprints/new/", form_of(desk))
+    assert r.status_code == 302
+    assert r["Location"] == "/console/blueprints/warranty/edit/"
+    row = Blueprint.objects.get(key="warranty")
+    version = BlueprintVersion.objects.get(blueprint=row, version=1)
+    assert version.created_by_id == desk.admin.pk
+    d = version.definition
+    assert [s["key"] for s in d["states"]] == ["received", "inspecting", "replaced", "rejected"]
+    assert d["initial"] == ["received"]
+    assert d["states"][1]["time_limit"] == "2d"
+    replace = d["transitions"][1]
+    assert (replace["key"], replace["from"], replace["to"]) == ("replace", "inspecting", "replaced")
+    assert replace["owners"]["roles"] == ["agent"]
+    assert replace["during"]["fields"] == [{"field": "ticket.subject", "required": True}]
+
+
+def test_the_editor_shows_a_saved_blueprint_and_keeps_what_it_does_not_show(
+    desk: Any, browser: Any, saved: Any
+) -> None:
+    client = browser(desk.admin)
+    r = client.get("/console/blueprints/warranty/edit/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "<svg" in html
+    assert "Inspecting" in html
+    draft = r.context["draft"]
+    assert draft.version == 1
+    assert draft.transitions[1].fields == ["ticket.subject"]
+    assert draft.transitions[1].sources == ["s1"]
+    assert draft.transitions[1].to == "s2"
+    # Rename a state and save: the transitions follow it; the actions and the input's rule stay.
+    post = form_of(desk, version="1", **{"s-1-name": "Under inspection", "s-1-key": "inspection",
+                                         "t-1-extra": draft.transitions[1].extra})  # fmt: skip
+    r = client.post("/console/blueprints/warranty/edit/", post)
+    assert r.status_code == 302
+    d = BlueprintVersion.objects.get(blueprint__key="warranty", version=2).definition
+    assert d["states"][1]["key"] == "inspection"
+    assert d["transitions"][0]["to"] == "inspection"
+    assert d["transitions"][1]["from"] == "inspection"
+    assert d["transitions"][1]["after"] == [{"add_tags": ["replaced"]}]
+    assert d["transitions"][1]["during"]["fields"] == [
+        {"field": "ticket.subject", "required": True, "min_length": 3}
+    ]
+
+
+def test_saving_the_same_definition_writes_nothing(desk: Any, browser: Any, saved: Any) -> None:
+    client = browser(desk.admin)
+    draft = client.get("/console/blueprints/warranty/edit/").context["draft"]
+    post = form_of(desk, version="1", **{"t-1-extra": draft.transitions[1].extra,
+                                         "t-1-fields": ["ticket.subject"]})  # fmt: skip
+    r = client.post("/console/blueprints/warranty/edit/", post, follow=True)
+    assert Blueprint.objects.get(key="warranty").version == 1
+    assert "Nothing changed" in r.content.decode()
+
+
+def test_bad_input_is_shown_next_to_its_field_and_kept(desk: Any, browser: Any) -> None:
+    post = form_of(desk, **{"s-1-time_limit": "two days", "t-2-to": ""})
+    r = browser(desk.admin).post("/console/blueprints/new/", post)
+    assert r.status_code == 422
+    draft = r.context["draft"]
+    assert draft.states[1].errors.get("time_limit") or draft.transitions[2].errors.get("to")
+    html = r.content.decode()
+    assert 'value="two days"' in html
+    assert 'aria-invalid="true"' in html
+    assert not Blueprint.objects.exists()
+
+
+def test_a_missing_department_is_said_next_to_it(desk: Any, browser: Any) -> None:
+    r = browser(desk.admin).post("/console/blueprints/new/", form_of(desk, department=""))
+    assert r.status_code == 422
+    assert r.context["draft"].errors["department"]
+    assert 'id="bp-department-error"' in r.content.decode()
+
+
+def test_an_unreadable_entry_condition_is_an_error_not_a_500(desk: Any, browser: Any) -> None:
+    r = browser(desk.admin).post("/console/blueprints/new/", form_of(desk, entry="field: [unclosed"))
+    assert r.status_code == 422
+    assert "entry" in r.context["draft"].errors
+
+
+def test_the_entry_condition_is_saved(desk: Any, browser: Any) -> None:
+    entry = "field: ticket.subject\nop: contains\nvalue: warranty"
+    r = browser(desk.admin).post("/console/blueprints/new/", form_of(desk, entry=entry))
+    assert r.status_code == 302
+    d = BlueprintVersion.objects.get(blueprint__key="warranty").definition
+    assert d["entry"] == {"field": "ticket.subject", "op": "contains", "value": "warranty"}
+
+
+def test_a_key_taken_already_is_refused_without_losing_the_form(desk: Any, browser: Any, saved: Any) -> None:
+    r = browser(desk.admin).post("/console/blueprints/new/", form_of(desk, name="Another"))
+    assert r.status_code == 409
+    assert r.context["draft"].errors["key"]
+    assert 'value="Another"' in r.content.decode()
+    assert Blueprint.objects.get(key="warranty").name == "Warranty claim"
+
+
+def test_a_stale_edit_keeps_what_was_typed_and_says_what_changed(
+    desk: Any, browser: Any, saved: Any, now: Any
+) -> None:
+    blueprint_save(definition=warranty(desk, name="Warranty claims (v2)"), actor=desk.admin, now=now)
+    client = browser(desk.admin)
+    r = client.post("/console/blueprints/warranty/edit/", form_of(desk, version="1", name="Mine"))
+    assert r.status_code == 409
+    html = r.content.decode()
+    assert "you started from version 1, it is now at version 2" in html
+    assert "<code>name</code>" in html
+    assert 'value="Mine"' in html
+    assert r.context["draft"].version == 2
+    assert Blueprint.objects.get(key="warranty").name == "Warranty claims (v2)"
+    # Saving again replaces theirs.
+    r = client.post("/console/blueprints/warranty/edit/", form_of(desk, version="2", name="Mine"))
+    assert r.status_code == 302
+    assert Blueprint.objects.get(key="warranty").version == 3
+
+
+def test_rows_are_added_and_removed_without_saving(desk: Any, browser: Any) -> None:
+    client = browser(desk.admin)
+    r = client.post("/console/blueprints/new/", form_of(desk, action="add-state"))
+    assert r.status_code == 200
+    assert len(r.context["draft"].states) == 5
+    r = client.post("/console/blueprints/new/", form_of(desk, action="remove-state-1"))
+    draft = r.context["draft"]
+    assert [s.name for s in draft.states] == ["Received", "Replaced", "Rejected"]
+    # The transitions that named the removed row lose it; those after it follow their state.
+    assert draft.transitions[0].to == ""
+    assert draft.transitions[1].to == "s1"
+    r = client.post("/console/blueprints/new/", form_of(desk, action="remove-transition-0"))
+    assert [t.name for t in r.context["draft"].transitions] == ["Replace", "Reject"]
+    r = client.post("/console/blueprints/new/", form_of(desk, action="add-transition"))
+    assert len(r.context["draft"].transitions) == 4
+    assert not Blueprint.objects.exists()
+
+
+def test_the_preview_draws_the_draft_or_lists_its_problems(desk: Any, browser: Any) -> None:
+    client = browser(desk.admin)
+    r = client.post("/console/blueprints/preview/", form_of(desk))
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert html.lstrip().startswith('<div class="bp-chart"><svg')
+    assert "<?xml" not in html
+    assert "Inspecting" in html
+    assert "Subject" in html
+    assert "schema: sportello/blueprints/v1" in html
+    r = client.post("/console/blueprints/preview/", form_of(desk, **{"t-0-to": ""}))
+    html = r.content.decode()
+    assert "<svg" not in html
+    assert "Transition 1 “Inspect”" in html
+    assert not Blueprint.objects.exists()
+
+
+def test_the_dashboard_shows_the_blueprints_figures(desk: Any, browser: Any, saved: Any) -> None:
+    r = browser(desk.admin).get("/console/blueprints/warranty/dashboard/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "Dashboard of “Warranty claim”" in html
+    assert [s["name"] for s in r.context["states"]] == ["Received", "Inspecting"]
+    assert r.context["states"][1]["limit"] == "2d"
+
+
+def test_an_unknown_blueprint_is_a_404(desk: Any, browser: Any, settings: Any) -> None:
+    settings.DEBUG = False
+    client = browser(desk.admin)
+    assert client.get("/console/blueprints/nope/edit/").status_code == 404
+    assert client.get("/console/blueprints/nope/dashboard/").status_code == 404
