@@ -177,6 +177,17 @@ def scene_console_tokens(page: Any, base: str) -> None:
     page.goto(f"{base}/console/tokens/?status=all")
 
 
+def scene_console_blueprint_editor(page: Any, base: str) -> None:
+    """The Console's blueprint editor on the demo's warranty replacement process, its flowchart
+    beside the form, redrawn after a state's time limit is changed."""
+    page.goto(f"{base}/console/blueprints/warranty-replacement/edit/")
+    page.locator("#bp-preview svg").wait_for()
+    page.get_by_label("Time limit of state 2").fill("3d")
+    page.wait_for_function(
+        "() => (document.querySelector('#bp-preview svg')?.textContent || '').includes('3d')"
+    )
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -190,11 +201,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("bulk", DESKTOP, scene_bulk, False),
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
+    ("console-blueprint-editor", DESKTOP, scene_console_blueprint_editor, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]
 # Scenes of the Console, seen by the demo admin; the others by a demo agent.
-AS_ADMIN = {"console-tokens"}
+AS_ADMIN = {"console-tokens", "console-blueprint-editor"}
 
 
 def main() -> None:

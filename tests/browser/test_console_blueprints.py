@@ -101,7 +101,9 @@ def test_an_admin_builds_a_warranty_blueprint(desk: Any, page: Any, sign_in: Any
     shot(page, "console-blueprints")
 
 
-def test_the_blueprint_pages_fit_a_phone(desk: Any, now: Any, phone_page: Any, sign_in: Any, url: Any) -> None:
+def test_the_blueprint_pages_fit_a_phone(
+    desk: Any, now: Any, phone_page: Any, sign_in: Any, url: Any
+) -> None:
     from sportello.blueprints.services import blueprint_save
     from workflow_setup import warranty_definition
 

@@ -287,3 +287,90 @@ def test_tickets_in_the_process_are_counted_on_the_list_and_the_dashboard(
     assert states == {"Received": (1, 0), "Inspecting": (1, 0)}
     assert r.context["transitions"] == [("Inspect", 1)]
     assert r.context["m"].active == 2
+
+
+def test_a_loaded_blueprint_comes_back_from_the_editor_unchanged(desk: Any, now: Any) -> None:
+    """What the editor does not show (the entry condition's details, actions, input rules, a
+    note asked, escalations) goes through its rows untouched."""
+    from sportello.blueprints.services import blueprint_check
+    from sportello.console.blueprints import draft as drafts
+    from sportello.engine.blueprints import blueprint_to_data
+    from workflow_setup import returns_definition, returns_fields
+
+    returns_fields(desk)
+    definition = returns_definition(desk)
+    definition["states"][1]["escalations"] = [{"after": "-1h", "actions": [{"add_tags": ["late"]}]}]
+    definition["states"][1]["time_limit"] = "5d"
+    row, _ = blueprint_save(definition=definition, actor=desk.admin, now=now)
+    stored = BlueprintVersion.objects.get(blueprint=row).definition
+    draft = drafts.from_definition(stored, version=1)
+    again = blueprint_to_data(blueprint_check(definition=draft.definition(), actor=desk.admin))
+    assert again == stored
+
+
+def form_fields(html: str, form_id: str = "bp-form") -> dict[str, list[str]]:
+    """The values a browser would submit from the form (text, hidden, checked boxes, selected
+    options, text areas), by name."""
+    from html.parser import HTMLParser
+
+    class Form(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside = False
+            self.values: dict[str, list[str]] = {}
+            self.select: str | None = None
+            self.area: str | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = {k: v or "" for k, v in attrs}
+            if tag == "form":
+                self.inside = a.get("id") == form_id
+            if not self.inside or tag == "button":
+                return
+            name = a.get("name")
+            if tag == "input" and name:
+                if a.get("type") in ("checkbox", "radio"):
+                    if "checked" in a:
+                        self.values.setdefault(name, []).append(a.get("value") or "on")
+                else:
+                    self.values.setdefault(name, []).append(a.get("value", ""))
+            elif tag == "select":
+                self.select = name
+            elif tag == "option" and self.select and "selected" in a:
+                self.values.setdefault(self.select, []).append(a.get("value", ""))
+            elif tag == "textarea" and name:
+                self.area = name
+                self.values[name] = [""]
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "form":
+                self.inside = False
+            elif tag == "select":
+                self.select = None
+            elif tag == "textarea":
+                self.area = None
+
+        def handle_data(self, data: str) -> None:
+            if self.area:
+                self.values[self.area][0] += data
+
+    parser = Form()
+    parser.feed(html)
+    return parser.values
+
+
+def test_the_editor_posted_back_as_shown_writes_nothing(desk: Any, browser: Any, now: Any) -> None:
+    from workflow_setup import returns_definition, returns_fields
+
+    returns_fields(desk)
+    blueprint_save(definition=returns_definition(desk), actor=desk.admin, now=now)
+    client = browser(desk.admin)
+    data = form_fields(client.get("/console/blueprints/returns/edit/").content.decode())
+    assert data["entry"][0].strip()
+    r = client.post("/console/blueprints/returns/edit/", {**data, "action": "save"}, follow=True)
+    from sportello.core.versioning import definition_diff
+
+    v = {x.version: x.definition for x in BlueprintVersion.objects.filter(blueprint__key="returns")}
+    assert definition_diff(v[1], v.get(2, v[1])) == []
+    assert "Nothing changed" in r.content.decode()
+    assert Blueprint.objects.get(key="returns").version == 1

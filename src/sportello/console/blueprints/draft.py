@@ -107,26 +107,36 @@ class Draft:
             extra = _extra(t.extra)
             during = dict(extra.pop("during", {}) or {})
             kept = [f for f in during.get("fields", []) or [] if isinstance(f, dict)]
-            inputs: list[dict[str, Any]] = []
-            for path in t.fields:
-                old = next((f for f in kept if f.get("field") == path), {})
-                inputs.append({**old, "field": path, "required": True})
-            inputs += [f for f in kept if f.get("field") not in t.fields and not f.get("required")]
+            required = [f.get("field") for f in kept if f.get("required")]
+            if set(required) == set(t.fields):  # as loaded: in its own order
+                inputs = kept
+            else:
+                inputs = []
+                for path in t.fields:
+                    old = next((f for f in kept if f.get("field") == path), {})
+                    inputs.append({**old, "field": path, "required": True})
+                inputs += [f for f in kept if f.get("field") not in t.fields and not f.get("required")]
             during["fields"] = inputs
             if t.note:
                 during["note"] = t.note
             else:
                 during.pop("note", None)
             owners = dict(extra.pop("owners", {}) or {})
-            owners.update(
-                roles=list(t.roles),
-                agents=[int(x) for x in t.agents if x.isdigit()],
-                teams=[int(x) for x in t.teams if x.isdigit()],
-                assignee=t.assignee,
-            )
+            chosen: dict[str, list[Any]] = {
+                "roles": list(t.roles),
+                "agents": [int(x) for x in t.agents if x.isdigit()],
+                "teams": [int(x) for x in t.teams if x.isdigit()],
+            }
+            for name, values in chosen.items():
+                loaded = owners.get(name) or []
+                owners[name] = loaded if set(loaded) == set(values) else values  # keep its order
+            owners["assignee"] = t.assignee
+            loaded_from = extra.pop("_from", None)
             source: str | list[str] = (
                 ANY if ANY in t.sources else [state_key(r) for r in t.sources if r != ANY]
             )
+            if isinstance(loaded_from, list) and isinstance(source, list) and set(loaded_from) == set(source):
+                source = loaded_from
             item = {
                 **extra,
                 "key": t.key.strip() or slugify(t.name)[:64] or f"transition-{i + 1}",
@@ -294,11 +304,11 @@ def from_definition(definition: dict[str, Any], *, version: int) -> Draft:
         extra = {
             k: v for k, v in t.items() if v and k not in ("key", "name", "from", "to", "owners", "during")
         }
-        rest_owners = {
-            k: v for k, v in owners.items() if v and k not in ("roles", "agents", "teams", "assignee")
-        }
+        rest_owners = {k: v for k, v in owners.items() if v and k != "assignee"}
         if rest_owners:
-            extra["owners"] = rest_owners
+            extra["owners"] = rest_owners  # roles, agents, teams: to keep their order
+        if isinstance(source, list) and len(source) > 1:
+            extra["_from"] = source
         rest_during = {k: v for k, v in during.items() if v and k != "note"}
         if rest_during:
             extra["during"] = rest_during
