@@ -70,7 +70,9 @@ def test_the_overview_offers_only_the_sections_that_exist(desk: Any, browser: An
     html = browser(desk.admin).get("/console/").content.decode()
     assert re.findall(r'<a href="(/console/[^"]*)"', html) == [
         "/console/",
+        "/console/blueprints/",
         "/console/tokens/",
+        "/console/blueprints/",
         "/console/tokens/",
     ]
     assert "Apps and integrations" in html
