@@ -374,3 +374,11 @@ def test_the_editor_posted_back_as_shown_writes_nothing(desk: Any, browser: Any,
     assert definition_diff(v[1], v.get(2, v[1])) == []
     assert "Nothing changed" in r.content.decode()
     assert Blueprint.objects.get(key="returns").version == 1
+
+
+def test_numbers_too_long_are_errors_not_500s(desk: Any, browser: Any) -> None:
+    big = "9" * 5000
+    post = form_of(desk, version=big, department=big, priority=big, **{"s-count": big, "t-1-agents": [big]})
+    r = browser(desk.admin).post("/console/blueprints/new/", post)
+    assert r.status_code == 422
+    assert not Blueprint.objects.exists()

@@ -214,9 +214,13 @@ def _extra(text: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _number(raw: object) -> int:
+    """A whole number as posted (at most nine digits); 0 when it is none."""
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9 else 0
+
+
 def _count(data: QueryDict, name: str) -> int:
-    raw = data.get(name, "0")
-    return min(int(raw), ROWS_MAX) if raw.isdigit() else 0
+    return min(_number(data.get(name, "0")), ROWS_MAX)
 
 
 def from_post(data: QueryDict) -> Draft:
@@ -224,11 +228,11 @@ def from_post(data: QueryDict) -> Draft:
     draft = Draft(
         key=data.get("key", "")[:64],
         name=data.get("name", "")[:200],
-        department=data.get("department", ""),
+        department=data.get("department", "")[:12],
         priority=data.get("priority", "0")[:12],
         active=data.get("active") == "on",
         entry=data.get("entry", "")[:20_000],
-        version=int(data["version"]) if data.get("version", "").isdigit() else 0,
+        version=_number(data.get("version", "")),
     )
     for i in range(_count(data, "s-count")):
         p = f"s-{i}-"
@@ -252,8 +256,8 @@ def from_post(data: QueryDict) -> Draft:
                 sources=data.getlist(p + "from"),
                 to=data.get(p + "to", ""),
                 roles=[r for r in data.getlist(p + "roles") if r in ROLES],
-                agents=data.getlist(p + "agents"),
-                teams=data.getlist(p + "teams"),
+                agents=[x[:12] for x in data.getlist(p + "agents")],
+                teams=[x[:12] for x in data.getlist(p + "teams")],
                 assignee=data.get(p + "assignee") == "on",
                 fields=list(dict.fromkeys(data.getlist(p + "fields"))),
                 note=data.get(p + "note", "") if data.get(p + "note", "") in NOTE_CHOICES else "",
