@@ -382,3 +382,29 @@ def test_numbers_too_long_are_errors_not_500s(desk: Any, browser: Any) -> None:
     r = browser(desk.admin).post("/console/blueprints/new/", post)
     assert r.status_code == 422
     assert not Blueprint.objects.exists()
+
+
+def test_the_demos_blueprint_opens_in_the_editor_and_comes_back_unchanged(
+    desk: Any, browser: Any, now: Any
+) -> None:
+    from sportello.demo.service_levels import _warranty_replacement
+    from sportello.tickets.fields_services import custom_field_create
+
+    custom_field_create(actor=desk.admin, key="product_code", label="Product code", type="text")
+    blueprint_save(definition=_warranty_replacement(desk.books.pk), actor=desk.admin, now=now)
+    client = browser(desk.admin)
+    r = client.get("/console/blueprints/warranty-replacement/edit/")
+    html = r.content.decode()
+    assert '<div class="bp-chart"><svg' in html
+    assert "aria-label" in html and "Time limit of state 2" in html
+    data = form_fields(html)
+    data["s-1-time_limit"] = ["3d"]
+    preview = client.post("/console/blueprints/preview/", data).content.decode()
+    assert "limit 3d" in preview
+    data["s-1-time_limit"] = [r.context["draft"].states[1].time_limit]
+    r = client.post("/console/blueprints/warranty-replacement/edit/", {**data, "action": "save"}, follow=True)
+    from sportello.core.versioning import definition_diff
+
+    v = {x.version: x.definition for x in BlueprintVersion.objects.filter(blueprint__key="warranty-replacement")}
+    assert definition_diff(v[1], v.get(2, v[1])) == []
+    assert "Nothing changed" in r.content.decode()

@@ -68,6 +68,7 @@ class Draft:
     department: str = ""
     priority: str = "0"
     active: bool = True
+    bypass: bool = False  # automation may change the status outside transitions
     entry: str = ""  # the entry condition as YAML; empty: every ticket of the department
     version: int = 0  # the version the editor started from; 0: a new blueprint
     states: list[StateRow] = field(default_factory=list)
@@ -153,6 +154,7 @@ class Draft:
             "department": int(self.department) if self.department.isdigit() else self.department,
             "priority": int(self.priority) if self.priority.strip().lstrip("-").isdigit() else self.priority,
             "active": self.active,
+            "allow_automation_bypass": self.bypass,
             "initial": [k for s, k in zip(self.states, keys, strict=True) if s.initial] or keys[:1],
             "states": states,
             "transitions": transitions,
@@ -231,6 +233,7 @@ def from_post(data: QueryDict) -> Draft:
         department=data.get("department", "")[:12],
         priority=data.get("priority", "0")[:12],
         active=data.get("active") == "on",
+        bypass=data.get("bypass") == "on",
         entry=data.get("entry", "")[:20_000],
         version=_number(data.get("version", "")),
     )
@@ -280,6 +283,7 @@ def from_definition(definition: dict[str, Any], *, version: int) -> Draft:
         department=str(definition.get("department", "")),
         priority=str(definition.get("priority", 0)),
         active=bool(definition.get("active", True)),
+        bypass=bool(definition.get("allow_automation_bypass")),
         entry="" if entry == {"all": []} else blueprints_dump(entry).strip(),
         version=version,
     )
