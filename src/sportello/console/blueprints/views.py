@@ -10,14 +10,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sportello.accounts import selectors as accounts
-from sportello.accounts.models import Role
+from sportello.accounts.models import Role, User
 from sportello.blueprints import selectors, services
 from sportello.blueprints.services import StaleBlueprint
 from sportello.core import clock
@@ -29,7 +29,8 @@ from sportello.engine.rules import format_duration
 from sportello.tickets.fields_services import custom_field_list
 from sportello.tickets.models import Status
 
-from ..views import _me, _render, admin_required
+from .. import sections
+from ..views import admin_required
 from . import draft as drafts
 from .draft import Draft
 
@@ -48,6 +49,17 @@ NOTE_LABELS = {
     "optional": gettext_lazy("Optional"),
     "required": gettext_lazy("Required"),
 }
+
+
+def _me(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]  # admin_required lets only admins in
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """A Console page: the context with the Console's sections (its navigation)."""
+    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
 
 
 # -- the list ------------------------------------------------------------------------------------
