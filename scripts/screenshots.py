@@ -342,6 +342,17 @@ def scene_console_layout_preview(page: Any, base: str) -> None:
     page.locator("#layout-preview .preview-required").wait_for()
 
 
+def scene_console_blueprint_editor(page: Any, base: str) -> None:
+    """The Console's blueprint editor on the demo's warranty replacement process, its flowchart
+    beside the form, redrawn after a state's time limit is changed."""
+    page.goto(f"{base}/console/blueprints/warranty-replacement/edit/")
+    page.locator("#bp-preview svg").wait_for()
+    page.get_by_label("Time limit of state 2").fill("3d")
+    page.wait_for_function(
+        "() => (document.querySelector('#bp-preview svg')?.textContent || '').includes('3d')"
+    )
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -363,6 +374,7 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-agents", DESKTOP, scene_console_agents, False),
     ("console-round-robin", DESKTOP, scene_console_round_robin, True),
     ("console-layout-preview", DESKTOP, scene_console_layout_preview, True),
+    ("console-blueprint-editor", DESKTOP, scene_console_blueprint_editor, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
 ]

@@ -190,3 +190,33 @@ def blueprint_events(ticket: Any) -> list[tuple[str, str, str]]:
         .order_by("at", "id")
         .values_list("field", "actor_kind", "cause")
     )
+
+
+def warranty_definition(desk: Any, **overrides: Any) -> dict[str, Any]:
+    """Received → Inspecting (two days at most) → Replaced (the subject must be filled) or
+    Rejected, in Electronics: the Console's blueprint editor tests."""
+    return {
+        "key": "warranty",
+        "name": "Warranty claim",
+        "department": desk.electronics.pk,
+        "states": [
+            {"key": "received", "name": "Received", "status": "open"},
+            {"key": "inspecting", "name": "Inspecting", "status": "pending", "time_limit": "2d"},
+            {"key": "replaced", "name": "Replaced", "status": "solved", "terminal": True},
+            {"key": "rejected", "name": "Rejected", "status": "closed", "terminal": True},
+        ],
+        "transitions": [
+            {"key": "inspect", "name": "Inspect", "from": "received", "to": "inspecting"},
+            {
+                "key": "replace",
+                "name": "Replace",
+                "from": "inspecting",
+                "to": "replaced",
+                "owners": {"roles": ["agent"]},
+                "during": {"fields": [{"field": "ticket.subject", "required": True, "min_length": 3}]},
+                "after": [{"add_tags": ["replaced"]}],
+            },
+            {"key": "reject", "name": "Reject", "from": "inspecting", "to": "rejected"},
+        ],
+        **overrides,
+    }

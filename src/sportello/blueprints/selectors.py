@@ -50,6 +50,46 @@ def blueprint_list(*, principal: Principal, department_id: int | None = None) ->
     return qs
 
 
+@dataclass(frozen=True, slots=True)
+class BlueprintSummary:
+    """A blueprint as a list shows it: its head (with its department), its current version's
+    states, and how many tickets are in its process now."""
+
+    blueprint: Blueprint
+    states: int
+    active_tickets: int
+    entry: dict[str, Any] | None  # the entry condition; None: every ticket of the department
+
+
+def blueprint_summaries(*, principal: Principal) -> list[BlueprintSummary]:
+    """Every blueprint, by department name and name, with its figures (three queries)."""
+    from django.db.models import Count
+
+    rows = list(
+        blueprint_list(principal=principal).select_related("department").order_by("department__name", "name")
+    )
+    current = blueprint_current_definitions(blueprints=rows)
+    active = dict(
+        TicketBlueprint.objects.filter(active=True, blueprint_id__in=[r.pk for r in rows])
+        .values("blueprint_id")
+        .annotate(n=Count("id"))
+        .values_list("blueprint_id", "n")
+    )
+    out = []
+    for row in rows:
+        definition = current[row.pk].definition if row.pk in current else {}
+        entry = definition.get("entry")
+        out.append(
+            BlueprintSummary(
+                blueprint=row,
+                states=len(definition.get("states", [])),
+                active_tickets=active.get(row.pk, 0),
+                entry=None if not entry or entry == {"all": []} else entry,
+            )
+        )
+    return out
+
+
 def blueprint_get(*, principal: Principal, key: str) -> Blueprint:
     require_blueprint_reader(principal)
     row = Blueprint.objects.filter(key=key).first()

@@ -32,7 +32,13 @@ from sportello.accounts.services import require_admin
 from sportello.automation import refs
 from sportello.core.actors import ActorKind, Via
 from sportello.core.errors import Conflict, PermissionDenied, ValidationFailed
-from sportello.core.versioning import ConfigKind, register_kind, version_deactivate, version_save
+from sportello.core.versioning import (
+    ConfigKind,
+    register_kind,
+    version_deactivate,
+    version_lock,
+    version_save,
+)
 from sportello.engine import blueprints as engine
 from sportello.engine.rules import DOCUMENT_MAX_BYTES
 from sportello.outbox.secrets import check_secret_refs
@@ -51,19 +57,55 @@ BLUEPRINTS_MAX = 200  # in one document
 # -- saving --------------------------------------------------------------------------------------
 
 
+class StaleBlueprint(Conflict):
+    """The blueprint was saved by someone else since the editor loaded it (`current`: its
+    version now, 0 when it does not exist; `expected`: the version the editor started from)."""
+
+    code = "stale_version"
+
+    def __init__(self, *, expected: int, current: int) -> None:
+        message = (
+            "a blueprint with this key exists; choose another key or edit that one"
+            if expected == 0
+            else f"the blueprint changed since you loaded it (your version {expected}, current {current})"
+        )
+        super().__init__(message, field="key" if expected == 0 else "version")
+        self.expected = expected
+        self.current = current
+
+
 @transaction.atomic
-def blueprint_save(*, definition: Any, actor: User | None, now: datetime) -> tuple[Blueprint, bool]:
+def blueprint_save(
+    *, definition: Any, actor: User | None, now: datetime, expected_version: int | None = None
+) -> tuple[Blueprint, bool]:
     """Create the blueprint named by `definition["key"]` or add a version to it (admins; None is
     the system). Returns the blueprint and whether a version was written: a definition equal to
     the current version writes nothing. Tickets already in the process keep the version they
-    entered; new ones enter the new version."""
+    entered; new ones enter the new version. `expected_version`: the version the caller edited
+    (0: a new blueprint, which must not exist); another raises StaleBlueprint (409), checked
+    under the head's lock so that of two editors of one version only the first saves."""
     require_admin(actor)
     # Records may be named by key, as in a document (`automation.refs`).
     definition = refs.blueprint_to_ids(copy.deepcopy(definition))
     item = definitions.normalised(definitions.validate(definition))
     check_secret_refs(item)
-    saved = version_save(BLUEPRINTS, key=item["key"], definition=item, created_by=actor, now=now)
+    head = version_lock(BLUEPRINTS, item["key"])
+    if expected_version is not None:
+        current = 0 if head is None else head.version
+        if current != expected_version:
+            raise StaleBlueprint(expected=expected_version, current=current)
+    saved = version_save(BLUEPRINTS, key=item["key"], definition=item, created_by=actor, now=now, head=head)
     return saved.head, saved.written
+
+
+def blueprint_check(*, definition: Any, actor: User | None) -> engine.Blueprint:
+    """A definition validated as `blueprint_save` would, without saving it (an editor's
+    preview): the parsed blueprint, or ValidationFailed with the path of the first problem."""
+    require_admin(actor)
+    definition = refs.blueprint_to_ids(copy.deepcopy(definition))
+    bp = definitions.validate(definition)
+    check_secret_refs(definitions.normalised(bp))
+    return bp
 
 
 @transaction.atomic

@@ -208,6 +208,16 @@ SECTIONS: tuple[Section, ...] = (
         description=_("The statuses tickets move through, each in its fixed category."),
         url_name="console:statuses",
     ),
+    Section(
+        key="blueprints",
+        group=GROUPS[2],
+        label=_("Blueprints"),
+        description=_(
+            "A department's process as states and transitions: who moves a ticket on, "
+            "what they must fill in, how long each step may take."
+        ),
+        url_name="console:blueprints",
+    ),
 )
 
 

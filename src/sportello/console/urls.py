@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import (
     assignment,
+    blueprints,
     channels,
     config_page,
     desk_setup,
@@ -31,4 +32,5 @@ urlpatterns = [
     *assignment.urlpatterns,
     *macros.urlpatterns,
     *desk_setup.urlpatterns,
+    *blueprints.urlpatterns,
 ]
