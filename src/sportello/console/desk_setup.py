@@ -24,8 +24,8 @@ from sportello.core.errors import Conflict, DomainError, NotFound
 from sportello.tickets import fields_services
 from sportello.tickets.models import CustomField, LayoutField, Status, StatusCategory
 from sportello.web.labels import CATEGORY_LABELS, status_label
-from sportello.web.new_ticket import _custom_field as customer_form_field
-from sportello.web.properties_form import _custom_form_field as agent_form_field
+from sportello.web.new_ticket import customer_field as customer_form_field
+from sportello.web.properties_form import custom_form_field as agent_form_field
 
 from .desk_forms import (
     CHOICE_TYPES,

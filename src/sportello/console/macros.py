@@ -20,7 +20,7 @@ from sportello.core.errors import DomainError, NotFound
 from sportello.notifications import selectors as notification_selectors
 from sportello.notifications.canned import canned_render
 from sportello.tickets.models import Ticket
-from sportello.web.ticket_views.composer import _change_rows
+from sportello.web.ticket_views.composer import change_rows
 
 from .views import admin_required, current_admin, render_console
 
@@ -137,7 +137,7 @@ def _preview(context: dict[str, Any], *, macro: Macro, user: Any) -> int:
         context["preview_error"] = exc.message
         return 200
     context["preview"] = {
-        "rows": _change_rows(preview.changes, user),
+        "rows": change_rows(preview.changes, user),
         "message": preview.message,
         "effects": len(preview.effects),
     }

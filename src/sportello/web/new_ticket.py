@@ -78,7 +78,7 @@ def _option_label(option: Any) -> tuple[str, str]:
     return str(option), str(option).replace("_", " ").capitalize()
 
 
-def _custom_field(row: LayoutField) -> forms.Field:
+def customer_field(row: LayoutField) -> forms.Field:
     """A form field for one row of the layout, with the values allowed in its department."""
     f = row.field
     common: dict[str, Any] = {"label": f.label, "required": False, "help_text": f.description}
@@ -145,7 +145,7 @@ class NewTicketForm(forms.Form):
             else []
         )
         for row in self.layout:
-            self.fields[CF_PREFIX + row.field.key] = _custom_field(row)
+            self.fields[CF_PREFIX + row.field.key] = customer_field(row)
 
     def set_requesters(self, contacts: list[Contact]) -> None:
         self.requesters = contacts

@@ -54,7 +54,7 @@ def _option_labels(row: LayoutField) -> list[tuple[str, str]]:
     ]
 
 
-def _custom_form_field(row: LayoutField, current: Any) -> forms.Field:
+def custom_form_field(row: LayoutField, current: Any) -> forms.Field:
     """A form field for one layout row. `current` (the stored value) stays a choice even where
     the layout no longer allows it, so showing the form never changes it silently."""
     field = row.field
@@ -227,7 +227,7 @@ class TicketPropertiesForm(forms.Form):
         values = ticket.custom_fields or {}
         for row in self.layout:
             name = custom_name(row.field.key)
-            self.fields[name] = _custom_form_field(row, values.get(row.field.key))
+            self.fields[name] = custom_form_field(row, values.get(row.field.key))
             if name not in self.initial:
                 self.initial[name] = _initial_custom(row, values.get(row.field.key))
             if row.field.description:

@@ -189,7 +189,7 @@ def canned_insert(request: HttpRequest, ticket_id: int, canned_id: int) -> JsonR
     return JsonResponse({"text": rendered.text})
 
 
-def _change_rows(changes: list[Any], user: User) -> list[timeline.EventRow]:
+def change_rows(changes: list[Any], user: User) -> list[timeline.EventRow]:
     """A preview's field changes in the words of the history (labels, names, from → to)."""
     at = clock.now()
 
@@ -228,7 +228,7 @@ def macro_preview(request: HtmxRequest, ticket_id: int, key: str) -> HttpRespons
     context.update(
         macro=preview.macro,
         version=preview.version,
-        rows=_change_rows(preview.changes, user),
+        rows=change_rows(preview.changes, user),
         message=preview.message,
         effects=len(preview.effects),
     )
