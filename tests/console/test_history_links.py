@@ -32,7 +32,7 @@ def test_each_editor_links_to_its_history(demo: Any, browser: Any) -> None:
     from sportello.sla.models import BusinessCalendar, SlaPolicy, TierPath
 
     client = browser(demo)
-    editors = {
+    editors: dict[str, tuple[Any, str]] = {
         "rules": (Rule, "/console/rules/{}/edit/"),
         "assignment_policies": (AssignmentPolicy, "/console/round-robin/{}/"),
         "blueprints": (Blueprint, "/console/blueprints/{}/edit/"),

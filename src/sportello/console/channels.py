@@ -9,13 +9,12 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods
 
-from sportello.accounts.models import User
 from sportello.channels import quarantine
 from sportello.channels.models import InboundMail, InboundStatus
 from sportello.channels.quarantine import HoldReason
@@ -23,20 +22,7 @@ from sportello.core import clock, paging
 from sportello.core.actors import Via
 from sportello.core.errors import NotFound, ValidationFailed
 
-from . import sections
-from .views import admin_required
-
-
-def _me(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    """A Console page: the sections' navigation beside it."""
-    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
-
+from .views import admin_required, current_admin, render_console
 
 PAGE_SIZE = 50
 QUARANTINE_KEYS = [paging.SortKey("id", descending=True)]
@@ -88,7 +74,7 @@ def quarantine_list(request: HttpRequest) -> HttpResponse:
     """The held messages, newest first, PAGE_SIZE a page after `cursor`, filtered by `reason`."""
     reason = _reason_filter(request.GET.get("reason"))
     cursor = request.GET.get("cursor") or None
-    qs = quarantine.quarantine_list(actor=_me(request), reason=reason)
+    qs = quarantine.quarantine_list(actor=current_admin(request), reason=reason)
     try:
         rows, next_cursor = paging.paginate(qs, keys=QUARANTINE_KEYS, cursor=cursor, limit=PAGE_SIZE)
     except ValidationFailed:
@@ -104,7 +90,7 @@ def quarantine_list(request: HttpRequest) -> HttpResponse:
         "next_url": f"{here}?{urlencode({**base, 'cursor': next_cursor})}" if next_cursor else None,
         "first_url": f"{here}?{urlencode(base)}" if cursor else None,
     }
-    return _render(request, "console/channels/quarantine.html", context)
+    return render_console(request, "console/channels/quarantine.html", context)
 
 
 def _held_page(
@@ -125,16 +111,18 @@ def _held_page(
         "release_note": REASON_RELEASE.get(kind) if kind is not None else "",
         "preview": quarantine.quarantine_preview(row) if row.status == InboundStatus.QUARANTINE else None,
         "needs_mailbox": row.mailbox_id is None,
-        "mailboxes": quarantine.release_mailboxes(actor=_me(request)) if row.mailbox_id is None else [],
+        "mailboxes": quarantine.release_mailboxes(actor=current_admin(request))
+        if row.mailbox_id is None
+        else [],
         "mailbox_id": mailbox_id,
         "error": error,
     }
-    return _render(request, "console/channels/quarantine_message.html", context, status=status)
+    return render_console(request, "console/channels/quarantine_message.html", context, status=status)
 
 
 def _get(request: HttpRequest, inbound_id: int) -> InboundMail:
     try:
-        return quarantine.quarantine_get(actor=_me(request), inbound_id=inbound_id)
+        return quarantine.quarantine_get(actor=current_admin(request), inbound_id=inbound_id)
     except NotFound:
         raise Http404 from None
 
@@ -163,7 +151,11 @@ def quarantine_release(request: HttpRequest, inbound_id: int) -> HttpResponse:
         return _held_page(request, _get(request, inbound_id), error=_("Choose a mailbox."), status=422)
     try:
         out = quarantine.quarantine_release(
-            inbound_id=inbound_id, actor=_me(request), now=clock.now(), via=Via.WEB, mailbox_id=mailbox_id
+            inbound_id=inbound_id,
+            actor=current_admin(request),
+            now=clock.now(),
+            via=Via.WEB,
+            mailbox_id=mailbox_id,
         )
     except ValidationFailed as exc:
         row = _get(request, inbound_id)
@@ -194,9 +186,9 @@ def quarantine_discard(request: HttpRequest, inbound_id: int) -> HttpResponse:
     if request.method != "POST":
         row = _get(request, inbound_id)
         context = {"section": "quarantine", "row": row, "label": _label(row.reason)}
-        return _render(request, "console/channels/quarantine_discard.html", context)
+        return render_console(request, "console/channels/quarantine_discard.html", context)
     try:
-        out = quarantine.quarantine_discard(inbound_id=inbound_id, actor=_me(request))
+        out = quarantine.quarantine_discard(inbound_id=inbound_id, actor=current_admin(request))
     except NotFound:
         raise Http404 from None
     if out.changed:

@@ -10,33 +10,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.notifications import selectors, services
 from sportello.notifications.context import NAMES
 from sportello.notifications.selectors import LANGUAGES, TemplateEntry
 
-from . import sections
-from .views import admin_required
-
-
-def _me(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    """A Console page: the sections' navigation beside it."""
-    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
-
+from .views import admin_required, current_admin, render_console
 
 EVENT_LABELS: dict[str, Any] = {
     "ticket_received": gettext_lazy("Ticket received"),
@@ -64,7 +50,7 @@ def _event(key: str) -> Any:
 @require_http_methods(["GET"])
 def template_list(request: HttpRequest) -> HttpResponse:
     """Each event with its three languages: customised (its version) or the default."""
-    entries = selectors.template_list(principal=_me(request))
+    entries = selectors.template_list(principal=current_admin(request))
     by_key: dict[str, dict[str, TemplateEntry]] = {}
     for entry in entries:
         by_key.setdefault(entry.key, {})[entry.language] = entry
@@ -84,12 +70,12 @@ def template_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "languages": [(lang, LANGUAGE_LABELS[lang]) for lang in LANGUAGES],
     }
-    return _render(request, "console/channels/templates.html", context)
+    return render_console(request, "console/channels/templates.html", context)
 
 
 def _entry(request: HttpRequest, key: str, language: str) -> TemplateEntry:
     try:
-        return selectors.template_get(principal=_me(request), key=key, language=language)
+        return selectors.template_get(principal=current_admin(request), key=key, language=language)
     except NotFound:
         raise Http404 from None
 
@@ -118,7 +104,7 @@ def _editor(
         "placeholders": [(name, help_text) for name, help_text in NAMES.items() if "<" not in name],
         "languages": [(lang, LANGUAGE_LABELS[lang]) for lang in LANGUAGES],
     }
-    return _render(request, "console/channels/template_edit.html", context, status=status)
+    return render_console(request, "console/channels/template_edit.html", context, status=status)
 
 
 @admin_required
@@ -137,7 +123,7 @@ def template_edit(request: HttpRequest, key: str, language: str) -> HttpResponse
     try:
         _row, written = services.template_save(
             key=key, language=language, subject=texts["subject"], body_text=texts["body_text"],
-            body_html=texts["body_html"], active=entry.active, actor=_me(request), now=clock.now(),
+            body_html=texts["body_html"], active=entry.active, actor=current_admin(request), now=clock.now(),
         )  # fmt: skip
     except ValidationFailed as exc:
         field = exc.field if exc.field in FIELDS else "body_text"
@@ -181,7 +167,7 @@ def template_preview(request: HttpRequest, key: str, language: str) -> HttpRespo
         if chosen not in LANGUAGES:
             raise ValidationFailed("choose a language", field="preview_language")
         context["rendered"] = services.template_preview_on(
-            principal=_me(request),
+            principal=current_admin(request),
             key=key,
             language=chosen,
             ticket_number=number,
@@ -193,7 +179,7 @@ def template_preview(request: HttpRequest, key: str, language: str) -> HttpRespo
     except (ValidationFailed, NotFound) as exc:
         context["error"] = exc.message
         context["error_field"] = exc.field or ""
-    return _render(request, "console/channels/_template_preview.html", context)
+    return render_console(request, "console/channels/_template_preview.html", context)
 
 
 urlpatterns = [

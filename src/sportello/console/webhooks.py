@@ -12,33 +12,19 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from sportello.accounts.models import User
 from sportello.core import clock, paging
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.outbox import secrets, selectors, services
 from sportello.outbox.models import OutboxStatus
 
-from . import sections
-from .views import admin_required
-
-
-def _me(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    """A Console page: the sections' navigation beside it."""
-    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
-
+from .views import admin_required, current_admin, render_console
 
 PAGE_SIZE = 50
 DELIVERY_KEYS = [paging.SortKey("id", descending=True)]
@@ -58,7 +44,7 @@ def _page(
     name: str = "",
     shown: dict[str, str] | None = None,
 ) -> HttpResponse:
-    me = _me(request)
+    me = current_admin(request)
     raw = request.GET.get("status") or ""
     chosen = raw if raw in STATUSES else ""
     cursor = request.GET.get("cursor") or None
@@ -82,7 +68,7 @@ def _page(
         "name": name,
         "new_secret": shown,
     }
-    response = _render(request, "console/channels/webhooks.html", context, status=status)
+    response = render_console(request, "console/channels/webhooks.html", context, status=status)
     return response
 
 
@@ -99,7 +85,7 @@ def secret_create(request: HttpRequest) -> HttpResponse:
     """A new signing secret with a generated value, shown in this answer only."""
     name = request.POST.get("name", "")
     try:
-        row, value = secrets.secret_create(actor=_me(request), name=name, now=clock.now())
+        row, value = secrets.secret_create(actor=current_admin(request), name=name, now=clock.now())
     except (ValidationFailed, Conflict) as exc:
         return _page(request, status=422, error=exc.message, name=name)
     return _page(request, shown={"name": row.name, "value": value, "rotated": ""})
@@ -112,7 +98,7 @@ def secret_rotate(request: HttpRequest, name: str) -> HttpResponse:
     """A new value for the secret, shown in this answer only; the old one keeps signing for the
     grace period."""
     try:
-        row, value = secrets.secret_rotate(actor=_me(request), name=name, now=clock.now())
+        row, value = secrets.secret_rotate(actor=current_admin(request), name=name, now=clock.now())
     except NotFound:
         messages.error(request, _("There is no signing secret with that name."))
         return redirect(reverse("console:webhooks"))
@@ -124,7 +110,7 @@ def secret_rotate(request: HttpRequest, name: str) -> HttpResponse:
 def delivery_retry(request: HttpRequest, outbox_id: int) -> HttpResponse:
     """Put a parked delivery back in the queue; one no longer parked stays as it is."""
     try:
-        services.delivery_retry(actor=_me(request), outbox_id=outbox_id, now=clock.now())
+        services.delivery_retry(actor=current_admin(request), outbox_id=outbox_id, now=clock.now())
     except NotFound:
         messages.error(request, _("That delivery no longer exists."))
     except Conflict:

@@ -10,14 +10,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sportello.accounts import selectors as accounts
-from sportello.accounts.models import Role, User
+from sportello.accounts.models import Role
 from sportello.blueprints import selectors, services
 from sportello.blueprints.services import StaleBlueprint
 from sportello.core import clock
@@ -29,8 +29,7 @@ from sportello.engine.rules import format_duration
 from sportello.tickets.fields_services import custom_field_list
 from sportello.tickets.models import Status
 
-from .. import sections
-from ..views import admin_required
+from ..views import admin_required, current_admin, render_console
 from . import draft as drafts
 from .draft import Draft
 
@@ -51,25 +50,14 @@ NOTE_LABELS = {
 }
 
 
-def _me(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]  # admin_required lets only admins in
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    """A Console page: the context with the Console's sections (its navigation)."""
-    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
-
-
 # -- the list ------------------------------------------------------------------------------------
 
 
 @admin_required
 @require_GET
 def blueprint_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.blueprint_summaries(principal=_me(request))
-    return _render(
+    rows = selectors.blueprint_summaries(principal=current_admin(request))
+    return render_console(
         request,
         "console/blueprints/list.html",
         {"section": SECTION, "rows": rows, "now": clock.now()},
@@ -81,7 +69,7 @@ def blueprint_list(request: HttpRequest) -> HttpResponse:
 
 def _choices(request: HttpRequest) -> dict[str, Any]:
     """What the editor's pickers offer: departments, statuses, agents, teams, fields."""
-    me = _me(request)
+    me = current_admin(request)
     return {
         "departments": list(accounts.department_list(user=me, is_active=True)),
         "statuses": list(Status.objects.filter(is_active=True).order_by("position", "id")),
@@ -97,7 +85,8 @@ def _choices(request: HttpRequest) -> dict[str, Any]:
 
 def _input_fields(request: HttpRequest) -> list[tuple[str, str]]:
     return [(path, str(label)) for path, label in STANDARD_FIELDS] + [
-        (f"ticket.custom.{f.key}", f.label) for f in custom_field_list(user=_me(request), is_active=True)
+        (f"ticket.custom.{f.key}", f.label)
+        for f in custom_field_list(user=current_admin(request), is_active=True)
     ]
 
 
@@ -110,7 +99,7 @@ def _check(request: HttpRequest, draft: Draft, *, place: bool = True) -> engine.
         draft.problem("entry", _("This condition is not valid YAML: %(error)s") % {"error": exc}, place=place)
         return None
     try:
-        return services.blueprint_check(definition=definition, actor=_me(request))
+        return services.blueprint_check(definition=definition, actor=current_admin(request))
     except ValidationFailed as exc:
         draft.problem(exc.field, exc.message, place=place)
         return None
@@ -170,12 +159,12 @@ def _editor(
         **choices,
         **_preview(bp, labels),
     }
-    return _render(request, "console/blueprints/editor.html", context, status=status)
+    return render_console(request, "console/blueprints/editor.html", context, status=status)
 
 
 def _current(request: HttpRequest, key: str) -> tuple[Any, Any]:
     try:
-        version = selectors.blueprint_version_get(principal=_me(request), key=key)
+        version = selectors.blueprint_version_get(principal=current_admin(request), key=key)
     except NotFound:
         raise Http404 from None
     return version.blueprint, version
@@ -204,7 +193,7 @@ def _save(request: HttpRequest, draft: Draft) -> HttpResponse:
     bp = _check(request, draft)
     if bp is None:
         return _editor(request, draft, status=422)
-    me = _me(request)
+    me = current_admin(request)
     try:
         row, written = services.blueprint_save(
             definition=draft.definition(), actor=me, now=clock.now(), expected_version=draft.version
@@ -233,7 +222,7 @@ def _stale(request: HttpRequest, draft: Draft, exc: StaleBlueprint) -> HttpRespo
     """Someone saved meanwhile: the draft as typed, what their save changed (paths of the
     definition between the version the editor started from and the current one), and the
     editor now based on the current version, so that saving again replaces it."""
-    me = _me(request)
+    me = current_admin(request)
     try:
         then = selectors.blueprint_version_get(principal=me, key=draft.key, version=exc.expected).definition
         now_ = selectors.blueprint_version_get(principal=me, key=draft.key).definition
@@ -276,7 +265,7 @@ def blueprint_preview(request: HttpRequest) -> HttpResponse:
     bp = _check(request, draft, place=False)
     labels = {**dict(_input_fields(request)), **dict(Status.objects.values_list("key", "name"))}
     context = {"draft": draft, **_preview(bp, labels)}
-    return _render(request, "console/blueprints/_preview.html", context)
+    return render_console(request, "console/blueprints/_preview.html", context)
 
 
 def _span(span: timedelta | None, now: datetime) -> str | None:
@@ -295,8 +284,8 @@ def blueprint_dashboard(request: HttpRequest, key: str) -> HttpResponse:
     now = clock.now()
     period = selectors.Period.of(start=None, end=None, now=now)
     try:
-        row, m = selectors.blueprint_metrics(principal=_me(request), key=key, period=period)
-        version = selectors.blueprint_version_get(principal=_me(request), key=key)
+        row, m = selectors.blueprint_metrics(principal=current_admin(request), key=key, period=period)
+        version = selectors.blueprint_version_get(principal=current_admin(request), key=key)
     except NotFound:
         raise Http404 from None
     bp = selectors.parsed_version(version).blueprint
@@ -334,4 +323,4 @@ def blueprint_dashboard(request: HttpRequest, key: str) -> HttpResponse:
         "transitions": [(names.get(k, k), n) for k, n in m.transition_counts],
         "now": now,
     }
-    return _render(request, "console/blueprints/dashboard.html", context)
+    return render_console(request, "console/blueprints/dashboard.html", context)

@@ -5,29 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from sportello.accounts.models import User
 from sportello.core.errors import Conflict, DomainError, ValidationFailed
 
-from .. import sections
+from ..views import current_admin, render_console
+from ..views import int_or_none as int_or_none
 
-
-def me(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def page(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    return render(request, template, {"console_groups": sections.grouped(), **context}, status=status)
-
-
-def int_or_none(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+me = current_admin
+page = render_console
 
 
 def error_text(exc: DomainError) -> str:
