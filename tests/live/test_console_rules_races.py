@@ -72,8 +72,9 @@ def test_saves_from_editors_opened_at_one_version_let_exactly_one_win(live: Live
     n = 8
     text = (
         "key: {key}\nname: Edit {i}\ncategory: {category}\n"
-        "when: {{all: []}}\nactions: [{{add_tags: [e{i}]}}]\n"
-    )
+        "when: {{all: [{{field: ticket.subject, op: contains, value: {key}}}]}}\n"
+        "actions: [{{add_tags: [e{i}]}}]\n"
+    )  # (a condition of its own: the live server is shared, a rule for every ticket would tag theirs)
     replies: list[Reply] = live.race(
         n,
         lambda i: post(
