@@ -22,7 +22,7 @@ from sportello.core import clock, paging
 from sportello.core.actors import Via
 from sportello.core.errors import NotFound, ValidationFailed
 
-from .views import admin_required, current_admin, render_console
+from .views import admin_required, current_admin, int_or_none, render_console
 
 PAGE_SIZE = 50
 QUARANTINE_KEYS = [paging.SortKey("id", descending=True)]
@@ -134,19 +134,12 @@ def quarantine_message(request: HttpRequest, inbound_id: int) -> HttpResponse:
     return _held_page(request, _get(request, inbound_id))
 
 
-def _int_or_none(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
-
-
 @admin_required
 @require_http_methods(["POST"])
 def quarantine_release(request: HttpRequest, inbound_id: int) -> HttpResponse:
     """Release the message into the desk; what still holds it is said on its page (422)."""
     raw_mailbox = request.POST.get("mailbox") or ""
-    mailbox_id = _int_or_none(raw_mailbox)
+    mailbox_id = int_or_none(raw_mailbox)
     if raw_mailbox and mailbox_id is None:
         return _held_page(request, _get(request, inbound_id), error=_("Choose a mailbox."), status=422)
     try:

@@ -12,14 +12,9 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
+from ..views import int_or_none as int_or_none
+
 YEARS_MAX = 10
-
-
-def int_or_none(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
 
 
 @cache
