@@ -383,6 +383,39 @@ def test_a_deactivated_agents_tokens_stop_working(desk: Any, api: Any) -> None:
     assert agent_client.get("/agents/me").status_code == 401
 
 
+def test_deactivating_through_the_api_hands_the_agents_open_tickets_back(
+    desk: Any, api: Any, open_ticket: Any
+) -> None:
+    # given the Books agent holding two open tickets
+    from sportello.tickets.models import Ticket
+
+    held = [open_ticket(f"Held {i}", assignee_id=desk.agent.pk) for i in range(2)]
+    assert [t.assignee_id for t in held] == [desk.agent.pk] * 2
+    # when an admin deactivates them and renames them in the same change
+    r = api(desk.admin).patch(f"/agents/{desk.agent.pk}", {"is_active": False, "name": "Gone Agent"})
+    # then they are inactive and renamed, and neither ticket is theirs any more
+    assert r.status_code == 200, r.content
+    assert (r.json()["is_active"], r.json()["name"]) == (False, "Gone Agent")
+    assert list(Ticket.objects.filter(pk__in=[t.pk for t in held]).values_list("assignee_id", flat=True)) == [
+        None,
+        None,
+    ]
+
+
+def test_an_admin_cannot_deactivate_themself_through_the_api(desk: Any, api: Any) -> None:
+    # given a second admin, so the desk would keep one
+    desk.agent.role = Role.ADMIN
+    desk.agent.save(update_fields=["role"])
+    # when an admin deactivates themself and renames themself in the same change
+    r = api(desk.admin).patch(f"/agents/{desk.admin.pk}", {"is_active": False, "name": "Renamed"})
+    # then it is refused and nothing changed
+    assert r.status_code == 409, r.content
+    assert r.json()["error"]["field"] == "is_active"
+    desk.admin.refresh_from_db()
+    assert desk.admin.is_active is True
+    assert desk.admin.name != "Renamed"
+
+
 def test_admin_promotes_an_agent_and_renames_them(desk: Any, api: Any) -> None:
     r = api(desk.admin).patch(f"/agents/{desk.outsider.pk}", {"role": "admin", "name": "Eva Boss"})
     assert r.status_code == 200

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from ninja import Router, Status
 
 from sportello.core import clock
+from sportello.core.actors import Via
 from sportello.core.errors import NotFound, ValidationFailed
 from sportello.core.paging import SortKey, paginate
+from sportello.tickets import services as ticket_services
 from sportello.tickets.api import page_limit
 
 from . import selectors, services
@@ -189,7 +192,14 @@ def patch_agent(request: ApiRequest, agent_id: int, payload: AgentPatchIn) -> di
     data = payload.model_dump(exclude_unset=True)
     department_ids = data.pop("department_ids", None)
     departments = None if department_ids is None else selectors.departments_by_ids(ids=department_ids)
-    services.agent_update(agent=agent, actor=request.auth, departments=departments, **data)
+    # Deactivating hands the agent's open tickets back to assignment, as the Console does.
+    deactivate = data.get("is_active") is False and agent.is_active
+    if deactivate:
+        del data["is_active"]
+    with transaction.atomic():
+        services.agent_update(agent=agent, actor=request.auth, departments=departments, **data)
+        if deactivate:
+            ticket_services.agent_deactivate(agent=agent, actor=request.auth, via=Via.API, now=clock.now())
     return agent_out(selectors.agent_get(user=request.auth, agent_id=agent_id))
 
 

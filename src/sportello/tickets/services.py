@@ -245,7 +245,14 @@ def agent_deactivate(*, agent: User, actor: User, via: Via, now: datetime) -> tu
     change through the pipeline, the admin its actor, so event rules and round robin run on it
     as on any unassignment (the agent, now inactive, is offered none of them). A ticket
     reassigned meanwhile by someone else is left as it is; of concurrent deactivations each
-    ticket is handed back once. Returns the agent and how many tickets were handed back."""
+    ticket is handed back once. One transaction: a failure midway leaves the agent active with
+    all their tickets, never inactive and still holding some. Returns the agent and how many
+    tickets were handed back."""
+    with transaction.atomic():
+        return _deactivate_and_hand_back(agent=agent, actor=actor, via=via, now=now)
+
+
+def _deactivate_and_hand_back(*, agent: User, actor: User, via: Via, now: datetime) -> tuple[User, int]:
     agent = accounts.agent_deactivate(agent=agent, actor=actor)
     handed = 0
     ids = list(
