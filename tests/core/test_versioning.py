@@ -5,6 +5,8 @@ sees a revert at once; tier paths keep a history."""
 from __future__ import annotations
 
 import importlib
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -338,6 +340,28 @@ def test_every_kind_is_registered_by_name(db: Any) -> None:
 
     assert set(config_kinds()) >= {k.name for k in KINDS}
     assert config_kind("rules").label == "rule"
+
+
+def test_a_bare_process_knows_every_kind_without_loading_the_urls() -> None:
+    # given a new process that only sets Django up (a command, the worker)
+    import subprocess
+    import sys
+
+    code = (
+        "import django, json; django.setup(); "
+        "from sportello.core.versioning import config_kinds; print(json.dumps(sorted(config_kinds())))"
+    )
+    out = subprocess.run(  # noqa: S603  (this interpreter, a fixed script)
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "sportello.settings"},
+    )
+    # then every kind the API registers is already there
+    import sportello.api  # noqa: F401
+
+    assert set(json.loads(out.stdout)) == set(config_kinds())
 
 
 def test_deactivating_a_rule_is_a_new_version_and_a_second_time_writes_nothing(desk: Any, admin: Any) -> None:

@@ -8,7 +8,9 @@ class AutomationConfig(AppConfig):
     def ready(self) -> None:
         from sportello.core.config import register_signature
 
-        from . import jobs, timers  # noqa: F401  (jobs registers the periodic trace pruning)
+        # jobs registers the periodic trace pruning; assignment, macros and services their
+        # configuration kinds (so every kind is known in any process, not only once URLs load)
+        from . import assignment, jobs, macros, services, timers  # noqa: F401
 
         timers.register()  # the worker fires due time-rule timers
         register_signature("rules", "automation_rule")

@@ -10,6 +10,6 @@ class BlueprintsConfig(AppConfig):
 
         register_signature("blueprints", "blueprints_blueprint")
 
-        from . import timers
+        from . import services, timers  # noqa: F401  (services: the blueprints' configuration kind)
 
         timers.register()  # the worker fires state time-limit escalations

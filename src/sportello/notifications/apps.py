@@ -9,4 +9,6 @@ class NotificationsConfig(AppConfig):
         from sportello.core.config import register_signature
 
         register_signature("notification_templates", "notifications_notificationtemplate")
-        from . import jobs  # noqa: F401  (registers the hourly prune of the customer-limit ledger)
+        # jobs registers the hourly prune of the customer-limit ledger; services the templates'
+        # configuration kind
+        from . import jobs, services  # noqa: F401

@@ -9,7 +9,7 @@ class SlaConfig(AppConfig):
     def ready(self) -> None:
         from sportello.core.config import register_signature
 
-        from . import timers
+        from . import calendars, services, tiers, timers  # noqa: F401  (their configuration kinds)
 
         timers.register()  # the worker fires SLA warnings, breaches and escalations
         register_signature("sla_policies", "sla_slapolicy")
