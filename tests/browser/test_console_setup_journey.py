@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 from .axe import assert_accessible
@@ -87,17 +86,10 @@ class Api:
 
     def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        data = None
         if raw is not None:
-            data, headers["Content-Type"] = raw, "message/rfc822"
-        elif body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            headers["Content-Type"] = "message/rfc822"
+        r = httpx.request(method, f"{self.base}{path}", json=body, content=raw, headers=headers, timeout=30)
+        return r.status_code, r.json() if r.content else None
 
     def get(self, path: str) -> Any:
         status, body = self.call("GET", path)
@@ -135,6 +127,7 @@ def sign_in_as(page: Any, url: Any, email: str, password: str) -> None:
 
 def departments_fields_and_layouts(page: Any, url: Any) -> None:
     page.goto(url("/console/"))
+    assert_accessible(page, context="the Console's overview")
     page.locator(".console-cards").get_by_role("link", name="Departments and layouts").click()
     page.get_by_text("No departments yet.").wait_for()
     assert_accessible(page, context="the departments, none yet")
@@ -144,6 +137,7 @@ def departments_fields_and_layouts(page: Any, url: Any) -> None:
         page.get_by_label("Name").fill(name)
         page.get_by_role("button", name="Create department").click()
         page.get_by_text(f"Department “{name}” created.").wait_for()
+    console(page, url, "/console/departments/", context="the departments")
     # the fields: a subcategory for both departments, a product code and a serial number
     console(page, url, "/console/fields/", context="the custom fields, none yet")
     for label, key, values in (
@@ -194,6 +188,8 @@ def invite_agents(page: Any, url: Any) -> None:
         page.get_by_label("Role").select_option("agent")
         for department in departments:
             page.get_by_role("checkbox", name=department).check()
+        if name == "Caterina":
+            assert_accessible(page, context="the invitation form")
         page.get_by_role("button", name="Send the invitation").click()
         page.get_by_text(f"Invitation sent to {email}").wait_for()
     assert_accessible(page, context="the agents list with invitations")
@@ -216,21 +212,23 @@ def agents_activate(page: Any, url: Any) -> None:
         page.get_by_label("New password confirmation").fill(AGENT_PASSWORD)
         page.get_by_role("button", name="Activate my account").click()
         page.get_by_role("heading", name="Account activated").wait_for()
+        if name == "Caterina":
+            assert_accessible(page, context="the account activated")
 
 
-def agents_set_their_availability(browser: Any, url: Any) -> None:
+def agents_set_their_availability(another_page: Any, url: Any) -> None:
     """Paolo and Lucia go online from their menu; Marco goes online, then offline."""
     for name, steps in (("Paolo", ("Online",)), ("Lucia", ("Online",)), ("Marco", ("Online", "Offline"))):
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+        page = another_page()
         sign_in_as(page, url, AGENTS[name][0], AGENT_PASSWORD)
         for step in steps:
             page.locator(".me-menu > summary").click()
             page.locator(".availability").get_by_role("button", name=step).click()
             page.locator(".availability [aria-pressed='true']", has_text=step).wait_for()
+            if name == "Marco":
+                assert_accessible(page, context="an agent's availability menu")
             page.keyboard.press("Escape")
-        context.close()
+        page.context.close()
 
 
 def replacements_team(page: Any, url: Any) -> None:
@@ -243,6 +241,7 @@ def replacements_team(page: Any, url: Any) -> None:
     assert_accessible(page, context="the team form")
     page.get_by_role("button", name="Create the team").click()
     page.get_by_text("Team “Replacements” created.").wait_for()
+    assert_accessible(page, context="the team created")
 
 
 def api_token(page: Any, url: Any) -> str:
@@ -262,6 +261,7 @@ def heats_up_rule_with_a_dry_run(page: Any, url: Any, first: dict[str, Any]) -> 
     page.goto(url("/console/"))
     page.locator(".console-cards").get_by_role("link", name="Event and time rules").click()
     page.get_by_text("No event rules yet.").wait_for()
+    assert_accessible(page, context="the rules, none yet")
     page.get_by_role("link", name="New event rule").click()
     page.get_by_role("heading", name="New event rule", level=1).wait_for()
     page.get_by_label("The rule as YAML").fill(HEATS_UP)
@@ -278,6 +278,7 @@ def heats_up_rule_with_a_dry_run(page: Any, url: Any, first: dict[str, Any]) -> 
     shot(page, "journey-rule-dry-run")
     page.get_by_role("button", name="Create the rule").click()
     page.get_by_text("Rule “The phone heats up” saved as version 1.").wait_for()
+    assert_accessible(page, context="the rule saved")
 
 
 def direct_assignments(page: Any, url: Any) -> None:
@@ -312,6 +313,7 @@ def round_robin(page: Any, url: Any) -> None:
     page.goto(url("/console/"))
     page.locator(".console-cards").get_by_role("link", name="Round robin").click()
     page.get_by_text("No round-robin policy yet.").wait_for()
+    assert_accessible(page, context="the round-robin policies, none yet")
     page.get_by_role("link", name="New policy").click()
     page.get_by_label("Name", exact=True).fill("Books round robin")
     page.get_by_label("Agents I choose").check()
@@ -324,6 +326,7 @@ def round_robin(page: Any, url: Any) -> None:
     assert_accessible(page, context="a new round-robin policy")
     page.get_by_role("button", name="Create policy").click()
     page.get_by_text("Policy “Books round robin” saved (version 1).").wait_for()
+    assert_accessible(page, context="the policy with its members")
     assert (
         "Skipped: not online"
         in page.locator(".console-members, table").filter(has_text="Marco").first.inner_text()
@@ -346,17 +349,20 @@ def round_robin(page: Any, url: Any) -> None:
     assert_accessible(page, context="the restore confirmation")
     page.get_by_role("button", name="Restore version 1").click()
     page.get_by_text("Version 1 restored: it is now version 3.").wait_for()
+    assert_accessible(page, context="the policy's history after the restore")
     # the rule that hands Books' unassigned tickets to the policy, after the direct assignments
     page.goto(url("/console/rules/new/"))
     page.get_by_label("The rule as YAML").fill(ROUND_ROBIN_RULE)
     page.get_by_role("button", name="Create the rule").click()
     page.get_by_text("Rule “Books' tickets by round robin” saved as version 1.").wait_for()
+    console(page, url, "/console/rules/", context="the rules")
 
 
 def calendar_and_vip_sla(page: Any, url: Any) -> None:
     page.goto(url("/console/"))
     page.locator(".console-cards").get_by_role("link", name="Business calendars").click()
     page.get_by_text("No calendar yet.").wait_for()
+    assert_accessible(page, context="the calendars, none yet")
     page.get_by_role("link", name="New calendar").click()
     page.get_by_label("Name", exact=True).fill("Rome office")
     page.get_by_label("Key", exact=True).fill("rome")
@@ -377,6 +383,8 @@ def calendar_and_vip_sla(page: Any, url: Any) -> None:
     assert_accessible(page, context="the calendar with its holidays")
     # the VIP SLA, counted in the office's hours
     page.locator(".console-nav").get_by_role("link", name="SLA policies").click()
+    page.get_by_role("heading", name="SLA policies", level=1).wait_for()
+    assert_accessible(page, context="the SLA policies, none yet")
     page.get_by_role("link", name="New policy").click()
     page.get_by_label("Name", exact=True).fill("VIP customers")
     page.get_by_label("Key", exact=True).fill("vip")
@@ -387,6 +395,7 @@ def calendar_and_vip_sla(page: Any, url: Any) -> None:
     assert_accessible(page, context="a new SLA policy")
     page.get_by_role("button", name="Create policy").click()
     page.get_by_text("SLA policy “VIP customers” created.").wait_for()
+    assert_accessible(page, context="the SLA policy saved")
 
 
 def customer_made_vip(page: Any, url: Any, email: str) -> None:
@@ -396,6 +405,8 @@ def customer_made_vip(page: Any, url: Any, email: str) -> None:
     page.wait_for_url(lambda u: "q=" in u)
     assert_accessible(page, context="the contacts searched")
     page.get_by_role("link", name=email).first.click()
+    page.get_by_role("heading", name=email).wait_for()
+    assert_accessible(page, context="a contact's page")
     page.get_by_role("checkbox", name="VIP").check()
     page.get_by_role("button", name="Save").click()
     page.get_by_text("saved.").first.wait_for()
@@ -404,6 +415,8 @@ def customer_made_vip(page: Any, url: Any, email: str) -> None:
 def warranty_blueprint(page: Any, url: Any) -> None:
     page.goto(url("/console/"))
     page.locator(".console-cards").get_by_role("link", name="Blueprints").click()
+    page.get_by_text("No blueprint yet").wait_for()
+    assert_accessible(page, context="the blueprints, none yet")
     page.get_by_role("link", name="New blueprint").click()
     about = page.get_by_role("group", name="Blueprint")
     about.get_by_label("Name", exact=True).fill("Warranty claim")
@@ -437,6 +450,7 @@ def warranty_blueprint(page: Any, url: Any) -> None:
     assert_accessible(page, context="the blueprint editor")
     page.get_by_role("button", name="Save blueprint").first.click()
     page.get_by_text("Blueprint “Warranty claim” saved as version 1.").wait_for()
+    assert_accessible(page, context="the blueprint saved")
 
 
 def template_previews(page: Any, url: Any) -> None:
@@ -468,6 +482,7 @@ def held_message_released(page: Any, url: Any, inbound_id: int) -> int:
     page.wait_for_url(url("/console/quarantine/"))
     notice = page.get_by_text("Released: it opened ticket #")
     notice.wait_for()
+    assert_accessible(page, context="the quarantine after a release")
     match = re.search(r"#(\d+)", notice.inner_text())
     assert match is not None
     return int(match.group(1))
@@ -478,7 +493,7 @@ def held_message_released(page: Any, url: Any, inbound_id: int) -> int:
 
 
 def test_the_articles_set_up_built_in_the_console_from_an_empty_desk(
-    page: Any, phone_page: Any, _chromium: Any, url: Any, live_server: Any
+    page: Any, phone_page: Any, another_page: Any, url: Any, live_server: Any
 ) -> None:
     from sportello.accounts.models import Department, Role, User
     from sportello.accounts.services import agent_create
@@ -493,7 +508,7 @@ def test_the_articles_set_up_built_in_the_console_from_an_empty_desk(
     departments_fields_and_layouts(page, url)
     invite_agents(page, url)
     agents_activate(page, url)
-    agents_set_their_availability(_chromium, url)
+    agents_set_their_availability(another_page, url)
     replacements_team(page, url)
     api = Api(live_server.url, api_token(page, url))
     people = {u.name: u.pk for u in User.objects.all()}
