@@ -327,10 +327,10 @@ def round_robin(page: Any, url: Any) -> None:
     page.get_by_role("button", name="Create policy").click()
     page.get_by_text("Policy “Books round robin” saved (version 1).").wait_for()
     assert_accessible(page, context="the policy with its members")
-    assert (
-        "Skipped: not online"
-        in page.locator(".console-members, table").filter(has_text="Marco").first.inner_text()
-    )
+    members = page.locator("tr[id^=member-]")
+    assert "Skipped: not online" in members.filter(has_text="Marco").inner_text()
+    assert "Offline" in members.filter(has_text="Marco").inner_text()
+    assert "Online" in members.filter(has_text="Paolo").inner_text()
     # a mistake: the cap raised to 30; restored from the policy's history
     page.get_by_label("Most open tickets per agent").fill("30")
     page.get_by_role("button", name="Save policy").click()
@@ -511,7 +511,13 @@ def test_the_articles_set_up_built_in_the_console_from_an_empty_desk(
     agents_set_their_availability(another_page, url)
     replacements_team(page, url)
     api = Api(live_server.url, api_token(page, url))
-    people = {u.name: u.pk for u in User.objects.all()}
+    agents = api.get("/agents")["items"]
+    people = {a["name"]: a["id"] for a in agents}
+    assert {a["name"]: a["status"] for a in agents if a["name"] in ("Paolo", "Lucia", "Marco")} == {
+        "Paolo": "online",
+        "Lucia": "online",
+        "Marco": "offline",
+    }
     departments = {d["name"]: d["id"] for d in api.get("/departments")["items"]}
     books, electronics = departments["Books"], departments["Electronics"]
 
@@ -538,11 +544,14 @@ def test_the_articles_set_up_built_in_the_console_from_an_empty_desk(
     # direct assignment: chat → Caterina, product code XT372 → Miriam, "refund" → Adebayo
     chat = api.ticket(subject="Hello from the chat", channel="chat", department_id=books)
     xt = api.ticket(
-        subject="Broken screen", department_id=electronics, custom_fields={"product_code": "XT372"}
+        subject="Broken screen",
+        department_id=electronics,
+        custom_fields={"product_code": "XT372", "subcategory": "phones"},
     )
     refund = api.ticket(subject="Money back", description="I would like a refund.", department_id=books)
     assert api.get(f"/tickets/{chat['id']}")["assignee_id"] == people["Caterina"]
     assert api.get(f"/tickets/{xt['id']}")["assignee_id"] == people["Miriam"]
+    assert xt["custom_fields"]["subcategory"] == "phones"
     assert api.get(f"/tickets/{refund['id']}")["assignee_id"] == people["Adebayo"]
     # a subcategory of Electronics is refused in Books
     status, error = api.call(
