@@ -252,6 +252,7 @@ def test_a_direct_assignment_on_a_custom_field_types_its_value(
     ).wait_for()
     assert page.get_by_label("Value", exact=True).input_value() == "Radios"
     assert_accessible(page, context="a custom-field condition with a mistake")
+    shot(page, "console-direct-assignment-custom-field-error")
     page.get_by_label("Value", exact=True).fill("Novels")
     page.get_by_role("button", name="Add rule").click()
     page.get_by_text("Rule “Subcategory Novels → Novels (Books)” saved").wait_for()
@@ -260,3 +261,9 @@ def test_a_direct_assignment_on_a_custom_field_types_its_value(
     )
     assert [r.name for r in direct_rules()] == ["Subcategory Novels → Novels (Books)"]
     shot(page, "console-direct-assignment-custom-field")
+    # on a phone, the form with the custom field's inputs fits
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_label("When a new ticket…").select_option(label="A custom field is")
+    page.get_by_label("Custom field", exact=True).select_option(label="Subcategory")
+    no_sideways_overflow(page)
+    shot(page, "console-direct-assignment-custom-field-phone")
