@@ -6,7 +6,8 @@ Fixtures:
   transactional database, so the server thread sees them on both databases;
 - `now`: the real clock's instant when the test starts (the live server reads the real clock),
   so `open_ticket` opens tickets now;
-- `page`: a fresh Chromium page at 1440 by 900 (`phone_page`: 390 by 844);
+- `page`: a fresh Chromium page at 1440 by 900 (`phone_page`: 390 by 844); `another_page()`: one
+  more, in a context of its own (another person signed in at the same time), closed after the test;
 - `sign_in(page, user)`: signs in through the login form and waits for the queue;
 - `url(path)`: the live server's address for a path;
 - `assert_accessible(page)` (tests/browser/axe.py): zero axe-core violations.
@@ -115,6 +116,20 @@ def phone_page(_chromium: Any) -> Iterator[Any]:
     context, page = _new_page(_chromium, width=390, height=844)
     yield page
     context.close()
+
+
+@pytest.fixture
+def another_page(_chromium: Any) -> Iterator[Callable[[], Any]]:
+    contexts: list[Any] = []
+
+    def make() -> Any:
+        context, page = _new_page(_chromium, width=1440, height=900)
+        contexts.append(context)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

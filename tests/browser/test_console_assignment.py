@@ -215,3 +215,55 @@ def test_an_admin_previews_a_canned_response(
         phone_page.goto(url(path))
         no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{path} on a phone")
+
+
+def test_a_direct_assignment_on_a_custom_field_types_its_value(
+    desk: Any, layouts: None, page: Any, sign_in: Any, url: Any
+) -> None:
+    from sportello.automation.services import direct_rules
+    from sportello.tickets.fields_services import custom_field_create
+
+    custom_field_create(actor=None, key="weight", label="Weight (kg)", type="number")
+    sign_in(page, desk.admin)
+    page.goto(url("/console/direct-assignment/"))
+    # only the chosen condition's input shows
+    assert page.get_by_label("Channel", exact=True).is_visible()
+    assert not page.get_by_label("Value", exact=True).is_visible()
+    page.get_by_label("When a new ticket…").select_option(label="A custom field is")
+    assert not page.get_by_label("Channel", exact=True).is_visible()
+    value = page.get_by_label("Value", exact=True)
+    # a picklist offers its values; a number field takes a number
+    page.get_by_label("Custom field", exact=True).select_option(label="Subcategory")
+    options = page.locator("#direct-values option").evaluate_all("os => os.map(o => o.value)")
+    assert options == ["Novels", "Children's books", "Phones", "Televisions"]
+    assert value.get_attribute("list") == "direct-values"
+    page.get_by_label("Custom field", exact=True).select_option(label="Weight (kg)")
+    assert value.get_attribute("type") == "number"
+    assert value.get_attribute("list") is None
+    # a picklist's value typed that is not one of its values is refused next to the field
+    page.get_by_label("Custom field", exact=True).select_option(label="Subcategory")
+    value.fill("Radios")
+    page.get_by_label("A team").check()
+    assert not page.get_by_label("Agent", exact=True).is_visible()
+    page.get_by_label("Team", exact=True).select_option(label="Novels (Books)")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_text(
+        "Choose one of this field's values: Novels, Children's books, Phones, Televisions."
+    ).wait_for()
+    assert page.get_by_label("Value", exact=True).input_value() == "Radios"
+    assert_accessible(page, context="a custom-field condition with a mistake")
+    shot(page, "console-direct-assignment-custom-field-error")
+    page.get_by_label("Value", exact=True).fill("Novels")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_text("Rule “Subcategory Novels → Novels (Books)” saved").wait_for()
+    assert (
+        "Subcategory is Novels" in page.locator("#rule-direct-subcategory-novels-novels-books").inner_text()
+    )
+    assert [r.name for r in direct_rules()] == ["Subcategory Novels → Novels (Books)"]
+    shot(page, "console-direct-assignment-custom-field")
+    # on a phone, the form with the custom field's inputs fits
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_label("When a new ticket…").select_option(label="A custom field is")
+    page.get_by_label("Custom field", exact=True).select_option(label="Subcategory")
+    no_sideways_overflow(page)
+    shot(page, "console-direct-assignment-custom-field-phone")

@@ -202,3 +202,146 @@ def test_a_save_lost_to_many_at_once_keeps_what_was_typed(
     html = r.content.decode()
     assert "Many rules were being added at the same moment; add this one again." in html
     assert 'value="Typed name"' in html
+
+
+# Conditions on a custom field: "product code is XT372 → Miriam" (the `layouts` fixture's fields).
+
+
+def test_a_custom_field_condition_routes_new_tickets(
+    desk: Any, layouts: None, browser: Any, people: dict[str, Any], open_ticket: Any
+) -> None:
+    from sportello.accounts.services import agent_update
+
+    for name in ("miriam", "adebayo"):  # they work in Electronics, where products have codes
+        agent_update(agent=people[name], actor=None, departments=[desk.electronics])
+    client = browser(desk.admin)
+    html = client.get("/console/direct-assignment/").content.decode()
+    assert '<option value="custom">A custom field is</option>' in html
+    assert 'data-options="Novels\nChildren&#x27;s books\nPhones\nTelevisions"' in html
+    # given a rule on the product code, typed in another case
+    r = client.post(
+        "/console/direct-assignment/",
+        form(
+            condition="custom", custom_field="product_code", value=" xt372 ", agent=str(people["miriam"].pk)
+        ),
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    # and one on a picklist, chosen by the value's label
+    r = client.post(
+        "/console/direct-assignment/",
+        form(condition="custom", custom_field="subcategory", value="phones", agent=str(people["adebayo"].pk)),
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    rules = list(services.direct_rules())
+    assert [r.name for r in rules] == ["Product code xt372 → Miriam", "Subcategory phones → Adebayo"]
+    versions = [RuleVersion.objects.get(rule=r).definition["when"] for r in rules]
+    assert versions == [
+        {
+            "all": [
+                {"field": "ticket.custom.product_code", "op": "is", "value": "xt372"},
+                {"field": "ticket.assignee", "op": "absent"},
+            ]
+        },
+        {
+            "all": [
+                {"field": "ticket.custom.subcategory", "op": "is", "value": "phones"},
+                {"field": "ticket.assignee", "op": "absent"},
+            ]
+        },
+    ]
+    html = client.get("/console/direct-assignment/").content.decode()
+    assert "Product code is xt372" in html
+    assert "Subcategory is Phones" in html
+    # when tickets are opened in Electronics, then the product code and the subcategory route them
+    xt = open_ticket(
+        "It heats up",
+        department=desk.electronics,
+        requester=desk.bob,
+        custom_fields={"product_code": "XT372"},
+    )
+    phone = open_ticket(
+        "Screen", department=desk.electronics, requester=desk.bob, custom_fields={"subcategory": "phones"}
+    )
+    other = open_ticket(
+        "Other", department=desk.electronics, requester=desk.bob, custom_fields={"product_code": "XT373"}
+    )
+    assert xt.assignee_id == people["miriam"].pk
+    assert phone.assignee_id == people["adebayo"].pk
+    assert other.assignee_id is None
+
+
+@pytest.mark.parametrize(
+    ("over", "field", "message"),
+    [
+        ({"custom_field": ""}, "custom_field", "Choose a field."),
+        ({"custom_field": "gift"}, "custom_field", "Select a valid choice."),
+        ({"value": "  "}, "value", "Type the value the field must have."),
+        ({"custom_field": "subcategory", "value": "Radios"}, "value", "Choose one of this field's values:"),
+    ],
+)
+def test_a_bad_custom_field_condition_is_shown_by_its_field(
+    desk: Any,
+    layouts: None,
+    browser: Any,
+    people: dict[str, Any],
+    over: dict[str, Any],
+    field: str,
+    message: str,
+) -> None:
+    data = form(
+        condition="custom",
+        custom_field="product_code",
+        value="XT372",
+        name="Typed name",
+        agent=str(people["miriam"].pk),
+    )
+    data.update(over)
+    r = browser(desk.admin).post("/console/direct-assignment/", data)
+    assert r.status_code == 422
+    html = r.content.decode()
+    error = html[html.index(f'id="id_{field}-error"') :].split("</p>")[0]
+    assert message.replace("'", "&#x27;") in error
+    assert 'value="Typed name"' in html
+    assert not Rule.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field_type", "typed", "stored", "error"),
+    [
+        ("number", "42", 42, None),
+        ("number", "4.5", None, "Type a whole number, such as 42."),
+        ("number", "many", None, "Type a number, such as 42."),
+        ("decimal", "4,50", "4.50", None),
+        ("decimal", "7.0", 7, None),
+        ("date", "2026-03-31", "2026-03-31", None),
+        ("date", "31/03/2026", None, "Type a date as YYYY-MM-DD, such as 2026-03-31."),
+    ],
+)
+def test_the_value_is_read_as_the_fields_type(
+    desk: Any,
+    browser: Any,
+    people: dict[str, Any],
+    field_type: str,
+    typed: str,
+    stored: Any,
+    error: str | None,
+) -> None:
+    from sportello.tickets.fields_services import custom_field_create
+
+    custom_field_create(actor=None, key="amount", label="Amount", type=field_type)
+    data = form(condition="custom", custom_field="amount", value=typed, agent=str(people["miriam"].pk))
+    r = browser(desk.admin).post("/console/direct-assignment/", data)
+    if error is not None:
+        assert r.status_code == 422
+        assert error in r.content.decode()
+        assert not Rule.objects.exists()
+        return
+    assert r.status_code == 302, r.content.decode()[:2000]
+    (test, _unassigned) = RuleVersion.objects.get().definition["when"]["all"]
+    assert test == {"field": "ticket.custom.amount", "op": "is", "value": stored}
+
+
+def test_without_custom_fields_the_condition_is_not_offered(desk: Any, browser: Any) -> None:
+    html = browser(desk.admin).get("/console/direct-assignment/").content.decode()
+    assert 'value="custom"' not in html
+    assert "id_custom_field" not in html

@@ -99,8 +99,9 @@ def test_the_policy_editor_costs_a_fixed_number_of_statements(
     assert few == many == POLICY_EDITOR
 
 
-# session, user, the rules, their current versions, the departments, teams and agents named
-DIRECT_ASSIGNMENT = 7
+# session, user, the rules, their current versions, the departments, teams and agents named, the
+# custom fields a condition can test
+DIRECT_ASSIGNMENT = 8
 
 
 def test_the_direct_assignment_page_costs_a_fixed_number_of_statements(

@@ -8,6 +8,8 @@ assignment rules through `automation.services.rule_save`, as ordinary event rule
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -27,6 +29,7 @@ from sportello.automation.models import AssignmentPolicy
 from sportello.core import clock
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import version_diff
+from sportello.tickets.models import CustomField
 from sportello.web.labels import CATEGORY_LABELS, CHANNEL_LABELS
 
 from .views import admin_required, current_admin, render_console
@@ -379,9 +382,78 @@ CONDITION_CHOICES = [
     ("text", gettext_lazy("The subject or the description contains")),
     ("department", gettext_lazy("The department is")),
     ("domain", gettext_lazy("The requester's e-mail domain is")),
+    ("custom", gettext_lazy("A custom field is")),
 ]
+# Custom fields a direct assignment can test, by type: the value typed is read as that type.
+CUSTOM_CONDITION_TYPES = ("text", "long_text", "number", "decimal", "picklist", "date")
+CUSTOM_INPUT_TYPES = {"number": "number", "decimal": "number", "date": "date"}
 TARGET_CHOICES = [("agent", gettext_lazy("An agent")), ("team", gettext_lazy("A team"))]
 UNASSIGNED = {"field": "ticket.assignee", "op": "absent"}
+CUSTOM_PREFIX = "ticket.custom."
+
+
+def _custom_fields() -> list[CustomField]:
+    """The active custom fields a direct assignment can test: one query."""
+    return list(
+        CustomField.objects.filter(is_active=True, type__in=CUSTOM_CONDITION_TYPES).order_by("position", "id")
+    )
+
+
+class CustomFieldSelect(forms.Select):
+    """The custom-field picker: each option says its field's type and picklist values, which
+    console/direct.js reads to type the value input (a number, a date, a list to pick from)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields: dict[str, CustomField] = {}
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: int | str,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        field = self.fields.get(str(value))
+        if field is not None:
+            option["attrs"]["data-input"] = CUSTOM_INPUT_TYPES.get(field.type, "text")
+            option["attrs"]["data-options"] = "\n".join(str(o["label"]) for o in field.options or [])
+        return option
+
+
+def _custom_value(field: CustomField, raw: str) -> tuple[Any, str | None]:
+    """The typed value for a condition on `field` read from what the admin typed, or an error."""
+    text = raw.strip()
+    if not text:
+        return None, _("Type the value the field must have.")
+    if field.type in ("number", "decimal"):
+        try:
+            number = Decimal(text.replace(",", "."))
+        except InvalidOperation:
+            return None, _("Type a number, such as 42.")
+        if not number.is_finite():
+            return None, _("Type a number, such as 42.")
+        if field.type == "number" or number == number.to_integral_value():
+            if number != number.to_integral_value():
+                return None, _("Type a whole number, such as 42.")
+            return int(number), None
+        return str(number), None
+    if field.type == "picklist":
+        for option in field.options or []:
+            if text.lower() in (str(option["value"]).lower(), str(option["label"]).lower()):
+                return option["value"], None
+        labels = ", ".join(str(o["label"]) for o in field.options or [])
+        return None, _("Choose one of this field's values: %(values)s.") % {"values": labels}
+    if field.type == "date":
+        try:
+            return date.fromisoformat(text).isoformat(), None
+        except ValueError:
+            return None, _("Type a date as YYYY-MM-DD, such as 2026-03-31.")
+    return text, None
 
 
 class DirectForm(forms.Form):
@@ -408,10 +480,34 @@ class DirectForm(forms.Form):
     agent = forms.TypedChoiceField(label=gettext_lazy("Agent"), coerce=int, required=False)
     team = forms.TypedChoiceField(label=gettext_lazy("Team"), coerce=int, required=False)
 
-    def __init__(self, *args: Any, pickers: dict[str, list[tuple[int, str]]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        pickers: dict[str, list[tuple[int, str]]],
+        custom_fields: list[CustomField],
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         empty = [("", _("Choose…"))]
+        self.custom_fields = {f.key: f for f in custom_fields}
+        if custom_fields:
+            widget = CustomFieldSelect()
+            widget.fields = self.custom_fields
+            self.fields["custom_field"] = forms.ChoiceField(
+                label=_("Custom field"),
+                required=False,
+                choices=empty + [(f.key, f.label) for f in custom_fields],
+                widget=widget,
+            )
+            self.fields["value"] = forms.CharField(
+                label=_("Value"),
+                max_length=200,
+                required=False,
+                help_text=_("What the field must be, such as XT372. Letter case does not matter."),
+            )
+        else:
+            self.fields["condition"].choices = [c for c in CONDITION_CHOICES if c[0] != "custom"]  # type: ignore[attr-defined]
         self.fields["channel"].choices = empty + [(c, CHANNEL_LABELS[c]) for c in DIRECT_CHANNELS]  # type: ignore[attr-defined]
         self.fields["department"].choices = empty + pickers["departments"]  # type: ignore[attr-defined]
         self.fields["agent"].choices = empty + pickers["agents"]  # type: ignore[attr-defined]
@@ -437,6 +533,15 @@ class DirectForm(forms.Form):
                     if condition != "domain"
                     else _("Type a domain, such as example.com."),
                 )
+        if condition == "custom":
+            field = self.custom_fields.get(data.get("custom_field") or "")
+            if field is None:
+                self.add_error("custom_field" if self.custom_fields else "condition", _("Choose a field."))
+            else:
+                value, error = _custom_value(field, data.get("value") or "")
+                if error:
+                    self.add_error("value", error)
+                data["typed_value"] = value
         target = data.get("target")
         if target == "agent" and not data.get("agent"):
             self.add_error("agent", _("Choose the agent who gets these tickets."))
@@ -460,6 +565,9 @@ class DirectForm(forms.Form):
                 }
             case "department":
                 test = {"field": "ticket.department", "op": "is", "value": d["department"]}
+            case "custom":
+                field = CUSTOM_PREFIX + d["custom_field"]
+                test = {"field": field, "op": "is", "value": d["typed_value"]}
             case _:
                 test = {"field": "requester.domain", "op": "is", "value": d["text"]}
         return {"all": [test, UNASSIGNED]}
@@ -470,11 +578,25 @@ class DirectForm(forms.Form):
         what = {
             "channel": lambda: str(CHANNEL_LABELS[d["channel"]]),
             "department": lambda: self.labels["departments"].get(d["department"], ""),
+            "custom": lambda: f"{self.custom_fields[d['custom_field']].label} {d['value'].strip()}",
         }.get(d["condition"], lambda: f"“{d['text']}”")()
         return f"{what} → {who}"[:200]
 
 
-def _direct_summary(definition: dict[str, Any], names: dict[str, dict[int, str]]) -> tuple[str, str]:
+def _custom_summary(test: dict[str, Any], fields: dict[str, CustomField]) -> str:
+    """A condition on a custom field in words: its label and the value (a picklist's label)."""
+    key = str(test.get("field", "")).removeprefix(CUSTOM_PREFIX)
+    field = fields.get(key)
+    value = test.get("value", "")
+    if field is not None:
+        labels = {o["value"]: o["label"] for o in field.options or []}
+        value = labels.get(value, value)
+    return _("%(field)s is %(value)s") % {"field": field.label if field else key, "value": value}
+
+
+def _direct_summary(
+    definition: dict[str, Any], names: dict[str, dict[int, str]], fields: dict[str, CustomField]
+) -> tuple[str, str]:
     """What a direct-assignment rule tests and who it assigns to, in words."""
     tests = [t for t in definition.get("when", {}).get("all", []) if t != UNASSIGNED]
     when = "—"
@@ -492,6 +614,8 @@ def _direct_summary(definition: dict[str, Any], names: dict[str, dict[int, str]]
             when = _("Department is %(name)s") % {"name": names["departments"].get(t.get("value"), "?")}
         elif t.get("field") == "requester.domain":
             when = _("Requester's domain is %(domain)s") % {"domain": t.get("value", "")}
+        elif str(t.get("field", "")).startswith(CUSTOM_PREFIX):
+            when = _custom_summary(t, fields)
     actions = definition.get("actions", [])
     assign = actions[0].get("assign", {}) if len(actions) == 1 and isinstance(actions[0], dict) else {}
     if "agent" in assign:
@@ -510,7 +634,7 @@ def _direct_page(request: HttpRequest, form: DirectForm, *, status: int = 200) -
     items = []
     for rule in rules:
         version = current.get(rule.pk)
-        when, who = _direct_summary(version.definition if version else {}, names)
+        when, who = _direct_summary(version.definition if version else {}, names, form.custom_fields)
         items.append({"rule": rule, "when": when, "who": who})
     context = {"section": "direct-assignment", "form": form, "items": items, "now": clock.now()}
     return render_console(request, "console/assignment/direct.html", context, status=status)
@@ -523,9 +647,14 @@ def direct(request: HttpRequest) -> HttpResponse:
     rule (through the rules service), last in the order."""
     if request.method != "POST":
         return _direct_page(
-            request, DirectForm(initial={"condition": "channel", "target": "agent"}, pickers=_pickers())
+            request,
+            DirectForm(
+                initial={"condition": "channel", "target": "agent"},
+                pickers=_pickers(),
+                custom_fields=_custom_fields(),
+            ),
         )
-    form = DirectForm(request.POST, pickers=_pickers())
+    form = DirectForm(request.POST, pickers=_pickers(), custom_fields=_custom_fields())
     if not form.is_valid():
         return _direct_page(request, form, status=422)
     name = form.cleaned_data["name"] or form.default_name()
