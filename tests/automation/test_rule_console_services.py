@@ -195,6 +195,44 @@ def test_the_dry_run_takes_the_newest_tickets_and_a_bounded_number(
         simulate.rule_dry_run(principal=desk.agent, kind=RuleKind.EVENT, definition=NOTIFY, last=2, now=now)
 
 
+def test_an_event_rule_on_what_customers_write_is_tried_on_each_tickets_latest_message(
+    desk: Any, now: Any, open_ticket: Any
+) -> None:
+    # given a ticket whose description says the phone heats up, one that says nothing of it, and
+    # one that only said it in an earlier message
+    said = open_ticket("My phone", description="Since yesterday the phone heats up when charging.")
+    open_ticket("My book", description="A page is missing.")
+    earlier = open_ticket("Tablet", description="The phone heats up too.")
+    from sportello.core.actors import Via
+    from sportello.tickets.services import message_add
+
+    message_add(
+        principal=desk.admin,
+        ticket_id=earlier.pk,
+        via=Via.WEB,
+        body="We are sending a replacement.",
+        body_html="",
+        public=True,
+        attachment_ids=[],
+        version=None,
+        now=now,
+    )
+    rule = {
+        "key": "hot",
+        "name": "Phone heats up",
+        "when": {"all": [{"field": "message.body", "op": "contains", "value": "phone heats up"}]},
+        "actions": [{"set": {"field": "ticket.priority", "value": "high"}}],
+    }
+    # when it is tried on recent tickets
+    result = simulate.rule_dry_run(
+        principal=desk.admin, kind=RuleKind.EVENT, definition=rule, last=10, now=now
+    )
+    # then it matches the ticket whose latest message says so, and only that one
+    assert result.tried == 3
+    assert [m.ticket_id for m in result.matched] == [said.pk]
+    assert result.matched[0].changes == [{"field": "priority", "old_value": "normal", "new_value": "high"}]
+
+
 def test_a_dry_run_replaces_the_saved_rule_of_the_same_key(desk: Any, now: Any, open_ticket: Any) -> None:
     services.rule_save(kind=RuleKind.EVENT, definition=NOTIFY, created_by=None, now=now)
     ticket = open_ticket("broken again")

@@ -215,7 +215,8 @@ def rule_dry_run(
 ) -> RuleDryRun:
     """Try an unsaved rule on the last `last` tickets that are not closed (rules never change a
     closed ticket), newest first, and say on which its condition holds and what its actions
-    would change there: an event rule as if each ticket were updated now (its `on` list aside),
+    would change there: an event rule as if each ticket were updated now with its latest
+    message just added (its `on` list aside),
     a time rule as if its first step fired now. Each ticket runs a real change through the
     pipeline — validated as the rule's own change would be — inside a transaction that is
     rolled back: nothing is kept. Only admins (ValidationFailed names a bad definition's path)."""
@@ -262,6 +263,27 @@ def _current_definition(head: Any) -> dict[str, Any]:
     return RuleVersion.objects.get(rule=head, version=head.version).definition
 
 
+def _latest_message_facts(ticket_id: int) -> dict[str, Any]:
+    """The `message.*` facts of the ticket's latest message, as if it had just been added: a
+    dry run changes no message of its own, so a rule on what customers write ("the body
+    contains …") is tried on what they last wrote. Empty when the ticket has no message."""
+    row = (
+        Message.objects.filter(ticket_id=ticket_id)
+        .order_by("-created_at", "-id")
+        .values_list("body_text", "public", "author_kind", "via")
+        .first()
+    )
+    if row is None:
+        return {}
+    body, public, author_kind, via = row
+    return {
+        "message.body": body,
+        "message.public": public,
+        "message.author_kind": author_kind,
+        "message.channel": via,
+    }
+
+
 def _try_on(head: Any, kind: RuleKind, stored: dict[str, Any], *, ticket_id: int, now: datetime) -> Any:
     """The candidate on one ticket, in a savepoint: None when its condition does not hold."""
     from sportello.core.actors import Actor, ActorKind
@@ -287,10 +309,12 @@ def _try_on(head: Any, kind: RuleKind, stored: dict[str, Any], *, ticket_id: int
     as_event_rule = EventRule(key=head.key, name=head.name, when=when, actions=actions, version=head.version)
     saved = event_rules.SavedRule(id=head.pk, name=head.name, rule=as_event_rule)
     verdict: dict[str, Any] = {"matched": False, "error": None}
+    # A time rule fires with no message; an event rule is tried as on the ticket's latest one.
+    latest_message = _latest_message_facts(ticket_id) if kind == RuleKind.EVENT else {}
 
     def apply(ctx: Any) -> None:
         runner = event_rules.Runner(ctx, specs, {head.key: saved}, cause=cause)
-        facts: Any = runner.facts()
+        facts: Any = {**runner.facts(), **latest_message}
         matched, _ = explain(when, facts, specs=specs)
         verdict["matched"] = matched
         if not matched:
