@@ -70,7 +70,7 @@ def test_the_customers_preview_follows_the_editor(desk: Any, layouts: Any, brows
 
 
 def test_saving_goes_through_the_layout_service(desk: Any, layouts: Any, browser: Any) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"key": "order_number", "access": "edit", "cust": True},
         {"key": "gift", "access": "read"},
         {"key": "subcategory", "access": "hidden"},
@@ -95,7 +95,7 @@ def test_a_field_required_of_customers_who_cannot_fill_it_is_refused_inline(
     desk: Any, layouts: Any, browser: Any
 ) -> None:
     before = layout_fingerprint(layout_get(department=desk.books))
-    rows = [{"key": "order_number"}, {"key": "gift", "access": "read", "cust": True}]
+    rows: list[dict[str, Any]] = [{"key": "order_number"}, {"key": "gift", "access": "read", "cust": True}]
     r = browser(desk.admin).post(
         f"/console/departments/{desk.books.pk}/layout/", post_rows(desk.books, rows, do="save")
     )

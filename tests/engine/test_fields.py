@@ -449,9 +449,7 @@ def test_a_customer_fills_the_fields_they_can_and_agents_fill_every_field() -> N
     )
     # what agents set before is carried over, untouched
     assert customer == {"note": "mine", "qty": 2, "subcategory": "phones"}
-    agent = validate(
-        defs=DEFS, layout=ACCESS, current={}, changes={"qty": 4, "subcategory": "novels"}
-    )
+    agent = validate(defs=DEFS, layout=ACCESS, current={}, changes={"qty": 4, "subcategory": "novels"})
     assert agent == {"qty": 4, "subcategory": "novels"}
 
 
