@@ -287,3 +287,38 @@ def test_the_command_prints_the_dry_runs_diff(demo: dict[str, Any], tmp_path: Pa
         call_command("config", "import", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     with pytest.raises(CommandError, match="no active admin"):
         call_command("config", "import", str(path), "--as", "nobody@desk.test", stdout=io.StringIO())
+
+
+def test_layouts_carry_what_customers_may_do_and_older_documents_read_as_fill(
+    demo: dict[str, Any], now: datetime
+) -> None:
+    from sportello.tickets.models import LayoutField
+
+    # the export says, for every row, what customers may do (the demo's rows: they fill them)
+    rows = [row for layout in demo["layouts"] for row in layout["fields"]]
+    assert rows
+    assert {row["customer_access"] for row in rows} == {"edit"}
+    # a document written before customer access existed changes nothing
+    older = copy.deepcopy(demo)
+    for layout in older["layouts"]:
+        for row in layout["fields"]:
+            del row["customer_access"]
+    assert desk_config.config_import(data=older, actor=_admin(), now=now).items == []
+    # an admin's hidden row is imported as such, and reported as the one change
+    doc = copy.deepcopy(demo)
+    first = doc["layouts"][0]
+    first["fields"][0]["customer_access"] = "hidden"
+    report = desk_config.config_import(data=doc, actor=_admin(), now=now)
+    assert [(i.section, i.key, [(c.path, c.old, c.new) for c in i.changes]) for i in report.items] == [
+        ("layouts", first["department"], [("fields[0].customer_access", "edit", "hidden")])
+    ]
+    row = LayoutField.objects.get(
+        department__slug=first["department"], field__key=first["fields"][0]["field"]
+    )
+    assert row.customer_access == "hidden"
+    assert desk_config.config_export()["layouts"][0]["fields"][0]["customer_access"] == "hidden"
+    # and one a customer cannot fill cannot be required of them
+    first["fields"][0]["required_from_customer"] = True
+    with pytest.raises(ValidationFailed) as refused:
+        desk_config.config_import(data=doc, actor=_admin(), now=now)
+    assert refused.value.field == "layouts[0].fields.0.required_from_customer"

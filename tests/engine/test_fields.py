@@ -23,6 +23,7 @@ from sportello.engine.fields import (
     Requirements,
     agent_missing,
     coerce,
+    customer_visible,
     missing,
     validate,
 )
@@ -410,3 +411,51 @@ def test_validate_is_idempotent_on_what_it_returns(changes: dict[str, Any]) -> N
 def test_datetime_stored_form_uses_z_for_utc() -> None:
     stored = coerce(DATETIME, datetime(2026, 1, 31, 8, 30, tzinfo=UTC).isoformat())
     assert stored == "2026-01-31T08:30:00Z"
+
+
+# What customers may do with a layout's field: nothing (hidden), see it (read), fill it (edit).
+ACCESS = {
+    "note": LayoutRule(customer_access="edit"),
+    "qty": LayoutRule(customer_access="read"),
+    "subcategory": LayoutRule(customer_access="hidden"),
+}
+
+
+@pytest.mark.parametrize(("key", "value"), [("qty", 3), ("subcategory", "novels")])
+def test_a_customer_cannot_set_a_field_they_cannot_fill(key: str, value: object) -> None:
+    # given a layout with a read-only and a hidden field, when a customer sets one of them
+    with pytest.raises(FieldValueError) as refused:
+        validate(
+            defs=DEFS,
+            layout=ACCESS,
+            current={},
+            changes={"note": "mine", key: value},
+            requirements=Requirements(customer_form=True, by_customer=True),
+        )
+    # then the change is refused naming the field
+    assert (refused.value.field, refused.value.message) == (
+        f"custom_fields.{key}",
+        "cannot be set by customers in this department",
+    )
+
+
+def test_a_customer_fills_the_fields_they_can_and_agents_fill_every_field() -> None:
+    customer = validate(
+        defs=DEFS,
+        layout=ACCESS,
+        current={"qty": 2, "subcategory": "phones"},
+        changes={"note": "mine"},
+        requirements=Requirements(by_customer=True),
+    )
+    # what agents set before is carried over, untouched
+    assert customer == {"note": "mine", "qty": 2, "subcategory": "phones"}
+    agent = validate(defs=DEFS, layout=ACCESS, current={}, changes={"qty": 4, "subcategory": "novels"})
+    assert agent == {"qty": 4, "subcategory": "novels"}
+
+
+def test_a_customer_sees_every_value_but_those_of_hidden_fields_and_fields_off_the_layout() -> None:
+    values = {"note": "mine", "qty": 2, "subcategory": "phones", "gone": "old"}
+    assert customer_visible(layout=ACCESS, values=values) == {"note": "mine", "qty": 2}
+    assert customer_visible(layout={}, values=values) == {}
+    # a layout written before customer access existed lets customers see and fill everything
+    assert LayoutRule().customer_access == "edit"

@@ -134,23 +134,27 @@ def _texts(
     ctx: Context, action: act.Notify, to: list[str], subject: str, body: str
 ) -> list[tuple[list[str], dict[str, str]]]:
     """The e-mails of a notification: (recipients, texts). Inline texts: one e-mail to all. A
-    template: one per language and time zone of the recipients, in the order they come."""
+    template: one per language and time zone of the recipients, and per audience (agents apart
+    from customers), in the order they come."""
     if action.template is None or not rendering.template_exists(key=action.template):
         return [(to, {"subject": subject, "body": body})]
     ticket = ctx.ticket
     profiles = rendering.recipient_profiles(emails=to, requester=ticket.requester)
-    groups: dict[tuple[str, str], list[str]] = {}
+    # Customers never read the fields their department's layout hides from them: agents' copies
+    # are rendered apart.
+    groups: dict[tuple[str, str, bool], list[str]] = {}
     for address in to:
         profile = profiles[address.lower()]
-        groups.setdefault((profile.language, profile.time_zone), []).append(address)
+        groups.setdefault((profile.language, profile.time_zone, profile.agent), []).append(address)
     # Only a public message reaches a template: an internal note is never quoted to anyone.
     message = ctx.message if ctx.message is not None and ctx.message.public else None
     author = message.author_agent if message is not None and message.author_agent_id else None
     out: list[tuple[list[str], dict[str, str]]] = []
-    for (language, time_zone), group in groups.items():
+    for (language, time_zone, to_agents), group in groups.items():
         rendered = rendering.render_notification(
             key=action.template, ticket=ticket, language=language, time_zone=time_zone, agent=author,
             message_body=message.body_text if message is not None else None, now=ctx.now,
+            for_customer=not to_agents, memo=ctx.memo,
         )  # fmt: skip
         texts = {
             "subject": subject or rendered.subject,

@@ -11,7 +11,7 @@ fields by key: `automation.refs`), so a desk exported from one database imports 
 | `agents` | email, name, role, language, departments, active | `agent_create` / `agent_update` |
 | `teams` | slug, name, department, email, members (e-mails) | `accounts.services.team_create/_update` |
 | `fields` | key, label, type, options, description, position, active | `tickets.fields_services` |
-| `layouts` | department, its fields in order (required, from the customer, values) | `layout_replace` |
+| `layouts` | department, its fields in order (required, customers, values) | `layout_replace` |
 | `calendars` | a calendar's definition, its departments, `default` | `sla.calendars.calendar_save` |
 | `sla_policies` | an SLA policy's definition | `sla.services.policy_save` |
 | `tier_paths` | a tier path's definition | `sla.tiers.tier_path_save` |
@@ -67,7 +67,7 @@ from sportello.sla.models import (
     TierPath,
 )
 from sportello.tickets import fields_services as fields
-from sportello.tickets.models import CustomField, LayoutField
+from sportello.tickets.models import CustomerAccess, CustomField, LayoutField
 
 SCHEMA = "sportello/config/v1"
 RULE_SECTIONS = ("assignment_policies", "macros", "event_rules", "time_rules")
@@ -162,6 +162,7 @@ def _layouts() -> list[dict[str, Any]]:
             "field": row.field.key,
             "required": row.required,
             "required_from_customer": row.required_from_customer,
+            "customer_access": row.customer_access,
         }
         if row.allowed_values is not None:
             entry["allowed_values"] = list(row.allowed_values)
@@ -309,6 +310,16 @@ def _item_key(section: str, item: dict[str, Any]) -> str:
 def _comparable(section: str, item: dict[str, Any]) -> dict[str, Any]:
     if section in ("event_rules", "time_rules"):
         return {k: v for k, v in item.items() if k != "version"}
+    if section == "layouts" and isinstance(item.get("fields"), list):
+        # A document written before customer access existed means what it always did: customers
+        # fill every field.
+        rows = [
+            {**row, "customer_access": row.get("customer_access", CustomerAccess.EDIT.value)}
+            if isinstance(row, dict)
+            else row
+            for row in item["fields"]
+        ]
+        return {**item, "fields": rows}
     return item
 
 
@@ -538,12 +549,18 @@ def _import_layouts(items: list[dict[str, Any]], actor: User | None) -> None:
                 here = f"fields[{j}]"
                 if not isinstance(row, dict) or not isinstance(row.get("field"), str):
                     raise ValidationFailed("must be {field, required, ...}", field=here)
-                _unknown_keys(row, {"field", "required", "required_from_customer", "allowed_values"}, here)
+                _unknown_keys(
+                    row,
+                    {"field", "required", "required_from_customer", "customer_access", "allowed_values"},
+                    here,
+                )
                 specs.append(
                     fields.LayoutRowSpec(
                         field=row["field"],
                         required=row.get("required", "none"),
                         required_from_customer=_flag(row, "required_from_customer", default=False),
+                        # Documents written before customer access existed: customers fill it.
+                        customer_access=row.get("customer_access", CustomerAccess.EDIT),
                         allowed_values=row.get("allowed_values"),
                     )
                 )

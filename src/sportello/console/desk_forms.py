@@ -27,7 +27,7 @@ from sportello.tickets.fields_services import (
     LayoutRowSpec,
     field_fingerprint,
 )
-from sportello.tickets.models import CustomField, FieldType, LayoutField, Requirement
+from sportello.tickets.models import CustomerAccess, CustomField, FieldType, LayoutField, Requirement
 
 CHOICE_TYPES = (FieldType.PICKLIST.value, FieldType.MULTI_SELECT.value)
 
@@ -47,6 +47,12 @@ REQUIREMENT_LABELS = {
     Requirement.NONE.value: _("Optional"),
     Requirement.TO_SOLVE.value: _("Required to solve"),
     Requirement.ALWAYS.value: _("Required on every change"),
+}
+# What the ticket's customer may do with a layout's field.
+CUSTOMER_ACCESS_LABELS = {
+    CustomerAccess.HIDDEN.value: _("Can't see"),
+    CustomerAccess.READ.value: _("Can see"),
+    CustomerAccess.EDIT.value: _("Can fill"),
 }
 
 
@@ -258,9 +264,11 @@ class LayoutRowState:
     field: CustomField
     required: str = Requirement.NONE.value
     from_customer: bool = False
+    customer_access: str = CustomerAccess.EDIT.value
     limited: bool = False  # only some of the field's values in this department
     allowed: list[str] | None = None  # the values ticked (when limited)
-    error: str = ""  # what is wrong with the row, shown next to it
+    error: str = ""  # what is wrong with the row's values, shown next to them
+    access_error: str = ""  # what is wrong with what the customer may do, shown next to it
 
     @property
     def key(self) -> str:
@@ -287,6 +295,7 @@ class LayoutRowState:
             field=self.key,
             required=self.required,
             required_from_customer=self.from_customer,
+            customer_access=self.customer_access,
             allowed_values=allowed,
         )
 
@@ -297,6 +306,7 @@ class LayoutRowState:
             field=self.field,
             required=self.required,
             required_from_customer=self.from_customer,
+            customer_access=self.customer_access,
             position=position,
             allowed_values=None if spec.allowed_values is None else list(spec.allowed_values),
         )
@@ -332,6 +342,7 @@ def editor_from_saved(
             field=active[r.field_id],
             required=r.required,
             from_customer=r.required_from_customer,
+            customer_access=r.customer_access,
             limited=r.allowed_values is not None,
             allowed=list(r.allowed_values) if r.allowed_values is not None else None,
         )
@@ -372,10 +383,14 @@ def editor_from_post(data: Any, fields: Sequence[CustomField]) -> LayoutEditor:
             ticked.issuperset(known) and data.get(f"later-{key}") == "on"
         )
         allowed = [v for v in known if v in ticked] if limited else None
+        access = data.get(f"access-{key}", CustomerAccess.EDIT.value)
+        if access not in CUSTOMER_ACCESS_LABELS:
+            access = CustomerAccess.EDIT.value
         states.append(
             LayoutRowState(
                 field=field,
                 required=required,
+                customer_access=access,
                 from_customer=data.get(f"cust-{key}") == "on",
                 limited=limited,
                 allowed=allowed,
@@ -403,4 +418,8 @@ def editor_from_post(data: Any, fields: Sequence[CustomField]) -> LayoutEditor:
             s.error = editor.errors[s.key] = gettext("Tick at least one value of %(label)s.") % {
                 "label": s.field.label
             }
+        if s.from_customer and s.customer_access != CustomerAccess.EDIT:
+            s.access_error = editor.errors[s.key] = gettext(
+                "%(label)s can be required of customers only if they can fill it."
+            ) % {"label": s.field.label}
     return editor

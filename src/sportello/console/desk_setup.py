@@ -22,13 +22,14 @@ from sportello.accounts.models import Department
 from sportello.core import clock
 from sportello.core.errors import Conflict, DomainError, NotFound
 from sportello.tickets import fields_services
-from sportello.tickets.models import CustomField, LayoutField, Status, StatusCategory
+from sportello.tickets.models import CustomerAccess, CustomField, LayoutField, Status, StatusCategory
 from sportello.web.labels import CATEGORY_LABELS, status_label
 from sportello.web.new_ticket import customer_field as customer_form_field
 from sportello.web.properties_form import custom_form_field as agent_form_field
 
 from .desk_forms import (
     CHOICE_TYPES,
+    CUSTOMER_ACCESS_LABELS,
     REQUIREMENT_LABELS,
     TYPE_LABELS,
     DepartmentEditForm,
@@ -267,12 +268,14 @@ def _active_fields() -> list[CustomField]:
 
 def _preview_forms(rows: list[LayoutField]) -> tuple[forms.Form, forms.Form]:
     """The ticket form's custom fields as the Desk draws them for this layout: an agent's (the
-    ticket's properties) and a customer's (the fields of a new ticket, those required of the
-    customer marked required)."""
+    ticket's properties) and a customer's (the fields of a new ticket customers fill, those
+    required of the customer marked required)."""
     agent = forms.Form(prefix="agent-preview", label_suffix="")
     customer = forms.Form(prefix="customer-preview", label_suffix="")
     for row in rows:
         agent.fields[row.field.key] = agent_form_field(row, None)
+        if row.customer_access != CustomerAccess.EDIT:
+            continue  # shown read only, or not at all (`_layout_context`)
         field = customer_form_field(row)
         field.required = row.required_from_customer
         customer.fields[row.field.key] = field
@@ -280,12 +283,16 @@ def _preview_forms(rows: list[LayoutField]) -> tuple[forms.Form, forms.Form]:
 
 
 def _layout_context(department: Department, editor: LayoutEditor, **extra: Any) -> dict[str, Any]:
-    agent, customer = _preview_forms(editor.preview_rows())
+    rows = editor.preview_rows()
+    agent, customer = _preview_forms(rows)
     return {
         "section": "departments",
         "department": department,
         "editor": editor,
         "requirements": list(REQUIREMENT_LABELS.items()),
+        "customer_access": list(CUSTOMER_ACCESS_LABELS.items()),
+        "customer_read": [r for r in rows if r.customer_access == CustomerAccess.READ],
+        "customer_hidden": [r for r in rows if r.customer_access == CustomerAccess.HIDDEN],
         "type_labels": TYPE_LABELS,
         "agent_preview": agent,
         "customer_preview": customer,
@@ -324,6 +331,7 @@ def department_layout(request: HttpRequest, department_id: int) -> HttpResponse:
             field=r.field.key,
             required=r.required,
             required_from_customer=r.required_from_customer,
+            customer_access=r.customer_access,
             allowed_values=r.allowed_values,
         )
         for r in fields_services.layout_get(department=department)

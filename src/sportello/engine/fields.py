@@ -56,12 +56,19 @@ REQUIRED_TO_SOLVE = "to_solve"  # agents fill it before they solve or close the 
 REQUIRED_ALWAYS = "always"  # agents fill it on every change of the ticket's fields, and to solve
 AGENT_REQUIREMENTS = (REQUIRED_NONE, REQUIRED_TO_SOLVE, REQUIRED_ALWAYS)
 
+# What the ticket's customer may do with a field of the layout (agents see and edit them all):
+CUSTOMER_HIDDEN = "hidden"  # agents only: the customer never sees its value
+CUSTOMER_READ = "read"  # the customer sees the value on their ticket and cannot set it
+CUSTOMER_EDIT = "edit"  # the customer sees it and fills it on their form
+CUSTOMER_ACCESS = (CUSTOMER_HIDDEN, CUSTOMER_READ, CUSTOMER_EDIT)
+
 
 @dataclass(frozen=True, slots=True)
 class LayoutRule:
     required: str = REQUIRED_NONE  # agents: one of AGENT_REQUIREMENTS
     from_customer: bool = False  # the customer fills it on the customer's form
     allowed_values: tuple[str, ...] | None = None  # None: every option of the field
+    customer_access: str = CUSTOMER_EDIT  # one of CUSTOMER_ACCESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,16 @@ class Requirements:
     agent_saving: bool = False  # an agent opens the ticket, edits its fields or moves it
     solving: bool = False  # an agent's change leaves the ticket solved or closed
     customer_form: bool = False  # a customer opens a ticket on the customer's form
+    by_customer: bool = False  # the customer sets the values: only fields they can fill
+
+
+CUSTOMER_CANNOT_SET_MESSAGE = "cannot be set by customers in this department"
+
+
+def customer_visible(*, layout: Mapping[str, LayoutRule], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a ticket's customer may see: those of the layout's fields that are not
+    hidden from customers. A value of a field outside the layout is not shown either."""
+    return {k: v for k, v in values.items() if k in layout and layout[k].customer_access != CUSTOMER_HIDDEN}
 
 
 REQUIRED_MESSAGE = "is required in this department"
@@ -231,7 +248,8 @@ def validate(
     moved to another department must satisfy the new department's picklists). Fields that the
     layout does not list are dropped when carried over. `requirements`: which of the layout's
     required fields this change must leave filled (see `missing`); the first one missing is
-    the error.
+    the error. A customer's change (`requirements.by_customer`) may set only the fields the
+    layout lets customers fill; any other is refused, naming it.
     """
     result: dict[str, JSONValue] = {}
     for key, raw in changes.items():
@@ -240,6 +258,8 @@ def validate(
             raise FieldValueError(f, "is not a custom field")
         if key not in layout:
             raise FieldValueError(f, "does not apply in this department")
+        if requirements.by_customer and layout[key].customer_access != CUSTOMER_EDIT:
+            raise FieldValueError(f, CUSTOMER_CANNOT_SET_MESSAGE)
         result[key] = coerce(defs[key], raw)
     for key, value in current.items():
         if key not in result and key in layout and key in defs:

@@ -21,6 +21,7 @@ from django.utils.translation import pgettext
 
 from sportello.accounts.models import User
 from sportello.tickets.models import Priority, Ticket
+from sportello.tickets.selectors import customer_custom_fields
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
@@ -35,7 +36,8 @@ NAMES: dict[str, str] = {
     "ticket.department": "the department's name",
     "ticket.created_at": "when the ticket was opened, in the recipient's time zone",
     "ticket.url": "the ticket's page in the customer portal (same as links.ticket)",
-    "ticket.custom.<key>": "a custom field's stored value (text, number, yes/no, list), empty if unset",
+    "ticket.custom.<key>": "a custom field's stored value (text, number, yes/no, list), empty if unset "
+    "or, for a customer, when the department's layout hides the field from customers",
     "requester.name": "the customer's name (their e-mail address, else their phone, when they have none)",
     "requester.email": "the customer's e-mail address (empty for a caller known by their phone)",
     "requester.language": "the customer's language: en, es or it",
@@ -137,11 +139,14 @@ def notification_context(
     agent: User | None = None,
     message_body: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    for_customer: bool = False,
+    memo: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The names of `NAMES` for `ticket`, for a recipient reading `language` in `time_zone`
     (default: the requester's). `agent`: who the message is from (default: the assignee).
     `message_body`: the public message being sent. `extra` (nested, plain data) is merged on
-    top, limited to the same top-level names."""
+    top, limited to the same top-level names. `for_customer`: the recipient is a customer, who
+    never reads the values of fields the department's layout hides from customers."""
     requester = ticket.requester
     department = ticket.department
     tz = zone(time_zone or requester.time_zone)
@@ -155,7 +160,10 @@ def notification_context(
         # (gettext of "" would be the catalogue's header)
         status_name = pgettext("status category", ticket.status.name) if ticket.status.name else ""
         priority_name = pgettext("priority", Priority(ticket.priority).label.capitalize())
-    custom = _plain(dict(ticket.custom_fields or {}))
+    if for_customer:
+        custom = _plain(customer_custom_fields(ticket=ticket, memo=memo))
+    else:
+        custom = _plain(dict(ticket.custom_fields or {}))
     context: dict[str, Any] = {
         "ticket": {
             "number": ticket.number,

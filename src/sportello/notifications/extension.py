@@ -30,6 +30,7 @@ class ReplyMail:
             message_body=message.body_text,
             now=ctx.now,
             memo=ctx.memo,
+            for_customer=True,
         )
         payload: dict[str, Any] = {
             "to": [requester.email],

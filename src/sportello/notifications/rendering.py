@@ -118,11 +118,13 @@ def render_notification(
     now: datetime | None = None,
     draft: Mapping[str, str] | None = None,
     memo: dict[str, Any] | None = None,
+    for_customer: bool = False,
 ) -> Rendered:
     """The notification `key` about `ticket`, in `language` (default: the requester's) if the
-    key has a template in it, else in English. `agent`, `message_body`, `time_zone`: see
-    `context.notification_context`; `draft`: texts (`subject`, `body_text`, `body_html`) used
-    instead of the template's. NotFound when the key has no template in any language."""
+    key has a template in it, else in English. `agent`, `message_body`, `time_zone`,
+    `for_customer`: see `context.notification_context`; `draft`: texts (`subject`, `body_text`,
+    `body_html`) used instead of the template's. NotFound when the key has no template in any
+    language."""
     chosen = template_language(key=key, preferred=language or ticket.requester.language, memo=memo)
     found = template_in_force(key=key, language=chosen, memo=memo) if chosen is not None else None
     if chosen is None or found is None:
@@ -136,7 +138,7 @@ def render_notification(
         )
     context = notification_context(
         ticket=ticket, language=chosen, now=now or clock.now(), time_zone=time_zone, agent=agent,
-        message_body=message_body, extra=extra,
+        message_body=message_body, extra=extra, for_customer=for_customer, memo=memo,
     )  # fmt: skip
     subject, body, html = render_text(text=text, context=context)
     return Rendered(subject=subject, text=body, html=html, language=chosen)
@@ -151,12 +153,13 @@ class Recipient:
     email: str
     language: str
     time_zone: str
+    agent: bool = False  # an agent's account; any other address reads as a customer's
 
 
 def recipient_profiles(*, emails: Iterable[str], requester: Contact) -> dict[str, Recipient]:
     """Language and time zone of each address, by lower-cased address: the requester's from
-    their contact; an agent's from their account; another contact's from theirs; any
-    other address reads English in UTC. Two queries at most."""
+    their contact; an agent's from their account (marked `agent`); another contact's from
+    theirs; any other address reads English in UTC. Two queries at most."""
     wanted = [e.lower() for e in emails]
     out: dict[str, Recipient] = {}
     mine = requester.email.lower()
@@ -165,7 +168,7 @@ def recipient_profiles(*, emails: Iterable[str], requester: Contact) -> dict[str
     rest = [e for e in wanted if e not in out]
     if rest:
         for user in User.objects.filter(email__in=rest).only("email", "language", "time_zone"):
-            out[user.email] = Recipient(user.email, user.language, user.time_zone)
+            out[user.email] = Recipient(user.email, user.language, user.time_zone, agent=True)
         rest = [e for e in rest if e not in out]
     if rest:
         contacts = Contact.objects.annotate(address=Lower("email")).filter(address__in=rest)

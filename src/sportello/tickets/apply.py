@@ -275,6 +275,7 @@ def _layout_rules(rows: tuple[LayoutField, ...]) -> dict[str, cf.LayoutRule]:
             required=r.required,
             from_customer=r.required_from_customer,
             allowed_values=None if r.allowed_values is None else tuple(r.allowed_values),
+            customer_access=r.customer_access,
         )
         for r in rows
     }
@@ -290,13 +291,15 @@ def _requirements(ctx: Context, *, initial: bool) -> cf.Requirements:
     own change meets the agents' `always` fields; a customer opening a ticket on the customer's
     form (not by mail) the customer's. Mail, the system and automation acting with its own
     authority meet none: nobody there can fill an agent's field. Solving is checked once the
-    whole change is known (`check_solve_requirements`)."""
+    whole change is known (`check_solve_requirements`). A customer's own change sets only the
+    fields the layout lets customers fill."""
     if not initial:
         return cf.Requirements()
     kind, via = ctx.mutation.actor.kind, ctx.mutation.via
     return cf.Requirements(
         agent_saving=kind == ActorKind.AGENT,
         customer_form=ctx.created and kind == ActorKind.CONTACT and via in CUSTOMER_FORMS,
+        by_customer=kind == ActorKind.CONTACT,
     )
 
 

@@ -12,6 +12,12 @@ FieldTypeName = Literal[
     "text", "long_text", "number", "decimal", "date", "datetime", "boolean", "picklist", "multi_select"
 ]
 Requirement = Literal["none", "to_solve", "always"]
+CustomerAccessName = Literal["hidden", "read", "edit"]
+CUSTOMER_ACCESS_HELP = (
+    "what the ticket's customer may do with the field: hidden (agents only; never shown nor sent "
+    "to the customer), read (the customer sees the value, cannot set it), edit (the customer sees "
+    "it and fills it on their form)"
+)
 TEXT_INPUT_MAX = 100_000
 
 
@@ -82,8 +88,11 @@ class LayoutRowIn(Strict):
         "change of its fields, and to solve). true / false are taken as always / none",
     )
     required_from_customer: StrictBool = Field(
-        default=False, description="the customer fills it when opening a ticket on the customer's form"
+        default=False,
+        description="the customer fills it when opening a ticket on the customer's form; only with "
+        "customer_access edit",
     )
+    customer_access: CustomerAccessName = Field(default="edit", description=CUSTOMER_ACCESS_HELP)
     position: int | None = Field(default=None, description="defaults to the row's place in the list")
     allowed_values: list[str] | None = Field(
         default=None, max_length=1_000, description="null: every option of the field"
@@ -101,6 +110,7 @@ class LayoutRowOut(Schema):
     type: FieldTypeName
     required: Requirement
     required_from_customer: bool
+    customer_access: CustomerAccessName = Field(description=CUSTOMER_ACCESS_HELP)
     position: int
     allowed_values: list[str] | None
 

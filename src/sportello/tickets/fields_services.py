@@ -16,6 +16,9 @@ Rules kept here:
   those layouts first. Silently narrowing a layout would change which values a department's
   agents may pick without anyone deciding so, and could leave a layout with no allowed value
   at all. Layouts that allow every option (`allowed_values` null) do not block a removal;
+- a layout row says what the ticket's customer may do with its field (`customer_access`):
+  nothing (`hidden`: agents only), see its value (`read`) or see and fill it (`edit`, the
+  default); only a field customers fill may be required of them (`required_from_customer`);
 - a layout row's `allowed_values` is null (every option) or a non-empty subset of the field's
   option values, and only choice fields may have one;
 - deactivating a field that an active rule or macro reads (a condition, an action or a
@@ -46,7 +49,7 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from sportello.core.text import clean_text
 from sportello.engine.fields import CHOICE_TYPES, FIELD_TYPES
 
-from .models import CustomField, LayoutField, Requirement
+from .models import CustomerAccess, CustomField, LayoutField, Requirement
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 OPTIONS_MAX = 500
@@ -75,6 +78,8 @@ class LayoutRowSpec:
     required_from_customer: bool = False  # the customer fills it on the customer's form
     position: int | None = None
     allowed_values: Sequence[str] | None = None
+    # What the customer may do with it: "hidden", "read" or "edit" (`CustomerAccess`).
+    customer_access: str = CustomerAccess.EDIT
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,11 +132,12 @@ def field_fingerprint(field: CustomField) -> str:
 
 
 def layout_fingerprint(rows: Sequence[LayoutField]) -> str:
-    """A short digest of a layout as saved (its fields, in order, with their requirements and
-    values): a form carries the one it was drawn from, so a save over a layout someone else
-    saved meanwhile is refused (`layout_replace(expected=...)`)."""
+    """A short digest of a layout as saved (its fields, in order, with their requirements,
+    customer access and values): a form carries the one it was drawn from, so a save over a
+    layout someone else saved meanwhile is refused (`layout_replace(expected=...)`)."""
     shape = [
         [r.field_id, r.required, r.required_from_customer, r.position, r.allowed_values]
+        + ([] if r.customer_access == CustomerAccess.EDIT else [r.customer_access])
         for r in sorted(rows, key=lambda r: (r.position, r.pk or 0))
     ]
     return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
@@ -345,12 +351,19 @@ def layout_replace(
             raise ValidationFailed(f"{row.field!r} is listed twice", field=f"fields.{i}.field")
         seen.add(row.field)
         position = i if row.position is None else _position(row.position, field=f"fields.{i}.position")
+        access = _customer_access(row.customer_access, field=f"fields.{i}.customer_access")
+        if row.required_from_customer and access != CustomerAccess.EDIT:
+            raise ValidationFailed(
+                f"{row.field} can be required of customers only when customers can fill it",
+                field=f"fields.{i}.required_from_customer",
+            )
         new_rows.append(
             LayoutField(
                 department=department,
                 field=definition,
                 required=_requirement(row.required, field=f"fields.{i}.required"),
                 required_from_customer=bool(row.required_from_customer),
+                customer_access=access,
                 position=position,
                 allowed_values=_allowed_values(definition, row.allowed_values),
             )
@@ -368,6 +381,12 @@ def _requirement(raw: str | bool, *, field: str) -> str:
         return Requirement.NONE
     if raw not in Requirement.values:
         raise ValidationFailed(f"must be one of {', '.join(Requirement.values)}", field=field)
+    return str(raw)
+
+
+def _customer_access(raw: str, *, field: str) -> str:
+    if raw not in CustomerAccess.values:
+        raise ValidationFailed(f"must be one of {', '.join(CustomerAccess.values)}", field=field)
     return str(raw)
 
 

@@ -371,15 +371,28 @@ class Requirement(models.TextChoices):
     ALWAYS = "always", "Required on every change"
 
 
+class CustomerAccess(models.TextChoices):
+    """What the ticket's customer may do with a layout's field (`engine.fields`): agents always
+    see and edit every field of the layout."""
+
+    HIDDEN = "hidden", "Can't see"  # agents only: never shown nor sent to the customer
+    READ = "read", "Can see"  # the customer sees the value on their ticket, cannot set it
+    EDIT = "edit", "Can fill"  # the customer sees it and fills it on their form
+
+
 class LayoutField(models.Model):
     """One row of a department's layout: the field applies there, maybe required of agents (to
-    solve, or on every change) and of the customer (on the customer's form), with the picklist
-    values allowed in that department (null = all of the field's options)."""
+    solve, or on every change) and of the customer (on the customer's form), with what the
+    customer may do with it (`customer_access`) and the picklist values allowed in that
+    department (null = all of the field's options)."""
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="layout_fields")
     field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="layouts")
     required = models.CharField(max_length=10, choices=Requirement.choices, default=Requirement.NONE)
     required_from_customer = models.BooleanField(default=False)
+    customer_access = models.CharField(
+        max_length=6, choices=CustomerAccess.choices, default=CustomerAccess.EDIT
+    )
     position = models.PositiveSmallIntegerField(default=0)
     allowed_values = models.JSONField(null=True, blank=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
@@ -153,3 +154,31 @@ def ticket_fields_to_fill(
     layout = {r.field.key: cf.LayoutRule(required=r.required) for r in rows}
     keys = set(cf.agent_missing(layout=layout, values=ticket.custom_fields or {}))
     return [r for r in rows if r.field.key in keys]
+
+
+def customer_custom_fields(
+    *, ticket: Ticket, layouts: dict[int, list[LayoutField]] | None = None, memo: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ticket's custom-field values its customer may see: those of its department's layout
+    whose field is not hidden from customers (`LayoutField.customer_access`). `layouts`: from
+    `department_layouts` when the caller read them already; else from the per-process
+    configuration (no statement for a ticket without values)."""
+    values = ticket.custom_fields or {}
+    if not values:
+        return {}
+    if layouts is None:
+        rows = list(configuration(memo).layout(ticket.department_id))
+    else:
+        rows = layouts.get(ticket.department_id, [])
+    layout = {r.field.key: cf.LayoutRule(customer_access=r.customer_access) for r in rows}
+    return cf.customer_visible(layout=layout, values=values)
+
+
+def ticket_custom_fields_for(
+    *, principal: Principal, ticket: Ticket, layouts: dict[int, list[LayoutField]] | None = None
+) -> dict[str, Any]:
+    """The ticket's custom-field values as `principal` may read them: agents every value; the
+    ticket's customer only those of fields not hidden from customers (`customer_custom_fields`)."""
+    if isinstance(principal, Contact):
+        return customer_custom_fields(ticket=ticket, layouts=layouts)
+    return dict(ticket.custom_fields or {})

@@ -46,6 +46,7 @@ def layout_out(department_id: int, rows: list[LayoutField]) -> dict[str, Any]:
                 "type": r.field.type,
                 "required": r.required,
                 "required_from_customer": r.required_from_customer,
+                "customer_access": r.customer_access,
                 "position": r.position,
                 "allowed_values": r.allowed_values,
             }
@@ -122,6 +123,7 @@ def put_layout(request: ApiRequest, department_id: int, payload: LayoutIn) -> di
                 field=r.field,
                 required=r.required,
                 required_from_customer=r.required_from_customer,
+                customer_access=r.customer_access,
                 position=r.position,
                 allowed_values=r.allowed_values,
             )
