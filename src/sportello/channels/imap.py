@@ -449,11 +449,8 @@ class ProbeResult:
     seconds: float = 0.0
 
 
-DEFAULT_PROBE_TIMEOUT = 10.0  # seconds for the whole probe, unless SPORTELLO["IMAP_PROBE_TIMEOUT"] says
-
-
 def probe_timeout() -> float:
-    return float(settings.SPORTELLO.get("IMAP_PROBE_TIMEOUT", DEFAULT_PROBE_TIMEOUT))
+    return float(settings.SPORTELLO["IMAP_PROBE_TIMEOUT"])
 
 
 def _resolve(host: str, port: int, timeout: float) -> ProbeResult | None:
@@ -521,8 +518,8 @@ def imap_probe(*, mailbox: Mailbox, timeout: float | None = None) -> ProbeResult
     """Try the mailbox's IMAP settings (saved or not) as the poller would: resolve the host,
     connect with its security, log in and open its folder read-only, then log out. Never
     raises for the server's or the network's failures: the result names the step that failed.
-    Bounded: the whole probe is cut after `timeout` seconds (`IMAP_PROBE_TIMEOUT`, 10 by
-    default), however slowly a server trickles its answers."""
+    Bounded: the whole probe is cut after `timeout` seconds (SPORTELLO["IMAP_PROBE_TIMEOUT"], 10
+    by default), however slowly a server trickles its answers."""
     limit = probe_timeout() if timeout is None else timeout
     started = time.monotonic()
 

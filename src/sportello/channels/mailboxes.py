@@ -70,7 +70,7 @@ def host_is_loopback(host: str) -> bool:
 
 def mailbox_list(*, principal: User | None) -> QuerySet[Mailbox]:
     require_admin(principal)
-    return Mailbox.objects.all()
+    return Mailbox.objects.select_related("department")
 
 
 def mailbox_get(*, principal: User | None, mailbox_id: int) -> Mailbox:

@@ -521,4 +521,3 @@ def webhook_test_send(
         )
     logger.info("outbox %s: test webhook to %s queued by %s", item.pk, item.destination, actor.email)
     return item
-
