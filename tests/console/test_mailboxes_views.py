@@ -129,7 +129,7 @@ def test_errors_are_shown_next_to_their_field_and_what_was_typed_is_kept(desk: A
     client = browser(desk.admin)
     make(desk, "returns@desk.test")
     taken = client.post("/console/mailboxes/new/", form(desk))
-    assert taken.status_code == 422
+    assert taken.status_code == 409
     assert "A mailbox for this address exists already." in taken.content.decode()
     clear = client.post(
         "/console/mailboxes/new/", form(desk, address="new@desk.test", imap_security="none", imap_port="143")

@@ -254,9 +254,9 @@ def mailbox_create(request: HttpRequest) -> HttpResponseBase:
             )
         except DomainError as exc:
             attach(form, exc)
-        else:
-            messages.success(request, _("Mailbox %(address)s created.") % {"address": mailbox.address})
-            return redirect("console:mailboxes")
+            return _form_page(request, form, None, status=409 if isinstance(exc, Conflict) else 422)
+        messages.success(request, _("Mailbox %(address)s created.") % {"address": mailbox.address})
+        return redirect("console:mailboxes")
     return _form_page(request, form, None, status=422)
 
 
@@ -291,6 +291,7 @@ def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponseBase:
             if exc.field == "expected":
                 return _stale(request, form, _get(request, mailbox_id), exc)
             attach(form, exc)
+            return _form_page(request, form, mailbox, status=409 if isinstance(exc, Conflict) else 422)
         else:
             messages.success(
                 request, _("Mailbox %(address)s saved.") % {"address": form.cleaned_data["address"]}
