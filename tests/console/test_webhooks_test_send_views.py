@@ -54,7 +54,7 @@ def test_a_test_delivery_is_queued_signed_and_its_status_shown(desk: Any, browse
     assert reply["Location"] == f"/console/webhooks/?test={item.pk}#test-status"
     # and the page shows its status, polled while pending, and its row in the log
     page = client.get(f"/console/webhooks/?test={item.pk}").content.decode()
-    assert f'hx-get="/console/webhooks/deliveries/{item.pk}/status/"' in page
+    assert f'hx-get="/console/webhooks/deliveries/{item.pk}/status/" hx-trigger="every 2s"' in page
     assert "Waiting for its first attempt" in page
     assert f'id="delivery-{item.pk}"' in page
     assert f'href="#delivery-{item.pk}"' in page
@@ -66,6 +66,7 @@ def test_the_status_stops_polling_once_attempted(desk: Any, browser: Any, settin
     outbox_deliver(outbox_id=item.pk, now=NOW)  # refused: a loopback address is not allowed
     status = browser(desk.admin).get(f"/console/webhooks/deliveries/{item.pk}/status/").content.decode()
     assert "hx-get" not in status
+    assert f'<tr id="delivery-{item.pk}" hx-swap-oob="true">' in status
     assert "Failed" in status
     assert "loopback" in status
     assert browser(desk.admin).get("/console/webhooks/deliveries/999/status/").status_code == 404

@@ -47,10 +47,13 @@ TEST_ERRORS: dict[str, Any] = {
 def _test_status(item: OutboxMessage | None) -> dict[str, Any] | None:
     if item is None:
         return None
+    pending = item.status == OutboxStatus.PENDING
     return {
         "item": item,
         "label": STATUSES.get(item.status, item.status),
-        "pending": item.status == "pending",
+        "pending": pending,
+        # polled briskly until the first attempt, then at the pace of the retries
+        "every": ("2s" if item.attempts == 0 else "10s") if pending else "",
     }
 
 
@@ -176,7 +179,7 @@ def test_send(request: HttpRequest) -> HttpResponse:
         text = TEST_ERRORS.get(field, exc.message)
         return _page(request, status=422, test=typed, test_errors={field: str(text)})
     messages.success(
-        request, _("Test delivery %(id)s is queued: its status shows here once attempted.") % {"id": item.pk}
+        request, _("Test delivery #%(id)s is queued: its status shows here once attempted.") % {"id": item.pk}
     )
     return redirect(f"{reverse('console:webhooks')}?{urlencode({'test': item.pk})}#test-status")
 
@@ -189,7 +192,8 @@ def test_status(request: HttpRequest, outbox_id: int) -> HttpResponse:
         item = selectors.webhook_delivery(principal=current_admin(request), outbox_id=outbox_id)
     except NotFound:
         raise Http404 from None
-    context = {"test_sent": _test_status(item), "now": clock.now()}
+    # once attempted, its row in the log is brought up to date too
+    context = {"test_sent": _test_status(item), "now": clock.now(), "oob": item.attempts > 0}
     return render(request, "console/channels/_webhook_test_status.html", context)
 
 
