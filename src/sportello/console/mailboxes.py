@@ -166,8 +166,8 @@ def error_text(exc: DomainError) -> str:
             return _("A mailbox for this address exists already.")
         if field == "expected":
             return _(
-                "Someone else changed this mailbox while you were editing it. Its current settings "
-                "are shown below; what you typed was not saved — check it and save again."
+                "Someone else changed this mailbox while you were editing it: nothing was saved. "
+                "What you typed is kept below, with what is saved now where it differs."
             )
     if isinstance(exc, ValidationFailed):
         texts = {
