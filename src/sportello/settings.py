@@ -210,6 +210,7 @@ class SportelloSettings(TypedDict):
     IMAP_BATCH: int
     IMAP_LEASE: float
     IMAP_TIMEOUT: float
+    IMAP_PROBE_TIMEOUT: float
     IMAP_EVERY: float
     SIGNIN_FREE_FAILURES_ACCOUNT: int
     SIGNIN_FREE_FAILURES_ADDRESS: int
@@ -293,6 +294,7 @@ SPORTELLO: SportelloSettings = {
     "IMAP_BATCH": 50,
     "IMAP_LEASE": 300.0,  # seconds
     "IMAP_TIMEOUT": 30.0,  # seconds per network operation
+    "IMAP_PROBE_TIMEOUT": 10.0,  # seconds for a whole "test connection", DNS to logout
     "IMAP_EVERY": 60.0,  # seconds between two polls of a mailbox
     # Sign-in throttling (accounts.signin), per account and per client address: past the free
     # failures each failure blocks the key for BASE seconds, doubled each time, at most MAX; a

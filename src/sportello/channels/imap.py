@@ -30,8 +30,11 @@ import contextlib
 import imaplib
 import logging
 import re
+import socket
 import ssl
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -42,10 +45,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 
+from sportello.accounts.models import User
 from sportello.core.errors import NotFound
 from sportello.core.timers import claim
 
-from .mailboxes import host_is_loopback
+from .mailboxes import host_is_loopback, mailbox_draft
 from .models import ImapSecurity, Mailbox
 
 logger = logging.getLogger(__name__)
@@ -120,11 +124,13 @@ def _reply(data: list[Any]) -> str:
     )
 
 
-def imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
+def imap_connect(mailbox: Mailbox, *, timeout: float | None = None) -> imaplib.IMAP4:
     """An open connection to the mailbox's server, encrypted as configured (certificates checked
-    against the system's authorities). Plain text is refused unless the host is loopback."""
+    against the system's authorities). Plain text is refused unless the host is loopback.
+    `timeout`: seconds per network operation (SPORTELLO["IMAP_TIMEOUT"] by default)."""
     host, port = mailbox.imap_host.strip().strip("[]"), mailbox.imap_port
-    timeout = float(settings.SPORTELLO["IMAP_TIMEOUT"])
+    if timeout is None:
+        timeout = float(settings.SPORTELLO["IMAP_TIMEOUT"])
     security = mailbox.imap_security
     if security == ImapSecurity.SSL:
         return imaplib.IMAP4_SSL(host, port, ssl_context=ssl.create_default_context(), timeout=timeout)
@@ -414,6 +420,162 @@ def mailbox_poll(
         failed=counts.failed,
         error=error[:ERROR_MAX],
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Test connection
+
+
+class ProbeFailure(StrEnum):
+    DNS = "dns"  # the host name does not resolve
+    REFUSED = "refused"  # nothing listens there (or a firewall says no)
+    NETWORK = "network"  # unreachable, reset, closed early
+    TIMEOUT = "timeout"  # no answer within the probe's time
+    TLS = "tls"  # the TLS handshake or the certificate failed
+    AUTH = "auth"  # the server refused the user name or the password
+    FOLDER = "folder"  # logged in, but the folder cannot be opened
+    PROTOCOL = "protocol"  # the server answered something that is not IMAP as expected
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What `imap_probe` found: `ok` with the folder's message count, or the step that failed
+    (`failure`) and the server's or the system's words for it (`detail`)."""
+
+    ok: bool
+    failure: ProbeFailure | None = None
+    detail: str = ""
+    messages: int | None = None
+    seconds: float = 0.0
+
+
+def probe_timeout() -> float:
+    return float(settings.SPORTELLO["IMAP_PROBE_TIMEOUT"])
+
+
+def _resolve(host: str, port: int, timeout: float) -> ProbeResult | None:
+    """Resolve the host in a thread of its own (a resolver may not honour socket timeouts):
+    None when it resolves in time, else the failure."""
+    name = host.strip().strip("[]")
+    outcome: list[BaseException | None] = []
+
+    def lookup() -> None:
+        try:
+            socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+            outcome.append(None)
+        except (OSError, UnicodeError) as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=lookup, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        return ProbeResult(False, ProbeFailure.TIMEOUT, f"looking up {name} took longer than {timeout:g}s")
+    error = outcome[0]
+    if error is not None:
+        return ProbeResult(False, ProbeFailure.DNS, f"cannot resolve {name}: {_text(error)}")
+    return None
+
+
+def _connect_failure(exc: BaseException, *, expired: bool, timeout: float) -> ProbeResult:
+    if expired or isinstance(exc, TimeoutError):
+        return ProbeResult(False, ProbeFailure.TIMEOUT, f"no answer within {timeout:g}s")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ProbeResult(False, ProbeFailure.TLS, f"certificate: {exc.verify_message}")
+    if isinstance(exc, ssl.SSLError):
+        return ProbeResult(False, ProbeFailure.TLS, _text(exc))
+    if isinstance(exc, ConnectionRefusedError):
+        return ProbeResult(False, ProbeFailure.REFUSED, _text(exc))
+    if isinstance(exc, socket.gaierror):
+        return ProbeResult(False, ProbeFailure.DNS, _text(exc))
+    if isinstance(exc, ImapFailure):
+        return ProbeResult(False, ProbeFailure.TLS, str(exc))
+    if isinstance(exc, imaplib.IMAP4.error):
+        detail = _text(exc)
+        kind = ProbeFailure.TLS if "TLS" in detail.upper() else ProbeFailure.PROTOCOL
+        return ProbeResult(False, kind, detail)
+    return ProbeResult(False, ProbeFailure.NETWORK, _text(exc))
+
+
+def _converse(client: imaplib.IMAP4, mailbox: Mailbox) -> ProbeResult:
+    """Log in and open the folder read-only (EXAMINE: nothing is marked or changed)."""
+    try:
+        _login(client, mailbox)
+    except imaplib.IMAP4.error as exc:
+        detail = f"login as {mailbox.imap_username!r} failed: {_text(exc)}"
+        return ProbeResult(False, ProbeFailure.AUTH, detail)
+    typ, data = client.select(folder_name(mailbox.imap_folder), readonly=True)
+    if typ != "OK":
+        return ProbeResult(
+            False, ProbeFailure.FOLDER, f"cannot open folder {mailbox.imap_folder!r}: {_reply(data)}"
+        )
+    first = data[0] if data else None
+    count = int(first) if isinstance(first, bytes) and first.strip().isdigit() else None
+    return ProbeResult(True, messages=count)
+
+
+def imap_probe(*, mailbox: Mailbox, timeout: float | None = None) -> ProbeResult:
+    """Try the mailbox's IMAP settings (saved or not) as the poller would: resolve the host,
+    connect with its security, log in and open its folder read-only, then log out. Never
+    raises for the server's or the network's failures: the result names the step that failed.
+    Bounded: the whole probe is cut after `timeout` seconds (SPORTELLO["IMAP_PROBE_TIMEOUT"], 10
+    by default), however slowly a server trickles its answers."""
+    limit = probe_timeout() if timeout is None else timeout
+    started = time.monotonic()
+
+    def done(result: ProbeResult) -> ProbeResult:
+        return ProbeResult(
+            result.ok, result.failure, result.detail[:ERROR_MAX], result.messages, time.monotonic() - started
+        )
+
+    failed = _resolve(mailbox.imap_host, mailbox.imap_port, limit)
+    if failed is not None:
+        return done(failed)
+    remaining = max(0.05, limit - (time.monotonic() - started))
+    expired = threading.Event()
+    holder: list[imaplib.IMAP4] = []
+
+    def cut() -> None:  # a server that trickles cannot stretch the probe past its bound
+        expired.set()
+        for client in holder:
+            with contextlib.suppress(OSError):
+                client.sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(remaining, cut)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        try:
+            client = imap_connect(mailbox, timeout=remaining)
+        except (imaplib.IMAP4.error, ImapFailure, OSError, EOFError) as exc:
+            return done(_connect_failure(exc, expired=expired.is_set(), timeout=limit))
+        holder.append(client)
+        try:
+            result = _converse(client, mailbox)
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            if expired.is_set() or isinstance(exc, TimeoutError):
+                result = ProbeResult(False, ProbeFailure.TIMEOUT, f"no answer within {limit:g}s")
+            else:
+                result = ProbeResult(False, ProbeFailure.NETWORK, _text(exc))
+        finally:
+            _close(client)
+        return done(result)
+    finally:
+        watchdog.cancel()
+
+
+def mailbox_probe(
+    *,
+    actor: User | None,
+    data: Mapping[str, Any],
+    mailbox_id: int | None = None,
+    timeout: float | None = None,
+) -> ProbeResult:
+    """ "Test connection" for admins: the IMAP settings in `data` (a form's, unsaved; on a
+    stored mailbox a password left out is the stored one) validated as a save would
+    (`ValidationFailed` otherwise), then tried with `imap_probe`. Nothing is saved."""
+    draft = mailbox_draft(actor=actor, data=data, mailbox_id=mailbox_id)
+    return imap_probe(mailbox=draft, timeout=timeout)
 
 
 def _pollable() -> Any:

@@ -9,7 +9,9 @@ the password's value.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -68,7 +70,7 @@ def host_is_loopback(host: str) -> bool:
 
 def mailbox_list(*, principal: User | None) -> QuerySet[Mailbox]:
     require_admin(principal)
-    return Mailbox.objects.all()
+    return Mailbox.objects.select_related("department")
 
 
 def mailbox_get(*, principal: User | None, mailbox_id: int) -> Mailbox:
@@ -77,6 +79,26 @@ def mailbox_get(*, principal: User | None, mailbox_id: int) -> Mailbox:
     if mailbox is None:
         raise NotFound(f"no mailbox with id {mailbox_id}")
     return mailbox
+
+
+def mailbox_fingerprint(mailbox: Mailbox) -> str:
+    """A short digest of a mailbox's settings (its password's digest among them, never the
+    password): a form carries the one it was drawn from, so a save over a change someone made
+    meanwhile is refused (`mailbox_update(expected=...)`). What the poller writes as it reads
+    (its cursor, lease, last poll and error) is not part of it."""
+    shape = [
+        mailbox.address,
+        mailbox.department_id,
+        mailbox.active,
+        mailbox.imap_host,
+        mailbox.imap_port,
+        mailbox.imap_security,
+        mailbox.imap_username,
+        hashlib.sha256(mailbox.imap_password.encode()).hexdigest(),
+        mailbox.imap_folder,
+        mailbox.imap_take_read,
+    ]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,16 +273,26 @@ def mailbox_create(*, actor: User | None, data: Mapping[str, Any], now: datetime
     return mailbox
 
 
-def mailbox_update(*, actor: User | None, mailbox_id: int, data: Mapping[str, Any], now: datetime) -> Mailbox:
+def mailbox_update(
+    *,
+    actor: User | None,
+    mailbox_id: int,
+    data: Mapping[str, Any],
+    now: datetime,
+    expected: str | None = None,
+) -> Mailbox:
     """Change the given fields. Pointing it at another account or folder (host, user,
     folder) starts its UID cursor over: ingestion's de-duplication keeps messages already
     received from being applied twice. An empty password is refused while it is read over
-    IMAP; a password left out is kept."""
+    IMAP; a password left out is kept. `expected`: the `mailbox_fingerprint` the caller saw;
+    when the mailbox changed since, nothing is saved (`Conflict`, field `expected`)."""
     require_admin(actor)
     with transaction.atomic():
         mailbox = Mailbox.objects.select_for_update().filter(pk=mailbox_id).first()
         if mailbox is None:
             raise NotFound(f"no mailbox with id {mailbox_id}")
+        if expected is not None and mailbox_fingerprint(mailbox) != expected:
+            raise Conflict(f"mailbox {mailbox.address} was changed meanwhile", field="expected")
         changed = _apply(mailbox, data)
         if not changed:
             return mailbox
@@ -278,3 +310,21 @@ def mailbox_update(*, actor: User | None, mailbox_id: int, data: Mapping[str, An
 def mailbox_deactivate(*, actor: User | None, mailbox_id: int, now: datetime) -> Mailbox:
     """Stop receiving at this mailbox (it is no longer polled); what it received stays."""
     return mailbox_update(actor=actor, mailbox_id=mailbox_id, data={"active": False}, now=now)
+
+
+def mailbox_reactivate(*, actor: User | None, mailbox_id: int, now: datetime) -> Mailbox:
+    """Receive at this mailbox again (polled again if it has an IMAP host); one already active
+    stays as it is."""
+    return mailbox_update(actor=actor, mailbox_id=mailbox_id, data={"active": True}, now=now)
+
+
+def mailbox_draft(*, actor: User | None, data: Mapping[str, Any], mailbox_id: int | None = None) -> Mailbox:
+    """The mailbox `data` describes, validated as a save would, never saved: a new one, or
+    the stored one with `data` applied (a password left out keeps the stored one). What "test
+    connection" tries before anything is saved."""
+    require_admin(actor)
+    mailbox = Mailbox() if mailbox_id is None else mailbox_get(principal=actor, mailbox_id=mailbox_id)
+    _apply(mailbox, data)
+    if not mailbox.imap_host:
+        raise ValidationFailed("is required to test the connection", field="imap_host")
+    return mailbox

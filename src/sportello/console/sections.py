@@ -97,6 +97,16 @@ SECTIONS: tuple[Section, ...] = (
         url_name="console:tier_paths",
     ),
     Section(
+        key="mailboxes",
+        group=GROUPS[1],
+        label=_("Mailboxes"),
+        description=_(
+            "The addresses the desk receives mail at: their department, the IMAP account they are "
+            "read from (test the connection), and how an MTA delivers instead."
+        ),
+        url_name="console:mailboxes",
+    ),
+    Section(
         key="quarantine",
         group=GROUPS[1],
         label=_("Quarantine"),

@@ -66,3 +66,13 @@ def webhook_deliveries(*, principal: Any, status: str | None = None) -> QuerySet
         raise PermissionDenied("only admins can do this")
     qs = OutboxMessage.objects.filter(kind="webhook").defer("payload")
     return qs.filter(status=status) if status else qs
+
+
+def webhook_delivery(*, principal: Any, outbox_id: int) -> OutboxMessage:
+    """One webhook delivery of the log (admins); NotFound for an unknown id or another kind."""
+    if not isinstance(principal, User) or not principal.is_active or principal.role != Role.ADMIN:
+        raise PermissionDenied("only admins can do this")
+    item = OutboxMessage.objects.filter(pk=outbox_id, kind="webhook").defer("payload").first()
+    if item is None:
+        raise NotFound(f"no webhook delivery with id {outbox_id}")
+    return item

@@ -34,8 +34,10 @@ Each kind's attempt is made by its transport (`outbox.transport`: `outbox.email`
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,11 +52,13 @@ from django.tasks import Task
 
 from sportello.accounts.models import Role, User
 from sportello.core import clock
-from sportello.core.errors import Conflict, NotFound, PermissionDenied
+from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.engine.actions import check_url
+from sportello.engine.schema import RuleSchemaError
 
 from . import email, hooks, webhooks  # noqa: F401  (each registers its transport)
 from .email import AUTO_REPLY_WINDOW
-from .models import AutoReply, OutboxMessage, OutboxStatus, ReplyMessageId
+from .models import AutoReply, OutboxMessage, OutboxStatus, ReplyMessageId, WebhookSecret
 from .queueing import FAIR_RANK_MAX, NewItem, items_add
 from .transport import Attempt, PermanentFailure, TransientFailure, transport_for
 
@@ -469,4 +473,51 @@ def delivery_retry(*, actor: Any, outbox_id: int, now: datetime) -> OutboxMessag
     logger.info(
         "outbox %s (%s) retried by %s after %s attempts", item.pk, item.kind, actor.email, item.attempts
     )
+    return item
+
+
+TEST_EVENT = "ping"
+_EVENT_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def webhook_test_send(
+    *, actor: Any, url: str, secret_ref: str | None, event: str = "", now: datetime
+) -> OutboxMessage:
+    """Queue a test delivery (admins): a real webhook through the outbox — signed with the
+    secret `secret_ref` names (if any), attempted, retried and parked like any other, listed in
+    the delivery log — to `url`, validated as a rule's webhook action's URL. Its body is JSON:
+    `{"event": <event, "ping" by default>, "test": true, "sent_at", "sent_by"}`, and it carries
+    `X-Sportello-Test: 1`. Returns the outbox row (its first attempt is due now)."""
+    _require_admin(actor)
+    try:
+        url = check_url(url.strip() if isinstance(url, str) else url, "url")
+    except RuleSchemaError as exc:
+        raise ValidationFailed(exc.message, field="url") from None
+    ref = (secret_ref or "").strip() or None
+    if ref is not None and not WebhookSecret.objects.filter(name=ref).exists():
+        raise ValidationFailed(f"no webhook secret {ref!r}", field="secret_ref")
+    name = (event or "").strip() or TEST_EVENT
+    if not _EVENT_NAME.fullmatch(name):
+        raise ValidationFailed(
+            "must be 1 to 64 characters a-z 0-9 _ . -, starting with a letter or a digit", field="event"
+        )
+    body = json.dumps(
+        {"event": name, "test": True, "sent_at": now.isoformat(), "sent_by": actor.email}, sort_keys=True
+    )
+    with transaction.atomic():
+        item = outbox_add(
+            kind="webhook",
+            ticket=None,
+            change_id=None,
+            dedupe_key=f"webhook-test:{uuid.uuid4()}",
+            payload={
+                "url": url,
+                "body": body,
+                "secret_ref": ref,
+                "headers": {"X-Sportello-Test": "1"},
+                "test": True,
+            },
+            now=now,
+        )
+    logger.info("outbox %s: test webhook to %s queued by %s", item.pk, item.destination, actor.email)
     return item
