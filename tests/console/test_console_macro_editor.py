@@ -80,9 +80,7 @@ def test_the_new_form_offers_owners_and_an_example(desk: Any, browser: Any) -> N
 
 
 def test_an_admin_creates_a_macro_for_a_department(desk: Any, browser: Any) -> None:
-    r = browser(desk.admin).post(
-        "/console/macros/new/", form(available_to=f"department:{desk.books.pk}")
-    )
+    r = browser(desk.admin).post("/console/macros/new/", form(available_to=f"department:{desk.books.pk}"))
     assert r.status_code == 302
     assert r["Location"] == "/console/macros/ask-order/"
     macro = Macro.objects.get(key="ask-order")
@@ -130,7 +128,9 @@ def test_a_bad_action_is_refused_with_its_path_and_the_text_kept(
     assert not Macro.objects.exists()
 
 
-def test_a_missing_name_and_a_taken_key_are_shown_by_their_fields(desk: Any, browser: Any, macro: Any) -> None:
+def test_a_missing_name_and_a_taken_key_are_shown_by_their_fields(
+    desk: Any, browser: Any, macro: Any
+) -> None:
     client = browser(desk.admin)
     r = client.post("/console/macros/new/", form(key="other", name=""))
     assert r.status_code == 422

@@ -171,7 +171,7 @@ def canned_update(
     row changed since. Nothing changed: nothing written."""
     user = require_agent_or_admin(actor, "canned responses")
     _writable(user, canned_id)
-    canned = CannedResponse.objects.select_for_update().select_related("owner_department").get(pk=canned_id)
+    canned = CannedResponse.objects.select_for_update().get(pk=canned_id)
     _check_fresh(canned, expected)
     texts = {k: v for k, v in _canned_texts(title, body, language).items() if getattr(canned, k) != v}
     owner: dict[str, Any] = {}
