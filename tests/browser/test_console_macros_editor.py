@@ -43,6 +43,7 @@ def test_an_admin_creates_a_macro_and_a_canned_response(
     page.get_by_text("Macro “Ask for the order number” saved as version 1.").wait_for()
     assert Macro.objects.get(key="ask-order").owner_department_id == desk.books.pk
     assert_accessible(page, context="a saved macro")
+    shot(page, "console-macro-saved")
 
     page.goto(url("/console/canned-responses/"))
     page.get_by_role("link", name="New canned response").click()
@@ -87,15 +88,17 @@ def test_the_editors_fit_a_phone(desk: Any, phone_page: Any, sign_in: Any, url: 
     )
     canned = canned_create(actor=desk.admin, title="Thanks", body="Thank you!", now=now)
     sign_in(phone_page, desk.admin)
-    for path, name in (
-        ("/console/macros/", "the macros"),
-        ("/console/macros/ask-order/", "a macro"),
-        ("/console/macros/ask-order/edit/", "the macro editor"),
-        ("/console/canned-responses/", "the canned responses"),
-        (f"/console/canned-responses/{canned.pk}/edit/", "the canned response editor"),
-        (f"/console/canned-responses/{canned.pk}/delete/", "a canned response's delete confirmation"),
+    for i, (path, name) in enumerate(
+        (
+            ("/console/macros/", "the macros"),
+            ("/console/macros/ask-order/", "a macro"),
+            ("/console/macros/ask-order/edit/", "the macro editor"),
+            ("/console/canned-responses/", "the canned responses"),
+            (f"/console/canned-responses/{canned.pk}/edit/", "the canned response editor"),
+            (f"/console/canned-responses/{canned.pk}/delete/", "a canned response's delete confirmation"),
+        )
     ):
         phone_page.goto(url(path))
         no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{name} on a phone")
-    shot(phone_page, "console-macro-editor-phone")
+        shot(phone_page, f"console-macros-phone-{i}")
