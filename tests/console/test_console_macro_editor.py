@@ -230,7 +230,10 @@ def test_a_stale_save_is_refused_with_the_text_kept_and_their_changes(
     assert (macro.name, macro.version) == ("Theirs", 2)
 
 
-def test_deactivate_and_activate_keep_the_history(desk: Any, browser: Any, macro: Any) -> None:
+def test_deactivate_and_activate_keep_the_history(
+    desk: Any, browser: Any, macro: Any, open_ticket: Any
+) -> None:
+    ticket = open_ticket("Parcel")
     client = browser(desk.admin)
     r = client.post("/console/macros/ask-order/toggle/", {"active": "0"})
     assert r.status_code == 302
@@ -239,8 +242,9 @@ def test_deactivate_and_activate_keep_the_history(desk: Any, browser: Any, macro
     html = client.get("/console/macros/").content.decode()
     row = html[html.index('id="macro-ask-order"') :].split("</tr>")[0]
     assert "Deactivated" in row
-    page = client.get("/console/macros/ask-order/").content.decode()
+    page = client.get(f"/console/macros/ask-order/?ticket={ticket.number}").content.decode()
     assert "Agents do not see this macro." in page
+    assert "This macro is deactivated: activate it to preview it." in page
     assert client.post("/console/macros/ask-order/edit/", form(version="1")).status_code == 422
     r = client.post("/console/macros/ask-order/toggle/", {"active": "1"})
     assert r.status_code == 302

@@ -149,6 +149,9 @@ def _preview(context: dict[str, Any], *, macro: Macro, user: Any) -> int:
     if ticket is None:
         return 422
     context["ticket"] = ticket
+    if not macro.active:
+        context["preview_error"] = _("This macro is deactivated: activate it to preview it.")
+        return 200
     try:
         preview = macros.macro_preview(key=macro.key, ticket_id=ticket.pk, agent=user, now=clock.now())
     except DomainError as exc:
