@@ -40,7 +40,14 @@ from django.db.models import Q, QuerySet
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
-from sportello.core.versioning import ConfigKind, register_kind, version_current, version_save
+from sportello.core.versioning import (
+    ConfigKind,
+    register_kind,
+    version_current,
+    version_deactivate,
+    version_lock,
+    version_save,
+)
 from sportello.engine import actions as act
 from sportello.engine import rules as engine_rules
 from sportello.engine.conditions import FieldSpec
@@ -238,12 +245,22 @@ def macro_create(*, definition: Any, actor: User, now: datetime) -> Macro:
 
 
 @transaction.atomic
-def macro_update(*, key: str, definition: Any, actor: User, now: datetime) -> tuple[Macro, bool]:
+def macro_update(
+    *, key: str, definition: Any, actor: User, now: datetime, expected_version: int | None = None
+) -> tuple[Macro, bool]:
     """A new version of the macro `key`, visible to `actor`. Returns the macro and whether a
-    version was written (an identical definition writes nothing)."""
+    version was written (an identical definition writes nothing). `expected_version`: the
+    version the editor started from; Conflict (`stale_version`) when another save came in
+    between (checked under the head's row lock)."""
     current = macro_scoped(agent=actor).select_for_update().filter(key=key).first()
     if current is None:
         raise NotFound("macro not found")
+    if expected_version is not None and current.version != expected_version:
+        raise Conflict(
+            f"version {current.version} was saved since you loaded version {expected_version}",
+            field="version",
+            code="stale_version",
+        )
     item, parsed = _validated(definition, field_specs())
     if item["key"] != key:
         raise ValidationFailed("a macro's key cannot change", field="key")
@@ -265,6 +282,44 @@ def macro_import(*, definition: Any, created_by: User | None, now: datetime) -> 
     if current is not None and current.active and _unchanged(current, item):
         return current, True, False
     return _write(current, item, owner, created_by=created_by, now=now), current is not None, True
+
+
+def macro_check(*, definition: Any) -> dict[str, Any]:
+    """The definition validated as a save validates it, normalised; nothing is written.
+    ValidationFailed names the path of the first bad value (`actions[1].set.value`)."""
+    item, parsed = _validated(definition, field_specs())
+    _owner(parsed)
+    return item
+
+
+@transaction.atomic
+def macro_deactivate(*, key: str, actor: User, now: datetime) -> tuple[Macro, bool]:
+    """Stop offering the macro (admins): its head's flag cleared, its versions kept. Returns the
+    macro and whether anything was written (already inactive: nothing)."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("only admins deactivate macros")
+    saved = version_deactivate(MACROS, key=key, created_by=actor, now=now)
+    return saved.head, saved.written
+
+
+@transaction.atomic
+def macro_activate(*, key: str, actor: User, now: datetime) -> tuple[Macro, bool]:
+    """Offer a deactivated macro again (admins): a new version of its current definition,
+    validated again (a custom field removed since refuses it). Already active: nothing."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("only admins activate macros")
+    head = version_lock(MACROS, key, required=True)
+    if head.active:
+        return head, False
+    current = version_current(MACROS, head, key)
+    if current is None:  # pragma: no cover - every head has its current version
+        raise NotFound("macro not found")
+    item, parsed = _validated(current, field_specs())
+    owner = _owner(parsed)
+    saved = version_save(
+        MACROS, key=key, definition=item, created_by=actor, now=now, head=head, current=current, fields=owner
+    )
+    return saved.head, saved.written
 
 
 def _unchanged(macro: Macro, item: dict[str, Any]) -> bool:
@@ -499,7 +554,24 @@ class _Rollback(Exception):
 def macro_preview(*, key: str, ticket_id: int, agent: User, now: datetime) -> MacroPreview:
     """What applying the macro to the ticket would do now; nothing is written."""
     macro = macro_get_for(agent=agent, key=key)
-    saved = macro_definition(macro=macro)
+    return _preview(macro, macro_definition(macro=macro), ticket_id=ticket_id, agent=agent, now=now)
+
+
+def macro_preview_draft(*, definition: Any, ticket_id: int, agent: User, now: datetime) -> MacroPreview:
+    """What applying a definition not saved yet (an editor's draft) to the ticket would do now,
+    as `macro_preview` does for a saved one; validated as a save would (ValidationFailed with
+    the path); nothing is written. Its cause names the key and the version a save would give."""
+    item = macro_check(definition=definition)
+    head = Macro.objects.filter(key=item["key"]).first()
+    version = head.version + 1 if head is not None else 1
+    macro = Macro(key=item["key"], name=item["name"], version=version)
+    saved = MacroVersion(macro=macro, version=version, definition=item)
+    return _preview(macro, saved, ticket_id=ticket_id, agent=agent, now=now)
+
+
+def _preview(
+    macro: Macro, saved: MacroVersion, *, ticket_id: int, agent: User, now: datetime
+) -> MacroPreview:
     preview: MacroPreview | None = None
     try:
         with transaction.atomic():

@@ -1,27 +1,37 @@
-"""The Console's macros (group Workflows): every active macro with who may use it and what it
-does, and a macro's page with a preview on a chosen ticket — what applying it would change and
-the reply or note it would add, through `automation.macros.macro_preview` (the Desk's preview:
-the same application in a savepoint, rolled back; nothing is written)."""
+"""The Console's macros (group Workflows): every macro with who may use it and what it does
+(deactivated ones last), a macro's page with a preview on a chosen ticket — what applying it
+would change and the reply or note it would add, through `automation.macros.macro_preview` (the
+Desk's preview: the same application in a savepoint, rolled back; nothing is written) — and the
+editor: name, who may use it, the actions as YAML, "Check" and "Preview on ticket #…" of the
+unsaved draft (`macro_check`, `macro_preview_draft`), and a save refused when someone saved
+since the editor was opened (its expected version), with the typed text kept and what their
+version changed listed. Deactivating and activating keep the history."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import yaml
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import path
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from sportello.automation import macros
-from sportello.automation.models import Macro, MacroVersion
+from sportello.accounts.models import Department, Role, Team, User
+from sportello.automation import macros, refs
+from sportello.automation.models import Macro, MacroVersion, Visibility
+from sportello.automation.services import load_rules_text
 from sportello.core import clock
-from sportello.core.errors import DomainError, NotFound
-from sportello.notifications import selectors as notification_selectors
-from sportello.notifications.canned import canned_render
+from sportello.core.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
+from sportello.core.versioning import version_diff
 from sportello.tickets.models import Ticket
 from sportello.web.ticket_views.composer import change_rows
 
+from . import rule_text
 from .views import admin_required, current_admin, render_console
 
 ACTION_LABELS = {
@@ -71,8 +81,9 @@ def _current(rows: list[Macro]) -> dict[int, dict[str, Any]]:
 @admin_required
 @require_http_methods(["GET"])
 def macro_list(request: HttpRequest) -> HttpResponse:
+    current_admin(request)
     rows = list(
-        macros.macro_list_for(agent=current_admin(request)).select_related(
+        Macro.objects.order_by("-active", "position", "name", "id").select_related(
             "owner_user", "owner_team", "owner_department"
         )
     )
@@ -90,10 +101,7 @@ def macro_list(request: HttpRequest) -> HttpResponse:
 def macro_detail(request: HttpRequest, key: str) -> HttpResponse:
     """The macro, what it does, and (with `?ticket=<number>`) its preview on that ticket."""
     me = current_admin(request)
-    try:
-        macro = macros.macro_get_for(agent=me, key=key)
-    except NotFound:
-        raise Http404 from None
+    macro = _macro_or_404(key)
     definition = _current([macro]).get(macro.pk, {})
     context: dict[str, Any] = {
         "section": "macros",
@@ -110,7 +118,17 @@ def macro_detail(request: HttpRequest, key: str) -> HttpResponse:
     return render_console(request, "console/macros/detail.html", context, status=status)
 
 
-def _ticket_numbered(context: dict[str, Any]) -> Ticket | None:
+def _macro_or_404(key: str) -> Macro:
+    """Any macro, active or not (admins see every macro)."""
+    macro = (
+        Macro.objects.filter(key=key).select_related("owner_user", "owner_team", "owner_department").first()
+    )
+    if macro is None:
+        raise Http404
+    return macro
+
+
+def ticket_numbered(context: dict[str, Any]) -> Ticket | None:
     """The ticket numbered `context["number"]`, put in the context; else None and the error."""
     try:
         number = int(context["number"])
@@ -127,69 +145,360 @@ def _ticket_numbered(context: dict[str, Any]) -> Ticket | None:
 
 def _preview(context: dict[str, Any], *, macro: Macro, user: Any) -> int:
     """The preview on the ticket numbered `context["number"]` into the context; its status."""
-    ticket = _ticket_numbered(context)
+    ticket = ticket_numbered(context)
     if ticket is None:
         return 422
     context["ticket"] = ticket
+    if not macro.active:
+        context["preview_error"] = _("This macro is deactivated: activate it to preview it.")
+        return 200
     try:
         preview = macros.macro_preview(key=macro.key, ticket_id=ticket.pk, agent=user, now=clock.now())
     except DomainError as exc:
         context["preview_error"] = exc.message
         return 200
-    context["preview"] = {
+    context["preview"] = _preview_rows(preview, user)
+    return 200
+
+
+def _preview_rows(preview: macros.MacroPreview, user: Any) -> dict[str, Any]:
+    return {
         "rows": change_rows(preview.changes, user),
         "message": preview.message,
         "effects": len(preview.effects),
     }
-    return 200
 
 
 # --------------------------------------------------------------------------------------------
-# Canned responses
+# The editor
+
+NEW_ACTIONS = """- add_tags: [needs_reply]
+- reply:
+    body: |
+      Hello {{ requester.name }},
+
+      Thank you for writing to us.
+"""
 
 
-@admin_required
-@require_http_methods(["GET"])
-def canned_list(request: HttpRequest) -> HttpResponse:
-    """The canned responses shared with departments, and the admin's own."""
-    rows = list(notification_selectors.canned_list(principal=current_admin(request)))
-    context = {"section": "canned", "items": rows, "now": clock.now()}
-    return render_console(request, "console/macros/canned_list.html", context)
+class _ActionsDumper(yaml.SafeDumper):
+    """Actions as an admin writes them: a mapping of plain values and a list of plain values on
+    one line; a text with line breaks as a block."""
 
 
-@admin_required
-@require_http_methods(["GET"])
-def canned_detail(request: HttpRequest, canned_id: int) -> HttpResponse:
-    """A canned response and (with `?ticket=<number>`) its text filled for that ticket."""
-    me = current_admin(request)
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = all(not isinstance(v, dict | list) and "\n" not in str(v) for v in data.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(not isinstance(v, dict | list) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_ActionsDumper.add_representer(dict, _represent_dict)
+_ActionsDumper.add_representer(list, _represent_list)
+_ActionsDumper.add_representer(str, _represent_str)
+
+
+def _actions_yaml(definition: dict[str, Any]) -> str:
+    """The saved actions as YAML, records named by key (departments and teams by slug, agents
+    by e-mail), as documents name them."""
+    keyed = refs.document_to_keys({"macros": [dict(definition)]})["macros"][0]
+    text: str = yaml.dump(
+        keyed.get("actions", []), Dumper=_ActionsDumper, sort_keys=False, allow_unicode=True, width=100
+    )
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    value: str  # "everyone", "department:3", "team:2", "personal:5"
+    label: str
+
+
+def _owner_choices() -> list[tuple[str, list[Owner]]]:
+    """Who may use a macro, grouped: everyone, a department, a team, one agent (three queries)."""
+    departments = Department.objects.filter(is_active=True).order_by("name").only("pk", "name")
+    teams = Team.objects.order_by("name").only("pk", "name")
+    agents = (
+        User.objects.filter(is_active=True, role__in=[Role.ADMIN, Role.AGENT, Role.LIGHT_AGENT])
+        .order_by("name", "email")
+        .only("pk", "name", "email")
+    )
+    return [
+        ("", [Owner("everyone", _("Everyone"))]),
+        (_("A department's agents"), [Owner(f"department:{d.pk}", d.name) for d in departments]),
+        (_("A team's members"), [Owner(f"team:{t.pk}", t.name) for t in teams]),
+        (_("One agent only"), [Owner(f"personal:{u.pk}", u.name or u.email) for u in agents]),
+    ]
+
+
+def _owner_value(macro: Macro) -> str:
+    ident = macro.owner_user_id or macro.owner_team_id or macro.owner_department_id
+    return "everyone" if macro.visibility == Visibility.EVERYONE else f"{macro.visibility}:{ident}"
+
+
+@dataclass(slots=True)
+class Draft:
+    """What the editor's form holds, as a definition, or the errors by field."""
+
+    values: dict[str, str]
+    definition: dict[str, Any] | None = None
+    errors: dict[str, str] | None = None
+
+
+def _draft(request: HttpRequest, macro: Macro | None) -> Draft:
+    values = {
+        "key": macro.key if macro is not None else request.POST.get("key", "").strip(),
+        "name": request.POST.get("name", ""),
+        "available_to": request.POST.get("available_to", "everyone"),
+        "actions": request.POST.get("actions", ""),
+    }
+    errors: dict[str, str] = {}
+    scope, _sep, ident = values["available_to"].partition(":")
+    if scope == Visibility.EVERYONE and not ident:
+        visibility: dict[str, Any] = {"scope": "everyone", "ids": []}
+    elif scope in (Visibility.DEPARTMENT, Visibility.TEAM, Visibility.PERSONAL) and ident.isdecimal():
+        visibility = {"scope": scope, "ids": [int(ident)]}
+    else:
+        errors["available_to"] = _("Choose who may use the macro.")
+        visibility = {"scope": "everyone", "ids": []}
+    actions: Any = []
+    if not values["actions"].strip():
+        errors["actions"] = _("Write at least one action, such as “- add_tags: [vip]”.")
+    else:
+        try:
+            actions = load_rules_text(values["actions"])
+        except (ValidationFailed, BadRequest) as exc:
+            errors["actions"] = rule_text.error(exc)
+    if errors:
+        return Draft(values=values, errors=errors)
+    definition = {"key": values["key"], "name": values["name"], "visibility": visibility, "actions": actions}
     try:
-        canned = notification_selectors.canned_get(principal=me, canned_id=canned_id)
+        refs.document_to_ids({"macros": [definition]})
+    except ValidationFailed as exc:
+        return Draft(values=values, errors=_errors_of(exc))
+    return Draft(values=values, definition=definition)
+
+
+FIELDS = ("key", "name", "available_to", "actions")
+
+
+def _errors_of(exc: DomainError) -> dict[str, str]:
+    """A service's error beside the field it is about (the path kept for the actions)."""
+    where = (exc.field or "") if isinstance(exc, ValidationFailed | Conflict) else ""
+    where = where.removeprefix("macros[0]").lstrip(".")
+    if where.startswith("actions"):
+        return {"actions": f"{where}: {exc.message}"}
+    if where.startswith("visibility"):
+        return {"available_to": str(exc.message)}
+    if where in ("key", "name"):
+        return {where: str(exc.message)}
+    return {"form": f"{where}: {exc.message}" if where else str(exc.message)}
+
+
+def _editor(
+    request: HttpRequest,
+    *,
+    macro: Macro | None,
+    values: dict[str, str],
+    version: int,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    context = {
+        "section": "macros",
+        "now": clock.now(),
+        "macro": macro,
+        "values": values,
+        "version": version,
+        "owners": _owner_choices(),
+        "placeholder_example": "{{ requester.name }}",
+        "errors": {},
+        **extra,
+    }
+    return render_console(request, "console/macros/edit.html", context, status=status)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def macro_new(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        values = {"key": "", "name": "", "available_to": "everyone", "actions": NEW_ACTIONS}
+        return _editor(request, macro=None, values=values, version=0)
+    return _post(request, macro=None)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def macro_edit(request: HttpRequest, key: str) -> HttpResponse:
+    macro = _macro_or_404(key)
+    if request.method != "POST":
+        definition = _current([macro]).get(macro.pk, {})
+        values = {
+            "key": macro.key,
+            "name": macro.name,
+            "available_to": _owner_value(macro),
+            "actions": _actions_yaml(definition),
+        }
+        return _editor(request, macro=macro, values=values, version=macro.version)
+    return _post(request, macro=macro)
+
+
+def _posted_version(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.POST.get("version") or 0))
+    except ValueError:
+        return 0
+
+
+def _post(request: HttpRequest, *, macro: Macro | None) -> HttpResponse:
+    """The editor's form: `do=check` checks the draft, `do=preview` previews it on the ticket
+    numbered `ticket` (HTMX: the fragment alone; else the editor with it), else saves it."""
+    draft = _draft(request, macro)
+    version = _posted_version(request)
+    do = request.POST.get("do", "save")
+    if do in ("check", "preview"):
+        context = _try(request, draft, do)
+        if request.headers.get("HX-Request"):
+            return render_console(request, "console/macros/_try.html", context)
+        return _editor(request, macro=macro, values=draft.values, version=version, **context)
+
+    def again(errors: dict[str, str], status: int = 422, **extra: Any) -> HttpResponse:
+        return _editor(
+            request, macro=macro, values=draft.values, version=version, status=status, errors=errors, **extra
+        )
+
+    if draft.definition is None:
+        return again(draft.errors or {})
+    me, now = current_admin(request), clock.now()
+    try:
+        if macro is None:
+            saved, written = macros.macro_create(definition=draft.definition, actor=me, now=now), True
+        elif not macro.active:
+            return again({"form": _("This macro is deactivated: activate it before changing it.")})
+        else:
+            saved, written = macros.macro_update(
+                key=macro.key, definition=draft.definition, actor=me, now=now, expected_version=version
+            )
+    except ValidationFailed as exc:
+        return again(_errors_of(exc))
     except NotFound:
         raise Http404 from None
-    context: dict[str, Any] = {
-        "section": "canned",
-        "canned": canned,
-        "now": clock.now(),
-        "number": request.GET.get("ticket", "").strip().lstrip("#"),
-    }
-    status = 200
-    if context["number"]:
-        ticket = _ticket_numbered(context)
-        if ticket is None:
-            status = 422
+    except Conflict as exc:
+        if exc.code == "stale_version" and macro is not None:
+            return _stale(request, macro=macro, values=draft.values, version=version)
+        return again({"key": _("A macro with this key exists already: choose another key.")}, status=409)
+    if written:
+        messages.success(
+            request,
+            _("Macro “%(name)s” saved as version %(version)s.")
+            % {"name": saved.name, "version": saved.version},
+        )
+    else:
+        messages.success(
+            request,
+            _("Nothing changed: macro “%(name)s” stays at version %(version)s.")
+            % {"name": saved.name, "version": saved.version},
+        )
+    return redirect(reverse("console:macro", args=[saved.key]))
+
+
+def _stale(request: HttpRequest, *, macro: Macro, values: dict[str, str], version: int) -> HttpResponse:
+    """Someone saved the macro since this editor loaded it: keep what was typed, say which
+    version is current, by whom, and what it changed since the editor's version."""
+    macro.refresh_from_db()
+    try:
+        changes = version_diff(macros.MACROS, key=macro.key, a=version, b=macro.version) if version else []
+    except NotFound:
+        changes = []
+    latest = (
+        MacroVersion.objects.filter(macro=macro).select_related("created_by").order_by("-version").first()
+    )
+    who = (
+        (latest.created_by.name or latest.created_by.email) if latest and latest.created_by else _("someone")
+    )
+    error = _(
+        "%(who)s saved version %(current)s of this macro after you opened version %(yours)s. "
+        "Your text is kept below: compare, then save again to replace their version."
+    ) % {"who": who, "current": macro.version, "yours": version}
+    return _editor(
+        request,
+        macro=macro,
+        values=values,
+        version=macro.version,  # saving again replaces the version now current, knowingly
+        status=409,
+        errors={"form": error},
+        stale_changes=[rule_text.change_line(c) for c in changes],
+    )
+
+
+def _try(request: HttpRequest, draft: Draft, do: str) -> dict[str, Any]:
+    """Check the draft (the error with its path, or what it does), or preview it on a ticket."""
+    context: dict[str, Any] = {"tried": do, "number": request.POST.get("ticket", "").strip().lstrip("#")}
+    if draft.definition is None:
+        context["try_errors"] = draft.errors
+        return context
+    try:
+        item = macros.macro_check(definition=draft.definition)
+    except ValidationFailed as exc:
+        context["try_errors"] = _errors_of(exc)
+        return context
+    context.update(does=_does(item), reply=_text(item))
+    if do == "check":
+        return context
+    ticket = ticket_numbered(context)
+    if ticket is None:
+        return context
+    try:
+        preview = macros.macro_preview_draft(
+            definition=draft.definition, ticket_id=ticket.pk, agent=current_admin(request), now=clock.now()
+        )
+    except DomainError as exc:
+        context["preview_error"] = exc.message
+    else:
+        context["preview"] = _preview_rows(preview, current_admin(request))
+    return context
+
+
+@admin_required
+@require_http_methods(["POST"])
+def macro_toggle(request: HttpRequest, key: str) -> HttpResponse:
+    """Activate (`active=1`) or deactivate (`active=0`) a macro; its versions are kept."""
+    macro = _macro_or_404(key)
+    me, now = current_admin(request), clock.now()
+    try:
+        if request.POST.get("active") == "1":
+            macro, written = macros.macro_activate(key=key, actor=me, now=now)
+            text = _("Macro “%(name)s” activated.") if written else _("Macro “%(name)s” was already active.")
         else:
-            try:
-                context["rendered"] = canned_render(
-                    actor=me, canned_id=canned.pk, ticket_id=ticket.pk, now=clock.now()
-                )
-            except DomainError as exc:
-                context["preview_error"] = exc.message
-    return render_console(request, "console/macros/canned_detail.html", context, status=status)
+            macro, written = macros.macro_deactivate(key=key, actor=me, now=now)
+            text = (
+                _("Macro “%(name)s” deactivated: agents no longer see it.")
+                if written
+                else _("Macro “%(name)s” was already deactivated.")
+            )
+    except NotFound:
+        raise Http404 from None
+    except ValidationFailed as exc:
+        messages.error(
+            request, _("The macro cannot be activated: %(error)s") % {"error": rule_text.error(exc)}
+        )
+        return redirect(reverse("console:macro", args=[key]))
+    messages.success(request, text % {"name": macro.name})
+    return redirect(reverse("console:macro", args=[key]))
 
 
 urlpatterns = [
     path("macros/", macro_list, name="macros"),
+    path("macros/new/", macro_new, name="macro_new"),
     path("macros/<slug:key>/", macro_detail, name="macro"),
-    path("canned-responses/", canned_list, name="canned"),
-    path("canned-responses/<int:canned_id>/", canned_detail, name="canned_detail"),
+    path("macros/<slug:key>/edit/", macro_edit, name="macro_edit"),
+    path("macros/<slug:key>/toggle/", macro_toggle, name="macro_toggle"),
 ]

@@ -3,6 +3,7 @@ from django.urls import path
 from . import (
     assignment,
     blueprints,
+    canned,
     channels,
     config_page,
     desk_setup,
@@ -33,6 +34,7 @@ urlpatterns = [
     *people.urlpatterns,
     *assignment.urlpatterns,
     *macros.urlpatterns,
+    *canned.urlpatterns,
     *desk_setup.urlpatterns,
     *blueprints.urlpatterns,
 ]
