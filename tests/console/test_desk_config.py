@@ -322,3 +322,19 @@ def test_layouts_carry_what_customers_may_do_and_older_documents_read_as_fill(
     with pytest.raises(ValidationFailed) as refused:
         desk_config.config_import(data=doc, actor=_admin(), now=now)
     assert refused.value.field == "layouts[0].fields.0.required_from_customer"
+
+
+def test_a_canned_title_in_another_case_updates_the_response_it_names(
+    demo: dict[str, Any], now: datetime
+) -> None:
+    # given the document with the Returns response's title written in lower case and a new text
+    from sportello.notifications.models import CannedResponse
+
+    doc = copy.deepcopy(demo)
+    [item] = [c for c in doc["canned_responses"] if c["title"] == "Return label"]
+    item["title"], item["body"] = "return label", "Print the new label."
+    # when it is imported
+    desk_config.config_import(data=doc, actor=_admin(), now=now)
+    # then the one response is renamed and rewritten, not refused as a second of the same title
+    rows = list(CannedResponse.objects.filter(title__iexact="return label").values_list("title", "body"))
+    assert rows == [("return label", "Print the new label.")]

@@ -629,8 +629,9 @@ def _import_canned(items: list[dict[str, Any]], actor: User, now: datetime) -> N
             title = _text(item, "title")
             language = _text(item, "language", default="")
             body = _text(item, "body")
+            # Titles are unique per owner and language whatever their case (`canned`).
             existing = CannedResponse.objects.filter(
-                owner_department=department, title=title, language=language
+                owner_department=department, title__iexact=title, language=language
             ).first()
             if existing is None:
                 canned.canned_create(
@@ -641,8 +642,8 @@ def _import_canned(items: list[dict[str, Any]], actor: User, now: datetime) -> N
                     department_id=department.pk,
                     now=now,
                 )
-            elif existing.body != body:
-                canned.canned_update(actor=actor, canned_id=existing.pk, body=body, now=now)
+            elif (existing.title, existing.body) != (title, body):
+                canned.canned_update(actor=actor, canned_id=existing.pk, title=title, body=body, now=now)
 
 
 IMPORT_LOCK = 0x5350_434F_4E46  # PostgreSQL advisory lock: one configuration import at a time
