@@ -5,6 +5,7 @@ take a builder change not yet written into the YAML, admins only."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -242,3 +243,39 @@ def test_check_draws_the_builder_again_from_the_yaml(desk: Any, browser: Any) ->
     assert 'hx-swap-oob="outerHTML"' in html
     assert 'name="bw-0.value" value="refund"' in html
     assert "Valid, and no warnings." in html
+
+
+def test_an_invalid_rule_saved_from_the_builder_comes_back_with_the_change_kept(
+    desk: Any, browser: Any, heats_up: Rule
+) -> None:
+    client = browser(desk.admin)
+    page = client.get("/console/rules/heats-up/edit/").content.decode()
+    yaml_text = unescape(page.split('id="rule-yaml"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0])
+    data = form_data(page, yaml_text)
+    data.setlist("bw-0.value", [""])  # emptied in the builder, then "Save"
+    reply = client.post(
+        "/console/rules/heats-up/edit/", data.urlencode(), content_type="application/x-www-form-urlencoded"
+    )
+    assert reply.status_code == 422
+    html = reply.content.decode()
+    assert "when.all[0].value: must be a non-empty string" in html
+    assert "{field: ticket.subject, op: contains, value: &#x27;&#x27;}" in html  # the YAML, as changed
+    assert 'name="bw-0.value" value=""' in html  # and the builder drawn from it
+    assert Rule.objects.get(key="heats-up").version == 1
+
+
+def test_a_time_rule_gets_a_step_from_the_builder(desk: Any, browser: Any) -> None:
+    from sportello.console.rules import NEW_TIME_RULE
+
+    client = browser(desk.admin)
+    page = client.get("/console/rules/new/?kind=time").content.decode()
+    assert 'name="bs-0.after" value="72h"' in page
+    data = form_data(page, NEW_TIME_RULE, op="add-step")
+    data["kind"] = "time"
+    html = client.post(
+        "/console/rules/builder/", data.urlencode(), content_type="application/x-www-form-urlencoded"
+    ).content.decode()
+    assert 'id="bs-1-after"' in html
+    assert "- after: 24h" in html
+    # a time rule is offered no "changed" operators
+    assert 'value="changed_to"' not in html
