@@ -46,6 +46,8 @@ def test_an_admin_builds_a_rule_without_writing_yaml(
         lambda_free("{field: ticket.subject, op: contains, value: phone heats up}")
     )
     settled(page)
+    # the keyboard goes on where it was: the focus is on the next control after the redraw
+    expect(builder.locator("#bw-0-remove")).to_be_focused()
 
     # the actions: priority High, then team Replacements
     builder.get_by_label("Action 1").select_option(label="Set a field")
