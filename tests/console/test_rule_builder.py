@@ -435,3 +435,20 @@ CONDITIONS = st.recursive(
 def test_any_condition_reads_into_the_builder_and_back_unchanged(when: Any) -> None:
     rule = {"key": "k", "name": "n", "when": when, "actions": [{"add_tags": ["x"]}]}
     assert round_trip(RuleKind.EVENT, rule) == rule
+
+
+@pytest.mark.parametrize(
+    ("path", "shape", "node"),
+    [
+        ("when.all[1].any[0].value", "group", "bw-1-0"),
+        ("when.all[2].not.field", "group", "bw-2-0"),
+        ("when.field", "bare", "bw-0"),
+        ("when", "group", "bw"),
+        ("actions[2].assign.team", "group", "ba-2"),
+        ("steps[1].actions[0]", "group", "bs-1-a-0"),
+        ("steps[1].after", "group", "bs-1"),
+        ("key", "group", None),
+    ],
+)
+def test_a_rule_path_names_the_builder_part_it_is_about(path: str, shape: str, node: str | None) -> None:
+    assert rb.builder_id(path, shape) == node

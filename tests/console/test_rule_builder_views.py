@@ -144,6 +144,10 @@ def test_a_builder_edit_answers_the_builder_and_the_rewritten_yaml(
     # the rule checked beside it: the new condition has no value yet
     assert 'id="rule-check" hx-swap-oob="innerHTML"' in html
     assert "Not valid: when.all[1].any[2].value: must be a non-empty string" in html
+    # and beside the condition it is about, in the builder
+    assert re.search(
+        r'<ul class="rb-notes" id="bw-1-2-notes"><li>when\.all\[1\]\.any\[2\]\.value: must', html
+    )
     # nothing saved
     assert Rule.objects.get(key="heats-up").version == 1
 
@@ -261,6 +265,7 @@ def test_an_invalid_rule_saved_from_the_builder_comes_back_with_the_change_kept(
     assert "when.all[0].value: must be a non-empty string" in html
     assert "{field: ticket.subject, op: contains, value: &#x27;&#x27;}" in html  # the YAML, as changed
     assert 'name="bw-0.value" value=""' in html  # and the builder drawn from it
+    assert '<ul class="rb-notes" id="bw-0-notes">' in html  # the error beside the condition
     assert Rule.objects.get(key="heats-up").version == 1
 
 

@@ -1078,6 +1078,7 @@ class PredView:
     first: bool
     last: bool
     error: str = ""
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -1090,6 +1091,7 @@ class GroupView:
     last: bool = True
     root: bool = False
     is_group: bool = True
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -1107,6 +1109,7 @@ class ActionView:
     macros: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     secrets: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     error: str = ""
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -1116,6 +1119,7 @@ class StepView:
     actions: list[ActionView]
     first: bool
     last: bool
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -1385,3 +1389,57 @@ def resolve(kind: RuleKind, post: Any) -> str:
     if parts == normal_parts(kind, definition):
         return text
     return dump(merge(kind, definition, parts))
+
+
+# --------------------------------------------------------------------------------------------
+# Errors and warnings beside the part they are about
+
+_GROUP_STEP = re.compile(r"\.(all|any)\[([0-9]+)\]|\.not")
+_ACTION_PATH = re.compile(r"(actions|steps)\[([0-9]+)\](?:\.actions\[([0-9]+)\])?")
+
+
+def builder_id(path: str, shape: str) -> str | None:
+    """The builder's id of the part a rule path is about (`when.all[1].any[0].value` ->
+    `bw-1-0`, `actions[2]` -> `ba-2`, `steps[0].actions[1]` -> `bs-0-a-1`), or None."""
+    m = _ACTION_PATH.match(path)
+    if m:
+        if m.group(1) == "actions":
+            return f"ba-{m.group(2)}"
+        return f"bs-{m.group(2)}-a-{m.group(3)}" if m.group(3) is not None else f"bs-{m.group(2)}"
+    if path != "when" and not path.startswith("when."):
+        return None
+    node = "bw-0" if shape == "bare" else "bw"
+    for step in _GROUP_STEP.finditer(path[4:]):
+        node = f"{node}-0" if step.group(0) == ".not" else f"{node}-{step.group(2)}"
+    return node
+
+
+def annotate(drawn: Drawn, notes: list[tuple[str, str]]) -> None:
+    """Show each (path, message) beside the part of the builder it is about (the nearest part
+    drawn, when the path goes deeper than the builder's ids)."""
+    built = drawn.view
+    if built is None:
+        return
+    parts: dict[str, Any] = {}
+
+    def walk(group: GroupView) -> None:
+        parts[group.id] = group
+        for item in group.items:
+            if isinstance(item, GroupView):
+                walk(item)
+            else:
+                parts[item.id] = item
+
+    walk(built.when)
+    for a in built.actions:
+        parts[a.id] = a
+    for s in built.steps:
+        parts[s.id] = s
+        for a in s.actions:
+            parts[a.id] = a
+    for path, message in notes:
+        node = builder_id(path or "", built.shape)
+        while node is not None and node not in parts:
+            node = node.rpartition("-")[0] if "-" in node else None
+        if node is not None:
+            parts[node].notes.append(message)

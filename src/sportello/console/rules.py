@@ -245,7 +245,7 @@ def _editor(
         "rendering": rule_text.rendering(kind, parsed.definition) if parsed.definition else None,
         "last_default": simulate.DRY_RUN_DEFAULT,
         "last_max": simulate.DRY_RUN_MAX,
-        "builder": rule_builder.draw(kind, text),
+        "builder": _annotated(rule_builder.draw(kind, text), extra),
         **extra,
     }
     return render_console(request, "console/rules/edit.html", context, status=status)
@@ -381,9 +381,18 @@ def rule_check(request: HttpRequest) -> HttpResponse:
     context.update(
         text=text,
         rewritten=text != request.POST.get("yaml", ""),
-        builder=rule_builder.draw(kind, text),
+        builder=_annotated(rule_builder.draw(kind, text), context),
     )
     return render_console(request, "console/rules/_check_response.html", context)
+
+
+def _annotated(drawn: rule_builder.Drawn, context: dict[str, Any]) -> rule_builder.Drawn:
+    """The builder with the check's error and warnings beside the parts they are about."""
+    notes = [(w.path, f"{w.label}: {w.message}") for w in context.get("warnings", [])]
+    if context.get("error") and context.get("error_path"):
+        notes.append((context["error_path"], context["error"]))
+    rule_builder.annotate(drawn, notes)
+    return drawn
 
 
 def _check_context(kind: RuleKind, text: str) -> dict[str, Any]:
@@ -415,6 +424,7 @@ def rule_builder_edit(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"kind": kind.value, "builder": edited.drawn}
     if edited.text is not None:
         context.update(_check_context(kind, edited.text), text=edited.text, rewritten=True)
+        _annotated(edited.drawn, context)
     return render_console(request, "console/rules/_builder_response.html", context)
 
 
