@@ -1,6 +1,7 @@
 """The Console's event rules and time rules: the list (fire counts, last firing; enable, disable,
-reorder), and the editor (the rule as YAML beside a readable rendering; check for lint warnings;
-a dry run on the last tickets before saving; save with stale-edit detection).
+reorder), and the editor (the rule as YAML beside a readable rendering and a visual builder,
+`rule_builder`; check for lint warnings; a dry run on the last tickets before saving; save with
+stale-edit detection).
 
 Every write goes through `automation.services` (the rules API's own services): a save is a new
 version, an order is event rules' `position`, disabling is deactivating."""
