@@ -452,3 +452,12 @@ def test_any_condition_reads_into_the_builder_and_back_unchanged(when: Any) -> N
 )
 def test_a_rule_path_names_the_builder_part_it_is_about(path: str, shape: str, node: str | None) -> None:
     assert rb.builder_id(path, shape) == node
+
+
+def test_inputs_nested_deeper_than_a_rule_may_be_are_ignored() -> None:
+    post = rb.to_post(event_form())
+    deep = "bw" + "-0" * 500
+    post[f"{deep}.kind"] = ["pred"]
+    post[f"{deep}.field"] = ["ticket.subject"]
+    form = rb.from_post(post)  # no recursion error
+    assert rb.to_definition(RuleKind.EVENT, form, SPECS)["when"] == load(NEW_EVENT_RULE)["when"]

@@ -666,7 +666,8 @@ def from_post(post: Mapping[str, list[str]] | Any) -> BuilderForm:
     nodes: dict[str, dict[str, list[str]]] = {}
     for name in post:
         m = _NAME.fullmatch(name)
-        if m:
+        # (a part nested deeper than a rule may be is no input of the builder's)
+        if m and m.group(1).count("-") <= 2 * MAX_GROUP_DEPTH + 4:
             values = [v.replace("\r\n", "\n") for v in getlist(name)]
             nodes.setdefault(m.group(1), {})[m.group(2)] = values
 
