@@ -198,6 +198,56 @@ def scene_console_rule_dry_run(page: Any, base: str) -> None:
     page.locator("#dry-run-result .rules-dry-summary").wait_for()
 
 
+def scene_console_rule_builder(page: Any, base: str) -> None:
+    """The Console's rule builder beside the YAML: a condition with a nested "any of" group
+    (a VIP requester, or a gold or platinum organization), then an "all of" group added inside
+    it, and the actions as typed inputs."""
+    page.goto(f"{base}/console/rules/new/?kind=event")
+    yaml_text = page.get_by_label("The rule as YAML")
+    yaml_text.fill(
+        "key: vip-phone-heats-up\n"
+        "name: VIP phones that heat up\n"
+        "when:\n"
+        "  all:\n"
+        "    - {field: ticket.subject, op: contains, value: phone heats up}\n"
+        "    - any:\n"
+        "        - {field: requester.vip, op: is, value: true}\n"
+        "        - {field: organization.tier, op: in, value: [gold, platinum]}\n"
+        "actions:\n"
+        "  - set: {field: ticket.priority, value: urgent}\n"
+        "  - add_tags: [vip, hot]\n"
+    )
+    yaml_text.press("Tab")  # the builder is drawn again from the YAML
+    page.locator("#bw-1-join").wait_for()
+    _builder_settled(page)
+    page.locator("#bw-1-add-group").click()
+    page.locator("#bw-1-2-join").wait_for()
+    _builder_settled(page)
+    page.locator("#bw-1-2-join").select_option("all")
+    _builder_settled(page)
+    page.locator("#bw-1-2-0-value").fill("overheat")
+    page.locator("#bw-1-2-0-value").press("Tab")
+    page.locator("#rule-check .rules-rendering").wait_for()
+    _builder_settled(page)
+    page.locator("#bw-1-2-add-pred").click()
+    page.locator("#bw-1-2-1-field").wait_for()
+    _builder_settled(page)
+    page.locator("#bw-1-2-1-field").select_option("ticket.priority")
+    page.locator("#bw-1-2-1-value option[value=high]").wait_for(state="attached")
+    _builder_settled(page)
+    page.locator("#bw-1-2-1-value").select_option("high")
+    page.locator("#rule-check .rules-rendering").wait_for()
+    _builder_settled(page)
+    page.locator("#rule-builder").scroll_into_view_if_needed()
+
+
+def _builder_settled(page: Any) -> None:
+    """Wait until the builder's last answer is swapped in and settled (its inputs live again)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+
+
 def scene_console_history_diff(page: Any, base: str) -> None:
     """The Console's history diff (signed in as the demo admin): a rule changed by an agent
     and then by an admin, the two latest versions compared — the changes by path, then both
@@ -367,6 +417,7 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
     ("console-rule-dry-run", DESKTOP, scene_console_rule_dry_run, True),
+    ("console-rule-builder", DESKTOP, scene_console_rule_builder, True),
     ("console-history-diff", DESKTOP, scene_console_history_diff, True),
     ("console-calendar", DESKTOP, scene_console_calendar, True),
     ("console-quarantine", DESKTOP, scene_console_quarantine, False),

@@ -14,6 +14,10 @@ from sportello.automation.models import RuleKind
 # session, user, the rules, their current versions, the traces of firings, and the five tables
 # of records a rule may name (departments, teams, agents, macros, assignment policies)
 RULES = 10
+# session, user, the rule, its current version, the three tables of records it names, the custom
+# fields (their specs, then their labels and options), and the builder's pickers: departments,
+# teams, agents, statuses, macros, assignment policies, webhook secrets
+EDITOR = 16
 
 
 def count(fn: Any) -> int:
@@ -56,3 +60,42 @@ def test_the_rules_list_costs_a_fixed_number_of_statements(
         open_ticket(f"r{i} and one")
     many = count(lambda: client.get("/console/rules/"))
     assert few == many == RULES
+
+
+def test_the_editor_with_its_builder_costs_a_fixed_number_of_statements(
+    desk: Any, browser: Any, now: Any
+) -> None:
+    """The builder's pickers (departments, teams, agents, statuses, macros, policies, secrets,
+    custom fields) are read once, whatever the number of conditions and actions (both rules
+    name a team, a department and an agent: each table of records is read once for the YAML)."""
+    small = {
+        "all": [
+            {"field": "ticket.team", "op": "is", "value": desk.team.pk},
+            {"field": "ticket.department", "op": "is", "value": desk.books.pk},
+            {"field": "ticket.assignee", "op": "is", "value": desk.agent.pk},
+        ]
+    }
+    big = {
+        "all": [
+            {"field": "ticket.team", "op": "in", "value": [desk.team.pk]},
+            {"any": [{"field": "ticket.department", "op": "is", "value": desk.books.pk}] * 5},
+            {"field": "ticket.assignee", "op": "is", "value": desk.agent.pk},
+            {"field": "ticket.status", "op": "is", "value": "open"},
+        ]
+    }
+    for key, when, n in (("small", small, 1), ("big", big, 6)):
+        services.rule_save(
+            kind=RuleKind.EVENT,
+            definition={
+                "key": key,
+                "name": key,
+                "when": when,
+                "actions": [{"assign": {"team": desk.team.pk}}] * n,
+            },
+            created_by=None,
+            now=now,
+        )
+    client = browser(desk.admin)
+    few = count(lambda: client.get("/console/rules/small/edit/"))
+    many = count(lambda: client.get("/console/rules/big/edit/"))
+    assert few == many == EDITOR

@@ -127,3 +127,46 @@ def test_dry_runs_at_once_keep_nothing(live: LiveDesk) -> None:
     assert after.body["priority"] == ticket["priority"]
     assert "dry" not in after.body["tags"]
     assert live.get(f"/rules/{key}", as_="admin").status == 404
+
+
+def test_saves_from_builders_opened_at_one_version_let_exactly_one_win(live: LiveDesk) -> None:
+    """Each editor changes the rule in its builder (a tag of its own) and saves before the YAML
+    was rewritten: the save applies its builder's change; one wins, the others are told and keep
+    their change."""
+    import html
+
+    import yaml
+
+    from sportello.automation.models import RuleKind
+    from sportello.console import rule_builder
+    from sportello.engine.conditions import FIELDS
+
+    category = f"race{uuid.uuid4().hex[:6]}"
+    (key,) = make_rules(live, category, 1)
+    client = signed_in(live)
+    editor = client.get(f"/console/rules/{key}/edit/")
+    assert editor.status_code == 200
+    assert 'name="bdigest"' in editor.text
+    text = html.unescape(
+        editor.text.split('id="rule-yaml"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    )
+    form = rule_builder.from_definition(RuleKind.EVENT, yaml.safe_load(text), FIELDS)
+    inputs = {name: values[0] for name, values in rule_builder.to_post(form).items()}
+    base = {"kind": "event", "version": "1", "yaml": text, "bdigest": rule_builder.digest(text), **inputs}
+    n = 8
+    replies: list[Reply] = live.race(
+        n, lambda i: post(client, f"/console/rules/{key}/edit/", {**base, "ba-0.tags": f"b{i}"})
+    )
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [302] + [409] * (n - 1), statuses
+    (rule,) = rules_of(live, category)
+    assert rule["version"] == 2
+    (winner,) = [i for i, r in enumerate(replies) if r.status == 302]
+    assert rule["definition"]["actions"] == [{"add_tags": [f"b{winner}"]}]
+    assert rule["definition"]["when"] == {
+        "all": [{"field": "ticket.subject", "op": "contains", "value": key}]
+    }
+    for i, r in enumerate(replies):
+        if i != winner:
+            assert "after you opened version 1" in r.body
+            assert f"add_tags: [b{i}]" in r.body  # its own change, kept

@@ -1,6 +1,7 @@
 """The Console's event rules and time rules: the list (fire counts, last firing; enable, disable,
-reorder), and the editor (the rule as YAML beside a readable rendering; check for lint warnings;
-a dry run on the last tickets before saving; save with stale-edit detection).
+reorder), and the editor (the rule as YAML beside a readable rendering and a visual builder,
+`rule_builder`; check for lint warnings; a dry run on the last tickets before saving; save with
+stale-edit detection).
 
 Every write goes through `automation.services` (the rules API's own services): a save is a new
 version, an order is event rules' `position`, disabling is deactivating."""
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import yaml
 from django.contrib import messages
 from django.core.exceptions import BadRequest as HttpBadRequest
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,7 +27,7 @@ from sportello.core.errors import BadRequest, Conflict, NotFound, ValidationFail
 from sportello.core.versioning import version_diff
 from sportello.engine.rules import EVENTS
 
-from . import rule_text
+from . import rule_builder, rule_text
 from .views import admin_required, current_admin, render_console
 
 SECTIONS = {RuleKind.EVENT: "event_rules", RuleKind.TIME: "time_rules"}
@@ -194,33 +194,13 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class _RuleDumper(yaml.SafeDumper):
-    """YAML as an admin would write it: a predicate `{field, op, value}` and a list of plain
-    values on one line, the rest in blocks."""
-
-
-def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    flow = "field" in data and all(not isinstance(v, dict) for v in data.values())
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
-
-
-def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
-    flow = all(not isinstance(v, dict | list) for v in data)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
-
-
-_RuleDumper.add_representer(dict, _represent_dict)
-_RuleDumper.add_representer(list, _represent_list)
-
-
 def _yaml_of(kind: RuleKind, definition: dict[str, Any]) -> str:
     keyed = refs.document_to_keys({SECTIONS[kind]: [dict(definition)]})[SECTIONS[kind]][0]
     keyed.pop("version", None)
     for name, default in DEFAULTS.items():
         if name in keyed and keyed[name] == default:
             del keyed[name]
-    text: str = yaml.dump(keyed, Dumper=_RuleDumper, sort_keys=False, allow_unicode=True, width=100)
-    return text
+    return rule_builder.dump(keyed)
 
 
 @dataclass(slots=True)
@@ -266,6 +246,7 @@ def _editor(
         "rendering": rule_text.rendering(kind, parsed.definition) if parsed.definition else None,
         "last_default": simulate.DRY_RUN_DEFAULT,
         "last_max": simulate.DRY_RUN_MAX,
+        "builder": _annotated(rule_builder.draw(kind, text), extra),
         **extra,
     }
     return render_console(request, "console/rules/edit.html", context, status=status)
@@ -304,7 +285,7 @@ def _posted_version(request: HttpRequest) -> int:
 def _save(request: HttpRequest, *, kind: RuleKind, rule: Rule | None) -> HttpResponse:
     """Save the YAML as the rule's next version (or a new rule); a bad rule, a key taken or a
     stale edit re-renders the editor with what was typed and the error beside it."""
-    text = request.POST.get("yaml", "")
+    text = rule_builder.resolve(kind, request.POST)
     version = _posted_version(request)
 
     def again(error: str, path: str | None = None, **extra: Any) -> HttpResponse:
@@ -395,7 +376,28 @@ def rule_check(request: HttpRequest) -> HttpResponse:
     """HTMX: the YAML checked as a save would check it, without saving: the error with its path,
     or the lint warnings (ping-pong, a rule reading its own write, ...) and the readable rule."""
     kind = _kind_of(request.POST.get("kind"))
-    parsed = _parse(request.POST.get("yaml", ""))
+    text = rule_builder.resolve(kind, request.POST)
+    context = _check_context(kind, text)
+    # The builder drawn again from the YAML (and the YAML with a builder change not yet in it).
+    context.update(
+        text=text,
+        rewritten=text != request.POST.get("yaml", ""),
+        builder=_annotated(rule_builder.draw(kind, text), context),
+    )
+    return render_console(request, "console/rules/_check_response.html", context)
+
+
+def _annotated(drawn: rule_builder.Drawn, context: dict[str, Any]) -> rule_builder.Drawn:
+    """The builder with the check's error and warnings beside the parts they are about."""
+    notes = [(w.path, f"{w.label}: {w.message}") for w in context.get("warnings", [])]
+    if context.get("error") and context.get("error_path"):
+        notes.append((context["error_path"], context["error"]))
+    rule_builder.annotate(drawn, notes)
+    return drawn
+
+
+def _check_context(kind: RuleKind, text: str) -> dict[str, Any]:
+    parsed = _parse(text)
     context: dict[str, Any] = {"kind": kind.value, "checked": True}
     if parsed.definition is None:
         context["error"] = parsed.error
@@ -409,7 +411,22 @@ def rule_check(request: HttpRequest) -> HttpResponse:
                 warnings=[rule_text.warning(w) for w in warnings],
                 rendering=rule_text.rendering(kind, parsed.definition),
             )
-    return render_console(request, "console/rules/_check.html", context)
+    return context
+
+
+@admin_required
+@require_http_methods(["POST"])
+def rule_builder_edit(request: HttpRequest) -> HttpResponse:
+    """HTMX: one change made in the builder (an input changed, a condition, group, action or
+    step added, removed or moved; `op=from-yaml` draws it again from the YAML). Answers the
+    builder, the YAML rewritten to match, and the rule checked in words (nothing is saved)."""
+    kind = _kind_of(request.POST.get("kind"))
+    edited = rule_builder.edit(kind, request.POST, request.POST.get("op", ""))
+    context: dict[str, Any] = {"kind": kind.value, "builder": edited.drawn}
+    if edited.text is not None:
+        context.update(_check_context(kind, edited.text), text=edited.text, rewritten=True)
+        _annotated(edited.drawn, context)
+    return render_console(request, "console/rules/_builder_response.html", context)
 
 
 @admin_required
@@ -418,7 +435,7 @@ def rule_dry_run(request: HttpRequest) -> HttpResponse:
     """HTMX: the YAML tried on the last N tickets (nothing kept): which it would have matched
     and what it would change on each."""
     kind = _kind_of(request.POST.get("kind"))
-    parsed = _parse(request.POST.get("yaml", ""))
+    parsed = _parse(rule_builder.resolve(kind, request.POST))
     context: dict[str, Any] = {"kind": kind.value}
     try:
         last = int(request.POST.get("last") or simulate.DRY_RUN_DEFAULT)
@@ -456,6 +473,7 @@ urlpatterns = [
     path("rules/new/", rule_new, name="rule_new"),
     path("rules/check/", rule_check, name="rule_check"),
     path("rules/dry-run/", rule_dry_run, name="rule_dry_run"),
+    path("rules/builder/", rule_builder_edit, name="rule_builder"),
     path("rules/<slug:key>/edit/", rule_edit, name="rule_edit"),
     path("rules/<slug:key>/toggle/", rule_toggle, name="rule_toggle"),
     path("rules/<slug:key>/move/", rule_move, name="rule_move"),
