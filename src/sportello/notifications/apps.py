@@ -9,4 +9,7 @@ class NotificationsConfig(AppConfig):
         from sportello.core.config import register_signature
 
         register_signature("notification_templates", "notifications_notificationtemplate")
-        from . import jobs  # noqa: F401  (registers the hourly prune of the customer-limit ledger)
+        from . import (
+            history,  # noqa: F401  (registers shared canned responses as a snapshot kind)
+            jobs,  # noqa: F401  (registers the hourly prune of the customer-limit ledger)
+        )

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from sportello.accounts.models import Department, Role, User
 from sportello.core.errors import NotFound, PermissionDenied, ValidationFailed
+from sportello.core.snapshots import recording, snapshot_record
 from sportello.core.text import clean_text, text_to_html
 from sportello.engine.placeholders import render
 from sportello.tickets.selectors import ticket_get_for
@@ -74,7 +75,10 @@ def canned_create(
             raise ValidationFailed(f"no department with id {department_id}", field="department_id")
         _check_may_share(user, department)
         owner = {"owner_department": department}
-    return CannedResponse.objects.create(**texts, **owner, created_by=user, created_at=now, updated_at=now)
+    created = CannedResponse.objects.create(**texts, **owner, created_by=user, created_at=now, updated_at=now)
+    # History of the shared ones (notifications.history): a personal one records nothing.
+    snapshot_record("canned_responses", str(created.pk), actor=user, now=now)
+    return created
 
 
 def _writable(user: User, canned_id: int) -> CannedResponse:
@@ -104,10 +108,12 @@ def canned_update(
     texts = _canned_texts(title, body, language)
     if not texts:
         return canned
-    for name, value in texts.items():
-        setattr(canned, name, value)
-    canned.updated_at = now
-    canned.save(update_fields=[*texts, "updated_at"])
+    # History of the shared ones (notifications.history): a personal one records nothing.
+    with recording("canned_responses", str(canned.pk), actor=user, now=now):
+        for name, value in texts.items():
+            setattr(canned, name, value)
+        canned.updated_at = now
+        canned.save(update_fields=[*texts, "updated_at"])
     return canned
 
 
