@@ -142,7 +142,8 @@ def _layout_fields(key: str) -> Any:
 
 
 CASES = [
-    Case("departments", _department_make, _department_change, "name", _value("accounts.Department", "slug", "name")),
+    Case("departments", _department_make, _department_change, "name",
+         _value("accounts.Department", "slug", "name")),
     Case("statuses", _status_make, _status_change, "name", _value("tickets.Status", "key", "name")),
     Case("fields", _field_make, _field_change, "label", _value("tickets.CustomField", "key", "label")),
     Case("layouts", _layout_make, _layout_change, "fields[0].field", _layout_fields),
@@ -177,7 +178,7 @@ def test_each_kind_records_compares_and_restores(desk: Any, now: Any, case: Case
     assert saved.written
     assert saved.head.version == versions[0] + 1
     again = config_history(case.kind, key=key)
-    assert [v.version for v in again.versions][0] == versions[0] + 1
+    assert again.versions[0].version == versions[0] + 1
     restored = ConfigSnapshot.objects.get(kind=case.kind, key=key, version=versions[0] + 1)
     assert (
         restored.definition == ConfigSnapshot.objects.get(kind=case.kind, key=key, version=first).definition

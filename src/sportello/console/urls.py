@@ -12,6 +12,7 @@ from . import (
     people,
     rules,
     service_levels,
+    statuses,
     views,
     webhooks,
 )
@@ -32,5 +33,6 @@ urlpatterns = [
     *assignment.urlpatterns,
     *macros.urlpatterns,
     *desk_setup.urlpatterns,
+    *statuses.urlpatterns,
     *blueprints.urlpatterns,
 ]

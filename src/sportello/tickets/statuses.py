@@ -13,9 +13,9 @@ that keep every category usable:
   status is kept for the tickets that have it and cannot be the default.
 
 A change names the `status_fingerprint` it was drawn from (`expected`): when the status changed
-since, it is refused (Conflict `stale_status`). Moves take no fingerprint: the order is one list,
-each move swaps a status with its neighbour, and concurrent moves serialise on the statuses'
-row locks. Every write is recorded in the statuses' history (`tickets.history`).
+since, it is refused (Conflict `stale_status`). Moves take no fingerprint: each swaps a status
+with its neighbour in its category, and concurrent moves serialise on the statuses' row locks.
+Every write is recorded in the statuses' history (`tickets.history`).
 """
 
 from __future__ import annotations
@@ -204,9 +204,10 @@ def _update(
 
 @transaction.atomic
 def status_move(*, actor: User | None, status_id: int, direction: str, now: datetime) -> list[Status]:
-    """Swap a status with its neighbour in the order (`direction` "up" or "down"; nothing at
-    either end). Every status is locked first, so concurrent moves apply one after the other;
-    the positions are renumbered 10, 20, ... The statuses, in their new order."""
+    """Swap a status with its neighbour in its category's order (`direction` "up" or "down";
+    nothing at either end: the order that pickers list a category's statuses in). Every
+    status is locked first, so concurrent moves apply one after the other; the positions are
+    renumbered 10, 20, ... The statuses, in their new order."""
     require_admin(actor)
     if direction not in ("up", "down"):
         raise ValidationFailed("must be up or down", field="direction")
@@ -214,9 +215,13 @@ def status_move(*, actor: User | None, status_id: int, direction: str, now: date
     index = next((i for i, s in enumerate(rows) if s.pk == status_id), None)
     if index is None:
         raise NotFound("status not found")
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(rows):
-        rows[index], rows[other] = rows[other], rows[index]
+    category = rows[index].category
+    same = [i for i, s in enumerate(rows) if s.category == category]
+    at = same.index(index)
+    other = at - 1 if direction == "up" else at + 1
+    if 0 <= other < len(same):
+        j = same[other]
+        rows[index], rows[j] = rows[j], rows[index]
     for i, row in enumerate(rows):
         wanted = (i + 1) * 10
         if row.position != wanted:
