@@ -88,6 +88,21 @@ class StatusEditForm(StatusForm):
 # The list
 
 
+def _row(
+    status: Status, *, first: bool, last: bool, moved: str | None, direction: str | None
+) -> dict[str, Any]:
+    """A status as the list shows it; `focus`: the arrow that takes the focus after a move —
+    the one pressed, or the other when the status reached the end of its category."""
+    focus = None
+    if moved == str(status.pk) and direction in ("up", "down"):
+        blocked = first if direction == "up" else last
+        focus = direction if not blocked else ("down" if direction == "up" else "up")
+        if (focus == "up" and first) or (focus == "down" and last):
+            focus = None  # alone in its category
+    label = status_label(status.key, status.name)
+    return {"status": status, "label": label, "first": first, "last": last, "focus": focus}
+
+
 @admin_required
 @require_http_methods(["GET"])
 def statuses(request: HttpRequest) -> HttpResponse:
@@ -95,24 +110,15 @@ def statuses(request: HttpRequest) -> HttpResponse:
     have it (one statement for all)."""
     used = Ticket.objects.filter(status_id=OuterRef("pk"))
     rows = list(Status.objects.annotate(used=Exists(used)).order_by("position", "id"))
+    moved, direction = request.GET.get("moved"), request.GET.get("dir")
     groups = []
     for category in StatusCategory.values:
         items = [s for s in rows if s.category == category]
-        groups.append(
-            (
-                category,
-                CATEGORY_LABELS[category],
-                [
-                    {
-                        "status": s,
-                        "label": status_label(s.key, s.name),
-                        "first": i == 0,
-                        "last": i == len(items) - 1,
-                    }
-                    for i, s in enumerate(items)
-                ],
-            )
-        )
+        shown = [
+            _row(s, first=i == 0, last=i == len(items) - 1, moved=moved, direction=direction)
+            for i, s in enumerate(items)
+        ]
+        groups.append((category, CATEGORY_LABELS[category], shown))
     context = {"section": "statuses", "groups": groups}
     return render_console(request, "console/desk/statuses.html", context)
 
