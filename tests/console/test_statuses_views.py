@@ -128,7 +128,10 @@ def test_a_used_status_keeps_its_category(desk: Any, now: Any, browser: Any, ope
     r = browser(desk.admin).post(f"/console/statuses/{made.pk}/", {"name": "Parked", "category": "on_hold",
                                                                     "is_active": "on"})  # fmt: skip
     assert r.status_code == 409
-    assert "tickets have this status" in r.content.decode()
+    assert (
+        "Tickets have this status: its category cannot change. Create a new status instead."
+        in r.content.decode()
+    )
     assert Status.objects.get(pk=made.pk).category == "pending"
 
 

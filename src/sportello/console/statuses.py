@@ -175,9 +175,32 @@ def status_new(request: HttpRequest) -> HttpResponse:
     return render_console(request, "console/desk/status_edit.html", context, status=status)
 
 
+def _refusals() -> dict[tuple[str, str], str]:
+    """The service's refusals (`tickets.statuses`) by field and code, in the admin's language."""
+    return {
+        ("category", "status_default"): _(
+            "This status is its category's default: make another status the default first."
+        ),
+        ("category", "status_in_use"): _(
+            "Tickets have this status: its category cannot change. Create a new status instead."
+        ),
+        ("is_active", "status_default"): _(
+            "The default status of a category cannot be deactivated: make another status the default first."
+        ),
+        ("is_active", "status_last"): _("This is the last active status of its category: it stays active."),
+        ("is_default", "status_default"): _(
+            "A category keeps a default: make another status the default instead."
+        ),
+    }
+
+
 def _attach(form: forms.Form, exc: DomainError) -> int:
     if isinstance(exc, Conflict) and exc.field == "key":
         form.add_error("key", _("A status with this key exists already."))
+        return 409
+    message = _refusals().get((exc.field or "", exc.code or ""))
+    if isinstance(exc, Conflict) and message is not None:
+        form.add_error(exc.field, message)
         return 409
     return attach(form, exc)
 
