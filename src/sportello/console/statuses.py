@@ -254,8 +254,10 @@ def status_edit(request: HttpRequest, status_id: int) -> HttpResponse:
                             "shown below the form; your changes are kept: check them and save again."
                         ),
                     )
-                    form.data = form.data.copy()
-                    form.data["fingerprint"] = services.status_fingerprint(found)
+                    # Saving again replaces what was saved meanwhile: the form now names it.
+                    data = request.POST.copy()
+                    data["fingerprint"] = services.status_fingerprint(found)
+                    form.data = data
                 else:
                     status = _attach(form, exc)
             except DomainError as exc:
