@@ -235,3 +235,13 @@ def test_restoring_an_agent_never_deactivates_them(desk: Any, now: Any) -> None:
     assert versions == [3, 2, 1]
     with pytest.raises(Conflict):
         version_restore("agents", key=desk.outsider.email, version=2, actor=desk.admin, now=now)
+
+
+def test_an_agent_leaving_a_department_leaves_its_teams_history_too(desk: Any, now: Any) -> None:
+    from sportello.accounts.services import agent_update
+
+    agent_update(agent=desk.agent, actor=desk.admin, departments=[desk.electronics])
+    history = config_history("teams", key=desk.team.slug)
+    assert [(v.version, v.created_by_id) for v in history.versions] == [(2, desk.admin.pk), (1, None)]
+    compared = config_compare("teams", key=desk.team.slug, a=1, b=2)
+    assert [(c.path, c.change) for c in compared.changes] == [("members[0]", "removed")]

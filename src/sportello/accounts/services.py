@@ -211,12 +211,15 @@ def agent_update(
     require_admin(actor)
     agent = User.objects.select_for_update().get(pk=agent.pk)
     with recording("agents", agent.email, actor=actor, now=clock.now()):  # accounts.history
-        return _agent_update(agent, name=name, role=role, departments=departments, is_active=is_active)
+        return _agent_update(
+            agent, actor=actor, name=name, role=role, departments=departments, is_active=is_active
+        )
 
 
 def _agent_update(
     agent: User,
     *,
+    actor: User | None,
     name: str | None,
     role: Role | str | None,
     departments: Iterable[Department] | None,
@@ -244,7 +247,8 @@ def _agent_update(
         agent.departments.set(chosen)
         left = agent.teams.exclude(department__in=chosen)
         for team in left:
-            team.members.remove(agent)
+            with recording("teams", team.slug, actor=actor, now=clock.now()):  # accounts.history
+                team.members.remove(agent)
     return agent
 
 
