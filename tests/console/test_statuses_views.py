@@ -185,9 +185,13 @@ def test_each_snapshot_kinds_editor_links_to_its_history(desk: Any, now: Any, br
     canned = canned_create(
         actor=desk.admin, title="Thanks", body="Thank you", department_id=desk.books.pk, now=now
     )
+    from sportello.tickets.fields_services import custom_field_create
+
+    field = custom_field_create(actor=desk.admin, key="order_no", label="Order", type="text")
     pending = Status.objects.get(key="pending")
     client = browser(desk.admin)
     pages = {
+        f"/console/fields/{field.pk}/": "/console/history/fields/order_no/",
         f"/console/departments/{desk.books.pk}/": "/console/history/departments/books/",
         f"/console/departments/{desk.books.pk}/layout/": "/console/history/layouts/books/",
         f"/console/statuses/{pending.pk}/": "/console/history/statuses/pending/",
