@@ -13,3 +13,5 @@ class AccountsConfig(AppConfig):
 
         watch(DESK, Department, Team, User.departments.through, Team.members.through)  # accounts.structure
         watch(DESK, User, unwatched=USER_UNWATCHED)
+
+        from . import history  # noqa: F401  (registers departments, agents and teams as snapshot kinds)

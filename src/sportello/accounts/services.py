@@ -22,8 +22,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
-from sportello.core import extensions, rows
+from sportello.core import clock, extensions, rows
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.snapshots import recording, snapshot_record
 from sportello.core.text import clean_text
 
 from .models import AgentStatus, ApiToken, Department, Role, Team, User
@@ -95,7 +96,9 @@ def department_create(
             slug = f"{base}-{n}"
     try:
         with transaction.atomic():
-            return Department.objects.create(name=name, slug=slug, email=email, description=description)
+            department = Department.objects.create(name=name, slug=slug, email=email, description=description)
+            snapshot_record("departments", department.slug, actor=actor, now=clock.now())  # accounts.history
+            return department
     except IntegrityError:  # created concurrently
         raise Conflict(f"a department named {name!r} exists", field="name") from None
 
@@ -129,7 +132,7 @@ def department_update(
         changed.append("is_active")
     if changed:
         try:
-            with transaction.atomic():
+            with recording("departments", department.slug, actor=actor, now=clock.now()):  # accounts.history
                 department.save(update_fields=changed)
         except IntegrityError:
             raise Conflict(f"a department named {department.name!r} exists", field="name") from None
@@ -179,6 +182,7 @@ def agent_create(
     except IntegrityError:  # created concurrently
         raise Conflict(f"an agent with e-mail {email} exists", field="email") from None
     user.departments.set(list(departments))
+    snapshot_record("agents", user.email, actor=actor, now=clock.now())  # accounts.history
     return user
 
 
@@ -206,6 +210,21 @@ def agent_update(
     """
     require_admin(actor)
     agent = User.objects.select_for_update().get(pk=agent.pk)
+    with recording("agents", agent.email, actor=actor, now=clock.now()):  # accounts.history
+        return _agent_update(
+            agent, actor=actor, name=name, role=role, departments=departments, is_active=is_active
+        )
+
+
+def _agent_update(
+    agent: User,
+    *,
+    actor: User | None,
+    name: str | None,
+    role: Role | str | None,
+    departments: Iterable[Department] | None,
+    is_active: bool | None,
+) -> User:
     changed: list[str] = []
     if name is not None:
         agent.name = clean_text(name, field="name", max_length=150, single_line=True, required=True)
@@ -228,7 +247,8 @@ def agent_update(
         agent.departments.set(chosen)
         left = agent.teams.exclude(department__in=chosen)
         for team in left:
-            team.members.remove(agent)
+            with recording("teams", team.slug, actor=actor, now=clock.now()):  # accounts.history
+                team.members.remove(agent)
     return agent
 
 
@@ -353,6 +373,7 @@ def team_create(
     except IntegrityError:
         raise Conflict(f"{department.name} has a team named {name!r}", field="name") from None
     team.members.set(members)
+    snapshot_record("teams", team.slug, actor=actor, now=clock.now())  # accounts.history
     return team
 
 
@@ -381,6 +402,11 @@ def team_update(
     """Change a team; `None` leaves an attribute as it is. `members` replaces the member list.
     A team stays in the department it was created in."""
     require_admin(actor)
+    with recording("teams", team.slug, actor=actor, now=clock.now()):  # accounts.history
+        return _team_update(team, name=name, email=email, members=members)
+
+
+def _team_update(team: Team, *, name: str | None, email: str | None, members: Iterable[User] | None) -> Team:
     changed: list[str] = []
     if name is not None:
         name = clean_text(name, field="name", max_length=120, single_line=True, required=True)
@@ -521,9 +547,10 @@ def agent_invite(
     agent = agent_create(
         email=email, name=name, role=role, departments=departments, language=_language(language), actor=actor
     )
-    agent.is_active = False
-    agent.invited_at = now
-    agent.save(update_fields=["is_active", "invited_at"])
+    with recording("agents", agent.email, actor=actor, now=now):  # accounts.history
+        agent.is_active = False
+        agent.invited_at = now
+        agent.save(update_fields=["is_active", "invited_at"])
     return agent
 
 
@@ -546,9 +573,10 @@ def invite_accept(*, token: str, password: str, now: datetime) -> User:
     Of two acceptances at once, the second finds the link used (NotFound)."""
     agent = invite_agent(token=token, now=now, lock=True)
     agent.set_password(_password(password))
-    agent.is_active = True
-    agent.invited_at = None
-    agent.save(update_fields=["password", "is_active", "invited_at"])
+    with recording("agents", agent.email, actor=agent, now=now):  # accounts.history
+        agent.is_active = True
+        agent.invited_at = None
+        agent.save(update_fields=["password", "is_active", "invited_at"])
     return agent
 
 
@@ -566,9 +594,10 @@ def agent_deactivate(*, agent: User, actor: User | None) -> User:
         return agent
     if agent.role == Role.ADMIN and agent.is_active and _active_admins_other_than(agent) == 0:
         raise Conflict("the desk needs at least one active admin", field="is_active")
-    agent.is_active = False
-    agent.invited_at = None
-    agent.save(update_fields=["is_active", "invited_at"])
+    with recording("agents", agent.email, actor=actor, now=clock.now()):  # accounts.history
+        agent.is_active = False
+        agent.invited_at = None
+        agent.save(update_fields=["is_active", "invited_at"])
     return agent
 
 
@@ -579,7 +608,8 @@ def agent_reactivate(*, agent: User, actor: User | None) -> User:
     require_admin(actor)
     agent = User.objects.select_for_update().get(pk=agent.pk)
     if not agent.is_active:
-        agent.is_active = True
-        agent.invited_at = None
-        agent.save(update_fields=["is_active", "invited_at"])
+        with recording("agents", agent.email, actor=actor, now=clock.now()):  # accounts.history
+            agent.is_active = True
+            agent.invited_at = None
+            agent.save(update_fields=["is_active", "invited_at"])
     return agent

@@ -22,8 +22,7 @@ from sportello.accounts.models import Department
 from sportello.core import clock
 from sportello.core.errors import Conflict, DomainError, NotFound
 from sportello.tickets import fields_services
-from sportello.tickets.models import CustomerAccess, CustomField, LayoutField, Status, StatusCategory
-from sportello.web.labels import CATEGORY_LABELS, status_label
+from sportello.tickets.models import CustomerAccess, CustomField, LayoutField
 from sportello.web.new_ticket import customer_field as customer_form_field
 from sportello.web.properties_form import custom_form_field as agent_form_field
 
@@ -121,26 +120,6 @@ def department_edit(request: HttpRequest, department_id: int) -> HttpResponse:
                 return redirect("console:departments")
     context = {"section": "departments", "department": department, "form": form}
     return render_console(request, "console/desk/department_edit.html", context, status=status)
-
-
-# --------------------------------------------------------------------------------------------
-# Statuses
-
-
-@admin_required
-@require_http_methods(["GET"])
-def statuses(request: HttpRequest) -> HttpResponse:
-    """Every status, grouped by the category it maps to, in their order."""
-    rows = list(Status.objects.order_by("position", "id"))
-    groups = [
-        (
-            category,
-            CATEGORY_LABELS[category],
-            [(s, status_label(s.key, s.name)) for s in rows if s.category == category],
-        )
-        for category in StatusCategory.values
-    ]
-    return render_console(request, "console/desk/statuses.html", {"section": "statuses", "groups": groups})
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +347,6 @@ urlpatterns = [
     path("departments/", departments, name="departments"),
     path("departments/<int:department_id>/", department_edit, name="department_edit"),
     path("departments/<int:department_id>/layout/", department_layout, name="department_layout"),
-    path("statuses/", statuses, name="statuses"),
     path("fields/", fields, name="fields"),
     path("fields/new/", field_new, name="field_new"),
     path("fields/<int:field_id>/", field_edit, name="field_edit"),

@@ -8,6 +8,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from sportello.core.snapshots import snapshot_kinds
 from sportello.core.versioning import config_kinds
 
 LABELS: dict[str, tuple[Promise, Promise]] = {
@@ -22,11 +23,33 @@ LABELS: dict[str, tuple[Promise, Promise]] = {
         pgettext_lazy("configuration kind", "Blueprints"),
     ),
     "notification_templates": (_("Notification template"), _("Notification templates")),
+    "departments": (
+        pgettext_lazy("configuration kind", "Department"),
+        pgettext_lazy("configuration kind", "Departments"),
+    ),
+    "statuses": (
+        pgettext_lazy("configuration kind", "Status"),
+        pgettext_lazy("configuration kind", "Statuses"),
+    ),
+    "fields": (
+        pgettext_lazy("configuration kind", "Custom field"),
+        pgettext_lazy("configuration kind", "Custom fields"),
+    ),
+    "layouts": (
+        pgettext_lazy("configuration kind", "Layout"),
+        pgettext_lazy("configuration kind", "Layouts"),
+    ),
+    "canned_responses": (
+        pgettext_lazy("configuration kind", "Canned response"),
+        pgettext_lazy("configuration kind", "Canned responses"),
+    ),
+    "agents": (pgettext_lazy("configuration kind", "Agent"), pgettext_lazy("configuration kind", "Agents")),
+    "teams": (pgettext_lazy("configuration kind", "Team"), pgettext_lazy("configuration kind", "Teams")),
 }
 
 
 def _fallback(name: str) -> str:
-    kind = config_kinds().get(name)
+    kind = config_kinds().get(name) or snapshot_kinds().get(name)
     label = kind.label if kind is not None else name.replace("_", " ")
     return label[:1].upper() + label[1:]
 
@@ -45,4 +68,5 @@ def kind_plural(name: str) -> str:
 
 def kind_choices() -> list[tuple[str, str]]:
     """Every registered kind as (name, plural label), by label."""
-    return sorted(((name, kind_plural(name)) for name in config_kinds()), key=lambda c: c[1].casefold())
+    names = [*config_kinds(), *snapshot_kinds()]
+    return sorted(((name, kind_plural(name)) for name in names), key=lambda c: c[1].casefold())

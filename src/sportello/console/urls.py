@@ -14,6 +14,7 @@ from . import (
     people,
     rules,
     service_levels,
+    statuses,
     views,
     webhooks,
 )
@@ -36,5 +37,6 @@ urlpatterns = [
     *macros.urlpatterns,
     *canned.urlpatterns,
     *desk_setup.urlpatterns,
+    *statuses.urlpatterns,
     *blueprints.urlpatterns,
 ]

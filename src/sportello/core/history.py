@@ -18,8 +18,17 @@ from django.db import models, transaction
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Concat
 
-from . import paging
+from . import clock, paging
 from .errors import Conflict, NotFound
+from .models import ConfigSnapshot
+from .snapshots import (
+    SnapshotHead,
+    SnapshotKind,
+    snapshot_baseline,
+    snapshot_kind,
+    snapshot_kinds,
+    snapshot_rows,
+)
 from .versioning import (
     ConfigKind,
     Definition,
@@ -53,7 +62,7 @@ class History:
     head, e.g. a notification template back to its shipped default), whether it applies, and
     its versions newest first."""
 
-    kind: ConfigKind
+    kind: ConfigKind | SnapshotKind
     key: str
     name: str
     current: int | None
@@ -109,9 +118,37 @@ def _history(kind: ConfigKind, key: str, head: Any, rows: list[Any]) -> History:
     )
 
 
+def _snapshot_head(kind: SnapshotKind, latest: ConfigSnapshot) -> SnapshotHead:
+    definition = latest.definition if isinstance(latest.definition, dict) else {}
+    return SnapshotHead(latest.version, bool(definition.get("active", True)), latest.name or latest.key)
+
+
+def _snapshot_history(kind: SnapshotKind, key: str) -> History:
+    def read() -> list[ConfigSnapshot]:
+        return list(
+            snapshot_rows(kind.name, key)
+            .select_related("created_by")
+            .order_by("-version")
+            .only(
+                "version", "created_at", "name", "key", "definition", "created_by__name", "created_by__email"
+            )
+        )
+
+    rows = read()
+    if not rows:  # a thing never changed since it has a history: its version 1 is what it is
+        if snapshot_baseline(kind.name, key, now=clock.now()) is None:
+            raise kind.not_found()
+        rows = read()
+    head = _snapshot_head(kind, rows[0])
+    return History(kind, key, head.name, head.version, head.active, [_version(r) for r in rows])
+
+
 def config_history(kind: ConfigKind | str, *, key: str) -> History:
-    """The versions of `key`, newest first, with their authors (two queries). NotFound for an
-    unknown kind or a key with no versions."""
+    """The versions of `key`, newest first, with their authors (two queries; one for a kind
+    recorded as snapshots, `core.snapshots`). NotFound for an unknown kind or a key with no
+    versions."""
+    if isinstance(kind, str) and (snap := snapshot_kind(kind)) is not None:
+        return _snapshot_history(snap, key)
     kind = config_kind(kind)
     head = _thing(kind, key)
     rows = list(
@@ -128,6 +165,8 @@ def config_history(kind: ConfigKind | str, *, key: str) -> History:
 def config_compare(kind: ConfigKind | str, *, key: str, a: int, b: int) -> Comparison:
     """Versions `a` and `b` of `key` with what changed from a to b (two queries). NotFound when
     either version is missing."""
+    if isinstance(kind, str) and (snap := snapshot_kind(kind)) is not None:
+        return _snapshot_compare(snap, key, a, b)
     kind = config_kind(kind)
     head = _thing(kind, key)
     # Two exact lookups, not `in`: a number past the column's range then matches nothing.
@@ -143,6 +182,44 @@ def config_compare(kind: ConfigKind | str, *, key: str, a: int, b: int) -> Compa
     return Comparison(history, _version(found[a]), _version(found[b]), old, new, definition_diff(old, new))
 
 
+def _snapshot_compare(kind: SnapshotKind, key: str, a: int, b: int) -> Comparison:
+    rows = list(
+        snapshot_rows(kind.name, key).select_related("created_by").filter(Q(version=a) | Q(version=b))
+    )
+    latest = snapshot_rows(kind.name, key).order_by("-version").first()
+    found = {r.version: r for r in rows}
+    for n in (a, b):
+        if n not in found or latest is None:
+            raise NotFound(f"no version {n} of this {kind.label}")
+    assert latest is not None
+    head = _snapshot_head(kind, latest)
+    old, new = found[a].definition, found[b].definition
+    history = History(kind, key, head.name, head.version, head.active, [])
+    return Comparison(history, _version(found[a]), _version(found[b]), old, new, definition_diff(old, new))
+
+
+def _snapshot_restore(
+    kind: SnapshotKind, key: str, version: int, actor: Any, now: datetime, seen: int | None
+) -> Saved:
+    if kind.lock(key) is None:
+        raise kind.not_found()
+    rows = snapshot_rows(kind.name, key)
+    latest = rows.order_by("-version").first()
+    target = rows.filter(version=version).first()
+    if latest is None or target is None:
+        raise NotFound(f"no version {version} of this {kind.label}")
+    found = kind.read(key)
+    current = found[1] if found is not None else None
+    if current == target.definition:
+        return Saved(_snapshot_head(kind, latest), False, False)
+    if seen is not None and latest.version != seen:
+        raise Conflict(f"version {latest.version} of this {kind.label} was saved meanwhile", code="stale")
+    kind.apply(key, target.definition, actor, now)
+    newest = rows.order_by("-version").first()
+    assert newest is not None
+    return Saved(_snapshot_head(kind, newest), True, newest.version != latest.version)
+
+
 @transaction.atomic
 def version_restore(
     kind: ConfigKind | str, *, key: str, version: int, actor: Any, now: datetime, seen: int | None = None
@@ -152,7 +229,10 @@ def version_restore(
     `seen`: the current version the person confirming was shown; when another was saved since
     and the definition in force is not the one restored, Conflict (code `stale`) and nothing is
     written, so that they confirm again against what is now current. Admins only (the caller
-    checks, as the API's `may_revert` does)."""
+    checks, as the API's `may_revert` does). A kind recorded as snapshots applies the old
+    definition through its own services (`SnapshotKind.apply`), which record the new version."""
+    if isinstance(kind, str) and (snap := snapshot_kind(kind)) is not None:
+        return _snapshot_restore(snap, key, version, actor, now, seen)
     kind = config_kind(kind)
     head = version_lock(kind, key, required=kind.parent is not None)
     if seen is not None and head is not None and head.version != seen:
@@ -229,15 +309,37 @@ def _changes_of(kind: ConfigKind) -> models.QuerySet[Any]:
     )
 
 
+def _snapshot_changes(names: list[str]) -> models.QuerySet[Any]:
+    return ConfigSnapshot.objects.filter(kind__in=names).annotate(
+        kind_name=F("kind"),
+        thing_key=F("key"),
+        thing_name=F("name"),
+        author_name=F("created_by__name"),
+        author_email=F("created_by__email"),
+    )
+
+
 def config_changes(
     *, kind: str | None = None, author_id: int | None = None, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[ConfigChange], str | None]:
     """Every saved version of every configured thing (of `kind` only; by `author_id` only),
     newest first, `limit` after `cursor`, and the next page's cursor (None on the last). One
-    query whatever the number of kinds. NotFound for an unknown kind; ValidationFailed (field
-    `cursor`) for a cursor of another listing."""
-    kinds = [config_kind(kind)] if kind else list(config_kinds().values())
+    query whatever the number of kinds (the kinds recorded as snapshots are one part of it).
+    NotFound for an unknown kind; ValidationFailed (field `cursor`) for a cursor of another
+    listing."""
+    snapshots = snapshot_kinds()
+    if kind and kind in snapshots:
+        kinds, snapped = [], [kind]
+    else:
+        kinds = [config_kind(kind)] if kind else list(config_kinds().values())
+        snapped = [] if kind else sorted(snapshots)
     parts = []
+    if snapped:
+        qs = _snapshot_changes(snapped)
+        if author_id is not None:
+            qs = qs.filter(created_by_id=author_id)
+        qs = paging.after_cursor(qs, keys=CHANGE_KEYS, cursor=cursor)
+        parts.append(qs.order_by().values(*_COLUMNS))
     for k in kinds:
         qs = _changes_of(k)
         if author_id is not None:

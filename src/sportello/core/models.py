@@ -142,3 +142,31 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.window_start.isoformat()}: {self.count}"
+
+
+class ConfigSnapshot(models.Model):
+    """One saved definition of a configured thing that has no version table of its own
+    (departments, statuses, custom fields, layouts, canned responses, agents, teams): `kind` and
+    `key` name the thing, `name` is how it was called then. Immutable, numbered from 1 per thing
+    without gaps (`core.snapshots`)."""
+
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, blank=True, default="")
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    objects: models.Manager[ConfigSnapshot] = models.Manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key", "version"], name="config_snapshot_version_once")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="config_snapshot_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.key}@{self.version}"

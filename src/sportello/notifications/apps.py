@@ -9,6 +9,6 @@ class NotificationsConfig(AppConfig):
         from sportello.core.config import register_signature
 
         register_signature("notification_templates", "notifications_notificationtemplate")
-        # jobs registers the hourly prune of the customer-limit ledger; services the templates'
-        # configuration kind
-        from . import jobs, services  # noqa: F401
+        # history registers shared canned responses as a snapshot kind; jobs the hourly prune of
+        # the customer-limit ledger; services the templates' configuration kind
+        from . import history, jobs, services  # noqa: F401

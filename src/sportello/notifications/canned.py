@@ -21,6 +21,7 @@ from django.db import transaction
 
 from sportello.accounts.models import Department, Role, User
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.core.snapshots import recording, snapshot_record
 from sportello.core.text import clean_text, text_to_html
 from sportello.engine.placeholders import render
 from sportello.tickets.selectors import ticket_get_for
@@ -139,7 +140,10 @@ def canned_create(
     texts = _canned_texts(title, body, language or "")
     owner = _owner_of(user, department_id)
     _check_title_free(owner, texts["title"], texts["language"], exclude=None)
-    return CannedResponse.objects.create(**texts, **owner, created_by=user, created_at=now, updated_at=now)
+    created = CannedResponse.objects.create(**texts, **owner, created_by=user, created_at=now, updated_at=now)
+    # History of the shared ones (notifications.history): a personal one records nothing.
+    snapshot_record("canned_responses", str(created.pk), actor=user, now=now)
+    return created
 
 
 def _writable(user: User, canned_id: int) -> CannedResponse:
@@ -180,18 +184,20 @@ def canned_update(
         owner = _owner_of(user, department_id)
     if not texts and not owner:
         return canned
-    for name, value in {**texts, **owner}.items():
-        setattr(canned, name, value)
-    if owner or "title" in texts or "language" in texts:
-        if not owner:  # the owner's lock, as a creation takes it
-            model: Any = Department if canned.owner_department_id is not None else User
-            model.objects.select_for_update().filter(
-                pk=canned.owner_department_id or canned.owner_user_id
-            ).first()
-        current = {"owner_user": canned.owner_user, "owner_department": canned.owner_department}
-        _check_title_free(current, canned.title, canned.language, exclude=canned.pk)
-    canned.updated_at = now
-    canned.save(update_fields=[*texts, *owner, "updated_at"])
+    # History of the shared ones (notifications.history): a personal one records nothing.
+    with recording("canned_responses", str(canned.pk), actor=user, now=now):
+        for name, value in {**texts, **owner}.items():
+            setattr(canned, name, value)
+        if owner or "title" in texts or "language" in texts:
+            if not owner:  # the owner's lock, as a creation takes it
+                model: Any = Department if canned.owner_department_id is not None else User
+                model.objects.select_for_update().filter(
+                    pk=canned.owner_department_id or canned.owner_user_id
+                ).first()
+            current = {"owner_user": canned.owner_user, "owner_department": canned.owner_department}
+            _check_title_free(current, canned.title, canned.language, exclude=canned.pk)
+        canned.updated_at = now
+        canned.save(update_fields=[*texts, *owner, "updated_at"])
     return canned
 
 

@@ -17,3 +17,5 @@ class TicketsConfig(AppConfig):
         from . import delivery
 
         hooks.on_delivery_failed(delivery.reply_failed)  # an agent's failed reply, on its ticket
+
+        from . import history  # noqa: F401  (registers statuses, fields and layouts as snapshot kinds)

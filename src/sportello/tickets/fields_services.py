@@ -44,8 +44,9 @@ from sportello.accounts.models import Department, Role, User
 from sportello.accounts.selectors import valid_pk
 from sportello.accounts.services import require_admin
 from sportello.accounts.structure import DESK
-from sportello.core import config
+from sportello.core import clock, config
 from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sportello.core.snapshots import recording, snapshot_record
 from sportello.core.text import clean_text
 from sportello.engine.fields import CHOICE_TYPES, FIELD_TYPES
 
@@ -219,7 +220,7 @@ def custom_field_create(
         raise Conflict(f"a custom field with key {key!r} exists", field="key")
     try:
         with transaction.atomic():
-            return CustomField.objects.create(
+            created = CustomField.objects.create(
                 key=key,
                 label=label,
                 type=field_type,
@@ -227,6 +228,8 @@ def custom_field_create(
                 description=description,
                 position=position,
             )
+            snapshot_record("fields", key, actor=actor, now=clock.now())  # tickets.history
+            return created
     except IntegrityError:  # created concurrently
         raise Conflict(f"a custom field with key {key!r} exists", field="key") from None
 
@@ -278,7 +281,8 @@ def custom_field_update(
         field.is_active = is_active
         changed.append("is_active")
     if changed:
-        field.save(update_fields=changed)
+        with recording("fields", field.key, actor=actor, now=clock.now()):  # tickets.history
+            field.save(update_fields=changed)
     return field
 
 
@@ -368,8 +372,9 @@ def layout_replace(
                 allowed_values=_allowed_values(definition, row.allowed_values),
             )
         )
-    LayoutField.objects.filter(department=department).delete()
-    LayoutField.objects.bulk_create(new_rows)
+    with recording("layouts", department.slug, actor=actor, now=clock.now()):  # tickets.history
+        LayoutField.objects.filter(department=department).delete()
+        LayoutField.objects.bulk_create(new_rows)
     config.bump(DESK)  # the bulk insert sends no signal (tickets.configuration)
     return layout_get(department=department)
 
