@@ -17,3 +17,7 @@ class TicketsConfig(AppConfig):
         from . import delivery
 
         hooks.on_delivery_failed(delivery.reply_failed)  # an agent's failed reply, on its ticket
+
+        from . import contact_merge
+
+        contact_merge.register()  # what a contact merge moves of the tickets and their messages
