@@ -1,9 +1,9 @@
 """The Console's People group: agents (`agents`), teams (`teams`), contacts and organizations
-(`customers`)."""
+(`customers`), and merging a duplicate contact (`merge`)."""
 
 from django.urls import path
 
-from . import agents, customers, teams
+from . import agents, customers, merge, teams
 
 urlpatterns = [
     path("people/agents/", agents.agent_list, name="agents"),
@@ -17,6 +17,12 @@ urlpatterns = [
     path("people/teams/<int:team_id>/", teams.team_edit, name="team"),
     path("people/contacts/", customers.contact_list, name="contacts"),
     path("people/contacts/<int:contact_id>/", customers.contact_edit, name="contact"),
+    path("people/contacts/<int:contact_id>/merge/", merge.contact_merge_pick, name="contact_merge"),
+    path(
+        "people/contacts/<int:contact_id>/merge/<int:source_id>/",
+        merge.contact_merge_confirm,
+        name="contact_merge_confirm",
+    ),
     path("people/organizations/", customers.organization_list, name="organizations"),
     path("people/organizations/<int:organization_id>/", customers.organization_edit, name="organization"),
 ]
