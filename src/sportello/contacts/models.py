@@ -117,7 +117,8 @@ class ContactImport(models.Model):
     done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
-    skipped = models.JSONField(default=list)  # [[line, reason], ...]
+    skipped_count = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list)  # [[line, reason], ...], written when it ends
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
