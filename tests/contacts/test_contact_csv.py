@@ -222,3 +222,33 @@ def test_an_uploaded_file_is_previewed_queued_once_and_run_to_a_report(desk: Any
 def test_light_agents_import_nothing(desk: Any, now: datetime) -> None:
     with pytest.raises(PermissionDenied):
         transfer.contact_import_upload(actor=desk.light, filename="x.csv", data=b"email\na@b.test\n", now=now)
+
+
+def test_the_command_imports_a_file_with_progress(desk: Any, tmp_path: Any, capsys: Any) -> None:
+    from django.core.management import call_command
+
+    path = tmp_path / "people.csv"
+    path.write_bytes(b"email,name\nnew@example.test,New\nbob@example.test,Bob B\nbad,Bad\n")
+    call_command("contacts", "import", str(path), "--dry-run")
+    out = capsys.readouterr()
+    assert "skipped line 4: email: must be a valid e-mail address" in out.out
+    assert "3 rows in" in out.out
+    assert "1 would be created, 1 would be updated, 1 skipped." in out.out
+    assert "Dry run: 3/3 rows (100.0%)" in out.err
+    assert not Contact.objects.filter(email="new@example.test").exists()
+    call_command("contacts", "import", str(path))
+    out = capsys.readouterr()
+    assert "1 created, 1 updated, 1 skipped." in out.out
+    assert Contact.objects.get(email="bob@example.test").name == "Bob B"
+
+
+def test_the_command_refuses_a_file_it_cannot_import(desk: Any, tmp_path: Any) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "people.csv"
+    path.write_bytes(b"email\n\xff\n")
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("contacts", "import", str(path))
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("contacts", "import", str(tmp_path / "missing.csv"))
