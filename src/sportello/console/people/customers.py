@@ -33,7 +33,9 @@ KEYS = [paging.SortKey("name", kind="str"), paging.SortKey("id")]
 def _error(form: ContactForm | OrganizationForm, exc: DomainError) -> None:
     field = exc.field if exc.field in form.fields else None
     text = exc.message
-    if isinstance(exc, Conflict) and exc.field == "email":
+    if isinstance(exc, Conflict) and exc.code == "contact_merged":
+        text = _("This contact was merged into another meanwhile: nothing was saved.")
+    elif isinstance(exc, Conflict) and exc.field == "email":
         text = _("Another contact has this e-mail address.")
     elif isinstance(exc, Conflict) and exc.field == "phone":
         text = _("Another contact without an e-mail address has this phone.")
