@@ -166,10 +166,10 @@ def test_an_edit_of_a_merged_contact_is_refused(desk: Any, now: datetime) -> Non
 def test_the_preview_counts_what_would_move(desk: Any, open_ticket: Any, now: datetime) -> None:
     open_ticket("One", requester=desk.bob)
     preview = selectors.contact_merge_preview(user=desk.admin, source_id=desk.bob.pk, target_id=desk.alice.pk)
-    assert [(line.key, line.count) for line in preview.moves] == [
-        ("contacts.MergedContact.target", 0),
-        ("tickets.Message.author_contact", 1),
-        ("tickets.Ticket.requester", 1),
+    assert [(line.key, line.count, line.text) for line in preview.moves] == [
+        ("tickets.Ticket.requester", 1, "1 ticket"),
+        ("tickets.Message.author_contact", 1, "1 message they wrote"),
+        ("contacts.MergedContact.target", 0, "0 contacts merged into it earlier"),
     ]
     assert preview.tickets == 1
     assert preview.filled == {}

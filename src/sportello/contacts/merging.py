@@ -52,6 +52,7 @@ class ContactReference:
     count: Callable[[int], int]
     move: Callable[[Move], int]
     describe: Callable[[int], str]
+    rank: int = 100  # where it is listed among what a merge moves (lowest first)
 
     @property
     def key(self) -> str:
@@ -84,8 +85,9 @@ def unhandled() -> list[str]:
 
 
 def references() -> list[ContactReference]:
-    """The registered references, in the order of `foreign_keys()`."""
-    return [_REFERENCES[key] for key in foreign_keys() if key in _REFERENCES]
+    """The registered references, by rank, then key."""
+    found = [_REFERENCES[key] for key in foreign_keys() if key in _REFERENCES]
+    return sorted(found, key=lambda ref: (ref.rank, ref.key))
 
 
 def fields_to_fill(source: Contact, target: Contact) -> dict[str, Any]:

@@ -64,6 +64,7 @@ def register() -> None:
             count=lambda pk: Ticket.objects.filter(requester_id=pk).count(),
             move=_move_tickets,
             describe=lambda n: ngettext("%(n)s ticket", "%(n)s tickets", n) % {"n": n},
+            rank=0,
         )
     )
     merging.register_reference(
@@ -75,5 +76,6 @@ def register() -> None:
             describe=lambda n: (
                 ngettext("%(n)s message they wrote", "%(n)s messages they wrote", n) % {"n": n}
             ),
+            rank=10,
         )
     )
