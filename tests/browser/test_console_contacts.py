@@ -14,7 +14,9 @@ from .axe import assert_accessible
 from .pages import no_sideways_overflow, shot
 
 
-def test_an_admin_merges_a_duplicate_contact(desk: Any, page: Any, sign_in: Any, url: Any, open_ticket: Any) -> None:
+def test_an_admin_merges_a_duplicate_contact(
+    desk: Any, page: Any, sign_in: Any, url: Any, open_ticket: Any
+) -> None:
     from sportello.contacts.models import Contact
     from sportello.contacts.services import contact_create
     from sportello.tickets.models import Ticket

@@ -186,3 +186,22 @@ def test_likely_duplicates_share_a_name_a_phone_or_a_company_domain(desk: Any) -
     assert [c.pk for c in selectors.contact_duplicates(contact=desk.alice)] == [same_name.pk, same_domain.pk]
     assert [c.pk for c in selectors.contact_duplicates(contact=phone)] == [same_phone.pk]
     assert selectors.contact_duplicates(contact=gmail) == []  # a public mail domain says nothing
+
+
+def test_the_ticket_history_names_the_merged_contact_and_the_cause(
+    desk: Any, open_ticket: Any, now: datetime, browser: Any
+) -> None:
+    from django.utils import translation
+
+    ticket = open_ticket("Printer", requester=desk.bob, by=desk.admin)
+    contact_merge(actor=desk.admin, source_id=desk.bob.pk, target_id=desk.alice.pk, now=now)
+    html = browser(desk.admin).get(f"/tickets/{ticket.pk}/").content.decode()
+    start = html.index('id="events-title"')
+    history = html[start : html.index("</section>", start)]
+    assert "Bob Example" in history  # the requester before, by the name it had
+    assert "Alice Acme" in history
+    assert "contact merged" in history
+    with translation.override("it"):
+        from sportello.web.timeline import cause_words
+
+        assert cause_words(["contact merged"]) == {"contact merged": "contatto unito"}
