@@ -130,15 +130,15 @@ def test_the_merge_and_import_pages_fit_a_phone(desk: Any, phone_page: Any, sign
         total=2,
     )
     sign_in(phone_page, desk.admin)
-    for path in (
-        f"/console/people/contacts/{desk.alice.pk}/",
-        f"/console/people/contacts/{desk.alice.pk}/merge/?q=acme",
-        f"/console/people/contacts/{desk.alice.pk}/merge/{desk.bob.pk}/",
-        "/console/people/contacts/import/",
-        f"/console/people/contacts/import/{preview.pk}/",
-        f"/console/people/contacts/import/{done.pk}/",
+    for name, path in (
+        ("contact", f"/console/people/contacts/{desk.alice.pk}/"),
+        ("contact-merge-pick", f"/console/people/contacts/{desk.alice.pk}/merge/?q=acme"),
+        ("contact-merge-confirm", f"/console/people/contacts/{desk.alice.pk}/merge/{desk.bob.pk}/"),
+        ("contact-import", "/console/people/contacts/import/"),
+        ("contact-import-preview", f"/console/people/contacts/import/{preview.pk}/"),
+        ("contact-import-report", f"/console/people/contacts/import/{done.pk}/"),
     ):
         phone_page.goto(url(path))
         no_sideways_overflow(phone_page)
         assert_accessible(phone_page, context=f"{path} on a phone")
-    shot(phone_page, "console-contact-import-report-phone")
+        shot(phone_page, f"console-{name}-phone")
