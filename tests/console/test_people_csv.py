@@ -127,3 +127,19 @@ def test_an_oversized_file_is_refused(desk: Any, browser: Any, settings: Any) ->
     assert r.status_code == 422
     assert "This file is too large to import at once." in r.content.decode()
     assert not ContactImport.objects.exists()
+
+
+def test_the_polled_progress_reads_one_row(
+    desk: Any, browser: Any, frozen_clock: Any, django_assert_num_queries: Any
+) -> None:
+    imp = ContactImport.objects.create(
+        text="email\na@b.test\n", status=ImportStatus.RUNNING, total=10, done=4, created_at=frozen_clock
+    )
+    client = browser(desk.admin)
+    client.get("/console/people/contacts/")
+    # session, user, the import
+    with django_assert_num_queries(3):
+        r = client.get(f"/console/people/contacts/import/{imp.pk}/progress/")
+    html = r.content.decode()
+    assert "4 of 10 rows (40%)" in html
+    assert 'value="40"' in html
