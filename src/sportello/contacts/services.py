@@ -319,6 +319,8 @@ def contact_update(
         except IntegrityError:
             raise _taken(contact.email, contact.phone) from None
         except DatabaseError:  # no row to update: merged into another (or deleted) meanwhile
+            if Contact.objects.filter(pk=contact.pk).exists():
+                raise
             raise _gone(contact.pk) from None
     return contact
 
