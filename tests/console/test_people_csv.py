@@ -85,7 +85,7 @@ def test_an_upload_is_previewed_then_imported_with_its_report(
     page = client.get(r["Location"]).content.decode()
     assert "favourite colour: not imported" in page
     assert "Line 3:" in page
-    assert "must be a valid e-mail address" in page
+    assert "The e-mail address is not valid." in page
     assert "Import 1 row" in page
     assert not Contact.objects.filter(email="new@example.test").exists()
     r = client.post(f"/console/people/contacts/import/{imp.pk}/start/")
@@ -99,6 +99,7 @@ def test_an_upload_is_previewed_then_imported_with_its_report(
     assert "hx-trigger" not in done  # the page stops asking
     assert "Done: 2 rows read." in done
     assert f"/console/people/contacts/import/{imp.pk}/skipped.csv" in done
+    assert "Line 3: The e-mail address is not valid." in done
     skipped = body(client.get(f"/console/people/contacts/import/{imp.pk}/skipped.csv"))
     assert skipped.splitlines() == ["\ufeffline,reason", "3,email: must be a valid e-mail address"]
     assert Contact.objects.get(email="new@example.test").phone == "+39 1"
@@ -143,3 +144,20 @@ def test_the_polled_progress_reads_one_row(
     html = r.content.decode()
     assert "4 of 10 rows (40%)" in html
     assert 'value="40"' in html
+
+
+def test_the_reasons_of_skipped_rows_read_in_the_admins_language() -> None:
+    from django.utils import translation
+
+    from sportello.console.people.transfer import reason_text
+
+    with translation.override("es"):
+        assert reason_text("vip: vip must be yes or no, not 'x'") == "VIP debe ser yes o no, no 'x'."
+        assert reason_text("email: must be a valid e-mail address") == (
+            "La dirección de correo electrónico no es válida."
+        )
+    with translation.override("it"):
+        assert (
+            reason_text("the row is longer than 4000 characters") == "La riga è più lunga di 4000 caratteri."
+        )
+    assert reason_text("time_zone: unknown time zone 'Mars'") == "time_zone: unknown time zone 'Mars'"

@@ -6,6 +6,7 @@ the skipped rows downloadable. Through `contacts.transfer` and `contacts.importi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -35,6 +36,35 @@ FIELD_LABELS = {
     "vip": gettext_lazy("VIP"),
 }
 POLL_SECONDS = 1
+SKIPPED_SHOWN = 20  # on the report's page; the CSV has them all
+# Why a row is skipped, as the import records it (English, for the CSV report), in the reader's
+# language on the pages; a reason of another form is shown as recorded.
+REASONS: list[tuple[re.Pattern[str], Any]] = [
+    (
+        re.compile(r"^(?:email: )?must be a valid e-mail address$"),
+        gettext_lazy("The e-mail address is not valid."),
+    ),
+    (
+        re.compile(r"^(?:email: )?no e-mail address and no phone$"),
+        gettext_lazy("No e-mail address and no phone."),
+    ),
+    (
+        re.compile(r"^(?:vip: )?vip must be yes or no, not (?P<value>.*)$"),
+        gettext_lazy("VIP must be yes or no, not %(value)s."),
+    ),
+    (
+        re.compile(r"^the row is longer than (?P<n>\d+) characters$"),
+        gettext_lazy("The row is longer than %(n)s characters."),
+    ),
+]
+
+
+def reason_text(reason: str) -> str:
+    for pattern, text in REASONS:
+        found = pattern.match(reason)
+        if found is not None:
+            return str(text) % found.groupdict()
+    return reason
 
 
 def _csv(lines: Any, filename: str) -> StreamingHttpResponse:
@@ -146,6 +176,7 @@ def _progress_context(imp: ContactImport) -> dict[str, Any]:
     finished = imp.status in (ImportStatus.DONE, ImportStatus.FAILED)
     return {
         "imp": imp,
+        "skipped": [(line, reason_text(reason)) for line, reason in imp.skipped[:SKIPPED_SHOWN]],
         "percent": percent if not finished or imp.status == ImportStatus.FAILED else 100,
         "eta_seconds": round(eta.total_seconds()) if eta is not None else None,
         "finished": finished,
@@ -165,6 +196,8 @@ def contact_import_show(request: HttpRequest, import_id: int) -> HttpResponse:
         context |= {
             "imp": imp,
             "preview": preview,
+            "rows": [(line, row, reason_text(error)) for line, row, error in preview.rows],
+            "errors": [(line, reason_text(error)) for line, error in preview.errors],
             "columns": [
                 (name, FIELD_LABELS[mapped[i]] if i in mapped else None)
                 for i, name in enumerate(preview.table.header)
