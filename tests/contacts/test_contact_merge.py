@@ -161,6 +161,10 @@ def test_an_edit_of_a_merged_contact_is_refused(desk: Any, now: datetime) -> Non
     with pytest.raises(Conflict) as exc:
         contact_update(contact=stale, actor=desk.admin, name="Too late")
     assert exc.value.code == "contact_merged"
+    # the edit form sends the address too: still the merge that is said
+    with pytest.raises(Conflict) as exc:
+        contact_update(contact=stale, actor=desk.admin, name="Too late", email="bob@example.test")
+    assert exc.value.code == "contact_merged"
 
 
 def test_the_preview_counts_what_would_move(desk: Any, open_ticket: Any, now: datetime) -> None:

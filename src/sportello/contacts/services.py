@@ -216,7 +216,10 @@ def _check_free(email: str, phone: str, *, exclude_pk: int | None = None) -> Non
     merged = MergedContact.objects.filter(email=email.lower())
     if exclude_pk is not None:
         merged = merged.exclude(target_id=exclude_pk)
-    if email and merged.exists():
+    merged_from = merged.values_list("source_id", flat=True).first() if email else None
+    if merged_from is not None and merged_from == exclude_pk:  # the contact itself was merged
+        raise _gone(exclude_pk)
+    if merged_from is not None:
         raise Conflict(f"a contact with e-mail {email} exists", field="email")
     if not email and phone and others.filter(email="", phone=phone).exists():
         raise Conflict(f"a contact with phone {phone} and no e-mail address exists", field="phone")
