@@ -221,6 +221,8 @@ class SportelloSettings(TypedDict):
     API_RATE_WINDOW: float
     # Automatic notifications to one customer per hour (notifications.limits): 10 when unset.
     CUSTOMER_NOTIFICATIONS_PER_HOUR: NotRequired[int]
+    CONTACTS_IMPORT_MAX_BYTES: int
+    CONTACTS_IMPORT_MAX_ROWS: int
 
 
 SPORTELLO: SportelloSettings = {
@@ -308,6 +310,10 @@ SPORTELLO: SportelloSettings = {
     # seconds; 0 turns it off. Over it: 429 with Retry-After.
     "API_RATE_LIMIT": int(os.environ.get("SPORTELLO_API_RATE_LIMIT", 600)),
     "API_RATE_WINDOW": float(os.environ.get("SPORTELLO_API_RATE_WINDOW", 60)),
+    # CSV import of contacts (contacts.transfer): a larger file, or one with more rows, is
+    # refused whole with a clear error (split it).
+    "CONTACTS_IMPORT_MAX_BYTES": int(os.environ.get("SPORTELLO_CONTACTS_IMPORT_MAX_BYTES", 10 * 1024 * 1024)),
+    "CONTACTS_IMPORT_MAX_ROWS": int(os.environ.get("SPORTELLO_CONTACTS_IMPORT_MAX_ROWS", 100_000)),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # also the API's JSON body limit (413 above)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -67,3 +67,65 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone
+
+
+class MergedContact(models.Model):
+    """A contact merged into another (`contacts.services.contact_merge`) and deleted: what it was
+    (its id, address, phone and name) and where it went. Its address stays the target's: mail
+    from it is the target's (`contact_by_email`), and no new contact may take it. A target merged
+    in turn takes these rows with it, so they always name a contact that exists."""
+
+    source_id = models.BigIntegerField(unique=True)
+    email = models.EmailField(max_length=254, blank=True, default="")  # lower-case, as stored
+    phone = models.CharField(max_length=40, blank=True, default="")
+    name = models.CharField(max_length=200, blank=True, default="")
+    target = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="merged_contacts")
+    merged_at = models.DateTimeField()
+    merged_by_id = models.BigIntegerField(null=True, blank=True)  # the agent; None: the system
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"], condition=~models.Q(email=""), name="contacts_merged_email_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact {self.source_id} merged into {self.target_id}"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEW = "preview", "Preview"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ContactImport(models.Model):
+    """A CSV file of contacts uploaded for import (`contacts.transfer`): the decoded text, the
+    column mapping, and the progress and report of the run (rows done of `total`; created,
+    updated and skipped, each skipped row with its line number and reason in `skipped`)."""
+
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    filename = models.CharField(max_length=255, blank=True, default="")
+    text = models.TextField()
+    mapping = models.JSONField(default=dict)  # field -> column index
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEW)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list)  # [[line, reason], ...], written when it ends
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"contact import {self.pk}"

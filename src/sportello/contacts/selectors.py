@@ -3,6 +3,7 @@ customers; missing ids raise NotFound."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Func, Q, QuerySet, Value
@@ -13,7 +14,8 @@ from sportello.accounts.selectors import valid_pk
 from sportello.core.errors import NotFound, ValidationFailed
 from sportello.core.text import clean_text
 
-from .models import Contact, Organization, Tier
+from . import merging
+from .models import Contact, MergedContact, Organization, Tier
 
 QUERY_MAX = 200
 
@@ -113,3 +115,107 @@ def organization_for_reference(*, organization_id: int, field: str = "organizati
         return organization_get(user=None, organization_id=organization_id)
     except NotFound:
         raise ValidationFailed(f"no organization with id {organization_id}", field=field) from None
+
+
+def contact_merged_into(*, contact_id: int) -> int | None:
+    """The contact that `contact_id` was merged into, or None (one query)."""
+    if not valid_pk(contact_id):
+        return None
+    return MergedContact.objects.filter(source_id=contact_id).values_list("target_id", flat=True).first()
+
+
+@dataclass(frozen=True, slots=True)
+class MoveLine:
+    key: str  # the foreign key, `app_label.Model.field`
+    count: int
+    text: str  # "3 tickets", in the reader's language
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMergePreview:
+    """What merging `source` into `target` would do: the rows it would move, per foreign key, and
+    the target's empty fields the source would fill (field → value; the organization's id)."""
+
+    source: Contact
+    target: Contact
+    moves: list[MoveLine]
+    filled: dict[str, Any]
+
+    @property
+    def tickets(self) -> int:
+        return next((line.count for line in self.moves if line.key == "tickets.Ticket.requester"), 0)
+
+
+def contact_merge_preview(*, user: User | None, source_id: int, target_id: int) -> ContactMergePreview:
+    """What `contacts.services.contact_merge` would do now (it may differ by the time it runs: the
+    merge counts again). Unknown contacts raise NotFound; the same contact twice ValidationFailed."""
+    if source_id == target_id:
+        raise ValidationFailed("a contact cannot be merged into itself", field="target_id", code="merge_self")
+    source = contact_get(user=user, contact_id=source_id)
+    target = contact_get(user=user, contact_id=target_id)
+    moves = []
+    for ref in merging.references():
+        n = ref.count(source.pk)
+        moves.append(MoveLine(key=ref.key, count=n, text=ref.describe(n)))
+    return ContactMergePreview(
+        source=source, target=target, moves=moves, filled=merging.fields_to_fill(source, target)
+    )
+
+
+# Addresses at these domains say nothing about who someone works for.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "web.de",
+        "libero.it",
+        "virgilio.it",
+        "tiscali.it",
+        "alice.it",
+        "yandex.ru",
+        "mail.ru",
+        "orange.fr",
+        "free.fr",
+        "wanadoo.fr",
+        "laposte.net",
+        "t-online.de",
+        "qq.com",
+        "163.com",
+        "hey.com",
+    }
+)
+DUPLICATES_MAX = 5
+
+
+def contact_duplicates(*, contact: Contact, limit: int = DUPLICATES_MAX) -> list[Contact]:
+    """Other contacts that are likely the same person or company (one query, at most `limit`):
+    the same name (case-insensitively), the same phone, or an address at the same domain (unless
+    a public mail provider's)."""
+    match = Q()
+    if contact.name.strip():
+        match |= Q(name__iexact=contact.name.strip())
+    if contact.phone:
+        match |= Q(phone=contact.phone)
+    domain = contact.email.rsplit("@", 1)[-1] if "@" in contact.email else ""
+    if domain and domain not in PUBLIC_MAIL_DOMAINS:
+        match |= Q(email__iendswith=f"@{domain}")
+    if not match:
+        return []
+    return list(
+        Contact.objects.select_related("organization")
+        .filter(match)
+        .exclude(pk=contact.pk)
+        .order_by("id")[:limit]
+    )

@@ -14,17 +14,23 @@ from its address.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from sportello.accounts.models import Role, User
-from sportello.core.errors import Conflict, PermissionDenied, ValidationFailed
+from sportello.core.actors import Via
+from sportello.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from sportello.core.text import clean_text
 
-from .models import Contact, Organization, Tier
+from . import merging
+from .models import Contact, MergedContact, Organization, Tier
 
 DOMAINS_MAX = 100
 NOTES_MAX = 10_000
@@ -202,9 +208,18 @@ def _check_reachable(email: str, phone: str) -> None:
 
 
 def _check_free(email: str, phone: str, *, exclude_pk: int | None = None) -> None:
-    """Conflict when the address, or the phone of a contact without one, is someone else's."""
+    """Conflict when the address, or the phone of a contact without one, is someone else's
+    (an address of a contact merged into another stays that other's)."""
     others = Contact.objects.exclude(pk=exclude_pk) if exclude_pk is not None else Contact.objects.all()
     if email and others.filter(email__iexact=email).exists():
+        raise Conflict(f"a contact with e-mail {email} exists", field="email")
+    merged = MergedContact.objects.filter(email=email.lower())
+    if exclude_pk is not None:
+        merged = merged.exclude(target_id=exclude_pk)
+    merged_from = merged.values_list("source_id", flat=True).first() if email else None
+    if merged_from is not None and merged_from == exclude_pk:  # the contact itself was merged
+        raise _gone(exclude_pk)
+    if merged_from is not None:
         raise Conflict(f"a contact with e-mail {email} exists", field="email")
     if not email and phone and others.filter(email="", phone=phone).exists():
         raise Conflict(f"a contact with phone {phone} and no e-mail address exists", field="phone")
@@ -306,16 +321,40 @@ def contact_update(
                 contact.save(update_fields=[*changed, "updated_at"])
         except IntegrityError:
             raise _taken(contact.email, contact.phone) from None
+        except DatabaseError:  # no row to update: merged into another (or deleted) meanwhile
+            if Contact.objects.filter(pk=contact.pk).exists():
+                raise
+            raise _gone(contact.pk) from None
     return contact
 
 
+def _gone(contact_id: int) -> Conflict | NotFound:
+    """The error for a contact that is not there: merged into another, or unknown."""
+    merged = MergedContact.objects.filter(source_id=contact_id).first()
+    if merged is not None:
+        return Conflict(
+            f"contact {contact_id} was merged into contact {merged.target_id}",
+            field="contact",
+            code="contact_merged",
+        )
+    return NotFound("contact not found")
+
+
 def contact_by_email(email: str) -> Contact | None:
-    """The contact with this address, case-insensitively: one statement, on the unique index of
-    the lower-cased addresses (whose condition, a non-empty address, it repeats). Written out:
-    every mail message asks, and the ORM's query costs more to build than to run."""
-    table = connection.ops.quote_name(Contact._meta.db_table)
-    sql = f"SELECT * FROM {table} WHERE LOWER(email) = %s AND NOT (email = '') LIMIT 1"  # noqa: S608  (its table)
-    return next(iter(Contact.objects.raw(sql, [email.lower()])), None)
+    """The contact with this address, case-insensitively, or the one a contact with this address
+    was merged into: one statement, on the unique indexes of the lower-cased addresses and of the
+    merged ones (whose conditions, a non-empty address, it repeats); an address belongs to a
+    contact or to a merged one, never both (`_check_free`). Written out: every mail message asks,
+    and the ORM's query costs more to build than to run."""
+    quote = connection.ops.quote_name
+    table, merged = quote(Contact._meta.db_table), quote(MergedContact._meta.db_table)
+    sql = (
+        f"SELECT c.* FROM {table} c WHERE LOWER(c.email) = %s AND NOT (c.email = '') "  # noqa: S608  (its tables)
+        f"UNION ALL SELECT c.* FROM {table} c INNER JOIN {merged} m ON m.target_id = c.id "
+        "WHERE m.email = %s AND NOT (m.email = '') LIMIT 1"
+    )
+    address = email.lower()
+    return next(iter(Contact.objects.raw(sql, [address, address])), None)
 
 
 def contact_get_or_create(*, email: str, name: str = "", language: str = "en") -> Contact:
@@ -366,3 +405,103 @@ def _insert_new(contact: Contact) -> bool:
     contact._state.adding = False
     contact._state.db = connection.alias
     return True
+
+
+def require_admin(actor: User | None) -> None:
+    """Only admins merge contacts (a merge deletes one); `None` is the system."""
+    if actor is None:
+        return
+    if not actor.is_active or actor.role != Role.ADMIN:
+        raise PermissionDenied("only admins merge contacts")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMergeOutcome:
+    """A merge done: the target as it is now, what moved (`moved`: reference key → rows) and the
+    fields the source filled (`filled`: field → value)."""
+
+    target: Contact
+    source_id: int
+    moved: dict[str, int]
+    filled: dict[str, Any]
+
+
+def _locked(contact_id: int) -> Contact:
+    # FOR NO KEY UPDATE where there is one: a change inserting a row that refers to the contact
+    # (a message by them, a ticket of theirs) does not wait for the merge's lock, only its delete.
+    no_key = bool(connection.features.has_select_for_no_key_update)
+    found = (
+        Contact.objects.select_for_update(no_key=no_key).filter(pk=contact_id).first()
+        if contact_id > 0
+        else None
+    )
+    if found is None:
+        raise _gone(contact_id)
+    return found
+
+
+def contact_merge(
+    *, actor: User | None, source_id: int, target_id: int, now: datetime, via: Via = Via.WEB
+) -> ContactMergeOutcome:
+    """Merge the contact `source_id` into `target_id`, in one transaction: everything pointing at
+    the source (every foreign key to `Contact`, moved by the app that owns it, `merging`) points at
+    the target, the target's empty fields take the source's values (`merging.fields_to_fill`), the
+    source is recorded as a `MergedContact` (its address stays the target's: mail from it maps to
+    the target) and deleted. Both rows are locked in id order, so merges of the same contacts in
+    either direction never deadlock; whichever runs second finds the source gone (409
+    `contact_merged`, naming where it went). Refused: a contact into itself (422), a merged or
+    unknown contact on either side (409 / 404), and anyone but an admin (403)."""
+    require_admin(actor)
+    if source_id == target_id:
+        raise ValidationFailed("a contact cannot be merged into itself", field="target_id", code="merge_self")
+    missing = merging.unhandled()
+    if missing:  # a programming error: a foreign key to Contact nobody moves
+        raise RuntimeError(f"no contact merge mover registered for {', '.join(missing)}")
+    with transaction.atomic():
+        locked = {pk: _locked(pk) for pk in sorted((source_id, target_id))}
+        source, target = locked[source_id], locked[target_id]
+        filled = merging.fields_to_fill(source, target)
+        move = merging.Move(source=source, target=target, actor=actor, via=via, now=now)
+        moved = {ref.key: ref.move(move) for ref in merging.references()}
+        MergedContact.objects.create(
+            source_id=source.pk,
+            email="" if "email" in filled else source.email.lower(),
+            phone=source.phone,
+            name=source.name,
+            target=target,
+            merged_at=now,
+            merged_by_id=actor.pk if actor is not None else None,
+        )
+        Contact.objects.filter(pk=source.pk).delete()
+        if filled:
+            for name, value in filled.items():
+                setattr(target, "organization_id" if name == "organization" else name, value)
+            target.save(update_fields=[*filled, "updated_at"])
+    return ContactMergeOutcome(target=target, source_id=source.pk, moved=moved, filled=filled)
+
+
+def _move_merged_records(move: merging.Move) -> int:
+    """The contacts merged into the source earlier now name the target."""
+    return MergedContact.objects.filter(target_id=move.source.pk).update(target_id=move.target.pk)
+
+
+def _merged_records(contact_id: int) -> QuerySet[MergedContact]:
+    return MergedContact.objects.filter(target_id=contact_id)
+
+
+def register_own_references() -> None:
+    """This app's own foreign key to `Contact` (called from `ContactsConfig.ready`)."""
+    from django.utils.translation import ngettext
+
+    merging.register_reference(
+        merging.ContactReference(
+            model=MergedContact,
+            field="target",
+            count=lambda pk: _merged_records(pk).count(),
+            move=_move_merged_records,
+            describe=lambda n: (
+                ngettext("%(n)s contact merged into it earlier", "%(n)s contacts merged into it earlier", n)
+                % {"n": n}
+            ),
+        )
+    )

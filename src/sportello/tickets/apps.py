@@ -18,4 +18,9 @@ class TicketsConfig(AppConfig):
 
         hooks.on_delivery_failed(delivery.reply_failed)  # an agent's failed reply, on its ticket
 
-        from . import history  # noqa: F401  (registers statuses, fields and layouts as snapshot kinds)
+        from . import (
+            contact_merge,
+            history,  # noqa: F401  (registers statuses, fields and layouts as snapshot kinds)
+        )
+
+        contact_merge.register()  # what a contact merge moves of the tickets and their messages

@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sportello.accounts.models import Department, Team, User
-from sportello.contacts.models import Contact, Organization
+from sportello.contacts.models import Contact, MergedContact, Organization
 from sportello.tickets.audit import expand
+from sportello.tickets.contact_merge import CONTACT_MERGED
 from sportello.tickets.models import NOTIFICATION_NO_ADDRESS, CustomField, EventKind, Status, TicketEvent
 
 from .labels import CHANNEL_LABELS, FIELD_LABELS, category_label, priority_label, status_label
@@ -125,6 +126,8 @@ def changes(events: Iterable[TicketEvent], known: Known = NOTHING_KNOWN) -> list
             names[name] = {i: str(have[i]) for i in valid if i in have}
             if missing:
                 names[name] |= {obj.pk: str(obj) for obj in model.objects.filter(pk__in=missing)}
+            if name == "requester" and (gone := [i for i in missing if i not in names[name]]):
+                names[name] |= _merged_contact_names(gone)
     names |= _process_names(events, known)
     cf_keys = {
         e.field.split(".", 1)[1]
@@ -210,9 +213,24 @@ def cause_words(causes: Iterable[str]) -> dict[str, str]:
         if model is not None:
             for key, name in model.objects.filter(key__in=wanted).values_list("key", "name"):
                 names[(prefix, key)] = name
-    return {
+    words = {
         cause: str(CAUSE_SENTENCES[m.group(1)]) % {"name": names.get((m.group(1), m.group(2)), m.group(2))}
         for cause, m in parsed.items()
+    }
+    return words | {cause: str(FIXED_CAUSES[cause]) for cause in causes if cause in FIXED_CAUSES}
+
+
+# Causes recorded as fixed words, in the reader's language.
+FIXED_CAUSES: dict[str, Promise] = {CONTACT_MERGED: gettext_lazy("contact merged")}
+
+
+def _merged_contact_names(ids: list[int]) -> dict[int, str]:
+    """Contacts merged into another (and deleted), by their old id: as they were called."""
+    return {
+        pk: name or email or phone
+        for pk, name, email, phone in MergedContact.objects.filter(source_id__in=ids).values_list(
+            "source_id", "name", "email", "phone"
+        )
     }
 
 
@@ -235,6 +253,8 @@ def _actor_names(events: list[TicketEvent], known: Known) -> dict[tuple[str, int
     if contact_ids:
         for contact in Contact.objects.filter(pk__in=contact_ids):
             names[("contact", contact.pk)] = str(contact)
+        if gone := [pk for pk in contact_ids if ("contact", pk) not in names and pk is not None]:
+            names |= {("contact", pk): name for pk, name in _merged_contact_names(gone).items()}
     return names
 
 

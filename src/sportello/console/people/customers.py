@@ -33,7 +33,9 @@ KEYS = [paging.SortKey("name", kind="str"), paging.SortKey("id")]
 def _error(form: ContactForm | OrganizationForm, exc: DomainError) -> None:
     field = exc.field if exc.field in form.fields else None
     text = exc.message
-    if isinstance(exc, Conflict) and exc.field == "email":
+    if isinstance(exc, Conflict) and exc.code == "contact_merged":
+        text = _("This contact was merged into another meanwhile: nothing was saved.")
+    elif isinstance(exc, Conflict) and exc.field == "email":
         text = _("Another contact has this e-mail address.")
     elif isinstance(exc, Conflict) and exc.field == "phone":
         text = _("Another contact without an e-mail address has this phone.")
@@ -81,6 +83,9 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponseBase:
     try:
         contact = selectors.contact_get(user=_me(request), contact_id=contact_id)
     except NotFound:
+        merged_into = selectors.contact_merged_into(contact_id=contact_id)
+        if merged_into is not None:  # an old link to a merged contact: the one it became
+            return redirect("console:contact", contact_id=merged_into)
         raise Http404 from None
     initial = {
         "name": contact.name,
@@ -110,7 +115,12 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponseBase:
                 messages.success(request, _("Contact “%(name)s” saved.") % {"name": str(contact)})
                 return redirect("console:contact", contact_id=contact.pk)
         status = 422
-    context = {"section": "contacts", "contact": contact, "form": form}
+    context = {
+        "section": "contacts",
+        "contact": contact,
+        "form": form,
+        "duplicates": selectors.contact_duplicates(contact=contact),
+    }
     return _render(request, "console/people/contact_edit.html", context, status=status)
 
 
