@@ -9,9 +9,10 @@ An admin alone on a new desk signs in and, through the Console's screens only:
   accounts through the mailed link; two go online, one goes offline, as agents do from their
   menu;
 - creates the Replacements team in Electronics;
-- makes an API token, opens a first ticket through the API, then writes the "phone heats up"
-  rule (priority High, the Replacements team), tries it on the recent tickets (dry run) before
-  saving it;
+- makes an API token, opens two tickets through the API, then builds the "phone heats up" rule
+  in the visual builder (the message's body contains "phone heats up" → priority High, the
+  Replacements team), tries it on the recent tickets (dry run: it matches only the ticket whose
+  message says so) before saving it;
 - adds the direct assignments: chats to Caterina, product code XT372 to Miriam (a condition on
   a custom field), "refund" to Adebayo;
 - makes a round-robin policy (at most 3 open tickets each, offline agents skipped), changes the
@@ -20,6 +21,7 @@ An admin alone on a new desk signs in and, through the Console's screens only:
 - builds the Rome office's business calendar with Italy's public holidays imported, and a VIP
   SLA policy counted in its hours; marks a customer VIP;
 - builds a warranty blueprint whose replacement asks for the serial number;
+- adds the Books mailbox, whose mail the shop's mail server delivers;
 - previews the "ticket received" notification in Spanish and in Italian;
 - releases a held message from the quarantine.
 
@@ -53,17 +55,6 @@ AGENTS = {  # name: (e-mail, departments)
 }
 AGENT_PASSWORD = "a-strong-pass-91"
 MAILBOX = "books@shop.test"
-
-HEATS_UP = """key: phone-heats-up
-name: The phone heats up
-when:
-  any:
-    - {field: ticket.subject, op: contains, value: phone heats up}
-    - {field: message.body, op: contains, value: the phone heats up}
-actions:
-  - set: {field: ticket.priority, value: high}
-  - assign: {team: replacements}
-"""
 
 ROUND_ROBIN_RULE = """key: books-round-robin
 name: Books' tickets by round robin
@@ -119,6 +110,16 @@ def sign_in_as(page: Any, url: Any, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda u: "/login/" not in u)
+
+
+def settled(page: Any) -> None:
+    """Wait for the rule builder's last answer to be swapped in and settled (its inputs live again)."""
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+
+
+def fragment(text: str) -> re.Pattern[str]:
+    """A pattern matching a value that contains `text` (Playwright takes a regex)."""
+    return re.compile(re.escape(text))
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,28 +258,83 @@ def api_token(page: Any, url: Any) -> str:
     return str(page.locator("#token-secret").input_value())
 
 
-def heats_up_rule_with_a_dry_run(page: Any, url: Any, first: dict[str, Any]) -> None:
+def heats_up_rule_built_with_a_dry_run(
+    page: Any, url: Any, hot: dict[str, Any], other: dict[str, Any]
+) -> None:
+    """The article's rule in the visual builder: the message's body contains "phone heats up" →
+    priority High, the Replacements team; tried on the recent tickets, then saved."""
+    from sportello.accounts.models import Team
+    from sportello.automation.models import Rule, RuleVersion
+
     page.goto(url("/console/"))
     page.locator(".console-cards").get_by_role("link", name="Event and time rules").click()
     page.get_by_text("No event rules yet.").wait_for()
     assert_accessible(page, context="the rules, none yet")
     page.get_by_role("link", name="New event rule").click()
     page.get_by_role("heading", name="New event rule", level=1).wait_for()
-    page.get_by_label("The rule as YAML").fill(HEATS_UP)
-    page.get_by_role("button", name="Check").click()
-    page.locator("#rule-check").get_by_text("Valid, and no warnings.").wait_for()
-    # the dry run, before saving: the ticket opened a moment ago would have been changed
+    builder = page.locator("#rule-builder")
+    yaml_text = page.get_by_label("The rule as YAML")
+    # the condition: the message's body contains "phone heats up"
+    builder.locator("#bw-0-field").select_option(label="Message text")
+    expect(yaml_text).to_have_value(fragment("field: message.body"))
+    settled(page)
+    builder.get_by_label("Test").select_option(label="contains")
+    expect(yaml_text).to_have_value(fragment("op: contains"))
+    settled(page)
+    builder.get_by_label("Value").fill("phone heats up")
+    builder.get_by_label("Value").press("Tab")
+    expect(yaml_text).to_have_value(fragment("{field: message.body, op: contains, value: phone heats up}"))
+    settled(page)
+    # the actions: priority High, then the Replacements team
+    builder.get_by_label("Action 1").select_option(label="Set a field")
+    expect(builder.locator("#ba-0-field")).to_have_value("ticket.priority")
+    settled(page)
+    builder.get_by_label("New value").select_option(label="High")
+    expect(yaml_text).to_have_value(fragment("set: {field: ticket.priority, value: high}"))
+    settled(page)
+    builder.get_by_role("button", name="Add an action").click()
+    expect(builder.get_by_label("Action 2")).to_be_focused()
+    settled(page)
+    builder.get_by_label("Action 2").select_option(label="Assign")
+    expect(builder.get_by_label("Assign to")).to_have_value("team")
+    settled(page)
+    builder.get_by_label("Which").select_option(label="Replacements")
+    expect(yaml_text).to_have_value(fragment("team: replacements"))
+    settled(page)
+    # its name and key, typed in the YAML (the builder draws itself again from it)
+    typed = yaml_text.input_value()
+    yaml_text.fill(
+        typed.replace("key: new-rule", "key: phone-heats-up").replace(
+            "name: New rule", "name: The phone heats up"
+        )
+    )
+    yaml_text.press("Tab")
+    settled(page)
+    expect(page.locator("#rule-check")).to_contain_text("Valid, and no warnings.")
+    expect(page.locator("#rule-check")).to_contain_text("Message text contains phone heats up")
+    assert_accessible(page, context="the rule built in the builder")
+    # the dry run, before saving: of the two tickets opened a moment ago, only the one whose
+    # message says so would have been changed
     page.get_by_role("button", name="Test on recent tickets").click()
     result = page.locator("#dry-run-result")
-    result.get_by_text("Would have matched 1 of the last 1 tickets.").wait_for()
-    row = result.get_by_role("row").filter(has_text=first["subject"])
+    result.get_by_text("Would have matched 1 of the last 2 tickets.").wait_for()
+    row = result.get_by_role("row").filter(has_text=hot["subject"])
     assert "Priority: Normal → High" in row.inner_text()
     assert "Team: nothing → Replacements" in row.inner_text()
+    assert other["subject"] not in result.inner_text()
     assert_accessible(page, context="the rule editor with its dry run")
     shot(page, "journey-rule-dry-run")
     page.get_by_role("button", name="Create the rule").click()
     page.get_by_text("Rule “The phone heats up” saved as version 1.").wait_for()
     assert_accessible(page, context="the rule saved")
+    definition = RuleVersion.objects.get(rule=Rule.objects.get(key="phone-heats-up"), version=1).definition
+    assert definition["when"] == {
+        "all": [{"field": "message.body", "op": "contains", "value": "phone heats up"}]
+    }
+    assert definition["actions"] == [
+        {"set": {"field": "ticket.priority", "value": "high"}},
+        {"assign": {"team": Team.objects.get(name="Replacements").pk}},
+    ]
 
 
 def direct_assignments(page: Any, url: Any) -> None:
@@ -453,6 +509,27 @@ def warranty_blueprint(page: Any, url: Any) -> None:
     assert_accessible(page, context="the blueprint saved")
 
 
+def books_mailbox(page: Any, url: Any) -> None:
+    """The Books mailbox, whose mail the shop's mail server (MTA) delivers: no IMAP account."""
+    page.goto(url("/console/"))
+    page.locator(".console-cards").get_by_role("link", name="Mailboxes").click()
+    page.wait_for_url(url("/console/mailboxes/"))
+    page.get_by_text("No mailbox yet.").wait_for()
+    assert "/api/v1/mail/inbound" in page.locator("#mta-endpoint").inner_text()
+    assert_accessible(page, context="the mailboxes, none yet")
+    page.get_by_role("link", name="New mailbox").click()
+    page.wait_for_url(url("/console/mailboxes/new/"))
+    page.get_by_label("Address").fill(MAILBOX)
+    page.get_by_label("Department").select_option(label="Books")
+    assert page.get_by_label("IMAP server").input_value() == ""
+    assert_accessible(page, context="a new mailbox")
+    page.get_by_role("button", name="Create the mailbox").click()
+    page.wait_for_url(url("/console/mailboxes/"))
+    page.get_by_text(f"Mailbox {MAILBOX} created.").wait_for()
+    assert MAILBOX in page.locator(".mailbox-routes").inner_text()
+    assert_accessible(page, context="the mailboxes")
+
+
 def template_previews(page: Any, url: Any) -> None:
     page.goto(url("/console/"))
     page.locator(".console-cards").get_by_role("link", name="Notification templates").click()
@@ -521,16 +598,23 @@ def test_the_articles_set_up_built_in_the_console_from_an_empty_desk(
     departments = {d["name"]: d["id"] for d in api.get("/departments")["items"]}
     books, electronics = departments["Books"], departments["Electronics"]
 
-    # a first ticket, before the rule exists: the rule's dry run shows what it would have done
+    # two tickets before the rule exists: its dry run shows what it would have done to the one
+    # whose message says the phone heats up, and leaves the other alone
     first = api.ticket(
-        subject="My phone heats up", description="Since the update it is hot.", department_id=electronics
+        subject="Hot after the update",
+        description="Since the update the phone heats up in my pocket.",
+        department_id=electronics,
     )
-    assert first["priority"] == "normal"
-    heats_up_rule_with_a_dry_run(page, url, first)
+    other = api.ticket(
+        subject="A scratched screen", description="It arrived scratched.", department_id=electronics
+    )
+    assert (first["priority"], other["priority"]) == ("normal", "normal")
+    heats_up_rule_built_with_a_dry_run(page, url, first, other)
     direct_assignments(page, url)
     round_robin(page, url)
     calendar_and_vip_sla(page, url)
     warranty_blueprint(page, url)
+    books_mailbox(page, url)
     template_previews(page, url)
 
     # the phone heats up: High, to the Replacements team
@@ -601,8 +685,8 @@ def test_the_articles_set_up_built_in_the_console_from_an_empty_desk(
     )
     assert done["state"]["key"] == "replaced"
     assert api.get(f"/tickets/{claim['id']}")["custom_fields"]["serial_number"] == "SN-1"
-    # the quarantine: Caterina forwards a customer's mail to the mailbox; it is held, released
-    api.post("/mailboxes", {"address": MAILBOX, "department_id": books})
+    # the quarantine: Caterina forwards a customer's mail to the mailbox; the shop's mail server
+    # delivers it to the desk, which holds it; the admin releases it
     message = EmailMessage()
     message["From"], message["To"] = "Caterina <caterina@desk.test>", MAILBOX
     message["Subject"], message["Message-ID"] = "Fwd: my parcel is late", "<fwd-1@desk.test>"
