@@ -257,3 +257,27 @@ def test_restoring_a_canned_response_shares_it_with_its_department_again(desk: A
     assert [(c.path, c.old, c.new) for c in compared.changes] == [("department", "books", "electronics")]
     version_restore("canned_responses", key=key, version=1, actor=desk.admin, now=now)
     assert CannedResponse.objects.get(pk=int(key)).owner_department_id == desk.books.pk
+
+
+def test_a_layouts_history_keeps_what_customers_may_do_and_restores_it(desk: Any, now: Any) -> None:
+    # given a field hidden from customers in Books, then opened to them by mistake
+    from sportello.tickets.fields_services import LayoutRowSpec, custom_field_create, layout_replace
+    from sportello.tickets.models import LayoutField
+
+    custom_field_create(actor=desk.admin, key="margin", label="Margin", type="text")
+    for access in ("hidden", "edit"):
+        layout_replace(
+            actor=desk.admin,
+            department=desk.books,
+            rows=[LayoutRowSpec(field="margin", customer_access=access)],
+        )
+    history = config_history("layouts", key="books")
+    newest, before = history.versions[0].version, history.versions[1].version
+    compared = config_compare("layouts", key="books", a=before, b=newest)
+    assert [(c.path, c.old, c.new) for c in compared.changes] == [
+        ("fields[0].customer_access", "hidden", "edit")
+    ]
+    # when the version before is restored
+    version_restore("layouts", key="books", version=before, actor=desk.admin, now=now)
+    # then customers can no longer see the field
+    assert LayoutField.objects.get(department=desk.books, field__key="margin").customer_access == "hidden"

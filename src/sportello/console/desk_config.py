@@ -47,6 +47,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from sportello.accounts import services as accounts
+from sportello.accounts.history import agent_definition, department_definition, team_definition
 from sportello.accounts.models import Department, Role, Team, User
 from sportello.accounts.permissions import require_admin
 from sportello.automation import refs
@@ -56,6 +57,7 @@ from sportello.core.errors import Conflict, NotFound, ValidationFailed
 from sportello.core.versioning import Change, definition_diff
 from sportello.notifications import canned
 from sportello.notifications import services as notifications
+from sportello.notifications.history import canned_definition
 from sportello.notifications.models import CannedResponse, NotificationTemplate
 from sportello.sla import calendars, tiers
 from sportello.sla import services as sla
@@ -67,6 +69,7 @@ from sportello.sla.models import (
     TierPath,
 )
 from sportello.tickets import fields_services as fields
+from sportello.tickets.history import field_definition, layout_row_definition
 from sportello.tickets.models import CustomerAccess, CustomField, LayoutField
 
 SCHEMA = "sportello/config/v1"
@@ -94,62 +97,21 @@ ITEMS_MAX = 2_000  # per section
 
 
 def _departments() -> list[dict[str, Any]]:
-    return [
-        {
-            "slug": d.slug,
-            "name": d.name,
-            "email": d.email,
-            "description": d.description,
-            "active": d.is_active,
-        }
-        for d in Department.objects.order_by("slug")
-    ]
+    return [department_definition(d) for d in Department.objects.order_by("slug")]
 
 
 def _agents_export() -> list[dict[str, Any]]:
     rows = User.objects.prefetch_related("departments").order_by("email")
-    return [
-        {
-            "email": u.email,
-            "name": u.name,
-            "role": u.role,
-            "language": u.language,
-            "departments": sorted(d.slug for d in u.departments.all()),
-            "active": u.is_active,
-        }
-        for u in rows
-    ]
+    return [{**agent_definition(u), "language": u.language} for u in rows]
 
 
 def _teams() -> list[dict[str, Any]]:
     rows = Team.objects.select_related("department").prefetch_related("members").order_by("slug")
-    return [
-        {
-            "slug": t.slug,
-            "name": t.name,
-            "department": t.department.slug,
-            "email": t.email,
-            "members": sorted(m.email for m in t.members.all()),
-        }
-        for t in rows
-    ]
+    return [team_definition(t) for t in rows]
 
 
 def _fields() -> list[dict[str, Any]]:
-    return [
-        {
-            "key": f.key,
-            "label": f.label,
-            "type": f.type,
-            "options": [
-                {"value": o["value"], "label": o.get("label") or o["value"]} for o in f.options or []
-            ],
-            "description": f.description,
-            "position": f.position,
-            "active": f.is_active,
-        }
-        for f in CustomField.objects.order_by("key")
-    ]
+    return [field_definition(f) for f in CustomField.objects.order_by("key")]
 
 
 def _layouts() -> list[dict[str, Any]]:
@@ -158,15 +120,7 @@ def _layouts() -> list[dict[str, Any]]:
         "department__slug", "position", "id"
     )
     for row in rows:
-        entry: dict[str, Any] = {
-            "field": row.field.key,
-            "required": row.required,
-            "required_from_customer": row.required_from_customer,
-            "customer_access": row.customer_access,
-        }
-        if row.allowed_values is not None:
-            entry["allowed_values"] = list(row.allowed_values)
-        by_department.setdefault(row.department.slug, []).append(entry)
+        by_department.setdefault(row.department.slug, []).append(layout_row_definition(row))
     return [{"department": slug, "fields": items} for slug, items in by_department.items()]
 
 
@@ -219,15 +173,7 @@ def _templates() -> list[dict[str, Any]]:
 
 def _canned() -> list[dict[str, Any]]:
     rows = CannedResponse.objects.filter(owner_department__isnull=False).select_related("owner_department")
-    items = [
-        {
-            "department": c.owner_department.slug,  # type: ignore[union-attr]
-            "title": c.title,
-            "language": c.language,
-            "body": c.body,
-        }
-        for c in rows
-    ]
+    items = [canned_definition(c) for c in rows]
     return sorted(items, key=lambda i: (i["department"], i["title"], i["language"]))
 
 

@@ -15,7 +15,7 @@ from sportello.accounts.models import Department
 from sportello.core.snapshots import Definition, SnapshotKind, register_snapshot_kind
 
 from . import fields_services, statuses
-from .models import CustomField, LayoutField, Status
+from .models import CustomerAccess, CustomField, LayoutField, Status
 
 FIELDS = "fields"
 LAYOUTS = "layouts"
@@ -95,17 +95,20 @@ def layout_definition(department: Department) -> Definition:
     rows = (
         LayoutField.objects.filter(department=department).select_related("field").order_by("position", "id")
     )
-    items: list[dict[str, Any]] = []
-    for row in rows:
-        entry: dict[str, Any] = {
-            "field": row.field.key,
-            "required": row.required,
-            "required_from_customer": row.required_from_customer,
-        }
-        if row.allowed_values is not None:
-            entry["allowed_values"] = list(row.allowed_values)
-        items.append(entry)
-    return {"department": department.slug, "fields": items}
+    return {"department": department.slug, "fields": [layout_row_definition(row) for row in rows]}
+
+
+def layout_row_definition(row: LayoutField) -> Definition:
+    """One row of a layout as the configuration export writes it (its field loaded)."""
+    entry: dict[str, Any] = {
+        "field": row.field.key,
+        "required": row.required,
+        "required_from_customer": row.required_from_customer,
+        "customer_access": row.customer_access,
+    }
+    if row.allowed_values is not None:
+        entry["allowed_values"] = list(row.allowed_values)
+    return entry
 
 
 def _layout_read(key: str) -> tuple[str, Definition] | None:
@@ -125,6 +128,7 @@ def _layout_apply(key: str, definition: Definition, actor: Any, now: datetime) -
             required=item.get("required", "none"),
             required_from_customer=bool(item.get("required_from_customer", False)),
             allowed_values=item.get("allowed_values"),
+            customer_access=item.get("customer_access", CustomerAccess.EDIT),
         )
         for item in definition.get("fields", [])
     ]
