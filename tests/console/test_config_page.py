@@ -182,8 +182,8 @@ def test_the_page_costs_a_fixed_number_of_statements(desk: Any, browser: Any, la
     assert few == many == CONFIG_PAGE
 
 
-# session, user; the export (18): departments, agents + their departments, teams + their
+# session, user; the export (19): departments, statuses, agents + their departments, teams + their
 # members, fields, layouts, calendars (heads, versions, departments), SLA policies, tier paths,
 # rules, macros, assignment policies, blueprints, the records rules and blueprints name
 # (departments, teams, agents), templates, canned responses
-CONFIG_PAGE = 20
+CONFIG_PAGE = 21

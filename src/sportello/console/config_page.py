@@ -32,6 +32,7 @@ from .views import admin_required, current_admin, render_console
 
 SECTION_LABELS: dict[str, Any] = {
     "departments": gettext_lazy("Departments"),
+    "statuses": gettext_lazy("Statuses"),
     "agents": gettext_lazy("Agents"),
     "teams": gettext_lazy("Teams"),
     "fields": gettext_lazy("Custom fields"),

@@ -8,6 +8,7 @@ fields by key: `automation.refs`), so a desk exported from one database imports 
 | section | an item | saved through |
 |---|---|---|
 | `departments` | slug, name, email, description, active | `accounts.services.department_create/_update` |
+| `statuses` | key, name, category, default, active (in the order agents see them) | `tickets.statuses` |
 | `agents` | email, name, role, language, departments, active | `agent_create` / `agent_update` |
 | `teams` | slug, name, department, email, members (e-mails) | `accounts.services.team_create/_update` |
 | `fields` | key, label, type, options, description, position, active | `tickets.fields_services` |
@@ -69,14 +70,16 @@ from sportello.sla.models import (
     TierPath,
 )
 from sportello.tickets import fields_services as fields
-from sportello.tickets.history import field_definition, layout_row_definition
-from sportello.tickets.models import CustomerAccess, CustomField, LayoutField
+from sportello.tickets import statuses
+from sportello.tickets.history import field_definition, layout_row_definition, status_definition
+from sportello.tickets.models import CustomerAccess, CustomField, LayoutField, Status
 
 SCHEMA = "sportello/config/v1"
 RULE_SECTIONS = ("assignment_policies", "macros", "event_rules", "time_rules")
 # The document's sections in import order: what a later section names is saved before it.
 SECTIONS = (
     "departments",
+    "statuses",
     "agents",
     "teams",
     "fields",
@@ -98,6 +101,10 @@ ITEMS_MAX = 2_000  # per section
 
 def _departments() -> list[dict[str, Any]]:
     return [department_definition(d) for d in Department.objects.order_by("slug")]
+
+
+def _statuses() -> list[dict[str, Any]]:
+    return [status_definition(s) for s in Status.objects.order_by("position", "id")]
 
 
 def _agents_export() -> list[dict[str, Any]]:
@@ -185,6 +192,7 @@ def config_export() -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "departments": _departments(),
+        "statuses": _statuses(),
         "agents": _agents_export(),
         "teams": _teams(),
         "fields": _fields(),
@@ -377,6 +385,36 @@ def _import_departments(items: list[dict[str, Any]], actor: User | None) -> None
                 name=name,
                 email=email,
                 description=description,
+                is_active=active,
+            )
+
+
+def _import_statuses(items: list[dict[str, Any]], actor: User | None, now: datetime) -> None:
+    """A status the desk lacks is created at the end of the order (so a document's new statuses
+    keep its order); an existing one gets the document's name, category and active flag, and
+    becomes its category's default when the document says so (a default is replaced, never
+    unset: `tickets.statuses`)."""
+    for i, item in enumerate(items):
+        where = f"statuses[{i}]"
+        _unknown_keys(item, {"key", "name", "category", "default", "active"}, where)
+        with _located(where):
+            key = _text(item, "key")
+            name = _text(item, "name")
+            category = _text(item, "category")
+            default = _flag(item, "default", default=False)
+            active = _flag(item, "active", default=True)
+            existing = Status.objects.filter(key=key).first()
+            if existing is None:
+                existing = statuses.status_create(
+                    actor=actor, key=key, name=name, category=category, is_default=default, now=now
+                )
+            statuses.status_update(
+                actor=actor,
+                status_id=existing.pk,
+                now=now,
+                name=name,
+                category=category,
+                is_default=True if default and not existing.is_default else None,
                 is_active=active,
             )
 
@@ -660,6 +698,7 @@ def config_import(
             warnings: list[str] = []
             steps: list[tuple[str, Callable[[], Any]]] = [
                 ("departments", lambda: _import_departments(doc["departments"], actor)),
+                ("statuses", lambda: _import_statuses(doc["statuses"], actor, now)),
                 ("agents", lambda: _import_agents(doc["agents"], actor)),
                 ("teams", lambda: _import_teams(doc["teams"], actor)),
                 ("fields", lambda: _import_fields(doc["fields"], actor)),
