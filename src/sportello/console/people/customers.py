@@ -207,20 +207,27 @@ def _contact_stale(
     return _contact_page(request, current, form, status=409, changes=changes)
 
 
-def _taken_link(
+def _taken(
     exc: DomainError, *, email: str = "", phone: str = "", name: str = "", domains: Any = ()
-) -> str | None:
-    """The page of the contact or organization a refused creation collides with."""
-    if not isinstance(exc, Conflict):
+) -> dict[str, str] | None:
+    """The contact or organization a refused creation collides with: the field refused, its page
+    and its name."""
+    if not isinstance(exc, Conflict) or exc.field is None:
         return None
     if exc.field in ("email", "phone"):
         contact = selectors.contact_taking(email=email if exc.field == "email" else "", phone=phone)
-        return reverse("console:contact", args=[contact.pk]) if contact is not None else None
+        if contact is None:
+            return None
+        url = reverse("console:contact", args=[contact.pk])
+        return {"field": exc.field, "url": url, "name": str(contact)}
     if exc.field in ("name", "domains"):
         org = selectors.organization_taking(
             name=name if exc.field == "name" else "", domains=list(domains) if exc.field == "domains" else []
         )
-        return reverse("console:organization", args=[org.pk]) if org is not None else None
+        if org is None:
+            return None
+        url = reverse("console:organization", args=[org.pk])
+        return {"field": exc.field, "url": url, "name": org.name}
     return None
 
 
@@ -232,7 +239,7 @@ def contact_create(request: HttpRequest) -> HttpResponseBase:
     form = ContactForm(request.POST if request.method == "POST" else None)
     del form.fields["expected"]
     status = 200
-    taken_url: str | None = None
+    taken: dict[str, str] | None = None
     if request.method == "POST":
         if form.is_valid():
             data = dict(form.cleaned_data)
@@ -247,14 +254,14 @@ def contact_create(request: HttpRequest) -> HttpResponseBase:
                 )
             except DomainError as exc:
                 _error(form, exc)
-                taken_url = _taken_link(exc, email=data["email"], phone=data["phone"])
+                taken = _taken(exc, email=data["email"], phone=data["phone"])
                 status = 422
             else:
                 messages.success(request, _("Contact “%(name)s” created.") % {"name": str(contact)})
                 return redirect("console:contact", contact_id=contact.pk)
         else:
             status = 422
-    context = {"section": "contacts", "form": form, "taken_url": taken_url}
+    context = {"section": "contacts", "form": form, "taken": taken}
     return _render(request, "console/people/contact_new.html", context, status=status)
 
 
@@ -266,7 +273,7 @@ def organization_create(request: HttpRequest) -> HttpResponseBase:
     form = OrganizationForm(request.POST if request.method == "POST" else None, initial={"tier": "standard"})
     del form.fields["expected"]
     status = 200
-    taken_url: str | None = None
+    taken: dict[str, str] | None = None
     if request.method == "POST":
         if form.is_valid():
             data = dict(form.cleaned_data)
@@ -280,14 +287,14 @@ def organization_create(request: HttpRequest) -> HttpResponseBase:
                 )
             except DomainError as exc:
                 _error(form, exc)
-                taken_url = _taken_link(exc, name=data["name"], domains=data["domains"])
+                taken = _taken(exc, name=data["name"], domains=data["domains"])
                 status = 422
             else:
                 messages.success(request, _("Organization “%(name)s” created.") % {"name": organization.name})
                 return redirect("console:organization", organization_id=organization.pk)
         else:
             status = 422
-    context = {"section": "organizations", "form": form, "taken_url": taken_url}
+    context = {"section": "organizations", "form": form, "taken": taken}
     return _render(request, "console/people/organization_new.html", context, status=status)
 
 
