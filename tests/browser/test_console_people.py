@@ -118,6 +118,8 @@ def test_the_people_pages_fit_a_phone(desk: Any, phone_page: Any, sign_in: Any, 
         f"/console/people/contacts/{desk.alice.pk}/",
         "/console/people/organizations/",
         f"/console/people/organizations/{desk.acme.pk}/",
+        "/console/people/contacts/new/",
+        "/console/people/organizations/new/",
     ):
         phone_page.goto(url(path))
         no_sideways_overflow(phone_page)
@@ -157,3 +159,64 @@ def test_an_admin_finds_and_edits_a_contact_and_an_organization(
     page.get_by_text("Organization “Acme” saved.").wait_for()
     acme = Organization.objects.get(pk=desk.acme.pk)
     assert (acme.domains, acme.tier) == (["acme.test", "acme-shop.test"], "platinum")
+
+
+def test_an_admin_creates_a_contact_and_an_organization(desk: Any, page: Any, sign_in: Any, url: Any) -> None:
+    from sportello.contacts.models import Contact, Organization
+    from sportello.contacts.services import contact_update
+
+    sign_in(page, desk.admin)
+    page.goto(url("/console/people/organizations/"))
+    page.get_by_role("link", name="New organization").click()
+    page.get_by_role("heading", name="New organization").wait_for()
+    assert_accessible(page, context="the new organization form")
+    page.get_by_label("Name").fill("Globex")
+    page.get_by_label("E-mail domains").fill("globex.test\nacme.test")
+    page.get_by_label("Tier").select_option("silver")
+    page.get_by_role("button", name="Create the organization").click()
+    # a domain of Acme's: said, with a link to Acme, and what was typed kept
+    page.get_by_text("One of these domains belongs to another organization").first.wait_for()
+    assert page.get_by_label("Name").input_value() == "Globex"
+    assert page.get_by_role("link", name="Open “Acme”, which has it").get_attribute("href") == (
+        f"/console/people/organizations/{desk.acme.pk}/"
+    )
+    assert_accessible(page, context="a new organization refused")
+    shot(page, "console-organization-new-taken")
+    page.get_by_label("E-mail domains").fill("globex.test")
+    page.get_by_role("button", name="Create the organization").click()
+    page.get_by_text("Organization “Globex” created.").wait_for()
+    globex = Organization.objects.get(name="Globex")
+    assert (globex.domains, globex.tier) == (["globex.test"], "silver")
+
+    page.goto(url("/console/people/contacts/"))
+    page.get_by_role("link", name="New contact").click()
+    page.get_by_role("heading", name="New contact").wait_for()
+    assert_accessible(page, context="the new contact form")
+    page.get_by_label("Name").fill("Carla Globex")
+    page.get_by_label("E-mail").fill("alice@acme.test")
+    page.get_by_role("button", name="Create the contact").click()
+    page.get_by_text("Another contact has this e-mail address.").wait_for()
+    assert page.get_by_label("Name").input_value() == "Carla Globex"
+    assert page.get_by_role("link", name="Open “Alice Acme”, which has it").get_attribute("href") == (
+        f"/console/people/contacts/{desk.alice.pk}/"
+    )
+    assert_accessible(page, context="a new contact refused")
+    page.get_by_label("E-mail").fill("carla@globex.test")
+    page.get_by_label("VIP").check()
+    page.get_by_role("button", name="Create the contact").click()
+    page.get_by_text("Contact “Carla Globex” created.").wait_for()
+    carla = Contact.objects.get(email="carla@globex.test")
+    assert (carla.name, carla.organization_id, carla.vip) == ("Carla Globex", globex.pk, True)
+
+    # someone else edits Carla while her page is open: the save is refused, nothing typed lost
+    contact_update(contact=carla, actor=desk.admin, name="Carla G.")
+    page.get_by_label("Phone").fill("+39 02 777")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Someone else changed this while you were editing it").wait_for()
+    assert page.get_by_label("Phone").input_value() == "+39 02 777"
+    assert "Carla G." in page.locator(".people-changes").inner_text()
+    assert_accessible(page, context="a stale contact save")
+    shot(page, "console-contact-stale")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Contact “Carla Globex” saved.").wait_for()
+    assert Contact.objects.get(pk=carla.pk).phone == "+39 02 777"

@@ -109,6 +109,38 @@ def organization_get(*, user: User | None, organization_id: int) -> Organization
     return organization
 
 
+def organization_taking(*, name: str = "", domains: list[str] | tuple[str, ...] = ()) -> Organization | None:
+    """The organization that has this name (case-insensitively) or one of these domains: the one
+    a refused new organization collides with."""
+    if name.strip():
+        found = Organization.objects.filter(name__iexact=name.strip()).order_by("id").first()
+        if found is not None:
+            return found
+    for raw in domains:
+        domain = raw.strip().lower().lstrip("@")
+        if not domain:
+            continue
+        for org in Organization.objects.filter(domains__icontains=domain).order_by("id"):
+            if domain in (org.domains or []):
+                return org
+    return None
+
+
+def contact_taking(*, email: str = "", phone: str = "") -> Contact | None:
+    """The contact that has this e-mail address (or was merged from one that had it), else the
+    contact without an address that has this phone: the one a refused new contact collides with."""
+    if email.strip():
+        address = email.strip().lower()
+        found = Contact.objects.filter(email__iexact=address).first()
+        if found is None:
+            merged = MergedContact.objects.filter(email=address).values_list("target_id", flat=True).first()
+            found = Contact.objects.filter(pk=merged).first() if merged is not None else None
+        return found
+    if phone.strip():
+        return Contact.objects.filter(email="", phone=" ".join(phone.split())).order_by("id").first()
+    return None
+
+
 def organization_for_reference(*, organization_id: int, field: str = "organization_id") -> Organization:
     """The organization a request body refers to; an unknown id is a 422 on `field`."""
     try:

@@ -14,6 +14,8 @@ from its address.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,10 +147,25 @@ def organization_update(
     tier: str | None = None,
     vip: bool | None = None,
     notes: str | None = None,
+    expected: str | None = None,
 ) -> Organization:
     """Change an organization; `None` leaves an attribute as it is. `domains` replaces the list;
-    contacts already in the organization stay in it."""
+    contacts already in the organization stay in it. `expected`: the `organization_fingerprint`
+    the caller saw; when the organization changed since, nothing is saved (`Conflict`, field
+    `expected`, code `stale`)."""
     require_writer(actor)
+    if expected is not None:
+        with transaction.atomic():
+            _lock_organization(organization, expected)
+            return organization_update(
+                organization=organization,
+                actor=actor,
+                name=name,
+                domains=domains,
+                tier=tier,
+                vip=vip,
+                notes=notes,
+            )
     changed: list[str] = []
     if name is not None:
         name = _org_name(name)
@@ -177,6 +194,28 @@ def organization_update(
         except IntegrityError:
             raise Conflict(f"an organization named {organization.name!r} exists", field="name") from None
     return organization
+
+
+def organization_fingerprint(organization: Organization) -> str:
+    """A short digest of what an organization's edit form shows and saves: a form carries the
+    one it was drawn from, so a save over a change made meanwhile is refused
+    (`organization_update(expected=...)`)."""
+    shape = [organization.name, list(organization.domains or []), organization.tier, organization.vip]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+
+def _lock_organization(organization: Organization, expected: str) -> None:
+    """Lock the organization's row, refresh `organization` from it, and refuse when it no longer
+    matches the fingerprint the caller saw."""
+    current = Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    if current is None:
+        raise NotFound("organization not found")
+    if organization_fingerprint(current) != expected:
+        raise Conflict(
+            f"organization {organization.pk} was changed meanwhile", field="expected", code="stale"
+        )
+    for attr in ("name", "domains", "tier", "vip", "notes"):
+        setattr(organization, attr, getattr(current, attr))
 
 
 def _language(raw: str) -> str:
@@ -281,12 +320,29 @@ def contact_update(
     time_zone: str | None = None,
     vip: bool | None = None,
     organization: Organization | Unset | None = UNSET,
+    expected: str | None = None,
 ) -> Contact:
     """Change a contact; `None` leaves an attribute as it is, except `organization`, where
     `None` removes the contact from its organization and `UNSET` leaves it. An empty `email` or
     `phone` removes it, as long as the contact keeps the other. A changed e-mail does not move
-    the contact to another organization."""
+    the contact to another organization. `expected`: the `contact_fingerprint` the caller saw;
+    when the contact changed since, nothing is saved (`Conflict`, field `expected`, code
+    `stale`)."""
     require_writer(actor)
+    if expected is not None:
+        with transaction.atomic():
+            _lock_contact(contact, expected)
+            return contact_update(
+                contact=contact,
+                actor=actor,
+                email=email,
+                name=name,
+                phone=phone,
+                language=language,
+                time_zone=time_zone,
+                vip=vip,
+                organization=organization,
+            )
     changed: list[str] = []
     new_email = contact.email if email is None else normalise_email(email) if email.strip() else ""
     new_phone = contact.phone if phone is None else _phone(phone)
@@ -326,6 +382,27 @@ def contact_update(
                 raise
             raise _gone(contact.pk) from None
     return contact
+
+
+def contact_fingerprint(contact: Contact) -> str:
+    """A short digest of what a contact's edit form shows and saves: a form carries the one it
+    was drawn from, so a save over a change made meanwhile is refused
+    (`contact_update(expected=...)`)."""
+    shape = [contact.name, contact.email, contact.phone, contact.organization_id, contact.vip]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+
+def _lock_contact(contact: Contact, expected: str) -> None:
+    """Lock the contact's row, refresh `contact` from it, and refuse when it no longer matches
+    the fingerprint the caller saw (or is gone: merged into another)."""
+    current = Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    if current is None:
+        raise _gone(contact.pk)
+    if contact_fingerprint(current) != expected:
+        raise Conflict(f"contact {contact.pk} was changed meanwhile", field="expected", code="stale")
+    for f in Contact._meta.concrete_fields:
+        if not f.primary_key:
+            setattr(contact, f.attname, getattr(current, f.attname))
 
 
 def _gone(contact_id: int) -> Conflict | NotFound:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("people/teams/new/", teams.team_create, name="team_create"),
     path("people/teams/<int:team_id>/", teams.team_edit, name="team"),
     path("people/contacts/", customers.contact_list, name="contacts"),
+    path("people/contacts/new/", customers.contact_create, name="contact_create"),
     path("people/contacts/<int:contact_id>/", customers.contact_edit, name="contact"),
     path("people/contacts/export.csv", transfer.contact_export, name="contacts_export"),
     path("people/contacts/import/", transfer.contact_import, name="contact_import"),
@@ -43,5 +44,6 @@ urlpatterns = [
         name="contact_merge_confirm",
     ),
     path("people/organizations/", customers.organization_list, name="organizations"),
+    path("people/organizations/new/", customers.organization_create, name="organization_create"),
     path("people/organizations/<int:organization_id>/", customers.organization_edit, name="organization"),
 ]

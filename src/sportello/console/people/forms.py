@@ -123,6 +123,7 @@ class ContactForm(_Form):
         required=False,
         help_text=_("VIP customers' tickets can get their own service levels."),
     )
+    expected = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class OrganizationForm(_Form):
@@ -135,6 +136,7 @@ class OrganizationForm(_Form):
     )
     tier = forms.ChoiceField(label=_("Tier"), choices=TIER_CHOICES)
     vip = forms.BooleanField(label=_("VIP"), required=False)
+    expected = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_domains(self) -> list[str]:
         text = str(self.cleaned_data.get("domains") or "")
