@@ -904,6 +904,23 @@ class Choices:
     custom: dict[str, tuple[str, list[tuple[str, str]]]] = dataclasses.field(
         default_factory=dict
     )  # key -> (label, options)
+    agent_names: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # e-mail -> name
+
+    def names(self) -> rule_text.Names:
+        """The labels "In words" shows for the keys a rule holds."""
+        by_path = {
+            "ticket.department": dict(self.departments),
+            "ticket.team": dict(self.teams),
+            "ticket.assignee": dict(self.agent_names),
+            "ticket.status": dict(self.statuses),
+            "macro": dict(self.macros),
+            "policy": dict(self.policies),
+        }
+        fields: dict[str, str] = {}
+        for key, (label, options) in self.custom.items():
+            by_path[f"ticket.custom.{key}"] = dict(options)
+            fields[f"ticket.custom.{key}"] = label
+        return rule_text.Names(by_path=by_path, fields=fields)
 
 
 def load_choices() -> Choices:
@@ -925,15 +942,16 @@ def load_choices() -> Choices:
             if isinstance(o, dict)
         ]
         custom[key] = (label, pairs)
+    agents = list(
+        User.objects.filter(role__in=[Role.AGENT, Role.ADMIN])
+        .order_by("name", "email")
+        .values_list("email", "name")
+    )
     return Choices(
         departments=list(Department.objects.order_by("name").values_list("slug", "name")),
         teams=list(Team.objects.order_by("name").values_list("slug", "name")),
-        agents=[
-            (email, f"{name} ({email})" if name else email)
-            for email, name in User.objects.filter(role__in=[Role.AGENT, Role.ADMIN])
-            .order_by("name", "email")
-            .values_list("email", "name")
-        ],
+        agents=[(email, f"{name} ({email})" if name else email) for email, name in agents],
+        agent_names=[(email, name or email) for email, name in agents],
         statuses=[
             (key, labels.status_label(key, name))
             for key, name in Status.objects.order_by("position", "id").values_list("key", "name")
@@ -1318,7 +1336,7 @@ def field_specs() -> dict[str, FieldSpec]:
     return facts.field_specs()
 
 
-def draw(kind: RuleKind, text: str, *, note: str = "") -> Drawn:
+def draw(kind: RuleKind, text: str, *, note: str = "", choices: Choices | None = None) -> Drawn:
     """The builder drawn from the YAML `text` (records by key), or why it cannot be."""
     definition = _definition(text)
     if definition is None:
@@ -1332,7 +1350,7 @@ def draw(kind: RuleKind, text: str, *, note: str = "") -> Drawn:
         return Drawn(
             note=_("This rule uses %(what)s, which the builder cannot show: edit it as YAML.") % {"what": exc}
         )
-    drawn = Drawn(view=view(kind, form, specs, load_choices(), text=text))
+    drawn = Drawn(view=view(kind, form, specs, choices or load_choices(), text=text))
     drawn.note = note
     return drawn
 
@@ -1346,28 +1364,32 @@ class Edited:
     text: str | None = None
 
 
-def edit(kind: RuleKind, post: Any, op: str) -> Edited:
+def edit(kind: RuleKind, post: Any, op: str, choices: Choices | None = None) -> Edited:
     """Apply the builder's inputs (and the edit `op`) to the YAML they were drawn from. When the
     YAML changed since (typed into), the builder is drawn again from it instead."""
     text = post.get("yaml", "")
     if op == "from-yaml" or not present(post):
-        return Edited(draw(kind, text))
+        return Edited(draw(kind, text, choices=choices))
     definition = _definition(text)
     if post.get("bdigest") != digest(text) or definition is None:
         return Edited(
-            draw(kind, text, note=_("The YAML was edited: the builder now shows it. Make your change again."))
+            draw(
+                kind,
+                text,
+                note=_("The YAML was edited: the builder now shows it. Make your change again."),
+                choices=choices,
+            )
         )
     specs = field_specs()
+    choices = choices or load_choices()
     form = from_post(post)
     focus = apply(form, op, specs, kind)
     try:
         parts = to_definition(kind, form, specs)
     except BuilderInvalid as exc:
-        return Edited(
-            Drawn(view=view(kind, form, specs, load_choices(), text=text, focus=exc.input_id, error=exc))
-        )
+        return Edited(Drawn(view=view(kind, form, specs, choices, text=text, focus=exc.input_id, error=exc)))
     new_text = dump(merge(kind, definition, parts))
-    return Edited(Drawn(view=view(kind, form, specs, load_choices(), text=new_text, focus=focus)), new_text)
+    return Edited(Drawn(view=view(kind, form, specs, choices, text=new_text, focus=focus)), new_text)
 
 
 def resolve(kind: RuleKind, post: Any) -> str:
