@@ -249,7 +249,7 @@ def _editor(
         else None,
         "last_default": simulate.DRY_RUN_DEFAULT,
         "last_max": simulate.DRY_RUN_MAX,
-        "builder": _annotated(rule_builder.draw(kind, text, choices=choices), extra),
+        "builder": _annotated(rule_builder.draw(kind, text, choices=choices, new=rule is None), extra),
         **extra,
     }
     return render_console(request, "console/rules/edit.html", context, status=status)
@@ -386,7 +386,9 @@ def rule_check(request: HttpRequest) -> HttpResponse:
     context.update(
         text=text,
         rewritten=text != request.POST.get("yaml", ""),
-        builder=_annotated(rule_builder.draw(kind, text, choices=choices), context),
+        builder=_annotated(
+            rule_builder.draw(kind, text, choices=choices, new=rule_builder.is_new(request.POST)), context
+        ),
     )
     return render_console(request, "console/rules/_check_response.html", context)
 
