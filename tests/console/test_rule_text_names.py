@@ -94,6 +94,13 @@ def test_a_time_rules_steps_name_values_too() -> None:
     }
     shown = rule_text.rendering(RuleKind.TIME, definition, NAMES)
     assert shown.steps[0].actions == ["Set Priority to Urgent"]
+    # an anchor on a status names it too (a status, or a status category)
+    definition["anchor"] = "status_entered:waiting-supplier"
+    assert rule_text.rendering(RuleKind.TIME, definition, NAMES).anchor == (
+        "the ticket entered Waiting for the supplier"
+    )
+    definition["anchor"] = "status_entered:on_hold"
+    assert rule_text.rendering(RuleKind.TIME, definition, NAMES).anchor == "the ticket entered On hold"
 
 
 def test_the_message_body_is_called_so() -> None:

@@ -260,12 +260,13 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _anchor(raw: Any) -> str:
+def _anchor(raw: Any, names: Names | None = None) -> str:
     text = str(raw or "")
     if text in ANCHOR_LABELS:
         return str(ANCHOR_LABELS[text])
     if text.startswith("status_entered:"):
-        return _("the ticket entered %(status)s") % {"status": text.removeprefix("status_entered:")}
+        status = text.removeprefix("status_entered:")
+        return _("the ticket entered %(status)s") % {"status": shown("ticket.status", status, names)}
     return text
 
 
@@ -277,7 +278,7 @@ def rendering(kind: RuleKind, definition: dict[str, Any], names: Names | None = 
         steps = _list(definition.get("steps"))
         return Rendering(
             when=when,
-            anchor=_anchor(definition.get("anchor")),
+            anchor=_anchor(definition.get("anchor"), names),
             steps=[
                 Step(
                     after=value_text(s.get("after")) if isinstance(s, dict) else "",
