@@ -81,11 +81,30 @@ def test_an_admin_builds_a_rule_without_writing_yaml(
     row = result.get_by_role("row").filter(has_text="The phone heats up")
     assert "Priority: Normal → High" in row.inner_text()
     assert "Team: nothing → Replacements" in row.inner_text()
-    yaml_text.fill(yaml_text.input_value().replace("key: new-rule", "key: heats-up"))
+    expect(side).to_contain_text("Set Priority to High")
+    expect(side).to_contain_text("Assign to team Replacements")
+
+    # the rule itself: its key and name in the builder, its category typed in the YAML
+    builder.get_by_label("Key", exact=True).fill("heats-up")
+    builder.get_by_label("Key", exact=True).press("Tab")
+    expect(yaml_text).to_have_value(lambda_free("key: heats-up\n"))
+    settled(page)
+    builder.get_by_label("Name", exact=True).fill("Phone heats up")
+    builder.get_by_label("Name", exact=True).press("Tab")
+    expect(yaml_text).to_have_value(lambda_free("name: Phone heats up\n"))
+    settled(page)
+    yaml_text.fill(yaml_text.input_value().replace("category: default", "category: routing"))
     yaml_text.press("Tab")  # the builder is drawn again from the typed YAML
+    expect(builder.get_by_label("Category", exact=True)).to_have_value("routing")
+    settled(page)
+    # the YAML's long lines wrap: nothing is cut off at the right
+    assert yaml_text.evaluate("t => t.scrollWidth <= t.clientWidth")
+    assert_accessible(page, context="the rule's own inputs in the builder")
+    shot(page, "console-rule-builder-new")
     page.get_by_role("button", name="Create the rule").click()
     page.get_by_text("saved as version 1.").wait_for()
     rule = Rule.objects.get(key="heats-up")
+    assert (rule.name, rule.category) == ("Phone heats up", "routing")
     definition = RuleVersion.objects.get(rule=rule, version=1).definition
     assert definition["when"] == {
         "all": [{"field": "ticket.subject", "op": "contains", "value": "phone heats up"}]

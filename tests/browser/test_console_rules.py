@@ -65,7 +65,7 @@ def test_an_admin_tries_a_rule_on_recent_tickets_then_saves_it(
     side = page.locator("#rule-check")
     side.get_by_text("Valid, and no warnings.").wait_for()
     assert "Subject contains heats up" in side.inner_text()
-    assert "Assign to team novels" in side.inner_text()
+    assert "Assign to team Novels" in side.inner_text()
     # the dry run on the last tickets
     page.get_by_label("Number of recent tickets").fill("20")
     page.get_by_role("button", name="Test on recent tickets").click()

@@ -275,7 +275,7 @@ def heats_up_rule_built_with_a_dry_run(
     builder = page.locator("#rule-builder")
     yaml_text = page.get_by_label("The rule as YAML")
     # the condition: the message's body contains "phone heats up"
-    builder.locator("#bw-0-field").select_option(label="Message text")
+    builder.locator("#bw-0-field").select_option(label="Message body")
     expect(yaml_text).to_have_value(fragment("field: message.body"))
     settled(page)
     builder.get_by_label("Test").select_option(label="contains")
@@ -311,7 +311,7 @@ def heats_up_rule_built_with_a_dry_run(
     yaml_text.press("Tab")
     settled(page)
     expect(page.locator("#rule-check")).to_contain_text("Valid, and no warnings.")
-    expect(page.locator("#rule-check")).to_contain_text("Message text contains phone heats up")
+    expect(page.locator("#rule-check")).to_contain_text("Message body contains phone heats up")
     assert_accessible(page, context="the rule built in the builder")
     # the dry run, before saving: of the two tickets opened a moment ago, only the one whose
     # message says so would have been changed

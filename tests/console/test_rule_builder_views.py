@@ -284,3 +284,38 @@ def test_a_time_rule_gets_a_step_from_the_builder(desk: Any, browser: Any) -> No
     assert "- after: 24h" in html
     # a time rule is offered no "changed" operators
     assert 'value="changed_to"' not in html
+
+
+def test_check_names_records_and_options_as_the_desk_does(desk: Any, browser: Any, layouts: None) -> None:
+    text = """key: names
+name: Names
+when:
+  all:
+    - {field: ticket.status, op: is, value: pending}
+    - {field: ticket.custom.subcategory, op: is, value: childrens_books}
+    - {field: message.body, op: contains, value: broken}
+actions:
+  - set: {field: ticket.priority, value: urgent}
+  - assign: {agent: bruno@desk.test}
+  - assign: {department: books}
+  - assign: {team: novels}
+"""
+    html = unescape(
+        browser(desk.admin).post("/console/rules/check/", {"kind": "event", "yaml": text}).content.decode()
+    )
+    assert "Status is Pending" in html
+    assert "Subcategory is Children's books" in html
+    assert "Message body contains broken" in html
+    assert "Set Priority to Urgent" in html
+    assert "Assign to agent Bruno Books" in html
+    assert "Move to department Books" in html
+    assert "Assign to team Novels" in html
+    assert "Message text" not in html
+
+
+def test_the_yaml_wraps_its_long_lines(desk: Any, browser: Any) -> None:
+    html = browser(desk.admin).get("/console/rules/new/").content.decode()
+    textarea = re.search(r'<textarea id="rule-yaml"[^>]*>', html)
+    assert textarea is not None
+    assert 'wrap="soft"' in textarea.group(0)
+    assert 'wrap="off"' not in html

@@ -245,8 +245,8 @@ def test_check_shows_the_rule_in_words_and_lint_warnings(desk: Any, browser: Any
     reply = client.post("/console/rules/check/", {"kind": "event", "yaml": HIGH_CHAT})
     html = reply.content.decode()
     assert "Subject contains heats up" in html
-    assert "Set Priority to high" in html
-    assert "Assign to team novels" in html
+    assert "Set Priority to High" in html
+    assert "Assign to team Novels" in html
     assert "no warnings" in html
     # a rule that reads what it writes, with no guard: it fires again on every change
     loop = """key: loop

@@ -170,3 +170,61 @@ def test_saves_from_builders_opened_at_one_version_let_exactly_one_win(live: Liv
         if i != winner:
             assert "after you opened version 1" in r.body
             assert f"add_tags: [b{i}]" in r.body  # its own change, kept
+
+
+def builder_inputs(html: str) -> dict[str, str]:
+    """The rule editor's builder inputs as a browser posts them (one value each: a new rule's
+    builder has no multiple choice), and its YAML."""
+    import re
+    from html import unescape
+
+    data: dict[str, str] = {}
+    for name, value in re.findall(
+        r'<input type="(?:hidden|text|number|date|url)"[^>]*?name="(b[^"]+)" value="([^"]*)"', html
+    ):
+        data[name] = unescape(value)
+    for name, body in re.findall(r'<select id="[^"]*" name="(b[^"]+)"[^>]*>(.*?)</select>', html, flags=re.S):
+        chosen = re.findall(r'<option value="([^"]*)" selected>', body)
+        data[name] = unescape(chosen[0]) if chosen else ""
+    yaml_text = html.split('id="rule-yaml"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    data["yaml"] = unescape(yaml_text)
+    return data
+
+
+def test_new_rules_named_and_keyed_in_the_builder_at_once_make_exactly_one(live: LiveDesk) -> None:
+    """Many editors create a rule with one key, named in the builder's inputs (a change not yet
+    written into the YAML): exactly one is created, with its inputs' name and category; the
+    others are told the key is taken and keep their text."""
+    category = f"race{uuid.uuid4().hex[:6]}"
+    key = f"{category}-built"
+    client = signed_in(live)
+    editor = client.get("/console/rules/new/?kind=event")
+    assert editor.status_code == 200
+    inputs = builder_inputs(editor.text)
+    assert "bm.key" in inputs
+    n = 6
+
+    def create(i: int) -> Reply:
+        data = {
+            **inputs,
+            "kind": "event",
+            "version": "0",
+            "bm.key": key,
+            "bm.name": f"Built {i}",
+            "bm.category": category,
+            "bm.active": "false",  # the live server is shared: this rule must not tag their tickets
+        }
+        return post(client, "/console/rules/new/", data)
+
+    replies: list[Reply] = live.race(n, create)
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [302] + [422] * (n - 1), statuses
+    losers = [r for r in replies if r.status == 422]
+    assert all("A rule with this key exists already" in r.body for r in losers)
+    (rule,) = rules_of(live, category)
+    assert rule["key"] == key
+    assert rule["active"] is False
+    assert rule["version"] == 1
+    assert rule["name"] in {f"Built {i}" for i in range(n)}
+    # each loser keeps its own name in the YAML it is shown
+    assert all(f"name: {rule['name']}" not in r.body for r in losers)

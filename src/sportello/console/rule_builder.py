@@ -904,6 +904,23 @@ class Choices:
     custom: dict[str, tuple[str, list[tuple[str, str]]]] = dataclasses.field(
         default_factory=dict
     )  # key -> (label, options)
+    agent_names: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # e-mail -> name
+
+    def names(self) -> rule_text.Names:
+        """The labels "In words" shows for the keys a rule holds."""
+        by_path = {
+            "ticket.department": dict(self.departments),
+            "ticket.team": dict(self.teams),
+            "ticket.assignee": dict(self.agent_names),
+            "ticket.status": dict(self.statuses),
+            "macro": dict(self.macros),
+            "policy": dict(self.policies),
+        }
+        fields: dict[str, str] = {}
+        for key, (label, options) in self.custom.items():
+            by_path[f"ticket.custom.{key}"] = dict(options)
+            fields[f"ticket.custom.{key}"] = label
+        return rule_text.Names(by_path=by_path, fields=fields)
 
 
 def load_choices() -> Choices:
@@ -925,15 +942,16 @@ def load_choices() -> Choices:
             if isinstance(o, dict)
         ]
         custom[key] = (label, pairs)
+    agents = list(
+        User.objects.filter(role__in=[Role.AGENT, Role.ADMIN])
+        .order_by("name", "email")
+        .values_list("email", "name")
+    )
     return Choices(
         departments=list(Department.objects.order_by("name").values_list("slug", "name")),
         teams=list(Team.objects.order_by("name").values_list("slug", "name")),
-        agents=[
-            (email, f"{name} ({email})" if name else email)
-            for email, name in User.objects.filter(role__in=[Role.AGENT, Role.ADMIN])
-            .order_by("name", "email")
-            .values_list("email", "name")
-        ],
+        agents=[(email, f"{name} ({email})" if name else email) for email, name in agents],
+        agent_names=[(email, name or email) for email, name in agents],
         statuses=[
             (key, labels.status_label(key, name))
             for key, name in Status.objects.order_by("position", "id").values_list("key", "name")
@@ -1135,6 +1153,7 @@ class BuilderView:
     error: str = ""
     error_input: str = ""
     placeholder_help: str = ""
+    meta: list[MetaInput] = dataclasses.field(default_factory=list)
 
 
 TARGET_LABELS: dict[str, Promise] = {
@@ -1287,6 +1306,139 @@ def _mark_pred_error(group: GroupView, error: BuilderInvalid) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The rule's own keys: its name, key (a new rule's only), category or anchor, and whether it runs
+
+META_KEYS: dict[RuleKind, tuple[str, ...]] = {
+    RuleKind.EVENT: ("key", "name", "category", "active"),
+    RuleKind.TIME: ("key", "name", "anchor", "active"),
+}
+META_DEFAULTS: dict[str, Any] = {"category": "default", "active": True}
+# Where a key the rule does not have yet goes: before the first of these.
+_META_BEFORE = ("anchor", "when", "on", "actions", "steps")
+
+
+@dataclass(slots=True)
+class MetaInput:
+    """One input for a key of the rule itself (`bm.<key>`): a text input, or a select."""
+
+    key: str
+    label: str
+    value: str
+    help: str = ""
+    options: list[tuple[str, str]] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"bm.{self.key}"
+
+    @property
+    def id(self) -> str:
+        return f"bm-{self.key}"
+
+
+def is_new(post: Any) -> bool:
+    """Whether a request is about a rule not saved yet (its editor posts version 0)."""
+    return str(post.get("version") or "0") == "0"
+
+
+def _meta_text(key: str, definition: Mapping[str, Any]) -> str | None:
+    """The input's text for a key of the rule, or None when an input cannot hold its value
+    (the key is then left to the YAML)."""
+    value = definition.get(key, META_DEFAULTS.get(key, ""))
+    if key == "active":
+        return ("true" if value else "false") if isinstance(value, bool) else None
+    return value if isinstance(value, str) and "\n" not in value else None
+
+
+def meta_inputs(
+    kind: RuleKind, definition: Mapping[str, Any], choices: Choices, *, new: bool
+) -> list[MetaInput]:
+    found: list[MetaInput] = []
+    for key in META_KEYS[kind]:
+        text = _meta_text(key, definition)
+        if text is None or (key == "key" and not new):
+            continue
+        if key == "name":
+            found.append(
+                MetaInput(key, _("Name"), text, _("Shown in the rules list and in the ticket's history."))
+            )
+        elif key == "key":
+            found.append(
+                MetaInput(
+                    key,
+                    _("Key"),
+                    text,
+                    _("Lowercase letters, digits and dashes; it cannot change once saved."),
+                )
+            )
+        elif key == "category":
+            found.append(
+                MetaInput(
+                    key, _("Category"), text, _("Event rules run category by category, in the run order.")
+                )
+            )
+        elif key == "anchor":
+            options = [(k, str(v)) for k, v in rule_text.ANCHOR_LABELS.items()] + [
+                (f"status_entered:{k}", _("the ticket entered %(status)s") % {"status": label})
+                for k, label in choices.statuses
+            ]
+            if text not in {v for v, _label in options}:
+                options.append((text, text))
+            found.append(MetaInput(key, _("Counting from"), text, options=options))
+        elif key == "active":
+            found.append(
+                MetaInput(
+                    key,
+                    _("Runs"),
+                    text,
+                    options=[
+                        ("true", _("Yes, the rule is enabled")),
+                        ("false", _("No, the rule is disabled")),
+                    ],
+                )
+            )
+    return found
+
+
+def meta_changes(kind: RuleKind, definition: Mapping[str, Any], post: Any, *, new: bool) -> dict[str, Any]:
+    """The rule's own keys the builder's inputs change: key -> new value (None: left out, as
+    it holds its default or is empty). Keys whose inputs were not posted, or still say what
+    the rule says, are not changed; nor is a saved rule's key."""
+    changes: dict[str, Any] = {}
+    for key in META_KEYS[kind]:
+        name = f"bm.{key}"
+        if name not in post or (key == "key" and not new):
+            continue
+        text = _meta_text(key, definition)
+        posted = str(post.get(name) or "").strip()
+        if text is None or posted == text:
+            continue
+        value: Any = {"true": True, "false": False}.get(posted, posted) if key == "active" else posted
+        if value == "" or (key in META_DEFAULTS and value == META_DEFAULTS[key]):
+            value = None
+        changes[key] = value
+    return changes
+
+
+def with_meta(definition: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule with its own keys changed: a key keeps its place, a new one goes before the
+    condition (or the anchor), a key set to None is left out."""
+    added = {k: v for k, v in changes.items() if v is not None and k not in definition}
+    merged: dict[str, Any] = {}
+    for key, value in definition.items():
+        if added and key in _META_BEFORE:
+            merged.update(added)
+            added = {}
+        if key in changes:
+            if changes[key] is not None:
+                merged[key] = changes[key]
+        else:
+            merged[key] = value
+    merged.update(added)
+    return merged
+
+
+# --------------------------------------------------------------------------------------------
 # The editor's side: drawing the builder from the YAML, and the text a request means
 
 
@@ -1318,7 +1470,9 @@ def field_specs() -> dict[str, FieldSpec]:
     return facts.field_specs()
 
 
-def draw(kind: RuleKind, text: str, *, note: str = "") -> Drawn:
+def draw(
+    kind: RuleKind, text: str, *, note: str = "", choices: Choices | None = None, new: bool = False
+) -> Drawn:
     """The builder drawn from the YAML `text` (records by key), or why it cannot be."""
     definition = _definition(text)
     if definition is None:
@@ -1332,7 +1486,10 @@ def draw(kind: RuleKind, text: str, *, note: str = "") -> Drawn:
         return Drawn(
             note=_("This rule uses %(what)s, which the builder cannot show: edit it as YAML.") % {"what": exc}
         )
-    drawn = Drawn(view=view(kind, form, specs, load_choices(), text=text))
+    choices = choices or load_choices()
+    built = view(kind, form, specs, choices, text=text)
+    built.meta = meta_inputs(kind, definition, choices, new=new)
+    drawn = Drawn(view=built)
     drawn.note = note
     return drawn
 
@@ -1346,28 +1503,40 @@ class Edited:
     text: str | None = None
 
 
-def edit(kind: RuleKind, post: Any, op: str) -> Edited:
+def edit(kind: RuleKind, post: Any, op: str, choices: Choices | None = None) -> Edited:
     """Apply the builder's inputs (and the edit `op`) to the YAML they were drawn from. When the
     YAML changed since (typed into), the builder is drawn again from it instead."""
     text = post.get("yaml", "")
     if op == "from-yaml" or not present(post):
-        return Edited(draw(kind, text))
+        return Edited(draw(kind, text, choices=choices, new=is_new(post)))
     definition = _definition(text)
     if post.get("bdigest") != digest(text) or definition is None:
         return Edited(
-            draw(kind, text, note=_("The YAML was edited: the builder now shows it. Make your change again."))
+            draw(
+                kind,
+                text,
+                note=_("The YAML was edited: the builder now shows it. Make your change again."),
+                choices=choices,
+                new=is_new(post),
+            )
         )
     specs = field_specs()
+    choices = choices or load_choices()
     form = from_post(post)
     focus = apply(form, op, specs, kind)
+    new = is_new(post)
+    edited = with_meta(definition, meta_changes(kind, definition, post, new=new))
     try:
         parts = to_definition(kind, form, specs)
     except BuilderInvalid as exc:
-        return Edited(
-            Drawn(view=view(kind, form, specs, load_choices(), text=text, focus=exc.input_id, error=exc))
-        )
-    new_text = dump(merge(kind, definition, parts))
-    return Edited(Drawn(view=view(kind, form, specs, load_choices(), text=new_text, focus=focus)), new_text)
+        built = view(kind, form, specs, choices, text=text, focus=exc.input_id, error=exc)
+        built.meta = meta_inputs(kind, edited, choices, new=new)
+        return Edited(Drawn(view=built))
+    merged = merge(kind, edited, parts)
+    new_text = dump(merged)
+    built = view(kind, form, specs, choices, text=new_text, focus=focus)
+    built.meta = meta_inputs(kind, merged, choices, new=new)
+    return Edited(Drawn(view=built), new_text)
 
 
 def resolve(kind: RuleKind, post: Any) -> str:
@@ -1387,9 +1556,10 @@ def resolve(kind: RuleKind, post: Any) -> str:
         parts = to_definition(kind, form, specs)
     except BuilderInvalid:
         return text
-    if parts == normal_parts(kind, definition):
+    changes = meta_changes(kind, definition, post, new=is_new(post))
+    if parts == normal_parts(kind, definition) and not changes:
         return text
-    return dump(merge(kind, definition, parts))
+    return dump(merge(kind, with_meta(definition, changes), parts))
 
 
 # --------------------------------------------------------------------------------------------

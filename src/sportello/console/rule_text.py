@@ -46,7 +46,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "organization.name": gettext_lazy("Organization's name"),
     "organization.tier": gettext_lazy("Organization's tier"),
     "organization.vip": gettext_lazy("Organization is VIP"),
-    "message.body": gettext_lazy("Message text"),
+    "message.body": gettext_lazy("Message body"),
     "message.public": gettext_lazy("Message is public"),
     "message.author_kind": gettext_lazy("Message author"),
     "message.channel": gettext_lazy("Message channel"),
@@ -127,6 +127,44 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Names:
+    """How the desk names the values a rule holds by key: field path (`ticket.team`,
+    `ticket.custom.size`, ...) or `macro` / `policy` -> key -> label. Priorities, status
+    categories and channels are named without it."""
+
+    by_path: dict[str, dict[str, str]] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # custom fields' labels, by path
+
+
+def _field(path: Any, names: Names | None) -> str:
+    if names is not None and str(path) in names.fields:
+        return names.fields[str(path)]
+    return field_label(path)
+
+
+# Whom an `assign` names, as the field that holds it.
+ASSIGN_PATHS = {"team": "ticket.team", "agent": "ticket.assignee", "department": "ticket.department"}
+
+
+def shown(path: str, value: Any, names: Names | None = None) -> str:
+    """A value of the field `path` as the Desk shows it: records, statuses and picklist options
+    by their labels, priorities, status categories and channels by theirs."""
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(path, v, names) for v in value) if value else _("nothing")
+    if isinstance(value, str):
+        known = names.by_path.get(path, {}) if names is not None else {}
+        if value in known:
+            return known[value]
+        if path == "ticket.priority" and value in labels.PRIORITY_LABELS:
+            return labels.priority_label(value)
+        if path in ("ticket.status", "ticket.status_category") and value in labels.CATEGORY_LABELS:
+            return labels.category_label(value)
+        if path in ("ticket.channel", "message.channel") and value in labels.CHANNEL_LABELS:
+            return str(labels.CHANNEL_LABELS[value])
+    return value_text(value)
+
+
 # -- conditions and actions --------------------------------------------------------------------
 
 
@@ -139,34 +177,34 @@ class Node:
     group: str = ""
 
 
-def condition(node: Any) -> Node:
+def condition(node: Any, names: Names | None = None) -> Node:
     if isinstance(node, dict) and len(node) == 1:
         ((name, inner),) = node.items()
         if name == "all" and isinstance(inner, list):
             if not inner:
                 return Node(_("Always"))
-            return Node(_("All of these:"), [condition(c) for c in inner], "all")
+            return Node(_("All of these:"), [condition(c, names) for c in inner], "all")
         if name == "any" and isinstance(inner, list):
-            return Node(_("Any of these:"), [condition(c) for c in inner], "any")
+            return Node(_("Any of these:"), [condition(c, names) for c in inner], "any")
         if name == "not":
-            return Node(_("Not this:"), [condition(inner)], "not")
+            return Node(_("Not this:"), [condition(inner, names)], "not")
     if isinstance(node, dict) and "field" in node:
         op = str(node.get("op", ""))
-        words = f"{field_label(node['field'])} {OP_LABELS.get(op, op)}"
+        words = f"{_field(node['field'], names)} {OP_LABELS.get(op, op)}"
         if "value" in node and op not in ("present", "absent", "changed", "not_changed"):
-            words += f" {value_text(node['value'])}"
+            words += f" {shown(str(node['field']), node['value'], names)}"
         return Node(words)
     return Node(value_text(node))
 
 
-def action(item: Any) -> str:
+def action(item: Any, names: Names | None = None) -> str:
     if not isinstance(item, dict) or len(item) != 1:
         return value_text(item)
     ((name, arg),) = item.items()
     if name == "set" and isinstance(arg, dict):
         return _("Set %(field)s to %(value)s") % {
-            "field": field_label(arg.get("field")),
-            "value": value_text(arg.get("value")),
+            "field": _field(arg.get("field"), names),
+            "value": shown(str(arg.get("field")), arg.get("value"), names),
         }
     if name == "add_tags":
         return _("Add tags %(tags)s") % {"tags": value_text(arg)}
@@ -176,13 +214,14 @@ def action(item: Any) -> str:
         return _("Set tags to %(tags)s") % {"tags": value_text(arg)}
     if name == "assign" and isinstance(arg, dict) and len(arg) == 1:
         ((target, who),) = arg.items()
-        labels = {
+        phrases = {
             "agent": _("Assign to agent %(who)s"),
             "team": _("Assign to team %(who)s"),
             "department": _("Move to department %(who)s"),
             "policy": _("Assign through policy %(who)s"),
         }
-        return labels.get(str(target), _("Assign to %(who)s")) % {"who": value_text(who)}
+        path = ASSIGN_PATHS.get(str(target), str(target))
+        return phrases.get(str(target), _("Assign to %(who)s")) % {"who": shown(path, who, names)}
     if name == "note":
         return _("Add an internal note")
     if name == "reply":
@@ -192,7 +231,7 @@ def action(item: Any) -> str:
     if name == "webhook" and isinstance(arg, dict):
         return _("Call the webhook %(url)s") % {"url": value_text(arg.get("url"))}
     if name == "apply_macro":
-        return _("Apply macro %(key)s") % {"key": value_text(arg)}
+        return _("Apply macro %(key)s") % {"key": shown("macro", arg, names)}
     if name == "escalate_tier":
         return _("Escalate to the next tier")
     if name == "stop":
@@ -221,26 +260,31 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _anchor(raw: Any) -> str:
+def _anchor(raw: Any, names: Names | None = None) -> str:
     text = str(raw or "")
     if text in ANCHOR_LABELS:
         return str(ANCHOR_LABELS[text])
     if text.startswith("status_entered:"):
-        return _("the ticket entered %(status)s") % {"status": text.removeprefix("status_entered:")}
+        status = text.removeprefix("status_entered:")
+        return _("the ticket entered %(status)s") % {"status": shown("ticket.status", status, names)}
     return text
 
 
-def rendering(kind: RuleKind, definition: dict[str, Any]) -> Rendering:
-    when = condition(definition.get("when"))
+def rendering(kind: RuleKind, definition: dict[str, Any], names: Names | None = None) -> Rendering:
+    """The rule in words; `names` gives the labels of the records and options it names by key
+    (without it, keys are shown)."""
+    when = condition(definition.get("when"), names)
     if kind == RuleKind.TIME:
         steps = _list(definition.get("steps"))
         return Rendering(
             when=when,
-            anchor=_anchor(definition.get("anchor")),
+            anchor=_anchor(definition.get("anchor"), names),
             steps=[
                 Step(
                     after=value_text(s.get("after")) if isinstance(s, dict) else "",
-                    actions=[action(a) for a in (_list(s.get("actions")) if isinstance(s, dict) else [])],
+                    actions=[
+                        action(a, names) for a in (_list(s.get("actions")) if isinstance(s, dict) else [])
+                    ],
                 )
                 for s in steps
             ],
@@ -249,7 +293,7 @@ def rendering(kind: RuleKind, definition: dict[str, Any]) -> Rendering:
     on = definition.get("on")
     return Rendering(
         when=when,
-        actions=[action(a) for a in actions],
+        actions=[action(a, names) for a in actions],
         on=value_text(on) if isinstance(on, list) else "",
     )
 

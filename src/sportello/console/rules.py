@@ -236,6 +236,7 @@ def _editor(
     **extra: Any,
 ) -> HttpResponse:
     parsed = _parse(text)
+    choices = rule_builder.load_choices() if parsed.definition else None
     context = {
         "section": "rules",
         "now": clock.now(),
@@ -243,10 +244,12 @@ def _editor(
         "rule": rule,
         "text": text,
         "version": version,
-        "rendering": rule_text.rendering(kind, parsed.definition) if parsed.definition else None,
+        "rendering": rule_text.rendering(kind, parsed.definition, choices.names())
+        if parsed.definition and choices
+        else None,
         "last_default": simulate.DRY_RUN_DEFAULT,
         "last_max": simulate.DRY_RUN_MAX,
-        "builder": _annotated(rule_builder.draw(kind, text), extra),
+        "builder": _annotated(rule_builder.draw(kind, text, choices=choices, new=rule is None), extra),
         **extra,
     }
     return render_console(request, "console/rules/edit.html", context, status=status)
@@ -377,12 +380,15 @@ def rule_check(request: HttpRequest) -> HttpResponse:
     or the lint warnings (ping-pong, a rule reading its own write, ...) and the readable rule."""
     kind = _kind_of(request.POST.get("kind"))
     text = rule_builder.resolve(kind, request.POST)
-    context = _check_context(kind, text)
+    choices = rule_builder.load_choices()
+    context = _check_context(kind, text, choices)
     # The builder drawn again from the YAML (and the YAML with a builder change not yet in it).
     context.update(
         text=text,
         rewritten=text != request.POST.get("yaml", ""),
-        builder=_annotated(rule_builder.draw(kind, text), context),
+        builder=_annotated(
+            rule_builder.draw(kind, text, choices=choices, new=rule_builder.is_new(request.POST)), context
+        ),
     )
     return render_console(request, "console/rules/_check_response.html", context)
 
@@ -396,7 +402,7 @@ def _annotated(drawn: rule_builder.Drawn, context: dict[str, Any]) -> rule_build
     return drawn
 
 
-def _check_context(kind: RuleKind, text: str) -> dict[str, Any]:
+def _check_context(kind: RuleKind, text: str, choices: rule_builder.Choices) -> dict[str, Any]:
     parsed = _parse(text)
     context: dict[str, Any] = {"kind": kind.value, "checked": True}
     if parsed.definition is None:
@@ -409,7 +415,7 @@ def _check_context(kind: RuleKind, text: str) -> dict[str, Any]:
         else:
             context.update(
                 warnings=[rule_text.warning(w) for w in warnings],
-                rendering=rule_text.rendering(kind, parsed.definition),
+                rendering=rule_text.rendering(kind, parsed.definition, choices.names()),
             )
     return context
 
@@ -421,10 +427,11 @@ def rule_builder_edit(request: HttpRequest) -> HttpResponse:
     step added, removed or moved; `op=from-yaml` draws it again from the YAML). Answers the
     builder, the YAML rewritten to match, and the rule checked in words (nothing is saved)."""
     kind = _kind_of(request.POST.get("kind"))
-    edited = rule_builder.edit(kind, request.POST, request.POST.get("op", ""))
+    choices = rule_builder.load_choices()
+    edited = rule_builder.edit(kind, request.POST, request.POST.get("op", ""), choices)
     context: dict[str, Any] = {"kind": kind.value, "builder": edited.drawn}
     if edited.text is not None:
-        context.update(_check_context(kind, edited.text), text=edited.text, rewritten=True)
+        context.update(_check_context(kind, edited.text, choices), text=edited.text, rewritten=True)
         _annotated(edited.drawn, context)
     return render_console(request, "console/rules/_builder_response.html", context)
 
