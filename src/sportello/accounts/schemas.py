@@ -48,6 +48,11 @@ class DepartmentPatchIn(Strict):
     email: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     description: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     is_active: bool | None = None
+    expected: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The department's fingerprint as read; when it changed since, nothing is saved (409).",
+    )
 
 
 class AgentOut(Schema):
@@ -115,6 +120,11 @@ class TeamPatchIn(Strict):
     name: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     member_ids: list[int] | None = Field(default=None, max_length=IDS_MAX)
     email: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
+    expected: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The team's fingerprint as last read; when it changed since, nothing is saved (409).",
+    )
 
 
 class TokenOut(Schema):
