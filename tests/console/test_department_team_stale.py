@@ -72,7 +72,8 @@ def test_the_api_patch_may_pass_the_fingerprint(desk: Any, api: Any) -> None:
     r = api(desk.admin).patch(f"/departments/{desk.books.pk}", {"name": "Mine", "expected": seen})
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "stale"
-    fresh = services.department_fingerprint(Department.objects.get(pk=desk.books.pk))
+    fresh = api(desk.admin).get(f"/departments/{desk.books.pk}").json()["fingerprint"]
+    assert fresh == services.department_fingerprint(Department.objects.get(pk=desk.books.pk))
     r = api(desk.admin).patch(f"/departments/{desk.books.pk}", {"name": "Mine", "expected": fresh})
     assert r.status_code == 200
     seen = services.team_fingerprint(desk.team)
@@ -80,6 +81,10 @@ def test_the_api_patch_may_pass_the_fingerprint(desk: Any, api: Any) -> None:
     r = api(desk.admin).patch(f"/teams/{desk.team.pk}", {"name": "Mine", "expected": seen})
     assert r.status_code == 409
     assert Team.objects.get(pk=desk.team.pk).name == "Meanwhile"
+    fresh = api(desk.admin).get(f"/teams/{desk.team.pk}").json()["fingerprint"]
+    r = api(desk.admin).patch(f"/teams/{desk.team.pk}", {"name": "Mine", "expected": fresh})
+    assert r.status_code == 200
+    assert r.json()["fingerprint"] == services.team_fingerprint(Team.objects.get(pk=desk.team.pk))
 
 
 # -- Console -------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class DepartmentOut(Schema):
     description: str
     is_active: bool
     created_at: datetime
+    fingerprint: str = Field(description="What a PATCH may pass as `expected` to refuse a stale change.")
 
 
 class DepartmentPage(Schema):
@@ -102,6 +103,7 @@ class TeamOut(Schema):
     email: str
     member_ids: list[int]
     created_at: datetime
+    fingerprint: str = Field(description="What a PATCH may pass as `expected` to refuse a stale change.")
 
 
 class TeamPage(Schema):

@@ -115,8 +115,13 @@ def department_fingerprint(department: Department) -> str:
 def team_fingerprint(team: Team) -> str:
     """A short digest of a team's name, address and members (as stored): a form carries the one
     it was drawn from (`team_update(expected=...)`)."""
-    members = sorted(Team.members.through.objects.filter(team_id=team.pk).values_list("user_id", flat=True))
-    shape = [team.name, team.email, members]
+    members = Team.members.through.objects.filter(team_id=team.pk).values_list("user_id", flat=True)
+    return team_fingerprint_of(team, member_ids=members)
+
+
+def team_fingerprint_of(team: Team, *, member_ids: Iterable[int]) -> str:
+    """`team_fingerprint` from member ids the caller has read already (no statement)."""
+    shape = [team.name, team.email, sorted(member_ids)]
     return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
 
 
