@@ -54,6 +54,7 @@ def department_out(d: Department) -> dict[str, Any]:
         "description": d.description,
         "is_active": d.is_active,
         "created_at": d.created_at,
+        "fingerprint": services.department_fingerprint(d),
     }
 
 
@@ -74,14 +75,16 @@ def agent_out(u: User) -> dict[str, Any]:
 
 
 def team_out(t: Team) -> dict[str, Any]:
+    member_ids = sorted(m.pk for m in t.members.all())
     return {
         "id": t.pk,
         "name": t.name,
         "slug": t.slug,
         "department_id": t.department_id,
         "email": t.email,
-        "member_ids": sorted(m.pk for m in t.members.all()),
+        "member_ids": member_ids,
         "created_at": t.created_at,
+        "fingerprint": services.team_fingerprint_of(t, member_ids=member_ids),
     }
 
 

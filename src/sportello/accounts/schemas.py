@@ -30,6 +30,7 @@ class DepartmentOut(Schema):
     description: str
     is_active: bool
     created_at: datetime
+    fingerprint: str = Field(description="What a PATCH may pass as `expected` to refuse a stale change.")
 
 
 class DepartmentPage(Schema):
@@ -48,6 +49,11 @@ class DepartmentPatchIn(Strict):
     email: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     description: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     is_active: bool | None = None
+    expected: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The department's fingerprint as read; when it changed since, nothing is saved (409).",
+    )
 
 
 class AgentOut(Schema):
@@ -97,6 +103,7 @@ class TeamOut(Schema):
     email: str
     member_ids: list[int]
     created_at: datetime
+    fingerprint: str = Field(description="What a PATCH may pass as `expected` to refuse a stale change.")
 
 
 class TeamPage(Schema):
@@ -115,6 +122,11 @@ class TeamPatchIn(Strict):
     name: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
     member_ids: list[int] | None = Field(default=None, max_length=IDS_MAX)
     email: str | None = Field(default=None, max_length=TEXT_INPUT_MAX)
+    expected: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The team's fingerprint as last read; when it changed since, nothing is saved (409).",
+    )
 
 
 class TokenOut(Schema):

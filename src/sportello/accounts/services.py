@@ -8,6 +8,7 @@ commands, demo data, tests), which may do anything.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import zoneinfo
@@ -103,6 +104,27 @@ def department_create(
         raise Conflict(f"a department named {name!r} exists", field="name") from None
 
 
+def department_fingerprint(department: Department) -> str:
+    """A short digest of what an admin sets on a department: a form carries the one it was drawn
+    from, so a save over a change someone made meanwhile is refused
+    (`department_update(expected=...)`)."""
+    shape = [department.name, department.email, department.description, department.is_active]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+
+def team_fingerprint(team: Team) -> str:
+    """A short digest of a team's name, address and members (as stored): a form carries the one
+    it was drawn from (`team_update(expected=...)`)."""
+    members = Team.members.through.objects.filter(team_id=team.pk).values_list("user_id", flat=True)
+    return team_fingerprint_of(team, member_ids=members)
+
+
+def team_fingerprint_of(team: Team, *, member_ids: Iterable[int]) -> str:
+    """`team_fingerprint` from member ids the caller has read already (no statement)."""
+    shape = [team.name, team.email, sorted(member_ids)]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+
 def department_update(
     *,
     department: Department,
@@ -111,8 +133,11 @@ def department_update(
     email: str | None = None,
     description: str | None = None,
     is_active: bool | None = None,
+    expected: str | None = None,
 ) -> Department:
-    """Change the given attributes; `None` leaves one as it is. The slug never changes."""
+    """Change the given attributes; `None` leaves one as it is. The slug never changes.
+    `expected`: the `department_fingerprint` the caller saw; when the department changed since,
+    nothing is saved (a Conflict "stale", field `expected`)."""
     require_admin(actor)
     changed: list[str] = []
     if name is not None:
@@ -130,10 +155,19 @@ def department_update(
     if is_active is not None:
         department.is_active = is_active
         changed.append("is_active")
-    if changed:
+    if changed or expected is not None:
         try:
             with recording("departments", department.slug, actor=actor, now=clock.now()):  # accounts.history
-                department.save(update_fields=changed)
+                # Under the row's lock: what is stored now, not what the caller loaded.
+                if expected is not None:
+                    stored = Department.objects.filter(pk=department.pk).first()
+                    if stored is None:
+                        raise NotFound(f"no department with id {department.pk}")
+                    if department_fingerprint(stored) != expected:
+                        message = f"department {stored.name!r} was changed meanwhile"
+                        raise Conflict(message, field="expected", code="stale")
+                if changed:
+                    department.save(update_fields=changed)
         except IntegrityError:
             raise Conflict(f"a department named {department.name!r} exists", field="name") from None
     return department
@@ -398,11 +432,20 @@ def team_update(
     name: str | None = None,
     email: str | None = None,
     members: Iterable[User] | None = None,
+    expected: str | None = None,
 ) -> Team:
     """Change a team; `None` leaves an attribute as it is. `members` replaces the member list.
-    A team stays in the department it was created in."""
+    A team stays in the department it was created in. `expected`: the `team_fingerprint` the
+    caller saw; when the team changed since, nothing is saved (a Conflict "stale")."""
     require_admin(actor)
     with recording("teams", team.slug, actor=actor, now=clock.now()):  # accounts.history
+        if expected is not None:
+            # Under the row's lock: what is stored now, not what the caller loaded.
+            stored = Team.objects.filter(pk=team.pk).first()
+            if stored is None:
+                raise NotFound(f"no team with id {team.pk}")
+            if team_fingerprint(stored) != expected:
+                raise Conflict(f"team {stored.name!r} was changed meanwhile", field="expected", code="stale")
         return _team_update(team, name=name, email=email, members=members)
 
 

@@ -116,6 +116,9 @@ class DepartmentEditForm(DepartmentForm):
         required=False,
         help_text=_("An inactive department takes no new tickets; its tickets stay as they are."),
     )
+    # The department's fingerprint when the form was drawn: a save over a change made meanwhile
+    # is refused (`department_update(expected=...)`).
+    seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 # --------------------------------------------------------------------------------------------

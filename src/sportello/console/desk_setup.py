@@ -92,34 +92,77 @@ def departments(request: HttpRequest) -> HttpResponse:
     return _departments_page(request, form, status=422)
 
 
-@admin_required
-@require_http_methods(["GET", "POST"])
-def department_edit(request: HttpRequest, department_id: int) -> HttpResponse:
-    department = _department(request, department_id)
-    initial = {
+def _department_initial(department: Department) -> dict[str, Any]:
+    return {
         "name": department.name,
         "email": department.email,
         "description": department.description,
         "is_active": department.is_active,
+        "seen": account_services.department_fingerprint(department),
     }
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def department_edit(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = _department(request, department_id)
+    initial = _department_initial(department)
     status = 200
+    changed: list[tuple[Any, Any]] = []
     if request.method != "POST":
         form = DepartmentEditForm(initial=initial)
     else:
         form = DepartmentEditForm(request.POST, initial=initial)
         status = 422
         if form.is_valid():
+            values = dict(form.cleaned_data)
+            seen = values.pop("seen", "") or None
             try:
                 account_services.department_update(
-                    department=department, actor=current_admin(request), **form.cleaned_data
+                    department=department, actor=current_admin(request), expected=seen, **values
                 )
+            except Conflict as exc:
+                if exc.code != "stale":
+                    status = attach(form, exc)
+                else:
+                    form, changed = _stale_department(request, department_id)
+                    status = 409
             except DomainError as exc:
                 status = attach(form, exc)
             else:
                 messages.success(request, _("Department “%(name)s” saved.") % {"name": department.name})
                 return redirect("console:departments")
-    context = {"section": "departments", "department": department, "form": form}
+    context = {"section": "departments", "department": department, "form": form, "changed": changed}
     return render_console(request, "console/desk/department_edit.html", context, status=status)
+
+
+def _stale_department(
+    request: HttpRequest, department_id: int
+) -> tuple[DepartmentEditForm, list[tuple[Any, Any]]]:
+    """Someone saved the department since the form was drawn: the form again with what was typed
+    (kept, now carrying the stored fingerprint, so saving again replaces theirs) and each
+    attribute whose stored value differs from what was typed, with the stored value."""
+    current = _department(request, department_id)
+    saved = _department_initial(current)
+    data = request.POST.copy()
+    data["seen"] = saved["seen"]
+    form = DepartmentEditForm(data, initial=saved)
+    form.is_valid()
+    form.add_error(
+        None,
+        _(
+            "Someone saved this department since you opened it. Your changes are still here; "
+            "save again to replace theirs."
+        ),
+    )
+    changed: list[tuple[Any, Any]] = [
+        (form.fields[name].label, saved[name])
+        for name in ("name", "email", "description")
+        if str(saved[name] or "").strip() != str(data.get(name, "")).strip()
+    ]
+    if current.is_active != (data.get("is_active") == "on"):
+        changed.append((form.fields["is_active"].label, current.is_active))
+    return form, changed
 
 
 # --------------------------------------------------------------------------------------------

@@ -96,6 +96,8 @@ class TeamForm(_Form):
             field.disabled = True
             field.initial = department.pk
             agents = agents.filter(departments=department)
+            # The team's fingerprint when the form was drawn (`team_update(expected=...)`).
+            self.fields["seen"] = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
         members = self.fields["members"]
         assert isinstance(members, forms.ModelMultipleChoiceField)
         members.queryset = agents
