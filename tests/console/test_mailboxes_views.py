@@ -289,3 +289,42 @@ def test_test_connection_on_a_stored_mailbox_uses_its_password_and_works_without
     assert "Connection works." in page
     assert server.password not in page
     assert 'value="books@desk.test"' in page
+
+
+def test_a_mailbox_has_a_history_without_its_password_and_a_restore_keeps_the_password(
+    desk: Any, browser: Any
+) -> None:
+    from sportello.core.history import config_compare, config_history, version_restore
+    from sportello.core.models import ConfigSnapshot
+
+    # given a mailbox moved to another folder and given a new password
+    mailbox = make(desk)
+    mailbox_update(
+        actor=desk.admin,
+        mailbox_id=mailbox.pk,
+        data={"imap_folder": "Support", "imap_password": "another-pw"},
+        now=NOW,
+    )
+    key = str(mailbox.pk)
+    # then its history has both versions, by the admin, and no password anywhere
+    history = config_history("mailboxes", key=key)
+    assert [(v.version, v.created_by_id) for v in history.versions] == [
+        (2, desk.admin.pk),
+        (1, desk.admin.pk),
+    ]
+    compared = config_compare("mailboxes", key=key, a=1, b=2)
+    assert [(c.path, c.old, c.new) for c in compared.changes] == [("imap_folder", "INBOX", "Support")]
+    stored = " ".join(
+        str(d) for d in ConfigSnapshot.objects.filter(kind="mailboxes").values_list("definition", flat=True)
+    )
+    assert PASSWORD not in stored
+    assert "another-pw" not in stored
+    # and the editor links to it
+    client = browser(desk.admin)
+    html = client.get(f"/console/mailboxes/{mailbox.pk}/").content.decode()
+    assert f'<a class="history-link" href="/console/history/mailboxes/{key}/">History</a>' in html
+    assert client.get(f"/console/history/mailboxes/{key}/").status_code == 200
+    # when version 1 is restored: the folder is back and the password is the one it has now
+    version_restore("mailboxes", key=key, version=1, actor=desk.admin, now=NOW)
+    mailbox.refresh_from_db()
+    assert (mailbox.imap_folder, mailbox.imap_password) == ("INBOX", "another-pw")

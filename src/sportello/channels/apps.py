@@ -10,7 +10,7 @@ class ChannelsConfig(AppConfig):
         from sportello.core.config import watch
         from sportello.outbox import hooks
 
-        from . import imap, threads
+        from . import history, imap, threads  # noqa: F401  (history: mailboxes' snapshot kind)
         from .addresses import RUNTIME
         from .models import Mailbox
 

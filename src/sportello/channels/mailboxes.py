@@ -26,9 +26,12 @@ from django.db.models import QuerySet
 from sportello.accounts.models import Department, User
 from sportello.accounts.services import require_admin
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.snapshots import recording, snapshot_record
 from sportello.core.text import clean_text
 
 from .models import ImapSecurity, Mailbox
+
+MAILBOXES = "mailboxes"  # the configuration kind of their history (`channels.history`)
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +271,9 @@ def mailbox_create(*, actor: User | None, data: Mapping[str, Any], now: datetime
     mailbox = Mailbox(created_at=now)
     changed = _apply(mailbox, data)
     _check_unique(mailbox)
-    _save(mailbox, None)
+    with transaction.atomic():
+        _save(mailbox, None)
+        snapshot_record(MAILBOXES, str(mailbox.pk), actor=actor, now=now)  # its history (channels.history)
     _log("created", mailbox, actor, changed)
     return mailbox
 
@@ -287,7 +292,8 @@ def mailbox_update(
     IMAP; a password left out is kept. `expected`: the `mailbox_fingerprint` the caller saw;
     when the mailbox changed since, nothing is saved (`Conflict`, field `expected`)."""
     require_admin(actor)
-    with transaction.atomic():
+    # Its history (channels.history) records what it was and what it becomes, under its lock.
+    with transaction.atomic(), recording(MAILBOXES, str(mailbox_id), actor=actor, now=now):
         mailbox = Mailbox.objects.select_for_update().filter(pk=mailbox_id).first()
         if mailbox is None:
             raise NotFound(f"no mailbox with id {mailbox_id}")

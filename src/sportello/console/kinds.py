@@ -45,6 +45,10 @@ LABELS: dict[str, tuple[Promise, Promise]] = {
     ),
     "agents": (pgettext_lazy("configuration kind", "Agent"), pgettext_lazy("configuration kind", "Agents")),
     "teams": (pgettext_lazy("configuration kind", "Team"), pgettext_lazy("configuration kind", "Teams")),
+    "mailboxes": (
+        pgettext_lazy("configuration kind", "Mailbox"),
+        pgettext_lazy("configuration kind", "Mailboxes"),
+    ),
 }
 
 
