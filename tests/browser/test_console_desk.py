@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from .axe import assert_accessible
-from .pages import no_sideways_overflow, shot
+from .pages import no_sideways_overflow, settled, shot
 
 
 def _admin() -> Any:
@@ -77,6 +77,7 @@ def test_an_admin_sets_up_departments_a_subcategory_and_their_layouts(
     page.get_by_label("Add a field").select_option(label="Order number")
     page.get_by_role("button", name="Add", exact=True).click()
     page.locator("#row-order_number").wait_for()
+    settled(page)
     page.get_by_label("Add a field").select_option(label="Subcategory")
     page.get_by_role("button", name="Add", exact=True).click()
     row = page.locator("#row-subcategory")
@@ -86,6 +87,7 @@ def test_an_admin_sets_up_departments_a_subcategory_and_their_layouts(
     customer = page.locator(".preview-pane").nth(1)
     assert agent.get_by_label("Subcategory").count() == 1
     # subcategory first: moved up by the keyboard
+    settled(page)
     row.get_by_role("button", name="Move Subcategory up").focus()
     page.keyboard.press("Enter")
     expect(page.locator(".layout-row").first).to_have_id("row-subcategory")
@@ -93,12 +95,16 @@ def test_an_admin_sets_up_departments_a_subcategory_and_their_layouts(
     assert agent.locator("label").first.inner_text() == "Subcategory"
     # the books' values only, required to solve of agents, required of customers
     row = page.locator("#row-subcategory")
+    settled(page)
     row.get_by_label("Agents").select_option("to_solve")
     expect(page.locator("#layout-preview")).to_contain_text("Required to solve.")
+    settled(page)
     row.get_by_label("Required of customers on their form").check()
     page.locator("#layout-preview .preview-required").wait_for()
     for value in ("Phones", "Televisions"):
+        settled(page)  # each change redraws the editor: the next waits for it
         row.get_by_label(value, exact=True).uncheck()
+    settled(page)
     expect(page.locator("#id_customer-preview-subcategory option")).to_have_count(3)
     # limited to some values, the layout no longer offers those added later
     expect(row.get_by_label("Every value, also those added to the field later")).not_to_be_checked()
@@ -107,6 +113,7 @@ def test_an_admin_sets_up_departments_a_subcategory_and_their_layouts(
     assert agent.get_by_label("Subcategory").locator("option").all_inner_texts() == options
     assert_accessible(page, context="the layout editor with its preview")
     shot(page, "console-layout-preview")
+    settled(page)
     page.get_by_role("button", name="Save layout").click()
     page.get_by_text("Layout of Books saved.").wait_for()
     saved = [
@@ -125,7 +132,9 @@ def test_an_admin_sets_up_departments_a_subcategory_and_their_layouts(
     row = page.locator("#row-subcategory")
     row.wait_for()
     for value in ("Novels", "Children's books"):
+        settled(page)
         row.get_by_label(value, exact=True).uncheck()
+    settled(page)
     expect(page.locator("#id_agent-preview-subcategory option")).to_have_count(3)
     agent = page.locator(".preview-pane").first
     assert agent.get_by_label("Subcategory").locator("option").all_inner_texts() == [

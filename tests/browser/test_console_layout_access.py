@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .axe import assert_accessible
-from .pages import no_sideways_overflow, shot
+from .pages import no_sideways_overflow, settled, shot
 
 
 def test_an_admin_hides_a_field_from_customers_and_their_form_no_longer_shows_it(
@@ -31,11 +31,13 @@ def test_an_admin_hides_a_field_from_customers_and_their_form_no_longer_shows_it
     # the customer's form shows the gift flag, as every field until now
     expect(page.locator("#id_customer-preview-gift")).to_have_count(1)
     gift = page.locator("#row-gift")
+    settled(page)
     gift.get_by_label("Customers", exact=True).select_option(label="Can't see")
     expect(page.locator("#id_customer-preview-gift")).to_have_count(0)
     expect(preview.locator(".preview-hidden")).to_have_text("Not shown to customers: Gift wrapped")
     expect(page.locator("#id_agent-preview-gift")).to_have_count(1)  # agents still see it
     order = page.locator("#row-order_number")
+    settled(page)  # each change redraws the editor: the next one waits for it to settle
     order.get_by_label("Customers", exact=True).select_option(label="Can see")
     expect(page.locator("#id_customer-preview-order_number")).to_have_count(0)
     expect(preview.locator(".preview-read")).to_contain_text("Order number")
@@ -45,7 +47,9 @@ def test_an_admin_hides_a_field_from_customers_and_their_form_no_longer_shows_it
     assert_accessible(page, context="the layout editor with fields hidden from customers")
     shot(page, "console-layout-customer-access")
     # required of customers who can't see it: refused next to the row, with the choices kept
+    settled(page)
     page.locator("#row-gift").get_by_label("Required of customers on their form").check()
+    settled(page)
     page.get_by_role("button", name="Save layout").click()
     page.locator("#access-gift-error").wait_for()
     expect(page.locator("#access-gift-error")).to_have_text(
@@ -53,8 +57,10 @@ def test_an_admin_hides_a_field_from_customers_and_their_form_no_longer_shows_it
     )
     expect(page.locator("#access-gift")).to_have_value("hidden")
     assert_accessible(page, context="the layout editor with a refused row")
+    settled(page)
     page.locator("#row-gift").get_by_label("Required of customers on their form").uncheck()
     expect(page.locator("#access-gift-error")).to_have_count(0)
+    settled(page)
     page.get_by_role("button", name="Save layout").click()
     page.get_by_text("Layout of Books saved.").wait_for()
     assert [(r.field.key, r.customer_access) for r in layout_get(department=desk.books)] == [

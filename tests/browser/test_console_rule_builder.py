@@ -10,7 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from .axe import assert_accessible
-from .pages import no_sideways_overflow, shot
+from .pages import no_sideways_overflow, settled, shot
 
 
 def test_an_admin_builds_a_rule_without_writing_yaml(
@@ -165,11 +165,6 @@ def test_an_admin_builds_a_rule_without_writing_yaml(
             {"field": "ticket.subject", "op": "contains", "value": "phone heats up"},
         ]
     }
-
-
-def settled(page: Any) -> None:
-    """Wait for the builder's last answer to be swapped in and settled (its inputs live again)."""
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
 
 
 def lambda_free(fragment: str) -> Any:

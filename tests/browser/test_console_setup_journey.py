@@ -42,7 +42,7 @@ from playwright.sync_api import expect
 
 from .axe import assert_accessible
 from .conftest import PASSWORD
-from .pages import no_sideways_overflow, shot
+from .pages import no_sideways_overflow, settled, shot
 
 ADMIN = "ada@desk.test"
 AGENTS = {  # name: (e-mail, departments)
@@ -112,11 +112,6 @@ def sign_in_as(page: Any, url: Any, email: str, password: str) -> None:
     page.wait_for_url(lambda u: "/login/" not in u)
 
 
-def settled(page: Any) -> None:
-    """Wait for the rule builder's last answer to be swapped in and settled (its inputs live again)."""
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
-
-
 def fragment(text: str) -> re.Pattern[str]:
     """A pattern matching a value that contains `text` (Playwright takes a regex)."""
     return re.compile(re.escape(text))
@@ -164,14 +159,18 @@ def departments_fields_and_layouts(page: Any, url: Any) -> None:
         page.goto(url("/console/departments/"))
         page.get_by_role("link", name=f"Layout {department}").click()
         page.get_by_role("heading", name=f"Layout of {department}").wait_for()
+        # each change redraws the editor: the next one waits for it to settle
         for field in fields:
+            settled(page)
             page.get_by_label("Add a field").select_option(label=field)
             page.get_by_role("button", name="Add", exact=True).click()
             page.locator(f"#row-{field.lower().replace(' ', '_')}").wait_for()
         row = page.locator("#row-subcategory")
         for value in dropped:
+            settled(page)
             row.get_by_label(value, exact=True).uncheck()
         expect(page.locator("#id_agent-preview-subcategory option")).to_have_count(3)
+        settled(page)
         assert_accessible(page, context=f"the layout of {department}")
         page.get_by_role("button", name="Save layout").click()
         page.get_by_text(f"Layout of {department} saved.").wait_for()
