@@ -211,7 +211,10 @@ def status_move(*, actor: User | None, status_id: int, direction: str, now: date
     require_admin(actor)
     if direction not in ("up", "down"):
         raise ValidationFailed("must be up or down", field="direction")
-    rows = list(Status.objects.select_for_update().order_by("position", "id"))
+    # Sorted again once locked: on PostgreSQL a locking SELECT that waited for a concurrent
+    # move returns the rows' new positions in the order it sorted the old ones in.
+    locked = Status.objects.select_for_update().order_by("position", "id")
+    rows = sorted(locked, key=lambda s: (s.position, s.pk))
     index = next((i for i, s in enumerate(rows) if s.pk == status_id), None)
     if index is None:
         raise NotFound("status not found")
