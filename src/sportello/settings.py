@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "sportello.web",
     "sportello.queues",
     "sportello.console",
+    "sportello.kb",
+    "sportello.surveys",
+    "sportello.portal",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,11 @@ urlpatterns = [
     path("inbox/", include("sportello.inbox.urls")),
     path("queues/", include("sportello.queues.urls")),
     path("console/", include("sportello.console.urls")),
+    path("kb/", include("sportello.kb.urls")),
+    path("suggest/", include("sportello.kb.suggest_urls")),
+    path("portal/kb/", include("sportello.kb.public_urls")),
+    path("portal/survey/", include("sportello.surveys.portal_urls")),
+    path("portal/", include("sportello.portal.urls")),
     path("", include("sportello.web.urls")),
 ]
 

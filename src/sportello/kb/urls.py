@@ -1,0 +1,4 @@
+"""The agents' knowledge-base pages (the Desk): `/kb/`."""
+
+app_name = "kb"
+urlpatterns: list = []

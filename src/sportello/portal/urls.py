@@ -1,0 +1,4 @@
+"""The customers' pages: `/portal/`."""
+
+app_name = "portal"
+urlpatterns: list = []

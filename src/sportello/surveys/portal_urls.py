@@ -1,0 +1,4 @@
+"""The satisfaction survey's pages for customers: `/portal/survey/`."""
+
+app_name = "surveys"
+urlpatterns: list = []
