@@ -67,6 +67,8 @@ class Article(models.Model):
     suggestions filter on it); `source_language` is the language the others are translated
     from (a change to it marks the others outdated)."""
 
+    # A stable name for imports, the demo knowledge base and its evaluation set; optional.
+    key = models.SlugField(max_length=80, unique=True, null=True, blank=True)
     section = models.ForeignKey(KbSection, on_delete=models.PROTECT, related_name="articles")
     source_language = models.CharField(max_length=10, default="en")
     departments = models.ManyToManyField(Department, blank=True, related_name="kb_articles")
