@@ -8,8 +8,9 @@ and one translation per language (title, summary, keywords, state and an HTML bo
 `load_knowledge_base` writes it through the knowledge base's services, so every text is
 sanitised, versioned and indexed like an agent's. It is idempotent: categories, sections and
 articles are looked up by slug and key and created only when missing; a translation whose text
-and state are unchanged is not saved again, nor are relations that are already in place. A
-second run writes nothing; a run after a YAML file changed saves only what changed.
+and state are unchanged is not saved again (so a translation outdated by a new source text stays
+marked until its own text changes), nor are relations that are already in place. A second run
+writes nothing; a run after a YAML file changed saves only what changed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.db import transaction
 
 from sportello.accounts.models import Department, User
 from sportello.kb import services
-from sportello.kb.models import Article, ArticleState, KbCategory, KbSection
+from sportello.kb.models import Article, ArticleState, ArticleTranslation, KbCategory, KbSection
 
 LANGUAGES = ("en", "es", "it")
 
@@ -141,7 +142,8 @@ def _article(raw: Any, position: int, where: str) -> ArticleData:
     )
 
 
-def _category(raw: Any, where: str) -> CategoryData:
+def parse_category(raw: Any, where: str) -> CategoryData:
+    """One YAML file's document as a category; `where` names the file in errors."""
     head = _require(raw, "category", where, dict)
     sections = _require(raw, "sections", where, list)
     articles = _require(raw, "articles", where, list)
@@ -172,7 +174,7 @@ def knowledge_base() -> tuple[CategoryData, ...]:
     categories = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            categories.append(_category(yaml.safe_load(entry.read_text(encoding="utf-8")), entry.name))
+            categories.append(parse_category(yaml.safe_load(entry.read_text(encoding="utf-8")), entry.name))
     return tuple(sorted(categories, key=lambda c: (c.position, c.slug)))
 
 
@@ -249,6 +251,22 @@ def load_knowledge_base(
     return loaded
 
 
+def _unchanged(saved: ArticleTranslation | None, translation: Translation) -> bool:
+    return saved is not None and (
+        saved.title,
+        saved.summary,
+        saved.keywords,
+        saved.state,
+        saved.body_html,
+    ) == (
+        translation.title,
+        translation.summary,
+        translation.keywords,
+        translation.state,
+        services.sanitize_body(translation.body),
+    )
+
+
 def _article_load(
     data: ArticleData,
     *,
@@ -273,7 +291,10 @@ def _article_load(
             actor=actor,
             now=now,
         )
+    saved = {t.language: t for t in article.translations.all()}
     for translation in data.translations:  # the source language first: saving it marks the others outdated
+        if _unchanged(saved.get(translation.language), translation):
+            continue  # saving it again would clear its outdated mark, which only a new text may do
         services.translation_save(
             article=article,
             language=translation.language,
