@@ -57,6 +57,15 @@ def test_ok_thanks_is_too_short_to_tell() -> None:
     assert message_language(subject="Re: #4412", body="Ok, thanks!", candidates=DESK, default="it") == "it"
 
 
+def test_text_of_no_language_gets_the_default() -> None:
+    # given random letters, a list of part numbers, a stack trace: few common words of any language
+    gibberish = " ".join(["qwzx", "trnbv", "plokij", "mnbvcxz", "asdfgh", "zxcvbnm", "yuiop"] * 40)
+    parts = "SKU-4412-A x2\nSKU-9931-B x1\nSKU-1200-C x4\nEAN 8001234567890 DVD-RW 16x"
+    trace = "Traceback: File app.py line 12 in main\nKeyError: 'sku'\nTypeError: NoneType object"
+    for text in (gibberish, parts, trace, "a" * 100_000, "è" * 50_000):
+        assert detect_language(text, candidates=DESK, default="es") == "es"
+
+
 def test_only_the_candidates_compete() -> None:
     italian = "Buongiorno, il pacco non è ancora arrivato. Grazie"
     assert detect_language(italian, candidates=DESK, default=None) == "it"

@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from .quotes import split_quoted
 
@@ -98,10 +99,12 @@ _ENDINGS: dict[str, tuple[tuple[str, float], ...]] = {
 
 MIN_SCORE = 2.0  # below this the message is too short to tell
 MARGIN = 1.5  # the winner scores at least this many times the runner-up
+MIN_COMMON = 0.1  # of the words, at least this share are common words of a candidate
 MAX_CHARS = 20_000  # of a message read to tell its language
 _LETTER_CAP = 6.0  # accents alone never outweigh the words
 _TRIGRAM_WEIGHT = 0.15  # per trigram of an unknown word, scaled by how much it is one language's
 _TRIGRAM_WORD_CAP = 0.75  # one unknown word never counts for more than most of a known one
+_LONGEST_WORD = 30  # longer runs of letters are not words of a message
 _APOSTROPHE = "\u2019"  # the typographic apostrophe mail clients type
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]{1,20}://|www\.)\S*", re.IGNORECASE)
@@ -163,51 +166,83 @@ def own_words(text: str) -> str:
     return _ADDRESS.sub(" ", _URL.sub(" ", "\n".join(kept)))
 
 
-def scores(text: str, candidates: Iterable[str]) -> dict[str, float]:
-    """Each candidate's score for `text`, as it is (only candidates with a profile)."""
-    wanted = [lang for lang in dict.fromkeys(candidates) if lang in _WORDS]
+@lru_cache(maxsize=64)
+def _trigram_votes(wanted: tuple[str, ...]) -> dict[str, tuple[float, ...]]:
+    """Each trigram's vote for each of `wanted`: its share of their profiles above an even
+    share (one table per set of candidates, built once)."""
+    even = 1.0 / len(wanted)
+    table: dict[str, tuple[float, ...]] = {}
+    for trigram in {t for lang in wanted for t in _TRIGRAMS[lang]}:
+        weights = [_TRIGRAMS[lang].get(trigram, 0.0) for lang in wanted]
+        total = sum(weights)
+        table[trigram] = tuple(max(0.0, w / total - even) for w in weights)
+    return table
+
+
+def _unknown_word_votes(word: str, wanted: tuple[str, ...]) -> list[float]:
+    """What a word none of the vocabularies knows adds to each language: its trigrams' votes
+    (capped) and its ending."""
+    table = _trigram_votes(wanted)
+    votes = [0.0] * len(wanted)
+    for trigram in _trigrams(word):
+        found = table.get(trigram)
+        if found is not None:
+            for i, vote in enumerate(found):
+                votes[i] += vote
+    out = []
+    for lang, vote in zip(wanted, votes, strict=True):
+        ending = 0.0
+        if len(word) > 4:
+            ending = next((w for end, w in _ENDINGS[lang] if word.endswith(end)), 0.0)
+        out.append(min(vote * _TRIGRAM_WEIGHT, _TRIGRAM_WORD_CAP) + ending)
+    return out
+
+
+def _evidence(text: str, candidates: Iterable[str]) -> tuple[dict[str, float], float]:
+    """Each candidate's score for `text`, and the share of its words that are common words of
+    one of the candidates (a message of no language — code, a list of part numbers, random
+    letters — has few)."""
+    wanted = tuple(lang for lang in dict.fromkeys(candidates) if lang in _WORDS)
     out = dict.fromkeys(wanted, 0.0)
     if not wanted:
-        return out
-    even = 1.0 / len(wanted)
+        return out, 0.0
+    words = common = 0
     for raw in _WORD.findall(text[:MAX_CHARS]):
+        words += 1
         word = _fold(raw)
         known = [lang for lang in wanted if word in _WORDS[lang]]
         if not known and "'" in word:  # an elided article, "dell'anno": "dell'" and "anno"
             elided, word = word.split("'", 1)
-            known = [lang for lang in wanted if f"{elided}'" in _WORDS[lang]]
-            for lang in known:
-                out[lang] += 1.0
+            for lang in wanted:
+                if f"{elided}'" in _WORDS[lang]:
+                    out[lang] += 1.0
             known = [lang for lang in wanted if word in _WORDS[lang]]
         for lang in known:
             out[lang] += 1.0
-        if known or len(word) < 3:
-            continue
-        votes = dict.fromkeys(wanted, 0.0)
-        for trigram in _trigrams(word):
-            weights = [_TRIGRAMS[lang].get(trigram, 0.0) for lang in wanted]
-            total = sum(weights)
-            if total:
-                for lang, weight in zip(wanted, weights, strict=True):
-                    votes[lang] += max(0.0, weight / total - even)
-        for lang in wanted:
-            vote = min(votes[lang] * _TRIGRAM_WEIGHT, _TRIGRAM_WORD_CAP)
-            if len(word) > 4:
-                vote += next((w for ending, w in _ENDINGS[lang] if word.endswith(ending)), 0.0)
-            out[lang] += vote
+        if known:
+            common += 1
+        elif 3 <= len(word) <= _LONGEST_WORD:
+            for lang, vote in zip(wanted, _unknown_word_votes(word, wanted), strict=True):
+                out[lang] += vote
     lowered = text[:MAX_CHARS].lower()
     for lang in wanted:
         letters = sum(lowered.count(ch) * weight for ch, weight in _LETTERS[lang].items())
         out[lang] += min(letters, _LETTER_CAP)
-    return out
+    return out, (common / words if words else 0.0)
+
+
+def scores(text: str, candidates: Iterable[str]) -> dict[str, float]:
+    """Each candidate's score for `text`, as it is (only candidates with a profile)."""
+    return _evidence(text, candidates)[0]
 
 
 def detect_language(text: str, *, candidates: Sequence[str], default: str | None) -> str | None:
-    """The language of `text` among `candidates`, or `default` when it is too short to tell or
-    as much one language as another. Quoted history, signature, URLs and addresses do not
-    count (`own_words`)."""
-    ranked = sorted(scores(own_words(text), candidates).items(), key=lambda item: item[1], reverse=True)
-    if not ranked:
+    """The language of `text` among `candidates`, or `default` when it is too short to tell,
+    as much one language as another, or hardly made of words of any of them. Quoted history,
+    signature, URLs and addresses do not count (`own_words`)."""
+    found, common = _evidence(own_words(text), candidates)
+    ranked = sorted(found.items(), key=lambda item: item[1], reverse=True)
+    if not ranked or common < MIN_COMMON:
         return default
     best, best_score = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
