@@ -10,11 +10,12 @@ block — a signature after "-- " or a mail client's "Sent from my phone" line, 
 addresses are left out). Each word is compared, accents folded so that text typed without them
 still counts, with the common words of each language (articles, prepositions, pronouns,
 auxiliaries, greetings, the words of a customer's request); a word none of them knows votes
-through its character trigrams (" th", "ing", "zz", "ll", "cion" …, profiles built from the
+through its character trigrams (" th", "ing", "zz", "ll", "ion" …, profiles built from the
 same vocabularies) and its ending. Letters only one of the languages uses (Spanish `ñ ¿ ¡` and
 acute vowels, Italian grave vowels) add a capped bonus. The language with the clearly highest
-score wins; a message too short to tell (`MIN_SCORE`), or as much one language as another
-(`MARGIN`), gets `default` — the caller passes the desk's default language, or None.
+score wins; a message too short to tell (`MIN_SCORE`), as much one language as another
+(`MARGIN`), or hardly made of any candidate's common words (`MIN_COMMON`: code, part
+numbers, random letters) gets `default` — the caller passes the desk's default language, or None.
 
 Only the candidates compete (the desk's `LANGUAGES`); a candidate without a profile here never
 wins. Linear in the input, which is read up to `MAX_CHARS`: never slow, never an exception.
@@ -83,7 +84,6 @@ _WORDS: dict[str, frozenset[str]] = {
     ),
 }
 
-# Letters or endings one language uses and the others do not, with their weight per occurrence.
 # Letters one language uses and the others do not, with their weight per occurrence.
 _LETTERS: dict[str, dict[str, float]] = {
     "es": {"ñ": 2.0, "¿": 2.0, "¡": 2.0, "á": 1.0, "í": 1.0, "ó": 1.0, "ú": 1.0},
