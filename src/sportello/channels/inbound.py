@@ -32,7 +32,7 @@ all call it). In order:
    `Ticket.follow_up_of`, tagged `follow_up`).
 6. **The change** goes through the ticket pipeline (rules, SLA, blueprints, audit, outbox) as
    the contact, via e-mail: new senders become contacts (organization by domain, language from
-   Content-Language or else detected in their first message, `mail.language`); the body is
+   Content-Language or else detected in their first message, `contacts.language`); the body is
    the text part (or text derived from HTML), sanitised HTML beside it, a reply's quoted history
    split off (`Message.quoted_text`); attachments are stored and handed to the pipeline with
    the message (`NewMessage.files`), which attaches them and records them.
@@ -55,6 +55,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
+from sportello.contacts.language import new_contact_language
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
 from sportello.core import config
@@ -63,7 +64,6 @@ from sportello.core.errors import DomainError
 from sportello.core.text import fit_line, sanitize_html
 from sportello.engine.text import html_to_text
 from sportello.mail import classify, ids
-from sportello.mail.language import message_language
 from sportello.mail.parse import parse_mail
 from sportello.mail.quotes import split_quoted
 from sportello.mail.types import Limits, MailTooLarge, ParsedMail
@@ -119,17 +119,6 @@ def _limits() -> Limits:
         max_parts=int(settings.SPORTELLO["MAIL_MAX_PARTS"]),
         max_attachments=int(settings.SPORTELLO["MAIL_MAX_ATTACHMENTS"]),
     )
-
-
-def desk_languages() -> tuple[str, ...]:
-    """The languages the desk speaks (settings.LANGUAGES)."""
-    return tuple(code for code, _ in settings.LANGUAGES)
-
-
-def default_language(languages: tuple[str, ...]) -> str:
-    """The desk's default language: LANGUAGE_CODE when the desk speaks it."""
-    primary = str(settings.LANGUAGE_CODE).split("-")[0].lower()
-    return primary if primary in languages else (languages[0] if languages else "en")
 
 
 def mail_domain() -> str:
@@ -367,7 +356,7 @@ class _Ingest:
             return
         try:
             contact = contact_get_or_create(
-                email=sender, name=parsed.from_[0].name[:200], language=self._language()
+                email=sender, name=parsed.from_[0].name[:200], language=self._language
             )
         except DomainError as exc:
             _quarantine(row, f"unusable sender address: {exc}")
@@ -396,21 +385,18 @@ class _Ingest:
             _quarantine(row, f"refused by the desk: {exc}")
 
     def _language(self) -> str:
-        """A new sender's language: the message's Content-Language when we speak it, else the
-        language its subject and own words are written in (`mail.language`), else the desk's
-        default."""
-        languages = desk_languages()
-        tag = (self.parsed.header("content-language") or "").split(",")[0]
-        primary = tag.replace("_", "-").split("-")[0].strip().lower()
-        if primary in languages:
-            return primary
+        """A new sender's language (`contacts.language`): the message's Content-Language when
+        it names a language we speak, else the language its subject and text part (or the text
+        of its HTML), quotes and signature left out, are written in, else the desk's default.
+        Called only when the sender is new."""
         text, html = self.parsed.text, self.parsed.html
         if not text.strip() and html.strip():
             text = html_to_text(sanitize_html(html[: LANGUAGE_SAMPLE * 20]))
-        found = message_language(
-            subject=self.parsed.subject, body=text[:LANGUAGE_SAMPLE], languages=languages
+        return new_contact_language(
+            header=self.parsed.header("content-language"),
+            subject=self.parsed.subject,
+            body=text[:LANGUAGE_SAMPLE],
         )
-        return found or default_language(languages)
 
     # -- where it came in ---------------------------------------------------------------------
 

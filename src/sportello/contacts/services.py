@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -434,9 +435,11 @@ def contact_by_email(email: str) -> Contact | None:
     return next(iter(Contact.objects.raw(sql, [address, address])), None)
 
 
-def contact_get_or_create(*, email: str, name: str = "", language: str = "en") -> Contact:
+def contact_get_or_create(*, email: str, name: str = "", language: str | Callable[[], str] = "en") -> Contact:
     """The contact with this address, or a new one (`name`, `language` only for a new one; its
-    organization the one owning the address's domain). A known address costs one statement. A
+    organization the one owning the address's domain). `language` may be a function, called only
+    for a new contact (telling a message's language is not free). A known address costs one
+    statement. A
     new contact is inserted with `ON CONFLICT DO NOTHING` — no savepoint: the unique address
     decides — and when another transaction created the same address meanwhile, theirs is read."""
     email = normalise_email(email, field="requester_email")
@@ -447,12 +450,12 @@ def contact_get_or_create(*, email: str, name: str = "", language: str = "en") -
         contact = Contact(
             email=email,
             name=clean_text(name, field="name", max_length=200, single_line=True),
-            language=_language(language),
+            language=_language(language() if callable(language) else language),
             time_zone="UTC",
             organization=organization_for_email(email),
         )
     except ValidationFailed as exc:
-        exc.field = f"requester_{exc.field}" if exc.field in ("email", "name") else exc.field
+        exc.field = f"requester_{exc.field}" if exc.field in ("email", "name", "language") else exc.field
         raise
     if _insert_new(contact):
         return contact

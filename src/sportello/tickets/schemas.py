@@ -59,6 +59,9 @@ class TicketCreateIn(Strict):
     requester_id: Id | None = None
     requester_email: Text | None = Field(default=None, max_length=254)
     requester_name: Text | None = Field(default=None, max_length=200)
+    # A new requester's language tag ("it", "pt-BR"); without it, the language of the subject
+    # and description (`contacts.language`). Never changes an existing contact's.
+    requester_language: Text | None = Field(default=None, max_length=10)
     status: Text | None = None
     priority: PriorityName | None = None
     channel: ChannelName | None = None

@@ -9,11 +9,13 @@ from django.db import transaction
 
 from sportello.accounts import services as accounts
 from sportello.accounts.models import User
+from sportello.contacts.language import SAMPLE_CHARS, new_contact_language
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_get_or_create
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.core.errors import Conflict, ValidationFailed
-from sportello.core.text import fit_line
+from sportello.core.text import fit_line, sanitize_html
+from sportello.engine.text import html_to_text
 
 from . import pipeline
 from .models import SUBJECT_MAX_LENGTH, UNRESOLVED_CATEGORIES, StatusCategory, Ticket
@@ -65,11 +67,22 @@ def ticket_open(
         raise ValidationFailed("give requester_id or requester_email", field="requester_id")
     with transaction.atomic():
         requester = contact_get_or_create(
-            email=data["requester_email"], name=data.get("requester_name") or ""
+            email=data["requester_email"],
+            name=data.get("requester_name") or "",
+            language=data.get("requester_language") or (lambda: _new_requester_language(data)),
         )
         return _ticket_open(
             principal=principal, via=via, data=data, requester_id=requester.pk, depth=depth, now=now
         )
+
+
+def _new_requester_language(data: dict[str, Any]) -> str:
+    """A new requester's language when the request names none: the language of the ticket's
+    subject and description (its text, or the text of its HTML), else the desk's default."""
+    body = str(data.get("description") or "")
+    if not body.strip() and data.get("description_html"):
+        body = html_to_text(sanitize_html(str(data["description_html"])[: SAMPLE_CHARS * 20]))
+    return new_contact_language(subject=str(data.get("subject") or ""), body=body)
 
 
 def _ticket_open(

@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from sportello.accounts.models import Department, Role, User
 from sportello.contacts import selectors as contact_selectors
+from sportello.contacts.language import new_contact_language
 from sportello.contacts.models import Contact
 from sportello.contacts.services import contact_create
 from sportello.core import clock
@@ -210,7 +211,12 @@ def _requester(form: NewTicketForm) -> int:
         return int(existing)
     try:
         return contact_create(
-            email=cd["new_email"], name=cd["new_name"], phone=cd["new_phone"], actor=form.user
+            email=cd["new_email"],
+            name=cd["new_name"],
+            phone=cd["new_phone"],
+            # the customer's words as the agent took them down tell their language
+            language=new_contact_language(subject=cd["subject"], body=cd["description"]),
+            actor=form.user,
         ).pk
     except Conflict:  # created meanwhile
         found = same.values_list("pk", flat=True).first()
