@@ -43,6 +43,7 @@ from sportello.tickets.services import actor_for
 
 from . import data
 from .automation import demo_automation_create
+from .kb import load_knowledge_base
 from .service_levels import demo_service_levels_create
 
 DEFAULT_SEED = 2026
@@ -129,6 +130,14 @@ def demo_load(
         automation=automation,
         service_levels=service_levels,
     )
+
+
+def demo_kb_load(*, now: datetime, on_article: Callable[[], None] | None = None) -> int:
+    """The demo knowledge base (`demo.kb`), written by the demo's first admin; `on_article` is
+    called once per article. Idempotent; returns how many articles it holds."""
+    email = next(email for _, email, role, _, _ in data.AGENTS if role == "admin")
+    admin = User.objects.get(email=email)
+    return len(load_knowledge_base(actor=admin, now=now, progress=on_article))
 
 
 # --------------------------------------------------------------------------------------------
