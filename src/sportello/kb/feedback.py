@@ -61,13 +61,13 @@ def article_vote(
     else:
         vote = _change(vote, helpful=helpful, comment=comment, contact=contact, now=now)
     counts = ArticleVote.objects.filter(translation=translation).aggregate(
-        helpful=Count("id", filter=Q(helpful=True)), unhelpful=Count("id", filter=Q(helpful=False))
+        n_helpful=Count("id", filter=Q(helpful=True)), n_unhelpful=Count("id", filter=Q(helpful=False))
     )
     ArticleTranslation.objects.filter(pk=translation.pk).update(
-        helpful_count=counts["helpful"], unhelpful_count=counts["unhelpful"]
+        helpful_count=counts["n_helpful"], unhelpful_count=counts["n_unhelpful"]
     )
-    translation.helpful_count = counts["helpful"]
-    translation.unhelpful_count = counts["unhelpful"]
+    translation.helpful_count = counts["n_helpful"]
+    translation.unhelpful_count = counts["n_unhelpful"]
     return vote
 
 

@@ -356,7 +356,7 @@ def translation_feedback(translation: ArticleTranslation) -> Feedback:
     comment (newest first; `contact` loaded). For agents only: the caller checks that. Two
     statements."""
     counts = ArticleVote.objects.filter(translation=translation).aggregate(
-        helpful=Count("id", filter=Q(helpful=True)), unhelpful=Count("id", filter=Q(helpful=False))
+        n_helpful=Count("id", filter=Q(helpful=True)), n_unhelpful=Count("id", filter=Q(helpful=False))
     )
     comments = list(
         ArticleVote.objects.filter(translation=translation)
@@ -364,7 +364,7 @@ def translation_feedback(translation: ArticleTranslation) -> Feedback:
         .select_related("contact")
         .order_by("-updated_at", "-id")
     )
-    return Feedback(helpful=counts["helpful"], unhelpful=counts["unhelpful"], comments=comments)
+    return Feedback(helpful=counts["n_helpful"], unhelpful=counts["n_unhelpful"], comments=comments)
 
 
 def vote_of(*, translation: ArticleTranslation, voter: str | None) -> ArticleVote | None:

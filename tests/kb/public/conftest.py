@@ -47,7 +47,13 @@ class Kb:
 
 
 def make_article(
-    section: Any, *, now: datetime, position: int = 0, source: str = "en", archived: bool = False, **by_lang: Any
+    section: Any,
+    *,
+    now: datetime,
+    position: int = 0,
+    source: str = "en",
+    archived: bool = False,
+    **by_lang: Any,
 ) -> Any:
     """An article with one translation per `by_lang` entry: `en=("Title", "public")` or a dict
     of the translation's fields."""
@@ -82,7 +88,9 @@ def make_article(
     return article
 
 
-def make_attachment(article: Any, *, key: str, filename: str, content_type: str, data: bytes, now: datetime) -> Any:
+def make_attachment(
+    article: Any, *, key: str, filename: str, content_type: str, data: bytes, now: datetime
+) -> Any:
     import hashlib
 
     from django.core.files.base import ContentFile
@@ -145,7 +153,9 @@ def kb(db: Any, now: datetime, attachment_store: Any) -> Kb:
     internal = make_article(shipping, now=now, position=5, en=("Courier escalation codes", "internal"))
     draft = make_article(shipping, now=now, position=6, en=("New carrier coming", "draft"))
     archived = make_article(shipping, now=now, position=7, archived=True, en=("Old carrier", "public"))
-    italian = make_article(shipping, now=now, position=8, source="it", it=("Spedizioni in Sardegna", "public"))
+    italian = make_article(
+        shipping, now=now, position=8, source="it", it=("Spedizioni in Sardegna", "public")
+    )
     hidden = make_article(old_section, now=now, en=("Hidden away", "public"))
     track.related.add(internal)
     image = make_attachment(
