@@ -123,7 +123,7 @@ def test_a_plain_form_vote_returns_to_the_article(client: Client, kb: Any) -> No
     vote = ArticleVote.objects.get()
     assert (vote.helpful, vote.translation.language, vote.contact) == (False, "en", None)
     assert len(vote.voter) == 64
-    assert client.session.session_key not in vote.voter
+    assert str(client.session.session_key) not in vote.voter
     page = client.get(TRACK.format(pk=kb.track.pk)).content.decode()
     assert 'value="no" aria-pressed="true"' in page
     assert "How can we improve this article? (optional)" in page

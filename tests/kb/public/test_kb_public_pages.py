@@ -209,7 +209,7 @@ def test_an_image_is_served_inline_with_its_type(client: Client, kb: Any) -> Non
     assert r["Content-Type"] == "image/png"
     assert r["Content-Disposition"].startswith("inline;")
     assert r["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(r.streaming_content).startswith(b"\x89PNG")
+    assert b"".join(r.streaming_content).startswith(b"\x89PNG")  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("path", ["aa/bb/returnform/return form.pdf", "aa/bb/returnsvg/map.svg"])
