@@ -136,6 +136,7 @@ def _article_context(request: HttpRequest, page: sel.ArticlePage, **extra: Any) 
     return {
         "page": page,
         "t": t,
+        "updated_just_now": (clock.now() - t.updated_at).total_seconds() < 60,
         "vote": vote,
         "alternates": alternates,
         "comment_max": feedback.COMMENT_MAX_CHARS,

@@ -240,3 +240,8 @@ def test_probing_files_of_hidden_articles_is_not_found(
 
 def test_files_are_never_under_a_static_url(settings: Any) -> None:
     assert settings.STORAGES["attachments"]["OPTIONS"]["base_url"] is None
+
+
+def test_an_article_updated_a_moment_ago_says_just_now(client: Client, kb: Any) -> None:
+    page = html(client.get(f"/portal/kb/en/a/{kb.returns.pk}-return-an-item/"))
+    assert 'title="Nov. 2, 2026, 9:30 a.m.">Updated just now</time>' in page
