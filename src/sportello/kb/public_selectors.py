@@ -13,12 +13,15 @@ served when its article has a translation the reader may see.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 
 from sportello.accounts.models import Role
 from sportello.core.errors import NotFound
@@ -242,6 +245,24 @@ class ArticlePage:
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
+# How a stored body names one of its article's images: the agents' address of the attachment.
+_BODY_IMAGE_SRC = re.compile(r'\ssrc="/kb/files/(\d+)/[^"]*"')
+
+
+def _public_image_sources(body: str, attachments: Mapping[int, ArticleAttachment]) -> str:
+    """The body with each image of its article pointed at the public file address; an image
+    naming anything else loses its source."""
+
+    def public(match: re.Match[str]) -> str:
+        a = attachments.get(int(match.group(1)))
+        if a is None or a.content_type not in INLINE_IMAGE_TYPES:
+            return ""
+        url = reverse("kb_public:file", kwargs={"storage_key": a.storage_key, "filename": a.filename})
+        return f' src="{html.escape(url, quote=True)}"'
+
+    return _BODY_IMAGE_SRC.sub(public, body)
+
+
 def _pick(translations: list[ArticleTranslation], language: str, source: str) -> ArticleTranslation:
     by_language = {t.language: t for t in translations}
     for code in (language, source, settings.LANGUAGE_CODE):
@@ -253,7 +274,8 @@ def _pick(translations: list[ArticleTranslation], language: str, source: str) ->
 def article_page(*, article_id: int, language: str, states: Collection[str]) -> ArticlePage:
     """The article as the reader sees it in `language`: that translation when readable, else
     the source language's, else the desk's default, else any readable one (`fallback` says
-    so). Three statements: the translations (with the article, its section and category), the
+    so). The body is sanitised again, and its images point at their public addresses. Three
+    statements: the translations (with the article, its section and category), the
     attachments, the related articles' readable translations."""
     translations = list(
         _visible(states)
@@ -279,6 +301,7 @@ def article_page(*, article_id: int, language: str, states: Collection[str]) -> 
     for t in related_rows:
         by_article.setdefault(t.article_id, []).append(t)
     related = [_link(_pick(ts, language, ts[0].article.source_language)) for ts in by_article.values()]
+    files = list(ArticleAttachment.objects.filter(article_id=article.pk).order_by("created_at", "id"))
     attachments = [
         AttachmentEntry(
             storage_key=a.storage_key,
@@ -287,13 +310,13 @@ def article_page(*, article_id: int, language: str, states: Collection[str]) -> 
             size=a.size,
             is_image=a.content_type in INLINE_IMAGE_TYPES,
         )
-        for a in ArticleAttachment.objects.filter(article_id=article.pk).order_by("created_at", "id")
+        for a in files
     ]
     return ArticlePage(
         translation=shown,
         requested_language=language,
         fallback=shown.language != language,
-        body_html=sanitize_html(shown.body_html),
+        body_html=_public_image_sources(sanitize_html(shown.body_html), {a.pk: a for a in files}),
         category=CategoryEntry(
             slug=category.slug,
             title=localized(category.title, language, category.slug),

@@ -245,3 +245,19 @@ def test_files_are_never_under_a_static_url(settings: Any) -> None:
 def test_an_article_updated_a_moment_ago_says_just_now(client: Client, kb: Any) -> None:
     page = html(client.get(f"/portal/kb/en/a/{kb.returns.pk}-return-an-item/"))
     assert 'title="Nov. 2, 2026, 9:30 a.m.">Updated just now</time>' in page
+
+
+def test_images_in_the_body_point_at_their_public_address(client: Client, kb: Any) -> None:
+    t = kb.tr(kb.returns)
+    t.body_html = (
+        f'<p><img src="/kb/files/{kb.image.pk}/label.png" alt="The label"></p>'
+        f'<p><img src="/kb/files/{kb.internal_file.pk}/codes.pdf" alt="Other"></p>'
+        f'<p><img src="/kb/files/{kb.svg.pk}/map.svg" alt="Map"></p>'
+    )
+    t.save(update_fields=["body_html"])
+    page = html(client.get(f"/portal/kb/en/a/{kb.returns.pk}-return-an-item/"))
+    body = page.split('<div class="kb-body">', 1)[1].split("</div>", 1)[0]
+    assert '<img src="/portal/kb/files/aa/bb/returnlabel/label.png" alt="The label">' in body
+    # another article's file, and an SVG: no source at all
+    assert '<img alt="Other">' in body
+    assert '<img alt="Map">' in body
