@@ -26,7 +26,9 @@ def _apply(key: str, definition: Definition, actor: Any, now: datetime) -> None:
     department = Department.objects.get(slug=key)
     data = dict(definition)
     data["channels"] = tuple(data.get("channels") or ())
-    policies.survey_policy_save(actor=actor, department_id=department.pk, data=policies.PolicyIn(**data), now=now)
+    policies.survey_policy_save(
+        actor=actor, department_id=department.pk, data=policies.PolicyIn(**data), now=now
+    )
 
 
 def _existing() -> list[str]:
@@ -34,5 +36,7 @@ def _existing() -> list[str]:
 
 
 register_snapshot_kind(
-    SnapshotKind(name=policies.KIND, label="survey policy", lock=_lock, read=_read, existing=_existing, apply=_apply)
+    SnapshotKind(
+        name=policies.KIND, label="survey policy", lock=_lock, read=_read, existing=_existing, apply=_apply
+    )
 )

@@ -96,9 +96,7 @@ class Survey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     # The answer (the last one counts).
     rating = models.PositiveSmallIntegerField(null=True, blank=True)  # 1 bad, 2 good; or 1..5
-    satisfaction = models.CharField(
-        max_length=10, choices=Satisfaction.choices, default=Satisfaction.OFFERED
-    )
+    satisfaction = models.CharField(max_length=10, choices=Satisfaction.choices, default=Satisfaction.OFFERED)
     comment = models.TextField(blank=True, default="")
     ces = models.PositiveSmallIntegerField(null=True, blank=True)  # 1..7
     nps = models.PositiveSmallIntegerField(null=True, blank=True)  # 0..10

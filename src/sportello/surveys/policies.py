@@ -64,7 +64,9 @@ def check_policy(data: PolicyIn) -> PolicyIn:
     if data.reminder_hours is not None:
         whole(data.reminder_hours, "reminder_hours", 1, REMINDER_MAX)
         if data.reminder_hours >= data.window_days * 24:
-            raise ValidationFailed("the reminder must come before the answer window ends", field="reminder_hours")
+            raise ValidationFailed(
+                "the reminder must come before the answer window ends", field="reminder_hours"
+            )
     if data.scale not in Scale.values:
         raise ValidationFailed("must be good_bad or five", field="scale")
     channels = tuple(dict.fromkeys(data.channels))

@@ -136,3 +136,22 @@ def satisfaction_metrics(
             )
         )
     return out
+
+
+def portal_prompt(*, contact_id: int, ticket_id: int, now: datetime) -> dict[str, Any] | None:
+    """What `surveys/_portal_prompt.html` shows on the contact's ticket page (`survey_prompt`):
+    None when the ticket has no survey offered to them in the portal."""
+    from . import services
+
+    survey = Survey.objects.filter(ticket_id=ticket_id, ticket__requester_id=contact_id).first()
+    if survey is None or survey.state == SurveyState.PENDING or "portal" not in (survey.channels or []):
+        return None
+    labels = services.rating_labels(survey.scale)
+    return {
+        "answered": survey.answered_at is not None,
+        "open": services.is_open(survey, now),
+        "label": labels.get(survey.rating or 0, ""),
+        "comment": survey.comment,
+        "url": services.survey_url(survey),
+        "choices": [{"label": label, "url": services.rate_url(survey, v)} for v, label in labels.items()],
+    }

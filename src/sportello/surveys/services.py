@@ -446,7 +446,9 @@ def survey_answer(
         new = _answer_data(row)
         field = "changed" if old is not None else "answered"
         requester = ticket.requester
-        actor = Actor(kind=ActorKind.CONTACT, id=requester.pk, label=str(requester)[:200], principal=requester)
+        actor = Actor(
+            kind=ActorKind.CONTACT, id=requester.pk, label=str(requester)[:200], principal=requester
+        )
         if ticket.status_category == StatusCategory.CLOSED:
             mutation = pipeline.Mutation(
                 actor=actor,
