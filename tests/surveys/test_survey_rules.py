@@ -22,7 +22,9 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 def manager(desk: Any) -> Any:
-    return agent_create(email="mara@desk.test", name="Mara Manager", role=Role.AGENT, departments=[desk.books])
+    return agent_create(
+        email="mara@desk.test", name="Mara Manager", role=Role.AGENT, departments=[desk.books]
+    )
 
 
 @pytest.fixture
@@ -59,13 +61,17 @@ def manager_mails(ticket: Any) -> list[OutboxMessage]:
     return list(OutboxMessage.objects.filter(ticket=ticket, payload__to=["mara@desk.test"]))
 
 
-def test_a_bad_rating_notifies_the_manager_and_reopens(offered: Survey, now: Any, bad_rating_rule: Any) -> None:
+def test_a_bad_rating_notifies_the_manager_and_reopens(
+    offered: Survey, now: Any, bad_rating_rule: Any
+) -> None:
     survey_answer(survey=offered, rating=1, comment="Nobody answered", now=now + 2 * HOUR)
     (mail,) = manager_mails(offered.ticket)
     assert mail.payload["subject"] == f"Bad rating on #{offered.ticket.number}"
     assert Ticket.objects.get(pk=offered.ticket_id).status_category == "open"
     (rating,) = TicketEvent.objects.filter(ticket=offered.ticket, kind="rating")
-    status = TicketEvent.objects.get(ticket=offered.ticket, kind="field", field="status", change_id=rating.change_id)
+    status = TicketEvent.objects.get(
+        ticket=offered.ticket, kind="field", field="status", change_id=rating.change_id
+    )
     assert status.cause.startswith("rule:bad-rating@")
 
 

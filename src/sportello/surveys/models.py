@@ -18,6 +18,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from sportello.accounts.models import Department, Team
 from sportello.core.models import TicketTimer, TicketTimerFiring
@@ -37,11 +38,11 @@ class SurveyChannel(models.TextChoices):
 class Satisfaction(models.TextChoices):
     """What a rating means, whatever the scale: `ticket.satisfaction` in rules."""
 
-    UNOFFERED = "unoffered", "Not offered"
-    OFFERED = "offered", "Offered"
-    GOOD = "good", "Good"
-    NEUTRAL = "neutral", "Neutral"
-    BAD = "bad", "Bad"
+    UNOFFERED = "unoffered", _("Not offered")
+    OFFERED = "offered", _("Offered")
+    GOOD = "good", _("Good")
+    NEUTRAL = "neutral", _("Neutral")
+    BAD = "bad", _("Bad")
 
 
 class SurveyState(models.TextChoices):

@@ -26,13 +26,13 @@ def ticket_satisfaction(ticket: Ticket, memo: dict[str, Any] | None = None) -> t
         label, score = memo[MEMO_KEY]
         return label, score, True
     if ticket.pk is None:
-        return Satisfaction.UNOFFERED, None, False
+        return Satisfaction.UNOFFERED.value, None, False
     row = Survey.objects.filter(ticket_id=ticket.pk).values_list("state", "satisfaction", "rating").first()
     if row is None or row[0] == SurveyState.PENDING:
-        return Satisfaction.UNOFFERED, None, False
+        return Satisfaction.UNOFFERED.value, None, False
     state, satisfaction, rating = row
     if state == SurveyState.OFFERED:
-        return Satisfaction.OFFERED, None, False
+        return Satisfaction.OFFERED.value, None, False
     return satisfaction, rating, False
 
 
@@ -155,3 +155,27 @@ def portal_prompt(*, contact_id: int, ticket_id: int, now: datetime) -> dict[str
         "url": services.survey_url(survey),
         "choices": [{"label": label, "url": services.rate_url(survey, v)} for v, label in labels.items()],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class PanelRatings:
+    """The customer panel's satisfaction: this ticket's survey, the requester's past ratings."""
+
+    current: Survey | None
+    past: list[Survey]
+
+
+def panel_ratings(*, ticket: Ticket, user: User, limit: int = 5) -> PanelRatings:
+    """This ticket's survey and the requester's latest answered surveys on other tickets this
+    user may see (their departments; admins all), in one query."""
+    scope = Q(ticket__requester_id=ticket.requester_id, answered_at__isnull=False)
+    if user.role != Role.ADMIN:
+        scope &= Q(department_id__in=list(structure.departments_of(user.pk)))
+    rows = list(
+        Survey.objects.select_related("ticket")
+        .filter(Q(ticket_id=ticket.pk) | scope)
+        .order_by("-answered_at", "-id")[: limit + 1]
+    )
+    current = next((s for s in rows if s.ticket_id == ticket.pk), None)
+    past = [s for s in rows if s.ticket_id != ticket.pk][:limit]
+    return PanelRatings(current=current, past=past)
