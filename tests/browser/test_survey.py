@@ -57,7 +57,9 @@ def test_a_bad_rating_from_the_email_reaches_the_manager(
 
     # given Books surveys solved tickets at once, and a rule for bad ratings
     settings.SPORTELLO = {**settings.SPORTELLO, "PUBLIC_URL": url("").rstrip("/")}
-    manager = agent_create(email="mara@desk.test", name="Mara Manager", role=Role.AGENT, departments=[desk.books])
+    manager = agent_create(
+        email="mara@desk.test", name="Mara Manager", role=Role.AGENT, departments=[desk.books]
+    )
     survey_policy_save(
         actor=desk.admin, department_id=desk.books.pk, now=clock.now(),
         data=PolicyIn(enabled=True, delay_minutes=0, channels=("email", "portal"), ask_ces=True),
@@ -65,8 +67,8 @@ def test_a_bad_rating_from_the_email_reaches_the_manager(
     _bad_rating_rule(desk, manager)
     ticket = ticket_open(
         principal=desk.agent, via=Via.WEB, now=clock.now(),
-        data={"subject": "Parcel never arrived", "description": "Where is it?", "department_id": desk.books.pk,
-              "requester_id": desk.alice.pk, "assignee_id": desk.agent.pk},
+        data={"subject": "Parcel never arrived", "description": "Where is it?",
+              "department_id": desk.books.pk, "requester_id": desk.alice.pk, "assignee_id": desk.agent.pk},
     ).ticket  # fmt: skip
     # when the agent solves it and the worker fires the survey's timer
     ticket_update(

@@ -4,10 +4,12 @@ record an event, and the survey ends holding the last one written."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 import httpx
+
 from live import LIVE
 from live.server import LiveDesk, Reply
 
@@ -15,13 +17,15 @@ pytestmark = LIVE
 
 OFFER = (
     "import json; from datetime import timedelta; from django.utils import timezone; "
-    "from sportello.surveys.services import survey_fire_due, survey_token; "
+    "from sportello.surveys.services import survey_fire_due; "
+    "from sportello.surveys.links import survey_token; "
     "from sportello.surveys.models import Survey; "
     "survey_fire_due(now=timezone.now() + timedelta(seconds=1)); "
     "print(json.dumps(survey_token(Survey.objects.get(ticket_id={ticket}))))"
 )
 STORED = (
-    "import json; from sportello.surveys.models import Survey; from sportello.tickets.models import TicketEvent; "
+    "import json; from sportello.surveys.models import Survey; "
+    "from sportello.tickets.models import TicketEvent; "
     "s = Survey.objects.get(ticket_id={ticket}); "
     "e = list(TicketEvent.objects.filter(ticket_id={ticket}, kind='rating').order_by('at', 'id')"
     ".values_list('field', 'new_value')); "
@@ -40,7 +44,9 @@ def click(live: LiveDesk, path: str) -> Reply:
 
 def offered_survey(live: LiveDesk) -> tuple[int, str]:
     department = live.departments["support"]
-    r = live.put(f"/departments/{department}/survey-policy", {"enabled": True, "delay_minutes": 0}, as_="admin")
+    r = live.put(
+        f"/departments/{department}/survey-policy", {"enabled": True, "delay_minutes": 0}, as_="admin"
+    )
     assert r.status == 200, r
     ticket = live.open_ticket(subject="Survey race")
     r = live.patch(f"/tickets/{ticket['id']}", {"status": "solved", "version": ticket["version"]})
@@ -68,8 +74,9 @@ def test_different_ratings_at_once_keep_the_last_and_record_each(live: LiveDesk)
     # every event is a real change (an answer, then alternations), the row holds the last one
     assert 2 <= len(events) <= n
     assert answers == len(events)
-    assert events[0][0] == "answered" and all(f == "changed" for f, _ in events[1:])
-    assert all(a["rating"] != b["rating"] for (_, a), (_, b) in zip(events, events[1:], strict=False))
+    assert events[0][0] == "answered"
+    assert all(f == "changed" for f, _ in events[1:])
+    assert all(a["rating"] != b["rating"] for (_, a), (_, b) in itertools.pairwise(events))
     assert (rating, satisfaction) == (events[-1][1]["rating"], events[-1][1]["satisfaction"])
     # switch the policy off again for the other live tests
     r = live.put(f"/departments/{live.departments['support']}/survey-policy", {"enabled": False}, as_="admin")

@@ -59,9 +59,11 @@ def test_the_policy_api_validates_and_keeps_history(desk: Any, as_role: Any) -> 
     path = f"/departments/{desk.books.pk}/survey-policy"
     assert admin.get(path).json()["enabled"] is False  # off by default
     r = admin.put(path, {"enabled": True, "channels": [], "scale": "five"})
-    assert r.status_code == 422 and r.json()["error"]["field"] == "channels"
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "channels"
     r = admin.put(path, {"enabled": True, "reminder_hours": 400, "window_days": 14})
-    assert r.status_code == 422 and r.json()["error"]["field"] == "reminder_hours"
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "reminder_hours"
     r = admin.put(path, {"enabled": True, "scale": "five", "ask_nps": True, "reminder_hours": 24})
     assert r.status_code == 200
     assert r.json() == {

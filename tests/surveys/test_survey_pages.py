@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from survey_helpers import fire, move, set_policy
 
+from sportello.surveys.links import survey_token
 from sportello.surveys.models import Survey
-from sportello.surveys.services import survey_token
 from sportello.tickets.models import TicketEvent
 
 HOUR = timedelta(hours=1)
@@ -60,9 +60,10 @@ def test_the_comment_and_a_changed_rating_are_saved(offered: Survey, at: Any) ->
         "Quick in the end",
         2,
     )
-    first, second = ratings(offered.ticket)
+    _first, second = ratings(offered.ticket)
     assert second.field == "changed"
-    assert second.old_value["rating"] == 1 and second.new_value["comment"] == "Quick in the end"
+    assert second.old_value["rating"] == 1
+    assert second.new_value["comment"] == "Quick in the end"
 
 
 def test_ces_and_nps_are_asked_when_the_department_wants_them(
@@ -75,7 +76,8 @@ def test_ces_and_nps_are_asked_when_the_department_wants_them(
     token = survey_token(survey)
     page = Client().get(f"/portal/survey/{token}/rate/4/")
     html = page.content.decode()
-    assert 'name="ces"' in html and 'name="nps"' in html
+    assert 'name="ces"' in html
+    assert 'name="nps"' in html
     page = Client().post(f"/portal/survey/{token}/", {"rating": "4", "ces": "6", "nps": "9"})
     assert page.status_code == 200
     survey.refresh_from_db()

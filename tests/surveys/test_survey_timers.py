@@ -9,9 +9,10 @@ from survey_helpers import fire, move, set_policy
 
 from sportello.core.actors import Via
 from sportello.outbox.models import OutboxMessage
+from sportello.surveys.links import survey_token
 from sportello.surveys.models import Satisfaction, Survey, SurveyFiring, SurveyState, SurveyTimer
 from sportello.surveys.selectors import ticket_satisfaction
-from sportello.surveys.services import survey_answer, survey_token
+from sportello.surveys.services import survey_answer
 from sportello.tickets.models import Ticket
 from sportello.tickets.services import ticket_update
 

@@ -1,4 +1,4 @@
-"""Console › Satisfaction survey: each department's survey settings (`surveys.policies`)."""
+"""Console > Satisfaction survey: each department's survey settings (`surveys.policies`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from .views import admin_required, current_admin, render_console
 
 
 class PolicyForm(forms.Form):
-    enabled = forms.BooleanField(label=_("Send a satisfaction survey after a ticket is solved"), required=False)
+    enabled = forms.BooleanField(
+        label=_("Send a satisfaction survey after a ticket is solved"), required=False
+    )
     delay_minutes = forms.IntegerField(
         label=_("Delay after solving (minutes)"), min_value=0, max_value=policies.DELAY_MAX
     )
@@ -35,8 +37,14 @@ class PolicyForm(forms.Form):
         choices=[("good_bad", _("Good / bad")), ("five", _("1 to 5"))],
         widget=forms.RadioSelect,
     )
-    ask_ces = forms.BooleanField(label=_("Also ask how easy it was (customer effort, 1–7)"), required=False)
-    ask_nps = forms.BooleanField(label=_("Also ask whether they would recommend us (NPS, 0–10)"), required=False)
+    ask_ces = forms.BooleanField(
+        label=_("Also ask how easy it was (customer effort, 1–7)"),  # noqa: RUF001
+        required=False,
+    )
+    ask_nps = forms.BooleanField(
+        label=_("Also ask whether they would recommend us (NPS, 0–10)"),  # noqa: RUF001
+        required=False,
+    )
     reminder_hours = forms.IntegerField(
         label=_("Reminder after (hours; empty: no reminder)"),
         required=False,

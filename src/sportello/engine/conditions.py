@@ -206,7 +206,7 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("organization.tier", _T.CHOICE),
         FieldSpec("organization.vip", _T.BOOLEAN),
         # The customer's satisfaction rating (surveys): unoffered, offered, good, neutral or bad,
-        # and the rating itself (1 bad / 2 good, or 1–5). Read during a change (event rules).
+        # and the rating itself (1 bad / 2 good, or 1 to 5). Read during a change (event rules).
         FieldSpec(
             "ticket.satisfaction",
             _T.CHOICE,

@@ -32,7 +32,7 @@ class SatisfactionRowOut(Schema):
     response_rate: float | None = Field(description="% of the surveys offered that were answered")
     csat: float | None = Field(description="% of the answers that are good")
     ces: float | None = Field(description="average customer effort, 1 (very hard) to 7 (very easy)")
-    nps: float | None = Field(description="% promoters (9–10) minus % detractors (0–6)")
+    nps: float | None = Field(description="% promoters (9–10) minus % detractors (0–6)")  # noqa: RUF001
     nps_responses: int
 
 

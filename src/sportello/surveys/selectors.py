@@ -50,7 +50,7 @@ def survey_for_contact(*, contact_id: int, number: int) -> Survey:
         .exclude(state=SurveyState.PENDING)
         .first()
     )
-    if found is None or "portal" not in (found.channels or []) and not found.emailed:
+    if found is None or ("portal" not in (found.channels or []) and not found.emailed):
         raise NotFound("survey not found")
     return found
 
@@ -79,7 +79,7 @@ class SatisfactionRow:
     response_rate: float | None  # % of offered that were answered
     csat: float | None  # % good of answered
     ces: float | None  # average, 1..7
-    nps: float | None  # % promoters − % detractors of the NPS answers
+    nps: float | None  # % promoters minus % detractors of the NPS answers
     nps_responses: int
 
 
@@ -141,19 +141,19 @@ def satisfaction_metrics(
 def portal_prompt(*, contact_id: int, ticket_id: int, now: datetime) -> dict[str, Any] | None:
     """What `surveys/_portal_prompt.html` shows on the contact's ticket page (`survey_prompt`):
     None when the ticket has no survey offered to them in the portal."""
-    from . import services
+    from . import links
 
     survey = Survey.objects.filter(ticket_id=ticket_id, ticket__requester_id=contact_id).first()
     if survey is None or survey.state == SurveyState.PENDING or "portal" not in (survey.channels or []):
         return None
-    labels = services.rating_labels(survey.scale)
+    labels = links.rating_labels(survey.scale)
     return {
         "answered": survey.answered_at is not None,
-        "open": services.is_open(survey, now),
+        "open": links.is_open(survey, now),
         "label": labels.get(survey.rating or 0, ""),
         "comment": survey.comment,
-        "url": services.survey_url(survey),
-        "choices": [{"label": label, "url": services.rate_url(survey, v)} for v, label in labels.items()],
+        "url": links.survey_url(survey),
+        "choices": [{"label": label, "url": links.rate_url(survey, v)} for v, label in labels.items()],
     }
 
 

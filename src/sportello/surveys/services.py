@@ -30,25 +30,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import translation
-from django.utils.translation import gettext as _
 
 from sportello.core import config
 from sportello.core import timers as mechanism
 from sportello.core.actors import Actor, ActorKind, Via
-from sportello.core.errors import Conflict, NotFound, ValidationFailed
+from sportello.core.errors import Conflict, ValidationFailed
 from sportello.core.text import clean_text
 from sportello.core.timers import Round, TimerKind, register_timer_kind
-from sportello.notifications.context import public_url
 from sportello.notifications.rendering import render_notification, template_language
 from sportello.outbox import services as outbox
 from sportello.tickets.change import NewRecord
 from sportello.tickets.locks import ticket_lock
 from sportello.tickets.models import EventKind, StatusCategory, Ticket
 
+from .links import is_open, rate_url, rating_labels, survey_url
 from .models import (
     Satisfaction,
     Scale,
@@ -65,7 +63,6 @@ if TYPE_CHECKING:
     from sportello.tickets.context import Context
 
 SPAM_TAG = "spam"
-SALT = "sportello.surveys.link"
 MEMO_KEY = "surveys.rating"  # the rating a change records, for the rules of that change
 COMMENT_MAX = 5_000
 SCALE_VALUES = {Scale.GOOD_BAD: (1, 2), Scale.FIVE: (1, 2, 3, 4, 5)}
@@ -75,7 +72,7 @@ RESOLVED = (StatusCategory.SOLVED, StatusCategory.CLOSED)
 
 
 def satisfaction_of(scale: str, rating: int) -> str:
-    """good / bad / neutral: good_bad is 2 good, 1 bad; five is 4–5 good, 3 neutral, 1–2 bad."""
+    """good / bad / neutral: good_bad is 2 good, 1 bad; five is 4 to 5 good, 3 neutral, 1 to 2 bad."""
     if scale == Scale.GOOD_BAD:
         return Satisfaction.GOOD if rating == 2 else Satisfaction.BAD
     if rating >= 4:
@@ -94,66 +91,6 @@ def active_policies(memo: dict[str, Any] | None = None) -> dict[int, SurveyPolic
         return {p.department_id: p for p in SurveyPolicy.objects.filter(enabled=True)}
 
     return config.config_cached("survey_policies", build, memo, signature="survey_policies")
-
-
-# --------------------------------------------------------------------------------------------
-# Links
-
-
-def survey_token(survey: Survey) -> str:
-    return signing.dumps([survey.pk, survey.nonce], salt=SALT)
-
-
-def survey_from_token(token: str) -> Survey:
-    """The survey a signed token names; NotFound for a tampered, foreign or stale token."""
-    try:
-        pk, nonce = signing.loads(token, salt=SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        raise NotFound("survey not found") from None
-    if not isinstance(pk, int) or not isinstance(nonce, str):
-        raise NotFound("survey not found")
-    found = Survey.objects.select_related("ticket", "department").filter(pk=pk, nonce=nonce).first()
-    if found is None:
-        raise NotFound("survey not found")
-    return found
-
-
-def portal_root() -> str:
-    """The customer portal's address: PORTAL_URL, else this desk's own `/portal`."""
-    from django.conf import settings
-
-    root = str(settings.SPORTELLO.get("PORTAL_URL", "")).rstrip("/")
-    return root or f"{public_url()}/portal"
-
-
-def survey_url(survey: Survey) -> str:
-    return f"{portal_root()}/survey/{survey_token(survey)}/"
-
-
-def rate_url(survey: Survey, value: int) -> str:
-    return f"{survey_url(survey)}rate/{value}/"
-
-
-def rating_labels(scale: str) -> dict[int, str]:
-    """Each rating of a scale as customers read it (in the active language)."""
-    if scale == Scale.GOOD_BAD:
-        return {2: _("Good, I'm satisfied"), 1: _("Bad, I'm unsatisfied")}
-    return {
-        5: _("5 – Excellent"),
-        4: _("4 – Good"),
-        3: _("3 – Okay"),
-        2: _("2 – Poor"),
-        1: _("1 – Very poor"),
-    }
-
-
-def is_open(survey: Survey, now: datetime) -> bool:
-    """Whether the survey may be answered at `now`."""
-    return (
-        survey.state in (SurveyState.OFFERED, SurveyState.ANSWERED)
-        and survey.expires_at is not None
-        and now < survey.expires_at
-    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sportello.core import clock
 from sportello.core.actors import Via
 from sportello.core.errors import Conflict, NotFound, ValidationFailed
 
-from . import selectors, services
+from . import links, selectors, services
 from .models import Scale, Survey
 
 CES_CHOICES = [(str(n), str(n)) for n in range(1, 8)]
@@ -40,7 +40,7 @@ class AnswerForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     ces = forms.TypedChoiceField(
-        label=_("How easy was it to get your issue solved? (1 very hard – 7 very easy)"),
+        label=_("How easy was it to get your issue solved? (1 very hard – 7 very easy)"),  # noqa: RUF001
         coerce=int,
         required=False,
         empty_value=None,
@@ -48,7 +48,7 @@ class AnswerForm(forms.Form):
         widget=forms.RadioSelect,
     )
     nps = forms.TypedChoiceField(
-        label=_("How likely are you to recommend us to a friend? (0 not at all – 10 extremely)"),
+        label=_("How likely are you to recommend us to a friend? (0 not at all – 10 extremely)"),  # noqa: RUF001
         coerce=int,
         required=False,
         empty_value=None,
@@ -58,8 +58,10 @@ class AnswerForm(forms.Form):
 
     def __init__(self, *args: Any, survey: Survey, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        labels = services.rating_labels(survey.scale)
-        self.fields["rating"].choices = [(str(v), label) for v, label in labels.items()]
+        labels = links.rating_labels(survey.scale)
+        rating = self.fields["rating"]
+        assert isinstance(rating, forms.TypedChoiceField)
+        rating.choices = [(str(v), label) for v, label in labels.items()]
         if not survey.ask_ces:
             del self.fields["ces"]
         if not survey.ask_nps:
@@ -92,7 +94,7 @@ def _closed(request: HttpRequest, *, status: int, gone: bool) -> HttpResponse:
 
 
 def _survey(token: str) -> Survey:
-    return services.survey_from_token(token)
+    return links.survey_from_token(token)
 
 
 @require_http_methods(["GET", "POST"])
@@ -103,7 +105,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         return _closed(request, status=404, gone=False)
     now = clock.now()
     with translation.override(_language(survey)):
-        if not services.is_open(survey, now):
+        if not links.is_open(survey, now):
             return _closed(request, status=410, gone=True)
         if request.method == "GET":
             return _page(request, survey)
@@ -132,7 +134,7 @@ def survey_rate(request: HttpRequest, token: str, value: int) -> HttpResponse:
         return _closed(request, status=404, gone=False)
     now = clock.now()
     with translation.override(_language(survey)):
-        if not services.is_open(survey, now):
+        if not links.is_open(survey, now):
             return _closed(request, status=410, gone=True)
         if value not in services.SCALE_VALUES[Scale(survey.scale)]:
             return _page(request, survey, status=400)
@@ -156,4 +158,4 @@ def survey_of_ticket(request: HttpRequest, number: int) -> HttpResponse:
         survey = selectors.survey_for_contact(contact_id=contact_id, number=number)
     except NotFound:
         return _closed(request, status=404, gone=False)
-    return redirect("surveys:page", token=services.survey_token(survey))
+    return redirect("surveys:page", token=links.survey_token(survey))
