@@ -100,7 +100,7 @@ def test_a_tampered_or_foreign_token_records_nothing(offered: Survey, at: Any) -
     # a token signed for the same survey with another nonce (a stale link) is refused too
     from django.core import signing
 
-    forged = signing.dumps([offered.pk, "guessed-nonce"], salt="sportello.surveys.link")
+    forged = signing.Signer(salt="sportello.surveys.link").sign_object([offered.pk, "guessed-nonce"])
     assert Client().get(f"/portal/survey/{forged}/rate/1/").status_code == 404
     assert ratings(offered.ticket) == []
     assert Survey.objects.get(pk=offered.pk).answered_at is None

@@ -20,13 +20,13 @@ SALT = "sportello.surveys.link"
 
 
 def survey_token(survey: Survey) -> str:
-    return signing.dumps([survey.pk, survey.nonce], salt=SALT)
+    return signing.Signer(salt=SALT).sign_object([survey.pk, survey.nonce])
 
 
 def survey_from_token(token: str) -> Survey:
     """The survey a signed token names; NotFound for a tampered, foreign or stale token."""
     try:
-        pk, nonce = signing.loads(token, salt=SALT)
+        pk, nonce = signing.Signer(salt=SALT).unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError):
         raise NotFound("survey not found") from None
     if not isinstance(pk, int) or not isinstance(nonce, str):
