@@ -136,3 +136,22 @@ def test_the_signed_in_contact_finds_their_ticket_survey(desk: Any, offered: Sur
     page = client.get(f"/portal/survey/ticket/{number}/")
     assert page.status_code == 302
     assert page["Location"] == f"/portal/survey/{survey_token(offered)}/"
+
+
+def test_the_portal_prompt_offers_the_ratings_then_shows_the_answer(
+    desk: Any, offered: Survey, at: Any
+) -> None:
+    from django.template.loader import render_to_string
+
+    from sportello.surveys.selectors import portal_prompt
+    from sportello.surveys.services import survey_answer
+
+    assert portal_prompt(contact_id=desk.bob.pk, ticket_id=offered.ticket_id, now=at()) is None
+    prompt = portal_prompt(contact_id=desk.alice.pk, ticket_id=offered.ticket_id, now=at())
+    html = render_to_string("surveys/_portal_prompt.html", {"survey_prompt": prompt})
+    assert f'href="http://127.0.0.1:8000/portal/survey/{survey_token(offered)}/rate/2/">Good' in html
+    survey_answer(survey=offered, rating=2, comment="Thanks!", now=at())
+    prompt = portal_prompt(contact_id=desk.alice.pk, ticket_id=offered.ticket_id, now=at())
+    html = render_to_string("surveys/_portal_prompt.html", {"survey_prompt": prompt})
+    assert "Good, I&#x27;m satisfied — “Thanks!”" in html
+    assert "Change my answer" in html
