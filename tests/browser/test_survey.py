@@ -86,7 +86,7 @@ def test_a_bad_rating_from_the_email_reaches_the_manager(
     bad = re.search(r"Bad, I'm unsatisfied:\n(\S+)", body)
     assert bad is not None, body
     # when the customer clicks "Bad"
-    page.goto(bad.group(1))
+    page.goto(bad.group(1), timeout=90_000)
     expect(page.get_by_role("heading", name="Thank you for your rating!")).to_be_visible()
     assert_accessible(page, context="the thank-you page")
     # then the manager was told and the ticket reopened
@@ -96,19 +96,19 @@ def test_a_bad_rating_from_the_email_reaches_the_manager(
     # and the customer adds a comment and how easy it was
     page.get_by_label("Anything you'd like to add? (optional)").fill("Three weeks and no parcel.")
     page.get_by_role("radio", name="2", exact=True).first.check()
-    page.get_by_role("button", name="Save my answer").click()
-    expect(page.get_by_text("Your answer is saved")).to_be_visible()
+    page.get_by_role("button", name="Save my answer").click(timeout=90_000)
+    expect(page.get_by_text("Your answer is saved")).to_be_visible(timeout=90_000)
     assert_accessible(page, context="the saved answer")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "survey-thanks.png"), full_page=True)
     # on a phone the page fits
-    phone_page.goto(bad.group(1))
+    phone_page.goto(bad.group(1), timeout=90_000)
     expect(phone_page.get_by_role("heading", name="Thank you for your rating!")).to_be_visible()
     no_sideways_overflow(phone_page)
     phone_page.screenshot(path=str(SHOTS / "survey-phone.png"), full_page=True)
     # the agent sees the rating and the comment in the customer panel
     sign_in(page, desk.agent)
-    page.goto(url(f"/tickets/{ticket.pk}/"))
+    page.goto(url(f"/tickets/{ticket.pk}/"), timeout=90_000)
     panel = page.locator("#ticket-satisfaction")
     expect(panel).to_contain_text("Bad")
     expect(panel).to_contain_text("Three weeks and no parcel.")
