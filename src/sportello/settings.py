@@ -89,6 +89,7 @@ SPORTELLO_TICKET_EXTENSIONS = [
     "sportello.sla.extension.Tiers",
     "sportello.blueprints.extension.Blueprints",
     "sportello.automation.extension.TimeRuleTimers",
+    "sportello.surveys.extension.Surveys",
     "sportello.notifications.extension.ReplyMail",
     "sportello.outbox.extension.Outbox",
     "sportello.automation.extension.Assignment",

@@ -245,6 +245,15 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
         None,
         expect(200, 200, 403, 200),
     ),
+    # Satisfaction surveys: admins set a department's survey, agents read it; metrics as SLA's
+    ("GET", "/departments/{department}/survey-policy", None, ALL_READ),
+    (
+        "PUT",
+        "/departments/{department}/survey-policy",
+        {"enabled": True, "scale": "five", "ask_nps": True},
+        ADMIN_ONLY,
+    ),
+    ("GET", "/metrics/satisfaction?group_by=agent", None, expect(200, 200, 403, 200)),
     # Blueprints: admins write, agents read; transitions by their owners (any Books agent here)
     ("GET", "/blueprints", None, expect(200, 200, 403, 200)),
     ("POST", "/blueprints", {**BLUEPRINT, "key": "another"}, ADMIN_ONLY_CREATE),

@@ -106,6 +106,9 @@ def test_ticket_facts_of_a_full_ticket(world: Any, make_ticket: Any) -> None:
         "organization.name": "Acme",
         "organization.tier": "gold",
         "organization.vip": True,
+        "ticket.satisfaction": "unoffered",  # no survey (surveys)
+        "ticket.satisfaction_score": None,
+        "event.rated": False,
         "message.body": "internal",
         "message.public": False,
         "message.author_kind": "agent",

@@ -163,4 +163,4 @@ def test_the_lists_run_a_fixed_number_of_queries(desk: Any, api: Any, django_ass
     with django_assert_num_queries(2):
         assert len(bruno.get("/canned-responses").json()["items"]) == 4
     with django_assert_num_queries(2):
-        assert len(bruno.get("/notification-templates").json()["items"]) == 21 + 4
+        assert len(bruno.get("/notification-templates").json()["items"]) == 27 + 4

@@ -24,7 +24,7 @@ def test_every_shipped_key_has_a_valid_default_in_every_language() -> None:
 
     assert set(KEYS) == {
         "ticket_received", "agent_reply", "status_changed", "solution_under_test", "shipment_status",
-        "sla_warning", "satisfaction_survey",
+        "sla_warning", "satisfaction_survey", "survey_request", "survey_reminder",
     }  # fmt: skip
     assert set(DEFAULTS) == {(k, lang) for k in KEYS for lang in ("en", "es", "it")}
     documented = {n.removesuffix(".<key>") for n in NAMES}
@@ -233,7 +233,7 @@ def test_the_context_holds_plain_allow_listed_names_only(desk: Any, carmen: Any,
     assert context["sla"] == {}
     assert context["links"] == {
         "ticket": f"http://127.0.0.1:8000/portal/tickets/{ticket.number}/",
-        "survey": f"http://127.0.0.1:8000/portal/tickets/{ticket.number}/survey/",
+        "survey": f"http://127.0.0.1:8000/portal/survey/ticket/{ticket.number}/",
         "agent_ticket": f"http://127.0.0.1:8000/tickets/{ticket.pk}/",
     }
     assert context["message"] == {"body": "Hola"}
@@ -267,7 +267,7 @@ def test_the_portal_url_setting_builds_the_links(desk: Any, open_ticket: Any, se
     settings.SPORTELLO = {**settings.SPORTELLO, "PORTAL_URL": "https://help.example.test/portal/"}
     ticket = open_ticket(desk.alice).ticket
     out = render_notification(key="satisfaction_survey", ticket=ticket, now=NOW)
-    assert f"Rate our support: https://help.example.test/portal/tickets/{ticket.number}/survey/\n" in out.text
+    assert f"Rate our support: https://help.example.test/portal/survey/ticket/{ticket.number}/\n" in out.text
 
 
 def test_shipment_status_shows_the_custom_fields_present_and_nothing_else(

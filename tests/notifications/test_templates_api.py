@@ -20,7 +20,7 @@ def test_the_list_has_every_shipped_key_in_every_language_then_added_keys(desk: 
     r = api(desk.agent).get("/notification-templates")
     assert r.status_code == 200
     items = r.json()["items"]
-    assert len(items) == 7 * 3 + 1
+    assert len(items) == 9 * 3 + 1
     assert [(i["key"], i["language"], i["source"]) for i in items[:3]] == [
         ("ticket_received", "en", "default"),
         ("ticket_received", "es", "default"),

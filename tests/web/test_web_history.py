@@ -297,6 +297,13 @@ SAMPLES: dict[str, list[tuple[str, Any, str]]] = {
         ("split_from", {"ticket": 8, "number": 121, "message": 5},
          "opened this ticket from a message of #121"),
     ],
+    EventKind.RATING: [
+        ("answered", {"rating": 1, "scale": "good_bad", "satisfaction": "bad", "comment": "Slow",
+                      "ces": None, "nps": None}, "rated the support bad (bad)"),
+        ("changed", {"rating": 4, "scale": "five", "satisfaction": "good", "comment": "",
+                     "ces": 6, "nps": 9},
+         "changed the satisfaction rating to 4/5 (good) · effort 6/7, recommend 9/10"),
+    ],
 }  # fmt: skip
 
 

@@ -33,6 +33,17 @@ def _always_open(department_id: int | None, at: datetime, memo: dict[str, Any] |
 business_hours: Callable[[int | None, datetime, dict[str, Any] | None], bool] = _always_open
 
 
+def _no_surveys(ticket: Ticket, memo: dict[str, Any] | None = None) -> tuple[str, int | None, bool]:
+    return "unoffered", None, False
+
+
+# A ticket's satisfaction: (`ticket.satisfaction`, `ticket.satisfaction_score`, `event.rated`).
+# The surveys (`surveys.selectors.ticket_satisfaction`) set it when the app is ready; it is read
+# only when a condition names one of those facts.
+satisfaction: Callable[[Ticket, dict[str, Any] | None], tuple[str, int | None, bool]] = _no_surveys
+SATISFACTION_FACTS = ("ticket.satisfaction", "ticket.satisfaction_score", "event.rated")
+
+
 def field_specs() -> dict[str, FieldSpec]:
     """The standard fields and one `ticket.custom.<key>` per active custom field (read once per
     batch of changes, `core.config.read_once`)."""
@@ -122,6 +133,8 @@ def ticket_facts(
         "event.depth": event.get("depth") if event else None,
         "clock.in_business_hours": business_hours(ticket.department_id, now, memo),
     }
+    if any(path in specs for path in SATISFACTION_FACTS):
+        facts.update(zip(SATISFACTION_FACTS, satisfaction(ticket, memo), strict=True))
     stored = ticket.custom_fields or {}
     for path, spec in specs.items():
         if path.startswith(CUSTOM_PREFIX):

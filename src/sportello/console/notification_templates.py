@@ -32,6 +32,8 @@ EVENT_LABELS: dict[str, Any] = {
     "shipment_status": gettext_lazy("Shipment update"),
     "sla_warning": gettext_lazy("SLA warning"),
     "satisfaction_survey": gettext_lazy("Satisfaction survey"),
+    "survey_request": gettext_lazy("Satisfaction survey (sent after solving)"),
+    "survey_reminder": gettext_lazy("Satisfaction survey reminder"),
 }
 LANGUAGE_LABELS: dict[str, Any] = {
     "en": gettext_lazy("English"),

@@ -31,6 +31,16 @@ GROUPS: tuple[Promise, ...] = (
 
 SECTIONS: tuple[Section, ...] = (
     Section(
+        key="surveys",
+        group=GROUPS[2],
+        label=_("Satisfaction survey"),
+        description=_(
+            "Per department: whether customers are asked to rate the support after a solve, when, "
+            "on which scale, with the effort and recommendation questions, and one reminder."
+        ),
+        url_name="console:surveys",
+    ),
+    Section(
         key="tokens",
         group=GROUPS[4],
         label=_("API tokens"),

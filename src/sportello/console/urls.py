@@ -15,6 +15,7 @@ from . import (
     rules,
     service_levels,
     statuses,
+    surveys,
     views,
     webhooks,
 )
@@ -39,4 +40,5 @@ urlpatterns = [
     *desk_setup.urlpatterns,
     *statuses.urlpatterns,
     *blueprints.urlpatterns,
+    *surveys.urlpatterns,
 ]

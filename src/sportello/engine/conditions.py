@@ -205,6 +205,15 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("organization.name", _T.TEXT),
         FieldSpec("organization.tier", _T.CHOICE),
         FieldSpec("organization.vip", _T.BOOLEAN),
+        # The customer's satisfaction rating (surveys): unoffered, offered, good, neutral or bad,
+        # and the rating itself (1 bad / 2 good, or 1 to 5). Read during a change (event rules).
+        FieldSpec(
+            "ticket.satisfaction",
+            _T.CHOICE,
+            event_only=True,
+            choices=("unoffered", "offered", "good", "neutral", "bad"),
+        ),
+        FieldSpec("ticket.satisfaction_score", _T.NUMBER, event_only=True),
         # The message this change added (absent when it added none).
         FieldSpec("message.body", _T.TEXT, event_only=True),
         FieldSpec("message.public", _T.BOOLEAN, event_only=True),
@@ -226,6 +235,8 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("event.via", _T.CHOICE, event_only=True),
         FieldSpec("event.actor_kind", _T.CHOICE, event_only=True),
         FieldSpec("event.depth", _T.NUMBER, event_only=True),
+        # The change records the customer's satisfaction rating (a new answer or a changed one).
+        FieldSpec("event.rated", _T.BOOLEAN, event_only=True),
         # Time. Filled by business calendars; until then always true.
         FieldSpec("clock.in_business_hours", _T.BOOLEAN, event_only=True),
     )

@@ -51,9 +51,12 @@ NAMES: dict[str, str] = {
     "sla.minutes_left": "the same in whole minutes (negative once past)",
     "sla.breached": "true once a clock of the ticket has breached its target",
     "links.ticket": "the ticket's page in the customer portal (empty without PORTAL_URL)",
-    "links.survey": "the satisfaction survey of the ticket in the portal (empty without PORTAL_URL)",
+    "links.survey": "the satisfaction survey of the ticket in the portal: its signed link in the survey's "
+    "own e-mails, else the survey page of the signed-in customer (empty without PORTAL_URL)",
     "links.agent_ticket": "the ticket in the agents' interface",
     "message.body": "the public message being sent (agent_reply); empty for internal notes",
+    "survey.choices": "in the survey's e-mails: one entry per rating, each with its label and its "
+    "one-click link (choice.label, choice.url)",
 }
 TOP_LEVEL = frozenset(name.split(".", 1)[0] for name in NAMES)
 
@@ -156,6 +159,7 @@ def notification_context(
     # the shipped templates leave their link lines out rather than send a dead link.
     portal_root = str(settings.SPORTELLO.get("PORTAL_URL", "")).rstrip("/")
     portal = f"{portal_root}/tickets/{ticket.number}/" if portal_root else ""
+    survey = f"{portal_root}/survey/ticket/{ticket.number}/" if portal_root else ""
     with translation.override(language):
         # (gettext of "" would be the catalogue's header)
         status_name = pgettext("status category", ticket.status.name) if ticket.status.name else ""
@@ -187,7 +191,7 @@ def notification_context(
         "sla": _sla(ticket, now, tz),
         "links": {
             "ticket": portal,
-            "survey": f"{portal}survey/" if portal else "",
+            "survey": survey,
             "agent_ticket": agent_ticket_url(ticket),
         },
         "message": {"body": message_body} if message_body is not None else {},

@@ -41,6 +41,13 @@ KEYS: dict[str, TemplateKey] = {
         ),
         TemplateKey("sla_warning", "agent", "To the assignee or team: the SLA target is near."),
         TemplateKey("satisfaction_survey", "customer", "To the customer: rate the support, with a link."),
+        TemplateKey(
+            "survey_request",
+            "customer",
+            "The satisfaction survey, sent after the ticket is solved: one link per rating "
+            "({{ survey.choices }}) and the survey's page ({{ links.survey }}).",
+        ),
+        TemplateKey("survey_reminder", "customer", "The one reminder of an unanswered satisfaction survey."),
     )
 }
 
@@ -317,6 +324,80 @@ DEFAULTS: dict[tuple[str, str], TemplateText] = {
             "farebbe piacere conoscere la sua opinione sul nostro servizio: ci vorrà meno di un "
             "minuto.\n\n"
             "{% if links.survey %}Valuti il nostro supporto: {{ links.survey }}\n\n{% endif %}"
+            "Grazie,\n"
+            "{{ department.name }}\n"
+        ),
+    ),
+    # -- survey_request (surveys: `survey.choices` are one-click links, one per rating)
+    ("survey_request", "en"): TemplateText(
+        subject="[#{{ ticket.number }}] How did we do?",
+        body_text=(
+            "Hello {{ requester.name }},\n\n"
+            'Your request #{{ ticket.number }}, "{{ ticket.subject }}", has been solved. How would you '
+            "rate the support you received? One click is enough:\n\n"
+            "{% for choice in survey.choices %}{{ choice.label }}:\n{{ choice.url }}\n\n{% endfor %}"
+            "You can add a comment after choosing.\n\n"
+            "Thank you,\n"
+            "{{ department.name }}\n"
+        ),
+    ),
+    ("survey_request", "es"): TemplateText(
+        subject="[#{{ ticket.number }}] ¿Qué tal le hemos atendido?",
+        body_text=(
+            "Hola, {{ requester.name }}:\n\n"
+            "Su solicitud n.º {{ ticket.number }}, «{{ ticket.subject }}», se ha resuelto. ¿Cómo valora "
+            "la atención recibida? Basta con un clic:\n\n"
+            "{% for choice in survey.choices %}{{ choice.label }}:\n{{ choice.url }}\n\n{% endfor %}"
+            "Después podrá añadir un comentario.\n\n"
+            "Gracias,\n"
+            "{{ department.name }}\n"
+        ),
+    ),
+    ("survey_request", "it"): TemplateText(
+        subject="[#{{ ticket.number }}] Com'è andata?",
+        body_text=(
+            "Gentile {{ requester.name }},\n\n"
+            "la sua richiesta n. {{ ticket.number }}, «{{ ticket.subject }}», è stata risolta. Come "
+            "valuta l'assistenza ricevuta? Basta un clic:\n\n"
+            "{% for choice in survey.choices %}{{ choice.label }}:\n{{ choice.url }}\n\n{% endfor %}"
+            "Dopo la scelta potrà aggiungere un commento.\n\n"
+            "Grazie,\n"
+            "{{ department.name }}\n"
+        ),
+    ),
+    # -- survey_reminder
+    ("survey_reminder", "en"): TemplateText(
+        subject="[#{{ ticket.number }}] A reminder: how did we do?",
+        body_text=(
+            "Hello {{ requester.name }},\n\n"
+            'We have not heard from you about request #{{ ticket.number }}, "{{ ticket.subject }}". '
+            "If you have a moment, one click tells us how we did:\n\n"
+            "{% for choice in survey.choices %}{{ choice.label }}:\n{{ choice.url }}\n\n{% endfor %}"
+            "This is our only reminder.\n\n"
+            "Thank you,\n"
+            "{{ department.name }}\n"
+        ),
+    ),
+    ("survey_reminder", "es"): TemplateText(
+        subject="[#{{ ticket.number }}] Recordatorio: ¿qué tal le hemos atendido?",
+        body_text=(
+            "Hola, {{ requester.name }}:\n\n"
+            "Aún no sabemos su opinión sobre la solicitud n.º {{ ticket.number }}, «{{ ticket.subject }}». "
+            "Si tiene un momento, un clic basta para decirnos qué tal lo hicimos:\n\n"
+            "{% for choice in survey.choices %}{{ choice.label }}:\n{{ choice.url }}\n\n{% endfor %}"
+            "Este es nuestro único recordatorio.\n\n"
+            "Gracias,\n"
+            "{{ department.name }}\n"
+        ),
+    ),
+    ("survey_reminder", "it"): TemplateText(
+        subject="[#{{ ticket.number }}] Promemoria: com'è andata?",
+        body_text=(
+            "Gentile {{ requester.name }},\n\n"
+            "non abbiamo ancora ricevuto la sua opinione sulla richiesta n. {{ ticket.number }}, "
+            "«{{ ticket.subject }}». Se ha un momento, basta un clic per dirci com'è andata:\n\n"
+            "{% for choice in survey.choices %}{{ choice.label }}:\n{{ choice.url }}\n\n{% endfor %}"
+            "Questo è il nostro unico promemoria.\n\n"
             "Grazie,\n"
             "{{ department.name }}\n"
         ),

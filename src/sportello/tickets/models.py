@@ -289,6 +289,7 @@ class EventKind(models.TextChoices):
     BLUEPRINT = "blueprint", "Blueprint"
     MERGE = "merge", "Merge"
     SPLIT = "split", "Split"
+    RATING = "rating", "Satisfaction rating"
 
 
 # A `notification` event's field: a mail the requester would have had (an agent's reply, a

@@ -515,6 +515,33 @@ def _split(field: str, d: dict[str, Any], names: Names) -> Sentence:
     return _("opened this ticket from a message of #%(number)s") % {"number": d.get("number", "")}, ""
 
 
+RATING_LABELS: dict[str, Promise] = {
+    "good": gettext_lazy("good"),
+    "neutral": gettext_lazy("neutral"),
+    "bad": gettext_lazy("bad"),
+}
+
+
+def _rating(field: str, d: dict[str, Any], names: Names) -> Sentence:
+    """A satisfaction rating (surveys): the rating on its scale, and the comment as detail."""
+    satisfaction = str(RATING_LABELS.get(str(d.get("satisfaction")), d.get("satisfaction", "")))
+    rating = d.get("rating")
+    value = f"{rating}/5" if d.get("scale") == "five" else satisfaction
+    values = {"rating": value, "satisfaction": satisfaction}
+    extras = []
+    if d.get("ces") is not None:
+        extras.append(_("effort %(ces)s/7") % {"ces": d["ces"]})
+    if d.get("nps") is not None:
+        extras.append(_("recommend %(nps)s/10") % {"nps": d["nps"]})
+    if field == "changed":
+        text = _("changed the satisfaction rating to %(rating)s (%(satisfaction)s)") % values
+    else:
+        text = _("rated the support %(rating)s (%(satisfaction)s)") % values
+    if extras:
+        text = f"{text} · {', '.join(extras)}"
+    return text, str(d.get("comment") or "")
+
+
 SENTENCES: dict[str, Callable[[str, dict[str, Any], Names], Sentence]] = {
     EventKind.ATTACHMENT: _attachment,
     EventKind.REFUSED: _refused,
@@ -528,6 +555,7 @@ SENTENCES: dict[str, Callable[[str, dict[str, Any], Names], Sentence]] = {
     EventKind.BLUEPRINT: _blueprint,
     EventKind.MERGE: _merge,
     EventKind.SPLIT: _split,
+    EventKind.RATING: _rating,
 }
 # Kinds the template renders itself (the opening, messages) or as field rows.
 RENDERED_KINDS = frozenset(

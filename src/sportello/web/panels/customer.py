@@ -2,8 +2,9 @@
 organization, their other open tickets and their earlier ones (the five most recent of each,
 among the tickets this agent may see), and how many tickets the requester and the organization
 have in all, linking to the queue narrowed to them ("See all"). The counts are of the tickets
-this agent may see, read in the requester's own statement. Sportello records no satisfaction
-ratings yet: the panel says so rather than showing an empty score."""
+this agent may see, read in the requester's own statement. Satisfaction: this ticket's survey
+(offered, or its rating with the comment) and the requester's latest ratings on other tickets
+(`surveys.selectors.panel_ratings`, one query)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sportello.accounts.models import Role, User
 from sportello.core import clock
 from sportello.core.compiled import STATEMENTS
 from sportello.queues.forms import STATUS_ANY
+from sportello.surveys.selectors import panel_ratings
 from sportello.tickets import selectors
 from sportello.tickets.models import UNRESOLVED_CATEGORIES, Status, Ticket
 
@@ -112,4 +114,5 @@ def context(request: HttpRequest, ticket: Ticket, *, now: datetime, shared: dict
         if ticket.organization_id is not None
         else None,
         "counts_scoped": getattr(request.user, "role", None) != Role.ADMIN,
+        "ratings": panel_ratings(ticket=ticket, user=request.user),  # type: ignore[arg-type]
     }
