@@ -31,6 +31,7 @@ def test_every_foreign_key_to_contact_has_a_merge_mover() -> None:
     assert merging.unhandled() == []
     assert merging.foreign_keys() == [
         "contacts.MergedContact.target",
+        "kb.ArticleVote.contact",
         "tickets.Message.author_contact",
         "tickets.Ticket.requester",
     ]
@@ -59,6 +60,7 @@ def test_a_merge_moves_every_row_pointing_at_the_source(desk: Any, open_ticket: 
         assert not left.exists(), reference.key
     assert outcome.moved == {
         "contacts.MergedContact.target": 1,
+        "kb.ArticleVote.contact": 0,
         "tickets.Message.author_contact": 2,
         "tickets.Ticket.requester": 2,
     }

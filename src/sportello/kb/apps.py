@@ -8,4 +8,6 @@ class KbConfig(AppConfig):
 
     def ready(self) -> None:
         # history registers categories, sections and articles as snapshot kinds
-        from . import history  # noqa: F401
+        from . import contact_merge, history  # noqa: F401
+
+        contact_merge.register()  # a contact merge moves their votes

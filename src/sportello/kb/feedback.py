@@ -25,6 +25,11 @@ COMMENT_MAX_CHARS = 2000
 VOTER_MAX_CHARS = 64
 
 
+def contact_voter(contact_id: int) -> str:
+    """The voter key of a signed-in contact (anonymous readers have a hash of their session)."""
+    return f"contact:{contact_id}"
+
+
 @transaction.atomic
 def article_vote(
     *,

@@ -99,7 +99,7 @@ def _voter(request: HttpRequest, *, create: bool) -> str | None:
     session's key (the session is created when `create`)."""
     contact_id = request.session.get("portal_contact_id")
     if contact_id:
-        return f"contact:{contact_id}"
+        return feedback.contact_voter(int(contact_id))
     key = request.session.session_key
     if not key:
         if not create:
