@@ -53,6 +53,9 @@ PINS: dict[str, int | dict[str, int]] = {
     "contacts_api_list_contacts": 2,
     "contacts_api_list_organizations": 2,
     "core_api_timers_failing": 5,
+    "kb_api_list_articles": 4,
+    "kb_api_list_categories": 3,
+    "kb_api_list_versions": 3,
     "notifications_api_list_canned": 2,
     "notifications_api_list_templates": 2,
     "notifications_api_template_versions": 2,
@@ -124,6 +127,7 @@ def _arguments() -> dict[str, str]:
     from sportello.tickets.models import Ticket
 
     ticket = Ticket.objects.annotate(n=Count("messages")).order_by("-n", "id").first()
+    article = _kb_article()
     rule = Rule.objects.filter(kind="event").order_by("id").first()
     time_rule = Rule.objects.filter(kind="time").order_by("id").first()
     assert ticket is not None
@@ -140,7 +144,28 @@ def _arguments() -> dict[str, str]:
         "macro_key": Macro.objects.order_by("id").values_list("key", flat=True)[0],
         "calendar_key": BusinessCalendar.objects.order_by("id").values_list("key", flat=True)[0],
         "path_key": TierPath.objects.order_by("id").values_list("key", flat=True)[0],
+        "article_id": str(article.pk),
     }
+
+
+def _kb_article() -> Any:
+    """The demo's first knowledge-base article with an English translation (one is written when
+    the demo has none), saved twice: two versions to list."""
+    from sportello.accounts.models import User
+    from sportello.kb import services as kb
+    from sportello.kb.models import Article, ArticleTranslation
+
+    found = ArticleTranslation.objects.filter(language="en").order_by("article_id").first()
+    if found is not None:
+        return found.article
+    admin = User.objects.filter(role="admin", is_active=True).order_by("id").first()
+    category = kb.category_create(slug="pins", title={"en": "Pins"}, actor=admin, now=NOW)
+    section = kb.section_create(category=category, slug="pins", title={"en": "Pins"}, actor=admin, now=NOW)
+    article: Article = kb.article_create(section=section, source_language="en", actor=admin, now=NOW)
+    for body in ("<p>One</p>", "<p>Two</p>"):
+        kb.translation_save(article=article, language="en", title="Pins", body_html=body, state="public",
+                            actor=admin, now=NOW)  # fmt: skip
+    return article
 
 
 def _statements(client: Client, url: str, query: dict[str, str], limit: int) -> tuple[int, int]:

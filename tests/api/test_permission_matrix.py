@@ -25,6 +25,7 @@ from sportello.blueprints.services import blueprint_save
 from sportello.channels.inbound import mail_ingest
 from sportello.channels.models import Mailbox
 from sportello.core.actors import Via
+from sportello.kb import services as kb_services
 from sportello.notifications.canned import canned_create
 from sportello.notifications.services import template_save
 from sportello.outbox.models import OutboxMessage, OutboxStatus
@@ -55,6 +56,9 @@ ALL_READ = expect(200, 200, 200, 200)
 ADMIN_ONLY_CREATE = expect(201, 403, 403, 403)
 ADMIN_ONLY = expect(200, 403, 403, 403)
 TICKET_READ = expect(200, 200, 200, 404)
+KB_EDIT = expect(200, 200, 403, 200)
+KB_CREATE = expect(201, 201, 403, 201)
+KB_TRANSLATION = {"title": "New", "state": "public", "body_html": "<p>x</p>"}
 
 RULE = {
     "kind": "event",
@@ -357,6 +361,25 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/webhook-secrets", {"name": "erp"}, ADMIN_ONLY_CREATE),
     ("POST", "/webhook-secrets/{webhook_secret}/rotate", {}, ADMIN_ONLY),
     ("DELETE", "/webhook-secrets/{webhook_secret}", None, expect(204, 403, 403, 403)),
+    # The knowledge base: every agent reads (light agents internal and public translations),
+    # admins and agents write; "Save as article" needs a ticket the caller may read.
+    ("GET", "/kb/categories", None, ALL_READ),
+    ("POST", "/kb/categories", {"slug": "billing", "title": {"en": "Billing"}}, KB_CREATE),
+    ("PATCH", "/kb/categories/{kb_category}", {"position": 2}, KB_EDIT),
+    ("POST", "/kb/categories/{kb_category}/sections", {"slug": "more", "title": {"en": "More"}}, KB_CREATE),
+    ("GET", "/kb/articles", None, ALL_READ),
+    ("POST", "/kb/articles", {"section_id": "{kb_section}", "source_language": "en"}, KB_CREATE),
+    ("POST", "/kb/articles/from-ticket", {"ticket_id": "{kb_ticket}"}, expect(201, 201, 403, 404)),
+    ("GET", "/kb/articles/{kb_article}", None, ALL_READ),
+    ("PATCH", "/kb/articles/{kb_article}", {"position": 3}, KB_EDIT),
+    ("PUT", "/kb/articles/{kb_article}/related", {"article_ids": []}, KB_EDIT),
+    ("GET", "/kb/articles/{kb_article}/translations/en", None, ALL_READ),
+    ("PUT", "/kb/articles/{kb_article}/translations/en", KB_TRANSLATION, KB_EDIT),
+    ("GET", "/kb/articles/{kb_article}/translations/en/versions", None, KB_EDIT),
+    ("GET", "/kb/articles/{kb_article}/translations/en/diff?a=1&b=1", None, KB_EDIT),
+    ("POST", "/kb/articles/{kb_article}/translations/en/restore", {"number": 1}, KB_EDIT),
+    ("POST", "/kb/articles/{kb_article}/attachments", "upload", KB_CREATE),
+    ("GET", "/kb/attachments/{kb_attachment}/download", None, ALL_READ),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.
@@ -423,7 +446,9 @@ def world(desk: Any, attachment_store: Path) -> dict[str, Any]:
     secret_create(actor=desk.admin, name="crm", now=NOW)
     template_save(key="ticket_received", language="en", subject="Got it", body_text="Thanks",
                   actor=desk.admin, now=NOW)  # fmt: skip
+    kb = _knowledge_base(desk)
     return {
+        **kb,
         "webhook_secret": "crm",
         "version": 1,
         "a": 1,
@@ -453,6 +478,38 @@ def world(desk: Any, attachment_store: Path) -> dict[str, Any]:
         "tier_path": "books",
         "blueprint": "intake",
         "transition": "finish",
+    }
+
+
+def _knowledge_base(desk: Any) -> dict[str, int]:
+    """A category, a section, an article with a public English translation and a file, and a
+    solved Books ticket to save as an article."""
+    category = kb_services.category_create(slug="orders", title={"en": "Orders"}, actor=desk.admin, now=NOW)
+    section = kb_services.section_create(
+        category=category, slug="returns", title={"en": "Returns"}, actor=desk.admin, now=NOW
+    )
+    article = kb_services.article_create(section=section, source_language="en", actor=desk.admin, now=NOW)
+    kb_services.translation_save(
+        article=article, language="en", title="Returns", body_html="<p>Send it back.</p>", state="public",
+        actor=desk.admin, now=NOW,
+    )  # fmt: skip
+    file = kb_services.attachment_add(
+        article=article, filename="label.pdf", content_type="application/pdf", data=b"%PDF-1.4 label",
+        actor=desk.admin, now=NOW,
+    )  # fmt: skip
+    solved = services.ticket_open(
+        principal=desk.agent,
+        via=Via.API,
+        data={"subject": "Refund", "description": "Where is my refund?", "department_id": desk.books.pk,
+              "requester_id": desk.alice.pk, "status": "solved"},
+        now=NOW,
+    ).ticket  # fmt: skip
+    return {
+        "kb_category": category.pk,
+        "kb_section": section.pk,
+        "kb_article": article.pk,
+        "kb_attachment": file.pk,
+        "kb_ticket": solved.pk,
     }
 
 
@@ -562,6 +619,10 @@ def test_every_api_operation_has_a_row_in_the_matrix() -> None:
         # `{key}` is `{rule}` by now
         "/notification-templates/{rule}/{language}": "/notification-templates/ticket_received/en",
         "/notification-templates/{rule}/preview": "/notification-templates/ticket_received/preview",
+        "{category_id}": "{kb_category}",
+        "{article_id}": "{kb_article}",
+        "{kb_attachment_id}": "{kb_attachment}",
+        "/translations/{language}": "/translations/en",
     }
     covered = set()
     for method, path, _, _ in MATRIX:

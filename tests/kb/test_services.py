@@ -390,7 +390,7 @@ def test_article_from_ticket_in_another_language(desk: Any, solved_ticket: Any, 
     )
     t = ArticleTranslation.objects.get(article=article)
     assert (article.source_language, t.language) == ("it", "it")
-    assert "<h2>Domanda</h2>" in t.body_html or "<h2>Question</h2>" in t.body_html
+    assert t.body_html.startswith("<h2>Domanda</h2>")
 
 
 def test_article_from_an_open_ticket_is_refused(desk: Any, open_ticket: Any, now: datetime) -> None:

@@ -148,6 +148,14 @@ def article_list(
     )
 
 
+def _visible_articles(states: tuple[str, ...]) -> QuerySet[Article]:
+    if states == ALL_STATES:
+        return Article.objects.all()
+    return Article.objects.filter(
+        pk__in=ArticleTranslation.objects.filter(state__in=states).values("article_id")
+    )
+
+
 def article_get(*, principal: Any, article_id: int) -> Article:
     """One article `principal` may see, with `visible_translations`, departments and related
     articles (those it may see) prefetched."""
@@ -165,9 +173,7 @@ def article_get(*, principal: Any, article_id: int) -> Article:
         "departments",
         Prefetch(
             "related",
-            queryset=Article.objects.filter(
-                pk__in=ArticleTranslation.objects.filter(state__in=states).values("article_id")
-            )
+            queryset=_visible_articles(states)
             .prefetch_related(
                 Prefetch(
                     "translations",

@@ -1,4 +1,10 @@
 """The agents' knowledge-base pages (the Desk): `/kb/`."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "kb"
-urlpatterns: list = []
+urlpatterns = [
+    path("files/<int:attachment_id>/<str:filename>", views.attachment_file, name="file"),
+]
