@@ -1,0 +1,1 @@
+"""The demo knowledge base: categories, sections and articles in English, Spanish and Italian."""
