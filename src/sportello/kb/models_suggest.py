@@ -14,8 +14,6 @@ from django.db import models
 from sportello.accounts.models import Department
 from sportello.contacts.models import Contact
 
-from .models import Article
-
 
 class SuggestionAudience(models.TextChoices):
     CUSTOMER = "customer", "Customer"
@@ -36,7 +34,9 @@ class SuggestionEvent(models.Model):
     shown = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="followups"
     )
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    article = models.ForeignKey(
+        "kb.Article", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
