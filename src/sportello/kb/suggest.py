@@ -43,8 +43,8 @@ Mode = Literal["hybrid", "lexical", "embedding"]
 
 RRF_K = 60
 CANDIDATES = 50  # the length of each list before fusion
-STRONG_COSINE = 0.42  # shown on meaning alone
-WEAK_COSINE = 0.22  # shown when the words matched too
+STRONG_COSINE = 0.25  # shown on meaning alone (unrelated text scores under 0.18)
+WEAK_COSINE = 0.20  # shown when the words matched too
 MAX_TEXT_CHARS = 2_000  # of the request; the rest adds little and costs time
 
 
