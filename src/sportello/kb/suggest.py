@@ -7,7 +7,8 @@ portal's request form, the chat widget) or as it stands (the agent's ticket page
 2. Two ranked lists over what is visible: the full-text hits (`kb.search`, the request read in
    every supported language) and the nearest translations by cosine of the multilingual
    sentence embedding (`kb.embedding`), in any language.
-3. Reciprocal-rank fusion of the two lists (each translation scores Σ 1/(K + rank)), then one
+3. Reciprocal-rank fusion of the two lists (each translation scores Σ w/(K + rank), K = 10, the
+   full-text list weighted 0.8), then one
    result per article, scored by its best translation and shown in the viewer's language when
    that translation is visible, else in the language of its best translation — an Italian
    question gets the English article when no Italian one exists.
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
 Audience = Literal["customer", "agent"]
 Mode = Literal["hybrid", "lexical", "embedding"]
 
-RRF_K = 60
+RRF_K = 10  # small: a first place in one list outweighs middling places in both
+LEXICAL_WEIGHT = 0.8  # words shared with an article in another language's list are noise
 CANDIDATES = 50  # the length of each list before fusion
 STRONG_COSINE = 0.25  # shown on meaning alone (unrelated text scores under 0.18)
 WEAK_COSINE = 0.20  # shown when the words matched too
@@ -223,7 +225,7 @@ def suggest(
             if row is None or not mask[row]:
                 continue
             lexical_rank[row] = rank
-            scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank)
+            scores[row] = scores.get(row, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank)
     if mode != "lexical":
         count = min(CANDIDATES, len(visible_rows))
         best = visible_rows[np.argsort(-cosines[visible_rows], kind="stable")[:count]]
