@@ -380,6 +380,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/kb/articles/{kb_article}/translations/en/restore", {"number": 1}, KB_EDIT),
     ("POST", "/kb/articles/{kb_article}/attachments", "upload", KB_CREATE),
     ("GET", "/kb/attachments/{kb_attachment}/download", None, ALL_READ),
+    # Deflection by answer suggestions: admins' figures.
+    ("GET", "/kb/deflection", None, ADMIN_ONLY),
 ]
 
 # Operations that leak nothing by status alone, but whose *content* is scoped: checked below.

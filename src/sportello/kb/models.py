@@ -216,3 +216,6 @@ class ArticleTicketLink(models.Model):
 
     def __str__(self) -> str:
         return f"article {self.article_id} ↔ ticket {self.ticket_id}"
+
+
+from .models_suggest import SuggestionAudience, SuggestionEvent  # noqa: E402, F401

@@ -1,20 +1,47 @@
-"""Search over the knowledge base's translations (placeholder until the full-text and hybrid
-search lands: a case-insensitive substring match on title and text).
+"""Full-text search over the knowledge base's translations, one query path per database.
+
+- SQLite: an FTS5 table `kb_search_fts` (rowid = translation id; columns title, keywords, body;
+  tokenizer `unicode61 remove_diacritics 2`) holding the words of each translation already
+  stemmed with its language's rules and folded (`kb.text`); queries go through the same
+  function and are ranked with bm25, the title weighted above the keywords above the text.
+- PostgreSQL: a table `kb_search_pg` (translation id → tsvector) with a GIN index, the vector
+  built with the translation's language configuration (`sportello_en`, `sportello_es`,
+  `sportello_it`: the built-in stemmers behind `unaccent`; others `sportello_simple`), title
+  weight A, keywords B, text C, plus the words of `kb.text` (stemmed before folding) under the
+  `simple` configuration; queries are `plainto_tsquery` per word and per language OR-ed
+  together (never `to_tsquery` on user text), ranked with `ts_rank_cd`.
+
+Both use OR semantics, so a long request still finds the articles that share its key words,
+and any text — quotes, operators, stray punctuation — is a valid query.
 
 The interface the rest of the app uses:
-- `index_translation(translation)`: called by `kb.services` after every save of a translation
-  (keeps the full-text index and the embedding in step);
+- `index_translation(translation)`: called by `kb.services` after every save of a translation;
+  keeps the full-text row and the embedding (`kb.embedding`) in step;
 - `search_translations(...)`: ranked hits for a query among translations in the given states.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q
+from django.db import connection, transaction
 
-from .models import ArticleTranslation
+from . import embedding, text
+from .models import Article, ArticleTranslation
+
+FTS_TABLE = "kb_search_fts"
+PG_TABLE = "kb_search_pg"
+PG_CONFIGS = {"en": "sportello_en", "es": "sportello_es", "it": "sportello_it"}
+PG_FALLBACK_CONFIG = "sportello_simple"
+# bm25 weights of the FTS5 columns (title, keywords, body).
+TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT = 10.0, 4.0, 1.0
+MAX_QUERY_WORDS = 32
+EXCERPT_CHARS = 160
+
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +54,71 @@ class SearchHit:
     score: float
 
 
+def excerpt_of(*, summary: str, body_text: str, limit: int = EXCERPT_CHARS) -> str:
+    """One line for a result: the summary, else the start of the text, cut at a word."""
+    line = " ".join((summary or body_text or "").split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    return f"{cut}…"
+
+
+def pg_config(language: str) -> str:
+    return PG_CONFIGS.get(language, PG_FALLBACK_CONFIG)
+
+
 def index_translation(translation: ArticleTranslation) -> None:
     """Bring the search index (and the embedding) of one translation up to date."""
+    vector = embedding.embed_one(
+        embedding.document_text(
+            title=translation.title,
+            summary=translation.summary,
+            keywords=translation.keywords,
+            body_text=translation.body_text,
+        )
+    )
+    data = embedding.to_bytes(vector)
+    ArticleTranslation.objects.filter(pk=translation.pk).update(
+        embedding=data, embedding_model=embedding.MODEL_NAME
+    )
+    translation.embedding = data
+    translation.embedding_model = embedding.MODEL_NAME
+    _index_text(translation)
+
+
+def _index_text(translation: ArticleTranslation) -> None:
+    body = " ".join(part for part in (translation.summary, translation.body_text) if part)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cfg = pg_config(translation.language)
+            language = translation.language
+            weighted = []
+            params: list[Any] = [translation.pk]
+            for weight, part in (("A", translation.title), ("B", translation.keywords), ("C", body)):
+                # The configuration's own words (accents folded, then stemmed) and the words
+                # stemmed first, then folded (`kb.text`): Snowball's Spanish rules, for one,
+                # need the accents ("devoluciones" and "devolución" meet only that way).
+                weighted.append(
+                    f"setweight(to_tsvector(%s::regconfig, %s) || to_tsvector('simple', %s), '{weight}')"
+                )
+                params.extend([cfg, part, text.index_terms(part, language)])
+            cursor.execute(
+                f"INSERT INTO {PG_TABLE} (translation_id, document) VALUES (%s, {' || '.join(weighted)})"  # noqa: S608
+                " ON CONFLICT (translation_id) DO UPDATE SET document = EXCLUDED.document",
+                params,
+            )
+        else:
+            language = translation.language
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [translation.pk])  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {FTS_TABLE} (rowid, title, keywords, body) VALUES (%s, %s, %s, %s)",  # noqa: S608
+                [
+                    translation.pk,
+                    text.index_terms(translation.title, language),
+                    text.index_terms(translation.keywords, language),
+                    text.index_terms(body, language),
+                ],
+            )
 
 
 def search_translations(
@@ -40,25 +130,139 @@ def search_translations(
     limit: int = 20,
 ) -> list[SearchHit]:
     """The translations in `states` (and `language`, when given; serving `department_id`, when
-    given) that match `query`, best first."""
-    terms = query.strip()
-    if not terms:
+    given) that match `query`, best first. The query is read in `language` when given, else in
+    every supported language; a translation matches when it shares any meaningful word."""
+    states = list(states)
+    query = query.replace("\x00", " ")  # PostgreSQL refuses NUL in text
+    if not states or limit <= 0:
         return []
-    rows = ArticleTranslation.objects.filter(state__in=list(states), article__is_archived=False).filter(
-        Q(title__icontains=terms) | Q(body_text__icontains=terms)
-    )
-    if language:
-        rows = rows.filter(language=language)
-    if department_id is not None:
-        rows = rows.filter(Q(article__departments=None) | Q(article__departments=department_id)).distinct()
+    languages = [language] if language else list(text.LANGUAGES)
+    if connection.vendor == "postgresql":
+        rows = _search_pg(query, states, language, languages, department_id, limit)
+    else:
+        rows = _search_sqlite(query, states, language, languages, department_id, limit)
     return [
         SearchHit(
-            translation_id=t.pk,
-            article_id=t.article_id,
-            language=t.language,
-            title=t.title,
-            excerpt=t.summary or t.body_text[:200],
-            score=1.0,
+            translation_id=row[0],
+            article_id=row[1],
+            language=row[2],
+            title=row[3],
+            excerpt=excerpt_of(summary=row[4], body_text=row[5]),
+            score=float(row[6]),
         )
-        for t in rows.order_by("-updated_at")[:limit]
+        for row in rows
     ]
+
+
+def _filters(states: Sequence[str], language: str | None, department_id: int | None) -> tuple[str, list[Any]]:
+    """Visibility and department, applied in the same statement as the text match."""
+    departments = Article.departments.through._meta.db_table
+    sql = f" AND t.state IN ({', '.join(['%s'] * len(states))}) AND a.is_archived = %s"
+    params: list[Any] = [*states, False]
+    if language:
+        sql += " AND t.language = %s"
+        params.append(language)
+    if department_id is not None:
+        sql += (
+            f" AND (NOT EXISTS (SELECT 1 FROM {departments} d WHERE d.article_id = a.id)"  # noqa: S608
+            f" OR EXISTS (SELECT 1 FROM {departments} d WHERE d.article_id = a.id AND d.department_id = %s))"
+        )
+        params.append(department_id)
+    return sql, params
+
+
+_SELECT = "SELECT t.id, t.article_id, t.language, t.title, t.summary, substr(t.body_text, 1, 400), "
+
+
+def _search_sqlite(
+    query: str,
+    states: Sequence[str],
+    language: str | None,
+    languages: Sequence[str],
+    department_id: int | None,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    terms = text.query_terms(query, languages)[: MAX_QUERY_WORDS * 2]
+    if not terms:
+        return []
+    # Terms are word characters only; quoting each makes it a plain token for FTS5.
+    match = " OR ".join(f'"{term}"' for term in terms)
+    where, params = _filters(states, language, department_id)
+    translations = ArticleTranslation._meta.db_table
+    articles = Article._meta.db_table
+    sql = (
+        _SELECT + f"-bm25({FTS_TABLE}, %s, %s, %s) AS score"
+        f" FROM {FTS_TABLE} f JOIN {translations} t ON t.id = f.rowid"
+        f" JOIN {articles} a ON a.id = t.article_id"
+        f" WHERE {FTS_TABLE} MATCH %s" + where + " ORDER BY score DESC, t.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT, match, *params, limit])
+        return list(cursor.fetchall())
+
+
+def _search_pg(
+    query: str,
+    states: Sequence[str],
+    language: str | None,
+    languages: Sequence[str],
+    department_id: int | None,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    words = list(dict.fromkeys(w.casefold() for w in _WORD.findall(query)))[:MAX_QUERY_WORDS]
+    if not words:
+        return []
+    parts: list[str] = []
+    qparams: list[Any] = []
+    for lang in languages:
+        for word in words:
+            parts.append("plainto_tsquery(%s::regconfig, %s)")
+            qparams.extend([pg_config(lang), word])
+    for term in text.query_terms(query, languages)[: MAX_QUERY_WORDS * 2]:
+        parts.append("plainto_tsquery('simple', %s)")
+        qparams.append(term)
+    tsquery = " || ".join(parts)
+    where, params = _filters(states, language, department_id)
+    translations = ArticleTranslation._meta.db_table
+    articles = Article._meta.db_table
+    sql = (
+        f"WITH q AS (SELECT ({tsquery}) AS query) " + _SELECT + "ts_rank_cd(s.document, q.query) AS score"  # noqa: S608
+        f" FROM q, {PG_TABLE} s JOIN {translations} t ON t.id = s.translation_id"
+        f" JOIN {articles} a ON a.id = t.article_id"
+        " WHERE s.document @@ q.query" + where + " ORDER BY score DESC, t.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*qparams, *params, limit])
+        return list(cursor.fetchall())
+
+
+def reindex_all(*, batch_size: int = 64, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute the full-text rows and the embeddings of every translation (a batch of
+    translations per transaction, embedded together); `progress(done, total)` after each
+    batch. Returns how many were indexed."""
+    ids = list(ArticleTranslation.objects.order_by("id").values_list("id", flat=True))
+    total = len(ids)
+    done = 0
+    for start in range(0, total, batch_size):
+        with transaction.atomic():
+            chunk = list(
+                ArticleTranslation.objects.filter(pk__in=ids[start : start + batch_size]).order_by("id")
+            )
+            vectors = embedding.embed(
+                [
+                    embedding.document_text(
+                        title=t.title, summary=t.summary, keywords=t.keywords, body_text=t.body_text
+                    )
+                    for t in chunk
+                ]
+            )
+            for translation, vector in zip(chunk, vectors, strict=True):
+                data = embedding.to_bytes(vector)
+                ArticleTranslation.objects.filter(pk=translation.pk).update(
+                    embedding=data, embedding_model=embedding.MODEL_NAME
+                )
+                _index_text(translation)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+    return done
