@@ -12,6 +12,7 @@ from . import (
     mailboxes,
     notification_templates,
     people,
+    portal,
     rules,
     service_levels,
     statuses,
@@ -39,4 +40,5 @@ urlpatterns = [
     *desk_setup.urlpatterns,
     *statuses.urlpatterns,
     *blueprints.urlpatterns,
+    *portal.urlpatterns,
 ]
