@@ -19,9 +19,14 @@ def portal_on(desk: Any) -> Any:
 
     row = services.portal_settings_get()
     return services.portal_settings_update(
-        actor=desk.admin, version=row.version, enabled=True, name="Libreria Sole", colour="#1f5f99",
-        default_language="en", now=NOW,
-    )  # fmt: skip
+        actor=desk.admin,
+        version=row.version,
+        enabled=True,
+        name="Libreria Sole",
+        colour="#1f5f99",
+        default_language="en",
+        now=NOW,
+    )
 
 
 @pytest.fixture

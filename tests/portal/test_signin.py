@@ -32,7 +32,8 @@ def test_a_known_address_gets_a_link_in_the_contacts_language(desk: Any) -> None
     desk.alice.language = "it"
     desk.alice.save(update_fields=["language"])
     link = services.signin_link_request(email="ALICE@acme.test", address="10.0.0.1", now=NOW)
-    assert link is not None and link.contact_id == desk.alice.pk
+    assert link is not None
+    assert link.contact_id == desk.alice.pk
     assert link.expires_at == NOW + timedelta(minutes=15)
     (mail,) = OutboxMessage.objects.filter(kind="email")
     assert mail.payload["to"] == ["alice@acme.test"]
@@ -60,11 +61,13 @@ def test_the_link_shows_a_button_and_signs_in_once_on_post(desk: Any, monkeypatc
     path = _mailed_link()
     client = Client()
     page = client.get(path)  # what a mail scanner fetches
-    assert page.status_code == 200 and b"Continue" in page.content
+    assert page.status_code == 200
+    assert b"Continue" in page.content
     assert "portal_contact_id" not in client.session
     assert SignInLink.objects.get().used_at is None
     signed = client.post(path)
-    assert signed.status_code == 302 and signed["Location"] == "/portal/tickets/"
+    assert signed.status_code == 302
+    assert signed["Location"] == "/portal/tickets/"
     assert client.session["portal_contact_id"] == desk.alice.pk
     # replayed: refused, a new link offered, nobody signed in
     other = Client()
@@ -94,7 +97,7 @@ def test_a_link_rewritten_for_another_contact_signs_nobody_in(desk: Any, monkeyp
     # the same nonce signed for Bob is not a link that was sent: the hash differs
     forged = signing.Signer(salt="sportello.portal.signin").sign_object([desk.bob.pk, nonce])
     # and a token whose payload is swapped without the key fails its signature
-    payload, sig = link.token.rsplit(":", 1)
+    _payload, sig = link.token.rsplit(":", 1)
     tampered = signing.Signer(salt="other").sign_object([desk.bob.pk, nonce]).rsplit(":", 1)[0] + ":" + sig
     for token in (forged, tampered):
         client = Client()
@@ -112,8 +115,11 @@ def test_a_password_signs_in_and_failures_are_throttled(desk: Any, monkeypatch: 
     hand_clock(monkeypatch, NOW)
     services.password_set(contact=desk.alice, password="correct horse battery", now=NOW)
     client = Client()
-    ok = client.post("/portal/sign-in/password/", {"pw-email": "alice@acme.test", "pw-password": "correct horse battery"})
-    assert ok.status_code == 302 and client.session["portal_contact_id"] == desk.alice.pk
+    ok = client.post(
+        "/portal/sign-in/password/", {"pw-email": "alice@acme.test", "pw-password": "correct horse battery"}
+    )
+    assert ok.status_code == 302
+    assert client.session["portal_contact_id"] == desk.alice.pk
     other = Client()
     for _ in range(services.FAILURES_PER_ADDRESS):
         bad = other.post("/portal/sign-in/password/", {"pw-email": "alice@acme.test", "pw-password": "wrong"})
@@ -132,8 +138,11 @@ def test_a_weak_password_is_refused_on_the_account_page(desk: Any, customer: Any
     page = client.post("/portal/account/", {"password": "123", "password2": "123"})
     assert page.status_code == 422
     assert not services.has_password(contact=desk.alice)
-    page = client.post("/portal/account/", {"password": "a long passphrase 42", "password2": "a long passphrase 42"})
-    assert page.status_code == 200 and services.has_password(contact=desk.alice)
+    page = client.post(
+        "/portal/account/", {"password": "a long passphrase 42", "password2": "a long passphrase 42"}
+    )
+    assert page.status_code == 200
+    assert services.has_password(contact=desk.alice)
 
 
 def test_sign_out_forgets_the_contact(desk: Any, customer: Any) -> None:
@@ -141,4 +150,5 @@ def test_sign_out_forgets_the_contact(desk: Any, customer: Any) -> None:
     assert client.get("/portal/tickets/").status_code == 200
     client.post("/portal/sign-out/")
     response = client.get("/portal/tickets/")
-    assert response.status_code == 302 and response["Location"].startswith("/portal/sign-in/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/portal/sign-in/")

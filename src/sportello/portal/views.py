@@ -371,7 +371,9 @@ def _form_error(form: Any, exc: DomainError) -> None:
 def tickets(request: HttpRequest) -> HttpResponse:
     contact = _contact(request)
     designated = selectors.is_designated(contact=contact)
-    scope: selectors.Scope = "organization" if designated and request.GET.get("scope") == "organization" else "mine"
+    scope: selectors.Scope = (
+        "organization" if designated and request.GET.get("scope") == "organization" else "mine"
+    )
     rows = selectors.ticket_rows(contact=contact, scope=scope, designated=designated)
     return render(
         request,
