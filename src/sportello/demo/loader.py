@@ -118,6 +118,7 @@ def demo_load(
         # The sample automation and service levels act from now on, not on the history just loaded.
         automation = demo_automation_create(now=now)
         service_levels = demo_service_levels_create(now=now)
+        _portal_on(now=now)
         statuses = Counter(Ticket.objects.values_list("status__key", flat=True))
     return Summary(
         departments=len(desk.departments),
@@ -128,6 +129,26 @@ def demo_load(
         statuses=statuses,
         automation=automation,
         service_levels=service_levels,
+    )
+
+
+def _portal_on(*, now: datetime) -> None:
+    """The customer portal switched on, named like the demo's shop (notifications link to it)."""
+    from sportello.accounts.models import Role, User
+    from sportello.portal import services as portal
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    if admin is None:
+        return
+    row = portal.portal_settings_get()
+    portal.portal_settings_update(
+        actor=admin,
+        version=row.version,
+        enabled=True,
+        name="Sportello Shop",
+        colour="#1f5f99",
+        default_language="en",
+        now=now,
     )
 
 
