@@ -408,6 +408,41 @@ def scene_search(page: Any, base: str) -> None:
     page.locator("mark").first.wait_for()
 
 
+def scene_portal_home(page: Any, base: str) -> None:
+    page.goto(f"{base}/portal/")
+
+
+def scene_portal_request_form(page: Any, base: str) -> None:
+    from sportello.accounts.models import Department
+
+    books = Department.objects.filter(is_active=True).order_by("pk").first()
+    page.goto(f"{base}/portal/requests/new/?department={books.pk if books else ''}")
+
+
+def scene_portal_ticket(page: Any, base: str) -> None:
+    """A customer signed in by a sign-in link, on their ticket with the most public messages."""
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from sportello.portal import services
+    from sportello.tickets.models import Ticket
+
+    ticket = (
+        Ticket.objects.exclude(requester__email="")
+        .annotate(public=Count("messages", filter=Q(messages__public=True)))
+        .order_by("-public", "pk")
+        .first()
+    )
+    if ticket is None:
+        return
+    link = services.signin_link_request(email=ticket.requester.email, address="", now=timezone.now())
+    if link is None:
+        return
+    page.goto(f"{base}/portal/sign-in/{link.token}/")  # type: ignore[attr-defined]
+    page.get_by_role("button").last.click()
+    page.goto(f"{base}/portal/tickets/{ticket.number}/")
+
+
 SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     # name, viewport, scene, full page
     ("queue", DESKTOP, scene_queue, False),
@@ -428,6 +463,12 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-blueprint-editor", DESKTOP, scene_console_blueprint_editor, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
+    ("portal-home", DESKTOP, scene_portal_home, False),
+    ("portal-request-form", DESKTOP, scene_portal_request_form, True),
+    ("portal-ticket", DESKTOP, scene_portal_ticket, True),
+    ("phone-portal-home", PHONE, scene_portal_home, False),
+    ("phone-portal-request-form", PHONE, scene_portal_request_form, True),
+    ("phone-portal-ticket", PHONE, scene_portal_ticket, True),
 ]
 # Scenes of the Console (`console-…`) are seen by the demo admin; the others by a demo agent.
 AS_ADMIN = {name for name, *_ in SCENES if name.startswith("console-")}

@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "sportello.portal.context.portal",  # portal_brand, portal_contact (lazy)
             ],
         },
     },
@@ -227,6 +228,8 @@ class SportelloSettings(TypedDict):
     CUSTOMER_NOTIFICATIONS_PER_HOUR: NotRequired[int]
     CONTACTS_IMPORT_MAX_BYTES: int
     CONTACTS_IMPORT_MAX_ROWS: int
+    # Minutes a customer portal's sign-in link works (portal.services): 15 when unset.
+    PORTAL_LINK_MINUTES: NotRequired[int]
 
 
 SPORTELLO: SportelloSettings = {
@@ -318,6 +321,8 @@ SPORTELLO: SportelloSettings = {
     # refused whole with a clear error (split it).
     "CONTACTS_IMPORT_MAX_BYTES": int(os.environ.get("SPORTELLO_CONTACTS_IMPORT_MAX_BYTES", 10 * 1024 * 1024)),
     "CONTACTS_IMPORT_MAX_ROWS": int(os.environ.get("SPORTELLO_CONTACTS_IMPORT_MAX_ROWS", 100_000)),
+    # The customer portal's sign-in links work once, this many minutes.
+    "PORTAL_LINK_MINUTES": int(os.environ.get("SPORTELLO_PORTAL_LINK_MINUTES", 15)),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # also the API's JSON body limit (413 above)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

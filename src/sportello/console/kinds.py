@@ -49,6 +49,7 @@ LABELS: dict[str, tuple[Promise, Promise]] = {
         pgettext_lazy("configuration kind", "Mailbox"),
         pgettext_lazy("configuration kind", "Mailboxes"),
     ),
+    "portal": (_("Portal settings"), _("Portal settings")),
 }
 
 

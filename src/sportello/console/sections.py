@@ -117,6 +117,15 @@ SECTIONS: tuple[Section, ...] = (
         url_name="console:mailboxes",
     ),
     Section(
+        key="portal",
+        group=GROUPS[1],
+        label=_("Customer portal"),
+        description=_(
+            "The customers' portal: on or off, the desk's name, logo and colour, and its default language."
+        ),
+        url_name="console:portal",
+    ),
+    Section(
         key="quarantine",
         group=GROUPS[1],
         label=_("Quarantine"),

@@ -12,6 +12,7 @@ from . import (
     mailboxes,
     notification_templates,
     people,
+    portal,
     rules,
     service_levels,
     statuses,
@@ -41,4 +42,5 @@ urlpatterns = [
     *statuses.urlpatterns,
     *blueprints.urlpatterns,
     *surveys.urlpatterns,
+    *portal.urlpatterns,
 ]

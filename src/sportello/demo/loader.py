@@ -119,6 +119,7 @@ def demo_load(
         # The sample automation and service levels act from now on, not on the history just loaded.
         automation = demo_automation_create(now=now)
         service_levels = demo_service_levels_create(now=now)
+        _portal_on(now=now)
         statuses = Counter(Ticket.objects.values_list("status__key", flat=True))
     return Summary(
         departments=len(desk.departments),
@@ -138,6 +139,26 @@ def demo_kb_load(*, now: datetime, on_article: Callable[[], None] | None = None)
     email = next(email for _, email, role, _, _ in data.AGENTS if role == "admin")
     admin = User.objects.get(email=email)
     return len(load_knowledge_base(actor=admin, now=now, progress=on_article))
+
+
+def _portal_on(*, now: datetime) -> None:
+    """The customer portal switched on, named like the demo's shop (notifications link to it)."""
+    from sportello.accounts.models import Role, User
+    from sportello.portal import services as portal
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    if admin is None:
+        return
+    row = portal.portal_settings_get()
+    portal.portal_settings_update(
+        actor=admin,
+        version=row.version,
+        enabled=True,
+        name="Sportello Shop",
+        colour="#1f5f99",
+        default_language="en",
+        now=now,
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import pgettext
 
 from sportello.accounts.models import User
+from sportello.portal import links as portal_links
 from sportello.tickets.models import Priority, Ticket
 from sportello.tickets.selectors import customer_custom_fields
 
@@ -50,9 +51,9 @@ NAMES: dict[str, str] = {
     "sla.time_left": "time until sla.due_at: 2h 30m, 1d 4h, 45m; -15m once past it",
     "sla.minutes_left": "the same in whole minutes (negative once past)",
     "sla.breached": "true once a clock of the ticket has breached its target",
-    "links.ticket": "the ticket's page in the customer portal (empty without PORTAL_URL)",
+    "links.ticket": "the ticket's page in the customer portal (empty while the portal is off)",
     "links.survey": "the satisfaction survey of the ticket in the portal: its signed link in the survey's "
-    "own e-mails, else the survey page of the signed-in customer (empty without PORTAL_URL)",
+    "own e-mails, else the survey page of the signed-in customer (empty while the portal is off)",
     "links.agent_ticket": "the ticket in the agents' interface",
     "message.body": "the public message being sent (agent_reply); empty for internal notes",
     "survey.choices": "in the survey's e-mails: one entry per rating, each with its label and its "
@@ -155,9 +156,10 @@ def notification_context(
     tz = zone(time_zone or requester.time_zone)
     if agent is None and ticket.assignee_id is not None:
         agent = ticket.assignee
-    # The customer portal's pages, when the desk has one (`PORTAL_URL`); else no link at all:
-    # the shipped templates leave their link lines out rather than send a dead link.
-    portal_root = str(settings.SPORTELLO.get("PORTAL_URL", "")).rstrip("/")
+    # The customer portal's pages, when the desk has one (`PORTAL_URL`, else the portal switched
+    # on in the Console: `portal.links`); else no link at all: the shipped templates leave their
+    # link lines out rather than send a dead link.
+    portal_root = portal_links.portal_root(memo=memo)
     portal = f"{portal_root}/tickets/{ticket.number}/" if portal_root else ""
     survey = f"{portal_root}/survey/ticket/{ticket.number}/" if portal_root else ""
     with translation.override(language):

@@ -46,4 +46,9 @@ urlpatterns = [
     path("people/organizations/", customers.organization_list, name="organizations"),
     path("people/organizations/new/", customers.organization_create, name="organization_create"),
     path("people/organizations/<int:organization_id>/", customers.organization_edit, name="organization"),
+    path(
+        "people/organizations/<int:organization_id>/designated/",
+        customers.organization_designated,
+        name="organization_designated",
+    ),
 ]

@@ -376,5 +376,51 @@ def organization_edit(request: HttpRequest, organization_id: int) -> HttpRespons
                 return redirect("console:organization", organization_id=organization.pk)
         else:
             status = 422
-    context = {"section": "organizations", "organization": organization, "form": form, "changes": changes}
+    context = {
+        "section": "organizations",
+        "organization": organization,
+        "form": form,
+        "changes": changes,
+        "designated_rows": _designated_rows(organization),
+    }
     return _render(request, "console/people/organization_edit.html", context, status=status)
+
+
+DESIGNATED_SHOWN = 100  # the organization's contacts listed for the portal's designation
+
+
+def _designated_rows(organization: Any) -> list[tuple[Any, bool]]:
+    """The organization's contacts (the first 100 by name), each with whether it is a designated
+    contact: one who sees the organization's tickets in the customer portal."""
+    from sportello.portal.models import DesignatedContact
+
+    contacts = list(organization.contacts.order_by("name", "id")[:DESIGNATED_SHOWN])
+    chosen = set(
+        DesignatedContact.objects.filter(contact_id__in=[c.pk for c in contacts]).values_list(
+            "contact_id", flat=True
+        )
+    )
+    return [(c, c.pk in chosen) for c in contacts]
+
+
+@admin_required
+@require_http_methods(["POST"])
+def organization_designated(request: HttpRequest, organization_id: int) -> HttpResponseBase:
+    """Make one of the organization's contacts see its tickets in the portal (or no longer)."""
+    from sportello.core import clock
+    from sportello.portal import services as portal
+
+    try:
+        organization = selectors.organization_get(user=_me(request), organization_id=organization_id)
+        contact = organization.contacts.get(pk=int(request.POST.get("contact", "")))
+    except (NotFound, ValueError, organization.contacts.model.DoesNotExist):
+        raise Http404 from None
+    designated = request.POST.get("designated") == "1"
+    portal.designated_set(contact=contact, designated=designated, actor=_me(request), now=clock.now())
+    text = (
+        _("%(name)s now sees the organization's requests in the portal.")
+        if designated
+        else _("%(name)s now sees only their own requests in the portal.")
+    )
+    messages.success(request, text % {"name": str(contact)})
+    return redirect("console:organization", organization_id=organization.pk)

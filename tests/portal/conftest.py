@@ -1,0 +1,46 @@
+"""Fixtures of the portal's tests: the portal switched on, attachments in the test's directory,
+and a Django test client signed in as a contact (through a real sign-in link)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from sportello.core import clock
+from testing import NOW
+
+
+@pytest.fixture
+def portal_on(desk: Any) -> Any:
+    from sportello.portal import services
+
+    row = services.portal_settings_get()
+    return services.portal_settings_update(
+        actor=desk.admin,
+        version=row.version,
+        enabled=True,
+        name="Libreria Sole",
+        colour="#1f5f99",
+        default_language="en",
+        now=NOW,
+    )
+
+
+@pytest.fixture
+def customer(db: Any) -> Callable[[Any], Client]:
+    """`customer(contact)`: a client signed in as the contact by a sign-in link."""
+    from sportello.portal import services
+
+    def make(contact: Any) -> Client:
+        client = Client()
+        link = services.signin_link_request(email=contact.email, address="10.0.0.9", now=clock.now())
+        assert link is not None
+        token = link.token
+        response = client.post(f"/portal/sign-in/{token}/")
+        assert response.status_code == 302, response.status_code
+        return client
+
+    return make
