@@ -35,6 +35,17 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language(request: pytest.FixtureRequest) -> Any:
+    """Each test starts in the desk's default language: a request through the test client leaves
+    its language active on the thread (a web server activates each request's own)."""
+    yield
+    if _with_django(request):
+        from django.utils import translation
+
+        translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _no_api_rate_limit(request: pytest.FixtureRequest) -> None:
     """The API rate limit is off except in the tests of it (tests/core/test_ratelimit.py)."""
     if _with_django(request):

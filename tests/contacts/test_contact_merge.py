@@ -32,6 +32,10 @@ def test_every_foreign_key_to_contact_has_a_merge_mover() -> None:
     assert merging.foreign_keys() == [
         "contacts.MergedContact.target",
         "kb.ArticleVote.contact",
+        "kb.SuggestionEvent.contact",
+        "portal.CustomerPassword.contact",
+        "portal.DesignatedContact.contact",
+        "portal.SignInLink.contact",
         "tickets.Message.author_contact",
         "tickets.Ticket.requester",
     ]
@@ -61,6 +65,10 @@ def test_a_merge_moves_every_row_pointing_at_the_source(desk: Any, open_ticket: 
     assert outcome.moved == {
         "contacts.MergedContact.target": 1,
         "kb.ArticleVote.contact": 0,
+        "kb.SuggestionEvent.contact": 0,
+        "portal.CustomerPassword.contact": 0,
+        "portal.DesignatedContact.contact": 0,
+        "portal.SignInLink.contact": 0,
         "tickets.Message.author_contact": 2,
         "tickets.Ticket.requester": 2,
     }
@@ -175,7 +183,12 @@ def test_the_preview_counts_what_would_move(desk: Any, open_ticket: Any, now: da
     assert [(line.key, line.count, line.text) for line in preview.moves] == [
         ("tickets.Ticket.requester", 1, "1 ticket"),
         ("tickets.Message.author_contact", 1, "1 message they wrote"),
+        ("kb.ArticleVote.contact", 0, "0 votes on help articles"),
+        ("kb.SuggestionEvent.contact", 0, "0 answer suggestion events"),
         ("contacts.MergedContact.target", 0, "0 contacts merged into it earlier"),
+        ("portal.CustomerPassword.contact", 0, "0 portal settings"),
+        ("portal.DesignatedContact.contact", 0, "0 portal settings"),
+        ("portal.SignInLink.contact", 0, ""),
     ]
     assert preview.tickets == 1
     assert preview.filled == {}

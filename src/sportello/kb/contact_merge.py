@@ -1,5 +1,7 @@
 """What a contact merge (`contacts.services.contact_merge`) moves of the knowledge base: the
-"Was this helpful?" votes the source gave while signed in.
+"Was this helpful?" votes the source gave while signed in, and the answer suggestions they were
+shown (the deflection figures then count them as the target's: a ticket the target opens within
+7 days is not a deflection).
 
 Each vote becomes the target's (its `voter` key too, so the target sees and can change it).
 Where both contacts voted on the same translation, the target's vote stands and the source's
@@ -14,7 +16,7 @@ from django.utils.translation import ngettext
 from sportello.contacts import merging
 
 from .feedback import contact_voter
-from .models import ArticleTranslation, ArticleVote
+from .models import ArticleTranslation, ArticleVote, SuggestionEvent
 
 
 def _move_votes(move: merging.Move) -> int:
@@ -51,6 +53,10 @@ def _move_votes(move: merging.Move) -> int:
     return len(votes)
 
 
+def _move_suggestion_events(move: merging.Move) -> int:
+    return SuggestionEvent.objects.filter(contact_id=move.source.pk).update(contact_id=move.target.pk)
+
+
 def register() -> None:
     merging.register_reference(
         merging.ContactReference(
@@ -62,5 +68,17 @@ def register() -> None:
                 ngettext("%(n)s vote on a help article", "%(n)s votes on help articles", n) % {"n": n}
             ),
             rank=80,
+        )
+    )
+    merging.register_reference(
+        merging.ContactReference(
+            model=SuggestionEvent,
+            field="contact",
+            count=lambda pk: SuggestionEvent.objects.filter(contact_id=pk).count(),
+            move=_move_suggestion_events,
+            describe=lambda n: (
+                ngettext("%(n)s answer suggestion event", "%(n)s answer suggestion events", n) % {"n": n}
+            ),
+            rank=90,
         )
     )

@@ -24,7 +24,7 @@ from sportello.core.errors import NotFound, ValidationFailed
 from sportello.core.text import label_text
 from sportello.tickets.attachments import attachment_storage, content_disposition
 
-from . import feedback
+from . import feedback, suggest_views
 from . import public_selectors as sel
 from .search import search_translations
 
@@ -152,6 +152,7 @@ def kb_article(request: HttpRequest, lang: str, article_id: int, slug: str = "")
     if slug != page.translation.slug:
         return HttpResponseRedirect(article_url(lang, article_id, page.translation.slug), status=301)
     _count_view(request, page)
+    suggest_views.record_opened(request, article_id=article_id)
     return _page(request, "kb/public/article.html", lang, _article_context(request, page))
 
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -55,6 +57,32 @@ def _session(request: HttpRequest) -> str:
 def _contact_id(request: HttpRequest) -> int | None:
     value = request.session.get("portal_contact_id")
     return value if isinstance(value, int) else None
+
+
+def record_opened(request: HttpRequest, *, article_id: int) -> None:
+    """The article page reached from a suggestion (`?from=suggest&s=<list>`): record it opened,
+    once. A list not shown to this reader, or not holding the article, records nothing."""
+    if request.GET.get("from") != "suggest":
+        return
+    shown_id = _int_or_none(request.GET.get("s"))
+    if shown_id is None:
+        return
+    with contextlib.suppress(NotFound):
+        deflection.suggestion_opened(
+            shown_id=shown_id,
+            article_id=article_id,
+            session=_session(request),
+            contact_id=_contact_id(request),
+            now=clock.now(),
+        )
+
+
+def record_submitted(request: HttpRequest, *, contact_id: int | None, ticket_id: int | None) -> None:
+    """A request submitted from this portal session (before any sign-in changes its key): the
+    deflection figures count the session's suggestions as not deflected."""
+    deflection.suggestion_request_submitted(
+        session=_session(request), contact_id=contact_id, ticket_id=ticket_id, now=clock.now()
+    )
 
 
 def public_url(suggestion: Suggestion) -> str:

@@ -24,6 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from sportello.contacts.models import Contact
 from sportello.core import clock
 from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from sportello.kb import suggest_views
+from sportello.surveys.selectors import portal_prompt
 from sportello.tickets import attachments as files
 from sportello.tickets.models import AuthorKind, StatusCategory
 from sportello.web.errors import client_address, error_message
@@ -326,6 +328,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 _form_error(form, exc)
             else:
+                suggest_views.record_submitted(request, contact_id=done.contact.pk, ticket_id=done.ticket.pk)
                 if done.hidden:
                     return render(request, "portal/request_sent.html", {"email": done.contact.email})
                 if contact is None:
@@ -403,6 +406,7 @@ def _ticket_context(request: HttpRequest, contact: Contact, number: int, **extra
         "agent_kind": AuthorKind.AGENT,
         "max_mb": max(1, files.max_bytes() // (1024 * 1024)),
         "form": extra.pop("form", None) or ReplyForm(),
+        "survey_prompt": portal_prompt(contact_id=contact.pk, ticket_id=ticket.pk, now=clock.now()),
         **extra,
     }
 
