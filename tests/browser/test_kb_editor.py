@@ -52,7 +52,7 @@ def test_write_translate_publish_edit_and_restore_an_article(
     # the Italian translation, added from the sidebar
     page.get_by_role("link", name="+ Add IT").click()
     page.get_by_label("Title").fill("Restituire un pacco danneggiato")
-    page.get_by_label("Body (HTML)").fill("<p>Stampa l’etichetta.</p>")
+    page.get_by_label("Body (HTML)").fill("<p>Stampa l'etichetta.</p>")
     page.get_by_label("State").select_option("public")
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Saved.").wait_for()
