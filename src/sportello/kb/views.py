@@ -1,4 +1,5 @@
-"""The knowledge base's pages under `/kb/`. For now: an article's files at
+"""The knowledge base's pages under `/kb/`: the index, a translation's editor and its versions,
+"Save as article" from a ticket; and an article's files at
 `/kb/files/<id>/<name>` — the URL article bodies use for their images. Anyone may fetch the
 files of an article with a public translation (the portal shows them); agents those of the
 articles they may read (`kb.selectors.attachment_get`); anything else is a 404. Images whose
@@ -6,13 +7,24 @@ type was confirmed by their bytes are shown inline; any other file is a download
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest
-from django.views.decorators.http import require_GET
+from typing import Any
 
-from sportello.core.errors import NotFound
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sportello.accounts.models import User
+from sportello.core import clock
+from sportello.core.errors import Conflict, DomainError, NotFound
 from sportello.tickets import attachments
+from sportello.web.errors import attach_error
+from sportello.web.shell import agent_required
 
-from . import selectors, services
+from . import forms, search, selectors, services
+from .models import ArticleState, ArticleTranslation
 
 
 @require_GET
@@ -33,3 +45,286 @@ def attachment_file(request: HttpRequest, attachment_id: int, filename: str) -> 
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["Cache-Control"] = "private, no-store" if user is not None else "public, max-age=300"
     return response
+
+
+# --------------------------------------------------------------------------------------------
+# The agents' pages: index, editor, versions, "Save as article"
+
+
+def _viewer(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _label(titles: dict[str, str], language: str) -> str:
+    return titles.get(language) or next(iter(titles.values()), "")
+
+
+def _filter_value(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
+
+
+@agent_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """Categories → sections → articles, each with a badge per language; filters by state and
+    language; a search box over what the viewer may read."""
+    viewer = _viewer(request)
+    language = translation.get_language() or "en"
+    languages = selectors.kb_languages()
+    states = selectors.kb_visible_states(viewer)
+    state = _filter_value(request.GET.get("state"), states)
+    lang = _filter_value(request.GET.get("lang"), languages)
+    query = (request.GET.get("q") or "").strip()[:200]
+    may_edit = selectors.kb_may_edit(viewer)
+    context: dict[str, Any] = {
+        "query": query,
+        "state": state or "",
+        "lang": lang or "",
+        "states": [(s, forms.STATE_LABELS[ArticleState(s)]) for s in states],
+        "languages": languages,
+        "may_edit": may_edit,
+    }
+    if query:
+        context["hits"] = search.search_translations(
+            query=query, states=[state] if state else states, language=lang, limit=30
+        )
+    else:
+        articles = list(selectors.article_list(principal=viewer, state=state, language=lang))
+        groups: dict[int, dict[str, Any]] = {}
+        for article in articles:
+            section = article.section
+            group = groups.setdefault(
+                section.pk,
+                {
+                    "category": _label(section.category.title, language),
+                    "section": _label(section.title, language),
+                    "rows": [],
+                },
+            )
+            translations = getattr(article, "visible_translations", [])
+            by_language = {t.language: t for t in translations}
+            group["rows"].append(
+                {
+                    "article": article,
+                    "title": selectors.translation_title(article, language),
+                    "open_language": language if language in by_language else article.source_language,
+                    "translations": translations,
+                    "missing": [code for code in languages if code not in by_language] if may_edit else [],
+                }
+            )
+        context["groups"] = list(groups.values())
+    if may_edit:
+        context["new_form"] = forms.ArticleNewForm(
+            sections=selectors.section_list(principal=viewer),
+            language=language,
+            initial={"source_language": language if language in languages else languages[0]},
+        )
+    return render(request, "kb/index.html", context)
+
+
+@agent_required
+@require_POST
+def article_new(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    if not selectors.kb_may_edit(viewer):
+        return HttpResponseForbidden()
+    form = forms.ArticleNewForm(
+        request.POST,
+        sections=selectors.section_list(principal=viewer),
+        language=translation.get_language() or "en",
+    )
+    if not form.is_valid():
+        return redirect("kb:index")
+    article = services.article_create(
+        section=form.cleaned_data["section"],
+        source_language=form.cleaned_data["source_language"],
+        actor=viewer,
+        now=clock.now(),
+    )
+    return redirect("kb:editor", article_id=article.pk, language=article.source_language)
+
+
+def _article_or_404(viewer: User, article_id: int, language: str) -> Any:
+    if language not in selectors.kb_languages():
+        raise Http404
+    try:
+        return selectors.article_get(principal=viewer, article_id=article_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _initial(current: ArticleTranslation | None) -> dict[str, Any]:
+    if current is None:
+        return {"state": ArticleState.DRAFT, "expected_version": 0}
+    return {
+        "title": current.title,
+        "summary": current.summary,
+        "keywords": current.keywords,
+        "body_html": current.body_html,
+        "state": current.state,
+        "expected_version": current.version,
+    }
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def editor(request: HttpRequest, article_id: int, language: str) -> HttpResponse:
+    """One translation's editor (editors); a read view for light agents. A stale save keeps
+    what was typed and links to the latest version."""
+    viewer = _viewer(request)
+    article = _article_or_404(viewer, article_id, language)
+    may_edit = selectors.kb_may_edit(viewer)
+    by_language = {t.language: t for t in article.visible_translations}
+    current = by_language.get(language)
+    if not may_edit:
+        if request.method == "POST":
+            return HttpResponseForbidden()
+        if current is None:
+            raise Http404
+    status = 200
+    stale = False
+    saved = request.GET.get("saved") == "1"
+    if request.method == "POST":
+        form = forms.TranslationForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.translation_save(
+                    article=article,
+                    language=language,
+                    title=data["title"],
+                    summary=data["summary"],
+                    keywords=data["keywords"],
+                    body_html=data["body_html"],
+                    state=data["state"],
+                    note=data["note"],
+                    actor=viewer,
+                    now=clock.now(),
+                    expected_version=data["expected_version"],
+                )
+            except Conflict as exc:
+                stale = exc.code == "stale_translation"
+                if not stale:
+                    status = attach_error(form, exc)
+                else:
+                    status = 409
+                    form.add_error(None, _("Someone else saved this translation since you opened it."))
+            except DomainError as exc:
+                status = attach_error(form, exc)
+            else:
+                url = reverse("kb:editor", args=[article.pk, language])
+                return redirect(f"{url}?saved=1")
+        else:
+            status = 422
+    else:
+        form = forms.TranslationForm(initial=_initial(current))
+    ui_language = translation.get_language() or "en"
+    context = {
+        "article": article,
+        "language": language,
+        "current": current,
+        "form": form,
+        "may_edit": may_edit,
+        "stale": stale,
+        "saved": saved,
+        "title": current.title if current else selectors.translation_title(article, ui_language),
+        "section_label": _label(article.section.category.title, ui_language)
+        + " / "
+        + _label(article.section.title, ui_language),
+        "others": [t for t in article.visible_translations if t.language != language],
+        "missing": [code for code in selectors.kb_languages() if code not in by_language and code != language]
+        if may_edit
+        else [],
+        "related": [
+            {"article": r, "title": selectors.translation_title(r, ui_language)}
+            for r in article.visible_related
+        ],
+        "public_url": selectors.public_url(current)
+        if current is not None and current.state == ArticleState.PUBLIC
+        else "",
+    }
+    return render(request, "kb/editor.html", context, status=status)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def versions(request: HttpRequest, article_id: int, language: str) -> HttpResponse:
+    """A translation's versions, the diff of one against the one before, and "Restore"."""
+    viewer = _viewer(request)
+    if not selectors.kb_may_edit(viewer):
+        raise Http404
+    article = _article_or_404(viewer, article_id, language)
+    try:
+        current = selectors.translation_get(principal=viewer, article_id=article.pk, language=language)
+    except NotFound:
+        raise Http404 from None
+    error = ""
+    status = 200
+    if request.method == "POST":
+        restore = forms.RestoreForm(request.POST)
+        if restore.is_valid():
+            try:
+                services.translation_restore(
+                    translation=current,
+                    number=restore.cleaned_data["number"],
+                    actor=viewer,
+                    now=clock.now(),
+                    expected_version=restore.cleaned_data["expected_version"],
+                )
+            except NotFound:
+                raise Http404 from None
+            except Conflict:
+                status = 409
+                error = _("Someone else saved this translation meanwhile: review the latest version first.")
+            else:
+                return redirect("kb:versions", article_id=article.pk, language=language)
+        else:
+            status = 422
+            error = _("Choose a version to restore.")
+        current.refresh_from_db()
+    rows = list(selectors.version_list(principal=viewer, article_id=article.pk, language=language))
+    numbers = {v.number for v in rows}
+    try:
+        shown = int(request.GET.get("v") or current.version)
+    except ValueError:
+        shown = current.version
+    if shown not in numbers:
+        shown = current.version
+    diff = []
+    if shown > 1 and shown - 1 in numbers:
+        diff = selectors.version_diff(
+            principal=viewer, article_id=article.pk, language=language, a=shown - 1, b=shown
+        )
+    field_labels = {
+        "title": _("Title"),
+        "summary": _("Summary"),
+        "state": _("State"),
+        "body_html": _("Body"),
+    }
+    context = {
+        "article": article,
+        "language": language,
+        "current": current,
+        "versions": rows,
+        "shown": shown,
+        "diff": [{"label": field_labels[d.field], "d": d} for d in diff],
+        "state_labels": forms.STATE_LABELS,
+        "error": error,
+    }
+    return render(request, "kb/versions.html", context, status=status)
+
+
+@agent_required
+@require_POST
+def from_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """ "Save as article" on a solved ticket: its draft article, then its editor."""
+    viewer = _viewer(request)
+    if not selectors.kb_may_edit(viewer):
+        return HttpResponseForbidden()
+    try:
+        article = services.article_from_ticket(ticket_id=ticket_id, actor=viewer, now=clock.now())
+    except NotFound:
+        raise Http404 from None
+    except DomainError:
+        return redirect("web:ticket", ticket_id=ticket_id)
+    return redirect("kb:editor", article_id=article.pk, language=article.source_language)
