@@ -27,6 +27,7 @@ EXTENSIONS = [
     "sportello.sla.extension.Tiers",
     "sportello.blueprints.extension.Blueprints",
     "sportello.automation.extension.TimeRuleTimers",
+    "sportello.surveys.extension.Surveys",
     "sportello.notifications.extension.ReplyMail",
     "sportello.outbox.extension.Outbox",
     "sportello.automation.extension.Assignment",
@@ -51,7 +52,7 @@ def test_the_extension_list_and_its_order_are_pinned() -> None:
 
 def test_each_phase_calls_the_extensions_that_define_it_in_the_list_order(fresh_extensions: None) -> None:
     assert names(extensions.hooks("before_write")) == ["EventRules", "SlaClocks", "Blueprints"]
-    assert names(extensions.hooks("saved")) == ["TimeRuleTimers"]
+    assert names(extensions.hooks("saved")) == ["TimeRuleTimers", "Surveys"]
     assert names(extensions.hooks("written")) == ["ReplyMail", "Outbox"]
     assert names(extensions.hooks("after_write")) == ["Assignment", "AgentNotifications"]
     assert names(extensions.hooks("agent_online")) == ["Assignment"]

@@ -33,7 +33,7 @@ def test_the_panel_shows_the_requester_and_the_organization(
     assert "<dt>Language</dt><dd>English</dd>" in html
     assert '<p><bdi>Acme</bdi> <span class="badge vip">VIP</span></p>' in html
     assert "<bdi>acme.test</bdi>" in html
-    assert "Satisfaction ratings are not collected yet." in html
+    assert "No ratings from this customer yet." in html
 
 
 def test_other_open_and_earlier_tickets_are_listed_apart_most_recent_first(
