@@ -8,7 +8,10 @@ portal's request form, the chat widget) or as it stands (the agent's ticket page
    every supported language) and the nearest translations by cosine of the multilingual
    sentence embedding (`kb.embedding`), in any language.
 3. Reciprocal-rank fusion of the two lists (each translation scores Σ w/(K + rank), K = 10, the
-   full-text list weighted 0.8), then one
+   full-text list weighted 0.8 — and a quarter of that when the article nearest in meaning has
+   no visible translation in the viewer's language: the request is then most likely about an
+   article written in another language, and the viewer's own words would only lift the
+   same-language articles that share them), then one
    result per article, scored by its best translation and shown in the viewer's language when
    that translation is visible, else in the language of its best translation — an Italian
    question gets the English article when no Italian one exists.
@@ -19,7 +22,8 @@ portal's request form, the chat widget) or as it stands (the agent's ticket page
 
 The vectors of all translations sit in one in-process numpy matrix, rebuilt when the knowledge
 base changed: each call first reads a cheap version (counts and latest change times, one
-statement) and compares it with the cached one.
+statement over a narrow index) and compares it with the cached one. The full-text statement
+ranks on the full-text table alone before joining its best rows (`kb.search`).
 """
 
 from __future__ import annotations
