@@ -19,7 +19,9 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import sys
 import time
@@ -108,12 +110,15 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--translations", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--reuse", action="store_true", help="keep the database of the last run (no seeding)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the timed calls")
     args = parser.parse_args()
     url = args.database_url or sqlite_url("kb_suggest")
-    if url.startswith("sqlite"):
-        remove_sqlite(url)
-    else:
-        ensure_database(url, fresh=True)
+    if not args.reuse:
+        if url.startswith("sqlite"):
+            remove_sqlite(url)
+        else:
+            ensure_database(url, fresh=True)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
     import django
@@ -127,7 +132,8 @@ def main() -> None:
     from sportello.kb.suggest import suggest
 
     call_command("migrate", verbosity=0)
-    seed(args.translations)
+    if not args.reuse:
+        seed(args.translations)
     embedding.embed_one("warm the encoder up")
     departments = list(Department.objects.filter(slug__startswith="bench-").values_list("pk", flat=True))
     started = time.perf_counter()
@@ -135,12 +141,18 @@ def main() -> None:
     log(f"first call (builds the vector cache): {(time.perf_counter() - started) * 1000:.0f} ms")
     samples = []
     shown = 0
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
     for i in range(args.requests):
         language, text = QUESTIONS[i % len(QUESTIONS)]
         department = departments[i % len(departments)] if i % 2 else None
         t = time.perf_counter()
         shown += len(suggest(text=text, language=language, audience="customer", department_id=department))
         samples.append(time.perf_counter() - t)
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
     print(f"{connection.vendor}, {args.translations} translations: suggest() {summary_ms(samples)}")
     log(f"{shown / len(samples):.1f} suggestions per call on average")
 

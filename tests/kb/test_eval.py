@@ -27,11 +27,30 @@ def demo_kb(django_db_setup: Any, django_db_blocker: Any) -> Any:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
+            _demo_departments()
             yield evaluation.load_demo_kb(now=NOW)
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
             connection.close()
+
+
+def _demo_departments() -> None:
+    """The departments the demo articles name (the demo desk has them; an empty one not)."""
+    import yaml
+    from django.utils.text import slugify
+
+    from sportello.accounts.models import Department
+
+    names = {
+        name
+        for path in evaluation.DEMO_DIR.glob("*.yaml")
+        for article in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("articles", [])
+        for name in article.get("departments", [])
+    }
+    for name in sorted(names):
+        if not Department.objects.filter(name=name).exists():
+            Department.objects.create(name=name, slug=slugify(name))
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +79,11 @@ def test_hybrid_recall_at_3_is_at_least_the_bar_in_each_language(hybrid: Any, gr
     assert result[group].recall_at_3 >= BAR, (result[group], misses)
 
 
-# Across languages the hybrid ranking reaches 0.81 (embedding alone 0.89): the same-language
-# words of a request still pull same-language articles above the right one in another
-# language. The bar stays written; a regression under today's figure fails at once.
-CROSS_TODAY = 0.80
+# Across languages the hybrid ranking reaches 0.86 (embedding alone 0.89; 0.81 before the
+# full-text list was weighted down when the nearest article has no translation in the
+# viewer's language): the requests it still misses are those the embedding itself ranks
+# fourth or lower. The bar stays written; a regression under today's figure fails at once.
+CROSS_TODAY = 0.85
 
 
 def test_hybrid_recall_at_3_across_languages_does_not_regress(hybrid: Any) -> None:
@@ -71,7 +91,7 @@ def test_hybrid_recall_at_3_across_languages_does_not_regress(hybrid: Any) -> No
     assert result["cross"].recall_at_3 >= CROSS_TODAY, result["cross"]
 
 
-@pytest.mark.xfail(strict=True, reason="cross-language hybrid recall@3 is 0.81; the bar is 0.90")
+@pytest.mark.xfail(strict=True, reason="cross-language hybrid recall@3 is 0.86; the bar is 0.90")
 def test_hybrid_recall_at_3_across_languages_reaches_the_bar(hybrid: Any) -> None:
     result, _ = hybrid
     assert result["cross"].recall_at_3 >= BAR

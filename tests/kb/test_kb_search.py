@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from kb_suggest_data import build_kb
-from sportello.kb import embedding, text
+from sportello.kb import embedding, search, text
 from sportello.kb.models import ArticleTranslation
 from sportello.kb.search import search_translations
 
@@ -92,6 +92,23 @@ def test_states_language_archive_and_department_filter_the_hits(kb: Any, desk: A
     assert keys(
         search_translations(query="refund", states=PUBLIC, language="en", department_id=desk.books.pk), kb
     ) == [("refund", "en")]
+
+
+def test_hits_the_filters_drop_from_the_ranked_rows_are_made_up_from_the_rest(
+    kb: Any, desk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "refund rimborso reembolso battery order"
+    cases: list[dict[str, Any]] = [
+        {"states": PUBLIC, "language": "it"},
+        {"states": PUBLIC, "department_id": desk.books.pk},
+        {"states": PUBLIC},
+    ]
+    expected = [keys(search_translations(query=query, **case), kb) for case in cases]
+    assert all(expected)
+    # Only the single best full-text row ranked before the filters: the same hits all the same.
+    monkeypatch.setattr(search, "SQLITE_OVERFETCH", 0)
+    monkeypatch.setattr(search, "SQLITE_MIN_RANKED", 1)
+    assert [keys(search_translations(query=query, **case), kb) for case in cases] == expected
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,8 @@ PG_FALLBACK_CONFIG = "sportello_simple"
 # bm25 weights of the FTS5 columns (title, keywords, body).
 TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT = 10.0, 4.0, 1.0
 MAX_QUERY_WORDS = 32
+SQLITE_OVERFETCH = 4  # ranked rows per hit wanted, before visibility filters
+SQLITE_MIN_RANKED = 200
 EXCERPT_CHARS = 160
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -190,15 +192,32 @@ def _search_sqlite(
     where, params = _filters(states, language, department_id)
     translations = ArticleTranslation._meta.db_table
     articles = Article._meta.db_table
-    sql = (
-        _SELECT + f"-bm25({FTS_TABLE}, %s, %s, %s) AS score"
-        f" FROM {FTS_TABLE} f JOIN {translations} t ON t.id = f.rowid"
-        f" JOIN {articles} a ON a.id = t.article_id"
-        f" WHERE {FTS_TABLE} MATCH %s" + where + " ORDER BY score DESC, t.id LIMIT %s"
+    # The ranking runs on the full-text table alone and keeps its best `inner` rows: joining
+    # every match to its translation (a long request matches most of a large knowledge base)
+    # cost more than the ranking. Only when the filters then leave too few rows and the
+    # inner limit did cut some matches off is the query asked again without it.
+    inner = max(limit * SQLITE_OVERFETCH, SQLITE_MIN_RANKED)
+    ranked = (
+        f"SELECT rowid AS id, -bm25({FTS_TABLE}, %s, %s, %s) AS score FROM {FTS_TABLE}"  # noqa: S608
+        f" WHERE {FTS_TABLE} MATCH %s ORDER BY score DESC, rowid"
     )
+    weights: list[Any] = [TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT, match]
+    rows: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT, match, *params, limit])
-        return list(cursor.fetchall())
+        for bound in (inner, None):
+            source = f"SELECT r.*, COUNT(*) OVER () AS ranked FROM ({ranked} LIMIT %s) r" if bound else ranked  # noqa: S608
+            sql = (
+                _SELECT + f"f.score FROM ({source}) f"
+                f" JOIN {translations} t ON t.id = f.id JOIN {articles} a ON a.id = t.article_id"
+                " WHERE 1 = 1" + where + " ORDER BY f.score DESC, t.id LIMIT %s"
+            )
+            if bound:
+                sql = sql.replace("f.score FROM", "f.score, f.ranked FROM", 1)
+            cursor.execute(sql, [*weights, *([bound] if bound else []), *params, limit])
+            rows = list(cursor.fetchall())
+            if bound is None or len(rows) >= limit or (rows and rows[0][7] < bound):
+                break
+    return [row[:7] for row in rows]
 
 
 def _search_pg(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer
 
@@ -83,18 +83,21 @@ def _folded_stops(language: str) -> frozenset[str]:
 def word_forms(word: str, language: str) -> list[str]:
     """The index terms of one word in `language`: its folded stem, and the stem of its folded
     spelling when different (none for a stop word)."""
+    return list(_word_forms(word, language))
+
+
+@lru_cache(maxsize=65_536)  # a request's words recur; stemming them is most of a query's cost
+def _word_forms(word: str, language: str) -> tuple[str, ...]:
     lower = word.casefold()
     folded = fold(lower)
     if folded in _folded_stops(language):
-        return []
+        return ()
     stemmer = _stemmer(language)
     if stemmer is None:
-        return [folded]
-    forms = [fold(stemmer.stemWord(lower))]
+        return (folded,)
+    first = fold(stemmer.stemWord(lower))
     other = fold(stemmer.stemWord(folded))
-    if other != forms[0]:
-        forms.append(other)
-    return forms
+    return (first,) if other == first else (first, other)
 
 
 def index_terms(text: str, language: str) -> str:
