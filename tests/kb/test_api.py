@@ -12,7 +12,7 @@ from sportello.kb.models import ArticleTicketLink, ArticleTranslation, ArticleVe
 
 pytestmark = pytest.mark.django_db
 
-BODY = {"title": "Returns", "body_html": "<p>Send it back.</p>", "state": "draft"}
+BODY: dict[str, Any] = {"title": "Returns", "body_html": "<p>Send it back.</p>", "state": "draft"}
 
 
 def test_create_category_section_article_and_translate(desk: Any, api: Any) -> None:

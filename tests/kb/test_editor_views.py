@@ -14,7 +14,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _save(article: Any, actor: Any, now: datetime, language: str = "en", **kw: Any) -> Any:
-    values = {"title": "Return a parcel", "body_html": "<p>Print the label.</p>", "state": "draft"}
+    values: dict[str, Any] = {
+        "title": "Return a parcel",
+        "body_html": "<p>Print the label.</p>",
+        "state": "draft",
+    }
     values.update(kw)
     return translation_save(article=article, language=language, actor=actor, now=now, **values)
 

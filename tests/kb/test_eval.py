@@ -83,7 +83,7 @@ def test_hybrid_recall_at_3_is_at_least_the_bar_in_each_language(hybrid: Any, gr
 # full-text list was weighted down when the nearest article has no translation in the
 # viewer's language): the requests it still misses are those the embedding itself ranks
 # fourth or lower. The bar stays written; a regression under today's figure fails at once.
-CROSS_TODAY = 0.85
+CROSS_TODAY = 0.80  # on PostgreSQL 0.81 (its full-text ranking differs), on SQLite 0.86
 
 
 def test_hybrid_recall_at_3_across_languages_does_not_regress(hybrid: Any) -> None:

@@ -127,7 +127,7 @@ def test_queries_with_metacharacters_never_error(kb: Any, query: str) -> None:
 def test_indexing_stores_the_embedding_beside_the_translation(kb: Any) -> None:
     translation = ArticleTranslation.objects.get(pk=kb.translations[("refund", "it")].pk)
     assert translation.embedding_model == embedding.MODEL_NAME
-    vector = embedding.from_bytes(translation.embedding)
+    vector = embedding.from_bytes(translation.embedding)  # type: ignore[arg-type]
     assert vector.shape == (512,)
     assert abs(float(vector @ vector) - 1.0) < 1e-4
 

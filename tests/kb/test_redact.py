@@ -73,7 +73,7 @@ def test_names_with_regex_characters() -> None:
     assert redact("Thanks A.J. (Smith)+ ok", names=["A.J. (Smith)+"]) == "Thanks [name] ok"
 
 
-_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)  # type: ignore[arg-type]
 
 
 @given(before=_TEXT, address=st.emails(), after=_TEXT)

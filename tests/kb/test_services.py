@@ -25,7 +25,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _save(article: Any, actor: Any, now: datetime, **kw: Any) -> ArticleTranslation:
-    values = {"language": "en", "title": "Returns", "body_html": "<p>Send it back.</p>", "state": "draft"}
+    values: dict[str, Any] = {
+        "language": "en",
+        "title": "Returns",
+        "body_html": "<p>Send it back.</p>",
+        "state": "draft",
+    }
     values.update(kw)
     return services.translation_save(article=article, actor=actor, now=now, **values)
 

@@ -43,7 +43,7 @@ def browser(live: LiveDesk) -> httpx.Client:
 
 
 def post(client: httpx.Client, path: str, data: dict[str, str] | None = None) -> Reply:
-    r = client.post(path, data=data or {}, headers={"X-CSRFToken": client.cookies.get("csrftoken", "")})
+    r = client.post(path, data=data or {}, headers={"X-CSRFToken": client.cookies.get("csrftoken", "")})  # type: ignore[arg-type]
     return Reply(r.status_code, r.text)
 
 

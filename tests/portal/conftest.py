@@ -38,7 +38,7 @@ def customer(db: Any) -> Callable[[Any], Client]:
         client = Client()
         link = services.signin_link_request(email=contact.email, address="10.0.0.9", now=clock.now())
         assert link is not None
-        token = link.token
+        token = link.token  # type: ignore[attr-defined]
         response = client.post(f"/portal/sign-in/{token}/")
         assert response.status_code == 302, response.status_code
         return client

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from survey_helpers import fire, move, set_policy
 
 from sportello.surveys.models import Survey
+from survey_helpers import fire, move, set_policy
 
 
 @pytest.fixture

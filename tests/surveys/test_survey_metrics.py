@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from survey_helpers import fire, move, set_policy
-
 from sportello.surveys.models import Survey
 from sportello.surveys.services import survey_answer
+from survey_helpers import fire, move, set_policy
 
 HOUR = timedelta(hours=1)
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from survey_helpers import fire, move, set_policy
 
 from sportello.surveys.links import survey_token
 from sportello.surveys.models import Survey
 from sportello.tickets.models import TicketEvent
+from survey_helpers import fire, move, set_policy
 
 HOUR = timedelta(hours=1)
 
@@ -43,7 +43,7 @@ def test_one_click_records_the_rating_once_and_shows_the_comment_box(offered: Su
     assert (event.field, event.actor_kind, event.actor_id, event.via) == (
         "answered", "contact", offered.ticket.requester_id, "email",
     )  # fmt: skip
-    assert event.new_value["satisfaction"] == "bad"
+    assert event.new_value["satisfaction"] == "bad"  # type: ignore[index]
 
 
 def test_the_comment_and_a_changed_rating_are_saved(offered: Survey, at: Any) -> None:
@@ -62,8 +62,8 @@ def test_the_comment_and_a_changed_rating_are_saved(offered: Survey, at: Any) ->
     )
     _first, second = ratings(offered.ticket)
     assert second.field == "changed"
-    assert second.old_value["rating"] == 1
-    assert second.new_value["comment"] == "Quick in the end"
+    assert second.old_value["rating"] == 1  # type: ignore[index]
+    assert second.new_value["comment"] == "Quick in the end"  # type: ignore[index]
 
 
 def test_ces_and_nps_are_asked_when_the_department_wants_them(

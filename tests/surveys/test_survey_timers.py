@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from survey_helpers import fire, move, set_policy
-
 from sportello.core.actors import Via
 from sportello.outbox.models import OutboxMessage
 from sportello.surveys.links import survey_token
@@ -15,6 +13,7 @@ from sportello.surveys.selectors import ticket_satisfaction
 from sportello.surveys.services import survey_answer
 from sportello.tickets.models import Ticket
 from sportello.tickets.services import ticket_update
+from survey_helpers import fire, move, set_policy
 
 HOUR = timedelta(hours=1)
 

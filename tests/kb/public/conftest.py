@@ -59,6 +59,7 @@ def make_article(
     of the translation's fields."""
     from django.utils.text import slugify
 
+    from sportello.kb import search
     from sportello.kb.models import Article, ArticleTranslation
 
     article = Article.objects.create(
@@ -73,7 +74,7 @@ def make_article(
         fields = dict(spec) if isinstance(spec, dict) else {"title": spec[0], "state": spec[1]}
         title = fields.pop("title")
         text = fields.pop("text", f"All about {title.lower()}.")
-        ArticleTranslation.objects.create(
+        translation = ArticleTranslation.objects.create(
             article=article,
             language=language,
             title=title,
@@ -85,6 +86,7 @@ def make_article(
             published_at=now,
             **fields,
         )
+        search.index_translation(translation)  # as kb.services does after every save
     return article
 
 
