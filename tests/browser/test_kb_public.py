@@ -40,14 +40,16 @@ def _knowledge_base(now: Any) -> Any:
     from django.core.files.base import ContentFile
     from django.core.files.storage import storages
 
+    from sportello.kb import search
     from sportello.kb.models import Article, ArticleAttachment, ArticleTranslation, KbCategory, KbSection
 
     def article(section: Any, title: str, slug: str, views: int, body: str = "", **extra: Any) -> Any:
         a = Article.objects.create(section=section, created_at=now, updated_at=now)
-        ArticleTranslation.objects.create(
+        t = ArticleTranslation.objects.create(
             article=a, language="en", title=title, slug=slug, body_html=body or f"<p>{title}.</p>",
             body_text=title, state="public", view_count=views, created_at=now, updated_at=now, **extra,
         )  # fmt: skip
+        search.index_translation(t)  # as kb.services does after every save
         return a
 
     orders = KbCategory.objects.create(
