@@ -21,7 +21,7 @@ from sportello.accounts.http import ApiRequest
 from sportello.accounts.models import Department
 from sportello.core import clock
 from sportello.core.errors import ValidationFailed
-from sportello.tickets.api.attachments import _UPLOAD_OPENAPI, _parse_upload
+from sportello.tickets.api.attachments import UPLOAD_OPENAPI, parse_upload
 from sportello.tickets.attachments import content_disposition, serving_content_type
 from sportello.tickets.schemas import Id, Strict, Text
 
@@ -558,12 +558,12 @@ def restore_version(
     "/kb/articles/{article_id}/attachments",
     response={201: KbAttachmentOut},
     summary="Upload an image or file of an article (multipart, field `file`)",
-    openapi_extra=_UPLOAD_OPENAPI,
+    openapi_extra=UPLOAD_OPENAPI,
 )
 def upload_article_attachment(request: ApiRequest, article_id: int) -> Status:
     selectors.require_kb_editor(request.auth)
     article = selectors.article_get(principal=request.auth, article_id=article_id)
-    upload = _parse_upload(request)
+    upload = parse_upload(request)
     try:
         attachment = services.attachment_add(
             article=article, filename=upload.name or "", content_type=upload.content_type or "",

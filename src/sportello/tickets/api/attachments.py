@@ -33,7 +33,7 @@ FILE_FIELD = "file"
 # limit plus this are refused from Content-Length alone, before a byte is read.
 MULTIPART_OVERHEAD = 64 * 1024
 
-_UPLOAD_OPENAPI = {
+UPLOAD_OPENAPI = {
     "requestBody": {
         "required": True,
         "content": {
@@ -83,7 +83,9 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"an attachment is at most {limit} bytes", field=FILE_FIELD)
 
 
-def _parse_upload(request: HttpRequest) -> Any:
+def parse_upload(request: HttpRequest) -> Any:
+    """The one file of a multipart upload, size-checked while it streams; shared by every
+    endpoint that stages a file (ticket attachments, knowledge-base files)."""
     limit = attachments.max_bytes()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -120,13 +122,13 @@ def _parse_upload(request: HttpRequest) -> Any:
     "/tickets/{ticket_id}/attachments",
     response={201: AttachmentOut},
     summary="Upload a file to a ticket (staged until a message claims it via `attachment_ids`)",
-    openapi_extra=_UPLOAD_OPENAPI,
+    openapi_extra=UPLOAD_OPENAPI,
 )
 def upload_attachment(request: ApiRequest, ticket_id: int) -> Status:
     # Access first: a body is read only for a ticket the caller may upload to.
     ticket = selectors.ticket_get_for(principal=request.auth, ticket_id=ticket_id)
     attachments.check_may_upload(principal=request.auth, ticket=ticket)
-    upload = _parse_upload(request)
+    upload = parse_upload(request)
     try:
         attachment = attachments.attachment_upload(
             principal=request.auth,
