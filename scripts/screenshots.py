@@ -413,10 +413,75 @@ def scene_portal_home(page: Any, base: str) -> None:
 
 
 def scene_portal_request_form(page: Any, base: str) -> None:
+    """The request form while the customer types: the suggested articles below it."""
     from sportello.accounts.models import Department
 
     books = Department.objects.filter(is_active=True).order_by("pk").first()
     page.goto(f"{base}/portal/requests/new/?department={books.pk if books else ''}")
+    page.get_by_label("Subject").fill("My parcel has not arrived and the tracking does not move")
+    page.locator("#suggestions .kb-suggest-link").first.wait_for()
+
+
+def scene_portal_article(page: Any, base: str) -> None:
+    """The most read public article in English, as a customer sees it."""
+    from sportello.kb.models import ArticleTranslation
+    from sportello.kb.selectors import public_url
+
+    t = ArticleTranslation.objects.filter(language="en", state="public").order_by("-view_count", "pk").first()
+    if t is None:
+        raise RuntimeError("the demo knowledge base has no public English article")
+    page.goto(f"{base}{public_url(t)}")
+
+
+def scene_portal_kb_home(page: Any, base: str) -> None:
+    page.goto(f"{base}/portal/kb/en/")
+
+
+def scene_portal_survey(page: Any, base: str) -> None:
+    """The survey a customer gets once their ticket is solved: the demo admin turns surveys on
+    for the ticket's department (at once, with the effort question), the ticket is solved, the
+    survey's timer fires; the page of its e-mailed link."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sportello.accounts.models import Role, User
+    from sportello.core.actors import Via
+    from sportello.core.errors import DomainError
+    from sportello.surveys.links import survey_token
+    from sportello.surveys.models import Survey
+    from sportello.surveys.policies import PolicyIn, survey_policy_save
+    from sportello.surveys.services import survey_fire_due
+    from sportello.tickets.models import Ticket
+    from sportello.tickets.services import ticket_update
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    if admin is None:
+        raise RuntimeError("the demo data has no admin")
+    now = timezone.now()
+    candidates = (
+        Ticket.objects.filter(status_category="open", assignee__isnull=False)
+        .exclude(requester__email="")
+        .order_by("pk")[:30]
+    )
+    for ticket in candidates:  # the first one whose layout lets it be solved as it is
+        survey_policy_save(
+            actor=admin, department_id=ticket.department_id, now=now,
+            data=PolicyIn(enabled=True, delay_minutes=0, ask_ces=True),
+        )  # fmt: skip
+        try:
+            ticket_update(
+                principal=ticket.assignee, ticket_id=ticket.pk, via=Via.WEB, now=now,  # type: ignore[arg-type]
+                data={"status": "solved", "version": ticket.version},
+            )  # fmt: skip
+        except DomainError:
+            continue
+        break
+    else:
+        raise RuntimeError("no demo ticket could be solved as it is")
+    survey_fire_due(now=now + timedelta(seconds=1))
+    survey = Survey.objects.get(ticket=ticket)
+    page.goto(f"{base}/portal/survey/{survey_token(survey)}/")
 
 
 def scene_portal_ticket(page: Any, base: str) -> None:
@@ -466,7 +531,11 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("portal-home", DESKTOP, scene_portal_home, False),
     ("portal-request-form", DESKTOP, scene_portal_request_form, True),
     ("portal-ticket", DESKTOP, scene_portal_ticket, True),
+    ("portal-kb-home", DESKTOP, scene_portal_kb_home, True),
+    ("portal-article", DESKTOP, scene_portal_article, True),
+    ("portal-survey", DESKTOP, scene_portal_survey, True),
     ("phone-portal-home", PHONE, scene_portal_home, False),
+    ("phone-portal-article", PHONE, scene_portal_article, True),
     ("phone-portal-request-form", PHONE, scene_portal_request_form, True),
     ("phone-portal-ticket", PHONE, scene_portal_ticket, True),
 ]

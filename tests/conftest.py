@@ -4,20 +4,15 @@ the services, and API clients authenticated as each role."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
-from testing import NOW
-
-if TYPE_CHECKING:
-    from sportello.accounts.models import Department, Team, User
-    from sportello.contacts.models import Contact, Organization
+from testing import NOW, Desk, build_desk
 
 
 def _with_django(request: pytest.FixtureRequest) -> bool:
@@ -58,53 +53,9 @@ def now() -> datetime:
     return NOW
 
 
-@dataclass(eq=False)
-class Desk:
-    """The small desk of the `desk` fixture."""
-
-    books: Department
-    electronics: Department
-    admin: User
-    agent: User  # of Books, in the team Novels
-    light: User  # a light agent of Books
-    outsider: User  # an agent of Electronics
-    team: Team
-    acme: Organization
-    alice: Contact
-    bob: Contact
-
-
 @pytest.fixture
 def desk(db: Any) -> Desk:
-    from sportello.accounts.models import Role
-    from sportello.accounts.services import agent_create, department_create, team_create
-    from sportello.contacts.services import contact_create, organization_create
-
-    # Created in this order (their ids follow it).
-    books = department_create(name="Books")
-    electronics = department_create(name="Electronics")
-    admin = agent_create(email="admin@desk.test", name="Ada Admin", role=Role.ADMIN, password="pw-admin-123")
-    agent = agent_create(email="bruno@desk.test", name="Bruno Books", role=Role.AGENT, departments=[books])
-    light = agent_create(email="lia@desk.test", name="Lia Light", role=Role.LIGHT_AGENT, departments=[books])
-    outsider = agent_create(
-        email="eva@desk.test", name="Eva Electronics", role=Role.AGENT, departments=[electronics]
-    )
-    team = team_create(name="Novels", department=books, members=[agent])
-    acme = organization_create(name="Acme", domains=["acme.test"], tier="gold", vip=True)
-    alice = contact_create(email="Alice@Acme.test", name="Alice Acme")
-    bob = contact_create(email="bob@example.test", name="Bob Example")
-    return Desk(
-        books=books,
-        electronics=electronics,
-        admin=admin,
-        agent=agent,
-        light=light,
-        outsider=outsider,
-        team=team,
-        acme=acme,
-        alice=alice,
-        bob=bob,
-    )
+    return build_desk()
 
 
 @pytest.fixture

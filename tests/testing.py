@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sportello.accounts.models import Department, Team, User
+    from sportello.contacts.models import Contact, Organization
     from sportello.tickets.models import TicketEvent
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -61,3 +64,52 @@ def missing_pages_ticket(desk: Any) -> Any:
         },
         now=NOW,
     ).ticket
+
+
+@dataclass(eq=False)
+class Desk:
+    """The small desk of the `desk` fixture."""
+
+    books: Department
+    electronics: Department
+    admin: User
+    agent: User  # of Books, in the team Novels
+    light: User  # a light agent of Books
+    outsider: User  # an agent of Electronics
+    team: Team
+    acme: Organization
+    alice: Contact
+    bob: Contact
+
+
+def build_desk() -> Desk:
+    """The small desk of the `desk` fixture, built through the services."""
+    from sportello.accounts.models import Role
+    from sportello.accounts.services import agent_create, department_create, team_create
+    from sportello.contacts.services import contact_create, organization_create
+
+    # Created in this order (their ids follow it).
+    books = department_create(name="Books")
+    electronics = department_create(name="Electronics")
+    admin = agent_create(email="admin@desk.test", name="Ada Admin", role=Role.ADMIN, password="pw-admin-123")
+    agent = agent_create(email="bruno@desk.test", name="Bruno Books", role=Role.AGENT, departments=[books])
+    light = agent_create(email="lia@desk.test", name="Lia Light", role=Role.LIGHT_AGENT, departments=[books])
+    outsider = agent_create(
+        email="eva@desk.test", name="Eva Electronics", role=Role.AGENT, departments=[electronics]
+    )
+    team = team_create(name="Novels", department=books, members=[agent])
+    acme = organization_create(name="Acme", domains=["acme.test"], tier="gold", vip=True)
+    alice = contact_create(email="Alice@Acme.test", name="Alice Acme")
+    bob = contact_create(email="bob@example.test", name="Bob Example")
+    return Desk(
+        books=books,
+        electronics=electronics,
+        admin=admin,
+        agent=agent,
+        light=light,
+        outsider=outsider,
+        team=team,
+        acme=acme,
+        alice=alice,
+        bob=bob,
+    )

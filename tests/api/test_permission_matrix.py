@@ -9,11 +9,13 @@ when an operation is added to the API without a row here.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import transaction
+from django.test import override_settings
 
 from openapi_contract import response_errors
 from sportello.api import api as ninja_api
@@ -38,7 +40,7 @@ from sportello.sla.tiers import tier_path_save
 from sportello.ticket_tasks.services import task_create
 from sportello.tickets import attachments, services
 from sportello.tickets.fields_services import custom_field_create
-from testing import NOW, ROLES
+from testing import NOW, ROLES, Desk, build_desk
 
 
 def expect(admin: int, agent: int, light: int, outsider: int) -> dict[str, int]:
@@ -388,8 +390,46 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
 SCOPED_LISTS = {"/tickets", "/search?q=pages", "/tasks"}
 
 
+@pytest.fixture(scope="module")
+def _matrix(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Desk, dict[str, Any]]]:
+    """The desk and its world, built once for the module inside a transaction that is rolled
+    back at its end; each test runs in a savepoint of it (the `db` fixture) rolled back after
+    the test, so every one of the matrix's thousand requests meets the same world without
+    rebuilding it."""
+    root = tmp_path_factory.mktemp("matrix") / "attachments"
+    storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}}
+    override = override_settings(
+        STORAGES={**settings.STORAGES, "attachments": storage},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    )
+    override.enable()
+    block = transaction.atomic()
+    try:
+        with django_db_blocker.unblock():
+            block.__enter__()
+            try:
+                built = build_desk()
+                yield built, _world(built)
+            finally:
+                transaction.set_rollback(True)
+                block.__exit__(None, None, None)
+    finally:
+        override.disable()
+
+
 @pytest.fixture
-def world(desk: Any, attachment_store: Path) -> dict[str, Any]:
+def desk(_matrix: tuple[Desk, dict[str, Any]], db: Any) -> Desk:
+    return _matrix[0]
+
+
+@pytest.fixture
+def world(_matrix: tuple[Desk, dict[str, Any]], db: Any) -> dict[str, Any]:
+    return _matrix[1]
+
+
+def _world(desk: Desk) -> dict[str, Any]:
     blueprint_save(definition={**BLUEPRINT, "department": desk.books.pk}, actor=desk.admin, now=NOW)
     outcome = services.ticket_open(
         principal=desk.agent,
