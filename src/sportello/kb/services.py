@@ -174,6 +174,57 @@ def _position(value: Any) -> int:
 # Categories and sections
 
 
+def _structure_fields(
+    *, title: dict[str, str], description: dict[str, str] | None, position: int
+) -> dict[str, Any]:
+    """A new category's or section's checked title, description and position."""
+    return {
+        "title": _labels(title, field="title", max_length=LABEL_MAX, required=True),
+        "description": _labels(description, field="description", max_length=DESCRIPTION_MAX, required=False),
+        "position": _position(position),
+    }
+
+
+def _structure_update(
+    row: KbCategory | KbSection,
+    *,
+    kind: str,
+    what: str,
+    actor: User,
+    now: datetime,
+    title: dict[str, str] | None,
+    description: dict[str, str] | None,
+    position: int | None,
+    is_active: bool | None,
+) -> Any:
+    """Change a category or a section (`kind`: its snapshot kind, `what`: its name in errors)
+    under its lock, recorded in the structure's history; only the fields given and different
+    are written."""
+    changes: dict[str, Any] = {}
+    if title is not None:
+        changes["title"] = _labels(title, field="title", max_length=LABEL_MAX, required=True)
+    if description is not None:
+        changes["description"] = _labels(
+            description, field="description", max_length=DESCRIPTION_MAX, required=False
+        )
+    if position is not None:
+        changes["position"] = _position(position)
+    if is_active is not None:
+        changes["is_active"] = bool(is_active)
+    model = type(row)
+    with recording(kind, str(row.pk), actor=actor, now=now):
+        current = model.objects.select_for_update().filter(pk=row.pk).first()
+        if current is None:
+            raise NotFound(f"{what} not found")
+        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
+        if changes:
+            for name, value in changes.items():
+                setattr(current, name, value)
+            current.updated_at = now
+            current.save(update_fields=[*changes, "updated_at"])
+    return current
+
+
 @transaction.atomic
 def category_create(
     *,
@@ -186,11 +237,7 @@ def category_create(
 ) -> KbCategory:
     require_kb_editor(actor)
     _check_slug(slug)
-    fields = {
-        "title": _labels(title, field="title", max_length=LABEL_MAX, required=True),
-        "description": _labels(description, field="description", max_length=DESCRIPTION_MAX, required=False),
-        "position": _position(position),
-    }
+    fields = _structure_fields(title=title, description=description, position=position)
     if KbCategory.objects.filter(slug=slug).exists():
         raise Conflict(f"a category '{slug}' exists", field="slug", code="kb_category_exists")
     try:
@@ -214,28 +261,11 @@ def category_update(
     is_active: bool | None = None,
 ) -> KbCategory:
     require_kb_editor(actor)
-    changes: dict[str, Any] = {}
-    if title is not None:
-        changes["title"] = _labels(title, field="title", max_length=LABEL_MAX, required=True)
-    if description is not None:
-        changes["description"] = _labels(
-            description, field="description", max_length=DESCRIPTION_MAX, required=False
-        )
-    if position is not None:
-        changes["position"] = _position(position)
-    if is_active is not None:
-        changes["is_active"] = bool(is_active)
-    with recording(CATEGORIES, str(category.pk), actor=actor, now=now):
-        current = KbCategory.objects.select_for_update().filter(pk=category.pk).first()
-        if current is None:
-            raise NotFound("category not found")
-        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
-        if changes:
-            for name, value in changes.items():
-                setattr(current, name, value)
-            current.updated_at = now
-            current.save(update_fields=[*changes, "updated_at"])
-    return current
+    updated: KbCategory = _structure_update(
+        category, kind=CATEGORIES, what="category", actor=actor, now=now, title=title,
+        description=description, position=position, is_active=is_active,
+    )  # fmt: skip
+    return updated
 
 
 @transaction.atomic
@@ -251,11 +281,7 @@ def section_create(
 ) -> KbSection:
     require_kb_editor(actor)
     _check_slug(slug)
-    fields = {
-        "title": _labels(title, field="title", max_length=LABEL_MAX, required=True),
-        "description": _labels(description, field="description", max_length=DESCRIPTION_MAX, required=False),
-        "position": _position(position),
-    }
+    fields = _structure_fields(title=title, description=description, position=position)
     locked = KbCategory.objects.select_for_update().filter(pk=category.pk).first()
     if locked is None:
         raise NotFound("category not found")
@@ -278,28 +304,11 @@ def section_update(
     is_active: bool | None = None,
 ) -> KbSection:
     require_kb_editor(actor)
-    changes: dict[str, Any] = {}
-    if title is not None:
-        changes["title"] = _labels(title, field="title", max_length=LABEL_MAX, required=True)
-    if description is not None:
-        changes["description"] = _labels(
-            description, field="description", max_length=DESCRIPTION_MAX, required=False
-        )
-    if position is not None:
-        changes["position"] = _position(position)
-    if is_active is not None:
-        changes["is_active"] = bool(is_active)
-    with recording(SECTIONS, str(section.pk), actor=actor, now=now):
-        current = KbSection.objects.select_for_update().filter(pk=section.pk).first()
-        if current is None:
-            raise NotFound("section not found")
-        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
-        if changes:
-            for name, value in changes.items():
-                setattr(current, name, value)
-            current.updated_at = now
-            current.save(update_fields=[*changes, "updated_at"])
-    return current
+    updated: KbSection = _structure_update(
+        section, kind=SECTIONS, what="section", actor=actor, now=now, title=title,
+        description=description, position=position, is_active=is_active,
+    )  # fmt: skip
+    return updated
 
 
 # --------------------------------------------------------------------------------------------
