@@ -47,7 +47,7 @@ from sportello.tickets.attachments import (
 from sportello.tickets.models import AuthorKind, Message, StatusCategory, Ticket
 from sportello.tickets.selectors import ticket_get_for
 
-from . import search
+from . import links, search
 from .models import (
     Article,
     ArticleAttachment,
@@ -59,7 +59,7 @@ from .models import (
     KbSection,
 )
 from .redact import redact
-from .selectors import kb_languages, require_kb_editor
+from .selectors import kb_languages, kb_visible_states, require_kb_editor
 
 # The snapshot kinds of the structure's history (`kb.history` registers them).
 CATEGORIES = "kb_categories"
@@ -424,6 +424,57 @@ def article_relate(*, article: Article, related: Sequence[Article], actor: User,
             current.save(update_fields=["updated_at"])
 
 
+def _ids_of(rows: Sequence[Any]) -> set[int]:
+    return {r.pk for r in rows}
+
+
+@transaction.atomic
+def article_settings_save(
+    *,
+    article: Article,
+    departments: Sequence[Department],
+    related: Sequence[Article],
+    actor: User,
+    now: datetime,
+    expected_departments: Sequence[int] | None = None,
+    expected_related: Sequence[int] | None = None,
+) -> Article:
+    """The editor's "who sees it, what it relates to": the departments the article serves (none:
+    every department) and its related articles (both ways; itself left out), in one change
+    recorded once in the structure's history. `expected_departments` / `expected_related`: what
+    the editor loaded; when the article's differ (someone saved meanwhile) → Conflict
+    `stale_article`, nothing written. Saving what is there writes nothing."""
+    require_kb_editor(actor)
+    serving = _departments(departments)
+    related_ids = _ids_of(related) - {article.pk}
+    if len(related_ids) != Article.objects.filter(pk__in=related_ids).count():
+        raise ValidationFailed("no such article", field="related")
+    with recording(ARTICLES, str(article.pk), actor=actor, now=now):
+        current = _lock_article(article)
+        have_departments = set(current.departments.values_list("pk", flat=True))
+        have_related = set(current.related.values_list("pk", flat=True))
+        if (expected_departments is not None and set(expected_departments) != have_departments) or (
+            expected_related is not None and set(expected_related) != have_related
+        ):
+            raise Conflict(
+                "this article's departments or related articles were saved by someone else since you "
+                "opened it; review them",
+                field="expected",
+                code="stale_article",
+            )
+        changed = False
+        if _ids_of(serving) != have_departments:
+            current.departments.set(serving)
+            changed = True
+        if related_ids != have_related:
+            current.related.set(sorted(related_ids))
+            changed = True
+        if changed:
+            current.updated_at = now
+            current.save(update_fields=["updated_at"])
+    return current
+
+
 # --------------------------------------------------------------------------------------------
 # Translations
 
@@ -766,3 +817,48 @@ def article_from_ticket(
         created_at=now,
     )
     return article
+
+
+# --------------------------------------------------------------------------------------------
+# Articles linked in replies
+
+
+def ticket_article_links_record(
+    *, ticket_id: int, texts: Sequence[str], actor: User, now: datetime
+) -> list[ArticleTicketLink]:
+    """Record the articles an agent's message on the ticket links to (`kb.links`: addresses of
+    this desk's knowledge base only) as `linked` ticket links: one row per article and ticket
+    however often it is linked, by whom and when it was linked first. Only articles the actor
+    may read count. Runs in the caller's transaction (the message's change, `kb.extension`);
+    returns the rows it wrote (none when every one was there).
+
+    Two messages linking the same article at once: the unique (article, ticket, kind) key keeps
+    one row; the second insert is skipped, not an error, so both messages are saved."""
+    ids = links.linked_article_ids(texts)
+    if not ids or not isinstance(actor, User):
+        return []
+    states = kb_visible_states(actor)
+    readable = set(
+        ArticleTranslation.objects.filter(article_id__in=ids, state__in=states).values_list(
+            "article_id", flat=True
+        )
+    )
+    have = set(
+        ArticleTicketLink.objects.filter(
+            ticket_id=ticket_id, kind=ArticleTicketLink.Kind.LINKED, article_id__in=readable
+        ).values_list("article_id", flat=True)
+    )
+    rows = [
+        ArticleTicketLink(
+            article_id=pk,
+            ticket_id=ticket_id,
+            kind=ArticleTicketLink.Kind.LINKED,
+            created_by=actor,
+            created_at=now,
+        )
+        for pk in ids
+        if pk in readable and pk not in have
+    ]
+    if rows:
+        ArticleTicketLink.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
