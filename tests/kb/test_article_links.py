@@ -231,3 +231,31 @@ def test_insertable_search_offers_public_translations_for_a_reply_in_the_readers
         (public.pk, "en", f"{DESK}/portal/kb/en/a/{public.pk}-refund-of-a-parcel/"),
         (internal.pk, "en", f"{DESK}/kb/articles/{internal.pk}/en/"),
     }
+
+
+@pytest.mark.django_db
+def test_a_public_reply_may_not_link_the_agents_page_a_note_may(
+    desk: Any, kb_section: Any, open_ticket: Any, now: datetime, browser: Any
+) -> None:
+    from sportello.tickets.models import Message
+
+    internal = _article(desk, kb_section, now, title="Courier claims", state="internal")
+    ticket = open_ticket("Broken parcel")
+    body = f"See [Courier claims]({DESK}/kb/articles/{internal.pk}/en/)"
+    client = browser(desk.agent)
+    # Given an address only agents open, when it is sent as a public reply, then it is refused inline.
+    refused = client.post(f"/tickets/{ticket.pk}/reply/", {"kind": "public", "body": body, "status": ""})
+    assert refused.status_code == 422
+    assert "A public reply cannot link to the agents&#x27; knowledge base" in refused.content.decode()
+    assert not Message.objects.filter(ticket=ticket, body_text=body).exists()
+    assert not ArticleTicketLink.objects.exists()
+    # As an internal note it is sent, and the article is linked.
+    sent = client.post(f"/tickets/{ticket.pk}/reply/", {"kind": "internal", "body": body, "status": ""})
+    assert sent.status_code == 302
+    assert Message.objects.filter(ticket=ticket, body_text=body, public=False).exists()
+    assert list(ArticleTicketLink.objects.values_list("article_id", "kind")) == [(internal.pk, "linked")]
+
+
+def test_desk_page_article_ids_reads_only_the_agents_pages() -> None:
+    text = f"{DESK}/portal/kb/en/a/3-x/ {DESK}/kb/articles/4/en/ {DESK}/kb/articles/4/it/"
+    assert links.desk_page_article_ids([text]) == [4]

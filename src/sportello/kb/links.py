@@ -50,6 +50,18 @@ def _pattern(portal: str, desk: str) -> re.Pattern[str]:
     )
 
 
+def desk_page_article_ids(texts: Iterable[str]) -> list[int]:
+    """The ids of the articles `texts` link to by their page in the agents' knowledge base (an
+    address only agents open: never for a public reply)."""
+    pattern = _pattern(portal_root(), public_root())
+    found: dict[int, None] = {}
+    for text in texts:
+        for match in pattern.finditer(text or ""):
+            if match.group("desk"):
+                found.setdefault(int(match.group("desk")), None)
+    return list(found)
+
+
 def linked_article_ids(texts: Iterable[str]) -> list[int]:
     """The ids of this desk's articles that `texts` link to, in order of first appearance, each
     once."""
