@@ -94,6 +94,7 @@ SPORTELLO_TICKET_EXTENSIONS = [
     "sportello.outbox.extension.Outbox",
     "sportello.automation.extension.Assignment",
     "sportello.inbox.extension.AgentNotifications",
+    "sportello.kb.extension.ArticleLinks",
 ]
 
 ROOT_URLCONF = "sportello.urls"

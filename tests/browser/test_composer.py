@@ -305,3 +305,85 @@ def test_the_signature_is_shown_under_a_reply_not_a_note(
     assert signature.is_hidden()
     page.get_by_label("Public reply").check()
     assert signature.is_visible()
+
+
+def test_insert_an_article_by_keyboard_send_and_see_it_linked(
+    desk: Any, open_ticket: Any, page: Any, phone_page: Any, sign_in: Any, url: Any, now: Any
+) -> None:
+    from sportello.contacts.models import Contact
+    from sportello.kb.links import public_page_url
+    from sportello.kb.models import ArticleTicketLink
+    from sportello.kb.services import article_create, category_create, section_create, translation_save
+
+    category = category_create(slug="orders", title={"en": "Orders"}, actor=desk.admin, now=now)
+    section = section_create(
+        category=category, slug="returns", title={"en": "Returns"}, actor=desk.admin, now=now
+    )
+    article = article_create(section=section, source_language="en", actor=desk.agent, now=now)
+    for language, title in (("en", "Return a damaged parcel"), ("it", "Restituire un pacco danneggiato")):
+        translation_save(
+            article=article, language=language, title=title, body_html="<p>Print the label, parcel.</p>",
+            state="public", actor=desk.agent, now=now,
+        )  # fmt: skip
+    hidden = article_create(section=section, source_language="en", actor=desk.agent, now=now)
+    translation_save(
+        article=hidden, language="en", title="Damaged parcel: courier claims", body_html="<p>parcel</p>",
+        state="internal", actor=desk.agent, now=now,
+    )  # fmt: skip
+    Contact.objects.filter(pk=desk.alice.pk).update(language="it")  # the requester reads Italian
+    ticket = open_ticket("Broken parcel", description="My parcel arrived damaged.")
+    sign_in(page, desk.agent)
+    page.goto(url(f"/tickets/{ticket.pk}/"))
+    composer = page.locator("#reply-form")
+    body = composer.get_by_label("Message")
+    body.fill("Hello Alice, here is how: ")
+    # "?" lists the shortcut; "l" (outside a field) opens the picker with its search focused
+    page.locator("#conversation").first.click()
+    page.keyboard.press("?")
+    help_dialog = page.locator("#shortcuts-help")
+    assert "Insert a knowledge-base article" in help_dialog.inner_text()
+    page.keyboard.press("Escape")
+    page.keyboard.press("l")
+    picker = page.get_by_role("dialog", name="Insert an article")
+    picker.wait_for()
+    search = picker.get_by_label("Search the knowledge base")
+    assert search.evaluate("el => el === document.activeElement")
+    page.keyboard.type("damaged parcel")
+    option = picker.get_by_role("button", name=re.compile("Restituire un pacco danneggiato"))
+    option.wait_for()
+    # a public reply offers the public article only, in the requester's language
+    assert picker.get_by_role("button", name=re.compile("courier claims")).count() == 0
+    _shot(page, "composer-insert-article")
+    assert_accessible(page, context="the insert-article picker")
+    page.keyboard.press("ArrowDown")
+    assert option.evaluate("el => el === document.activeElement")
+    page.keyboard.press("Enter")
+    assert not picker.is_visible()
+    address = public_page_url(article_id=article.pk, language="it", slug="restituire-un-pacco-danneggiato")
+    assert body.input_value() == f"Hello Alice, here is how: [Restituire un pacco danneggiato]({address})"
+    assert body.evaluate("el => el === document.activeElement")
+    body.press("Control+Enter")
+    reply = page.locator(".messages li.message.author-agent", has_text="here is how")
+    reply.wait_for()
+    assert reply.get_by_role("link", name="Restituire un pacco danneggiato").get_attribute("href") == address
+    # the ticket's side shows the linked article; the link row was written with the reply
+    linked = page.get_by_role("region", name="Linked articles")
+    linked.get_by_role("link", name="Return a damaged parcel").wait_for()
+    assert list(ArticleTicketLink.objects.filter(ticket=ticket).values_list("article_id", "kind")) == [
+        (article.pk, "linked")
+    ]
+    assert_accessible(page, context="the ticket with a linked article")
+    # on a phone the picker opens from its button and fits the screen
+    sign_in(phone_page, desk.agent)
+    phone_page.goto(url(f"/tickets/{ticket.pk}/"))
+    phone_page.get_by_role("button", name="Insert article").click()
+    phone_picker = phone_page.get_by_role("dialog", name="Insert an article")
+    phone_picker.get_by_label("Search the knowledge base").fill("parcel")
+    phone_picker.get_by_role("button", name=re.compile("Restituire un pacco danneggiato")).wait_for()
+    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= phone_page.viewport_size["width"]
+    box = phone_picker.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= phone_page.viewport_size["width"]
+    _shot(phone_page, "composer-insert-article-phone")

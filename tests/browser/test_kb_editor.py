@@ -96,3 +96,62 @@ def test_write_translate_publish_edit_and_restore_an_article(
         no_sideways_overflow(phone_page)
     shot(phone_page, "kb-versions-phone")
     assert_accessible(phone_page, context="the versions page on a phone")
+
+
+def test_choose_departments_and_related_articles_and_meet_a_stale_save(
+    desk: Any, now: datetime, page: Any, phone_page: Any, sign_in: Any, url: Any
+) -> None:
+    from sportello.kb.models import Article
+    from sportello.kb.services import article_create, article_settings_save, translation_save
+
+    section = _section(desk, now)
+    articles = []
+    for title in ("Return a damaged parcel", "Print a return label"):
+        article = article_create(section=section, source_language="en", actor=desk.agent, now=now)
+        translation_save(
+            article=article, language="en", title=title, body_html="<p>Steps.</p>", state="public",
+            actor=desk.agent, now=now,
+        )  # fmt: skip
+        articles.append(article)
+    returns, label = articles
+    sign_in(page, desk.agent)
+    page.goto(url(f"/kb/articles/{returns.pk}/en/"))
+    settings = page.get_by_role("region", name="Who sees it, what it relates to")
+    assert "Linked to 0 tickets." in page.locator("#kb-ticket-count").inner_text()
+    # Bruno chooses Books and relates the label article, then saves
+    settings.get_by_role("group", name="Departments").get_by_label("Books").check()
+    settings.get_by_role("group", name="Related articles").get_by_label("Print a return label").check()
+    settings.get_by_role("button", name="Save departments and related articles").click()
+    settings = page.get_by_role("region", name="Who sees it, what it relates to")
+    settings.get_by_text("Saved.").wait_for()
+    assert settings.get_by_label("Books").is_checked()
+    assert not settings.get_by_label("Electronics").is_checked()
+    side = page.get_by_role("complementary", name="About this article")
+    assert side.get_by_role("link", name="Print a return label").is_visible()
+    assert list(Article.objects.get(pk=returns.pk).departments.values_list("name", flat=True)) == ["Books"]
+    assert list(label.related.values_list("pk", flat=True)) == [returns.pk]  # both ways
+    shot(page, "kb-editor-settings")
+    assert_accessible(page, context="the editor's departments and related articles")
+
+    # a colleague changes the departments meanwhile: Bruno's next save is refused, his choice kept
+    article_settings_save(
+        article=returns, departments=[desk.electronics], related=[label], actor=desk.admin, now=now
+    )
+    settings.get_by_label("Books").uncheck()
+    settings.get_by_role("button", name="Save departments and related articles").click()
+    stale = page.get_by_role("alert").filter(has_text="Someone else changed this article's departments")
+    stale.wait_for()
+    assert "Now: Electronics" in stale.inner_text()
+    settings = page.get_by_role("region", name="Who sees it, what it relates to")
+    assert not settings.get_by_label("Books").is_checked()
+    assert_accessible(page, context="the editor's stale departments")
+    # saving again, now that he has seen the current ones, goes through
+    settings.get_by_role("button", name="Save departments and related articles").click()
+    page.get_by_role("region", name="Who sees it, what it relates to").get_by_text("Saved.").wait_for()
+    assert not Article.objects.get(pk=returns.pk).departments.exists()
+
+    # on a phone the editor with its choices fits
+    sign_in(phone_page, desk.agent)
+    phone_page.goto(url(f"/kb/articles/{returns.pk}/en/"))
+    no_sideways_overflow(phone_page)
+    assert_accessible(phone_page, context="the editor on a phone")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -224,3 +225,154 @@ def test_save_as_article_is_not_offered_to_light_agents(desk: Any, solved_ticket
 
 def test_nav_links_to_the_knowledge_base(desk: Any, browser: Any) -> None:
     assert 'href="/kb/"' in browser(desk.light).get("/kb/").content.decode()
+
+
+# -- departments and related articles ------------------------------------------------------------
+
+
+def _settings(**kw: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"expected_departments": "", "expected_related": ""}
+    data.update(kw)
+    return data
+
+
+def test_editor_saves_departments_and_related_articles(
+    desk: Any, kb_section: Any, kb_article: Any, browser: Any, now: datetime
+) -> None:
+    from sportello.core.models import ConfigSnapshot
+    from sportello.kb.services import article_create
+
+    other = article_create(section=kb_section, source_language="en", actor=desk.agent, now=now)
+    _save(other, desk.agent, now, title="Print a label")
+    client = browser(desk.agent)
+    page = client.get(f"/kb/articles/{kb_article.pk}/en/").content.decode()
+    assert f'action="/kb/articles/{kb_article.pk}/en/settings/"' in page
+    assert "Print a label" in page  # offered as related
+    assert "Linked to 0 tickets." in page
+    before = ConfigSnapshot.objects.filter(kind="kb_articles", key=str(kb_article.pk)).count()
+    response = client.post(
+        f"/kb/articles/{kb_article.pk}/en/settings/",
+        _settings(departments=[desk.books.pk], related=[other.pk]),
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/kb/articles/{kb_article.pk}/en/?saved=settings"
+    kb_article.refresh_from_db()
+    assert list(kb_article.departments.values_list("pk", flat=True)) == [desk.books.pk]
+    assert list(kb_article.related.values_list("pk", flat=True)) == [other.pk]
+    assert list(other.related.values_list("pk", flat=True)) == [kb_article.pk]  # both ways
+    # One change, recorded once (the first save also records what it was before).
+    assert (
+        ConfigSnapshot.objects.filter(kind="kb_articles", key=str(kb_article.pk)).count()
+        == max(before, 1) + 1
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Saved." in page
+    assert re.search(rf'name="departments" value="{desk.books.pk}"[^>]*checked', page)
+    assert re.search(rf'name="related" value="{other.pk}"[^>]*checked', page)
+
+
+def test_editor_settings_stale_save_keeps_the_choices_and_shows_the_current_ones(
+    desk: Any, kb_section: Any, kb_article: Any, browser: Any, now: datetime
+) -> None:
+    from sportello.kb.services import article_settings_save
+
+    # Given the editor loaded the article serving every department, when a colleague sets
+    # Electronics meanwhile and the agent saves Books, then nothing is written and the page says so.
+    article_settings_save(
+        article=kb_article, departments=[desk.electronics], related=[], actor=desk.admin, now=now
+    )
+    response = browser(desk.agent).post(
+        f"/kb/articles/{kb_article.pk}/en/settings/", _settings(departments=[desk.books.pk])
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'id="kb-settings-stale"' in html
+    assert "Now: Electronics" in html
+    assert f'name="expected_departments" value="{desk.electronics.pk}"' in html  # a second save goes through
+    assert list(kb_article.departments.values_list("pk", flat=True)) == [desk.electronics.pk]
+
+
+def test_editor_settings_unknown_choice_is_an_inline_error(desk: Any, kb_article: Any, browser: Any) -> None:
+    response = browser(desk.agent).post(
+        f"/kb/articles/{kb_article.pk}/en/settings/", _settings(departments=["999999"], related=["888888"])
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert 'id="id_departments-error"' in html
+    assert 'id="id_related-error"' in html
+    assert not kb_article.departments.exists()
+
+
+def test_light_agents_do_not_change_departments(
+    desk: Any, kb_article: Any, browser: Any, now: datetime
+) -> None:
+    _save(kb_article, desk.agent, now, state="internal")
+    client = browser(desk.light)
+    assert "/settings/" not in client.get(f"/kb/articles/{kb_article.pk}/en/").content.decode()
+    response = client.post(
+        f"/kb/articles/{kb_article.pk}/en/settings/", _settings(departments=[desk.books.pk])
+    )
+    assert response.status_code == 403
+    assert not kb_article.departments.exists()
+
+
+# -- the composer's picker and the ticket's linked articles --------------------------------------
+
+
+def test_picker_offers_public_articles_for_a_reply_and_internal_ones_for_a_note(
+    desk: Any, kb_section: Any, kb_article: Any, open_ticket: Any, browser: Any, now: datetime
+) -> None:
+    from sportello.kb.services import article_create
+
+    _save(kb_article, desk.agent, now, title="Return a parcel", state="public")
+    internal = article_create(section=kb_section, source_language="en", actor=desk.agent, now=now)
+    _save(internal, desk.agent, now, title="Return a parcel by courier", state="internal")
+    ticket = open_ticket("Return")
+    client = browser(desk.agent)
+    reply = client.get(
+        f"/kb/ticket/{ticket.pk}/insert/", {"q": "return parcel", "kind": "public"}
+    ).content.decode()
+    assert f"/portal/kb/en/a/{kb_article.pk}-return-a-parcel/" in reply
+    assert "by courier" not in reply
+    note = client.get(
+        f"/kb/ticket/{ticket.pk}/insert/", {"q": "return parcel", "kind": "internal"}
+    ).content.decode()
+    assert f"/kb/articles/{internal.pk}/en/" in note
+    assert f"/portal/kb/en/a/{kb_article.pk}-return-a-parcel/" in note
+    empty = client.get(f"/kb/ticket/{ticket.pk}/insert/", {"q": "", "kind": "public"}).content.decode()
+    assert "Type to search the public articles." in empty
+
+
+def test_picker_and_linked_articles_of_an_invisible_ticket_are_404(
+    desk: Any, open_ticket: Any, browser: Any
+) -> None:
+    ticket = open_ticket("Electronics only", department=desk.electronics)
+    client = browser(desk.agent)
+    assert client.get(f"/kb/ticket/{ticket.pk}/insert/", {"q": "x"}).status_code == 404
+    assert client.get(f"/kb/ticket/{ticket.pk}/articles/").status_code == 404
+
+
+def test_ticket_page_loads_its_linked_articles(
+    desk: Any, kb_article: Any, open_ticket: Any, browser: Any, now: datetime, settings: Any
+) -> None:
+    from sportello.core.actors import Via
+    from sportello.tickets.services import message_add
+
+    _save(kb_article, desk.agent, now, title="Return a parcel", state="public")
+    ticket = open_ticket("Return")
+    root = str(settings.SPORTELLO["PUBLIC_URL"]).rstrip("/")
+    message_add(
+        principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB,
+        body=f"See [Return a parcel]({root}/portal/kb/en/a/{kb_article.pk}-return-a-parcel/)", body_html="",
+        public=True, attachment_ids=[], version=None, now=now,
+    )  # fmt: skip
+    client = browser(desk.agent)
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert f'hx-get="/kb/ticket/{ticket.pk}/articles/"' in page
+    assert 'data-shortcut="l"' in page
+    panel = client.get(f"/kb/ticket/{ticket.pk}/articles/").content.decode()
+    assert "Linked articles" in panel
+    assert f'href="/kb/articles/{kb_article.pk}/en/"' in panel
+    assert "Linked in a reply" in panel
+    editor = client.get(f"/kb/articles/{kb_article.pk}/en/").content.decode()
+    assert "Linked to 1 ticket." in editor

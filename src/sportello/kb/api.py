@@ -289,7 +289,8 @@ def attachment_out(a: ArticleAttachment) -> dict[str, Any]:
     }
 
 
-def article_brief(a: Article) -> dict[str, Any]:
+def _article_fields(a: Article) -> dict[str, Any]:
+    """What the brief and the full shape of an article share."""
     return {
         "id": a.pk,
         "key": a.key,
@@ -298,19 +299,19 @@ def article_brief(a: Article) -> dict[str, Any]:
         "position": a.position,
         "is_archived": a.is_archived,
         "department_ids": sorted(d.pk for d in a.departments.all()),
+    }
+
+
+def article_brief(a: Article) -> dict[str, Any]:
+    return {
+        **_article_fields(a),
         "translations": [translation_brief(t) for t in getattr(a, "visible_translations", [])],
     }
 
 
 def article_out(a: Article) -> dict[str, Any]:
     return {
-        "id": a.pk,
-        "key": a.key,
-        "section_id": a.section_id,
-        "source_language": a.source_language,
-        "position": a.position,
-        "is_archived": a.is_archived,
-        "department_ids": sorted(d.pk for d in a.departments.all()),
+        **_article_fields(a),
         "related_ids": [r.pk for r in getattr(a, "visible_related", [])],
         "created_at": a.created_at,
         "updated_at": a.updated_at,
@@ -341,6 +342,19 @@ def _departments(ids: list[int]) -> list[Department]:
 
 def _article_full(request: ApiRequest, article_id: int) -> dict[str, Any]:
     return article_out(selectors.article_get(principal=request.auth, article_id=article_id))
+
+
+def _editable_article(request: ApiRequest, article_id: int) -> Article:
+    """The article a write route changes: the caller edits the knowledge base and sees it."""
+    selectors.require_kb_editor(request.auth)
+    return selectors.article_get(principal=request.auth, article_id=article_id)
+
+
+def _section(section_id: int) -> KbSection:
+    section = KbSection.objects.filter(pk=section_id).first()
+    if section is None:
+        raise ValidationFailed("no such section", field="section_id")
+    return section
 
 
 # -- categories and sections ----------------------------------------------------------------------
@@ -409,12 +423,10 @@ def list_articles(request: ApiRequest, filters: Query[KbArticleFilters]) -> dict
 )
 def create_article(request: ApiRequest, payload: KbArticleIn) -> Status:
     selectors.require_kb_editor(request.auth)
-    section = KbSection.objects.filter(pk=payload.section_id).first()
-    if section is None:
-        raise ValidationFailed("no such section", field="section_id")
     article = services.article_create(
-        section=section, source_language=payload.source_language, actor=request.auth, now=clock.now(),
-        departments=_departments(payload.department_ids), key=payload.key, position=payload.position,
+        section=_section(payload.section_id), source_language=payload.source_language, actor=request.auth,
+        now=clock.now(), departments=_departments(payload.department_ids), key=payload.key,
+        position=payload.position,
     )  # fmt: skip
     return Status(201, _article_full(request, article.pk))
 
@@ -440,13 +452,8 @@ def get_article(request: ApiRequest, article_id: int) -> dict[str, Any]:
     "/kb/articles/{article_id}", response=KbArticleOut, summary="Move, archive or re-target an article"
 )
 def update_article(request: ApiRequest, article_id: int, payload: KbArticlePatch) -> dict[str, Any]:
-    selectors.require_kb_editor(request.auth)
-    article = selectors.article_get(principal=request.auth, article_id=article_id)
-    section = None
-    if payload.section_id is not None:
-        section = KbSection.objects.filter(pk=payload.section_id).first()
-        if section is None:
-            raise ValidationFailed("no such section", field="section_id")
+    article = _editable_article(request, article_id)
+    section = _section(payload.section_id) if payload.section_id is not None else None
     services.article_update(
         article=article, actor=request.auth, now=clock.now(), section=section,
         departments=_departments(payload.department_ids) if payload.department_ids is not None else None,
@@ -459,8 +466,7 @@ def update_article(request: ApiRequest, article_id: int, payload: KbArticlePatch
     "/kb/articles/{article_id}/related", response=KbArticleOut, summary="Set an article's related articles"
 )
 def set_related(request: ApiRequest, article_id: int, payload: KbRelatedIn) -> dict[str, Any]:
-    selectors.require_kb_editor(request.auth)
-    article = selectors.article_get(principal=request.auth, article_id=article_id)
+    article = _editable_article(request, article_id)
     related = list(Article.objects.filter(pk__in=payload.article_ids))
     if len(related) != len(set(payload.article_ids)):
         raise ValidationFailed("no such article", field="article_ids")
@@ -490,8 +496,7 @@ def get_translation(request: ApiRequest, article_id: int, language: str) -> dict
 def save_translation(
     request: ApiRequest, article_id: int, language: str, payload: KbTranslationIn
 ) -> dict[str, Any]:
-    selectors.require_kb_editor(request.auth)
-    article = selectors.article_get(principal=request.auth, article_id=article_id)
+    article = _editable_article(request, article_id)
     translation = services.translation_save(
         article=article, language=language, title=payload.title, body_html=payload.body_html,
         state=payload.state, actor=request.auth, now=clock.now(), summary=payload.summary,
@@ -561,8 +566,7 @@ def restore_version(
     openapi_extra=UPLOAD_OPENAPI,
 )
 def upload_article_attachment(request: ApiRequest, article_id: int) -> Status:
-    selectors.require_kb_editor(request.auth)
-    article = selectors.article_get(principal=request.auth, article_id=article_id)
+    article = _editable_article(request, article_id)
     upload = parse_upload(request)
     try:
         attachment = services.attachment_add(

@@ -8,6 +8,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from sportello.accounts.models import Department
+
 from .models import ArticleState, KbSection
 from .selectors import kb_languages
 
@@ -64,3 +66,54 @@ class TranslationForm(forms.Form):
 class RestoreForm(forms.Form):
     number = forms.IntegerField(min_value=1)
     expected_version = forms.IntegerField(min_value=0)
+
+
+class IdListField(forms.Field):
+    """Ids as the editor loaded them ("3,7"), for the stale check; blank: none."""
+
+    widget = forms.HiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        text = value if isinstance(value, str) else ""
+        if len(text) > 10_000:
+            raise forms.ValidationError(_("Reload the page and try again."))
+        try:
+            return sorted({int(part) for part in text.split(",") if part.strip()})
+        except ValueError:
+            raise forms.ValidationError(_("Reload the page and try again.")) from None
+
+
+def id_list(ids: Any) -> str:
+    return ",".join(str(i) for i in sorted(ids))
+
+
+class ArticleSettingsForm(forms.Form):
+    """Who an article serves and what it relates to (`kb.services.article_settings_save`)."""
+
+    departments = forms.ModelMultipleChoiceField(
+        label=_("Departments"),
+        queryset=Department.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Suggestions show it to these departments' customers and agents; none: every department."
+        ),
+    )
+    related = forms.TypedMultipleChoiceField(
+        label=_("Related articles"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Shown under the article; the link goes both ways."),
+    )
+    expected_departments = IdListField(required=False)
+    expected_related = IdListField(required=False)
+
+    def __init__(self, *args: Any, departments: Any, articles: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["departments"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = departments
+        related = self.fields["related"]
+        assert isinstance(related, forms.TypedMultipleChoiceField)
+        related.choices = articles

@@ -59,30 +59,6 @@ def article_definition(a: Article) -> Definition:
     }
 
 
-def _reader(model: Any, define: Callable[[Any], Definition], name: Callable[[Any], str]) -> Any:
-    def read(key: str) -> tuple[str, Definition] | None:
-        pk = _id(key)
-        found = model.objects.filter(pk=pk).first() if pk is not None else None
-        return None if found is None else (name(found), define(found))
-
-    return read
-
-
-def _locker(model: Any) -> Any:
-    def lock(key: str) -> Any:
-        pk = _id(key)
-        return model.objects.select_for_update().filter(pk=pk).first() if pk is not None else None
-
-    return lock
-
-
-def _lister(model: Any) -> Any:
-    def existing() -> list[str]:
-        return [str(pk) for pk in model.objects.order_by("pk").values_list("pk", flat=True)]
-
-    return existing
-
-
 def _apply_category(key: str, definition: Definition, actor: Any, now: datetime) -> None:
     category = KbCategory.objects.get(pk=int(key))
     services.category_update(
@@ -128,33 +104,56 @@ def _apply_article(key: str, definition: Definition, actor: Any, now: datetime) 
     services.article_relate(article=article, related=related, actor=actor, now=now)
 
 
-register_snapshot_kind(
-    SnapshotKind(
-        name=CATEGORIES,
-        label="knowledge-base category",
-        lock=_locker(KbCategory),
-        read=_reader(KbCategory, category_definition, lambda c: _name(c.title, c.slug)),
-        existing=_lister(KbCategory),
-        apply=_apply_category,
+def _register(
+    model: Any,
+    *,
+    name: str,
+    label: str,
+    define: Callable[[Any], Definition],
+    title: Callable[[Any], str],
+    apply: Callable[[str, Definition, Any, datetime], None],
+) -> None:
+    """Register one kind of the structure's history: its rows are keyed by id, read, locked and
+    listed alike; `define` and `title` say what a row's snapshot and name are."""
+
+    def read(key: str) -> tuple[str, Definition] | None:
+        pk = _id(key)
+        found = model.objects.filter(pk=pk).first() if pk is not None else None
+        return None if found is None else (title(found), define(found))
+
+    def lock(key: str) -> Any:
+        pk = _id(key)
+        return model.objects.select_for_update().filter(pk=pk).first() if pk is not None else None
+
+    def existing() -> list[str]:
+        return [str(pk) for pk in model.objects.order_by("pk").values_list("pk", flat=True)]
+
+    register_snapshot_kind(
+        SnapshotKind(name=name, label=label, lock=lock, read=read, existing=existing, apply=apply)
     )
+
+
+_register(
+    KbCategory,
+    name=CATEGORIES,
+    label="knowledge-base category",
+    define=category_definition,
+    title=lambda c: _name(c.title, c.slug),
+    apply=_apply_category,
 )
-register_snapshot_kind(
-    SnapshotKind(
-        name=SECTIONS,
-        label="knowledge-base section",
-        lock=_locker(KbSection),
-        read=_reader(KbSection, section_definition, lambda s: _name(s.title, s.slug)),
-        existing=_lister(KbSection),
-        apply=_apply_section,
-    )
+_register(
+    KbSection,
+    name=SECTIONS,
+    label="knowledge-base section",
+    define=section_definition,
+    title=lambda s: _name(s.title, s.slug),
+    apply=_apply_section,
 )
-register_snapshot_kind(
-    SnapshotKind(
-        name=ARTICLES,
-        label="knowledge-base article",
-        lock=_locker(Article),
-        read=_reader(Article, article_definition, lambda a: a.key or f"article {a.pk}"),
-        existing=_lister(Article),
-        apply=_apply_article,
-    )
+_register(
+    Article,
+    name=ARTICLES,
+    label="knowledge-base article",
+    define=article_definition,
+    title=lambda a: a.key or f"article {a.pk}",
+    apply=_apply_article,
 )

@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from sportello.accounts.models import Role, User
+from sportello.accounts.models import Department, Role, User
 from sportello.core.errors import NotFound, PermissionDenied
 
+from . import search
+from .links import desk_page_url, public_page_url
 from .models import (
     Article,
     ArticleAttachment,
     ArticleState,
+    ArticleTicketLink,
     ArticleTranslation,
     ArticleVersion,
     KbCategory,
@@ -320,3 +323,142 @@ def attachment_url(attachment: ArticleAttachment) -> str:
 def public_url(translation: ArticleTranslation) -> str:
     """The portal's page of a public translation."""
     return f"/portal/kb/{translation.language}/a/{translation.article_id}-{translation.slug}/"
+
+
+# --------------------------------------------------------------------------------------------
+# Articles and tickets: the composer's picker, the ticket's linked articles
+
+
+@dataclass(frozen=True, slots=True)
+class Insertable:
+    """An article the composer may insert: the translation chosen for the reader and its address
+    (`kb.links`: the portal's page of a public translation, else the agents' page)."""
+
+    article_id: int
+    language: str
+    title: str
+    excerpt: str
+    state: str
+    url: str
+
+
+def insertable_states(principal: Any, *, public: bool) -> tuple[str, ...]:
+    """What an agent may insert: into a public reply public translations only; into an internal
+    note internal ones too (never drafts: no reader outside the editors has them)."""
+    readable = kb_visible_states(require_kb_reader(principal))
+    wanted = (ArticleState.PUBLIC,) if public else (ArticleState.INTERNAL, ArticleState.PUBLIC)
+    return tuple(s for s in wanted if s in readable)
+
+
+def insertable_pick(
+    translations: Any, *, states: tuple[str, ...], language: str, source_language: str
+) -> ArticleTranslation | None:
+    """The translation to insert: in the reader's `language` when there is one in `states`, else in
+    the article's source language, else the first."""
+    usable = [t for t in translations if t.state in states]
+    by_language = {t.language: t for t in usable}
+    for code in (language, source_language):
+        if code in by_language:
+            return by_language[code]
+    return usable[0] if usable else None
+
+
+def insertable_search(
+    *, principal: Any, query: str, public: bool, language: str, limit: int = 8
+) -> list[Insertable]:
+    """The articles matching `query` that `principal` may insert into a public reply (`public`) or
+    an internal note, best first, each in the reader's `language` when it has a translation in
+    it. One search statement and one read of the hits' translations."""
+    states = insertable_states(principal, public=public)
+    query = query.strip()[:200]
+    if not states or not query:
+        return []
+    hits = search.search_translations(query=query, states=states, limit=limit * 3)
+    order = list(dict.fromkeys(h.article_id for h in hits))[:limit]
+    if not order:
+        return []
+    translations = ArticleTranslation.objects.select_related("article").filter(
+        article_id__in=order, state__in=states, article__is_archived=False
+    )
+    by_article: dict[int, list[ArticleTranslation]] = {}
+    for t in translations:
+        by_article.setdefault(t.article_id, []).append(t)
+    excerpts = {h.article_id: h.excerpt for h in reversed(hits)}
+    out: list[Insertable] = []
+    for article_id in order:
+        rows = by_article.get(article_id, [])
+        if not rows:
+            continue
+        chosen = insertable_pick(
+            rows, states=states, language=language, source_language=rows[0].article.source_language
+        )
+        if chosen is None:
+            continue
+        url = (
+            public_page_url(article_id=article_id, language=chosen.language, slug=chosen.slug)
+            if chosen.state == ArticleState.PUBLIC
+            else desk_page_url(article_id=article_id, language=chosen.language)
+        )
+        out.append(
+            Insertable(
+                article_id=article_id,
+                language=chosen.language,
+                title=chosen.title,
+                excerpt=excerpts.get(article_id, ""),
+                state=chosen.state,
+                url=url,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedArticle:
+    article_id: int
+    title: str
+    language: str
+    kind: str
+
+
+def ticket_articles(*, principal: Any, ticket_id: int, language: str) -> list[LinkedArticle]:
+    """The articles linked to a ticket (written from it, linked in its replies) that `principal`
+    may read, oldest link first, each titled in `language` when it can be. The caller checked the
+    ticket is visible. Two statements."""
+    states = kb_visible_states(require_kb_reader(principal))
+    links = list(
+        ArticleTicketLink.objects.filter(ticket_id=ticket_id)
+        .select_related("article")
+        .prefetch_related(
+            Prefetch(
+                "article__translations",
+                queryset=ArticleTranslation.objects.filter(state__in=states).order_by("language"),
+                to_attr="visible_translations",
+            )
+        )
+        .order_by("created_at", "id")
+    )
+    out: list[LinkedArticle] = []
+    seen: set[int] = set()
+    for link in links:
+        article = link.article
+        translations = getattr(article, "visible_translations", [])
+        if article.pk in seen or not translations:
+            continue
+        seen.add(article.pk)
+        by_language = {t.language: t for t in translations}
+        chosen = by_language.get(language) or by_language.get(article.source_language) or translations[0]
+        out.append(
+            LinkedArticle(article_id=article.pk, title=chosen.title, language=chosen.language, kind=link.kind)
+        )
+    return out
+
+
+def article_ticket_count(*, article_id: int) -> int:
+    """How many tickets an article is linked to (written from or linked in a reply)."""
+    return ArticleTicketLink.objects.filter(article_id=article_id).values("ticket_id").distinct().count()
+
+
+def department_choices(*, keep: Any = ()) -> QuerySet[Department]:
+    """The departments an article may serve: the active ones, and those in `keep` (what it
+    serves now, kept even when switched off)."""
+    return Department.objects.filter(Q(is_active=True) | Q(pk__in=list(keep))).order_by("name")

@@ -47,7 +47,7 @@ from sportello.tickets.attachments import (
 from sportello.tickets.models import AuthorKind, Message, StatusCategory, Ticket
 from sportello.tickets.selectors import ticket_get_for
 
-from . import search
+from . import links, search
 from .models import (
     Article,
     ArticleAttachment,
@@ -59,7 +59,7 @@ from .models import (
     KbSection,
 )
 from .redact import redact
-from .selectors import kb_languages, require_kb_editor
+from .selectors import kb_languages, kb_visible_states, require_kb_editor
 
 # The snapshot kinds of the structure's history (`kb.history` registers them).
 CATEGORIES = "kb_categories"
@@ -174,6 +174,57 @@ def _position(value: Any) -> int:
 # Categories and sections
 
 
+def _structure_fields(
+    *, title: dict[str, str], description: dict[str, str] | None, position: int
+) -> dict[str, Any]:
+    """A new category's or section's checked title, description and position."""
+    return {
+        "title": _labels(title, field="title", max_length=LABEL_MAX, required=True),
+        "description": _labels(description, field="description", max_length=DESCRIPTION_MAX, required=False),
+        "position": _position(position),
+    }
+
+
+def _structure_update(
+    row: KbCategory | KbSection,
+    *,
+    kind: str,
+    what: str,
+    actor: User,
+    now: datetime,
+    title: dict[str, str] | None,
+    description: dict[str, str] | None,
+    position: int | None,
+    is_active: bool | None,
+) -> Any:
+    """Change a category or a section (`kind`: its snapshot kind, `what`: its name in errors)
+    under its lock, recorded in the structure's history; only the fields given and different
+    are written."""
+    changes: dict[str, Any] = {}
+    if title is not None:
+        changes["title"] = _labels(title, field="title", max_length=LABEL_MAX, required=True)
+    if description is not None:
+        changes["description"] = _labels(
+            description, field="description", max_length=DESCRIPTION_MAX, required=False
+        )
+    if position is not None:
+        changes["position"] = _position(position)
+    if is_active is not None:
+        changes["is_active"] = bool(is_active)
+    model = type(row)
+    with recording(kind, str(row.pk), actor=actor, now=now):
+        current = model.objects.select_for_update().filter(pk=row.pk).first()
+        if current is None:
+            raise NotFound(f"{what} not found")
+        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
+        if changes:
+            for name, value in changes.items():
+                setattr(current, name, value)
+            current.updated_at = now
+            current.save(update_fields=[*changes, "updated_at"])
+    return current
+
+
 @transaction.atomic
 def category_create(
     *,
@@ -186,11 +237,7 @@ def category_create(
 ) -> KbCategory:
     require_kb_editor(actor)
     _check_slug(slug)
-    fields = {
-        "title": _labels(title, field="title", max_length=LABEL_MAX, required=True),
-        "description": _labels(description, field="description", max_length=DESCRIPTION_MAX, required=False),
-        "position": _position(position),
-    }
+    fields = _structure_fields(title=title, description=description, position=position)
     if KbCategory.objects.filter(slug=slug).exists():
         raise Conflict(f"a category '{slug}' exists", field="slug", code="kb_category_exists")
     try:
@@ -214,28 +261,11 @@ def category_update(
     is_active: bool | None = None,
 ) -> KbCategory:
     require_kb_editor(actor)
-    changes: dict[str, Any] = {}
-    if title is not None:
-        changes["title"] = _labels(title, field="title", max_length=LABEL_MAX, required=True)
-    if description is not None:
-        changes["description"] = _labels(
-            description, field="description", max_length=DESCRIPTION_MAX, required=False
-        )
-    if position is not None:
-        changes["position"] = _position(position)
-    if is_active is not None:
-        changes["is_active"] = bool(is_active)
-    with recording(CATEGORIES, str(category.pk), actor=actor, now=now):
-        current = KbCategory.objects.select_for_update().filter(pk=category.pk).first()
-        if current is None:
-            raise NotFound("category not found")
-        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
-        if changes:
-            for name, value in changes.items():
-                setattr(current, name, value)
-            current.updated_at = now
-            current.save(update_fields=[*changes, "updated_at"])
-    return current
+    updated: KbCategory = _structure_update(
+        category, kind=CATEGORIES, what="category", actor=actor, now=now, title=title,
+        description=description, position=position, is_active=is_active,
+    )  # fmt: skip
+    return updated
 
 
 @transaction.atomic
@@ -251,11 +281,7 @@ def section_create(
 ) -> KbSection:
     require_kb_editor(actor)
     _check_slug(slug)
-    fields = {
-        "title": _labels(title, field="title", max_length=LABEL_MAX, required=True),
-        "description": _labels(description, field="description", max_length=DESCRIPTION_MAX, required=False),
-        "position": _position(position),
-    }
+    fields = _structure_fields(title=title, description=description, position=position)
     locked = KbCategory.objects.select_for_update().filter(pk=category.pk).first()
     if locked is None:
         raise NotFound("category not found")
@@ -278,28 +304,11 @@ def section_update(
     is_active: bool | None = None,
 ) -> KbSection:
     require_kb_editor(actor)
-    changes: dict[str, Any] = {}
-    if title is not None:
-        changes["title"] = _labels(title, field="title", max_length=LABEL_MAX, required=True)
-    if description is not None:
-        changes["description"] = _labels(
-            description, field="description", max_length=DESCRIPTION_MAX, required=False
-        )
-    if position is not None:
-        changes["position"] = _position(position)
-    if is_active is not None:
-        changes["is_active"] = bool(is_active)
-    with recording(SECTIONS, str(section.pk), actor=actor, now=now):
-        current = KbSection.objects.select_for_update().filter(pk=section.pk).first()
-        if current is None:
-            raise NotFound("section not found")
-        changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
-        if changes:
-            for name, value in changes.items():
-                setattr(current, name, value)
-            current.updated_at = now
-            current.save(update_fields=[*changes, "updated_at"])
-    return current
+    updated: KbSection = _structure_update(
+        section, kind=SECTIONS, what="section", actor=actor, now=now, title=title,
+        description=description, position=position, is_active=is_active,
+    )  # fmt: skip
+    return updated
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,6 +422,57 @@ def article_relate(*, article: Article, related: Sequence[Article], actor: User,
             current.related.set(ids)
             current.updated_at = now
             current.save(update_fields=["updated_at"])
+
+
+def _ids_of(rows: Sequence[Any]) -> set[int]:
+    return {r.pk for r in rows}
+
+
+@transaction.atomic
+def article_settings_save(
+    *,
+    article: Article,
+    departments: Sequence[Department],
+    related: Sequence[Article],
+    actor: User,
+    now: datetime,
+    expected_departments: Sequence[int] | None = None,
+    expected_related: Sequence[int] | None = None,
+) -> Article:
+    """The editor's "who sees it, what it relates to": the departments the article serves (none:
+    every department) and its related articles (both ways; itself left out), in one change
+    recorded once in the structure's history. `expected_departments` / `expected_related`: what
+    the editor loaded; when the article's differ (someone saved meanwhile) → Conflict
+    `stale_article`, nothing written. Saving what is there writes nothing."""
+    require_kb_editor(actor)
+    serving = _departments(departments)
+    related_ids = _ids_of(related) - {article.pk}
+    if len(related_ids) != Article.objects.filter(pk__in=related_ids).count():
+        raise ValidationFailed("no such article", field="related")
+    with recording(ARTICLES, str(article.pk), actor=actor, now=now):
+        current = _lock_article(article)
+        have_departments = set(current.departments.values_list("pk", flat=True))
+        have_related = set(current.related.values_list("pk", flat=True))
+        if (expected_departments is not None and set(expected_departments) != have_departments) or (
+            expected_related is not None and set(expected_related) != have_related
+        ):
+            raise Conflict(
+                "this article's departments or related articles were saved by someone else since you "
+                "opened it; review them",
+                field="expected",
+                code="stale_article",
+            )
+        changed = False
+        if _ids_of(serving) != have_departments:
+            current.departments.set(serving)
+            changed = True
+        if related_ids != have_related:
+            current.related.set(sorted(related_ids))
+            changed = True
+        if changed:
+            current.updated_at = now
+            current.save(update_fields=["updated_at"])
+    return current
 
 
 # --------------------------------------------------------------------------------------------
@@ -757,3 +817,48 @@ def article_from_ticket(
         created_at=now,
     )
     return article
+
+
+# --------------------------------------------------------------------------------------------
+# Articles linked in replies
+
+
+def ticket_article_links_record(
+    *, ticket_id: int, texts: Sequence[str], actor: User, now: datetime
+) -> list[ArticleTicketLink]:
+    """Record the articles an agent's message on the ticket links to (`kb.links`: addresses of
+    this desk's knowledge base only) as `linked` ticket links: one row per article and ticket
+    however often it is linked, by whom and when it was linked first. Only articles the actor
+    may read count. Runs in the caller's transaction (the message's change, `kb.extension`);
+    returns the rows it wrote (none when every one was there).
+
+    Two messages linking the same article at once: the unique (article, ticket, kind) key keeps
+    one row; the second insert is skipped, not an error, so both messages are saved."""
+    ids = links.linked_article_ids(texts)
+    if not ids or not isinstance(actor, User):
+        return []
+    states = kb_visible_states(actor)
+    readable = set(
+        ArticleTranslation.objects.filter(article_id__in=ids, state__in=states).values_list(
+            "article_id", flat=True
+        )
+    )
+    have = set(
+        ArticleTicketLink.objects.filter(
+            ticket_id=ticket_id, kind=ArticleTicketLink.Kind.LINKED, article_id__in=readable
+        ).values_list("article_id", flat=True)
+    )
+    rows = [
+        ArticleTicketLink(
+            article_id=pk,
+            ticket_id=ticket_id,
+            kind=ArticleTicketLink.Kind.LINKED,
+            created_by=actor,
+            created_at=now,
+        )
+        for pk in ids
+        if pk in readable and pk not in have
+    ]
+    if rows:
+        ArticleTicketLink.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows

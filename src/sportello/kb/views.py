@@ -20,11 +20,12 @@ from sportello.accounts.models import User
 from sportello.core import clock
 from sportello.core.errors import Conflict, DomainError, NotFound
 from sportello.tickets import attachments
+from sportello.tickets.selectors import ticket_get_for
 from sportello.web.errors import attach_error
 from sportello.web.shell import agent_required
 
 from . import forms, search, selectors, services
-from .models import ArticleState, ArticleTranslation
+from .models import Article, ArticleState, ArticleTicketLink, ArticleTranslation
 
 
 @require_GET
@@ -166,67 +167,57 @@ def _initial(current: ArticleTranslation | None) -> dict[str, Any]:
     }
 
 
-@agent_required
-@require_http_methods(["GET", "POST"])
-def editor(request: HttpRequest, article_id: int, language: str) -> HttpResponse:
-    """One translation's editor (editors); a read view for light agents. A stale save keeps
-    what was typed and links to the latest version."""
+def _settings_form(viewer: User, article: Any, data: Any = None) -> forms.ArticleSettingsForm:
+    """The editor's departments and related articles, as the article has them now."""
+    ui_language = translation.get_language() or "en"
+    others = [
+        (a.pk, selectors.translation_title(a, ui_language) or _("Article %(id)s") % {"id": a.pk})
+        for a in selectors.article_list(principal=viewer)
+        if a.pk != article.pk
+    ]
+    departments = sorted(d.pk for d in article.departments.all())
+    related = sorted(r.pk for r in article.visible_related)  # an editor sees every article
+    return forms.ArticleSettingsForm(
+        data,
+        departments=selectors.department_choices(keep=departments),
+        articles=others,
+        initial={
+            "departments": departments,
+            "related": related,
+            "expected_departments": forms.id_list(departments),
+            "expected_related": forms.id_list(related),
+        },
+    )
+
+
+def _editor_page(
+    request: HttpRequest,
+    article: Any,
+    language: str,
+    *,
+    form: forms.TranslationForm | None = None,
+    settings_form: forms.ArticleSettingsForm | None = None,
+    status: int = 200,
+    stale: bool = False,
+    settings_stale: bool = False,
+) -> HttpResponse:
     viewer = _viewer(request)
-    article = _article_or_404(viewer, article_id, language)
     may_edit = selectors.kb_may_edit(viewer)
     by_language = {t.language: t for t in article.visible_translations}
     current = by_language.get(language)
-    if not may_edit:
-        if request.method == "POST":
-            return HttpResponseForbidden()
-        if current is None:
-            raise Http404
-    status = 200
-    stale = False
-    saved = request.GET.get("saved") == "1"
-    if request.method == "POST":
-        form = forms.TranslationForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.translation_save(
-                    article=article,
-                    language=language,
-                    title=data["title"],
-                    summary=data["summary"],
-                    keywords=data["keywords"],
-                    body_html=data["body_html"],
-                    state=data["state"],
-                    note=data["note"],
-                    actor=viewer,
-                    now=clock.now(),
-                    expected_version=data["expected_version"],
-                )
-            except Conflict as exc:
-                stale = exc.code == "stale_translation"
-                if not stale:
-                    status = attach_error(form, exc)
-                else:
-                    status = 409
-                    form.add_error(None, _("Someone else saved this translation since you opened it."))
-            except DomainError as exc:
-                status = attach_error(form, exc)
-            else:
-                url = reverse("kb:editor", args=[article.pk, language])
-                return redirect(f"{url}?saved=1")
-        else:
-            status = 422
-    else:
-        form = forms.TranslationForm(initial=_initial(current))
     ui_language = translation.get_language() or "en"
+    saved = request.GET.get("saved")
     context = {
         "article": article,
         "language": language,
         "current": current,
-        "form": form,
+        "form": form or forms.TranslationForm(initial=_initial(current)),
+        "settings_form": (settings_form or _settings_form(viewer, article)) if may_edit else None,
         "may_edit": may_edit,
         "stale": stale,
-        "saved": saved,
+        "settings_stale": settings_stale,
+        "saved": saved == "1",
+        "settings_saved": saved == "settings",
         "title": current.title if current else selectors.translation_title(article, ui_language),
         "section_label": _label(article.section.category.title, ui_language)
         + " / "
@@ -242,8 +233,101 @@ def editor(request: HttpRequest, article_id: int, language: str) -> HttpResponse
         "public_url": selectors.public_url(current)
         if current is not None and current.state == ArticleState.PUBLIC
         else "",
+        "ticket_count": selectors.article_ticket_count(article_id=article.pk),
     }
     return render(request, "kb/editor.html", context, status=status)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def editor(request: HttpRequest, article_id: int, language: str) -> HttpResponse:
+    """One translation's editor (editors); a read view for light agents. A stale save keeps
+    what was typed and links to the latest version."""
+    viewer = _viewer(request)
+    article = _article_or_404(viewer, article_id, language)
+    may_edit = selectors.kb_may_edit(viewer)
+    current = {t.language: t for t in article.visible_translations}.get(language)
+    if not may_edit:
+        if request.method == "POST":
+            return HttpResponseForbidden()
+        if current is None:
+            raise Http404
+    if request.method != "POST":
+        return _editor_page(request, article, language)
+    status = 422
+    stale = False
+    form = forms.TranslationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.translation_save(
+                article=article,
+                language=language,
+                title=data["title"],
+                summary=data["summary"],
+                keywords=data["keywords"],
+                body_html=data["body_html"],
+                state=data["state"],
+                note=data["note"],
+                actor=viewer,
+                now=clock.now(),
+                expected_version=data["expected_version"],
+            )
+        except Conflict as exc:
+            stale = exc.code == "stale_translation"
+            if not stale:
+                status = attach_error(form, exc)
+            else:
+                status = 409
+                form.add_error(None, _("Someone else saved this translation since you opened it."))
+        except DomainError as exc:
+            status = attach_error(form, exc)
+        else:
+            url = reverse("kb:editor", args=[article.pk, language])
+            return redirect(f"{url}?saved=1")
+    return _editor_page(request, article, language, form=form, status=status, stale=stale)
+
+
+@agent_required
+@require_POST
+def article_settings(request: HttpRequest, article_id: int, language: str) -> HttpResponse:
+    """Save an article's departments and related articles from its editor. A stale save (someone
+    changed them since the page was shown) keeps the choices made and shows the current ones."""
+    viewer = _viewer(request)
+    if not selectors.kb_may_edit(viewer):
+        return HttpResponseForbidden()
+    article = _article_or_404(viewer, article_id, language)
+    form = _settings_form(viewer, article, request.POST)
+    status = 422
+    stale = False
+    if form.is_valid():
+        data = form.cleaned_data
+        related = list(Article.objects.filter(pk__in=data["related"]))
+        try:
+            services.article_settings_save(
+                article=article,
+                departments=list(data["departments"]),
+                related=related,
+                actor=viewer,
+                now=clock.now(),
+                expected_departments=data["expected_departments"],
+                expected_related=data["expected_related"],
+            )
+        except Conflict as exc:
+            if exc.code != "stale_article":
+                status = attach_error(form, exc)
+            else:
+                status, stale = 409, True
+                form.add_error(
+                    None, _("Someone else changed this article's departments or related articles.")
+                )
+        except DomainError as exc:
+            status = attach_error(form, exc)
+        else:
+            url = reverse("kb:editor", args=[article.pk, language])
+            return redirect(f"{url}?saved=settings")
+    article = _article_or_404(viewer, article_id, language)  # as it is now
+    return _editor_page(request, article, language, settings_form=form, status=status, settings_stale=stale)
 
 
 @agent_required
@@ -328,3 +412,55 @@ def from_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except DomainError:
         return redirect("web:ticket", ticket_id=ticket_id)
     return redirect("kb:editor", article_id=article.pk, language=article.source_language)
+
+
+# --------------------------------------------------------------------------------------------
+# The ticket page: the composer's "Insert article" picker, the ticket's linked articles
+
+
+def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Any:
+    try:
+        return ticket_get_for(principal=request.user, ticket_id=ticket_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
+
+
+def _reader_language(ticket: Any) -> str:
+    """The language the ticket's requester reads (an inserted article is in it when it can be)."""
+    language = ticket.requester.language if ticket.requester_id else ""
+    return language if language in selectors.kb_languages() else (translation.get_language() or "en")
+
+
+@agent_required
+@require_GET
+def article_picker(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The composer's "Insert article" results for `q`: what the agent may insert into a public
+    reply (`kind=public`: public translations) or an internal note (internal ones too), each in
+    the requester's language when it has a translation in it."""
+    viewer = _viewer(request)
+    ticket = _ticket_or_404(request, ticket_id)
+    query = (request.GET.get("q") or "").strip()[:200]
+    public = request.GET.get("kind") == "public"
+    items = selectors.insertable_search(
+        principal=viewer, query=query, public=public, language=_reader_language(ticket)
+    )
+    context = {"items": items, "query": query, "public": public, "state_labels": forms.STATE_LABELS}
+    return render(request, "kb/_picker_results.html", context)
+
+
+@agent_required
+@require_GET
+def ticket_articles(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page's side panel: the articles written from the ticket or linked in its
+    replies (loaded after the page)."""
+    viewer = _viewer(request)
+    ticket = _ticket_or_404(request, ticket_id)
+    rows = selectors.ticket_articles(
+        principal=viewer, ticket_id=ticket.pk, language=translation.get_language() or "en"
+    )
+    kinds = {
+        ArticleTicketLink.Kind.SOURCE: _("Written from this ticket"),
+        ArticleTicketLink.Kind.LINKED: _("Linked in a reply"),
+    }
+    items = [{"row": r, "kind": kinds.get(ArticleTicketLink.Kind(r.kind), "")} for r in rows]
+    return render(request, "kb/_ticket_articles.html", {"items": items, "ticket": ticket})

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from sportello.core.forms import choice_field
+from sportello.kb.links import desk_page_article_ids
 from sportello.tickets.models import Status, StatusCategory, Ticket
 
 from .composer_markup import markup_to_html
@@ -102,6 +103,19 @@ class ReplyForm(_Composed):
         self.fields["kind"].initial = kind if kind in self.kinds else choices[0][0]
         self.statuses = list(statuses or [])  # offered by the split button
         choice_field(self, "status").choices = [("", _("Leave as it is")), *(accepted or self.statuses)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # An article inserted into a note links to the agents' page: not for the customer.
+        if data.get("kind") == self.PUBLIC and desk_page_article_ids([data.get("body") or ""]):
+            self.add_error(
+                "body",
+                _(
+                    "A public reply cannot link to the agents' knowledge base; insert the article "
+                    "from the public reply, or send this as an internal note."
+                ),
+            )
+        return data
 
     @property
     def public(self) -> bool:

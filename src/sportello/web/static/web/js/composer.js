@@ -4,7 +4,10 @@
    - drafts (body and mode) in localStorage per ticket, restored on load, cleared once sent;
    - attachments by picker, paste or drop, uploaded one XHR each with a progress bar;
    - canned responses inserted at the cursor; macro previews in a dialog; each picker's list is
-     loaded (HTMX) when the picker is first opened. */
+     loaded (HTMX) when the picker is first opened;
+   - "Insert article": a dialog searching the knowledge base (HTMX, what the composer's mode
+     allows: public articles into a public reply) that inserts `[title](address)` at the cursor;
+     the server records the articles a sent message links to. */
 "use strict";
 (function () {
   var DRAFT_PREFIX = "sportello:draft:";
@@ -364,6 +367,84 @@
       if (body) body.focus();
     }
   });
+
+  // ---- "Insert article" ----------------------------------------------------------------
+  // The cursor of the body when the picker opened: the article goes there.
+  var kbCaret = null;
+
+  function kbPickerOpen(form) {
+    var dialog = document.getElementById("kb-picker");
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    var body = bodyOf(form);
+    kbCaret = body ? { start: body.selectionStart, end: body.selectionEnd } : null;
+    var mode = modeOf(form);
+    var kind = dialog.querySelector("#kb-picker-kind");
+    var changed = kind && kind.value !== mode;
+    if (kind) kind.value = mode;
+    dialog.querySelectorAll("[data-kb-picker-for]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-kb-picker-for") !== mode;
+    });
+    var input = dialog.querySelector("#kb-picker-q");
+    if (!dialog.open) dialog.showModal();
+    if (input) {
+      input.focus();
+      input.select();
+      // The mode changed since the last search: search again in what it now allows.
+      if (changed && input.value.trim() && window.htmx) window.htmx.trigger(input, "search");
+    }
+  }
+
+  function kbInsert(button) {
+    var form = document.querySelector("form[data-composer]");
+    var dialog = button.closest("dialog");
+    if (!form) return;
+    var body = bodyOf(form);
+    var title = (button.dataset.kbTitle || "").replace(/[\[\]]/g, "");
+    var text = "[" + title + "](" + button.dataset.kbUrl + ")";
+    var start = kbCaret ? kbCaret.start : body.value.length;
+    var end = kbCaret ? kbCaret.end : start;
+    var lead = start > 0 && !/\s/.test(body.value[start - 1]) ? " " : "";
+    body.setRangeText(lead + text, start, end, "end");
+    kbCaret = null;
+    if (dialog) dialog.close();
+    body.focus();
+    body.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function kbOptions(dialog) {
+    return Array.prototype.slice.call(dialog.querySelectorAll("[data-kb-insert]"));
+  }
+
+  document.addEventListener("click", function (e) {
+    var target = e.target.closest ? e.target : e.target.parentElement;
+    if (!target) return;
+    var open = target.closest("[data-kb-picker-open]");
+    if (open) { e.preventDefault(); kbPickerOpen(composerOf(open)); return; }
+    var insert = target.closest("[data-kb-insert]");
+    if (insert) { e.preventDefault(); kbInsert(insert); }
+  });
+
+  // Arrows move between the search box and the results; Enter or a click inserts.
+  document.addEventListener("keydown", function (e) {
+    var dialog = e.target.closest && e.target.closest("#kb-picker");
+    if (!dialog || (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
+    var options = kbOptions(dialog);
+    if (!options.length) return;
+    var at = options.indexOf(e.target);
+    var next = e.key === "ArrowDown" ? Math.min(at + 1, options.length - 1) : at - 1;
+    e.preventDefault();
+    if (next < 0) dialog.querySelector("#kb-picker-q").focus();
+    else options[next].focus();
+  });
+
+  // The dialog closed without an insert: the cursor goes back to the body.
+  document.addEventListener("close", function (e) {
+    if (!e.target || e.target.id !== "kb-picker" || kbCaret === null) return;
+    var form = document.querySelector("form[data-composer]");
+    var body = form && bodyOf(form);
+    if (body) { body.focus(); body.setSelectionRange(kbCaret.start, kbCaret.end); }
+    kbCaret = null;
+  }, true);
 
   document.addEventListener("htmx:load", function (e) { setupAll(e.target); });
   if (document.readyState === "loading") {

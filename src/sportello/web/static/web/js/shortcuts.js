@@ -14,7 +14,7 @@
      reached from that list, `]`/`[` (and `j`/`k`) go to the next/previous ticket.
    - Built in: `/` (the top-bar search box is tagged), `?` help, `g` then `i` the queue.
    - Reserved for the ticket page (tagged by its templates): `r` reply, `n` note,
-     `a` assign to me, `s` set status, `m` macro.
+     `a` assign to me, `s` set status, `m` macro, `l` insert a knowledge-base article.
    Shortcuts never fire while typing in an input, textarea, select or contenteditable, nor with
    Ctrl, Alt or Meta held (Shift is allowed: `?` needs it on most layouts, `/` on some). */
 "use strict";
