@@ -25,6 +25,7 @@ from sportello.contacts.models import Contact
 from sportello.core import clock
 from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sportello.kb import suggest_views
+from sportello.kb.popular import popular_articles
 from sportello.surveys.selectors import portal_prompt
 from sportello.tickets import attachments as files
 from sportello.tickets.models import AuthorKind, StatusCategory
@@ -150,7 +151,8 @@ def logo(request: HttpRequest, digest: str) -> HttpResponse:
 @portal_page
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"contact": current_contact(request)})
+    popular = popular_articles(language=translation.get_language() or "en")
+    return render(request, "portal/home.html", {"contact": current_contact(request), "popular": popular})
 
 
 @require_POST
