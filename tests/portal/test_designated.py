@@ -99,13 +99,17 @@ def test_a_designated_contact_replies_closes_and_reopens_as_themself(
     assert (event.actor_kind, event.actor_id, event.via) == ("contact", desk.alice.pk, "portal")
     # and closes it, then reopens it
     ticket.refresh_from_db()
-    assert alice.post(f"/portal/tickets/{ticket.number}/close/", {"version": ticket.version}).status_code == 302
+    assert (
+        alice.post(f"/portal/tickets/{ticket.number}/close/", {"version": ticket.version}).status_code == 302
+    )
     ticket.refresh_from_db()
     assert ticket.status_category == StatusCategory.SOLVED
     closed = TicketEvent.objects.filter(ticket=ticket, field="status").last()
     assert closed is not None
     assert (closed.actor_kind, closed.actor_id, closed.via) == ("contact", desk.alice.pk, "portal")
-    assert alice.post(f"/portal/tickets/{ticket.number}/reopen/", {"version": ticket.version}).status_code == 302
+    assert (
+        alice.post(f"/portal/tickets/{ticket.number}/reopen/", {"version": ticket.version}).status_code == 302
+    )
     ticket.refresh_from_db()
     assert ticket.status_category == StatusCategory.OPEN
     # the requester sees Alice's words under Alice's name
@@ -144,7 +148,9 @@ def test_designations_are_agents_work_and_recorded_in_the_history(desk: Any, acm
     assert list(DesignatedContact.objects.values_list("contact_id", "organization_id")) == [
         (acme.dario.pk, desk.acme.pk)
     ]
-    rows = ConfigSnapshot.objects.filter(kind="designated_contacts", key=str(desk.acme.pk)).order_by("version")
+    rows = ConfigSnapshot.objects.filter(kind="designated_contacts", key=str(desk.acme.pk)).order_by(
+        "version"
+    )
     assert [(r.version, r.definition, r.created_by_id) for r in rows] == [
         (1, {"designated": []}, None),  # as it was before its first change, by nobody
         (2, {"designated": ["alice@acme.test"]}, desk.admin.pk),

@@ -38,12 +38,16 @@ def _article(section: KbSection, *, archived: bool = False, **by_lang: tuple[str
 
 @pytest.fixture
 def articles(desk: Any) -> dict[str, Article]:
-    category = KbCategory.objects.create(slug="orders", title={"en": "Orders"}, created_at=NOW, updated_at=NOW)
+    category = KbCategory.objects.create(
+        slug="orders", title={"en": "Orders"}, created_at=NOW, updated_at=NOW
+    )
     section = KbSection.objects.create(
         category=category, slug="returns", title={"en": "Returns"}, created_at=NOW, updated_at=NOW
     )
     return {
-        "returns": _article(section, en=("Returning a book", "public", 40, 0), it=("Restituire un libro", "public", 5, 0)),
+        "returns": _article(
+            section, en=("Returning a book", "public", 40, 0), it=("Restituire un libro", "public", 5, 0)
+        ),
         "helpful": _article(section, en=("Tracking a parcel", "public", 10, 4)),  # 10 + 4 x 10 = 50
         "quiet": _article(section, en=("Gift cards", "public", 1, 0)),
         "internal": _article(section, en=("Refund procedure", "internal", 500, 9)),

@@ -215,9 +215,7 @@ def test_a_department_hidden_from_the_portal_is_not_offered_and_refused_when_pos
     admin = browser(desk.admin)
     page = admin.get("/console/portal/").content.decode()
     assert f'name="departments" value="{desk.electronics.pk}"' in page
-    saved = admin.post(
-        "/console/portal/", _form(departments_shown="1", departments=[str(desk.books.pk)])
-    )
+    saved = admin.post("/console/portal/", _form(departments_shown="1", departments=[str(desk.books.pk)]))
     assert saved.status_code == 302
     from sportello.portal.models import HiddenDepartment
 

@@ -93,7 +93,11 @@ def initial_of(row: PortalSettings) -> dict[str, Any]:
 def offered_departments() -> list[int]:
     """The active departments offered in the portal, by id."""
     hidden = portal_selectors.hidden_department_ids()
-    return [pk for pk in Department.objects.filter(is_active=True).values_list("pk", flat=True) if pk not in hidden]
+    return [
+        pk
+        for pk in Department.objects.filter(is_active=True).values_list("pk", flat=True)
+        if pk not in hidden
+    ]
 
 
 def hidden_of(offered: list[int]) -> list[int]:
@@ -133,7 +137,9 @@ def portal_settings(request: HttpRequest) -> HttpResponseBase:
             logo=upload.read() if upload is not None else None,
             remove_logo=data["remove_logo"],
             # the boxes were drawn (a form posted without them leaves the departments as they are)
-            hidden_departments=hidden_of(data["departments"]) if request.POST.get("departments_shown") else None,
+            hidden_departments=hidden_of(data["departments"])
+            if request.POST.get("departments_shown")
+            else None,
             now=clock.now(),
         )
     except DomainError as exc:

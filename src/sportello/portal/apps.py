@@ -17,4 +17,6 @@ class PortalConfig(AppConfig):
         history.register()  # the settings' history; what a contact merge does with our rows
         watch(SIGNATURE, PortalSettings)
         # an organization's designated contacts read and answer its tickets
-        register_contact_scope("portal.designated", selectors.designated_scope)  # pages and mail read the settings from the cache
+        register_contact_scope(
+            "portal.designated", selectors.designated_scope
+        )  # pages and mail read the settings from the cache

@@ -95,9 +95,7 @@ def register() -> None:
             count=lambda pk: SignInLink.objects.filter(contact_id=pk).count(),
             move=lambda m: SignInLink.objects.filter(contact_id=m.source.pk).delete()[0] and 0,
             describe=lambda n: (
-                ngettext(
-                    "%(n)s portal sign-in link (discarded)", "%(n)s portal sign-in links (discarded)", n
-                )
+                ngettext("%(n)s portal sign-in link (discarded)", "%(n)s portal sign-in links (discarded)", n)
                 % {"n": n}
             ),
         )

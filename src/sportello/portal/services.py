@@ -625,7 +625,5 @@ def portal_settings_definition(row: PortalSettings) -> dict[str, Any]:
         "colour": row.colour,
         "default_language": row.default_language,
         "logo_sha256": row.logo_sha256,
-        "hidden_departments": sorted(
-            HiddenDepartment.objects.values_list("department__slug", flat=True)
-        ),
+        "hidden_departments": sorted(HiddenDepartment.objects.values_list("department__slug", flat=True)),
     }
