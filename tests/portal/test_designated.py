@@ -74,12 +74,15 @@ def test_the_organization_filter_lists_its_tickets_for_the_designated_contact_on
     alice = customer(desk.alice)
     mine = alice.get("/portal/tickets/").content.decode()
     theirs = alice.get("/portal/tickets/?scope=organization").content.decode()
-    assert "Alice&#x27;s own order" in mine and "Acme invoice" not in mine
-    assert "Acme invoice" in theirs and "Carla Acme" in theirs
+    assert "Alice&#x27;s own order" in mine
+    assert "Acme invoice" not in mine
+    assert "Acme invoice" in theirs
+    assert "Carla Acme" in theirs
     assert 'href="?scope=organization"' in mine
     # Dario asks for the organization's list: he gets his own (empty) list, no tabs
     dario = customer(acme.dario).get("/portal/tickets/?scope=organization").content.decode()
-    assert "Acme invoice" not in dario and 'href="?scope=organization"' not in dario
+    assert "Acme invoice" not in dario
+    assert 'href="?scope=organization"' not in dario
 
 
 def test_a_designated_contact_replies_closes_and_reopens_as_themself(

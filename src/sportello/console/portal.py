@@ -1,7 +1,8 @@
 """The Console's customer portal page: the portal on or off, the desk's name, logo and colour
-on the customers' pages, their default language, and the departments offered there. The form carries the settings' version: a
-save over someone else's change is refused and the current settings shown. Every write goes
-through `portal.services.portal_settings_update` (recorded in the configuration history)."""
+on the customers' pages, their default language, and the departments offered there. The form
+carries the settings' version: a save over someone else's change is refused and the current
+settings shown. Every write goes through `portal.services.portal_settings_update` (recorded
+in the configuration history)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from django.views.decorators.http import require_http_methods
 
 from sportello.accounts.models import Department
 from sportello.core import clock
-from sportello.core.forms import choice_field
 from sportello.core.errors import Conflict, DomainError, ValidationFailed
+from sportello.core.forms import choice_field
 from sportello.portal import selectors as portal_selectors
 from sportello.portal import services
 from sportello.portal.models import PortalSettings

@@ -442,10 +442,10 @@ def contact_get_or_create(
 ) -> Contact:
     """The contact with this address, or a new one (`name`, `language` only for a new one; its
     organization the one owning the address's domain). `language` may be a function, called only
-    for a new contact (telling a message's language is not free); None: the desk's default. A known address costs one
-    statement. A
-    new contact is inserted with `ON CONFLICT DO NOTHING` — no savepoint: the unique address
-    decides — and when another transaction created the same address meanwhile, theirs is read."""
+    for a new contact (telling a message's language is not free); None: the desk's default. A
+    known address costs one statement. A new contact is inserted with `ON CONFLICT DO NOTHING`
+    — no savepoint: the unique address decides — and when another transaction created the same
+    address meanwhile, theirs is read."""
     email = normalise_email(email, field="requester_email")
     existing = contact_by_email(email)
     if existing is not None:

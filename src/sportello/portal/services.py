@@ -56,8 +56,8 @@ from sportello.tickets.change import Author
 from sportello.tickets.configuration import configuration
 from sportello.tickets.models import StatusCategory, Ticket
 
-from .links import portal_root
 from . import selectors
+from .links import portal_root
 from .models import CustomerPassword, DesignatedContact, HiddenDepartment, PortalSettings, SignInLink
 
 LANGUAGES = ("en", "es", "it")

@@ -20,7 +20,6 @@ from sportello.core.errors import PermissionDenied
 
 from .models import Ticket
 
-
 ContactScope = Callable[[Contact], Q]
 _CONTACT_SCOPES: dict[str, ContactScope] = {}
 
