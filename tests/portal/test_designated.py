@@ -174,3 +174,44 @@ def test_restoring_a_version_brings_its_designated_contacts_back(desk: Any, acme
     latest = ConfigSnapshot.objects.filter(kind="designated_contacts").order_by("-version").first()
     assert latest is not None
     assert (latest.version, latest.definition) == (5, {"designated": ["alice@acme.test"]})
+
+
+def test_an_admin_designates_a_contact_on_the_organizations_console_page(
+    desk: Any, acme: Any, browser: Any
+) -> None:
+    client = browser(desk.admin)
+    page = client.get(f"/console/people/organizations/{desk.acme.pk}/").content.decode()
+    assert "Designated contacts" in page
+    assert f'href="/console/history/designated_contacts/{desk.acme.pk}/"' in page
+    response = client.post(
+        f"/console/people/organizations/{desk.acme.pk}/designated/",
+        {"contact": acme.dario.pk, "designated": "1"},
+    )
+    assert response.status_code == 302
+    assert DesignatedContact.objects.filter(contact=acme.dario, organization=desk.acme).exists()
+    latest = ConfigSnapshot.objects.filter(kind="designated_contacts").order_by("-version").first()
+    assert latest is not None
+    assert (latest.definition, latest.created_by_id) == (
+        {"designated": ["alice@acme.test", "dario@acme.test"]},
+        desk.admin.pk,
+    )
+    history = client.get(f"/console/history/designated_contacts/{desk.acme.pk}/")
+    assert history.status_code == 200
+    # a contact of another organization cannot be designated through Acme's page
+    refused = client.post(
+        f"/console/people/organizations/{desk.acme.pk}/designated/",
+        {"contact": acme.olga.pk, "designated": "1"},
+    )
+    assert refused.status_code == 404
+    assert not DesignatedContact.objects.filter(contact=acme.olga).exists()
+    # agents do not change the Console
+    assert (
+        browser(desk.agent)
+        .post(
+            f"/console/people/organizations/{desk.acme.pk}/designated/",
+            {"contact": acme.carla.pk, "designated": "1"},
+        )
+        .status_code
+        == 403
+    )
+    assert not DesignatedContact.objects.filter(contact=acme.carla).exists()
