@@ -215,3 +215,9 @@ def test_an_admin_designates_a_contact_on_the_organizations_console_page(
         == 403
     )
     assert not DesignatedContact.objects.filter(contact=acme.carla).exists()
+
+
+def test_the_designated_contacts_page_speaks_their_language(desk: Any, acme: Any, customer: Any) -> None:
+    contact_update(contact=desk.alice, actor=desk.admin, language="it")
+    page = customer(desk.alice).get(f"/portal/tickets/{acme.ticket.number}/")
+    assert "Richiesta di Carla Acme" in page.content.decode()
