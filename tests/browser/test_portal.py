@@ -144,3 +144,90 @@ def test_portal_pages_on_a_desktop_are_accessible(desk: Any, page: Any, url: Any
     ):
         page.goto(url(path))
         _check(page, name)
+
+
+def test_a_designated_contact_answers_and_closes_a_colleagues_request(
+    desk: Any, phone_page: Any, url: Any
+) -> None:
+    from sportello.contacts.services import contact_create
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.kb.models import Article, ArticleTranslation, KbCategory, KbSection
+    from sportello.portal import services
+    from sportello.tickets.models import Message, StatusCategory, Ticket
+    from sportello.tickets.services import ticket_open
+
+    # given Carla's request at Acme, Alice designated to see Acme's requests, a popular article
+    now = clock.now()
+    carla = contact_create(email="carla@acme.test", name="Carla Acme")
+    services.designated_set(contact=desk.alice, designated=True, actor=desk.admin, now=now)
+    services.password_set(contact=desk.alice, password="a long portal password 42", now=now)
+    ticket = ticket_open(
+        principal=desk.admin,
+        via=Via.WEB,
+        data={
+            "subject": "Acme invoice",
+            "description": "Where is the invoice?",
+            "department_id": desk.books.pk,
+            "requester_id": carla.pk,
+        },
+        now=now,
+    ).ticket
+    category = KbCategory.objects.create(
+        slug="orders", title={"en": "Orders"}, created_at=now, updated_at=now
+    )
+    section = KbSection.objects.create(
+        category=category, slug="returns", title={"en": "Returns"}, created_at=now, updated_at=now
+    )
+    article = Article.objects.create(section=section, created_at=now, updated_at=now)
+    ArticleTranslation.objects.create(
+        article=article,
+        language="en",
+        title="Returning a book",
+        slug="returning-a-book",
+        summary="How to send a book back.",
+        state="public",
+        view_count=12,
+        created_at=now,
+        updated_at=now,
+    )
+    page = phone_page
+    page.goto(url("/portal/"))
+    assert page.get_by_role("link", name="Returning a book").is_visible()
+    _check(page, "portal-home-popular-390")
+    # when Alice signs in with her password and opens her organization's requests
+    page.goto(url("/portal/sign-in/"))
+    page.get_by_text("Sign in with a password").click()
+    page.locator("#id_pw-email").fill("alice@acme.test")
+    page.locator("#id_pw-password").fill("a long portal password 42")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(re.compile(r"/portal/tickets/$"))
+    page.get_by_role("link", name="Acme", exact=True).click()
+    page.wait_for_url(re.compile(r"scope=organization$"))
+    _check(page, "portal-tickets-organization-390")
+    page.get_by_role("link", name=re.compile("Acme invoice")).click()
+    assert page.get_by_text("Requested by Carla Acme").is_visible()
+    _check(page, "portal-ticket-designated-390")
+    # she answers Carla's request and closes it
+    page.get_by_label("Your reply").fill("The invoice went out on Monday.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.wait_for_url(re.compile(r"#latest$"))
+    page.get_by_role("button", name="Close request").click()
+    page.wait_for_selector(".status-solved")
+    _check(page, "portal-ticket-designated-closed-390")
+    # then the reply is hers and the request is solved
+    reply = Message.objects.get(ticket=ticket, body_text="The invoice went out on Monday.")
+    assert (reply.author_contact_id, reply.via) == (desk.alice.pk, "portal")
+    assert Ticket.objects.get(pk=ticket.pk).status_category == StatusCategory.SOLVED
+
+
+def test_an_admin_hides_a_department_from_the_portal(desk: Any, page: Any, url: Any, sign_in: Any) -> None:
+    sign_in(page, desk.admin)
+    page.goto(url("/console/portal/"))
+    _check(page, "console-portal-departments-1280")
+    page.get_by_label("Electronics").uncheck()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("text=The portal's settings are saved.")
+    page.goto(url("/portal/requests/new/"))
+    assert page.get_by_text("To: Books").is_visible()
+    _check(page, "portal-request-form-one-department-1280")

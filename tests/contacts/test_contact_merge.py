@@ -186,9 +186,14 @@ def test_the_preview_counts_what_would_move(desk: Any, open_ticket: Any, now: da
         ("kb.ArticleVote.contact", 0, "0 votes on help articles"),
         ("kb.SuggestionEvent.contact", 0, "0 answer suggestion events"),
         ("contacts.MergedContact.target", 0, "0 contacts merged into it earlier"),
-        ("portal.CustomerPassword.contact", 0, "0 portal settings"),
-        ("portal.DesignatedContact.contact", 0, "0 portal settings"),
-        ("portal.SignInLink.contact", 0, ""),
+        ("portal.CustomerPassword.contact", 0, "0 portal passwords (moved when the contact kept has none)"),
+        (
+            "portal.DesignatedContact.contact",
+            0,
+            "0 designations to see the organization's requests in the portal "
+            "(moved when the contact kept has none)",
+        ),
+        ("portal.SignInLink.contact", 0, "0 portal sign-in links (discarded)"),
     ]
     assert preview.tickets == 1
     assert preview.filled == {}

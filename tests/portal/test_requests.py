@@ -12,7 +12,6 @@ from django.test import Client
 
 from sportello.core.actors import Actor, ActorKind, Via
 from sportello.portal import services
-from sportello.portal.models import DesignatedContact
 from sportello.tickets import pipeline
 from sportello.tickets.models import Attachment, Message, StatusCategory, Ticket, TicketEvent
 from testing import NOW
@@ -266,28 +265,6 @@ def test_an_internal_notes_file_is_404(
     )
     client = customer(desk.alice)
     assert client.get(f"/portal/tickets/{ticket.number}/files/{att.pk}/").status_code == 404
-
-
-def test_a_designated_contact_sees_the_organizations_tickets(
-    desk: Any, open_ticket: Any, customer: Any
-) -> None:
-    from sportello.contacts.services import contact_create
-
-    carla = contact_create(email="carla@acme.test", name="Carla Acme")
-    assert carla.organization_id == desk.acme.pk
-    theirs = open_ticket("Acme invoice", requester=carla)
-    client = customer(desk.alice)
-    assert client.get(f"/portal/tickets/{theirs.number}/").status_code == 404
-    services.designated_set(contact=desk.alice, designated=True, actor=desk.agent, now=NOW)
-    assert DesignatedContact.objects.filter(contact=desk.alice).exists()
-    org_list = client.get("/portal/tickets/?scope=organization")
-    assert b"Acme invoice" in org_list.content
-    page = client.get(f"/portal/tickets/{theirs.number}/")
-    assert page.status_code == 200
-    assert b'action="/portal/tickets/%d/close/"' % theirs.number not in page.content
-    # reading is all: replies stay the requester's
-    assert client.post(f"/portal/tickets/{theirs.number}/", {"body": "me too"}).status_code == 404
-    assert not Message.objects.filter(body_text="me too").exists()
 
 
 def test_my_requests_lists_open_first_in_a_pinned_number_of_statements(

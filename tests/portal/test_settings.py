@@ -204,3 +204,59 @@ def test_an_admin_designates_an_organizations_contact(desk: Any, browser: Any) -
         == 404
     )
     assert not DesignatedContact.objects.filter(contact=desk.bob).exists()
+
+
+def test_a_department_hidden_from_the_portal_is_not_offered_and_refused_when_posted(
+    desk: Any, browser: Any, open_ticket: Any, customer: Any, portal_on: Any
+) -> None:
+    # given Alice's earlier Electronics request
+    earlier = open_ticket("Broken charger", department=desk.electronics)
+    # when an admin leaves Electronics unticked on the portal's page
+    admin = browser(desk.admin)
+    page = admin.get("/console/portal/").content.decode()
+    assert f'name="departments" value="{desk.electronics.pk}"' in page
+    saved = admin.post("/console/portal/", _form(departments_shown="1", departments=[str(desk.books.pk)]))
+    assert saved.status_code == 302
+    from sportello.portal.models import HiddenDepartment
+
+    assert list(HiddenDepartment.objects.values_list("department_id", flat=True)) == [desk.electronics.pk]
+    latest = ConfigSnapshot.objects.filter(kind="portal", key="1").order_by("-version").first()
+    assert latest is not None
+    assert latest.definition["hidden_departments"] == ["electronics"]
+    assert latest.created_by_id == desk.admin.pk
+    # then the form offers Books only (straight to its form: one department left)
+    client = customer(desk.alice)
+    form = client.get("/portal/requests/new/")
+    assert form.status_code == 200
+    assert b"To: Books" in form.content
+    assert f"department={desk.electronics.pk}".encode() not in form.content
+    # a request posted to Electronics anyway is refused with a clear message, nothing created
+    refused = client.post(
+        "/portal/requests/new/",
+        {"department": desk.electronics.pk, "subject": "Another charger", "description": "Broken too"},
+    )
+    assert refused.status_code == 422
+    assert b"This department does not take requests here. Choose another one." in refused.content
+    from sportello.tickets.models import Ticket
+
+    assert not Ticket.objects.filter(subject="Another charger").exists()
+    with pytest.raises(Exception, match="does not take requests here"):
+        services.request_submit(
+            contact=desk.alice,
+            department_id=desk.electronics.pk,
+            subject="Through the service",
+            description="x",
+            custom_fields={},
+            uploads=[],
+            now=NOW,
+        )
+    # the earlier Electronics request stays visible to its requester
+    assert client.get(f"/portal/tickets/{earlier.number}/").status_code == 200
+    assert b"Broken charger" in client.get("/portal/tickets/").content
+    # a save without the boxes leaves the choice as it is; restoring the first version offers it again
+    assert admin.post("/console/portal/", _form()).status_code == 302
+    assert HiddenDepartment.objects.count() == 1
+    from sportello.core.history import version_restore
+
+    version_restore("portal", key="1", version=1, actor=desk.admin, now=NOW)
+    assert not HiddenDepartment.objects.exists()

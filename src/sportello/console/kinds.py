@@ -50,6 +50,7 @@ LABELS: dict[str, tuple[Promise, Promise]] = {
         pgettext_lazy("configuration kind", "Mailboxes"),
     ),
     "portal": (_("Portal settings"), _("Portal settings")),
+    "designated_contacts": (_("Designated contacts"), _("Designated contacts")),
 }
 
 

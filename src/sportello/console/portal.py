@@ -1,7 +1,8 @@
 """The Console's customer portal page: the portal on or off, the desk's name, logo and colour
-on the customers' pages, and their default language. The form carries the settings' version: a
-save over someone else's change is refused and the current settings shown. Every write goes
-through `portal.services.portal_settings_update` (recorded in the configuration history)."""
+on the customers' pages, their default language, and the departments offered there. The form
+carries the settings' version: a save over someone else's change is refused and the current
+settings shown. Every write goes through `portal.services.portal_settings_update` (recorded
+in the configuration history)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from sportello.accounts.models import Department
 from sportello.core import clock
 from sportello.core.errors import Conflict, DomainError, ValidationFailed
+from sportello.core.forms import choice_field
+from sportello.portal import selectors as portal_selectors
 from sportello.portal import services
 from sportello.portal.models import PortalSettings
 
@@ -57,10 +61,23 @@ class PortalForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(label=gettext_lazy("Remove the logo"), required=False)
+    departments = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Departments offered in the portal"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy(
+            "Customers choose among these when they submit a request. Requests already sent to "
+            "another department stay visible to their requesters."
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        choice_field(self, "departments").choices = [
+            (d.pk, d.name) for d in Department.objects.filter(is_active=True).order_by("name", "pk")
+        ]
 
 
 def initial_of(row: PortalSettings) -> dict[str, Any]:
@@ -70,7 +87,25 @@ def initial_of(row: PortalSettings) -> dict[str, Any]:
         "name": row.name,
         "colour": row.colour,
         "default_language": row.default_language,
+        "departments": offered_departments(),
     }
+
+
+def offered_departments() -> list[int]:
+    """The active departments offered in the portal, by id."""
+    hidden = portal_selectors.hidden_department_ids()
+    return [
+        pk
+        for pk in Department.objects.filter(is_active=True).values_list("pk", flat=True)
+        if pk not in hidden
+    ]
+
+
+def hidden_of(offered: list[int]) -> list[int]:
+    """The departments to hide: every department not ticked (inactive ones keep their choice)."""
+    active = set(Department.objects.filter(is_active=True).values_list("pk", flat=True))
+    kept = portal_selectors.hidden_department_ids() - active
+    return sorted((active - set(offered)) | kept)
 
 
 def _page(request: HttpRequest, form: PortalForm, row: PortalSettings, *, status: int = 200) -> HttpResponse:
@@ -102,6 +137,10 @@ def portal_settings(request: HttpRequest) -> HttpResponseBase:
             default_language=data["default_language"],
             logo=upload.read() if upload is not None else None,
             remove_logo=data["remove_logo"],
+            # the boxes were drawn (a form posted without them leaves the departments as they are)
+            hidden_departments=hidden_of(data["departments"])
+            if request.POST.get("departments_shown")
+            else None,
             now=clock.now(),
         )
     except DomainError as exc:

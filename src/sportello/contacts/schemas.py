@@ -46,7 +46,9 @@ class ContactCreateIn(Strict):
     )
     name: str = Field(default="", max_length=TEXT_INPUT_MAX)
     phone: str = Field(default="", max_length=TEXT_INPUT_MAX)
-    language: str = Field(default="en", max_length=TEXT_INPUT_MAX)
+    language: str | None = Field(
+        default=None, max_length=TEXT_INPUT_MAX, description="When omitted, the desk's default language."
+    )
     time_zone: str = Field(default="UTC", max_length=TEXT_INPUT_MAX)
     vip: bool = False
     organization_id: int | None = Field(

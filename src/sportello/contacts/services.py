@@ -33,6 +33,7 @@ from sportello.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from sportello.core.text import clean_text
 
 from . import merging
+from .language import desk_default_language
 from .models import Contact, MergedContact, Organization, Tier
 
 DOMAINS_MAX = 100
@@ -277,19 +278,20 @@ def contact_create(
     email: str = "",
     name: str = "",
     phone: str = "",
-    language: str = "en",
+    language: str | None = None,
     time_zone: str = "UTC",
     vip: bool = False,
     organization: Organization | None = None,
     actor: User | None = None,
 ) -> Contact:
     """Create a contact, with an e-mail address, a phone number or both. Without an
-    organization, the one owning the e-mail's domain is used."""
+    organization, the one owning the e-mail's domain is used; without a language, the desk's
+    default language (`language.desk_default_language`)."""
     require_writer(actor)
     email = normalise_email(email) if (email or "").strip() else ""
     name = clean_text(name, field="name", max_length=200, single_line=True)
     phone = _phone(phone)
-    language = _language(language)
+    language = _language(language if language is not None else desk_default_language())
     time_zone = _time_zone(time_zone)
     _check_reachable(email, phone)
     _check_free(email, phone)
@@ -435,13 +437,15 @@ def contact_by_email(email: str) -> Contact | None:
     return next(iter(Contact.objects.raw(sql, [address, address])), None)
 
 
-def contact_get_or_create(*, email: str, name: str = "", language: str | Callable[[], str] = "en") -> Contact:
+def contact_get_or_create(
+    *, email: str, name: str = "", language: str | Callable[[], str] | None = None
+) -> Contact:
     """The contact with this address, or a new one (`name`, `language` only for a new one; its
     organization the one owning the address's domain). `language` may be a function, called only
-    for a new contact (telling a message's language is not free). A known address costs one
-    statement. A
-    new contact is inserted with `ON CONFLICT DO NOTHING` — no savepoint: the unique address
-    decides — and when another transaction created the same address meanwhile, theirs is read."""
+    for a new contact (telling a message's language is not free); None: the desk's default. A
+    known address costs one statement. A new contact is inserted with `ON CONFLICT DO NOTHING`
+    — no savepoint: the unique address decides — and when another transaction created the same
+    address meanwhile, theirs is read."""
     email = normalise_email(email, field="requester_email")
     existing = contact_by_email(email)
     if existing is not None:
@@ -450,7 +454,13 @@ def contact_get_or_create(*, email: str, name: str = "", language: str | Callabl
         contact = Contact(
             email=email,
             name=clean_text(name, field="name", max_length=200, single_line=True),
-            language=_language(language() if callable(language) else language),
+            language=_language(
+                language()
+                if callable(language)
+                else language
+                if language is not None
+                else desk_default_language()
+            ),
             time_zone="UTC",
             organization=organization_for_email(email),
         )

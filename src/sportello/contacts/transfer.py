@@ -312,7 +312,7 @@ def contact_import_row(
                         email=row.email,
                         name=row.name,
                         phone=row.phone,
-                        language=row.language or "en",
+                        language=row.language or None,  # none given: the desk's default
                         time_zone=row.time_zone or "UTC",
                         vip=bool(row.vip),
                         organization=org,

@@ -8,10 +8,15 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from sportello.core.config import watch
+        from sportello.tickets.permissions import register_contact_scope
 
-        from . import history
+        from . import history, selectors
         from .links import SIGNATURE
         from .models import PortalSettings
 
         history.register()  # the settings' history; what a contact merge does with our rows
-        watch(SIGNATURE, PortalSettings)  # pages and mail read the settings from the cache
+        watch(SIGNATURE, PortalSettings)
+        # an organization's designated contacts read and answer its tickets
+        register_contact_scope(
+            "portal.designated", selectors.designated_scope
+        )  # pages and mail read the settings from the cache

@@ -8,13 +8,34 @@ from typing import Any
 
 from django.utils.translation import ngettext
 
+from sportello.accounts.models import Department
 from sportello.contacts import merging
+from sportello.contacts.models import Organization
 from sportello.core.snapshots import Definition, SnapshotKind, register_snapshot_kind
 
 from . import services
 from .models import CustomerPassword, DesignatedContact, PortalSettings, SignInLink
 
 PORTAL = "portal"
+
+
+def _designated_read(key: str) -> tuple[str, Definition] | None:
+    found = Organization.objects.filter(pk=int(key)).first() if key.isdigit() else None
+    return None if found is None else (found.name, services.designated_definition(found))
+
+
+def _designated_lock(key: str) -> Organization | None:
+    return Organization.objects.select_for_update().filter(pk=int(key)).first() if key.isdigit() else None
+
+
+def _designated_apply(key: str, definition: Definition, actor: Any, now: datetime) -> None:
+    organization = Organization.objects.get(pk=int(key))
+    services.designated_restore(organization=organization, definition=definition, actor=actor, now=now)
+
+
+def _designated_existing() -> list[str]:
+    ids = DesignatedContact.objects.exclude(organization=None).values_list("organization_id", flat=True)
+    return [str(pk) for pk in sorted(set(ids))]
 
 
 def _read(key: str) -> tuple[str, Definition] | None:
@@ -36,6 +57,11 @@ def _apply(key: str, definition: Definition, actor: Any, now: datetime) -> None:
         colour=str(definition.get("colour") or row.colour),
         default_language=str(definition.get("default_language") or row.default_language),
         remove_logo=not definition.get("logo_sha256"),
+        hidden_departments=list(
+            Department.objects.filter(slug__in=definition.get("hidden_departments") or []).values_list(
+                "pk", flat=True
+            )
+        ),
         now=now,
     )
 
@@ -50,27 +76,64 @@ def register() -> None:
             name=PORTAL, label="portal settings", lock=_lock, read=_read, existing=_existing, apply=_apply
         )
     )
+    register_snapshot_kind(
+        SnapshotKind(
+            name=services.DESIGNATED,
+            label="designated contacts",
+            lock=_designated_lock,
+            read=_designated_read,
+            existing=_designated_existing,
+            apply=_designated_apply,
+        )
+    )
     # Sign-in links are short-lived and personal: a merge drops the source's. Its password and
     # designation go to the target when the target has none.
     merging.register_reference(
         merging.ContactReference(
             model=SignInLink,
             field="contact",
-            count=lambda pk: 0,
+            count=lambda pk: SignInLink.objects.filter(contact_id=pk).count(),
             move=lambda m: SignInLink.objects.filter(contact_id=m.source.pk).delete()[0] and 0,
-            describe=lambda n: "",
+            describe=lambda n: (
+                ngettext("%(n)s portal sign-in link (discarded)", "%(n)s portal sign-in links (discarded)", n)
+                % {"n": n}
+            ),
         )
     )
-    for model in (CustomerPassword, DesignatedContact):
-        merging.register_reference(
-            merging.ContactReference(
-                model=model,
-                field="contact",
-                count=lambda pk, model=model: model.objects.filter(contact_id=pk).count(),  # type: ignore[misc]
-                move=lambda m, model=model: _move_one(model, m),  # type: ignore[misc]
-                describe=lambda n: ngettext("%(n)s portal setting", "%(n)s portal settings", n) % {"n": n},
-            )
+    merging.register_reference(
+        merging.ContactReference(
+            model=CustomerPassword,
+            field="contact",
+            count=lambda pk: CustomerPassword.objects.filter(contact_id=pk).count(),
+            move=lambda m: _move_one(CustomerPassword, m),
+            describe=lambda n: (
+                ngettext(
+                    "%(n)s portal password (moved when the contact kept has none)",
+                    "%(n)s portal passwords (moved when the contact kept has none)",
+                    n,
+                )
+                % {"n": n}
+            ),
         )
+    )
+    merging.register_reference(
+        merging.ContactReference(
+            model=DesignatedContact,
+            field="contact",
+            count=lambda pk: DesignatedContact.objects.filter(contact_id=pk).count(),
+            move=lambda m: _move_one(DesignatedContact, m),
+            describe=lambda n: (
+                ngettext(
+                    "%(n)s designation to see the organization's requests in the portal "
+                    "(moved when the contact kept has none)",
+                    "%(n)s designations to see the organization's requests in the portal "
+                    "(moved when the contact kept has none)",
+                    n,
+                )
+                % {"n": n}
+            ),
+        )
+    )
 
 
 def _move_one(model: Any, m: merging.Move) -> int:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from sportello.contacts.models import Contact
+from sportello.accounts.models import Department
+from sportello.contacts.models import Contact, Organization
 
 
 class PortalSettings(models.Model):
@@ -58,11 +59,23 @@ class CustomerPassword(models.Model):
 
 
 class DesignatedContact(models.Model):
-    """A contact who sees every ticket of their organization in the portal (not only their own).
-    Set by an agent on the organization's page; it applies while the contact belongs to it."""
+    """A contact who sees, answers, closes and reopens every ticket of their organization in the
+    portal (not only their own). Set on the organization's page in the Console; it applies while
+    the contact belongs to `organization` (a contact moved elsewhere sees only their own)."""
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", null=True)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"designated contact {self.contact_id}"
+
+
+class HiddenDepartment(models.Model):
+    """A department not offered in the portal: absent from its request form and refused when
+    posted. Every department is offered until it has a row here (`portal_settings_update`)."""
+
+    department = models.OneToOneField(Department, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"department {self.department_id} hidden in the portal"

@@ -14,7 +14,7 @@ from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound
 from sportello.tickets.models import Attachment, CustomerAccess, LayoutField, Message, StatusCategory, Ticket
 
-from .models import DesignatedContact
+from .models import DesignatedContact, HiddenDepartment
 
 Scope = Literal["mine", "organization"]
 MAX_TICKETS = 200  # a customer's list shows their latest 200 requests
@@ -28,9 +28,37 @@ def contact_for_session(contact_id: object) -> Contact | None:
 
 
 def is_designated(*, contact: Contact) -> bool:
+    """Whether the contact is a designated contact of the organization they belong to now."""
     return (
         contact.organization_id is not None
-        and DesignatedContact.objects.filter(contact_id=contact.pk).exists()
+        and DesignatedContact.objects.filter(
+            contact_id=contact.pk, organization_id=contact.organization_id
+        ).exists()
+    )
+
+
+def designated_scope(contact: Contact) -> Q:
+    """The organization's tickets, for its designated contact (registered with
+    `tickets.permissions` as a contact scope): a subquery, no statement of its own."""
+    if contact.organization_id is None:
+        return Q(pk__in=[])
+    return Q(
+        organization_id=contact.organization_id,
+        organization_id__in=DesignatedContact.objects.filter(
+            contact_id=contact.pk, organization_id=contact.organization_id
+        ).values("organization_id"),
+    )
+
+
+def may_act(*, contact: Contact, ticket: Ticket, designated: bool) -> bool:
+    """Whether the contact may answer, close and reopen the ticket: its requester, or a
+    designated contact of the ticket's organization."""
+    if ticket.requester_id == contact.pk:
+        return True
+    return (
+        designated
+        and contact.organization_id is not None
+        and ticket.organization_id == contact.organization_id
     )
 
 
@@ -121,8 +149,17 @@ def attachment_get(
 
 
 def portal_departments() -> list[Department]:
-    """The departments customers may write to: the active ones."""
-    return list(Department.objects.filter(is_active=True).order_by("name"))
+    """The departments customers may write to: the active ones offered in the portal."""
+    return list(
+        Department.objects.filter(is_active=True)
+        .exclude(pk__in=HiddenDepartment.objects.values("department_id"))
+        .order_by("name")
+    )
+
+
+def hidden_department_ids() -> set[int]:
+    """The departments not offered in the portal."""
+    return set(HiddenDepartment.objects.values_list("department_id", flat=True))
 
 
 def customer_layout(*, department_id: int) -> list[LayoutField]:

@@ -34,7 +34,8 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from sportello.contacts.models import Contact
+from sportello.contacts.language import desk_default_language
+from sportello.contacts.models import Contact, Organization
 from sportello.contacts.services import (
     contact_by_email,
     contact_get_or_create,
@@ -55,8 +56,9 @@ from sportello.tickets.change import Author
 from sportello.tickets.configuration import configuration
 from sportello.tickets.models import StatusCategory, Ticket
 
+from . import selectors
 from .links import portal_root
-from .models import CustomerPassword, DesignatedContact, PortalSettings, SignInLink
+from .models import CustomerPassword, DesignatedContact, HiddenDepartment, PortalSettings, SignInLink
 
 LANGUAGES = ("en", "es", "it")
 _SALT = "sportello.portal.signin"
@@ -340,6 +342,10 @@ def request_submit(
 
     if not Department.objects.filter(pk=department_id, is_active=True).exists():
         raise ValidationFailed(_("Choose a department."), field="department")
+    if HiddenDepartment.objects.filter(department_id=department_id).exists():
+        raise ValidationFailed(
+            _("This department does not take requests here. Choose another one."), field="department"
+        )
     stored = _store(uploads)
     try:
         with transaction.atomic():
@@ -347,7 +353,7 @@ def request_submit(
             if contact is None:
                 known = contact_by_email(normalise_email(email)) if email.strip() else None
                 hidden = known is not None
-                lang = language if language in LANGUAGES else "en"
+                lang = language if language in LANGUAGES else desk_default_language()
                 contact = known or contact_get_or_create(email=email, name=name, language=lang)
             outcome = pipeline.ticket_create(
                 actor=_actor(contact),
@@ -367,9 +373,10 @@ def request_submit(
 
 
 def _own(contact: Contact, ticket: Ticket) -> None:
-    """Replies, closing and reopening: the requester's own tickets only (a designated contact
-    reads the organization's tickets; they answer their own)."""
-    if ticket.requester_id != contact.pk:
+    """Replies, closing and reopening: the requester's tickets, and a designated contact's
+    organization's (whoever else asks is told the ticket does not exist)."""
+    designated = ticket.requester_id != contact.pk and selectors.is_designated(contact=contact)
+    if not selectors.may_act(contact=contact, ticket=ticket, designated=designated):
         raise NotFound("ticket not found")
 
 
@@ -445,19 +452,62 @@ def request_reopen(*, contact: Contact, ticket: Ticket, version: int, now: datet
 # Designated contacts
 
 
-@transaction.atomic
+DESIGNATED = "designated_contacts"  # their history (`history`), keyed by the organization's id
+
+
 def designated_set(*, contact: Contact, designated: bool, actor: Any, now: datetime) -> bool:
-    """Make a contact of an organization see its tickets (or not). Agents and admins only."""
+    """Make a contact of an organization see, answer, close and reopen its tickets in the
+    portal (or no longer). Agents and admins only. The organization's designated contacts are
+    recorded in the configuration history (who changed them, when, and what they were)."""
     from sportello.contacts.services import require_writer
 
     require_writer(actor)
-    if designated and contact.organization_id is None:
-        raise ValidationFailed("the contact belongs to no organization", field="designated")
-    if designated:
-        DesignatedContact.objects.get_or_create(contact=contact, defaults={"created_at": now})
-    else:
-        DesignatedContact.objects.filter(contact=contact).delete()
+    if contact.organization_id is None:
+        raise ValidationFailed(_("This contact belongs to no organization."), field="designated")
+    with transaction.atomic(), recording(DESIGNATED, str(contact.organization_id), actor=actor, now=now):
+        found = Contact.objects.filter(pk=contact.pk).values_list("organization_id", flat=True).first()
+        if found != contact.organization_id:
+            raise Conflict(
+                _("This contact left the organization meanwhile: nothing was changed."),
+                field="designated",
+                code="stale",
+            )
+        if designated:
+            DesignatedContact.objects.update_or_create(
+                contact=contact, defaults={"organization_id": contact.organization_id, "created_at": now}
+            )
+        else:
+            DesignatedContact.objects.filter(contact=contact).delete()
     return designated
+
+
+def designated_definition(organization: Organization) -> dict[str, Any]:
+    """An organization's designated contacts as the history records them: their e-mail
+    addresses (or phones), sorted."""
+    rows = DesignatedContact.objects.filter(
+        organization=organization, contact__organization=organization
+    ).values_list("contact__email", "contact__phone")
+    return {"designated": sorted(email or phone for email, phone in rows)}
+
+
+def designated_restore(
+    *, organization: Organization, definition: dict[str, Any], actor: Any, now: datetime
+) -> None:
+    """Make the organization's designated contacts those a history version names (its contacts
+    with those addresses or phones; one who left it is skipped), as one recorded change."""
+    from sportello.contacts.services import require_writer
+
+    require_writer(actor)
+    wanted = {str(v) for v in definition.get("designated") or []}
+    with transaction.atomic(), recording(DESIGNATED, str(organization.pk), actor=actor, now=now):
+        for contact in Contact.objects.filter(organization=organization).order_by("pk"):
+            if (contact.email or contact.phone) in wanted:
+                DesignatedContact.objects.filter(contact=contact).exclude(organization=organization).delete()
+                DesignatedContact.objects.get_or_create(
+                    contact=contact, organization=organization, defaults={"created_at": now}
+                )
+            else:
+                DesignatedContact.objects.filter(contact=contact).delete()
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,11 +555,14 @@ def portal_settings_update(
     default_language: str,
     logo: bytes | None = None,
     remove_logo: bool = False,
+    hidden_departments: list[int] | None = None,
     now: datetime,
 ) -> PortalSettings:
     """Save the portal's settings (admins). Refused: a stale `version` (Conflict; nothing
     written), a colour white text cannot be read on (WCAG AA, 4.5:1), a logo that is not a PNG,
-    JPEG or WebP of at most 512 KB. Recorded in the configuration history."""
+    JPEG or WebP of at most 512 KB, an unknown department. `hidden_departments`: the ids of the
+    departments not offered in the portal (None leaves them as they are). Recorded in the
+    configuration history."""
     if actor is None or getattr(actor, "role", None) != "admin":
         raise PermissionDenied("only admins change the portal")
     name = clean_text(name, field="name", max_length=80, single_line=True, required=True)
@@ -533,6 +586,12 @@ def portal_settings_update(
         if len(logo) > LOGO_MAX_BYTES:
             raise ValidationFailed(_("The logo must be at most 512 KB."), field="logo")
         logo_type = _sniff_logo(logo)
+    if hidden_departments is not None:
+        from sportello.accounts.models import Department
+
+        hidden = set(hidden_departments)
+        if len(hidden) != Department.objects.filter(pk__in=hidden).count():
+            raise ValidationFailed(_("Choose among the desk's departments."), field="departments")
     portal_settings_get()  # the row exists before it is recorded
     with transaction.atomic(), recording("portal", "1", actor=actor, now=now):
         row = portal_settings_get(lock=True)
@@ -547,6 +606,11 @@ def portal_settings_update(
             row.logo, row.logo_type, row.logo_sha256 = logo, logo_type, hashlib.sha256(logo).hexdigest()
         elif remove_logo:
             row.logo, row.logo_type, row.logo_sha256 = b"", "", ""
+        if hidden_departments is not None:
+            HiddenDepartment.objects.exclude(department_id__in=hidden).delete()
+            HiddenDepartment.objects.bulk_create(
+                [HiddenDepartment(department_id=pk) for pk in sorted(hidden)], ignore_conflicts=True
+            )
         row.version += 1
         row.updated_at = now
         row.save()
@@ -561,4 +625,5 @@ def portal_settings_definition(row: PortalSettings) -> dict[str, Any]:
         "colour": row.colour,
         "default_language": row.default_language,
         "logo_sha256": row.logo_sha256,
+        "hidden_departments": sorted(HiddenDepartment.objects.values_list("department__slug", flat=True)),
     }

@@ -25,6 +25,7 @@ from sportello.contacts.models import Contact
 from sportello.core import clock
 from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sportello.kb import suggest_views
+from sportello.kb.popular import popular_articles
 from sportello.surveys.selectors import portal_prompt
 from sportello.tickets import attachments as files
 from sportello.tickets.models import AuthorKind, StatusCategory
@@ -150,7 +151,8 @@ def logo(request: HttpRequest, digest: str) -> HttpResponse:
 @portal_page
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"contact": current_contact(request)})
+    popular = popular_articles(language=translation.get_language() or "en")
+    return render(request, "portal/home.html", {"contact": current_contact(request), "popular": popular})
 
 
 @require_POST
@@ -298,6 +300,12 @@ def request_new(request: HttpRequest) -> HttpResponse:
     departments = selectors.portal_departments()
     raw = request.POST.get("department") or request.GET.get("department") or ""
     department = next((d for d in departments if str(d.pk) == raw), None)
+    if department is None and request.method == "POST":
+        # a department not offered (hidden or gone meanwhile): nothing is sent; choose again
+        error = _("This department does not take requests here. Choose another one.")
+        return render(
+            request, "portal/request_pick.html", {"departments": departments, "error": error}, status=422
+        )
     if department is None:
         if len(departments) == 1:
             department = departments[0]
@@ -401,6 +409,7 @@ def _ticket_context(request: HttpRequest, contact: Contact, number: int, **extra
         "messages": messages,
         "fields": selectors.customer_readable(ticket=ticket),
         "mine": ticket.requester_id == contact.pk,
+        "may_act": selectors.may_act(contact=contact, ticket=ticket, designated=designated),
         "closed": ticket.status_category == StatusCategory.CLOSED,
         "solved": ticket.status_category == StatusCategory.SOLVED,
         "agent_kind": AuthorKind.AGENT,

@@ -1,7 +1,17 @@
 """What a principal may do to a ticket it can already see. Reads are scoped by selectors;
-this module answers the write questions, and the pipeline asks them on every mutation."""
+this module answers the write questions, and the pipeline asks them on every mutation.
+
+A customer (a contact) reads and answers the tickets they requested, and those another app grants
+them: such an app registers a contact scope (`register_contact_scope`), a function giving the
+filter of the further tickets a contact may read and answer (the portal: an organization's
+designated contacts, its tickets). The filter is evaluated inside the caller's query (no
+statement of its own)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.models import Q
 
 from sportello.accounts import structure
 from sportello.accounts.models import Role, User
@@ -9,6 +19,23 @@ from sportello.contacts.models import Contact
 from sportello.core.errors import PermissionDenied
 
 from .models import Ticket
+
+ContactScope = Callable[[Contact], Q]
+_CONTACT_SCOPES: dict[str, ContactScope] = {}
+
+
+def register_contact_scope(name: str, scope: ContactScope) -> None:
+    """Let contacts read and answer the further tickets `scope(contact)` selects (once per name)."""
+    _CONTACT_SCOPES[name] = scope
+
+
+def contact_scope(contact: Contact) -> Q:
+    """The tickets a contact may read and answer: their own, and those granted by a registered
+    contact scope."""
+    q = Q(requester_id=contact.pk)
+    for scope in _CONTACT_SCOPES.values():
+        q |= scope(contact)
+    return q
 
 
 def can_edit_fields(principal: User | Contact) -> bool:
@@ -27,7 +54,11 @@ def check_may_change(
     if isinstance(principal, Contact):
         if fields or internal_message:
             raise PermissionDenied("customers can only add replies to their own tickets")
-        if ticket is not None and ticket.requester_id != principal.pk:
+        if (
+            ticket is not None
+            and ticket.requester_id != principal.pk
+            and not Ticket.objects.filter(contact_scope(principal), pk=ticket.pk).exists()
+        ):
             raise PermissionDenied("customers can only reply to their own tickets")
         return
     if not principal.is_active:

@@ -17,6 +17,7 @@ from sportello.contacts.models import Contact
 from sportello.core.errors import NotFound
 from sportello.engine import fields as cf
 
+from . import permissions
 from .configuration import configuration
 from .models import Attachment, LayoutField, Message, Ticket, TicketEvent, TicketTag
 
@@ -26,7 +27,7 @@ Principal = User | Contact
 def ticket_scope(*, principal: Principal) -> Q:
     """The filter that limits tickets to what `principal` may read."""
     if isinstance(principal, Contact):
-        return Q(requester_id=principal.pk)
+        return permissions.contact_scope(principal)
     if not principal.is_active:
         return Q(pk__in=[])
     if principal.role == Role.ADMIN:

@@ -9,7 +9,6 @@ to the field it names, with everything typed kept."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -17,7 +16,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
@@ -33,15 +31,16 @@ from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFai
 from sportello.core.forms import choice_field
 from sportello.core.http import HtmxRequest
 from sportello.tickets import permissions, selectors, services
-from sportello.tickets.models import SUBJECT_MAX_LENGTH, Channel, FieldType, LayoutField
+from sportello.tickets.models import SUBJECT_MAX_LENGTH, Channel, LayoutField
 
+from .customer_form import LAYOUT_PREFIX, layout_field, layout_values
 from .errors import attach_error, error_message
 from .labels import PRIORITY_LABELS
 from .shell import agent_required
 
 TEMPLATE = "web/new_ticket.html"
 SUGGESTIONS_MAX = 8
-CF_PREFIX = "cf_"
+CF_PREFIX = LAYOUT_PREFIX
 # The ways in an agent records a ticket for: the call they took, an e-mail or chat they are
 # passing on, or someone at the counter ("web": entered in the Desk).
 CHANNELS = [
@@ -72,38 +71,10 @@ def departments_for(user: User) -> list[Department]:
     return list(qs.order_by("name"))
 
 
-def _option_label(option: Any) -> tuple[str, str]:
-    if isinstance(option, dict):
-        value = str(option.get("value", ""))
-        return value, str(option.get("label") or value.replace("_", " ").capitalize())
-    return str(option), str(option).replace("_", " ").capitalize()
-
-
 def customer_field(row: LayoutField) -> forms.Field:
-    """A form field for one row of the layout, with the values allowed in its department."""
-    f = row.field
-    common: dict[str, Any] = {"label": f.label, "required": False, "help_text": f.description}
-    options = [_option_label(o) for o in f.options or []]
-    if row.allowed_values is not None:
-        allowed = set(row.allowed_values)
-        options = [(v, label) for v, label in options if v in allowed]
-    if f.type == FieldType.PICKLIST:
-        return forms.ChoiceField(choices=[("", "—"), *options], **common)
-    if f.type == FieldType.MULTI_SELECT:
-        return forms.MultipleChoiceField(choices=options, widget=forms.CheckboxSelectMultiple, **common)
-    if f.type == FieldType.BOOLEAN:
-        return forms.BooleanField(**common)
-    if f.type == FieldType.LONG_TEXT:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
-    if f.type == FieldType.NUMBER:
-        return forms.IntegerField(**common)
-    if f.type == FieldType.DECIMAL:
-        return forms.DecimalField(**common)
-    if f.type == FieldType.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if f.type == FieldType.DATETIME:
-        return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
-    return forms.CharField(max_length=1000, **common)
+    """A form field for one row of the layout, with the values allowed in its department (none
+    required here: the agent records what the customer said)."""
+    return layout_field(row)
 
 
 class NewTicketForm(forms.Form):
@@ -174,17 +145,7 @@ class NewTicketForm(forms.Form):
         return cd
 
     def custom_values(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for row in self.layout:
-            value = self.cleaned_data.get(CF_PREFIX + row.field.key)
-            if value in (None, "", [], False):
-                continue
-            if isinstance(value, datetime):
-                value = (value if value.tzinfo else timezone.make_aware(value)).isoformat()
-            elif row.field.type in (FieldType.DATE, FieldType.DECIMAL):
-                value = str(value)
-            out[row.field.key] = value
-        return out
+        return layout_values(self.layout, self.cleaned_data)
 
 
 def requester_label(c: Contact) -> str:

@@ -416,7 +416,11 @@ def organization_designated(request: HttpRequest, organization_id: int) -> HttpR
     except (NotFound, ValueError, organization.contacts.model.DoesNotExist):
         raise Http404 from None
     designated = request.POST.get("designated") == "1"
-    portal.designated_set(contact=contact, designated=designated, actor=_me(request), now=clock.now())
+    try:
+        portal.designated_set(contact=contact, designated=designated, actor=_me(request), now=clock.now())
+    except DomainError as exc:  # the contact left the organization meanwhile
+        messages.error(request, exc.message)
+        return redirect("console:organization", organization_id=organization.pk)
     text = (
         _("%(name)s now sees the organization's requests in the portal.")
         if designated
