@@ -96,6 +96,7 @@ def test_a_bad_rating_is_tagged_a_day_after_the_solve_and_a_good_one_is_not(
     (mail,) = OutboxMessage.objects.filter(payload__to=["mara@desk.test"])
     assert mail.ticket_id == bad.pk
     assert mail.payload["subject"] == f"Unhappy #{bad.number}"
+    assert mail.payload["body"] == "Rated bad."
 
 
 def test_the_preview_selects_the_tickets_rated_bad_with_a_database_filter(
