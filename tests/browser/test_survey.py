@@ -113,3 +113,51 @@ def test_a_bad_rating_from_the_email_reaches_the_manager(
     expect(panel).to_contain_text("Bad")
     expect(panel).to_contain_text("Three weeks and no parcel.")
     assert_accessible(page, context="the ticket with its rating")
+
+
+def test_the_console_contact_page_lists_the_customers_answers(
+    desk: Any, page: Any, phone_page: Any, sign_in: Any, url: Any
+) -> None:
+    from sportello.core import clock
+    from sportello.core.actors import Via
+    from sportello.surveys.models import Survey
+    from sportello.surveys.policies import PolicyIn, survey_policy_save
+    from sportello.surveys.services import survey_answer, survey_fire_due
+    from sportello.tickets.models import Ticket
+    from sportello.tickets.services import ticket_open, ticket_update
+
+    # given Alice rated a solved Books ticket 2 of 5 with a comment
+    survey_policy_save(
+        actor=desk.admin, department_id=desk.books.pk, now=clock.now(),
+        data=PolicyIn(enabled=True, delay_minutes=0, channels=("portal",), scale="five"),
+    )  # fmt: skip
+    ticket = ticket_open(
+        principal=desk.agent, via=Via.WEB, now=clock.now(),
+        data={"subject": "Torn cover", "description": "The cover is torn.",
+              "department_id": desk.books.pk, "requester_id": desk.alice.pk},
+    ).ticket  # fmt: skip
+    ticket_update(
+        principal=desk.agent, ticket_id=ticket.pk, via=Via.WEB, now=clock.now(),
+        data={"status": "solved", "version": Ticket.objects.get(pk=ticket.pk).version},
+    )  # fmt: skip
+    assert survey_fire_due(now=clock.now() + timedelta(seconds=1)) == ["offered in the portal"]
+    survey_answer(survey=Survey.objects.get(ticket=ticket), rating=2, comment="Slow replacement.",
+                  now=clock.now() + timedelta(seconds=2))  # fmt: skip
+    # when an admin opens Alice in the Console
+    sign_in(page, desk.admin)
+    page.goto(url(f"/console/people/contacts/{desk.alice.pk}/"), timeout=90_000)
+    # then her answer is listed with its rating, comment and ticket
+    answers = page.locator("#contact-satisfaction")
+    expect(answers.get_by_role("heading", name="Satisfaction")).to_be_visible()
+    row = answers.get_by_role("row").nth(1)
+    expect(row).to_contain_text("2/5 · Bad")
+    expect(row).to_contain_text("Slow replacement.")
+    assert_accessible(page, context="the contact's survey answers")
+    # and the ticket link opens the ticket, whose customer panel shows the same rating
+    row.get_by_role("link", name=f"#{ticket.number}").click(timeout=90_000)
+    expect(page.locator("#ticket-satisfaction")).to_contain_text("2/5 · Bad")
+    # on a phone the contact page fits
+    sign_in(phone_page, desk.admin)
+    phone_page.goto(url(f"/console/people/contacts/{desk.alice.pk}/"), timeout=90_000)
+    expect(phone_page.locator("#contact-satisfaction")).to_contain_text("Slow replacement.")
+    no_sideways_overflow(phone_page)

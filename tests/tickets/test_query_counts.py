@@ -19,7 +19,9 @@ CREATE = {"sqlite": 9, "postgresql": 9}
 # templates are read once per process (here, the first reply) and then cached. A change locks the
 # ticket's bare row, then reads it with what it refers to, its requester and its tags
 # (`tickets.locks`): two statements. The agent comes with the token; the status it moves to, from
-# the per-process configuration. The rules' facts read the ticket's satisfaction survey: one.
+# the per-process configuration. The mail's link to the customer portal reads the portal's
+# settings once per process too (`portal.links`), here on the first reply: one. The rules' facts
+# read no survey (no rule names a satisfaction fact: tests/surveys/test_survey_time_rules.py).
 REPLY = {"sqlite": 14, "postgresql": 13}
 # A page reads its tickets' department layouts once, for the fields agents must still fill.
 LIST = 4
@@ -114,8 +116,9 @@ def test_an_active_sla_policy_adds_a_fixed_number_of_queries(desk: Any, api: Any
     # it names (no custom-field specs; the organization only when a condition names it).
     # The first reply updates the clocks row, re-arms the timers (the firings already done, the
     # armed timers, the one disarmed) and records the finished first-response clock; the reply's
-    # e-mail names the policy (one read), and REPLY counts the templates' first read, which the
-    # warm reply made here.
+    # e-mail names the policy (one read), and REPLY counts the templates' and the portal
+    # settings' first reads, which the warm reply made here. The policy's facts read no survey
+    # (its condition names no satisfaction fact).
     from sportello.sla.services import policy_save
 
     targets = {"first_response": {"normal": {"within": "1h"}}, "resolution": {"normal": {"within": "3d"}}}
@@ -131,4 +134,4 @@ def test_an_active_sla_policy_adds_a_fixed_number_of_queries(desk: Any, api: Any
     made: list[Any] = []
     assert count(lambda: made.append(client.post("/tickets", body).json())) == CREATE[connection.vendor] + 2
     reply = count(lambda: client.post(f"/tickets/{made[0]['id']}/messages", {"body": "reply"}))
-    assert reply == REPLY[connection.vendor] + 5
+    assert reply == REPLY[connection.vendor] + 4

@@ -414,8 +414,9 @@ def test_a_ticket_in_a_blueprint_reuses_the_pages_ticket_for_its_process(
     # perform a step are the per-process caches'; the ticket and its tags, the requester and the
     # configurations' signature for its facts, the custom fields its forms ask for (the
     # layout's) are the page's.)
-    # (+1: the customer panel's ratings; +1: the process's facts read the ticket's satisfaction)
-    with django_assert_num_queries(11):
+    # (+1: the customer panel's ratings; the process's facts read no survey: its conditions
+    # name no satisfaction fact)
+    with django_assert_num_queries(10):
         r = client.get(f"/tickets/{ticket.pk}/")
     assert "<bdi>Send the return label</bdi>" in r.content.decode()
 

@@ -121,8 +121,9 @@ def test_the_ticket_page_with_every_workflow_panel_costs_a_bounded_number_of_que
     # teams and departments come from the per-process caches (the ticket, its requester and the
     # custom fields its steps ask for are the page's); the tasks, in one statement (their
     # assignees and the people to offer are the desk's)
-    # (+1: the customer panel's ratings; +1: the process's facts read the ticket's satisfaction)
-    with django_assert_num_queries(11):
+    # (+1: the customer panel's ratings; the process's facts read no survey: its conditions
+    # name no satisfaction fact)
+    with django_assert_num_queries(10):
         html = client.get(f"/tickets/{ticket.pk}/").content.decode()
     for panel in ("sla-panel", "blueprint-panel", "tasks-panel", "tier-panel"):
         assert f'id="{panel}"' in html

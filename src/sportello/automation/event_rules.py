@@ -66,7 +66,7 @@ from sportello.tickets.change import Author, TagChange
 
 from . import action_registry
 from .effects import notify_effect, webhook_effect
-from .facts import CUSTOM_PREFIX, custom_value, field_specs, overdue, ticket_facts
+from .facts import CUSTOM_PREFIX, custom_value, field_specs, overdue, reads_satisfaction, ticket_facts
 from .models import Macro, MacroVersion, Rule, RuleFireCount, RuleKind, RuleTrace, RuleVersion, TraceKind
 
 if TYPE_CHECKING:
@@ -145,6 +145,10 @@ class ActiveRules:
 
     def reads_organization(self) -> bool:
         return self.renders or any(f.startswith("organization.") for f in self.reads)
+
+    def reads_satisfaction(self) -> bool:
+        """Whether a rule reads the satisfaction facts (the ticket's survey: a query per change)."""
+        return self.renders or reads_satisfaction(self.reads)
 
 
 # Actions that render a template or apply a macro: they may read any fact.
@@ -280,6 +284,7 @@ def run(ctx: Context, *, dry_run: bool = False) -> RuleTrace | None:
         specs() if everything else rules.specs,
         rules.by_key,
         organization=everything or rules.reads_organization(),
+        satisfaction=everything or rules.reads_satisfaction(),
     )
     facts = runner.facts()
     before = runner.before_facts(facts)
@@ -422,6 +427,7 @@ class Runner:
         rules: Mapping[str, SavedRule],
         *,
         organization: bool = True,
+        satisfaction: bool = True,
         cause: str | None = None,
         actor_kind: ActorKind = ActorKind.RULE,
     ) -> None:
@@ -429,6 +435,7 @@ class Runner:
         self.specs = specs
         self.rules = rules
         self.organization = organization  # build the organization's facts (a query)
+        self.satisfaction = satisfaction  # build the satisfaction facts (a query)
         self.cause = cause  # of what the rules do (default: `rule:<key>@<version>`)
         self.actor_kind = actor_kind
         self.event = {
@@ -452,6 +459,7 @@ class Runner:
             event=self.event,
             specs=self.specs,
             organization=self.organization,
+            satisfaction=self.satisfaction,
             now=ctx.now,
             memo=ctx.memo,
         )

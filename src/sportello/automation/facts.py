@@ -8,11 +8,12 @@ way (tests/automation/test_condition_equivalence.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import CharField, IntegerField, Value
 from django.utils import timezone
 
 from sportello.core import config
@@ -37,11 +38,27 @@ def _no_surveys(ticket: Ticket, memo: dict[str, Any] | None = None) -> tuple[str
     return "unoffered", None, False
 
 
+def _no_survey_values() -> tuple[Any, Any]:
+    return Value("unoffered", output_field=CharField()), Value(None, output_field=IntegerField())
+
+
 # A ticket's satisfaction: (`ticket.satisfaction`, `ticket.satisfaction_score`, `event.rated`).
-# The surveys (`surveys.selectors.ticket_satisfaction`) set it when the app is ready; it is read
-# only when a condition names one of those facts.
-satisfaction: Callable[[Ticket, dict[str, Any] | None], tuple[str, int | None, bool]] = _no_surveys
+# The surveys (`surveys.selectors.ticket_satisfaction`) set it when the app is ready. It costs a
+# query, so `ticket_facts` reads it only for callers whose conditions name one of those facts
+# (`reads_satisfaction`).
+satisfaction_of: Callable[[Ticket, dict[str, Any] | None], tuple[str, int | None, bool]] = _no_surveys
 SATISFACTION_FACTS = ("ticket.satisfaction", "ticket.satisfaction_score", "event.rated")
+
+# The same stored facts in SQL, for `automation.query`: the expressions of `ticket.satisfaction`
+# and `ticket.satisfaction_score` over the ticket row of the outer query (`OuterRef("pk")`),
+# never differing from `satisfaction_of` on a stored ticket. Set with it by the surveys
+# (`surveys.selectors.satisfaction_expressions`); without them, "unoffered" and absent.
+satisfaction_sql: Callable[[], tuple[Any, Any]] = _no_survey_values
+
+
+def reads_satisfaction(fields: Iterable[str]) -> bool:
+    """Whether conditions naming `fields` read the satisfaction facts (a query per change)."""
+    return any(f in SATISFACTION_FACTS for f in fields)
 
 
 def field_specs() -> dict[str, FieldSpec]:
@@ -75,6 +92,7 @@ def ticket_facts(
     event: Mapping[str, Any] | None = None,
     specs: Mapping[str, FieldSpec] | None = None,
     organization: bool = True,
+    satisfaction: bool = True,
     now: datetime | None = None,
     memo: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -83,7 +101,9 @@ def ticket_facts(
     `depth`). `tags` default to the stored ones; `specs` (for custom fields) to `field_specs()`.
     Absent values are None; custom values take their condition types (Decimal, date, aware
     datetime, frozenset for multi-select). `organization=False`: the organization's facts are
-    left absent (it is not read; for callers that know no condition names them). `now`: the
+    left absent (it is not read; for callers that know no condition names them);
+    `satisfaction=False`: likewise the satisfaction facts (the ticket's survey is not read: see
+    `reads_satisfaction`). `now`: the
     instant `clock.in_business_hours` and `ticket.overdue` are about (default: the current
     time); `memo`: the change's, where the calendars' signature is read once per change."""
     if tags is None:
@@ -133,8 +153,8 @@ def ticket_facts(
         "event.depth": event.get("depth") if event else None,
         "clock.in_business_hours": business_hours(ticket.department_id, now, memo),
     }
-    if any(path in specs for path in SATISFACTION_FACTS):
-        facts.update(zip(SATISFACTION_FACTS, satisfaction(ticket, memo), strict=True))
+    if satisfaction and any(path in specs for path in SATISFACTION_FACTS):
+        facts.update(zip(SATISFACTION_FACTS, satisfaction_of(ticket, memo), strict=True))
     stored = ticket.custom_fields or {}
     for path, spec in specs.items():
         if path.startswith(CUSTOM_PREFIX):

@@ -41,6 +41,11 @@ How it stays equal to the Python side, on SQLite and PostgreSQL:
   `numeric` on PostgreSQL (exact) and as SQLite's NUMERIC (integers exact, decimals as double:
   exact to 15 significant digits). Custom dates compare as `date` (PostgreSQL) or ISO text
   (SQLite); custom date-times as `timestamptz` or as ISO text normalised to microseconds.
+- `ticket.satisfaction` and `ticket.satisfaction_score` are stored with the ticket's survey:
+  each compiles to a scalar subquery on it (registered by the surveys, `facts.satisfaction_sql`:
+  "unoffered" and NULL without a survey or while it waits to be sent, "offered" and NULL once
+  offered, the stored satisfaction and rating once answered), then compares as a choice or a
+  number does.
 - `ticket.overdue` is computed, not stored: `due_at IS NOT NULL AND due_at <= now`, with the
   `now` the filter is given (the instant `ticket_facts` computes it at).
 - Change operators (`changed`, ...) and event-only facts (`message.*`, `event.*`,
@@ -78,6 +83,7 @@ from sportello.engine.conditions import (
 from sportello.engine.schema import RuleSchemaError, at
 from sportello.tickets.models import TicketTag
 
+from . import facts
 from .facts import CUSTOM_PREFIX, PRIORITY_VALUE
 
 SqlParams = tuple[str, list[Any]]
@@ -113,6 +119,10 @@ _COLUMNS: dict[str, str] = {
     "organization.tier": "organization__tier",
     "organization.vip": "organization__vip",
 }
+
+# The satisfaction facts, stored with the ticket's survey: the index of each in the pair of
+# expressions the surveys register (`facts.satisfaction_sql`), each a scalar subquery.
+_SATISFACTION = {"ticket.satisfaction": 0, "ticket.satisfaction_score": 1}
 
 _ORDER_OPS = {Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">="}
 _NEGATIONS = {Op.IS_NOT: Op.IS, Op.NOT_IN: Op.IN, Op.NOT_CONTAINS: Op.CONTAINS, Op.ABSENT: Op.PRESENT}
@@ -225,7 +235,7 @@ class _Value:
         self, source: Expression | F, extract: Callable[[str, str], SqlParams] | None = None
     ) -> None:
         self.source = source
-        self.extract = extract or (lambda vendor, col: (col, []))
+        self.extract = extract
 
     def cond(self, build: Callable[[str, str], SqlParams]) -> Q:
         """A condition over the value: `build(vendor, v)` returns SQL in which `v` stands for the
@@ -233,8 +243,11 @@ class _Value:
 
         def render(vendor: str, cols: list[SqlParams]) -> SqlParams:
             col_sql, col_params = cols[0]
-            assert not col_params, "a column compiles without parameters"
-            value_sql, value_params = self.extract(vendor, col_sql)
+            if self.extract is None:  # the source as it is (a column, or a subquery's own SQL)
+                value_sql, value_params = col_sql, list(col_params)
+            else:
+                assert not col_params, "a column compiles without parameters"
+                value_sql, value_params = self.extract(vendor, col_sql)
             sql, params = build(vendor, _MARK)
             own = iter(params)
             pieces = sql.split(_MARK)
@@ -372,6 +385,8 @@ def _predicate(p: Predicate, *, specs: Mapping[str, FieldSpec], path: str, now: 
         value = _custom_value(p.field.removeprefix(CUSTOM_PREFIX), spec.type)
     elif p.field == "requester.domain":
         value = _domain_value()
+    elif p.field in _SATISFACTION:
+        value = _Value(facts.satisfaction_sql()[_SATISFACTION[p.field]])
     elif p.field in _COLUMNS:
         value = _Value(F(_COLUMNS[p.field]))
     else:

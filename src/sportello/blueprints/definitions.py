@@ -43,6 +43,11 @@ class Parsed:
     def reads_organization(self) -> bool:
         return any(path.startswith("organization.") for path in _condition_fields(self.blueprint))
 
+    def reads_satisfaction(self) -> bool:
+        from sportello.automation.facts import reads_satisfaction
+
+        return reads_satisfaction(_condition_fields(self.blueprint))
+
 
 def _condition_fields(bp: engine.Blueprint) -> set[str]:
     from sportello.engine.conditions import fields_of

@@ -293,7 +293,11 @@ def _transition_required(ctx: Context, run: Run, bp: engine.Blueprint) -> str:
         ticket = ctx.ticket
         # The ticket as it was: the refused change is not applied.
         ticket_facts_now = ticket_facts(
-            ticket, tags=ctx.tags, specs=run.parsed.specs, organization=run.parsed.reads_organization()
+            ticket,
+            tags=ctx.tags,
+            specs=run.parsed.specs,
+            organization=run.parsed.reads_organization(),
+            satisfaction=run.parsed.reads_satisfaction(),
         )
         facts = {**ticket_facts_now, "ticket.status": ctx.before["status"]}
         actor = definitions.actor_of(principal, department=bp.department, memo=ctx.memo)
@@ -339,6 +343,7 @@ def _enter(ctx: Context, candidates: list[Candidate]) -> None:
         tags=ctx.tags,
         specs=specs,
         organization=any(c.parsed.reads_organization() for c in candidates),
+        satisfaction=any(c.parsed.reads_satisfaction() for c in candidates),
     )
     chosen = engine.choose_blueprint(
         [c.parsed.blueprint for c in candidates], facts, specs, ticket.department_id

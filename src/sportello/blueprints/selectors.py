@@ -198,6 +198,7 @@ def ticket_process_of(
             tags=_loaded_tags(ticket),
             specs=parsed.specs,
             organization=parsed.reads_organization(),
+            satisfaction=parsed.reads_satisfaction(),
             memo=memo,
         )
         actor = definitions.actor_of(user, department=bp.department, memo=memo)

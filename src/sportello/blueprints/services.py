@@ -384,7 +384,12 @@ def blueprint_transition(
                 field="transition",
             )
         bp = parsed.blueprint
-        facts = ticket_facts(ticket, specs=parsed.specs, organization=parsed.reads_organization())
+        facts = ticket_facts(
+            ticket,
+            specs=parsed.specs,
+            organization=parsed.reads_organization(),
+            satisfaction=parsed.reads_satisfaction(),
+        )
         try:
             plan = engine.plan_transition(
                 bp,

@@ -1012,6 +1012,10 @@ def value_options(path: str, spec: FieldSpec | None, choices: Choices) -> list[t
         return choices.teams
     if path == "ticket.assignee":
         return choices.agents
+    if path == "ticket.satisfaction":
+        from sportello.surveys.models import Satisfaction
+
+        return [(k, str(v)) for k, v in Satisfaction.choices]
     if path.startswith("ticket.custom.") and spec.type in (FieldType.CHOICE, FieldType.SET):
         options = choices.custom.get(path.removeprefix("ticket.custom."), ("", []))[1]
         return options or None

@@ -46,6 +46,8 @@ FIELD_LABELS: dict[str, Promise] = {
     "organization.name": gettext_lazy("Organization's name"),
     "organization.tier": gettext_lazy("Organization's tier"),
     "organization.vip": gettext_lazy("Organization is VIP"),
+    "ticket.satisfaction": gettext_lazy("Satisfaction"),
+    "ticket.satisfaction_score": gettext_lazy("Satisfaction score"),
     "message.body": gettext_lazy("Message body"),
     "message.public": gettext_lazy("Message is public"),
     "message.author_kind": gettext_lazy("Message author"),
@@ -54,6 +56,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "event.via": gettext_lazy("Made via"),
     "event.actor_kind": gettext_lazy("Made by"),
     "event.depth": gettext_lazy("Causation depth"),
+    "event.rated": gettext_lazy("Rated in this change"),
     "clock.in_business_hours": gettext_lazy("In business hours"),
 }
 

@@ -206,14 +206,14 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("organization.tier", _T.CHOICE),
         FieldSpec("organization.vip", _T.BOOLEAN),
         # The customer's satisfaction rating (surveys): unoffered, offered, good, neutral or bad,
-        # and the rating itself (1 bad / 2 good, or 1 to 5). Read during a change (event rules).
+        # and the rating itself (1 bad / 2 good, or 1 to 5; absent until answered). Stored with
+        # the ticket's survey: event rules, time rules and database filters read them alike.
         FieldSpec(
             "ticket.satisfaction",
             _T.CHOICE,
-            event_only=True,
             choices=("unoffered", "offered", "good", "neutral", "bad"),
         ),
-        FieldSpec("ticket.satisfaction_score", _T.NUMBER, event_only=True),
+        FieldSpec("ticket.satisfaction_score", _T.NUMBER),
         # The message this change added (absent when it added none).
         FieldSpec("message.body", _T.TEXT, event_only=True),
         FieldSpec("message.public", _T.BOOLEAN, event_only=True),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sportello.automation.facts import CUSTOM_PREFIX, field_specs
+from sportello.automation.facts import CUSTOM_PREFIX, field_specs, reads_satisfaction
 from sportello.core.config import config_cached
 from sportello.engine import sla as engine
 from sportello.engine.conditions import FIELDS, FieldSpec, fields_of
@@ -34,10 +34,12 @@ class ActivePolicy:
 class PolicyReads:
     """What the active policies' conditions read, so a change builds only those facts: the
     standard fields' specs and those of the custom fields they name, and whether any names an
-    `organization.*` fact (else the requester's organization is not read)."""
+    `organization.*` fact (else the requester's organization is not read) or a satisfaction
+    fact (else the ticket's survey is not read)."""
 
     specs: Mapping[str, FieldSpec]
     organization: bool
+    satisfaction: bool = False
 
 
 def _read_active() -> tuple[list[ActivePolicy], PolicyReads]:
@@ -57,7 +59,9 @@ def _read_active() -> tuple[list[ActivePolicy], PolicyReads]:
     for p in policies:
         reads |= fields_of(p.parsed.when)
     needed = dict(FIELDS) | {f: specs[f] for f in reads if f.startswith(CUSTOM_PREFIX) and f in specs}
-    return policies, PolicyReads(needed, any(f.startswith("organization.") for f in reads))
+    return policies, PolicyReads(
+        needed, any(f.startswith("organization.") for f in reads), reads_satisfaction(reads)
+    )
 
 
 def _active(memo: dict[str, Any] | None) -> tuple[list[ActivePolicy], PolicyReads]:

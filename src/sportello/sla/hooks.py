@@ -46,8 +46,8 @@ def update_sla_clocks(ctx: Context) -> None:
     if not policies and row is None:
         return
     ticket = ctx.ticket
-    # Only the facts the policies' conditions read: no custom-field or organization query
-    # unless a condition names them.
+    # Only the facts the policies' conditions read: no custom-field, organization or survey
+    # query unless a condition names them.
     reads = policy_reads(ctx.memo)
     facts = ticket_facts(
         ticket,
@@ -55,6 +55,7 @@ def update_sla_clocks(ctx: Context) -> None:
         message=ctx.message,
         specs=reads.specs,
         organization=reads.organization,
+        satisfaction=reads.satisfaction,
         now=ctx.now,
         memo=ctx.memo,
     )

@@ -7,7 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, Q
+from django.db.models import (
+    Avg,
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from sportello.accounts import structure
 from sportello.accounts.models import Role, User
@@ -17,23 +30,55 @@ from sportello.tickets.models import Ticket
 from .models import Satisfaction, Survey, SurveyState
 
 MEMO_KEY = "surveys.rating"  # services.MEMO_KEY
+STORED_KEY = "surveys.stored"  # + the ticket's id: its stored satisfaction, read once per change
 
 
 def ticket_satisfaction(ticket: Ticket, memo: dict[str, Any] | None = None) -> tuple[str, int | None, bool]:
     """The `ticket.satisfaction`, `ticket.satisfaction_score` and `event.rated` facts: the
-    rating this change records (`memo`), else the stored one (one query)."""
+    rating this change records (`memo`), else the stored one (one query, kept in the change's
+    `memo`: the rules' facts are built again after each action that changes the ticket, and no
+    action changes the survey). `satisfaction_expressions` is the same in SQL."""
     if memo is not None and MEMO_KEY in memo:
         label, score = memo[MEMO_KEY]
         return label, score, True
     if ticket.pk is None:
         return Satisfaction.UNOFFERED.value, None, False
+    stored_key = f"{STORED_KEY}.{ticket.pk}"
+    if memo is not None and stored_key in memo:
+        return memo[stored_key]  # type: ignore[no-any-return]
     row = Survey.objects.filter(ticket_id=ticket.pk).values_list("state", "satisfaction", "rating").first()
+    found: tuple[str, int | None, bool]
     if row is None or row[0] == SurveyState.PENDING:
-        return Satisfaction.UNOFFERED.value, None, False
-    state, satisfaction, rating = row
-    if state == SurveyState.OFFERED:
-        return Satisfaction.OFFERED.value, None, False
-    return satisfaction, rating, False
+        found = (Satisfaction.UNOFFERED.value, None, False)
+    elif row[0] == SurveyState.OFFERED:
+        found = (Satisfaction.OFFERED.value, None, False)
+    else:
+        found = (row[1], row[2], False)
+    if memo is not None:
+        memo[stored_key] = found
+    return found
+
+
+def satisfaction_expressions() -> tuple[Any, Any]:
+    """`ticket_satisfaction` in SQL (`automation.facts.satisfaction_sql`): the expressions of
+    `ticket.satisfaction` and `ticket.satisfaction_score` over the outer query's ticket
+    (`OuterRef("pk")`), each a scalar subquery on the ticket's one survey (its unique
+    `ticket_id`). No survey, or one waiting to be sent: "unoffered" and NULL; offered: "offered"
+    and NULL; answered: the stored satisfaction and rating."""
+    survey = Survey.objects.filter(ticket_id=OuterRef("pk"))
+    label = survey.annotate(
+        fact=Case(
+            When(state=SurveyState.PENDING, then=Value(Satisfaction.UNOFFERED.value)),
+            When(state=SurveyState.OFFERED, then=Value(Satisfaction.OFFERED.value)),
+            default=F("satisfaction"),
+            output_field=CharField(),
+        )
+    ).values("fact")[:1]
+    score = survey.exclude(state__in=[SurveyState.PENDING, SurveyState.OFFERED]).values("rating")[:1]
+    return (
+        Coalesce(Subquery(label), Value(Satisfaction.UNOFFERED.value), output_field=CharField()),
+        Subquery(score, output_field=IntegerField()),
+    )
 
 
 def survey_of_ticket(*, ticket_id: int) -> Survey | None:
@@ -55,13 +100,14 @@ def survey_for_contact(*, contact_id: int, number: int) -> Survey:
     return found
 
 
-def contact_ratings(*, contact_id: int, department_ids: list[int] | None, limit: int = 10) -> list[Survey]:
-    """A contact's answered surveys, newest first, within `department_ids` (None: all)."""
+def contact_ratings(*, user: User, contact_id: int, limit: int = 20) -> list[Survey]:
+    """A contact's answered surveys with their tickets, newest answer first, `limit` at most, in
+    one query: those of the departments `user` may see (admins: all; as `panel_ratings`)."""
     qs = Survey.objects.select_related("ticket").filter(
         ticket__requester_id=contact_id, answered_at__isnull=False
     )
-    if department_ids is not None:
-        qs = qs.filter(department_id__in=department_ids)
+    if user.role != Role.ADMIN:
+        qs = qs.filter(department_id__in=list(structure.departments_of(user.pk)))
     return list(qs.order_by("-answered_at", "-id")[:limit])
 
 

@@ -300,12 +300,13 @@ def register() -> None:
     from sportello.core.worker import register_poller
 
     from . import history  # noqa: F401  (the policies' history)
-    from .selectors import ticket_satisfaction
+    from .selectors import satisfaction_expressions, ticket_satisfaction
 
     config.watch("survey_policies", SurveyPolicy)
     register_timer_kind(SURVEY_TIMERS)
     register_poller("surveys", survey_poll)
-    facts.satisfaction = ticket_satisfaction
+    facts.satisfaction_of = ticket_satisfaction
+    facts.satisfaction_sql = satisfaction_expressions
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,12 @@ survey of a signed-in customer's ticket.
 
 - `<token>/`: the survey; a POST answers it (rating, comment, and CES and NPS when asked).
 - `<token>/rate/<value>/`: one click on a rating in the e-mail records it (clicking again
-  records nothing more) and shows the thank-you page, where a comment can be added.
+  records nothing more) and shows the thank-you page, where a comment can be added and the
+  rating changed while the survey is open. Requests that are not a person's click record
+  nothing: a `HEAD` (link checkers) gets the survey page; a prefetch (`Sec-Purpose: prefetch`,
+  the legacy `Purpose: prefetch`, `X-Moz: prefetch`, `X-Purpose: preview`) is refused with 503,
+  so a browser discards it and the real click is fetched again. None of these pages is cached
+  (`Cache-Control: no-store`).
 - `ticket/<number>/`: the survey of the signed-in customer's ticket (`portal_contact_id`).
 A tampered or foreign link is a clear "not found" page (404); a survey whose window ended, a
 clear "closed" page (410): nothing is recorded then.
@@ -18,7 +23,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from sportello.core import clock
 from sportello.core.actors import Via
@@ -126,7 +133,30 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, survey, saved=True)
 
 
-@require_http_methods(["GET"])
+# Request headers by which browsers and link previews say a request is not a navigation, and
+# the tokens that say so (`Sec-Purpose` is a structured list: `prefetch`, `prefetch;prerender`).
+PREFETCH_HEADERS = {
+    "Sec-Purpose": ("prefetch",),
+    "Purpose": ("prefetch", "preview"),
+    "X-Purpose": ("prefetch", "preview"),
+    "X-Moz": ("prefetch",),
+}
+PREFETCH_REFUSED = 503  # a non-2xx answer: the browser drops the prefetch
+
+
+def is_prefetch(request: HttpRequest) -> bool:
+    """Whether the request says it is a prefetch or a preview, not a person's click."""
+    for header, tokens in PREFETCH_HEADERS.items():
+        value = request.headers.get(header, "")
+        items = {part.split(";")[0].strip().lower() for part in value.split(",")}
+        if items & set(tokens):
+            return True
+    return False
+
+
+@require_http_methods(["GET", "HEAD"])
+@never_cache
+@vary_on_headers("Sec-Purpose", "Purpose")
 def survey_rate(request: HttpRequest, token: str, value: int) -> HttpResponse:
     try:
         survey = _survey(token)
@@ -138,6 +168,10 @@ def survey_rate(request: HttpRequest, token: str, value: int) -> HttpResponse:
             return _closed(request, status=410, gone=True)
         if value not in services.SCALE_VALUES[Scale(survey.scale)]:
             return _page(request, survey, status=400)
+        if request.method == "HEAD":  # a link checker: the page, nothing recorded
+            return _page(request, survey)
+        if is_prefetch(request):
+            return _page(request, survey, status=PREFETCH_REFUSED)
         if survey.answered_at is None or survey.rating != value:
             try:
                 survey, _changed = services.survey_answer(

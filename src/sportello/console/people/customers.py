@@ -1,6 +1,7 @@
 """The Console's contacts and organizations: lists searched by name, e-mail, phone or domain,
 their creation and edit pages (contact: name, e-mail, phone, organization, VIP; organization:
-name, domains, tier, VIP), through the contacts services the API uses. An edit form carries the
+name, domains, tier, VIP), through the contacts services the API uses; a contact's page also
+lists their latest satisfaction survey answers (`surveys.selectors.contact_ratings`). An edit form carries the
 fingerprint it was drawn from: a save over someone else's change is refused, what was typed kept
 and what is saved now shown."""
 
@@ -21,8 +22,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
 from sportello.contacts import selectors, services
-from sportello.core import paging
+from sportello.core import clock, paging
 from sportello.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from sportello.surveys.selectors import contact_ratings
 
 from ..views import admin_required
 from .common import me as _me
@@ -30,6 +32,7 @@ from .common import page as _render
 from .forms import TIER_CHOICES, ContactForm, OrganizationForm
 
 PAGE_SIZE = 50
+RATINGS_SHOWN = 20  # the contact's latest survey answers on their page
 KEYS = [paging.SortKey("name", kind="str"), paging.SortKey("id")]
 
 
@@ -150,6 +153,9 @@ def _contact_page(
         "form": form,
         "changes": changes or [],
         "duplicates": selectors.contact_duplicates(contact=contact),
+        "ratings": contact_ratings(user=_me(request), contact_id=contact.pk, limit=RATINGS_SHOWN),
+        "ratings_shown": RATINGS_SHOWN,
+        "now": clock.now(),
     }
     return _render(request, "console/people/contact_edit.html", context, status=status)
 
