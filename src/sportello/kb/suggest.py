@@ -5,12 +5,14 @@ portal's request form, the chat widget) or as it stands (the agent's ticket page
 1. Visibility and department first: a customer sees public translations only, an agent public
    and internal ones; an article tied to departments serves only those (none: every one).
 2. Two ranked lists of articles over what is visible, each article placed by its best
-   translation in the list: the full-text hits (`kb.search`, the request read in every
-   supported language) and the articles nearest by cosine of the multilingual sentence
-   embedding (`kb.embedding`), in any language. The cosines are taken after removing each
-   language's offset from the vectors (`language_offsets`): the model places texts of one
-   language nearer each other than their meaning alone would, so a request found articles in
-   its own language ahead of the right one in another.
+   translation in the list: the full-text hits among the translations in the viewer's
+   language (`kb.search`, the request read with that language's rules: words rarely cross
+   languages, and reading a request three ways tripled the terms of the query) and the
+   articles nearest by cosine of the multilingual sentence embedding (`kb.embedding`), in any
+   language. The cosines are taken after removing each language's offset from the vectors
+   (`language_offsets`): the model places texts of one language nearer each other than their
+   meaning alone would, so a request found articles in its own language ahead of the right
+   one in another.
 3. Reciprocal-rank fusion of the two lists (each article scores Σ w/(K + rank), K = 10, the
    full-text list weighted 0.8). An article with no visible translation in the viewer's
    language cannot share the request's words, so the full-text list is silent about it rather
@@ -55,6 +57,9 @@ CANDIDATES = 50  # articles in each list before fusion
 NEAREST_ROWS_PER_ARTICLE = 3  # translations read per article wanted from the cosine list
 STRONG_COSINE = 0.25  # shown on meaning alone (unrelated text scores under 0.18)
 WEAK_COSINE = 0.20  # shown when the words matched too
+# Translations in the knowledge base above which the full-text list ranks the title and
+# keyword matches first (`kb.search`); under it, ranking every match costs a few ms.
+TITLES_FIRST_ABOVE = 1_000
 MIN_PARALLEL = 5  # articles translated into a language before its offset is estimated
 MAX_TEXT_CHARS = 2_000  # of the request; the rest adds little and costs time
 
@@ -76,7 +81,7 @@ class Suggestion:
     state: str  # of the translation shown (public, internal)
     score: float  # the fused score of the article's best translation
     cosine: float  # the best cosine of the article's visible translations
-    lexical_rank: int | None  # 1-based, among the full-text hits; None: no word matched
+    lexical_rank: int | None  # 1-based, among the articles the full-text search found; None: none
 
 
 @dataclass(slots=True)
@@ -87,7 +92,6 @@ class _Index:
     languages: list[str]
     states: NDArray[np.str_]
     state_rows: dict[str, NDArray[np.bool_]]  # state → the rows in it
-    language_rows: dict[str, NDArray[np.bool_]]  # language → the rows in it
     everywhere: NDArray[np.bool_]  # the article serves every department
     department_rows: dict[int, NDArray[np.bool_]]
     matrix: NDArray[np.float32]  # the vectors, each without its language's offset, unit length
@@ -96,6 +100,7 @@ class _Index:
     slugs: list[str]
     excerpts: list[str]
     position: dict[int, int] = field(default_factory=dict)  # translation id → row
+    article_rows: dict[int, list[int]] = field(default_factory=dict)  # article id → its rows
 
 
 _cache_lock = threading.Lock()
@@ -113,14 +118,17 @@ def _version() -> tuple[Any, ...]:
     articles = Article._meta.db_table
     departments = Article.departments.through._meta.db_table
     with connection.cursor() as cursor:
-        # One pass over each table; the translations' from a narrow index (migration 0003).
+        # One pass over each table, the translations' over the narrow index of migration 0003
+        # alone (an index-only scan on PostgreSQL: the id is not in that index, so the last id
+        # is read apart, from the primary key's end).
         sql = (
-            f"SELECT t.n, t.changed, t.last_id, t.embedded, a.n, a.changed, a.archived,"  # noqa: S608
+            f"SELECT t.n, t.changed, (SELECT MAX(id) FROM {translations}), t.embedded,"  # noqa: S608
+            f" a.n, a.changed, a.archived,"
             f" (SELECT COUNT(*) FROM {departments}), (SELECT MAX(id) FROM {departments})"
-            f" FROM (SELECT COUNT(*) AS n, MAX(updated_at) AS changed, MAX(id) AS last_id,"
-            f" SUM(CASE WHEN embedding_model = %s THEN 1 ELSE 0 END) AS embedded FROM {translations}) t,"
+            f" FROM (SELECT COUNT(*) AS n, MAX(updated_at) AS changed,"
+            f" COUNT(*) FILTER (WHERE embedding_model = %s) AS embedded FROM {translations}) t,"
             f" (SELECT COUNT(*) AS n, MAX(updated_at) AS changed,"
-            f" SUM(CASE WHEN is_archived THEN 1 ELSE 0 END) AS archived FROM {articles}) a"
+            f" COUNT(*) FILTER (WHERE is_archived) AS archived FROM {articles}) a"
         )
         cursor.execute(sql, [embedding.MODEL_NAME])
         row = cursor.fetchone()
@@ -174,10 +182,6 @@ def _build(version: tuple[Any, ...]) -> _Index:
         languages=languages,
         states=states,
         state_rows={str(state): states == state for state in set(states.tolist())},
-        language_rows={
-            language: np.array([lang == language for lang in languages], dtype=bool)
-            for language in set(languages)
-        },
         everywhere=np.array([int(a) not in served for a in article_ids], dtype=bool),
         department_rows=department_rows,
         matrix=matrix,
@@ -187,6 +191,8 @@ def _build(version: tuple[Any, ...]) -> _Index:
         excerpts=[excerpt_of(summary=r[6], body_text=r[7]) for r in rows],
     )
     index.position = {int(tid): i for i, tid in enumerate(index.ids)}
+    for row, article_id in enumerate(article_ids.tolist()):
+        index.article_rows.setdefault(article_id, []).append(row)
     return index
 
 
@@ -244,7 +250,7 @@ def query_vector(
 ) -> NDArray[np.float32]:
     """The request's unit vector, less the offset of the language it is written in (the
     viewer's)."""
-    vector = embedding.embed_one(text)
+    vector = embedding.embed_query(text)
     offset = index_offsets.get(language)
     return vector if offset is None else _unit(vector - offset)
 
@@ -306,7 +312,12 @@ def suggest(
     lexical_rank: dict[int, int] = {}  # article → 1-based place among the articles hit
     if mode != "embedding":
         hits = search_translations(
-            query=text, states=visible_states(audience), department_id=department_id, limit=CANDIDATES
+            query=text,
+            states=visible_states(audience),
+            language=language,
+            department_id=department_id,
+            limit=CANDIDATES,
+            titles_first=len(index.ids) > TITLES_FIRST_ABOVE,
         )
         for hit in hits:
             row = index.position.get(hit.translation_id)
@@ -332,7 +343,6 @@ def suggest(
                 nearest_rank[article_id] = len(nearest_rank) + 1
                 nearest_best[article_id] = row
 
-    own = _articles_in(index, mask, language) if mode == "hybrid" else None
     scored: list[tuple[float, int, int, float, int | None]] = []
     for article_id in lexical_rank.keys() | nearest_rank.keys():
         lex = lexical_rank.get(article_id)
@@ -342,12 +352,16 @@ def suggest(
             score += LEXICAL_WEIGHT / (RRF_K + lex)
         if near is not None:
             score += 1.0 / (RRF_K + near)
-            if own is not None and article_id not in own:
+            if mode == "hybrid" and _own_row(index, mask, article_id, language) is None:
                 # No translation in the request's language: its words cannot match, so the
                 # full-text list says nothing about it; it counts its place by meaning there.
                 score = max(score, (1.0 + LEXICAL_WEIGHT) / (RRF_K + near))
-        row = nearest_best[article_id] if near is not None else lexical_best[article_id]
-        cosine = float(cosines[row])
+        if near is not None:  # its nearest visible translation
+            row = nearest_best[article_id]
+            cosine = float(cosines[row])
+        else:
+            row = lexical_best[article_id]
+            cosine = max(float(cosines[r]) for r in index.article_rows[article_id] if mask[r])
         scored.append((score, article_id, row, cosine, lex))
 
     def above_floor(cosine: float, rank: int | None) -> bool:
@@ -362,7 +376,8 @@ def suggest(
     for score, article_id, row, cosine, best_rank in scored:
         if not above_floor(cosine, best_rank):
             continue
-        shown = _viewer_row(index, mask, article_id, language, default=row)
+        shown = _own_row(index, mask, article_id, language)
+        shown = row if shown is None else shown
         out.append(
             Suggestion(
                 article_id=article_id,
@@ -382,20 +397,9 @@ def suggest(
     return out
 
 
-def _articles_in(index: _Index, mask: NDArray[np.bool_], language: str) -> set[int]:
-    """The articles with a visible translation in `language`."""
-    rows = index.language_rows.get(language)
-    if rows is None:
-        return set()
-    return set(index.article_ids[mask & rows].tolist())
-
-
-def _viewer_row(
-    index: _Index, mask: NDArray[np.bool_], article_id: int, language: str, *, default: int
-) -> int:
-    """The visible translation of `article_id` in the viewer's language, else `default`."""
-    rows: Sequence[int] = np.flatnonzero((index.article_ids == article_id) & mask).tolist()
-    for row in rows:
-        if index.languages[row] == language:
+def _own_row(index: _Index, mask: NDArray[np.bool_], article_id: int, language: str) -> int | None:
+    """The visible translation of `article_id` in `language`, if any."""
+    for row in index.article_rows.get(article_id, ()):
+        if mask[row] and index.languages[row] == language:
             return row
-    return default
+    return None
