@@ -30,30 +30,11 @@ def demo_kb(django_db_setup: Any, django_db_blocker: Any) -> Any:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            _demo_departments()
             yield evaluation.load_demo_kb(now=NOW)
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
             connection.close()
-
-
-def _demo_departments() -> None:
-    """The departments the demo articles name (the demo desk has them; an empty one not)."""
-    import yaml
-    from django.utils.text import slugify
-
-    from sportello.accounts.models import Department
-
-    names = {
-        name
-        for path in evaluation.DEMO_DIR.glob("*.yaml")
-        for article in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("articles", [])
-        for name in article.get("departments", [])
-    }
-    for name in sorted(names):
-        if not Department.objects.filter(name=name).exists():
-            Department.objects.create(name=name, slug=slugify(name))
 
 
 @pytest.fixture(scope="module")

@@ -272,10 +272,14 @@ def _search_pg(
                     f" COUNT(*) OVER () AS ranked FROM {PG_TABLE} WHERE {match}"
                     " ORDER BY score DESC, translation_id" + (" LIMIT %s" if bound else "")
                 )
+                # Each ranked row fetches its translation by primary key (a LATERAL the planner
+                # keeps as such): a join let it hash every translation of the language instead.
                 cursor.execute(
-                    f"WITH r AS MATERIALIZED ({ranked}) " + _SELECT + "r.score, r.ranked FROM r"
-                    f" JOIN {translations} t ON t.id = r.id JOIN {articles} a ON a.id = t.article_id"
-                    " WHERE 1 = 1" + where + " ORDER BY r.score DESC, t.id LIMIT %s",
+                    f"WITH r AS MATERIALIZED ({ranked}) SELECT t.*, r.score, r.ranked FROM r"  # noqa: S608
+                    " CROSS JOIN LATERAL ("
+                    + _SELECT.removesuffix(", ")
+                    + f" FROM {translations} t JOIN {articles} a ON a.id = t.article_id"
+                    " WHERE t.id = r.id" + where + " LIMIT 1) t ORDER BY r.score DESC, t.id LIMIT %s",
                     [tsquery, tsquery, *([bound] if bound else []), *params, limit],
                 )
                 rows = list(cursor.fetchall())

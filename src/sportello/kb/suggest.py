@@ -191,8 +191,8 @@ def _build(version: tuple[Any, ...]) -> _Index:
         excerpts=[excerpt_of(summary=r[6], body_text=r[7]) for r in rows],
     )
     index.position = {int(tid): i for i, tid in enumerate(index.ids)}
-    for row, article_id in enumerate(article_ids.tolist()):
-        index.article_rows.setdefault(article_id, []).append(row)
+    for position, article_id in enumerate(article_ids.tolist()):
+        index.article_rows.setdefault(article_id, []).append(position)
     return index
 
 
