@@ -155,3 +155,14 @@ def test_reindex_command_recomputes_embeddings_and_index_with_progress(kb: Any) 
     assert lines[-1].startswith("Reindexed 10 translations")
     assert ArticleTranslation.objects.filter(embedding_model=embedding.MODEL_NAME).count() == 10
     assert keys(search_translations(query="rimborso", states=PUBLIC), kb) == [("refund", "it")]
+
+
+def test_titles_first_ranks_title_and_keyword_matches_alone_when_they_are_enough(kb: Any) -> None:
+    # "order" is in the title of "Why is my order late?"; "card" only in the refund article's text.
+    everything = keys(search_translations(query="order card", states=PUBLIC, language="en", limit=5), kb)
+    assert set(everything) == {("late-order", "en"), ("refund", "en")}
+    first = search_translations(query="order card", states=PUBLIC, language="en", limit=1, titles_first=True)
+    assert keys(first, kb) == [("late-order", "en")]
+    # Too few title matches for the limit: every match is ranked, as without the option.
+    more = search_translations(query="order card", states=PUBLIC, language="en", limit=5, titles_first=True)
+    assert set(keys(more, kb)) == set(everything)

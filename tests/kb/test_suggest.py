@@ -116,3 +116,65 @@ def test_lexical_and_embedding_modes_each_use_one_list(kb: Any) -> None:
         mode="embedding",
     )[0] == ("refund", "it")
     assert suggest_module.suggest(text="zzzz", language="it", audience="customer", mode="lexical") == []
+
+
+def test_language_offsets_are_what_translations_of_one_article_share() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    shift = {"en": rng.standard_normal(512) * 0.3, "it": rng.standard_normal(512) * 0.3}
+    rows, article_ids, languages = [], [], []
+    for article in range(8):
+        meaning = rng.standard_normal(512)
+        for language in ("en", "it"):
+            rows.append(meaning + shift[language])
+            article_ids.append(article)
+            languages.append(language)
+    rows.append(rng.standard_normal(512) + shift["en"])  # an article in one language only
+    article_ids.append(99)
+    languages.append("en")
+    matrix = np.array(rows, dtype=np.float32)
+    offsets = suggest_module.language_offsets(matrix, np.array(article_ids, dtype=np.int64), languages)
+    centre = (shift["en"] + shift["it"]) / 2
+    for language in ("en", "it"):
+        assert np.allclose(offsets[language], shift[language] - centre, atol=1e-4)
+    # Fewer articles translated than `MIN_PARALLEL`: no offset is guessed.
+    few = suggest_module.language_offsets(
+        matrix[:4], np.array(article_ids[:4], dtype=np.int64), languages[:4]
+    )
+    assert few == {}
+
+
+def test_each_list_places_an_article_once_however_many_translations_it_has(kb: Any) -> None:
+    result = suggest(text="I want my money back", language="en", audience="customer", limit=10)
+    refund = kb.articles["refund"].pk
+    assert result[0].article_id == refund
+    assert [s.article_id for s in result].count(refund) == 1
+    assert result[0].lexical_rank == 1
+
+
+def test_a_large_knowledge_base_ranks_title_matches_first_and_still_finds_the_rest(
+    kb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(suggest_module, "TITLES_FIRST_ABOVE", 0)
+    assert found(kb, text="I want my money back", language="it", audience="customer")[0] == ("refund", "it")
+    # "brightness" is only in the battery article's text: found when the titles give too few.
+    assert found(kb, text="screen brightness", language="en", audience="customer")[0] == ("battery", "en")
+
+
+def test_a_request_s_vector_is_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sportello.kb import embedding
+
+    calls: list[str] = []
+    real = embedding.embed_one
+
+    def counted(text: str) -> Any:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(embedding, "embed_one", counted)
+    first = embedding.embed_query("where is my parcel, ordered 3 days ago")
+    again = embedding.embed_query("where is my parcel, ordered 3 days ago")
+    assert again is first
+    assert calls == ["where is my parcel, ordered 3 days ago"]
+    assert not first.flags.writeable

@@ -1,7 +1,8 @@
 """The evaluation of answer suggestions on the demo knowledge base.
 
 `load_demo_kb(now=...)` loads src/sportello/demo/kb/*.yaml through the knowledge-base services
-(the demo loader `sportello.demo.kb.load_knowledge_base` when it exists); `evaluate(requests)`
+(the demo loader `sportello.demo.kb.load_knowledge_base` when it exists), first creating the
+departments the articles name when the desk lacks them; `evaluate(requests)`
 runs each request of tests/kb/eval/requests.yaml through `suggest` — hybrid, lexical only and
 embedding only — and reports recall@1, recall@3 and MRR per group (en, es, it: requests with a
 target in their own language; cross: targets only in another language). Used by
@@ -71,6 +72,7 @@ def load_demo_kb(*, now: datetime) -> dict[str, int]:
     actor = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
     if actor is None:
         actor = agent_create(email="kb-eval@desk.test", name="KB Evaluation", role=Role.ADMIN, password=None)
+    _demo_departments(actor=actor)
     try:
         from sportello.demo.kb import load_knowledge_base  # type: ignore[attr-defined]
     except ImportError:
@@ -79,6 +81,22 @@ def load_demo_kb(*, now: datetime) -> dict[str, int]:
         articles = {key: article.pk for key, article in load_knowledge_base(actor=actor, now=now).items()}
     forget_cache()
     return articles
+
+
+def _demo_departments(*, actor: Any) -> None:
+    """The departments the demo articles name (the demo desk has them; an empty one not)."""
+    from sportello.accounts.models import Department
+    from sportello.accounts.services import department_create
+
+    names = {
+        name
+        for path in DEMO_DIR.glob("*.yaml")
+        for article in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("articles", [])
+        for name in article.get("departments", [])
+    }
+    for name in sorted(names):
+        if not Department.objects.filter(name__iexact=name).exists():
+            department_create(name=name, actor=actor)
 
 
 def _load_yaml(*, actor: Any, now: datetime) -> dict[str, int]:

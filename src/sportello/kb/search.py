@@ -8,11 +8,14 @@
   built with the translation's language configuration (`sportello_en`, `sportello_es`,
   `sportello_it`: the built-in stemmers behind `unaccent`; others `sportello_simple`), title
   weight A, keywords B, text C, plus the words of `kb.text` (stemmed before folding) under the
-  `simple` configuration; queries are `plainto_tsquery` per word and per language OR-ed
-  together (never `to_tsquery` on user text), ranked with `ts_rank_cd`.
+  `simple` configuration. A query is the request's `kb.text` terms OR-ed into one `tsquery`
+  (each term quoted as a plain lexeme: user text is never parsed as operators), ranked with
+  `ts_rank`; for suggestions (`titles_first`) first among the documents whose title or
+  keywords match (their own GIN index), then, when those are too few, among every match.
 
 Both use OR semantics, so a long request still finds the articles that share its key words,
-and any text — quotes, operators, stray punctuation — is a valid query.
+and any text — quotes, operators, stray punctuation — is a valid query. Both rank on the
+full-text table alone and join only its best rows to the translations.
 
 The interface the rest of the app uses:
 - `index_translation(translation)`: called by `kb.services` after every save of a translation;
@@ -22,7 +25,6 @@ The interface the rest of the app uses:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,11 +41,12 @@ PG_FALLBACK_CONFIG = "sportello_simple"
 # bm25 weights of the FTS5 columns (title, keywords, body).
 TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT = 10.0, 4.0, 1.0
 MAX_QUERY_WORDS = 32
+MAX_QUERY_TERMS = MAX_QUERY_WORDS * 2  # a word gives one or two terms (`kb.text`)
 SQLITE_OVERFETCH = 4  # ranked rows per hit wanted, before visibility filters
 SQLITE_MIN_RANKED = 200
+# The title and keywords of a PostgreSQL document (weights A and B), indexed apart (0004).
+PG_HEAD = "ts_filter(document, '{a,b}')"
 EXCERPT_CHARS = 160
-
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +133,23 @@ def search_translations(
     language: str | None = None,
     department_id: int | None = None,
     limit: int = 20,
+    titles_first: bool = False,
 ) -> list[SearchHit]:
     """The translations in `states` (and `language`, when given; serving `department_id`, when
     given) that match `query`, best first. The query is read in `language` when given, else in
-    every supported language; a translation matches when it shares any meaningful word."""
+    every supported language; a translation matches when it shares any meaningful word.
+    `titles_first`: only the translations whose title or keywords share a word are ranked,
+    unless they are fewer than `limit` (a bounded cost however common the words; what
+    suggestions want, where the embedding brings the rest)."""
     states = list(states)
     query = query.replace("\x00", " ")  # PostgreSQL refuses NUL in text
     if not states or limit <= 0:
         return []
     languages = [language] if language else list(text.LANGUAGES)
     if connection.vendor == "postgresql":
-        rows = _search_pg(query, states, language, languages, department_id, limit)
+        rows = _search_pg(query, states, language, languages, department_id, limit, titles_first)
     else:
-        rows = _search_sqlite(query, states, language, languages, department_id, limit)
+        rows = _search_sqlite(query, states, language, languages, department_id, limit, titles_first)
     return [
         SearchHit(
             translation_id=row[0],
@@ -183,39 +190,47 @@ def _search_sqlite(
     languages: Sequence[str],
     department_id: int | None,
     limit: int,
+    titles_first: bool,
 ) -> list[tuple[Any, ...]]:
-    terms = text.query_terms(query, languages)[: MAX_QUERY_WORDS * 2]
+    terms = text.query_terms(query, languages)[:MAX_QUERY_TERMS]
     if not terms:
         return []
     # Terms are word characters only; quoting each makes it a plain token for FTS5.
-    match = " OR ".join(f'"{term}"' for term in terms)
+    anywhere = " OR ".join(f'"{term}"' for term in terms)
     where, params = _filters(states, language, department_id)
     translations = ArticleTranslation._meta.db_table
     articles = Article._meta.db_table
-    # The ranking runs on the full-text table alone and keeps its best `inner` rows: joining
-    # every match to its translation (a long request matches most of a large knowledge base)
-    # cost more than the ranking. Only when the filters then leave too few rows and the
-    # inner limit did cut some matches off is the query asked again without it.
+    # With `titles_first`, two tiers, as on PostgreSQL: the rows whose title or keywords share
+    # a term (an FTS5 column filter), and only when they are too few, every match. Each tier ranks on the
+    # full-text table alone and keeps its best `inner` rows: joining every match to its
+    # translation (a long request matches most of a large knowledge base) cost more than the
+    # ranking. Only when the filters then leave too few rows and the inner limit did cut some
+    # matches off is the tier asked again without it.
     inner = max(limit * SQLITE_OVERFETCH, SQLITE_MIN_RANKED)
     ranked = (
         f"SELECT rowid AS id, -bm25({FTS_TABLE}, %s, %s, %s) AS score FROM {FTS_TABLE}"  # noqa: S608
         f" WHERE {FTS_TABLE} MATCH %s ORDER BY score DESC, rowid"
     )
-    weights: list[Any] = [TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT, match]
     rows: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
-        for bound in (inner, None):
-            source = f"SELECT r.*, COUNT(*) OVER () AS ranked FROM ({ranked} LIMIT %s) r" if bound else ranked  # noqa: S608
-            sql = (
-                _SELECT + f"f.score FROM ({source}) f"
-                f" JOIN {translations} t ON t.id = f.id JOIN {articles} a ON a.id = t.article_id"
-                " WHERE 1 = 1" + where + " ORDER BY f.score DESC, t.id LIMIT %s"
-            )
-            if bound:
-                sql = sql.replace("f.score FROM", "f.score, f.ranked FROM", 1)
-            cursor.execute(sql, [*weights, *([bound] if bound else []), *params, limit])
-            rows = list(cursor.fetchall())
-            if bound is None or len(rows) >= limit or (rows and rows[0][7] < bound):
+        head = f"{{title keywords}} : ({anywhere})"
+        for match in (head, anywhere) if titles_first else (anywhere,):
+            weights: list[Any] = [TITLE_WEIGHT, KEYWORDS_WEIGHT, BODY_WEIGHT, match]
+            for bound in (inner, None):
+                bounded = f"SELECT r.*, COUNT(*) OVER () AS ranked FROM ({ranked} LIMIT %s) r"  # noqa: S608
+                source = bounded if bound else ranked
+                sql = (
+                    _SELECT + f"f.score FROM ({source}) f"
+                    f" JOIN {translations} t ON t.id = f.id JOIN {articles} a ON a.id = t.article_id"
+                    " WHERE 1 = 1" + where + " ORDER BY f.score DESC, t.id LIMIT %s"
+                )
+                if bound:
+                    sql = sql.replace("f.score FROM", "f.score, f.ranked FROM", 1)
+                cursor.execute(sql, [*weights, *([bound] if bound else []), *params, limit])
+                rows = list(cursor.fetchall())
+                if bound is None or len(rows) >= limit or (rows and rows[0][7] < bound):
+                    break
+            if len(rows) >= limit:
                 break
     return [row[:7] for row in rows]
 
@@ -227,32 +242,52 @@ def _search_pg(
     languages: Sequence[str],
     department_id: int | None,
     limit: int,
+    titles_first: bool,
 ) -> list[tuple[Any, ...]]:
-    words = list(dict.fromkeys(w.casefold() for w in _WORD.findall(query)))[:MAX_QUERY_WORDS]
-    if not words:
+    # The request's terms as `kb.text` makes them (stemmed, then folded): the `simple` words of
+    # every document hold the same terms. They are word characters only, so quoting each makes
+    # it a plain lexeme of the query; one OR-ed query, no parsing of user text as operators.
+    terms = text.query_terms(query, languages)[:MAX_QUERY_TERMS]
+    if not terms:
         return []
-    parts: list[str] = []
-    qparams: list[Any] = []
-    for lang in languages:
-        for word in words:
-            parts.append("plainto_tsquery(%s::regconfig, %s)")
-            qparams.extend([pg_config(lang), word])
-    for term in text.query_terms(query, languages)[: MAX_QUERY_WORDS * 2]:
-        parts.append("plainto_tsquery('simple', %s)")
-        qparams.append(term)
-    tsquery = " || ".join(parts)
+    tsquery = " | ".join(f"'{term}'" for term in terms)
     where, params = _filters(states, language, department_id)
     translations = ArticleTranslation._meta.db_table
     articles = Article._meta.db_table
-    sql = (
-        f"WITH q AS (SELECT ({tsquery}) AS query) " + _SELECT + "ts_rank_cd(s.document, q.query) AS score"  # noqa: S608
-        f" FROM q, {PG_TABLE} s JOIN {translations} t ON t.id = s.translation_id"
-        f" JOIN {articles} a ON a.id = t.article_id"
-        " WHERE s.document @@ q.query" + where + " ORDER BY score DESC, t.id LIMIT %s"
-    )
+    # With `titles_first`, two tiers: the documents whose title or keywords share a term (a
+    # GIN index on those words alone, migration 0004), and only when they are too few, every
+    # matching document.
+    # Each tier ranks on the full-text table alone and keeps its best `inner` rows before the
+    # join and the filters (a common word matches most of a large knowledge base, and ranking
+    # and joining every match cost more than the rest of a suggestion); only when the filters
+    # then leave too few rows and the bound cut matches off is the tier asked again without it.
+    inner = max(limit * SQLITE_OVERFETCH, SQLITE_MIN_RANKED)
+    rows: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*qparams, *params, limit])
-        return list(cursor.fetchall())
+        anywhere = "document @@ %s::tsquery"
+        for match in (f"{PG_HEAD} @@ %s::tsquery", anywhere) if titles_first else (anywhere,):
+            for bound in (inner, None):
+                ranked = (
+                    f"SELECT translation_id AS id, ts_rank(document, %s::tsquery) AS score,"  # noqa: S608
+                    f" COUNT(*) OVER () AS ranked FROM {PG_TABLE} WHERE {match}"
+                    " ORDER BY score DESC, translation_id" + (" LIMIT %s" if bound else "")
+                )
+                # Each ranked row fetches its translation by primary key (a LATERAL the planner
+                # keeps as such): a join let it hash every translation of the language instead.
+                cursor.execute(
+                    f"WITH r AS MATERIALIZED ({ranked}) SELECT t.*, r.score, r.ranked FROM r"  # noqa: S608
+                    " CROSS JOIN LATERAL ("
+                    + _SELECT.removesuffix(", ")
+                    + f" FROM {translations} t JOIN {articles} a ON a.id = t.article_id"
+                    " WHERE t.id = r.id" + where + " LIMIT 1) t ORDER BY r.score DESC, t.id LIMIT %s",
+                    [tsquery, tsquery, *([bound] if bound else []), *params, limit],
+                )
+                rows = list(cursor.fetchall())
+                if bound is None or len(rows) >= limit or (rows and rows[0][7] < bound):
+                    break
+            if len(rows) >= limit:
+                break
+    return [row[:7] for row in rows]
 
 
 def reindex_all(*, batch_size: int = 64, progress: Callable[[int, int], None] | None = None) -> int:

@@ -4,17 +4,22 @@ portal's request form, the chat widget) or as it stands (the agent's ticket page
 `suggest(text=..., language=..., audience=..., department_id=...)`:
 1. Visibility and department first: a customer sees public translations only, an agent public
    and internal ones; an article tied to departments serves only those (none: every one).
-2. Two ranked lists over what is visible: the full-text hits (`kb.search`, the request read in
-   every supported language) and the nearest translations by cosine of the multilingual
-   sentence embedding (`kb.embedding`), in any language.
-3. Reciprocal-rank fusion of the two lists (each translation scores Σ w/(K + rank), K = 10, the
-   full-text list weighted 0.8 — and a quarter of that when the article nearest in meaning has
-   no visible translation in the viewer's language: the request is then most likely about an
-   article written in another language, and the viewer's own words would only lift the
-   same-language articles that share them), then one
-   result per article, scored by its best translation and shown in the viewer's language when
-   that translation is visible, else in the language of its best translation — an Italian
-   question gets the English article when no Italian one exists.
+2. Two ranked lists of articles over what is visible, each article placed by its best
+   translation in the list: the full-text hits among the translations in the viewer's
+   language (`kb.search`, the request read with that language's rules: words rarely cross
+   languages, and reading a request three ways tripled the terms of the query) and the
+   articles nearest by cosine of the multilingual sentence embedding (`kb.embedding`), in any
+   language. The cosines are taken after removing each language's offset from the vectors
+   (`language_offsets`): the model places texts of one language nearer each other than their
+   meaning alone would, so a request found articles in its own language ahead of the right
+   one in another.
+3. Reciprocal-rank fusion of the two lists (each article scores Σ w/(K + rank), K = 10, the
+   full-text list weighted 0.8). An article with no visible translation in the viewer's
+   language cannot share the request's words, so the full-text list is silent about it rather
+   than against it: it scores at least what it would with the same place in both lists. Each
+   article is shown in the viewer's language when that translation is visible, else in the
+   language of its translation nearest the request — an Italian question gets the English
+   article when no Italian one exists.
 4. A floor: an article is shown only when its embedding is close enough to the request
    (`STRONG_COSINE`), or when it also matched on words and is at least loosely close
    (`WEAK_COSINE`). Text with no meaning for the knowledge base ("asdf", "hello") gets nothing.
@@ -48,11 +53,14 @@ Mode = Literal["hybrid", "lexical", "embedding"]
 
 RRF_K = 10  # small: a first place in one list outweighs middling places in both
 LEXICAL_WEIGHT = 0.8  # words shared with an article in another language's list are noise
-ELSEWHERE_LEXICAL_FACTOR = 0.25
-NEAREST = 1
-CANDIDATES = 50  # the length of each list before fusion
+CANDIDATES = 50  # articles in each list before fusion
+NEAREST_ROWS_PER_ARTICLE = 3  # translations read per article wanted from the cosine list
 STRONG_COSINE = 0.25  # shown on meaning alone (unrelated text scores under 0.18)
 WEAK_COSINE = 0.20  # shown when the words matched too
+# Translations in the knowledge base above which the full-text list ranks the title and
+# keyword matches first (`kb.search`); under it, ranking every match costs a few ms.
+TITLES_FIRST_ABOVE = 1_000
+MIN_PARALLEL = 5  # articles translated into a language before its offset is estimated
 MAX_TEXT_CHARS = 2_000  # of the request; the rest adds little and costs time
 
 
@@ -73,7 +81,7 @@ class Suggestion:
     state: str  # of the translation shown (public, internal)
     score: float  # the fused score of the article's best translation
     cosine: float  # the best cosine of the article's visible translations
-    lexical_rank: int | None  # 1-based, among the full-text hits; None: no word matched
+    lexical_rank: int | None  # 1-based, among the articles the full-text search found; None: none
 
 
 @dataclass(slots=True)
@@ -86,11 +94,13 @@ class _Index:
     state_rows: dict[str, NDArray[np.bool_]]  # state → the rows in it
     everywhere: NDArray[np.bool_]  # the article serves every department
     department_rows: dict[int, NDArray[np.bool_]]
-    matrix: NDArray[np.float32]
+    matrix: NDArray[np.float32]  # the vectors, each without its language's offset, unit length
+    offsets: dict[str, NDArray[np.float32]]  # language → the model's offset for it
     titles: list[str]
     slugs: list[str]
     excerpts: list[str]
     position: dict[int, int] = field(default_factory=dict)  # translation id → row
+    article_rows: dict[int, list[int]] = field(default_factory=dict)  # article id → its rows
 
 
 _cache_lock = threading.Lock()
@@ -108,14 +118,17 @@ def _version() -> tuple[Any, ...]:
     articles = Article._meta.db_table
     departments = Article.departments.through._meta.db_table
     with connection.cursor() as cursor:
-        # One pass over each table; the translations' from a narrow index (migration 0003).
+        # One pass over each table, the translations' over the narrow index of migration 0003
+        # alone (an index-only scan on PostgreSQL: the id is not in that index, so the last id
+        # is read apart, from the primary key's end).
         sql = (
-            f"SELECT t.n, t.changed, t.last_id, t.embedded, a.n, a.changed, a.archived,"  # noqa: S608
+            f"SELECT t.n, t.changed, (SELECT MAX(id) FROM {translations}), t.embedded,"  # noqa: S608
+            f" a.n, a.changed, a.archived,"
             f" (SELECT COUNT(*) FROM {departments}), (SELECT MAX(id) FROM {departments})"
-            f" FROM (SELECT COUNT(*) AS n, MAX(updated_at) AS changed, MAX(id) AS last_id,"
-            f" SUM(CASE WHEN embedding_model = %s THEN 1 ELSE 0 END) AS embedded FROM {translations}) t,"
+            f" FROM (SELECT COUNT(*) AS n, MAX(updated_at) AS changed,"
+            f" COUNT(*) FILTER (WHERE embedding_model = %s) AS embedded FROM {translations}) t,"
             f" (SELECT COUNT(*) AS n, MAX(updated_at) AS changed,"
-            f" SUM(CASE WHEN is_archived THEN 1 ELSE 0 END) AS archived FROM {articles}) a"
+            f" COUNT(*) FILTER (WHERE is_archived) AS archived FROM {articles}) a"
         )
         cursor.execute(sql, [embedding.MODEL_NAME])
         row = cursor.fetchone()
@@ -158,23 +171,88 @@ def _build(version: tuple[Any, ...]) -> _Index:
         department_rows[department_id] = np.array(
             [department_id in served.get(int(a), ()) for a in article_ids], dtype=bool
         )
+    languages = [r[2] for r in rows]
+    offsets = language_offsets(matrix, article_ids, languages)
+    matrix = _without_offsets(matrix, languages, offsets)
     states = np.array([r[3] for r in rows], dtype=str)
     index = _Index(
         version=version,
         ids=np.array([r[0] for r in rows], dtype=np.int64),
         article_ids=article_ids,
-        languages=[r[2] for r in rows],
+        languages=languages,
         states=states,
         state_rows={str(state): states == state for state in set(states.tolist())},
         everywhere=np.array([int(a) not in served for a in article_ids], dtype=bool),
         department_rows=department_rows,
         matrix=matrix,
+        offsets=offsets,
         titles=[r[4] for r in rows],
         slugs=[r[5] for r in rows],
         excerpts=[excerpt_of(summary=r[6], body_text=r[7]) for r in rows],
     )
     index.position = {int(tid): i for i, tid in enumerate(index.ids)}
+    for position, article_id in enumerate(article_ids.tolist()):
+        index.article_rows.setdefault(article_id, []).append(position)
     return index
+
+
+def language_offsets(
+    matrix: NDArray[np.float32], article_ids: NDArray[np.int64], languages: Sequence[str]
+) -> dict[str, NDArray[np.float32]]:
+    """Each language's offset in the embedding space, estimated from the knowledge base's own
+    translations: the mean, over the articles written in several languages, of a translation's
+    vector minus its article's mean vector. Translations of one article say the same thing, so
+    what their differences share is the language alone. A language seen in fewer than
+    `MIN_PARALLEL` such articles gets no offset (too few to tell language from topic)."""
+    rows_of: dict[int, list[int]] = {}
+    for row, article_id in enumerate(article_ids.tolist()):
+        if matrix[row].any():
+            rows_of.setdefault(article_id, []).append(row)
+    sums: dict[str, NDArray[np.float32]] = {}
+    counts: dict[str, int] = {}
+    for rows in rows_of.values():
+        if len({languages[r] for r in rows}) < 2:
+            continue
+        centre = matrix[rows].mean(axis=0)
+        for row in rows:
+            language = languages[row]
+            sums[language] = sums.get(language, np.zeros(embedding.DIMENSIONS, dtype=np.float32)) + (
+                matrix[row] - centre
+            )
+            counts[language] = counts.get(language, 0) + 1
+    return {
+        language: (total / counts[language]).astype(np.float32)
+        for language, total in sums.items()
+        if counts[language] >= MIN_PARALLEL
+    }
+
+
+def _unit(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
+def _without_offsets(
+    matrix: NDArray[np.float32], languages: Sequence[str], offsets: dict[str, NDArray[np.float32]]
+) -> NDArray[np.float32]:
+    if not offsets:
+        return matrix
+    shifted = matrix.copy()
+    for row, language in enumerate(languages):
+        offset = offsets.get(language)
+        if offset is not None and shifted[row].any():
+            shifted[row] -= offset
+    return _unit(shifted)
+
+
+def query_vector(
+    index_offsets: dict[str, NDArray[np.float32]], text: str, language: str
+) -> NDArray[np.float32]:
+    """The request's unit vector, less the offset of the language it is written in (the
+    viewer's)."""
+    vector = embedding.embed_query(text)
+    offset = index_offsets.get(language)
+    return vector if offset is None else _unit(vector - offset)
 
 
 def _index() -> _Index:
@@ -225,57 +303,66 @@ def suggest(
 
     cosines: NDArray[np.float32] = np.zeros(len(index.ids), dtype=np.float32)
     if mode != "lexical":
-        query_vector = embedding.embed_one(text)
         # The whole matrix at once: a product is cheaper than copying the visible rows out.
-        cosines = index.matrix @ query_vector
+        cosines = index.matrix @ query_vector(index.offsets, text, language)
 
-    scores: dict[int, float] = {}  # row → fused score
-    lexical_rank: dict[int, int] = {}
-    lexical_weight = LEXICAL_WEIGHT
-    if mode == "hybrid" and _nearest_is_elsewhere(index, mask, cosines, visible_rows, language):
-        lexical_weight *= ELSEWHERE_LEXICAL_FACTOR
+    # Each list ranks articles (an article's best translation in it), so an article written in
+    # three languages takes one place, not three.
+    lexical_best: dict[int, int] = {}  # article → its best visible row among the full-text hits
+    lexical_rank: dict[int, int] = {}  # article → 1-based place among the articles hit
     if mode != "embedding":
         hits = search_translations(
-            query=text, states=visible_states(audience), department_id=department_id, limit=CANDIDATES
+            query=text,
+            states=visible_states(audience),
+            language=language,
+            department_id=department_id,
+            limit=CANDIDATES,
+            titles_first=len(index.ids) > TITLES_FIRST_ABOVE,
         )
-        for rank, hit in enumerate(hits, start=1):
+        for hit in hits:
             row = index.position.get(hit.translation_id)
-            if row is None or not mask[row]:
+            if row is None or not mask[row] or hit.article_id in lexical_rank:
                 continue
-            lexical_rank[row] = rank
-            weight = lexical_weight
-            scores[row] = scores.get(row, 0.0) + weight / (RRF_K + rank)
+            lexical_rank[hit.article_id] = len(lexical_rank) + 1
+            lexical_best[hit.article_id] = row
+    nearest_best: dict[int, int] = {}  # article → its visible row nearest the request
+    nearest_rank: dict[int, int] = {}
     if mode != "lexical":
-        count = min(CANDIDATES, len(visible_rows))
+        count = min(CANDIDATES * NEAREST_ROWS_PER_ARTICLE, len(visible_rows))
         visible_cosines = cosines[visible_rows]
         if count < len(visible_rows):  # the top `count` unordered, then only those sorted
             top = np.argpartition(-visible_cosines, count - 1)[:count]
         else:
             top = np.arange(len(visible_rows))
         best = visible_rows[top[np.lexsort((visible_rows[top], -visible_cosines[top]))]]
-        for rank, row in enumerate(best.tolist(), start=1):
-            if cosines[row] < WEAK_COSINE:
+        for row in best.tolist():
+            if cosines[row] < WEAK_COSINE or len(nearest_rank) >= CANDIDATES:
                 break
-            scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank)
+            article_id = int(index.article_ids[row])
+            if article_id not in nearest_rank:
+                nearest_rank[article_id] = len(nearest_rank) + 1
+                nearest_best[article_id] = row
 
-    # One result per article: its best translation (by fused score), its best cosine and its
-    # best full-text rank among its visible translations.
-    by_article: dict[int, tuple[float, int, float, int | None]] = {}
-    for row, score in scores.items():
-        article_id = int(index.article_ids[row])
-        cosine = float(cosines[row])
-        lex_rank = lexical_rank.get(row)
-        if article_id not in by_article:
-            by_article[article_id] = (score, row, cosine, lex_rank)
-            continue
-        best_score, best_row, best_cosine, best_rank = by_article[article_id]
-        ranks = [r for r in (best_rank, lex_rank) if r is not None]
-        by_article[article_id] = (
-            max(best_score, score),
-            row if score > best_score else best_row,
-            max(best_cosine, cosine),
-            min(ranks) if ranks else None,
-        )
+    scored: list[tuple[float, int, int, float, int | None]] = []
+    for article_id in lexical_rank.keys() | nearest_rank.keys():
+        lex = lexical_rank.get(article_id)
+        near = nearest_rank.get(article_id)
+        score = 0.0
+        if lex is not None:
+            score += LEXICAL_WEIGHT / (RRF_K + lex)
+        if near is not None:
+            score += 1.0 / (RRF_K + near)
+            if mode == "hybrid" and _own_row(index, mask, article_id, language) is None:
+                # No translation in the request's language: its words cannot match, so the
+                # full-text list says nothing about it; it counts its place by meaning there.
+                score = max(score, (1.0 + LEXICAL_WEIGHT) / (RRF_K + near))
+        if near is not None:  # its nearest visible translation
+            row = nearest_best[article_id]
+            cosine = float(cosines[row])
+        else:
+            row = lexical_best[article_id]
+            cosine = max(float(cosines[r]) for r in index.article_rows[article_id] if mask[r])
+        scored.append((score, article_id, row, cosine, lex))
 
     def above_floor(cosine: float, rank: int | None) -> bool:
         if mode == "lexical":
@@ -284,18 +371,13 @@ def suggest(
             return cosine >= STRONG_COSINE
         return cosine >= STRONG_COSINE or (rank is not None and cosine >= WEAK_COSINE)
 
-    ranked = sorted(
-        (
-            (score, article_id, row, cosine, rank)
-            for article_id, (score, row, cosine, rank) in by_article.items()
-        ),
-        key=lambda item: (-item[0], item[1]),
-    )
+    scored.sort(key=lambda item: (-item[0], item[1]))
     out: list[Suggestion] = []
-    for score, article_id, row, cosine, best_rank in ranked:
+    for score, article_id, row, cosine, best_rank in scored:
         if not above_floor(cosine, best_rank):
             continue
-        shown = _viewer_row(index, mask, article_id, language, default=row)
+        shown = _own_row(index, mask, article_id, language)
+        shown = row if shown is None else shown
         out.append(
             Suggestion(
                 article_id=article_id,
@@ -315,30 +397,9 @@ def suggest(
     return out
 
 
-def _nearest_is_elsewhere(
-    index: _Index,
-    mask: NDArray[np.bool_],
-    cosines: NDArray[np.float32],
-    visible_rows: NDArray[np.int64],
-    language: str,
-) -> bool:
-    """Whether none of the articles nearest in meaning has a visible translation in the
-    viewer's language: the request is most likely about an article written in another one."""
-    count = min(NEAREST, len(visible_rows))
-    top = visible_rows[np.argpartition(-cosines[visible_rows], count - 1)[:count]]
-    for row in top.tolist():
-        rows = np.flatnonzero((index.article_ids == index.article_ids[row]) & mask)
-        if any(index.languages[r] == language for r in rows.tolist()):
-            return False
-    return True
-
-
-def _viewer_row(
-    index: _Index, mask: NDArray[np.bool_], article_id: int, language: str, *, default: int
-) -> int:
-    """The visible translation of `article_id` in the viewer's language, else `default`."""
-    rows: Sequence[int] = np.flatnonzero((index.article_ids == article_id) & mask).tolist()
-    for row in rows:
-        if index.languages[row] == language:
+def _own_row(index: _Index, mask: NDArray[np.bool_], article_id: int, language: str) -> int | None:
+    """The visible translation of `article_id` in `language`, if any."""
+    for row in index.article_rows.get(article_id, ()):
+        if mask[row] and index.languages[row] == language:
             return row
-    return default
+    return None
