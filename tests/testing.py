@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -113,3 +116,35 @@ def build_desk() -> Desk:
         alice=alice,
         bob=bob,
     )
+
+
+@contextmanager
+def built_once[T](django_db_blocker: Any, *, files: Path, build: Callable[[], T]) -> Iterator[T]:
+    """Data a whole test module shares, built once (for a module-scoped fixture): `build` runs
+    inside a transaction that stays open until the module ends and is then rolled back. Each test
+    runs in a savepoint of it (the `db` fixture), rolled back after the test, so every test meets
+    the data exactly as built. Attachments go to `files`; passwords use a fast hasher."""
+    from django.conf import settings
+    from django.db import transaction
+    from django.test import override_settings
+
+    storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(files)}}
+    override = override_settings(
+        STORAGES={**settings.STORAGES, "attachments": storage},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    )
+    override.enable()
+    block = transaction.atomic()
+    try:
+        with django_db_blocker.unblock():
+            block.__enter__()
+        try:
+            with django_db_blocker.unblock():
+                built = build()
+            yield built
+        finally:
+            with django_db_blocker.unblock():
+                transaction.set_rollback(True)
+                block.__exit__(None, None, None)
+    finally:
+        override.disable()

@@ -13,9 +13,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.db import transaction
-from django.test import override_settings
 
 from openapi_contract import response_errors
 from sportello.api import api as ninja_api
@@ -40,7 +37,7 @@ from sportello.sla.tiers import tier_path_save
 from sportello.ticket_tasks.services import task_create
 from sportello.tickets import attachments, services
 from sportello.tickets.fields_services import custom_field_create
-from testing import NOW, ROLES, Desk, build_desk
+from testing import NOW, ROLES, Desk, build_desk, built_once
 
 
 def expect(admin: int, agent: int, light: int, outsider: int) -> dict[str, int]:
@@ -398,25 +395,13 @@ def _matrix(
     back at its end; each test runs in a savepoint of it (the `db` fixture) rolled back after
     the test, so every one of the matrix's thousand requests meets the same world without
     rebuilding it."""
-    root = tmp_path_factory.mktemp("matrix") / "attachments"
-    storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}}
-    override = override_settings(
-        STORAGES={**settings.STORAGES, "attachments": storage},
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-    )
-    override.enable()
-    block = transaction.atomic()
-    try:
-        with django_db_blocker.unblock():
-            block.__enter__()
-            try:
-                built = build_desk()
-                yield built, _world(built)
-            finally:
-                transaction.set_rollback(True)
-                block.__exit__(None, None, None)
-    finally:
-        override.disable()
+    files = tmp_path_factory.mktemp("matrix") / "attachments"
+    with built_once(django_db_blocker, files=files, build=lambda: _built(build_desk())) as built:
+        yield built
+
+
+def _built(desk: Desk) -> tuple[Desk, dict[str, Any]]:
+    return desk, _world(desk)
 
 
 @pytest.fixture
