@@ -73,15 +73,20 @@ def django_db_modify_db_settings(
 
 
 @pytest.fixture(autouse=True)
-def _browser_db(transactional_db: Any) -> None:
+def _browser_db(transactional_db: Any) -> Iterator[None]:
     """The live server runs in another thread: data must be committed for it to see. A
-    transactional test's flush empties every table, the rows the migrations seed too (the
-    statuses): they are seeded again before each journey."""
+    transactional test's flush empties every table Django knows, the rows the migrations seed too
+    (the statuses): they are seeded again before each journey. The knowledge base's full-text
+    rows (tables of its own) are emptied after each journey, before that flush."""
     import importlib
 
     from django.apps import apps
 
+    from sportello.kb import search
+
     importlib.import_module("sportello.tickets.migrations.0002_default_statuses").create_defaults(apps, None)
+    yield
+    search.forget(orphans_only=False)
 
 
 @pytest.fixture

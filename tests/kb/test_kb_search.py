@@ -166,3 +166,33 @@ def test_titles_first_ranks_title_and_keyword_matches_alone_when_they_are_enough
     # Too few title matches for the limit: every match is ranked, as without the option.
     more = search_translations(query="order card", states=PUBLIC, language="en", limit=5, titles_first=True)
     assert set(keys(more, kb)) == set(everything)
+
+
+def test_rows_of_translations_that_no_longer_exist_are_forgotten_and_never_returned(kb: Any) -> None:
+    # given a full-text row whose translation is gone (what emptying the translations' table by
+    # TRUNCATE leaves: the rows' table holds no foreign key)
+    table = "kb_search_pg" if connection.vendor == "postgresql" else "kb_search_fts"
+    refund = kb.translations[("refund", "it")]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (translation_id, document) SELECT 999999, document FROM {table} "
+                "WHERE translation_id = %s",
+                [refund.pk],
+            )
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} (rowid, title, keywords, body) SELECT 999999, title, keywords, body "
+                f"FROM {table} WHERE rowid = %s",
+                [refund.pk],
+            )
+    # then a search never returns it
+    assert keys(search_translations(query="rimborso", states=PUBLIC), kb) == [("refund", "it")]
+    # and forgetting the orphans drops it alone; forgetting everything empties the table
+    search.forget()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        assert cursor.fetchone()[0] == 10
+        search.forget(orphans_only=False)
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        assert cursor.fetchone()[0] == 0

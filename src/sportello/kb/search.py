@@ -20,7 +20,11 @@ full-text table alone and join only its best rows to the translations.
 The interface the rest of the app uses:
 - `index_translation(translation)`: called by `kb.services` after every save of a translation;
   keeps the full-text row and the embedding (`kb.embedding`) in step;
-- `search_translations(...)`: ranked hits for a query among translations in the given states.
+- `search_translations(...)`: ranked hits for a query among translations in the given states;
+- `forget(orphans_only=...)`: drop the full-text rows of translations that no longer exist
+  (`reindex_all` starts with it), or every row (a test database emptied between journeys).
+Neither table holds a foreign key to the translations: both are derived data, and queries join
+them to the translations, so a row without its translation is never returned.
 """
 
 from __future__ import annotations
@@ -290,10 +294,24 @@ def _search_pg(
     return [row[:7] for row in rows]
 
 
+def forget(*, orphans_only: bool = True) -> None:
+    """Delete the full-text rows of translations that no longer exist, or (`orphans_only=False`)
+    every row."""
+    table, key = (PG_TABLE, "translation_id") if connection.vendor == "postgresql" else (FTS_TABLE, "rowid")
+    translations = ArticleTranslation._meta.db_table
+    statement = f"DELETE FROM {table}"  # noqa: S608
+    if orphans_only:
+        statement += f" WHERE {key} NOT IN (SELECT id FROM {translations})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+
+
 def reindex_all(*, batch_size: int = 64, progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute the full-text rows and the embeddings of every translation (a batch of
-    translations per transaction, embedded together); `progress(done, total)` after each
-    batch. Returns how many were indexed."""
+    translations per transaction, embedded together), after dropping the rows of translations
+    that no longer exist; `progress(done, total)` after each batch. Returns how many were
+    indexed."""
+    forget()
     ids = list(ArticleTranslation.objects.order_by("id").values_list("id", flat=True))
     total = len(ids)
     done = 0
