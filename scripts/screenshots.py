@@ -539,8 +539,11 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("phone-portal-request-form", PHONE, scene_portal_request_form, True),
     ("phone-portal-ticket", PHONE, scene_portal_ticket, True),
 ]
-# Scenes of the Console (`console-…`) are seen by the demo admin; the others by a demo agent.
+# Scenes of the Console (`console-…`) are seen by the demo admin; the Desk's by a demo agent.
 AS_ADMIN = {name for name, *_ in SCENES if name.startswith("console-")}
+# Scenes of the portal (`portal-…`, `phone-portal-…`) are seen as a customer sees them: no agent
+# signed in (an agent would also see the knowledge base's internal articles).
+AS_CUSTOMER = {name for name, *_ in SCENES if "portal-" in name}
 
 
 def main() -> None:
@@ -562,7 +565,8 @@ def main() -> None:
                 page = context.new_page()
                 page.set_default_timeout(15_000)
                 try:
-                    sign_in(page, base, admin if name in AS_ADMIN else agent)
+                    if name not in AS_CUSTOMER:
+                        sign_in(page, base, admin if name in AS_ADMIN else agent)
                     scene(page, base)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
