@@ -147,6 +147,14 @@ def scene_composer_macro(page: Any, base: str) -> None:
     page.locator("#macro-dialog").get_by_role("heading").first.wait_for()
 
 
+def scene_composer_article(page: Any, base: str) -> None:
+    """The composer's "Insert article": the knowledge base searched for a word of the ticket."""
+    _busiest_ticket(page, base)
+    page.locator("#reply-form").get_by_role("button", name="Insert article").click()
+    page.locator("#kb-picker-q").fill("refund")
+    page.locator("[data-kb-picker-list] li").first.wait_for()
+
+
 def scene_bulk(page: Any, base: str) -> None:
     """The page's tickets selected, a status change about to be applied."""
     page.goto(f"{base}/")
@@ -513,6 +521,7 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("queue", DESKTOP, scene_queue, False),
     ("ticket", DESKTOP, scene_ticket, True),
     ("composer-macro", DESKTOP, scene_composer_macro, False),
+    ("composer-article", DESKTOP, scene_composer_article, False),
     ("bulk", DESKTOP, scene_bulk, False),
     ("search", DESKTOP, scene_search, False),
     ("console-tokens", DESKTOP, scene_console_tokens, False),
