@@ -215,7 +215,7 @@ def test_insertable_search_offers_public_translations_for_a_reply_in_the_readers
     public = _article(desk, kb_section, now, title="Refund of a parcel", state="public")
     translation_save(
         article=public, language="it", title="Rimborso di un pacco", body_html="<p>refund parcel</p>",
-        state="public", actor=desk.agent, now=now,
+        state="public", actor=desk.agent, now=now, summary="Quando arriva il rimborso.",
     )  # fmt: skip
     internal = _article(desk, kb_section, now, title="Refund exceptions for a parcel", state="internal")
     reply = selectors.insertable_search(
@@ -224,6 +224,8 @@ def test_insertable_search_offers_public_translations_for_a_reply_in_the_readers
     assert [(i.article_id, i.language, i.title, i.url) for i in reply] == [
         (public.pk, "it", "Rimborso di un pacco", f"{DESK}/portal/kb/it/a/{public.pk}-rimborso-di-un-pacco/")
     ]
+    # the excerpt is the offered translation's, whichever translation the words matched
+    assert [i.excerpt for i in reply] == ["Quando arriva il rimborso."]
     note = selectors.insertable_search(
         principal=desk.agent, query="refund parcel", public=False, language="es"
     )

@@ -368,7 +368,8 @@ def insertable_search(
 ) -> list[Insertable]:
     """The articles matching `query` that `principal` may insert into a public reply (`public`) or
     an internal note, best first, each in the reader's `language` when it has a translation in
-    it. One search statement and one read of the hits' translations."""
+    it (its title and excerpt both from that translation). One search statement and one read of
+    the hits' translations."""
     states = insertable_states(principal, public=public)
     query = query.strip()[:200]
     if not states or not query:
@@ -383,7 +384,6 @@ def insertable_search(
     by_article: dict[int, list[ArticleTranslation]] = {}
     for t in translations:
         by_article.setdefault(t.article_id, []).append(t)
-    excerpts = {h.article_id: h.excerpt for h in reversed(hits)}
     out: list[Insertable] = []
     for article_id in order:
         rows = by_article.get(article_id, [])
@@ -404,7 +404,7 @@ def insertable_search(
                 article_id=article_id,
                 language=chosen.language,
                 title=chosen.title,
-                excerpt=excerpts.get(article_id, ""),
+                excerpt=search.excerpt_of(summary=chosen.summary, body_text=chosen.body_text),
                 state=chosen.state,
                 url=url,
             )
