@@ -15,18 +15,18 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from django.conf import settings
+from sportello.notifications.context import public_url
+from sportello.portal import links as portal_links
 
 
 def public_root() -> str:
     """This desk's own address (`PUBLIC_URL`), without a trailing slash."""
-    return str(settings.SPORTELLO.get("PUBLIC_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return public_url()
 
 
 def portal_root() -> str:
     """The customer portal's address: `PORTAL_URL`, else this desk's own `/portal`."""
-    configured = str(settings.SPORTELLO.get("PORTAL_URL", "")).rstrip("/")
-    return configured or f"{public_root()}/portal"
+    return portal_links.portal_root(fallback=True)
 
 
 def public_page_url(*, article_id: int, language: str, slug: str) -> str:

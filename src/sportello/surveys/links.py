@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext as _
 
 from sportello.core.errors import NotFound
-from sportello.notifications.context import public_url
+from sportello.portal import links as portal_links
 
 from .models import Scale, Survey, SurveyState
 
@@ -39,8 +38,7 @@ def survey_from_token(token: str) -> Survey:
 
 def portal_root() -> str:
     """The customer portal's address: PORTAL_URL, else this desk's own `/portal`."""
-    root = str(settings.SPORTELLO.get("PORTAL_URL", "")).rstrip("/")
-    return root or f"{public_url()}/portal"
+    return portal_links.portal_root(fallback=True)
 
 
 def survey_url(survey: Survey) -> str:
