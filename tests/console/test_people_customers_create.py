@@ -208,3 +208,35 @@ def test_the_services_refuse_a_stale_fingerprint(desk: Any) -> None:
         organization=fresh, actor=None, name="Initech Two", expected=organization_fingerprint(fresh)
     )
     assert Organization.objects.get(pk=org.pk).name == "Initech Two"
+
+
+def test_an_admin_sets_a_contacts_language_and_a_change_meanwhile_is_shown_by_its_name(
+    desk: Any, browser: Any
+) -> None:
+    client = browser(desk.admin)
+    # a new contact's form starts on the desk's language; the admin picks Italian
+    page = client.get("/console/people/contacts/new/").content.decode()
+    assert re.search(r'<option value="en"[^>]*selected', page)
+    r = client.post(
+        "/console/people/contacts/new/", {"name": "Carla", "email": "carla@x.test", "language": "it"}
+    )
+    assert r.status_code == 302
+    assert Contact.objects.get(email="carla@x.test").language == "it"
+    # Bob's page shows his language; someone sets it to Spanish meanwhile
+    path = f"/console/people/contacts/{desk.bob.pk}/"
+    page = client.get(path).content.decode()
+    assert re.search(r'<option value="en"[^>]*selected', page)
+    expected = expected_on(page)
+    contact_update(contact=Contact.objects.get(pk=desk.bob.pk), actor=desk.admin, language="es")
+    r = client.post(
+        path, {"name": "Bob", "email": "bob@example.test", "language": "it", "expected": expected}
+    )
+    # then the save is refused, and what is saved now is named as a language, not a code
+    assert r.status_code == 409
+    assert "<strong>Spanish</strong>" in r.content.decode()
+    assert Contact.objects.get(pk=desk.bob.pk).language == "es"
+    # a form without the field leaves the language as it is
+    again = expected_on(r.content.decode())
+    r = client.post(path, {"name": "Bob", "email": "bob@example.test", "expected": again})
+    assert r.status_code == 302
+    assert Contact.objects.get(pk=desk.bob.pk).language == "es"

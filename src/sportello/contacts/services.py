@@ -391,7 +391,9 @@ def contact_fingerprint(contact: Contact) -> str:
     """A short digest of what a contact's edit form shows and saves: a form carries the one it
     was drawn from, so a save over a change made meanwhile is refused
     (`contact_update(expected=...)`)."""
-    shape = [contact.name, contact.email, contact.phone, contact.organization_id, contact.vip]
+    shape = [
+        contact.name, contact.email, contact.phone, contact.organization_id, contact.vip, contact.language
+    ]  # fmt: skip
     return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
 
 

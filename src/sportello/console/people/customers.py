@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.db.models import QuerySet
@@ -106,6 +107,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponseBase:
         "email": contact.email,
         "phone": contact.phone,
         "organization": contact.organization_id,
+        "language": contact.language,
         "vip": contact.vip,
         "expected": services.contact_fingerprint(contact),
     }
@@ -123,6 +125,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponseBase:
                     email=data["email"],
                     phone=data["phone"],
                     organization=data["organization"],
+                    language=data["language"] or None,
                     vip=data["vip"],
                     expected=data.get("expected") or None,
                 )
@@ -204,12 +207,16 @@ def _contact_stale(
         "email": current.email,
         "phone": current.phone,
         "organization": current.organization_id,
+        "language": current.language,
         "vip": current.vip,
     }
     changes = _differences(form, typed.cleaned_data, saved)
+    languages = dict(settings.LANGUAGES)
     for change in changes:
         if change["label"] == form.fields["organization"].label and current.organization is not None:
             change["saved"] = current.organization.name
+        if change["label"] == form.fields["language"].label:
+            change["saved"] = str(languages.get(current.language, current.language))
     return _contact_page(request, current, form, status=409, changes=changes)
 
 
@@ -256,6 +263,7 @@ def contact_create(request: HttpRequest) -> HttpResponseBase:
                     email=data["email"],
                     phone=data["phone"],
                     organization=data["organization"],
+                    language=data["language"] or None,
                     vip=data["vip"],
                 )
             except DomainError as exc:

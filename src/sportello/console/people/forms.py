@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from sportello.accounts.models import Department, Role, User
+from sportello.contacts.language import desk_default_language
 from sportello.contacts.models import Organization
 
 ROLE_CHOICES = [
@@ -120,12 +121,23 @@ class ContactForm(_Form):
     organization = forms.ModelChoiceField(
         label=_("Organization"), queryset=Organization.objects.order_by("name", "pk"), required=False
     )
+    # Optional in the post: a form without it (older pages, scripts) leaves the language as it is.
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("Of the e-mails and portal pages this customer gets."),
+    )
     vip = forms.BooleanField(
         label=_("VIP"),
         required=False,
         help_text=_("VIP customers' tickets can get their own service levels."),
     )
     expected = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].initial = desk_default_language()
 
 
 class OrganizationForm(_Form):
