@@ -148,3 +148,15 @@ def built_once[T](django_db_blocker: Any, *, files: Path, build: Callable[[], T]
                 block.__exit__(None, None, None)
     finally:
         override.disable()
+
+
+def portal_on(admin: Any, *, name: str, now: datetime) -> Any:
+    """Turn the customer portal on, as the Console's page does (`portal_settings_update`), with
+    the desk's `name`, the default colour and English as the default language."""
+    from sportello.portal import services
+
+    row = services.portal_settings_get()
+    return services.portal_settings_update(
+        actor=admin, version=row.version, enabled=True, name=name, colour="#1f5f99",
+        default_language="en", now=now,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sportello.outbox.models import OutboxMessage
+from testing import portal_on
 
 from .axe import assert_accessible
 from .pages import no_sideways_overflow, settled, shot
@@ -35,19 +36,9 @@ def test_a_customer_signs_in_by_link_submits_a_request_and_answers_the_agent(
     from sportello.automation.models import RuleKind
     from sportello.automation.services import rule_save
     from sportello.core import clock
-    from sportello.portal import services
 
     # given a desk whose portal is on, acknowledging every new ticket, and Giulia, who writes Italian
-    row = services.portal_settings_get()
-    services.portal_settings_update(
-        actor=desk.admin,
-        version=row.version,
-        enabled=True,
-        name="Libreria Sole",
-        colour="#1f5f99",
-        default_language="en",
-        now=clock.now(),
-    )
+    portal_on(desk.admin, name="Libreria Sole", now=clock.now())
     rule_save(
         kind=RuleKind.EVENT,
         created_by=desk.admin,

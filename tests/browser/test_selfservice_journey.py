@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sportello.outbox.models import OutboxMessage
+from testing import portal_on
 
 from .axe import assert_accessible
 from .pages import no_sideways_overflow, settled, shot
@@ -66,15 +67,10 @@ def _desk_setup(desk: Any) -> Any:
     from sportello.automation.services import rule_save
     from sportello.core import clock
     from sportello.kb import services as kb
-    from sportello.portal import services as portal
     from sportello.surveys.policies import PolicyIn, survey_policy_save
 
     now = clock.now()
-    row = portal.portal_settings_get()
-    portal.portal_settings_update(
-        actor=desk.admin, version=row.version, enabled=True, name="Libreria Sole", colour="#1f5f99",
-        default_language="en", now=now,
-    )  # fmt: skip
+    portal_on(desk.admin, name="Libreria Sole", now=now)
     manager = agent_create(
         email="mara@desk.test", name="Mara Manager", role=Role.AGENT, departments=[desk.books]
     )

@@ -11,22 +11,12 @@ from django.test import Client
 
 from sportello.core import clock
 from testing import NOW
+from testing import portal_on as turn_portal_on
 
 
 @pytest.fixture
 def portal_on(desk: Any) -> Any:
-    from sportello.portal import services
-
-    row = services.portal_settings_get()
-    return services.portal_settings_update(
-        actor=desk.admin,
-        version=row.version,
-        enabled=True,
-        name="Libreria Sole",
-        colour="#1f5f99",
-        default_language="en",
-        now=NOW,
-    )
+    return turn_portal_on(desk.admin, name="Libreria Sole", now=NOW)
 
 
 @pytest.fixture

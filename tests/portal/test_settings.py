@@ -14,7 +14,7 @@ from sportello.core.models import ConfigSnapshot
 from sportello.portal import services
 from sportello.portal.links import portal_root
 from sportello.portal.models import PortalSettings
-from testing import NOW
+from testing import NOW, portal_on
 
 pytestmark = pytest.mark.django_db
 
@@ -114,16 +114,7 @@ def test_the_brand_css_carries_the_colour_with_an_etag(desk: Any, portal_on: Any
 def test_notifications_link_to_the_portal_only_while_it_is_on(desk: Any, settings: Any) -> None:
     settings.SPORTELLO = {**settings.SPORTELLO, "PORTAL_URL": "", "PUBLIC_URL": "https://help.shop.test"}
     assert portal_root() == ""
-    row = services.portal_settings_get()
-    services.portal_settings_update(
-        actor=desk.admin,
-        version=row.version,
-        enabled=True,
-        name="Shop",
-        colour="#1f5f99",
-        default_language="en",
-        now=NOW,
-    )
+    portal_on(desk.admin, name="Shop", now=NOW)
     assert portal_root() == "https://help.shop.test/portal"
     settings.SPORTELLO = {**settings.SPORTELLO, "PORTAL_URL": "https://portal.shop.test/"}
     assert portal_root() == "https://portal.shop.test"
@@ -137,16 +128,7 @@ def test_the_ticket_notification_links_to_the_portal_ticket(
     settings.SPORTELLO = {**settings.SPORTELLO, "PORTAL_URL": "", "PUBLIC_URL": "https://help.shop.test"}
     ticket = open_ticket("Missing pages")
     assert notification_context(ticket=ticket, language="en", now=NOW)["links"]["ticket"] == ""
-    row = services.portal_settings_get()
-    services.portal_settings_update(
-        actor=desk.admin,
-        version=row.version,
-        enabled=True,
-        name="Shop",
-        colour="#1f5f99",
-        default_language="en",
-        now=NOW,
-    )
+    portal_on(desk.admin, name="Shop", now=NOW)
     links = notification_context(ticket=ticket, language="en", now=NOW)["links"]
     assert links["ticket"] == f"https://help.shop.test/portal/tickets/{ticket.number}/"
 
