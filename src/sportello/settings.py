@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "sportello.kb",
     "sportello.surveys",
     "sportello.portal",
+    "sportello.reports",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("queues/", include("sportello.queues.urls")),
     path("console/", include("sportello.console.urls")),
     path("kb/", include("sportello.kb.urls")),
+    path("reports/", include("sportello.reports.urls")),
     path("suggest/", include("sportello.kb.suggest_urls")),
     path("portal/kb/", include("sportello.kb.public_urls")),
     path("portal/survey/", include("sportello.surveys.portal_urls")),

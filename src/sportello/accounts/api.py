@@ -69,6 +69,7 @@ def agent_out(u: User) -> dict[str, Any]:
         "time_zone": u.time_zone,
         "department_ids": sorted(d.pk for d in u.departments.all()),
         "is_active": u.is_active,
+        "supervisor": u.supervisor,
         "created_at": u.created_at,
         "status_changed_at": u.status_changed_at,
     }

@@ -55,13 +55,16 @@ def _department_apply(key: str, definition: Definition, actor: Any, now: datetim
 
 
 def agent_definition(u: User) -> Definition:
-    return {
+    definition: Definition = {
         "email": u.email,
         "name": u.name,
         "role": u.role,
         "departments": sorted(d.slug for d in u.departments.all()),
         "active": u.is_active,
     }
+    if u.supervisor:  # only when set: versions saved before supervisors existed read the same
+        definition["supervisor"] = True
+    return definition
 
 
 def _agent_read(key: str) -> tuple[str, Definition] | None:
@@ -84,7 +87,12 @@ def _agent_apply(key: str, definition: Definition, actor: Any, now: datetime) ->
         )
     departments = list(Department.objects.filter(slug__in=definition.get("departments", [])))
     services.agent_update(
-        agent=agent, actor=actor, name=definition["name"], role=definition["role"], departments=departments
+        agent=agent,
+        actor=actor,
+        name=definition["name"],
+        role=definition["role"],
+        departments=departments,
+        supervisor=bool(definition.get("supervisor", False)),
     )
     if active and not agent.is_active:
         services.agent_reactivate(agent=agent, actor=actor)

@@ -67,6 +67,8 @@ class User(AbstractBaseUser):
     signature = models.TextField(blank=True, default="")
     departments = models.ManyToManyField(Department, related_name="agents", blank=True)
     is_active = models.BooleanField(default=True)
+    # Reads the reports of their departments (`reports.access`); admins read every department's.
+    supervisor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     # When the pending invitation was sent (`services.agent_invite`); None once it is accepted,

@@ -66,6 +66,7 @@ class AgentOut(Schema):
     time_zone: str
     department_ids: list[int]
     is_active: bool
+    supervisor: bool = Field(description="Reads the reports of their departments (admins read all).")
     created_at: datetime
     status_changed_at: datetime | None
 
@@ -89,6 +90,7 @@ class AgentPatchIn(Strict):
     role: RoleName | None = None
     department_ids: list[int] | None = Field(default=None, max_length=IDS_MAX)
     is_active: bool | None = None
+    supervisor: bool | None = None
 
 
 class AgentStatusIn(Strict):

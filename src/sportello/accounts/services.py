@@ -236,8 +236,10 @@ def agent_update(
     role: Role | str | None = None,
     departments: Iterable[Department] | None = None,
     is_active: bool | None = None,
+    supervisor: bool | None = None,
 ) -> User:
-    """Change an agent; `None` leaves an attribute as it is.
+    """Change an agent; `None` leaves an attribute as it is. A supervisor reads the reports of
+    their departments (`reports.access`).
 
     The last active admin cannot be demoted or deactivated (nobody could administer the desk).
     An agent who leaves a department also leaves that department's teams.
@@ -246,7 +248,13 @@ def agent_update(
     agent = User.objects.select_for_update().get(pk=agent.pk)
     with recording("agents", agent.email, actor=actor, now=clock.now()):  # accounts.history
         return _agent_update(
-            agent, actor=actor, name=name, role=role, departments=departments, is_active=is_active
+            agent,
+            actor=actor,
+            name=name,
+            role=role,
+            departments=departments,
+            is_active=is_active,
+            supervisor=supervisor,
         )
 
 
@@ -258,6 +266,7 @@ def _agent_update(
     role: Role | str | None,
     departments: Iterable[Department] | None,
     is_active: bool | None,
+    supervisor: bool | None = None,
 ) -> User:
     changed: list[str] = []
     if name is not None:
@@ -274,6 +283,9 @@ def _agent_update(
             raise Conflict("the desk needs at least one active admin", field="is_active")
         agent.is_active = is_active
         changed.append("is_active")
+    if supervisor is not None:
+        agent.supervisor = bool(supervisor)
+        changed.append("supervisor")
     if changed:
         agent.save(update_fields=changed)
     if departments is not None:

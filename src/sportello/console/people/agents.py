@@ -162,7 +162,12 @@ def agent_edit(request: HttpRequest, agent_id: int) -> HttpResponseBase:
     """GET: the agent, their state and what can be done. POST: name, role and departments
     saved (the last admin stays an admin)."""
     agent = _agent(request, agent_id)
-    initial = {"name": agent.name, "role": agent.role, "departments": list(agent.departments.all())}
+    initial = {
+        "name": agent.name,
+        "role": agent.role,
+        "supervisor": agent.supervisor,
+        "departments": list(agent.departments.all()),
+    }
     form = AgentForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200
     if request.method == "POST":
@@ -175,6 +180,7 @@ def agent_edit(request: HttpRequest, agent_id: int) -> HttpResponseBase:
                     name=data["name"],
                     role=data["role"],
                     departments=data["departments"],
+                    supervisor=data["supervisor"],
                 )
             except DomainError as exc:
                 _attach(form, exc)

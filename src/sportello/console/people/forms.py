@@ -67,6 +67,11 @@ class InviteForm(_Form):
 class AgentForm(_Form):
     name = forms.CharField(label=_("Name"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, help_text=ROLE_HELP)
+    supervisor = forms.BooleanField(
+        label=_("Supervisor"),
+        required=False,
+        help_text=_("Reads the reports of their departments. Admins read every department's."),
+    )
     departments = _departments()
 
 

@@ -1,0 +1,1 @@
+"""Reports: daily roll-ups kept by the change pipeline, dashboards, exports and process mining."""
