@@ -9,8 +9,6 @@ from django.db import models
 
 from sportello.tickets.models import Ticket
 
-_DIMENSIONS_DOC = "0 for none"
-
 
 class TicketFacts(models.Model):
     """A ticket's report state: its dimensions and figures as its history says them."""
@@ -45,11 +43,8 @@ class TicketFacts(models.Model):
         return f"facts of ticket {self.ticket_id}"
 
 
-class DailyRollup(models.Model):
-    """Counters of one day (in the reports' time zone) and one dimension key. The pipeline
-    appends a row per change that counts (no row is ever updated by a change, so concurrent
-    changes never wait on each other); `reports.rollups.compact` folds a past day's rows into one
-    per key. Readers sum them."""
+class Counted(models.Model):
+    """A day (in the reports' time zone), a dimension key and the counters of `engine.reporting`."""
 
     day = models.DateField()
     department_id = models.BigIntegerField()
@@ -75,6 +70,15 @@ class DailyRollup(models.Model):
     one_touch = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(Counted):
+    """The counters of a day and key, what dashboards sum. The pipeline appends a row per change
+    that counts (no row is ever updated by a change, so concurrent changes never wait on each
+    other); `reports.rollups.compact` folds a past day's rows into one per key."""
+
+    class Meta:
         ordering = ["day", "id"]
         indexes = [
             models.Index(fields=["day", "department_id"], name="rollup_day_dept"),
@@ -83,3 +87,21 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"roll-up {self.day} department {self.department_id}"
+
+
+class TicketCount(Counted):
+    """What one change of one ticket counted, at its instant: never folded, so a figure's
+    tickets are found (drill-downs) and a ticket's counts can be recomputed on their own."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", db_index=False)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="count_ticket"),
+            models.Index(fields=["day", "department_id"], name="count_day_dept"),
+        ]
+
+    def __str__(self) -> str:
+        return f"counts of ticket {self.ticket_id} at {self.at}"

@@ -1,7 +1,9 @@
-"""Keeping the reports' tables (`TicketFacts`, `DailyRollup`) equal to the audit trail.
+"""Keeping the reports' tables (`TicketFacts`, `DailyRollup`, `TicketCount`) equal to the audit
+trail.
 
 - `on_change(ctx)`: the pipeline's part (`reports.extension`): the change's events folded into the
-  ticket's facts, and a roll-up row appended per dimension key it counts under. A ticket whose
+  ticket's facts, and a roll-up row (and a ticket-count row, for drill-downs) appended per
+  dimension key it counts under. A ticket whose
   facts are missing (it was opened before reports existed) is folded from its whole history then,
   so its past counts too.
 - `compute(ticket_ids)`: the from-scratch computation — each ticket's history folded from the
@@ -36,7 +38,7 @@ from sportello.sla.active_calendars import active_calendars
 from sportello.tickets.audit import expand
 from sportello.tickets.models import Ticket, TicketEvent
 
-from .models import DailyRollup, TicketFacts
+from .models import DailyRollup, TicketCount, TicketFacts
 
 if TYPE_CHECKING:
     from sportello.tickets.context import Context
@@ -158,6 +160,29 @@ def astuple_key(k: engine.Key) -> tuple[Any, ...]:
     return tuple(asdict(k).values())
 
 
+def count_rows(ticket_id: int, deltas: Iterable[engine.Delta]) -> list[TicketCount]:
+    """The deltas of one ticket as they are, one row each."""
+    out = []
+    for d in deltas:
+        k = d.key
+        counts = dict.fromkeys(engine.COUNTERS, 0) | d.counts
+        out.append(
+            TicketCount(
+                ticket_id=ticket_id,
+                at=d.at,
+                day=day_of(d.at),
+                department_id=k.department,
+                team_id=k.team,
+                assignee_id=k.assignee,
+                channel=k.channel,
+                priority=k.priority,
+                tier=k.tier,
+                **counts,
+            )
+        )
+    return out
+
+
 # -- the pipeline's part ----------------------------------------------------------------------------
 
 
@@ -185,6 +210,7 @@ def on_change(ctx: Context) -> None:
         if changed:
             rows.update_row(new_row, changed)
     rows.insert_rows(rollup_rows(deltas))
+    rows.insert_rows(count_rows(ticket_id, deltas))
 
 
 def _history(ticket_id: int) -> list[list[engine.Event]]:
@@ -218,35 +244,40 @@ def rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"LOCK TABLE {DailyRollup._meta.db_table}, {TicketFacts._meta.db_table} IN EXCLUSIVE MODE"
+                    f"LOCK TABLE {DailyRollup._meta.db_table}, {TicketFacts._meta.db_table}, "
+                    f"{TicketCount._meta.db_table} IN EXCLUSIVE MODE"
                 )
         # Deleting first also takes SQLite's write lock before anything is read.
         DailyRollup.objects.all().delete()
+        TicketCount.objects.all().delete()
         TicketFacts.objects.all().delete()
         ids = list(Ticket.objects.order_by("id").values_list("id", flat=True))
         measure = business()
         done = 0
         pending_facts: list[TicketFacts] = []
         pending_deltas: list[engine.Delta] = []
+        pending_counts: list[TicketCount] = []
         for ticket_id, state, deltas in compute(ids, measure=measure):
             pending_facts.append(facts_row(ticket_id, state))
             pending_deltas.extend(deltas)
+            pending_counts.extend(count_rows(ticket_id, deltas))
             done += 1
             if len(pending_facts) >= BATCH:
-                _flush(pending_facts, pending_deltas)
-                pending_facts, pending_deltas = [], []
+                _flush(pending_facts, pending_deltas, pending_counts)
+                pending_facts, pending_deltas, pending_counts = [], [], []
                 if progress is not None:
                     progress(done, len(ids))
-        _flush(pending_facts, pending_deltas)
+        _flush(pending_facts, pending_deltas, pending_counts)
         if progress is not None:
             progress(len(ids), len(ids))
         compact(before=None)
     return done
 
 
-def _flush(facts: list[TicketFacts], deltas: list[engine.Delta]) -> None:
+def _flush(facts: list[TicketFacts], deltas: list[engine.Delta], counts: list[TicketCount]) -> None:
     TicketFacts.objects.bulk_create(facts, batch_size=BATCH)
     DailyRollup.objects.bulk_create(rollup_rows(deltas), batch_size=BATCH)
+    TicketCount.objects.bulk_create(counts, batch_size=BATCH)
 
 
 # -- compaction -------------------------------------------------------------------------------------
@@ -262,15 +293,17 @@ def compact(*, before: date | None = None) -> int:
     if before is not None:
         qs = qs.filter(day__lt=before)
     crowded = (
-        qs.order_by().values(*KEY_COLUMNS).annotate(rows=Count("id")).filter(rows__gt=1).values_list(*KEY_COLUMNS)
+        qs.order_by()
+        .values(*KEY_COLUMNS)
+        .annotate(rows=Count("id"))
+        .filter(rows__gt=1)
+        .values_list(*KEY_COLUMNS)
     )
     removed = 0
     with transaction.atomic():
         for key in crowded.iterator(chunk_size=1000):
             match = dict(zip(KEY_COLUMNS, key, strict=True))
-            group = list(
-                DailyRollup.objects.select_for_update().filter(**match).values_list("id", flat=True)
-            )
+            group = list(DailyRollup.objects.select_for_update().filter(**match).values_list("id", flat=True))
             if len(group) < 2:
                 continue
             totals = DailyRollup.objects.filter(id__in=group).aggregate(
