@@ -411,6 +411,17 @@ def scene_console_blueprint_editor(page: Any, base: str) -> None:
     )
 
 
+def scene_reports_dashboard(page: Any, base: str) -> None:
+    page.goto(f"{base}/reports/?period=30d")
+    page.wait_for_selector(".tiles")
+
+
+def scene_reports_drill(page: Any, base: str) -> None:
+    page.goto(f"{base}/reports/?period=30d")
+    page.click(".tile:nth-child(2) a.tile-value")
+    page.wait_for_selector(".report-table")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -537,6 +548,9 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("console-blueprint-editor", DESKTOP, scene_console_blueprint_editor, False),
     ("phone-queue", PHONE, scene_queue, False),
     ("phone-ticket", PHONE, scene_ticket, False),
+    ("reports-dashboard", DESKTOP, scene_reports_dashboard, True),
+    ("reports-drill-down", DESKTOP, scene_reports_drill, False),
+    ("phone-reports-dashboard", PHONE, scene_reports_dashboard, False),
     ("portal-home", DESKTOP, scene_portal_home, False),
     ("portal-request-form", DESKTOP, scene_portal_request_form, True),
     ("portal-ticket", DESKTOP, scene_portal_ticket, True),
@@ -548,8 +562,9 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("phone-portal-request-form", PHONE, scene_portal_request_form, True),
     ("phone-portal-ticket", PHONE, scene_portal_ticket, True),
 ]
-# Scenes of the Console (`console-…`) are seen by the demo admin; the Desk's by a demo agent.
-AS_ADMIN = {name for name, *_ in SCENES if name.startswith("console-")}
+# Scenes of the Console (`console-…`) and reports are seen by the demo admin; the Desk's by a
+# demo agent.
+AS_ADMIN = {name for name, *_ in SCENES if name.startswith("console-") or "reports-" in name}
 # Scenes of the portal (`portal-…`, `phone-portal-…`) are seen as a customer sees them: no agent
 # signed in (an agent would also see the knowledge base's internal articles).
 AS_CUSTOMER = {name for name, *_ in SCENES if "portal-" in name}

@@ -20,18 +20,20 @@ from testing import NOW
 # agents' addresses, the department, the statuses: from the per-process cache under them, for
 # the intake and its change); the sender's contact (the change's author and requester: read
 # once); the ticket number; the ticket, its description, its events and its search document; the
-# message's record (`InboundMail`).
-KNOWN_SENDER = {"sqlite": 9, "postgresql": 9}
+# message's record (`InboundMail`); the reports' figures (the ticket's facts, its day's roll-up
+# row and its counts row: `reports.rollups.on_change`).
+KNOWN_SENDER = {"sqlite": 12, "postgresql": 12}
 # A new sender: and their domain's organization, and their contact inserted (`ON CONFLICT DO
 # NOTHING`, no savepoint).
-NEW_SENDER = {"sqlite": 11, "postgresql": 11}
+NEW_SENDER = {"sqlite": 14, "postgresql": 14}
 # A reply (In-Reply-To naming the customer's first message): the probe, the signatures and the
 # contact; the tickets of the messages it names (one statement, on the index of the Message-IDs),
 # the ticket named (is the sender taking part, is it closed or merged); the ticket locked (its
 # bare row, then what threading needs); the pipeline's lock and read of the ticket, its update,
 # the message, the events, the search document (SQLite: read, then its full-text row and its row
-# updated; PostgreSQL: one update); the message's record.
-REPLY = {"sqlite": 16, "postgresql": 15}
+# updated; PostgreSQL: one update); the message's record; the ticket's report facts read (a
+# customer's message that reopens nothing counts nothing: no roll-up row).
+REPLY = {"sqlite": 17, "postgresql": 16}
 # The same message again: the probe finds it, and its record is read for the answer.
 DUPLICATE = 2
 

@@ -33,6 +33,7 @@ EXTENSIONS = [
     "sportello.automation.extension.Assignment",
     "sportello.inbox.extension.AgentNotifications",
     "sportello.kb.extension.ArticleLinks",
+    "sportello.reports.extension.Rollups",
 ]
 
 
@@ -54,7 +55,7 @@ def test_the_extension_list_and_its_order_are_pinned() -> None:
 def test_each_phase_calls_the_extensions_that_define_it_in_the_list_order(fresh_extensions: None) -> None:
     assert names(extensions.hooks("before_write")) == ["EventRules", "SlaClocks", "Blueprints"]
     assert names(extensions.hooks("saved")) == ["TimeRuleTimers", "Surveys"]
-    assert names(extensions.hooks("written")) == ["ReplyMail", "Outbox", "ArticleLinks"]
+    assert names(extensions.hooks("written")) == ["ReplyMail", "Outbox", "ArticleLinks", "Rollups"]
     assert names(extensions.hooks("after_write")) == ["Assignment", "AgentNotifications"]
     assert names(extensions.hooks("agent_online")) == ["Assignment"]
     assert names(extensions.hooks("before_rules")) == ["Tiers"]

@@ -6,4 +6,6 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("<slug:table>.csv", views.dashboard_csv, name="dashboard_csv"),
+    path("tickets/", views.tickets, name="tickets"),
 ]
