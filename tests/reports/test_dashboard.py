@@ -23,6 +23,10 @@ from testing import NOW
 pytestmark = pytest.mark.django_db
 
 
+def _body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
 @pytest.fixture
 def history(desk: Any) -> dict[str, Any]:
     """Three Books tickets and one Electronics ticket on NOW's day; one Books ticket a week before."""
@@ -82,7 +86,7 @@ def test_the_page_for_admins_and_supervisors(desk: Any, history: dict[str, Any])
     day = rollups.day_of(NOW).isoformat()
     params = {"period": "custom", "start": day, "end": day}
     response = client.get("/reports/breakdown.csv", {**params, "group": "department"})
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(_body(response).decode("utf-8-sig"))))
     assert rows[0][0] == "Department"
     assert [r[0] for r in rows[1:]] == ["Electronics"]  # a supervisor sees their own departments
     assert rows[1][1] == "1"  # e; c opened in Books
@@ -97,7 +101,7 @@ def test_drill_down_lists_exactly_the_counted_tickets(desk: Any, history: dict[s
     def numbers(**params: Any) -> list[int]:
         response = client.get("/reports/tickets/", {**base, **params, "format": "csv"})
         assert response.status_code == 200
-        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        text = _body(response).decode("utf-8-sig")
         return sorted(int(r[0]) for r in list(csv.reader(io.StringIO(text)))[1:])
 
     h = history
