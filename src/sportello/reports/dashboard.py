@@ -184,7 +184,7 @@ def sla_figures(scope: ReportScope, f: Filters) -> dict[str, dict[str, int]]:
 
 
 def satisfaction_figures(scope: ReportScope, f: Filters) -> dict[str, Any]:
-    """CSAT (share of good among rated), CES (average, 1-7) and NPS (-100..100) of the surveys
+    """CSAT (share of good among every rating, neutral ones included), CES (average, 1-7) and NPS (-100..100) of the surveys
     answered in the period."""
     start, end = f.instants()
     qs = Survey.objects.filter(scope.q("department"), answered_at__gte=start, answered_at__lt=end)
@@ -195,7 +195,9 @@ def satisfaction_figures(scope: ReportScope, f: Filters) -> dict[str, Any]:
     if f.tier is not None:
         qs = qs.filter(tier=f.tier)
     found = qs.aggregate(
-        rated=Count("id", filter=Q(satisfaction__in=[Satisfaction.GOOD, Satisfaction.BAD])),
+        rated=Count(
+            "id", filter=Q(satisfaction__in=[Satisfaction.GOOD, Satisfaction.NEUTRAL, Satisfaction.BAD])
+        ),
         good=Count("id", filter=Q(satisfaction=Satisfaction.GOOD)),
         ces_n=Count("ces"),
         ces_sum=Sum("ces"),
