@@ -232,3 +232,19 @@ def test_rebuild_restores_what_was_lost(desk: Any) -> None:
     call_command("reports", "rebuild")
     assert kept() == expected
     assert kept() == from_scratch()
+
+
+def test_check_names_what_differs(desk: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    t = open_ticket(desk, NOW)
+    reply(desk.agent, t.pk, NOW + HOUR)
+    assert rollups.differences([t.pk]) == []
+    TicketFacts.objects.filter(pk=t.pk).update(reopens=3)
+    TicketCount.objects.filter(ticket_id=t.pk, created=1).delete()
+    assert rollups.differences([t.pk]) == [
+        f"ticket {t.pk}: reopens is 3, not 0",
+        f"ticket {t.pk}: its counts differ from its history's",
+    ]
+    with pytest.raises(CommandError, match="2 differences"):
+        call_command("reports", "check", "--tickets", str(t.pk))

@@ -184,8 +184,8 @@ def sla_figures(scope: ReportScope, f: Filters) -> dict[str, dict[str, int]]:
 
 
 def satisfaction_figures(scope: ReportScope, f: Filters) -> dict[str, Any]:
-    """CSAT (share of good among every rating, neutral ones included), CES (average, 1-7) and NPS (-100..100) of the surveys
-    answered in the period."""
+    """CSAT (share of good among every rating, neutral ones included), CES (average, 1-7) and
+    NPS (-100..100) of the surveys answered in the period."""
     start, end = f.instants()
     qs = Survey.objects.filter(scope.q("department"), answered_at__gte=start, answered_at__lt=end)
     for name, column in (("department", "department_id"), ("team", "team_id"), ("agent", "agent_id")):

@@ -280,6 +280,33 @@ def _flush(facts: list[TicketFacts], deltas: list[engine.Delta], counts: list[Ti
     TicketCount.objects.bulk_create(counts, batch_size=BATCH)
 
 
+def differences(ticket_ids: Iterable[int]) -> list[str]:
+    """Where the kept facts and per-change counts of these tickets differ from a computation from
+    scratch (empty: they agree). The roll-ups are the counts summed, checked by `rebuild`'s
+    tests; these are what a repair would change."""
+    ids = sorted(set(ticket_ids))
+    out: list[str] = []
+    columns = ("at", *KEY_COLUMNS, *engine.COUNTERS)
+    kept: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in TicketCount.objects.filter(ticket_id__in=ids).values_list("ticket_id", *columns):
+        kept[row[0]].append(tuple(row[1:]))
+    facts = TicketFacts.objects.in_bulk(ids)
+    for ticket_id, state, deltas in compute(ids):
+        expected = facts_row(ticket_id, state)
+        found = facts.get(ticket_id)
+        if found is None:
+            out.append(f"ticket {ticket_id}: no facts")
+        else:
+            for name in _FACT_COLUMNS:
+                was, should = getattr(found, name), getattr(expected, name)
+                if was != should:
+                    out.append(f"ticket {ticket_id}: {name} is {was!r}, not {should!r}")
+        scratch = sorted(tuple(getattr(c, n) for n in columns) for c in count_rows(ticket_id, deltas))
+        if sorted(kept.get(ticket_id, [])) != scratch:
+            out.append(f"ticket {ticket_id}: its counts differ from its history's")
+    return out
+
+
 # -- compaction -------------------------------------------------------------------------------------
 
 KEY_COLUMNS = ("day", "department_id", "team_id", "assignee_id", "channel", "priority", "tier")

@@ -1,4 +1,5 @@
-"""`sportello reports rebuild`: recompute every ticket's facts and the daily roll-ups from the
+"""`sportello reports check --tickets ID…`: compare those tickets' kept figures with their
+history's. `sportello reports rebuild`: recompute every ticket's facts and the daily roll-ups from the
 audit trail (after changing `SPORTELLO_REPORTS_TIME_ZONE` or business calendars, after an
 upgrade, or to repair), with progress and ETA. `sportello reports compact`: fold past days'
 roll-up rows into one per key (the worker does it every hour)."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sportello.core import clock
 from sportello.demo.progress import Progress
@@ -22,8 +23,18 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("rebuild", help="recompute every ticket's facts and the daily roll-ups")
         sub.add_parser("compact", help="fold the roll-up rows of days before yesterday into one per key")
+        check = sub.add_parser("check", help="compare tickets' kept figures with their history's")
+        check.add_argument("--tickets", nargs="+", type=int, required=True, help="ticket ids")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "check":
+            found = rollups.differences(options["tickets"])
+            for line in found:
+                self.stdout.write(line)
+            if found:
+                raise CommandError(f"{len(found)} differences from the audit trail")
+            self.stdout.write(self.style.SUCCESS("The figures agree with the audit trail."))
+            return
         if options["action"] == "compact":
             removed = rollups.compact_yesterday(clock.now())
             self.stdout.write(self.style.SUCCESS(f"Folded {removed:,} roll-up rows."))
