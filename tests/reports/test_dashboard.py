@@ -81,8 +81,10 @@ def test_the_page_for_admins_and_supervisors(desk: Any, history: dict[str, Any])
     assert "Support overview" in html
     assert "<svg" in html
     assert "Created and solved per day" in html
+    assert "Self-service deflection" in html  # desk-wide: for readers of every department
     supervisor = agent_update(agent=desk.outsider, actor=desk.admin, supervisor=True)
     client.force_login(supervisor)
+    assert "Self-service deflection" not in client.get("/reports/").content.decode()
     day = rollups.day_of(NOW).isoformat()
     params = {"period": "custom", "start": day, "end": day}
     response = client.get("/reports/breakdown.csv", {**params, "group": "department"})

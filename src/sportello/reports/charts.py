@@ -58,14 +58,17 @@ class Chart:
 
 
 def _nice_max(value: float) -> float:
+    """The top of the axis: four equal steps of a round size (1, 2 or 5 times a power of ten)
+    reaching at least `value`."""
     if value <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    base = 10**exponent
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * base:
-            return step * base
-    return 10 * base
+        return 4.0
+    quarter = value / 4
+    exponent = math.floor(math.log10(quarter))
+    base = 10.0**exponent
+    for step in (1, 2, 5, 10):
+        if quarter <= step * base:
+            return 4 * step * base
+    return 40 * base
 
 
 def _ticks(top: float, fmt: str) -> list[tuple[float, float]]:

@@ -125,7 +125,10 @@ def page(listing: Listing, number: str | None) -> Page[Any]:
     found = paginator.get_page(number)
     facts = TicketFacts.objects.in_bulk([t.pk for t in found.object_list])
     for t in found.object_list:
-        t.report_facts = facts.get(t.pk)  # type: ignore[attr-defined]
+        fx = facts.get(t.pk)
+        t.report_facts = fx  # type: ignore[attr-defined]
+        t.first_reply_hours = _h(fx.first_reply_seconds if fx else None)  # type: ignore[attr-defined]
+        t.resolution_hours = _h(fx.resolution_seconds if fx else None)  # type: ignore[attr-defined]
     return found
 
 

@@ -60,7 +60,7 @@ class ReportFilterForm(forms.Form):
     group = forms.ChoiceField(label=_("Break down by"), required=False)
 
     def __init__(self, data: Any, *, scope: ReportScope) -> None:
-        super().__init__(data)
+        super().__init__(data, label_suffix="")
         departments = Department.objects.filter(scope.q("pk")).order_by("name")
         teams = Team.objects.filter(scope.q("department")).order_by("name")
         agents = User.objects.filter(is_active=True)

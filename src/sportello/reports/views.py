@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from sportello.accounts.models import Department, Team, User
+from sportello.kb.deflection import deflection_stats
 from sportello.web.labels import CHANNEL_LABELS, priority_label
 
 from . import charts, drill
@@ -92,6 +93,19 @@ def _tile(
         "url": url,
         "note": note,
     }
+
+
+def _deflection(scope: Any, f: Filters) -> list[dict[str, Any]]:
+    """The knowledge base's deflection rate (desk-wide: portal sessions have no department), for
+    readers of every department."""
+    if not scope.everything:
+        return []
+    moment = timezone.now()
+    now = deflection_stats(since=f.instants()[0], until=f.instants()[1], now=moment)
+    p = f.previous()
+    before = deflection_stats(since=p.instants()[0], until=p.instants()[1], now=moment)
+    note = _("%(n)s portal sessions decided, whole desk") % {"n": now.deflected + now.not_deflected}
+    return [_tile(_("Self-service deflection"), now.rate, before.rate, percent, note=note)]
 
 
 def _tiles(f: Filters, now: Figures, before: Figures) -> list[dict[str, Any]]:
@@ -250,15 +264,20 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         return round(d.counts[total] / n / 3600, 2) if n else None
 
     times = charts.lines(
-        _("Average times per day (hours)"),
+        _("First reply and response, average per day (hours)"),
         labels,
         [
             charts.Series(
                 _("First reply"), [avg_hours(d, "first_reply_seconds", "first_replies") for d in days]
             ),
             charts.Series(_("Response"), [avg_hours(d, "response_seconds", "responses") for d in days]),
-            charts.Series(_("Resolution"), [avg_hours(d, "resolution_seconds", "solved") for d in days]),
         ],
+        unit="h",
+    )
+    resolution = charts.lines(
+        _("Time to resolution, average per day (hours)"),
+        labels,
+        [charts.Series(_("Resolution"), [avg_hours(d, "resolution_seconds", "solved") for d in days])],
         unit="h",
     )
     groups = breakdown(scope, f, group)
@@ -288,11 +307,12 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "form": form,
         "filters": f,
         "previous": f.previous(),
-        "tiles": _tiles(f, now, before),
+        "tiles": _tiles(f, now, before) + _deflection(scope, f),
         "sla_rows": _sla_rows(f, now, before),
         "volume": volume,
         "backlog": backlog,
         "times": times,
+        "resolution": resolution,
         "days": [
             {
                 "label": labels[i],
