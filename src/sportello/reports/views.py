@@ -14,16 +14,22 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from sportello.accounts.models import Department, Team, User
+from sportello.automation.facts import field_specs
+from sportello.core import clock
+from sportello.core.errors import DomainError
 from sportello.kb.deflection import deflection_stats
+from sportello.queues import services as queue_services
 from sportello.web.labels import CHANNEL_LABELS, priority_label
 
 from . import charts, drill
@@ -442,6 +448,40 @@ def dashboard_csv(request: HttpRequest, table: str) -> StreamingHttpResponse | H
 
 
 @reports_required
+@require_POST
+def tickets_view(request: HttpRequest) -> HttpResponse:
+    """ "Open in the Desk": the drill-down's tickets as a personal view of the reader (their
+    numbers, so the view keeps the tickets the figure counted), then the Desk's queue on it."""
+    scope = scope_of(request)
+    form = ReportFilterForm(request.POST, scope=scope)
+    f = drill.narrowed(form.filters(timezone.localdate(timezone=zone())), request.POST)
+    metric = request.POST.get("metric", "")
+    if metric not in drill.METRICS:
+        return HttpResponse(status=404)
+    listing = drill.tickets(scope, f, metric, sla=request.POST.get("sla") or None)
+    numbers = list(listing.all().values_list("number", flat=True)[: drill.VIEW_TICKETS_MAX + 1])
+    back = f"{reverse('reports:tickets')}?{request.POST.get('query', '')}"
+    if not numbers or len(numbers) > drill.VIEW_TICKETS_MAX:
+        messages.error(
+            request,
+            _("A view holds at most %(max)s tickets: narrow the period or the filters.")
+            % {"max": f"{drill.VIEW_TICKETS_MAX:,}"},
+        )
+        return redirect(back)
+    user = scope.user
+    now = clock.now()
+    name = f"{drill.METRICS[metric]} · {date_format(f.start, 'M j')}\u2013{date_format(f.end, 'M j')}"
+    data = queue_services.ViewInput(name=name[:120], condition=drill.view_condition(sorted(numbers)))
+    try:
+        created = queue_services.saved_view_create(actor=user, data=data, specs=field_specs(), now=now)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(request, _("View “%(name)s” saved.") % {"name": created.name})
+    return redirect(f"{reverse('web:home')}?view={created.pk}")
+
+
+@reports_required
 @require_GET
 def tickets(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     scope = scope_of(request)
@@ -480,6 +520,8 @@ def tickets(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             "back_url": back,
             "csv_url": f"?{query.urlencode()}&format=csv",
             "query": query.urlencode(),
+            "view_fields": [(k, v) for k, values in query.lists() for v in values if k != "format"],
+            "view_max": drill.VIEW_TICKETS_MAX,
         },
         tab="reports:dashboard",
     )
