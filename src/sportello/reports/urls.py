@@ -1,9 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import process_views, views
 
 app_name = "reports"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("process/", process_views.process, name="process"),
+    path("process/export.csv", process_views.process_export_csv, name="process_csv"),
+    path("process/export.xes", process_views.process_export_xes, name="process_xes"),
 ]
