@@ -13,7 +13,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
 from sportello.blueprints.selectors import Period
@@ -125,7 +125,7 @@ def _context(figures: ProcessFigures) -> dict[str, Any]:
 
     stats = {s.activity: s for s in m.activities}
     details = {
-        s.activity: _("%(cases)s tickets · %(time)s")
+        s.activity: ngettext("%(cases)s ticket · %(time)s", "%(cases)s tickets · %(time)s", s.cases)
         % {"cases": s.cases, "time": short_duration(s.median_time) if s.median_time is not None else NO_VALUE}
         for s in m.activities
     }
