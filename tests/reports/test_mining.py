@@ -307,3 +307,31 @@ def test_api_figures_and_permissions(
         .json()["cases"]
         == 1
     )
+
+
+def test_odd_input_is_refused_clearly(
+    desk: Any, supervisor: Any, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hand_clock(monkeypatch, NOW)
+    client = api(desk.admin)
+    for source in (
+        "department:99999999999999999999999",
+        "department:٣",
+        "blueprint:a\x00b",
+        "blueprint:",
+        "x",
+    ):
+        response = client.get("/reports/process", {"source": source})
+        assert response.status_code == 422, source
+        assert response.json()["error"]["field"] == "source"
+    early = client.get(
+        "/reports/process", {"source": f"department:{desk.books.pk}", "to": "0001-01-01T00:00:00Z"}
+    )
+    assert early.status_code == 422
+    page = Client()
+    page.force_login(supervisor)
+    html = page.get("/reports/process/", {"from": "9999-12-30", "to": "9999-12-31"}).content.decode()
+    assert "Choose dates from the past up to today." in html
+    html = page.get("/reports/process/", {"from": "2026-13-01"}).content.decode()
+    assert "Enter a date like 2026-11-30." in html
+    assert page.get("/reports/process/", {"source": "department:abc"}).status_code == 404

@@ -22,6 +22,7 @@ NotFound, as for anything else they may not see.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,7 @@ from sportello.web.labels import status_label
 from .access import ReportScope
 
 CASES_MAX = 10_000
+_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # a blueprint key
 BATCH = 500
 
 UNRESOLVED = (StatusCategory.NEW, StatusCategory.OPEN, StatusCategory.PENDING, StatusCategory.ON_HOLD)
@@ -80,12 +82,13 @@ class Source:
 
     @classmethod
     def parse(cls, token: str) -> Source:
+        """`department:<id>` or `blueprint:<key>`; ValidationFailed for anything else."""
         kind, _, value = token.partition(":")
-        if kind not in tuple(SourceKind) or not value:
-            raise ValidationFailed("must be department:<id> or blueprint:<key>", field="source")
-        if kind == SourceKind.DEPARTMENT and not value.isdigit():
-            raise ValidationFailed("must be department:<id> or blueprint:<key>", field="source")
-        return cls(SourceKind(kind), value)
+        if kind == SourceKind.DEPARTMENT and value.isascii() and value.isdigit() and len(value) <= 18:
+            return cls(SourceKind.DEPARTMENT, str(int(value)))
+        if kind == SourceKind.BLUEPRINT and _KEY.fullmatch(value):
+            return cls(SourceKind.BLUEPRINT, value)
+        raise ValidationFailed("must be department:<id> or blueprint:<key>", field="source")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema
 from sportello.accounts.http import ApiRequest
 from sportello.blueprints.selectors import Period
 from sportello.core import clock
+from sportello.core.errors import ValidationFailed
 from sportello.core.instants import Instant
 
 from .access import report_scope
@@ -26,13 +27,13 @@ router = Router(tags=["reports"])
 DEFAULT_DAYS = 90
 
 
-class ProcessQuery(Schema):
+class ProcessMiningQuery(Schema):
     source: str = Field(description="`department:<id>` (its status flow) or `blueprint:<key>`")
     start: Instant | None = Field(default=None, alias="from", description="default: 90 days before `to`")
     end: Instant | None = Field(default=None, alias="to", description="default (and at most): now")
 
 
-class ActivityOut(Schema):
+class MiningActivityOut(Schema):
     key: str
     name: str
     visits: int
@@ -43,7 +44,7 @@ class ActivityOut(Schema):
     total_seconds: float
 
 
-class EdgeOut(Schema):
+class MiningEdgeOut(Schema):
     source: str
     target: str
     count: int
@@ -51,26 +52,26 @@ class EdgeOut(Schema):
     allowed: bool
 
 
-class VariantOut(Schema):
+class MiningVariantOut(Schema):
     activities: list[str]
     count: int
     share: float
 
 
-class TicketRef(Schema):
+class MiningTicketRef(Schema):
     id: int
     number: int
 
 
-class DeviationOut(Schema):
+class MiningDeviationOut(Schema):
     kind: str
     count: int
     share: float
     steps: list[list[str]]
-    tickets: list[TicketRef]
+    tickets: list[MiningTicketRef]
 
 
-class BottleneckOut(Schema):
+class MiningBottleneckOut(Schema):
     key: str
     name: str
     median_seconds: float | None
@@ -78,7 +79,7 @@ class BottleneckOut(Schema):
     visits: int
 
 
-class DesignedOut(Schema):
+class MiningDesignedOut(Schema):
     activities: list[str]
     edges: list[list[str]]
     starts: list[str]
@@ -86,7 +87,7 @@ class DesignedOut(Schema):
     resolved: list[str]
 
 
-class ProcessOut(Schema):
+class ProcessMiningOut(Schema):
     source: str
     name: str
     department_id: int
@@ -97,21 +98,24 @@ class ProcessOut(Schema):
     completed: int
     truncated: bool
     cases_max: int
-    designed: DesignedOut
-    activities: list[ActivityOut]
-    edges: list[EdgeOut]
-    variants: list[VariantOut]
+    designed: MiningDesignedOut
+    activities: list[MiningActivityOut]
+    edges: list[MiningEdgeOut]
+    variants: list[MiningVariantOut]
     conforming: int
     conforming_share: float | None
-    deviations: list[DeviationOut]
-    bottleneck: BottleneckOut | None
+    deviations: list[MiningDeviationOut]
+    bottleneck: MiningBottleneckOut | None
 
 
-def _log(request: ApiRequest, params: ProcessQuery) -> Any:
+def _log(request: ApiRequest, params: ProcessMiningQuery) -> Any:
     scope = report_scope(request.auth)
     now = clock.now()
     end = params.end or now
-    start = params.start if params.start is not None else min(end, now) - timedelta(days=DEFAULT_DAYS)
+    try:
+        start = params.start if params.start is not None else min(end, now) - timedelta(days=DEFAULT_DAYS)
+    except OverflowError:
+        raise ValidationFailed("is too early", field="to") from None
     return process_log(scope=scope, source=params.source, period=Period.of(start=start, end=end, now=now))
 
 
@@ -190,8 +194,10 @@ def process_out(figures: ProcessFigures) -> dict[str, Any]:
     }
 
 
-@router.get("/reports/process", response=ProcessOut, summary="Process mining of a status flow or a blueprint")
-def process(request: ApiRequest, params: Query[ProcessQuery]) -> dict[str, Any]:
+@router.get(
+    "/reports/process", response=ProcessMiningOut, summary="Process mining of a status flow or a blueprint"
+)
+def process(request: ApiRequest, params: Query[ProcessMiningQuery]) -> dict[str, Any]:
     """The directly-follows graph (counts, median waits), every variant with its share,
     conformance against the designed model by deviation kind (with up to 100 tickets each) and the
     bottleneck, for the tickets that started in [from, to)."""
@@ -199,12 +205,12 @@ def process(request: ApiRequest, params: Query[ProcessQuery]) -> dict[str, Any]:
 
 
 @router.get("/reports/process/export.csv", summary="The process's event log as CSV")
-def process_csv(request: ApiRequest, params: Query[ProcessQuery]) -> StreamingHttpResponse:
+def process_csv(request: ApiRequest, params: Query[ProcessMiningQuery]) -> StreamingHttpResponse:
     """One row per event: case_id (the ticket number), activity, timestamp, resource, department."""
     return export_response(_log(request, params), "csv")
 
 
 @router.get("/reports/process/export.xes", summary="The process's event log as XES (IEEE 1849-2016)")
-def process_xes(request: ApiRequest, params: Query[ProcessQuery]) -> StreamingHttpResponse:
+def process_xes(request: ApiRequest, params: Query[ProcessMiningQuery]) -> StreamingHttpResponse:
     """One trace per ticket, one event per step, for process-mining tools."""
     return export_response(_log(request, params), "xes")

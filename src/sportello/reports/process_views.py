@@ -100,7 +100,14 @@ def _read(request: HttpRequest, now: datetime) -> tuple[Choice, ProcessLog | Non
     if not token:
         return choice, None, sources, error
     try:
-        log = process_log(scope=scope, source=token, period=_period(start, end, now))
+        period = _period(start, end, now)
+    except (OverflowError, ValidationFailed):
+        start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
+        error = _("Choose dates from the past up to today.")
+        period = _period(start, end, now)
+    choice = Choice(token, start, end)
+    try:
+        log = process_log(scope=scope, source=token, period=period)
     except (NotFound, ValidationFailed):
         raise Http404 from None
     return choice, log, sources, error
