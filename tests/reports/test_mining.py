@@ -335,3 +335,21 @@ def test_odd_input_is_refused_clearly(
     html = page.get("/reports/process/", {"from": "2026-13-01"}).content.decode()
     assert "Enter a date like 2026-11-30." in html
     assert page.get("/reports/process/", {"source": "department:abc"}).status_code == 404
+
+
+def test_page_statements_are_pinned(
+    desk: Any,
+    history: dict[str, Ticket],
+    supervisor: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_assert_num_queries: Any,
+) -> None:
+    # Session and reader (2), the reader's departments (1), the sources: departments and
+    # blueprints (2), the source's department and statuses (2), tier paths (1), one page of
+    # tickets with their numbers and events (3), the example tickets' numbers (1).
+    hand_clock(monkeypatch, NOW + 24 * H)
+    client = Client()
+    client.force_login(supervisor)
+    client.get("/reports/process/")
+    with django_assert_num_queries(12):
+        assert client.get("/reports/process/").status_code == 200
