@@ -193,7 +193,7 @@ def _context(figures: ProcessFigures) -> dict[str, Any]:
             "visits": s.visits,
             "cases": s.cases,
             "median": short_duration(s.median_time) if s.median_time is not None else NO_VALUE,
-            "total": short_duration(s.total_time),
+            "total": short_duration(s.total_time) if s.finished_visits else NO_VALUE,
         }
         for s in m.activities
         if s.visits
