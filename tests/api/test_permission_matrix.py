@@ -272,6 +272,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/blueprints/{blueprint}/flowchart", None, expect(200, 200, 403, 200)),
     ("GET", "/blueprints/{blueprint}/metrics", None, expect(200, 200, 403, 403)),
     ("GET", "/metrics/blueprints?from=2026-01-01T00:00:00Z", None, expect(200, 200, 403, 200)),
+    # Reports: admins and supervisors (the matrix's Books agent is not a supervisor).
+    ("GET", "/reports/process?source=department:{department}", None, ADMIN_ONLY),
+    ("GET", "/reports/process/export.csv?source=department:{department}", None, ADMIN_ONLY),
+    ("GET", "/reports/process/export.xes?source=department:{department}", None, ADMIN_ONLY),
     ("GET", "/tickets/{ticket}/blueprint", None, expect(200, 200, 403, 404)),
     ("POST", "/tickets/{ticket}/blueprint/transitions/{transition}", {}, expect(200, 200, 403, 404)),
     ("GET", "/tier-paths", None, expect(200, 200, 403, 200)),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import process_views, views
 
 app_name = "reports"
 
@@ -9,4 +9,7 @@ urlpatterns = [
     path("<slug:table>.csv", views.dashboard_csv, name="dashboard_csv"),
     path("tickets/", views.tickets, name="tickets"),
     path("tickets/view/", views.tickets_view, name="tickets_view"),
+    path("process/", process_views.process, name="process"),
+    path("process/export.csv", process_views.process_export_csv, name="process_csv"),
+    path("process/export.xes", process_views.process_export_xes, name="process_xes"),
 ]
