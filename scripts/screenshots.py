@@ -422,6 +422,14 @@ def scene_reports_drill(page: Any, base: str) -> None:
     page.wait_for_selector(".report-table")
 
 
+def scene_reports_process(page: Any, base: str) -> None:
+    from sportello.accounts.models import Department
+
+    busiest = Department.objects.order_by("pk").values_list("pk", flat=True).first()
+    page.goto(f"{base}/reports/process/?source=department:{busiest}")
+    page.wait_for_selector("svg")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -551,6 +559,7 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("reports-dashboard", DESKTOP, scene_reports_dashboard, True),
     ("reports-drill-down", DESKTOP, scene_reports_drill, False),
     ("phone-reports-dashboard", PHONE, scene_reports_dashboard, False),
+    ("reports-process-map", DESKTOP, scene_reports_process, True),
     ("portal-home", DESKTOP, scene_portal_home, False),
     ("portal-request-form", DESKTOP, scene_portal_request_form, True),
     ("portal-ticket", DESKTOP, scene_portal_ticket, True),
