@@ -19,7 +19,7 @@ from sportello.core.actors import Via
 from sportello.core.errors import PermissionDenied, ValidationFailed
 from sportello.tickets import services
 from sportello.tickets.models import Message, Ticket, TicketEvent
-from testing import NOW
+from testing import NOW, hand_clock
 
 
 def days_ago(n: float) -> datetime:
@@ -432,3 +432,37 @@ def test_a_deactivated_rule_is_compared_with_what_it_did_while_active(desk: Any,
     assert row.firings[2].notes == ["Seen at normal"]
     assert row.comparison == replay.SAME
     assert row.saved_at == [days_ago(9), days_ago(8)]
+
+
+# -- the API ----------------------------------------------------------------------------------
+
+
+def test_the_api_replays_for_admins_and_says_what_is_wrong(
+    desk: Any, api: Any, history: dict[str, Ticket], monkeypatch: Any
+) -> None:
+    # given the desk's clock at the history's "now"
+    hand_clock(monkeypatch, NOW)
+    body = {"rule": {**HOT, "kind": "event"}, "days": 30}
+    # when an admin replays the rule
+    r = api(desk.admin).post("/rules/replay", body)
+    # then the answer names the tickets and what would change
+    assert r.status_code == 200, r.content
+    data = r.json()
+    assert data["key"] == "hot"
+    assert data["kind"] == "event"
+    assert (data["affected"], data["changes_scanned"], data["tickets_considered"]) == (2, 5, 3)
+    assert sorted(t["number"] for t in data["tickets"]) == sorted(history[k].number for k in ("old", "fresh"))
+    assert [f["changes"] for t in data["tickets"] for f in t["firings"]] == [
+        [{"field": "tags", "old_value": [], "new_value": ["hot"]}]
+    ] * 2
+    assert len(data["per_day"]) == 31
+    assert {n["code"] for n in data["notes"]} >= {"not_carried"}
+    # and agents may not, a bad window or rule is a 422 naming the field
+    assert api(desk.agent).post("/rules/replay", body).status_code == 403
+    r = api(desk.admin).post("/rules/replay", {**body, "days": 91})
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "days")
+    r = api(desk.admin).post("/rules/replay", {"rule": HOT, "days": 3})
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "kind")
+    bad = {"rule": {**HOT, "kind": "event", "when": {"field": "ticket.nope", "op": "is", "value": 1}}}
+    r = api(desk.admin).post("/rules/replay", bad)
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "when.field")
