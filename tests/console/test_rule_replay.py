@@ -81,7 +81,8 @@ def test_the_replay_lists_the_tickets_and_what_would_have_changed_in_words(
     assert reply.status_code == 200
     html = reply.content.decode()
     assert "Over the last 30 days it would have changed 1 ticket." in html
-    assert "3 recorded changes of 2 tickets read" in html
+    assert "Recorded changes read: <strong>3</strong>" in html
+    assert "Tickets read: <strong>2</strong>" in html
     assert '<svg viewBox="0 0 600 120"' in html
     assert html.count('class="rules-replay-bar"') == 31
     assert f'href="/tickets/{a.pk}/"' in html

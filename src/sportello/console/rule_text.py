@@ -576,6 +576,8 @@ class DayChart:
     bars: list[Bar]
     top: int  # the highest count
     baseline: float
+    first: Any = None  # the first day (a date)
+    last: Any = None  # the last day
 
 
 CHART_WIDTH = 600
@@ -602,4 +604,12 @@ def day_chart(per_day: list[tuple[Any, int]]) -> DayChart:
                 count=count,
             )
         )
-    return DayChart(width=CHART_WIDTH, height=CHART_HEIGHT, bars=bars, top=top, baseline=CHART_HEIGHT)
+    return DayChart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        bars=bars,
+        top=top,
+        baseline=CHART_HEIGHT,
+        first=per_day[0][0] if per_day else None,
+        last=per_day[-1][0] if per_day else None,
+    )
