@@ -466,3 +466,20 @@ def test_the_api_replays_for_admins_and_says_what_is_wrong(
     bad = {"rule": {**HOT, "kind": "event", "when": {"field": "ticket.nope", "op": "is", "value": 1}}}
     r = api(desk.admin).post("/rules/replay", bad)
     assert (r.status_code, r.json()["error"]["field"]) == (422, "when.field")
+
+
+def test_openings_are_read_exactly_as_the_audit_trail_expands_them(desk: Any) -> None:
+    # given tickets opened with fields, tags, custom values and a first message
+    from sportello.tickets.audit import expand
+
+    t = open_ticket(desk, "With an opening", at=days_ago(2), priority="high")
+    update(desk, t, days_ago(1), add_tags=["later"])
+    rows = TicketEvent.objects.filter(ticket=t).order_by("at", "id")
+    # when the replay reads them as plain rows
+    read = [e for row in rows.values_list(*replay.EVENT_COLUMNS) for e in replay.event_rows(row)]
+    # then they are the events `expand` reads, field by field
+    expanded = expand(rows)
+    assert [(e.kind, e.field, e.new_value, e.cause, e.via, e.at) for e in read] == [
+        (e.kind, e.field, e.new_value, e.cause, e.via, e.at) for e in expanded
+    ]
+    assert [e.kind for e in read][:2] == ["created", "field"]

@@ -54,6 +54,7 @@ batch's events, tags, traces or firings in one query each. Admins only.
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule
 from sportello.engine.schema import RuleSchemaError
 from sportello.engine.timerules import plan_timers
 from sportello.notifications.context import public_url
-from sportello.tickets.audit import expand
+from sportello.tickets.audit import OPENING_MESSAGE, OPENING_VALUES
 from sportello.tickets.configuration import configuration
 from sportello.tickets.models import EventKind, Message, StatusCategory, Ticket, TicketEvent, TicketTag
 
@@ -93,6 +94,7 @@ from .facts import (
 )
 from .models import Macro, MacroVersion, Rule, RuleKind, RuleTrace, TimerFiring, TraceKind
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REPLAY_DAYS_DEFAULT = 30
 REPLAY_DAYS_MAX = 90
 REPLAY_BATCH = 500
@@ -243,6 +245,52 @@ def parse_candidate(
 
 # -- a ticket's state, change by change -------------------------------------------------------
 
+EVENT_COLUMNS = (
+    "ticket_id", "change_id", "at", "kind", "field", "new_value", "actor_kind", "via", "cause", "depth",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """One recorded event, as read (a plain row: a replay reads many)."""
+
+    ticket_id: int
+    change_id: Any
+    at: datetime
+    kind: str
+    field: str
+    new_value: Any
+    actor_kind: str
+    via: str
+    cause: str
+    depth: int
+
+
+def event_rows(row: tuple[Any, ...]) -> list[_Event]:
+    """A row of EVENT_COLUMNS as its events: an opening (`created` carrying the values its
+    creator set, `tickets.audit.opening_value`) as the events it stands for, exactly as
+    `tickets.audit.expand` reads it (without building a model instance per derived event: a
+    replay reads thousands of openings; tests/automation/test_replay.py holds the two equal)."""
+    ticket_id, change_id, at, kind, field_, new, actor_kind, via, cause, depth = row
+    if kind != EventKind.CREATED or not isinstance(new, dict):
+        return [_Event(ticket_id, change_id, at, kind, field_, new, actor_kind, via, cause, depth)]
+    values = new.get(OPENING_VALUES)
+    message = new.get(OPENING_MESSAGE)
+    if not isinstance(values, dict) and not isinstance(message, dict):
+        return [_Event(ticket_id, change_id, at, kind, field_, new, actor_kind, via, cause, depth)]
+
+    def derived(kind: str, name: str, value: Any) -> _Event:
+        return _Event(ticket_id, change_id, at, kind, name, value, actor_kind, via, cause, depth)
+
+    bare = {k: v for k, v in new.items() if k not in (OPENING_VALUES, OPENING_MESSAGE)}
+    out = [derived(EventKind.CREATED, "", bare)]
+    for name, value in sorted((values or {}).items()):
+        out.append(derived(EventKind.TAGS if name == "tags" else EventKind.FIELD, name, value))
+    if isinstance(message, dict):
+        public = "public" if message.get("public", True) else "internal"
+        out.append(derived(EventKind.MESSAGE, public, {k: v for k, v in message.items() if k != "public"}))
+    return out
+
 
 @dataclass(slots=True)
 class _Change:
@@ -250,7 +298,7 @@ class _Change:
 
     change_id: str
     at: datetime
-    events: list[TicketEvent]
+    events: list[_Event]
     created: bool
     actor_kind: str
     via: str
@@ -276,16 +324,16 @@ class _Change:
         return "ticket.updated"
 
 
-def _changes(events: Sequence[TicketEvent]) -> list[_Change]:
-    """A ticket's events (ordered by instant and id) as its changes, in order."""
-    groups: dict[Any, list[TicketEvent]] = {}
+def _changes(events: Sequence[_Event]) -> list[_Change]:
+    """A ticket's events (ordered by instant and id, openings expanded) as its changes, in
+    order."""
+    groups: dict[Any, list[_Event]] = {}
     for e in events:
         groups.setdefault(e.change_id, []).append(e)
     out: list[_Change] = []
-    for change_id, rows in groups.items():
-        if all(e.kind in NOT_MUTATIONS for e in rows):
+    for change_id, expanded in groups.items():
+        if all(e.kind in NOT_MUTATIONS for e in expanded):
             continue
-        expanded = expand(rows)
         first = expanded[0]
         created = any(e.kind == EventKind.CREATED for e in expanded)
         own = next(
@@ -355,7 +403,7 @@ def _set_field(state: State, name: str, value: Any) -> None:
         state[name] = value
 
 
-def _apply_fields(state: State, events: Iterable[TicketEvent], at: datetime) -> None:
+def _apply_fields(state: State, events: Iterable[_Event], at: datetime) -> None:
     """The field and tag events onto `state` (the status category moves `solved_at`)."""
     for e in events:
         if e.kind not in (EventKind.FIELD, EventKind.TAGS):
@@ -453,7 +501,7 @@ def _current(ticket: Ticket, tags: list[str]) -> State:
 @dataclass(slots=True)
 class _Batch:
     tickets: dict[int, Ticket]
-    events: dict[int, list[TicketEvent]]
+    events: dict[int, list[_Event]]
     tags: dict[int, list[str]]
     bodies: dict[int, str]
     saved: dict[int, list[datetime]]  # ticket -> instants the saved rule acted
@@ -493,6 +541,12 @@ class _Run:
         self.no_history = 0
         self.statuses = {key: s.category for key, s in configuration().by_key.items()}
         self.macros: dict[int, tuple[act.Action, ...]] = {}
+        # (fact path, custom field key, its type) of each custom field the specs hold
+        self.custom = [
+            (path, path.removeprefix(CUSTOM_PREFIX), spec.type)
+            for path, spec in specs.items()
+            if path.startswith(CUSTOM_PREFIX)
+        ]
 
     # -- reading
 
@@ -515,11 +569,12 @@ class _Run:
             satisfaction, score = fact_source.satisfaction_sql()
             found = found.annotate(replay_satisfaction=satisfaction, replay_score=score)
         tickets = {t.pk: t for t in found}
-        events: dict[int, list[TicketEvent]] = {pk: [] for pk in ids}
-        for e in TicketEvent.objects.filter(ticket_id__in=ids, at__lte=self.now).order_by(
+        events: dict[int, list[_Event]] = {pk: [] for pk in ids}
+        trail = TicketEvent.objects.filter(ticket_id__in=ids, at__lte=self.now).order_by(
             "ticket_id", "at", "id"
-        ):
-            events[e.ticket_id].append(e)
+        )
+        for row in trail.values_list(*EVENT_COLUMNS):
+            events[row[0]].extend(event_rows(row))
         tags: dict[int, list[str]] = {pk: [] for pk in ids}
         for ticket_id, name in TicketTag.objects.filter(ticket_id__in=ids).values_list("ticket_id", "name"):
             tags[ticket_id].append(name)
@@ -532,7 +587,7 @@ class _Run:
         self._people(tickets.values(), events)
         return _Batch(tickets=tickets, events=events, tags=tags, bodies=bodies, saved=self._saved_acts(ids))
 
-    def _people(self, tickets: Iterable[Ticket], events: Mapping[int, list[TicketEvent]]) -> None:
+    def _people(self, tickets: Iterable[Ticket], events: Mapping[int, list[_Event]]) -> None:
         """The requesters and organizations the batch's histories name, one query each."""
         contacts: set[int] = set()
         orgs: set[int] = set()
@@ -541,7 +596,7 @@ class _Run:
             if t.organization_id is not None:
                 orgs.add(t.organization_id)
         for rows in events.values():
-            for e in expand(r for r in rows if r.kind in (EventKind.CREATED, EventKind.FIELD)):
+            for e in rows:
                 if e.field == "requester" and isinstance(e.new_value, int):
                     contacts.add(e.new_value)
                 elif e.field == "organization" and isinstance(e.new_value, int):
@@ -801,9 +856,8 @@ class _Run:
             facts["ticket.satisfaction_score"] = getattr(ticket, "replay_score", None)
             facts["event.rated"] = any(e.kind == EventKind.RATING for e in change.events) if change else False
         stored = state["custom_fields"] or {}
-        for path, spec in self.specs.items():
-            if path.startswith(CUSTOM_PREFIX):
-                facts[path] = custom_value(spec.type, stored.get(path.removeprefix(CUSTOM_PREFIX)))
+        for path, key, type_ in self.custom:
+            facts[path] = custom_value(type_, stored.get(key))
         return facts
 
     def _before_facts(
@@ -830,9 +884,8 @@ class _Run:
             }
         )
         stored = state["custom_fields"] or {}
-        for path, spec in self.specs.items():
-            if path.startswith(CUSTOM_PREFIX):
-                facts[path] = custom_value(spec.type, stored.get(path.removeprefix(CUSTOM_PREFIX)))
+        for path, key, type_ in self.custom:
+            facts[path] = custom_value(type_, stored.get(key))
         if change.message_id is not None:
             facts["ticket.message_count"] = after["ticket.message_count"] - 1
             if change.message_author == "contact":
@@ -887,9 +940,9 @@ class _Run:
             elif isinstance(action, act.Assign):
                 firing.other.append(f"assign_policy:{action.id}")
             elif isinstance(action, act.AddNote):
-                firing.notes.append(render(action.body, self._context(ticket, working, current)))
+                firing.notes.append(render(action.body, self._context(ticket, working, current, action.body)))
             elif isinstance(action, act.Notify):
-                context = self._context(ticket, working, current)
+                context = self._context(ticket, working, current, action.subject)
                 subject = " ".join(render(action.subject, context).split())[:250]
                 firing.notifications.append(
                     {
@@ -950,12 +1003,17 @@ class _Run:
             "ticket.due_at": _instant(working["due_at"]),
         }
         stored = working["custom_fields"] or {}
-        for path, spec in self.specs.items():
-            if path.startswith(CUSTOM_PREFIX):
-                out[path] = custom_value(spec.type, stored.get(path.removeprefix(CUSTOM_PREFIX)))
+        for path, key, type_ in self.custom:
+            out[path] = custom_value(type_, stored.get(key))
         return out
 
-    def _context(self, ticket: Ticket, working: State, facts: Mapping[str, Any]) -> dict[str, Any]:
+    def _context(
+        self, ticket: Ticket, working: State, facts: Mapping[str, Any], template: str
+    ) -> dict[str, Any]:
+        """What a template is rendered with, as `event_rules.Runner` gives it: only the facts
+        under the names the template's text holds (it can read no other)."""
+        names = set(_WORD.findall(template))
+        facts = {k: v for k, v in facts.items() if k.partition(".")[0] in names}
         extra: dict[str, Any] = {"links": {"agent_ticket": f"{public_url()}/tickets/{ticket.pk}/"}}
         assignee = working["assignee"]
         if assignee is not None:
