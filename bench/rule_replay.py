@@ -3,6 +3,7 @@ rule replayed over 30 days holding about 100,000 recorded changes, on SQLite and
 
     .venv/bin/python bench/rule_replay.py --database-url sqlite:////tmp/sportello_bench_replay.sqlite3
     .venv/bin/python bench/rule_replay.py --database-url postgres://postgres@127.0.0.1:5432/sportello_bench_replay
+    (add --reuse to replay again over the database a previous run seeded)
 
 1. Prepares a dedicated database (created afresh, migrated) with a department, a contact, an
    admin, and `--tickets` tickets (10,000 by default) each with a history of `--changes`
@@ -56,14 +57,15 @@ TIME_RULE = {
 }
 
 
-def setup(url: str) -> None:
+def setup(url: str, *, reuse: bool) -> None:
     if url.startswith("postgres"):
         from common import ensure_database
 
-        ensure_database(url, fresh=True)
+        ensure_database(url, fresh=not reuse)
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        path.unlink(missing_ok=True)
+        if not reuse:
+            path.unlink(missing_ok=True)
     else:
         raise SystemExit("a postgres:// URL on 127.0.0.1 or a sqlite:/// file")
     os.environ["DATABASE_URL"] = url
