@@ -54,7 +54,6 @@ batch's events, tags, traces or firings in one query each. Admins only.
 from __future__ import annotations
 
 import copy
-import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -73,7 +72,7 @@ from sportello.core.errors import PermissionDenied, ValidationFailed
 from sportello.engine import actions as act
 from sportello.engine import rules as engine_rules
 from sportello.engine.conditions import FieldSpec, explain, fields_of
-from sportello.engine.placeholders import context_from_facts, render
+from sportello.engine.placeholders import context_from_facts, placeholders_of, render
 from sportello.engine.rules import STATUS_ANCHOR_PREFIX, EventRule, TimeRule
 from sportello.engine.schema import RuleSchemaError
 from sportello.engine.timerules import plan_timers
@@ -96,7 +95,6 @@ from .facts import (
 )
 from .models import Macro, MacroVersion, Rule, RuleKind, RuleTrace, TimerFiring, TraceKind
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REPLAY_DAYS_DEFAULT = 30
 REPLAY_DAYS_MAX = 90
 REPLAY_BATCH = 500
@@ -562,6 +560,7 @@ class _Run:
         self.no_history = 0
         self.statuses = {key: s.category for key, s in configuration().by_key.items()}
         self.macros: dict[int, tuple[act.Action, ...]] = {}
+        self.placeholders: dict[str, tuple[str, ...]] = {}  # template -> the facts it reads
         # (fact path, custom field key, its type) of each custom field the specs hold
         self.custom = [
             (path, path.removeprefix(CUSTOM_PREFIX), spec.type)
@@ -1028,10 +1027,17 @@ class _Run:
     def _context(
         self, ticket: Ticket, working: State, facts: Mapping[str, Any], template: str
     ) -> dict[str, Any]:
-        """What a template is rendered with, as `event_rules.Runner` gives it: only the facts
-        under the names the template's text holds (it can read no other)."""
-        names = set(_WORD.findall(template))
-        facts = {k: v for k, v in facts.items() if k.partition(".")[0] in names}
+        """What a template is rendered with, as `event_rules.Runner` gives it: only the facts it
+        names (`placeholders_of`: it can read no other), the rest left out of the context."""
+        keys = self.placeholders.get(template)
+        if keys is None:  # the facts' paths are the same on every call: chosen once
+            names = placeholders_of(template)
+            keys = self.placeholders[template] = tuple(
+                k
+                for k in facts
+                if any(k == n or k.startswith(n + ".") or n.startswith(k + ".") for n in names)
+            )
+        facts = {k: facts[k] for k in keys if k in facts}
         extra: dict[str, Any] = {"links": {"agent_ticket": f"{public_url()}/tickets/{ticket.pk}/"}}
         assignee = working["assignee"]
         if assignee is not None:
