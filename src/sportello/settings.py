@@ -201,6 +201,7 @@ class SportelloSettings(TypedDict):
     TIMER_RETRY_BASE: float
     TIMER_RETRY_CAP: float
     RULE_TRACE_RETENTION_DAYS: int
+    REPLAY_CHANGES_MAX: int
     CAUSATION_DEPTH_MAX: int
     SLA_ON_CHANGE: str
     REPORTS_TIME_ZONE: str
@@ -275,6 +276,9 @@ SPORTELLO: SportelloSettings = {
     # Rule traces of changes on which no rule fired, failed or reached its cap ("why did this
     # rule not fire?") are kept this many days; the traces of rules that acted are kept.
     "RULE_TRACE_RETENTION_DAYS": int(os.environ.get("SPORTELLO_RULE_TRACE_RETENTION_DAYS", 30)),
+    # A rule's replay over the recorded history (automation.replay) reads at most this many
+    # changes; a wider window is refused (narrow it).
+    "REPLAY_CHANGES_MAX": int(os.environ.get("SPORTELLO_REPLAY_CHANGES_MAX", 200_000)),
     # Writes arriving through the API with `X-Sportello-Depth` above this are refused (loops).
     "CAUSATION_DEPTH_MAX": int(os.environ.get("SPORTELLO_CAUSATION_DEPTH_MAX", 5)),
     # When an SLA policy or a business calendar changes, running clocks keep their due instants

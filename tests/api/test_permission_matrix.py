@@ -167,6 +167,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
         {"ticket_id": "{ticket}", "change": {"priority": "urgent"}},
         expect(200, 200, 403, 404),
     ),
+    ("POST", "/rules/replay", {"rule": {**RULE, "kind": "event"}, "days": 7}, ADMIN_ONLY),
     ("GET", "/rules/{rule}", None, expect(200, 200, 403, 200)),
     ("PUT", "/rules/{rule}", {**RULE, "name": "Renamed"}, ADMIN_ONLY),
     ("DELETE", "/rules/{rule}", None, ADMIN_ONLY),

@@ -440,3 +440,176 @@ def dry_run_rows(matched: list[Any]) -> list[DryRunRow]:
         )
         for m in matched
     ]
+
+
+# -- a replay over the recorded history (`automation.replay`) ----------------------------------
+
+REPLAY_COMPARISON: dict[str, Promise] = {
+    "new": gettext_lazy("Newly affected"),
+    "gone": gettext_lazy("No longer affected"),
+    "same": gettext_lazy("Affected by the saved version too"),
+}
+
+REPLAY_NOTES: dict[str, Promise] = {
+    "not_carried": gettext_lazy(
+        "What the rule would have changed is not carried into the history that follows: the "
+        "recorded history follows each firing."
+    ),
+    "people_now": gettext_lazy("Requester and organization facts are read as they are now."),
+    "satisfaction_now": gettext_lazy("Satisfaction facts are read as they are now."),
+    "recipients_now": gettext_lazy("Notification recipients are named as the desk's people are now."),
+    "runs_last": gettext_lazy(
+        "The rule is evaluated after the rules that ran on each change; rules that would have "
+        "reacted to its changes in the same change are not replayed."
+    ),
+    "calendar_time": gettext_lazy(
+        "Steps come due in calendar time, as the desk's time-rule timers count them."
+    ),
+    "history_differs": gettext_lazy(
+        "The recorded history of some tickets does not lead to their current state (merged or "
+        "imported): they are replayed as recorded."
+    ),
+    "no_history": gettext_lazy("Some tickets have no recorded opening (imported) and were not replayed."),
+    "other_kind": gettext_lazy("A rule of the other kind has this key: no comparison."),
+}
+
+
+def replay_note(note: Any) -> str:
+    """A limit of a replay in words (its count, when it has one, in brackets)."""
+    text = str(REPLAY_NOTES[note.code]) if note.code in REPLAY_NOTES else str(note.message)
+    if note.count:
+        text += " " + _("(%(count)s tickets)") % {"count": note.count}
+    return text
+
+
+def other_action(name: str) -> str:
+    """An action a replay names without its outcome (`automation.replay.ReplayFiring.other`)."""
+    if name.startswith("assign_policy:"):
+        return _("Assign through a round-robin policy (who depends on the agents' load then)")
+    if name == "escalate_tier":
+        return _("Escalate to the next tier")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class _Tried:
+    """A replayed firing as `dry_run_rows` reads a dry run's match."""
+
+    ticket_id: int
+    number: int
+    subject: str
+    changes: list[dict[str, Any]]
+    notes: list[str]
+    notifications: list[dict[str, Any]]
+    webhooks: list[dict[str, Any]]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFiringRow:
+    at: Any  # datetime
+    step: int | None
+    what: DryRunRow
+    other: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRow:
+    ticket_id: int
+    number: int
+    subject: str
+    fired: int
+    more: int  # firings not listed
+    comparison: str | None
+    comparison_label: str
+    saved_at: list[Any]
+    firings: list[ReplayFiringRow]
+
+
+def replay_rows(tickets: list[Any]) -> list[ReplayRow]:
+    """The tickets of a replay, each firing's changes in words (records by name: one query per
+    kind of record changed, for all the tickets together)."""
+    tried = [
+        _Tried(t.ticket_id, t.number, t.subject, f.changes, f.notes, f.notifications, f.webhooks)
+        for t in tickets
+        for f in t.firings
+    ]
+    worded = iter(dry_run_rows(tried))
+    rows: list[ReplayRow] = []
+    for t in tickets:
+        firings = [
+            ReplayFiringRow(at=f.at, step=f.step, what=next(worded), other=[other_action(o) for o in f.other])
+            for f in t.firings
+        ]
+        rows.append(
+            ReplayRow(
+                ticket_id=t.ticket_id,
+                number=t.number,
+                subject=t.subject,
+                fired=t.fired,
+                more=max(0, t.fired - len(firings)),
+                comparison=t.comparison,
+                comparison_label=str(REPLAY_COMPARISON[t.comparison]) if t.comparison else "",
+                saved_at=list(t.saved_at),
+                firings=firings,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    day: Any  # date
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayChart:
+    """Firings a day as bars of an SVG drawn by the template (the numbers also as a table)."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    top: int  # the highest count
+    baseline: float
+    first: Any = None  # the first day (a date)
+    last: Any = None  # the last day
+
+
+CHART_WIDTH = 600
+CHART_HEIGHT = 120
+CHART_GAP = 1.0
+
+
+def day_chart(per_day: list[tuple[Any, int]]) -> DayChart:
+    top = max((n for _, n in per_day), default=0)
+    slot = CHART_WIDTH / max(1, len(per_day))
+    usable = CHART_HEIGHT - 4
+    bars = []
+    for i, (day, count) in enumerate(per_day):
+        h = (count / top) * usable if top else 0.0
+        if count and h < 2:
+            h = 2.0  # a day with a firing is always visible
+        bars.append(
+            Bar(
+                x=round(i * slot + CHART_GAP / 2, 2),
+                y=round(CHART_HEIGHT - h, 2),
+                width=round(max(1.0, slot - CHART_GAP), 2),
+                height=round(h, 2),
+                day=day,
+                count=count,
+            )
+        )
+    return DayChart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        bars=bars,
+        top=top,
+        baseline=CHART_HEIGHT,
+        first=per_day[0][0] if per_day else None,
+        last=per_day[-1][0] if per_day else None,
+    )

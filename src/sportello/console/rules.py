@@ -1,6 +1,7 @@
 """The Console's event rules and time rules: the list (fire counts, last firing; enable, disable,
 reorder), and the editor (the rule as YAML beside a readable rendering and a visual builder,
-`rule_builder`; check for lint warnings; a dry run on the last tickets before saving; save with
+`rule_builder`; check for lint warnings; a dry run on the last tickets before saving; a replay
+over the recorded history of the last N days, compared with the saved version; save with
 stale-edit detection).
 
 Every write goes through `automation.services` (the rules API's own services): a save is a new
@@ -17,10 +18,11 @@ from django.core.exceptions import BadRequest as HttpBadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from sportello.automation import refs, selectors, services, simulate
+from sportello.automation import refs, replay, selectors, services, simulate
 from sportello.automation.models import Rule, RuleKind
 from sportello.core import clock
 from sportello.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -249,6 +251,8 @@ def _editor(
         else None,
         "last_default": simulate.DRY_RUN_DEFAULT,
         "last_max": simulate.DRY_RUN_MAX,
+        "days_default": replay.REPLAY_DAYS_DEFAULT,
+        "days_max": replay.REPLAY_DAYS_MAX,
         "builder": _annotated(rule_builder.draw(kind, text, choices=choices, new=rule is None), extra),
         **extra,
     }
@@ -475,11 +479,58 @@ def rule_dry_run(request: HttpRequest) -> HttpResponse:
     return render_console(request, "console/rules/_dry_run.html", context)
 
 
+@admin_required
+@require_http_methods(["POST"])
+def rule_replay(request: HttpRequest) -> HttpResponse:
+    """HTMX: the YAML replayed over the recorded history of the last N days (nothing is
+    written): how many changes and tickets were read, firings a day, the tickets it would have
+    changed and how, compared with the saved rule of the same key; and what could not be
+    reconstructed exactly."""
+    kind = _kind_of(request.POST.get("kind"))
+    parsed = _parse(rule_builder.resolve(kind, request.POST))
+    context: dict[str, Any] = {"kind": kind.value}
+    try:
+        days = int(request.POST.get("days") or replay.REPLAY_DAYS_DEFAULT)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= replay.REPLAY_DAYS_MAX:
+        context["error"] = _("Choose a number of days from 1 to %(max)s.") % {"max": replay.REPLAY_DAYS_MAX}
+    elif parsed.definition is None:
+        context["error"] = parsed.error
+    else:
+        try:
+            result = replay.rule_replay(
+                principal=current_admin(request),
+                kind=kind,
+                definition=parsed.definition,
+                days=days,
+                now=clock.now(),
+                time_zone=timezone.get_current_timezone_name(),
+            )
+        except ValidationFailed as exc:
+            if exc.field == "days":
+                context["error"] = _(
+                    "Too many changes were recorded in the last %(days)s days to replay them at once: "
+                    "choose fewer days."
+                ) % {"days": days}
+            else:
+                context["error"] = rule_text.error(exc)
+        else:
+            context.update(
+                result=result,
+                rows=rule_text.replay_rows(result.tickets),
+                chart=rule_text.day_chart(result.per_day),
+                notes=[rule_text.replay_note(n) for n in result.notes],
+            )
+    return render_console(request, "console/rules/_replay.html", context)
+
+
 urlpatterns = [
     path("rules/", rules_list, name="rules"),
     path("rules/new/", rule_new, name="rule_new"),
     path("rules/check/", rule_check, name="rule_check"),
     path("rules/dry-run/", rule_dry_run, name="rule_dry_run"),
+    path("rules/replay/", rule_replay, name="rule_replay"),
     path("rules/builder/", rule_builder_edit, name="rule_builder"),
     path("rules/<slug:key>/edit/", rule_edit, name="rule_edit"),
     path("rules/<slug:key>/toggle/", rule_toggle, name="rule_toggle"),

@@ -1,9 +1,10 @@
-"""`/api/v1/rules`: event and time rules, rules as code, dry run; and a ticket's traces.
+"""`/api/v1/rules`: event and time rules, rules as code, dry run, replay over the recorded
+history; and a ticket's traces.
 
-Permissions: admins write rules (create, new version, deactivate, import) and may simulate
-unsaved rules; admins and agents read rules, export them and simulate a change on a ticket they
-may read (the change runs with their own permissions). Light agents and customers see no rule.
-A ticket's traces are read by whoever may read its events.
+Permissions: admins write rules (create, new version, deactivate, import), may simulate
+unsaved rules and replay rules over the history; admins and agents read rules, export them and
+simulate a change on a ticket they may read (the change runs with their own permissions). Light
+agents and customers see no rule. A ticket's traces are read by whoever may read its events.
 
 `DELETE /rules/{key}` deactivates: it saves a new version with `active: false`; every version
 stays readable and saving the rule again with `active: true` revives it.
@@ -26,7 +27,7 @@ from sportello.core.versions_api import (
     version_item,
 )
 
-from .. import selectors, services, simulate
+from .. import replay, selectors, services, simulate
 from ..models import Rule, RuleKind, RuleTrace
 from ..schemas import (
     RuleOut,
@@ -38,6 +39,7 @@ from ..schemas import (
     SimulateOut,
     TracePage,
 )
+from .replay_schemas import ReplayIn, ReplayOut, replay_out
 
 router = Router(tags=["rules"])
 
@@ -167,6 +169,30 @@ def simulate_rules(request: ApiRequest, payload: SimulateIn) -> dict[str, Any]:
         "notes": result.notes,
         "warnings": [warning_out(w) for w in result.warnings],
     }
+
+
+@router.post(
+    "/rules/replay",
+    response=ReplayOut,
+    summary="Replay a rule over the recorded history of the last N days (admins)",
+    description="Had this rule (new, or a changed version of a saved one) been active over the last "
+    "`days` days: which tickets it would have changed, when, and how, read from the audit trail, "
+    "and — when a saved rule of the same kind has its key — how that compares with what the saved "
+    "rule did in the same window. Nothing is written. 422 when the window holds more than "
+    "`REPLAY_CHANGES_MAX` changes (narrow it).",
+)
+def replay_rule(request: ApiRequest, payload: ReplayIn) -> dict[str, Any]:
+    require_admin(request.auth)
+    kind, definition = _kind_and_definition(payload.rule)
+    result = replay.rule_replay(
+        principal=request.auth,
+        kind=kind,
+        definition=definition,
+        days=payload.days,
+        now=clock.now(),
+        time_zone=payload.time_zone,
+    )
+    return replay_out(result)
 
 
 @router.get("/rules/{key}", response=RuleOut, summary="Get a rule at its current version")
