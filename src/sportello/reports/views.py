@@ -13,17 +13,27 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
-from . import drill
-from .forms import ReportFilterForm
-from .overview import SLA_LABELS, filters_params, report_context
+from sportello.accounts.models import Role, User
+from sportello.core import clock
+from sportello.core.errors import Conflict, DomainError, NotFound
+
+from . import drill, subscriptions
+from .forms import GROUP_LABELS, ReportFilterForm
+from .models import Frequency, PauseReason, ReportSubscription
+from .overview import SLA_LABELS, filters_params, group_labels, report_context
 from .rollups import zone
 from .shell import render_report, reports_required, scope_of
+from .subscription_forms import SubscriptionForm
 
 
 def _context(request: HttpRequest) -> dict[str, Any]:
@@ -38,6 +48,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     status = 422 if context["form"].is_bound and not context["form"].is_valid() else 200
+    context["subscribe_form"] = _subscription_form()
     return render_report(request, "reports/dashboard.html", context, tab="reports:dashboard", status=status)
 
 
@@ -172,3 +183,203 @@ def tickets(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         },
         tab="reports:dashboard",
     )
+
+
+# -- scheduled reports ---------------------------------------------------------------------------
+
+SUBSCRIPTION_ID = "sub-%s"
+
+
+def _subscription_form(data: Any = None, *, initial: dict[str, Any] | None = None) -> SubscriptionForm:
+    return SubscriptionForm(data, initial=initial, auto_id=SUBSCRIPTION_ID)
+
+
+def _form_error(form: SubscriptionForm, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@reports_required
+@require_POST
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """ "E-mail me this report": the dashboard's current filters, sent daily or weekly."""
+    form = _subscription_form(request.POST)
+    user = _user(request)
+    if form.is_valid():
+        try:
+            subscriptions.subscription_create(
+                actor=user,
+                subscriber=user,
+                frequency=form.cleaned_data["frequency"],
+                weekday=form.cleaned_data["weekday"] or 0,
+                hour=form.cleaned_data["hour"],
+                filters={k: request.POST.get(k, "") for k in subscriptions.FILTER_KEYS},
+                group=request.POST.get("group", "") or "department",
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Scheduled: this report will be e-mailed to you."))
+            return redirect("reports:subscriptions")
+    return render_report(
+        request,
+        "reports/subscription_form.html",
+        {"form": form, "action": reverse("reports:subscribe"), "hidden": _hidden(request.POST)},
+        tab="reports:subscriptions",
+        status=422,
+    )
+
+
+def _hidden(data: Any) -> list[tuple[str, str]]:
+    return [(k, str(data.get(k))) for k in (*subscriptions.FILTER_KEYS, "group") if data.get(k)]
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@reports_required
+@require_GET
+def subscription_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    rows = subscriptions.subscriptions_for(user)
+    return render_report(
+        request,
+        "reports/subscriptions.html",
+        {"rows": [_row(r) for r in rows], "everyone": user.role == Role.ADMIN},
+        tab="reports:subscriptions",
+    )
+
+
+DELIVERY_LABELS = {
+    "": gettext_lazy("Not sent yet"),
+    "pending": gettext_lazy("Being sent"),
+    "sent": gettext_lazy("Sent"),
+    "failed": gettext_lazy("Could not be delivered"),
+    "parked": gettext_lazy("Could not be delivered; retried on request"),
+}
+
+
+def _row(listed: subscriptions.Listed) -> dict[str, Any]:
+    s = listed.subscription
+    hour = f"{s.hour:02d}:00"
+    if s.frequency == Frequency.WEEKLY:
+        when = _("Weekly, %(day)s at %(hour)s") % {"day": WEEKDAYS[s.weekday], "hour": hour}
+    else:
+        when = _("Daily at %(hour)s") % {"hour": hour}
+    described = [
+        f"{GROUP_LABELS[key]}: {group_labels(key, [value])[value]}"
+        for key, value in s.filters.items()
+        if key in GROUP_LABELS
+    ]
+    return {
+        "s": s,
+        "when": when,
+        "filters": "; ".join(described) or _("Everything the subscriber reads"),
+        "group": GROUP_LABELS.get(s.group, s.group),
+        "paused": PauseReason(s.paused_reason).label if not s.active and s.paused_reason else "",
+        "delivery": DELIVERY_LABELS.get(listed.delivery_status, listed.delivery_status),
+        "failed": listed.delivery_status in ("failed", "parked") or bool(s.last_error),
+        "error": s.last_error or listed.delivery_error,
+        "last": listed.delivery,
+    }
+
+
+def _managed(request: HttpRequest, pk: int) -> ReportSubscription:
+    try:
+        return subscriptions.subscription_get_for_user(user=_user(request), subscription_id=pk)
+    except NotFound:
+        raise Http404 from None
+
+
+@reports_required
+def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    initial = {"frequency": s.frequency, "weekday": s.weekday, "hour": s.hour}
+    form = _subscription_form(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscriptions.subscription_update(
+                actor=_user(request),
+                subscription_id=s.pk,
+                frequency=form.cleaned_data["frequency"],
+                weekday=form.cleaned_data["weekday"] or 0,
+                hour=form.cleaned_data["hour"],
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Scheduled report saved."))
+            return redirect("reports:subscriptions")
+    return render_report(
+        request,
+        "reports/subscription_form.html",
+        {"form": form, "action": reverse("reports:subscription_edit", args=[s.pk]), "subscription": s},
+        tab="reports:subscriptions",
+        status=422 if form.is_bound else 200,
+    )
+
+
+@reports_required
+@require_POST
+def subscription_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    active = request.POST.get("active") == "1"
+    try:
+        subscriptions.subscription_set_active(
+            actor=_user(request), subscription_id=s.pk, active=active, now=clock.now()
+        )
+    except Conflict:
+        messages.error(request, _("It cannot be resumed: the subscriber no longer reads reports."))
+    else:
+        messages.success(request, _("Scheduled report resumed.") if active else _("Scheduled report paused."))
+    return redirect("reports:subscriptions")
+
+
+@reports_required
+def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    if request.method == "POST":
+        subscriptions.subscription_delete(actor=_user(request), subscription_id=s.pk, now=clock.now())
+        messages.success(request, _("Scheduled report deleted."))
+        return redirect("reports:subscriptions")
+    return render_report(
+        request,
+        "reports/subscription_delete.html",
+        {"row": _row(subscriptions.Listed(s, None, "", ""))},
+        tab="reports:subscriptions",
+    )
+
+
+@reports_required
+@require_POST
+def subscription_send(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    user = _user(request)
+    try:
+        subscriptions.subscription_send_preview(actor=user, subscription_id=s.pk, now=clock.now())
+    except Conflict:
+        messages.error(request, _("It cannot be sent: the subscriber no longer reads reports."))
+    else:
+        messages.success(request, _("A preview is on its way to %(email)s.") % {"email": user.email})
+    return redirect("reports:subscriptions")
+
+
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The mail's one-click link: GET asks to confirm, POST unsubscribes. No sign-in: the
+    signed link is the permission."""
+    try:
+        s = subscriptions.subscription_for_token(token)
+    except NotFound:
+        return render(request, "reports/unsubscribe.html", {"gone": True}, status=404)
+    if request.method == "POST":
+        try:
+            subscriptions.subscription_unsubscribe(token=token, now=clock.now())
+        except NotFound:
+            return render(request, "reports/unsubscribe.html", {"gone": True}, status=404)
+        return render(request, "reports/unsubscribe.html", {"done": True})
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "reports/unsubscribe.html", {"row": _row(subscriptions.Listed(s, None, "", ""))})
