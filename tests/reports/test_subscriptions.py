@@ -455,3 +455,31 @@ def test_a_failed_delivery_shows_on_the_list(desk: Any, sink: Any) -> None:
     html = client.get("/reports/scheduled/").content.decode()
     assert "Could not be delivered" in html
     assert "No such user here" in html
+
+
+def test_a_report_that_cannot_be_prepared_shows_on_the_subscription(desk: Any, monkeypatch: Any) -> None:
+    # given a subscription whose report fails to build
+    user = _supervisor(desk)
+    s = _subscribe(user)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the roll-ups are being rebuilt")
+
+    monkeypatch.setattr("sportello.reports.subscriptions.report_context", broken)
+    # when it falls due
+    assert reports_send_due(now=NEXT_MORNING) == 0
+    # then nothing was queued or recorded as sent, and the error is on the subscription
+    assert not ReportDelivery.objects.exists()
+    assert not OutboxMessage.objects.filter(dedupe_key__startswith="report").exists()
+    s.refresh_from_db()
+    assert s.last_error == "RuntimeError: the roll-ups are being rebuilt"
+    failed = SubscriptionEvent.objects.filter(subscription_id=s.pk, action=SubscriptionAction.FAILED)
+    assert failed.count() == 1
+    client = Client()
+    client.force_login(user)
+    assert "the roll-ups are being rebuilt" in client.get("/reports/scheduled/").content.decode()
+    # and the next run, once it can be built, sends it
+    monkeypatch.undo()
+    assert reports_send_due(now=NEXT_MORNING + timedelta(minutes=15)) == 1
+    s.refresh_from_db()
+    assert s.last_error == ""

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from sportello.accounts.models import Role, User
@@ -367,6 +368,7 @@ def subscription_send(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("reports:subscriptions")
 
 
+@csrf_exempt  # the signed link is the only credential (a mail client may POST it, RFC 8058)
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """The mail's one-click link: GET asks to confirm, POST unsubscribes. No sign-in: the
     signed link is the permission."""
