@@ -483,3 +483,20 @@ def test_a_report_that_cannot_be_prepared_shows_on_the_subscription(desk: Any, m
     assert reports_send_due(now=NEXT_MORNING + timedelta(minutes=15)) == 1
     s.refresh_from_db()
     assert s.last_error == ""
+
+
+def test_the_list_reads_a_fixed_number_of_statements(desk: Any, django_assert_max_num_queries: Any) -> None:
+    user = _supervisor(desk)
+    for hour in (6, 7, 8, 9):
+        _subscribe(user, hour=hour, filters={"department": str(desk.books.pk), "channel": "email"})
+    client = Client()
+    client.force_login(desk.admin)
+    client.get("/reports/scheduled/")  # warm the session and the desk's caches
+    with django_assert_max_num_queries(12) as queries:
+        page = client.get("/reports/scheduled/")
+    assert page.content.decode().count("Department: Books; Channel: Email") == 4
+    few = len(queries)
+    for hour in (10, 11, 12):
+        _subscribe(user, hour=hour, filters={"department": str(desk.books.pk)})
+    with django_assert_max_num_queries(few):
+        client.get("/reports/scheduled/")
