@@ -500,3 +500,10 @@ def test_the_list_reads_a_fixed_number_of_statements(desk: Any, django_assert_ma
         _subscribe(user, hour=hour, filters={"department": str(desk.books.pk)})
     with django_assert_max_num_queries(few):
         client.get("/reports/scheduled/")
+
+
+def test_the_job_runs_every_quarter_of_an_hour_in_the_worker() -> None:
+    from sportello.core.scheduler import registered_jobs
+
+    jobs = {j.name: j.every for j in registered_jobs()}
+    assert jobs["reports_scheduled"] == timedelta(minutes=15)
