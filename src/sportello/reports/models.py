@@ -6,7 +6,9 @@ daily roll-ups (`DailyRollup`), both kept by the change pipeline in the change's
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
+from sportello.accounts.models import User
 from sportello.tickets.models import Ticket
 
 
@@ -105,3 +107,96 @@ class TicketCount(Counted):
 
     def __str__(self) -> str:
         return f"counts of ticket {self.ticket_id} at {self.at}"
+
+
+class Frequency(models.TextChoices):
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+
+
+class PauseReason(models.TextChoices):
+    NONE = "", _("Not paused")
+    BY_HAND = "paused", _("Paused by hand")
+    NO_ACCESS = "no_access", _("Paused: the subscriber no longer reads reports")
+
+
+class ReportSubscription(models.Model):
+    """The overview e-mailed to an agent who reads reports, daily (the day before) or weekly
+    (the week before, Monday to Sunday), at `hour` on the subscriber's clock
+    (`User.time_zone`), in their language. `filters`: the overview's dimensions
+    (department, team, agent, channel, priority: ids or keys), always read within the
+    subscriber's scope at the moment of sending. Managed through `reports.subscriptions`."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
+    weekday = models.PositiveSmallIntegerField(default=0)  # 0 Monday … 6 Sunday (weekly only)
+    hour = models.PositiveSmallIntegerField(default=8)  # 0..23, the subscriber's local time
+    filters = models.JSONField(default=dict, blank=True)
+    group = models.CharField(max_length=20, default="department")
+    active = models.BooleanField(default=True)
+    paused_reason = models.CharField(max_length=20, choices=PauseReason.choices, blank=True, default="")
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["user_id", "id"]
+        indexes = [models.Index(fields=["active"], name="report_sub_active")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(hour__lte=23), name="report_sub_hour"),
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="report_sub_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} report for user {self.user_id}"
+
+
+class ReportDelivery(models.Model):
+    """A subscription's report of one period, recorded in the transaction that queues its mail:
+    unique per subscription and period, so however many workers look, a period is sent once.
+    `outbox_id`: the queued mail (its delivery state is the outbox's)."""
+
+    subscription = models.ForeignKey(ReportSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    outbox_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["subscription_id", "period_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "period_start"], name="report_delivery_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.subscription_id} for {self.period_start}"
+
+
+class SubscriptionAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    CHANGED = "changed", _("Changed")
+    PAUSED = "paused", _("Paused")
+    RESUMED = "resumed", _("Resumed")
+    DELETED = "deleted", _("Deleted")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed by e-mail link")
+    FAILED = "failed", _("Could not be prepared")
+
+
+class SubscriptionEvent(models.Model):
+    """The history of a subscription: who (None: the system) did what, when, and the
+    subscription as it became (`state`). Kept after the subscription is deleted."""
+
+    subscription_id = models.BigIntegerField()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")  # the subscriber
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=20, choices=SubscriptionAction.choices)
+    state = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["subscription_id", "at"], name="report_sub_event")]
+
+    def __str__(self) -> str:
+        return f"{self.action} subscription {self.subscription_id}"

@@ -23,6 +23,7 @@ View = Callable[..., HttpResponseBase]
 TABS: list[tuple[str, Any]] = [
     ("reports:dashboard", _("Overview")),
     ("reports:process", _("Process")),
+    ("reports:subscriptions", _("Scheduled")),
 ]
 
 

@@ -12,4 +12,11 @@ urlpatterns = [
     path("process/", process_views.process, name="process"),
     path("process/export.csv", process_views.process_export_csv, name="process_csv"),
     path("process/export.xes", process_views.process_export_xes, name="process_xes"),
+    path("scheduled/", views.subscription_list, name="subscriptions"),
+    path("scheduled/new/", views.subscribe, name="subscribe"),
+    path("scheduled/<int:pk>/", views.subscription_edit, name="subscription_edit"),
+    path("scheduled/<int:pk>/pause/", views.subscription_pause, name="subscription_pause"),
+    path("scheduled/<int:pk>/delete/", views.subscription_delete, name="subscription_delete"),
+    path("scheduled/<int:pk>/send/", views.subscription_send, name="subscription_send"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

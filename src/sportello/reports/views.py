@@ -9,345 +9,42 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
-from datetime import date
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from sportello.accounts.models import Department, Team, User
+from sportello.accounts.models import Role, User
 from sportello.automation.facts import field_specs
 from sportello.core import clock
-from sportello.core.errors import DomainError
-from sportello.kb.deflection import deflection_stats
+from sportello.core.errors import Conflict, DomainError, NotFound
 from sportello.queues import services as queue_services
-from sportello.web.labels import CHANNEL_LABELS, priority_label
 
-from . import charts, drill
-from .dashboard import Figures, Filters, breakdown, changed, figures, series
+from . import drill, subscriptions
 from .forms import GROUP_LABELS, ReportFilterForm
+from .models import Frequency, PauseReason, ReportSubscription
+from .overview import SLA_LABELS, filters_params, group_labels, report_context
 from .rollups import zone
 from .shell import render_report, reports_required, scope_of
-
-SLA_LABELS = {
-    "first_response": gettext_lazy("First response"),
-    "next_response": gettext_lazy("Next response"),
-    "periodic_update": gettext_lazy("Periodic update"),
-    "resolution": gettext_lazy("Resolution"),
-}
-
-
-def hours(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    value = seconds / 3600
-    return _("%(h)s h") % {"h": f"{value:,.1f}"}
-
-
-def percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{100 * rate:.0f}%"
-
-
-def number(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _filters_params(f: Filters) -> dict[str, Any]:
-    params: dict[str, Any] = {"period": "custom", "start": f.start.isoformat(), "end": f.end.isoformat()}
-    for name in ("department", "team", "agent", "channel", "priority", "tier"):
-        value = getattr(f, name)
-        if value is not None:
-            params[name] = value
-    return params
-
-
-def drill_url(f: Filters, metric: str, **narrow: Any) -> str:
-    params = {**_filters_params(f), **{k: v for k, v in narrow.items() if v is not None}, "metric": metric}
-    return f"{reverse('reports:tickets')}?{urlencode(params)}"
-
-
-def _tile(
-    label: str,
-    now: float | None,
-    before: float | None,
-    show: Callable[[float | None], str],
-    *,
-    lower_is_better: bool = False,
-    url: str | None = None,
-    note: str = "",
-) -> dict[str, Any]:
-    delta = changed(now, before)
-    trend = ""
-    if delta is not None and abs(delta) >= 0.005:
-        better = (delta < 0) if lower_is_better else (delta > 0)
-        trend = "better" if better else "worse"
-    return {
-        "label": label,
-        "value": show(now),
-        "previous": show(before),
-        "delta": None if delta is None else f"{delta:+.0%}",
-        "trend": trend,
-        "url": url,
-        "note": note,
-    }
-
-
-def _deflection(scope: Any, f: Filters) -> list[dict[str, Any]]:
-    """The knowledge base's deflection rate (desk-wide: portal sessions have no department), for
-    readers of every department."""
-    if not scope.everything:
-        return []
-    moment = timezone.now()
-    now = deflection_stats(since=f.instants()[0], until=f.instants()[1], now=moment)
-    p = f.previous()
-    before = deflection_stats(since=p.instants()[0], until=p.instants()[1], now=moment)
-    note = _("%(n)s portal sessions decided, whole desk") % {"n": now.deflected + now.not_deflected}
-    return [_tile(_("Self-service deflection"), now.rate, before.rate, percent, note=note)]
-
-
-def _tiles(f: Filters, now: Figures, before: Figures) -> list[dict[str, Any]]:
-    c, p = now.counts, before.counts
-    sat, psat = now.satisfaction, before.satisfaction
-    return [
-        _tile(_("Created"), c["created"], p["created"], number, url=drill_url(f, "created")),
-        _tile(_("Solved"), c["solved"], p["solved"], number, url=drill_url(f, "solved")),
-        _tile(
-            _("Backlog at the end"),
-            now.backlog_end,
-            before.backlog_end,
-            number,
-            lower_is_better=True,
-            url=drill_url(f, "backlog"),
-        ),
-        _tile(
-            _("First reply, average"),
-            now.first_reply,
-            before.first_reply,
-            hours,
-            lower_is_better=True,
-            url=drill_url(f, "first_reply"),
-            note=_("%(h)s in business hours") % {"h": hours(now.first_reply_business)},
-        ),
-        _tile(
-            _("Response time, average"),
-            now.response,
-            before.response,
-            hours,
-            lower_is_better=True,
-            url=drill_url(f, "response"),
-            note=_("%(h)s in business hours") % {"h": hours(now.response_business)},
-        ),
-        _tile(
-            _("Time to resolution, average"),
-            now.resolution,
-            before.resolution,
-            hours,
-            lower_is_better=True,
-            url=drill_url(f, "solved"),
-            note=_("%(h)s in business hours") % {"h": hours(now.resolution_business)},
-        ),
-        _tile(
-            _("Reopen rate"),
-            now.reopen_rate,
-            before.reopen_rate,
-            percent,
-            lower_is_better=True,
-            url=drill_url(f, "reopened"),
-        ),
-        _tile(
-            _("One-touch resolution"),
-            now.one_touch_rate,
-            before.one_touch_rate,
-            percent,
-            url=drill_url(f, "one_touch"),
-        ),
-        _tile(
-            _("CSAT"),
-            sat.get("csat"),
-            psat.get("csat"),
-            percent,
-            url=drill_url(f, "csat_bad"),
-            note=_("%(n)s ratings") % {"n": sat.get("rated", 0)},
-        ),
-        _tile(
-            _("CES, average (1 to 7)"),
-            sat.get("ces"),
-            psat.get("ces"),
-            lambda v: "—" if v is None else f"{v:.1f}",
-            lower_is_better=True,
-            note=_("%(n)s answers") % {"n": sat.get("ces_n", 0)},
-        ),
-        _tile(
-            _("NPS"),
-            sat.get("nps"),
-            psat.get("nps"),
-            lambda v: "—" if v is None else f"{v:+.0f}",
-            note=_("%(n)s answers") % {"n": sat.get("nps_n", 0)},
-        ),
-    ]
-
-
-def _sla_rows(f: Filters, now: Figures, before: Figures) -> list[dict[str, Any]]:
-    out = []
-    for metric, label in SLA_LABELS.items():
-        row = now.sla.get(metric)
-        if row is None and metric not in before.sla:
-            continue
-        row = row or {"finished": 0, "with_target": 0, "breached": 0, "met": 0}
-        out.append(
-            {
-                "label": label,
-                "finished": row["finished"],
-                "breached": row["breached"],
-                "compliance": percent(now.compliance(metric)),
-                "previous": percent(before.compliance(metric)),
-                "breached_url": drill_url(f, "sla_breached", sla=metric),
-                "finished_url": drill_url(f, "sla_finished", sla=metric),
-            }
-        )
-    return out
-
-
-def _day_label(d: date) -> str:
-    return date_format(d, "M j")
-
-
-def group_labels(group: str, values: Iterable[Any]) -> dict[Any, str]:
-    values = list(values)
-    ids = [v for v in values if isinstance(v, int) and v]
-    if group == "department":
-        found = dict(Department.objects.filter(pk__in=ids).values_list("pk", "name"))
-    elif group == "team":
-        found = dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
-    elif group == "agent":
-        found = {u.pk: u.name or u.email for u in User.objects.filter(pk__in=ids)}
-    elif group == "channel":
-        found = {v: str(CHANNEL_LABELS.get(v, v)) for v in values}
-    elif group == "priority":
-        found = {v: priority_label(v) for v in values}
-    else:
-        found = {v: v for v in values if v}
-    none = {
-        "team": _("No team"),
-        "agent": _("Unassigned"),
-        "tier": _("No tier"),
-    }.get(group, _("None"))
-    return {v: found.get(v) or none for v in values}
+from .subscription_forms import SubscriptionForm
 
 
 def _context(request: HttpRequest) -> dict[str, Any]:
     scope = scope_of(request)
     form = ReportFilterForm(request.GET or None, scope=scope)
     today = timezone.localdate(timezone=zone())
-    f = form.filters(today)
-    group = form.chosen_group
-    now, before = figures(scope, f), figures(scope, f.previous())
-    days = series(scope, f)
-    labels = [_day_label(d.day) for d in days]
-    volume = charts.bars(
-        _("Created and solved per day"),
-        labels,
-        [
-            charts.Series(_("Created"), [d.counts["created"] for d in days]),
-            charts.Series(_("Solved"), [d.counts["solved"] for d in days]),
-        ],
-    )
-    backlog = charts.lines(
-        _("Backlog at the end of each day"), labels, [charts.Series(_("Backlog"), [d.backlog for d in days])]
-    )
-
-    def avg_hours(d: Any, total: str, count: str) -> float | None:
-        n = d.counts[count]
-        return round(d.counts[total] / n / 3600, 2) if n else None
-
-    times = charts.lines(
-        _("First reply and response, average per day (hours)"),
-        labels,
-        [
-            charts.Series(
-                _("First reply"), [avg_hours(d, "first_reply_seconds", "first_replies") for d in days]
-            ),
-            charts.Series(_("Response"), [avg_hours(d, "response_seconds", "responses") for d in days]),
-        ],
-        unit="h",
-    )
-    resolution = charts.lines(
-        _("Time to resolution, average per day (hours)"),
-        labels,
-        [charts.Series(_("Resolution"), [avg_hours(d, "resolution_seconds", "solved") for d in days])],
-        unit="h",
-    )
-    groups = breakdown(scope, f, group)
-    names = group_labels(group, [g.value for g in groups])
-    group_rows = []
-    for g in groups:
-        narrow = {group: g.value if g.value not in (None, "") else 0}
-        if group == "tier" and not g.value:
-            narrow = {"tier": ""}
-        solved = g.counts["solved"]
-        group_rows.append(
-            {
-                "name": names[g.value],
-                "created": g.counts["created"],
-                "created_url": drill_url(f, "created", **narrow),
-                "solved": solved,
-                "solved_url": drill_url(f, "solved", **narrow),
-                "first_reply": hours(g.avg("first_reply_seconds", "first_replies")),
-                "response": hours(g.avg("response_seconds", "responses")),
-                "resolution": hours(g.avg("resolution_seconds", "solved")),
-                "reopen_rate": percent(g.counts["reopened"] / solved if solved else None),
-                "one_touch": percent(g.counts["one_touch"] / solved if solved else None),
-            }
-        )
-    return {
-        "scope": scope,
-        "form": form,
-        "filters": f,
-        "previous": f.previous(),
-        "tiles": _tiles(f, now, before) + _deflection(scope, f),
-        "sla_rows": _sla_rows(f, now, before),
-        "volume": volume,
-        "backlog": backlog,
-        "times": times,
-        "resolution": resolution,
-        "days": [
-            {
-                "label": labels[i],
-                "created": d.counts["created"],
-                "solved": d.counts["solved"],
-                "backlog": d.backlog,
-                "first_reply": hours(d.counts["first_reply_seconds"] / d.counts["first_replies"])
-                if d.counts["first_replies"]
-                else "—",
-                "response": hours(d.counts["response_seconds"] / d.counts["responses"])
-                if d.counts["responses"]
-                else "—",
-                "resolution": hours(d.counts["resolution_seconds"] / d.counts["solved"])
-                if d.counts["solved"]
-                else "—",
-                "created_url": drill_url(Filters(**{**_plain(f), "start": d.day, "end": d.day}), "created"),
-                "solved_url": drill_url(Filters(**{**_plain(f), "start": d.day, "end": d.day}), "solved"),
-            }
-            for i, d in enumerate(days)
-        ],
-        "group": group,
-        "group_label": GROUP_LABELS[group],
-        "group_rows": group_rows,
-        "csv_params": urlencode({**_filters_params(f), "group": group}),
-    }
-
-
-def _plain(f: Filters) -> dict[str, Any]:
-    return {name: getattr(f, name) for name in f.__slots__}
+    return {**report_context(scope, form.filters(today), form.chosen_group), "form": form}
 
 
 @reports_required
@@ -355,6 +52,7 @@ def _plain(f: Filters) -> dict[str, Any]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     status = 422 if context["form"].is_bound and not context["form"].is_valid() else 200
+    context["subscribe_form"] = _subscription_form()
     return render_report(request, "reports/dashboard.html", context, tab="reports:dashboard", status=status)
 
 
@@ -505,7 +203,7 @@ def tickets(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             drill.csv_rows(listing.all()),
         )
     page = drill.page(listing, request.GET.get("page"))
-    back = f"{reverse('reports:dashboard')}?{urlencode(_filters_params(f))}"
+    back = f"{reverse('reports:dashboard')}?{urlencode(filters_params(f))}"
     query = request.GET.copy()
     query.pop("page", None)
     return render_report(
@@ -525,3 +223,214 @@ def tickets(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         },
         tab="reports:dashboard",
     )
+
+
+# -- scheduled reports ---------------------------------------------------------------------------
+
+SUBSCRIPTION_ID = "sub-%s"
+
+
+def _subscription_form(data: Any = None, *, initial: dict[str, Any] | None = None) -> SubscriptionForm:
+    return SubscriptionForm(data, initial=initial, auto_id=SUBSCRIPTION_ID)
+
+
+def _form_error(form: SubscriptionForm, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@reports_required
+@require_POST
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """ "E-mail me this report": the dashboard's current filters, sent daily or weekly."""
+    form = _subscription_form(request.POST)
+    user = _user(request)
+    if form.is_valid():
+        try:
+            subscriptions.subscription_create(
+                actor=user,
+                subscriber=user,
+                frequency=form.cleaned_data["frequency"],
+                weekday=form.cleaned_data["weekday"] or 0,
+                hour=form.cleaned_data["hour"],
+                filters={k: request.POST.get(k, "") for k in subscriptions.FILTER_KEYS},
+                group=request.POST.get("group", "") or "department",
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Scheduled: this report will be e-mailed to you."))
+            return redirect("reports:subscriptions")
+    return render_report(
+        request,
+        "reports/subscription_form.html",
+        {"form": form, "action": reverse("reports:subscribe"), "hidden": _hidden(request.POST)},
+        tab="reports:subscriptions",
+        status=422,
+    )
+
+
+def _hidden(data: Any) -> list[tuple[str, str]]:
+    return [(k, str(data.get(k))) for k in (*subscriptions.FILTER_KEYS, "group") if data.get(k)]
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@reports_required
+@require_GET
+def subscription_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    rows = subscriptions.subscriptions_for(user)
+    return render_report(
+        request,
+        "reports/subscriptions.html",
+        {"rows": _rows(rows), "everyone": user.role == Role.ADMIN},
+        tab="reports:subscriptions",
+    )
+
+
+DELIVERY_LABELS = {
+    "": gettext_lazy("Not sent yet"),
+    "pending": gettext_lazy("Being sent"),
+    "sent": gettext_lazy("Sent"),
+    "failed": gettext_lazy("Could not be delivered"),
+    "parked": gettext_lazy("Could not be delivered; retried on request"),
+}
+
+
+def _rows(listed: list[subscriptions.Listed]) -> list[dict[str, Any]]:
+    """The list's rows; the filters' names read with one statement per dimension."""
+    values: dict[str, set[Any]] = {}
+    for item in listed:
+        for key, value in item.subscription.filters.items():
+            if key in GROUP_LABELS:
+                values.setdefault(key, set()).add(value)
+    names = {key: group_labels(key, sorted(found, key=str)) for key, found in values.items()}
+    return [_row(item, names) for item in listed]
+
+
+def _row(listed: subscriptions.Listed, names: dict[str, dict[Any, str]] | None = None) -> dict[str, Any]:
+    s = listed.subscription
+    hour = f"{s.hour:02d}:00"
+    if s.frequency == Frequency.WEEKLY:
+        when = _("Weekly, %(day)s at %(hour)s") % {"day": WEEKDAYS[s.weekday], "hour": hour}
+    else:
+        when = _("Daily at %(hour)s") % {"hour": hour}
+    if names is None:
+        names = {k: group_labels(k, [v]) for k, v in s.filters.items() if k in GROUP_LABELS}
+    # in the filter bar's order (PostgreSQL's jsonb keeps keys in an order of its own)
+    described = [f"{label}: {names[k][s.filters[k]]}" for k, label in GROUP_LABELS.items() if k in s.filters]
+    return {
+        "s": s,
+        "when": when,
+        "filters": "; ".join(described) or _("Everything the subscriber reads"),
+        "group": GROUP_LABELS.get(s.group, s.group),
+        "paused": PauseReason(s.paused_reason).label if not s.active and s.paused_reason else "",
+        "delivery": DELIVERY_LABELS.get(listed.delivery_status, listed.delivery_status),
+        "failed": listed.delivery_status in ("failed", "parked") or bool(s.last_error),
+        "error": s.last_error or listed.delivery_error,
+        "last": listed.delivery,
+    }
+
+
+def _managed(request: HttpRequest, pk: int) -> ReportSubscription:
+    try:
+        return subscriptions.subscription_get_for_user(user=_user(request), subscription_id=pk)
+    except NotFound:
+        raise Http404 from None
+
+
+@reports_required
+def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    initial = {"frequency": s.frequency, "weekday": s.weekday, "hour": s.hour}
+    form = _subscription_form(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscriptions.subscription_update(
+                actor=_user(request),
+                subscription_id=s.pk,
+                frequency=form.cleaned_data["frequency"],
+                weekday=form.cleaned_data["weekday"] or 0,
+                hour=form.cleaned_data["hour"],
+                now=clock.now(),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Scheduled report saved."))
+            return redirect("reports:subscriptions")
+    return render_report(
+        request,
+        "reports/subscription_form.html",
+        {"form": form, "action": reverse("reports:subscription_edit", args=[s.pk]), "subscription": s},
+        tab="reports:subscriptions",
+        status=422 if form.is_bound else 200,
+    )
+
+
+@reports_required
+@require_POST
+def subscription_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    active = request.POST.get("active") == "1"
+    try:
+        subscriptions.subscription_set_active(
+            actor=_user(request), subscription_id=s.pk, active=active, now=clock.now()
+        )
+    except Conflict:
+        messages.error(request, _("It cannot be resumed: the subscriber no longer reads reports."))
+    else:
+        messages.success(request, _("Scheduled report resumed.") if active else _("Scheduled report paused."))
+    return redirect("reports:subscriptions")
+
+
+@reports_required
+def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    if request.method == "POST":
+        subscriptions.subscription_delete(actor=_user(request), subscription_id=s.pk, now=clock.now())
+        messages.success(request, _("Scheduled report deleted."))
+        return redirect("reports:subscriptions")
+    return render_report(
+        request,
+        "reports/subscription_delete.html",
+        {"row": _row(subscriptions.Listed(s, None, "", ""))},
+        tab="reports:subscriptions",
+    )
+
+
+@reports_required
+@require_POST
+def subscription_send(request: HttpRequest, pk: int) -> HttpResponse:
+    s = _managed(request, pk)
+    user = _user(request)
+    try:
+        subscriptions.subscription_send_preview(actor=user, subscription_id=s.pk, now=clock.now())
+    except Conflict:
+        messages.error(request, _("It cannot be sent: the subscriber no longer reads reports."))
+    else:
+        messages.success(request, _("A preview is on its way to %(email)s.") % {"email": user.email})
+    return redirect("reports:subscriptions")
+
+
+@csrf_exempt  # the signed link is the only credential (a mail client may POST it, RFC 8058)
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The mail's one-click link: GET asks to confirm, POST unsubscribes. No sign-in: the
+    signed link is the permission."""
+    try:
+        s = subscriptions.subscription_for_token(token)
+    except NotFound:
+        return render(request, "reports/unsubscribe.html", {"gone": True}, status=404)
+    if request.method == "POST":
+        try:
+            subscriptions.subscription_unsubscribe(token=token, now=clock.now())
+        except NotFound:
+            return render(request, "reports/unsubscribe.html", {"gone": True}, status=404)
+        return render(request, "reports/unsubscribe.html", {"done": True})
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "reports/unsubscribe.html", {"row": _row(subscriptions.Listed(s, None, "", ""))})
