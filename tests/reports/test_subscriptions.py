@@ -236,7 +236,7 @@ def test_the_mail_in_italian_with_the_supervisors_figures(desk: Any, history: No
     assert '<html lang="it">' in html
     assert "<svg" not in html
     assert "<script" not in html
-    assert "Conformità SLA" in html
+    assert "Rispetto degli SLA" in html
     # the dashboard with the same filters and period, at the desk's public address
     assert (
         "http://127.0.0.1:8000/reports/?period=custom&start=2026-11-02&end=2026-11-02&group=department"
