@@ -22,6 +22,7 @@ View = Callable[..., HttpResponseBase]
 # The tabs across the report pages: (url name, label). Each report page names its tab.
 TABS: list[tuple[str, Any]] = [
     ("reports:dashboard", _("Overview")),
+    ("reports:blueprints", _("Blueprints")),
 ]
 
 
