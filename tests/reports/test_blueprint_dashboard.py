@@ -143,8 +143,8 @@ def test_the_blueprint_page_shows_the_six_figures_the_flowchart_the_chart_and_th
     tiles = re.search(r'<ul class="report-tiles".*?</ul>', html, re.S)
     assert tiles is not None
     assert text_of(tiles.group(0)) == (
-        "1 tickets in the process now "
-        "1 over their state's time limit now "
+        "1 ticket in the process now "
+        "1 over its state's time limit now "
         "2 runs completed in the period "
         "3 hours, 30 minutes average time to complete · 3 hours, 30 minutes in business hours "
         "4 transitions performed in the period "
@@ -186,7 +186,7 @@ def test_the_blueprint_page_shows_the_six_figures_the_flowchart_the_chart_and_th
     c = history["c"]
     assert f'<a href="/tickets/{c.pk}/">#{c.number}</a>' in overdue
     assert text_of(overdue).endswith(f"#{c.number} Missing pages Received Mon 2 Nov 11:30 6 hours")
-    assert "2 visits of a state went over their time limit (2 tickets)" in text_of(html)
+    assert "2 visits of a state went over their time limit (2 tickets)." in text_of(html)
     assert "No ticket went through this process in this period" not in html
 
 
