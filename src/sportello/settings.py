@@ -96,6 +96,7 @@ SPORTELLO_TICKET_EXTENSIONS = [
     "sportello.automation.extension.Assignment",
     "sportello.inbox.extension.AgentNotifications",
     "sportello.kb.extension.ArticleLinks",
+    "sportello.reports.extension.Rollups",
 ]
 
 ROOT_URLCONF = "sportello.urls"
@@ -202,6 +203,7 @@ class SportelloSettings(TypedDict):
     RULE_TRACE_RETENTION_DAYS: int
     CAUSATION_DEPTH_MAX: int
     SLA_ON_CHANGE: str
+    REPORTS_TIME_ZONE: str
     PUBLIC_URL: str
     PORTAL_URL: str
     MAIL_DOMAIN: str
@@ -277,6 +279,9 @@ SPORTELLO: SportelloSettings = {
     "CAUSATION_DEPTH_MAX": int(os.environ.get("SPORTELLO_CAUSATION_DEPTH_MAX", 5)),
     # When an SLA policy or a business calendar changes, running clocks keep their due instants
     # ("keep") or are recomputed by a background job ("reflow"); a save may say otherwise.
+    # The days of reports' daily figures are local dates here (`sportello reports rebuild` after a
+    # change).
+    "REPORTS_TIME_ZONE": os.environ.get("SPORTELLO_REPORTS_TIME_ZONE", TIME_ZONE),
     "SLA_ON_CHANGE": os.environ.get("SPORTELLO_SLA_ON_CHANGE", "keep"),
     # Where people reach the desk: the agents' interface, and the customer portal's root when
     # there is one (notifications link to it; without one they carry no link).

@@ -66,6 +66,8 @@ class Context:
     changes: list[FieldChange] = field(default_factory=list)
     # The ticket's columns as read (an existing ticket): the write updates those that differ.
     loaded: dict[str, Any] = field(default_factory=dict)
+    # Every event the change wrote, in order: set before the `written` phase.
+    written_events: list[TicketEvent] = field(default_factory=list)
 
     @property
     def records_only(self) -> bool:

@@ -8,8 +8,8 @@ transaction, with the change context (`tickets.context.Context`):
   the rest. E.g. event rules, SLA clocks, blueprints.
 - `saved(ctx)`: the ticket row is written (a new ticket has its id); its messages and events are
   not yet. E.g. time-rule timers.
-- `written(ctx)`: the messages, events and search document are written. E.g. the agent's reply
-  by e-mail, the outbox.
+- `written(ctx)`: the messages, events and search document are written (`ctx.written_events`).
+  E.g. the agent's reply by e-mail, the outbox, the reports' roll-ups.
 - `after_write(ctx)`: the work queued with `ctx.after_write` ran; `ctx.changes` says what the
   change did. E.g. capacity released, agents notified.
 

@@ -278,6 +278,7 @@ def _run(ctx: Context) -> Outcome:
     audit.suppress_auto_replies(ctx)
     audit.note_reply_not_emailed(ctx)
     events = audit.record_events(ctx, diff(ctx.before, requested), diff(requested, after), change_id)
+    ctx.written_events = events
     _save_traces(ctx)
     new_messages = [ctx.message] if ctx.message is not None else []
     search.ticket_reindex(
