@@ -23,6 +23,7 @@ View = Callable[..., HttpResponseBase]
 TABS: list[tuple[str, Any]] = [
     ("reports:dashboard", _("Overview")),
     ("reports:blueprints", _("Blueprints")),
+    ("reports:export", _("Export")),
 ]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import blueprint_views, views
+from . import blueprint_views, export_views, views
 
 app_name = "reports"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("blueprints.csv", blueprint_views.blueprints_csv, name="blueprints_csv"),
     path("blueprints/<slug:key>/", blueprint_views.blueprint, name="blueprint"),
     path("blueprints/<slug:key>/<slug:table>.csv", blueprint_views.blueprint_csv, name="blueprint_csv"),
+    path("export/", export_views.export_page, name="export"),
 ]
