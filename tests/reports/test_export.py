@@ -381,7 +381,7 @@ def test_the_generator_holds_one_batch_at_a_time(desk: Any, now: datetime) -> No
         next(rows)
     # what the generator holds is the second batch's tickets, nothing of the first
     held = inspect.getgeneratorlocals(rows)["page"]
-    assert [r["id"] for r in held] == [t.pk for t in opened[2:4]]
+    assert [r[0] for r in held] == [t.pk for t in opened[2:4]]
 
 
 # -- the screen and the API -------------------------------------------------------------------------------
