@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from common import ensure_database, log  # noqa: E402
+from common import ensure_database, log
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sportello_bench_export"
 CHUNK = 50_000
@@ -91,11 +91,11 @@ def small_desk() -> dict[str, Any]:
         del admin
     departments = list(Department.objects.order_by("pk").values_list("pk", flat=True))
     teams = dict(Team.objects.values_list("department_id", "pk"))
-    agents: dict[int, list[int]] = {}
+    by_department: dict[int, list[int]] = {}
     for pk, dept in User.objects.filter(role=Role.AGENT).values_list("pk", "departments"):
-        agents.setdefault(dept, []).append(pk)
+        by_department.setdefault(dept, []).append(pk)
     contacts = list(Contact.objects.order_by("pk").values_list("pk", "organization_id"))
-    return {"departments": departments, "teams": teams, "agents": agents, "contacts": contacts}
+    return {"departments": departments, "teams": teams, "agents": by_department, "contacts": contacts}
 
 
 def fill(url: str, want: int, rng: random.Random) -> None:
@@ -140,17 +140,59 @@ def fill(url: str, want: int, rng: random.Random) -> None:
                 solved_at = created + timedelta(seconds=resolution) if resolution is not None else None
                 reply_at = created + timedelta(seconds=first_reply) if status != "new" else None
                 tickets.append(
-                    (pk, pk, subject, status, rng.choice([1, 2, 2, 3, 4]), channel,
-                     "{}", created, solved_at or created, reply_at, solved_at, None, 1, replies + 1, 1, replies,
-                     agent, dept, org, contact, statuses[status], team)
-                )  # fmt: skip
+                    (
+                        pk,
+                        pk,
+                        subject,
+                        status,
+                        rng.choice([1, 2, 2, 3, 4]),
+                        channel,
+                        "{}",
+                        created,
+                        solved_at or created,
+                        reply_at,
+                        solved_at,
+                        None,
+                        1,
+                        replies + 1,
+                        1,
+                        replies,
+                        agent,
+                        dept,
+                        org,
+                        contact,
+                        statuses[status],
+                        team,
+                    )
+                )
                 facts.append(
-                    (pk, created, dept, team or 0, agent, channel, "normal", "", status, None, reply_at,
-                     first_reply if reply_at else None, first_reply // 2 if reply_at else None,
-                     resolution, resolution // 3 if resolution else None, 1 if solved else 0,
-                     1 if rng.random() < 0.05 else 0, replies, replies, response, response // 2,
-                     solved and replies == 1, False, Jsonb(["t1", "t2"] if i % 7 == 0 else ["t1"]))
-                )  # fmt: skip
+                    (
+                        pk,
+                        created,
+                        dept,
+                        team or 0,
+                        agent,
+                        channel,
+                        "normal",
+                        "",
+                        status,
+                        None,
+                        reply_at,
+                        first_reply if reply_at else None,
+                        first_reply // 2 if reply_at else None,
+                        resolution,
+                        resolution // 3 if resolution else None,
+                        1 if solved else 0,
+                        1 if rng.random() < 0.05 else 0,
+                        replies,
+                        replies,
+                        response,
+                        response // 2,
+                        solved and replies == 1,
+                        False,
+                        Jsonb(["t1", "t2"] if i % 7 == 0 else ["t1"]),
+                    )
+                )
                 for t in range(1 + i % 3):
                     tags.append((pk, ("vip", "refund", "shipping", "billing")[(i + t) % 4]))
                 if solved:
@@ -159,23 +201,76 @@ def fill(url: str, want: int, rng: random.Random) -> None:
                         ("resolution", 86_400, resolution),
                     ):
                         records.append(
-                            (pk, metric, 1, dept, team, agent, created, created + timedelta(seconds=took or 0), False,
-                             target, took, took, bool(took and took > target), None, "t1")
-                        )  # fmt: skip
+                            (
+                                pk,
+                                metric,
+                                1,
+                                dept,
+                                team,
+                                agent,
+                                created,
+                                created + timedelta(seconds=took or 0),
+                                False,
+                                target,
+                                took,
+                                took,
+                                bool(took and took > target),
+                                None,
+                                "t1",
+                            )
+                        )
                     if i % 3 == 0:
                         for inst in (1, 2):
                             records.append(
-                                (pk, "next_response", inst, dept, team, agent, created, created + timedelta(hours=inst),
-                                 False, 7200, 3000 * inst, 3000 * inst, inst == 2 and i % 2 == 0, None, "t1")
-                            )  # fmt: skip
+                                (
+                                    pk,
+                                    "next_response",
+                                    inst,
+                                    dept,
+                                    team,
+                                    agent,
+                                    created,
+                                    created + timedelta(hours=inst),
+                                    False,
+                                    7200,
+                                    3000 * inst,
+                                    3000 * inst,
+                                    inst == 2 and i % 2 == 0,
+                                    None,
+                                    "t1",
+                                )
+                            )
                     if i % 5 == 0:
                         rating = rng.randint(1, 5)
                         surveys.append(
-                            (pk, "answered", f"n{pk}", "five", True, True, Jsonb(["email"]), solved_at, dept, agent,
-                             team, "t1", "", solved_at, True, None, solved_at, rating,
-                             "good" if rating >= 4 else "neutral" if rating == 3 else "bad", "",
-                             rng.randint(1, 7), rng.randint(0, 10), solved_at, "email", 1)
-                        )  # fmt: skip
+                            (
+                                pk,
+                                "answered",
+                                f"n{pk}",
+                                "five",
+                                True,
+                                True,
+                                Jsonb(["email"]),
+                                solved_at,
+                                dept,
+                                agent,
+                                team,
+                                "t1",
+                                "",
+                                solved_at,
+                                True,
+                                None,
+                                solved_at,
+                                rating,
+                                "good" if rating >= 4 else "neutral" if rating == 3 else "bad",
+                                "",
+                                rng.randint(1, 7),
+                                rng.randint(0, 10),
+                                solved_at,
+                                "email",
+                                1,
+                            )
+                        )
                 else:
                     due = created + timedelta(hours=1)
                     state = {
@@ -183,48 +278,74 @@ def fill(url: str, want: int, rng: random.Random) -> None:
                         "priority": "normal",
                         "category": status,
                         "clocks": [
-                            {"metric": "resolution", "instance": 1, "status": "active", "target_us": 86_400_000_000,
-                             "due_at": (created + timedelta(days=1)).isoformat(), "breached_at": None},
-                            {"metric": "first_response", "instance": 1,
-                             "status": "fulfilled" if reply_at else "active", "target_us": 3_600_000_000,
-                             "due_at": due.isoformat(), "breached_at": None},
+                            {
+                                "metric": "resolution",
+                                "instance": 1,
+                                "status": "active",
+                                "target_us": 86_400_000_000,
+                                "due_at": (created + timedelta(days=1)).isoformat(),
+                                "breached_at": None,
+                            },
+                            {
+                                "metric": "first_response",
+                                "instance": 1,
+                                "status": "fulfilled" if reply_at else "active",
+                                "target_us": 3_600_000_000,
+                                "due_at": due.isoformat(),
+                                "breached_at": None,
+                            },
                         ],
-                    }  # fmt: skip
+                    }
                     clocks.append((pk, None, None, Jsonb(state), due, False, created))
             with conn.cursor() as cur:
-                copy(cur, "tickets_ticket",
-                     "id number subject status_category priority channel custom_fields created_at updated_at "
-                     "first_response_at solved_at closed_at version message_count customer_message_count "
-                     "agent_reply_count assignee_id department_id organization_id requester_id status_id team_id",
-                     tickets)  # fmt: skip
-                copy(cur, "reports_ticketfacts",
-                     "ticket_id created_at department_id team_id assignee_id channel priority tier category "
-                     "waiting_since first_reply_at first_reply_seconds first_reply_business_seconds "
-                     "resolution_seconds resolution_business_seconds solves reopens agent_replies replies "
-                     "response_seconds response_business_seconds one_touch merged tier_path",
-                     facts)  # fmt: skip
+                copy(
+                    cur,
+                    "tickets_ticket",
+                    "id number subject status_category priority channel custom_fields created_at "
+                    "updated_at first_response_at solved_at closed_at version message_count "
+                    "customer_message_count agent_reply_count assignee_id department_id organization_id "
+                    "requester_id status_id team_id",
+                    tickets,
+                )
+                copy(
+                    cur,
+                    "reports_ticketfacts",
+                    "ticket_id created_at department_id team_id assignee_id channel priority tier category "
+                    "waiting_since first_reply_at first_reply_seconds first_reply_business_seconds "
+                    "resolution_seconds resolution_business_seconds solves reopens agent_replies replies "
+                    "response_seconds response_business_seconds one_touch merged tier_path",
+                    facts,
+                )
                 copy(cur, "tickets_tickettag", "ticket_id name", tags)
-                copy(cur, "sla_slarecord",
-                     "ticket_id metric instance department_id team_id assignee_id started_at ended_at business "
-                     "target_seconds own_seconds calendar_seconds breached breached_at tier",
-                     records)  # fmt: skip
+                copy(
+                    cur,
+                    "sla_slarecord",
+                    "ticket_id metric instance department_id team_id assignee_id started_at ended_at "
+                    "business target_seconds own_seconds calendar_seconds breached breached_at tier",
+                    records,
+                )
                 copy(
                     cur,
                     "sla_ticketsla",
                     "ticket_id policy_id policy_version state next_breach_at breached updated_at",
                     clocks,
                 )
-                copy(cur, "surveys_survey",
-                     "ticket_id state nonce scale ask_ces ask_nps channels solved_at department_id agent_id team_id "
-                     "tier blueprint_state offered_at emailed reminded_at expires_at rating satisfaction comment "
-                     "ces nps answered_at answered_via answers",
-                     surveys)  # fmt: skip
+                copy(
+                    cur,
+                    "surveys_survey",
+                    "ticket_id state nonce scale ask_ces ask_nps channels solved_at department_id agent_id "
+                    "team_id tier blueprint_state offered_at emailed reminded_at expires_at rating "
+                    "satisfaction comment ces nps answered_at answered_via answers",
+                    surveys,
+                )
             conn.commit()
             done = chunk_start + n - have
             rate = done / (time.monotonic() - started)
-            log(f"{chunk_start + n:,} tickets ({rate:,.0f}/s, ETA {(want - chunk_start - n) / rate:,.0f} s)")
+            eta = (want - chunk_start - n) / rate
+            log(f"{chunk_start + n:,} tickets ({rate:,.0f}/s, ETA {eta:,.0f} s)")
         conn.execute(
-            "SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), (SELECT max(id) FROM tickets_ticket))"
+            "SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), "
+            "(SELECT max(id) FROM tickets_ticket))"
         )
         conn.execute(
             "UPDATE core_sequence SET value = (SELECT max(number) FROM tickets_ticket) WHERE name = 'ticket'"
@@ -282,9 +403,8 @@ def run_export(traced: int) -> None:
     tracemalloc.start()
     marks = {max(1, traced // 10), max(1, traced // 2), traced}
     peaks = []
-    seen = 0
-    for _ in export.ticket_csv(scope=scope, filters=export.ExportFilters(), zone=UTC, now=now):
-        seen += 1
+    lines = export.ticket_csv(scope=scope, filters=export.ExportFilters(), zone=UTC, now=now)
+    for seen, _ in enumerate(lines, start=1):
         if seen in marks:
             peaks.append((seen, tracemalloc.get_traced_memory()[1] / 1e6))
         if seen >= traced:
