@@ -46,6 +46,7 @@ START = END - timedelta(days=730)
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sportello.settings")
+    os.environ.setdefault("DEBUG", "0")  # as in production: no query log kept in memory
     import django
 
     django.setup()
