@@ -277,6 +277,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/reports/process?source=department:{department}", None, ADMIN_ONLY),
     ("GET", "/reports/process/export.csv?source=department:{department}", None, ADMIN_ONLY),
     ("GET", "/reports/process/export.xes?source=department:{department}", None, ADMIN_ONLY),
+    ("GET", "/reports/tickets.csv", None, ADMIN_ONLY),
     ("GET", "/tickets/{ticket}/blueprint", None, expect(200, 200, 403, 404)),
     ("POST", "/tickets/{ticket}/blueprint/transitions/{transition}", {}, expect(200, 200, 403, 404)),
     ("GET", "/tier-paths", None, expect(200, 200, 403, 200)),

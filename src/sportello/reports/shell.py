@@ -22,7 +22,9 @@ View = Callable[..., HttpResponseBase]
 # The tabs across the report pages: (url name, label). Each report page names its tab.
 TABS: list[tuple[str, Any]] = [
     ("reports:dashboard", _("Overview")),
+    ("reports:blueprints", _("Blueprints")),
     ("reports:process", _("Process")),
+    ("reports:export", _("Export")),
     ("reports:subscriptions", _("Scheduled")),
 ]
 

@@ -1,11 +1,17 @@
 from django.urls import path
 
-from . import process_views, views
+from . import blueprint_views, export_views, process_views, views
 
 app_name = "reports"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    # Fixed names first: `<table>.csv` below would take them.
+    path("blueprints/", blueprint_views.blueprints, name="blueprints"),
+    path("blueprints.csv", blueprint_views.blueprints_csv, name="blueprints_csv"),
+    path("blueprints/<slug:key>/", blueprint_views.blueprint, name="blueprint"),
+    path("blueprints/<slug:key>/<slug:table>.csv", blueprint_views.blueprint_csv, name="blueprint_csv"),
+    path("export/", export_views.export_page, name="export"),
     path("<slug:table>.csv", views.dashboard_csv, name="dashboard_csv"),
     path("tickets/", views.tickets, name="tickets"),
     path("tickets/view/", views.tickets_view, name="tickets_view"),
