@@ -430,6 +430,14 @@ def scene_reports_process(page: Any, base: str) -> None:
     page.wait_for_selector("svg")
 
 
+def scene_reports_blueprint(page: Any, base: str) -> None:
+    from sportello.blueprints.models import Blueprint
+
+    key = Blueprint.objects.order_by("pk").values_list("key", flat=True).first()
+    page.goto(f"{base}/reports/blueprints/{key}/?period=90d")
+    page.wait_for_selector("svg")
+
+
 def scene_search(page: Any, base: str) -> None:
     page.goto(f"{base}/search/?q=refund")
     page.locator("mark").first.wait_for()
@@ -560,6 +568,7 @@ SCENES: list[tuple[str, ViewportSize, Scene, bool]] = [
     ("reports-drill-down", DESKTOP, scene_reports_drill, False),
     ("phone-reports-dashboard", PHONE, scene_reports_dashboard, False),
     ("reports-process-map", DESKTOP, scene_reports_process, True),
+    ("reports-blueprint-dashboard", DESKTOP, scene_reports_blueprint, True),
     ("portal-home", DESKTOP, scene_portal_home, False),
     ("portal-request-form", DESKTOP, scene_portal_request_form, True),
     ("portal-ticket", DESKTOP, scene_portal_ticket, True),
