@@ -71,8 +71,8 @@ def _nice_max(value: float) -> float:
     return 40 * base
 
 
-def _ticks(top: float, fmt: str) -> list[tuple[float, float]]:
-    return [(top * i / 4, top * i / 4) for i in range(5)]
+def _ticks(top: float) -> list[float]:
+    return [top * i / 4 for i in range(5)]
 
 
 def _x_labels(labels: Sequence[str], slot: float) -> list[tuple[float, str]]:
@@ -87,22 +87,31 @@ def _format(value: float, unit: str) -> str:
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:g}"
 
 
-def bars(caption: str, labels: Sequence[str], series: Sequence[Series], *, unit: str = "") -> Chart:
+def _frame(
+    kind: str, caption: str, labels: Sequence[str], series: Sequence[Series], unit: str
+) -> tuple[Chart, float, float, float]:
+    """The chart's axes and legend; with the top of the value axis, the plot's height and the
+    width of one label's slot."""
     values = [v for s in series for v in s.values if v is not None]
     top = _nice_max(max(values, default=0))
     plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
-    width = slot * 0.8 / max(1, len(series))
     chart = Chart(
-        kind="bars",
+        kind=kind,
         caption=caption,
         width=WIDTH,
         height=HEIGHT,
         x_labels=_x_labels(labels, slot),
-        y_ticks=[(TOP + plot_h - plot_h * v / top, _format(v, unit)) for v, _ in _ticks(top, unit)],
+        y_ticks=[(TOP + plot_h - plot_h * v / top, _format(v, unit)) for v in _ticks(top)],
         legend=[(COLOURS[i % len(COLOURS)], s.label) for i, s in enumerate(series)],
         baseline=TOP + plot_h,
     )
+    return chart, top, plot_h, slot
+
+
+def bars(caption: str, labels: Sequence[str], series: Sequence[Series], *, unit: str = "") -> Chart:
+    chart, top, plot_h, slot = _frame("bars", caption, labels, series, unit)
+    width = slot * 0.8 / max(1, len(series))
     for i, label in enumerate(labels):
         for j, s in enumerate(series):
             value = s.values[i] or 0
@@ -121,20 +130,7 @@ def bars(caption: str, labels: Sequence[str], series: Sequence[Series], *, unit:
 
 
 def lines(caption: str, labels: Sequence[str], series: Sequence[Series], *, unit: str = "") -> Chart:
-    values = [v for s in series for v in s.values if v is not None]
-    top = _nice_max(max(values, default=0))
-    plot_h = HEIGHT - TOP - BOTTOM
-    slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
-    chart = Chart(
-        kind="lines",
-        caption=caption,
-        width=WIDTH,
-        height=HEIGHT,
-        x_labels=_x_labels(labels, slot),
-        y_ticks=[(TOP + plot_h - plot_h * v / top, _format(v, unit)) for v, _ in _ticks(top, unit)],
-        legend=[(COLOURS[i % len(COLOURS)], s.label) for i, s in enumerate(series)],
-        baseline=TOP + plot_h,
-    )
+    chart, top, plot_h, slot = _frame("lines", caption, labels, series, unit)
     for j, s in enumerate(series):
         colour = COLOURS[j % len(COLOURS)]
         line = Line(points="", colour=colour)
