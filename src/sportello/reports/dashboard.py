@@ -157,7 +157,7 @@ def sla_figures(scope: ReportScope, f: Filters) -> dict[str, dict[str, int]]:
     for name, column in (("department", "department_id"), ("team", "team_id"), ("agent", "assignee_id")):
         value = getattr(f, name)
         if value is not None:
-            qs = qs.filter(**{column: value})
+            qs = qs.filter(**{column: value or None})  # 0: none (no team, unassigned)
     if f.tier is not None:
         qs = qs.filter(tier=f.tier)
     if f.channel is not None:
@@ -191,7 +191,7 @@ def satisfaction_figures(scope: ReportScope, f: Filters) -> dict[str, Any]:
     for name, column in (("department", "department_id"), ("team", "team_id"), ("agent", "agent_id")):
         value = getattr(f, name)
         if value is not None:
-            qs = qs.filter(**{column: value})
+            qs = qs.filter(**{column: value or None})
     if f.tier is not None:
         qs = qs.filter(tier=f.tier)
     found = qs.aggregate(
